@@ -1,0 +1,249 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "core/canonical_json.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+namespace lockstep {
+
+namespace {
+
+// Integers beyond 2^53 are not exactly representable as doubles; RFC 8785
+// treats every number as a double, so they are written as the double
+// nearest to them, exactly as a JavaScript reader would see them.
+constexpr uint64_t kMaxExactInteger = uint64_t{1} << 53;
+
+std::u16string ToUtf16(std::string_view utf8) {
+  std::u16string out;
+  size_t i = 0;
+  while (i < utf8.size()) {
+    auto byte = static_cast<unsigned char>(utf8[i]);
+    uint32_t code_point = 0;
+    size_t length = 1;
+    if (byte < 0x80) {
+      code_point = byte;
+    } else if ((byte >> 5) == 0x6) {
+      code_point = byte & 0x1f;
+      length = 2;
+    } else if ((byte >> 4) == 0xe) {
+      code_point = byte & 0x0f;
+      length = 3;
+    } else {
+      code_point = byte & 0x07;
+      length = 4;
+    }
+    for (size_t k = 1; k < length && i + k < utf8.size(); ++k) {
+      code_point = (code_point << 6) |
+                   (static_cast<unsigned char>(utf8[i + k]) & 0x3f);
+    }
+    i += length;
+    if (code_point >= 0x10000) {
+      code_point -= 0x10000;
+      out.push_back(static_cast<char16_t>(0xd800 + (code_point >> 10)));
+      out.push_back(static_cast<char16_t>(0xdc00 + (code_point & 0x3ff)));
+    } else {
+      out.push_back(static_cast<char16_t>(code_point));
+    }
+  }
+  return out;
+}
+
+void AppendString(std::string_view text, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (char c : text) {
+    auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (byte < 0x20) {
+          out->append("\\u00");
+          out->push_back(kHex[byte >> 4]);
+          out->push_back(kHex[byte & 0xf]);
+        } else {
+          out->push_back(c);
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+Status AppendValue(const Json& value, const std::string& pointer,
+                   std::string* out);
+
+Status AppendObject(const Json& object, const std::string& pointer,
+                    std::string* out) {
+  std::vector<std::pair<std::u16string, const std::string*>> keys;
+  keys.reserve(object.size());
+  for (const auto& [key, member] : object.items()) {
+    (void)member;
+    keys.emplace_back(ToUtf16(key), &key);
+  }
+  std::sort(keys.begin(), keys.end());
+
+  out->push_back('{');
+  bool first = true;
+  for (const auto& [utf16, key] : keys) {
+    (void)utf16;
+    if (!first) {
+      out->push_back(',');
+    }
+    first = false;
+    AppendString(*key, out);
+    out->push_back(':');
+    RETURN_IF_ERROR(AppendValue(object.at(*key), pointer + "/" + *key, out));
+  }
+  out->push_back('}');
+  return Status::Ok();
+}
+
+Status AppendValue(const Json& value, const std::string& pointer,
+                   std::string* out) {
+  switch (value.type()) {
+    case Json::value_t::null:
+      out->append("null");
+      return Status::Ok();
+    case Json::value_t::boolean:
+      out->append(value.get<bool>() ? "true" : "false");
+      return Status::Ok();
+    case Json::value_t::string:
+      AppendString(value.get_ref<const std::string&>(), out);
+      return Status::Ok();
+    case Json::value_t::number_integer: {
+      int64_t n = value.get<int64_t>();
+      uint64_t magnitude =
+          n < 0 ? uint64_t(0) - static_cast<uint64_t>(n) : uint64_t(n);
+      out->append(magnitude <= kMaxExactInteger
+                      ? std::to_string(n)
+                      : FormatJsonNumber(static_cast<double>(n)));
+      return Status::Ok();
+    }
+    case Json::value_t::number_unsigned: {
+      uint64_t n = value.get<uint64_t>();
+      out->append(n <= kMaxExactInteger
+                      ? std::to_string(n)
+                      : FormatJsonNumber(static_cast<double>(n)));
+      return Status::Ok();
+    }
+    case Json::value_t::number_float: {
+      double d = value.get<double>();
+      if (!std::isfinite(d)) {
+        return Status::InvalidArgument(
+            "canonical JSON cannot hold NaN or Infinity (at '" +
+            (pointer.empty() ? std::string("/") : pointer) + "')");
+      }
+      out->append(FormatJsonNumber(d));
+      return Status::Ok();
+    }
+    case Json::value_t::array: {
+      out->push_back('[');
+      for (size_t i = 0; i < value.size(); ++i) {
+        if (i > 0) {
+          out->push_back(',');
+        }
+        RETURN_IF_ERROR(
+            AppendValue(value[i], pointer + "/" + std::to_string(i), out));
+      }
+      out->push_back(']');
+      return Status::Ok();
+    }
+    case Json::value_t::object:
+      return AppendObject(value, pointer, out);
+    case Json::value_t::binary:
+    case Json::value_t::discarded:
+      break;
+  }
+  return Status::InvalidArgument("canonical JSON cannot hold binary data");
+}
+
+}  // namespace
+
+std::string FormatJsonNumber(double number) {
+  if (number == 0) {
+    return "0";  // Both +0 and -0.
+  }
+  std::string sign = number < 0 ? "-" : "";
+  char buffer[64];
+  auto result = std::to_chars(buffer, buffer + sizeof(buffer),
+                              std::fabs(number),
+                              std::chars_format::scientific);
+  std::string_view text(buffer, static_cast<size_t>(result.ptr - buffer));
+
+  // Split "d.ddde+XX" into the significant digits and the exponent.
+  size_t e = text.find('e');
+  std::string digits;
+  for (char c : text.substr(0, e)) {
+    if (c != '.') {
+      digits.push_back(c);
+    }
+  }
+  int exponent = std::stoi(std::string(text.substr(e + 1)));
+  int k = static_cast<int>(digits.size());
+  int n = exponent + 1;
+
+  if (k <= n && n <= 21) {
+    return sign + digits + std::string(static_cast<size_t>(n - k), '0');
+  }
+  if (0 < n && n <= 21) {
+    return sign + digits.substr(0, static_cast<size_t>(n)) + "." +
+           digits.substr(static_cast<size_t>(n));
+  }
+  if (-6 < n && n <= 0) {
+    return sign + "0." + std::string(static_cast<size_t>(-n), '0') + digits;
+  }
+  std::string mantissa = digits.substr(0, 1);
+  if (k > 1) {
+    mantissa += "." + digits.substr(1);
+  }
+  int shown = n - 1;
+  return sign + mantissa + "e" + (shown < 0 ? "-" : "+") +
+         std::to_string(std::abs(shown));
+}
+
+Result<std::string> CanonicalJson(const Json& value) {
+  std::string out;
+  RETURN_IF_ERROR(AppendValue(value, "", &out));
+  return out;
+}
+
+Result<Digest> CanonicalDigest(const Json& value) {
+  ASSIGN_OR_RETURN(std::string canonical, CanonicalJson(value));
+  return Sha256Of(canonical);
+}
+
+Result<Json> ParseJson(std::string_view text, std::string_view source) {
+  try {
+    return Json::parse(text);
+  } catch (const Json::parse_error& error) {
+    return Status::InvalidArgument(std::string(source) +
+                                   ": malformed JSON at byte " +
+                                   std::to_string(error.byte) + ": " +
+                                   error.what());
+  }
+}
+
+}  // namespace lockstep

@@ -1,0 +1,40 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// The JSON Canonicalization Scheme of RFC 8785: the one byte form of a JSON
+// value that manifests and cache keys are hashed over. Object members are
+// sorted by the UTF-16 code units of their names, strings use the minimal
+// escapes, and numbers are written as ECMAScript writes an IEEE double.
+
+#ifndef LOCKSTEP_CORE_CANONICAL_JSON_H_
+#define LOCKSTEP_CORE_CANONICAL_JSON_H_
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/digest.h"
+#include "core/status.h"
+
+namespace lockstep {
+
+using Json = nlohmann::json;
+
+// Returns the RFC 8785 form of `value`. InvalidArgument, naming the JSON
+// pointer of the value, when it holds NaN or an infinity (JSON has no
+// spelling for them) or a binary value.
+Result<std::string> CanonicalJson(const Json& value);
+
+// Returns sha256 over CanonicalJson(value).
+Result<Digest> CanonicalDigest(const Json& value);
+
+// Formats `number` as ECMAScript's Number.prototype.toString does, which
+// RFC 8785 adopts. REQUIRES: `number` is finite.
+std::string FormatJsonNumber(double number);
+
+// Parses JSON text. InvalidArgument with the byte offset when malformed;
+// `source` names the file in the message.
+Result<Json> ParseJson(std::string_view text, std::string_view source);
+
+}  // namespace lockstep
+
+#endif  // LOCKSTEP_CORE_CANONICAL_JSON_H_

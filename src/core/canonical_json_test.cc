@@ -1,0 +1,128 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "core/canonical_json.h"
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+
+namespace lockstep {
+namespace {
+
+std::string Format(uint64_t bits) {
+  return FormatJsonNumber(std::bit_cast<double>(bits));
+}
+
+// RFC 8785, Appendix B: IEEE 754 bit patterns and their canonical text.
+TEST(CanonicalJsonTest, NumberVectorsFromRfc8785AppendixB) {
+  EXPECT_EQ(Format(0x0000000000000000), "0");
+  EXPECT_EQ(Format(0x8000000000000000), "0");
+  EXPECT_EQ(Format(0x0000000000000001), "5e-324");
+  EXPECT_EQ(Format(0x8000000000000001), "-5e-324");
+  EXPECT_EQ(Format(0x7fefffffffffffff), "1.7976931348623157e+308");
+  EXPECT_EQ(Format(0xffefffffffffffff), "-1.7976931348623157e+308");
+  EXPECT_EQ(Format(0x4340000000000000), "9007199254740992");
+  EXPECT_EQ(Format(0xc340000000000000), "-9007199254740992");
+  EXPECT_EQ(Format(0x4430000000000000), "295147905179352830000");
+  EXPECT_EQ(Format(0x44b52d02c7e14af5), "9.999999999999997e+22");
+  EXPECT_EQ(Format(0x44b52d02c7e14af6), "1e+23");
+  EXPECT_EQ(Format(0x44b52d02c7e14af7), "1.0000000000000001e+23");
+  EXPECT_EQ(Format(0x444b1ae4d6e2ef4e), "999999999999999700000");
+  EXPECT_EQ(Format(0x444b1ae4d6e2ef4f), "999999999999999900000");
+  EXPECT_EQ(Format(0x444b1ae4d6e2ef50), "1e+21");
+  EXPECT_EQ(Format(0x3eb0c6f7a0b5ed8c), "9.999999999999997e-7");
+  EXPECT_EQ(Format(0x3eb0c6f7a0b5ed8d), "0.000001");
+  EXPECT_EQ(Format(0x41b3de4355555553), "333333333.3333332");
+  EXPECT_EQ(Format(0x41b3de4355555554), "333333333.33333325");
+  EXPECT_EQ(Format(0x41b3de4355555555), "333333333.3333333");
+  EXPECT_EQ(Format(0x41b3de4355555556), "333333333.3333334");
+  EXPECT_EQ(Format(0x41b3de4355555557), "333333333.33333343");
+  EXPECT_EQ(Format(0xbecbf647612f3696), "-0.0000033333333333333333");
+  EXPECT_EQ(Format(0x43143ff3c1cb0959), "1424953923781206.2");
+}
+
+TEST(CanonicalJsonTest, CommonNumbers) {
+  EXPECT_EQ(FormatJsonNumber(1e20), "100000000000000000000");
+  EXPECT_EQ(FormatJsonNumber(0.1), "0.1");
+  EXPECT_EQ(FormatJsonNumber(-0.0), "0");
+  EXPECT_EQ(FormatJsonNumber(1.0), "1");
+  EXPECT_EQ(FormatJsonNumber(1e-5), "0.00001");
+  EXPECT_EQ(FormatJsonNumber(1e-7), "1e-7");
+  // A JSON integer too large for a double is written as the double nearest
+  // to it, as a JavaScript reader sees it.
+  auto big = ParseJson("123456789012345678901", "test");
+  ASSERT_TRUE(big.ok());
+  EXPECT_EQ(*CanonicalJson(*big), "123456789012345680000");
+}
+
+// RFC 8785, section 3.2.2: the worked example.
+TEST(CanonicalJsonTest, RfcExampleSerialization) {
+  const char* input = R"({
+    "numbers": [333333333.33333329, 1E30, 4.50, 2e-3,
+                0.000000000000000000000000001],
+    "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
+    "literals": [null, true, false]
+  })";
+  auto parsed = ParseJson(input, "test");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(*CanonicalJson(*parsed),
+            "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,"
+            "1e+30,4.5,0.002,1e-27],\"string\":\"\xe2\x82\xac$\\u000f\\nA'B"
+            "\\\"\\\\\\\\\\\"/\"}");
+}
+
+// RFC 8785, section 3.2.3: member names sort by UTF-16 code units, which
+// puts U+1F600 (a surrogate pair) before U+FB33.
+TEST(CanonicalJsonTest, RfcSortingExample) {
+  const char* input = R"({
+    "\u20ac": "Euro Sign",
+    "\r": "Carriage Return",
+    "\ufb33": "Hebrew Letter Dalet With Dagesh",
+    "1": "One",
+    "\ud83d\ude00": "Emoji: Grinning Face",
+    "\u0080": "Control",
+    "\u00f6": "Latin Small Letter O With Diaeresis"
+  })";
+  auto parsed = ParseJson(input, "test");
+  ASSERT_TRUE(parsed.ok());
+  std::string canonical = *CanonicalJson(*parsed);
+  std::vector<std::string> order = {"Carriage", "One", "Control", "Latin",
+                                    "Euro", "Emoji", "Hebrew"};
+  size_t position = 0;
+  for (const std::string& word : order) {
+    size_t found = canonical.find(word, position);
+    ASSERT_NE(found, std::string::npos) << word << " out of order";
+    position = found;
+  }
+}
+
+TEST(CanonicalJsonTest, ReorderedKeysGiveTheSameBytes) {
+  auto a = ParseJson(R"({"b":1,"a":{"y":2,"x":[1,2]}})", "a");
+  auto b = ParseJson(R"({"a":{"x":[1,2],"y":2},"b":1})", "b");
+  EXPECT_EQ(*CanonicalJson(*a), *CanonicalJson(*b));
+  EXPECT_EQ(*CanonicalDigest(*a), *CanonicalDigest(*b));
+}
+
+TEST(CanonicalJsonTest, RefusesNanAndInfinityNamingThePointer) {
+  Json value = {{"metrics", {{"auc", std::nan("")}}}};
+  auto result = CanonicalJson(value);
+  ASSERT_FALSE(result.ok());
+  EXPECT_TRUE(result.status().IsInvalidArgument());
+  EXPECT_NE(result.status().message().find("/metrics/auc"), std::string::npos);
+  Json infinite = {std::numeric_limits<double>::infinity()};
+  EXPECT_FALSE(CanonicalJson(infinite).ok());
+}
+
+TEST(CanonicalJsonTest, IntAndFloatAndStringStayDistinct) {
+  EXPECT_EQ(*CanonicalJson(Json(2)), "2");
+  EXPECT_EQ(*CanonicalJson(Json("2")), "\"2\"");
+  // 2.0 and 2 are the same number in RFC 8785; typed params therefore carry
+  // their type next to the value in cache keys (see pipeline/params).
+  EXPECT_EQ(*CanonicalJson(Json(2.0)), "2");
+}
+
+}  // namespace
+}  // namespace lockstep

@@ -1,0 +1,141 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "core/digest.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+
+namespace lockstep {
+
+namespace {
+
+constexpr std::string_view kPrefix = "sha256:";
+
+bool IsLowerHex(std::string_view text) {
+  for (char c : text) {
+    bool digit = c >= '0' && c <= '9';
+    bool letter = c >= 'a' && c <= 'f';
+    if (!digit && !letter) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string ToHex(const unsigned char* bytes, size_t size) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex(size * 2, '0');
+  for (size_t i = 0; i < size; ++i) {
+    hex[2 * i] = kDigits[bytes[i] >> 4];
+    hex[2 * i + 1] = kDigits[bytes[i] & 0xf];
+  }
+  return hex;
+}
+
+}  // namespace
+
+Result<Digest> Digest::Parse(std::string_view text) {
+  if (!text.starts_with(kPrefix)) {
+    return Status::InvalidArgument("digest '" + std::string(text) +
+                                   "' does not start with sha256:");
+  }
+  std::string_view hex = text.substr(kPrefix.size());
+  if (hex.size() != 64 || !IsLowerHex(hex)) {
+    return Status::InvalidArgument("digest '" + std::string(text) +
+                                   "' is not 64 lowercase hex characters");
+  }
+  return FromHex(hex);
+}
+
+Digest Digest::FromHex(std::string_view hex) {
+  Digest digest;
+  digest.hex_ = std::string(hex);
+  return digest;
+}
+
+std::string Digest::ToString() const {
+  if (hex_.empty()) {
+    return "";
+  }
+  return std::string(kPrefix) + hex_;
+}
+
+std::string Digest::Short() const {
+  return std::string(kPrefix) + hex_.substr(0, 12);
+}
+
+Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(context_, EVP_sha256(), nullptr);
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(context_); }
+
+void Sha256::Update(const void* data, size_t size) {
+  EVP_DigestUpdate(context_, data, size);
+}
+
+Digest Sha256::Finish() {
+  unsigned char bytes[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_DigestFinal_ex(context_, bytes, &size);
+  return Digest::FromHex(ToHex(bytes, size));
+}
+
+Digest Sha256Of(std::string_view bytes) {
+  Sha256 hasher;
+  hasher.Update(bytes);
+  return hasher.Finish();
+}
+
+Result<Digest> Sha256OfFile(const std::filesystem::path& path,
+                            const ChunkVisitor& on_chunk, uint64_t* size) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int error = errno;
+    std::string message = path.string() + ": " + std::strerror(error);
+    return error == ENOENT ? Status::NotFound(message)
+                           : Status::Unavailable(message);
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+  auto buffer = std::make_unique<char[]>(kHashChunkSize);
+  Sha256 hasher;
+  uint64_t total = 0;
+  while (true) {
+    ssize_t n = ::read(fd, buffer.get(), kHashChunkSize);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      std::string message = path.string() + ": " + std::strerror(errno);
+      ::close(fd);
+      return Status::Unavailable(message);
+    }
+    if (n == 0) {
+      break;
+    }
+    std::string_view chunk(buffer.get(), static_cast<size_t>(n));
+    hasher.Update(chunk);
+    total += static_cast<uint64_t>(n);
+    if (on_chunk) {
+      Status status = on_chunk(chunk);
+      if (!status.ok()) {
+        ::close(fd);
+        return status;
+      }
+    }
+  }
+  ::close(fd);
+
+  if (size != nullptr) {
+    *size = total;
+  }
+  return hasher.Finish();
+}
+
+}  // namespace lockstep

@@ -1,0 +1,155 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "core/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+namespace lockstep {
+
+namespace {
+
+std::string RandomSuffix() {
+  static std::atomic<uint64_t> counter{0};
+  thread_local std::mt19937_64 generator(std::random_device{}());
+  uint64_t value = generator() ^ (counter.fetch_add(1) << 48) ^
+                   static_cast<uint64_t>(::getpid());
+  char buffer[17];
+  std::snprintf(buffer, sizeof(buffer), "%016llx",
+                static_cast<unsigned long long>(value));
+  return buffer;
+}
+
+Status WriteAll(int fd, std::string_view content, const fs::path& path) {
+  size_t written = 0;
+  while (written < content.size()) {
+    ssize_t n = ::write(fd, content.data() + written,
+                        content.size() - written);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return ErrnoStatus(path, errno);
+    }
+    written += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ErrnoStatus(const fs::path& path, int error) {
+  std::string message = path.string() + ": " + std::strerror(error);
+  if (error == ENOENT) {
+    return Status::NotFound(message);
+  }
+  return Status::Unavailable(message);
+}
+
+fs::path UniqueTempPath(const fs::path& directory, std::string_view prefix) {
+  return directory / (std::string(prefix) + RandomSuffix() + ".tmp");
+}
+
+Status FsyncDirectory(const fs::path& directory) {
+  int fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    return ErrnoStatus(directory, errno);
+  }
+  ::fsync(fd);
+  ::close(fd);
+  return Status::Ok();
+}
+
+Status WriteFileAtomically(const fs::path& path, std::string_view content) {
+  fs::path parent = path.parent_path().empty() ? fs::path(".")
+                                               : path.parent_path();
+  std::error_code error;
+  fs::create_directories(parent, error);
+
+  fs::path temp = UniqueTempPath(parent, "." + path.filename().string());
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                  0644);
+  if (fd < 0) {
+    return ErrnoStatus(temp, errno);
+  }
+  Status status = WriteAll(fd, content, temp);
+  if (status.ok() && ::fsync(fd) != 0) {
+    status = ErrnoStatus(temp, errno);
+  }
+  ::close(fd);
+  if (!status.ok()) {
+    ::unlink(temp.c_str());
+    return status;
+  }
+
+  if (::rename(temp.c_str(), path.c_str()) != 0) {
+    status = ErrnoStatus(path, errno);
+    ::unlink(temp.c_str());
+    return status;
+  }
+  return FsyncDirectory(parent);
+}
+
+Result<std::string> ReadFile(const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return ErrnoStatus(path, errno);
+  }
+  std::string content;
+  char buffer[1 << 16];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      Status status = ErrnoStatus(path, errno);
+      ::close(fd);
+      return status;
+    }
+    if (n == 0) {
+      break;
+    }
+    content.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return content;
+}
+
+Result<fs::path> MakeTempDirectory(const fs::path& parent,
+                                   std::string_view prefix) {
+  std::error_code error;
+  fs::create_directories(parent, error);
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    fs::path candidate = parent / (std::string(prefix) + RandomSuffix());
+    if (::mkdir(candidate.c_str(), 0755) == 0) {
+      return candidate;
+    }
+    if (errno != EEXIST) {
+      return ErrnoStatus(candidate, errno);
+    }
+  }
+  return Status::Internal("could not create a temporary folder in " +
+                          parent.string());
+}
+
+void RemoveAllQuietly(const fs::path& path) {
+  std::error_code error;
+  // Outputs may be read-only; restore write bits so removal succeeds.
+  for (auto it = fs::recursive_directory_iterator(path, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (it->is_directory(error) && !it->is_symlink(error)) {
+      fs::permissions(it->path(), fs::perms::owner_all,
+                      fs::perm_options::add, error);
+    }
+  }
+  fs::remove_all(path, error);
+}
+
+}  // namespace lockstep

@@ -1,0 +1,46 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// File helpers that keep the store consistent when a process dies: every
+// write goes to a temporary file in the destination's folder, is fsynced,
+// and is renamed over the destination, so a reader sees the old bytes or
+// the new ones, never a mix.
+
+#ifndef LOCKSTEP_CORE_FILES_H_
+#define LOCKSTEP_CORE_FILES_H_
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace lockstep {
+
+namespace fs = std::filesystem;
+
+// Writes `content` to `path` atomically (temp file, fsync, rename, fsync of
+// the folder). Creates missing parent folders.
+Status WriteFileAtomically(const fs::path& path, std::string_view content);
+
+// Returns the whole file. NotFound when it does not exist.
+Result<std::string> ReadFile(const fs::path& path);
+
+// Fsyncs a folder so that a rename inside it is durable.
+Status FsyncDirectory(const fs::path& directory);
+
+// Creates a fresh, uniquely named folder inside `parent`.
+Result<fs::path> MakeTempDirectory(const fs::path& parent,
+                                   std::string_view prefix);
+
+// Returns the path of a unique, not yet existing file in `directory`.
+fs::path UniqueTempPath(const fs::path& directory, std::string_view prefix);
+
+// Removes `path` recursively, ignoring errors (used for cleanup).
+void RemoveAllQuietly(const fs::path& path);
+
+// Returns "path: strerror(errno)" as an Unavailable (or NotFound) Status.
+Status ErrnoStatus(const fs::path& path, int error);
+
+}  // namespace lockstep
+
+#endif  // LOCKSTEP_CORE_FILES_H_

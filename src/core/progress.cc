@@ -1,0 +1,106 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "core/progress.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+
+#include "core/clock.h"
+
+namespace lockstep {
+
+namespace {
+
+std::atomic<bool> g_quiet{false};
+std::atomic<int> g_drawn_lines{0};
+std::mutex g_terminal_mutex;
+
+void EraseDrawnLines() {
+  int lines = g_drawn_lines.exchange(0);
+  for (int i = 0; i < lines; ++i) {
+    std::fputs("\r\033[2K", stderr);
+    if (i + 1 < lines) {
+      std::fputs("\033[1A", stderr);
+    }
+  }
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+void SetProgressQuiet(bool quiet) { g_quiet = quiet; }
+
+bool ProgressEnabled() { return !g_quiet && ::isatty(STDERR_FILENO) == 1; }
+
+void ClearProgressLine() {
+  if (g_drawn_lines > 0) {
+    std::lock_guard<std::mutex> lock(g_terminal_mutex);
+    EraseDrawnLines();
+  }
+}
+
+Progress::Progress(std::string label, uint64_t total, std::string unit)
+    : label_(std::move(label)), unit_(std::move(unit)), total_(total) {}
+
+Progress::~Progress() { Finish(); }
+
+void Progress::Advance(uint64_t amount) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  done_ += amount;
+  Draw();
+}
+
+void Progress::SetTotal(uint64_t total) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  total_ = total;
+}
+
+void Progress::SetLines(std::vector<std::string> lines) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  lines_ = std::move(lines);
+  last_draw_millis_ = 0;  // Always show a change of running steps.
+  Draw();
+}
+
+void Progress::Finish() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (finished_) {
+    return;
+  }
+  finished_ = true;
+  ClearProgressLine();
+}
+
+void Progress::Draw() {
+  if (finished_ || !ProgressEnabled()) {
+    return;
+  }
+  // Redrawing more than ten times a second only costs time.
+  int64_t now = NowUnixMillis();
+  if (now - last_draw_millis_ < 100 && done_ < total_) {
+    return;
+  }
+  last_draw_millis_ = now;
+
+  constexpr int kWidth = 30;
+  int filled = total_ == 0 ? 0
+                           : static_cast<int>(kWidth * std::min(done_, total_) /
+                                              total_);
+  std::string block = label_ + " [" + std::string(filled, '=') +
+                      std::string(kWidth - filled, ' ') + "] " +
+                      std::to_string(done_) + "/" + std::to_string(total_) +
+                      (unit_.empty() ? "" : " " + unit_);
+  for (const std::string& line : lines_) {
+    block += "\n  " + line.substr(0, 76);
+  }
+
+  std::lock_guard<std::mutex> lock(g_terminal_mutex);
+  EraseDrawnLines();
+  std::fputs(block.c_str(), stderr);
+  std::fflush(stderr);
+  g_drawn_lines = 1 + static_cast<int>(lines_.size());
+}
+
+}  // namespace lockstep

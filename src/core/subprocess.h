@@ -1,0 +1,60 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// Running a child process: the seam between the pipeline engine and the
+// operating system. The child gets its own process group, so a timeout or
+// a Ctrl-C stops everything it started.
+
+#ifndef LOCKSTEP_CORE_SUBPROCESS_H_
+#define LOCKSTEP_CORE_SUBPROCESS_H_
+
+#include <atomic>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace lockstep {
+
+struct ProcessSpec {
+  std::vector<std::string> argv;
+  std::filesystem::path working_directory;
+  // "NAME=value" entries. When unset the child inherits the environment.
+  std::optional<std::vector<std::string>> environment;
+  // Where stdout and stderr go; empty means /dev/null.
+  std::filesystem::path stdout_path;
+  std::filesystem::path stderr_path;
+  // Zero means no limit.
+  int64_t timeout_millis = 0;
+};
+
+struct ProcessOutcome {
+  int exit_code = -1;       // Valid when the child exited normally.
+  int term_signal = 0;      // Non-zero when a signal ended it.
+  bool timed_out = false;
+  bool cancelled = false;   // Stopped because cancellation was requested.
+
+  bool succeeded() const {
+    return exit_code == 0 && term_signal == 0 && !timed_out && !cancelled;
+  }
+  // "exit code 3", "killed by signal 9", "timed out after 5000 ms", ...
+  std::string Describe() const;
+};
+
+// Runs the process to completion. Returns an error Status only when it
+// could not be started (for example, the program does not exist).
+Result<ProcessOutcome> RunProcess(const ProcessSpec& spec);
+
+// Asks every RunProcess in flight to stop its child (SIGTERM, then SIGKILL
+// after a grace period). Async-signal-safe; called from the SIGINT handler.
+void RequestCancellation();
+bool CancellationRequested();
+void ResetCancellation();
+
+// Installs SIGINT and SIGTERM handlers that call RequestCancellation.
+void InstallCancellationHandlers();
+
+}  // namespace lockstep
+
+#endif  // LOCKSTEP_CORE_SUBPROCESS_H_
