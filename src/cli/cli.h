@@ -1,0 +1,71 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// The command-line shell. Each command group lives in its own file and
+// registers its subcommands with CLI11 through an Add*Commands function.
+// A handler is thin: it parses flags, calls library code, prints the
+// result (text, or one JSON object with --json), and returns an exit code.
+// Exit codes are documented in docs/exit-codes.md.
+
+#ifndef LOCKSTEP_CLI_CLI_H_
+#define LOCKSTEP_CLI_CLI_H_
+
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "store/location.h"
+
+namespace lockstep::cli {
+
+// Exit codes shared by every command (docs/exit-codes.md).
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailed = 1,        // Ran, and the answer is "no": a run failed,
+                          // outputs diverged, verification found drift.
+  kExitNotFound = 2,      // Something named does not exist.
+  kExitInvalid = 3,       // Malformed input: file, reference, manifest.
+  kExitDataLoss = 4,      // Stored bytes no longer match their digest.
+  kExitPrecondition = 5,  // The store or machine is not in a usable state.
+  kExitError = 6,         // I/O, network or internal error.
+  kExitUsage = 64,        // Bad flags (from CLI11).
+  kExitInterrupted = 130,
+};
+
+// Flags every command accepts.
+struct GlobalOptions {
+  std::string store;     // --store DIR
+  std::string metadata;  // --metadata URL (sqlite or postgresql)
+  bool json = false;     // --json: one JSON document on stdout
+  bool quiet = false;    // --quiet: no progress, no notices
+  bool verbose = false;  // --verbose: debug logging
+};
+
+// The handler chosen by parsing; main runs it after CLI11 returns.
+using Action = std::function<int()>;
+
+struct CommandContext {
+  GlobalOptions* globals;
+  Action* action;
+};
+
+// Prints "lockstep: error: <message>" and returns the exit code for it.
+int ReportError(const Status& status);
+
+// Maps a status code to the shared exit code.
+int ExitCodeFor(const Status& status);
+
+// Finds or creates the store, printing the one-line notice on creation.
+Result<store::StoreLocation> OpenStore(const GlobalOptions& globals,
+                                       store::CreateIfMissing create);
+
+// Prints `value` as indented JSON on stdout.
+void PrintJson(const nlohmann::json& value);
+
+// Registration functions, one per command group (src/cli/*_command.cc).
+
+}  // namespace lockstep::cli
+
+#endif  // LOCKSTEP_CLI_CLI_H_

@@ -1,0 +1,51 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/cli.h"
+#include "core/log.h"
+
+namespace lockstep::cli {
+
+int ExitCodeFor(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk:
+      return kExitOk;
+    case StatusCode::kNotFound:
+      return kExitNotFound;
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kAlreadyExists:
+      return kExitInvalid;
+    case StatusCode::kDataLoss:
+      return kExitDataLoss;
+    case StatusCode::kFailedPrecondition:
+      return kExitPrecondition;
+    case StatusCode::kAborted:
+    case StatusCode::kInternal:
+    case StatusCode::kUnavailable:
+      return kExitError;
+  }
+  return kExitError;
+}
+
+int ReportError(const Status& status) {
+  LogError("{}", status.message());
+  return ExitCodeFor(status);
+}
+
+Result<store::StoreLocation> OpenStore(const GlobalOptions& globals,
+                                       store::CreateIfMissing create) {
+  ASSIGN_OR_RETURN(store::StoreLocation location,
+                   store::LocateStore(globals.store, create));
+  if (location.created && !globals.quiet) {
+    LogInfo("created a new store at {}", location.root.string());
+  }
+  return location;
+}
+
+void PrintJson(const nlohmann::json& value) {
+  std::cout << value.dump(2) << std::endl;
+}
+
+}  // namespace lockstep::cli

@@ -1,0 +1,59 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// `lockstep`: parses the command line with CLI11 and runs the one handler
+// that parsing selected.
+
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/cli.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "core/subprocess.h"
+
+namespace lockstep::cli {
+namespace {
+
+int Main(int argc, char** argv) {
+  CLI::App app{"Lockstep: reproducible machine-learning pipelines"};
+  app.require_subcommand(1);
+  // Global flags may come after the subcommand: `lockstep runs list --json`.
+  app.fallthrough();
+  app.set_version_flag("--version", "lockstep 0.1.0");
+
+  GlobalOptions globals;
+  app.add_option("--store", globals.store,
+                 "Store folder (default: .lockstep found upward, or "
+                 "$LOCKSTEP_STORE)");
+  app.add_option("--metadata", globals.metadata,
+                 "Metadata database URL: sqlite path or postgresql://... "
+                 "(default: $LOCKSTEP_METADATA, else the store's SQLite)");
+  app.add_flag("--json", globals.json, "Print one JSON document on stdout");
+  app.add_flag("--quiet,-q", globals.quiet, "No progress and no notices");
+  app.add_flag("--verbose,-v", globals.verbose, "Debug logging");
+
+  Action action;
+  CommandContext context{&globals, &action};
+  (void)context;
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    int code = app.exit(error);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+
+  if (globals.verbose) {
+    SetLogLevel(LogLevel::kDebug);
+  }
+  SetProgressQuiet(globals.quiet);
+  if (!action) {
+    return kExitUsage;
+  }
+  return action();
+}
+
+}  // namespace
+}  // namespace lockstep::cli
+
+int main(int argc, char** argv) { return lockstep::cli::Main(argc, argv); }

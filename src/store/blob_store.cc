@@ -1,0 +1,251 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "store/blob_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/files.h"
+
+namespace lockstep::store {
+
+namespace {
+
+Status WriteAllTo(int fd, std::string_view bytes, const fs::path& path) {
+  size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return ErrnoStatus(path, errno);
+    }
+    written += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+BlobStore::BlobStore(fs::path root) : root_(std::move(root)) {}
+
+fs::path BlobStore::PathOf(const Digest& digest) const {
+  const std::string& hex = digest.hex();
+  return root_ / "blobs" / "sha256" / hex.substr(0, 2) / hex;
+}
+
+bool BlobStore::Contains(const Digest& digest) const {
+  struct stat info;
+  return ::stat(PathOf(digest).c_str(), &info) == 0;
+}
+
+Result<uint64_t> BlobStore::SizeOf(const Digest& digest) const {
+  struct stat info;
+  fs::path path = PathOf(digest);
+  if (::stat(path.c_str(), &info) != 0) {
+    return Status::NotFound("blob " + digest.ToString() + " is not in " +
+                            "the store");
+  }
+  return static_cast<uint64_t>(info.st_size);
+}
+
+Status BlobStore::Verify(const Digest& digest) const {
+  Result<Digest> actual = Sha256OfFile(PathOf(digest));
+  if (actual.status().IsNotFound()) {
+    return Status::NotFound("blob " + digest.ToString() +
+                            " is not in the store");
+  }
+  RETURN_IF_ERROR(actual.status());
+  if (*actual != digest) {
+    return Status::DataLoss("blob " + digest.ToString() +
+                            " is corrupt: its bytes now hash to " +
+                            actual->ToString());
+  }
+  return Status::Ok();
+}
+
+Result<std::string> BlobStore::ReadVerified(const Digest& digest) const {
+  Result<std::string> bytes = ReadFile(PathOf(digest));
+  if (bytes.status().IsNotFound()) {
+    return Status::NotFound("blob " + digest.ToString() +
+                            " is not in the store");
+  }
+  RETURN_IF_ERROR(bytes.status());
+  if (Sha256Of(*bytes) != digest) {
+    return Status::DataLoss("blob " + digest.ToString() + " is corrupt");
+  }
+  return bytes;
+}
+
+Status BlobStore::Publish(const fs::path& temp, const Digest& digest) {
+  // Reuse is verified: an existing blob that still hashes right is kept,
+  // a corrupt one is replaced by the fresh bytes.
+  if (Contains(digest) && Verify(digest).ok()) {
+    ::unlink(temp.c_str());
+    return Status::Ok();
+  }
+  fs::path destination = PathOf(digest);
+  std::error_code error;
+  fs::create_directories(destination.parent_path(), error);
+  ::chmod(temp.c_str(), 0444);
+  if (::rename(temp.c_str(), destination.c_str()) != 0) {
+    Status status = ErrnoStatus(destination, errno);
+    ::unlink(temp.c_str());
+    return status;
+  }
+  return FsyncDirectory(destination.parent_path());
+}
+
+Result<std::unique_ptr<BlobWriter>> BlobStore::NewWriter() {
+  std::error_code error;
+  fs::create_directories(TempDirectory(), error);
+  fs::path temp = UniqueTempPath(TempDirectory(), "blob-");
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                  0644);
+  if (fd < 0) {
+    return ErrnoStatus(temp, errno);
+  }
+  return std::unique_ptr<BlobWriter>(new BlobWriter(this, temp, fd));
+}
+
+Result<Digest> BlobStore::PutBytes(std::string_view bytes) {
+  ASSIGN_OR_RETURN(auto writer, NewWriter());
+  RETURN_IF_ERROR(writer->Append(bytes));
+  return writer->Commit();
+}
+
+Result<Digest> BlobStore::PutFile(const fs::path& source) {
+  ASSIGN_OR_RETURN(auto writer, NewWriter());
+  BlobWriter* raw = writer.get();
+  Result<Digest> read = Sha256OfFile(source, [raw](std::string_view chunk) {
+    return raw->Append(chunk);
+  });
+  RETURN_IF_ERROR(read.status());
+  return writer->Commit(&read.value());
+}
+
+Result<Digest> BlobStore::AdoptFile(const fs::path& source) {
+  ASSIGN_OR_RETURN(Digest digest, Sha256OfFile(source));
+  std::error_code error;
+  fs::create_directories(TempDirectory(), error);
+  fs::path temp = UniqueTempPath(TempDirectory(), "adopt-");
+  if (::rename(source.c_str(), temp.c_str()) != 0) {
+    // Another file system: fall back to a verified copy.
+    ASSIGN_OR_RETURN(Digest copied, PutFile(source));
+    fs::remove(source, error);
+    return copied;
+  }
+  int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  // Re-hash after the move: the file may have changed since it was hashed.
+  ASSIGN_OR_RETURN(Digest moved, Sha256OfFile(temp));
+  if (moved != digest) {
+    ::unlink(temp.c_str());
+    return Status::Aborted(source.string() + " changed while being stored");
+  }
+  RETURN_IF_ERROR(Publish(temp, digest));
+  return digest;
+}
+
+Status BlobStore::CopyOut(const Digest& digest,
+                          const fs::path& destination) const {
+  fs::path parent = destination.parent_path().empty()
+                        ? fs::path(".")
+                        : destination.parent_path();
+  fs::path temp = UniqueTempPath(parent, ".copy-");
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                  0644);
+  if (fd < 0) {
+    return ErrnoStatus(temp, errno);
+  }
+  Result<Digest> actual = Sha256OfFile(
+      PathOf(digest),
+      [&](std::string_view chunk) { return WriteAllTo(fd, chunk, temp); });
+  ::close(fd);
+  Status status = actual.status();
+  if (status.IsNotFound()) {
+    status = Status::NotFound("blob " + digest.ToString() +
+                              " is not in the store");
+  } else if (status.ok() && *actual != digest) {
+    status = Status::DataLoss("blob " + digest.ToString() + " is corrupt");
+  }
+  if (!status.ok()) {
+    ::unlink(temp.c_str());
+    return status;
+  }
+  if (::rename(temp.c_str(), destination.c_str()) != 0) {
+    status = ErrnoStatus(destination, errno);
+    ::unlink(temp.c_str());
+  }
+  return status;
+}
+
+Status BlobStore::Remove(const Digest& digest) {
+  fs::path path = PathOf(digest);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoStatus(path, errno);
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<Digest>> BlobStore::List() const {
+  std::vector<Digest> digests;
+  fs::path base = root_ / "blobs" / "sha256";
+  std::error_code error;
+  if (!fs::exists(base, error)) {
+    return digests;
+  }
+  for (const auto& prefix : fs::directory_iterator(base, error)) {
+    for (const auto& entry : fs::directory_iterator(prefix.path(), error)) {
+      std::string name = entry.path().filename().string();
+      if (Digest::Parse("sha256:" + name).ok()) {
+        digests.push_back(Digest::FromHex(name));
+      }
+    }
+  }
+  return digests;
+}
+
+BlobWriter::BlobWriter(BlobStore* store, fs::path temp, int fd)
+    : store_(store), temp_(std::move(temp)), fd_(fd) {}
+
+BlobWriter::~BlobWriter() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
+  if (!committed_) {
+    ::unlink(temp_.c_str());
+  }
+}
+
+Status BlobWriter::Append(std::string_view bytes) {
+  hasher_.Update(bytes);
+  size_ += bytes.size();
+  return WriteAllTo(fd_, bytes, temp_);
+}
+
+Result<Digest> BlobWriter::Commit(const Digest* expected) {
+  if (::fsync(fd_) != 0) {
+    return ErrnoStatus(temp_, errno);
+  }
+  ::close(fd_);
+  fd_ = -1;
+  Digest digest = hasher_.Finish();
+  if (expected != nullptr && digest != *expected) {
+    return Status::InvalidArgument("content hashes to " + digest.ToString() +
+                                   ", not the expected " +
+                                   expected->ToString());
+  }
+  committed_ = true;
+  RETURN_IF_ERROR(store_->Publish(temp_, digest));
+  return digest;
+}
+
+}  // namespace lockstep::store
