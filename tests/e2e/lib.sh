@@ -1,0 +1,53 @@
+# Shared helpers for the end-to-end tests. Source it first thing:
+#   source "$(dirname "$0")/lib.sh"
+# It makes a fresh temporary folder, cds into it, points LOCKSTEP_STORE
+# there, and removes it on exit. $LOCKSTEP is the CLI under test.
+set -euo pipefail
+
+: "${LOCKSTEP:?LOCKSTEP must name the lockstep binary}"
+: "${LOCKSTEP_SOURCE_DIR:?LOCKSTEP_SOURCE_DIR must name the source tree}"
+
+TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lockstep-e2e.XXXXXX")
+export LOCKSTEP_STORE="$TEST_DIR/.lockstep"
+cleanup_test_dir() {
+  local status=$?
+  chmod -R u+w "$TEST_DIR" 2>/dev/null || true
+  rm -rf "$TEST_DIR"
+  exit $status
+}
+trap cleanup_test_dir EXIT
+cd "$TEST_DIR"
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() {
+  [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"
+}
+
+# expect_exit CODE command...: runs the command, checks its exit code, and
+# leaves its stderr in $TEST_DIR/stderr.txt and stdout in stdout.txt.
+expect_exit() {
+  local want=$1
+  shift
+  local got=0
+  "$@" >"$TEST_DIR/stdout.txt" 2>"$TEST_DIR/stderr.txt" || got=$?
+  if [[ "$got" != "$want" ]]; then
+    cat "$TEST_DIR/stderr.txt" >&2
+    fail "'$*' exited $got, expected $want"
+  fi
+}
+
+# expect_contains FILE TEXT
+expect_contains() {
+  grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 lacks '$2'"; }
+}
+
+# json FILE EXPR: evaluates a jq-like Python expression on a JSON file,
+# e.g. json out.json 'd["steps"][0]["state"]'.
+json() {
+  python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
+}
