@@ -133,10 +133,12 @@ class Result {
 #define LOCKSTEP_CONCAT(a, b) LOCKSTEP_CONCAT_INNER(a, b)
 
 // Returns from the enclosing function when `expr` is a non-OK Status.
-#define RETURN_IF_ERROR(expr)                          \
-  do {                                                 \
-    ::lockstep::Status lockstep_status_ = (expr);      \
-    if (!lockstep_status_.ok()) return lockstep_status_; \
+#define RETURN_IF_ERROR(expr)                                        \
+  do {                                                               \
+    ::lockstep::Status LOCKSTEP_CONCAT(status_, __LINE__) = (expr);  \
+    if (!LOCKSTEP_CONCAT(status_, __LINE__).ok()) {                  \
+      return LOCKSTEP_CONCAT(status_, __LINE__);                     \
+    }                                                                \
   } while (0)
 
 // `lhs = value of expr`, or return its Status from the enclosing function.

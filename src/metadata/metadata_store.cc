@@ -1,0 +1,594 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "metadata/metadata_store.h"
+
+#include <chrono>
+#include <cstdlib>
+#include <thread>
+
+#include "core/clock.h"
+
+namespace lockstep::metadata {
+
+namespace {
+
+// A busy database is retried this many times (with growing sleeps) before
+// Aborted reaches the caller: about 30 s of contention in all.
+constexpr int kMaxTransactionAttempts = 60;
+
+Json ParseStoredJson(const SqlValue& value) {
+  Json parsed = Json::parse(AsText(value), nullptr, false);
+  return parsed.is_discarded() ? Json::object() : parsed;
+}
+
+constexpr const char* kArtifactColumns =
+    "a.id, t.name, a.uri, a.digest, a.state, a.properties, "
+    "a.custom_properties, a.create_time_ms, a.removal_reason";
+
+Artifact ArtifactFromRow(const SqlRow& row) {
+  Artifact artifact;
+  artifact.id = AsInt(row[0]);
+  artifact.type = AsText(row[1]);
+  artifact.uri = AsText(row[2]);
+  artifact.digest = AsText(row[3]);
+  artifact.state = AsText(row[4]);
+  artifact.properties = ParseStoredJson(row[5]);
+  artifact.custom_properties = ParseStoredJson(row[6]);
+  artifact.create_time_ms = AsInt(row[7]);
+  artifact.removal_reason = AsText(row[8]);
+  return artifact;
+}
+
+constexpr const char* kExecutionColumns =
+    "e.id, t.name, e.name, e.state, e.cache_key, e.properties, "
+    "e.create_time_ms, e.update_time_ms";
+
+Execution ExecutionFromRow(const SqlRow& row) {
+  Execution execution;
+  execution.id = AsInt(row[0]);
+  execution.type = AsText(row[1]);
+  execution.name = AsText(row[2]);
+  execution.state = ParseExecutionState(AsText(row[3]));
+  execution.cache_key = AsText(row[4]);
+  execution.properties = ParseStoredJson(row[5]);
+  execution.create_time_ms = AsInt(row[6]);
+  execution.update_time_ms = AsInt(row[7]);
+  return execution;
+}
+
+constexpr const char* kRunColumns =
+    "run_id, context_id, pipeline, status, started_ms, finished_ms, "
+    "manifest_path, manifest_hash, labels";
+
+Run RunFromRow(const SqlRow& row) {
+  Run run;
+  run.run_id = AsText(row[0]);
+  run.context_id = AsInt(row[1]);
+  run.pipeline = AsText(row[2]);
+  run.status = AsText(row[3]);
+  run.started_ms = AsInt(row[4]);
+  run.finished_ms = AsInt(row[5]);
+  run.manifest_path = AsText(row[6]);
+  run.manifest_hash = AsText(row[7]);
+  run.labels = ParseStoredJson(row[8]);
+  return run;
+}
+
+Event EventFromRow(const SqlRow& row) {
+  Event event;
+  event.artifact_id = AsInt(row[0]);
+  event.execution_id = AsInt(row[1]);
+  event.type = AsText(row[2]) == "output" ? EventType::kOutput
+                                          : EventType::kInput;
+  event.port = AsText(row[3]);
+  event.time_ms = AsInt(row[4]);
+  return event;
+}
+
+// Returns the id of the type (kind, name), creating it when absent.
+Result<int64_t> TypeId(SqlDatabase* db, const char* kind,
+                       const std::string& name) {
+  const char* select = "SELECT id FROM types WHERE kind = ? AND name = ?";
+  ASSIGN_OR_RETURN(auto rows, db->Query(select, {kind, name}));
+  if (!rows.empty()) {
+    return AsInt(rows[0][0]);
+  }
+  ASSIGN_OR_RETURN(auto inserted,
+                   db->Query("INSERT INTO types (kind, name) VALUES (?, ?) "
+                             "RETURNING id",
+                             {kind, name}));
+  return AsInt(inserted[0][0]);
+}
+
+}  // namespace
+
+std::string_view ExecutionStateName(ExecutionState state) {
+  switch (state) {
+    case ExecutionState::kNew:
+      return "new";
+    case ExecutionState::kRunning:
+      return "running";
+    case ExecutionState::kComplete:
+      return "complete";
+    case ExecutionState::kFailed:
+      return "failed";
+    case ExecutionState::kCached:
+      return "cached";
+    case ExecutionState::kCancelled:
+      return "cancelled";
+    case ExecutionState::kSkipped:
+      return "skipped";
+  }
+  return "new";
+}
+
+ExecutionState ParseExecutionState(std::string_view name) {
+  for (auto state : {ExecutionState::kNew, ExecutionState::kRunning,
+                     ExecutionState::kComplete, ExecutionState::kFailed,
+                     ExecutionState::kCached, ExecutionState::kCancelled,
+                     ExecutionState::kSkipped}) {
+    if (ExecutionStateName(state) == name) {
+      return state;
+    }
+  }
+  return ExecutionState::kNew;
+}
+
+std::string MetadataStore::DefaultUrl(const std::filesystem::path& store_root,
+                                      const std::string& url_override) {
+  if (!url_override.empty()) {
+    return url_override;
+  }
+  if (const char* env = std::getenv("LOCKSTEP_METADATA");
+      env != nullptr && *env != '\0') {
+    return env;
+  }
+  return (store_root / "metadata.db").string();
+}
+
+Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(
+    const std::string& url) {
+  std::unique_ptr<SqlDatabase> db;
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    return Status::FailedPrecondition(
+        "this build has no PostgreSQL backend yet: " + url);
+  }
+  std::string path = url.starts_with("sqlite:") ? url.substr(7) : url;
+  ASSIGN_OR_RETURN(db, OpenSqlite(path));
+
+  Status status;
+  for (int attempt = 0; attempt < kMaxTransactionAttempts; ++attempt) {
+    status = EnsureSchema(db.get());
+    if (!status.IsAborted()) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10 * (attempt + 1)));
+  }
+  RETURN_IF_ERROR(status);
+  return std::make_unique<MetadataStore>(std::move(db));
+}
+
+MetadataStore::MetadataStore(std::unique_ptr<SqlDatabase> db)
+    : db_(std::move(db)) {}
+
+Status MetadataStore::InTransaction(const std::function<Status()>& body) {
+  Status status;
+  for (int attempt = 0; attempt < kMaxTransactionAttempts; ++attempt) {
+    status = db_->BeginWrite();
+    if (status.ok()) {
+      status = body();
+      if (status.ok()) {
+        status = db_->Commit();
+        if (status.ok()) {
+          return status;
+        }
+      }
+      (void)db_->Rollback();
+    }
+    if (!status.IsAborted()) {
+      return status;
+    }
+    // Contention: back off a little longer each time, with jitter so that
+    // racing processes do not retry in lockstep.
+    int sleep_ms = 5 + attempt * 10 + std::rand() % 10;
+    std::this_thread::sleep_for(std::chrono::milliseconds(sleep_ms));
+  }
+  return status.WithContext("the metadata database stayed busy");
+}
+
+Result<int64_t> MetadataStore::InsertArtifact(const Artifact& artifact) {
+  ASSIGN_OR_RETURN(int64_t type_id,
+                   TypeId(db_.get(), "artifact", artifact.type));
+  int64_t created = artifact.create_time_ms != 0 ? artifact.create_time_ms
+                                                 : NowUnixMillis();
+  ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query("INSERT INTO artifacts (type_id, uri, digest, state, "
+                 "properties, custom_properties, create_time_ms, "
+                 "removal_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                 "RETURNING id",
+                 {type_id, artifact.uri, artifact.digest, artifact.state,
+                  artifact.properties.dump(),
+                  artifact.custom_properties.dump(), created,
+                  artifact.removal_reason}));
+  return AsInt(rows[0][0]);
+}
+
+Result<int64_t> MetadataStore::PutArtifact(const Artifact& artifact) {
+  int64_t id = artifact.id;
+  RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    if (artifact.id == 0) {
+      ASSIGN_OR_RETURN(id, InsertArtifact(artifact));
+      return Status::Ok();
+    }
+    return db_->Execute(
+        "UPDATE artifacts SET uri = ?, digest = ?, state = ?, properties = ?, "
+        "custom_properties = ?, removal_reason = ? WHERE id = ?",
+        {artifact.uri, artifact.digest, artifact.state,
+         artifact.properties.dump(), artifact.custom_properties.dump(),
+         artifact.removal_reason, artifact.id});
+  }));
+  return id;
+}
+
+Result<Artifact> MetadataStore::GetArtifact(int64_t id) {
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query(std::string("SELECT ") + kArtifactColumns +
+                                  " FROM artifacts a JOIN types t ON "
+                                  "t.id = a.type_id WHERE a.id = ?",
+                              {id}));
+  if (rows.empty()) {
+    return Status::NotFound("no artifact with id " + std::to_string(id));
+  }
+  return ArtifactFromRow(rows[0]);
+}
+
+Result<std::vector<Artifact>> MetadataStore::FindArtifactsByDigest(
+    const std::string& digest) {
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query(std::string("SELECT ") + kArtifactColumns +
+                                  " FROM artifacts a JOIN types t ON "
+                                  "t.id = a.type_id WHERE a.digest = ? "
+                                  "ORDER BY a.id",
+                              {digest}));
+  std::vector<Artifact> artifacts;
+  for (const SqlRow& row : rows) {
+    artifacts.push_back(ArtifactFromRow(row));
+  }
+  return artifacts;
+}
+
+Status MetadataStore::MarkArtifactRemoved(int64_t id,
+                                          const std::string& reason) {
+  return InTransaction([&] {
+    return db_->Execute(
+        "UPDATE artifacts SET state = 'marked_for_deletion', "
+        "removal_reason = ? WHERE id = ?",
+        {reason, id});
+  });
+}
+
+Result<int64_t> MetadataStore::RecordExecution(ExecutionRecord* record) {
+  Execution& execution = record->execution;
+  int64_t now = NowUnixMillis();
+  RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    ASSIGN_OR_RETURN(int64_t type_id,
+                     TypeId(db_.get(), "execution", execution.type));
+    ASSIGN_OR_RETURN(
+        auto rows,
+        db_->Query("INSERT INTO executions (type_id, name, state, cache_key, "
+                   "properties, create_time_ms, update_time_ms) VALUES "
+                   "(?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                   {type_id, execution.name,
+                    std::string(ExecutionStateName(execution.state)),
+                    execution.cache_key, execution.properties.dump(), now,
+                    now}));
+    execution.id = AsInt(rows[0][0]);
+
+    const char* insert_event =
+        "INSERT INTO events (artifact_id, execution_id, type, port, time_ms) "
+        "VALUES (?, ?, ?, ?, ?)";
+    for (const auto& [port, artifact_id] : record->inputs) {
+      RETURN_IF_ERROR(db_->Execute(
+          insert_event, {artifact_id, execution.id, "input", port, now}));
+    }
+    for (auto& [port, artifact] : record->outputs) {
+      if (artifact.id == 0) {
+        ASSIGN_OR_RETURN(artifact.id, InsertArtifact(artifact));
+      }
+      RETURN_IF_ERROR(db_->Execute(
+          insert_event, {artifact.id, execution.id, "output", port, now}));
+    }
+    for (int64_t context_id : record->context_ids) {
+      RETURN_IF_ERROR(db_->Execute(
+          "INSERT INTO associations (context_id, execution_id) VALUES (?, ?)",
+          {context_id, execution.id}));
+      for (const auto& [port, artifact] : record->outputs) {
+        (void)port;
+        RETURN_IF_ERROR(db_->Execute(
+            "INSERT INTO attributions (context_id, artifact_id) "
+            "VALUES (?, ?) ON CONFLICT DO NOTHING",
+            {context_id, artifact.id}));
+      }
+    }
+    return Status::Ok();
+  }));
+  execution.create_time_ms = now;
+  execution.update_time_ms = now;
+  return execution.id;
+}
+
+Result<Execution> MetadataStore::GetExecution(int64_t id) {
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query(std::string("SELECT ") + kExecutionColumns +
+                                  " FROM executions e JOIN types t ON "
+                                  "t.id = e.type_id WHERE e.id = ?",
+                              {id}));
+  if (rows.empty()) {
+    return Status::NotFound("no execution with id " + std::to_string(id));
+  }
+  return ExecutionFromRow(rows[0]);
+}
+
+Status MetadataStore::UpdateExecutionState(int64_t id, ExecutionState state,
+                                           const Json& properties) {
+  return InTransaction([&] {
+    return db_->Execute(
+        "UPDATE executions SET state = ?, properties = ?, update_time_ms = ? "
+        "WHERE id = ?",
+        {std::string(ExecutionStateName(state)), properties.dump(),
+         NowUnixMillis(), id});
+  });
+}
+
+Result<MetadataStore::CachedExecution> MetadataStore::FindCachedExecution(
+    const std::string& cache_key) {
+  ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query(std::string("SELECT ") + kExecutionColumns +
+                     " FROM executions e JOIN types t ON t.id = e.type_id "
+                     "WHERE e.cache_key = ? AND e.state = 'complete' "
+                     "ORDER BY e.id DESC LIMIT 1",
+                 {cache_key}));
+  if (rows.empty()) {
+    return Status::NotFound("no execution with cache key " + cache_key);
+  }
+  CachedExecution cached;
+  cached.execution = ExecutionFromRow(rows[0]);
+  ASSIGN_OR_RETURN(auto events, EventsOfExecution(cached.execution.id));
+  for (const Event& event : events) {
+    if (event.type == EventType::kOutput) {
+      ASSIGN_OR_RETURN(cached.outputs[event.port],
+                       GetArtifact(event.artifact_id));
+    }
+  }
+  return cached;
+}
+
+Result<Execution> MetadataStore::FindLatestExecution(
+    const std::string& pipeline, const std::string& step) {
+  ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query(std::string("SELECT ") + kExecutionColumns +
+                     " FROM executions e JOIN types t ON t.id = e.type_id "
+                     "JOIN associations s ON s.execution_id = e.id "
+                     "JOIN runs r ON r.context_id = s.context_id "
+                     "WHERE r.pipeline = ? AND e.name = ? "
+                     "AND e.state IN ('complete', 'cached') "
+                     "ORDER BY e.id DESC LIMIT 1",
+                 {pipeline, step}));
+  if (rows.empty()) {
+    return Status::NotFound("step " + step + " of " + pipeline +
+                            " has not run before");
+  }
+  return ExecutionFromRow(rows[0]);
+}
+
+Result<int64_t> MetadataStore::PutContext(const Context& context) {
+  int64_t id = 0;
+  RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    ASSIGN_OR_RETURN(int64_t type_id,
+                     TypeId(db_.get(), "context", context.type));
+    ASSIGN_OR_RETURN(auto rows,
+                     db_->Query("SELECT id FROM contexts WHERE type_id = ? "
+                                "AND name = ?",
+                                {type_id, context.name}));
+    if (!rows.empty()) {
+      id = AsInt(rows[0][0]);
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(
+        auto inserted,
+        db_->Query("INSERT INTO contexts (type_id, name, properties, "
+                   "create_time_ms) VALUES (?, ?, ?, ?) RETURNING id",
+                   {type_id, context.name, context.properties.dump(),
+                    NowUnixMillis()}));
+    id = AsInt(inserted[0][0]);
+    return Status::Ok();
+  }));
+  return id;
+}
+
+Result<Context> MetadataStore::GetContext(int64_t id) {
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query("SELECT c.id, t.name, c.name, c.properties, "
+                              "c.create_time_ms FROM contexts c JOIN types t "
+                              "ON t.id = c.type_id WHERE c.id = ?",
+                              {id}));
+  if (rows.empty()) {
+    return Status::NotFound("no context with id " + std::to_string(id));
+  }
+  Context context;
+  context.id = AsInt(rows[0][0]);
+  context.type = AsText(rows[0][1]);
+  context.name = AsText(rows[0][2]);
+  context.properties = ParseStoredJson(rows[0][3]);
+  context.create_time_ms = AsInt(rows[0][4]);
+  return context;
+}
+
+Result<std::vector<Event>> MetadataStore::EventsOfExecution(
+    int64_t execution_id) {
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query("SELECT artifact_id, execution_id, type, port, "
+                              "time_ms FROM events WHERE execution_id = ? "
+                              "ORDER BY id",
+                              {execution_id}));
+  std::vector<Event> events;
+  for (const SqlRow& row : rows) {
+    events.push_back(EventFromRow(row));
+  }
+  return events;
+}
+
+Result<std::vector<Event>> MetadataStore::EventsOfArtifact(
+    int64_t artifact_id) {
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query("SELECT artifact_id, execution_id, type, port, "
+                              "time_ms FROM events WHERE artifact_id = ? "
+                              "ORDER BY id",
+                              {artifact_id}));
+  std::vector<Event> events;
+  for (const SqlRow& row : rows) {
+    events.push_back(EventFromRow(row));
+  }
+  return events;
+}
+
+Result<std::vector<Execution>> MetadataStore::ExecutionsInContext(
+    int64_t context_id) {
+  ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query(std::string("SELECT ") + kExecutionColumns +
+                     " FROM executions e JOIN types t ON t.id = e.type_id "
+                     "JOIN associations s ON s.execution_id = e.id "
+                     "WHERE s.context_id = ? ORDER BY e.id",
+                 {context_id}));
+  std::vector<Execution> executions;
+  for (const SqlRow& row : rows) {
+    executions.push_back(ExecutionFromRow(row));
+  }
+  return executions;
+}
+
+Status MetadataStore::CreateRun(const Run& run) {
+  return InTransaction([&] {
+    return db_->Execute(
+        "INSERT INTO runs (run_id, context_id, pipeline, status, started_ms, "
+        "finished_ms, manifest_path, manifest_hash, labels) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        {run.run_id, run.context_id, run.pipeline, run.status,
+         run.started_ms, run.finished_ms, run.manifest_path,
+         run.manifest_hash, run.labels.dump()});
+  });
+}
+
+Status MetadataStore::FinishRun(const std::string& run_id,
+                                const std::string& status,
+                                const std::string& manifest_path,
+                                const std::string& manifest_hash) {
+  return InTransaction([&] {
+    return db_->Execute(
+        "UPDATE runs SET status = ?, finished_ms = ?, manifest_path = ?, "
+        "manifest_hash = ? WHERE run_id = ?",
+        {status, NowUnixMillis(), manifest_path, manifest_hash, run_id});
+  });
+}
+
+Result<Run> MetadataStore::GetRun(const std::string& run_id) {
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query(std::string("SELECT ") + kRunColumns +
+                                  " FROM runs WHERE run_id = ?",
+                              {run_id}));
+  if (rows.empty()) {
+    return Status::NotFound("no run " + run_id);
+  }
+  return RunFromRow(rows[0]);
+}
+
+Result<std::vector<Run>> MetadataStore::ListRuns(const RunFilter& filter) {
+  std::string sql = std::string("SELECT ") + kRunColumns +
+                    " FROM runs WHERE started_ms >= ?";
+  std::vector<SqlValue> params = {filter.since_ms};
+  if (!filter.pipeline.empty()) {
+    sql += " AND pipeline = ?";
+    params.push_back(filter.pipeline);
+  }
+  if (!filter.status.empty()) {
+    sql += " AND status = ?";
+    params.push_back(filter.status);
+  }
+  sql += " ORDER BY started_ms DESC, run_id DESC";
+  ASSIGN_OR_RETURN(auto rows, db_->Query(sql, params));
+
+  std::vector<Run> runs;
+  std::string key, value;
+  if (size_t eq = filter.label.find('='); eq != std::string::npos) {
+    key = filter.label.substr(0, eq);
+    value = filter.label.substr(eq + 1);
+  }
+  for (const SqlRow& row : rows) {
+    Run run = RunFromRow(row);
+    if (!key.empty() && (!run.labels.contains(key) ||
+                         run.labels[key] != value)) {
+      continue;
+    }
+    runs.push_back(std::move(run));
+    if (filter.limit > 0 && static_cast<int64_t>(runs.size()) >= filter.limit) {
+      break;
+    }
+  }
+  return runs;
+}
+
+Status MetadataStore::PutSnapshot(const Snapshot& snapshot) {
+  Status status = InTransaction([&] {
+    return db_->Execute(
+        "INSERT INTO snapshots (name, version, artifact_id) VALUES (?, ?, ?)",
+        {snapshot.name, snapshot.version, snapshot.artifact_id});
+  });
+  if (status.code() == StatusCode::kAlreadyExists) {
+    return Status::AlreadyExists("snapshot " + snapshot.name + "@" +
+                                 std::to_string(snapshot.version) +
+                                 " already exists; versions are immutable");
+  }
+  return status;
+}
+
+Result<Snapshot> MetadataStore::GetSnapshot(const std::string& name,
+                                            int64_t version) {
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query("SELECT name, version, artifact_id FROM "
+                              "snapshots WHERE name = ? AND version = ?",
+                              {name, version}));
+  if (rows.empty()) {
+    return Status::NotFound("no snapshot " + name + "@" +
+                            std::to_string(version));
+  }
+  return Snapshot{AsText(rows[0][0]), AsInt(rows[0][1]), AsInt(rows[0][2])};
+}
+
+Result<Snapshot> MetadataStore::LatestSnapshot(const std::string& name) {
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query("SELECT name, version, artifact_id FROM "
+                              "snapshots WHERE name = ? ORDER BY version "
+                              "DESC LIMIT 1",
+                              {name}));
+  if (rows.empty()) {
+    return Status::NotFound("no snapshot named " + name);
+  }
+  return Snapshot{AsText(rows[0][0]), AsInt(rows[0][1]), AsInt(rows[0][2])};
+}
+
+Result<std::vector<Snapshot>> MetadataStore::ListSnapshots() {
+  ASSIGN_OR_RETURN(auto rows,
+                   db_->Query("SELECT name, version, artifact_id FROM "
+                              "snapshots ORDER BY name, version"));
+  std::vector<Snapshot> snapshots;
+  for (const SqlRow& row : rows) {
+    snapshots.push_back({AsText(row[0]), AsInt(row[1]), AsInt(row[2])});
+  }
+  return snapshots;
+}
+
+}  // namespace lockstep::metadata

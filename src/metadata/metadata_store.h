@@ -1,0 +1,138 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// MetadataStore: the lineage store's API. Every method is one transaction,
+// so a process killed at any point leaves either all of a call's writes or
+// none. A busy database is retried a bounded number of times inside the
+// store; callers only see Aborted when contention outlasts that.
+// Not thread-safe: use one MetadataStore per thread (or per process).
+
+#ifndef LOCKSTEP_METADATA_METADATA_STORE_H_
+#define LOCKSTEP_METADATA_METADATA_STORE_H_
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "metadata/model.h"
+#include "metadata/sql.h"
+
+namespace lockstep::metadata {
+
+// The schema version this binary reads and writes.
+inline constexpr int64_t kSchemaVersion = 1;
+
+// What an execution read and wrote, recorded together with it.
+struct ExecutionRecord {
+  Execution execution;
+  std::vector<std::pair<std::string, int64_t>> inputs;   // port, artifact
+  std::vector<std::pair<std::string, Artifact>> outputs;  // port, artifact
+  std::vector<int64_t> context_ids;
+};
+
+struct RunFilter {
+  std::string pipeline;
+  std::string status;
+  std::string label;       // "key=value"
+  int64_t since_ms = 0;    // Runs started at or after this time.
+  int64_t limit = 0;       // Zero means no limit; newest first.
+};
+
+enum class OpenMode { kReadWrite, kReadOnly };
+
+class MetadataStore {
+ public:
+  // Opens the database at `url`: a path to a SQLite file, "sqlite:PATH",
+  // or "postgresql://...". Creates the schema on an empty database.
+  // FailedPrecondition when the stored schema is older (run `lockstep store
+  // migrate`) or newer (upgrade Lockstep) than kSchemaVersion; nothing is
+  // written in that case.
+  static Result<std::unique_ptr<MetadataStore>> Open(const std::string& url);
+
+  // The default database of a store folder: <store>/metadata.db, unless
+  // `url_override` (from --metadata or $LOCKSTEP_METADATA) is set.
+  static std::string DefaultUrl(const std::filesystem::path& store_root,
+                                const std::string& url_override);
+
+  explicit MetadataStore(std::unique_ptr<SqlDatabase> db);
+
+  // Artifacts. PutArtifact inserts when `id` is 0, else updates.
+  Result<int64_t> PutArtifact(const Artifact& artifact);
+  Result<Artifact> GetArtifact(int64_t id);
+  Result<std::vector<Artifact>> FindArtifactsByDigest(
+      const std::string& digest);
+  // Marks an artifact removed with a reason; it is never deleted.
+  Status MarkArtifactRemoved(int64_t id, const std::string& reason);
+
+  // Executions, recorded with their events and contexts in one transaction.
+  // Returns the execution's id; output artifacts with id 0 are inserted.
+  Result<int64_t> RecordExecution(ExecutionRecord* record);
+  Result<Execution> GetExecution(int64_t id);
+  Status UpdateExecutionState(int64_t id, ExecutionState state,
+                              const Json& properties);
+
+  // The newest complete execution with this cache key, and its outputs by
+  // port. NotFound on a miss.
+  struct CachedExecution {
+    Execution execution;
+    std::map<std::string, Artifact> outputs;
+  };
+  Result<CachedExecution> FindCachedExecution(const std::string& cache_key);
+
+  // The newest execution of a step of a pipeline (for --explain).
+  Result<Execution> FindLatestExecution(const std::string& pipeline,
+                                        const std::string& step);
+
+  // Contexts: returns the id of the context with this type and name,
+  // creating it when absent.
+  Result<int64_t> PutContext(const Context& context);
+  Result<Context> GetContext(int64_t id);
+
+  // Lineage edges.
+  Result<std::vector<Event>> EventsOfExecution(int64_t execution_id);
+  Result<std::vector<Event>> EventsOfArtifact(int64_t artifact_id);
+  Result<std::vector<Execution>> ExecutionsInContext(int64_t context_id);
+
+  // Runs.
+  Status CreateRun(const Run& run);
+  Status FinishRun(const std::string& run_id, const std::string& status,
+                   const std::string& manifest_path,
+                   const std::string& manifest_hash);
+  Result<Run> GetRun(const std::string& run_id);
+  Result<std::vector<Run>> ListRuns(const RunFilter& filter);
+
+  // Snapshots. AlreadyExists when name@version is taken.
+  Status PutSnapshot(const Snapshot& snapshot);
+  Result<Snapshot> GetSnapshot(const std::string& name, int64_t version);
+  // The highest version of `name`, or NotFound.
+  Result<Snapshot> LatestSnapshot(const std::string& name);
+  Result<std::vector<Snapshot>> ListSnapshots();
+
+  SqlDatabase* database() { return db_.get(); }
+
+ private:
+  // Runs `body` in a write transaction, retrying on Aborted (busy).
+  Status InTransaction(const std::function<Status()>& body);
+  Result<int64_t> InsertArtifact(const Artifact& artifact);
+  Result<int64_t> LastInsertId(const char* table);
+
+  std::unique_ptr<SqlDatabase> db_;
+};
+
+// Creates or checks the schema: creates it on an empty database (exactly
+// once, even when several processes race), FailedPrecondition on a version
+// mismatch. Used by Open.
+Status EnsureSchema(SqlDatabase* db);
+
+// Upgrades an older schema to kSchemaVersion in one transaction.
+Status MigrateSchema(SqlDatabase* db, int64_t* from_version);
+
+// Reads the stored schema version, or 0 for an empty database.
+Result<int64_t> ReadSchemaVersion(SqlDatabase* db);
+
+}  // namespace lockstep::metadata
+
+#endif  // LOCKSTEP_METADATA_METADATA_STORE_H_

@@ -1,0 +1,189 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// The lineage schema and its versions (docs/formats/metadata-schema.md).
+// The schema is created in one transaction that first takes the write
+// lock, so processes racing on an empty store create it exactly once.
+
+#include <string>
+
+#include "metadata/metadata_store.h"
+
+namespace lockstep::metadata {
+
+namespace {
+
+// `{id}` becomes the dialect's auto-increment primary key.
+constexpr const char* kSchemaV1 = R"sql(
+CREATE TABLE IF NOT EXISTS schema_version (
+  version BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS types (
+  id {id},
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  UNIQUE (kind, name)
+);
+CREATE TABLE IF NOT EXISTS artifacts (
+  id {id},
+  type_id BIGINT NOT NULL REFERENCES types(id),
+  uri TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  state TEXT NOT NULL,
+  properties TEXT NOT NULL,
+  custom_properties TEXT NOT NULL,
+  create_time_ms BIGINT NOT NULL,
+  removal_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS artifacts_by_digest ON artifacts (digest);
+CREATE TABLE IF NOT EXISTS executions (
+  id {id},
+  type_id BIGINT NOT NULL REFERENCES types(id),
+  name TEXT NOT NULL,
+  state TEXT NOT NULL,
+  cache_key TEXT NOT NULL,
+  properties TEXT NOT NULL,
+  create_time_ms BIGINT NOT NULL,
+  update_time_ms BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS executions_by_cache_key
+  ON executions (cache_key, state);
+CREATE TABLE IF NOT EXISTS contexts (
+  id {id},
+  type_id BIGINT NOT NULL REFERENCES types(id),
+  name TEXT NOT NULL,
+  properties TEXT NOT NULL,
+  create_time_ms BIGINT NOT NULL,
+  UNIQUE (type_id, name)
+);
+CREATE TABLE IF NOT EXISTS events (
+  id {id},
+  artifact_id BIGINT NOT NULL REFERENCES artifacts(id),
+  execution_id BIGINT NOT NULL REFERENCES executions(id),
+  type TEXT NOT NULL,
+  port TEXT NOT NULL,
+  time_ms BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_artifact ON events (artifact_id);
+CREATE INDEX IF NOT EXISTS events_by_execution ON events (execution_id);
+CREATE TABLE IF NOT EXISTS attributions (
+  context_id BIGINT NOT NULL REFERENCES contexts(id),
+  artifact_id BIGINT NOT NULL REFERENCES artifacts(id),
+  PRIMARY KEY (context_id, artifact_id)
+);
+CREATE TABLE IF NOT EXISTS associations (
+  context_id BIGINT NOT NULL REFERENCES contexts(id),
+  execution_id BIGINT NOT NULL REFERENCES executions(id),
+  PRIMARY KEY (context_id, execution_id)
+);
+CREATE INDEX IF NOT EXISTS associations_by_execution
+  ON associations (execution_id);
+CREATE TABLE IF NOT EXISTS runs (
+  run_id TEXT PRIMARY KEY,
+  context_id BIGINT NOT NULL REFERENCES contexts(id),
+  pipeline TEXT NOT NULL,
+  status TEXT NOT NULL,
+  started_ms BIGINT NOT NULL,
+  finished_ms BIGINT NOT NULL,
+  manifest_path TEXT NOT NULL,
+  manifest_hash TEXT NOT NULL,
+  labels TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_ms);
+CREATE TABLE IF NOT EXISTS snapshots (
+  name TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  artifact_id BIGINT NOT NULL REFERENCES artifacts(id),
+  PRIMARY KEY (name, version)
+);
+)sql";
+
+std::string ForDialect(std::string sql, SqlDialect dialect) {
+  const std::string placeholder = "{id}";
+  const std::string id = dialect == SqlDialect::kSqlite
+                             ? "INTEGER PRIMARY KEY"
+                             : "BIGSERIAL PRIMARY KEY";
+  for (size_t at = sql.find(placeholder); at != std::string::npos;
+       at = sql.find(placeholder, at)) {
+    sql.replace(at, placeholder.size(), id);
+  }
+  return sql;
+}
+
+Status VersionMismatch(int64_t stored) {
+  if (stored < kSchemaVersion) {
+    return Status::FailedPrecondition(
+        "the metadata schema is version " + std::to_string(stored) +
+        " and this lockstep uses version " + std::to_string(kSchemaVersion) +
+        "; run `lockstep store migrate` to upgrade it (nothing was written)");
+  }
+  return Status::FailedPrecondition(
+      "the metadata schema is version " + std::to_string(stored) +
+      ", newer than version " + std::to_string(kSchemaVersion) +
+      " that this lockstep supports; upgrade lockstep");
+}
+
+}  // namespace
+
+Result<int64_t> ReadSchemaVersion(SqlDatabase* db) {
+  std::string probe = db->dialect() == SqlDialect::kSqlite
+                          ? "SELECT count(*) FROM sqlite_master WHERE "
+                            "type='table' AND name='schema_version'"
+                          : "SELECT count(*) FROM information_schema.tables "
+                            "WHERE table_name='schema_version' AND "
+                            "table_schema=current_schema()";
+  ASSIGN_OR_RETURN(auto tables, db->Query(probe));
+  if (tables.empty() || AsInt(tables[0][0]) == 0) {
+    return int64_t{0};
+  }
+  ASSIGN_OR_RETURN(auto rows, db->Query("SELECT version FROM schema_version"));
+  if (rows.empty()) {
+    return int64_t{0};
+  }
+  return AsInt(rows[0][0]);
+}
+
+Status EnsureSchema(SqlDatabase* db) {
+  // The common case reads only, so opening never takes the write lock.
+  ASSIGN_OR_RETURN(int64_t version, ReadSchemaVersion(db));
+  if (version == kSchemaVersion) {
+    return Status::Ok();
+  }
+  if (version != 0) {
+    return VersionMismatch(version);
+  }
+
+  // An empty database: create the schema under the write lock, then check
+  // again, since another process may have created it while we waited.
+  RETURN_IF_ERROR(db->BeginWrite());
+  Result<int64_t> again = ReadSchemaVersion(db);
+  Status status = again.status();
+  if (status.ok() && *again == 0) {
+    status = db->ExecuteScript(ForDialect(kSchemaV1, db->dialect()));
+    if (status.ok()) {
+      status = db->Execute("INSERT INTO schema_version (version) VALUES (?)",
+                           {kSchemaVersion});
+    }
+  } else if (status.ok() && *again != kSchemaVersion) {
+    status = VersionMismatch(*again);
+  }
+  if (!status.ok()) {
+    (void)db->Rollback();
+    return status;
+  }
+  return db->Commit();
+}
+
+Status MigrateSchema(SqlDatabase* db, int64_t* from_version) {
+  ASSIGN_OR_RETURN(int64_t version, ReadSchemaVersion(db));
+  *from_version = version;
+  if (version > kSchemaVersion) {
+    return VersionMismatch(version);
+  }
+  if (version == kSchemaVersion) {
+    return Status::Ok();
+  }
+  // Version 1 is the first schema; creating it is the only migration.
+  return EnsureSchema(db);
+}
+
+}  // namespace lockstep::metadata

@@ -1,0 +1,64 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// A minimal SQL connection interface, the seam between the lineage store
+// and its database servers. The lineage store writes its queries once with
+// `?` placeholders; each backend (SQLite, PostgreSQL) binds them its own
+// way and reports a busy or serialization failure as Aborted, which the
+// store retries.
+
+#ifndef LOCKSTEP_METADATA_SQL_H_
+#define LOCKSTEP_METADATA_SQL_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/status.h"
+
+namespace lockstep::metadata {
+
+using SqlValue = std::variant<std::monostate, int64_t, double, std::string>;
+using SqlRow = std::vector<SqlValue>;
+
+enum class SqlDialect { kSqlite, kPostgresql };
+
+class SqlDatabase {
+ public:
+  virtual ~SqlDatabase() = default;
+
+  virtual SqlDialect dialect() const = 0;
+
+  // Runs a statement with `?` placeholders bound to `params`.
+  virtual Status Execute(std::string_view sql,
+                         const std::vector<SqlValue>& params = {}) = 0;
+
+  // Runs a query and returns every row.
+  virtual Result<std::vector<SqlRow>> Query(
+      std::string_view sql, const std::vector<SqlValue>& params = {}) = 0;
+
+  // Runs several `;`-separated statements without parameters (DDL).
+  virtual Status ExecuteScript(std::string_view sql) = 0;
+
+  // Starts a write transaction that holds the database's write lock from
+  // the start (SQLite BEGIN IMMEDIATE), so it cannot deadlock on upgrade.
+  virtual Status BeginWrite() = 0;
+  virtual Status Commit() = 0;
+  virtual Status Rollback() = 0;
+};
+
+// Helpers to read typed columns from a row; a NULL reads as the default.
+int64_t AsInt(const SqlValue& value);
+double AsDouble(const SqlValue& value);
+std::string AsText(const SqlValue& value);
+bool IsNull(const SqlValue& value);
+
+// Opens a SQLite database file in WAL mode with a busy timeout.
+Result<std::unique_ptr<SqlDatabase>> OpenSqlite(const std::string& path);
+
+}  // namespace lockstep::metadata
+
+#endif  // LOCKSTEP_METADATA_SQL_H_

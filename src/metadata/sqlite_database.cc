@@ -1,0 +1,213 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// The SQLite backend of SqlDatabase: WAL journal, a busy timeout, and
+// SQLITE_BUSY reported as Aborted so callers retry the whole transaction.
+
+#include <sqlite3.h>
+
+#include <thread>
+
+#include "metadata/sql.h"
+
+namespace lockstep::metadata {
+
+namespace {
+
+constexpr int kBusyTimeoutMillis = 10000;
+
+Status SqliteError(sqlite3* db, int code, std::string_view what) {
+  std::string message = std::string(what) + ": " + sqlite3_errmsg(db);
+  int primary = code & 0xff;
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+    return Status::Aborted(message);
+  }
+  if (primary == SQLITE_CONSTRAINT) {
+    return Status::AlreadyExists(message);
+  }
+  if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) {
+    return Status::DataLoss(message);
+  }
+  return Status::Internal(message);
+}
+
+class SqliteDatabase : public SqlDatabase {
+ public:
+  explicit SqliteDatabase(sqlite3* db) : db_(db) {}
+  ~SqliteDatabase() override { sqlite3_close_v2(db_); }
+
+  SqlDialect dialect() const override { return SqlDialect::kSqlite; }
+
+  Status Execute(std::string_view sql,
+                 const std::vector<SqlValue>& params) override {
+    return Run(sql, params, nullptr);
+  }
+
+  Result<std::vector<SqlRow>> Query(
+      std::string_view sql, const std::vector<SqlValue>& params) override {
+    std::vector<SqlRow> rows;
+    RETURN_IF_ERROR(Run(sql, params, &rows));
+    return rows;
+  }
+
+  Status ExecuteScript(std::string_view sql) override {
+    std::string text(sql);
+    char* error = nullptr;
+    int code = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
+    if (code != SQLITE_OK) {
+      std::string message = error != nullptr ? error : "unknown error";
+      sqlite3_free(error);
+      return SqliteError(db_, code, "SQLite script failed: " + message);
+    }
+    return Status::Ok();
+  }
+
+  Status BeginWrite() override { return Execute("BEGIN IMMEDIATE", {}); }
+  Status Commit() override { return Execute("COMMIT", {}); }
+  Status Rollback() override { return Execute("ROLLBACK", {}); }
+
+ private:
+  Status Bind(sqlite3_stmt* statement, const std::vector<SqlValue>& params) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      int index = static_cast<int>(i + 1);
+      const SqlValue& value = params[i];
+      int code = SQLITE_OK;
+      if (std::holds_alternative<std::monostate>(value)) {
+        code = sqlite3_bind_null(statement, index);
+      } else if (auto* n = std::get_if<int64_t>(&value)) {
+        code = sqlite3_bind_int64(statement, index, *n);
+      } else if (auto* d = std::get_if<double>(&value)) {
+        code = sqlite3_bind_double(statement, index, *d);
+      } else {
+        const std::string& s = std::get<std::string>(value);
+        code = sqlite3_bind_text(statement, index, s.data(),
+                                 static_cast<int>(s.size()), SQLITE_TRANSIENT);
+      }
+      if (code != SQLITE_OK) {
+        return SqliteError(db_, code, "binding a parameter");
+      }
+    }
+    return Status::Ok();
+  }
+
+  static SqlValue Column(sqlite3_stmt* statement, int column) {
+    switch (sqlite3_column_type(statement, column)) {
+      case SQLITE_INTEGER:
+        return static_cast<int64_t>(sqlite3_column_int64(statement, column));
+      case SQLITE_FLOAT:
+        return sqlite3_column_double(statement, column);
+      case SQLITE_NULL:
+        return std::monostate{};
+      default: {
+        auto* text = reinterpret_cast<const char*>(
+            sqlite3_column_text(statement, column));
+        int size = sqlite3_column_bytes(statement, column);
+        return std::string(text, static_cast<size_t>(size));
+      }
+    }
+  }
+
+  Status Run(std::string_view sql, const std::vector<SqlValue>& params,
+             std::vector<SqlRow>* rows) {
+    sqlite3_stmt* statement = nullptr;
+    int code = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()),
+                                  &statement, nullptr);
+    if (code != SQLITE_OK) {
+      return SqliteError(db_, code, "preparing '" + std::string(sql) + "'");
+    }
+    Status status = Bind(statement, params);
+    while (status.ok()) {
+      code = sqlite3_step(statement);
+      if (code == SQLITE_DONE) {
+        break;
+      }
+      if (code != SQLITE_ROW) {
+        status = SqliteError(db_, code, "running '" + std::string(sql) + "'");
+        break;
+      }
+      if (rows != nullptr) {
+        SqlRow row;
+        int columns = sqlite3_column_count(statement);
+        for (int c = 0; c < columns; ++c) {
+          row.push_back(Column(statement, c));
+        }
+        rows->push_back(std::move(row));
+      }
+    }
+    sqlite3_finalize(statement);
+    return status;
+  }
+
+  sqlite3* db_;
+};
+
+}  // namespace
+
+int64_t AsInt(const SqlValue& value) {
+  if (auto* n = std::get_if<int64_t>(&value)) {
+    return *n;
+  }
+  if (auto* d = std::get_if<double>(&value)) {
+    return static_cast<int64_t>(*d);
+  }
+  if (auto* s = std::get_if<std::string>(&value)) {
+    return s->empty() ? 0 : std::stoll(*s);
+  }
+  return 0;
+}
+
+double AsDouble(const SqlValue& value) {
+  if (auto* d = std::get_if<double>(&value)) {
+    return *d;
+  }
+  if (auto* n = std::get_if<int64_t>(&value)) {
+    return static_cast<double>(*n);
+  }
+  if (auto* s = std::get_if<std::string>(&value)) {
+    return s->empty() ? 0 : std::stod(*s);
+  }
+  return 0;
+}
+
+std::string AsText(const SqlValue& value) {
+  if (auto* s = std::get_if<std::string>(&value)) {
+    return *s;
+  }
+  if (auto* n = std::get_if<int64_t>(&value)) {
+    return std::to_string(*n);
+  }
+  return "";
+}
+
+bool IsNull(const SqlValue& value) {
+  return std::holds_alternative<std::monostate>(value);
+}
+
+Result<std::unique_ptr<SqlDatabase>> OpenSqlite(const std::string& path) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+              SQLITE_OPEN_NOMUTEX;
+  int code = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (code != SQLITE_OK) {
+    std::string message = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close_v2(db);
+    return Status::Unavailable("cannot open " + path + ": " + message);
+  }
+  sqlite3_busy_timeout(db, kBusyTimeoutMillis);
+  auto database = std::make_unique<SqliteDatabase>(db);
+  // Switching to WAL needs a brief exclusive lock; retry while another
+  // process does the same on a fresh store.
+  Status status;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    status = database->ExecuteScript(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+        "PRAGMA foreign_keys=ON;");
+    if (!status.IsAborted()) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20 + attempt * 5));
+  }
+  RETURN_IF_ERROR(status.WithContext(path));
+  return std::unique_ptr<SqlDatabase>(std::move(database));
+}
+
+}  // namespace lockstep::metadata
