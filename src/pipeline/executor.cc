@@ -1,0 +1,336 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "pipeline/executor.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+
+#include "core/files.h"
+#include "core/log.h"
+
+namespace lockstep::pipeline {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Where the lockstep binary appears inside the sandbox, for built-ins.
+constexpr const char* kSandboxBinary = "/opt/lockstep/bin/lockstep";
+
+// A fixed, documented instant (1980-01-01, the earliest ZIP time) so that
+// tools honouring SOURCE_DATE_EPOCH write the same bytes on every run.
+constexpr const char* kSourceDateEpoch = "315532800";
+
+// The folders of a step's own layout, never reported as stray writes.
+const std::set<std::string> kLayoutFolders = {"inputs", "outputs", "tmp"};
+
+// Relative paths of everything in `dir` outside the layout folders.
+std::set<std::string> ListStepFiles(const fs::path& dir) {
+  std::set<std::string> files;
+  std::error_code error;
+  auto it = fs::recursive_directory_iterator(dir, error);
+  for (; !error && it != fs::recursive_directory_iterator();
+       it.increment(error)) {
+    fs::path relative = it->path().lexically_relative(dir);
+    if (kLayoutFolders.contains(relative.begin()->string())) {
+      if (it->is_directory()) {
+        it.disable_recursion_pending();
+      }
+      continue;
+    }
+    files.insert(relative.string());
+  }
+  return files;
+}
+
+Status LayOutStep(const StepInvocation& invocation, store::BlobStore* blobs,
+                  const fs::path& dir) {
+  for (const std::string& folder : kLayoutFolders) {
+    fs::create_directories(dir / folder);
+  }
+  for (const auto& [name, digest] : invocation.inputs) {
+    Status status = blobs->CopyOut(digest, dir / "inputs" / name);
+    RETURN_IF_ERROR(status.WithContext("input '" + name + "'"));
+    ::chmod((dir / "inputs" / name).c_str(), 0444);
+  }
+  for (const auto& [path, file] : invocation.code) {
+    fs::path target = dir / path;
+    fs::create_directories(target.parent_path());
+    RETURN_IF_ERROR(blobs->CopyOut(file.digest, target)
+                        .WithContext("code file '" + path + "'"));
+    ::chmod(target.c_str(), file.executable ? 0555 : 0444);
+  }
+  return Status::Ok();
+}
+
+std::vector<std::string> SandboxArgv(const StepInvocation& invocation,
+                                     const fs::path& dir,
+                                     const ExecutorConfig& config,
+                                     const std::vector<std::string>& env) {
+  std::vector<std::string> argv = {
+      "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+      "--ro-bind", "/usr", "/usr",
+      "--symlink", "usr/bin", "/bin",
+      "--symlink", "usr/sbin", "/sbin",
+      "--symlink", "usr/lib", "/lib",
+      "--ro-bind", "/etc", "/etc",
+      "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+      "--bind", dir.string(), kSandboxRoot,
+      "--ro-bind", (dir / "inputs").string(),
+      std::string(kSandboxRoot) + "/inputs",
+      "--chdir", kSandboxRoot, "--clearenv"};
+  if (fs::exists("/usr/lib64")) {
+    argv.insert(argv.end(), {"--symlink", "usr/lib64", "/lib64"});
+  }
+  if (invocation.component != "command") {
+    argv.insert(argv.end(), {"--ro-bind", config.lockstep_binary.string(),
+                             kSandboxBinary});
+  }
+  for (const std::string& entry : env) {
+    size_t eq = entry.find('=');
+    argv.insert(argv.end(),
+                {"--setenv", entry.substr(0, eq), entry.substr(eq + 1)});
+  }
+  argv.push_back("--");
+  return argv;
+}
+
+// Adds what a person needs to know to a failure: the last lines of stderr
+// and a hint when the sandbox's rules are the likely cause.
+std::string DescribeFailure(const StepOutcome& outcome,
+                            const std::string& stderr_text,
+                            SandboxMode sandbox) {
+  std::string message = "the step failed: " + outcome.process.Describe();
+  bool sandboxed = sandbox == SandboxMode::kBubblewrap;
+  if (sandboxed && (stderr_text.find("Network is unreachable") !=
+                        std::string::npos ||
+                    stderr_text.find("Temporary failure in name resolution") !=
+                        std::string::npos ||
+                    stderr_text.find("Name or service not known") !=
+                        std::string::npos ||
+                    stderr_text.find("Cannot assign requested address") !=
+                        std::string::npos)) {
+    message += "; it tried to use the network, which steps have no access "
+               "to inside the sandbox";
+  }
+  if (sandboxed &&
+      stderr_text.find("Read-only file system") != std::string::npos) {
+    message += "; it tried to write outside its declared outputs (only "
+               "outputs/ and /tmp are writable in the sandbox)";
+  }
+  std::string tail = stderr_text.size() > 600
+                         ? stderr_text.substr(stderr_text.size() - 600)
+                         : stderr_text;
+  while (!tail.empty() && (tail.back() == '\n' || tail.back() == ' ')) {
+    tail.pop_back();
+  }
+  if (!tail.empty()) {
+    message += "\n  stderr: " + tail;
+  }
+  return message;
+}
+
+Status CollectOutputs(const StepInvocation& invocation,
+                      store::BlobStore* blobs, const fs::path& dir,
+                      StepOutcome* outcome) {
+  for (const std::string& name : invocation.outputs) {
+    fs::path path = dir / "outputs" / name;
+    std::error_code error;
+    fs::file_status status = fs::symlink_status(path, error);
+    if (!fs::exists(status)) {
+      outcome->failure = "the step did not write its declared output '" +
+                         name + "' (expected at outputs/" + name + ")";
+      return Status::Ok();
+    }
+    if (!fs::is_regular_file(status)) {
+      outcome->failure = "output '" + name +
+                         "' is not a regular file; folder outputs are "
+                         "not supported yet";
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(outcome->outputs[name], blobs->AdoptFile(path));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string SandboxModeName(SandboxMode mode) {
+  return mode == SandboxMode::kBubblewrap ? "bubblewrap" : "none";
+}
+
+Json StepInvocation::ToJson() const {
+  Json code_json = Json::object();
+  for (const auto& [path, file] : code) {
+    code_json[path] = {{"digest", file.digest.ToString()},
+                       {"executable", file.executable}};
+  }
+  Json inputs_json = Json::object();
+  for (const auto& [name, digest] : inputs) {
+    inputs_json[name] = digest.ToString();
+  }
+  return Json{{"step", step_name},   {"component", component},
+              {"argv", argv},        {"env", env},
+              {"code", code_json},   {"inputs", inputs_json},
+              {"outputs", outputs},  {"sandbox", SandboxModeName(sandbox)},
+              {"timeout_ms", timeout_millis}, {"seed", seed}};
+}
+
+Result<StepInvocation> StepInvocation::FromJson(const Json& json) {
+  StepInvocation invocation;
+  try {
+    invocation.step_name = json.at("step").get<std::string>();
+    invocation.component = json.at("component").get<std::string>();
+    invocation.argv = json.at("argv").get<std::vector<std::string>>();
+    invocation.env =
+        json.at("env").get<std::map<std::string, std::string>>();
+    for (const auto& [path, file] : json.at("code").items()) {
+      ASSIGN_OR_RETURN(Digest digest,
+                       Digest::Parse(file.at("digest").get<std::string>()));
+      invocation.code[path] = {digest, file.at("executable").get<bool>()};
+    }
+    for (const auto& [name, digest_text] : json.at("inputs").items()) {
+      ASSIGN_OR_RETURN(invocation.inputs[name],
+                       Digest::Parse(digest_text.get<std::string>()));
+    }
+    invocation.outputs = json.at("outputs").get<std::vector<std::string>>();
+    invocation.sandbox = json.at("sandbox") == "none"
+                             ? SandboxMode::kNone
+                             : SandboxMode::kBubblewrap;
+    invocation.timeout_millis = json.at("timeout_ms").get<int64_t>();
+    invocation.seed = json.value("seed", "");
+  } catch (const Json::exception& error) {
+    return Status::InvalidArgument(std::string("malformed step record: ") +
+                                   error.what());
+  }
+  return invocation;
+}
+
+std::map<std::string, std::string> FixedStepEnvironment(
+    const StepInvocation& invocation) {
+  bool sandboxed = invocation.sandbox == SandboxMode::kBubblewrap;
+  std::map<std::string, std::string> env = {
+      {"PATH", "/usr/local/bin:/usr/bin:/bin"},
+      {"TZ", "UTC"},
+      {"LC_ALL", "C.UTF-8"},
+      {"LANG", "C.UTF-8"},
+      {"SOURCE_DATE_EPOCH", kSourceDateEpoch},
+      {"PYTHONHASHSEED", "0"},
+      {"PYTHONDONTWRITEBYTECODE", "1"},
+      {"LOCKSTEP_STEP", invocation.step_name},
+  };
+  if (sandboxed) {
+    env["HOME"] = "/tmp";
+    env["TMPDIR"] = "/tmp";
+  }
+  if (!invocation.seed.empty()) {
+    env["LOCKSTEP_SEED"] = invocation.seed;
+  }
+  return env;
+}
+
+bool SandboxAvailable() {
+  ProcessSpec probe;
+  probe.argv = {"bwrap", "--unshare-all", "--ro-bind", "/usr", "/usr",
+                "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib",
+                "/lib", "--", "/usr/bin/true"};
+  if (fs::exists("/usr/lib64")) {
+    probe.argv.insert(probe.argv.begin() + 9,
+                      {"--symlink", "usr/lib64", "/lib64"});
+  }
+  Result<ProcessOutcome> outcome = RunProcess(probe);
+  return outcome.ok() && outcome->succeeded();
+}
+
+Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
+                                store::BlobStore* blobs,
+                                const ExecutorConfig& config) {
+  ASSIGN_OR_RETURN(fs::path dir,
+                   MakeTempDirectory(config.work_root,
+                                     invocation.step_name + "-"));
+  Status laid_out = LayOutStep(invocation, blobs, dir);
+  if (!laid_out.ok()) {
+    RemoveAllQuietly(dir);
+    return laid_out;
+  }
+  std::set<std::string> files_before = ListStepFiles(dir);
+
+  // The environment: fixed variables, then the declared host ones.
+  std::map<std::string, std::string> env_map =
+      FixedStepEnvironment(invocation);
+  bool sandboxed = invocation.sandbox == SandboxMode::kBubblewrap;
+  if (!sandboxed) {
+    env_map["HOME"] = (dir / "tmp").string();
+    env_map["TMPDIR"] = (dir / "tmp").string();
+  }
+  for (const auto& [name, value] : invocation.env) {
+    env_map[name] = value;
+  }
+  std::vector<std::string> env;
+  for (const auto& [name, value] : env_map) {
+    env.push_back(name + "=" + value);
+  }
+
+  // The argv: built-ins run this very binary.
+  std::vector<std::string> argv = invocation.argv;
+  if (invocation.component != "command") {
+    argv[0] = sandboxed ? kSandboxBinary : config.lockstep_binary.string();
+  }
+  ProcessSpec process;
+  process.working_directory = dir;
+  process.timeout_millis = invocation.timeout_millis;
+  process.stdout_path = dir.string() + ".stdout";
+  process.stderr_path = dir.string() + ".stderr";
+  if (sandboxed) {
+    process.argv = SandboxArgv(invocation, dir, config, env);
+    process.argv.insert(process.argv.end(), argv.begin(), argv.end());
+    process.environment = std::vector<std::string>{};
+  } else {
+    process.argv = argv;
+    process.environment = env;
+  }
+
+  StepOutcome outcome;
+  Result<ProcessOutcome> ran = RunProcess(process);
+  Status status = ran.status();
+  if (status.ok()) {
+    outcome.process = *ran;
+    ASSIGN_OR_RETURN(outcome.stdout_digest,
+                     blobs->AdoptFile(process.stdout_path));
+    ASSIGN_OR_RETURN(outcome.stderr_digest,
+                     blobs->AdoptFile(process.stderr_path));
+  }
+
+  if (status.ok() && !outcome.process.succeeded()) {
+    Result<std::string> stderr_bytes =
+        blobs->ReadVerified(outcome.stderr_digest);
+    std::string stderr_text = stderr_bytes.ok() ? *stderr_bytes : "";
+    outcome.failure =
+        DescribeFailure(outcome, stderr_text, invocation.sandbox);
+  } else if (status.ok()) {
+    std::set<std::string> files_after = ListStepFiles(dir);
+    std::string stray;
+    for (const std::string& file : files_after) {
+      if (!files_before.contains(file)) {
+        stray += (stray.empty() ? "" : ", ") + file;
+      }
+    }
+    if (!stray.empty()) {
+      outcome.failure = "the step wrote outside its declared outputs: " +
+                        stray + " (write results to outputs/NAME and "
+                        "scratch files to $TMPDIR)";
+    } else {
+      status = CollectOutputs(invocation, blobs, dir, &outcome);
+    }
+  }
+
+  if (!config.keep_work) {
+    RemoveAllQuietly(dir);
+  }
+  RETURN_IF_ERROR(status);
+  return outcome;
+}
+
+}  // namespace lockstep::pipeline

@@ -1,0 +1,91 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// Runs one step: lays out a fresh folder (inputs, declared code, an empty
+// outputs/), runs the argv there, by default inside bubblewrap at the fixed
+// path /lockstep with no network, read-only inputs and a cleared
+// environment, then moves the declared outputs into the blob store. A step
+// is described by a StepInvocation, which is also what a manifest records,
+// so `reproduce` re-runs a step from its manifest entry alone.
+
+#ifndef LOCKSTEP_PIPELINE_EXECUTOR_H_
+#define LOCKSTEP_PIPELINE_EXECUTOR_H_
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/digest.h"
+#include "core/status.h"
+#include "core/subprocess.h"
+#include "store/blob_store.h"
+
+namespace lockstep::pipeline {
+
+using Json = nlohmann::json;
+
+enum class SandboxMode { kBubblewrap, kNone };
+
+std::string SandboxModeName(SandboxMode mode);
+
+// The path a step sees as its working folder inside the sandbox.
+inline constexpr const char* kSandboxRoot = "/lockstep";
+
+// A file given to a step.
+struct StepFile {
+  Digest digest;
+  bool executable = false;
+};
+
+struct StepInvocation {
+  std::string step_name;
+  std::string component;              // "command" or "lockstep/ml-train"
+  std::vector<std::string> argv;      // "lockstep" first for built-ins
+  std::map<std::string, std::string> env;  // declared host variables
+  std::map<std::string, StepFile> code;    // relative path -> file
+  std::map<std::string, Digest> inputs;    // input name -> blob
+  std::vector<std::string> outputs;        // output names
+  SandboxMode sandbox = SandboxMode::kBubblewrap;
+  int64_t timeout_millis = 0;
+  std::string seed;  // LOCKSTEP_SEED, when the pipeline has a seed param
+
+  Json ToJson() const;
+  static Result<StepInvocation> FromJson(const Json& json);
+};
+
+// The environment every step starts from (before declared variables):
+// TZ=UTC, LC_ALL=C.UTF-8, SOURCE_DATE_EPOCH, PYTHONHASHSEED, ...
+std::map<std::string, std::string> FixedStepEnvironment(
+    const StepInvocation& invocation);
+
+struct StepOutcome {
+  ProcessOutcome process;
+  std::map<std::string, Digest> outputs;  // Set when the step succeeded.
+  Digest stdout_digest;
+  Digest stderr_digest;
+  std::string failure;  // Why it failed, for people; empty on success.
+
+  bool succeeded() const { return failure.empty(); }
+};
+
+struct ExecutorConfig {
+  std::filesystem::path work_root;       // Step folders are made here.
+  std::filesystem::path lockstep_binary;  // Runs built-in components.
+  bool keep_work = false;                 // Keep step folders for debugging.
+};
+
+// Runs the step and stores its outputs. Returns an error Status only for
+// infrastructure failures (cannot lay out the folder, store is broken);
+// a step that fails is a StepOutcome with `failure` set.
+Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
+                                store::BlobStore* blobs,
+                                const ExecutorConfig& config);
+
+// True when bubblewrap can create a sandbox on this machine.
+bool SandboxAvailable();
+
+}  // namespace lockstep::pipeline
+
+#endif  // LOCKSTEP_PIPELINE_EXECUTOR_H_

@@ -1,0 +1,200 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "pipeline/params.h"
+
+#include <charconv>
+#include <cmath>
+#include <regex>
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/canonical_json.h"
+#include "core/files.h"
+
+namespace lockstep::pipeline {
+
+namespace {
+
+bool IsIntText(const std::string& text) {
+  static const std::regex kInt("[-+]?[0-9]+");
+  return std::regex_match(text, kInt);
+}
+
+bool IsFloatText(const std::string& text) {
+  static const std::regex kFloat(
+      "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
+  return std::regex_match(text, kFloat);
+}
+
+// Converts `value` to `type`, or explains why it cannot be.
+Result<Json> Coerce(const Json& value, ParamType type,
+                    const std::string& name) {
+  ParamType actual = TypeOfValue(value);
+  if (actual == type) {
+    return value;
+  }
+  if (type == ParamType::kFloat && actual == ParamType::kInt) {
+    return Json(value.get<double>());
+  }
+  if (type == ParamType::kString && value.is_primitive() &&
+      !value.is_null()) {
+    return Json(value.is_string() ? value.get<std::string>() : value.dump());
+  }
+  return Status::InvalidArgument("param '" + name + "' is " +
+                                 ParamTypeName(type) + ", but the value " +
+                                 value.dump() + " is " +
+                                 ParamTypeName(actual));
+}
+
+// The value of `-p name=text` before coercion: typed as YAML would type it,
+// so `-p n=2` is an int and `-p n='"2"'` a string.
+Json TypeCommandLineValue(const std::string& text) {
+  try {
+    YAML::Node node = YAML::Load(text);
+    if (node.IsScalar()) {
+      return TypePlainScalar(node.Scalar(), node.Tag() == "!");
+    }
+  } catch (const YAML::Exception&) {
+  }
+  return Json(text);
+}
+
+Status ApplyParamsFile(const PipelineSpec& spec, const std::string& path,
+                       ParamValues* values) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  Result<Json> parsed = ParseJson(text, path);
+  if (!parsed.ok() || !parsed->is_object()) {
+    return Status::InvalidArgument(path +
+                                   ": a params file is a JSON object of "
+                                   "param names to values");
+  }
+  for (const auto& [name, value] : parsed->items()) {
+    const ParamSpec* param = spec.FindParam(name);
+    if (param == nullptr) {
+      return Status::InvalidArgument(path + ": unknown param '" + name + "'");
+    }
+    Result<Json> typed = Coerce(value, param->type, name);
+    RETURN_IF_ERROR(typed.status().WithContext(path));
+    (*values)[name] = *typed;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Json TypePlainScalar(const std::string& text, bool quoted) {
+  if (quoted) {
+    return Json(text);
+  }
+  if (text.empty() || text == "~" || text == "null" || text == "Null" ||
+      text == "NULL") {
+    return Json(nullptr);
+  }
+  if (text == "true" || text == "True" || text == "TRUE") {
+    return Json(true);
+  }
+  if (text == "false" || text == "False" || text == "FALSE") {
+    return Json(false);
+  }
+  if (IsIntText(text)) {
+    int64_t n = 0;
+    const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
+    auto [end, error] = std::from_chars(begin, text.data() + text.size(), n);
+    if (error == std::errc() && end == text.data() + text.size()) {
+      return Json(n);
+    }
+  }
+  if (IsFloatText(text)) {
+    return Json(std::stod(text));
+  }
+  return Json(text);
+}
+
+Result<ParamValues> ResolveParams(const PipelineSpec& spec,
+                                  const std::vector<std::string>& overrides,
+                                  const std::string& params_file) {
+  ParamValues values;
+  for (const ParamSpec& param : spec.params) {
+    if (param.default_value) {
+      values[param.name] = *param.default_value;
+    }
+  }
+  if (!params_file.empty()) {
+    RETURN_IF_ERROR(ApplyParamsFile(spec, params_file, &values));
+  }
+
+  for (const std::string& assignment : overrides) {
+    size_t eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::InvalidArgument("-p " + assignment +
+                                     ": expected -p name=value");
+    }
+    std::string name = assignment.substr(0, eq);
+    const ParamSpec* param = spec.FindParam(name);
+    if (param == nullptr) {
+      return Status::InvalidArgument("-p " + assignment + ": " +
+                                     spec.file.string() +
+                                     " declares no param '" + name + "'");
+    }
+    std::string text = assignment.substr(eq + 1);
+    Json value = param->type == ParamType::kString
+                     ? Json(text)
+                     : TypeCommandLineValue(text);
+    ASSIGN_OR_RETURN(values[name], Coerce(value, param->type, name));
+  }
+
+  for (const ParamSpec& param : spec.params) {
+    if (!values.contains(param.name)) {
+      return SpecError(param.where, "required param '" + param.name +
+                                        "' has no value (pass -p " +
+                                        param.name + "=...)");
+    }
+  }
+  return values;
+}
+
+Json TypedParam(const Json& value) {
+  return Json{{"type", ParamTypeName(TypeOfValue(value))}, {"value", value}};
+}
+
+Result<Json> UntypedParam(const Json& typed) {
+  if (!typed.is_object() || !typed.contains("type") ||
+      !typed.contains("value")) {
+    return Status::InvalidArgument("a typed param needs 'type' and 'value'");
+  }
+  std::optional<ParamType> type =
+      ParseParamType(typed["type"].get<std::string>());
+  if (!type) {
+    return Status::InvalidArgument("unknown param type " +
+                                   typed["type"].dump());
+  }
+  if (*type == ParamType::kFloat && typed["value"].is_number()) {
+    return Json(typed["value"].get<double>());
+  }
+  if (*type == ParamType::kInt && typed["value"].is_number()) {
+    return Json(typed["value"].get<int64_t>());
+  }
+  return typed["value"];
+}
+
+std::string ParamToArgument(const Json& value) {
+  if (value.is_string()) {
+    return value.get<std::string>();
+  }
+  if (value.is_number_float()) {
+    std::string text = FormatJsonNumber(value.get<double>());
+    if (text.find_first_of(".e") == std::string::npos) {
+      text += ".0";
+    }
+    return text;
+  }
+  if (value.is_null()) {
+    return "";
+  }
+  if (value.is_primitive()) {
+    return value.dump();
+  }
+  return CanonicalJson(value).value();
+}
+
+}  // namespace lockstep::pipeline

@@ -1,0 +1,46 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// Typed params. A param's type survives every round trip: `n: 2` is an
+// int, `n: "2"` a string, `lr: 1e-5` and `x: 1.0` are floats. Cache keys
+// and manifests record a param as {"type", "value"} so that 2, 2.0 and "2"
+// never collide, although RFC 8785 writes 2 and 2.0 alike.
+
+#ifndef LOCKSTEP_PIPELINE_PARAMS_H_
+#define LOCKSTEP_PIPELINE_PARAMS_H_
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pipeline/spec.h"
+
+namespace lockstep::pipeline {
+
+using ParamValues = std::map<std::string, Json>;
+
+// Types a plain (unquoted) YAML scalar: null, bool, int, float, else
+// string. Quoted scalars are always strings; pass `quoted`.
+Json TypePlainScalar(const std::string& text, bool quoted);
+
+// Applies defaults, a params file (JSON or YAML map) and `-p name=value`
+// overrides, in that order. A value is converted to the param's declared
+// type (an int given to a float param becomes a float; text given to a
+// string param stays text). InvalidArgument for unknown params, values
+// that do not fit the type, and required params left unset.
+Result<ParamValues> ResolveParams(const PipelineSpec& spec,
+                                  const std::vector<std::string>& overrides,
+                                  const std::string& params_file);
+
+// {"type": "int", "value": 2}: the typed form used in keys and manifests.
+Json TypedParam(const Json& value);
+
+// Reads a typed form back (manifest round trip).
+Result<Json> UntypedParam(const Json& typed);
+
+// How a value is spelled in an argv: strings as is, floats always with a
+// decimal point or exponent ("1.0"), lists and maps as canonical JSON.
+std::string ParamToArgument(const Json& value);
+
+}  // namespace lockstep::pipeline
+
+#endif  // LOCKSTEP_PIPELINE_PARAMS_H_

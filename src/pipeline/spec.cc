@@ -1,0 +1,780 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "pipeline/spec.h"
+
+#include <regex>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/files.h"
+#include "pipeline/components.h"
+#include "pipeline/dag.h"
+#include "pipeline/expression.h"
+#include "pipeline/params.h"
+
+namespace lockstep::pipeline {
+
+namespace {
+
+const std::set<std::string> kTopLevelKeys = {
+    "pipeline", "name", "description", "params", "steps", "cache"};
+const std::set<std::string> kStepKeys = {
+    "run", "uses", "with", "inputs", "outputs", "if", "needs", "env",
+    "code", "cache", "always_run", "retries", "timeout", "description"};
+const std::set<std::string> kArtifactTypes = {
+    "Dataset", "Model", "Metrics", "ClassificationMetrics", "HTML",
+    "Markdown", "Artifact"};
+
+// Parses one file; holds its name for locations.
+class SpecParser {
+ public:
+  SpecParser(const std::string& text, const std::filesystem::path& file)
+      : text_(text), file_(file) {}
+
+  Result<PipelineSpec> Parse();
+
+ private:
+  SourceLocation Where(const YAML::Node& node) const {
+    YAML::Mark mark = node.Mark();
+    if (mark.line < 0) {
+      return {file_.string(), 0, 0};
+    }
+    return {file_.string(), mark.line + 1, mark.column + 1};
+  }
+
+  Status Error(const YAML::Node& node, const std::string& message) const {
+    return SpecError(Where(node), message);
+  }
+
+  Result<std::string> Scalar(const YAML::Node& node,
+                             const std::string& what) const {
+    if (!node.IsScalar()) {
+      return Error(node, what + " must be a single value");
+    }
+    return node.Scalar();
+  }
+
+  Result<Json> ToJson(const YAML::Node& node) const;
+  Status CheckKeys(const YAML::Node& map, const std::set<std::string>& keys,
+                   const std::string& what) const;
+  Result<std::vector<std::string>> StringList(const YAML::Node& node,
+                                              const std::string& what) const;
+  Status ParseParams(const YAML::Node& node, PipelineSpec* spec) const;
+  Result<ParamSpec> ParseParam(const std::string& name,
+                               const YAML::Node& key,
+                               const YAML::Node& value) const;
+  Status ParseStep(const std::string& name, const YAML::Node& key,
+                   const YAML::Node& node, StepSpec* step) const;
+  Status ParseCommand(const YAML::Node& node, StepSpec* step) const;
+  Result<InputSpec> ParseInput(const std::string& name,
+                               const YAML::Node& node) const;
+  Result<OutputSpec> ParseOutput(const std::string& name,
+                                 const YAML::Node& node) const;
+  Status ParseReproduce(const YAML::Node& node, OutputSpec* output) const;
+  Status AddComponentOutputs(StepSpec* step) const;
+
+  const std::string& text_;
+  std::filesystem::path file_;
+};
+
+Result<Json> SpecParser::ToJson(const YAML::Node& node) const {
+  if (node.IsScalar()) {
+    return TypePlainScalar(node.Scalar(), node.Tag() == "!");
+  }
+  if (node.IsNull()) {
+    return Json(nullptr);
+  }
+  if (node.IsSequence()) {
+    Json list = Json::array();
+    for (const YAML::Node& item : node) {
+      ASSIGN_OR_RETURN(Json value, ToJson(item));
+      list.push_back(std::move(value));
+    }
+    return list;
+  }
+  Json map = Json::object();
+  for (const auto& entry : node) {
+    ASSIGN_OR_RETURN(std::string key, Scalar(entry.first, "a key"));
+    ASSIGN_OR_RETURN(map[key], ToJson(entry.second));
+  }
+  return map;
+}
+
+Status SpecParser::CheckKeys(const YAML::Node& map,
+                             const std::set<std::string>& keys,
+                             const std::string& what) const {
+  for (const auto& entry : map) {
+    ASSIGN_OR_RETURN(std::string key, Scalar(entry.first, "a key"));
+    if (!keys.contains(key)) {
+      std::string known;
+      for (const std::string& k : keys) {
+        known += (known.empty() ? "" : ", ") + k;
+      }
+      return Error(entry.first, "unknown key '" + key + "' in " + what +
+                                    " (known: " + known + ")");
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> SpecParser::StringList(
+    const YAML::Node& node, const std::string& what) const {
+  std::vector<std::string> items;
+  if (node.IsScalar()) {
+    items.push_back(node.Scalar());
+    return items;
+  }
+  if (!node.IsSequence()) {
+    return Error(node, what + " must be a list");
+  }
+  for (const YAML::Node& item : node) {
+    ASSIGN_OR_RETURN(std::string value, Scalar(item, "each item of " + what));
+    items.push_back(value);
+  }
+  return items;
+}
+
+Result<ParamSpec> SpecParser::ParseParam(const std::string& name,
+                                         const YAML::Node& key,
+                                         const YAML::Node& value) const {
+  ParamSpec param;
+  param.name = name;
+  param.where = Where(key);
+  bool declared = value.IsMap() && value["type"].IsDefined();
+  if (!declared) {
+    // `name: default`: the default's own type is the param's type.
+    ASSIGN_OR_RETURN(Json default_value, ToJson(value));
+    if (default_value.is_null()) {
+      return Error(value, "param '" + name + "' has a null default; write "
+                          "{type: ..., default: ...} or give a value");
+    }
+    param.type = TypeOfValue(default_value);
+    param.default_value = default_value;
+    return param;
+  }
+
+  RETURN_IF_ERROR(CheckKeys(value, {"type", "default", "description"},
+                            "param '" + name + "'"));
+  ASSIGN_OR_RETURN(std::string type_name, Scalar(value["type"], "type"));
+  std::optional<ParamType> type = ParseParamType(type_name);
+  if (!type) {
+    return Error(value["type"], "unknown param type '" + type_name +
+                                    "' (int, float, string, bool, list, "
+                                    "map)");
+  }
+  param.type = *type;
+  if (value["default"].IsDefined()) {
+    ASSIGN_OR_RETURN(Json default_value, ToJson(value["default"]));
+    ParamType actual = TypeOfValue(default_value);
+    bool widened = *type == ParamType::kFloat && actual == ParamType::kInt;
+    if (actual != *type && !widened) {
+      return Error(value["default"], "default of param '" + name + "' is " +
+                                         ParamTypeName(actual) + ", not " +
+                                         type_name);
+    }
+    param.default_value =
+        widened ? Json(default_value.get<double>()) : default_value;
+  }
+  return param;
+}
+
+Status SpecParser::ParseParams(const YAML::Node& node,
+                               PipelineSpec* spec) const {
+  if (!node.IsMap()) {
+    return Error(node, "params must be a map of names to defaults");
+  }
+  static const std::regex kName("[A-Za-z_][A-Za-z0-9_]*");
+  for (const auto& entry : node) {
+    ASSIGN_OR_RETURN(std::string name, Scalar(entry.first, "a param name"));
+    if (!std::regex_match(name, kName)) {
+      return Error(entry.first, "param name '" + name +
+                                    "' must be letters, digits and _");
+    }
+    ASSIGN_OR_RETURN(ParamSpec param,
+                     ParseParam(name, entry.first, entry.second));
+    spec->params.push_back(std::move(param));
+  }
+  return Status::Ok();
+}
+
+Result<InputSpec> SpecParser::ParseInput(const std::string& name,
+                                         const YAML::Node& node) const {
+  InputSpec input;
+  input.name = name;
+  input.where = Where(node);
+  YAML::Node source = node;
+  if (node.IsMap()) {
+    RETURN_IF_ERROR(CheckKeys(node, {"from", "optional"},
+                              "input '" + name + "'"));
+    source = node["from"];
+    if (node["optional"].IsDefined()) {
+      input.optional = node["optional"].as<std::string>() == "true";
+    }
+    if (!source.IsDefined()) {
+      if (!input.optional) {
+        return Error(node, "input '" + name + "' needs 'from:'");
+      }
+      input.kind = InputSpec::Kind::kStepOutput;
+      return input;
+    }
+  }
+  ASSIGN_OR_RETURN(std::string text, Scalar(source, "input '" + name + "'"));
+
+  // NAME@VERSION names a data snapshot; STEP.OUTPUT another step's output.
+  static const std::regex kSnapshot("([A-Za-z0-9._-]+)@([0-9]+|latest)");
+  static const std::regex kOutput("([A-Za-z0-9_-]+)\\.([A-Za-z0-9_-]+)");
+  std::smatch match;
+  if (std::regex_match(text, match, kSnapshot)) {
+    input.kind = InputSpec::Kind::kSnapshot;
+    input.snapshot_name = match[1];
+    input.snapshot_version =
+        match[2] == "latest" ? 0 : std::stoll(match[2].str());
+    return input;
+  }
+  if (std::regex_match(text, match, kOutput)) {
+    input.step = match[1];
+    input.output = match[2];
+    return input;
+  }
+  return Error(source, "input '" + name + "' must be STEP.OUTPUT or a "
+                       "snapshot NAME@VERSION, not '" + text + "'");
+}
+
+Status SpecParser::ParseReproduce(const YAML::Node& node,
+                                  OutputSpec* output) const {
+  if (node.IsScalar()) {
+    if (node.Scalar() == "exact") {
+      output->reproduce = ReproducePolicy::kExact;
+      return Status::Ok();
+    }
+    if (node.Scalar() == "ignore") {
+      output->reproduce = ReproducePolicy::kIgnore;
+      return Status::Ok();
+    }
+  } else if (node.IsMap() && node["tolerance"].IsDefined()) {
+    ASSIGN_OR_RETURN(Json tolerance, ToJson(node["tolerance"]));
+    if (!tolerance.is_number() || tolerance.get<double>() < 0) {
+      return Error(node["tolerance"], "tolerance must be a number >= 0");
+    }
+    output->reproduce = ReproducePolicy::kTolerance;
+    output->tolerance = tolerance.get<double>();
+    return Status::Ok();
+  }
+  return Error(node, "reproduce must be exact, ignore or {tolerance: X}");
+}
+
+Result<OutputSpec> SpecParser::ParseOutput(const std::string& name,
+                                           const YAML::Node& node) const {
+  OutputSpec output;
+  output.name = name;
+  output.where = Where(node);
+  YAML::Node type = node;
+  if (node.IsMap()) {
+    RETURN_IF_ERROR(CheckKeys(node, {"type", "reproduce"},
+                              "output '" + name + "'"));
+    type = node["type"];
+    if (node["reproduce"].IsDefined()) {
+      RETURN_IF_ERROR(ParseReproduce(node["reproduce"], &output));
+    }
+  }
+  if (type.IsDefined()) {
+    ASSIGN_OR_RETURN(output.type, Scalar(type, "output type"));
+    if (!kArtifactTypes.contains(output.type)) {
+      return Error(type, "unknown artifact type '" + output.type +
+                             "' (Dataset, Model, Metrics, "
+                             "ClassificationMetrics, HTML, Markdown, "
+                             "Artifact)");
+    }
+  }
+  if (output.reproduce == ReproducePolicy::kTolerance &&
+      output.type != "Metrics" && output.type != "ClassificationMetrics") {
+    return Error(node, "a tolerance applies only to Metrics outputs");
+  }
+  return output;
+}
+
+Status SpecParser::ParseCommand(const YAML::Node& node,
+                                StepSpec* step) const {
+  bool has_run = node["run"].IsDefined();
+  bool has_uses = node["uses"].IsDefined();
+  if (has_run == has_uses) {
+    return Error(node, "step '" + step->name +
+                           "' needs exactly one of run: or uses:");
+  }
+  if (has_run) {
+    ASSIGN_OR_RETURN(step->run, StringList(node["run"], "run"));
+    if (step->run.empty() || step->run[0].empty()) {
+      return Error(node["run"], "run: needs a program to run");
+    }
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(step->uses, Scalar(node["uses"], "uses"));
+  if (FindComponent(step->uses) == nullptr) {
+    std::string known;
+    for (const std::string& name : ComponentNames()) {
+      known += (known.empty() ? "" : ", ") + name;
+    }
+    return Error(node["uses"], "unknown component '" + step->uses +
+                                   "' (known: " + known + ")");
+  }
+  if (node["with"].IsDefined()) {
+    if (!node["with"].IsMap()) {
+      return Error(node["with"], "with: must be a map");
+    }
+    for (const auto& entry : node["with"]) {
+      ASSIGN_OR_RETURN(std::string key, Scalar(entry.first, "a with: key"));
+      ASSIGN_OR_RETURN(step->with[key], ToJson(entry.second));
+    }
+  }
+  return Status::Ok();
+}
+
+// A component's outputs exist whether or not the step declares them.
+Status SpecParser::AddComponentOutputs(StepSpec* step) const {
+  const ComponentSpec* component = FindComponent(step->uses);
+  for (const OutputSpec& output : step->outputs) {
+    bool known = false;
+    for (const ComponentPort& port : component->outputs) {
+      known |= port.name == output.name;
+    }
+    if (!known) {
+      return SpecError(output.where, "component " + step->uses +
+                                         " has no output '" + output.name +
+                                         "'");
+    }
+  }
+  for (const ComponentPort& port : component->outputs) {
+    bool declared = false;
+    for (const OutputSpec& output : step->outputs) {
+      declared |= output.name == port.name;
+    }
+    if (!declared && port.required) {
+      step->outputs.push_back({port.name, port.type, ReproducePolicy::kExact,
+                               0, step->where});
+    }
+  }
+  for (const InputSpec& input : step->inputs) {
+    bool known = false;
+    for (const ComponentPort& port : component->inputs) {
+      known |= port.name == input.name;
+    }
+    if (!known) {
+      return SpecError(input.where, "component " + step->uses +
+                                        " has no input '" + input.name +
+                                        "'");
+    }
+  }
+  for (const ComponentPort& port : component->inputs) {
+    bool wired = false;
+    for (const InputSpec& input : step->inputs) {
+      wired |= input.name == port.name;
+    }
+    if (!wired && port.required) {
+      return SpecError(step->where, "step '" + step->name + "' (" +
+                                        step->uses + ") needs input '" +
+                                        port.name + "'");
+    }
+  }
+  return Status::Ok();
+}
+
+Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
+                             const YAML::Node& node, StepSpec* step) const {
+  step->name = name;
+  step->where = Where(key);
+  if (!node.IsMap()) {
+    return Error(node, "step '" + name + "' must be a map");
+  }
+  RETURN_IF_ERROR(CheckKeys(node, kStepKeys, "step '" + name + "'"));
+  RETURN_IF_ERROR(ParseCommand(node, step));
+
+  if (const YAML::Node& inputs = node["inputs"]; inputs.IsDefined()) {
+    if (!inputs.IsMap()) {
+      return Error(inputs, "inputs: must be a map of names to sources");
+    }
+    for (const auto& entry : inputs) {
+      ASSIGN_OR_RETURN(std::string input_name,
+                       Scalar(entry.first, "an input name"));
+      ASSIGN_OR_RETURN(InputSpec input, ParseInput(input_name, entry.second));
+      step->inputs.push_back(std::move(input));
+    }
+  }
+  if (const YAML::Node& outputs = node["outputs"]; outputs.IsDefined()) {
+    if (!outputs.IsMap()) {
+      return Error(outputs, "outputs: must be a map of names to types");
+    }
+    for (const auto& entry : outputs) {
+      ASSIGN_OR_RETURN(std::string output_name,
+                       Scalar(entry.first, "an output name"));
+      ASSIGN_OR_RETURN(OutputSpec output,
+                       ParseOutput(output_name, entry.second));
+      step->outputs.push_back(std::move(output));
+    }
+  }
+  if (!step->uses.empty()) {
+    RETURN_IF_ERROR(AddComponentOutputs(step));
+  }
+
+  if (const YAML::Node& condition = node["if"]; condition.IsDefined()) {
+    ASSIGN_OR_RETURN(step->condition, Scalar(condition, "if"));
+    step->condition_where = Where(condition);
+  }
+  if (node["needs"].IsDefined()) {
+    ASSIGN_OR_RETURN(step->needs, StringList(node["needs"], "needs"));
+  }
+  if (node["env"].IsDefined()) {
+    ASSIGN_OR_RETURN(step->env, StringList(node["env"], "env"));
+  }
+  if (node["code"].IsDefined()) {
+    ASSIGN_OR_RETURN(step->code, StringList(node["code"], "code"));
+  }
+  if (node["cache"].IsDefined()) {
+    ASSIGN_OR_RETURN(Json cache, ToJson(node["cache"]));
+    if (!cache.is_boolean()) {
+      return Error(node["cache"], "cache: must be true or false");
+    }
+    step->cache = cache.get<bool>();
+  }
+  if (node["always_run"].IsDefined()) {
+    ASSIGN_OR_RETURN(Json always, ToJson(node["always_run"]));
+    if (!always.is_boolean()) {
+      return Error(node["always_run"], "always_run: must be true or false");
+    }
+    step->always_run = always.get<bool>();
+  }
+  return Status::Ok();
+}
+
+// Checks that every reference in a template or condition names something
+// the step can see.
+class ReferenceChecker {
+ public:
+  ReferenceChecker(const PipelineSpec& spec, const StepSpec& step)
+      : spec_(spec), step_(step) {}
+
+  Status CheckTemplate(const std::string& text, const SourceLocation& where,
+                       bool allow_paths) const {
+    int column = 0;
+    Result<std::vector<TemplatePart>> parts = ParseTemplate(text, &column);
+    if (!parts.ok()) {
+      return SpecError(where, parts.status().message());
+    }
+    for (const TemplatePart& part : *parts) {
+      if (part.is_expression) {
+        RETURN_IF_ERROR(Check(*part.expression, where, allow_paths));
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Check(const Expression& expression, const SourceLocation& where,
+               bool allow_paths) const {
+    for (const std::string& reference : expression.references()) {
+      RETURN_IF_ERROR(CheckReference(reference, where, allow_paths));
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status CheckReference(const std::string& reference,
+                        const SourceLocation& where, bool allow_paths) const {
+    std::vector<std::string> parts;
+    for (size_t start = 0;;) {
+      size_t dot = reference.find('.', start);
+      parts.push_back(reference.substr(start, dot - start));
+      if (dot == std::string::npos) {
+        break;
+      }
+      start = dot + 1;
+    }
+    const std::string& root = parts[0];
+    if (root == "params" && parts.size() == 2) {
+      if (spec_.FindParam(parts[1]) == nullptr) {
+        return SpecError(where, "unknown param '" + parts[1] + "' in '" +
+                                    reference + "'");
+      }
+      return Status::Ok();
+    }
+    if ((root == "inputs" || root == "outputs") && parts.size() == 2 &&
+        allow_paths) {
+      return CheckPort(root, parts[1], reference, where);
+    }
+    if (root == "steps" && parts.size() == 4 && parts[2] == "outputs" &&
+        !allow_paths) {
+      return CheckStepOutput(parts[1], parts[3], where);
+    }
+    return SpecError(where, "unknown reference '" + reference +
+                                (allow_paths
+                                     ? "' (use params.NAME, inputs.NAME or "
+                                       "outputs.NAME)"
+                                     : "' (use params.NAME or "
+                                       "steps.STEP.outputs.NAME)"));
+  }
+
+  Status CheckPort(const std::string& root, const std::string& name,
+                   const std::string& reference,
+                   const SourceLocation& where) const {
+    bool found = false;
+    if (root == "inputs") {
+      for (const InputSpec& input : step_.inputs) {
+        found |= input.name == name;
+      }
+    } else {
+      for (const OutputSpec& output : step_.outputs) {
+        found |= output.name == name;
+      }
+    }
+    if (!found) {
+      return SpecError(where, "step '" + step_.name + "' declares no " +
+                                  root.substr(0, root.size() - 1) + " '" +
+                                  name + "' (in '" + reference + "')");
+    }
+    return Status::Ok();
+  }
+
+  Status CheckStepOutput(const std::string& step_name,
+                         const std::string& output_name,
+                         const SourceLocation& where) const {
+    const StepSpec* producer = spec_.FindStep(step_name);
+    if (producer == nullptr) {
+      return SpecError(where, "unknown step '" + step_name + "'");
+    }
+    if (producer == &step_) {
+      return SpecError(where, "step '" + step_name +
+                                  "' cannot read its own output");
+    }
+    for (const OutputSpec& output : producer->outputs) {
+      if (output.name == output_name) {
+        return Status::Ok();
+      }
+    }
+    return SpecError(where, "step '" + step_name + "' has no output '" +
+                                output_name + "'");
+  }
+
+  const PipelineSpec& spec_;
+  const StepSpec& step_;
+};
+
+Status CheckStepReferences(const PipelineSpec& spec, const StepSpec& step) {
+  for (const InputSpec& input : step.inputs) {
+    if (input.kind != InputSpec::Kind::kStepOutput || input.step.empty()) {
+      continue;
+    }
+    const StepSpec* producer = spec.FindStep(input.step);
+    if (producer == nullptr) {
+      return SpecError(input.where, "input '" + input.name +
+                                        "' reads unknown step '" +
+                                        input.step + "'");
+    }
+    if (producer == &step) {
+      return SpecError(input.where, "step '" + step.name +
+                                        "' cannot read its own output");
+    }
+    bool found = false;
+    for (const OutputSpec& output : producer->outputs) {
+      found |= output.name == input.output;
+    }
+    if (!found) {
+      return SpecError(input.where, "input '" + input.name + "': step '" +
+                                        input.step + "' has no output '" +
+                                        input.output + "'");
+    }
+  }
+  for (const std::string& need : step.needs) {
+    if (spec.FindStep(need) == nullptr) {
+      return SpecError(step.where, "step '" + step.name +
+                                       "' needs unknown step '" + need + "'");
+    }
+  }
+
+  ReferenceChecker checker(spec, step);
+  for (const std::string& arg : step.run) {
+    RETURN_IF_ERROR(checker.CheckTemplate(arg, step.where, true));
+  }
+  for (const auto& [key, value] : step.with) {
+    if (value.is_string()) {
+      RETURN_IF_ERROR(checker.CheckTemplate(value.get<std::string>(),
+                                            step.where, true));
+    }
+  }
+  if (!step.condition.empty()) {
+    int column = 0;
+    Result<Expression> condition = Expression::Parse(step.condition, &column);
+    SourceLocation where = step.condition_where;
+    if (!condition.ok()) {
+      return SpecError(where, "bad if: expression: " +
+                                  condition.status().message());
+    }
+    RETURN_IF_ERROR(checker.Check(*condition, where, false));
+  }
+  return Status::Ok();
+}
+
+Result<PipelineSpec> SpecParser::Parse() {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text_);
+  } catch (const YAML::ParserException& error) {
+    return SpecError({file_.string(), error.mark.line + 1,
+                      error.mark.column + 1},
+                     "malformed YAML: " + error.msg);
+  }
+  if (!root.IsMap()) {
+    return SpecError({file_.string(), 1, 1},
+                     "a pipeline file is a YAML map with pipeline: and "
+                     "steps:");
+  }
+  RETURN_IF_ERROR(CheckKeys(root, kTopLevelKeys, "the pipeline"));
+
+  PipelineSpec spec;
+  spec.file = file_;
+  spec.directory = file_.parent_path();
+  spec.text = text_;
+  spec.spec_digest = Sha256Of(text_);
+  YAML::Node name = root["pipeline"].IsDefined() ? root["pipeline"]
+                                                 : root["name"];
+  if (!name.IsDefined()) {
+    return SpecError({file_.string(), 1, 1},
+                     "the pipeline needs a name (pipeline: NAME)");
+  }
+  ASSIGN_OR_RETURN(spec.name, Scalar(name, "pipeline"));
+  if (root["cache"].IsDefined()) {
+    spec.cache = root["cache"].Scalar() != "false";
+  }
+  if (root["params"].IsDefined()) {
+    RETURN_IF_ERROR(ParseParams(root["params"], &spec));
+  }
+
+  const YAML::Node& steps = root["steps"];
+  if (!steps.IsDefined() || !steps.IsMap() || steps.size() == 0) {
+    return SpecError(Where(steps.IsDefined() ? steps : root),
+                     "steps: must be a map of step names to steps");
+  }
+  static const std::regex kStepName("[A-Za-z0-9_-]+");
+  std::set<std::string> seen;
+  for (const auto& entry : steps) {
+    ASSIGN_OR_RETURN(std::string step_name,
+                     Scalar(entry.first, "a step name"));
+    if (!std::regex_match(step_name, kStepName)) {
+      return Error(entry.first, "step name '" + step_name +
+                                    "' must be letters, digits, _ and -");
+    }
+    if (!seen.insert(step_name).second) {
+      return Error(entry.first, "step '" + step_name + "' is defined twice");
+    }
+    StepSpec step;
+    RETURN_IF_ERROR(ParseStep(step_name, entry.first, entry.second, &step));
+    spec.steps.push_back(std::move(step));
+  }
+
+  for (const StepSpec& step : spec.steps) {
+    RETURN_IF_ERROR(CheckStepReferences(spec, step));
+  }
+  RETURN_IF_ERROR(TopologicalOrder(spec).status());
+  return spec;
+}
+
+}  // namespace
+
+std::string SourceLocation::Prefix() const {
+  if (line <= 0) {
+    return file + ": ";
+  }
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column) +
+         ": ";
+}
+
+Status SpecError(const SourceLocation& where, const std::string& message) {
+  return Status::InvalidArgument(where.Prefix() + message);
+}
+
+std::string ParamTypeName(ParamType type) {
+  switch (type) {
+    case ParamType::kInt:
+      return "int";
+    case ParamType::kFloat:
+      return "float";
+    case ParamType::kString:
+      return "string";
+    case ParamType::kBool:
+      return "bool";
+    case ParamType::kList:
+      return "list";
+    case ParamType::kMap:
+      return "map";
+  }
+  return "string";
+}
+
+std::optional<ParamType> ParseParamType(const std::string& name) {
+  for (ParamType type : {ParamType::kInt, ParamType::kFloat,
+                         ParamType::kString, ParamType::kBool,
+                         ParamType::kList, ParamType::kMap}) {
+    if (ParamTypeName(type) == name) {
+      return type;
+    }
+  }
+  return std::nullopt;
+}
+
+ParamType TypeOfValue(const Json& value) {
+  if (value.is_number_integer()) {
+    return ParamType::kInt;
+  }
+  if (value.is_number()) {
+    return ParamType::kFloat;
+  }
+  if (value.is_boolean()) {
+    return ParamType::kBool;
+  }
+  if (value.is_array()) {
+    return ParamType::kList;
+  }
+  if (value.is_object()) {
+    return ParamType::kMap;
+  }
+  return ParamType::kString;
+}
+
+const StepSpec* PipelineSpec::FindStep(const std::string& step_name) const {
+  for (const StepSpec& step : steps) {
+    if (step.name == step_name) {
+      return &step;
+    }
+  }
+  return nullptr;
+}
+
+const ParamSpec* PipelineSpec::FindParam(const std::string& param_name) const {
+  for (const ParamSpec& param : params) {
+    if (param.name == param_name) {
+      return &param;
+    }
+  }
+  return nullptr;
+}
+
+Result<PipelineSpec> ParsePipeline(const std::string& text,
+                                   const std::filesystem::path& file) {
+  try {
+    return SpecParser(text, file).Parse();
+  } catch (const YAML::Exception& error) {
+    return SpecError({file.string(), error.mark.line + 1,
+                      error.mark.column + 1},
+                     error.msg);
+  }
+}
+
+Result<PipelineSpec> LoadPipeline(const std::filesystem::path& file) {
+  Result<std::string> text = ReadFile(file);
+  if (!text.ok()) {
+    return Status(text.status().code(),
+                  file.string() + ": cannot read the pipeline file: " +
+                      text.status().message());
+  }
+  return ParsePipeline(*text, file);
+}
+
+}  // namespace lockstep::pipeline

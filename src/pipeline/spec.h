@@ -1,0 +1,123 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// The pipeline file: its parsed form and the parser. A pipeline is a name,
+// typed params with defaults, and named steps; each step runs an argv
+// (`run:`) or a built-in component (`uses:`), reads inputs wired from other
+// steps' outputs or from data snapshots, and declares typed outputs.
+// Every element remembers where it was written, so that errors name the
+// file, line and column. docs/pipeline-file.md is the user's reference.
+
+#ifndef LOCKSTEP_PIPELINE_SPEC_H_
+#define LOCKSTEP_PIPELINE_SPEC_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/digest.h"
+#include "core/status.h"
+
+namespace lockstep::pipeline {
+
+using Json = nlohmann::json;
+
+struct SourceLocation {
+  std::string file;
+  int line = 0;    // 1-based; 0 when unknown.
+  int column = 0;  // 1-based.
+
+  // "file:line:column: " (or "file: " when the line is unknown).
+  std::string Prefix() const;
+};
+
+// InvalidArgument "file:line:column: message".
+Status SpecError(const SourceLocation& where, const std::string& message);
+
+enum class ParamType { kInt, kFloat, kString, kBool, kList, kMap };
+
+std::string ParamTypeName(ParamType type);
+std::optional<ParamType> ParseParamType(const std::string& name);
+
+// The type a JSON value carries (an integral JSON number is an int).
+ParamType TypeOfValue(const Json& value);
+
+struct ParamSpec {
+  std::string name;
+  ParamType type = ParamType::kString;
+  std::optional<Json> default_value;  // Unset means required.
+  SourceLocation where;
+};
+
+// Where an input's bytes come from.
+struct InputSpec {
+  enum class Kind { kStepOutput, kSnapshot };
+  std::string name;
+  Kind kind = Kind::kStepOutput;
+  std::string step;            // kStepOutput
+  std::string output;          // kStepOutput
+  std::string snapshot_name;   // kSnapshot
+  int64_t snapshot_version = 0;  // kSnapshot; 0 means the latest.
+  bool optional = false;
+  SourceLocation where;
+};
+
+enum class ReproducePolicy { kExact, kTolerance, kIgnore };
+
+struct OutputSpec {
+  std::string name;
+  std::string type = "Artifact";  // Dataset, Model, Metrics, ...
+  ReproducePolicy reproduce = ReproducePolicy::kExact;
+  double tolerance = 0;
+  SourceLocation where;
+};
+
+struct StepSpec {
+  std::string name;
+  std::vector<std::string> run;  // argv templates, when `run:` is used.
+  std::string uses;              // built-in component, when `uses:` is.
+  std::map<std::string, Json> with;  // component arguments (templates).
+  std::vector<InputSpec> inputs;
+  std::vector<OutputSpec> outputs;
+  std::string condition;  // `if:` expression, empty when absent.
+  SourceLocation condition_where;
+  std::vector<std::string> needs;
+  std::vector<std::string> env;   // host variables allowed through.
+  std::vector<std::string> code;  // files/folders copied in and hashed.
+  bool cache = true;
+  bool always_run = false;
+  int retries = 0;
+  int64_t timeout_millis = 0;
+  SourceLocation where;
+};
+
+struct PipelineSpec {
+  std::string name;
+  std::filesystem::path file;       // The pipeline file as given.
+  std::filesystem::path directory;  // Its folder: code paths start here.
+  Digest spec_digest;               // sha256 of the file's bytes.
+  std::string text;                 // The file's bytes.
+  std::vector<ParamSpec> params;
+  std::vector<StepSpec> steps;      // In file order.
+  bool cache = true;
+
+  const StepSpec* FindStep(const std::string& name) const;
+  const ParamSpec* FindParam(const std::string& name) const;
+};
+
+// Parses and validates the pipeline file. InvalidArgument with
+// file:line:column for malformed YAML, unknown keys, bad types, unknown
+// step or output references, cycles and bad expressions.
+Result<PipelineSpec> LoadPipeline(const std::filesystem::path& file);
+
+// Same, from text already read (`file` names it in messages).
+Result<PipelineSpec> ParsePipeline(const std::string& text,
+                                   const std::filesystem::path& file);
+
+}  // namespace lockstep::pipeline
+
+#endif  // LOCKSTEP_PIPELINE_SPEC_H_
