@@ -34,7 +34,8 @@ int Main(int argc, char** argv) {
 
   Action action;
   CommandContext context{&globals, &action};
-  (void)context;
+  AddRunCommands(app, context);
+  AddReproduceCommands(app, context);
 
   try {
     app.parse(argc, argv);

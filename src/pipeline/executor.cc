@@ -235,11 +235,11 @@ bool SandboxAvailable() {
   ProcessSpec probe;
   probe.argv = {"bwrap", "--unshare-all", "--ro-bind", "/usr", "/usr",
                 "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib",
-                "/lib", "--", "/usr/bin/true"};
+                "/lib"};
   if (fs::exists("/usr/lib64")) {
-    probe.argv.insert(probe.argv.begin() + 9,
-                      {"--symlink", "usr/lib64", "/lib64"});
+    probe.argv.insert(probe.argv.end(), {"--symlink", "usr/lib64", "/lib64"});
   }
+  probe.argv.insert(probe.argv.end(), {"--", "/usr/bin/true"});
   Result<ProcessOutcome> outcome = RunProcess(probe);
   return outcome.ok() && outcome->succeeded();
 }

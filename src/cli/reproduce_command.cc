@@ -1,0 +1,144 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// `lockstep reproduce MANIFEST|RUN`: re-run a recorded run with no cache and
+// report, per step, whether every output came out bit-identical.
+// Exit codes: 0 identical, 1 diverged, 2 something missing, 3 bad manifest.
+
+#include <iostream>
+
+#include "cli/cli.h"
+#include "cli/run_support.h"
+#include "core/log.h"
+#include "core/subprocess.h"
+#include "manifest/manifest.h"
+#include "manifest/reproduce.h"
+
+namespace lockstep::cli {
+
+namespace {
+
+constexpr int kReproduceDiverged = 1;
+constexpr int kReproduceMissing = 2;
+constexpr int kReproduceBadManifest = 3;
+
+struct ReproduceFlags {
+  std::string target;
+  std::string in_directory;
+  bool keep = false;
+};
+
+void PrintReportText(const manifest::ReproduceReport& report) {
+  for (const manifest::StepVerdict& step : report.steps) {
+    std::cout << "  " << step.name << ": " << step.status;
+    if (!step.note.empty()) {
+      std::cout << " (" << step.note << ")";
+    }
+    std::cout << "\n";
+    for (const manifest::OutputVerdict& output : step.outputs) {
+      if (output.identical) {
+        continue;
+      }
+      std::cout << "    output " << output.name << " [" << output.policy
+                << "]: expected " << output.expected << ", got "
+                << output.actual << "\n";
+      if (output.metric_changes.is_array()) {
+        for (const Json& change : output.metric_changes) {
+          std::cout << "      " << change["key"].get<std::string>() << ": "
+                    << change["old"].dump() << " -> "
+                    << change["new"].dump();
+          if (change.contains("delta")) {
+            std::cout << " (delta " << change["delta"].dump() << ")";
+          }
+          std::cout << "\n";
+        }
+      }
+    }
+  }
+  if (report.reproduced) {
+    std::cout << "reproduced: bit-identical" << std::endl;
+  } else if (!report.missing.empty()) {
+    std::cout << "not reproduced: missing inputs" << std::endl;
+  } else {
+    std::cout << "not reproduced: first divergence at "
+              << report.first_divergence << std::endl;
+  }
+}
+
+// A manifest path, or a run id whose manifest the store recorded.
+Result<std::string> ManifestOf(const std::string& target,
+                               OpenedStore* opened) {
+  if (std::filesystem::exists(target) || opened == nullptr) {
+    return target;
+  }
+  ASSIGN_OR_RETURN(metadata::Run run, opened->metadata->GetRun(target));
+  if (run.manifest_path.empty()) {
+    return Status::NotFound("run " + target + " has no manifest");
+  }
+  return run.manifest_path;
+}
+
+int ReproduceTarget(const GlobalOptions& globals,
+                    const ReproduceFlags& flags) {
+  Result<OpenedStore> opened =
+      OpenStoreAndMetadata(globals, store::CreateIfMissing::kNo);
+  Result<std::string> path =
+      ManifestOf(flags.target, opened.ok() ? &opened.value() : nullptr);
+  if (!path.ok()) {
+    ReportError(path.status());
+    return kReproduceMissing;
+  }
+  Result<Json> document = manifest::LoadManifest(*path);
+  if (!document.ok()) {
+    ReportError(document.status());
+    return document.status().IsNotFound() ? kReproduceMissing
+                                          : kReproduceBadManifest;
+  }
+  if (!opened.ok()) {
+    ReportError(opened.status());
+    return kReproduceMissing;
+  }
+
+  InstallCancellationHandlers();
+  manifest::ReproduceOptions options;
+  options.lockstep_binary = SelfBinary();
+  options.work_directory = flags.in_directory;
+  options.keep = flags.keep;
+  Result<manifest::ReproduceReport> report =
+      manifest::Reproduce(*document, &opened->blobs, options);
+  if (!report.ok()) {
+    ReportError(report.status());
+    return report.status().IsInvalidArgument() ? kReproduceBadManifest
+                                                : kExitError;
+  }
+  if (globals.json) {
+    PrintJson(report->ToJson());
+  } else {
+    std::cout << "reproducing run " << report->run_id << " from " << *path
+              << "\n";
+    PrintReportText(*report);
+  }
+  int code = report->ExitCode();
+  return code == 0 ? kExitOk
+         : code == 2 ? kReproduceMissing
+                     : kReproduceDiverged;
+}
+
+}  // namespace
+
+void AddReproduceCommands(CLI::App& app, CommandContext context) {
+  auto flags = std::make_shared<ReproduceFlags>();
+  CLI::App* command = app.add_subcommand(
+      "reproduce", "Re-run a manifest with no cache and compare outputs");
+  command->add_option("manifest", flags->target, "Manifest file or run id")
+      ->required();
+  command->add_option("--in", flags->in_directory,
+                      "Folder for the re-run's step folders");
+  command->add_flag("--keep", flags->keep, "Keep the step folders");
+  command->callback([context, flags] {
+    *context.action = [context, flags] {
+      return ReproduceTarget(*context.globals, *flags);
+    };
+  });
+}
+
+}  // namespace lockstep::cli

@@ -1,0 +1,189 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// `lockstep run` and `lockstep validate`: load the pipeline file, run it,
+// write the manifest, and print the result.
+
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/cli.h"
+#include "cli/run_support.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "core/subprocess.h"
+#include "manifest/manifest.h"
+#include "pipeline/params.h"
+#include "pipeline/runner.h"
+#include "pipeline/spec.h"
+
+namespace lockstep::cli {
+
+namespace {
+
+struct RunFlags {
+  std::string pipeline_file;
+  std::vector<std::string> params;
+  std::string params_file;
+  int jobs = 0;
+  bool no_cache = false;
+  bool explain = false;
+  std::string sandbox = "bubblewrap";
+  bool keep_work = false;
+  std::vector<std::string> labels;
+};
+
+Json StepJson(const pipeline::StepReport& step) {
+  Json outputs = Json::object();
+  for (const auto& [name, digest] : step.outputs) {
+    outputs[name] = digest.ToString();
+  }
+  Json entry = {{"name", step.name}, {"state", step.state},
+                {"outputs", outputs}};
+  if (!step.message.empty()) {
+    entry["message"] = step.message;
+  }
+  if (!step.explanation.empty()) {
+    entry["explain"] = step.explanation;
+  }
+  if (!step.cache_key.empty()) {
+    entry["cache_key"] = step.cache_key.ToString();
+  }
+  return entry;
+}
+
+void PrintRunText(const pipeline::RunReport& report,
+                  const std::string& manifest_path) {
+  std::cout << "run " << report.run_id << ": " << report.status << "\n";
+  for (const pipeline::StepReport& step : report.steps) {
+    std::cout << "  " << step.name << ": " << step.state;
+    if (!step.message.empty() && step.state != "failed") {
+      std::cout << " (" << step.message << ")";
+    }
+    std::cout << "\n";
+    for (const std::string& line : step.explanation) {
+      std::cout << "    explain: " << line << "\n";
+    }
+  }
+  std::cout << "manifest: " << manifest_path << std::endl;
+}
+
+int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
+  // Everything that can be wrong with the input is checked before the
+  // store is touched, so bad input writes nothing.
+  Result<pipeline::PipelineSpec> spec =
+      pipeline::LoadPipeline(flags.pipeline_file);
+  if (!spec.ok()) {
+    return ReportError(spec.status());
+  }
+  Result<pipeline::ParamValues> params = pipeline::ResolveParams(
+      *spec, flags.params, flags.params_file);
+  if (!params.ok()) {
+    return ReportError(params.status());
+  }
+  pipeline::RunOptions options;
+  Status parsed = FillRunOptions(flags.sandbox, flags.labels, &options);
+  if (!parsed.ok()) {
+    return ReportError(parsed);
+  }
+  options.param_overrides = flags.params;
+  options.params_file = flags.params_file;
+  options.jobs = flags.jobs;
+  options.no_cache = flags.no_cache;
+  options.explain = flags.explain;
+  options.keep_work = flags.keep_work;
+
+  Result<OpenedStore> opened = OpenStoreAndMetadata(
+      globals, store::CreateIfMissing::kYes);
+  if (!opened.ok()) {
+    return ReportError(opened.status());
+  }
+  InstallCancellationHandlers();
+  pipeline::Runner runner(&opened->blobs, opened->metadata.get());
+  Result<pipeline::RunReport> report = runner.Run(*spec, options);
+  if (!report.ok()) {
+    return ReportError(report.status());
+  }
+
+  Result<std::string> manifest_path =
+      WriteRunManifest(*spec, *report, opened.value());
+  if (!manifest_path.ok()) {
+    return ReportError(manifest_path.status());
+  }
+
+  if (globals.json) {
+    Json steps = Json::array();
+    for (const pipeline::StepReport& step : report->steps) {
+      steps.push_back(StepJson(step));
+    }
+    PrintJson({{"run_id", report->run_id},
+               {"manifest", *manifest_path},
+               {"status", report->status},
+               {"steps", steps}});
+  } else {
+    PrintRunText(*report, *manifest_path);
+  }
+  if (report->status == "cancelled") {
+    return kExitInterrupted;
+  }
+  return report->status == "succeeded" ? kExitOk : kExitFailed;
+}
+
+int ValidatePipeline(const GlobalOptions& globals, const std::string& file) {
+  Result<pipeline::PipelineSpec> spec = pipeline::LoadPipeline(file);
+  if (!spec.ok()) {
+    return ReportError(spec.status());
+  }
+  if (globals.json) {
+    Json steps = Json::array();
+    for (const pipeline::StepSpec& step : spec->steps) {
+      steps.push_back(step.name);
+    }
+    PrintJson({{"valid", true}, {"pipeline", spec->name},
+               {"spec_digest", spec->spec_digest.ToString()},
+               {"steps", steps}});
+  } else {
+    std::cout << file << ": valid pipeline '" << spec->name << "' with "
+              << spec->steps.size() << " steps" << std::endl;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddRunCommands(CLI::App& app, CommandContext context) {
+  auto flags = std::make_shared<RunFlags>();
+  CLI::App* run = app.add_subcommand("run", "Run a pipeline");
+  run->add_option("pipeline", flags->pipeline_file, "Pipeline file (YAML)")
+      ->required();
+  run->add_option("-p,--param", flags->params, "Set a param: name=value");
+  run->add_option("--params", flags->params_file,
+                  "JSON file of param values");
+  run->add_option("--jobs,-j", flags->jobs,
+                  "Steps to run at once (default: one per core)");
+  run->add_flag("--no-cache", flags->no_cache, "Run every step");
+  run->add_flag("--explain", flags->explain,
+                "Say why each step hit the cache or ran");
+  run->add_option("--sandbox", flags->sandbox,
+                  "bubblewrap (default) or none");
+  run->add_flag("--keep-work", flags->keep_work,
+                "Keep step folders under <store>/work");
+  run->add_option("--label", flags->labels, "Label the run: key=value");
+  run->callback([context, flags] {
+    *context.action = [context, flags] {
+      return RunPipeline(*context.globals, *flags);
+    };
+  });
+
+  auto file = std::make_shared<std::string>();
+  CLI::App* validate =
+      app.add_subcommand("validate", "Check a pipeline file without running");
+  validate->add_option("pipeline", *file, "Pipeline file (YAML)")->required();
+  validate->callback([context, file] {
+    *context.action = [context, file] {
+      return ValidatePipeline(*context.globals, *file);
+    };
+  });
+}
+
+}  // namespace lockstep::cli

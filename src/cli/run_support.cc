@@ -1,0 +1,91 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "cli/run_support.h"
+
+#include <unistd.h>
+
+#include <openssl/opensslv.h>
+#include <sqlite3.h>
+
+#include "core/files.h"
+#include "manifest/manifest.h"
+#include "pipeline/executor.h"
+
+namespace lockstep::cli {
+
+namespace {
+
+// Libraries whose versions a run's results may depend on.
+Json LibraryVersions() {
+  return Json{{"openssl", OPENSSL_VERSION_TEXT},
+              {"sqlite", sqlite3_libversion()},
+              {"compiler", std::string("gcc ") + __VERSION__}};
+}
+
+}  // namespace
+
+Result<OpenedStore> OpenStoreAndMetadata(const GlobalOptions& globals,
+                                         store::CreateIfMissing create) {
+  ASSIGN_OR_RETURN(store::StoreLocation location, OpenStore(globals, create));
+  std::string url =
+      metadata::MetadataStore::DefaultUrl(location.root, globals.metadata);
+  ASSIGN_OR_RETURN(auto metadata, metadata::MetadataStore::Open(url));
+  return OpenedStore{location, store::BlobStore(location.root),
+                     std::move(metadata)};
+}
+
+std::string SelfBinary() {
+  char buffer[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof(buffer) - 1);
+  return n > 0 ? std::string(buffer, static_cast<size_t>(n)) : "lockstep";
+}
+
+Status FillRunOptions(const std::string& sandbox,
+                      const std::vector<std::string>& labels,
+                      pipeline::RunOptions* options) {
+  if (sandbox == "bubblewrap" || sandbox == "bwrap") {
+    if (!pipeline::SandboxAvailable()) {
+      return Status::FailedPrecondition(
+          "bubblewrap cannot create a sandbox on this machine (is the "
+          "bubblewrap package installed, and are user namespaces "
+          "enabled?); pass --sandbox none to run steps on the host");
+    }
+    options->sandbox = pipeline::SandboxMode::kBubblewrap;
+  } else if (sandbox == "none") {
+    options->sandbox = pipeline::SandboxMode::kNone;
+  } else {
+    return Status::InvalidArgument("--sandbox must be bubblewrap or none, "
+                                   "not '" + sandbox + "'");
+  }
+  for (const std::string& label : labels) {
+    size_t eq = label.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return Status::InvalidArgument("--label " + label +
+                                     ": expected key=value");
+    }
+    options->labels[label.substr(0, eq)] = label.substr(eq + 1);
+  }
+  options->lockstep_binary = SelfBinary();
+  return Status::Ok();
+}
+
+Result<std::string> WriteRunManifest(const pipeline::PipelineSpec& spec,
+                                     const pipeline::RunReport& report,
+                                     OpenedStore& opened) {
+  manifest::ManifestContext context;
+  ASSIGN_OR_RETURN(context.spec_blob, opened.blobs.PutBytes(spec.text));
+  context.environment = {{"toolchain", report.toolchain},
+                         {"libraries", LibraryVersions()}};
+  ASSIGN_OR_RETURN(Json document,
+                   manifest::BuildManifest(spec, report, context));
+  ASSIGN_OR_RETURN(std::string text, manifest::SealManifest(&document));
+  std::filesystem::path path =
+      manifest::ManifestPath(opened.location.root, report.run_id);
+  RETURN_IF_ERROR(WriteFileAtomically(path, text));
+  RETURN_IF_ERROR(opened.metadata->FinishRun(
+      report.run_id, report.status, path.string(),
+      document["manifest_hash"].get<std::string>()));
+  return path.string();
+}
+
+}  // namespace lockstep::cli

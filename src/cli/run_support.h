@@ -1,0 +1,50 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// Pieces the run, reproduce and runs commands share: opening the store
+// with its metadata, and writing a run's manifest.
+
+#ifndef LOCKSTEP_CLI_RUN_SUPPORT_H_
+#define LOCKSTEP_CLI_RUN_SUPPORT_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/cli.h"
+#include "metadata/metadata_store.h"
+#include "pipeline/runner.h"
+#include "pipeline/spec.h"
+#include "store/blob_store.h"
+
+namespace lockstep::cli {
+
+using Json = nlohmann::json;
+
+struct OpenedStore {
+  store::StoreLocation location;
+  store::BlobStore blobs;
+  std::unique_ptr<metadata::MetadataStore> metadata;
+};
+
+// Finds (or creates) the store and opens its metadata database.
+Result<OpenedStore> OpenStoreAndMetadata(const GlobalOptions& globals,
+                                         store::CreateIfMissing create);
+
+// Parses --sandbox and --label, and fills in what built-in components
+// need (this binary's path, library versions).
+Status FillRunOptions(const std::string& sandbox,
+                      const std::vector<std::string>& labels,
+                      pipeline::RunOptions* options);
+
+// The path of the running lockstep binary.
+std::string SelfBinary();
+
+// Builds, seals and writes the run's manifest into the store, records its
+// path and hash on the run, and returns the path.
+Result<std::string> WriteRunManifest(const pipeline::PipelineSpec& spec,
+                                     const pipeline::RunReport& report,
+                                     OpenedStore& opened);
+
+}  // namespace lockstep::cli
+
+#endif  // LOCKSTEP_CLI_RUN_SUPPORT_H_

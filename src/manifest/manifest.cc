@@ -1,0 +1,212 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "manifest/manifest.h"
+
+#include "core/canonical_json.h"
+#include "core/clock.h"
+#include "core/files.h"
+
+namespace lockstep::manifest {
+
+namespace {
+
+std::string PolicyName(pipeline::ReproducePolicy policy) {
+  switch (policy) {
+    case pipeline::ReproducePolicy::kExact:
+      return "exact";
+    case pipeline::ReproducePolicy::kTolerance:
+      return "tolerance";
+    case pipeline::ReproducePolicy::kIgnore:
+      return "ignore";
+  }
+  return "exact";
+}
+
+Json StepEntry(const pipeline::StepReport& step) {
+  Json outputs = Json::object();
+  for (const pipeline::OutputSpec& output : step.output_specs) {
+    Json entry = {{"type", output.type},
+                  {"reproduce", PolicyName(output.reproduce)}};
+    if (output.reproduce == pipeline::ReproducePolicy::kTolerance) {
+      entry["tolerance"] = output.tolerance;
+    }
+    auto digest = step.outputs.find(output.name);
+    entry["digest"] = digest == step.outputs.end()
+                          ? Json(nullptr)
+                          : Json(digest->second.ToString());
+    outputs[output.name] = entry;
+  }
+  if (step.component == "lockstep/data-snapshot") {
+    outputs["dataset"] = {{"type", "Dataset"}, {"reproduce", "exact"},
+                          {"digest", step.outputs.at("dataset").ToString()}};
+  }
+
+  Json inputs = Json::object();
+  for (const auto& [name, digest] : step.invocation.inputs) {
+    inputs[name] = {{"digest", digest.ToString()},
+                    {"from", step.input_sources.at(name)}};
+  }
+  Json entry = {{"name", step.name},
+                {"component", step.component},
+                {"state", step.state},
+                {"cache_key", step.cache_key.ToString()},
+                {"inputs", inputs},
+                {"outputs", outputs},
+                {"invocation", step.invocation.ToJson()}};
+  if (!step.condition.empty()) {
+    entry["if"] = {{"expression", step.condition},
+                   {"value", step.condition_value}};
+  }
+  if (!step.message.empty()) {
+    entry["message"] = step.message;
+  }
+  if (!step.produced_by_run.empty()) {
+    entry["produced_by_run"] = step.produced_by_run;
+  }
+  if (step.component == "lockstep/data-snapshot") {
+    entry["source"] = step.input_sources.at("source");
+  }
+  return entry;
+}
+
+// Top-level fields covered by field_hashes: everything but the hashes.
+std::vector<std::string> HashedFields(const Json& manifest) {
+  std::vector<std::string> fields;
+  for (const auto& [name, value] : manifest.items()) {
+    if (name != "manifest_hash" && name != "field_hashes") {
+      fields.push_back(name);
+    }
+  }
+  return fields;
+}
+
+}  // namespace
+
+Result<Json> BuildManifest(const pipeline::PipelineSpec& spec,
+                           const pipeline::RunReport& report,
+                           const ManifestContext& context) {
+  Json params = Json::object();
+  Json seeds = Json::object();
+  for (const auto& [name, value] : report.params) {
+    params[name] = pipeline::TypedParam(value);
+    if (name == "seed" || name.ends_with("_seed")) {
+      seeds[name] = value;
+    }
+  }
+  Json data = Json::array();
+  for (const pipeline::SnapshotUse& snapshot : report.snapshots) {
+    data.push_back({{"name", snapshot.name},
+                    {"version", snapshot.version},
+                    {"digest", snapshot.digest.ToString()},
+                    {"rows", snapshot.rows >= 0 ? Json(snapshot.rows)
+                                                : Json(nullptr)},
+                    {"size", snapshot.size}});
+  }
+  Json steps = Json::array();
+  for (const pipeline::StepReport& step : report.steps) {
+    steps.push_back(StepEntry(step));
+  }
+  Json warnings = report.warnings;
+
+  return Json{
+      {"manifest_version", kManifestVersion},
+      {"kind", "lockstep.run"},
+      {"run_id", report.run_id},
+      {"status", report.status},
+      {"started", FormatRfc3339(report.started_ms)},
+      {"finished", FormatRfc3339(report.finished_ms)},
+      {"pipeline", {{"name", spec.name},
+                    {"file", spec.file.filename().string()},
+                    {"spec_digest", spec.spec_digest.ToString()}}},
+      {"code", context.code},
+      {"params", params},
+      {"seeds", seeds},
+      {"data", data},
+      {"environment", context.environment},
+      {"sandbox", pipeline::SandboxModeName(report.sandbox)},
+      {"warnings", warnings},
+      {"steps", steps},
+  };
+}
+
+Result<std::string> SealManifest(Json* manifest) {
+  manifest->erase("manifest_hash");
+  manifest->erase("field_hashes");
+  Json field_hashes = Json::object();
+  for (const std::string& field : HashedFields(*manifest)) {
+    ASSIGN_OR_RETURN(Digest digest, CanonicalDigest((*manifest)[field]));
+    field_hashes[field] = digest.ToString();
+  }
+  (*manifest)["field_hashes"] = field_hashes;
+  ASSIGN_OR_RETURN(Digest hash, CanonicalDigest(*manifest));
+  (*manifest)["manifest_hash"] = hash.ToString();
+  ASSIGN_OR_RETURN(std::string text, CanonicalJson(*manifest));
+  return text + "\n";
+}
+
+Status VerifyManifestHash(const Json& manifest) {
+  if (!manifest.is_object() || !manifest.contains("manifest_hash") ||
+      !manifest["manifest_hash"].is_string()) {
+    return Status::InvalidArgument("the manifest has no manifest_hash");
+  }
+  Json body = manifest;
+  body.erase("manifest_hash");
+  ASSIGN_OR_RETURN(Digest actual, CanonicalDigest(body));
+  if (actual.ToString() == manifest["manifest_hash"]) {
+    return Status::Ok();
+  }
+
+  // Name the fields that changed, using the per-field hashes.
+  std::string changed;
+  const Json& field_hashes = manifest.value("field_hashes", Json::object());
+  for (const std::string& field : HashedFields(manifest)) {
+    Result<Digest> digest = CanonicalDigest(manifest[field]);
+    if (!field_hashes.contains(field) ||
+        (digest.ok() && digest->ToString() != field_hashes[field])) {
+      changed += (changed.empty() ? "" : ", ") + field;
+    }
+  }
+  for (const auto& [field, hash] : field_hashes.items()) {
+    if (!manifest.contains(field)) {
+      changed += (changed.empty() ? "" : ", ") + field + " (removed)";
+    }
+  }
+  if (changed.empty()) {
+    changed = "manifest_hash or field_hashes";
+  }
+  return Status::InvalidArgument(
+      "manifest hash does not match: the manifest says " +
+      manifest["manifest_hash"].get<std::string>() + " but its content "
+      "hashes to " + actual.ToString() + "; changed field(s): " + changed);
+}
+
+Result<Json> LoadManifest(const std::filesystem::path& path) {
+  Result<std::string> text = ReadFile(path);
+  if (!text.ok()) {
+    return Status(text.status().code(), path.string() +
+                                            ": cannot read the manifest: " +
+                                            text.status().message());
+  }
+  Result<Json> manifest = ParseJson(*text, path.string());
+  RETURN_IF_ERROR(manifest.status());
+  if (!manifest->is_object() || !manifest->contains("manifest_version")) {
+    return Status::InvalidArgument(path.string() +
+                                   ": not a Lockstep manifest (no "
+                                   "manifest_version)");
+  }
+  if ((*manifest)["manifest_version"] != kManifestVersion) {
+    return Status::InvalidArgument(
+        path.string() + ": manifest_version " +
+        (*manifest)["manifest_version"].dump() + " is not supported (this "
+        "lockstep reads version " + std::to_string(kManifestVersion) + ")");
+  }
+  RETURN_IF_ERROR(VerifyManifestHash(*manifest).WithContext(path.string()));
+  return manifest;
+}
+
+std::filesystem::path ManifestPath(const std::filesystem::path& store_root,
+                                   const std::string& run_id) {
+  return store_root / "runs" / run_id / "manifest.json";
+}
+
+}  // namespace lockstep::manifest

@@ -1,0 +1,62 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// The run manifest: one canonical JSON document (RFC 8785) that binds
+// everything a run depended on and produced: the pipeline spec digest, the
+// code version, data snapshots, params, seeds, environment, and per step
+// its cache key, invocation, and input and output digests.
+// `manifest_hash` is sha256 over the canonical form without that field;
+// `field_hashes` holds the same for each top-level field, so a tampered
+// manifest is reported by the field that changed. docs/manifest.md and
+// docs/manifest.schema.json define the format.
+
+#ifndef LOCKSTEP_MANIFEST_MANIFEST_H_
+#define LOCKSTEP_MANIFEST_MANIFEST_H_
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/digest.h"
+#include "core/status.h"
+#include "pipeline/runner.h"
+#include "pipeline/spec.h"
+
+namespace lockstep::manifest {
+
+using Json = nlohmann::json;
+
+inline constexpr int kManifestVersion = 1;
+
+// What the run's caller knows beyond the RunReport.
+struct ManifestContext {
+  Json code = nullptr;         // Code version (git), or null.
+  Json environment;            // Environment capture.
+  Digest spec_blob;            // The pipeline file's bytes in the store.
+};
+
+// Builds the manifest (without the hashes).
+Result<Json> BuildManifest(const pipeline::PipelineSpec& spec,
+                           const pipeline::RunReport& report,
+                           const ManifestContext& context);
+
+// Adds `field_hashes` and `manifest_hash` and returns the canonical text
+// to write. InvalidArgument when a value cannot be canonicalised (NaN).
+Result<std::string> SealManifest(Json* manifest);
+
+// Checks `manifest_hash` (and `field_hashes`). InvalidArgument naming the
+// fields whose content no longer matches.
+Status VerifyManifestHash(const Json& manifest);
+
+// Reads and parses a manifest file, checking its version and hash.
+// InvalidArgument for malformed JSON, an unknown version or a bad hash.
+Result<Json> LoadManifest(const std::filesystem::path& path);
+
+// Where a run's manifest is written inside the store.
+std::filesystem::path ManifestPath(const std::filesystem::path& store_root,
+                                   const std::string& run_id);
+
+}  // namespace lockstep::manifest
+
+#endif  // LOCKSTEP_MANIFEST_MANIFEST_H_

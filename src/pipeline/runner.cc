@@ -1,0 +1,964 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "pipeline/runner.h"
+
+#include <gnu/libc-version.h>
+#include <sys/utsname.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "core/canonical_json.h"
+#include "core/clock.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "pipeline/cache_key.h"
+#include "pipeline/components.h"
+#include "pipeline/dag.h"
+#include "pipeline/expression.h"
+#include "pipeline/snapshot_step.h"
+
+namespace lockstep::pipeline {
+
+namespace fs = std::filesystem;
+using metadata::Artifact;
+using metadata::ExecutionRecord;
+using metadata::ExecutionState;
+
+namespace {
+
+constexpr const char* kLockstepVersion = "0.1.0";
+
+// Reads KEY=value pairs of /etc/os-release.
+std::map<std::string, std::string> OsRelease() {
+  std::map<std::string, std::string> fields;
+  Result<std::string> text = ReadFile("/etc/os-release");
+  if (!text.ok()) {
+    return fields;
+  }
+  size_t start = 0;
+  while (start < text->size()) {
+    size_t end = text->find('\n', start);
+    std::string line = text->substr(start, end - start);
+    start = end == std::string::npos ? text->size() : end + 1;
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) {
+      continue;
+    }
+    std::string value = line.substr(eq + 1);
+    if (value.size() >= 2 && value.front() == '"') {
+      value = value.substr(1, value.size() - 2);
+    }
+    fields[line.substr(0, eq)] = value;
+  }
+  return fields;
+}
+
+// Every dotted reference in the step's templates and condition.
+std::set<std::string> StepReferences(const StepSpec& step) {
+  std::set<std::string> references;
+  auto add_template = [&](const std::string& text) {
+    Result<std::vector<TemplatePart>> parts = ParseTemplate(text);
+    if (!parts.ok()) {
+      return;
+    }
+    for (const TemplatePart& part : *parts) {
+      if (part.is_expression) {
+        for (const std::string& r : part.expression->references()) {
+          references.insert(r);
+        }
+      }
+    }
+  };
+  for (const std::string& arg : step.run) {
+    add_template(arg);
+  }
+  for (const auto& [key, value] : step.with) {
+    add_template(value.is_string() ? value.get<std::string>() : "");
+  }
+  if (!step.condition.empty()) {
+    Result<Expression> condition = Expression::Parse(step.condition);
+    if (condition.ok()) {
+      references.insert(condition->references().begin(),
+                        condition->references().end());
+    }
+  }
+  return references;
+}
+
+// Finds a program on the fixed step PATH, as the step's shell would.
+fs::path FindProgram(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    return name;
+  }
+  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"}) {
+    fs::path candidate = fs::path(dir) / name;
+    if (::access(candidate.c_str(), X_OK) == 0) {
+      return fs::canonical(candidate);
+    }
+  }
+  return {};
+}
+
+struct Completion {
+  size_t index;
+  Result<StepOutcome> outcome;
+  int64_t duration_ms;
+};
+
+// One run in progress. Metadata is touched only from the scheduling thread;
+// worker threads only execute steps.
+class RunState {
+ public:
+  RunState(store::BlobStore* blobs, metadata::MetadataStore* metadata,
+           const PipelineSpec& spec, const RunOptions& options)
+      : blobs_(blobs), metadata_(metadata), spec_(spec), options_(options) {}
+
+  Result<RunReport> Run();
+
+ private:
+  Status Start();
+  Status Schedule(const std::vector<size_t>& order);
+  bool DependenciesDone(size_t index) const;
+  // Decides a step that is ready: skip, restore from cache, or launch.
+  Status Decide(size_t index);
+  Result<std::string> SkipReason(size_t index);
+  Status PrepareInvocation(size_t index);
+  Status ResolveInputs(const StepSpec& step, StepReport* report);
+  Result<std::string> Substitute(const std::string& text,
+                                 const StepSpec& step);
+  Status BuildArgv(const StepSpec& step, StepReport* report);
+  Status AddCode(const StepSpec& step, StepReport* report);
+  Result<Json> KeyParts(const StepSpec& step, const StepReport& report);
+  Result<bool> TryCache(size_t index);
+  void Explain(size_t index, const std::string& hit_detail);
+  void Launch(size_t index);
+  Status Complete(Completion completion);
+  Status RecordExecution(size_t index, ExecutionState state,
+                         const StepOutcome* outcome);
+  Status RunSnapshotStep(size_t index);
+  void Finish(size_t index, const std::string& state,
+              const std::string& message);
+  void UpdateProgress();
+
+  store::BlobStore* blobs_;
+  metadata::MetadataStore* metadata_;
+  const PipelineSpec& spec_;
+  const RunOptions& options_;
+  RunReport report_;
+  std::vector<StepReport> steps_;
+  std::vector<bool> done_;
+  std::vector<bool> launched_;
+  std::map<std::string, size_t> index_of_;
+  int64_t run_context_ = 0;
+  int64_t pipeline_context_ = 0;
+  Json toolchain_;
+  std::map<std::string, Digest> program_digests_;
+  Digest self_digest_;
+  bool failed_ = false;
+  int running_ = 0;
+  int jobs_ = 1;
+  std::mutex mutex_;
+  std::condition_variable completed_;
+  std::deque<Completion> completions_;
+  std::vector<std::thread> threads_;
+  std::unique_ptr<Progress> progress_;
+  std::map<size_t, int64_t> started_at_;
+};
+
+Status RunState::Start() {
+  ASSIGN_OR_RETURN(report_.params,
+                   ResolveParams(spec_, options_.param_overrides,
+                                 options_.params_file));
+  report_.run_id = NewRunId();
+  report_.pipeline = spec_.name;
+  report_.sandbox = options_.sandbox;
+  report_.started_ms = NowUnixMillis();
+  report_.toolchain = HostToolchain();
+  if (options_.sandbox == SandboxMode::kNone) {
+    report_.warnings.push_back(
+        "steps ran without a sandbox (--sandbox none): host paths and "
+        "files outside the declared inputs may have influenced outputs");
+  }
+  jobs_ = options_.jobs > 0
+              ? options_.jobs
+              : std::max(1u, std::thread::hardware_concurrency());
+
+  ASSIGN_OR_RETURN(pipeline_context_,
+                   metadata_->PutContext({.type = "pipeline",
+                                          .name = spec_.name}));
+  ASSIGN_OR_RETURN(run_context_,
+                   metadata_->PutContext({.type = "run",
+                                          .name = report_.run_id}));
+  Json labels = Json::object();
+  for (const auto& [key, value] : options_.labels) {
+    labels[key] = value;
+  }
+  RETURN_IF_ERROR(metadata_->CreateRun({.run_id = report_.run_id,
+                                        .context_id = run_context_,
+                                        .pipeline = spec_.name,
+                                        .status = "running",
+                                        .started_ms = report_.started_ms,
+                                        .labels = labels}));
+
+  if (!options_.lockstep_binary.empty()) {
+    ASSIGN_OR_RETURN(self_digest_, Sha256OfFile(options_.lockstep_binary));
+  }
+  steps_.resize(spec_.steps.size());
+  done_.assign(spec_.steps.size(), false);
+  launched_.assign(spec_.steps.size(), false);
+  for (size_t i = 0; i < spec_.steps.size(); ++i) {
+    index_of_[spec_.steps[i].name] = i;
+    steps_[i].name = spec_.steps[i].name;
+    steps_[i].component =
+        spec_.steps[i].uses.empty() ? "command" : spec_.steps[i].uses;
+    steps_[i].output_specs = spec_.steps[i].outputs;
+    steps_[i].condition = spec_.steps[i].condition;
+  }
+  return Status::Ok();
+}
+
+bool RunState::DependenciesDone(size_t index) const {
+  for (const std::string& dependency :
+       StepDependencies(spec_.steps[index])) {
+    if (!done_[index_of_.at(dependency)]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<std::string> RunState::SkipReason(size_t index) {
+  const StepSpec& step = spec_.steps[index];
+  for (const std::string& dependency : StepDependencies(step)) {
+    const StepReport& upstream = steps_[index_of_.at(dependency)];
+    if (upstream.state == "failed" || upstream.state == "cancelled") {
+      return "upstream step " + dependency + " " + upstream.state;
+    }
+    if (upstream.state == "skipped") {
+      return "upstream step " + dependency + " was skipped";
+    }
+  }
+  if (failed_) {
+    return std::string("the run failed before this step started");
+  }
+  if (CancellationRequested()) {
+    return std::string("cancelled");
+  }
+  if (step.condition.empty()) {
+    return std::string();
+  }
+
+  ASSIGN_OR_RETURN(Expression condition, Expression::Parse(step.condition));
+  auto resolve = [&](const std::string& reference) -> Result<Json> {
+    if (reference.starts_with("params.")) {
+      return report_.params.at(reference.substr(7));
+    }
+    // steps.S.outputs.O: read the output's bytes.
+    size_t dot = reference.find('.', 6);
+    std::string producer = reference.substr(6, dot - 6);
+    std::string output = reference.substr(reference.rfind('.') + 1);
+    const StepReport& upstream = steps_[index_of_.at(producer)];
+    ASSIGN_OR_RETURN(std::string bytes,
+                     blobs_->ReadVerified(upstream.outputs.at(output)));
+    return OutputValue(bytes);
+  };
+  Result<Json> value = condition.Evaluate(resolve);
+  if (!value.ok()) {
+    return SpecError(step.condition_where,
+                     "if: " + value.status().message());
+  }
+  steps_[index].condition_value = IsTruthy(*value);
+  if (!steps_[index].condition_value) {
+    return "if: " + step.condition + " is false";
+  }
+  return std::string();
+}
+
+Status RunState::ResolveInputs(const StepSpec& step, StepReport* report) {
+  for (const InputSpec& input : step.inputs) {
+    if (input.kind == InputSpec::Kind::kStepOutput && input.step.empty()) {
+      continue;  // An optional input left unset.
+    }
+    if (input.kind == InputSpec::Kind::kStepOutput) {
+      const StepReport& producer = steps_[index_of_.at(input.step)];
+      report->invocation.inputs[input.name] = producer.outputs.at(input.output);
+      report->input_sources[input.name] = input.step + "." + input.output;
+      continue;
+    }
+    metadata::Snapshot snapshot;
+    if (input.snapshot_version == 0) {
+      ASSIGN_OR_RETURN(snapshot,
+                       metadata_->LatestSnapshot(input.snapshot_name));
+    } else {
+      Result<metadata::Snapshot> found = metadata_->GetSnapshot(
+          input.snapshot_name, input.snapshot_version);
+      if (!found.ok()) {
+        return SpecError(input.where, found.status().message() +
+                                          " (create it with `lockstep data "
+                                          "snapshot FILE --name " +
+                                          input.snapshot_name + "`)");
+      }
+      snapshot = *found;
+    }
+    ASSIGN_OR_RETURN(Artifact artifact,
+                     metadata_->GetArtifact(snapshot.artifact_id));
+    ASSIGN_OR_RETURN(Digest digest, Digest::Parse(artifact.digest));
+    report->invocation.inputs[input.name] = digest;
+    std::string label = snapshot.name + "@" + std::to_string(snapshot.version);
+    report->input_sources[input.name] = "snapshot:" + label;
+    report_.snapshots.push_back(
+        {snapshot.name, snapshot.version, digest,
+         artifact.properties.value("row_count", int64_t{-1}),
+         artifact.properties.value("size", uint64_t{0})});
+  }
+  return Status::Ok();
+}
+
+Result<std::string> RunState::Substitute(const std::string& text,
+                                         const StepSpec& step) {
+  ASSIGN_OR_RETURN(std::vector<TemplatePart> parts, ParseTemplate(text));
+  std::string result;
+  for (const TemplatePart& part : parts) {
+    if (!part.is_expression) {
+      result += part.literal;
+      continue;
+    }
+    auto resolve = [&](const std::string& reference) -> Result<Json> {
+      if (reference.starts_with("params.")) {
+        return report_.params.at(reference.substr(7));
+      }
+      if (reference.starts_with("inputs.")) {
+        return Json("inputs/" + reference.substr(7));
+      }
+      if (reference.starts_with("outputs.")) {
+        return Json("outputs/" + reference.substr(8));
+      }
+      return SpecError(step.where, "cannot use '" + reference + "' here");
+    };
+    ASSIGN_OR_RETURN(Json value, part.expression->Evaluate(resolve));
+    result += ParamToArgument(value);
+  }
+  return result;
+}
+
+Status RunState::BuildArgv(const StepSpec& step, StepReport* report) {
+  std::vector<std::string>& argv = report->invocation.argv;
+  if (step.uses.empty()) {
+    for (const std::string& arg : step.run) {
+      ASSIGN_OR_RETURN(std::string substituted, Substitute(arg, step));
+      argv.push_back(substituted);
+    }
+    return Status::Ok();
+  }
+
+  const ComponentSpec* component = FindComponent(step.uses);
+  argv.push_back("lockstep");
+  argv.insert(argv.end(), component->command.begin(),
+              component->command.end());
+  for (const ComponentPort& port : component->inputs) {
+    if (report->invocation.inputs.contains(port.name)) {
+      argv.insert(argv.end(), {port.flag, "inputs/" + port.name});
+    }
+  }
+  for (const ComponentPort& port : component->outputs) {
+    for (const OutputSpec& output : step.outputs) {
+      if (output.name == port.name) {
+        argv.insert(argv.end(), {port.flag, "outputs/" + port.name});
+      }
+    }
+  }
+  for (const auto& [key, value] : step.with) {  // std::map: sorted keys
+    auto renamed = component->renamed_arguments.find(key);
+    std::string flag = renamed != component->renamed_arguments.end()
+                           ? renamed->second
+                           : "--" + key;
+    std::string text = ParamToArgument(value);
+    if (value.is_string()) {
+      ASSIGN_OR_RETURN(text, Substitute(value.get<std::string>(), step));
+    }
+    argv.insert(argv.end(), {flag, text});
+  }
+  return Status::Ok();
+}
+
+Status RunState::AddCode(const StepSpec& step, StepReport* report) {
+  for (const std::string& entry : step.code) {
+    fs::path source = spec_.directory / entry;
+    std::error_code error;
+    if (!fs::exists(source, error)) {
+      return SpecError(step.where, "code file '" + entry +
+                                       "' does not exist (looked in " +
+                                       spec_.directory.string() + ")");
+    }
+    std::vector<fs::path> files;
+    if (fs::is_directory(source, error)) {
+      for (const auto& item : fs::recursive_directory_iterator(source)) {
+        if (item.is_regular_file()) {
+          files.push_back(item.path());
+        }
+      }
+    } else {
+      files.push_back(source);
+    }
+    for (const fs::path& file : files) {
+      ASSIGN_OR_RETURN(Digest digest, blobs_->PutFile(file));
+      std::string relative =
+          file.lexically_relative(spec_.directory).generic_string();
+      bool executable = (fs::status(file).permissions() &
+                         fs::perms::owner_exec) != fs::perms::none;
+      report->invocation.code[relative] = {digest, executable};
+    }
+  }
+  return Status::Ok();
+}
+
+Result<Json> RunState::KeyParts(const StepSpec& step,
+                                const StepReport& report) {
+  const StepInvocation& invocation = report.invocation;
+  Json parts = Json::object();
+  parts["key_version"] = kCacheKeyVersion;
+  parts["argv"] = invocation.argv;
+
+  Json component = {{"name", report.component}};
+  if (report.component != "command") {
+    const ComponentSpec* spec = FindComponent(report.component);
+    component["version"] = spec->version;
+    component["lockstep"] = kLockstepVersion;
+    component["lockstep_binary"] = self_digest_.ToString();
+    component["libraries"] = options_.builtin_versions;
+  }
+  parts["component"] = component;
+
+  Json params = Json::object();
+  for (const std::string& reference : StepReferences(step)) {
+    if (reference.starts_with("params.")) {
+      std::string name = reference.substr(7);
+      params[name] = TypedParam(report_.params.at(name));
+    }
+  }
+  parts["params"] = params;
+
+  Json inputs = Json::object();
+  for (const InputSpec& input : step.inputs) {
+    auto found = invocation.inputs.find(input.name);
+    inputs[input.name] = found == invocation.inputs.end()
+                             ? Json(nullptr)
+                             : Json(found->second.ToString());
+  }
+  parts["inputs"] = inputs;
+
+  Json code = Json::object();
+  for (const auto& [path, file] : invocation.code) {
+    code[path] = {{"digest", file.digest.ToString()},
+                  {"executable", file.executable}};
+  }
+  parts["code"] = code;
+  parts["env"] = invocation.env;
+  parts["fixed_env"] = FixedStepEnvironment(invocation);
+  parts["sandbox"] = SandboxModeName(invocation.sandbox);
+
+  Json environment = {{"kind", "host"}, {"toolchain", report_.toolchain}};
+  if (report.component == "command" && !invocation.argv.empty() &&
+      !invocation.code.contains(invocation.argv[0])) {
+    fs::path program = FindProgram(invocation.argv[0]);
+    if (!program.empty()) {
+      auto cached = program_digests_.find(program.string());
+      if (cached == program_digests_.end()) {
+        ASSIGN_OR_RETURN(Digest digest, Sha256OfFile(program));
+        cached = program_digests_.emplace(program.string(), digest).first;
+      }
+      environment["program"] = {{"path", program.string()},
+                                {"digest", cached->second.ToString()}};
+    }
+  }
+  parts["environment"] = environment;
+
+  Json outputs = Json::object();
+  for (const OutputSpec& output : step.outputs) {
+    outputs[output.name] = output.type;
+  }
+  parts["outputs"] = outputs;
+  return parts;
+}
+
+Status RunState::PrepareInvocation(size_t index) {
+  const StepSpec& step = spec_.steps[index];
+  StepReport& report = steps_[index];
+  StepInvocation& invocation = report.invocation;
+  invocation.step_name = step.name;
+  invocation.component = report.component;
+  invocation.sandbox = options_.sandbox;
+  invocation.timeout_millis = step.timeout_millis;
+  if (report_.params.contains("seed")) {
+    invocation.seed = ParamToArgument(report_.params.at("seed"));
+  }
+  for (const OutputSpec& output : step.outputs) {
+    invocation.outputs.push_back(output.name);
+  }
+  for (const std::string& name : step.env) {
+    const char* value = std::getenv(name.c_str());
+    invocation.env[name] = value != nullptr ? value : "";
+  }
+
+  RETURN_IF_ERROR(ResolveInputs(step, &report));
+  RETURN_IF_ERROR(BuildArgv(step, &report));
+  RETURN_IF_ERROR(AddCode(step, &report));
+  ASSIGN_OR_RETURN(report.cache_key_parts, KeyParts(step, report));
+  ASSIGN_OR_RETURN(report.cache_key, ComputeCacheKey(report.cache_key_parts));
+  return Status::Ok();
+}
+
+void RunState::Explain(size_t index, const std::string& hit_detail) {
+  if (!options_.explain) {
+    return;
+  }
+  StepReport& report = steps_[index];
+  if (!hit_detail.empty()) {
+    report.explanation.push_back(hit_detail);
+    return;
+  }
+  Result<metadata::Execution> previous =
+      metadata_->FindLatestExecution(spec_.name, report.name);
+  if (!previous.ok()) {
+    report.explanation.push_back("no earlier execution of this step");
+    return;
+  }
+  Json before = previous->properties.value("cache_key_parts", Json());
+  std::vector<std::string> changes =
+      ExplainKeyChange(before, report.cache_key_parts);
+  if (changes.empty()) {
+    changes.push_back("key unchanged since the last execution, but that "
+                      "execution's outputs are gone or corrupt");
+  }
+  report.explanation = changes;
+}
+
+Result<bool> RunState::TryCache(size_t index) {
+  const StepSpec& step = spec_.steps[index];
+  StepReport& report = steps_[index];
+  if (options_.no_cache || !spec_.cache || !step.cache || step.always_run) {
+    std::string why = options_.no_cache ? "--no-cache"
+                      : !spec_.cache    ? "cache: false on the pipeline"
+                      : step.always_run ? "always_run: true"
+                                        : "cache: false on the step";
+    Explain(index, "not looked up in the cache: " + why);
+    return false;
+  }
+  Result<metadata::MetadataStore::CachedExecution> cached =
+      metadata_->FindCachedExecution(report.cache_key.ToString());
+  if (!cached.ok()) {
+    Explain(index, "");
+    return false;
+  }
+
+  // A hit counts only when every declared output is there and verifies.
+  for (const OutputSpec& output : step.outputs) {
+    auto found = cached->outputs.find(output.name);
+    if (found == cached->outputs.end()) {
+      Explain(index, "");
+      return false;
+    }
+    Result<Digest> digest = Digest::Parse(found->second.digest);
+    Status verified = digest.ok() ? blobs_->Verify(*digest) : digest.status();
+    if (!verified.ok()) {
+      LogWarning("step {}: cached output '{}' cannot be reused ({}); "
+                 "running the step again",
+                 report.name, output.name, verified.message());
+      Explain(index, "");
+      if (options_.explain) {
+        report.explanation.push_back("cached output " + output.name +
+                                     " is missing or corrupt");
+      }
+      return false;
+    }
+    report.outputs[output.name] = *digest;
+    report.output_artifacts[output.name] = found->second.id;
+  }
+  report.produced_by_run =
+      cached->execution.properties.value("run_id", std::string());
+  Explain(index, "cache hit: same key as execution " +
+                     std::to_string(cached->execution.id) + " of run " +
+                     report.produced_by_run);
+  return true;
+}
+
+Status RunState::RecordExecution(size_t index, ExecutionState state,
+                                 const StepOutcome* outcome) {
+  StepReport& report = steps_[index];
+  ExecutionRecord record;
+  record.execution.type = report.component;
+  record.execution.name = report.name;
+  record.execution.state = state;
+  bool cacheable = state == ExecutionState::kComplete ||
+                   state == ExecutionState::kCached;
+  record.execution.cache_key =
+      cacheable || state == ExecutionState::kFailed
+          ? report.cache_key.ToString()
+          : "";
+  Json properties = {{"run_id", report_.run_id},
+                     {"cache_key_parts", report.cache_key_parts},
+                     {"invocation", report.invocation.ToJson()},
+                     {"duration_ms", report.duration_ms}};
+  if (!report.message.empty()) {
+    properties["message"] = report.message;
+  }
+  if (state == ExecutionState::kCached) {
+    properties["run_id"] = report_.run_id;
+    properties["produced_by_run"] = report.produced_by_run;
+  }
+  if (outcome != nullptr) {
+    properties["stdout"] = outcome->stdout_digest.ToString();
+    properties["stderr"] = outcome->stderr_digest.ToString();
+  }
+  record.execution.properties = properties;
+
+  for (const InputSpec& input : spec_.steps[index].inputs) {
+    int64_t artifact_id = 0;
+    if (input.kind == InputSpec::Kind::kStepOutput && !input.step.empty()) {
+      const StepReport& producer = steps_[index_of_.at(input.step)];
+      auto found = producer.output_artifacts.find(input.output);
+      artifact_id = found == producer.output_artifacts.end() ? 0
+                                                             : found->second;
+    } else if (input.kind == InputSpec::Kind::kSnapshot) {
+      std::string source = report.input_sources[input.name];
+      size_t at = source.rfind('@');
+      Result<metadata::Snapshot> snapshot = metadata_->GetSnapshot(
+          source.substr(9, at - 9), std::stoll(source.substr(at + 1)));
+      artifact_id = snapshot.ok() ? snapshot->artifact_id : 0;
+    }
+    if (artifact_id != 0) {
+      record.inputs.push_back({input.name, artifact_id});
+    }
+  }
+
+  if (state == ExecutionState::kComplete) {
+    for (const OutputSpec& output : spec_.steps[index].outputs) {
+      Artifact artifact;
+      artifact.type = output.type;
+      artifact.digest = report.outputs.at(output.name).ToString();
+      artifact.uri = "lockstep://runs/" + report_.run_id + "/" + report.name +
+                     "/" + output.name;
+      ASSIGN_OR_RETURN(uint64_t size, blobs_->SizeOf(report.outputs.at(
+                                          output.name)));
+      artifact.properties["size"] = size;
+      if (output.type == "Metrics" ||
+          output.type == "ClassificationMetrics") {
+        Result<std::string> bytes =
+            blobs_->ReadVerified(report.outputs.at(output.name));
+        Json metrics = bytes.ok() ? Json::parse(*bytes, nullptr, false)
+                                  : Json();
+        if (!metrics.is_discarded() && metrics.is_object()) {
+          artifact.properties["metrics"] = metrics;
+        }
+      }
+      record.outputs.push_back({output.name, artifact});
+    }
+  } else if (state == ExecutionState::kCached) {
+    for (const auto& [name, artifact_id] : report.output_artifacts) {
+      ASSIGN_OR_RETURN(Artifact artifact,
+                       metadata_->GetArtifact(artifact_id));
+      record.outputs.push_back({name, artifact});
+    }
+  }
+  record.context_ids = {run_context_, pipeline_context_};
+
+  ASSIGN_OR_RETURN(report.execution_id, metadata_->RecordExecution(&record));
+  for (const auto& [name, artifact] : record.outputs) {
+    report.output_artifacts[name] = artifact.id;
+  }
+  return Status::Ok();
+}
+
+void RunState::Finish(size_t index, const std::string& state,
+                      const std::string& message) {
+  StepReport& report = steps_[index];
+  report.state = state;
+  report.message = message;
+  done_[index] = true;
+  report_.steps.push_back(report);
+  if (state == "failed") {
+    failed_ = true;
+    LogError("step {}: {}", report.name, message);
+  } else if (!message.empty()) {
+    LogInfo("step {}: {} ({})", report.name, state, message);
+  } else {
+    LogInfo("step {}: {}{}", report.name, state,
+            state == "ran" ? " in " + std::to_string(report.duration_ms) +
+                                 " ms"
+                           : "");
+  }
+  UpdateProgress();
+}
+
+void RunState::UpdateProgress() {
+  if (!progress_) {
+    return;
+  }
+  std::vector<std::string> lines;
+  int64_t now = NowUnixMillis();
+  for (const auto& [index, started] : started_at_) {
+    lines.push_back(steps_[index].name + ": running " +
+                    std::to_string((now - started) / 1000) + " s");
+  }
+  progress_->SetLines(std::move(lines));
+}
+
+Status RunState::RunSnapshotStep(size_t index) {
+  const StepSpec& step = spec_.steps[index];
+  StepReport& report = steps_[index];
+  ASSIGN_OR_RETURN(SnapshotStepResult result,
+                   TakeSnapshotForStep(step, spec_.directory, blobs_,
+                                       metadata_));
+  report.invocation.step_name = step.name;
+  report.invocation.component = report.component;
+  report.cache_key_parts = {{"component", {{"name", report.component}}},
+                            {"source", result.snapshot.digest.ToString()},
+                            {"name", result.snapshot.name}};
+  ASSIGN_OR_RETURN(report.cache_key, ComputeCacheKey(report.cache_key_parts));
+  report.outputs["dataset"] = result.snapshot.digest;
+  report.output_artifacts["dataset"] = result.artifact_id;
+  report.input_sources["source"] = result.source_path;
+  report_.snapshots.push_back(result.snapshot);
+  std::string label = result.snapshot.name + "@" +
+                      std::to_string(result.snapshot.version);
+  if (options_.explain) {
+    report.explanation.push_back(result.created
+                                     ? "new snapshot " + label
+                                     : "source unchanged: reusing " + label);
+  }
+  // Link the snapshot execution to this run.
+  ExecutionRecord record;
+  record.execution = {.type = report.component, .name = step.name,
+                      .state = result.created ? ExecutionState::kComplete
+                                              : ExecutionState::kCached,
+                      .cache_key = report.cache_key.ToString(),
+                      .properties = {{"run_id", report_.run_id},
+                                     {"cache_key_parts",
+                                      report.cache_key_parts},
+                                     {"snapshot", label}}};
+  ASSIGN_OR_RETURN(Artifact dataset,
+                   metadata_->GetArtifact(result.artifact_id));
+  record.inputs = {{"source", result.source_artifact_id}};
+  record.outputs = {{"dataset", dataset}};
+  record.context_ids = {run_context_, pipeline_context_};
+  ASSIGN_OR_RETURN(report.execution_id, metadata_->RecordExecution(&record));
+  Finish(index, result.created ? "ran" : "cached", "");
+  return Status::Ok();
+}
+
+Status RunState::Decide(size_t index) {
+  ASSIGN_OR_RETURN(std::string skip, SkipReason(index));
+  if (!skip.empty()) {
+    std::string state = skip == "cancelled" ? "cancelled" : "skipped";
+    RETURN_IF_ERROR(RecordExecution(index,
+                                    state == "cancelled"
+                                        ? ExecutionState::kCancelled
+                                        : ExecutionState::kSkipped,
+                                    nullptr));
+    Finish(index, state, skip);
+    return Status::Ok();
+  }
+  if (spec_.steps[index].uses == "lockstep/data-snapshot") {
+    return RunSnapshotStep(index);
+  }
+
+  RETURN_IF_ERROR(PrepareInvocation(index));
+  ASSIGN_OR_RETURN(bool hit, TryCache(index));
+  if (hit) {
+    RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kCached, nullptr));
+    Finish(index, "cached", "");
+    return Status::Ok();
+  }
+  Launch(index);
+  return Status::Ok();
+}
+
+void RunState::Launch(size_t index) {
+  launched_[index] = true;
+  ++running_;
+  started_at_[index] = NowUnixMillis();
+  UpdateProgress();
+  ExecutorConfig config;
+  config.work_root = blobs_->root() / "work";
+  config.lockstep_binary = options_.lockstep_binary;
+  config.keep_work = options_.keep_work;
+  StepInvocation invocation = steps_[index].invocation;
+  int attempts = 1 + spec_.steps[index].retries;
+  threads_.emplace_back([this, index, invocation, config, attempts] {
+    int64_t start = NowUnixMillis();
+    Result<StepOutcome> outcome = Status::Internal("step never ran");
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+      outcome = ExecuteStep(invocation, blobs_, config);
+      if (!outcome.ok() || outcome->succeeded() ||
+          outcome->process.cancelled || CancellationRequested()) {
+        break;
+      }
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    completions_.push_back({index, std::move(outcome),
+                            NowUnixMillis() - start});
+    completed_.notify_one();
+  });
+}
+
+Status RunState::Complete(Completion completion) {
+  size_t index = completion.index;
+  --running_;
+  started_at_.erase(index);
+  StepReport& report = steps_[index];
+  report.duration_ms = completion.duration_ms;
+  RETURN_IF_ERROR(completion.outcome.status());
+  const StepOutcome& outcome = *completion.outcome;
+  if (outcome.process.cancelled) {
+    RETURN_IF_ERROR(
+        RecordExecution(index, ExecutionState::kCancelled, &outcome));
+    Finish(index, "cancelled", "interrupted");
+    return Status::Ok();
+  }
+  if (!outcome.succeeded()) {
+    report.message = outcome.failure;
+    RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kFailed, &outcome));
+    Finish(index, "failed", outcome.failure);
+    return Status::Ok();
+  }
+  report.outputs = outcome.outputs;
+  RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kComplete, &outcome));
+  Finish(index, "ran", "");
+  return Status::Ok();
+}
+
+Status RunState::Schedule(const std::vector<size_t>& order) {
+  size_t finished = 0;
+  Status status;
+  while (finished < order.size() && status.ok()) {
+    // Decide every ready step; launch as many as the job limit allows.
+    for (size_t index : order) {
+      if (done_[index] || launched_[index] || !DependenciesDone(index)) {
+        continue;
+      }
+      if (running_ >= jobs_ && !failed_ && !CancellationRequested()) {
+        break;
+      }
+      status = Decide(index);
+      if (!status.ok()) {
+        break;
+      }
+    }
+    finished = std::count(done_.begin(), done_.end(), true);
+    if (running_ == 0 || !status.ok()) {
+      if (finished == order.size() || !status.ok()) {
+        break;
+      }
+      continue;
+    }
+
+    std::unique_lock<std::mutex> lock(mutex_);
+    completed_.wait_for(lock, std::chrono::milliseconds(500),
+                        [this] { return !completions_.empty(); });
+    while (!completions_.empty() && status.ok()) {
+      Completion completion = std::move(completions_.front());
+      completions_.pop_front();
+      lock.unlock();
+      status = Complete(std::move(completion));
+      lock.lock();
+    }
+    lock.unlock();
+    UpdateProgress();
+    finished = std::count(done_.begin(), done_.end(), true);
+  }
+
+  // Never leave a thread behind, even on an error.
+  for (std::thread& thread : threads_) {
+    thread.join();
+  }
+  threads_.clear();
+  return status;
+}
+
+Result<RunReport> RunState::Run() {
+  RETURN_IF_ERROR(Start());
+  ASSIGN_OR_RETURN(std::vector<size_t> order, TopologicalOrder(spec_));
+  if (ProgressEnabled()) {
+    progress_ = std::make_unique<Progress>(spec_.name, order.size(), "steps");
+  }
+  Status status = Schedule(order);
+  if (progress_) {
+    progress_->Finish();
+  }
+
+  report_.finished_ms = NowUnixMillis();
+  bool cancelled = CancellationRequested();
+  report_.status = !status.ok() ? "failed"
+                   : cancelled  ? "cancelled"
+                   : failed_    ? "failed"
+                                : "succeeded";
+  Status finished = metadata_->FinishRun(report_.run_id, report_.status, "",
+                                         "");
+  RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(finished);
+  return report_;
+}
+
+}  // namespace
+
+const StepReport* RunReport::FindStep(const std::string& name) const {
+  for (const StepReport& step : steps) {
+    if (step.name == name) {
+      return &step;
+    }
+  }
+  return nullptr;
+}
+
+Runner::Runner(store::BlobStore* blobs, metadata::MetadataStore* metadata)
+    : blobs_(blobs), metadata_(metadata) {}
+
+Result<RunReport> Runner::Run(const PipelineSpec& spec,
+                              const RunOptions& options) {
+  RunState state(blobs_, metadata_, spec, options);
+  return state.Run();
+}
+
+std::string NewRunId() {
+  std::string time = FormatRfc3339(NowUnixMillis());
+  std::string compact;
+  for (char c : time.substr(0, 19)) {
+    if (c == 'T') {
+      compact.push_back('-');
+    } else if (c != '-' && c != ':') {
+      compact.push_back(c);
+    }
+  }
+  std::random_device random;
+  char suffix[8];
+  std::snprintf(suffix, sizeof(suffix), "%06x", random() & 0xffffff);
+  return compact + "-" + suffix;
+}
+
+Json HostToolchain() {
+  std::map<std::string, std::string> os = OsRelease();
+  struct utsname host;
+  ::uname(&host);
+  return Json{{"os", os["ID"] + " " + os["VERSION_ID"]},
+              {"arch", host.machine},
+              {"libc", std::string("glibc ") + gnu_get_libc_version()},
+              {"lockstep", kLockstepVersion}};
+}
+
+Json OutputValue(const std::string& bytes) {
+  size_t begin = bytes.find_first_not_of(" \t\r\n");
+  size_t end = bytes.find_last_not_of(" \t\r\n");
+  std::string text = begin == std::string::npos
+                         ? ""
+                         : bytes.substr(begin, end - begin + 1);
+  Json parsed = Json::parse(text, nullptr, false);
+  return parsed.is_discarded() ? Json(text) : parsed;
+}
+
+}  // namespace lockstep::pipeline
