@@ -67,6 +67,7 @@ void PrintJson(const nlohmann::json& value);
 // Registration functions, one per command group (src/cli/*_command.cc).
 void AddRunCommands(CLI::App& app, CommandContext context);
 void AddReproduceCommands(CLI::App& app, CommandContext context);
+void AddMlCommands(CLI::App& app, CommandContext context);
 
 }  // namespace lockstep::cli
 

@@ -36,6 +36,7 @@ int Main(int argc, char** argv) {
   CommandContext context{&globals, &action};
   AddRunCommands(app, context);
   AddReproduceCommands(app, context);
+  AddMlCommands(app, context);
 
   try {
     app.parse(argc, argv);
