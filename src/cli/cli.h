@@ -68,6 +68,8 @@ void PrintJson(const nlohmann::json& value);
 void AddRunCommands(CLI::App& app, CommandContext context);
 void AddReproduceCommands(CLI::App& app, CommandContext context);
 void AddMlCommands(CLI::App& app, CommandContext context);
+// Adds `ml validate`; call after AddMlCommands.
+void AddValidateDataCommand(CLI::App& app, CommandContext context);
 
 }  // namespace lockstep::cli
 

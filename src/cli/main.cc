@@ -37,6 +37,7 @@ int Main(int argc, char** argv) {
   AddRunCommands(app, context);
   AddReproduceCommands(app, context);
   AddMlCommands(app, context);
+  AddValidateDataCommand(app, context);
 
   try {
     app.parse(argc, argv);
@@ -47,6 +48,8 @@ int Main(int argc, char** argv) {
 
   if (globals.verbose) {
     SetLogLevel(LogLevel::kDebug);
+  } else if (globals.quiet) {
+    SetLogLevel(LogLevel::kWarning);
   }
   SetProgressQuiet(globals.quiet);
   if (!action) {

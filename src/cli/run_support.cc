@@ -9,6 +9,7 @@
 
 #include "core/files.h"
 #include "manifest/manifest.h"
+#include "ml/train.h"
 #include "pipeline/executor.h"
 
 namespace lockstep::cli {
@@ -18,6 +19,7 @@ namespace {
 // Libraries whose versions a run's results may depend on.
 Json LibraryVersions() {
   return Json{{"openssl", OPENSSL_VERSION_TEXT},
+              {"xgboost", ml::XgboostVersion()},
               {"sqlite", sqlite3_libversion()},
               {"compiler", std::string("gcc ") + __VERSION__}};
 }
@@ -66,6 +68,7 @@ Status FillRunOptions(const std::string& sandbox,
     options->labels[label.substr(0, eq)] = label.substr(eq + 1);
   }
   options->lockstep_binary = SelfBinary();
+  options->builtin_versions["xgboost"] = ml::XgboostVersion();
   return Status::Ok();
 }
 

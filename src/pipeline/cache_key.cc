@@ -100,6 +100,13 @@ std::vector<std::string> ExplainKeyChange(const Json& before,
                         Show(new_value));
     }
   }
+  // The argv follows from params and inputs; name it only when nothing
+  // else explains the change (a literal edited in the pipeline file).
+  if (reasons.size() > 1) {
+    std::erase_if(reasons, [](const std::string& reason) {
+      return reason.starts_with("argv ");
+    });
+  }
   return reasons;
 }
 

@@ -12,7 +12,7 @@ const std::vector<ComponentSpec>& Components() {
        .outputs = {{"dataset", "", "Dataset"}},
        .in_process = true},
       {.name = "lockstep/data-validate",
-       .command = {"component", "validate-data"},
+       .command = {"ml", "validate"},
        .inputs = {{"data", "--data", ""}},
        .outputs = {{"valid", "--valid", "Artifact"},
                    {"report", "--report", "Metrics", false}},
