@@ -1,0 +1,147 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "pipeline/spec.h"
+
+#include <gtest/gtest.h>
+
+#include "pipeline/dag.h"
+#include "pipeline/expression.h"
+#include "pipeline/params.h"
+
+namespace lockstep::pipeline {
+namespace {
+
+Result<PipelineSpec> Parse(const std::string& text) {
+  return ParsePipeline(text, "p.yaml");
+}
+
+TEST(ParamsTest, ScalarTypesFollowYaml) {
+  EXPECT_EQ(TypePlainScalar("2", false), Json(2));
+  EXPECT_TRUE(TypePlainScalar("2", false).is_number_integer());
+  EXPECT_TRUE(TypePlainScalar("2", true).is_string());
+  EXPECT_TRUE(TypePlainScalar("1e-5", false).is_number_float());
+  EXPECT_EQ(TypePlainScalar("1e-5", false).get<double>(), 1e-5);
+  EXPECT_TRUE(TypePlainScalar("1.0", false).is_number_float());
+  EXPECT_EQ(TypePlainScalar("true", false), Json(true));
+  EXPECT_TRUE(TypePlainScalar("abc", false).is_string());
+}
+
+TEST(ParamsTest, TypesSurviveTheFileAndOverrides) {
+  auto spec = Parse(R"(pipeline: p
+params:
+  n: 2
+  s: "2"
+  lr: 1e-5
+  x: 1.0
+  flag: false
+  items: [1, "a"]
+steps:
+  a: {run: [echo, "${{ params.n }}"]}
+)");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  auto values = ResolveParams(*spec, {"x=3", "s=7"}, "");
+  ASSERT_TRUE(values.ok()) << values.status().ToString();
+  EXPECT_TRUE((*values)["n"].is_number_integer());
+  EXPECT_EQ((*values)["s"], Json("7"));
+  EXPECT_TRUE((*values)["lr"].is_number_float());
+  // An int given to a float param becomes a float, and says so in argv.
+  EXPECT_TRUE((*values)["x"].is_number_float());
+  EXPECT_EQ(ParamToArgument((*values)["x"]), "3.0");
+  EXPECT_EQ(TypedParam((*values)["n"]), (Json{{"type", "int"}, {"value", 2}}));
+  EXPECT_EQ(TypedParam(Json("2")),
+            (Json{{"type", "string"}, {"value", "2"}}));
+  EXPECT_NE(TypedParam(Json(2)), TypedParam(Json("2")));
+  EXPECT_NE(TypedParam(Json(2)), TypedParam(Json(2.0)));
+
+  // The typed form reads back to the same type.
+  EXPECT_TRUE(UntypedParam(TypedParam(Json(1.0)))->is_number_float());
+  EXPECT_TRUE(UntypedParam(TypedParam(Json(2)))->is_number_integer());
+  EXPECT_TRUE(UntypedParam(TypedParam(Json("2")))->is_string());
+}
+
+TEST(ParamsTest, BadOverridesAreRefused) {
+  auto spec = Parse("pipeline: p\nparams:\n  n: 2\nsteps:\n"
+                    "  a: {run: [echo]}\n");
+  ASSERT_TRUE(spec.ok());
+  EXPECT_NE(ResolveParams(*spec, {"n=abc"}, "").status().message().find(
+                "param 'n' is int"),
+            std::string::npos);
+  EXPECT_NE(ResolveParams(*spec, {"m=1"}, "").status().message().find(
+                "declares no param 'm'"),
+            std::string::npos);
+}
+
+TEST(SpecTest, ErrorsNameFileLineAndColumn) {
+  auto unknown_key = Parse("pipeline: p\nsteps:\n  a:\n    rn: [echo]\n");
+  EXPECT_EQ(unknown_key.status().message().substr(0, 13), "p.yaml:4:5: u");
+
+  auto bad_output = Parse(
+      "pipeline: p\nsteps:\n  a:\n    run: [echo]\n"
+      "    outputs: {m: Modle}\n");
+  EXPECT_NE(bad_output.status().message().find(
+                "p.yaml:5:18: unknown artifact type 'Modle'"),
+            std::string::npos);
+
+  auto bad_ref = Parse(
+      "pipeline: p\nsteps:\n  a:\n    run: [echo, \"${{ params.q }}\"]\n");
+  EXPECT_NE(bad_ref.status().message().find("unknown param 'q'"),
+            std::string::npos);
+}
+
+TEST(DagTest, OrderFollowsDependenciesAndFileOrderOtherwise) {
+  auto spec = Parse(R"(pipeline: p
+steps:
+  c:
+    run: [echo]
+    inputs: {x: b.o}
+  a:
+    run: [echo]
+    outputs: {o: Artifact}
+  b:
+    run: [echo]
+    needs: [a]
+    outputs: {o: Artifact}
+  d:
+    run: [echo]
+    if: steps.b.outputs.o == 1
+)");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  auto order = TopologicalOrder(*spec);
+  ASSERT_TRUE(order.ok());
+  std::vector<std::string> names;
+  for (size_t i : *order) {
+    names.push_back(spec->steps[i].name);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"a", "b", "c", "d"}));
+  EXPECT_EQ(StepDependencies(spec->steps[3]), std::set<std::string>{"b"});
+}
+
+TEST(DagTest, SelfLoopIsACycle) {
+  auto spec = Parse(
+      "pipeline: p\nsteps:\n  a:\n    run: [echo]\n    needs: [a]\n");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("a -> a"), std::string::npos);
+}
+
+TEST(ExpressionTest, EvaluatesComparisonsAndLogic) {
+  auto resolve = [](const std::string& ref) -> Result<Json> {
+    if (ref == "params.n") {
+      return Json(3);
+    }
+    return Json("true");
+  };
+  auto eval = [&](const std::string& text) {
+    return Expression::Parse(text)->Evaluate(resolve).value();
+  };
+  EXPECT_EQ(eval("params.n == 3"), Json(true));
+  EXPECT_EQ(eval("params.n > 2.5 && !(params.n >= 4)"), Json(true));
+  EXPECT_EQ(eval("steps.a.outputs.v == 'true' || false"), Json(true));
+  EXPECT_EQ(eval("params.n != 3"), Json(false));
+  int column = 0;
+  EXPECT_FALSE(Expression::Parse("params.n ==", &column).ok());
+  EXPECT_EQ(column, 12);
+  EXPECT_FALSE(Expression::Parse("n == 1").ok());
+}
+
+}  // namespace
+}  // namespace lockstep::pipeline
