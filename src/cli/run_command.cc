@@ -52,8 +52,27 @@ Json StepJson(const pipeline::StepReport& step) {
   return entry;
 }
 
+// "accuracy 0.9649, roc_auc 0.9954, ..." for the numbers of a Metrics
+// output, or "" when it is not a JSON object.
+std::string MetricsSummary(store::BlobStore& blobs, const Digest& digest) {
+  Result<std::string> bytes = blobs.ReadVerified(digest);
+  Json metrics = bytes.ok() ? Json::parse(*bytes, nullptr, false) : Json();
+  if (!metrics.is_object()) {
+    return "";
+  }
+  std::string summary;
+  for (const auto& [name, value] : metrics.items()) {
+    if (value.is_number()) {
+      char text[32];
+      std::snprintf(text, sizeof(text), "%.4g", value.get<double>());
+      summary += (summary.empty() ? "" : ", ") + name + " " + text;
+    }
+  }
+  return summary;
+}
+
 void PrintRunText(const pipeline::RunReport& report,
-                  const std::string& manifest_path) {
+                  const std::string& manifest_path, store::BlobStore& blobs) {
   std::cout << "run " << report.run_id << ": " << report.status << "\n";
   for (const pipeline::StepReport& step : report.steps) {
     std::cout << "  " << step.name << ": " << step.state;
@@ -63,6 +82,15 @@ void PrintRunText(const pipeline::RunReport& report,
     std::cout << "\n";
     for (const std::string& line : step.explanation) {
       std::cout << "    explain: " << line << "\n";
+    }
+    for (const pipeline::OutputSpec& output : step.output_specs) {
+      auto digest = step.outputs.find(output.name);
+      if (output.type == "Metrics" && digest != step.outputs.end()) {
+        std::string summary = MetricsSummary(blobs, digest->second);
+        if (!summary.empty()) {
+          std::cout << "    " << output.name << ": " << summary << "\n";
+        }
+      }
     }
   }
   std::cout << "manifest: " << manifest_path << std::endl;
@@ -121,7 +149,7 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
                {"status", report->status},
                {"steps", steps}});
   } else {
-    PrintRunText(*report, *manifest_path);
+    PrintRunText(*report, *manifest_path, opened->blobs);
   }
   if (report->status == "cancelled") {
     return kExitInterrupted;
