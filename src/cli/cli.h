@@ -65,6 +65,9 @@ Result<store::StoreLocation> OpenStore(const GlobalOptions& globals,
 void PrintJson(const nlohmann::json& value);
 
 // Registration functions, one per command group (src/cli/*_command.cc).
+void AddEnvCommands(CLI::App& app, CommandContext context);
+void AddKeygenCommands(CLI::App& app, CommandContext context);
+void AddLockCommands(CLI::App& app, CommandContext context);
 
 }  // namespace lockstep::cli
 

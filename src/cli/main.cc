@@ -34,7 +34,9 @@ int Main(int argc, char** argv) {
 
   Action action;
   CommandContext context{&globals, &action};
-  (void)context;
+  AddEnvCommands(app, context);
+  AddKeygenCommands(app, context);
+  AddLockCommands(app, context);
 
   try {
     app.parse(argc, argv);
