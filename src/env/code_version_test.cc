@@ -189,7 +189,8 @@ TEST_F(CodeVersionTest, TamperedPatchIsDataLoss) {
 }
 
 TEST(StripUrlCredentialsTest, RemovesSecretsOnly) {
-  EXPECT_EQ(StripUrlCredentials("https://u:p@host/r.git"), "https://host/r.git");
+  EXPECT_EQ(StripUrlCredentials("https://u:p@host/r.git"),
+            "https://host/r.git");
   EXPECT_EQ(StripUrlCredentials("https://ghp_token@host/r"), "https://host/r");
   EXPECT_EQ(StripUrlCredentials("ssh://git@host/r"), "ssh://git@host/r");
   EXPECT_EQ(StripUrlCredentials("ssh://git:pw@host/r"), "ssh://host/r");

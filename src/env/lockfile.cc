@@ -505,7 +505,8 @@ bool ParseArtifactName(std::string_view file_name, std::string* name,
   // Old sdists keep dashes in the name ("python-dateutil-2.8.2"): the
   // version starts at the first dash followed by a digit.
   for (size_t i = 0; i + 1 < stem.size(); ++i) {
-    if (stem[i] == '-' && std::isdigit(static_cast<unsigned char>(stem[i + 1]))) {
+    bool digit_follows = std::isdigit(static_cast<unsigned char>(stem[i + 1]));
+    if (stem[i] == '-' && digit_follows) {
       if (i == 0) return false;
       *name = NormalizePackageName(stem.substr(0, i));
       *version = std::string(stem.substr(i + 1));

@@ -102,7 +102,8 @@ Status WriteNewFile(const std::filesystem::path& path,
   bool synced = ::fsync(fd) == 0;
   ::close(fd);
 
-  int link_error = synced && ::link(temp.c_str(), path.c_str()) != 0 ? errno : 0;
+  int link_error = 0;
+  if (synced && ::link(temp.c_str(), path.c_str()) != 0) link_error = errno;
   ::unlink(temp.c_str());
   if (!synced) return ErrnoStatus(temp, EIO);
   if (link_error == EEXIST) {

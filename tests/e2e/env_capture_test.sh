@@ -10,7 +10,8 @@ expect_eq "$(json stdout.txt 'd["kernel"]["release"]')" "$(uname -r)" \
 expect_eq "$(json stdout.txt 'd["libc"]["version"]')" \
   "$(getconf GNU_LIBC_VERSION | cut -d' ' -f2)" "glibc"
 if command -v dpkg-query >/dev/null; then
-  expect_eq "$(json stdout.txt 'd["debian_packages"]["bash:" + "'"$(dpkg-query -W -f='${Architecture}' bash)"'"]')" \
+  arch=$(dpkg-query -W -f='${Architecture}' bash)
+  expect_eq "$(json stdout.txt "d['debian_packages']['bash:$arch']")" \
     "$(dpkg-query -W -f='${Version}' bash)" "bash version"
 fi
 

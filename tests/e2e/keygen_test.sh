@@ -19,7 +19,8 @@ expect_contains stdout.txt "public key sha256:$fingerprint"
 
 before=$(sha256sum lockstep-signing.key)
 expect_exit 3 "$LOCKSTEP" keygen
-expect_contains stderr.txt "lockstep: error: lockstep-signing.key exists; not overwriting it"
+expect_contains stderr.txt \
+  "lockstep: error: lockstep-signing.key exists; not overwriting it"
 expect_eq "$(sha256sum lockstep-signing.key)" "$before" "key unchanged"
 
 mkdir keys

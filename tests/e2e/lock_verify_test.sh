@@ -54,7 +54,8 @@ expect_exit 0 "$LOCKSTEP" lock verify requirements.lock --site-packages site
 
 printf 'VALUE = 2\n' > site/demo_pkg/values.py
 expect_exit 1 "$LOCKSTEP" lock verify requirements.lock --site-packages site
-expect_contains stdout.txt "modified_file: demo-pkg: file demo_pkg/values.py was modified"
+expect_contains stdout.txt \
+  "modified_file: demo-pkg: file demo_pkg/values.py was modified"
 
 # Malformed locks name file and line.
 cat > bad.lock <<'LOCK'
@@ -64,8 +65,10 @@ numpy>=1.26 \
 -e ./src/mypackage
 LOCK
 expect_exit 3 "$LOCKSTEP" lock verify bad.lock
-expect_contains stderr.txt "lockstep: error: bad.lock:1: 'numpy>=1.26' is not pinned with =="
-expect_contains stderr.txt "lockstep: error: bad.lock:4: editable requirement '-e ./src/mypackage' cannot be pinned by hash"
+expect_contains stderr.txt \
+  "lockstep: error: bad.lock:1: 'numpy>=1.26' is not pinned with =="
+expect_contains stderr.txt "lockstep: error: bad.lock:4: editable requirement \
+'-e ./src/mypackage' cannot be pinned by hash"
 
 # --allow-unhashable accepts the editable line but not the unpinned one.
 sed -i 1,3d bad.lock
