@@ -403,6 +403,13 @@ void Parser::ParseLine(const LogicalLine& line) {
     } else if (token.text == "--hash" && k + 1 < line.tokens.size()) {
       ok = ParseHash(token, line.tokens[k + 1].text, &package) && ok;
       ++k;
+    } else if (!StartsWith(token.text, "-")) {
+      // Usually a stray '\' at the end of the line above.
+      Error(token.line, fmt::format("'{}' follows the options of '{}'; is "
+                                    "there a stray '\\' on the line "
+                                    "before?",
+                                    token.text, text));
+      ok = false;
     } else {
       Error(token.line, fmt::format("unknown option '{}' after '{}'",
                                     token.text, text));

@@ -190,6 +190,9 @@ TEST(ParseLockfileTest, ErrorsNameTheLine) {
        "x.lock:2: --hash without a requirement"},
       {"-r other.txt\n", "x.lock:1: '-r' includes another file"},
       {"a==1.0 --global-option=x\n", "x.lock:1: unknown option"},
+      {"a==1.0 --hash=sha256:" + std::string(kWheelSha) + " \\\n"
+       "b==2.0 --hash=sha256:" + std::string(kWheelSha) + "\n",
+       "x.lock:2: 'b==2.0' follows the options of 'a==1.0'"},
       {"https://h/a-1.0.tar.gz --hash=sha256:" + std::string(kWheelSha),
        "x.lock:1: URL requirement 'https://h/a-1.0.tar.gz' has no name"},
       {"A==1 --hash=sha256:" + std::string(kWheelSha) + "\na==2 "
