@@ -92,7 +92,10 @@ int RunLockVerify(const LockVerifyFlags& flags, const GlobalOptions& globals) {
     std::cout << fmt::format("{}: {} pinned packages, {}\n", lock->source,
                              lock->packages.size(), lock->digest.ToString());
     for (const env::LockVerification& check : checks) PrintVerification(check);
-    if (!globals.quiet) {
+    if (checks.empty()) {
+      std::cout << "format ok (give --site-packages or --files to check "
+                   "an environment)\n";
+    } else if (!globals.quiet) {
       std::cout << (ok ? "verified\n" : "drift found\n");
     }
   }

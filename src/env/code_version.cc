@@ -31,7 +31,9 @@ using CommitPtr = GitPtr<git_commit, git_commit_free>;
 using TreePtr = GitPtr<git_tree, git_tree_free>;
 using DiffPtr = GitPtr<git_diff, git_diff_free>;
 using IndexPtr = GitPtr<git_index, git_index_free>;
-using RemotePtr = GitPtr<git_remote, git_remote_free>;
+using ConfigPtr = GitPtr<git_config, git_config_free>;
+using ConfigIteratorPtr =
+    GitPtr<git_config_iterator, git_config_iterator_free>;
 using StatusListPtr = GitPtr<git_status_list, git_status_list_free>;
 using BlobPtr = GitPtr<git_blob, git_blob_free>;
 using OdbPtr = GitPtr<git_odb, git_odb_free>;
@@ -54,24 +56,30 @@ std::string OidHex(const git_oid* oid) {
   return hex;
 }
 
-// "origin" when present, else the first configured remote.
+// "origin" when present, else the first configured remote, read from
+// the config's remote.<name>.url entries. (git_remote_list would do, but
+// in libgit2 1.5 its regex match leaks the pcre2 match data of every
+// config entry that does not match, which LeakSanitizer reports.)
 std::string RemoteUrl(git_repository* repo) {
-  git_strarray names{};
-  if (git_remote_list(&names, repo) != 0 || names.count == 0) {
-    git_strarray_dispose(&names);
-    return "";
-  }
-  std::string chosen = names.strings[0];
-  for (size_t i = 0; i < names.count; ++i) {
-    if (std::string_view(names.strings[i]) == "origin") chosen = "origin";
-  }
-  git_strarray_dispose(&names);
+  git_config* raw_config = nullptr;
+  if (git_repository_config_snapshot(&raw_config, repo) != 0) return "";
+  ConfigPtr config(raw_config);
+  git_config_iterator* raw_iterator = nullptr;
+  if (git_config_iterator_new(&raw_iterator, raw_config) != 0) return "";
+  ConfigIteratorPtr iterator(raw_iterator);
 
-  git_remote* raw = nullptr;
-  if (git_remote_lookup(&raw, repo, chosen.c_str()) != 0) return "";
-  RemotePtr remote(raw);
-  const char* url = git_remote_url(remote.get());
-  return url ? StripUrlCredentials(url) : "";
+  std::string first, origin;
+  git_config_entry* entry = nullptr;
+  while (git_config_next(&entry, raw_iterator) == 0) {
+    std::string_view name = entry->name;
+    if (!name.starts_with("remote.") || !name.ends_with(".url") ||
+        name.size() <= 11) {
+      continue;
+    }
+    if (first.empty()) first = entry->value;
+    if (name == "remote.origin.url") origin = entry->value;
+  }
+  return StripUrlCredentials(origin.empty() ? first : origin);
 }
 
 Status ReadHead(git_repository* repo, CodeVersion* version) {

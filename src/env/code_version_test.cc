@@ -100,6 +100,17 @@ TEST_F(CodeVersionTest, CleanTreeRecordsCommitBranchAndRemote) {
   EXPECT_EQ(version->work_tree, fs::canonical(repo_).string());
 }
 
+TEST_F(CodeVersionTest, OriginWinsElseTheFirstRemote) {
+  EXPECT_EQ(CaptureCodeVersion(repo_)->remote_url, "");
+  Git("remote add upstream https://example.com/up.git");
+  Git("remote add fork https://example.com/fork.git");
+  EXPECT_EQ(CaptureCodeVersion(repo_)->remote_url,
+            "https://example.com/up.git");
+  Git("remote add origin git@example.com:team/repo.git");
+  EXPECT_EQ(CaptureCodeVersion(repo_)->remote_url,
+            "git@example.com:team/repo.git");
+}
+
 TEST_F(CodeVersionTest, DetachedHead) {
   Git("checkout -q --detach HEAD");
   auto version = CaptureCodeVersion(repo_);
