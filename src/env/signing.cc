@@ -243,4 +243,24 @@ Status Verify(std::string_view bytes, const Signature& signature,
   return Status::Ok();
 }
 
+std::filesystem::path SignaturePathFor(const std::filesystem::path& file) {
+  return std::filesystem::path(file.string() + ".sig");
+}
+
+Status WriteSignatureFile(const std::filesystem::path& path,
+                          const Signature& signature) {
+  ASSIGN_OR_RETURN(std::string text, CanonicalJson(signature.ToJson()));
+  return WriteFileAtomically(path, text + "\n");
+}
+
+Result<Signature> ReadSignatureFile(const std::filesystem::path& path) {
+  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  ASSIGN_OR_RETURN(Json json, ParseJson(text, path.string()));
+  auto signature = Signature::FromJson(json);
+  if (!signature.ok()) {
+    return signature.status().WithContext(path.string());
+  }
+  return signature;
+}
+
 }  // namespace lockstep::env

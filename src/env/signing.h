@@ -58,6 +58,18 @@ Result<Signature> Sign(std::string_view bytes, std::string_view private_pem);
 Status Verify(std::string_view bytes, const Signature& signature,
               std::string_view public_pem);
 
+// Where the detached signature of `signed_file` lives: "<file>.sig".
+std::filesystem::path SignaturePathFor(const std::filesystem::path& file);
+
+// Writes the signature JSON (canonical form, newline-terminated)
+// atomically.
+Status WriteSignatureFile(const std::filesystem::path& path,
+                          const Signature& signature);
+
+// Reads and parses a signature file; NotFound when absent,
+// InvalidArgument naming the file when malformed.
+Result<Signature> ReadSignatureFile(const std::filesystem::path& path);
+
 }  // namespace lockstep::env
 
 #endif  // LOCKSTEP_ENV_SIGNING_H_

@@ -95,6 +95,30 @@ TEST(SigningTest, BadInputsAreInvalidArgument) {
   EXPECT_NE(parsed.status().message().find("'signature'"), std::string::npos);
 }
 
+TEST(SigningTest, SignatureFileRoundTrip) {
+  fs::path dir = *MakeTempDirectory(fs::temp_directory_path(), "sig");
+  fs::path manifest = dir / "run.json";
+  fs::path path = SignaturePathFor(manifest);
+  EXPECT_EQ(path, dir / "run.json.sig");
+
+  auto signature = Sign("manifest bytes", kRfcPrivatePem);
+  ASSERT_TRUE(WriteSignatureFile(path, *signature).ok());
+  std::string text = *ReadFile(path);
+  // RFC 8785 order: algorithm, public_key_sha256, signature.
+  EXPECT_EQ(text.substr(0, 41),
+            "{\"algorithm\":\"ed25519\",\"public_key_sha256");
+  auto read = ReadSignatureFile(path);
+  ASSERT_TRUE(read.ok()) << read.status().ToString();
+  EXPECT_TRUE(Verify("manifest bytes", *read, kRfcPublicPem).ok());
+
+  ASSERT_TRUE(WriteFileAtomically(path, "{\"algorithm\":\"ed25519\"}").ok());
+  read = ReadSignatureFile(path);
+  EXPECT_TRUE(read.status().IsInvalidArgument());
+  EXPECT_NE(read.status().message().find(path.string()), std::string::npos);
+  EXPECT_TRUE(ReadSignatureFile(dir / "none.sig").status().IsNotFound());
+  RemoveAllQuietly(dir);
+}
+
 TEST(SigningTest, KeyFilesArePrivateAndNeverOverwritten) {
   fs::path dir = *MakeTempDirectory(fs::temp_directory_path(), "keys");
   std::string prefix = (dir / "k").string();
