@@ -70,6 +70,9 @@ void AddReproduceCommands(CLI::App& app, CommandContext context);
 void AddMlCommands(CLI::App& app, CommandContext context);
 // Adds `ml validate`; call after AddMlCommands.
 void AddValidateDataCommand(CLI::App& app, CommandContext context);
+void AddEnvCommands(CLI::App& app, CommandContext context);
+void AddKeygenCommands(CLI::App& app, CommandContext context);
+void AddLockCommands(CLI::App& app, CommandContext context);
 
 }  // namespace lockstep::cli
 

@@ -38,6 +38,9 @@ int Main(int argc, char** argv) {
   AddReproduceCommands(app, context);
   AddMlCommands(app, context);
   AddValidateDataCommand(app, context);
+  AddEnvCommands(app, context);
+  AddKeygenCommands(app, context);
+  AddLockCommands(app, context);
 
   try {
     app.parse(argc, argv);
