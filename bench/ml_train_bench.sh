@@ -29,7 +29,14 @@ echo "generating $rows x $features ..." >&2
 "$python" "$here/ml_bench_data.py" data.csv "$rows" "$features" 1
 echo "data: $(du -h data.csv | cut -f1)" >&2
 
-median() { sort -g | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+median() {
+  sort -g | awk '{v[NR] = $1}
+    END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+peer() {  # peer EXPR: evaluates EXPR on peer.json's object d
+  "$python" -c "import json, sys; d = json.load(sys.stdin); print($1)" \
+    <peer.json
+}
 now() { date +%s.%N; }
 
 train_lockstep() {  # THREADS OUT: prints "wall load train"
@@ -61,8 +68,8 @@ cmp -s model_1.json model_1thread.json && threads_same=yes || threads_same=no
 ls_wall=$(awk '{print $1}' lockstep.txt | median)
 ls_load=$(awk '{print $2}' lockstep.txt | median)
 ls_train=$(awk '{print $3}' lockstep.txt | median)
-py_load=$("$python" -c 'import json,sys; print(json.load(sys.stdin)["load_seconds"])' <peer.json)
-py_train=$("$python" -c 'import json,sys; print("\n".join(map(str, json.load(sys.stdin)["train_seconds"])))' <peer.json | median)
+py_load=$(peer 'd["load_seconds"]')
+py_train=$(peer '"\n".join(map(str, d["train_seconds"]))' | median)
 py_e2e=$(echo "$py_load + $py_train" | bc -l)
 
 printf 'rows %s, features %s, repetitions %s, nthread %s, XGBoost %s\n' \

@@ -52,7 +52,8 @@ expect_contains stderr.txt "does not know the parameter --max_dept"
 sed '3s/^[^,]*,/oops,/' one/train.csv >bad.csv
 expect_exit 3 "$LOCKSTEP" ml train --train bad.csv --label diagnosis \
   --positive-label M --model m.json
-expect_contains stderr.txt "bad.csv:3: column 'mean_radius': not a finite number: 'oops'"
+expect_contains stderr.txt \
+  "bad.csv:3: column 'mean_radius': not a finite number: 'oops'"
 [[ ! -e m.json ]] || fail "a failed train left a model behind"
 
 # --json summaries parse.
