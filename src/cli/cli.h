@@ -67,6 +67,7 @@ void PrintJson(const nlohmann::json& value);
 // Registration functions, one per command group (src/cli/*_command.cc).
 void AddRunCommands(CLI::App& app, CommandContext context);
 void AddReproduceCommands(CLI::App& app, CommandContext context);
+void AddManifestCommands(CLI::App& app, CommandContext context);
 void AddMlCommands(CLI::App& app, CommandContext context);
 // Adds `ml validate`; call after AddMlCommands.
 void AddValidateDataCommand(CLI::App& app, CommandContext context);

@@ -36,6 +36,7 @@ int Main(int argc, char** argv) {
   CommandContext context{&globals, &action};
   AddRunCommands(app, context);
   AddReproduceCommands(app, context);
+  AddManifestCommands(app, context);
   AddMlCommands(app, context);
   AddValidateDataCommand(app, context);
   AddEnvCommands(app, context);

@@ -8,6 +8,8 @@
 #include <sqlite3.h>
 
 #include "core/files.h"
+#include "env/capture.h"
+#include "env/code_version.h"
 #include "manifest/manifest.h"
 #include "ml/train.h"
 #include "pipeline/executor.h"
@@ -77,8 +79,21 @@ Result<std::string> WriteRunManifest(const pipeline::PipelineSpec& spec,
                                      OpenedStore& opened) {
   manifest::ManifestContext context;
   ASSIGN_OR_RETURN(context.spec_blob, opened.blobs.PutBytes(spec.text));
+  ASSIGN_OR_RETURN(env::CodeVersion code,
+                   env::CaptureCodeVersion(spec.directory, &opened.blobs));
+  context.code = code.ToJson();
+  if (code.in_git_work_tree) {
+    // Where the pipeline sits in the repository, so that reproduce can
+    // find its code files in a checkout of the commit.
+    context.code["pipeline_directory"] =
+        std::filesystem::relative(std::filesystem::absolute(spec.directory),
+                                  code.work_tree)
+            .generic_string();
+  }
+  ASSIGN_OR_RETURN(Json capture, env::CaptureEnvironment());
   context.environment = {{"toolchain", report.toolchain},
-                         {"libraries", LibraryVersions()}};
+                         {"libraries", LibraryVersions()},
+                         {"capture", capture}};
   ASSIGN_OR_RETURN(Json document,
                    manifest::BuildManifest(spec, report, context));
   ASSIGN_OR_RETURN(std::string text, manifest::SealManifest(&document));

@@ -1,0 +1,43 @@
+# The audit: a signed manifest verifies and lists what it pins; one changed
+# byte fails with the field named; a wrong key fails.
+source "$(dirname "$0")/lib.sh"
+
+cat >p.yaml <<'YAML'
+pipeline: audit
+params:
+  seed: 7
+steps:
+  make:
+    run: [sh, -c, "echo ${{ params.seed }} >outputs/o"]
+    outputs: {o: Model}
+YAML
+"$LOCKSTEP" run p.yaml --json >run.json 2>/dev/null
+manifest=$(json run.json 'd["manifest"]')
+cp "$manifest" m.json
+
+"$LOCKSTEP" keygen --output alice >/dev/null
+"$LOCKSTEP" keygen --output mallory >/dev/null
+expect_exit 0 "$LOCKSTEP" manifest sign m.json --key alice.key
+[[ -f m.json.sig ]] || fail "no detached signature"
+
+expect_exit 0 "$LOCKSTEP" manifest verify m.json --key alice.pub --json
+expect_eq "$(json stdout.txt 'd["valid"]')" True "valid"
+expect_eq "$(json stdout.txt 'd["pins"]["seeds"]["seed"]')" 7 "pinned seed"
+expect_eq "$(json stdout.txt 'd["pins"]["outputs"]["make.o"]')" \
+  "$(json run.json 'd["steps"][0]["outputs"]["o"]')" "pinned output"
+
+# A wrong key fails the signature check.
+expect_exit 1 "$LOCKSTEP" manifest verify m.json --key mallory.pub
+expect_contains stderr.txt "different key"
+
+# One byte changed in a param fails the hash, naming the field.
+sed 's/"value":7/"value":8/' m.json >t.json
+cp m.json.sig t.json.sig
+expect_exit 1 "$LOCKSTEP" manifest verify t.json
+expect_contains stderr.txt "changed field(s): params"
+expect_exit 1 "$LOCKSTEP" manifest verify t.json --key alice.pub
+
+# No signature while a key is demanded: exit 2.
+cp m.json u.json
+expect_exit 2 "$LOCKSTEP" manifest verify u.json --key alice.pub
+echo "manifest verify: ok"
