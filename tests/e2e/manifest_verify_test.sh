@@ -41,3 +41,12 @@ expect_exit 1 "$LOCKSTEP" manifest verify t.json --key alice.pub
 cp m.json u.json
 expect_exit 2 "$LOCKSTEP" manifest verify u.json --key alice.pub
 echo "manifest verify: ok"
+
+# The manifest follows the JSON Schema shipped in docs/.
+/usr/bin/python3 - "$manifest" \
+  "$LOCKSTEP_SOURCE_DIR/docs/manifest.schema.json" <<'PY' ||
+import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))
+PY
+  fail "the manifest does not follow docs/manifest.schema.json"
+echo "manifest schema: ok"
