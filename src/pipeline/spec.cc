@@ -207,7 +207,9 @@ Result<InputSpec> SpecParser::ParseInput(const std::string& name,
   if (node.IsMap()) {
     RETURN_IF_ERROR(CheckKeys(node, {"from", "optional"},
                               "input '" + name + "'"));
-    source = node["from"];
+    // yaml-cpp's operator= writes through to the aliased node; reset()
+    // rebinds the handle instead.
+    source.reset(node["from"]);
     if (node["optional"].IsDefined()) {
       input.optional = node["optional"].as<std::string>() == "true";
     }
@@ -273,7 +275,7 @@ Result<OutputSpec> SpecParser::ParseOutput(const std::string& name,
   if (node.IsMap()) {
     RETURN_IF_ERROR(CheckKeys(node, {"type", "reproduce"},
                               "output '" + name + "'"));
-    type = node["type"];
+    type.reset(node["type"]);
     if (node["reproduce"].IsDefined()) {
       RETURN_IF_ERROR(ParseReproduce(node["reproduce"], &output));
     }

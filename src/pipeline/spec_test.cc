@@ -145,3 +145,27 @@ TEST(ExpressionTest, EvaluatesComparisonsAndLogic) {
 
 }  // namespace
 }  // namespace lockstep::pipeline
+
+namespace lockstep::pipeline {
+namespace {
+
+// Regression: reading an output's `type:` once overwrote the output's map
+// (yaml-cpp assignment writes through), so `reproduce:` could not be read.
+TEST(SpecTest, OutputMapWithTypeAndReproduce) {
+  auto spec = ParsePipeline(
+      "pipeline: p\nsteps:\n  a:\n    run: [date]\n"
+      "    outputs: {when: {type: Metrics, reproduce: {tolerance: 0.01}}}\n"
+      "  b:\n    run: [cat, inputs/x]\n"
+      "    inputs: {x: {from: a.when, optional: true}}\n",
+      "p.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  const OutputSpec& output = spec->steps[0].outputs[0];
+  EXPECT_EQ(output.type, "Metrics");
+  EXPECT_EQ(output.reproduce, ReproducePolicy::kTolerance);
+  EXPECT_EQ(output.tolerance, 0.01);
+  EXPECT_EQ(spec->steps[1].inputs[0].step, "a");
+  EXPECT_TRUE(spec->steps[1].inputs[0].optional);
+}
+
+}  // namespace
+}  // namespace lockstep::pipeline
