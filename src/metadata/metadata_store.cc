@@ -146,15 +146,16 @@ std::string MetadataStore::DefaultUrl(const std::filesystem::path& store_root,
   return (store_root / "metadata.db").string();
 }
 
+Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url) {
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    return OpenPostgresql(url);
+  }
+  return OpenSqlite(url.starts_with("sqlite:") ? url.substr(7) : url);
+}
+
 Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(
     const std::string& url) {
-  std::unique_ptr<SqlDatabase> db;
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    return Status::FailedPrecondition(
-        "this build has no PostgreSQL backend yet: " + url);
-  }
-  std::string path = url.starts_with("sqlite:") ? url.substr(7) : url;
-  ASSIGN_OR_RETURN(db, OpenSqlite(path));
+  ASSIGN_OR_RETURN(std::unique_ptr<SqlDatabase> db, OpenDatabase(url));
 
   Status status;
   for (int attempt = 0; attempt < kMaxTransactionAttempts; ++attempt) {

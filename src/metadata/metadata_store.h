@@ -10,6 +10,7 @@
 #define LOCKSTEP_METADATA_METADATA_STORE_H_
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,7 +24,7 @@
 namespace lockstep::metadata {
 
 // The schema version this binary reads and writes.
-inline constexpr int64_t kSchemaVersion = 1;
+inline constexpr int64_t kSchemaVersion = 2;
 
 // What an execution read and wrote, recorded together with it.
 struct ExecutionRecord {
@@ -127,8 +128,32 @@ class MetadataStore {
 // mismatch. Used by Open.
 Status EnsureSchema(SqlDatabase* db);
 
-// Upgrades an older schema to kSchemaVersion in one transaction.
+// Upgrades an older schema to kSchemaVersion in one transaction and sets
+// `from_version` to the version found. Ok when already current.
 Status MigrateSchema(SqlDatabase* db, int64_t* from_version);
+
+// One schema upgrade: the statements that take version to_version - 1 to
+// to_version.
+struct MigrationStep {
+  int64_t to_version = 0;
+  std::vector<std::string> statements;
+};
+
+// The upgrades after version 1, in order.
+std::vector<MigrationStep> SchemaMigrations();
+
+// MigrateSchema with an explicit step list (tests inject a failing step).
+Status MigrateSchemaWith(SqlDatabase* db,
+                         const std::vector<MigrationStep>& steps,
+                         int64_t* from_version);
+
+// Creates the schema as of `version` (1..kSchemaVersion) on an empty
+// database; tests use it to make an old store.
+Status CreateSchemaAtVersion(SqlDatabase* db, int64_t version);
+
+// Opens the database at `url` (see MetadataStore::Open) without touching
+// its schema: for `lockstep store migrate` and `store info`.
+Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url);
 
 // Reads the stored schema version, or 0 for an empty database.
 Result<int64_t> ReadSchemaVersion(SqlDatabase* db);
