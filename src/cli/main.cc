@@ -35,6 +35,7 @@ int Main(int argc, char** argv) {
   Action action;
   CommandContext context{&globals, &action};
   AddRunsCommands(app, context);
+  AddStoreCommands(app, context);
 
   try {
     app.parse(argc, argv);
