@@ -67,6 +67,7 @@ void PrintJson(const nlohmann::json& value);
 // Registration functions, one per command group (src/cli/*_command.cc).
 void AddRunsCommands(CLI::App& app, CommandContext context);
 void AddStoreCommands(CLI::App& app, CommandContext context);
+void AddLineageCommands(CLI::App& app, CommandContext context);
 
 }  // namespace lockstep::cli
 

@@ -36,6 +36,7 @@ int Main(int argc, char** argv) {
   CommandContext context{&globals, &action};
   AddRunsCommands(app, context);
   AddStoreCommands(app, context);
+  AddLineageCommands(app, context);
 
   try {
     app.parse(argc, argv);

@@ -2,6 +2,7 @@
 
 #include "metadata/metadata_store.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <thread>
@@ -470,6 +471,103 @@ Result<std::vector<Execution>> MetadataStore::ExecutionsInContext(
     executions.push_back(ExecutionFromRow(row));
   }
   return executions;
+}
+
+Result<std::vector<SqlRow>> MetadataStore::QueryIn(
+    const std::string& select, const std::vector<int64_t>& ids,
+    const std::string& tail, const std::string& event_type) {
+  constexpr size_t kChunk = 500;
+  std::vector<SqlRow> rows;
+  for (size_t begin = 0; begin < ids.size(); begin += kChunk) {
+    size_t end = std::min(ids.size(), begin + kChunk);
+    std::string sql = select + " IN (";
+    std::vector<SqlValue> params;
+    params.reserve(end - begin + 1);
+    if (!event_type.empty()) {
+      params.push_back(SqlValue(std::in_place_type<std::string>, event_type));
+    }
+    for (size_t i = begin; i < end; ++i) {
+      sql += i == begin ? "?" : ", ?";
+      params.push_back(ids[i]);
+    }
+    sql += ")" + tail;
+    ASSIGN_OR_RETURN(auto chunk, db_->Query(sql, params));
+    if (rows.empty()) {
+      rows = std::move(chunk);
+    } else {
+      rows.insert(rows.end(), std::make_move_iterator(chunk.begin()),
+                  std::make_move_iterator(chunk.end()));
+    }
+  }
+  return rows;
+}
+
+Result<std::vector<Artifact>> MetadataStore::GetArtifacts(
+    const std::vector<int64_t>& ids) {
+  ASSIGN_OR_RETURN(auto rows,
+                   QueryIn(std::string("SELECT ") + kArtifactColumns +
+                               " FROM artifacts a JOIN types t ON "
+                               "t.id = a.type_id WHERE a.id",
+                           ids, "", {}));
+  std::vector<Artifact> artifacts;
+  for (const SqlRow& row : rows) {
+    artifacts.push_back(ArtifactFromRow(row));
+  }
+  std::sort(artifacts.begin(), artifacts.end(),
+            [](const Artifact& a, const Artifact& b) { return a.id < b.id; });
+  return artifacts;
+}
+
+Result<std::vector<Execution>> MetadataStore::GetExecutions(
+    const std::vector<int64_t>& ids) {
+  ASSIGN_OR_RETURN(auto rows,
+                   QueryIn(std::string("SELECT ") + kExecutionColumns +
+                               " FROM executions e JOIN types t ON "
+                               "t.id = e.type_id WHERE e.id",
+                           ids, "", {}));
+  std::vector<Execution> executions;
+  for (const SqlRow& row : rows) {
+    executions.push_back(ExecutionFromRow(row));
+  }
+  std::sort(executions.begin(), executions.end(),
+            [](const Execution& a, const Execution& b) { return a.id < b.id; });
+  return executions;
+}
+
+Result<std::vector<Event>> MetadataStore::EventsOfArtifacts(
+    const std::vector<int64_t>& ids, EventType type) {
+  // The type comes first so that the v2 index (artifact_id, type,
+  // execution_id) answers the whole query.
+  ASSIGN_OR_RETURN(
+      auto rows,
+      QueryIn("SELECT artifact_id, execution_id, type, port, time_ms, id "
+              "FROM events WHERE type = ? AND artifact_id",
+              ids, "", type == EventType::kInput ? "input" : "output"));
+  std::sort(rows.begin(), rows.end(), [](const SqlRow& a, const SqlRow& b) {
+    return AsInt(a[5]) < AsInt(b[5]);
+  });
+  std::vector<Event> events;
+  for (const SqlRow& row : rows) {
+    events.push_back(EventFromRow(row));
+  }
+  return events;
+}
+
+Result<std::vector<Event>> MetadataStore::EventsOfExecutions(
+    const std::vector<int64_t>& ids, EventType type) {
+  ASSIGN_OR_RETURN(
+      auto rows,
+      QueryIn("SELECT artifact_id, execution_id, type, port, time_ms, id "
+              "FROM events WHERE type = ? AND execution_id",
+              ids, "", type == EventType::kInput ? "input" : "output"));
+  std::sort(rows.begin(), rows.end(), [](const SqlRow& a, const SqlRow& b) {
+    return AsInt(a[5]) < AsInt(b[5]);
+  });
+  std::vector<Event> events;
+  for (const SqlRow& row : rows) {
+    events.push_back(EventFromRow(row));
+  }
+  return events;
 }
 
 Status MetadataStore::CreateRun(const Run& run) {

@@ -97,6 +97,18 @@ class MetadataStore {
   Result<std::vector<Event>> EventsOfArtifact(int64_t artifact_id);
   Result<std::vector<Execution>> ExecutionsInContext(int64_t context_id);
 
+  // Batch reads for graph walks: one query per 500 ids. Missing ids are
+  // left out; order is by id.
+  Result<std::vector<Artifact>> GetArtifacts(const std::vector<int64_t>& ids);
+  Result<std::vector<Execution>> GetExecutions(
+      const std::vector<int64_t>& ids);
+  // The events of type `type` touching any of these artifacts (or
+  // executions), ordered by event id.
+  Result<std::vector<Event>> EventsOfArtifacts(const std::vector<int64_t>& ids,
+                                               EventType type);
+  Result<std::vector<Event>> EventsOfExecutions(
+      const std::vector<int64_t>& ids, EventType type);
+
   // Runs.
   Status CreateRun(const Run& run);
   Status FinishRun(const std::string& run_id, const std::string& status,
@@ -119,6 +131,12 @@ class MetadataStore {
   Status InTransaction(const std::function<Status()>& body);
   Result<int64_t> InsertArtifact(const Artifact& artifact);
   Result<int64_t> LastInsertId(const char* table);
+  // Runs `select` + " IN (?, ...)" + `tail` over `ids` in chunks; a
+  // non-empty `event_type` is bound to a `?` inside `select`.
+  Result<std::vector<SqlRow>> QueryIn(const std::string& select,
+                                      const std::vector<int64_t>& ids,
+                                      const std::string& tail,
+                                      const std::string& event_type);
 
   std::unique_ptr<SqlDatabase> db_;
 };
