@@ -68,6 +68,7 @@ void PrintJson(const nlohmann::json& value);
 void AddRunsCommands(CLI::App& app, CommandContext context);
 void AddStoreCommands(CLI::App& app, CommandContext context);
 void AddLineageCommands(CLI::App& app, CommandContext context);
+void AddDiffCommands(CLI::App& app, CommandContext context);
 
 }  // namespace lockstep::cli
 

@@ -37,6 +37,7 @@ int Main(int argc, char** argv) {
   AddRunsCommands(app, context);
   AddStoreCommands(app, context);
   AddLineageCommands(app, context);
+  AddDiffCommands(app, context);
 
   try {
     app.parse(argc, argv);
