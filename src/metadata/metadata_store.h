@@ -72,6 +72,10 @@ class MetadataStore {
   // Returns the execution's id; output artifacts with id 0 are inserted.
   Result<int64_t> RecordExecution(ExecutionRecord* record);
   Result<Execution> GetExecution(int64_t id);
+
+  // Records many executions in one transaction with multi-row INSERTs
+  // (bulk loads, benchmarks). Sets the ids of executions and new outputs.
+  Status RecordExecutions(std::vector<ExecutionRecord>* records);
   Status UpdateExecutionState(int64_t id, ExecutionState state,
                               const Json& properties);
 
@@ -130,7 +134,12 @@ class MetadataStore {
   // Runs `body` in a write transaction, retrying on Aborted (busy).
   Status InTransaction(const std::function<Status()>& body);
   Result<int64_t> InsertArtifact(const Artifact& artifact);
-  Result<int64_t> LastInsertId(const char* table);
+  // Inserts `rows` into `table` in multi-row statements.
+  Status InsertRows(const std::string& table, const std::string& columns,
+                    const std::vector<std::vector<SqlValue>>& rows,
+                    const std::string& suffix = "");
+  // The next free id of `table` (the caller holds the write lock).
+  Result<int64_t> NextId(const std::string& table);
   // Runs `select` + " IN (?, ...)" + `tail` over `ids` in chunks; a
   // non-empty `event_type` is bound to a `?` inside `select`.
   Result<std::vector<SqlRow>> QueryIn(const std::string& select,

@@ -161,6 +161,34 @@ TEST_P(MetadataStoreTest, RunsFilterByLabel) {
   EXPECT_EQ(runs[0].run_id, "b");
 }
 
+TEST_P(MetadataStoreTest, BatchRecordingMatchesSingleRecording) {
+  int64_t ctx = *store_->PutContext({.type = "run", .name = "batch"});
+  int64_t source = *store_->PutArtifact({.type = "Dataset",
+                                        .digest = "sha256:src"});
+  std::vector<ExecutionRecord> records(3);
+  for (int i = 0; i < 3; ++i) {
+    records[i].execution = {.type = "command",
+                            .name = "s" + std::to_string(i),
+                            .state = ExecutionState::kComplete};
+    records[i].inputs = {{"in", source}};
+    records[i].outputs = {{"out", Artifact{.type = "Artifact",
+                                           .digest = "sha256:o" +
+                                                     std::to_string(i)}}};
+    records[i].context_ids = {ctx};
+  }
+  ASSERT_TRUE(store_->RecordExecutions(&records).ok());
+  EXPECT_EQ(store_->ExecutionsInContext(ctx)->size(), 3u);
+  int64_t out1 = records[1].outputs[0].second.id;
+  EXPECT_EQ(store_->GetArtifact(out1)->digest, "sha256:o1");
+  auto events = *store_->EventsOfArtifacts({source}, EventType::kInput);
+  EXPECT_EQ(events.size(), 3u);
+
+  // Single inserts after a batch get fresh ids (PostgreSQL sequences too).
+  int64_t next = *store_->PutArtifact({.type = "Model",
+                                      .digest = "sha256:after"});
+  EXPECT_GT(next, records[2].outputs[0].second.id);
+}
+
 TEST(RunViewTest, SinceAcceptsDurationsAndDates) {
   EXPECT_EQ(*ParseSince("7d", 10 * 86400000LL), 3 * 86400000LL);
   EXPECT_EQ(*ParseSince("2026-01-01", 0), 1767225600000);
