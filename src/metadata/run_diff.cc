@@ -113,6 +113,8 @@ void AddManifestSteps(const Json& manifest, Side* side) {
 
 Result<Side> Collect(MetadataStore* store, const Run& run) {
   Side side;
+  side.sections["run"] = {{"pipeline", run.pipeline},
+                          {"status", run.status}};
   ASSIGN_OR_RETURN(Json manifest, ReadManifest(run));
   for (const char* section : {"params", "environment"}) {
     if (manifest.contains(section)) {
@@ -166,7 +168,7 @@ Result<RunDiff> DiffRuns(MetadataStore* store, const std::string& a,
   ASSIGN_OR_RETURN(Side side_b, Collect(store, run_b));
 
   RunDiff diff{a, b, {}, true};
-  for (const char* name : {"params", "environment", "inputs", "steps",
+  for (const char* name : {"run", "params", "environment", "inputs", "steps",
                            "cache_keys", "outputs", "metrics"}) {
     DiffSection section =
         Compare(name, side_a.sections[name], side_b.sections[name]);

@@ -26,8 +26,8 @@ struct DiffRow {
 };
 
 struct DiffSection {
-  std::string name;  // params, environment, inputs, steps, cache_keys,
-                     // outputs, metrics
+  std::string name;  // run (pipeline, status), params, environment,
+                     // inputs, steps, cache_keys, outputs, metrics
   std::vector<DiffRow> rows;
 };
 

@@ -88,6 +88,8 @@ TEST_P(RunDiffTest, MarksDifferingParamsOutputsStatesAndMetrics) {
   EXPECT_NE(text.find("  python"), std::string::npos) << text;
   Json json = RunDiffToJson(*diff);
   EXPECT_EQ(json["sections"]["params"][0]["key"], "train.learning_rate");
+  EXPECT_FALSE(Row(*diff, "run", "status")->differs);
+  EXPECT_EQ(Row(*diff, "run", "pipeline")->a, "iris");
 }
 
 TEST_P(RunDiffTest, SameRunIsIdenticalAndUnknownRunIsNotFound) {
