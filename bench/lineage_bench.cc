@@ -114,7 +114,8 @@ Result<std::vector<int64_t>> Load(MetadataStore* store, int runs,
     int64_t next_artifact = AsInt(max_rows[0][0]) + 1;
     for (size_t i = 0; i < records.size(); ++i) {
       if (!records[i].inputs.empty() && records[i].inputs[0].second == -1) {
-        records[i].inputs[0].second = next_artifact + static_cast<int64_t>(i) - 1;
+        records[i].inputs[0].second =
+            next_artifact + static_cast<int64_t>(i) - 1;
       }
     }
     RETURN_IF_ERROR(store->RecordExecutions(&records));

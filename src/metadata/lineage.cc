@@ -131,7 +131,8 @@ struct TreePrinter {
     auto [begin, end] = below_artifact.equal_range(id);
     for (auto it = begin; it != end; ++it) {
       bool last = std::next(it) == end;
-      Execution(it->second->execution_id, child_prefix + (last ? "└─ " : "├─ "),
+      Execution(it->second->execution_id,
+                child_prefix + (last ? "└─ " : "├─ "),
                 child_prefix + (last ? "   " : "│  "));
     }
   }

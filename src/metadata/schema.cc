@@ -167,7 +167,8 @@ Status ApplySteps(SqlDatabase* db, int64_t from, int64_t to,
 }
 
 // Runs `body` in a write transaction: commit on success, rollback on error.
-Status InWriteTransaction(SqlDatabase* db, const std::function<Status()>& body) {
+Status InWriteTransaction(SqlDatabase* db,
+                          const std::function<Status()>& body) {
   RETURN_IF_ERROR(db->BeginWrite());
   Status status = body();
   if (!status.ok()) {

@@ -83,7 +83,8 @@ Result<std::unique_ptr<TestPostgres>> TestPostgres::Start(
     const TestPostgresOptions& options) {
   std::unique_ptr<TestPostgres> server(new TestPostgres());
   ASSIGN_OR_RETURN(server->base_,
-                   MakeTempDirectory(fs::temp_directory_path(), "lockstep-pg-"));
+                   MakeTempDirectory(fs::temp_directory_path(),
+                                     "lockstep-pg-"));
   if (::geteuid() == 0) {
     passwd* user = ::getpwnam("postgres");
     if (user == nullptr ||
