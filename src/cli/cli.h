@@ -74,6 +74,10 @@ void AddValidateDataCommand(CLI::App& app, CommandContext context);
 void AddEnvCommands(CLI::App& app, CommandContext context);
 void AddKeygenCommands(CLI::App& app, CommandContext context);
 void AddLockCommands(CLI::App& app, CommandContext context);
+void AddRunsCommands(CLI::App& app, CommandContext context);
+void AddStoreCommands(CLI::App& app, CommandContext context);
+void AddLineageCommands(CLI::App& app, CommandContext context);
+void AddDiffCommands(CLI::App& app, CommandContext context);
 
 }  // namespace lockstep::cli
 

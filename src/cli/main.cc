@@ -42,6 +42,10 @@ int Main(int argc, char** argv) {
   AddEnvCommands(app, context);
   AddKeygenCommands(app, context);
   AddLockCommands(app, context);
+  AddRunsCommands(app, context);
+  AddStoreCommands(app, context);
+  AddLineageCommands(app, context);
+  AddDiffCommands(app, context);
 
   try {
     app.parse(argc, argv);

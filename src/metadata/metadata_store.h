@@ -10,6 +10,7 @@
 #define LOCKSTEP_METADATA_METADATA_STORE_H_
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,7 +24,7 @@
 namespace lockstep::metadata {
 
 // The schema version this binary reads and writes.
-inline constexpr int64_t kSchemaVersion = 1;
+inline constexpr int64_t kSchemaVersion = 2;
 
 // What an execution read and wrote, recorded together with it.
 struct ExecutionRecord {
@@ -71,6 +72,10 @@ class MetadataStore {
   // Returns the execution's id; output artifacts with id 0 are inserted.
   Result<int64_t> RecordExecution(ExecutionRecord* record);
   Result<Execution> GetExecution(int64_t id);
+
+  // Records many executions in one transaction with multi-row INSERTs
+  // (bulk loads, benchmarks). Sets the ids of executions and new outputs.
+  Status RecordExecutions(std::vector<ExecutionRecord>* records);
   Status UpdateExecutionState(int64_t id, ExecutionState state,
                               const Json& properties);
 
@@ -96,6 +101,18 @@ class MetadataStore {
   Result<std::vector<Event>> EventsOfArtifact(int64_t artifact_id);
   Result<std::vector<Execution>> ExecutionsInContext(int64_t context_id);
 
+  // Batch reads for graph walks: one query per 500 ids. Missing ids are
+  // left out; order is by id.
+  Result<std::vector<Artifact>> GetArtifacts(const std::vector<int64_t>& ids);
+  Result<std::vector<Execution>> GetExecutions(
+      const std::vector<int64_t>& ids);
+  // The events of type `type` touching any of these artifacts (or
+  // executions), ordered by event id.
+  Result<std::vector<Event>> EventsOfArtifacts(const std::vector<int64_t>& ids,
+                                               EventType type);
+  Result<std::vector<Event>> EventsOfExecutions(
+      const std::vector<int64_t>& ids, EventType type);
+
   // Runs.
   Status CreateRun(const Run& run);
   Status FinishRun(const std::string& run_id, const std::string& status,
@@ -117,7 +134,18 @@ class MetadataStore {
   // Runs `body` in a write transaction, retrying on Aborted (busy).
   Status InTransaction(const std::function<Status()>& body);
   Result<int64_t> InsertArtifact(const Artifact& artifact);
-  Result<int64_t> LastInsertId(const char* table);
+  // Inserts `rows` into `table` in multi-row statements.
+  Status InsertRows(const std::string& table, const std::string& columns,
+                    const std::vector<std::vector<SqlValue>>& rows,
+                    const std::string& suffix = "");
+  // The next free id of `table` (the caller holds the write lock).
+  Result<int64_t> NextId(const std::string& table);
+  // Runs `select` + " IN (?, ...)" + `tail` over `ids` in chunks; a
+  // non-empty `event_type` is bound to a `?` inside `select`.
+  Result<std::vector<SqlRow>> QueryIn(const std::string& select,
+                                      const std::vector<int64_t>& ids,
+                                      const std::string& tail,
+                                      const std::string& event_type);
 
   std::unique_ptr<SqlDatabase> db_;
 };
@@ -127,8 +155,32 @@ class MetadataStore {
 // mismatch. Used by Open.
 Status EnsureSchema(SqlDatabase* db);
 
-// Upgrades an older schema to kSchemaVersion in one transaction.
+// Upgrades an older schema to kSchemaVersion in one transaction and sets
+// `from_version` to the version found. Ok when already current.
 Status MigrateSchema(SqlDatabase* db, int64_t* from_version);
+
+// One schema upgrade: the statements that take version to_version - 1 to
+// to_version.
+struct MigrationStep {
+  int64_t to_version = 0;
+  std::vector<std::string> statements;
+};
+
+// The upgrades after version 1, in order.
+std::vector<MigrationStep> SchemaMigrations();
+
+// MigrateSchema with an explicit step list (tests inject a failing step).
+Status MigrateSchemaWith(SqlDatabase* db,
+                         const std::vector<MigrationStep>& steps,
+                         int64_t* from_version);
+
+// Creates the schema as of `version` (1..kSchemaVersion) on an empty
+// database; tests use it to make an old store.
+Status CreateSchemaAtVersion(SqlDatabase* db, int64_t version);
+
+// Opens the database at `url` (see MetadataStore::Open) without touching
+// its schema: for `lockstep store migrate` and `store info`.
+Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url);
 
 // Reads the stored schema version, or 0 for an empty database.
 Result<int64_t> ReadSchemaVersion(SqlDatabase* db);

@@ -5,28 +5,18 @@
 #include <gtest/gtest.h>
 
 #include "core/files.h"
+#include "metadata/run_view.h"
+#include "metadata/testing_backends.h"
 
 namespace lockstep::metadata {
 namespace {
 
-class MetadataStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = *MakeTempDirectory(fs::temp_directory_path(), "metadata-");
-    auto opened = MetadataStore::Open((dir_ / "metadata.db").string());
-    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
-    store_ = std::move(opened).value();
-  }
-  void TearDown() override {
-    store_.reset();
-    RemoveAllQuietly(dir_);
-  }
+using testing::BackendTest;
 
-  fs::path dir_;
-  std::unique_ptr<MetadataStore> store_;
-};
+class MetadataStoreTest : public BackendTest {};
+LOCKSTEP_INSTANTIATE_BACKENDS(MetadataStoreTest);
 
-TEST_F(MetadataStoreTest, RecordsExecutionWithEventsAndFindsItByCacheKey) {
+TEST_P(MetadataStoreTest, RecordsExecutionWithEventsAndFindsItByCacheKey) {
   Artifact data{.type = "Dataset", .uri = "data.csv",
                 .digest = "sha256:aa"};
   int64_t data_id = *store_->PutArtifact(data);
@@ -59,7 +49,7 @@ TEST_F(MetadataStoreTest, RecordsExecutionWithEventsAndFindsItByCacheKey) {
   EXPECT_EQ(store_->ExecutionsInContext(run)->size(), 1u);
 }
 
-TEST_F(MetadataStoreTest, FailedExecutionIsNeverACacheHit) {
+TEST_P(MetadataStoreTest, FailedExecutionIsNeverACacheHit) {
   ExecutionRecord record;
   record.execution = {.type = "command", .name = "s",
                       .state = ExecutionState::kFailed,
@@ -68,7 +58,7 @@ TEST_F(MetadataStoreTest, FailedExecutionIsNeverACacheHit) {
   EXPECT_TRUE(store_->FindCachedExecution("sha256:k").status().IsNotFound());
 }
 
-TEST_F(MetadataStoreTest, ContextsAreGetOrCreate) {
+TEST_P(MetadataStoreTest, ContextsAreGetOrCreate) {
   int64_t a = *store_->PutContext({.type = "pipeline", .name = "p"});
   int64_t b = *store_->PutContext({.type = "pipeline", .name = "p"});
   int64_t c = *store_->PutContext({.type = "run", .name = "p"});
@@ -76,7 +66,7 @@ TEST_F(MetadataStoreTest, ContextsAreGetOrCreate) {
   EXPECT_NE(a, c);
 }
 
-TEST_F(MetadataStoreTest, RunsListNewestFirstWithFilters) {
+TEST_P(MetadataStoreTest, RunsListNewestFirstWithFilters) {
   int64_t ctx = *store_->PutContext({.type = "run", .name = "r"});
   for (int i = 0; i < 5; ++i) {
     metadata::Run run{.run_id = "run-" + std::to_string(i), .context_id = ctx,
@@ -93,7 +83,7 @@ TEST_F(MetadataStoreTest, RunsListNewestFirstWithFilters) {
   EXPECT_EQ(store_->ListRuns({.status = "failed"})->at(0).run_id, "run-1");
 }
 
-TEST_F(MetadataStoreTest, SnapshotVersionsAreImmutable) {
+TEST_P(MetadataStoreTest, SnapshotVersionsAreImmutable) {
   int64_t id = *store_->PutArtifact({.type = "Dataset", .digest = "sha256:d"});
   ASSERT_TRUE(store_->PutSnapshot({"iris", 1, id}).ok());
   Status again = store_->PutSnapshot({"iris", 1, id});
@@ -102,14 +92,114 @@ TEST_F(MetadataStoreTest, SnapshotVersionsAreImmutable) {
   EXPECT_EQ(store_->LatestSnapshot("iris")->version, 2);
 }
 
-TEST_F(MetadataStoreTest, NewerSchemaIsRefusedWithBothVersions) {
-  store_->database()->Execute("UPDATE schema_version SET version = 99");
-  store_.reset();
-  auto reopened = MetadataStore::Open((dir_ / "metadata.db").string());
-  ASSERT_FALSE(reopened.ok());
-  EXPECT_EQ(reopened.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_NE(reopened.status().message().find("version 99"), std::string::npos);
-  EXPECT_NE(reopened.status().message().find("version 1 "), std::string::npos);
+TEST_P(MetadataStoreTest, RemovedArtifactIsMarkedWithReasonNotDeleted) {
+  int64_t id = *store_->PutArtifact({.type = "Model", .digest = "sha256:m"});
+  ASSERT_TRUE(store_->MarkArtifactRemoved(id, "gc: older than 90d").ok());
+  auto artifact = store_->GetArtifact(id);
+  ASSERT_TRUE(artifact.ok());
+  EXPECT_EQ(artifact->state, "marked_for_deletion");
+  EXPECT_EQ(artifact->removal_reason, "gc: older than 90d");
+}
+
+TEST_P(MetadataStoreTest, PropertiesRoundTripWithTypes) {
+  Artifact metrics{.type = "Metrics", .digest = "sha256:x"};
+  metrics.properties = {{"metrics", {{"accuracy", 0.9667}, {"n", 30}}}};
+  metrics.custom_properties = {{"owner", "ana"}};
+  int64_t id = *store_->PutArtifact(metrics);
+  Artifact read = *store_->GetArtifact(id);
+  EXPECT_EQ(read.properties["metrics"]["accuracy"].get<double>(), 0.9667);
+  EXPECT_EQ(read.properties["metrics"]["n"].get<int>(), 30);
+  EXPECT_EQ(read.custom_properties["owner"], "ana");
+}
+
+TEST_P(MetadataStoreTest, StepsOfRunListExecutionsWithTheirPorts) {
+  int64_t ctx = *store_->PutContext({.type = "run", .name = "run-a"});
+  ASSERT_TRUE(store_->CreateRun({.run_id = "run-a", .context_id = ctx,
+                                 .pipeline = "iris", .status = "running",
+                                 .started_ms = 1767225600000}).ok());
+  int64_t raw = *store_->PutArtifact({.type = "Dataset", .uri = "iris.csv",
+                                      .digest = "sha256:raw"});
+  ExecutionRecord split;
+  split.execution = {.type = "lockstep/data-split", .name = "split",
+                     .state = ExecutionState::kComplete,
+                     .cache_key = "sha256:k1"};
+  split.inputs = {{"data", raw}};
+  split.outputs = {{"train", Artifact{.type = "Dataset",
+                                      .digest = "sha256:tr"}},
+                   {"test", Artifact{.type = "Dataset",
+                                     .digest = "sha256:te"}}};
+  split.context_ids = {ctx};
+  ASSERT_TRUE(store_->RecordExecution(&split).ok());
+
+  metadata::Run run = *store_->GetRun("run-a");
+  auto steps = StepsOfRun(store_.get(), run);
+  ASSERT_TRUE(steps.ok()) << steps.status().ToString();
+  ASSERT_EQ(steps->size(), 1u);
+  Json json = RunDetailsToJson(run, *steps);
+  EXPECT_EQ(json["run_id"], "run-a");
+  EXPECT_EQ(json["started"], "2026-01-01T00:00:00.000Z");
+  const Json& step = json["steps"][0];
+  EXPECT_EQ(step["name"], "split");
+  EXPECT_EQ(step["state"], "complete");
+  EXPECT_EQ(step["cache_key"], "sha256:k1");
+  EXPECT_EQ(step["inputs"]["data"]["digest"], "sha256:raw");
+  EXPECT_EQ(step["inputs"]["data"]["uri"], "iris.csv");
+  EXPECT_EQ(step["outputs"]["train"]["digest"], "sha256:tr");
+  EXPECT_EQ(step["outputs"]["test"]["type"], "Dataset");
+}
+
+TEST_P(MetadataStoreTest, RunsFilterByLabel) {
+  int64_t ctx = *store_->PutContext({.type = "run", .name = "r"});
+  ASSERT_TRUE(store_->CreateRun({.run_id = "a", .context_id = ctx,
+                                 .pipeline = "p", .status = "succeeded",
+                                 .labels = {{"team", "x"}}}).ok());
+  ASSERT_TRUE(store_->CreateRun({.run_id = "b", .context_id = ctx,
+                                 .pipeline = "p", .status = "succeeded",
+                                 .labels = {{"team", "y"}}}).ok());
+  auto runs = *store_->ListRuns({.label = "team=y"});
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].run_id, "b");
+}
+
+TEST_P(MetadataStoreTest, BatchRecordingMatchesSingleRecording) {
+  int64_t ctx = *store_->PutContext({.type = "run", .name = "batch"});
+  int64_t source = *store_->PutArtifact({.type = "Dataset",
+                                        .digest = "sha256:src"});
+  std::vector<ExecutionRecord> records(3);
+  for (int i = 0; i < 3; ++i) {
+    records[i].execution = {.type = "command",
+                            .name = "s" + std::to_string(i),
+                            .state = ExecutionState::kComplete};
+    records[i].inputs = {{"in", source}};
+    records[i].outputs = {{"out", Artifact{.type = "Artifact",
+                                           .digest = "sha256:o" +
+                                                     std::to_string(i)}}};
+    records[i].context_ids = {ctx};
+  }
+  ASSERT_TRUE(store_->RecordExecutions(&records).ok());
+  EXPECT_EQ(store_->ExecutionsInContext(ctx)->size(), 3u);
+  int64_t out1 = records[1].outputs[0].second.id;
+  EXPECT_EQ(store_->GetArtifact(out1)->digest, "sha256:o1");
+  auto events = *store_->EventsOfArtifacts({source}, EventType::kInput);
+  EXPECT_EQ(events.size(), 3u);
+
+  // Single inserts after a batch get fresh ids (PostgreSQL sequences too).
+  int64_t next = *store_->PutArtifact({.type = "Model",
+                                      .digest = "sha256:after"});
+  EXPECT_GT(next, records[2].outputs[0].second.id);
+}
+
+TEST(RunViewTest, SinceAcceptsDurationsAndDates) {
+  EXPECT_EQ(*ParseSince("7d", 10 * 86400000LL), 3 * 86400000LL);
+  EXPECT_EQ(*ParseSince("2026-01-01", 0), 1767225600000);
+  EXPECT_TRUE(ParseSince("soon", 0).status().IsInvalidArgument());
+}
+
+TEST(PlaceholderTest, RewritesOnlyOutsideQuotes) {
+  EXPECT_EQ(RewritePlaceholders("SELECT ? , '?', \"a?\", ?"),
+            "SELECT $1 , '?', \"a?\", $2");
+  EXPECT_EQ(RewritePlaceholders("x = 'it''s?' AND y = ?"),
+            "x = 'it''s?' AND y = $1");
 }
 
 }  // namespace

@@ -3,8 +3,13 @@
 // The lineage schema and its versions (docs/formats/metadata-schema.md).
 // The schema is created in one transaction that first takes the write
 // lock, so processes racing on an empty store create it exactly once.
+// Version 1 is the base DDL; each later version is a list of statements.
+// A newer binary never migrates on open: `lockstep store migrate` does,
+// in one transaction.
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "metadata/metadata_store.h"
 
@@ -97,6 +102,22 @@ CREATE TABLE IF NOT EXISTS snapshots (
 );
 )sql";
 
+// Version 2: the lineage walk and `runs list --pipeline` at the scale of
+// years of runs. A walk step reads the events of a set of artifacts (or
+// executions) of one type; the covering indexes answer it from the index
+// alone, without touching the table, and replace v1's single-column ones.
+// `runs list --pipeline P --since T` becomes an index range scan.
+const std::vector<std::string> kMigrationToV2 = {
+    "CREATE INDEX IF NOT EXISTS events_by_artifact_type "
+    "ON events (artifact_id, type, execution_id)",
+    "CREATE INDEX IF NOT EXISTS events_by_execution_type "
+    "ON events (execution_id, type, artifact_id)",
+    "DROP INDEX IF EXISTS events_by_artifact",
+    "DROP INDEX IF EXISTS events_by_execution",
+    "CREATE INDEX IF NOT EXISTS runs_by_pipeline_start "
+    "ON runs (pipeline, started_ms)",
+};
+
 std::string ForDialect(std::string sql, SqlDialect dialect) {
   const std::string placeholder = "{id}";
   const std::string id = dialect == SqlDialect::kSqlite
@@ -122,7 +143,46 @@ Status VersionMismatch(int64_t stored) {
       " that this lockstep supports; upgrade lockstep");
 }
 
+// Applies the steps after `from` (0: an empty database) inside the caller's
+// transaction and records the new version.
+Status ApplySteps(SqlDatabase* db, int64_t from, int64_t to,
+                  const std::vector<MigrationStep>& steps) {
+  if (from == 0) {
+    RETURN_IF_ERROR(db->ExecuteScript(ForDialect(kSchemaV1, db->dialect())));
+    RETURN_IF_ERROR(
+        db->Execute("INSERT INTO schema_version (version) VALUES (1)"));
+    from = 1;
+  }
+  for (const MigrationStep& step : steps) {
+    if (step.to_version <= from || step.to_version > to) {
+      continue;
+    }
+    for (const std::string& statement : step.statements) {
+      RETURN_IF_ERROR(db->Execute(statement).WithContext(
+          "migrating the metadata schema to version " +
+          std::to_string(step.to_version)));
+    }
+  }
+  return db->Execute("UPDATE schema_version SET version = ?", {to});
+}
+
+// Runs `body` in a write transaction: commit on success, rollback on error.
+Status InWriteTransaction(SqlDatabase* db,
+                          const std::function<Status()>& body) {
+  RETURN_IF_ERROR(db->BeginWrite());
+  Status status = body();
+  if (!status.ok()) {
+    (void)db->Rollback();
+    return status;
+  }
+  return db->Commit();
+}
+
 }  // namespace
+
+std::vector<MigrationStep> SchemaMigrations() {
+  return {{2, kMigrationToV2}};
+}
 
 Result<int64_t> ReadSchemaVersion(SqlDatabase* db) {
   std::string probe = db->dialect() == SqlDialect::kSqlite
@@ -142,6 +202,16 @@ Result<int64_t> ReadSchemaVersion(SqlDatabase* db) {
   return AsInt(rows[0][0]);
 }
 
+Status CreateSchemaAtVersion(SqlDatabase* db, int64_t version) {
+  return InWriteTransaction(db, [&]() -> Status {
+    ASSIGN_OR_RETURN(int64_t stored, ReadSchemaVersion(db));
+    if (stored != 0) {
+      return Status::AlreadyExists("the metadata schema already exists");
+    }
+    return ApplySteps(db, 0, version, SchemaMigrations());
+  });
+}
+
 Status EnsureSchema(SqlDatabase* db) {
   // The common case reads only, so opening never takes the write lock.
   ASSIGN_OR_RETURN(int64_t version, ReadSchemaVersion(db));
@@ -152,38 +222,42 @@ Status EnsureSchema(SqlDatabase* db) {
     return VersionMismatch(version);
   }
 
-  // An empty database: create the schema under the write lock, then check
-  // again, since another process may have created it while we waited.
-  RETURN_IF_ERROR(db->BeginWrite());
-  Result<int64_t> again = ReadSchemaVersion(db);
-  Status status = again.status();
-  if (status.ok() && *again == 0) {
-    status = db->ExecuteScript(ForDialect(kSchemaV1, db->dialect()));
-    if (status.ok()) {
-      status = db->Execute("INSERT INTO schema_version (version) VALUES (?)",
-                           {kSchemaVersion});
+  // An empty database: create the newest schema under the write lock, after
+  // checking again, since another process may have created it meanwhile.
+  return InWriteTransaction(db, [&]() -> Status {
+    ASSIGN_OR_RETURN(int64_t again, ReadSchemaVersion(db));
+    if (again == 0) {
+      return ApplySteps(db, 0, kSchemaVersion, SchemaMigrations());
     }
-  } else if (status.ok() && *again != kSchemaVersion) {
-    status = VersionMismatch(*again);
+    return again == kSchemaVersion ? Status::Ok() : VersionMismatch(again);
+  });
+}
+
+Status MigrateSchemaWith(SqlDatabase* db,
+                         const std::vector<MigrationStep>& steps,
+                         int64_t* from_version) {
+  ASSIGN_OR_RETURN(*from_version, ReadSchemaVersion(db));
+  if (*from_version > kSchemaVersion) {
+    return VersionMismatch(*from_version);
   }
-  if (!status.ok()) {
-    (void)db->Rollback();
-    return status;
+  if (*from_version == kSchemaVersion) {
+    return Status::Ok();
   }
-  return db->Commit();
+  // Every step and the version bump share one transaction: a failure half
+  // way rolls all of it back and leaves the old schema as it was.
+  return InWriteTransaction(db, [&]() -> Status {
+    ASSIGN_OR_RETURN(int64_t stored, ReadSchemaVersion(db));
+    *from_version = stored;
+    if (stored >= kSchemaVersion) {
+      return stored == kSchemaVersion ? Status::Ok()
+                                      : VersionMismatch(stored);
+    }
+    return ApplySteps(db, stored, kSchemaVersion, steps);
+  });
 }
 
 Status MigrateSchema(SqlDatabase* db, int64_t* from_version) {
-  ASSIGN_OR_RETURN(int64_t version, ReadSchemaVersion(db));
-  *from_version = version;
-  if (version > kSchemaVersion) {
-    return VersionMismatch(version);
-  }
-  if (version == kSchemaVersion) {
-    return Status::Ok();
-  }
-  // Version 1 is the first schema; creating it is the only migration.
-  return EnsureSchema(db);
+  return MigrateSchemaWith(db, SchemaMigrations(), from_version);
 }
 
 }  // namespace lockstep::metadata

@@ -59,6 +59,13 @@ bool IsNull(const SqlValue& value);
 // Opens a SQLite database file in WAL mode with a busy timeout.
 Result<std::unique_ptr<SqlDatabase>> OpenSqlite(const std::string& path);
 
+// Connects to PostgreSQL with a libpq URL ("postgresql://user@host/db").
+// Unavailable when the server cannot be reached.
+Result<std::unique_ptr<SqlDatabase>> OpenPostgresql(const std::string& url);
+
+// Rewrites `?` placeholders outside quoted literals to $1..$n.
+std::string RewritePlaceholders(std::string_view sql);
+
 }  // namespace lockstep::metadata
 
 #endif  // LOCKSTEP_METADATA_SQL_H_

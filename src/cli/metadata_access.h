@@ -1,0 +1,27 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// Opening the lineage store from the command line: --metadata, else
+// $LOCKSTEP_METADATA, else <store>/metadata.db (SQLite).
+
+#ifndef LOCKSTEP_CLI_METADATA_ACCESS_H_
+#define LOCKSTEP_CLI_METADATA_ACCESS_H_
+
+#include <memory>
+#include <string>
+
+#include "cli/cli.h"
+#include "metadata/metadata_store.h"
+
+namespace lockstep::cli {
+
+// The metadata URL the flags and environment select. A SQLite store needs
+// the store folder, so it is located (never created) first.
+Result<std::string> MetadataUrl(const GlobalOptions& globals);
+
+// Opens the lineage store for a read or write command.
+Result<std::unique_ptr<metadata::MetadataStore>> OpenMetadata(
+    const GlobalOptions& globals);
+
+}  // namespace lockstep::cli
+
+#endif  // LOCKSTEP_CLI_METADATA_ACCESS_H_

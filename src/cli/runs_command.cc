@@ -1,0 +1,147 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// `lockstep runs list` and `lockstep runs show RUN`: the runs recorded in
+// the lineage store, newest first, and the steps of one run.
+
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/cli.h"
+#include "cli/metadata_access.h"
+#include "core/clock.h"
+#include "metadata/run_view.h"
+
+namespace lockstep::cli {
+
+namespace {
+
+struct ListFlags {
+  std::string pipeline;
+  std::string status;
+  std::string label;
+  std::string since;
+  int64_t limit = 0;
+};
+
+std::string ShortDigest(const std::string& digest) {
+  return digest.size() > 19 ? digest.substr(0, 19) : digest;
+}
+
+int ListRuns(const GlobalOptions& globals, const ListFlags& flags) {
+  metadata::RunFilter filter{.pipeline = flags.pipeline,
+                             .status = flags.status,
+                             .label = flags.label,
+                             .limit = flags.limit};
+  if (!flags.label.empty() && flags.label.find('=') == std::string::npos) {
+    return ReportError(Status::InvalidArgument(
+        "--label: expected key=value, got '" + flags.label + "'"));
+  }
+  if (!flags.since.empty()) {
+    auto since = metadata::ParseSince(flags.since, NowUnixMillis());
+    if (!since.ok()) {
+      return ReportError(since.status());
+    }
+    filter.since_ms = *since;
+  }
+  auto store = OpenMetadata(globals);
+  if (!store.ok()) {
+    return ReportError(store.status());
+  }
+  auto runs = (*store)->ListRuns(filter);
+  if (!runs.ok()) {
+    return ReportError(runs.status());
+  }
+
+  if (globals.json) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const metadata::Run& run : *runs) {
+      list.push_back(metadata::RunToJson(run));
+    }
+    PrintJson({{"runs", list}});
+    return kExitOk;
+  }
+  std::cout << fmt::format("{:<28} {:<20} {:<10} {}\n", "RUN", "PIPELINE",
+                           "STATUS", "STARTED");
+  for (const metadata::Run& run : *runs) {
+    std::cout << fmt::format("{:<28} {:<20} {:<10} {}\n", run.run_id,
+                             run.pipeline, run.status,
+                             FormatRfc3339(run.started_ms));
+  }
+  return kExitOk;
+}
+
+void PrintPorts(const std::vector<metadata::StepArtifact>& ports,
+                const char* arrow) {
+  for (const metadata::StepArtifact& port : ports) {
+    std::cout << fmt::format("    {} {:<14} {:<10} {}\n", arrow, port.port,
+                             port.artifact.type,
+                             ShortDigest(port.artifact.digest));
+  }
+}
+
+int ShowRun(const GlobalOptions& globals, const std::string& run_id) {
+  auto store = OpenMetadata(globals);
+  if (!store.ok()) {
+    return ReportError(store.status());
+  }
+  auto run = (*store)->GetRun(run_id);
+  if (!run.ok()) {
+    return ReportError(run.status());
+  }
+  auto steps = metadata::StepsOfRun(store->get(), *run);
+  if (!steps.ok()) {
+    return ReportError(steps.status());
+  }
+
+  if (globals.json) {
+    PrintJson(metadata::RunDetailsToJson(*run, *steps));
+    return kExitOk;
+  }
+  std::cout << fmt::format("run {}  pipeline {}  {}  started {}\n",
+                           run->run_id, run->pipeline, run->status,
+                           FormatRfc3339(run->started_ms));
+  for (const metadata::RunStep& step : *steps) {
+    std::cout << fmt::format(
+        "  {:<20} {:<9} {}  key {}\n", step.execution.name,
+        metadata::ExecutionStateName(step.execution.state),
+        step.execution.type, ShortDigest(step.execution.cache_key));
+    PrintPorts(step.inputs, "<-");
+    PrintPorts(step.outputs, "->");
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddRunsCommands(CLI::App& app, CommandContext context) {
+  CLI::App* runs = app.add_subcommand("runs", "List and inspect runs");
+  runs->require_subcommand(1);
+
+  auto flags = std::make_shared<ListFlags>();
+  CLI::App* list = runs->add_subcommand("list", "List runs, newest first");
+  list->add_option("--pipeline", flags->pipeline, "Only this pipeline");
+  list->add_option("--status", flags->status,
+                   "Only this status (running, succeeded, failed, "
+                   "cancelled)");
+  list->add_option("--label", flags->label, "Only runs labelled key=value");
+  list->add_option("--since", flags->since,
+                   "Only runs started since a duration ago (7d) or a date");
+  list->add_option("--limit", flags->limit, "At most N runs");
+  list->callback([context, flags] {
+    *context.action = [globals = context.globals, flags] {
+      return ListRuns(*globals, *flags);
+    };
+  });
+
+  auto run_id = std::make_shared<std::string>();
+  CLI::App* show = runs->add_subcommand("show", "Show the steps of a run");
+  show->add_option("RUN", *run_id, "Run id")->required();
+  show->callback([context, run_id] {
+    *context.action = [globals = context.globals, run_id] {
+      return ShowRun(*globals, *run_id);
+    };
+  });
+}
+
+}  // namespace lockstep::cli

@@ -1,0 +1,134 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// `lockstep store migrate` upgrades the lineage store's schema (the only
+// command that does: opening never migrates), and `lockstep store info`
+// says which database is in use and at which schema version.
+
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/cli.h"
+#include "cli/metadata_access.h"
+#include "metadata/metadata_store.h"
+
+namespace lockstep::cli {
+
+namespace {
+
+bool IsPostgresql(const std::string& url) {
+  return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
+// Hides a password in "postgresql://user:secret@host/db".
+std::string Redacted(const std::string& url) {
+  if (!IsPostgresql(url)) {
+    return url;
+  }
+  size_t scheme = url.find("://") + 3;
+  size_t at = url.find('@', scheme);
+  size_t colon = url.find(':', scheme);
+  if (at == std::string::npos || colon == std::string::npos || colon > at) {
+    return url;
+  }
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+int Migrate(const GlobalOptions& globals) {
+  auto url = MetadataUrl(globals);
+  if (!url.ok()) {
+    return ReportError(url.status());
+  }
+  auto db = metadata::OpenDatabase(*url);
+  if (!db.ok()) {
+    return ReportError(db.status());
+  }
+  int64_t from = 0;
+  Status status = metadata::MigrateSchema(db->get(), &from);
+  if (!status.ok()) {
+    return ReportError(status);
+  }
+  int64_t to = metadata::kSchemaVersion;
+  if (globals.json) {
+    PrintJson({{"url", Redacted(*url)},
+               {"from_version", from},
+               {"to_version", to},
+               {"migrated", from != to}});
+  } else if (from == to) {
+    std::cout << fmt::format("the metadata schema is already version {}\n",
+                             to);
+  } else if (from == 0) {
+    std::cout << fmt::format("created the metadata schema, version {}\n", to);
+  } else {
+    std::cout << fmt::format(
+        "migrated the metadata schema from version {} to {}\n", from, to);
+  }
+  return kExitOk;
+}
+
+int Info(const GlobalOptions& globals) {
+  auto url = MetadataUrl(globals);
+  if (!url.ok()) {
+    return ReportError(url.status());
+  }
+  auto db = metadata::OpenDatabase(*url);
+  if (!db.ok()) {
+    return ReportError(db.status());
+  }
+  auto version = metadata::ReadSchemaVersion(db->get());
+  if (!version.ok()) {
+    return ReportError(version.status());
+  }
+  nlohmann::json info = {
+      {"url", Redacted(*url)},
+      {"backend", IsPostgresql(*url) ? "postgresql" : "sqlite"},
+      {"schema_version", *version},
+      {"supported_version", metadata::kSchemaVersion}};
+  for (const char* table : {"artifacts", "executions", "events", "runs"}) {
+    auto rows = *version == 0
+                    ? Result<std::vector<metadata::SqlRow>>(
+                          std::vector<metadata::SqlRow>{{int64_t{0}}})
+                    : (*db)->Query(std::string("SELECT count(*) FROM ") +
+                                   table);
+    if (!rows.ok()) {
+      return ReportError(rows.status());
+    }
+    info[table] = metadata::AsInt((*rows)[0][0]);
+  }
+
+  if (globals.json) {
+    PrintJson(info);
+    return kExitOk;
+  }
+  std::cout << fmt::format(
+      "metadata: {} ({})\nschema version: {} (this lockstep: {})\n"
+      "artifacts: {}  executions: {}  events: {}  runs: {}\n",
+      info["url"].get<std::string>(), info["backend"].get<std::string>(),
+      *version, metadata::kSchemaVersion, info["artifacts"].get<int64_t>(),
+      info["executions"].get<int64_t>(), info["events"].get<int64_t>(),
+      info["runs"].get<int64_t>());
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddStoreCommands(CLI::App& app, CommandContext context) {
+  CLI::App* store = app.add_subcommand("store", "Manage the store");
+  store->require_subcommand(1);
+
+  CLI::App* migrate = store->add_subcommand(
+      "migrate", "Upgrade the metadata schema, in one transaction");
+  migrate->callback([context] {
+    *context.action = [globals = context.globals] {
+      return Migrate(*globals);
+    };
+  });
+
+  CLI::App* info = store->add_subcommand(
+      "info", "Show the metadata database, its backend and schema version");
+  info->callback([context] {
+    *context.action = [globals = context.globals] { return Info(*globals); };
+  });
+}
+
+}  // namespace lockstep::cli

@@ -1,0 +1,226 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// The PostgreSQL backend of SqlDatabase, over libpq. Queries written with
+// `?` placeholders are rewritten to $1..$n and sent with text parameters;
+// result columns are typed back from their OIDs. Write transactions take
+// one advisory lock first, so writers are serialised exactly as SQLite's
+// BEGIN IMMEDIATE serialises them: get-or-create sequences (types,
+// contexts) and schema creation cannot race, on either backend.
+
+#include <libpq-fe.h>
+
+#include <cstdio>
+#include <memory>
+
+#include "metadata/sql.h"
+
+namespace lockstep::metadata {
+
+namespace {
+
+// Type OIDs from pg_type.h (stable across PostgreSQL versions).
+constexpr Oid kInt2Oid = 21;
+constexpr Oid kInt4Oid = 23;
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kFloat4Oid = 700;
+constexpr Oid kFloat8Oid = 701;
+
+// The advisory lock every write transaction holds ("LOCKSTEP" in ASCII).
+constexpr const char* kWriteLock =
+    "SELECT pg_advisory_xact_lock(5494972577745745744)";
+
+struct ResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
+
+// libpq prints server notices ("relation exists, skipping") on stderr by
+// default; the store has nothing to tell the user about them.
+void IgnoreNotice(void*, const char*) {}
+
+Status ErrorFromResult(PGconn* conn, const PGresult* result,
+                       std::string_view sql) {
+  const char* state =
+      result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE)
+                        : nullptr;
+  std::string code = state != nullptr ? state : "";
+  std::string message = "PostgreSQL: ";
+  message += result != nullptr ? PQresultErrorMessage(result)
+                               : PQerrorMessage(conn);
+  while (!message.empty() &&
+         (message.back() == '\n' || message.back() == ' ')) {
+    message.pop_back();
+  }
+  message += " (in '" + std::string(sql.substr(0, 120)) + "')";
+
+  // Serialization failure, deadlock, lock timeout: retry the transaction.
+  if (code == "40001" || code == "40P01" || code == "55P03") {
+    return Status::Aborted(message);
+  }
+  if (code == "23505") {
+    return Status::AlreadyExists(message);
+  }
+  if (code.starts_with("08") || code.starts_with("57P") ||
+      PQstatus(conn) != CONNECTION_OK) {
+    return Status::Unavailable(message);
+  }
+  return Status::Internal(message);
+}
+
+std::string ParamText(const SqlValue& value) {
+  if (auto* n = std::get_if<int64_t>(&value)) {
+    return std::to_string(*n);
+  }
+  if (auto* d = std::get_if<double>(&value)) {
+    char buffer[64];
+    std::snprintf(buffer, sizeof(buffer), "%.17g", *d);
+    return buffer;
+  }
+  return std::get<std::string>(value);
+}
+
+SqlValue ColumnValue(const PGresult* result, int row, int column) {
+  if (PQgetisnull(result, row, column)) {
+    return std::monostate{};
+  }
+  const char* text = PQgetvalue(result, row, column);
+  switch (PQftype(result, column)) {
+    case kInt2Oid:
+    case kInt4Oid:
+    case kInt8Oid:
+      return static_cast<int64_t>(std::strtoll(text, nullptr, 10));
+    case kFloat4Oid:
+    case kFloat8Oid:
+      return std::strtod(text, nullptr);
+    default:
+      return std::string(text, PQgetlength(result, row, column));
+  }
+}
+
+class PostgresqlDatabase : public SqlDatabase {
+ public:
+  explicit PostgresqlDatabase(PGconn* conn) : conn_(conn) {}
+  ~PostgresqlDatabase() override { PQfinish(conn_); }
+
+  SqlDialect dialect() const override { return SqlDialect::kPostgresql; }
+
+  Status Execute(std::string_view sql,
+                 const std::vector<SqlValue>& params) override {
+    return Run(sql, params, nullptr);
+  }
+
+  Result<std::vector<SqlRow>> Query(
+      std::string_view sql, const std::vector<SqlValue>& params) override {
+    std::vector<SqlRow> rows;
+    RETURN_IF_ERROR(Run(sql, params, &rows));
+    return rows;
+  }
+
+  Status ExecuteScript(std::string_view sql) override {
+    std::string text(sql);
+    ResultPtr result(PQexec(conn_, text.c_str()));
+    ExecStatusType status = PQresultStatus(result.get());
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      return ErrorFromResult(conn_, result.get(), sql);
+    }
+    return Status::Ok();
+  }
+
+  Status BeginWrite() override {
+    RETURN_IF_ERROR(ExecuteScript("BEGIN"));
+    Status locked = ExecuteScript(kWriteLock);
+    if (!locked.ok()) {
+      (void)ExecuteScript("ROLLBACK");
+    }
+    return locked;
+  }
+  Status Commit() override { return ExecuteScript("COMMIT"); }
+  Status Rollback() override { return ExecuteScript("ROLLBACK"); }
+
+ private:
+  Status Run(std::string_view sql, const std::vector<SqlValue>& params,
+             std::vector<SqlRow>* rows) {
+    std::string text = RewritePlaceholders(sql);
+    std::vector<std::string> texts(params.size());
+    std::vector<const char*> values(params.size(), nullptr);
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (!IsNull(params[i])) {
+        texts[i] = ParamText(params[i]);
+        values[i] = texts[i].c_str();
+      }
+    }
+    ResultPtr result(PQexecParams(conn_, text.c_str(),
+                                  static_cast<int>(params.size()), nullptr,
+                                  values.data(), nullptr, nullptr, 0));
+    ExecStatusType status = PQresultStatus(result.get());
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+      return ErrorFromResult(conn_, result.get(), sql);
+    }
+    if (rows != nullptr) {
+      int count = PQntuples(result.get());
+      int columns = PQnfields(result.get());
+      rows->reserve(static_cast<size_t>(count));
+      for (int r = 0; r < count; ++r) {
+        SqlRow row;
+        row.reserve(static_cast<size_t>(columns));
+        for (int c = 0; c < columns; ++c) {
+          row.push_back(ColumnValue(result.get(), r, c));
+        }
+        rows->push_back(std::move(row));
+      }
+    }
+    return Status::Ok();
+  }
+
+  PGconn* conn_;
+};
+
+}  // namespace
+
+std::string RewritePlaceholders(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 16);
+  int next = 1;
+  char quote = '\0';  // The quote we are inside of, if any.
+  for (char c : sql) {
+    if (quote != '\0') {
+      // A doubled quote ('it''s') closes and reopens: same outcome.
+      if (c == quote) {
+        quote = '\0';
+      }
+      out += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      out += c;
+    } else if (c == '?') {
+      out += '$' + std::to_string(next++);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+Result<std::unique_ptr<SqlDatabase>> OpenPostgresql(const std::string& url) {
+  PGconn* conn = PQconnectdb(url.c_str());
+  if (conn == nullptr) {
+    return Status::Unavailable("cannot connect to PostgreSQL: out of memory");
+  }
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(conn);
+    PQfinish(conn);
+    while (!message.empty() && message.back() == '\n') {
+      message.pop_back();
+    }
+    return Status::Unavailable("cannot connect to PostgreSQL: " + message);
+  }
+  PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);
+  auto database = std::make_unique<PostgresqlDatabase>(conn);
+  // Client messages in one language and a bounded lock wait, so a stuck
+  // peer surfaces as Aborted (retried) rather than a hang.
+  RETURN_IF_ERROR(database->ExecuteScript(
+      "SET client_min_messages = warning; SET lock_timeout = '30s'"));
+  return std::unique_ptr<SqlDatabase>(std::move(database));
+}
+
+}  // namespace lockstep::metadata

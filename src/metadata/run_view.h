@@ -1,0 +1,52 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// Read-side views of runs for the CLI and for other modules: a run as JSON,
+// the steps of a run (its executions with their inputs and outputs), and
+// the parsing of `--since` values. Shapes are documented in docs/lineage.md.
+
+#ifndef LOCKSTEP_METADATA_RUN_VIEW_H_
+#define LOCKSTEP_METADATA_RUN_VIEW_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "metadata/metadata_store.h"
+
+namespace lockstep::metadata {
+
+// One artifact seen through an event port.
+struct StepArtifact {
+  std::string port;
+  Artifact artifact;
+};
+
+// One execution of a run with what it read and wrote.
+struct RunStep {
+  Execution execution;
+  std::vector<StepArtifact> inputs;
+  std::vector<StepArtifact> outputs;
+};
+
+// The executions in the run's context, oldest first, with their events.
+Result<std::vector<RunStep>> StepsOfRun(MetadataStore* store,
+                                        const Run& run);
+
+// {"run_id", "pipeline", "status", "started", "started_ms", "finished",
+//  "finished_ms", "labels", "manifest_path", "manifest_hash"}.
+Json RunToJson(const Run& run);
+
+// RunToJson plus "steps": [{"execution_id", "name", "type", "state",
+// "cache_key", "inputs": {port: artifact}, "outputs": {port: artifact}}]
+// where an artifact is {"artifact_id", "type", "uri", "digest", "state"}.
+Json RunDetailsToJson(const Run& run, const std::vector<RunStep>& steps);
+
+// Parses a `--since` value: a duration back from `now_ms` ("7d", "12h")
+// or a date ("2026-01-01", RFC 3339). InvalidArgument otherwise.
+Result<int64_t> ParseSince(std::string_view text, int64_t now_ms);
+
+}  // namespace lockstep::metadata
+
+#endif  // LOCKSTEP_METADATA_RUN_VIEW_H_
