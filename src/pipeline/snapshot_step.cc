@@ -71,6 +71,22 @@ std::optional<metadata::Snapshot> ReusableVersion(
   return *latest;
 }
 
+Result<int64_t> SourceArtifact(const fs::path& path, const SourceFacts& facts,
+                               metadata::MetadataStore* metadata) {
+  std::string uri = "file://" + path.string();
+  ASSIGN_OR_RETURN(std::vector<Artifact> known,
+                   metadata->FindArtifactsByDigest(facts.digest.ToString()));
+  for (const Artifact& artifact : known) {
+    if (artifact.type == "Artifact" && artifact.uri == uri) {
+      return artifact.id;
+    }
+  }
+  Artifact raw{.type = "Artifact", .uri = uri,
+               .digest = facts.digest.ToString(),
+               .properties = {{"size", facts.size}}};
+  return metadata->PutArtifact(raw);
+}
+
 }  // namespace
 
 Result<SnapshotStepResult> TakeSnapshotForStep(
@@ -90,11 +106,10 @@ Result<SnapshotStepResult> TakeSnapshotForStep(
   result.source_path = source;
   result.snapshot = {name, 0, facts.digest, facts.rows, facts.size};
 
-  // The raw source, as an artifact of its own, for lineage.
-  Artifact raw{.type = "Artifact", .uri = "file://" + path.string(),
-               .digest = facts.digest.ToString(),
-               .properties = {{"size", facts.size}}};
-  ASSIGN_OR_RETURN(result.source_artifact_id, metadata->PutArtifact(raw));
+  // The raw source, as an artifact of its own, for lineage; the same
+  // file with the same bytes is one artifact however often it is read.
+  ASSIGN_OR_RETURN(result.source_artifact_id,
+                   SourceArtifact(path, facts, metadata));
 
   if (auto reused = ReusableVersion(name, facts.digest, blobs, metadata)) {
     result.snapshot.version = reused->version;
