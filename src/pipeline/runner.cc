@@ -681,7 +681,6 @@ void RunState::Finish(size_t index, const std::string& state,
   report.state = state;
   report.message = message;
   done_[index] = true;
-  report_.steps.push_back(report);
   if (state == "failed") {
     failed_ = true;
     LogError("step {}: {}", report.name, message);
@@ -891,6 +890,15 @@ Result<RunReport> RunState::Run() {
   if (progress_) {
     progress_->Finish();
   }
+  // Steps finish in whatever order the machine ran them; the report (and
+  // so the manifest) lists them in the graph's order, the same every run.
+  std::vector<StepReport> ordered;
+  for (size_t index : order) {
+    if (done_[index]) {
+      ordered.push_back(steps_[index]);
+    }
+  }
+  report_.steps = std::move(ordered);
 
   report_.finished_ms = NowUnixMillis();
   bool cancelled = CancellationRequested();
