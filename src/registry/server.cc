@@ -109,6 +109,17 @@ std::optional<uint64_t> ContentRangeStart(const httplib::Request& req) {
   }
 }
 
+// True when the request carries a body to read. httplib would wait for the
+// connection to close on a bodiless request without Content-Length.
+bool HasBody(const httplib::Request& req) {
+  if (req.get_header_value("Transfer-Encoding").find("chunked") !=
+      std::string::npos) {
+    return true;
+  }
+  std::string length = req.get_header_value("Content-Length");
+  return !length.empty() && length != "0";
+}
+
 class Handlers {
  public:
   Handlers(Registry& registry, const ServeOptions& options)
@@ -269,6 +280,19 @@ class Handlers {
              const httplib::ContentReader& reader) {
     res.set_header("Docker-Distribution-API-Version", "registry/2.0");
     Route route = ParseRoute(req.path);
+    httplib::ContentReader body = reader;
+    if (!HasBody(req)) {
+      body = httplib::ContentReader(
+          [](httplib::ContentReceiver) { return true; },
+          [](httplib::MultipartContentHeader, httplib::ContentReceiver) {
+            return true;
+          });
+    }
+    Dispatch(req, res, route, body);
+  }
+
+  void Dispatch(const httplib::Request& req, httplib::Response& res,
+                const Route& route, const httplib::ContentReader& reader) {
     if (!Authorize(req, res, route.repo, true)) {
       return Drain(reader);
     }
