@@ -52,6 +52,11 @@ CREATE TABLE IF NOT EXISTS tags (
   PRIMARY KEY (repository, tag)
 );
 CREATE INDEX IF NOT EXISTS tags_digest ON tags(repository, digest);
+CREATE TABLE IF NOT EXISTS gc_runs (
+  mark_started_ms INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL,
+  swept INTEGER NOT NULL
+);
 )sql";
 
 // A prepared statement with positional binding, finalized on scope exit.
@@ -423,11 +428,23 @@ Status Index::RecordCleanupApplied(const std::string& repo, int64_t when_ms) {
   return s.Run();
 }
 
-Result<std::vector<Digest>> Index::AllHeldDigests() {
+namespace {
+
+// A link counts when young or used by a manifest of its repository.
+constexpr const char* kLiveLink =
+    "(l.pushed_ms >= ?1 OR EXISTS (SELECT 1 FROM manifest_refs r WHERE "
+    "r.repository = l.repository AND r.child = l.digest))";
+
+}  // namespace
+
+Result<std::vector<Digest>> Index::AllHeldDigests(int64_t link_cutoff_ms) {
   std::lock_guard lock(mutex_);
-  Statement s(db_,
-              "SELECT digest FROM blob_links UNION SELECT digest FROM "
-              "manifests UNION SELECT child FROM manifest_refs");
+  std::string sql = std::string(
+                        "SELECT digest FROM manifests UNION SELECT child FROM "
+                        "manifest_refs UNION SELECT l.digest FROM blob_links "
+                        "l WHERE ") + kLiveLink;
+  Statement s(db_, sql.c_str());
+  s.Bind(link_cutoff_ms);
   std::vector<Digest> digests;
   while (true) {
     ASSIGN_OR_RETURN(bool more, s.Step());
@@ -437,14 +454,43 @@ Result<std::vector<Digest>> Index::AllHeldDigests() {
   return digests;
 }
 
-Result<bool> Index::IsHeld(const Digest& digest) {
+Result<bool> Index::IsHeld(const Digest& digest, int64_t link_cutoff_ms) {
+  std::lock_guard lock(mutex_);
+  std::string sql = std::string(
+                        "SELECT 1 FROM manifests WHERE digest = ?2 UNION ALL "
+                        "SELECT 1 FROM manifest_refs WHERE child = ?2 UNION "
+                        "ALL SELECT 1 FROM blob_links l WHERE l.digest = ?2 "
+                        "AND ") + kLiveLink + " LIMIT 1";
+  Statement s(db_, sql.c_str());
+  s.Bind(link_cutoff_ms).Bind(digest.ToString());
+  return s.Step();
+}
+
+Result<std::vector<std::pair<std::string, Digest>>> Index::StaleLinks(
+    int64_t link_cutoff_ms) {
+  std::lock_guard lock(mutex_);
+  std::string sql = std::string(
+                        "SELECT l.repository, l.digest FROM blob_links l "
+                        "WHERE NOT ") + kLiveLink +
+                    " ORDER BY l.repository, l.digest";
+  Statement s(db_, sql.c_str());
+  s.Bind(link_cutoff_ms);
+  std::vector<std::pair<std::string, Digest>> links;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    links.push_back({s.Text(0), DigestColumn(s.Text(1))});
+  }
+  return links;
+}
+
+Status Index::RecordGc(int64_t mark_ms, int64_t swept) {
   std::lock_guard lock(mutex_);
   Statement s(db_,
-              "SELECT 1 FROM blob_links WHERE digest = ?1 UNION ALL SELECT 1 "
-              "FROM manifests WHERE digest = ?1 UNION ALL SELECT 1 FROM "
-              "manifest_refs WHERE child = ?1 LIMIT 1");
-  s.Bind(digest.ToString());
-  return s.Step();
+              "INSERT INTO gc_runs (mark_started_ms, finished_ms, swept) "
+              "VALUES (?, strftime('%s','now') * 1000, ?)");
+  s.Bind(mark_ms).Bind(swept);
+  return s.Run();
 }
 
 }  // namespace lockstep::registry

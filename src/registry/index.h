@@ -103,11 +103,18 @@ class Index {
   Result<std::optional<int64_t>> LastCleanupApplied(const std::string& repo);
   Status RecordCleanupApplied(const std::string& repo, int64_t when_ms);
 
-  // Every digest the index holds: linked blobs, manifests and the blobs
-  // and children they reference (gc's mark roots).
-  Result<std::vector<Digest>> AllHeldDigests();
-  // True when any repository links, stores or references `digest`.
-  Result<bool> IsHeld(const Digest& digest);
+  // Every digest the index holds: manifests, the blobs and children they
+  // reference, and blob links that are used by a manifest of their
+  // repository or were pushed at or after `link_cutoff_ms` (gc's marks).
+  Result<std::vector<Digest>> AllHeldDigests(int64_t link_cutoff_ms);
+  // True when the index holds `digest` in the sense above.
+  Result<bool> IsHeld(const Digest& digest, int64_t link_cutoff_ms);
+  // Links pushed before the cutoff that no manifest of their repository
+  // uses: uploads whose manifest never came or was deleted.
+  Result<std::vector<std::pair<std::string, Digest>>> StaleLinks(
+      int64_t link_cutoff_ms);
+  // Records that a gc marked at `mark_ms` (for the record and docs).
+  Status RecordGc(int64_t mark_ms, int64_t swept);
 
  private:
   explicit Index(sqlite3* db) : db_(db) {}
