@@ -1,11 +1,20 @@
 // Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
 //
-// `lockstep registry serve|immutable`: the OCI registry over the store.
+// `lockstep registry serve|immutable`, `lockstep cleanup` and `lockstep
+// gc`: the OCI registry over the store and its retention.
 
+#include <cstdio>
+#include <map>
 #include <string>
 
 #include "cli/cli.h"
+#include "core/log.h"
+#include "core/clock.h"
+#include "core/files.h"
+#include "core/progress.h"
 #include "registry/auth.h"
+#include "registry/cleanup.h"
+#include "registry/gc.h"
 #include "registry/registry.h"
 #include "registry/server.h"
 
@@ -109,6 +118,169 @@ void AddImmutable(CLI::App& group, CommandContext context) {
   });
 }
 
+// Prints one cleanup decision line (or collects it for --json).
+void ReportDecision(const registry::CleanupDecision& d, bool dry_run,
+                    nlohmann::json* json) {
+  std::string what = d.tag.empty() ? d.repository + "@" + d.digest.ToString()
+                                   : d.repository + ":" + d.tag;
+  if (json != nullptr) {
+    json->push_back({{"repository", d.repository},
+                     {"tag", d.tag},
+                     {"digest", d.digest.ToString()},
+                     {"action", d.remove ? "delete" : "keep"},
+                     {"reason", d.reason},
+                     {"dryRun", dry_run}});
+    return;
+  }
+  std::printf("%-6s %s  (%s)%s\n", d.remove ? "delete" : "keep",
+              what.c_str(), d.reason.c_str(), dry_run ? " [dry run]" : "");
+}
+
+int RunCleanup(const GlobalOptions& globals, const std::string& policy_path,
+               const std::string& repository, bool dry_run) {
+  auto text = ReadFile(policy_path);
+  if (!text.ok()) return ReportError(text.status());
+  auto policies = registry::ParsePolicies(*text, policy_path);
+  if (!policies.ok()) return ReportError(policies.status());
+  auto location = OpenStore(globals, store::CreateIfMissing::kNo);
+  if (!location.ok()) return ReportError(location.status());
+  auto registry = registry::Registry::Open(location->root);
+  if (!registry.ok()) return ReportError(registry.status());
+  registry::Index& index = (*registry)->index();
+
+  // The lead plugs the lineage store in here; until then no run holds
+  // anything back.
+  registry::NoRetentionRoots roots;
+  auto plan = registry::PlanCleanup(index, *policies, roots, repository,
+                                    NowUnixMillis());
+  if (!plan.ok()) return ReportError(plan.status());
+
+  // A repository's first cleanup is always a dry run.
+  std::map<std::string, bool> preview;
+  for (const auto& d : plan->decisions) {
+    if (preview.count(d.repository)) continue;
+    auto seen = index.CleanupPreviewedAt(d.repository);
+    if (!seen.ok()) return ReportError(seen.status());
+    preview[d.repository] = dry_run || !seen->has_value();
+  }
+  registry::CleanupPlan to_apply;
+  nlohmann::json lines = nlohmann::json::array();
+  for (const auto& d : plan->decisions) {
+    bool dry = preview[d.repository];
+    ReportDecision(d, dry, globals.json ? &lines : nullptr);
+    if (!dry) to_apply.decisions.push_back(d);
+  }
+  for (const auto& [repo, dry] : preview) {
+    auto seen = index.CleanupPreviewedAt(repo);
+    if (seen.ok() && !seen->has_value()) {
+      if (!globals.quiet && !dry_run) {
+        LogInfo("first cleanup of {}: dry run only; run again to apply", repo);
+      }
+      Status recorded = index.RecordCleanupPreview(repo, NowUnixMillis());
+      if (!recorded.ok()) return ReportError(recorded);
+    }
+  }
+  Status applied = registry::ApplyCleanup(index, to_apply);
+  if (!applied.ok()) return ReportError(applied);
+  if (globals.json) PrintJson({{"decisions", lines}});
+  return kExitOk;
+}
+
+void AddCleanup(CLI::App& app, CommandContext context) {
+  auto* cmd = app.add_subcommand(
+      "cleanup", "Apply Artifact Registry-style cleanup policies");
+  struct Flags {
+    std::string policy, repository;
+    bool dry_run = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  cmd->add_option("--policy", flags->policy, "Policy JSON file")->required();
+  cmd->add_option("--repository", flags->repository,
+                  "Only this repository (default: all)");
+  cmd->add_flag("--dry-run", flags->dry_run,
+                "Print decisions, change nothing (always so the first time)");
+  cmd->callback([context, flags] {
+    *context.action = [context, flags] {
+      return RunCleanup(*context.globals, flags->policy, flags->repository,
+                        flags->dry_run);
+    };
+  });
+}
+
+int RunGc(const GlobalOptions& globals, bool dry_run,
+          const std::string& grace) {
+  std::optional<int64_t> grace_ms = ParseDurationMillis(grace);
+  if (grace == "0") grace_ms = 0;
+  if (!grace_ms) {
+    return ReportError(Status::InvalidArgument(
+        "--grace " + grace + ": want a duration such as 1h"));
+  }
+  auto location = OpenStore(globals, store::CreateIfMissing::kNo);
+  if (!location.ok()) return ReportError(location.status());
+  auto registry = registry::Registry::Open(location->root);
+  if (!registry.ok()) return ReportError(registry.status());
+  registry::NoRetentionRoots roots;
+  registry::GcOptions options;
+  options.dry_run = dry_run;
+  options.grace_ms = *grace_ms;
+  auto report = registry::CollectGarbage((*registry)->index(),
+                                         (*registry)->blobs(), roots, options);
+  if (!report.ok()) return ReportError(report.status());
+
+  if (globals.json) {
+    nlohmann::json swept = nlohmann::json::array();
+    for (const auto& blob : report->swept) {
+      swept.push_back({{"digest", blob.digest.ToString()},
+                       {"size", blob.size}});
+    }
+    nlohmann::json kept = nlohmann::json::array();
+    for (const auto& root : report->kept_by_roots) {
+      kept.push_back({{"digest", root.digest.ToString()},
+                      {"reason", root.reason}});
+    }
+    PrintJson({{"dryRun", dry_run},
+               {"markStarted", FormatRfc3339(report->mark_started_ms)},
+               {"marked", report->marked},
+               {"swept", swept},
+               {"keptByRoots", kept},
+               {"droppedLinks", report->dropped_links.size()},
+               {"sparedYoung", report->spared_young.size()},
+               {"bytesFreed", report->bytes_freed}});
+    return kExitOk;
+  }
+  for (const auto& blob : report->swept) {
+    std::printf("%s %s (%llu bytes)\n", dry_run ? "would sweep" : "swept",
+                blob.digest.ToString().c_str(),
+                static_cast<unsigned long long>(blob.size));
+  }
+  for (const auto& root : report->kept_by_roots) {
+    std::printf("kept %s (%s)\n", root.digest.ToString().c_str(),
+                root.reason.c_str());
+  }
+  if (!globals.quiet) {
+    LogInfo("{} blobs {}, {} bytes; {} spared as younger than the grace "
+            "period",
+            report->swept.size(), dry_run ? "would be swept" : "swept",
+            report->bytes_freed, report->spared_young.size());
+  }
+  return kExitOk;
+}
+
+void AddGc(CLI::App& app, CommandContext context) {
+  auto* cmd = app.add_subcommand(
+      "gc", "Sweep blobs nothing holds (safe while the registry serves)");
+  auto dry_run = std::make_shared<bool>(false);
+  auto grace = std::make_shared<std::string>("1h");
+  cmd->add_flag("--dry-run", *dry_run, "List what would be swept");
+  cmd->add_option("--grace", *grace,
+                  "Never sweep blobs younger than this (default 1h)");
+  cmd->callback([context, dry_run, grace] {
+    *context.action = [context, dry_run, grace] {
+      return RunGc(*context.globals, *dry_run, *grace);
+    };
+  });
+}
+
 }  // namespace
 
 void AddRegistryCommands(CLI::App& app, CommandContext context) {
@@ -116,6 +288,8 @@ void AddRegistryCommands(CLI::App& app, CommandContext context) {
   group->require_subcommand(1);
   AddServe(*group, context);
   AddImmutable(*group, context);
+  AddCleanup(app, context);
+  AddGc(app, context);
 }
 
 }  // namespace lockstep::cli

@@ -13,7 +13,7 @@ constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS repositories (
   name TEXT PRIMARY KEY,
   immutable_tags INTEGER NOT NULL DEFAULT 0,
-  cleanup_applied_ms INTEGER
+  cleanup_previewed_ms INTEGER
 );
 CREATE TABLE IF NOT EXISTS blob_links (
   repository TEXT NOT NULL,
@@ -406,11 +406,11 @@ Status Index::SetTagsImmutable(const std::string& repo, bool immutable) {
   return s.Run();
 }
 
-Result<std::optional<int64_t>> Index::LastCleanupApplied(
+Result<std::optional<int64_t>> Index::CleanupPreviewedAt(
     const std::string& repo) {
   std::lock_guard lock(mutex_);
   Statement s(db_,
-              "SELECT cleanup_applied_ms FROM repositories WHERE name = ?");
+              "SELECT cleanup_previewed_ms FROM repositories WHERE name = ?");
   s.Bind(repo);
   ASSIGN_OR_RETURN(bool found, s.Step());
   if (!found || s.IsNull(0)) {
@@ -419,11 +419,11 @@ Result<std::optional<int64_t>> Index::LastCleanupApplied(
   return std::optional<int64_t>(s.Int(0));
 }
 
-Status Index::RecordCleanupApplied(const std::string& repo, int64_t when_ms) {
+Status Index::RecordCleanupPreview(const std::string& repo, int64_t when_ms) {
   std::lock_guard lock(mutex_);
   RETURN_IF_ERROR(EnsureRepository(repo));
   Statement s(db_,
-              "UPDATE repositories SET cleanup_applied_ms = ? WHERE name = ?");
+              "UPDATE repositories SET cleanup_previewed_ms = ? WHERE name = ?");
   s.Bind(when_ms).Bind(repo);
   return s.Run();
 }

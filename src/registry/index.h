@@ -99,9 +99,10 @@ class Index {
   Result<bool> TagsImmutable(const std::string& repo);
   Status SetTagsImmutable(const std::string& repo, bool immutable);
 
-  // Cleanup bookkeeping: when a policy was last applied (not dry-run).
-  Result<std::optional<int64_t>> LastCleanupApplied(const std::string& repo);
-  Status RecordCleanupApplied(const std::string& repo, int64_t when_ms);
+  // Cleanup bookkeeping: when a dry run was first shown for `repo`; the
+  // first cleanup of a repository is always a dry run.
+  Result<std::optional<int64_t>> CleanupPreviewedAt(const std::string& repo);
+  Status RecordCleanupPreview(const std::string& repo, int64_t when_ms);
 
   // Every digest the index holds: manifests, the blobs and children they
   // reference, and blob links that are used by a manifest of their
