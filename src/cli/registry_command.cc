@@ -44,7 +44,7 @@ void AddServe(CLI::App& group, CommandContext context) {
   auto* cmd = group.add_subcommand("serve", "Serve the OCI Distribution API");
   struct Flags {
     std::string listen = "127.0.0.1:5000";
-    std::string htpasswd, access, tls_cert, tls_key;
+    std::string htpasswd, access, tls_cert, tls_key, auth_mode = "basic";
     bool read_only = false;
   };
   auto flags = std::make_shared<Flags>();
@@ -53,6 +53,9 @@ void AddServe(CLI::App& group, CommandContext context) {
                   "htpasswd file with bcrypt entries (htpasswd -B)");
   cmd->add_option("--access", flags->access,
                   "JSON access rules (docs/registry.md); needs --htpasswd");
+  cmd->add_option("--auth", flags->auth_mode,
+                  "basic (HTTP Basic) or token (Docker token flow at /token)")
+      ->check(CLI::IsMember({"basic", "token"}));
   cmd->add_option("--tls-cert", flags->tls_cert, "PEM certificate");
   cmd->add_option("--tls-key", flags->tls_key, "PEM private key");
   cmd->add_flag("--read-only", flags->read_only, "Refuse every write");
@@ -86,6 +89,8 @@ void AddServe(CLI::App& group, CommandContext context) {
       options.tls_key = flags->tls_key;
       options.read_only = flags->read_only;
       options.auth = auth ? &*auth : nullptr;
+      registry::TokenIssuer tokens = registry::TokenIssuer::WithRandomKey();
+      if (auth && flags->auth_mode == "token") options.tokens = &tokens;
       Status served = registry::Serve(**registry, options);
       return served.ok() ? kExitOk : ReportError(served);
     };

@@ -4,6 +4,9 @@
 
 #include <crypt.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/crypto.h>
 
 #include <sstream>
 
@@ -163,6 +166,119 @@ bool Authenticator::Allowed(const std::string& user, const std::string& repo,
     }
   }
   return false;
+}
+
+namespace {
+
+std::string Hex(const unsigned char* bytes, size_t size) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < size; ++i) {
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 15];
+  }
+  return out;
+}
+
+std::optional<std::string> Unhex(const std::string& text) {
+  if (text.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < text.size(); i += 2) {
+    int value = 0;
+    for (size_t j = i; j < i + 2; ++j) {
+      char c = text[j];
+      int digit = c >= '0' && c <= '9'   ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                         : -1;
+      if (digit < 0) return std::nullopt;
+      value = value * 16 + digit;
+    }
+    out += static_cast<char>(value);
+  }
+  return out;
+}
+
+}  // namespace
+
+TokenIssuer TokenIssuer::WithRandomKey() {
+  unsigned char key[32];
+  RAND_bytes(key, sizeof(key));
+  return TokenIssuer(std::string(reinterpret_cast<char*>(key), sizeof(key)));
+}
+
+std::string TokenIssuer::Sign(const std::string& payload) const {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
+       mac, &length);
+  return Hex(mac, length);
+}
+
+std::string TokenIssuer::Issue(const std::string& user,
+                               const std::vector<TokenGrant>& grants,
+                               int64_t now_ms, int64_t ttl_ms) const {
+  Json access = Json::array();
+  for (const TokenGrant& grant : grants) {
+    access.push_back({{"name", grant.repository},
+                      {"pull", grant.pull},
+                      {"push", grant.push}});
+  }
+  Json claims = {{"sub", user}, {"exp", now_ms + ttl_ms}, {"access", access}};
+  std::string payload = claims.dump();
+  std::string hex = Hex(reinterpret_cast<const unsigned char*>(payload.data()),
+                        payload.size());
+  return hex + "." + Sign(payload);
+}
+
+std::optional<TokenIssuer::Claims> TokenIssuer::Verify(
+    const std::string& token, int64_t now_ms) const {
+  size_t dot = token.find('.');
+  if (dot == std::string::npos) return std::nullopt;
+  std::optional<std::string> payload = Unhex(token.substr(0, dot));
+  if (!payload) return std::nullopt;
+  std::string expected = Sign(*payload);
+  std::string given = token.substr(dot + 1);
+  if (given.size() != expected.size() ||
+      CRYPTO_memcmp(given.data(), expected.data(), given.size()) != 0) {
+    return std::nullopt;
+  }
+  Json claims = Json::parse(*payload, nullptr, false);
+  if (!claims.is_object() || !claims.value("exp", Json(0)).is_number() ||
+      claims["exp"].get<int64_t>() <= now_ms) {
+    return std::nullopt;
+  }
+  Claims out;
+  out.user = claims.value("sub", "");
+  for (const Json& entry : claims.value("access", Json::array())) {
+    out.grants.push_back({entry.value("name", ""), entry.value("pull", false),
+                          entry.value("push", false)});
+  }
+  return out;
+}
+
+std::vector<TokenGrant> ParseScopes(const std::vector<std::string>& scopes) {
+  std::vector<TokenGrant> grants;
+  for (const std::string& scope : scopes) {
+    // Several scopes may also come space-separated in one parameter.
+    std::istringstream words(scope);
+    std::string word;
+    while (words >> word) {
+      size_t first = word.find(':');
+      size_t last = word.rfind(':');
+      if (first == std::string::npos || first == last) continue;
+      if (word.substr(0, first) != "repository") continue;
+      TokenGrant grant;
+      grant.repository = word.substr(first + 1, last - first - 1);
+      std::string actions = "," + word.substr(last + 1) + ",";
+      grant.pull = actions.find(",pull,") != std::string::npos ||
+                   actions.find(",*,") != std::string::npos;
+      grant.push = actions.find(",push,") != std::string::npos ||
+                   actions.find(",*,") != std::string::npos;
+      grants.push_back(grant);
+    }
+  }
+  return grants;
 }
 
 }  // namespace lockstep::registry

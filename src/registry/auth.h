@@ -55,6 +55,42 @@ class Authenticator {
   bool has_rules_ = false;
 };
 
+// What a bearer token lets its holder do in one repository ("" with
+// pull = true stands for registry-wide reads: /v2/ and the catalog).
+struct TokenGrant {
+  std::string repository;
+  bool pull = false;
+  bool push = false;
+};
+
+// Bearer tokens after Docker's token authentication spec, issued by the
+// registry itself at /token and signed with HMAC-SHA256 under a key made
+// at start-up (tokens die with the process, which is fine for 5-minute
+// tokens). Format: hex(JSON claims) "." hex(HMAC).
+class TokenIssuer {
+ public:
+  explicit TokenIssuer(std::string key) : key_(std::move(key)) {}
+  static TokenIssuer WithRandomKey();
+
+  std::string Issue(const std::string& user,
+                    const std::vector<TokenGrant>& grants, int64_t now_ms,
+                    int64_t ttl_ms) const;
+
+  struct Claims {
+    std::string user;
+    std::vector<TokenGrant> grants;
+  };
+  // The claims when the signature holds and the token has not expired.
+  std::optional<Claims> Verify(const std::string& token, int64_t now_ms) const;
+
+ private:
+  std::string Sign(const std::string& payload) const;
+  std::string key_;
+};
+
+// Parses "repository:NAME:pull,push" scopes; others are ignored.
+std::vector<TokenGrant> ParseScopes(const std::vector<std::string>& scopes);
+
 }  // namespace lockstep::registry
 
 #endif  // LOCKSTEP_REGISTRY_AUTH_H_

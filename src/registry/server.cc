@@ -9,6 +9,7 @@
 
 #include <memory>
 
+#include "core/clock.h"
 #include "core/log.h"
 
 namespace lockstep::registry {
@@ -126,6 +127,12 @@ class Handlers {
       : registry_(registry), options_(options) {}
 
   void Install(httplib::Server& server) {
+    if (options_.tokens != nullptr && options_.auth != nullptr) {
+      server.Get("/token", [this](const httplib::Request& req,
+                                  httplib::Response& res) {
+        IssueToken(req, res);
+      });
+    }
     server.Get(R"(/v2/.*)", [this](const httplib::Request& req,
                                    httplib::Response& res) { Get(req, res); });
     auto with_body = [this](const httplib::Request& req,
@@ -140,6 +147,53 @@ class Handlers {
   }
 
  private:
+  enum class Verdict { kAllowed, kNoCredentials, kBadCredentials, kDenied };
+
+  // Decides whether the request may read (or write) `repo` ("" for the
+  // registry-wide endpoints), naming the user in `*user`.
+  Verdict Check(const httplib::Request& req, const std::string& repo,
+                bool write, std::string* user) const {
+    const Authenticator* auth = options_.auth;
+    if (auth == nullptr) return Verdict::kAllowed;
+    if (!write && !repo.empty() && auth->Allowed("", repo, false)) {
+      return Verdict::kAllowed;  // anonymous pull
+    }
+    std::string header = req.get_header_value("Authorization");
+    if (header.empty()) return Verdict::kNoCredentials;
+    if (options_.tokens == nullptr) {
+      std::optional<std::string> checked = auth->CheckBasic(header);
+      if (!checked) return Verdict::kBadCredentials;
+      *user = *checked;
+      return auth->Allowed(*user, repo, write) ? Verdict::kAllowed
+                                                : Verdict::kDenied;
+    }
+    if (header.rfind("Bearer ", 0) != 0) return Verdict::kBadCredentials;
+    auto claims = options_.tokens->Verify(header.substr(7), NowUnixMillis());
+    if (!claims) return Verdict::kBadCredentials;
+    *user = claims->user;
+    if (repo.empty()) return write ? Verdict::kDenied : Verdict::kAllowed;
+    for (const TokenGrant& grant : claims->grants) {
+      if (grant.repository == repo && (write ? grant.push : grant.pull)) {
+        return Verdict::kAllowed;
+      }
+    }
+    return Verdict::kNoCredentials;  // ask for a token with this scope
+  }
+
+  std::string Challenge(const httplib::Request& req, const std::string& repo,
+                        bool write) const {
+    if (options_.tokens == nullptr) return "Basic realm=\"lockstep\"";
+    std::string scheme = options_.tls_cert.empty() ? "http" : "https";
+    std::string challenge = "Bearer realm=\"" + scheme + "://" +
+                            req.get_header_value("Host") +
+                            "/token\",service=\"lockstep\"";
+    if (!repo.empty()) {
+      challenge += ",scope=\"repository:" + repo +
+                   (write ? ":pull,push\"" : ":pull\"");
+    }
+    return challenge;
+  }
+
   // Authenticates and authorizes; false (with the response set) if not.
   bool Authorize(const httplib::Request& req, httplib::Response& res,
                  const std::string& repo, bool write) {
@@ -147,28 +201,60 @@ class Handlers {
       SendError(res, Unsupported("this registry is read-only"));
       return false;
     }
+    std::string user;
+    switch (Check(req, repo, write, &user)) {
+      case Verdict::kAllowed:
+        return true;
+      case Verdict::kDenied:
+        SendError(res, Denied("user " + user + " may not " +
+                              (write ? "push to " : "pull from ") +
+                              (repo.empty() ? "this registry" : repo)));
+        return false;
+      case Verdict::kBadCredentials:
+        res.set_header("WWW-Authenticate", Challenge(req, repo, write));
+        SendError(res, Unauthorized("wrong user name, password or token"));
+        return false;
+      case Verdict::kNoCredentials:
+        res.set_header("WWW-Authenticate", Challenge(req, repo, write));
+        SendError(res, Unauthorized("authentication required"));
+        return false;
+    }
+    return false;
+  }
+
+  // GET /token: Docker's token endpoint. Basic credentials when given
+  // must be right; the token grants the requested actions the user has.
+  void IssueToken(const httplib::Request& req, httplib::Response& res) {
     const Authenticator* auth = options_.auth;
-    if (auth == nullptr) return true;
     std::string user;
     if (req.has_header("Authorization")) {
       std::optional<std::string> checked =
           auth->CheckBasic(req.get_header_value("Authorization"));
       if (!checked) {
         res.set_header("WWW-Authenticate", "Basic realm=\"lockstep\"");
-        SendError(res, Unauthorized("wrong user name or password"));
-        return false;
+        return SendError(res, Unauthorized("wrong user name or password"));
       }
       user = *checked;
     }
-    if (auth->Allowed(user, repo, write)) return true;
-    if (user.empty()) {
-      res.set_header("WWW-Authenticate", "Basic realm=\"lockstep\"");
-      SendError(res, Unauthorized("authentication required"));
-    } else {
-      SendError(res, Denied("user " + user + " may not " +
-                            (write ? "push to " : "pull from ") + repo));
+    std::vector<std::string> scopes;
+    for (size_t i = 0; i < req.get_param_value_count("scope"); ++i) {
+      scopes.push_back(req.get_param_value("scope", i));
     }
-    return false;
+    std::vector<TokenGrant> grants;
+    for (TokenGrant grant : ParseScopes(scopes)) {
+      grant.pull = grant.pull && auth->Allowed(user, grant.repository, false);
+      grant.push = grant.push && auth->Allowed(user, grant.repository, true);
+      grants.push_back(grant);
+    }
+    constexpr int64_t kTtlMs = 5 * 60 * 1000;
+    int64_t now = NowUnixMillis();
+    std::string token = options_.tokens->Issue(user, grants, now, kTtlMs);
+    nlohmann::json body = {{"token", token},
+                           {"access_token", token},
+                           {"expires_in", kTtlMs / 1000},
+                           {"issued_at", FormatRfc3339(now)}};
+    res.status = 200;
+    res.set_content(body.dump(), "application/json");
   }
 
   void Get(const httplib::Request& req, httplib::Response& res) {
@@ -335,9 +421,13 @@ class Handlers {
                   const Route& route, const httplib::ContentReader& reader) {
     if (req.has_param("mount")) {
       Drain(reader);
-      auto outcome = registry_.MountOrStart(
-          route.repo, req.get_param_value("from"),
-          req.get_param_value("mount"));
+      // Mounting needs read access to the source; without it the client
+      // simply uploads.
+      std::string from = req.get_param_value("from");
+      std::string user;
+      if (Check(req, from, false, &user) != Verdict::kAllowed) from.clear();
+      auto outcome = registry_.MountOrStart(route.repo, from,
+                                            req.get_param_value("mount"));
       if (!outcome.ok()) return SendError(res, outcome.error());
       if (outcome->mounted) {
         res.status = 201;

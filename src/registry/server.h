@@ -23,6 +23,9 @@ struct ServeOptions {
   std::filesystem::path tls_key;
   bool read_only = false;
   const Authenticator* auth = nullptr;  // null: everyone may do anything
+  // Set (with auth): Docker's token flow, tokens issued at /token;
+  // otherwise HTTP Basic on every request.
+  const TokenIssuer* tokens = nullptr;
 };
 
 // Serves until the process is stopped. Returns only on a bind or TLS

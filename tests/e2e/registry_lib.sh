@@ -16,7 +16,7 @@ start_registry() {
     >"$TEST_DIR/registry.log" 2>&1 &
   REGISTRY_PID=$!
   for _ in $(seq 1 100); do
-    if curl -s -o /dev/null "http://$REGISTRY/v2/"; then
+    if curl -sk -o /dev/null "${REGISTRY_SCHEME:-http}://$REGISTRY/v2/"; then
       return 0
     fi
     sleep 0.05
