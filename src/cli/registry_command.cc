@@ -1,11 +1,13 @@
 // Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
 //
-// `lockstep registry serve|immutable`, `lockstep cleanup` and `lockstep
-// gc`: the OCI registry over the store and its retention.
+// `lockstep registry serve|immutable`, `lockstep cleanup`, `lockstep gc`,
+// `lockstep push` and `lockstep pull`: the OCI registry over the store,
+// its retention, and the client for any OCI registry.
 
 #include <cstdio>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "cli/cli.h"
 #include "core/log.h"
@@ -14,6 +16,7 @@
 #include "core/progress.h"
 #include "registry/auth.h"
 #include "registry/cleanup.h"
+#include "registry/client.h"
 #include "registry/gc.h"
 #include "registry/registry.h"
 #include "registry/server.h"
@@ -286,6 +289,159 @@ void AddGc(CLI::App& app, CommandContext context) {
   });
 }
 
+struct TransferFlags {
+  std::vector<std::string> args;
+  std::string artifact_type = "application/vnd.lockstep.artifact.v1";
+  std::string mount_from;
+  std::string output;
+  bool insecure = false;
+  uint64_t chunk_size = 16u << 20;
+};
+
+int RunPush(const GlobalOptions& globals, const TransferFlags& flags) {
+  if (flags.args.size() < 2) {
+    return ReportError(Status::InvalidArgument(
+        "push wants FILE... or sha256:DIGEST... and then REGISTRY/REPO:TAG"));
+  }
+  auto target = registry::ParseReference(flags.args.back(), flags.insecure);
+  if (!target.ok()) return ReportError(target.status());
+  auto location = OpenStore(globals, store::CreateIfMissing::kYes);
+  if (!location.ok()) return ReportError(location.status());
+  store::BlobStore blobs(location->root);
+
+  registry::PushRequest request;
+  request.artifact_type = flags.artifact_type;
+  request.mount_from = flags.mount_from;
+  for (size_t i = 0; i + 1 < flags.args.size(); ++i) {
+    const std::string& item = flags.args[i];
+    registry::PushLayer layer;
+    if (item.rfind("sha256:", 0) == 0) {
+      auto digest = Digest::Parse(item);
+      if (!digest.ok()) return ReportError(digest.status());
+      layer.digest = *digest;
+    } else {
+      auto stored = blobs.PutFile(item);
+      if (!stored.ok()) return ReportError(stored.status().WithContext(item));
+      layer.digest = *stored;
+      layer.annotations = {{"org.opencontainers.image.title",
+                            std::filesystem::path(item).filename().string()}};
+    }
+    request.layers.push_back(std::move(layer));
+  }
+  registry::ClientOptions options;
+  options.verify_tls = !flags.insecure;
+  options.chunk_size = std::max<uint64_t>(flags.chunk_size, 1);
+  registry::Client client(blobs, options);
+  auto pushed = client.Push(*target, request);
+  if (!pushed.ok()) return ReportError(pushed.status());
+  if (globals.json) {
+    PrintJson({{"reference", target->ToString()},
+               {"digest", pushed->manifest.ToString()},
+               {"uploaded", pushed->uploaded},
+               {"skipped", pushed->skipped},
+               {"mounted", pushed->mounted}});
+  } else {
+    std::printf("%s@%s\n", target->ToString().c_str(),
+                pushed->manifest.ToString().c_str());
+  }
+  return kExitOk;
+}
+
+// A layer's file name for --output: its title annotation when that is a
+// plain file name, else its digest.
+std::string OutputName(const registry::PushLayer& layer) {
+  if (layer.annotations.is_object()) {
+    auto title = layer.annotations.find("org.opencontainers.image.title");
+    if (title != layer.annotations.end() && title->is_string()) {
+      std::string name = title->get<std::string>();
+      if (!name.empty() && name != "." && name != ".." &&
+          name.find('/') == std::string::npos) {
+        return name;
+      }
+    }
+  }
+  return layer.digest.hex();
+}
+
+int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
+  if (flags.args.size() != 1) {
+    return ReportError(Status::InvalidArgument("pull wants one REFERENCE"));
+  }
+  auto source = registry::ParseReference(flags.args[0], flags.insecure);
+  if (!source.ok()) return ReportError(source.status());
+  auto location = OpenStore(globals, store::CreateIfMissing::kYes);
+  if (!location.ok()) return ReportError(location.status());
+  store::BlobStore blobs(location->root);
+  registry::ClientOptions options;
+  options.verify_tls = !flags.insecure;
+  registry::Client client(blobs, options);
+  auto pulled = client.Pull(*source);
+  if (!pulled.ok()) return ReportError(pulled.status());
+
+  nlohmann::json files = nlohmann::json::array();
+  if (!flags.output.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(flags.output, error);
+    for (const auto& layer : pulled->layers) {
+      std::filesystem::path path =
+          std::filesystem::path(flags.output) / OutputName(layer);
+      Status copied = blobs.CopyOut(layer.digest, path);
+      if (!copied.ok()) return ReportError(copied);
+      files.push_back(path.string());
+    }
+  }
+  if (globals.json) {
+    PrintJson({{"reference", source->ToString()},
+               {"digest", pulled->manifest.ToString()},
+               {"mediaType", pulled->media_type},
+               {"downloaded", pulled->downloaded},
+               {"alreadyPresent", pulled->present},
+               {"files", files}});
+  } else {
+    std::printf("%s@%s\n", source->ToString().c_str(),
+                pulled->manifest.ToString().c_str());
+  }
+  return kExitOk;
+}
+
+void AddTransfer(CLI::App& app, CommandContext context) {
+  auto push_flags = std::make_shared<TransferFlags>();
+  auto* push = app.add_subcommand(
+      "push", "Push files or store blobs as an OCI artifact: "
+              "FILE... REGISTRY/REPO:TAG");
+  push->add_option("ITEMS", push_flags->args,
+                   "Files or sha256:DIGEST blobs, then the target reference")
+      ->required();
+  push->add_option("--artifact-type", push_flags->artifact_type,
+                   "The manifest's artifactType");
+  push->add_option("--mount-from", push_flags->mount_from,
+                   "Try to mount blobs from this repository first");
+  push->add_option("--chunk-size", push_flags->chunk_size,
+                   "Bytes per PATCH of a chunked upload (default 16 MiB)");
+  push->add_flag("--insecure", push_flags->insecure,
+                 "Plain HTTP (and no TLS verification)");
+  push->callback([context, push_flags] {
+    *context.action = [context, push_flags] {
+      return RunPush(*context.globals, *push_flags);
+    };
+  });
+
+  auto pull_flags = std::make_shared<TransferFlags>();
+  auto* pull = app.add_subcommand(
+      "pull", "Pull a reference into the store, verifying every digest");
+  pull->add_option("REFERENCE", pull_flags->args, "REGISTRY/REPO:TAG|@DIGEST")
+      ->required();
+  pull->add_option("--output", pull_flags->output,
+                   "Also write the layers into this folder");
+  pull->add_flag("--insecure", pull_flags->insecure,
+                 "Plain HTTP (and no TLS verification)");
+  pull->callback([context, pull_flags] {
+    *context.action = [context, pull_flags] {
+      return RunPull(*context.globals, *pull_flags);
+    };
+  });
+}
+
 }  // namespace
 
 void AddRegistryCommands(CLI::App& app, CommandContext context) {
@@ -295,6 +451,7 @@ void AddRegistryCommands(CLI::App& app, CommandContext context) {
   AddImmutable(*group, context);
   AddCleanup(app, context);
   AddGc(app, context);
+  AddTransfer(app, context);
 }
 
 }  // namespace lockstep::cli
