@@ -539,6 +539,9 @@ Status Serve(Registry& registry, const ServeOptions& options) {
   }
   Handlers handlers(registry, options);
   handlers.Install(*server);
+  // httplib keeps a thread per keep-alive connection, so the pool must
+  // exceed the clients' connection count or connections starve.
+  server->new_task_queue = [] { return new httplib::ThreadPool(128); };
   server->set_keep_alive_max_count(100000);
   server->set_read_timeout(300, 0);
   server->set_write_timeout(300, 0);
