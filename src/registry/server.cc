@@ -543,6 +543,9 @@ Status Serve(Registry& registry, const ServeOptions& options) {
   // exceed the clients' connection count or connections starve.
   server->new_task_queue = [] { return new httplib::ThreadPool(128); };
   server->set_keep_alive_max_count(100000);
+  // Headers and body go out in separate writes; without TCP_NODELAY the
+  // body of a small blob waits for the client's delayed ACK.
+  server->set_tcp_nodelay(true);
   server->set_read_timeout(300, 0);
   server->set_write_timeout(300, 0);
   LogInfo("registry listening on {}://{}:{}",
