@@ -126,7 +126,8 @@ Result<Reference> ParseReference(const std::string& text, bool insecure) {
     rest = rest.substr(0, at);
   }
   size_t colon = rest.rfind(':');
-  if (colon != std::string::npos && rest.find('/', colon) == std::string::npos) {
+  if (colon != std::string::npos &&
+      rest.find('/', colon) == std::string::npos) {
     ref.tag = rest.substr(colon + 1);
     rest = rest.substr(0, colon);
     if (!IsValidTag(ref.tag)) {

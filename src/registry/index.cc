@@ -210,7 +210,8 @@ Status Index::LinkBlob(const std::string& repo, const Digest& digest,
 
 Result<bool> Index::UnlinkBlob(const std::string& repo, const Digest& d) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "DELETE FROM blob_links WHERE repository = ? AND digest = ?");
+  Statement s(db_,
+              "DELETE FROM blob_links WHERE repository = ? AND digest = ?");
   s.Bind(repo).Bind(d.ToString());
   RETURN_IF_ERROR(s.Run());
   return sqlite3_changes(db_) > 0;
@@ -423,7 +424,8 @@ Status Index::RecordCleanupPreview(const std::string& repo, int64_t when_ms) {
   std::lock_guard lock(mutex_);
   RETURN_IF_ERROR(EnsureRepository(repo));
   Statement s(db_,
-              "UPDATE repositories SET cleanup_previewed_ms = ? WHERE name = ?");
+              "UPDATE repositories SET cleanup_previewed_ms = ? WHERE "
+              "name = ?");
   s.Bind(when_ms).Bind(repo);
   return s.Run();
 }
