@@ -293,6 +293,7 @@ struct TransferFlags {
   std::vector<std::string> args;
   std::string artifact_type = "application/vnd.lockstep.artifact.v1";
   std::string mount_from;
+  std::string subject;
   std::string output;
   bool insecure = false;
   uint64_t chunk_size = 16u << 20;
@@ -312,6 +313,13 @@ int RunPush(const GlobalOptions& globals, const TransferFlags& flags) {
   registry::PushRequest request;
   request.artifact_type = flags.artifact_type;
   request.mount_from = flags.mount_from;
+  if (!flags.subject.empty()) {
+    auto subject = Digest::Parse(flags.subject);
+    if (!subject.ok()) {
+      return ReportError(subject.status().WithContext("--subject"));
+    }
+    request.subject = *subject;
+  }
   for (size_t i = 0; i + 1 < flags.args.size(); ++i) {
     const std::string& item = flags.args[i];
     registry::PushLayer layer;
@@ -414,6 +422,9 @@ void AddTransfer(CLI::App& app, CommandContext context) {
       ->required();
   push->add_option("--artifact-type", push_flags->artifact_type,
                    "The manifest's artifactType");
+  push->add_option("--subject", push_flags->subject,
+                   "Attach as a referrer of this manifest digest (in the "
+                   "same repository)");
   push->add_option("--mount-from", push_flags->mount_from,
                    "Try to mount blobs from this repository first");
   push->add_option("--chunk-size", push_flags->chunk_size,

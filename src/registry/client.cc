@@ -480,9 +480,30 @@ Result<PushResult> Client::Push(const Reference& target,
                                {"size", 2}}},
                    {"layers", layers}};
   if (request.subject) {
-    manifest["subject"] = {{"mediaType", request.subject_media_type},
+    std::string media_type = request.subject_media_type;
+    int64_t size = request.subject_size;
+    if (media_type.empty() || size == 0) {
+      // Describe the subject as the registry holds it.
+      std::string url = BaseUrl(target) + "/manifests/" +
+                        request.subject->ToString();
+      std::string accept = "Accept: " + std::string(kOciManifest) + ", " +
+                           std::string(kOciIndex) + ", " +
+                           std::string(kDockerManifest) + ", " +
+                           std::string(kDockerManifestList);
+      ASSIGN_OR_RETURN(Response head,
+                       Send(target, "GET", url, {accept}, "", true));
+      if (head.status != 200) {
+        return Unexpected("subject " + url, head.status, head.body);
+      }
+      if (Sha256Of(head.body) != *request.subject) {
+        return Status::DataLoss(url + ": subject bytes do not match");
+      }
+      media_type = head.Header("content-type");
+      size = static_cast<int64_t>(head.body.size());
+    }
+    manifest["subject"] = {{"mediaType", media_type},
                            {"digest", request.subject->ToString()},
-                           {"size", request.subject_size}};
+                           {"size", size}};
   }
   if (request.annotations.is_object()) {
     manifest["annotations"] = request.annotations;

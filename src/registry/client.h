@@ -58,7 +58,8 @@ struct PushLayer {
 struct PushRequest {
   std::vector<PushLayer> layers;
   std::string artifact_type = "application/vnd.lockstep.artifact.v1";
-  // The manifest this one refers to (the referrers API), if any.
+  // The manifest this one refers to (the referrers API), if any. With
+  // media type or size unset, they are read from the target repository.
   std::optional<Digest> subject;
   std::string subject_media_type;
   int64_t subject_size = 0;

@@ -279,6 +279,18 @@ TEST_F(RegistryTest, IndexNeedsItsChildrenAndReferrersFilter) {
   EXPECT_EQ((*sigs)["mediaType"], kOciIndex);
 }
 
+TEST_F(RegistryTest, CatalogPages) {
+  for (const char* repo : {"b/x", "a", "c"}) {
+    Blob(repo, repo);
+  }
+  auto first = registry_->Catalog(2, "");
+  EXPECT_EQ(first->tags, (std::vector<std::string>{"a", "b/x"}));
+  EXPECT_TRUE(first->more);
+  auto rest = registry_->Catalog(2, "b/x");
+  EXPECT_EQ(rest->tags, (std::vector<std::string>{"c"}));
+  EXPECT_FALSE(rest->more);
+}
+
 TEST_F(RegistryTest, RestartedRegistryForgetsSessions) {
   auto upload = registry_->StartUpload("demo");
   ASSERT_TRUE(upload.ok());

@@ -54,6 +54,21 @@ expect_exit 0 "$LOCKSTEP" push --json --insecure --mount-from models/m \
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["mounted"]')" 1 "mounted (the config)"
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["uploaded"]')" 1 "uploaded new"
 
+# A run manifest attached as a referrer of the model.
+echo '{"run": "train-1"}' >"$TEST_DIR/run.json"
+expect_exit 0 "$LOCKSTEP" push --json --insecure --subject "$digest" \
+  --artifact-type application/vnd.lockstep.run.v1 \
+  "$TEST_DIR/run.json" "$REGISTRY/models/m:run-1"
+run_digest=$(json "$TEST_DIR/stdout.txt" 'd["digest"]')
+token=$(curl -s -u 'ana:ana secret' \
+  "http://$REGISTRY/token?service=lockstep&scope=repository:models/m:pull" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+expect_eq "$(http_status GET \
+  "http://$REGISTRY/v2/models/m/referrers/$digest?artifactType=application/vnd.lockstep.run.v1" \
+  -H "Authorization: Bearer $token")" 200 "referrers"
+expect_eq "$(json "$TEST_DIR/body.txt" '[m["digest"] for m in d["manifests"]]')" \
+  "['$run_digest']" "the run is a referrer of the model"
+
 # Pull into a fresh store, by tag and by digest.
 export LOCKSTEP_STORE="$TEST_DIR/pull-store"
 expect_exit 0 "$LOCKSTEP" pull --json --insecure "$REGISTRY/models/m:v1" \
