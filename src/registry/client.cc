@@ -11,6 +11,7 @@
 
 #include "core/canonical_json.h"
 #include "core/files.h"
+#include "core/progress.h"
 #include "registry/oci.h"
 
 namespace lockstep::registry {
@@ -451,6 +452,9 @@ Result<PushResult> Client::Push(const Reference& target,
     }
     digests.push_back(layer.digest);
   }
+  uint64_t total = 0;
+  for (const Digest& digest : digests) total += *blobs_.SizeOf(digest);
+  Progress progress("pushing " + target.ToString(), total, "B");
   for (const Digest& digest : digests) {
     bool mounted = false;
     ASSIGN_OR_RETURN(bool sent, UploadBlob(target, digest, request.mount_from,
@@ -462,7 +466,9 @@ Result<PushResult> Client::Push(const Reference& target,
     } else {
       ++result.skipped;
     }
+    progress.Advance(*blobs_.SizeOf(digest));
   }
+  progress.Finish();
 
   Json layers = Json::array();
   for (const PushLayer& layer : request.layers) {
@@ -581,9 +587,13 @@ Status Client::PullManifestTree(const Reference& ref,
     RETURN_IF_ERROR(
         PullManifestTree(ref, child.digest.ToString(), depth + 1, result));
   }
+  Progress progress("pulling " + ref.repository + "@" + digest.Short(),
+                    parsed.blobs.size(), "blobs");
   for (const Descriptor& blob : parsed.blobs) {
     RETURN_IF_ERROR(PullBlob(ref, blob.digest, result));
+    progress.Advance(1);
   }
+  progress.Finish();
   if (depth == 0) {
     result->manifest = digest;
     result->media_type = parsed.media_type;
