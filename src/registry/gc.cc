@@ -58,13 +58,14 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
     report.dropped_links.push_back({repo, digest});
   }
   if (!options.dry_run) {
-    RETURN_IF_ERROR(index.InWriteTransaction([&]() -> Status {
+    Status dropped = index.InWriteTransaction([&]() -> Status {
       ASSIGN_OR_RETURN(auto still_stale, index.StaleLinks(cutoff));
       for (const auto& [repo, digest] : still_stale) {
         RETURN_IF_ERROR(index.UnlinkBlob(repo, digest).status());
       }
       return Status::Ok();
-    }));
+    });
+    RETURN_IF_ERROR(dropped);
   }
 
   // Sweep, re-checking each candidate under the write lock.
@@ -74,7 +75,7 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
   }
   for (size_t begin = 0; begin < candidates.size(); begin += kSweepBatch) {
     size_t end = std::min(candidates.size(), begin + kSweepBatch);
-    RETURN_IF_ERROR(index.InWriteTransaction([&]() -> Status {
+    Status batch = index.InWriteTransaction([&]() -> Status {
       for (size_t i = begin; i < end; ++i) {
         const Digest& digest = candidates[i];
         std::optional<int64_t> modified =
@@ -92,7 +93,8 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
         if (!options.dry_run) RETURN_IF_ERROR(blobs.Remove(digest));
       }
       return Status::Ok();
-    }));
+    });
+    RETURN_IF_ERROR(batch);
   }
   if (!options.dry_run) {
     RETURN_IF_ERROR(index.RecordGc(report.mark_started_ms,

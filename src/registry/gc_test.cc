@@ -86,7 +86,7 @@ TEST_F(GcTest, IndexKeepsItsUntaggedChildren) {
   std::string orphan_layer = Blob("demo", "pushed but never used");
 
   GcReport report = Collect();
-  for (const std::string& layer : {"amd64 layer", "arm64 layer"}) {
+  for (const char* layer : {"amd64 layer", "arm64 layer"}) {
     EXPECT_TRUE(Present(Sha256Of(layer).ToString())) << layer;
   }
   EXPECT_TRUE(Present(amd64));
