@@ -78,6 +78,7 @@ void AddRunsCommands(CLI::App& app, CommandContext context);
 void AddStoreCommands(CLI::App& app, CommandContext context);
 void AddLineageCommands(CLI::App& app, CommandContext context);
 void AddDiffCommands(CLI::App& app, CommandContext context);
+void AddRegistryCommands(CLI::App& app, CommandContext context);
 
 }  // namespace lockstep::cli
 

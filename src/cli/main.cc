@@ -46,6 +46,7 @@ int Main(int argc, char** argv) {
   AddStoreCommands(app, context);
   AddLineageCommands(app, context);
   AddDiffCommands(app, context);
+  AddRegistryCommands(app, context);
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# Lockstep's registry side by side with Debian's docker-registry
+# (distribution 2.8) on loopback, skopeo as the client for both:
+#   - push and pull of an image with 200 small layers (and, with --large,
+#     of a 1 GiB single-layer image), as throughput ratios;
+#   - blob HEAD requests per second from ApacheBench (`ab -i`, from
+#     apache2-utils): wrk completes no HEAD request whose response carries
+#     a Content-Length (it waits for a body that never comes), so it
+#     cannot measure this;
+#   - peak resident memory (VmHWM) of both servers.
+# Each push/pull case runs REPS times (default 3) against fresh servers
+# with empty storage; medians are reported.
+#
+#   scripts/install-deps.sh --bench
+#   bench/registry_bench.sh [--large] [--reps N] [--lockstep build/lockstep]
+set -euo pipefail
+
+lockstep=build/lockstep
+reps=3
+large=0
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --large) large=1 ;;
+    --reps) reps=$2; shift ;;
+    --lockstep) lockstep=$2; shift ;;
+    *) echo "unknown flag $1" >&2; exit 64 ;;
+  esac
+  shift
+done
+lockstep=$(realpath "$lockstep")
+work=$(mktemp -d "${TMPDIR:-/tmp}/registry-bench.XXXXXX")
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_up() {
+  for _ in $(seq 1 200); do
+    curl -s -o /dev/null "http://$1/v2/" && return 0
+    sleep 0.05
+  done
+  echo "server at $1 did not start" >&2
+  exit 1
+}
+
+# start_server KIND: starts a fresh server, sets ADDR and PID.
+start_server() {
+  local kind=$1 port
+  port=$(free_port)
+  ADDR="127.0.0.1:$port"
+  local dir="$work/$kind-$RANDOM$RANDOM"
+  mkdir -p "$dir"
+  if [[ $kind == lockstep ]]; then
+    "$lockstep" registry serve --quiet --store "$dir/store" \
+      --listen "$ADDR" >"$dir/log" 2>&1 &
+  else
+    # Our own config: loopback only, storage in the temp folder.
+    cat >"$dir/config.yml" <<YAML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $dir/data
+  delete:
+    enabled: true
+http:
+  addr: $ADDR
+YAML
+    docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  fi
+  PID=$!
+  pids+=("$PID")
+  wait_up "$ADDR"
+}
+
+peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+
+# make_layout DIR LAYERS BYTES_PER_LAYER
+make_layout() {
+  python3 - "$@" <<'PY'
+import gzip, hashlib, io, json, os, sys, tarfile
+root, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+blobs = os.path.join(root, "blobs", "sha256")
+os.makedirs(blobs, exist_ok=True)
+def put_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    digest = h.hexdigest()
+    os.replace(path, os.path.join(blobs, digest))
+    return "sha256:" + digest, os.path.getsize(os.path.join(blobs, digest))
+layers, diff_ids = [], []
+for i in range(count):
+    tmp = os.path.join(root, "layer.tmp")
+    # Random bytes do not compress: the layer is about `size` bytes.
+    with open(tmp, "wb") as raw:
+        with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0,
+                           compresslevel=1) as gz:
+            with tarfile.open(fileobj=gz, mode="w") as t:
+                info = tarfile.TarInfo(f"f{i}")
+                info.size = size
+                class R(io.RawIOBase):
+                    left = size
+                    def readable(self):
+                        return True
+                    def readinto(self, b):
+                        n = min(len(b), self.left, 1 << 20)
+                        b[:n] = os.urandom(n)
+                        self.left -= n
+                        return n
+                t.addfile(info, io.BufferedReader(R()))
+    digest, length = put_file(tmp)
+    diff_ids.append(digest)  # not checked by registries
+    layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+                   "digest": digest, "size": length})
+config = json.dumps({"architecture": "amd64", "os": "linux",
+                     "rootfs": {"type": "layers", "diff_ids": diff_ids}})
+path = os.path.join(root, "config.tmp")
+open(path, "w").write(config)
+cdigest, csize = put_file(path)
+manifest = json.dumps({"schemaVersion": 2,
+    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+               "digest": cdigest, "size": csize}, "layers": layers})
+path = os.path.join(root, "manifest.tmp")
+open(path, "w").write(manifest)
+mdigest, msize = put_file(path)
+json.dump({"schemaVersion": 2, "manifests": [{
+    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "digest": mdigest, "size": msize,
+    "annotations": {"org.opencontainers.image.ref.name": "bench"}}]},
+    open(os.path.join(root, "index.json"), "w"))
+open(os.path.join(root, "oci-layout"), "w").write('{"imageLayoutVersion":"1.0.0"}')
+print(layers[0]["digest"])
+PY
+}
+
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# run_case NAME LAYOUT BYTES: prints "NAME push_ls pull_ls push_dr pull_dr"
+# (seconds, medians over the reps).
+declare -A rss
+run_case() {
+  local name=$1 layout=$2
+  local kind t0 t1
+  declare -A push pull
+  for kind in lockstep docker; do
+    push[$kind]=""
+    pull[$kind]=""
+  done
+  for rep in $(seq 1 "$reps"); do
+    for kind in lockstep docker; do
+      start_server "$kind"
+      t0=$(now)
+      skopeo copy -q --dest-tls-verify=false "oci:$layout:bench" \
+        "docker://$ADDR/bench/$name:v1"
+      t1=$(now)
+      push[$kind]+="$(echo "$t1 - $t0" | bc) "
+      rm -rf "$work/pulled"
+      t0=$(now)
+      skopeo copy -q --src-tls-verify=false "docker://$ADDR/bench/$name:v1" \
+        "oci:$work/pulled:bench"
+      t1=$(now)
+      pull[$kind]+="$(echo "$t1 - $t0" | bc) "
+      local hwm
+      hwm=$(peak_rss_kib "$PID")
+      if [[ -z "${rss[$kind-$name]:-}" || $hwm -gt ${rss[$kind-$name]} ]]; then
+        rss[$kind-$name]=$hwm
+      fi
+      kill "$PID"
+      wait "$PID" 2>/dev/null || true
+    done
+  done
+  local pl pd ql qd
+  pl=$(tr ' ' '\n' <<<"${push[lockstep]}" | grep . | median)
+  pd=$(tr ' ' '\n' <<<"${push[docker]}" | grep . | median)
+  ql=$(tr ' ' '\n' <<<"${pull[lockstep]}" | grep . | median)
+  qd=$(tr ' ' '\n' <<<"${pull[docker]}" | grep . | median)
+  printf '%-14s push: lockstep %6.2fs  docker-registry %6.2fs  ratio %.2f\n' \
+    "$name" "$pl" "$pd" "$(echo "$pd / $pl" | bc -l)"
+  printf '%-14s pull: lockstep %6.2fs  docker-registry %6.2fs  ratio %.2f\n' \
+    "$name" "$ql" "$qd" "$(echo "$qd / $ql" | bc -l)"
+}
+
+echo "building the test images in $work ..." >&2
+make_layout "$work/small" 200 4096 >/dev/null
+run_case small-200 "$work/small"
+if [[ $large == 1 ]]; then
+  make_layout "$work/large" 1 $((1024 * 1024 * 1024)) >/dev/null
+  run_case large-1gib "$work/large"
+fi
+
+# Blob HEAD requests per second (ab, keep-alive, 32 connections, 40000
+# requests).
+layer=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1]+"/index.json"))["manifests"][0]["digest"].split(":")[1]; print(json.load(open(sys.argv[1]+"/blobs/sha256/"+m))["layers"][0]["digest"])' "$work/small")
+declare -A rate
+for kind in lockstep docker; do
+  start_server "$kind"
+  skopeo copy -q --dest-tls-verify=false "oci:$work/small:bench" \
+    "docker://$ADDR/bench/head:v1"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -I \
+    "http://$ADDR/v2/bench/head/blobs/$layer")
+  [[ $code == 200 ]] || { echo "HEAD answered $code on $kind" >&2; exit 1; }
+  rate[$kind]=$(ab -q -i -k -c 32 -n 40000 \
+    "http://$ADDR/v2/bench/head/blobs/$layer" |
+    awk '/Requests per second/ {print $4}')
+  hwm=$(peak_rss_kib "$PID")
+  if [[ $hwm -gt ${rss[$kind-head]:-0} ]]; then rss[$kind-head]=$hwm; fi
+  kill "$PID"
+  wait "$PID" 2>/dev/null || true
+done
+printf 'blob HEAD      req/s: lockstep %8.0f  docker-registry %8.0f  ratio %.2f\n' \
+  "${rate[lockstep]}" "${rate[docker]}" \
+  "$(echo "${rate[lockstep]} / ${rate[docker]}" | bc -l)"
+for key in $(printf '%s\n' "${!rss[@]}" | sort); do
+  printf 'peak RSS %-24s %8d KiB\n' "$key" "${rss[$key]}"
+done

@@ -1,0 +1,468 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// `lockstep registry serve|immutable`, `lockstep cleanup`, `lockstep gc`,
+// `lockstep push` and `lockstep pull`: the OCI registry over the store,
+// its retention, and the client for any OCI registry.
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli/cli.h"
+#include "core/log.h"
+#include "core/clock.h"
+#include "core/files.h"
+#include "core/progress.h"
+#include "registry/auth.h"
+#include "registry/cleanup.h"
+#include "registry/client.h"
+#include "registry/gc.h"
+#include "registry/registry.h"
+#include "registry/server.h"
+
+namespace lockstep::cli {
+namespace {
+
+// Splits "HOST:PORT" (HOST may be empty, meaning 127.0.0.1).
+Result<std::pair<std::string, int>> ParseListen(const std::string& text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos) {
+    return Status::InvalidArgument("--listen " + text + ": want HOST:PORT");
+  }
+  std::string host = text.substr(0, colon);
+  int port = 0;
+  try {
+    port = std::stoi(text.substr(colon + 1));
+  } catch (...) {
+    port = -1;
+  }
+  if (port <= 0 || port > 65535) {
+    return Status::InvalidArgument("--listen " + text + ": bad port");
+  }
+  return std::make_pair(host.empty() ? "127.0.0.1" : host, port);
+}
+
+void AddServe(CLI::App& group, CommandContext context) {
+  auto* cmd = group.add_subcommand("serve", "Serve the OCI Distribution API");
+  struct Flags {
+    std::string listen = "127.0.0.1:5000";
+    std::string htpasswd, access, tls_cert, tls_key, auth_mode = "basic";
+    bool read_only = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on");
+  cmd->add_option("--htpasswd", flags->htpasswd,
+                  "htpasswd file with bcrypt entries (htpasswd -B)");
+  cmd->add_option("--access", flags->access,
+                  "JSON access rules (docs/registry.md); needs --htpasswd");
+  cmd->add_option("--auth", flags->auth_mode,
+                  "basic (HTTP Basic) or token (Docker token flow at /token)")
+      ->check(CLI::IsMember({"basic", "token"}));
+  cmd->add_option("--tls-cert", flags->tls_cert, "PEM certificate");
+  cmd->add_option("--tls-key", flags->tls_key, "PEM private key");
+  cmd->add_flag("--read-only", flags->read_only, "Refuse every write");
+  cmd->callback([context, flags] {
+    *context.action = [context, flags]() -> int {
+      Result<std::pair<std::string, int>> listen = ParseListen(flags->listen);
+      if (!listen.ok()) return ReportError(listen.status());
+      if (flags->tls_cert.empty() != flags->tls_key.empty()) {
+        return ReportError(Status::InvalidArgument(
+            "--tls-cert and --tls-key go together"));
+      }
+      auto location = OpenStore(*context.globals, store::CreateIfMissing::kYes);
+      if (!location.ok()) return ReportError(location.status());
+      auto registry = registry::Registry::Open(location->root);
+      if (!registry.ok()) return ReportError(registry.status());
+
+      std::optional<registry::Authenticator> auth;
+      if (!flags->htpasswd.empty()) {
+        auto loaded =
+            registry::Authenticator::Load(flags->htpasswd, flags->access);
+        if (!loaded.ok()) return ReportError(loaded.status());
+        auth = std::move(*loaded);
+      } else if (!flags->access.empty()) {
+        return ReportError(
+            Status::InvalidArgument("--access needs --htpasswd"));
+      }
+      registry::ServeOptions options;
+      options.host = listen->first;
+      options.port = listen->second;
+      options.tls_cert = flags->tls_cert;
+      options.tls_key = flags->tls_key;
+      options.read_only = flags->read_only;
+      options.auth = auth ? &*auth : nullptr;
+      registry::TokenIssuer tokens = registry::TokenIssuer::WithRandomKey();
+      if (auth && flags->auth_mode == "token") options.tokens = &tokens;
+      Status served = registry::Serve(**registry, options);
+      return served.ok() ? kExitOk : ReportError(served);
+    };
+  });
+}
+
+void AddImmutable(CLI::App& group, CommandContext context) {
+  auto* cmd = group.add_subcommand(
+      "immutable", "Make a repository's tags immutable (or --off)");
+  auto repo = std::make_shared<std::string>();
+  auto off = std::make_shared<bool>(false);
+  cmd->add_option("REPOSITORY", *repo, "Repository name")->required();
+  cmd->add_flag("--off", *off, "Allow tags to move again");
+  cmd->callback([context, repo, off] {
+    *context.action = [context, repo, off]() -> int {
+      auto location = OpenStore(*context.globals, store::CreateIfMissing::kYes);
+      if (!location.ok()) return ReportError(location.status());
+      auto registry = registry::Registry::Open(location->root);
+      if (!registry.ok()) return ReportError(registry.status());
+      Status status = (*registry)->SetTagsImmutable(*repo, !*off);
+      if (!status.ok()) return ReportError(status);
+      if (context.globals->json) {
+        PrintJson({{"repository", *repo}, {"immutableTags", !*off}});
+      } else if (!context.globals->quiet) {
+        std::printf("%s: tags are now %s\n", repo->c_str(),
+                    *off ? "mutable" : "immutable");
+      }
+      return kExitOk;
+    };
+  });
+}
+
+// Prints one cleanup decision line (or collects it for --json).
+void ReportDecision(const registry::CleanupDecision& d, bool dry_run,
+                    nlohmann::json* json) {
+  std::string what = d.tag.empty() ? d.repository + "@" + d.digest.ToString()
+                                   : d.repository + ":" + d.tag;
+  if (json != nullptr) {
+    json->push_back({{"repository", d.repository},
+                     {"tag", d.tag},
+                     {"digest", d.digest.ToString()},
+                     {"action", d.remove ? "delete" : "keep"},
+                     {"reason", d.reason},
+                     {"dryRun", dry_run}});
+    return;
+  }
+  std::printf("%-6s %s  (%s)%s\n", d.remove ? "delete" : "keep",
+              what.c_str(), d.reason.c_str(), dry_run ? " [dry run]" : "");
+}
+
+int RunCleanup(const GlobalOptions& globals, const std::string& policy_path,
+               const std::string& repository, bool dry_run) {
+  auto text = ReadFile(policy_path);
+  if (!text.ok()) return ReportError(text.status());
+  auto policies = registry::ParsePolicies(*text, policy_path);
+  if (!policies.ok()) return ReportError(policies.status());
+  auto location = OpenStore(globals, store::CreateIfMissing::kNo);
+  if (!location.ok()) return ReportError(location.status());
+  auto registry = registry::Registry::Open(location->root);
+  if (!registry.ok()) return ReportError(registry.status());
+  registry::Index& index = (*registry)->index();
+
+  // The lead plugs the lineage store in here; until then no run holds
+  // anything back.
+  registry::NoRetentionRoots roots;
+  auto plan = registry::PlanCleanup(index, *policies, roots, repository,
+                                    NowUnixMillis());
+  if (!plan.ok()) return ReportError(plan.status());
+
+  // A repository's first cleanup is always a dry run.
+  std::map<std::string, bool> preview;
+  for (const auto& d : plan->decisions) {
+    if (preview.count(d.repository)) continue;
+    auto seen = index.CleanupPreviewedAt(d.repository);
+    if (!seen.ok()) return ReportError(seen.status());
+    preview[d.repository] = dry_run || !seen->has_value();
+  }
+  registry::CleanupPlan to_apply;
+  nlohmann::json lines = nlohmann::json::array();
+  for (const auto& d : plan->decisions) {
+    bool dry = preview[d.repository];
+    ReportDecision(d, dry, globals.json ? &lines : nullptr);
+    if (!dry) to_apply.decisions.push_back(d);
+  }
+  for (const auto& [repo, dry] : preview) {
+    auto seen = index.CleanupPreviewedAt(repo);
+    if (seen.ok() && !seen->has_value()) {
+      if (!globals.quiet && !dry_run) {
+        LogInfo("first cleanup of {}: dry run only; run again to apply", repo);
+      }
+      Status recorded = index.RecordCleanupPreview(repo, NowUnixMillis());
+      if (!recorded.ok()) return ReportError(recorded);
+    }
+  }
+  Status applied = registry::ApplyCleanup(index, to_apply);
+  if (!applied.ok()) return ReportError(applied);
+  if (globals.json) PrintJson({{"decisions", lines}});
+  return kExitOk;
+}
+
+void AddCleanup(CLI::App& app, CommandContext context) {
+  auto* cmd = app.add_subcommand(
+      "cleanup", "Apply Artifact Registry-style cleanup policies");
+  struct Flags {
+    std::string policy, repository;
+    bool dry_run = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  cmd->add_option("--policy", flags->policy, "Policy JSON file")->required();
+  cmd->add_option("--repository", flags->repository,
+                  "Only this repository (default: all)");
+  cmd->add_flag("--dry-run", flags->dry_run,
+                "Print decisions, change nothing (always so the first time)");
+  cmd->callback([context, flags] {
+    *context.action = [context, flags] {
+      return RunCleanup(*context.globals, flags->policy, flags->repository,
+                        flags->dry_run);
+    };
+  });
+}
+
+int RunGc(const GlobalOptions& globals, bool dry_run,
+          const std::string& grace) {
+  std::optional<int64_t> grace_ms = ParseDurationMillis(grace);
+  if (grace == "0") grace_ms = 0;
+  if (!grace_ms) {
+    return ReportError(Status::InvalidArgument(
+        "--grace " + grace + ": want a duration such as 1h"));
+  }
+  auto location = OpenStore(globals, store::CreateIfMissing::kNo);
+  if (!location.ok()) return ReportError(location.status());
+  auto registry = registry::Registry::Open(location->root);
+  if (!registry.ok()) return ReportError(registry.status());
+  registry::NoRetentionRoots roots;
+  registry::GcOptions options;
+  options.dry_run = dry_run;
+  options.grace_ms = *grace_ms;
+  auto report = registry::CollectGarbage((*registry)->index(),
+                                         (*registry)->blobs(), roots, options);
+  if (!report.ok()) return ReportError(report.status());
+
+  if (globals.json) {
+    nlohmann::json swept = nlohmann::json::array();
+    for (const auto& blob : report->swept) {
+      swept.push_back({{"digest", blob.digest.ToString()},
+                       {"size", blob.size}});
+    }
+    nlohmann::json kept = nlohmann::json::array();
+    for (const auto& root : report->kept_by_roots) {
+      kept.push_back({{"digest", root.digest.ToString()},
+                      {"reason", root.reason}});
+    }
+    PrintJson({{"dryRun", dry_run},
+               {"markStarted", FormatRfc3339(report->mark_started_ms)},
+               {"marked", report->marked},
+               {"swept", swept},
+               {"keptByRoots", kept},
+               {"droppedLinks", report->dropped_links.size()},
+               {"sparedYoung", report->spared_young.size()},
+               {"bytesFreed", report->bytes_freed}});
+    return kExitOk;
+  }
+  for (const auto& blob : report->swept) {
+    std::printf("%s %s (%llu bytes)\n", dry_run ? "would sweep" : "swept",
+                blob.digest.ToString().c_str(),
+                static_cast<unsigned long long>(blob.size));
+  }
+  for (const auto& root : report->kept_by_roots) {
+    std::printf("kept %s (%s)\n", root.digest.ToString().c_str(),
+                root.reason.c_str());
+  }
+  if (!globals.quiet) {
+    LogInfo("{} blobs {}, {} bytes; {} spared as younger than the grace "
+            "period",
+            report->swept.size(), dry_run ? "would be swept" : "swept",
+            report->bytes_freed, report->spared_young.size());
+  }
+  return kExitOk;
+}
+
+void AddGc(CLI::App& app, CommandContext context) {
+  auto* cmd = app.add_subcommand(
+      "gc", "Sweep blobs nothing holds (safe while the registry serves)");
+  auto dry_run = std::make_shared<bool>(false);
+  auto grace = std::make_shared<std::string>("1h");
+  cmd->add_flag("--dry-run", *dry_run, "List what would be swept");
+  cmd->add_option("--grace", *grace,
+                  "Never sweep blobs younger than this (default 1h)");
+  cmd->callback([context, dry_run, grace] {
+    *context.action = [context, dry_run, grace] {
+      return RunGc(*context.globals, *dry_run, *grace);
+    };
+  });
+}
+
+struct TransferFlags {
+  std::vector<std::string> args;
+  std::string artifact_type = "application/vnd.lockstep.artifact.v1";
+  std::string mount_from;
+  std::string subject;
+  std::string output;
+  bool insecure = false;
+  uint64_t chunk_size = 16u << 20;
+};
+
+int RunPush(const GlobalOptions& globals, const TransferFlags& flags) {
+  if (flags.args.size() < 2) {
+    return ReportError(Status::InvalidArgument(
+        "push wants FILE... or sha256:DIGEST... and then REGISTRY/REPO:TAG"));
+  }
+  auto target = registry::ParseReference(flags.args.back(), flags.insecure);
+  if (!target.ok()) return ReportError(target.status());
+  auto location = OpenStore(globals, store::CreateIfMissing::kYes);
+  if (!location.ok()) return ReportError(location.status());
+  store::BlobStore blobs(location->root);
+
+  registry::PushRequest request;
+  request.artifact_type = flags.artifact_type;
+  request.mount_from = flags.mount_from;
+  if (!flags.subject.empty()) {
+    auto subject = Digest::Parse(flags.subject);
+    if (!subject.ok()) {
+      return ReportError(subject.status().WithContext("--subject"));
+    }
+    request.subject = *subject;
+  }
+  for (size_t i = 0; i + 1 < flags.args.size(); ++i) {
+    const std::string& item = flags.args[i];
+    registry::PushLayer layer;
+    if (item.rfind("sha256:", 0) == 0) {
+      auto digest = Digest::Parse(item);
+      if (!digest.ok()) return ReportError(digest.status());
+      layer.digest = *digest;
+    } else {
+      auto stored = blobs.PutFile(item);
+      if (!stored.ok()) return ReportError(stored.status().WithContext(item));
+      layer.digest = *stored;
+      layer.annotations = {{"org.opencontainers.image.title",
+                            std::filesystem::path(item).filename().string()}};
+    }
+    request.layers.push_back(std::move(layer));
+  }
+  registry::ClientOptions options;
+  options.verify_tls = !flags.insecure;
+  options.chunk_size = std::max<uint64_t>(flags.chunk_size, 1);
+  registry::Client client(blobs, options);
+  auto pushed = client.Push(*target, request);
+  if (!pushed.ok()) return ReportError(pushed.status());
+  if (globals.json) {
+    PrintJson({{"reference", target->ToString()},
+               {"digest", pushed->manifest.ToString()},
+               {"uploaded", pushed->uploaded},
+               {"skipped", pushed->skipped},
+               {"mounted", pushed->mounted}});
+  } else {
+    std::printf("%s@%s\n", target->ToString().c_str(),
+                pushed->manifest.ToString().c_str());
+  }
+  return kExitOk;
+}
+
+// A layer's file name for --output: its title annotation when that is a
+// plain file name, else its digest.
+std::string OutputName(const registry::PushLayer& layer) {
+  if (layer.annotations.is_object()) {
+    auto title = layer.annotations.find("org.opencontainers.image.title");
+    if (title != layer.annotations.end() && title->is_string()) {
+      std::string name = title->get<std::string>();
+      if (!name.empty() && name != "." && name != ".." &&
+          name.find('/') == std::string::npos) {
+        return name;
+      }
+    }
+  }
+  return layer.digest.hex();
+}
+
+int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
+  if (flags.args.size() != 1) {
+    return ReportError(Status::InvalidArgument("pull wants one REFERENCE"));
+  }
+  auto source = registry::ParseReference(flags.args[0], flags.insecure);
+  if (!source.ok()) return ReportError(source.status());
+  auto location = OpenStore(globals, store::CreateIfMissing::kYes);
+  if (!location.ok()) return ReportError(location.status());
+  store::BlobStore blobs(location->root);
+  registry::ClientOptions options;
+  options.verify_tls = !flags.insecure;
+  registry::Client client(blobs, options);
+  auto pulled = client.Pull(*source);
+  if (!pulled.ok()) return ReportError(pulled.status());
+
+  nlohmann::json files = nlohmann::json::array();
+  if (!flags.output.empty()) {
+    std::error_code error;
+    std::filesystem::create_directories(flags.output, error);
+    for (const auto& layer : pulled->layers) {
+      std::filesystem::path path =
+          std::filesystem::path(flags.output) / OutputName(layer);
+      Status copied = blobs.CopyOut(layer.digest, path);
+      if (!copied.ok()) return ReportError(copied);
+      files.push_back(path.string());
+    }
+  }
+  if (globals.json) {
+    PrintJson({{"reference", source->ToString()},
+               {"digest", pulled->manifest.ToString()},
+               {"mediaType", pulled->media_type},
+               {"downloaded", pulled->downloaded},
+               {"alreadyPresent", pulled->present},
+               {"files", files}});
+  } else {
+    std::printf("%s@%s\n", source->ToString().c_str(),
+                pulled->manifest.ToString().c_str());
+  }
+  return kExitOk;
+}
+
+void AddTransfer(CLI::App& app, CommandContext context) {
+  auto push_flags = std::make_shared<TransferFlags>();
+  auto* push = app.add_subcommand(
+      "push", "Push files or store blobs as an OCI artifact: "
+              "FILE... REGISTRY/REPO:TAG");
+  push->add_option("ITEMS", push_flags->args,
+                   "Files or sha256:DIGEST blobs, then the target reference")
+      ->required();
+  push->add_option("--artifact-type", push_flags->artifact_type,
+                   "The manifest's artifactType");
+  push->add_option("--subject", push_flags->subject,
+                   "Attach as a referrer of this manifest digest (in the "
+                   "same repository)");
+  push->add_option("--mount-from", push_flags->mount_from,
+                   "Try to mount blobs from this repository first");
+  push->add_option("--chunk-size", push_flags->chunk_size,
+                   "Bytes per PATCH of a chunked upload (default 16 MiB)");
+  push->add_flag("--insecure", push_flags->insecure,
+                 "Plain HTTP (and no TLS verification)");
+  push->callback([context, push_flags] {
+    *context.action = [context, push_flags] {
+      return RunPush(*context.globals, *push_flags);
+    };
+  });
+
+  auto pull_flags = std::make_shared<TransferFlags>();
+  auto* pull = app.add_subcommand(
+      "pull", "Pull a reference into the store, verifying every digest");
+  pull->add_option("REFERENCE", pull_flags->args, "REGISTRY/REPO:TAG|@DIGEST")
+      ->required();
+  pull->add_option("--output", pull_flags->output,
+                   "Also write the layers into this folder");
+  pull->add_flag("--insecure", pull_flags->insecure,
+                 "Plain HTTP (and no TLS verification)");
+  pull->callback([context, pull_flags] {
+    *context.action = [context, pull_flags] {
+      return RunPull(*context.globals, *pull_flags);
+    };
+  });
+}
+
+}  // namespace
+
+void AddRegistryCommands(CLI::App& app, CommandContext context) {
+  auto* group = app.add_subcommand("registry", "OCI registry over the store");
+  group->require_subcommand(1);
+  AddServe(*group, context);
+  AddImmutable(*group, context);
+  AddCleanup(app, context);
+  AddGc(app, context);
+  AddTransfer(app, context);
+}
+
+}  // namespace lockstep::cli

@@ -1,0 +1,284 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "registry/auth.h"
+
+#include <crypt.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/crypto.h>
+
+#include <sstream>
+
+#include "core/canonical_json.h"
+#include "core/files.h"
+
+namespace lockstep::registry {
+namespace {
+
+std::optional<std::string> DecodeBase64(const std::string& text) {
+  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                               reinterpret_cast<const unsigned char*>(
+                                   text.data()),
+                               static_cast<int>(text.size()));
+  if (length < 0) return std::nullopt;
+  // EVP_DecodeBlock counts '=' padding as zero bytes; drop them.
+  size_t padding = 0;
+  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) ++padding;
+  out.resize(static_cast<size_t>(length) - padding);
+  return out;
+}
+
+bool Matches(const std::string& pattern, const std::string& repo) {
+  if (!pattern.empty() && pattern.back() == '*') {
+    return repo.compare(0, pattern.size() - 1, pattern, 0,
+                        pattern.size() - 1) == 0;
+  }
+  return pattern == repo;
+}
+
+bool Lists(const std::vector<std::string>& users, const std::string& user) {
+  for (const std::string& entry : users) {
+    if (entry == user || (entry == "*" && !user.empty())) return true;
+  }
+  return false;
+}
+
+Result<std::vector<std::string>> StringList(const Json& value,
+                                            const std::string& where) {
+  std::vector<std::string> out;
+  if (value.is_null()) return out;
+  if (!value.is_array()) {
+    return Status::InvalidArgument(where + ": not a list of strings");
+  }
+  for (const Json& item : value) {
+    if (!item.is_string()) {
+      return Status::InvalidArgument(where + ": not a list of strings");
+    }
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<Authenticator> Authenticator::FromText(const std::string& htpasswd,
+                                              const std::string& rules,
+                                              const std::string& source) {
+  Authenticator auth;
+  std::istringstream lines(htpasswd);
+  std::string line;
+  int number = 0;
+  while (std::getline(lines, line)) {
+    ++number;
+    if (line.empty() || line[0] == '#') continue;
+    size_t colon = line.find(':');
+    std::string hash = colon == std::string::npos ? "" : line.substr(colon + 1);
+    if (hash.rfind("$2", 0) != 0) {
+      return Status::InvalidArgument(
+          source + " line " + std::to_string(number) +
+          ": only bcrypt entries (htpasswd -B) are accepted");
+    }
+    auth.hashes_[line.substr(0, colon)] = hash;
+  }
+  if (rules.empty()) return auth;
+
+  ASSIGN_OR_RETURN(Json root, ParseJson(rules, source));
+  if (!root.is_object()) {
+    return Status::InvalidArgument(source + ": not a JSON object");
+  }
+  auth.has_rules_ = true;
+  ASSIGN_OR_RETURN(auth.anonymous_pull_,
+                   StringList(root.value("anonymousPull", Json()),
+                              source + ": anonymousPull"));
+  Json list = root.value("rules", Json::array());
+  if (!list.is_array()) {
+    return Status::InvalidArgument(source + ": rules: not a list");
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::string where = source + ": rules[" + std::to_string(i) + "]";
+    const Json& item = list[i];
+    if (!item.is_object() || !item.contains("repository") ||
+        !item["repository"].is_string()) {
+      return Status::InvalidArgument(where + ".repository: missing");
+    }
+    AccessRule rule;
+    rule.repository = item["repository"].get<std::string>();
+    ASSIGN_OR_RETURN(rule.read,
+                     StringList(item.value("read", Json()), where + ".read"));
+    ASSIGN_OR_RETURN(rule.write, StringList(item.value("write", Json()),
+                                            where + ".write"));
+    auth.rules_.push_back(std::move(rule));
+  }
+  return auth;
+}
+
+Result<Authenticator> Authenticator::Load(const std::filesystem::path& htpasswd,
+                                          const std::filesystem::path& rules) {
+  ASSIGN_OR_RETURN(std::string users, ReadFile(htpasswd));
+  std::string rules_text;
+  if (!rules.empty()) {
+    ASSIGN_OR_RETURN(rules_text, ReadFile(rules));
+  }
+  Result<Authenticator> auth =
+      FromText(users, rules_text, rules.empty() ? htpasswd.string()
+                                                : rules.string());
+  return auth;
+}
+
+std::optional<std::string> Authenticator::CheckBasic(
+    const std::string& header) const {
+  if (header.rfind("Basic ", 0) != 0) return std::nullopt;
+  std::optional<std::string> decoded = DecodeBase64(header.substr(6));
+  if (!decoded) return std::nullopt;
+  size_t colon = decoded->find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string user = decoded->substr(0, colon);
+  std::string password = decoded->substr(colon + 1);
+  auto found = hashes_.find(user);
+  if (found == hashes_.end()) return std::nullopt;
+
+  crypt_data data{};
+  const char* computed = crypt_r(password.c_str(), found->second.c_str(),
+                                 &data);
+  if (computed == nullptr || computed[0] == '*' ||
+      found->second != computed) {
+    return std::nullopt;
+  }
+  return user;
+}
+
+bool Authenticator::Allowed(const std::string& user, const std::string& repo,
+                            bool write) const {
+  if (!write) {
+    for (const std::string& pattern : anonymous_pull_) {
+      if (!repo.empty() && Matches(pattern, repo)) return true;
+    }
+  }
+  if (user.empty()) return false;
+  if (!has_rules_) return true;
+  if (repo.empty()) return !write;  // catalog and /v2/ for any user
+  for (const AccessRule& rule : rules_) {
+    if (Matches(rule.repository, repo)) {
+      return Lists(write ? rule.write : rule.read, user);
+    }
+  }
+  return false;
+}
+
+namespace {
+
+std::string Hex(const unsigned char* bytes, size_t size) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < size; ++i) {
+    out += kHex[bytes[i] >> 4];
+    out += kHex[bytes[i] & 15];
+  }
+  return out;
+}
+
+std::optional<std::string> Unhex(const std::string& text) {
+  if (text.size() % 2 != 0) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < text.size(); i += 2) {
+    int value = 0;
+    for (size_t j = i; j < i + 2; ++j) {
+      char c = text[j];
+      int digit = c >= '0' && c <= '9'   ? c - '0'
+                  : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                         : -1;
+      if (digit < 0) return std::nullopt;
+      value = value * 16 + digit;
+    }
+    out += static_cast<char>(value);
+  }
+  return out;
+}
+
+}  // namespace
+
+TokenIssuer TokenIssuer::WithRandomKey() {
+  unsigned char key[32];
+  RAND_bytes(key, sizeof(key));
+  return TokenIssuer(std::string(reinterpret_cast<char*>(key), sizeof(key)));
+}
+
+std::string TokenIssuer::Sign(const std::string& payload) const {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
+       mac, &length);
+  return Hex(mac, length);
+}
+
+std::string TokenIssuer::Issue(const std::string& user,
+                               const std::vector<TokenGrant>& grants,
+                               int64_t now_ms, int64_t ttl_ms) const {
+  Json access = Json::array();
+  for (const TokenGrant& grant : grants) {
+    access.push_back({{"name", grant.repository},
+                      {"pull", grant.pull},
+                      {"push", grant.push}});
+  }
+  Json claims = {{"sub", user}, {"exp", now_ms + ttl_ms}, {"access", access}};
+  std::string payload = claims.dump();
+  std::string hex = Hex(reinterpret_cast<const unsigned char*>(payload.data()),
+                        payload.size());
+  return hex + "." + Sign(payload);
+}
+
+std::optional<TokenIssuer::Claims> TokenIssuer::Verify(
+    const std::string& token, int64_t now_ms) const {
+  size_t dot = token.find('.');
+  if (dot == std::string::npos) return std::nullopt;
+  std::optional<std::string> payload = Unhex(token.substr(0, dot));
+  if (!payload) return std::nullopt;
+  std::string expected = Sign(*payload);
+  std::string given = token.substr(dot + 1);
+  if (given.size() != expected.size() ||
+      CRYPTO_memcmp(given.data(), expected.data(), given.size()) != 0) {
+    return std::nullopt;
+  }
+  Json claims = Json::parse(*payload, nullptr, false);
+  if (!claims.is_object() || !claims.value("exp", Json(0)).is_number() ||
+      claims["exp"].get<int64_t>() <= now_ms) {
+    return std::nullopt;
+  }
+  Claims out;
+  out.user = claims.value("sub", "");
+  for (const Json& entry : claims.value("access", Json::array())) {
+    out.grants.push_back({entry.value("name", ""), entry.value("pull", false),
+                          entry.value("push", false)});
+  }
+  return out;
+}
+
+std::vector<TokenGrant> ParseScopes(const std::vector<std::string>& scopes) {
+  std::vector<TokenGrant> grants;
+  for (const std::string& scope : scopes) {
+    // Several scopes may also come space-separated in one parameter.
+    std::istringstream words(scope);
+    std::string word;
+    while (words >> word) {
+      size_t first = word.find(':');
+      size_t last = word.rfind(':');
+      if (first == std::string::npos || first == last) continue;
+      if (word.substr(0, first) != "repository") continue;
+      TokenGrant grant;
+      grant.repository = word.substr(first + 1, last - first - 1);
+      std::string actions = "," + word.substr(last + 1) + ",";
+      grant.pull = actions.find(",pull,") != std::string::npos ||
+                   actions.find(",*,") != std::string::npos;
+      grant.push = actions.find(",push,") != std::string::npos ||
+                   actions.find(",*,") != std::string::npos;
+      grants.push_back(grant);
+    }
+  }
+  return grants;
+}
+
+}  // namespace lockstep::registry

@@ -1,0 +1,96 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// Who may read and write which repository. Users and bcrypt password
+// hashes come from an htpasswd file (`htpasswd -B`), checked with
+// crypt(3) from libxcrypt. Access rules come from a JSON file:
+//   {"anonymousPull": ["public/*"],
+//    "rules": [{"repository": "team/*", "read": ["*"], "write": ["ana"]}]}
+// where "*" in read/write means any authenticated user and a repository
+// pattern ending in "/*" or "*" matches by prefix. Without a rules file
+// every authenticated user may read and write everything.
+
+#ifndef LOCKSTEP_REGISTRY_AUTH_H_
+#define LOCKSTEP_REGISTRY_AUTH_H_
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace lockstep::registry {
+
+struct AccessRule {
+  std::string repository;  // exact name, or a prefix pattern ending in '*'
+  std::vector<std::string> read;
+  std::vector<std::string> write;
+};
+
+class Authenticator {
+ public:
+  // Reads the htpasswd file and, when given, the rules file.
+  static Result<Authenticator> Load(const std::filesystem::path& htpasswd,
+                                    const std::filesystem::path& rules);
+
+  // Parses rules JSON text (also used by the fuzzer).
+  static Result<Authenticator> FromText(const std::string& htpasswd,
+                                        const std::string& rules,
+                                        const std::string& source);
+
+  // The user named by a "Basic base64(user:pass)" header whose password
+  // checks out; nullopt otherwise.
+  std::optional<std::string> CheckBasic(const std::string& header) const;
+
+  // True when `user` ("" for anonymous) may read (or write) `repo`.
+  // Repository "" stands for registry-wide reads such as the catalog.
+  bool Allowed(const std::string& user, const std::string& repo,
+               bool write) const;
+
+ private:
+  std::map<std::string, std::string> hashes_;  // user -> bcrypt hash
+  std::vector<AccessRule> rules_;
+  std::vector<std::string> anonymous_pull_;
+  bool has_rules_ = false;
+};
+
+// What a bearer token lets its holder do in one repository ("" with
+// pull = true stands for registry-wide reads: /v2/ and the catalog).
+struct TokenGrant {
+  std::string repository;
+  bool pull = false;
+  bool push = false;
+};
+
+// Bearer tokens after Docker's token authentication spec, issued by the
+// registry itself at /token and signed with HMAC-SHA256 under a key made
+// at start-up (tokens die with the process, which is fine for 5-minute
+// tokens). Format: hex(JSON claims) "." hex(HMAC).
+class TokenIssuer {
+ public:
+  explicit TokenIssuer(std::string key) : key_(std::move(key)) {}
+  static TokenIssuer WithRandomKey();
+
+  std::string Issue(const std::string& user,
+                    const std::vector<TokenGrant>& grants, int64_t now_ms,
+                    int64_t ttl_ms) const;
+
+  struct Claims {
+    std::string user;
+    std::vector<TokenGrant> grants;
+  };
+  // The claims when the signature holds and the token has not expired.
+  std::optional<Claims> Verify(const std::string& token, int64_t now_ms) const;
+
+ private:
+  std::string Sign(const std::string& payload) const;
+  std::string key_;
+};
+
+// Parses "repository:NAME:pull,push" scopes; others are ignored.
+std::vector<TokenGrant> ParseScopes(const std::vector<std::string>& scopes);
+
+}  // namespace lockstep::registry
+
+#endif  // LOCKSTEP_REGISTRY_AUTH_H_

@@ -1,0 +1,431 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "registry/cleanup.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/canonical_json.h"
+#include "core/clock.h"
+
+namespace lockstep::registry {
+namespace {
+
+Result<std::vector<std::string>> Strings(const Json& object, const char* key,
+                                         const std::string& where) {
+  std::vector<std::string> out;
+  auto found = object.find(key);
+  if (found == object.end()) return out;
+  if (!found->is_array()) {
+    return Status::InvalidArgument(where + "." + key +
+                                   ": want a list of strings");
+  }
+  for (const Json& item : *found) {
+    if (!item.is_string()) {
+      return Status::InvalidArgument(where + "." + key +
+                                     ": want a list of strings");
+    }
+    out.push_back(item.get<std::string>());
+  }
+  return out;
+}
+
+std::string Lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(c));
+  return text;
+}
+
+Result<std::optional<int64_t>> Duration(const Json& object, const char* key,
+                                        const std::string& where) {
+  auto found = object.find(key);
+  if (found == object.end()) return std::optional<int64_t>();
+  std::optional<int64_t> millis;
+  if (found->is_string()) {
+    millis = ParseDurationMillis(found->get<std::string>());
+  }
+  if (!millis) {
+    return Status::InvalidArgument(where + "." + key +
+                                   ": want a duration such as \"30d\"");
+  }
+  return millis;
+}
+
+Result<PolicyCondition> ParseCondition(const Json& value,
+                                       const std::string& where) {
+  if (!value.is_object()) {
+    return Status::InvalidArgument(where + ": want an object");
+  }
+  PolicyCondition condition;
+  auto state = value.find("tagState");
+  if (state != value.end()) {
+    std::string text = state->is_string() ? Lower(*state) : "";
+    if (text == "tagged") {
+      condition.tag_state = TagState::kTagged;
+    } else if (text == "untagged") {
+      condition.tag_state = TagState::kUntagged;
+    } else if (text == "any") {
+      condition.tag_state = TagState::kAny;
+    } else {
+      return Status::InvalidArgument(
+          where + ".tagState: want tagged, untagged or any");
+    }
+  }
+  ASSIGN_OR_RETURN(condition.tag_prefixes,
+                   Strings(value, "tagPrefixes", where));
+  ASSIGN_OR_RETURN(condition.version_name_prefixes,
+                   Strings(value, "versionNamePrefixes", where));
+  ASSIGN_OR_RETURN(condition.package_name_prefixes,
+                   Strings(value, "packageNamePrefixes", where));
+  ASSIGN_OR_RETURN(condition.older_than_ms,
+                   Duration(value, "olderThan", where));
+  ASSIGN_OR_RETURN(condition.newer_than_ms,
+                   Duration(value, "newerThan", where));
+  return condition;
+}
+
+Result<CleanupPolicy> ParsePolicy(const Json& value,
+                                  const std::string& where) {
+  if (!value.is_object()) {
+    return Status::InvalidArgument(where + ": want an object");
+  }
+  CleanupPolicy policy;
+  auto name = value.find("name");
+  if (name == value.end() || !name->is_string() ||
+      name->get<std::string>().empty()) {
+    return Status::InvalidArgument(where + ".name: missing");
+  }
+  policy.name = name->get<std::string>();
+  // Artifact Registry writes {"type": "Delete"}; a bare string is
+  // accepted too.
+  auto action = value.find("action");
+  std::string type;
+  if (action != value.end() && action->is_string()) {
+    type = Lower(*action);
+  } else if (action != value.end() && action->is_object() &&
+             action->contains("type") && (*action)["type"].is_string()) {
+    type = Lower((*action)["type"]);
+  }
+  if (type != "delete" && type != "keep") {
+    return Status::InvalidArgument(where + ".action: want Delete or Keep");
+  }
+  policy.keep = type == "keep";
+
+  auto condition = value.find("condition");
+  auto recent = value.find("mostRecentVersions");
+  if ((condition == value.end()) == (recent == value.end())) {
+    return Status::InvalidArgument(
+        where + ": want exactly one of condition or mostRecentVersions");
+  }
+  if (condition != value.end()) {
+    ASSIGN_OR_RETURN(policy.condition,
+                     ParseCondition(*condition, where + ".condition"));
+    return policy;
+  }
+  std::string at = where + ".mostRecentVersions";
+  if (!policy.keep) {
+    return Status::InvalidArgument(at + ": only a Keep policy keeps the "
+                                         "most recent versions");
+  }
+  if (!recent->is_object()) {
+    return Status::InvalidArgument(at + ": want an object");
+  }
+  ASSIGN_OR_RETURN(policy.recent_package_prefixes,
+                   Strings(*recent, "packageNamePrefixes", at));
+  auto count = recent->find("keepCount");
+  if (count == recent->end() || !count->is_number_integer() ||
+      count->get<int64_t>() < 0) {
+    return Status::InvalidArgument(at + ".keepCount: want an integer >= 0");
+  }
+  policy.keep_count = count->get<int64_t>();
+  return policy;
+}
+
+bool AnyPrefix(const std::vector<std::string>& prefixes,
+               const std::string& text) {
+  for (const std::string& prefix : prefixes) {
+    if (text.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+// One tag reference, or one untagged manifest (tag empty).
+struct Item {
+  std::string tag;
+  Digest digest;
+  int64_t pushed_ms = 0;
+};
+
+bool Matches(const PolicyCondition& c, const std::string& repo,
+             const Item& item, int64_t now_ms) {
+  bool tagged = !item.tag.empty();
+  if (c.tag_state == TagState::kTagged && !tagged) return false;
+  if (c.tag_state == TagState::kUntagged && tagged) return false;
+  if (!c.tag_prefixes.empty() &&
+      (!tagged || !AnyPrefix(c.tag_prefixes, item.tag))) {
+    return false;
+  }
+  if (!c.version_name_prefixes.empty() &&
+      !AnyPrefix(c.version_name_prefixes, item.digest.ToString())) {
+    return false;
+  }
+  if (!c.package_name_prefixes.empty() &&
+      !AnyPrefix(c.package_name_prefixes, repo)) {
+    return false;
+  }
+  int64_t age = now_ms - item.pushed_ms;
+  if (c.older_than_ms && age <= *c.older_than_ms) return false;
+  if (c.newer_than_ms && age >= *c.newer_than_ms) return false;
+  return true;
+}
+
+// Everything about one repository that the plan needs.
+struct RepoState {
+  std::vector<ManifestRow> manifests;
+  std::vector<TagRow> tags;
+  std::map<Digest, std::vector<ManifestRef>> refs;
+};
+
+// The digests of the `keep_count` most recent versions. A version's push
+// time is the latest of its manifest's and its tags' push times; equal
+// times are ordered by digest, the lexically smaller counting as newer.
+std::set<Digest> MostRecent(const RepoState& state, int64_t keep_count) {
+  std::map<Digest, int64_t> latest;
+  for (const ManifestRow& row : state.manifests) {
+    latest[row.digest] = row.pushed_ms;
+  }
+  for (const TagRow& tag : state.tags) {
+    latest[tag.digest] = std::max(latest[tag.digest], tag.pushed_ms);
+  }
+  std::vector<std::pair<int64_t, Digest>> order;
+  for (const auto& [digest, when] : latest) order.push_back({when, digest});
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first > b.first;
+    return a.second < b.second;
+  });
+  std::set<Digest> kept;
+  for (size_t i = 0; i < order.size() && i < static_cast<size_t>(keep_count);
+       ++i) {
+    kept.insert(order[i].second);
+  }
+  return kept;
+}
+
+// Why a retention root holds `digest` (directly or through what it
+// references), as "reason (path)"; empty when nothing does.
+std::string RootReason(const Digest& digest, const RepoState& state,
+                       const std::map<Digest, std::string>& roots,
+                       std::set<Digest>& visiting) {
+  auto direct = roots.find(digest);
+  if (direct != roots.end()) return direct->second;
+  if (!visiting.insert(digest).second) return "";
+  auto refs = state.refs.find(digest);
+  if (refs == state.refs.end()) return "";
+  for (const ManifestRef& ref : refs->second) {
+    std::string below = RootReason(ref.digest, state, roots, visiting);
+    if (!below.empty()) {
+      return below + " <- " + ref.digest.Short() + " <- " + digest.Short();
+    }
+  }
+  return "";
+}
+
+CleanupDecision Decide(const std::vector<CleanupPolicy>& policies,
+                       const std::string& repo, const Item& item,
+                       const std::map<std::string, std::set<Digest>>& recent,
+                       const std::string& lineage, int64_t now_ms) {
+  CleanupDecision decision{repo, item.tag, item.digest, false, ""};
+  if (!lineage.empty()) {
+    decision.reason = "lineage: " + lineage;
+    return decision;
+  }
+  const CleanupPolicy* deleting = nullptr;
+  for (const CleanupPolicy& policy : policies) {
+    bool match = false;
+    if (policy.condition) {
+      match = Matches(*policy.condition, repo, item, now_ms);
+    } else {
+      auto kept = recent.find(policy.name);
+      match = kept != recent.end() && kept->second.count(item.digest) > 0;
+    }
+    if (!match) continue;
+    if (policy.keep) {
+      decision.reason = "policy " + policy.name + " (Keep)";
+      return decision;
+    }
+    if (deleting == nullptr) deleting = &policy;
+  }
+  if (deleting != nullptr) {
+    decision.remove = true;
+    decision.reason = "policy " + deleting->name + " (Delete)";
+  } else {
+    decision.reason = "no policy matched";
+  }
+  return decision;
+}
+
+Result<RepoState> LoadRepo(Index& index, const std::string& repo) {
+  RepoState state;
+  ASSIGN_OR_RETURN(state.manifests, index.ManifestsOf(repo));
+  ASSIGN_OR_RETURN(state.tags, index.TagsOf(repo));
+  for (const ManifestRow& row : state.manifests) {
+    ASSIGN_OR_RETURN(state.refs[row.digest], index.RefsOf(repo, row.digest));
+  }
+  return state;
+}
+
+Status PlanRepo(Index& index, const std::vector<CleanupPolicy>& policies,
+                const std::map<Digest, std::string>& roots,
+                const std::string& repo, int64_t now_ms, CleanupPlan* plan) {
+  ASSIGN_OR_RETURN(RepoState state, LoadRepo(index, repo));
+  std::map<std::string, std::set<Digest>> recent;
+  for (const CleanupPolicy& policy : policies) {
+    if (policy.keep_count &&
+        (policy.recent_package_prefixes.empty() ||
+         AnyPrefix(policy.recent_package_prefixes, repo))) {
+      recent[policy.name] = MostRecent(state, *policy.keep_count);
+    }
+  }
+  auto lineage = [&](const Digest& digest) {
+    std::set<Digest> visiting;
+    return RootReason(digest, state, roots, visiting);
+  };
+
+  // Tags first; a manifest survives when any of its tags does. Immutable
+  // tags are never removed, by cleanup either.
+  ASSIGN_OR_RETURN(bool immutable, index.TagsImmutable(repo));
+  std::map<Digest, std::string> survivors;
+  std::set<Digest> tagged;
+  for (const TagRow& tag : state.tags) {
+    Item item{tag.tag, tag.digest, tag.pushed_ms};
+    CleanupDecision decision = Decide(policies, repo, item, recent,
+                                      lineage(tag.digest), now_ms);
+    if (immutable && decision.remove) {
+      decision.remove = false;
+      decision.reason = "tags in " + repo + " are immutable";
+    }
+    tagged.insert(tag.digest);
+    if (!decision.remove) survivors.emplace(tag.digest, decision.reason);
+    plan->decisions.push_back(std::move(decision));
+  }
+  std::map<Digest, CleanupDecision> manifest_decisions;
+  for (const ManifestRow& row : state.manifests) {
+    if (tagged.count(row.digest)) {
+      if (!survivors.count(row.digest)) {
+        manifest_decisions[row.digest] = {repo, "", row.digest, true,
+                                          "all its tags are removed"};
+      }
+      continue;
+    }
+    Item item{"", row.digest, row.pushed_ms};
+    CleanupDecision decision = Decide(policies, repo, item, recent,
+                                      lineage(row.digest), now_ms);
+    if (!decision.remove) survivors.emplace(row.digest, decision.reason);
+    manifest_decisions[row.digest] = std::move(decision);
+  }
+
+  // What a surviving index lists, and the referrers of a surviving
+  // manifest, survive too (until nothing changes).
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (const ManifestRow& row : state.manifests) {
+      if (survivors.count(row.digest)) continue;
+      std::string why;
+      for (const auto& [parent, unused] : survivors) {
+        for (const ManifestRef& ref : state.refs[parent]) {
+          if (ref.is_manifest && ref.digest == row.digest) {
+            why = "listed by kept index " + parent.ToString();
+          }
+        }
+      }
+      if (why.empty() && !row.subject.empty()) {
+        Result<Digest> subject = Digest::Parse(row.subject);
+        if (subject.ok() && survivors.count(*subject)) {
+          why = "referrer of kept " + row.subject;
+        }
+      }
+      if (why.empty()) continue;
+      survivors.emplace(row.digest, why);
+      auto& decision = manifest_decisions[row.digest];
+      decision.remove = false;
+      decision.reason = why;
+      changed = true;
+    }
+  }
+  for (auto& [digest, decision] : manifest_decisions) {
+    plan->decisions.push_back(std::move(decision));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::vector<CleanupPolicy>> ParsePolicies(std::string_view text,
+                                                 const std::string& source) {
+  ASSIGN_OR_RETURN(Json root, ParseJson(text, source));
+  if (!root.is_array()) {
+    return Status::InvalidArgument(source + ": want a list of policies");
+  }
+  std::vector<CleanupPolicy> policies;
+  std::set<std::string> names;
+  for (size_t i = 0; i < root.size(); ++i) {
+    std::string where = source + ": [" + std::to_string(i) + "]";
+    ASSIGN_OR_RETURN(CleanupPolicy policy, ParsePolicy(root[i], where));
+    if (!names.insert(policy.name).second) {
+      return Status::InvalidArgument(where + ".name: " + policy.name +
+                                     " is used twice");
+    }
+    policies.push_back(std::move(policy));
+  }
+  return policies;
+}
+
+Result<CleanupPlan> PlanCleanup(Index& index,
+                                const std::vector<CleanupPolicy>& policies,
+                                RetentionRoots& roots,
+                                const std::string& repository,
+                                int64_t now_ms) {
+  ASSIGN_OR_RETURN(std::vector<KeptBlob> kept, roots.Roots());
+  std::map<Digest, std::string> root_reasons;
+  for (const KeptBlob& blob : kept) {
+    root_reasons.emplace(blob.digest, blob.reason);
+  }
+  std::vector<std::string> repos;
+  if (repository.empty()) {
+    ASSIGN_OR_RETURN(repos, index.Repositories());
+  } else {
+    repos.push_back(repository);
+  }
+  CleanupPlan plan;
+  for (const std::string& repo : repos) {
+    RETURN_IF_ERROR(
+        PlanRepo(index, policies, root_reasons, repo, now_ms, &plan));
+  }
+  return plan;
+}
+
+Status ApplyCleanup(Index& index, const CleanupPlan& plan) {
+  return index.InWriteTransaction([&]() -> Status {
+    for (const CleanupDecision& decision : plan.decisions) {
+      if (!decision.remove) continue;
+      if (!decision.tag.empty()) {
+        RETURN_IF_ERROR(index.DeleteTag(decision.repository, decision.tag));
+        continue;
+      }
+      // A tag pushed since the plan was made holds the manifest.
+      ASSIGN_OR_RETURN(std::vector<TagRow> tags,
+                       index.TagsOf(decision.repository));
+      bool tagged = std::any_of(tags.begin(), tags.end(), [&](auto& tag) {
+        return tag.digest == decision.digest;
+      });
+      if (!tagged) {
+        RETURN_IF_ERROR(
+            index.DeleteManifest(decision.repository, decision.digest));
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace lockstep::registry

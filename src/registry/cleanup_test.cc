@@ -1,0 +1,237 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "registry/cleanup.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+
+#include "core/files.h"
+#include "registry/oci.h"
+
+namespace lockstep::registry {
+namespace {
+
+constexpr int64_t kDay = 24 * 60 * 60 * 1000;
+constexpr int64_t kNow = 1'800'000'000'000;
+
+Digest D(const std::string& name) { return Sha256Of(name); }
+
+class CleanupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = *MakeTempDirectory(fs::temp_directory_path(), "cleanup-");
+    index_ = std::move(*Index::Open(root_ / "index.db"));
+  }
+  void TearDown() override {
+    index_.reset();
+    RemoveAllQuietly(root_);
+  }
+
+  // A manifest pushed `age_days` ago, with optional children.
+  void Manifest(const std::string& name, double age_days,
+                std::vector<ManifestRef> refs = {},
+                const std::string& subject = "") {
+    ManifestRow row{"app", D(name), std::string(kOciManifest), 100, "",
+                    subject, "",
+                    kNow - static_cast<int64_t>(age_days * kDay)};
+    ASSERT_TRUE(index_->PutManifest(row, refs).ok());
+  }
+  void Tag(const std::string& tag, const std::string& name, double age_days) {
+    ASSERT_TRUE(index_->SetTag({"app", tag, D(name),
+        kNow - static_cast<int64_t>(age_days * kDay)}).ok());
+  }
+
+  CleanupPlan Plan(const std::string& policy_json,
+                   RetentionRoots* roots = nullptr) {
+    auto policies = ParsePolicies(policy_json, "policy.json");
+    EXPECT_TRUE(policies.ok()) << policies.status().ToString();
+    NoRetentionRoots none;
+    auto plan = PlanCleanup(*index_, *policies, roots ? *roots : none, "",
+                            kNow);
+    EXPECT_TRUE(plan.ok()) << plan.status().ToString();
+    return *plan;
+  }
+
+  // "tag:remove/keep" or "name:remove/keep" lines, in plan order.
+  std::vector<std::string> Summary(const CleanupPlan& plan) {
+    std::vector<std::string> lines;
+    for (const CleanupDecision& d : plan.decisions) {
+      std::string what = d.tag;
+      if (what.empty()) {
+        for (const char* name : {"a", "b", "c", "d", "index", "sig"}) {
+          if (D(name) == d.digest) what = std::string("@") + name;
+        }
+      }
+      lines.push_back(what + ":" + (d.remove ? "remove" : "keep"));
+    }
+    return lines;
+  }
+
+  fs::path root_;
+  std::unique_ptr<Index> index_;
+};
+
+TEST_F(CleanupTest, ParseErrorsNameTheField) {
+  auto bad_state = ParsePolicies(
+      R"([{"name":"x","action":{"type":"Delete"},"condition":{}},
+          {"name":"y","action":"Delete","condition":{"tagState":"dirty"}}])",
+      "p.json");
+  ASSERT_FALSE(bad_state.ok());
+  EXPECT_EQ(bad_state.status().message(),
+            "p.json: [1].condition.tagState: want tagged, untagged or any");
+  auto bad_count = ParsePolicies(
+      R"([{"name":"k","action":"Keep","mostRecentVersions":{}}])", "p.json");
+  EXPECT_EQ(bad_count.status().message(),
+            "p.json: [0].mostRecentVersions.keepCount: want an integer >= 0");
+  auto bad_age = ParsePolicies(
+      R"([{"name":"o","action":"Delete","condition":{"olderThan":"soon"}}])",
+      "p.json");
+  EXPECT_EQ(bad_age.status().message(),
+            "p.json: [0].condition.olderThan: want a duration such as \"30d\"");
+  EXPECT_FALSE(ParsePolicies("{}", "p.json").ok());
+}
+
+TEST_F(CleanupTest, TagsSharingADigestAreListedOneByOne) {
+  Manifest("a", 10);
+  Tag("dev-1", "a", 10);
+  Tag("dev-2", "a", 9);
+  Tag("release-1", "a", 8);
+  CleanupPlan plan = Plan(R"([{"name":"drop-dev","action":"Delete",
+      "condition":{"tagState":"tagged","tagPrefixes":["dev-"]}}])");
+  // Three tag lines; the digest survives through release-1 and gets no
+  // line of its own.
+  EXPECT_EQ(Summary(plan), (std::vector<std::string>{
+                               "dev-1:remove", "dev-2:remove",
+                               "release-1:keep"}));
+  EXPECT_EQ(plan.decisions[0].reason, "policy drop-dev (Delete)");
+  EXPECT_EQ(plan.decisions[2].reason, "no policy matched");
+
+  ASSERT_TRUE(ApplyCleanup(*index_, plan).ok());
+  auto tags = *index_->TagsOf("app");
+  ASSERT_EQ(tags.size(), 1u);
+  EXPECT_EQ(tags[0].tag, "release-1");
+  EXPECT_TRUE(index_->FindManifest("app", D("a"))->has_value());
+}
+
+TEST_F(CleanupTest, ManifestGoesWhenAllItsTagsGo) {
+  Manifest("a", 10);
+  Tag("dev-1", "a", 10);
+  Tag("dev-2", "a", 9);
+  CleanupPlan plan = Plan(R"([{"name":"drop-dev","action":"Delete",
+      "condition":{"tagPrefixes":["dev-"]}}])");
+  EXPECT_EQ(Summary(plan), (std::vector<std::string>{
+                               "dev-1:remove", "dev-2:remove", "@a:remove"}));
+  ASSERT_TRUE(ApplyCleanup(*index_, plan).ok());
+  EXPECT_FALSE(index_->FindManifest("app", D("a"))->has_value());
+}
+
+TEST_F(CleanupTest, KeepMostRecentBeatsDeleteUntagged) {
+  Manifest("a", 30);
+  Manifest("b", 20);
+  Manifest("c", 10);
+  Manifest("d", 1);
+  const char* delete_untagged = R"([{"name":"untagged","action":"Delete",
+      "condition":{"tagState":"untagged"}}])";
+  // Alone, the delete-untagged policy takes all four.
+  std::vector<std::string> alone = Summary(Plan(delete_untagged));
+  std::sort(alone.begin(), alone.end());
+  EXPECT_EQ(alone, (std::vector<std::string>{"@a:remove", "@b:remove",
+                                             "@c:remove", "@d:remove"}));
+  CleanupPlan plan = Plan(R"([
+      {"name":"untagged","action":"Delete","condition":{"tagState":"untagged"}},
+      {"name":"recent","action":"Keep",
+       "mostRecentVersions":{"keepCount":2}}])");
+  std::map<std::string, std::string> by_name;
+  for (const CleanupDecision& d : plan.decisions) {
+    for (const char* name : {"a", "b", "c", "d"}) {
+      if (D(name) == d.digest) by_name[name] = d.reason;
+    }
+  }
+  EXPECT_EQ(by_name["a"], "policy untagged (Delete)");
+  EXPECT_EQ(by_name["b"], "policy untagged (Delete)");
+  EXPECT_EQ(by_name["c"], "policy recent (Keep)");
+  EXPECT_EQ(by_name["d"], "policy recent (Keep)");
+}
+
+TEST_F(CleanupTest, EqualPushTimesAreBrokenByDigest) {
+  Manifest("a", 5);
+  Manifest("b", 5);
+  CleanupPlan plan = Plan(R"([
+      {"name":"all","action":"Delete","condition":{"tagState":"any"}},
+      {"name":"one","action":"Keep","mostRecentVersions":{"keepCount":1}}])");
+  // The lexically smaller digest counts as the more recent.
+  Digest newer = std::min(D("a"), D("b"));
+  for (const CleanupDecision& d : plan.decisions) {
+    EXPECT_EQ(d.remove, d.digest != newer) << d.digest.ToString();
+  }
+}
+
+TEST_F(CleanupTest, AgeConditions) {
+  Manifest("a", 40);
+  Manifest("b", 5);
+  CleanupPlan plan = Plan(R"([{"name":"old","action":"Delete",
+      "condition":{"olderThan":"30d"}}])");
+  for (const CleanupDecision& d : plan.decisions) {
+    EXPECT_EQ(d.remove, d.digest == D("a"));
+  }
+  plan = Plan(R"([{"name":"new","action":"Delete",
+      "condition":{"newerThan":"7d"}}])");
+  for (const CleanupDecision& d : plan.decisions) {
+    EXPECT_EQ(d.remove, d.digest == D("b"));
+  }
+}
+
+TEST_F(CleanupTest, KeptIndexHoldsChildrenAndReferrers) {
+  Manifest("a", 10);
+  Manifest("b", 10);
+  Manifest("index", 10, {{D("a"), true}, {D("b"), true}});
+  Manifest("sig", 10, {}, D("index").ToString());
+  Manifest("c", 10);
+  Tag("latest", "index", 10);
+  CleanupPlan plan = Plan(R"([{"name":"untagged","action":"Delete",
+      "condition":{"tagState":"untagged"}}])");
+  for (const CleanupDecision& d : plan.decisions) {
+    if (d.digest == D("a") || d.digest == D("b")) {
+      EXPECT_FALSE(d.remove);
+      EXPECT_EQ(d.reason, "listed by kept index " + D("index").ToString());
+    } else if (d.digest == D("sig")) {
+      EXPECT_FALSE(d.remove);
+      EXPECT_EQ(d.reason, "referrer of kept " + D("index").ToString());
+    } else if (d.digest == D("c")) {
+      EXPECT_TRUE(d.remove);
+    }
+  }
+}
+
+TEST_F(CleanupTest, LineageKeepsWhatAKeptRunNeeds) {
+  Manifest("a", 10, {{D("model layer"), false}});
+  Manifest("b", 10);
+  FixedRetentionRoots roots({{D("model layer"), "run train-7 needs it"}});
+  CleanupPlan plan = Plan(R"([{"name":"untagged","action":"Delete",
+      "condition":{"tagState":"untagged"}}])", &roots);
+  for (const CleanupDecision& d : plan.decisions) {
+    if (d.digest == D("a")) {
+      EXPECT_FALSE(d.remove);
+      EXPECT_EQ(d.reason.rfind("lineage: run train-7 needs it", 0), 0u)
+          << d.reason;
+    } else {
+      EXPECT_TRUE(d.remove);
+    }
+  }
+}
+
+TEST_F(CleanupTest, ImmutableTagsSurviveCleanup) {
+  Manifest("a", 10);
+  Tag("dev-1", "a", 10);
+  ASSERT_TRUE(index_->SetTagsImmutable("app", true).ok());
+  CleanupPlan plan = Plan(R"([{"name":"dev","action":"Delete",
+      "condition":{"tagPrefixes":["dev-"]}}])");
+  ASSERT_EQ(plan.decisions.size(), 1u);
+  EXPECT_FALSE(plan.decisions[0].remove);
+  EXPECT_EQ(plan.decisions[0].reason, "tags in app are immutable");
+}
+
+}  // namespace
+}  // namespace lockstep::registry

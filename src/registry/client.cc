@@ -1,0 +1,617 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "registry/client.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "core/canonical_json.h"
+#include "core/files.h"
+#include "core/progress.h"
+#include "registry/oci.h"
+
+namespace lockstep::registry {
+namespace {
+
+constexpr int kMaxIndexDepth = 4;
+
+std::string Base64(const std::string& text) {
+  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+  int length = EVP_EncodeBlock(
+      reinterpret_cast<unsigned char*>(out.data()),
+      reinterpret_cast<const unsigned char*>(text.data()),
+      static_cast<int>(text.size()));
+  out.resize(static_cast<size_t>(length));
+  return out;
+}
+
+std::optional<std::string> Unbase64(const std::string& text) {
+  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                               reinterpret_cast<const unsigned char*>(
+                                   text.data()),
+                               static_cast<int>(text.size()));
+  if (length < 0) return std::nullopt;
+  size_t padding = 0;
+  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) ++padding;
+  out.resize(static_cast<size_t>(length) - padding);
+  return out;
+}
+
+std::string Lower(std::string text) {
+  for (char& c : text) c = static_cast<char>(std::tolower(c));
+  return text;
+}
+
+// key="value" pairs of a WWW-Authenticate challenge after its scheme.
+std::map<std::string, std::string> ChallengeParams(const std::string& text) {
+  std::map<std::string, std::string> params;
+  size_t at = text.find(' ');
+  while (at != std::string::npos && at < text.size()) {
+    size_t equals = text.find('=', at);
+    if (equals == std::string::npos) break;
+    std::string key = text.substr(at, equals - at);
+    key.erase(0, key.find_first_not_of(" ,"));
+    std::string value;
+    size_t next = equals + 1;
+    if (next < text.size() && text[next] == '"') {
+      size_t close = text.find('"', next + 1);
+      if (close == std::string::npos) break;
+      value = text.substr(next + 1, close - next - 1);
+      at = close + 1;
+    } else {
+      size_t comma = text.find(',', next);
+      value = text.substr(next, comma - next);
+      at = comma;
+    }
+    params[Lower(key)] = value;
+  }
+  return params;
+}
+
+std::string Escape(CURL* curl, const std::string& text) {
+  char* escaped = curl_easy_escape(curl, text.c_str(),
+                                   static_cast<int>(text.size()));
+  std::string out = escaped ? escaped : "";
+  curl_free(escaped);
+  return out;
+}
+
+}  // namespace
+
+struct Client::Response {
+  long status = 0;
+  std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;
+
+  std::string Header(const std::string& name) const {
+    auto found = headers.find(name);
+    return found == headers.end() ? "" : found->second;
+  }
+};
+
+std::string Reference::ToString() const {
+  std::string text = registry + "/" + repository;
+  if (!tag.empty()) text += ":" + tag;
+  if (!digest.empty()) text += "@" + digest;
+  return text;
+}
+
+Result<Reference> ParseReference(const std::string& text, bool insecure) {
+  Reference ref;
+  std::string rest = text;
+  ref.scheme = insecure ? "http" : "https";
+  for (const char* scheme : {"http://", "https://"}) {
+    if (rest.rfind(scheme, 0) == 0) {
+      ref.scheme = std::string(scheme).substr(0, std::strlen(scheme) - 3);
+      rest = rest.substr(std::strlen(scheme));
+    }
+  }
+  size_t slash = rest.find('/');
+  if (slash == std::string::npos || slash == 0) {
+    return Status::InvalidArgument(text + ": want REGISTRY/REPOSITORY[:TAG]");
+  }
+  ref.registry = rest.substr(0, slash);
+  rest = rest.substr(slash + 1);
+  size_t at = rest.find('@');
+  if (at != std::string::npos) {
+    ref.digest = rest.substr(at + 1);
+    if (!Digest::Parse(ref.digest).ok()) {
+      return Status::InvalidArgument(text + ": bad digest " + ref.digest);
+    }
+    rest = rest.substr(0, at);
+  }
+  size_t colon = rest.rfind(':');
+  if (colon != std::string::npos &&
+      rest.find('/', colon) == std::string::npos) {
+    ref.tag = rest.substr(colon + 1);
+    rest = rest.substr(0, colon);
+    if (!IsValidTag(ref.tag)) {
+      return Status::InvalidArgument(text + ": bad tag " + ref.tag);
+    }
+  }
+  if (!IsValidRepositoryName(rest)) {
+    return Status::InvalidArgument(text + ": bad repository name " + rest);
+  }
+  ref.repository = rest;
+  if (ref.tag.empty() && ref.digest.empty()) ref.tag = "latest";
+  return ref;
+}
+
+Client::Client(store::BlobStore& blobs, ClientOptions options)
+    : blobs_(blobs), options_(std::move(options)), curl_(curl_easy_init()) {
+  if (options_.docker_config.empty()) {
+    const char* dir = std::getenv("DOCKER_CONFIG");
+    const char* home = std::getenv("HOME");
+    if (dir != nullptr) {
+      options_.docker_config = std::filesystem::path(dir) / "config.json";
+    } else if (home != nullptr) {
+      options_.docker_config =
+          std::filesystem::path(home) / ".docker" / "config.json";
+    }
+  }
+}
+
+Client::~Client() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+
+std::optional<std::string> Client::Credentials(const std::string& registry) {
+  Result<std::string> text = ReadFile(options_.docker_config);
+  if (!text.ok()) return std::nullopt;
+  Json config = Json::parse(*text, nullptr, false);
+  if (!config.is_object() || !config.contains("auths")) return std::nullopt;
+  const Json& auths = config["auths"];
+  for (const std::string& key :
+       {registry, "http://" + registry, "https://" + registry}) {
+    if (auths.contains(key) && auths[key].is_object() &&
+        auths[key].contains("auth") && auths[key]["auth"].is_string()) {
+      return Unbase64(auths[key]["auth"].get<std::string>());
+    }
+  }
+  return std::nullopt;
+}
+
+Status Client::Authenticate(const Reference& ref, const std::string& challenge,
+                            bool push_scope) {
+  std::string key = ref.registry + "|" + ref.repository + "|" +
+                    (push_scope ? "push" : "pull");
+  std::optional<std::string> credentials = Credentials(ref.registry);
+  std::string scheme = Lower(challenge.substr(0, challenge.find(' ')));
+  if (scheme == "basic") {
+    if (!credentials) {
+      return Status::FailedPrecondition(
+          ref.registry + " wants a user name and password; add them to " +
+          options_.docker_config.string());
+    }
+    authorization_[key] = "Basic " + Base64(*credentials);
+    return Status::Ok();
+  }
+  if (scheme != "bearer") {
+    return Status::Unavailable(ref.registry + ": unknown auth scheme " +
+                               scheme);
+  }
+  auto params = ChallengeParams(challenge);
+  CURL* curl = static_cast<CURL*>(curl_);
+  std::string url = params["realm"];
+  url += (url.find('?') == std::string::npos ? "?" : "&");
+  url += "service=" + Escape(curl, params["service"]);
+  url += "&scope=" + Escape(curl, "repository:" + ref.repository +
+                                      (push_scope ? ":pull,push" : ":pull"));
+  if (push_scope && !mount_scope_.empty()) {
+    url += "&scope=" + Escape(curl, "repository:" + mount_scope_ + ":pull");
+  }
+  std::vector<std::string> headers;
+  if (credentials) {
+    headers.push_back("Authorization: Basic " + Base64(*credentials));
+  }
+  // The token request itself carries no registry authorization.
+  authorization_.erase(key);
+  Reference realm_ref = ref;
+  realm_ref.registry = "";
+  ASSIGN_OR_RETURN(Response response,
+                   Send(realm_ref, "GET", url, headers, "", false));
+  if (response.status != 200) {
+    return Status::FailedPrecondition(
+        "token request to " + params["realm"] + " answered " +
+        std::to_string(response.status) +
+        (credentials ? "" : "; no credentials in " +
+                                options_.docker_config.string()));
+  }
+  Json body = Json::parse(response.body, nullptr, false);
+  std::string token;
+  if (body.is_object()) {
+    token = body.value("token", body.value("access_token", ""));
+  }
+  if (token.empty()) {
+    return Status::Unavailable("token endpoint " + params["realm"] +
+                               " returned no token");
+  }
+  authorization_[key] = "Bearer " + token;
+  return Status::Ok();
+}
+
+namespace {
+
+size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+  auto* headers = static_cast<std::map<std::string, std::string>*>(user);
+  std::string line(data, size * count);
+  size_t colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(' '));
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) {
+      value.pop_back();
+    }
+    (*headers)[Lower(line.substr(0, colon))] = value;
+  } else if (line.rfind("HTTP/", 0) == 0) {
+    headers->clear();  // a new response (after a redirect or 100)
+  }
+  return size * count;
+}
+
+struct BodyTarget {
+  CURL* curl;
+  std::string* body;
+  store::BlobWriter* sink;
+  Status status;
+};
+
+size_t OnBody(char* data, size_t size, size_t count, void* user) {
+  auto* target = static_cast<BodyTarget*>(user);
+  long code = 0;
+  curl_easy_getinfo(target->curl, CURLINFO_RESPONSE_CODE, &code);
+  if (target->sink != nullptr && (code == 200 || code == 206)) {
+    target->status = target->sink->Append(std::string_view(data, size * count));
+    return target->status.ok() ? size * count : 0;
+  }
+  target->body->append(data, size * count);
+  return size * count;
+}
+
+}  // namespace
+
+Result<Client::Response> Client::Send(const Reference& ref,
+                                      const std::string& method,
+                                      const std::string& url,
+                                      std::vector<std::string> headers,
+                                      std::string_view body, bool push_scope,
+                                      store::BlobWriter* sink) {
+  std::string key = ref.registry + "|" + ref.repository + "|" +
+                    (push_scope ? "push" : "pull");
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    CURL* curl = static_cast<CURL*>(curl_);
+    curl_easy_reset(curl);
+    Response response;
+    BodyTarget target{curl, &response.body, sink, Status::Ok()};
+    curl_slist* list = nullptr;
+    for (const std::string& header : headers) {
+      list = curl_slist_append(list, header.c_str());
+    }
+    auto auth = authorization_.find(key);
+    if (!ref.registry.empty() && auth != authorization_.end()) {
+      list = curl_slist_append(list,
+                               ("Authorization: " + auth->second).c_str());
+    }
+    list = curl_slist_append(list, "Expect:");
+    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, method == "GET" ? 1L : 0L);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &target);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, "lockstep/0.1");
+    if (!options_.verify_tls) {
+      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (method == "HEAD") {
+      curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    } else if (method != "GET") {
+      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                       static_cast<curl_off_t>(body.size()));
+    }
+    CURLcode code = curl_easy_perform(curl);
+    curl_slist_free_all(list);
+    if (!target.status.ok()) return target.status;
+    if (code != CURLE_OK) {
+      return Status::Unavailable(method + " " + url + ": " +
+                                 curl_easy_strerror(code));
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    if (response.status != 401 || attempt == 1 || ref.registry.empty()) {
+      return response;
+    }
+    std::string challenge = response.Header("www-authenticate");
+    if (challenge.empty()) return response;
+    RETURN_IF_ERROR(Authenticate(ref, challenge, push_scope));
+  }
+  return Status::Internal("unreachable");
+}
+
+namespace {
+
+std::string BaseUrl(const Reference& ref) {
+  return ref.scheme + "://" + ref.registry + "/v2/" + ref.repository;
+}
+
+std::string Absolute(const Reference& ref, const std::string& location) {
+  if (location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0) {
+    return location;
+  }
+  return ref.scheme + "://" + ref.registry + location;
+}
+
+Status Unexpected(const std::string& what, long status,
+                  const std::string& body) {
+  return Status::Unavailable(what + " answered HTTP " +
+                             std::to_string(status) + ": " +
+                             body.substr(0, 300));
+}
+
+}  // namespace
+
+Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
+                                const std::string& mount_from, bool* mounted) {
+  *mounted = false;
+  std::string blob_url = BaseUrl(ref) + "/blobs/" + digest.ToString();
+  ASSIGN_OR_RETURN(Response head, Send(ref, "HEAD", blob_url, {}, "", true));
+  if (head.status == 200) return false;
+
+  std::string start = BaseUrl(ref) + "/blobs/uploads/";
+  if (!mount_from.empty()) {
+    start += "?mount=" + digest.ToString() + "&from=" + mount_from;
+  }
+  ASSIGN_OR_RETURN(Response post, Send(ref, "POST", start, {}, "", true));
+  if (post.status == 201) {
+    *mounted = true;  // only a 201 means the blob is there
+    return true;
+  }
+  if (post.status != 202) return Unexpected("POST " + start, post.status,
+                                            post.body);
+  std::string location = Absolute(ref, post.Header("location"));
+
+  ASSIGN_OR_RETURN(uint64_t size, blobs_.SizeOf(digest));
+  int fd = ::open(blobs_.PathOf(digest).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(blobs_.PathOf(digest), errno);
+  std::string chunk;
+  uint64_t offset = 0;
+  int resumes = 0;
+  Status status;
+  while (offset < size && status.ok()) {
+    chunk.resize(std::min<uint64_t>(options_.chunk_size, size - offset));
+    ssize_t got = ::pread(fd, chunk.data(), chunk.size(),
+                          static_cast<off_t>(offset));
+    if (got <= 0) {
+      status = ErrnoStatus(blobs_.PathOf(digest), errno);
+      break;
+    }
+    chunk.resize(static_cast<size_t>(got));
+    std::string range = "Content-Range: " + std::to_string(offset) + "-" +
+                        std::to_string(offset + chunk.size() - 1);
+    Result<Response> patch = Send(
+        ref, "PATCH", location,
+        {range, "Content-Type: application/octet-stream"}, chunk, true);
+    if (!patch.ok()) {
+      status = patch.status();
+      break;
+    }
+    if (patch->status == 416 && ++resumes < 5) {
+      // Resume from where the registry says the upload ends.
+      std::string reported = patch->Header("range");
+      size_t dash = reported.find('-');
+      offset = dash == std::string::npos
+                   ? 0
+                   : std::stoull(reported.substr(dash + 1)) + 1;
+      if (!patch->Header("location").empty()) {
+        location = Absolute(ref, patch->Header("location"));
+      }
+      continue;
+    }
+    if (patch->status != 202) {
+      status = Unexpected("PATCH " + location, patch->status, patch->body);
+      break;
+    }
+    offset += chunk.size();
+    if (!patch->Header("location").empty()) {
+      location = Absolute(ref, patch->Header("location"));
+    }
+  }
+  ::close(fd);
+  RETURN_IF_ERROR(status);
+
+  std::string put = location +
+                    (location.find('?') == std::string::npos ? "?" : "&") +
+                    "digest=" + digest.ToString();
+  ASSIGN_OR_RETURN(Response done,
+                   Send(ref, "PUT", put,
+                        {"Content-Type: application/octet-stream"}, "", true));
+  if (done.status != 201) {
+    return Unexpected("PUT " + put, done.status, done.body);
+  }
+  return true;
+}
+
+Result<PushResult> Client::Push(const Reference& target,
+                                const PushRequest& request) {
+  PushResult result;
+  mount_scope_ = request.mount_from;
+  // Artifacts carry the spec's empty config.
+  ASSIGN_OR_RETURN(Digest config, blobs_.PutBytes("{}"));
+  std::vector<Digest> digests{config};
+  for (const PushLayer& layer : request.layers) {
+    if (!blobs_.Contains(layer.digest)) {
+      return Status::NotFound("blob " + layer.digest.ToString() +
+                              " is not in the store");
+    }
+    digests.push_back(layer.digest);
+  }
+  uint64_t total = 0;
+  for (const Digest& digest : digests) total += *blobs_.SizeOf(digest);
+  Progress progress("pushing " + target.ToString(), total, "B");
+  for (const Digest& digest : digests) {
+    bool mounted = false;
+    ASSIGN_OR_RETURN(bool sent, UploadBlob(target, digest, request.mount_from,
+                                           &mounted));
+    if (mounted) {
+      ++result.mounted;
+    } else if (sent) {
+      ++result.uploaded;
+    } else {
+      ++result.skipped;
+    }
+    progress.Advance(*blobs_.SizeOf(digest));
+  }
+  progress.Finish();
+
+  Json layers = Json::array();
+  for (const PushLayer& layer : request.layers) {
+    Json entry = {{"mediaType", layer.media_type},
+                  {"digest", layer.digest.ToString()},
+                  {"size", *blobs_.SizeOf(layer.digest)}};
+    if (layer.annotations.is_object()) entry["annotations"] = layer.annotations;
+    layers.push_back(std::move(entry));
+  }
+  Json manifest = {{"schemaVersion", 2},
+                   {"mediaType", std::string(kOciManifest)},
+                   {"artifactType", request.artifact_type},
+                   {"config", {{"mediaType", std::string(kOciEmptyConfig)},
+                               {"digest", config.ToString()},
+                               {"size", 2}}},
+                   {"layers", layers}};
+  if (request.subject) {
+    std::string media_type = request.subject_media_type;
+    int64_t size = request.subject_size;
+    if (media_type.empty() || size == 0) {
+      // Describe the subject as the registry holds it.
+      std::string url = BaseUrl(target) + "/manifests/" +
+                        request.subject->ToString();
+      std::string accept = "Accept: " + std::string(kOciManifest) + ", " +
+                           std::string(kOciIndex) + ", " +
+                           std::string(kDockerManifest) + ", " +
+                           std::string(kDockerManifestList);
+      ASSIGN_OR_RETURN(Response head,
+                       Send(target, "GET", url, {accept}, "", true));
+      if (head.status != 200) {
+        return Unexpected("subject " + url, head.status, head.body);
+      }
+      if (Sha256Of(head.body) != *request.subject) {
+        return Status::DataLoss(url + ": subject bytes do not match");
+      }
+      media_type = head.Header("content-type");
+      size = static_cast<int64_t>(head.body.size());
+    }
+    manifest["subject"] = {{"mediaType", media_type},
+                           {"digest", request.subject->ToString()},
+                           {"size", size}};
+  }
+  if (request.annotations.is_object()) {
+    manifest["annotations"] = request.annotations;
+  }
+  std::string body = manifest.dump();
+  result.manifest = Sha256Of(body);
+  std::string url = BaseUrl(target) + "/manifests/" +
+                    (target.tag.empty() ? result.manifest.ToString()
+                                        : target.tag);
+  ASSIGN_OR_RETURN(Response put,
+                   Send(target, "PUT", url,
+                        {"Content-Type: " + std::string(kOciManifest)}, body,
+                        true));
+  if (put.status != 201) return Unexpected("PUT " + url, put.status, put.body);
+  std::string echoed = put.Header("docker-content-digest");
+  if (!echoed.empty() && echoed != result.manifest.ToString()) {
+    return Status::DataLoss("registry stored the manifest as " + echoed +
+                            ", not " + result.manifest.ToString());
+  }
+  return result;
+}
+
+Status Client::PullBlob(const Reference& ref, const Digest& digest,
+                        PullResult* result) {
+  if (blobs_.Contains(digest)) {
+    ++result->present;
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<store::BlobWriter> writer,
+                   blobs_.NewWriter());
+  std::string url = BaseUrl(ref) + "/blobs/" + digest.ToString();
+  ASSIGN_OR_RETURN(Response response,
+                   Send(ref, "GET", url, {}, "", false, writer.get()));
+  if (response.status != 200) {
+    return Unexpected("GET " + url, response.status, response.body);
+  }
+  Result<Digest> committed = writer->Commit(&digest);
+  if (!committed.ok()) {
+    return Status::DataLoss(url + ": " + committed.status().message());
+  }
+  ++result->downloaded;
+  return Status::Ok();
+}
+
+Status Client::PullManifestTree(const Reference& ref,
+                                const std::string& reference, int depth,
+                                PullResult* result) {
+  if (depth > kMaxIndexDepth) {
+    return Status::InvalidArgument(ref.ToString() + ": indexes nest too deep");
+  }
+  std::string url = BaseUrl(ref) + "/manifests/" + reference;
+  std::string accept = "Accept: " + std::string(kOciManifest) + ", " +
+                       std::string(kOciIndex) + ", " +
+                       std::string(kDockerManifest) + ", " +
+                       std::string(kDockerManifestList);
+  ASSIGN_OR_RETURN(Response response,
+                   Send(ref, "GET", url, {accept}, "", false));
+  if (response.status != 200) {
+    return Unexpected("GET " + url, response.status, response.body);
+  }
+  Digest digest = Sha256Of(response.body);
+  std::string echoed = response.Header("docker-content-digest");
+  bool by_digest = reference.find(':') != std::string::npos;
+  if ((by_digest && reference != digest.ToString()) ||
+      (!echoed.empty() && echoed != digest.ToString())) {
+    return Status::DataLoss(url + ": manifest hashes to " +
+                            digest.ToString() + ", not " +
+                            (by_digest ? reference : echoed));
+  }
+  RETURN_IF_ERROR(blobs_.PutBytes(response.body).status());
+  ASSIGN_OR_RETURN(ParsedManifest parsed,
+                   ParseManifest(response.body, response.Header(
+                                                    "content-type")));
+  for (const Descriptor& child : parsed.children) {
+    RETURN_IF_ERROR(
+        PullManifestTree(ref, child.digest.ToString(), depth + 1, result));
+  }
+  Progress progress("pulling " + ref.repository + "@" + digest.Short(),
+                    parsed.blobs.size(), "blobs");
+  for (const Descriptor& blob : parsed.blobs) {
+    RETURN_IF_ERROR(PullBlob(ref, blob.digest, result));
+    progress.Advance(1);
+  }
+  progress.Finish();
+  if (depth == 0) {
+    result->manifest = digest;
+    result->media_type = parsed.media_type;
+    result->body = response.body;
+    for (size_t i = 1; i < parsed.blobs.size(); ++i) {
+      const Descriptor& layer = parsed.blobs[i];
+      result->layers.push_back(
+          {layer.digest, layer.media_type, layer.annotations});
+    }
+  }
+  return Status::Ok();
+}
+
+Result<PullResult> Client::Pull(const Reference& source) {
+  PullResult result;
+  RETURN_IF_ERROR(
+      PullManifestTree(source, source.ManifestReference(), 0, &result));
+  return result;
+}
+
+}  // namespace lockstep::registry

@@ -1,0 +1,136 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// An OCI Distribution client over libcurl, for `lockstep push` and
+// `lockstep pull` against any OCI registry. It pushes a list of store
+// blobs as the layers of an OCI artifact manifest (with artifactType,
+// per-layer media types and annotations, and an optional subject), and
+// pulls a reference into the local BlobStore, verifying every digest.
+//
+// Authentication follows the registry's WWW-Authenticate challenge: Basic,
+// or Docker's token flow (Bearer realm/service/scope), with credentials
+// from the Docker config file (~/.docker/config.json "auths", or
+// $DOCKER_CONFIG/config.json). Blobs the registry already has (HEAD) are
+// skipped; a mount is used only when the registry answers 201; uploads
+// are chunked, and a 416 resumes from the Range the registry reports.
+
+#ifndef LOCKSTEP_REGISTRY_CLIENT_H_
+#define LOCKSTEP_REGISTRY_CLIENT_H_
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/digest.h"
+#include "core/status.h"
+#include "store/blob_store.h"
+
+namespace lockstep::registry {
+
+// REGISTRY/REPO[:TAG][@DIGEST], optionally with an http:// or https://
+// scheme in front.
+struct Reference {
+  std::string scheme;  // "http" or "https"
+  std::string registry;  // host[:port]
+  std::string repository;
+  std::string tag;     // may be empty when digest is set
+  std::string digest;  // may be empty
+
+  std::string ManifestReference() const {
+    return digest.empty() ? tag : digest;
+  }
+  std::string ToString() const;
+};
+
+// Parses a reference; `insecure` picks http when no scheme is given.
+Result<Reference> ParseReference(const std::string& text, bool insecure);
+
+struct PushLayer {
+  Digest digest;
+  std::string media_type = "application/octet-stream";
+  nlohmann::json annotations;  // null or an object
+};
+
+struct PushRequest {
+  std::vector<PushLayer> layers;
+  std::string artifact_type = "application/vnd.lockstep.artifact.v1";
+  // The manifest this one refers to (the referrers API), if any. With
+  // media type or size unset, they are read from the target repository.
+  std::optional<Digest> subject;
+  std::string subject_media_type;
+  int64_t subject_size = 0;
+  nlohmann::json annotations;  // manifest annotations, null or object
+  std::string mount_from;      // try a cross-repository mount from here
+};
+
+struct PushResult {
+  Digest manifest;
+  size_t uploaded = 0;  // blobs sent
+  size_t skipped = 0;   // blobs the registry already had
+  size_t mounted = 0;   // blobs mounted from mount_from
+};
+
+struct PullResult {
+  Digest manifest;
+  std::string media_type;
+  std::string body;                  // the manifest's bytes
+  std::vector<PushLayer> layers;     // of an image/artifact manifest
+  size_t downloaded = 0;
+  size_t present = 0;  // already in the local store
+};
+
+struct ClientOptions {
+  std::filesystem::path docker_config;  // default: $DOCKER_CONFIG or ~/.docker
+  uint64_t chunk_size = 16u << 20;      // PATCH size for chunked uploads
+  bool verify_tls = true;
+};
+
+class Client {
+ public:
+  Client(store::BlobStore& blobs, ClientOptions options);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Pushes `request`'s layers (which must be in the store), an empty
+  // config, and the manifest, tagged `target.tag`.
+  Result<PushResult> Push(const Reference& target, const PushRequest& request);
+
+  // Pulls the manifest (and, for an index, every child manifest) and all
+  // blobs they reference into the store, verifying every digest.
+  Result<PullResult> Pull(const Reference& source);
+
+ private:
+  struct Response;
+  Result<Response> Send(const Reference& ref, const std::string& method,
+                        const std::string& url,
+                        std::vector<std::string> headers,
+                        std::string_view body, bool push_scope,
+                        store::BlobWriter* sink = nullptr);
+  Status Authenticate(const Reference& ref, const std::string& challenge,
+                      bool push_scope);
+  std::optional<std::string> Credentials(const std::string& registry);
+  Result<bool> UploadBlob(const Reference& ref, const Digest& digest,
+                          const std::string& mount_from, bool* mounted);
+  Status PullManifestTree(const Reference& ref, const std::string& reference,
+                          int depth, PullResult* result);
+  Status PullBlob(const Reference& ref, const Digest& digest,
+                  PullResult* result);
+
+  store::BlobStore& blobs_;
+  ClientOptions options_;
+  void* curl_;  // CURL*, reused so connections stay alive
+  // A repository to ask pull access to along with the push scope (the
+  // source of a cross-repository mount).
+  std::string mount_scope_;
+  // Authorization header per registry and scope kind.
+  std::map<std::string, std::string> authorization_;
+};
+
+}  // namespace lockstep::registry
+
+#endif  // LOCKSTEP_REGISTRY_CLIENT_H_

@@ -1,0 +1,106 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "registry/gc.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "core/clock.h"
+
+namespace lockstep::registry {
+namespace {
+
+// Blobs swept per write transaction, so pushes wait at most one batch.
+constexpr size_t kSweepBatch = 128;
+
+// The blob file's modification time in Unix millis; nullopt when gone.
+std::optional<int64_t> ModifiedMillis(const std::filesystem::path& path) {
+  struct stat info;
+  if (::stat(path.c_str(), &info) != 0) return std::nullopt;
+  return static_cast<int64_t>(info.st_mtim.tv_sec) * 1000 +
+         info.st_mtim.tv_nsec / 1000000;
+}
+
+}  // namespace
+
+Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
+                                RetentionRoots& roots,
+                                const GcOptions& options) {
+  GcReport report;
+  report.mark_started_ms = NowUnixMillis();
+  // Anything written after this instant, or within the grace period
+  // before it, is spared whatever the marks say.
+  const int64_t cutoff = report.mark_started_ms - options.grace_ms;
+
+  // Mark.
+  std::unordered_set<Digest> marked;
+  ASSIGN_OR_RETURN(std::vector<Digest> held, index.AllHeldDigests(cutoff));
+  marked.insert(held.begin(), held.end());
+  ASSIGN_OR_RETURN(std::vector<KeptBlob> kept, roots.Roots());
+  for (KeptBlob& root : kept) {
+    marked.insert(root.digest);
+    if (blobs.Contains(root.digest)) {
+      report.kept_by_roots.push_back(std::move(root));
+    }
+  }
+  report.marked = marked.size();
+  if (options.after_mark) options.after_mark();
+  // Listed after marking: blobs that appear in between are candidates
+  // too, and only their mtime and the index re-check protect them.
+  ASSIGN_OR_RETURN(std::vector<Digest> present, blobs.List());
+  std::sort(present.begin(), present.end());
+
+  // Unused old links go first, so the blobs they alone held can be swept.
+  ASSIGN_OR_RETURN(auto stale, index.StaleLinks(cutoff));
+  for (auto& [repo, digest] : stale) {
+    report.dropped_links.push_back({repo, digest});
+  }
+  if (!options.dry_run) {
+    Status dropped = index.InWriteTransaction([&]() -> Status {
+      ASSIGN_OR_RETURN(auto still_stale, index.StaleLinks(cutoff));
+      for (const auto& [repo, digest] : still_stale) {
+        RETURN_IF_ERROR(index.UnlinkBlob(repo, digest).status());
+      }
+      return Status::Ok();
+    });
+    RETURN_IF_ERROR(dropped);
+  }
+
+  // Sweep, re-checking each candidate under the write lock.
+  std::vector<Digest> candidates;
+  for (const Digest& digest : present) {
+    if (!marked.count(digest)) candidates.push_back(digest);
+  }
+  for (size_t begin = 0; begin < candidates.size(); begin += kSweepBatch) {
+    size_t end = std::min(candidates.size(), begin + kSweepBatch);
+    Status batch = index.InWriteTransaction([&]() -> Status {
+      for (size_t i = begin; i < end; ++i) {
+        const Digest& digest = candidates[i];
+        std::optional<int64_t> modified =
+            ModifiedMillis(blobs.PathOf(digest));
+        if (!modified) continue;
+        ASSIGN_OR_RETURN(bool held_now, index.IsHeld(digest, cutoff));
+        if (held_now) continue;
+        if (*modified >= cutoff) {
+          report.spared_young.push_back(digest);
+          continue;
+        }
+        Result<uint64_t> size = blobs.SizeOf(digest);
+        report.swept.push_back({digest, size.ok() ? *size : 0});
+        report.bytes_freed += size.ok() ? *size : 0;
+        if (!options.dry_run) RETURN_IF_ERROR(blobs.Remove(digest));
+      }
+      return Status::Ok();
+    });
+    RETURN_IF_ERROR(batch);
+  }
+  if (!options.dry_run) {
+    RETURN_IF_ERROR(index.RecordGc(report.mark_started_ms,
+                                   static_cast<int64_t>(report.swept.size())));
+  }
+  return report;
+}
+
+}  // namespace lockstep::registry

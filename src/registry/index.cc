@@ -1,0 +1,498 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "registry/index.h"
+
+#include <sqlite3.h>
+
+#include <system_error>
+
+namespace lockstep::registry {
+namespace {
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS repositories (
+  name TEXT PRIMARY KEY,
+  immutable_tags INTEGER NOT NULL DEFAULT 0,
+  cleanup_previewed_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS blob_links (
+  repository TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  pushed_ms INTEGER NOT NULL,
+  PRIMARY KEY (repository, digest)
+);
+CREATE INDEX IF NOT EXISTS blob_links_digest ON blob_links(digest);
+CREATE TABLE IF NOT EXISTS manifests (
+  repository TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  artifact_type TEXT NOT NULL DEFAULT '',
+  subject TEXT NOT NULL DEFAULT '',
+  annotations TEXT NOT NULL DEFAULT '',
+  pushed_ms INTEGER NOT NULL,
+  PRIMARY KEY (repository, digest)
+);
+CREATE INDEX IF NOT EXISTS manifests_digest ON manifests(digest);
+CREATE INDEX IF NOT EXISTS manifests_subject ON manifests(repository, subject);
+CREATE TABLE IF NOT EXISTS manifest_refs (
+  repository TEXT NOT NULL,
+  manifest TEXT NOT NULL,
+  child TEXT NOT NULL,
+  is_manifest INTEGER NOT NULL,
+  PRIMARY KEY (repository, manifest, child)
+);
+CREATE INDEX IF NOT EXISTS manifest_refs_child ON manifest_refs(child);
+CREATE TABLE IF NOT EXISTS tags (
+  repository TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  digest TEXT NOT NULL,
+  pushed_ms INTEGER NOT NULL,
+  PRIMARY KEY (repository, tag)
+);
+CREATE INDEX IF NOT EXISTS tags_digest ON tags(repository, digest);
+CREATE TABLE IF NOT EXISTS gc_runs (
+  mark_started_ms INTEGER NOT NULL,
+  finished_ms INTEGER NOT NULL,
+  swept INTEGER NOT NULL
+);
+)sql";
+
+// A prepared statement with positional binding, finalized on scope exit.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    status_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  }
+  ~Statement() { sqlite3_finalize(stmt_); }
+
+  Statement& Bind(const std::string& text) {
+    sqlite3_bind_text(stmt_, ++next_, text.data(),
+                      static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& Bind(int64_t number) {
+    sqlite3_bind_int64(stmt_, ++next_, number);
+    return *this;
+  }
+
+  // Steps once: true on a row, false when done.
+  Result<bool> Step() {
+    if (status_ != SQLITE_OK) {
+      return Error();
+    }
+    int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    status_ = rc;
+    return Error();
+  }
+  Status Run() {
+    Result<bool> stepped = Step();
+    return stepped.ok() ? Status::Ok() : stepped.status();
+  }
+
+  std::string Text(int column) {
+    const unsigned char* text = sqlite3_column_text(stmt_, column);
+    return text ? reinterpret_cast<const char*>(text) : "";
+  }
+  int64_t Int(int column) { return sqlite3_column_int64(stmt_, column); }
+  bool IsNull(int column) {
+    return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
+  }
+
+ private:
+  Status Error() {
+    return Status::Unavailable(std::string("registry index: ") +
+                               sqlite3_errmsg(db_));
+  }
+
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+  int status_;
+  int next_ = 0;
+};
+
+// Digests in the index are written by this code, so they parse; a row
+// that does not is reported rather than trusted.
+Digest DigestColumn(const std::string& text) {
+  Result<Digest> digest = Digest::Parse(text);
+  return digest.ok() ? *digest : Digest();
+}
+
+ManifestRow ReadManifest(Statement& s) {
+  ManifestRow row;
+  row.repository = s.Text(0);
+  row.digest = DigestColumn(s.Text(1));
+  row.media_type = s.Text(2);
+  row.size = s.Int(3);
+  row.artifact_type = s.Text(4);
+  row.subject = s.Text(5);
+  row.annotations = s.Text(6);
+  row.pushed_ms = s.Int(7);
+  return row;
+}
+
+constexpr const char* kManifestColumns =
+    "SELECT repository, digest, media_type, size, artifact_type, subject, "
+    "annotations, pushed_ms FROM manifests ";
+
+}  // namespace
+
+Index::~Index() { sqlite3_close(db_); }
+
+Result<std::unique_ptr<Index>> Index::Open(const std::filesystem::path& db) {
+  std::error_code error;
+  std::filesystem::create_directories(db.parent_path(), error);
+  sqlite3* handle = nullptr;
+  int rc = sqlite3_open_v2(
+      db.c_str(), &handle,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
+      nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = handle ? sqlite3_errmsg(handle) : "out of memory";
+    sqlite3_close(handle);
+    return Status::Unavailable(db.string() + ": " + message);
+  }
+  std::unique_ptr<Index> index(new Index(handle));
+  sqlite3_busy_timeout(handle, 60000);
+  RETURN_IF_ERROR(index->Exec("PRAGMA journal_mode=WAL"));
+  RETURN_IF_ERROR(index->Exec("PRAGMA synchronous=NORMAL"));
+  RETURN_IF_ERROR(index->Exec(kSchema));
+  return index;
+}
+
+Status Index::Exec(const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : sqlite3_errmsg(db_);
+    sqlite3_free(message);
+    return Status::Unavailable("registry index: " + text);
+  }
+  return Status::Ok();
+}
+
+Status Index::InWriteTransaction(const std::function<Status()>& body) {
+  std::lock_guard lock(mutex_);
+  RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
+  Status status = body();
+  if (!status.ok()) {
+    Exec("ROLLBACK");
+    return status;
+  }
+  status = Exec("COMMIT");
+  if (!status.ok()) {
+    Exec("ROLLBACK");
+  }
+  return status;
+}
+
+Result<bool> Index::HasBlobLink(const std::string& repo, const Digest& d) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_,
+              "SELECT 1 FROM blob_links WHERE repository = ? AND digest = ?");
+  s.Bind(repo).Bind(d.ToString());
+  return s.Step();
+}
+
+Status Index::LinkBlob(const std::string& repo, const Digest& digest,
+                       int64_t size, int64_t pushed_ms) {
+  std::lock_guard lock(mutex_);
+  RETURN_IF_ERROR(EnsureRepository(repo));
+  Statement s(db_,
+              "INSERT INTO blob_links (repository, digest, size, pushed_ms) "
+              "VALUES (?, ?, ?, ?) ON CONFLICT (repository, digest) DO "
+              "UPDATE SET pushed_ms = excluded.pushed_ms");
+  s.Bind(repo).Bind(digest.ToString()).Bind(size).Bind(pushed_ms);
+  return s.Run();
+}
+
+Result<bool> Index::UnlinkBlob(const std::string& repo, const Digest& d) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_,
+              "DELETE FROM blob_links WHERE repository = ? AND digest = ?");
+  s.Bind(repo).Bind(d.ToString());
+  RETURN_IF_ERROR(s.Run());
+  return sqlite3_changes(db_) > 0;
+}
+
+Result<std::optional<ManifestRow>> Index::FindManifest(
+    const std::string& repo, const Digest& digest) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, (std::string(kManifestColumns) +
+                    "WHERE repository = ? AND digest = ?")
+                       .c_str());
+  s.Bind(repo).Bind(digest.ToString());
+  ASSIGN_OR_RETURN(bool found, s.Step());
+  if (!found) {
+    return std::optional<ManifestRow>();
+  }
+  return std::optional<ManifestRow>(ReadManifest(s));
+}
+
+Status Index::PutManifest(const ManifestRow& row,
+                          const std::vector<ManifestRef>& refs) {
+  std::lock_guard lock(mutex_);
+  RETURN_IF_ERROR(EnsureRepository(row.repository));
+  Statement s(db_,
+              "INSERT INTO manifests (repository, digest, media_type, size, "
+              "artifact_type, subject, annotations, pushed_ms) VALUES "
+              "(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository, digest) DO "
+              "UPDATE SET pushed_ms = excluded.pushed_ms");
+  s.Bind(row.repository).Bind(row.digest.ToString()).Bind(row.media_type);
+  s.Bind(row.size).Bind(row.artifact_type).Bind(row.subject);
+  s.Bind(row.annotations).Bind(row.pushed_ms);
+  RETURN_IF_ERROR(s.Run());
+  for (const ManifestRef& ref : refs) {
+    Statement r(db_,
+                "INSERT OR IGNORE INTO manifest_refs (repository, manifest, "
+                "child, is_manifest) VALUES (?, ?, ?, ?)");
+    r.Bind(row.repository).Bind(row.digest.ToString());
+    r.Bind(ref.digest.ToString()).Bind(int64_t{ref.is_manifest ? 1 : 0});
+    RETURN_IF_ERROR(r.Run());
+  }
+  return Status::Ok();
+}
+
+Status Index::DeleteManifest(const std::string& repo, const Digest& digest) {
+  std::lock_guard lock(mutex_);
+  const char* statements[] = {
+      "DELETE FROM manifests WHERE repository = ? AND digest = ?",
+      "DELETE FROM manifest_refs WHERE repository = ? AND manifest = ?",
+      "DELETE FROM tags WHERE repository = ? AND digest = ?",
+  };
+  for (const char* sql : statements) {
+    Statement s(db_, sql);
+    s.Bind(repo).Bind(digest.ToString());
+    RETURN_IF_ERROR(s.Run());
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<ManifestRow>> Index::ManifestsOf(const std::string& repo) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, (std::string(kManifestColumns) +
+                    "WHERE repository = ? ORDER BY digest")
+                       .c_str());
+  s.Bind(repo);
+  std::vector<ManifestRow> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    rows.push_back(ReadManifest(s));
+  }
+  return rows;
+}
+
+Result<std::vector<ManifestRow>> Index::Referrers(const std::string& repo,
+                                                  const Digest& subject) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, (std::string(kManifestColumns) +
+                    "WHERE repository = ? AND subject = ? ORDER BY digest")
+                       .c_str());
+  s.Bind(repo).Bind(subject.ToString());
+  std::vector<ManifestRow> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    rows.push_back(ReadManifest(s));
+  }
+  return rows;
+}
+
+Result<std::vector<ManifestRef>> Index::RefsOf(const std::string& repo,
+                                               const Digest& manifest) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_,
+              "SELECT child, is_manifest FROM manifest_refs WHERE "
+              "repository = ? AND manifest = ? ORDER BY child");
+  s.Bind(repo).Bind(manifest.ToString());
+  std::vector<ManifestRef> refs;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    refs.push_back({DigestColumn(s.Text(0)), s.Int(1) != 0});
+  }
+  return refs;
+}
+
+Result<std::optional<TagRow>> Index::FindTag(const std::string& repo,
+                                             const std::string& tag) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_,
+              "SELECT digest, pushed_ms FROM tags WHERE repository = ? AND "
+              "tag = ?");
+  s.Bind(repo).Bind(tag);
+  ASSIGN_OR_RETURN(bool found, s.Step());
+  if (!found) {
+    return std::optional<TagRow>();
+  }
+  return std::optional<TagRow>(
+      TagRow{repo, tag, DigestColumn(s.Text(0)), s.Int(1)});
+}
+
+Status Index::SetTag(const TagRow& row) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_,
+              "INSERT INTO tags (repository, tag, digest, pushed_ms) VALUES "
+              "(?, ?, ?, ?) ON CONFLICT (repository, tag) DO UPDATE SET "
+              "digest = excluded.digest, pushed_ms = excluded.pushed_ms");
+  s.Bind(row.repository).Bind(row.tag).Bind(row.digest.ToString());
+  s.Bind(row.pushed_ms);
+  return s.Run();
+}
+
+Status Index::DeleteTag(const std::string& repo, const std::string& tag) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "DELETE FROM tags WHERE repository = ? AND tag = ?");
+  s.Bind(repo).Bind(tag);
+  return s.Run();
+}
+
+Result<std::vector<TagRow>> Index::TagsOf(const std::string& repo) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_,
+              "SELECT tag, digest, pushed_ms FROM tags WHERE repository = ? "
+              "ORDER BY tag COLLATE BINARY");
+  s.Bind(repo);
+  std::vector<TagRow> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    rows.push_back({repo, s.Text(0), DigestColumn(s.Text(1)), s.Int(2)});
+  }
+  return rows;
+}
+
+Result<std::vector<std::string>> Index::Repositories() {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT name FROM repositories ORDER BY name");
+  std::vector<std::string> names;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    names.push_back(s.Text(0));
+  }
+  return names;
+}
+
+Result<bool> Index::RepositoryExists(const std::string& repo) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT 1 FROM repositories WHERE name = ?");
+  s.Bind(repo);
+  return s.Step();
+}
+
+Status Index::EnsureRepository(const std::string& repo) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "INSERT OR IGNORE INTO repositories (name) VALUES (?)");
+  s.Bind(repo);
+  return s.Run();
+}
+
+Result<bool> Index::TagsImmutable(const std::string& repo) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, "SELECT immutable_tags FROM repositories WHERE name = ?");
+  s.Bind(repo);
+  ASSIGN_OR_RETURN(bool found, s.Step());
+  return found && s.Int(0) != 0;
+}
+
+Status Index::SetTagsImmutable(const std::string& repo, bool immutable) {
+  std::lock_guard lock(mutex_);
+  RETURN_IF_ERROR(EnsureRepository(repo));
+  Statement s(db_, "UPDATE repositories SET immutable_tags = ? WHERE name = ?");
+  s.Bind(int64_t{immutable ? 1 : 0}).Bind(repo);
+  return s.Run();
+}
+
+Result<std::optional<int64_t>> Index::CleanupPreviewedAt(
+    const std::string& repo) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_,
+              "SELECT cleanup_previewed_ms FROM repositories WHERE name = ?");
+  s.Bind(repo);
+  ASSIGN_OR_RETURN(bool found, s.Step());
+  if (!found || s.IsNull(0)) {
+    return std::optional<int64_t>();
+  }
+  return std::optional<int64_t>(s.Int(0));
+}
+
+Status Index::RecordCleanupPreview(const std::string& repo, int64_t when_ms) {
+  std::lock_guard lock(mutex_);
+  RETURN_IF_ERROR(EnsureRepository(repo));
+  Statement s(db_,
+              "UPDATE repositories SET cleanup_previewed_ms = ? WHERE "
+              "name = ?");
+  s.Bind(when_ms).Bind(repo);
+  return s.Run();
+}
+
+namespace {
+
+// A link counts when young or used by a manifest of its repository.
+constexpr const char* kLiveLink =
+    "(l.pushed_ms >= ?1 OR EXISTS (SELECT 1 FROM manifest_refs r WHERE "
+    "r.repository = l.repository AND r.child = l.digest))";
+
+}  // namespace
+
+Result<std::vector<Digest>> Index::AllHeldDigests(int64_t link_cutoff_ms) {
+  std::lock_guard lock(mutex_);
+  std::string sql = std::string(
+                        "SELECT digest FROM manifests UNION SELECT child FROM "
+                        "manifest_refs UNION SELECT l.digest FROM blob_links "
+                        "l WHERE ") + kLiveLink;
+  Statement s(db_, sql.c_str());
+  s.Bind(link_cutoff_ms);
+  std::vector<Digest> digests;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    digests.push_back(DigestColumn(s.Text(0)));
+  }
+  return digests;
+}
+
+Result<bool> Index::IsHeld(const Digest& digest, int64_t link_cutoff_ms) {
+  std::lock_guard lock(mutex_);
+  std::string sql = std::string(
+                        "SELECT 1 FROM manifests WHERE digest = ?2 UNION ALL "
+                        "SELECT 1 FROM manifest_refs WHERE child = ?2 UNION "
+                        "ALL SELECT 1 FROM blob_links l WHERE l.digest = ?2 "
+                        "AND ") + kLiveLink + " LIMIT 1";
+  Statement s(db_, sql.c_str());
+  s.Bind(link_cutoff_ms).Bind(digest.ToString());
+  return s.Step();
+}
+
+Result<std::vector<std::pair<std::string, Digest>>> Index::StaleLinks(
+    int64_t link_cutoff_ms) {
+  std::lock_guard lock(mutex_);
+  std::string sql = std::string(
+                        "SELECT l.repository, l.digest FROM blob_links l "
+                        "WHERE NOT ") + kLiveLink +
+                    " ORDER BY l.repository, l.digest";
+  Statement s(db_, sql.c_str());
+  s.Bind(link_cutoff_ms);
+  std::vector<std::pair<std::string, Digest>> links;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    links.push_back({s.Text(0), DigestColumn(s.Text(1))});
+  }
+  return links;
+}
+
+Status Index::RecordGc(int64_t mark_ms, int64_t swept) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_,
+              "INSERT INTO gc_runs (mark_started_ms, finished_ms, swept) "
+              "VALUES (?, strftime('%s','now') * 1000, ?)");
+  s.Bind(mark_ms).Bind(swept);
+  return s.Run();
+}
+
+}  // namespace lockstep::registry

@@ -1,0 +1,220 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "registry/oci.h"
+
+#include <regex>
+
+#include "core/canonical_json.h"
+
+namespace lockstep::registry {
+namespace {
+
+ApiError Make(int status, const char* code, const std::string& message) {
+  return ApiError{status, code, message};
+}
+
+// Reads one descriptor at `where` (e.g. "layers[2]").
+Result<Descriptor> ParseDescriptor(const Json& value,
+                                   const std::string& where) {
+  if (!value.is_object()) {
+    return Status::InvalidArgument(where + ": not an object");
+  }
+  Descriptor descriptor;
+  auto media = value.find("mediaType");
+  if (media != value.end() && media->is_string()) {
+    descriptor.media_type = media->get<std::string>();
+  }
+  auto digest = value.find("digest");
+  if (digest == value.end() || !digest->is_string()) {
+    return Status::InvalidArgument(where + ".digest: missing");
+  }
+  Result<Digest> parsed = Digest::Parse(digest->get<std::string>());
+  if (!parsed.ok()) {
+    return Status::InvalidArgument(where + ".digest: " +
+                                   parsed.status().message());
+  }
+  descriptor.digest = *parsed;
+  auto size = value.find("size");
+  if (size == value.end() || !size->is_number_integer() ||
+      size->get<int64_t>() < 0) {
+    return Status::InvalidArgument(where + ".size: missing or negative");
+  }
+  descriptor.size = size->get<int64_t>();
+  auto artifact = value.find("artifactType");
+  if (artifact != value.end() && artifact->is_string()) {
+    descriptor.artifact_type = artifact->get<std::string>();
+  }
+  auto annotations = value.find("annotations");
+  if (annotations != value.end() && annotations->is_object()) {
+    descriptor.annotations = *annotations;
+  }
+  return descriptor;
+}
+
+// Foreign and non-distributable layers live elsewhere (their `urls`), so
+// a registry does not require them to have been pushed.
+bool IsNonDistributable(const Descriptor& descriptor) {
+  return descriptor.media_type.find("foreign") != std::string::npos ||
+         descriptor.media_type.find("nondistributable") != std::string::npos;
+}
+
+Status ParseDescriptorList(const Json& root, const char* field,
+                           std::vector<Descriptor>* out) {
+  auto list = root.find(field);
+  if (list == root.end()) {
+    return Status::Ok();
+  }
+  if (!list->is_array()) {
+    return Status::InvalidArgument(std::string(field) + ": not an array");
+  }
+  for (size_t i = 0; i < list->size(); ++i) {
+    std::string where = std::string(field) + "[" + std::to_string(i) + "]";
+    ASSIGN_OR_RETURN(Descriptor descriptor, ParseDescriptor((*list)[i], where));
+    if (!IsNonDistributable(descriptor)) {
+      out->push_back(std::move(descriptor));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string ApiError::ToJson() const {
+  nlohmann::json error = {{"code", code}, {"message", message},
+                          {"detail", nlohmann::json::object()}};
+  return nlohmann::json{{"errors", {error}}}.dump();
+}
+
+ApiError BlobUnknown(const std::string& m) {
+  return Make(404, "BLOB_UNKNOWN", m);
+}
+ApiError BlobUploadInvalid(const std::string& m) {
+  return Make(400, "BLOB_UPLOAD_INVALID", m);
+}
+ApiError BlobUploadUnknown(const std::string& m) {
+  return Make(404, "BLOB_UPLOAD_UNKNOWN", m);
+}
+ApiError DigestInvalid(const std::string& m) {
+  return Make(400, "DIGEST_INVALID", m);
+}
+ApiError ManifestBlobUnknown(const std::string& m) {
+  return Make(400, "MANIFEST_BLOB_UNKNOWN", m);
+}
+ApiError ManifestInvalid(const std::string& m) {
+  return Make(400, "MANIFEST_INVALID", m);
+}
+ApiError ManifestUnknown(const std::string& m) {
+  return Make(404, "MANIFEST_UNKNOWN", m);
+}
+ApiError NameInvalid(const std::string& m) {
+  return Make(400, "NAME_INVALID", m);
+}
+ApiError NameUnknown(const std::string& m) {
+  return Make(404, "NAME_UNKNOWN", m);
+}
+ApiError SizeInvalid(const std::string& m) {
+  return Make(400, "SIZE_INVALID", m);
+}
+ApiError TagInvalid(const std::string& m) {
+  return Make(400, "TAG_INVALID", m);
+}
+ApiError Denied(const std::string& m) { return Make(403, "DENIED", m); }
+ApiError Unsupported(const std::string& m) {
+  return Make(405, "UNSUPPORTED", m);
+}
+ApiError Unauthorized(const std::string& m) {
+  return Make(401, "UNAUTHORIZED", m);
+}
+ApiError InternalError(const Status& status) {
+  return Make(500, "UNKNOWN", status.message());
+}
+
+bool IsValidRepositoryName(std::string_view name) {
+  static const std::regex kPattern(
+      "[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*"
+      "(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*");
+  if (name.empty() || name.size() > 255) {
+    return false;
+  }
+  return std::regex_match(name.begin(), name.end(), kPattern);
+}
+
+bool IsValidTag(std::string_view tag) {
+  static const std::regex kPattern("[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}");
+  return std::regex_match(tag.begin(), tag.end(), kPattern);
+}
+
+bool IsManifestMediaType(std::string_view media_type) {
+  return media_type == kOciManifest || media_type == kOciIndex ||
+         media_type == kDockerManifest || media_type == kDockerManifestList;
+}
+
+Result<ParsedManifest> ParseManifest(std::string_view body,
+                                     std::string_view content_type) {
+  ASSIGN_OR_RETURN(Json root, ParseJson(body, "manifest"));
+  if (!root.is_object()) {
+    return Status::InvalidArgument("manifest: not a JSON object");
+  }
+  ParsedManifest parsed;
+  std::string declared;
+  auto media = root.find("mediaType");
+  if (media != root.end() && media->is_string()) {
+    declared = media->get<std::string>();
+  }
+  // Strip parameters such as "; charset=utf-8" from the header.
+  std::string header(content_type.substr(0, content_type.find(';')));
+  if (!declared.empty() && !header.empty() && declared != header) {
+    return Status::InvalidArgument("manifest: mediaType " + declared +
+                                   " differs from Content-Type " + header);
+  }
+  parsed.media_type = !header.empty() ? header : declared;
+  if (parsed.media_type.empty()) {
+    parsed.media_type = root.contains("manifests") ? std::string(kOciIndex)
+                                                   : std::string(kOciManifest);
+  }
+  if (!IsManifestMediaType(parsed.media_type)) {
+    return Status::InvalidArgument("manifest: unsupported media type " +
+                                   parsed.media_type);
+  }
+
+  bool is_index = parsed.media_type == kOciIndex ||
+                  parsed.media_type == kDockerManifestList;
+  if (is_index) {
+    auto list = root.find("manifests");
+    if (list == root.end() || !list->is_array()) {
+      return Status::InvalidArgument("manifest: index without manifests[]");
+    }
+    RETURN_IF_ERROR(ParseDescriptorList(root, "manifests", &parsed.children));
+  } else {
+    auto config = root.find("config");
+    if (config == root.end()) {
+      return Status::InvalidArgument("manifest: config: missing");
+    }
+    ASSIGN_OR_RETURN(Descriptor descriptor, ParseDescriptor(*config, "config"));
+    parsed.artifact_type = descriptor.media_type;
+    parsed.blobs.push_back(std::move(descriptor));
+    auto layers = root.find("layers");
+    if (layers == root.end() || !layers->is_array()) {
+      return Status::InvalidArgument("manifest: layers: missing");
+    }
+    RETURN_IF_ERROR(ParseDescriptorList(root, "layers", &parsed.blobs));
+  }
+
+  auto artifact = root.find("artifactType");
+  if (artifact != root.end() && artifact->is_string()) {
+    parsed.artifact_type = artifact->get<std::string>();
+  }
+  auto subject = root.find("subject");
+  if (subject != root.end()) {
+    ASSIGN_OR_RETURN(Descriptor descriptor,
+                     ParseDescriptor(*subject, "subject"));
+    parsed.subject = descriptor.digest;
+  }
+  auto annotations = root.find("annotations");
+  if (annotations != root.end() && annotations->is_object()) {
+    parsed.annotations = *annotations;
+  }
+  return parsed;
+}
+
+}  // namespace lockstep::registry

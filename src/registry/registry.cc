@@ -1,0 +1,534 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "registry/registry.h"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include "core/clock.h"
+#include "store/location.h"
+
+namespace lockstep::registry {
+namespace {
+
+// Manifests larger than this are refused (the spec suggests 4 MiB).
+constexpr size_t kMaxManifestBytes = 4 << 20;
+
+std::string RandomSessionId() {
+  unsigned char bytes[16];
+  RAND_bytes(bytes, sizeof(bytes));
+  static const char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id += kHex[b >> 4];
+    id += kHex[b & 15];
+  }
+  return id;
+}
+
+ApiError RangeInvalid(const std::string& message) {
+  return ApiError{416, "BLOB_UPLOAD_INVALID", message};
+}
+
+ApiResult<Empty> CheckName(const std::string& repo) {
+  if (!IsValidRepositoryName(repo)) {
+    return NameInvalid("invalid repository name '" + repo + "'");
+  }
+  return Empty{};
+}
+
+}  // namespace
+
+ApiResult<Digest> ParseDigestParam(const std::string& text) {
+  Result<Digest> digest = Digest::Parse(text);
+  if (!digest.ok()) {
+    return DigestInvalid("invalid digest '" + text +
+                         "': only sha256:<64 lowercase hex> is supported");
+  }
+  return *digest;
+}
+
+Registry::Registry(std::filesystem::path root, std::unique_ptr<Index> index)
+    : blobs_(std::move(root)), index_(std::move(index)) {}
+
+Result<std::unique_ptr<Registry>> Registry::Open(
+    const std::filesystem::path& store_root) {
+  RETURN_IF_ERROR(store::InitializeStoreLayout(store_root));
+  ASSIGN_OR_RETURN(std::unique_ptr<Index> index,
+                   Index::Open(store_root / "registry" / "index.db"));
+  return std::unique_ptr<Registry>(
+      new Registry(store_root, std::move(index)));
+}
+
+void Registry::Touch(const Digest& digest) {
+  ::utimensat(AT_FDCWD, blobs_.PathOf(digest).c_str(), nullptr, 0);
+}
+
+ApiResult<BlobInfo> Registry::StatBlob(const std::string& repo,
+                                       const std::string& text) {
+  auto name = CheckName(repo);
+  if (!name.ok()) return name.error();
+  auto digest = ParseDigestParam(text);
+  if (!digest.ok()) return digest.error();
+  Result<bool> linked = index_->HasBlobLink(repo, *digest);
+  if (!linked.ok()) return InternalError(linked.status());
+  Result<uint64_t> size = blobs_.SizeOf(*digest);
+  if (!*linked || !size.ok()) {
+    return BlobUnknown("blob " + text + " is not in repository " + repo);
+  }
+  return BlobInfo{*digest, *size, blobs_.PathOf(*digest)};
+}
+
+ApiResult<Empty> Registry::DeleteBlob(const std::string& repo,
+                                      const std::string& text) {
+  auto name = CheckName(repo);
+  if (!name.ok()) return name.error();
+  auto digest = ParseDigestParam(text);
+  if (!digest.ok()) return digest.error();
+  Result<bool> removed = index_->UnlinkBlob(repo, *digest);
+  if (!removed.ok()) return InternalError(removed.status());
+  if (!*removed) {
+    return BlobUnknown("blob " + text + " is not in repository " + repo);
+  }
+  return Empty{};
+}
+
+ApiResult<UploadState> Registry::StartUpload(const std::string& repo) {
+  auto name = CheckName(repo);
+  if (!name.ok()) return name.error();
+  Result<std::unique_ptr<store::BlobWriter>> writer = blobs_.NewWriter();
+  if (!writer.ok()) return InternalError(writer.status());
+  auto session = std::make_shared<Session>();
+  session->repo = repo;
+  session->writer = std::move(*writer);
+  std::string id = RandomSessionId();
+  std::lock_guard lock(sessions_mutex_);
+  sessions_[id] = session;
+  return UploadState{id, 0};
+}
+
+ApiResult<MountOutcome> Registry::MountOrStart(const std::string& repo,
+                                               const std::string& from,
+                                               const std::string& text) {
+  auto name = CheckName(repo);
+  if (!name.ok()) return name.error();
+  auto digest = ParseDigestParam(text);
+  if (!digest.ok()) return digest.error();
+
+  // Mount only what the source repository really holds; anything else
+  // (unknown repository, blob not linked there) falls back to an upload.
+  bool mounted = false;
+  if (IsValidRepositoryName(from)) {
+    Status status = index_->InWriteTransaction([&]() -> Status {
+      ASSIGN_OR_RETURN(bool linked, index_->HasBlobLink(from, *digest));
+      Result<uint64_t> size = blobs_.SizeOf(*digest);
+      if (!linked || !size.ok()) {
+        return Status::Ok();
+      }
+      Touch(*digest);
+      RETURN_IF_ERROR(index_->LinkBlob(
+          repo, *digest, static_cast<int64_t>(*size), NowUnixMillis()));
+      mounted = true;
+      return Status::Ok();
+    });
+    if (!status.ok()) return InternalError(status);
+  }
+  if (mounted) {
+    return MountOutcome{true, {}};
+  }
+  auto upload = StartUpload(repo);
+  if (!upload.ok()) return upload.error();
+  return MountOutcome{false, *upload};
+}
+
+std::shared_ptr<Registry::Session> Registry::FindSession(
+    const std::string& repo, const std::string& id) {
+  std::lock_guard lock(sessions_mutex_);
+  auto found = sessions_.find(id);
+  if (found == sessions_.end() || found->second->repo != repo) {
+    return nullptr;
+  }
+  return found->second;
+}
+
+ApiResult<UploadState> Registry::UploadStatus(const std::string& repo,
+                                              const std::string& id) {
+  std::shared_ptr<Session> session = FindSession(repo, id);
+  if (!session) {
+    return BlobUploadUnknown("no upload session " + id + " in " + repo);
+  }
+  std::lock_guard lock(session->mutex);
+  if (!session->writer) {
+    return BlobUploadUnknown("upload session " + id + " has ended");
+  }
+  return UploadState{id, session->writer->size()};
+}
+
+ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
+                                             const std::string& id,
+                                             std::optional<uint64_t> start,
+                                             const ChunkReader& read) {
+  std::shared_ptr<Session> session = FindSession(repo, id);
+  if (!session) {
+    return BlobUploadUnknown("no upload session " + id + " in " + repo);
+  }
+  std::lock_guard lock(session->mutex);
+  if (!session->writer) {
+    return BlobUploadUnknown("upload session " + id + " has ended");
+  }
+  uint64_t size = session->writer->size();
+  if (start.has_value() && *start != size) {
+    return RangeInvalid("chunk starts at " + std::to_string(*start) +
+                        " but the upload has " + std::to_string(size) +
+                        " bytes");
+  }
+
+  Status write_status;
+  store::BlobWriter* writer = session->writer.get();
+  bool complete = read([&](const char* data, size_t length) {
+    write_status = writer->Append(std::string_view(data, length));
+    return write_status.ok();
+  });
+  if (!write_status.ok()) {
+    return InternalError(write_status);
+  }
+  if (!complete) {
+    // The client went away mid-chunk: the session's bytes no longer
+    // match what it believes it sent, so the session is ended.
+    session->writer.reset();
+    std::lock_guard sessions_lock(sessions_mutex_);
+    sessions_.erase(id);
+    return BlobUploadInvalid("chunk was cut short; upload cancelled");
+  }
+  return UploadState{id, writer->size()};
+}
+
+ApiResult<Digest> Registry::FinishUpload(const std::string& repo,
+                                         const std::string& id,
+                                         const std::string& text) {
+  std::shared_ptr<Session> session = FindSession(repo, id);
+  if (!session) {
+    return BlobUploadUnknown("no upload session " + id + " in " + repo);
+  }
+  auto expected = ParseDigestParam(text);
+  if (!expected.ok()) return expected.error();
+  std::unique_ptr<store::BlobWriter> writer;
+  {
+    std::lock_guard lock(session->mutex);
+    writer = std::move(session->writer);
+  }
+  {
+    std::lock_guard lock(sessions_mutex_);
+    sessions_.erase(id);
+  }
+  if (!writer) {
+    return BlobUploadUnknown("upload session " + id + " has ended");
+  }
+
+  // Publish and link under the index's write lock, so gc's sweep (which
+  // takes the same lock) sees either no blob or a linked one.
+  bool mismatch = false;
+  std::string mismatch_message;
+  uint64_t size = writer->size();
+  Status status = index_->InWriteTransaction([&]() -> Status {
+    Result<Digest> committed = writer->Commit(&*expected);
+    if (!committed.ok()) {
+      if (committed.status().IsInvalidArgument()) {
+        mismatch = true;
+        mismatch_message = committed.status().message();
+        return Status::Ok();
+      }
+      return committed.status();
+    }
+    Touch(*committed);
+    return index_->LinkBlob(repo, *committed, static_cast<int64_t>(size),
+                            NowUnixMillis());
+  });
+  if (!status.ok()) return InternalError(status);
+  if (mismatch) {
+    return DigestInvalid("upload to " + repo + " " + mismatch_message);
+  }
+  return *expected;
+}
+
+ApiResult<Empty> Registry::CancelUpload(const std::string& repo,
+                                        const std::string& id) {
+  std::shared_ptr<Session> session = FindSession(repo, id);
+  if (!session) {
+    return BlobUploadUnknown("no upload session " + id + " in " + repo);
+  }
+  std::lock_guard lock(session->mutex);
+  session->writer.reset();
+  std::lock_guard sessions_lock(sessions_mutex_);
+  sessions_.erase(id);
+  return Empty{};
+}
+
+ApiResult<Digest> Registry::PutBlob(const std::string& repo,
+                                    std::string_view bytes,
+                                    const std::string& digest) {
+  auto upload = StartUpload(repo);
+  if (!upload.ok()) return upload.error();
+  auto appended = AppendChunk(
+      repo, upload->id, std::nullopt, [&](const ChunkSink& sink) {
+        return sink(bytes.data(), bytes.size());
+      });
+  if (!appended.ok()) return appended.error();
+  return FinishUpload(repo, upload->id, digest);
+}
+
+ApiResult<Digest> Registry::ResolveReference(const std::string& repo,
+                                             const std::string& reference) {
+  if (reference.find(':') != std::string::npos) {
+    auto digest = ParseDigestParam(reference);
+    if (!digest.ok()) return digest.error();
+    Result<std::optional<ManifestRow>> row =
+        index_->FindManifest(repo, *digest);
+    if (!row.ok()) return InternalError(row.status());
+    if (!row->has_value()) {
+      return ManifestUnknown("manifest " + reference + " is not in " + repo);
+    }
+    return *digest;
+  }
+  if (!IsValidTag(reference)) {
+    return TagInvalid("invalid tag '" + reference + "'");
+  }
+  Result<std::optional<TagRow>> tag = index_->FindTag(repo, reference);
+  if (!tag.ok()) return InternalError(tag.status());
+  if (!tag->has_value()) {
+    return ManifestUnknown("tag " + reference + " is not in " + repo);
+  }
+  return (*tag)->digest;
+}
+
+ApiResult<Empty> Registry::CheckReferences(const std::string& repo,
+                                           const ParsedManifest& parsed) {
+  for (const Descriptor& blob : parsed.blobs) {
+    Result<bool> linked = index_->HasBlobLink(repo, blob.digest);
+    if (!linked.ok()) return InternalError(linked.status());
+    if (!*linked || !blobs_.Contains(blob.digest)) {
+      return ManifestBlobUnknown("blob " + blob.digest.ToString() +
+                                 " is not in repository " + repo);
+    }
+  }
+  for (const Descriptor& child : parsed.children) {
+    Result<std::optional<ManifestRow>> row =
+        index_->FindManifest(repo, child.digest);
+    if (!row.ok()) return InternalError(row.status());
+    if (!row->has_value()) {
+      return ManifestBlobUnknown("manifest " + child.digest.ToString() +
+                                 " is not in repository " + repo);
+    }
+  }
+  return Empty{};
+}
+
+ApiResult<PutManifestOutcome> Registry::PutManifest(
+    const std::string& repo, const std::string& reference,
+    const std::string& content_type, const std::string& body) {
+  auto name = CheckName(repo);
+  if (!name.ok()) return name.error();
+  if (body.size() > kMaxManifestBytes) {
+    return ApiError{413, "SIZE_INVALID", "manifest larger than 4 MiB"};
+  }
+  Digest digest = Sha256Of(body);
+  bool by_digest = reference.find(':') != std::string::npos;
+  if (by_digest) {
+    auto given = ParseDigestParam(reference);
+    if (!given.ok()) return given.error();
+    if (*given != digest) {
+      return DigestInvalid("manifest body hashes to " + digest.ToString() +
+                           ", not " + reference);
+    }
+  } else if (!IsValidTag(reference)) {
+    return TagInvalid("invalid tag '" + reference + "'");
+  }
+  Result<ParsedManifest> parsed = ParseManifest(body, content_type);
+  if (!parsed.ok()) return ManifestInvalid(parsed.status().message());
+
+  std::optional<ApiError> refused;
+  Status status = index_->InWriteTransaction([&]() -> Status {
+    auto references = CheckReferences(repo, *parsed);
+    if (!references.ok()) {
+      refused = references.error();
+      return Status::Ok();
+    }
+    if (!by_digest) {
+      ASSIGN_OR_RETURN(bool immutable, index_->TagsImmutable(repo));
+      ASSIGN_OR_RETURN(std::optional<TagRow> existing,
+                       index_->FindTag(repo, reference));
+      if (immutable && existing && existing->digest != digest) {
+        refused = Denied("tag " + reference + " in " + repo +
+                         " is immutable and points at " +
+                         existing->digest.ToString() +
+                         "; push under a new tag");
+        return Status::Ok();
+      }
+    }
+    ASSIGN_OR_RETURN(Digest stored, blobs_.PutBytes(body));
+    Touch(stored);
+    int64_t now = NowUnixMillis();
+    ManifestRow row{repo, digest, parsed->media_type,
+                    static_cast<int64_t>(body.size()), parsed->artifact_type,
+                    parsed->subject ? parsed->subject->ToString() : "",
+                    parsed->annotations.is_null()
+                        ? ""
+                        : parsed->annotations.dump(),
+                    now};
+    std::vector<ManifestRef> refs;
+    for (const Descriptor& blob : parsed->blobs) {
+      refs.push_back({blob.digest, false});
+    }
+    for (const Descriptor& child : parsed->children) {
+      refs.push_back({child.digest, true});
+    }
+    RETURN_IF_ERROR(index_->PutManifest(row, refs));
+    if (!by_digest) {
+      RETURN_IF_ERROR(index_->SetTag({repo, reference, digest, now}));
+    }
+    return Status::Ok();
+  });
+  if (!status.ok()) return InternalError(status);
+  if (refused) return *refused;
+  return PutManifestOutcome{digest, parsed->subject};
+}
+
+ApiResult<StoredManifest> Registry::GetManifest(const std::string& repo,
+                                                const std::string& reference) {
+  auto name = CheckName(repo);
+  if (!name.ok()) return name.error();
+  auto digest = ResolveReference(repo, reference);
+  if (!digest.ok()) return digest.error();
+  Result<std::optional<ManifestRow>> row = index_->FindManifest(repo, *digest);
+  if (!row.ok()) return InternalError(row.status());
+  if (!row->has_value()) {
+    return ManifestUnknown("manifest " + reference + " is not in " + repo);
+  }
+  Result<std::string> body = blobs_.ReadVerified(*digest);
+  if (!body.ok()) {
+    return ManifestUnknown("manifest " + digest->ToString() +
+                           " is unreadable: " + body.status().message());
+  }
+  return StoredManifest{*digest, (*row)->media_type, std::move(*body)};
+}
+
+ApiResult<Empty> Registry::DeleteManifest(const std::string& repo,
+                                          const std::string& reference) {
+  auto name = CheckName(repo);
+  if (!name.ok()) return name.error();
+  auto digest = ResolveReference(repo, reference);
+  if (!digest.ok()) return digest.error();
+  bool by_digest = reference.find(':') != std::string::npos;
+
+  std::optional<ApiError> refused;
+  Status status = index_->InWriteTransaction([&]() -> Status {
+    ASSIGN_OR_RETURN(bool immutable, index_->TagsImmutable(repo));
+    ASSIGN_OR_RETURN(std::vector<TagRow> tags, index_->TagsOf(repo));
+    if (immutable) {
+      for (const TagRow& tag : tags) {
+        if (tag.digest == *digest && (by_digest || tag.tag == reference)) {
+          refused = Denied("tag " + tag.tag + " in " + repo +
+                           " is immutable; it cannot be deleted");
+          return Status::Ok();
+        }
+      }
+    }
+    if (by_digest) {
+      return index_->DeleteManifest(repo, *digest);
+    }
+    return index_->DeleteTag(repo, reference);
+  });
+  if (!status.ok()) return InternalError(status);
+  if (refused) return *refused;
+  return Empty{};
+}
+
+namespace {
+
+// Pages a sorted list: entries after `last`, at most `n` of them.
+TagPage Paginate(const std::vector<std::string>& sorted,
+                 std::optional<int64_t> n, const std::string& last) {
+  TagPage page;
+  auto begin = last.empty()
+                   ? sorted.begin()
+                   : std::upper_bound(sorted.begin(), sorted.end(), last);
+  size_t available = static_cast<size_t>(sorted.end() - begin);
+  size_t take = available;
+  if (n.has_value()) {
+    take = std::min<size_t>(available, static_cast<size_t>(*n));
+  }
+  page.tags.assign(begin, begin + take);
+  // n=0 asks for an empty list and never a Link header.
+  page.more = take < available && take > 0;
+  return page;
+}
+
+}  // namespace
+
+ApiResult<TagPage> Registry::ListTags(const std::string& repo,
+                                      std::optional<int64_t> n,
+                                      const std::string& last) {
+  auto name = CheckName(repo);
+  if (!name.ok()) return name.error();
+  if (n.has_value() && *n < 0) {
+    return ApiError{400, "PAGINATION_NUMBER_INVALID", "n must be >= 0"};
+  }
+  Result<bool> exists = index_->RepositoryExists(repo);
+  if (!exists.ok()) return InternalError(exists.status());
+  if (!*exists) {
+    return NameUnknown("repository " + repo + " is not known");
+  }
+  Result<std::vector<TagRow>> rows = index_->TagsOf(repo);
+  if (!rows.ok()) return InternalError(rows.status());
+  std::vector<std::string> tags;
+  for (const TagRow& row : *rows) {
+    tags.push_back(row.tag);
+  }
+  return Paginate(tags, n, last);
+}
+
+ApiResult<TagPage> Registry::Catalog(std::optional<int64_t> n,
+                                     const std::string& last) {
+  if (n.has_value() && *n < 0) {
+    return ApiError{400, "PAGINATION_NUMBER_INVALID", "n must be >= 0"};
+  }
+  Result<std::vector<std::string>> repos = index_->Repositories();
+  if (!repos.ok()) return InternalError(repos.status());
+  return Paginate(*repos, n, last);
+}
+
+ApiResult<nlohmann::json> Registry::Referrers(
+    const std::string& repo, const std::string& text,
+    const std::string& artifact_type) {
+  auto name = CheckName(repo);
+  if (!name.ok()) return name.error();
+  auto digest = ParseDigestParam(text);
+  if (!digest.ok()) return digest.error();
+  Result<std::vector<ManifestRow>> rows = index_->Referrers(repo, *digest);
+  if (!rows.ok()) return InternalError(rows.status());
+  nlohmann::json manifests = nlohmann::json::array();
+  for (const ManifestRow& row : *rows) {
+    if (!artifact_type.empty() && row.artifact_type != artifact_type) {
+      continue;
+    }
+    nlohmann::json entry = {{"mediaType", row.media_type},
+                            {"digest", row.digest.ToString()},
+                            {"size", row.size}};
+    if (!row.artifact_type.empty()) {
+      entry["artifactType"] = row.artifact_type;
+    }
+    if (!row.annotations.empty()) {
+      entry["annotations"] = nlohmann::json::parse(row.annotations, nullptr,
+                                                   false);
+    }
+    manifests.push_back(std::move(entry));
+  }
+  return nlohmann::json{{"schemaVersion", 2},
+                        {"mediaType", std::string(kOciIndex)},
+                        {"manifests", std::move(manifests)}};
+}
+
+}  // namespace lockstep::registry

@@ -1,0 +1,165 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// The OCI Distribution registry's logic, without sockets: upload sessions,
+// blob and manifest storage with verification, tags (optionally
+// immutable), listings and referrers. The HTTP server (server.h) is a thin
+// layer that maps requests onto these calls; tests call them directly.
+//
+// Blobs are written into the shared store::BlobStore and become visible in
+// a repository through a link in the Index. An upload session streams into
+// a temporary file under <store>/tmp; only a verified Commit publishes it,
+// so a server killed mid-upload leaves nothing partial visible, and a
+// restarted server knows no sessions (BLOB_UPLOAD_UNKNOWN).
+
+#ifndef LOCKSTEP_REGISTRY_REGISTRY_H_
+#define LOCKSTEP_REGISTRY_REGISTRY_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "registry/index.h"
+#include "registry/oci.h"
+#include "store/blob_store.h"
+
+namespace lockstep::registry {
+
+// A blob the registry can serve.
+struct BlobInfo {
+  Digest digest;
+  uint64_t size = 0;
+  std::filesystem::path path;
+};
+
+// The state of an upload session, as Location and Range headers report.
+struct UploadState {
+  std::string id;
+  uint64_t size = 0;  // bytes received so far
+};
+
+// The result of POST .../blobs/uploads/ with a mount request.
+struct MountOutcome {
+  bool mounted = false;  // 201: the blob is now linked
+  UploadState upload;    // 202: a fresh session instead
+};
+
+struct StoredManifest {
+  Digest digest;
+  std::string media_type;
+  std::string body;
+};
+
+struct PutManifestOutcome {
+  Digest digest;
+  std::optional<Digest> subject;
+};
+
+struct TagPage {
+  std::vector<std::string> tags;
+  bool more = false;  // a next page exists (Link header)
+};
+
+class Registry {
+ public:
+  // Opens the registry over the store at `store_root` (index at
+  // <store>/registry/index.db).
+  static Result<std::unique_ptr<Registry>> Open(
+      const std::filesystem::path& store_root);
+
+  store::BlobStore& blobs() { return blobs_; }
+  Index& index() { return *index_; }
+
+  // Blobs.
+  ApiResult<BlobInfo> StatBlob(const std::string& repo, const std::string& d);
+  ApiResult<Empty> DeleteBlob(const std::string& repo, const std::string& d);
+
+  // Upload sessions.
+  ApiResult<UploadState> StartUpload(const std::string& repo);
+  // Links `digest` from `from` when `from` really holds it (201), else
+  // starts a session (202).
+  ApiResult<MountOutcome> MountOrStart(const std::string& repo,
+                                       const std::string& from,
+                                       const std::string& digest);
+  ApiResult<UploadState> UploadStatus(const std::string& repo,
+                                      const std::string& id);
+  // Appends a chunk. With `start` set (Content-Range) it must equal the
+  // bytes received so far; otherwise RANGE_INVALID (416) and the session
+  // is unchanged. `read` is called with a sink for the chunk's bytes.
+  using ChunkSink = std::function<bool(const char*, size_t)>;
+  using ChunkReader = std::function<bool(const ChunkSink&)>;
+  ApiResult<UploadState> AppendChunk(const std::string& repo,
+                                     const std::string& id,
+                                     std::optional<uint64_t> start,
+                                     const ChunkReader& read);
+  // Finishes a session: verifies `digest` (DIGEST_INVALID and nothing
+  // stored on mismatch), publishes the blob and links it.
+  ApiResult<Digest> FinishUpload(const std::string& repo,
+                                 const std::string& id,
+                                 const std::string& digest);
+  ApiResult<Empty> CancelUpload(const std::string& repo,
+                                const std::string& id);
+  // Convenience for tests and single-POST uploads: one call.
+  ApiResult<Digest> PutBlob(const std::string& repo, std::string_view bytes,
+                            const std::string& digest);
+
+  // Manifests.
+  ApiResult<PutManifestOutcome> PutManifest(const std::string& repo,
+                                            const std::string& reference,
+                                            const std::string& content_type,
+                                            const std::string& body);
+  ApiResult<StoredManifest> GetManifest(const std::string& repo,
+                                        const std::string& reference);
+  ApiResult<Empty> DeleteManifest(const std::string& repo,
+                                  const std::string& reference);
+
+  // Listings.
+  ApiResult<TagPage> ListTags(const std::string& repo,
+                              std::optional<int64_t> n,
+                              const std::string& last);
+  ApiResult<TagPage> Catalog(std::optional<int64_t> n,
+                             const std::string& last);
+  // The referrers index (an OCI image index) for `digest`.
+  ApiResult<nlohmann::json> Referrers(const std::string& repo,
+                                      const std::string& digest,
+                                      const std::string& artifact_type);
+
+  Status SetTagsImmutable(const std::string& repo, bool immutable) {
+    return index_->SetTagsImmutable(repo, immutable);
+  }
+
+ private:
+  struct Session {
+    std::mutex mutex;
+    std::string repo;
+    std::unique_ptr<store::BlobWriter> writer;
+  };
+
+  Registry(std::filesystem::path root, std::unique_ptr<Index> index);
+  std::shared_ptr<Session> FindSession(const std::string& repo,
+                                       const std::string& id);
+  ApiResult<Digest> ResolveReference(const std::string& repo,
+                                     const std::string& reference);
+  ApiResult<Empty> CheckReferences(const std::string& repo,
+                                   const ParsedManifest& parsed);
+  // Refreshes the blob file's mtime so a concurrent gc that began before
+  // this write never sweeps it (gc skips files newer than its mark).
+  void Touch(const Digest& digest);
+
+  store::BlobStore blobs_;
+  std::unique_ptr<Index> index_;
+  std::mutex sessions_mutex_;
+  std::map<std::string, std::shared_ptr<Session>> sessions_;
+};
+
+// Reads a digest from a request: DIGEST_INVALID when malformed.
+ApiResult<Digest> ParseDigestParam(const std::string& text);
+
+}  // namespace lockstep::registry
+
+#endif  // LOCKSTEP_REGISTRY_REGISTRY_H_

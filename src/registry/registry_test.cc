@@ -1,0 +1,303 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "registry/registry.h"
+
+#include <gtest/gtest.h>
+
+#include "core/files.h"
+
+namespace lockstep::registry {
+namespace {
+
+// Digests of test strings, computed here through the shared SHA-256 (its
+// own known-answer tests live in core/digest_test.cc).
+std::string DigestOf(std::string_view bytes) {
+  return Sha256Of(bytes).ToString();
+}
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = *MakeTempDirectory(fs::temp_directory_path(), "registry-");
+    registry_ = std::move(*Registry::Open(root_));
+  }
+  void TearDown() override {
+    registry_.reset();
+    RemoveAllQuietly(root_);
+  }
+
+  // Pushes a blob and returns its digest text.
+  std::string Blob(const std::string& repo, const std::string& bytes) {
+    auto pushed = registry_->PutBlob(repo, bytes, DigestOf(bytes));
+    EXPECT_TRUE(pushed.ok()) << pushed.error().message;
+    return DigestOf(bytes);
+  }
+
+  // An OCI image manifest over `layer` (pushed first) with a config.
+  std::string ImageManifest(const std::string& repo, const std::string& layer,
+                            const std::string& extra = "") {
+    std::string config = "{\"layer\":\"" + layer + "\"}";
+    std::string config_digest = Blob(repo, config);
+    std::string layer_digest = Blob(repo, layer);
+    return "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(kOciManifest) +
+           "\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config"
+           ".v1+json\",\"digest\":\"" + config_digest + "\",\"size\":" +
+           std::to_string(config.size()) + "},\"layers\":[{\"mediaType\":"
+           "\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"" +
+           layer_digest + "\",\"size\":" + std::to_string(layer.size()) +
+           "}]" + extra + "}";
+  }
+
+  std::vector<std::string> Tags(const std::string& repo,
+                                std::optional<int64_t> n = std::nullopt,
+                                const std::string& last = "") {
+    auto page = registry_->ListTags(repo, n, last);
+    EXPECT_TRUE(page.ok());
+    return page.ok() ? page->tags : std::vector<std::string>{};
+  }
+
+  fs::path root_;
+  std::unique_ptr<Registry> registry_;
+};
+
+TEST_F(RegistryTest, WrongDigestIsRefusedAndStoresNothing) {
+  std::string claimed = DigestOf("something else");
+  auto pushed = registry_->PutBlob("demo", "payload", claimed);
+  ASSERT_FALSE(pushed.ok());
+  EXPECT_EQ(pushed.error().http_status, 400);
+  EXPECT_EQ(pushed.error().code, "DIGEST_INVALID");
+  EXPECT_FALSE(registry_->blobs().Contains(Sha256Of("payload")));
+  EXPECT_FALSE(registry_->blobs().Contains(Sha256Of("something else")));
+  EXPECT_FALSE(registry_->StatBlob("demo", DigestOf("payload")).ok());
+  // Nothing was left behind in the store's temporary folder either.
+  EXPECT_TRUE(fs::is_empty(root_ / "tmp"));
+}
+
+TEST_F(RegistryTest, OutOfOrderChunkIs416AndLeavesUploadUnchanged) {
+  auto upload = registry_->StartUpload("demo");
+  ASSERT_TRUE(upload.ok());
+  auto chunk = [](std::string bytes) {
+    return [bytes](const Registry::ChunkSink& sink) {
+      return sink(bytes.data(), bytes.size());
+    };
+  };
+  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, 0, chunk("abc")).ok());
+
+  auto skipped = registry_->AppendChunk("demo", upload->id, 5, chunk("xyz"));
+  ASSERT_FALSE(skipped.ok());
+  EXPECT_EQ(skipped.error().http_status, 416);
+  EXPECT_EQ(registry_->UploadStatus("demo", upload->id)->size, 3u);
+
+  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, 3, chunk("def")).ok());
+  auto done = registry_->FinishUpload("demo", upload->id, DigestOf("abcdef"));
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(*registry_->blobs().ReadVerified(*done), "abcdef");
+}
+
+TEST_F(RegistryTest, UnknownSessionIsBlobUploadUnknown) {
+  auto status = registry_->UploadStatus("demo", "no-such-session");
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, "BLOB_UPLOAD_UNKNOWN");
+  EXPECT_EQ(status.error().http_status, 404);
+}
+
+TEST_F(RegistryTest, TagPagination) {
+  std::string manifest = ImageManifest("demo", "layer");
+  for (const char* tag : {"d", "a", "c", "b", "e"}) {
+    ASSERT_TRUE(
+        registry_->PutManifest("demo", tag, std::string(kOciManifest), manifest)
+            .ok());
+  }
+  auto first = registry_->ListTags("demo", 2, "");
+  EXPECT_EQ(first->tags, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(first->more);
+  // `last` need not be an existing tag: listing resumes after it.
+  auto after = registry_->ListTags("demo", 2, "bb");
+  EXPECT_EQ(after->tags, (std::vector<std::string>{"c", "d"}));
+  EXPECT_TRUE(after->more);
+  auto tail = registry_->ListTags("demo", 2, "d");
+  EXPECT_EQ(tail->tags, (std::vector<std::string>{"e"}));
+  EXPECT_FALSE(tail->more);
+  auto exact = registry_->ListTags("demo", 2, "c");
+  EXPECT_EQ(exact->tags, (std::vector<std::string>{"d", "e"}));
+  EXPECT_FALSE(exact->more);
+  auto none = registry_->ListTags("demo", 0, "");
+  EXPECT_TRUE(none->tags.empty());
+  EXPECT_FALSE(none->more);
+  EXPECT_EQ(Tags("demo"), (std::vector<std::string>{"a", "b", "c", "d", "e"}));
+  EXPECT_EQ(registry_->ListTags("nobody", 2, "").error().code, "NAME_UNKNOWN");
+}
+
+TEST_F(RegistryTest, ManifestWithMissingBlobNamesTheDigest) {
+  std::string config_digest = Blob("demo", "{}");
+  std::string missing = DigestOf("never pushed");
+  std::string manifest =
+      "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/vnd.oci."
+      "image.config.v1+json\",\"digest\":\"" + config_digest +
+      "\",\"size\":2},\"layers\":[{\"mediaType\":\"application/vnd.oci.image."
+      "layer.v1.tar\",\"digest\":\"" + missing + "\",\"size\":12}]}";
+  auto put = registry_->PutManifest("demo", "v1", std::string(kOciManifest),
+                                    manifest);
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().code, "MANIFEST_BLOB_UNKNOWN");
+  EXPECT_EQ(put.error().http_status, 400);
+  EXPECT_NE(put.error().message.find(missing), std::string::npos);
+  EXPECT_EQ(registry_->GetManifest("demo", "v1").error().code,
+            "MANIFEST_UNKNOWN");
+}
+
+TEST_F(RegistryTest, BlobInAnotherRepositoryDoesNotSatisfyManifest) {
+  std::string manifest = ImageManifest("other", "layer");
+  auto put = registry_->PutManifest("demo", "v1", std::string(kOciManifest),
+                                    manifest);
+  ASSERT_FALSE(put.ok());
+  EXPECT_EQ(put.error().code, "MANIFEST_BLOB_UNKNOWN");
+}
+
+TEST_F(RegistryTest, ManifestIsServedAsExactBytes) {
+  // Unusual spacing survives: the registry never re-serializes.
+  std::string manifest = ImageManifest("demo", "layer") + "\n  ";
+  auto put = registry_->PutManifest("demo", "v1", std::string(kOciManifest),
+                                    manifest);
+  ASSERT_TRUE(put.ok()) << put.error().message;
+  EXPECT_EQ(put->digest.ToString(), DigestOf(manifest));
+  auto got = registry_->GetManifest("demo", "v1");
+  EXPECT_EQ(got->body, manifest);
+  EXPECT_EQ(got->media_type, kOciManifest);
+  EXPECT_EQ(registry_->GetManifest("demo", DigestOf(manifest))->body,
+            manifest);
+}
+
+TEST_F(RegistryTest, PutByWrongDigestIsDigestInvalid) {
+  std::string manifest = ImageManifest("demo", "layer");
+  auto put = registry_->PutManifest("demo", DigestOf("other"),
+                                    std::string(kOciManifest), manifest);
+  EXPECT_EQ(put.error().code, "DIGEST_INVALID");
+}
+
+TEST_F(RegistryTest, InvalidNamesAndTags) {
+  EXPECT_EQ(registry_->StartUpload("Demo").error().code, "NAME_INVALID");
+  EXPECT_EQ(registry_->StartUpload("demo//x").error().code, "NAME_INVALID");
+  EXPECT_TRUE(registry_->StartUpload("a/b-c/d__e.f").ok());
+  std::string manifest = ImageManifest("demo", "layer");
+  EXPECT_EQ(registry_->PutManifest("demo", "-bad", std::string(kOciManifest),
+                                   manifest).error().code,
+            "TAG_INVALID");
+}
+
+TEST_F(RegistryTest, ImmutableTags) {
+  ASSERT_TRUE(registry_->SetTagsImmutable("demo", true).ok());
+  std::string one = ImageManifest("demo", "one");
+  std::string two = ImageManifest("demo", "two");
+  std::string type(kOciManifest);
+  ASSERT_TRUE(registry_->PutManifest("demo", "v1", type, one).ok());
+  // The same digest again is accepted.
+  EXPECT_TRUE(registry_->PutManifest("demo", "v1", type, one).ok());
+  // Another digest is refused, and the tag still points at the first.
+  auto moved = registry_->PutManifest("demo", "v1", type, two);
+  ASSERT_FALSE(moved.ok());
+  EXPECT_EQ(moved.error().http_status, 403);
+  EXPECT_NE(moved.error().message.find("immutable"), std::string::npos);
+  EXPECT_EQ(registry_->GetManifest("demo", "v1")->body, one);
+  // Deleting the tag, or its manifest by digest, is refused too.
+  EXPECT_EQ(registry_->DeleteManifest("demo", "v1").error().http_status, 403);
+  EXPECT_EQ(
+      registry_->DeleteManifest("demo", DigestOf(one)).error().http_status,
+      403);
+  // A new tag is fine.
+  EXPECT_TRUE(registry_->PutManifest("demo", "v2", type, two).ok());
+}
+
+TEST_F(RegistryTest, DeleteByDigestRemovesItsTags) {
+  std::string one = ImageManifest("demo", "one");
+  std::string two = ImageManifest("demo", "two");
+  std::string type(kOciManifest);
+  ASSERT_TRUE(registry_->PutManifest("demo", "a", type, one).ok());
+  ASSERT_TRUE(registry_->PutManifest("demo", "b", type, one).ok());
+  ASSERT_TRUE(registry_->PutManifest("demo", "c", type, two).ok());
+  ASSERT_TRUE(registry_->DeleteManifest("demo", DigestOf(one)).ok());
+  EXPECT_EQ(Tags("demo"), (std::vector<std::string>{"c"}));
+  EXPECT_EQ(registry_->GetManifest("demo", DigestOf(one)).error().code,
+            "MANIFEST_UNKNOWN");
+  // Deleting a tag leaves the manifest reachable by digest.
+  ASSERT_TRUE(registry_->DeleteManifest("demo", "c").ok());
+  EXPECT_TRUE(Tags("demo").empty());
+  EXPECT_TRUE(registry_->GetManifest("demo", DigestOf(two)).ok());
+}
+
+TEST_F(RegistryTest, MountOnlyWhenSourceHoldsTheBlob) {
+  std::string digest = Blob("source", "shared layer");
+  auto mounted = registry_->MountOrStart("dest", "source", digest);
+  ASSERT_TRUE(mounted.ok());
+  EXPECT_TRUE(mounted->mounted);
+  EXPECT_TRUE(registry_->StatBlob("dest", digest).ok());
+
+  // The blob exists in the store but not in "elsewhere": no mount.
+  auto refused = registry_->MountOrStart("third", "elsewhere", digest);
+  ASSERT_TRUE(refused.ok());
+  EXPECT_FALSE(refused->mounted);
+  EXPECT_FALSE(refused->upload.id.empty());
+  EXPECT_FALSE(registry_->StatBlob("third", digest).ok());
+}
+
+TEST_F(RegistryTest, IndexNeedsItsChildrenAndReferrersFilter) {
+  std::string type(kOciManifest);
+  std::string child = ImageManifest("demo", "child");
+  std::string child_digest = DigestOf(child);
+  std::string index =
+      "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(kOciIndex) +
+      "\",\"manifests\":[{\"mediaType\":\"" + type + "\",\"digest\":\"" +
+      child_digest + "\",\"size\":" + std::to_string(child.size()) + "}]}";
+  auto early = registry_->PutManifest("demo", "multi",
+                                      std::string(kOciIndex), index);
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().code, "MANIFEST_BLOB_UNKNOWN");
+  EXPECT_NE(early.error().message.find(child_digest), std::string::npos);
+  ASSERT_TRUE(registry_->PutManifest("demo", child_digest, type, child).ok());
+  ASSERT_TRUE(registry_->PutManifest("demo", "multi", std::string(kOciIndex),
+                                     index).ok());
+
+  // Two referrers of the child with different artifact types.
+  std::string subject = ",\"subject\":{\"mediaType\":\"" + type +
+                        "\",\"digest\":\"" + child_digest + "\",\"size\":" +
+                        std::to_string(child.size()) + "}";
+  std::string sig = ImageManifest(
+      "demo", "sig", subject + ",\"artifactType\":\"application/x.sig\"");
+  std::string sbom = ImageManifest(
+      "demo", "sbom", subject + ",\"artifactType\":\"application/x.sbom\"");
+  auto put = registry_->PutManifest("demo", DigestOf(sig), type, sig);
+  ASSERT_TRUE(put.ok());
+  EXPECT_EQ(put->subject->ToString(), child_digest);
+  ASSERT_TRUE(registry_->PutManifest("demo", DigestOf(sbom), type, sbom).ok());
+
+  auto all = registry_->Referrers("demo", child_digest, "");
+  EXPECT_EQ((*all)["manifests"].size(), 2u);
+  auto sigs = registry_->Referrers("demo", child_digest, "application/x.sig");
+  ASSERT_EQ((*sigs)["manifests"].size(), 1u);
+  EXPECT_EQ((*sigs)["manifests"][0]["digest"], DigestOf(sig));
+  EXPECT_EQ((*sigs)["manifests"][0]["artifactType"], "application/x.sig");
+  EXPECT_EQ((*sigs)["mediaType"], kOciIndex);
+}
+
+TEST_F(RegistryTest, CatalogPages) {
+  for (const char* repo : {"b/x", "a", "c"}) {
+    Blob(repo, repo);
+  }
+  auto first = registry_->Catalog(2, "");
+  EXPECT_EQ(first->tags, (std::vector<std::string>{"a", "b/x"}));
+  EXPECT_TRUE(first->more);
+  auto rest = registry_->Catalog(2, "b/x");
+  EXPECT_EQ(rest->tags, (std::vector<std::string>{"c"}));
+  EXPECT_FALSE(rest->more);
+}
+
+TEST_F(RegistryTest, RestartedRegistryForgetsSessions) {
+  auto upload = registry_->StartUpload("demo");
+  ASSERT_TRUE(upload.ok());
+  registry_ = std::move(*Registry::Open(root_));
+  EXPECT_EQ(registry_->UploadStatus("demo", upload->id).error().code,
+            "BLOB_UPLOAD_UNKNOWN");
+}
+
+}  // namespace
+}  // namespace lockstep::registry

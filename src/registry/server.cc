@@ -1,0 +1,561 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "registry/server.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <httplib.h>
+
+#include <memory>
+
+#include "core/clock.h"
+#include "core/log.h"
+
+namespace lockstep::registry {
+namespace {
+
+// The parts of a /v2/... path.
+struct Route {
+  enum Kind {
+    kBase, kCatalog, kTags, kManifest, kUploadStart, kUpload, kBlob,
+    kReferrers, kUnknown
+  } kind = kUnknown;
+  std::string repo;
+  std::string rest;  // reference, digest or session id
+};
+
+Route ParseRoute(const std::string& path) {
+  Route route;
+  std::string tail = path.substr(4);  // after "/v2/"
+  if (tail.empty()) {
+    route.kind = Route::kBase;
+    return route;
+  }
+  if (tail == "_catalog") {
+    route.kind = Route::kCatalog;
+    return route;
+  }
+  struct Marker {
+    const char* text;
+    Route::Kind kind;
+  };
+  // Longest markers first: "/blobs/uploads/" before "/blobs/".
+  const Marker markers[] = {
+      {"/blobs/uploads/", Route::kUpload}, {"/manifests/", Route::kManifest},
+      {"/blobs/", Route::kBlob},           {"/referrers/", Route::kReferrers},
+  };
+  if (tail.size() > 10 && tail.ends_with("/tags/list")) {
+    route.kind = Route::kTags;
+    route.repo = tail.substr(0, tail.size() - 10);
+    return route;
+  }
+  for (const Marker& marker : markers) {
+    size_t at = tail.rfind(marker.text);
+    if (at == std::string::npos || at == 0) continue;
+    route.kind = marker.kind;
+    route.repo = tail.substr(0, at);
+    route.rest = tail.substr(at + std::strlen(marker.text));
+    if (route.kind == Route::kUpload && route.rest.empty()) {
+      route.kind = Route::kUploadStart;
+    }
+    return route;
+  }
+  if (tail.ends_with("/blobs/uploads")) {
+    route.kind = Route::kUploadStart;
+    route.repo = tail.substr(0, tail.size() - 14);
+  }
+  return route;
+}
+
+void SendError(httplib::Response& res, const ApiError& error) {
+  res.status = error.http_status;
+  res.set_content(error.ToJson(), "application/json");
+}
+
+std::string UploadLocation(const std::string& repo, const std::string& id) {
+  return "/v2/" + repo + "/blobs/uploads/" + id;
+}
+
+std::string RangeValue(uint64_t size) {
+  return "0-" + std::to_string(size == 0 ? 0 : size - 1);
+}
+
+void SendUploadState(httplib::Response& res, const std::string& repo,
+                     const UploadState& state, int status) {
+  res.status = status;
+  res.set_header("Location", UploadLocation(repo, state.id));
+  res.set_header("Range", RangeValue(state.size));
+  res.set_header("Docker-Upload-UUID", state.id);
+}
+
+std::optional<int64_t> ParseN(const httplib::Request& req) {
+  if (!req.has_param("n")) return std::nullopt;
+  try {
+    return std::stoll(req.get_param_value("n"));
+  } catch (...) {
+    return -1;
+  }
+}
+
+// "start-end" from Content-Range (also accepts "bytes start-end/*").
+std::optional<uint64_t> ContentRangeStart(const httplib::Request& req) {
+  if (!req.has_header("Content-Range")) return std::nullopt;
+  std::string value = req.get_header_value("Content-Range");
+  if (value.rfind("bytes ", 0) == 0) value = value.substr(6);
+  try {
+    return std::stoull(value.substr(0, value.find('-')));
+  } catch (...) {
+    return std::nullopt;
+  }
+}
+
+// True when the request carries a body to read. httplib would wait for the
+// connection to close on a bodiless request without Content-Length.
+bool HasBody(const httplib::Request& req) {
+  if (req.get_header_value("Transfer-Encoding").find("chunked") !=
+      std::string::npos) {
+    return true;
+  }
+  std::string length = req.get_header_value("Content-Length");
+  return !length.empty() && length != "0";
+}
+
+class Handlers {
+ public:
+  Handlers(Registry& registry, const ServeOptions& options)
+      : registry_(registry), options_(options) {}
+
+  void Install(httplib::Server& server) {
+    if (options_.tokens != nullptr && options_.auth != nullptr) {
+      server.Get("/token", [this](const httplib::Request& req,
+                                  httplib::Response& res) {
+        IssueToken(req, res);
+      });
+    }
+    server.Get(R"(/v2/.*)", [this](const httplib::Request& req,
+                                   httplib::Response& res) { Get(req, res); });
+    auto with_body = [this](const httplib::Request& req,
+                            httplib::Response& res,
+                            const httplib::ContentReader& reader) {
+      Write(req, res, reader);
+    };
+    server.Put(R"(/v2/.*)", with_body);
+    server.Post(R"(/v2/.*)", with_body);
+    server.Patch(R"(/v2/.*)", with_body);
+    server.Delete(R"(/v2/.*)", with_body);
+  }
+
+ private:
+  enum class Verdict { kAllowed, kNoCredentials, kBadCredentials, kDenied };
+
+  // Decides whether the request may read (or write) `repo` ("" for the
+  // registry-wide endpoints), naming the user in `*user`.
+  Verdict Check(const httplib::Request& req, const std::string& repo,
+                bool write, std::string* user) const {
+    const Authenticator* auth = options_.auth;
+    if (auth == nullptr) return Verdict::kAllowed;
+    if (!write && !repo.empty() && auth->Allowed("", repo, false)) {
+      return Verdict::kAllowed;  // anonymous pull
+    }
+    std::string header = req.get_header_value("Authorization");
+    if (header.empty()) return Verdict::kNoCredentials;
+    if (options_.tokens == nullptr) {
+      std::optional<std::string> checked = auth->CheckBasic(header);
+      if (!checked) return Verdict::kBadCredentials;
+      *user = *checked;
+      return auth->Allowed(*user, repo, write) ? Verdict::kAllowed
+                                                : Verdict::kDenied;
+    }
+    if (header.rfind("Bearer ", 0) != 0) return Verdict::kBadCredentials;
+    auto claims = options_.tokens->Verify(header.substr(7), NowUnixMillis());
+    if (!claims) return Verdict::kBadCredentials;
+    *user = claims->user;
+    if (repo.empty()) return write ? Verdict::kDenied : Verdict::kAllowed;
+    for (const TokenGrant& grant : claims->grants) {
+      if (grant.repository == repo && (write ? grant.push : grant.pull)) {
+        return Verdict::kAllowed;
+      }
+    }
+    return Verdict::kNoCredentials;  // ask for a token with this scope
+  }
+
+  std::string Challenge(const httplib::Request& req, const std::string& repo,
+                        bool write) const {
+    if (options_.tokens == nullptr) return "Basic realm=\"lockstep\"";
+    std::string scheme = options_.tls_cert.empty() ? "http" : "https";
+    std::string challenge = "Bearer realm=\"" + scheme + "://" +
+                            req.get_header_value("Host") +
+                            "/token\",service=\"lockstep\"";
+    if (!repo.empty()) {
+      challenge += ",scope=\"repository:" + repo +
+                   (write ? ":pull,push\"" : ":pull\"");
+    }
+    return challenge;
+  }
+
+  // Authenticates and authorizes; false (with the response set) if not.
+  bool Authorize(const httplib::Request& req, httplib::Response& res,
+                 const std::string& repo, bool write) {
+    if (write && options_.read_only) {
+      SendError(res, Unsupported("this registry is read-only"));
+      return false;
+    }
+    std::string user;
+    switch (Check(req, repo, write, &user)) {
+      case Verdict::kAllowed:
+        return true;
+      case Verdict::kDenied:
+        SendError(res, Denied("user " + user + " may not " +
+                              (write ? "push to " : "pull from ") +
+                              (repo.empty() ? "this registry" : repo)));
+        return false;
+      case Verdict::kBadCredentials:
+        res.set_header("WWW-Authenticate", Challenge(req, repo, write));
+        SendError(res, Unauthorized("wrong user name, password or token"));
+        return false;
+      case Verdict::kNoCredentials:
+        res.set_header("WWW-Authenticate", Challenge(req, repo, write));
+        SendError(res, Unauthorized("authentication required"));
+        return false;
+    }
+    return false;
+  }
+
+  // GET /token: Docker's token endpoint. Basic credentials when given
+  // must be right; the token grants the requested actions the user has.
+  void IssueToken(const httplib::Request& req, httplib::Response& res) {
+    const Authenticator* auth = options_.auth;
+    std::string user;
+    if (req.has_header("Authorization")) {
+      std::optional<std::string> checked =
+          auth->CheckBasic(req.get_header_value("Authorization"));
+      if (!checked) {
+        res.set_header("WWW-Authenticate", "Basic realm=\"lockstep\"");
+        return SendError(res, Unauthorized("wrong user name or password"));
+      }
+      user = *checked;
+    }
+    std::vector<std::string> scopes;
+    for (size_t i = 0; i < req.get_param_value_count("scope"); ++i) {
+      scopes.push_back(req.get_param_value("scope", i));
+    }
+    std::vector<TokenGrant> grants;
+    for (TokenGrant grant : ParseScopes(scopes)) {
+      grant.pull = grant.pull && auth->Allowed(user, grant.repository, false);
+      grant.push = grant.push && auth->Allowed(user, grant.repository, true);
+      grants.push_back(grant);
+    }
+    constexpr int64_t kTtlMs = 5 * 60 * 1000;
+    int64_t now = NowUnixMillis();
+    std::string token = options_.tokens->Issue(user, grants, now, kTtlMs);
+    nlohmann::json body = {{"token", token},
+                           {"access_token", token},
+                           {"expires_in", kTtlMs / 1000},
+                           {"issued_at", FormatRfc3339(now)}};
+    res.status = 200;
+    res.set_content(body.dump(), "application/json");
+  }
+
+  void Get(const httplib::Request& req, httplib::Response& res) {
+    res.set_header("Docker-Distribution-API-Version", "registry/2.0");
+    Route route = ParseRoute(req.path);
+    if (!Authorize(req, res, route.repo, false)) return;
+    switch (route.kind) {
+      case Route::kBase:
+        res.status = 200;
+        res.set_content("{}", "application/json");
+        return;
+      case Route::kCatalog:
+        return GetCatalog(req, res);
+      case Route::kTags:
+        return GetTags(req, res, route);
+      case Route::kManifest:
+        return GetManifest(req, res, route);
+      case Route::kBlob:
+        return GetBlob(res, route);
+      case Route::kUpload: {
+        auto state = registry_.UploadStatus(route.repo, route.rest);
+        if (!state.ok()) return SendError(res, state.error());
+        return SendUploadState(res, route.repo, *state, 204);
+      }
+      case Route::kReferrers:
+        return GetReferrers(req, res, route);
+      default:
+        return SendError(res, ApiError{404, "NOT_FOUND", "no such endpoint"});
+    }
+  }
+
+  void GetCatalog(const httplib::Request& req, httplib::Response& res) {
+    std::optional<int64_t> n = ParseN(req);
+    std::string last = req.get_param_value("last");
+    auto page = registry_.Catalog(n, last);
+    if (!page.ok()) return SendError(res, page.error());
+    if (page->more) {
+      res.set_header("Link", "</v2/_catalog?n=" + std::to_string(*n) +
+                                 "&last=" + page->tags.back() +
+                                 ">; rel=\"next\"");
+    }
+    res.status = 200;
+    res.set_content(nlohmann::json{{"repositories", page->tags}}.dump(),
+                    "application/json");
+  }
+
+  void GetTags(const httplib::Request& req, httplib::Response& res,
+               const Route& route) {
+    std::optional<int64_t> n = ParseN(req);
+    auto page = registry_.ListTags(route.repo, n, req.get_param_value("last"));
+    if (!page.ok()) return SendError(res, page.error());
+    if (page->more) {
+      res.set_header("Link", "</v2/" + route.repo + "/tags/list?n=" +
+                                 std::to_string(*n) + "&last=" +
+                                 page->tags.back() + ">; rel=\"next\"");
+    }
+    res.status = 200;
+    nlohmann::json body = {{"name", route.repo}, {"tags", page->tags}};
+    res.set_content(body.dump(), "application/json");
+  }
+
+  void GetManifest(const httplib::Request&, httplib::Response& res,
+                   const Route& route) {
+    auto manifest = registry_.GetManifest(route.repo, route.rest);
+    if (!manifest.ok()) return SendError(res, manifest.error());
+    res.status = 200;
+    res.set_header("Docker-Content-Digest", manifest->digest.ToString());
+    res.set_content(manifest->body, manifest->media_type.c_str());
+  }
+
+  void GetBlob(httplib::Response& res, const Route& route) {
+    auto blob = registry_.StatBlob(route.repo, route.rest);
+    if (!blob.ok()) return SendError(res, blob.error());
+    int fd = ::open(blob->path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return SendError(res, BlobUnknown("blob " + route.rest + " vanished"));
+    }
+    auto file = std::shared_ptr<int>(new int(fd), [](int* f) {
+      ::close(*f);
+      delete f;
+    });
+    res.set_header("Docker-Content-Digest", blob->digest.ToString());
+    res.set_header("Accept-Ranges", "bytes");
+    // Status stays unset so httplib answers 206 for a Range request.
+    res.set_content_provider(
+        blob->size, "application/octet-stream",
+        [file](size_t offset, size_t length, httplib::DataSink& sink) {
+          std::string buffer(std::min<size_t>(length, 1 << 20), '\0');
+          ssize_t got = ::pread(*file, buffer.data(), buffer.size(),
+                                static_cast<off_t>(offset));
+          if (got <= 0) return false;
+          return sink.write(buffer.data(), static_cast<size_t>(got));
+        });
+  }
+
+  void GetReferrers(const httplib::Request& req, httplib::Response& res,
+                    const Route& route) {
+    std::string filter = req.get_param_value("artifactType");
+    auto index = registry_.Referrers(route.repo, route.rest, filter);
+    if (!index.ok()) return SendError(res, index.error());
+    if (!filter.empty()) {
+      res.set_header("OCI-Filters-Applied", "artifactType");
+    }
+    res.status = 200;
+    res.set_content(index->dump(), std::string(kOciIndex).c_str());
+  }
+
+  void Write(const httplib::Request& req, httplib::Response& res,
+             const httplib::ContentReader& reader) {
+    res.set_header("Docker-Distribution-API-Version", "registry/2.0");
+    Route route = ParseRoute(req.path);
+    httplib::ContentReader body = reader;
+    if (!HasBody(req)) {
+      body = httplib::ContentReader(
+          [](httplib::ContentReceiver) { return true; },
+          [](httplib::MultipartContentHeader, httplib::ContentReceiver) {
+            return true;
+          });
+    }
+    Dispatch(req, res, route, body);
+  }
+
+  void Dispatch(const httplib::Request& req, httplib::Response& res,
+                const Route& route, const httplib::ContentReader& reader) {
+    if (!Authorize(req, res, route.repo, true)) {
+      return Drain(reader);
+    }
+    if (route.kind == Route::kUploadStart && req.method == "POST") {
+      return PostUpload(req, res, route, reader);
+    }
+    if (route.kind == Route::kUpload && req.method == "PATCH") {
+      return PatchUpload(req, res, route, reader);
+    }
+    if (route.kind == Route::kUpload && req.method == "PUT") {
+      return PutUpload(req, res, route, reader);
+    }
+    if (route.kind == Route::kManifest && req.method == "PUT") {
+      return PutManifest(req, res, route, reader);
+    }
+    Drain(reader);
+    if (req.method != "DELETE") {
+      return SendError(res, ApiError{405, "UNSUPPORTED",
+                                     "method not allowed here"});
+    }
+    ApiResult<Empty> done = Empty{};
+    if (route.kind == Route::kUpload) {
+      done = registry_.CancelUpload(route.repo, route.rest);
+    } else if (route.kind == Route::kBlob) {
+      done = registry_.DeleteBlob(route.repo, route.rest);
+    } else if (route.kind == Route::kManifest) {
+      done = registry_.DeleteManifest(route.repo, route.rest);
+    } else {
+      done = ApiError{404, "NOT_FOUND", "no such endpoint"};
+    }
+    if (!done.ok()) return SendError(res, done.error());
+    res.status = route.kind == Route::kUpload ? 204 : 202;
+  }
+
+  static void Drain(const httplib::ContentReader& reader) {
+    reader([](const char*, size_t) { return true; });
+  }
+
+  void PostUpload(const httplib::Request& req, httplib::Response& res,
+                  const Route& route, const httplib::ContentReader& reader) {
+    if (req.has_param("mount")) {
+      Drain(reader);
+      // Mounting needs read access to the source; without it the client
+      // simply uploads.
+      std::string from = req.get_param_value("from");
+      std::string user;
+      if (Check(req, from, false, &user) != Verdict::kAllowed) from.clear();
+      auto outcome = registry_.MountOrStart(route.repo, from,
+                                            req.get_param_value("mount"));
+      if (!outcome.ok()) return SendError(res, outcome.error());
+      if (outcome->mounted) {
+        res.status = 201;
+        res.set_header("Location", "/v2/" + route.repo + "/blobs/" +
+                                       req.get_param_value("mount"));
+        res.set_header("Docker-Content-Digest", req.get_param_value("mount"));
+        return;
+      }
+      return SendUploadState(res, route.repo, outcome->upload, 202);
+    }
+    auto started = registry_.StartUpload(route.repo);
+    if (!started.ok()) {
+      Drain(reader);
+      return SendError(res, started.error());
+    }
+    if (!req.has_param("digest")) {
+      Drain(reader);
+      return SendUploadState(res, route.repo, *started, 202);
+    }
+    // Single POST: the whole blob in this request.
+    Route upload{Route::kUpload, route.repo, started->id};
+    PutUpload(req, res, upload, reader);
+  }
+
+  // Streams the request body into the session. `*consumed` tells
+  // whether the body was read (a body must be read exactly once).
+  ApiResult<UploadState> Append(const Route& route,
+                                std::optional<uint64_t> start,
+                                const httplib::ContentReader& reader,
+                                bool* consumed) {
+    *consumed = false;
+    return registry_.AppendChunk(
+        route.repo, route.rest, start,
+        [&reader, consumed](const Registry::ChunkSink& sink) {
+          *consumed = true;
+          return reader(sink);
+        });
+  }
+
+  void PatchUpload(const httplib::Request& req, httplib::Response& res,
+                   const Route& route, const httplib::ContentReader& reader) {
+    bool consumed = false;
+    auto state = Append(route, ContentRangeStart(req), reader, &consumed);
+    if (!state.ok()) {
+      if (!consumed) Drain(reader);
+      if (state.error().http_status == 416) {
+        auto current = registry_.UploadStatus(route.repo, route.rest);
+        if (current.ok()) SendUploadState(res, route.repo, *current, 416);
+      }
+      return SendError(res, state.error());
+    }
+    SendUploadState(res, route.repo, *state, 202);
+  }
+
+  void PutUpload(const httplib::Request& req, httplib::Response& res,
+                 const Route& route, const httplib::ContentReader& reader) {
+    bool consumed = false;
+    auto state = Append(route, ContentRangeStart(req), reader, &consumed);
+    if (!state.ok()) {
+      if (!consumed) Drain(reader);
+      return SendError(res, state.error());
+    }
+    std::string digest = req.get_param_value("digest");
+    auto finished = registry_.FinishUpload(route.repo, route.rest, digest);
+    if (!finished.ok()) return SendError(res, finished.error());
+    res.status = 201;
+    res.set_header("Location", "/v2/" + route.repo + "/blobs/" + digest);
+    res.set_header("Docker-Content-Digest", digest);
+  }
+
+  void PutManifest(const httplib::Request& req, httplib::Response& res,
+                   const Route& route, const httplib::ContentReader& reader) {
+    std::string body;
+    reader([&body](const char* data, size_t length) {
+      body.append(data, length);
+      return body.size() <= (8u << 20);
+    });
+    auto outcome = registry_.PutManifest(
+        route.repo, route.rest, req.get_header_value("Content-Type"), body);
+    if (!outcome.ok()) return SendError(res, outcome.error());
+    res.status = 201;
+    std::string digest = outcome->digest.ToString();
+    res.set_header("Location", "/v2/" + route.repo + "/manifests/" + digest);
+    res.set_header("Docker-Content-Digest", digest);
+    if (outcome->subject) {
+      res.set_header("OCI-Subject", outcome->subject->ToString());
+    }
+  }
+
+  Registry& registry_;
+  const ServeOptions& options_;
+};
+
+}  // namespace
+
+Status Serve(Registry& registry, const ServeOptions& options) {
+  std::unique_ptr<httplib::Server> server;
+  if (!options.tls_cert.empty() || !options.tls_key.empty()) {
+    auto tls = std::make_unique<httplib::SSLServer>(
+        options.tls_cert.c_str(), options.tls_key.c_str());
+    if (!tls->is_valid()) {
+      return Status::InvalidArgument(
+          "cannot load TLS certificate " + options.tls_cert.string() +
+          " and key " + options.tls_key.string());
+    }
+    server = std::move(tls);
+  } else {
+    server = std::make_unique<httplib::Server>();
+  }
+  Handlers handlers(registry, options);
+  handlers.Install(*server);
+  // httplib keeps a thread per keep-alive connection, so the pool must
+  // exceed the clients' connection count or connections starve.
+  server->new_task_queue = [] { return new httplib::ThreadPool(128); };
+  server->set_keep_alive_max_count(100000);
+  // Headers and body go out in separate writes; without TCP_NODELAY the
+  // body of a small blob waits for the client's delayed ACK.
+  server->set_tcp_nodelay(true);
+  server->set_read_timeout(300, 0);
+  server->set_write_timeout(300, 0);
+  LogInfo("registry listening on {}://{}:{}",
+          options.tls_cert.empty() ? "http" : "https", options.host,
+          options.port);
+  if (!server->listen(options.host.c_str(), options.port)) {
+    return Status::Unavailable("cannot listen on " + options.host + ":" +
+                               std::to_string(options.port));
+  }
+  return Status::Ok();
+}
+
+}  // namespace lockstep::registry

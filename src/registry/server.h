@@ -1,0 +1,37 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// `lockstep registry serve`: the OCI Distribution HTTP API over a Registry,
+// through cpp-httplib (plain HTTP, or TLS through OpenSSL). The handlers
+// only translate requests and responses; every decision is in Registry.
+
+#ifndef LOCKSTEP_REGISTRY_SERVER_H_
+#define LOCKSTEP_REGISTRY_SERVER_H_
+
+#include <filesystem>
+#include <string>
+
+#include "core/status.h"
+#include "registry/auth.h"
+#include "registry/registry.h"
+
+namespace lockstep::registry {
+
+struct ServeOptions {
+  std::string host = "127.0.0.1";
+  int port = 5000;
+  std::filesystem::path tls_cert;  // both set: HTTPS
+  std::filesystem::path tls_key;
+  bool read_only = false;
+  const Authenticator* auth = nullptr;  // null: everyone may do anything
+  // Set (with auth): Docker's token flow, tokens issued at /token;
+  // otherwise HTTP Basic on every request.
+  const TokenIssuer* tokens = nullptr;
+};
+
+// Serves until the process is stopped. Returns only on a bind or TLS
+// setup failure.
+Status Serve(Registry& registry, const ServeOptions& options);
+
+}  // namespace lockstep::registry
+
+#endif  // LOCKSTEP_REGISTRY_SERVER_H_

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# The OCI Distribution API over HTTP, checked with curl for exact status
+# codes and headers: uploads (single POST, POST+PUT, chunked with an
+# out-of-order chunk, streamed), HEAD and Range GET, mount, manifests,
+# tag pagination, deletes, referrers, and a server killed mid-push.
+source "$(dirname "$0")/lib.sh"
+source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
+trap 'stop_registry; cleanup_test_dir' EXIT
+
+start_registry
+base="http://$REGISTRY/v2"
+sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+
+expect_eq "$(http_status GET "$base/")" 200 "/v2/"
+
+# Single POST with the digest.
+d1="sha256:$(sha 'hello blob')"
+expect_eq "$(http_status POST "$base/demo/blobs/uploads/?digest=$d1" \
+  --data-binary 'hello blob' -H 'Content-Type: application/octet-stream')" \
+  201 "single POST"
+expect_eq "$(header Location)" "/v2/demo/blobs/$d1" "single POST Location"
+
+# Wrong digest: 400 DIGEST_INVALID and nothing stored.
+bad="sha256:$(sha 'not this')"
+expect_eq "$(http_status POST "$base/demo/blobs/uploads/?digest=$bad" \
+  --data-binary 'other bytes')" 400 "wrong digest"
+expect_contains "$TEST_DIR/body.txt" DIGEST_INVALID
+expect_eq "$(http_status HEAD "$base/demo/blobs/sha256:$(sha 'other bytes')")" \
+  404 "HEAD after wrong digest"
+[[ ! -e "$LOCKSTEP_STORE/blobs/sha256/$(sha 'other bytes' | cut -c1-2)/$(sha 'other bytes')" ]] ||
+  fail "wrong-digest upload left a blob in the store"
+
+# HEAD and Range GET.
+expect_eq "$(http_status HEAD "$base/demo/blobs/$d1")" 200 "HEAD"
+expect_eq "$(header Content-Length)" 10 "HEAD Content-Length"
+expect_eq "$(header Docker-Content-Digest)" "$d1" "HEAD digest"
+expect_eq "$(http_status GET "$base/demo/blobs/$d1" -H 'Range: bytes=6-9')" \
+  206 "Range GET"
+expect_eq "$(cat "$TEST_DIR/body.txt")" "blob" "Range GET body"
+
+# Chunked: out-of-order chunk is 416 with the current Range, unchanged.
+expect_eq "$(http_status POST "$base/demo/blobs/uploads/")" 202 "POST"
+location=$(header Location)
+expect_eq "$(http_status PATCH "http://$REGISTRY$location" \
+  -H 'Content-Range: 0-4' -H 'Content-Type: application/octet-stream' \
+  --data-binary 'chunk')" 202 "first chunk"
+expect_eq "$(header Range)" "0-4" "Range after first chunk"
+expect_eq "$(http_status PATCH "http://$REGISTRY$location" \
+  -H 'Content-Range: 9-13' --data-binary 'later')" 416 "out-of-order chunk"
+expect_eq "$(header Range)" "0-4" "Range after 416"
+expect_eq "$(http_status GET "http://$REGISTRY$location")" 204 "status"
+expect_eq "$(header Range)" "0-4" "status Range unchanged"
+expect_eq "$(http_status PATCH "http://$REGISTRY$location" \
+  -H 'Content-Range: 5-9' --data-binary 'ed-up')" 202 "second chunk"
+d2="sha256:$(sha 'chunked-up')"
+expect_eq "$(http_status PUT "http://$REGISTRY$location?digest=$d2")" 201 \
+  "closing PUT"
+expect_eq "$(http_status GET "$base/demo/blobs/$d2")" 200 "GET chunked"
+expect_eq "$(cat "$TEST_DIR/body.txt")" "chunked-up" "chunked bytes"
+
+# Streamed (PATCH without Content-Range) then PUT.
+http_status POST "$base/demo/blobs/uploads/" >/dev/null
+location=$(header Location)
+expect_eq "$(http_status PATCH "http://$REGISTRY$location" \
+  --data-binary 'streamed')" 202 "streamed PATCH"
+expect_eq "$(http_status PUT \
+  "http://$REGISTRY$location?digest=sha256:$(sha streamed)")" 201 "stream PUT"
+
+# Mount: 201 only when the source repository holds the blob.
+expect_eq "$(http_status POST \
+  "$base/copy/blobs/uploads/?mount=$d1&from=demo")" 201 "mount"
+expect_eq "$(http_status POST \
+  "$base/third/blobs/uploads/?mount=$d1&from=nobody")" 202 "no mount"
+[[ "$(header Location)" == /v2/third/blobs/uploads/* ]] ||
+  fail "no-mount Location is $(header Location)"
+
+# Manifests.
+manifest=$(printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":10},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":10}]}' "$d1" "$d2")
+md="sha256:$(sha "$manifest")"
+for tag in t1 t2 t3 t4 t5; do
+  expect_eq "$(http_status PUT "$base/demo/manifests/$tag" \
+    -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+    --data-binary "$manifest")" 201 "PUT manifest $tag"
+done
+expect_eq "$(header Docker-Content-Digest)" "$md" "PUT digest"
+expect_eq "$(http_status HEAD "$base/demo/manifests/t1")" 200 "HEAD manifest"
+expect_eq "$(header Content-Length)" "${#manifest}" "HEAD manifest length"
+
+missing="sha256:$(sha 'never pushed')"
+broken=${manifest/$d2/$missing}
+expect_eq "$(http_status PUT "$base/demo/manifests/broken" \
+  -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  --data-binary "$broken")" 400 "manifest with missing blob"
+expect_contains "$TEST_DIR/body.txt" MANIFEST_BLOB_UNKNOWN
+expect_contains "$TEST_DIR/body.txt" "$missing"
+
+# Tag pagination: n=2, a `last` that is no tag, n=0.
+expect_eq "$(http_status GET "$base/demo/tags/list?n=2")" 200 "tags n=2"
+expect_eq "$(json "$TEST_DIR/body.txt" 'd["tags"]')" "['t1', 't2']" "page 1"
+expect_eq "$(header Link)" \
+  "</v2/demo/tags/list?n=2&last=t2>; rel=\"next\"" "Link"
+http_status GET "$base/demo/tags/list?n=2&last=t3a" >/dev/null
+expect_eq "$(json "$TEST_DIR/body.txt" 'd["tags"]')" "['t4', 't5']" "after t3a"
+expect_eq "$(header Link)" "" "no Link on the last page"
+http_status GET "$base/demo/tags/list?n=0" >/dev/null
+expect_eq "$(json "$TEST_DIR/body.txt" 'd["tags"]')" "[]" "n=0"
+expect_eq "$(header Link)" "" "no Link for n=0"
+
+# Immutable tags.
+"$LOCKSTEP" registry immutable demo -q
+expect_eq "$(http_status PUT "$base/demo/manifests/t1" \
+  -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  --data-binary "$manifest")" 201 "same digest to an immutable tag"
+other="${manifest%\}}"',"annotations":{"x":"y"}}'
+expect_eq "$(http_status PUT "$base/demo/manifests/t1" \
+  -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  --data-binary "$other")" 403 "moving an immutable tag"
+expect_contains "$TEST_DIR/body.txt" immutable
+expect_eq "$(http_status DELETE "$base/demo/manifests/t2")" 403 \
+  "deleting an immutable tag"
+"$LOCKSTEP" registry immutable demo --off -q
+expect_eq "$(http_status PUT "$base/demo/manifests/keep" \
+  -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  --data-binary "$other")" 201 "another digest under another tag"
+
+# Delete by digest removes every tag that pointed at it.
+expect_eq "$(http_status DELETE "$base/demo/manifests/$md")" 202 "DELETE"
+http_status GET "$base/demo/tags/list" >/dev/null
+expect_eq "$(json "$TEST_DIR/body.txt" 'd["tags"]')" "['keep']" "tags after delete"
+expect_eq "$(http_status GET "$base/demo/manifests/$md")" 404 "deleted"
+expect_contains "$TEST_DIR/body.txt" MANIFEST_UNKNOWN
+
+# Referrers with the subject header and an artifactType filter.
+subject_manifest="${manifest%\}}"',"artifactType":"application/x.sig","subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"'"$md"'","size":'"${#manifest}"'}}'
+expect_eq "$(http_status PUT "$base/demo/manifests/$md" \
+  -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  --data-binary "$manifest")" 201 "re-push by digest"
+expect_eq "$(http_status PUT "$base/demo/manifests/sig" \
+  -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  --data-binary "$subject_manifest")" 201 "PUT referrer"
+expect_eq "$(header OCI-Subject)" "$md" "OCI-Subject"
+http_status GET "$base/demo/referrers/$md?artifactType=application/x.sig" \
+  >/dev/null
+expect_eq "$(json "$TEST_DIR/body.txt" 'len(d["manifests"])')" 1 "referrers"
+expect_eq "$(header OCI-Filters-Applied)" artifactType "filter header"
+http_status GET "$base/demo/referrers/$md?artifactType=application/x.none" \
+  >/dev/null
+expect_eq "$(json "$TEST_DIR/body.txt" 'len(d["manifests"])')" 0 "filtered"
+
+# Blob delete.
+expect_eq "$(http_status DELETE "$base/copy/blobs/$d1")" 202 "blob DELETE"
+expect_eq "$(http_status HEAD "$base/copy/blobs/$d1")" 404 "HEAD deleted blob"
+
+# Killed mid-push: a chunked upload in flight when the server gets
+# SIGKILL leaves no partial blob; after an immediate restart the session
+# is unknown and nothing but the earlier blobs is in the store.
+before=$(find "$LOCKSTEP_STORE/blobs" -type f | sort)
+http_status POST "$base/demo/blobs/uploads/" >/dev/null
+location=$(header Location)
+head -c 3000000 /dev/urandom >"$TEST_DIR/big.bin"
+curl -s -o /dev/null --limit-rate 500k -X PATCH \
+  --data-binary "@$TEST_DIR/big.bin" "http://$REGISTRY$location" &
+curl_pid=$!
+sleep 1
+kill -9 "$REGISTRY_PID"
+wait "$REGISTRY_PID" 2>/dev/null || true
+wait "$curl_pid" 2>/dev/null || true
+REGISTRY_PID=
+port=${REGISTRY##*:}
+"$LOCKSTEP" registry serve --listen "$REGISTRY" \
+  >>"$TEST_DIR/registry.log" 2>&1 &
+REGISTRY_PID=$!
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null "$base/" && break
+  sleep 0.05
+done
+expect_eq "$(http_status GET "http://$REGISTRY$location")" 404 \
+  "session after restart"
+expect_contains "$TEST_DIR/body.txt" BLOB_UPLOAD_UNKNOWN
+expect_eq "$(find "$LOCKSTEP_STORE/blobs" -type f | sort)" "$before" \
+  "store after kill"
+expect_eq "$(http_status HEAD \
+  "$base/demo/blobs/sha256:$(sha256sum <"$TEST_DIR/big.bin" | cut -d' ' -f1)")" \
+  404 "HEAD of the killed upload"
+expect_eq "$(http_status HEAD "$base/demo/blobs/$d1")" 200 "earlier blob"
+echo PASS

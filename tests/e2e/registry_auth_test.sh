@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Authentication and authorization: htpasswd (bcrypt, made by Apache's
+# htpasswd -B) with per-repository rules and anonymous pull, checked with
+# curl and skopeo; then Docker's token flow (skopeo follows the Bearer
+# challenge); then TLS with a self-signed certificate from openssl.
+source "$(dirname "$0")/lib.sh"
+source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
+trap 'stop_registry; cleanup_test_dir' EXIT
+
+htpasswd -cbB "$TEST_DIR/users" ana 'ana secret' 2>/dev/null
+htpasswd -bB "$TEST_DIR/users" bob 'bob secret' 2>/dev/null
+cat >"$TEST_DIR/access.json" <<'JSON'
+{"anonymousPull": ["public/*"],
+ "rules": [{"repository": "team/*", "read": ["*"], "write": ["ana"]},
+           {"repository": "public/*", "read": ["*"], "write": ["ana"]}]}
+JSON
+make_oci_layout "$TEST_DIR/src" v1 2 >/dev/null
+
+# Basic.
+start_registry --htpasswd "$TEST_DIR/users" --access "$TEST_DIR/access.json"
+base="http://$REGISTRY/v2"
+expect_eq "$(http_status GET "$base/team/app/tags/list")" 401 "anonymous read"
+expect_eq "$(header WWW-Authenticate)" 'Basic realm="lockstep"' "challenge"
+expect_contains "$TEST_DIR/body.txt" UNAUTHORIZED
+expect_eq "$(http_status GET "$base/" -u 'ana:wrong')" 401 "wrong password"
+skopeo copy -q --dest-tls-verify=false --dest-creds 'ana:ana secret' \
+  "oci:$TEST_DIR/src:v1" "docker://$REGISTRY/team/app:v1"
+skopeo copy -q --dest-tls-verify=false --dest-creds 'ana:ana secret' \
+  "oci:$TEST_DIR/src:v1" "docker://$REGISTRY/public/base:v1"
+if skopeo copy -q --dest-tls-verify=false --dest-creds 'bob:bob secret' \
+  "oci:$TEST_DIR/src:v1" "docker://$REGISTRY/team/app:bob" 2>/dev/null; then
+  fail "bob could push to team/app"
+fi
+expect_eq "$(http_status POST "$base/team/app/blobs/uploads/" \
+  -u 'bob:bob secret')" 403 "bob push"
+expect_contains "$TEST_DIR/body.txt" DENIED
+expect_eq "$(http_status GET "$base/team/app/tags/list" -u 'bob:bob secret')" \
+  200 "bob read"
+expect_eq "$(http_status GET "$base/public/base/tags/list")" 200 \
+  "anonymous pull of public/*"
+expect_eq "$(http_status POST "$base/public/base/blobs/uploads/")" 401 \
+  "anonymous push"
+stop_registry
+
+# Token flow.
+start_registry --htpasswd "$TEST_DIR/users" --access "$TEST_DIR/access.json" \
+  --auth token
+base="http://$REGISTRY/v2"
+expect_eq "$(http_status GET "$base/team/app/tags/list")" 401 "no token"
+expect_eq "$(header WWW-Authenticate)" \
+  "Bearer realm=\"http://$REGISTRY/token\",service=\"lockstep\",scope=\"repository:team/app:pull\"" \
+  "Bearer challenge"
+expect_eq "$(http_status GET \
+  "http://$REGISTRY/token?service=lockstep&scope=repository:team/app:pull,push" \
+  -u 'bob:bob secret')" 200 "token for bob"
+token=$(json "$TEST_DIR/body.txt" 'd["token"]')
+expect_eq "$(http_status GET "$base/team/app/tags/list" \
+  -H "Authorization: Bearer $token")" 200 "read with token"
+expect_eq "$(http_status POST "$base/team/app/blobs/uploads/" \
+  -H "Authorization: Bearer $token")" 401 "push with a pull-only token"
+expect_eq "$(http_status GET "$base/team/app/tags/list" \
+  -H "Authorization: Bearer ${token%?}0")" 401 "forged token"
+skopeo copy -q --dest-tls-verify=false --dest-creds 'ana:ana secret' \
+  "oci:$TEST_DIR/src:v1" "docker://$REGISTRY/team/app:v2"
+skopeo copy -q --src-tls-verify=false --src-creds 'bob:bob secret' \
+  "docker://$REGISTRY/team/app:v2" "oci:$TEST_DIR/pulled:v2"
+skopeo copy -q --src-tls-verify=false \
+  "docker://$REGISTRY/public/base:v1" "oci:$TEST_DIR/anonymous:v1"
+stop_registry
+
+# TLS.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$TEST_DIR/key.pem" \
+  -out "$TEST_DIR/cert.pem" 2>/dev/null
+REGISTRY_SCHEME=https start_registry --tls-cert "$TEST_DIR/cert.pem" \
+  --tls-key "$TEST_DIR/key.pem"
+expect_eq "$(http_status GET "https://$REGISTRY/v2/" \
+  --cacert "$TEST_DIR/cert.pem")" 200 "HTTPS with the CA"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "https://$REGISTRY/v2/" || true)" \
+  000 "HTTPS without trusting the certificate"
+mkdir -p "$TEST_DIR/certs.d"
+cp "$TEST_DIR/cert.pem" "$TEST_DIR/certs.d/ca.crt"
+skopeo copy -q --dest-cert-dir "$TEST_DIR/certs.d" \
+  "oci:$TEST_DIR/src:v1" "docker://$REGISTRY/secure/app:v1"
+expect_eq "$(http_status GET "https://$REGISTRY/v2/secure/app/tags/list" \
+  --cacert "$TEST_DIR/cert.pem")" 200 "tags over TLS"
+expect_eq "$(json "$TEST_DIR/body.txt" 'd["tags"]')" "['v1']" "TLS tags"
+echo PASS
