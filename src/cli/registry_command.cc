@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "cli/metadata_access.h"
+#include "manifest/retention.h"
 #include "core/log.h"
 #include "core/clock.h"
 #include "core/files.h"
@@ -156,9 +158,10 @@ int RunCleanup(const GlobalOptions& globals, const std::string& policy_path,
   if (!registry.ok()) return ReportError(registry.status());
   registry::Index& index = (*registry)->index();
 
-  // The lead plugs the lineage store in here; until then no run holds
-  // anything back.
-  registry::NoRetentionRoots roots;
+  // Nothing a recorded run needs to reproduce may go.
+  auto metadata = OpenMetadata(globals);
+  if (!metadata.ok()) return ReportError(metadata.status());
+  manifest::LineageRetentionRoots roots(metadata->get());
   auto plan = registry::PlanCleanup(index, *policies, roots, repository,
                                     NowUnixMillis());
   if (!plan.ok()) return ReportError(plan.status());
@@ -227,7 +230,9 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   if (!location.ok()) return ReportError(location.status());
   auto registry = registry::Registry::Open(location->root);
   if (!registry.ok()) return ReportError(registry.status());
-  registry::NoRetentionRoots roots;
+  auto metadata = OpenMetadata(globals);
+  if (!metadata.ok()) return ReportError(metadata.status());
+  manifest::LineageRetentionRoots roots(metadata->get());
   registry::GcOptions options;
   options.dry_run = dry_run;
   options.grace_ms = *grace_ms;
