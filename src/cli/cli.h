@@ -65,6 +65,7 @@ Result<store::StoreLocation> OpenStore(const GlobalOptions& globals,
 void PrintJson(const nlohmann::json& value);
 
 // Registration functions, one per command group (src/cli/*_command.cc).
+void AddDataCommands(CLI::App& app, CommandContext context);
 
 }  // namespace lockstep::cli
 

@@ -34,7 +34,7 @@ int Main(int argc, char** argv) {
 
   Action action;
   CommandContext context{&globals, &action};
-  (void)context;
+  AddDataCommands(app, context);
 
   try {
     app.parse(argc, argv);
