@@ -83,6 +83,60 @@ Result<std::pair<fs::path, int>> CreateTemp(store::BlobStore* blobs) {
   return std::make_pair(temp, fd);
 }
 
+// Writes a small blob with one file creation: an unnamed O_TMPFILE in the
+// blob's own shard folder, linked in under its name once complete, so a
+// reader never sees a partial blob and no rename or unlink is needed.
+// Falls back to temp file + rename where O_TMPFILE is unsupported.
+Result<StoredFile> PublishSmall(store::BlobStore* blobs,
+                                std::string_view bytes, StoredFile result) {
+  fs::path destination = blobs->PathOf(result.digest);
+  fs::path shard = destination.parent_path();
+  int fd = ::open(shard.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0444);
+  if (fd < 0 && errno == ENOENT) {
+    std::error_code error;
+    fs::create_directories(shard, error);
+    fd = ::open(shard.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0444);
+  }
+  if (fd < 0) {
+    ASSIGN_OR_RETURN(auto temp, CreateTemp(blobs));
+    Status status = WriteAll(temp.second, bytes, temp.first);
+    ::close(temp.second);
+    if (!status.ok()) {
+      ::unlink(temp.first.c_str());
+      return status;
+    }
+    RETURN_IF_ERROR(Publish(blobs, temp.first, result.digest, false));
+    return result;
+  }
+  Status status = WriteAll(fd, bytes, destination);
+  if (status.ok()) {
+    std::string self = "/proc/self/fd/" + std::to_string(fd);
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, destination.c_str(),
+                 AT_SYMLINK_FOLLOW) != 0) {
+      // EEXIST: a corrupt blob with this name (a good one was kept
+      // above); replace it through a rename.
+      status = errno == EEXIST ? Status::Ok() : ErrnoStatus(destination, errno);
+      if (status.ok()) {
+        ::close(fd);
+        ASSIGN_OR_RETURN(auto temp, CreateTemp(blobs));
+        status = WriteAll(temp.second, bytes, temp.first);
+        ::close(temp.second);
+        if (status.ok()) {
+          status = ::rename(temp.first.c_str(), destination.c_str()) == 0
+                       ? Status::Ok()
+                       : ErrnoStatus(destination, errno);
+        }
+        if (!status.ok()) ::unlink(temp.first.c_str());
+        RETURN_IF_ERROR(status);
+        return result;
+      }
+    }
+  }
+  ::close(fd);
+  RETURN_IF_ERROR(status);
+  return result;
+}
+
 // A chunk travelling from the hashing thread to the copy thread.
 struct Slot {
   std::unique_ptr<char[]> data;
@@ -252,15 +306,7 @@ Result<StoredFile> StoreSmallFile(store::BlobStore* blobs,
   if (blobs->Contains(result.digest) && blobs->Verify(result.digest).ok()) {
     return result;
   }
-  ASSIGN_OR_RETURN(auto temp, CreateTemp(blobs));
-  Status status = WriteAll(temp.second, bytes, temp.first);
-  ::close(temp.second);
-  if (!status.ok()) {
-    ::unlink(temp.first.c_str());
-    return status;
-  }
-  RETURN_IF_ERROR(Publish(blobs, temp.first, result.digest, false));
-  return result;
+  return PublishSmall(blobs, bytes, result);
 }
 
 Status SyncStore(const store::BlobStore& blobs) {
