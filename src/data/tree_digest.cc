@@ -124,7 +124,11 @@ Result<std::vector<TreeEntry>> DecodeTree(std::string_view bytes) {
       return Malformed(at, "unknown entry type");
     }
     entry.type = static_cast<EntryType>(type);
-    entry.executable = bytes[at + 1] == 1;
+    char flags = bytes[at + 1];
+    if (flags != 0 && !(flags == 1 && type == 'F')) {
+      return Malformed(at, "bad flags byte");
+    }
+    entry.executable = flags == 1;
     uint64_t path_size = ReadBigEndian(bytes.substr(at + 2, 4));
     at += 6;
     if (bytes.size() - at < path_size + 8) {
@@ -134,6 +138,9 @@ Result<std::vector<TreeEntry>> DecodeTree(std::string_view bytes) {
     at += path_size;
     entry.size = ReadBigEndian(bytes.substr(at, 8));
     at += 8;
+    if (entry.type == EntryType::kDirectory && entry.size != 0) {
+      return Malformed(start, "a folder with a size");
+    }
 
     if (entry.type == EntryType::kFile) {
       if (bytes.size() - at < 32) return Malformed(start, "truncated digest");

@@ -143,6 +143,10 @@ TEST_F(TreeDigestTest, DecodeRejectsUnsafeOrUnsortedTrees) {
   orphan[0] = {"dir/x", EntryType::kSymlink, false, 1, {}, "x"};
   EXPECT_TRUE(DecodeTree(EncodeTree(orphan)).status().IsInvalidArgument());
   EXPECT_TRUE(DecodeTree("lockstep-tree-v1\nF").status().IsInvalidArgument());
+  std::string bad_flags = "lockstep-tree-v1\n" +
+                          std::string("L\2\0\0\0\1l", 7) +
+                          std::string(7, '\0') + "\1x";
+  EXPECT_TRUE(DecodeTree(bad_flags).status().IsInvalidArgument());
 }
 
 }  // namespace
