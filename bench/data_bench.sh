@@ -43,24 +43,35 @@ seconds() {
   echo "$end - $start" | bc -l
 }
 
-# Setups that sync flush other writers' dirty pages first, so that the
-# syncfs/fsync a durable write ends with waits only for its own bytes.
+# The machine is shared, so each run times the peer and lockstep back to
+# back (alternating which goes first) and the medians come from the same
+# stretches of time. Setups are not timed; those that `sync` flush other
+# writers' dirty pages first, so a durable write waits only for its own.
 #
-# median SETUP CMD...: runs SETUP (untimed) then CMD, $RUNS times; prints
-# the median wall time.
-median() {
-  local setup=$1
-  shift
-  local times=()
-  for _ in $(seq "$RUNS"); do
-    eval "$setup"
-    times+=("$(seconds "$@")")
+# compare LABEL PEER_SETUP PEER_CMD LOCKSTEP_SETUP LOCKSTEP_CMD
+# prints LABEL, both medians and the ratio peer/lockstep (> 1: lockstep
+# faster, or for throughput: lockstep's share of the peer's throughput).
+compare() {
+  local label=$1 peer_setup=$2 peer_cmd=$3 ls_setup=$4 ls_cmd=$5
+  local peer=() ours=() run
+  for run in $(seq "$RUNS"); do
+    if (( run % 2 )); then
+      eval "$peer_setup"; peer+=("$(seconds bash -c "$peer_cmd")")
+      eval "$ls_setup"; ours+=("$(seconds bash -c "$ls_cmd")")
+    else
+      eval "$ls_setup"; ours+=("$(seconds bash -c "$ls_cmd")")
+      eval "$peer_setup"; peer+=("$(seconds bash -c "$peer_cmd")")
+    fi
   done
-  printf '%s\n' "${times[@]}" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+  row "$label" "$(median_of "${peer[@]}")" "$(median_of "${ours[@]}")"
+}
+
+median_of() {
+  printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
 }
 
 row() {  # row LABEL PEER_SECONDS LOCKSTEP_SECONDS
-  printf '%-46s %9.3f s %9.3f s %7.2fx\n' "$1" "$2" "$3" \
+  printf '%-48s %9.3f s %9.3f s %7.2fx\n' "$1" "$2" "$3" \
     "$(echo "$2 / $3" | bc -l)"
 }
 
@@ -69,22 +80,24 @@ fresh_store() { rm -rf "$LOCKSTEP_STORE"; }
 echo "lockstep data benchmarks: $(nproc) cores, runs=$RUNS, $(openssl version)"
 printf '%-46s %11s %11s %8s\n' "measure (peer vs lockstep)" "peer" "lockstep" "ratio"
 
+export LOCKSTEP
+L="\"$LOCKSTEP\""
+
 # 1. One big file, page-cached.
 head -c "$((FILE_GIB << 30))" /dev/urandom > big.bin
 cat big.bin > /dev/null
-openssl_big=$(median "" openssl dgst -sha256 big.bin)
-sha256sum_big=$(median "" sha256sum big.bin)
-first_big=$(median "fresh_store; sync" "$LOCKSTEP" data snapshot big.bin --name big -q)
-fresh_store
 "$LOCKSTEP" data snapshot big.bin --name big -q
-verify_big=$(median "" "$LOCKSTEP" data verify big@1 -q)
-row "${FILE_GIB} GiB: openssl dgst vs data verify" "$openssl_big" "$verify_big"
-row "${FILE_GIB} GiB: openssl dgst vs first data snapshot" "$openssl_big" "$first_big"
-dd_big=$(median "rm -f copy.bin; sync" dd if=big.bin of=copy.bin bs=1M conv=fsync)
-rm -f copy.bin
-row "${FILE_GIB} GiB: dd conv=fsync (disk limit) vs first" "$dd_big" "$first_big"
-row "${FILE_GIB} GiB: sha256sum vs openssl dgst (reference)" "$sha256sum_big" "$openssl_big"
-rm -f big.bin
+compare "${FILE_GIB} GiB: openssl dgst vs data verify" \
+  "" "openssl dgst -sha256 big.bin" "" "$L data verify big@1 -q"
+compare "${FILE_GIB} GiB: openssl dgst vs first snapshot" \
+  "" "openssl dgst -sha256 big.bin" \
+  "fresh_store; sync" "$L data snapshot big.bin --name big -q"
+compare "${FILE_GIB} GiB: dd conv=fsync (disk) vs first snapshot" \
+  "rm -f copy.bin; sync" "dd if=big.bin of=copy.bin bs=1M conv=fsync" \
+  "fresh_store; sync" "$L data snapshot big.bin --name big -q"
+compare "${FILE_GIB} GiB: sha256sum vs openssl dgst (reference)" \
+  "" "sha256sum big.bin" "" "openssl dgst -sha256 big.bin"
+rm -f big.bin copy.bin
 fresh_store
 
 # 2. Many small files: $FILES of 1 KiB in 100 subfolders, aged past the
@@ -100,18 +113,16 @@ for i in range(count):
         f.write(os.urandom(1024))
 PY
 sleep 3
-git_add=$(median "rm -rf gitdir; git init -q --bare gitdir; sync" \
-  git --git-dir=gitdir --work-tree=tree add -A)
-git --git-dir=gitdir --work-tree=tree -c user.name=b -c user.email=b@b \
-  commit -qm bench
-git_status=$(median "" git --git-dir=gitdir --work-tree=tree status --porcelain)
-pipeline=$(median "" bash -c \
-  "find tree -type f -print0 | xargs -0 -P2 -n 2000 openssl dgst -sha256")
-first_tree=$(median "fresh_store; sync" "$LOCKSTEP" data snapshot tree --name tree -q)
-again_tree=$(median "" "$LOCKSTEP" data snapshot tree --name tree -q)
-row "$FILES files: git add -A vs first snapshot" "$git_add" "$first_tree"
-row "$FILES files: find|xargs -P2 openssl vs first" "$pipeline" "$first_tree"
-row "$FILES files: git status vs unchanged snapshot" "$git_status" "$again_tree"
+GIT="git --git-dir=gitdir --work-tree=tree"
+compare "$FILES files: git add -A vs first snapshot" \
+  "rm -rf gitdir; git init -q --bare gitdir; sync" "$GIT add -A" \
+  "fresh_store; sync" "$L data snapshot tree --name tree -q"
+compare "$FILES files: find|xargs -P2 openssl vs first" \
+  "" "find tree -type f -print0 | xargs -0 -P2 -n 2000 openssl dgst -sha256" \
+  "fresh_store; sync" "$L data snapshot tree --name tree -q"
+$GIT -c user.name=bench -c user.email=bench@localhost commit -qm bench
+compare "$FILES files: git status vs unchanged snapshot" \
+  "" "$GIT status --porcelain" "" "$L data snapshot tree --name tree -q"
 rm -rf tree gitdir
 fresh_store
 
@@ -129,8 +140,8 @@ with open("big.csv", "wb") as f:
         written += len(block)
 PY
 cat big.csv > /dev/null
-wc_csv=$(median "" wc -l big.csv)
-snap_csv=$(median "fresh_store; sync" "$LOCKSTEP" data snapshot big.csv --name csv -q)
-verify_csv=$(median "" "$LOCKSTEP" data verify csv@1 -q)
-row "${CSV_GIB} GiB CSV: wc -l vs data verify (count+hash)" "$wc_csv" "$verify_csv"
-row "${CSV_GIB} GiB CSV: wc -l vs snapshot (count+hash+copy)" "$wc_csv" "$snap_csv"
+"$LOCKSTEP" data snapshot big.csv --name csv -q
+compare "${CSV_GIB} GiB CSV: wc -l vs verify (count+hash)" \
+  "" "wc -l big.csv" "" "$L data verify csv@1 -q"
+compare "${CSV_GIB} GiB CSV: wc -l vs snapshot (count+hash+copy)" \
+  "" "wc -l big.csv" "fresh_store; sync" "$L data snapshot big.csv --name csv -q"

@@ -281,7 +281,9 @@ void AddExport(CLI::App* data, CommandContext context) {
 }
 
 void PrintList(const char* sign, const std::vector<std::string>& paths) {
-  for (const std::string& path : paths) std::cout << sign << " " << path << "\n";
+  for (const std::string& path : paths) {
+    std::cout << sign << " " << path << "\n";
+  }
 }
 
 void AddDiff(CLI::App* data, CommandContext context) {

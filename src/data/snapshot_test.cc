@@ -53,7 +53,8 @@ class SnapshotTest : public ::testing::Test {
 };
 
 TEST_F(SnapshotTest, QuotedNewlineIsOneRecord) {
-  SnapshotInfo info = SnapCsv("q.csv", "id,text\n1,\"two\nlines, \"\"quoted\"\"\"\n2,plain\n");
+  SnapshotInfo info = SnapCsv(
+      "q.csv", "id,text\n1,\"two\nlines, \"\"quoted\"\"\"\n2,plain\n");
   EXPECT_EQ(info.row_count, 2u);
   EXPECT_EQ(info.columns, (std::vector<std::string>{"id", "text"}));
   EXPECT_EQ(info.digest, Sha256Sum(root_ / "q.csv"));

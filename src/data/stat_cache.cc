@@ -38,7 +38,8 @@ std::string HexToRaw(const std::string& hex) {
   std::string raw(32, '\0');
   for (size_t i = 0; i < 32; ++i) {
     auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-    raw[i] = static_cast<char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+    raw[i] =
+        static_cast<char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
   }
   return raw;
 }

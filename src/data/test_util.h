@@ -29,7 +29,9 @@ inline std::string Shell(const std::string& command) {
   FILE* pipe = ::popen(command.c_str(), "r");
   char buffer[4096];
   size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) out.append(buffer, n);
+  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) {
+    out.append(buffer, n);
+  }
   ::pclose(pipe);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;

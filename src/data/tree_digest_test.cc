@@ -42,7 +42,7 @@ class TreeDigestTest : public ::testing::Test {
 TEST_F(TreeDigestTest, EncodingMatchesTheDocumentedLayout) {
   std::vector<TreeEntry> entries(3);
   entries[0] = {"a", EntryType::kDirectory, false, 0, {}, ""};
-  // sha256("hi\n") = 98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c5d3fb1107be4
+  // `printf 'hi\n' | sha256sum` gives 98ea6e4f...b1107be4.
   entries[1] = {"a/x", EntryType::kFile, true, 3,
                 Digest::FromHex("98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3"
                                 "f55dc48c5d3fb1107be4"),
