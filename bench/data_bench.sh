@@ -113,7 +113,7 @@ for i in range(count):
         f.write(os.urandom(1024))
 PY
 sleep 3
-GIT="git --git-dir=gitdir --work-tree=tree"
+GIT="git -c gc.auto=0 --git-dir=gitdir --work-tree=tree"
 compare "$FILES files: git add -A vs first snapshot" \
   "rm -rf gitdir; git init -q --bare gitdir; sync" "$GIT add -A" \
   "fresh_store; sync" "$L data snapshot tree --name tree -q"
@@ -123,7 +123,7 @@ compare "$FILES files: find|xargs -P2 openssl vs first" \
 $GIT -c user.name=bench -c user.email=bench@localhost commit -qm bench
 compare "$FILES files: git status vs unchanged snapshot" \
   "" "$GIT status --porcelain" "" "$L data snapshot tree --name tree -q"
-rm -rf tree gitdir
+rm -rf tree gitdir || true
 fresh_store
 
 # 3. A big CSV: records counted and bytes hashed together, vs wc -l.

@@ -297,7 +297,12 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
   fs::path root = fs::absolute(path).lexically_normal();
   if (root.has_filename() == false) root = root.parent_path();
   info.source = root.string();
-  ASSIGN_OR_RETURN(std::vector<WalkedEntry> walked, WalkFolder(root));
+  // Snapshotting a folder that holds the store must not read the store.
+  std::vector<std::string> skip;
+  fs::path store = fs::weakly_canonical(blobs_->root());
+  fs::path inside = store.lexically_relative(fs::weakly_canonical(root));
+  if (!inside.empty() && *inside.begin() != "..") skip.push_back(inside);
+  ASSIGN_OR_RETURN(std::vector<WalkedEntry> walked, WalkFolder(root, skip));
 
   std::vector<size_t> files;
   uint64_t total = 0;

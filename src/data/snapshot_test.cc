@@ -125,6 +125,24 @@ TEST_F(SnapshotTest, OldFilesComeFromTheStatCache) {
   EXPECT_EQ(Snap(folder, "folder").digest, first.digest);
 }
 
+TEST_F(SnapshotTest, AFolderHoldingTheStoreLeavesTheStoreOut) {
+  fs::path project = root_ / "project";
+  WriteBytes(project / "x.txt", "x");
+  store::BlobStore inner(project / ".lockstep");
+  DataSnapshots snapshots(&inner, metadata_.get(), project / ".lockstep");
+  SnapshotRequest request;
+  request.source = project.string();
+  request.name = "project";
+  for (int i = 0; i < 2; ++i) {
+    auto info = snapshots.Create(request);
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    EXPECT_EQ(info->file_count, 1u);
+  }
+  auto diff = snapshots.Diff({"project", 1}, {"project", 2});
+  ASSERT_TRUE(diff.ok());
+  EXPECT_TRUE(diff->same_content);
+}
+
 TEST_F(SnapshotTest, VersionsAreImmutableAndNamed) {
   WriteBytes(root_ / "x.bin", "x");
   SnapshotRequest request;

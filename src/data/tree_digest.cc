@@ -220,6 +220,7 @@ namespace {
 
 struct Walker {
   IgnoreRules rules;
+  std::vector<std::string> skip;
   std::vector<WalkedEntry>* out;
 
   // Lists the folder open at `dir_fd` whose relative path is `prefix`.
@@ -257,6 +258,9 @@ struct Walker {
     mode_t mode = walked.info.st_mode;
     bool is_dir = S_ISDIR(mode);
     if (rules.Ignored(entry.path, is_dir)) return Status::Ok();
+    if (std::find(skip.begin(), skip.end(), entry.path) != skip.end()) {
+      return Status::Ok();
+    }
 
     if (S_ISREG(mode)) {
       entry.type = EntryType::kFile;
@@ -294,10 +298,12 @@ struct Walker {
 
 }  // namespace
 
-Result<std::vector<WalkedEntry>> WalkFolder(const fs::path& root) {
+Result<std::vector<WalkedEntry>> WalkFolder(
+    const fs::path& root, const std::vector<std::string>& skip) {
   std::vector<WalkedEntry> entries;
   Walker walker;
   walker.out = &entries;
+  walker.skip = skip;
   Result<std::string> ignore = ReadFile(root / ".lockstepignore");
   if (ignore.ok()) walker.rules = IgnoreRules::Parse(*ignore);
 

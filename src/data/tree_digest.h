@@ -82,8 +82,10 @@ struct WalkedEntry {
 // Lists `root` recursively without following symlinks, applying
 // `root/.lockstepignore`. Entries are returned sorted; file digests are
 // left empty for the caller to fill. Sockets, FIFOs and devices are an
-// InvalidArgument naming the path.
-Result<std::vector<WalkedEntry>> WalkFolder(const fs::path& root);
+// InvalidArgument naming the path. Relative paths in `skip` are left out
+// too (the store's own folder, when it sits inside `root`).
+Result<std::vector<WalkedEntry>> WalkFolder(
+    const fs::path& root, const std::vector<std::string>& skip = {});
 
 // Shows a path of exact bytes as UTF-8 text: invalid bytes become \xNN.
 std::string DisplayPath(std::string_view bytes);
