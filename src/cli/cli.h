@@ -79,6 +79,7 @@ void AddStoreCommands(CLI::App& app, CommandContext context);
 void AddLineageCommands(CLI::App& app, CommandContext context);
 void AddDiffCommands(CLI::App& app, CommandContext context);
 void AddRegistryCommands(CLI::App& app, CommandContext context);
+void AddDataCommands(CLI::App& app, CommandContext context);
 
 }  // namespace lockstep::cli
 

@@ -47,6 +47,7 @@ int Main(int argc, char** argv) {
   AddLineageCommands(app, context);
   AddDiffCommands(app, context);
   AddRegistryCommands(app, context);
+  AddDataCommands(app, context);
 
   try {
     app.parse(argc, argv);

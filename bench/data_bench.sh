@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Data snapshot benchmarks: lockstep against the peer tools, run side by
+# side in one invocation on the same bytes, printed as ratios (> 1 means
+# lockstep is faster; for throughput goals, the ratio of throughputs).
+#
+#   bench/data_bench.sh [--lockstep BIN] [--file-gib N] [--files N]
+#                       [--csv-gib N] [--runs N] [--work DIR]
+#
+# Defaults are small (1 GiB file, 20,000 files, 1 GiB CSV, 3 runs); the
+# issue's sizes are --file-gib 2 --files 100000 --csv-gib 5.
+set -euo pipefail
+
+LOCKSTEP=${LOCKSTEP:-build/lockstep}
+FILE_GIB=1
+FILES=20000
+CSV_GIB=1
+RUNS=3
+WORK=${TMPDIR:-/tmp}/lockstep-data-bench
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --lockstep) LOCKSTEP=$2; shift 2 ;;
+    --file-gib) FILE_GIB=$2; shift 2 ;;
+    --files) FILES=$2; shift 2 ;;
+    --csv-gib) CSV_GIB=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --work) WORK=$2; shift 2 ;;
+    *) echo "unknown flag $1" >&2; exit 64 ;;
+  esac
+done
+LOCKSTEP=$(realpath "$LOCKSTEP")
+rm -rf "$WORK"
+mkdir -p "$WORK"
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+export LOCKSTEP_STORE="$WORK/store"
+
+# seconds CMD...: wall time of one run.
+seconds() {
+  local start end
+  start=$(date +%s.%N)
+  "$@" >/dev/null 2>&1
+  end=$(date +%s.%N)
+  echo "$end - $start" | bc -l
+}
+
+# The machine is shared, so each run times the peer and lockstep back to
+# back (alternating which goes first) and the medians come from the same
+# stretches of time. Setups are not timed; those that `sync` flush other
+# writers' dirty pages first, so a durable write waits only for its own.
+#
+# compare LABEL PEER_SETUP PEER_CMD LOCKSTEP_SETUP LOCKSTEP_CMD
+# prints LABEL, both medians and the ratio peer/lockstep (> 1: lockstep
+# faster, or for throughput: lockstep's share of the peer's throughput).
+compare() {
+  local label=$1 peer_setup=$2 peer_cmd=$3 ls_setup=$4 ls_cmd=$5
+  local peer=() ours=() run
+  for run in $(seq "$RUNS"); do
+    if (( run % 2 )); then
+      eval "$peer_setup"; peer+=("$(seconds bash -c "$peer_cmd")")
+      eval "$ls_setup"; ours+=("$(seconds bash -c "$ls_cmd")")
+    else
+      eval "$ls_setup"; ours+=("$(seconds bash -c "$ls_cmd")")
+      eval "$peer_setup"; peer+=("$(seconds bash -c "$peer_cmd")")
+    fi
+  done
+  row "$label" "$(median_of "${peer[@]}")" "$(median_of "${ours[@]}")"
+}
+
+median_of() {
+  printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+
+row() {  # row LABEL PEER_SECONDS LOCKSTEP_SECONDS
+  printf '%-48s %9.3f s %9.3f s %7.2fx\n' "$1" "$2" "$3" \
+    "$(echo "$2 / $3" | bc -l)"
+}
+
+fresh_store() { rm -rf "$LOCKSTEP_STORE"; }
+
+echo "lockstep data benchmarks: $(nproc) cores, runs=$RUNS, $(openssl version)"
+printf '%-46s %11s %11s %8s\n' "measure (peer vs lockstep)" "peer" "lockstep" "ratio"
+
+export LOCKSTEP
+L="\"$LOCKSTEP\""
+
+# 1. One big file, page-cached.
+head -c "$((FILE_GIB << 30))" /dev/urandom > big.bin
+cat big.bin > /dev/null
+"$LOCKSTEP" data snapshot big.bin --name big -q
+compare "${FILE_GIB} GiB: openssl dgst vs data verify" \
+  "" "openssl dgst -sha256 big.bin" "" "$L data verify big@1 -q"
+compare "${FILE_GIB} GiB: openssl dgst vs first snapshot" \
+  "" "openssl dgst -sha256 big.bin" \
+  "fresh_store; sync" "$L data snapshot big.bin --name big -q"
+compare "${FILE_GIB} GiB: dd conv=fsync (disk) vs first snapshot" \
+  "rm -f copy.bin; sync" "dd if=big.bin of=copy.bin bs=1M conv=fsync" \
+  "fresh_store; sync" "$L data snapshot big.bin --name big -q"
+compare "${FILE_GIB} GiB: sha256sum vs openssl dgst (reference)" \
+  "" "sha256sum big.bin" "" "openssl dgst -sha256 big.bin"
+rm -f big.bin copy.bin
+fresh_store
+
+# 2. Many small files: $FILES of 1 KiB in 100 subfolders, aged past the
+#    racy window so neither git nor lockstep has to re-read them.
+python3 - "$FILES" <<'PY'
+import os, sys
+count = int(sys.argv[1])
+for i in range(count):
+    folder = f"tree/d{i % 100:02d}"
+    if i < 100:
+        os.makedirs(folder, exist_ok=True)
+    with open(f"{folder}/f{i:06d}.bin", "wb") as f:
+        f.write(os.urandom(1024))
+PY
+sleep 3
+GIT="git -c gc.auto=0 --git-dir=gitdir --work-tree=tree"
+compare "$FILES files: git add -A vs first snapshot" \
+  "rm -rf gitdir; git init -q --bare gitdir; sync" "$GIT add -A" \
+  "fresh_store; sync" "$L data snapshot tree --name tree -q"
+compare "$FILES files: find|xargs -P2 openssl vs first" \
+  "" "find tree -type f -print0 | xargs -0 -P2 -n 2000 openssl dgst -sha256" \
+  "fresh_store; sync" "$L data snapshot tree --name tree -q"
+$GIT -c user.name=bench -c user.email=bench@localhost commit -qm bench
+compare "$FILES files: git status vs unchanged snapshot" \
+  "" "$GIT status --porcelain" "" "$L data snapshot tree --name tree -q"
+rm -rf tree gitdir || true
+fresh_store
+
+# 3. A big CSV: records counted and bytes hashed together, vs wc -l.
+python3 - "$CSV_GIB" <<'PY'
+import sys
+target = int(float(sys.argv[1]) * (1 << 30))
+block = "".join(f'{i},"name {i}, quoted ""x""",{i * 0.5},2026-01-01\n'
+                for i in range(20000)).encode()
+with open("big.csv", "wb") as f:
+    f.write(b"id,name,value,date\n")
+    written = 0
+    while written < target:
+        f.write(block)
+        written += len(block)
+PY
+cat big.csv > /dev/null
+"$LOCKSTEP" data snapshot big.csv --name csv -q
+compare "${CSV_GIB} GiB CSV: wc -l vs verify (count+hash)" \
+  "" "wc -l big.csv" "" "$L data verify csv@1 -q"
+compare "${CSV_GIB} GiB CSV: wc -l vs snapshot (count+hash+copy)" \
+  "" "wc -l big.csv" "fresh_store; sync" "$L data snapshot big.csv --name csv -q"

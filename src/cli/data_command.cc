@@ -1,0 +1,337 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// `lockstep data`: snapshot files, folders and tables, and list, show,
+// verify, export and diff the snapshots. The work is in lockstep_data.
+
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "cli/cli.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "data/snapshot.h"
+#include "metadata/metadata_store.h"
+
+namespace lockstep::cli {
+
+namespace {
+
+using data::DataSnapshots;
+using data::SnapshotInfo;
+
+// The store, metadata and snapshot service one command works with.
+struct DataSession {
+  std::unique_ptr<store::BlobStore> blobs;
+  std::unique_ptr<metadata::MetadataStore> metadata;
+  std::unique_ptr<DataSnapshots> snapshots;
+};
+
+Result<DataSession> OpenSession(const GlobalOptions& globals,
+                                store::CreateIfMissing create) {
+  ASSIGN_OR_RETURN(store::StoreLocation location, OpenStore(globals, create));
+  DataSession session;
+  session.blobs = std::make_unique<store::BlobStore>(location.root);
+  ASSIGN_OR_RETURN(session.metadata,
+                   metadata::MetadataStore::Open(
+                       metadata::MetadataStore::DefaultUrl(location.root,
+                                                           globals.metadata)));
+  session.snapshots = std::make_unique<DataSnapshots>(
+      session.blobs.get(), session.metadata.get(), location.root / "cache");
+  return session;
+}
+
+std::string HumanSize(uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024 && unit < 4) {
+    value /= 1024;
+    ++unit;
+  }
+  return unit == 0 ? std::to_string(bytes) + " B"
+                   : fmt::format("{:.1f} {}", value, units[unit]);
+}
+
+void PrintInfo(const SnapshotInfo& info) {
+  int64_t now = NowUnixMillis();
+  std::cout << info.Ref() << "\n"
+            << "  kind:      " << data::SourceKindName(info.kind) << "\n"
+            << "  digest:    " << info.digest << "\n"
+            << "  size:      " << HumanSize(info.size) << " (" << info.size
+            << " bytes)\n";
+  if (info.kind == data::SourceKind::kFolder) {
+    std::cout << "  files:     " << info.file_count << "\n";
+  }
+  if (info.row_count) {
+    std::cout << "  rows:      " << *info.row_count << "\n";
+  }
+  for (size_t i = 0; i < info.columns.size(); ++i) {
+    std::string type = i < info.column_types.size() ? info.column_types[i] : "";
+    std::cout << (i == 0 ? "  columns:   " : "             ")
+              << info.columns[i] << (type.empty() ? "" : " " + type) << "\n";
+  }
+  std::cout << "  source:    " << info.source << "\n"
+            << "  creator:   " << info.creator << "\n"
+            << "  created:   " << FormatRfc3339(info.created_ms) << "\n";
+  if (info.expires_ms != 0) {
+    std::cout << "  expires:   " << FormatRfc3339(info.expires_ms)
+              << (info.Expired(now) ? " (expired)" : "") << "\n";
+  }
+  for (const auto& [key, value] : info.labels) {
+    std::cout << "  label:     " << key << "=" << value << "\n";
+  }
+  if (!info.description.empty()) {
+    std::cout << "  about:     " << info.description << "\n";
+  }
+}
+
+// Parses the repeated --label k=v flags.
+Result<std::map<std::string, std::string>> ParseLabels(
+    const std::vector<std::string>& flags) {
+  std::map<std::string, std::string> labels;
+  for (const std::string& flag : flags) {
+    size_t equals = flag.find('=');
+    if (equals == 0 || equals == std::string::npos) {
+      return Status::InvalidArgument("--label '" + flag + "' is not KEY=VALUE");
+    }
+    labels[flag.substr(0, equals)] = flag.substr(equals + 1);
+  }
+  return labels;
+}
+
+void AddSnapshot(CLI::App* data, CommandContext context) {
+  struct Flags {
+    std::string source, name, expires, description;
+    int64_t version = 0;
+    std::vector<std::string> labels;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* command = data->add_subcommand(
+      "snapshot", "Snapshot a file, a folder or a table (sqlite:///x.db?"
+                  "table=T, postgresql://...?table=T)");
+  command->add_option("source", flags->source, "File, folder or table URL")
+      ->required();
+  command->add_option("--name", flags->name, "Snapshot name")->required();
+  command->add_option("--version", flags->version,
+                      "Version (default: one past the latest)");
+  command->add_option("--label", flags->labels, "A KEY=VALUE label");
+  command->add_option("--expires", flags->expires,
+                      "Expire after a duration such as 365d, 12h, 4w");
+  command->add_option("--description", flags->description, "Free text");
+  command->callback([flags, context] {
+    *context.action = [flags, globals = context.globals]() -> int {
+      data::SnapshotRequest request;
+      request.source = flags->source;
+      request.name = flags->name;
+      request.version = flags->version;
+      request.description = flags->description;
+      Result<std::map<std::string, std::string>> labels =
+          ParseLabels(flags->labels);
+      if (!labels.ok()) return ReportError(labels.status());
+      request.labels = *labels;
+      if (!flags->expires.empty()) {
+        std::optional<int64_t> after = ParseDurationMillis(flags->expires);
+        if (!after || *after <= 0) {
+          return ReportError(Status::InvalidArgument(
+              "--expires '" + flags->expires + "' is not like 365d or 12h"));
+        }
+        request.expires_after_ms = *after;
+      }
+
+      Result<DataSession> session =
+          OpenSession(*globals, store::CreateIfMissing::kYes);
+      if (!session.ok()) return ReportError(session.status());
+      Result<SnapshotInfo> info = session->snapshots->Create(request);
+      if (!info.ok()) {
+        // A missing file, database or table is a bad source (exit 3).
+        int code = ReportError(info.status());
+        return info.status().IsNotFound() ? kExitInvalid : code;
+      }
+      if (globals->json) {
+        PrintJson(info->ToJson(NowUnixMillis()));
+      } else if (!globals->quiet) {
+        std::cout << "snapshot " << info->Ref() << " " << info->digest << "\n";
+      }
+      return kExitOk;
+    };
+  });
+}
+
+void AddList(CLI::App* data, CommandContext context) {
+  CLI::App* command = data->add_subcommand("list", "List snapshots");
+  command->callback([context] {
+    *context.action = [globals = context.globals]() -> int {
+      Result<DataSession> session =
+          OpenSession(*globals, store::CreateIfMissing::kNo);
+      if (!session.ok()) return ReportError(session.status());
+      Result<std::vector<SnapshotInfo>> all = session->snapshots->List();
+      if (!all.ok()) return ReportError(all.status());
+      int64_t now = NowUnixMillis();
+      if (globals->json) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const SnapshotInfo& info : *all) out.push_back(info.ToJson(now));
+        PrintJson({{"snapshots", out}});
+        return kExitOk;
+      }
+      std::cout << fmt::format("{:<28} {:<7} {:<20} {:>10} {:>10}  {}\n",
+                               "SNAPSHOT", "KIND", "DIGEST", "SIZE", "ROWS",
+                               "CREATED");
+      for (const SnapshotInfo& info : *all) {
+        std::string rows =
+            info.row_count ? std::to_string(*info.row_count) : "-";
+        std::cout << fmt::format(
+            "{:<28} {:<7} {:<20} {:>10} {:>10}  {}{}\n", info.Ref(),
+            data::SourceKindName(info.kind), info.digest.substr(0, 19),
+            HumanSize(info.size), rows, FormatRfc3339(info.created_ms),
+            info.Expired(now) ? "  expired" : "");
+      }
+      return kExitOk;
+    };
+  });
+}
+
+// show, verify, export and diff all start from NAME[@V] arguments.
+Result<data::SnapshotRef> RefArgument(const std::string& text) {
+  return data::ParseSnapshotRef(text);
+}
+
+void AddShow(CLI::App* data, CommandContext context) {
+  auto ref = std::make_shared<std::string>();
+  CLI::App* command =
+      data->add_subcommand("show", "Show one snapshot (NAME[@VERSION])");
+  command->add_option("snapshot", *ref, "NAME[@VERSION]")->required();
+  command->callback([ref, context] {
+    *context.action = [ref, globals = context.globals]() -> int {
+      Result<data::SnapshotRef> parsed = RefArgument(*ref);
+      if (!parsed.ok()) return ReportError(parsed.status());
+      Result<DataSession> session =
+          OpenSession(*globals, store::CreateIfMissing::kNo);
+      if (!session.ok()) return ReportError(session.status());
+      Result<SnapshotInfo> info = session->snapshots->Get(*parsed);
+      if (!info.ok()) return ReportError(info.status());
+      if (globals->json) {
+        PrintJson(info->ToJson(NowUnixMillis()));
+      } else {
+        PrintInfo(*info);
+      }
+      return kExitOk;
+    };
+  });
+}
+
+void AddVerify(CLI::App* data, CommandContext context) {
+  auto ref = std::make_shared<std::string>();
+  CLI::App* command = data->add_subcommand(
+      "verify", "Re-hash and re-count a snapshot's stored bytes");
+  command->add_option("snapshot", *ref, "NAME[@VERSION]")->required();
+  command->callback([ref, context] {
+    *context.action = [ref, globals = context.globals]() -> int {
+      Result<data::SnapshotRef> parsed = RefArgument(*ref);
+      if (!parsed.ok()) return ReportError(parsed.status());
+      Result<DataSession> session =
+          OpenSession(*globals, store::CreateIfMissing::kNo);
+      if (!session.ok()) return ReportError(session.status());
+      Result<data::VerifyReport> report = session->snapshots->Verify(*parsed);
+      if (!report.ok()) return ReportError(report.status());
+      bool ok = report->problems.empty();
+      if (globals->json) {
+        PrintJson({{"snapshot", report->snapshot.Ref()},
+                   {"digest", report->snapshot.digest},
+                   {"ok", ok},
+                   {"bytes_checked", report->bytes_checked},
+                   {"problems", report->problems}});
+      } else if (ok) {
+        std::cout << report->snapshot.Ref() << ": ok ("
+                  << HumanSize(report->bytes_checked) << " checked)\n";
+      } else {
+        for (const std::string& problem : report->problems) {
+          std::cout << report->snapshot.Ref() << ": " << problem << "\n";
+        }
+      }
+      return ok ? kExitOk : kExitFailed;
+    };
+  });
+}
+
+void AddExport(CLI::App* data, CommandContext context) {
+  auto ref = std::make_shared<std::string>();
+  auto destination = std::make_shared<std::string>();
+  CLI::App* command = data->add_subcommand(
+      "export", "Rebuild a snapshot's file or folder at DEST");
+  command->add_option("snapshot", *ref, "NAME[@VERSION]")->required();
+  command->add_option("dest", *destination, "Path to create")->required();
+  command->callback([ref, destination, context] {
+    *context.action = [ref, destination, globals = context.globals]() -> int {
+      Result<data::SnapshotRef> parsed = RefArgument(*ref);
+      if (!parsed.ok()) return ReportError(parsed.status());
+      Result<DataSession> session =
+          OpenSession(*globals, store::CreateIfMissing::kNo);
+      if (!session.ok()) return ReportError(session.status());
+      Status status = session->snapshots->Export(*parsed, *destination);
+      if (!status.ok()) return ReportError(status);
+      if (globals->json) {
+        PrintJson({{"snapshot", *ref}, {"exported_to", *destination}});
+      } else if (!globals->quiet) {
+        std::cout << "exported " << *ref << " to " << *destination << "\n";
+      }
+      return kExitOk;
+    };
+  });
+}
+
+void PrintList(const char* sign, const std::vector<std::string>& paths) {
+  for (const std::string& path : paths) {
+    std::cout << sign << " " << path << "\n";
+  }
+}
+
+void AddDiff(CLI::App* data, CommandContext context) {
+  auto from = std::make_shared<std::string>();
+  auto to = std::make_shared<std::string>();
+  CLI::App* command =
+      data->add_subcommand("diff", "Compare two snapshots (folders by file)");
+  command->add_option("from", *from, "NAME[@VERSION]")->required();
+  command->add_option("to", *to, "NAME[@VERSION]")->required();
+  command->callback([from, to, context] {
+    *context.action = [from, to, globals = context.globals]() -> int {
+      Result<data::SnapshotRef> a = RefArgument(*from);
+      if (!a.ok()) return ReportError(a.status());
+      Result<data::SnapshotRef> b = RefArgument(*to);
+      if (!b.ok()) return ReportError(b.status());
+      Result<DataSession> session =
+          OpenSession(*globals, store::CreateIfMissing::kNo);
+      if (!session.ok()) return ReportError(session.status());
+      Result<data::SnapshotDiff> diff = session->snapshots->Diff(*a, *b);
+      if (!diff.ok()) return ReportError(diff.status());
+      if (globals->json) {
+        PrintJson(diff->ToJson(NowUnixMillis()));
+        return kExitOk;
+      }
+      if (diff->same_content) {
+        std::cout << "same content (" << diff->to.digest << ")\n";
+      }
+      PrintList("+", diff->added);
+      PrintList("-", diff->removed);
+      PrintList("M", diff->changed);
+      for (const std::string& note : diff->notes) std::cout << note << "\n";
+      return kExitOk;
+    };
+  });
+}
+
+}  // namespace
+
+void AddDataCommands(CLI::App& app, CommandContext context) {
+  CLI::App* data = app.add_subcommand(
+      "data", "Dataset snapshots: files, folders and tables");
+  data->require_subcommand(1);
+  AddSnapshot(data, context);
+  AddList(data, context);
+  AddShow(data, context);
+  AddVerify(data, context);
+  AddExport(data, context);
+  AddDiff(data, context);
+}
+
+}  // namespace lockstep::cli

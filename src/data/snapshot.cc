@@ -1,0 +1,704 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "data/snapshot.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#include "core/clock.h"
+#include "core/files.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "data/csv.h"
+#include "data/file_store.h"
+#include "data/stat_cache.h"
+#include "data/table_source.h"
+
+namespace lockstep::data {
+
+namespace {
+
+constexpr std::string_view kDatasetType = "Dataset";
+constexpr std::string_view kSourceType = "Artifact";
+constexpr std::string_view kExecutionType = "lockstep/data-snapshot";
+constexpr std::string_view kStatCacheFile = "stat-cache-v1";
+
+bool IsValidName(std::string_view name) {
+  if (name.empty() || name.size() > 200) return false;
+  for (char c : name) {
+    bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+              c == '_' || c == '-' || c == '/';
+    if (!ok) return false;
+  }
+  return name.front() != '.' && name.front() != '/';
+}
+
+bool IsCsvPath(const fs::path& path) {
+  std::string extension = path.extension().string();
+  std::transform(extension.begin(), extension.end(), extension.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  return extension == ".csv";
+}
+
+std::string DefaultCreator() {
+  if (const char* user = std::getenv("USER"); user && *user) return user;
+  if (struct passwd* account = ::getpwuid(::geteuid())) {
+    return account->pw_name;
+  }
+  return std::to_string(::geteuid());
+}
+
+unsigned WorkerCount(size_t jobs) {
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  return static_cast<unsigned>(std::min<size_t>(cores, std::max<size_t>(jobs,
+                                                                       1)));
+}
+
+// Runs `job(i)` for i in [0, count) on all cores; returns the first error.
+Status ParallelFor(size_t count, const std::function<Status(size_t)>& job) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mutex;
+  Status first = Status::Ok();
+  auto work = [&] {
+    for (size_t i = next++; i < count && !failed; i = next++) {
+      Status status = job(i);
+      if (!status.ok()) {
+        std::lock_guard lock(mutex);
+        if (first.ok()) first = status;
+        failed = true;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  unsigned workers = WorkerCount(count);
+  for (unsigned i = 1; i < workers; ++i) threads.emplace_back(work);
+  work();
+  for (std::thread& thread : threads) thread.join();
+  return first;
+}
+
+Json LabelsToJson(const std::map<std::string, std::string>& labels) {
+  Json out = Json::object();
+  for (const auto& [key, value] : labels) out[key] = value;
+  return out;
+}
+
+Json PropertiesOf(const SnapshotInfo& info) {
+  Json properties = {
+      {"kind", SourceKindName(info.kind)},
+      {"size", info.size},
+      {"row_count", info.row_count ? Json(*info.row_count) : Json(nullptr)},
+      {"columns", info.columns},
+      {"column_types", info.column_types},
+      {"source", info.source},
+      {"creator", info.creator},
+      {"created_ms", info.created_ms},
+      {"expires_ms", info.expires_ms},
+      {"labels", LabelsToJson(info.labels)},
+      {"description", info.description},
+  };
+  if (info.kind == SourceKind::kFolder) {
+    properties["file_count"] = info.file_count;
+    properties["tree"] = info.digest;
+  }
+  return properties;
+}
+
+SnapshotInfo InfoFromArtifact(const metadata::Snapshot& snapshot,
+                              const metadata::Artifact& artifact) {
+  SnapshotInfo info;
+  info.name = snapshot.name;
+  info.version = snapshot.version;
+  info.artifact_id = artifact.id;
+  info.digest = artifact.digest;
+  info.state = artifact.state;
+  const Json& p = artifact.properties;
+  std::string kind = p.value("kind", "file");
+  info.kind = kind == "folder" ? SourceKind::kFolder
+              : kind == "table" ? SourceKind::kTable
+                                : SourceKind::kFile;
+  info.size = p.value("size", uint64_t{0});
+  if (p.contains("row_count") && p["row_count"].is_number()) {
+    info.row_count = p["row_count"].get<uint64_t>();
+  }
+  info.columns = p.value("columns", std::vector<std::string>{});
+  info.column_types = p.value("column_types", std::vector<std::string>{});
+  info.file_count = p.value("file_count", uint64_t{0});
+  info.source = p.value("source", artifact.uri);
+  info.creator = p.value("creator", "");
+  info.created_ms = p.value("created_ms", artifact.create_time_ms);
+  info.expires_ms = p.value("expires_ms", int64_t{0});
+  info.labels =
+      p.value("labels", std::map<std::string, std::string>{});
+  info.description = p.value("description", "");
+  return info;
+}
+
+Status SnapshotNotFound(const SnapshotRef& ref) {
+  return Status::NotFound(
+      "no snapshot " + ref.name +
+      (ref.version > 0 ? "@" + std::to_string(ref.version) : ""));
+}
+
+}  // namespace
+
+std::string_view SourceKindName(SourceKind kind) {
+  switch (kind) {
+    case SourceKind::kFile:
+      return "file";
+    case SourceKind::kFolder:
+      return "folder";
+    case SourceKind::kTable:
+      return "table";
+  }
+  return "file";
+}
+
+bool SnapshotInfo::Expired(int64_t now_ms) const {
+  return expires_ms != 0 && now_ms >= expires_ms;
+}
+
+Json SnapshotInfo::ToJson(int64_t now_ms) const {
+  Json out = PropertiesOf(*this);
+  out["name"] = name;
+  out["version"] = version;
+  out["ref"] = Ref();
+  out["artifact_id"] = artifact_id;
+  out["digest"] = digest;
+  out["created"] = FormatRfc3339(created_ms);
+  out["expires"] = expires_ms == 0 ? Json(nullptr)
+                                   : Json(FormatRfc3339(expires_ms));
+  out["expired"] = Expired(now_ms);
+  out["state"] = state;
+  return out;
+}
+
+Json SnapshotDiff::ToJson(int64_t now_ms) const {
+  return {{"from", from.ToJson(now_ms)}, {"to", to.ToJson(now_ms)},
+          {"same_content", same_content}, {"added", added},
+          {"removed", removed}, {"changed", changed}, {"notes", notes}};
+}
+
+Result<SnapshotRef> ParseSnapshotRef(std::string_view text) {
+  SnapshotRef ref;
+  size_t at = text.rfind('@');
+  ref.name = std::string(text.substr(0, at));
+  if (at != std::string_view::npos) {
+    std::string_view version = text.substr(at + 1);
+    bool digits = !version.empty() && version.size() < 18 &&
+                  std::all_of(version.begin(), version.end(), ::isdigit);
+    if (!digits || std::stoll(std::string(version)) < 1) {
+      return Status::InvalidArgument("'" + std::string(text) +
+                                     "': the version after @ must be a "
+                                     "positive integer");
+    }
+    ref.version = std::stoll(std::string(version));
+  }
+  if (!IsValidName(ref.name)) {
+    return Status::InvalidArgument(
+        "'" + std::string(text) +
+        "' is not NAME[@VERSION] (names use letters, digits, . _ - /)");
+  }
+  return ref;
+}
+
+DataSnapshots::DataSnapshots(store::BlobStore* blobs,
+                             metadata::MetadataStore* metadata,
+                             fs::path cache_dir)
+    : blobs_(blobs), metadata_(metadata), cache_dir_(std::move(cache_dir)) {}
+
+Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
+  if (!IsValidName(request.name)) {
+    return Status::InvalidArgument("'" + request.name +
+                                   "' is not a valid snapshot name (letters, "
+                                   "digits, . _ - /)");
+  }
+  if (request.version < 0) {
+    return Status::InvalidArgument("--version must be a positive integer");
+  }
+  // Refuse a taken version before doing any work.
+  if (request.version > 0 &&
+      metadata_->GetSnapshot(request.name, request.version).ok()) {
+    return Status::AlreadyExists("snapshot " + request.name + "@" +
+                                 std::to_string(request.version) +
+                                 " already exists; versions are immutable");
+  }
+
+  Result<SnapshotInfo> info = Status::Internal("unset");
+  if (IsTableUrl(request.source)) {
+    info = SnapshotTable(request.source);
+  } else {
+    struct stat status;
+    fs::path path = request.source;
+    if (::lstat(path.c_str(), &status) != 0) {
+      return Status::InvalidArgument(request.source + ": " +
+                                     std::strerror(errno));
+    }
+    if (S_ISDIR(status.st_mode)) {
+      info = SnapshotFolder(path);
+    } else if (S_ISREG(status.st_mode)) {
+      info = SnapshotFile(path);
+    } else {
+      return Status::InvalidArgument(request.source +
+                                     ": not a file, folder or table URL");
+    }
+  }
+  RETURN_IF_ERROR(info.status());
+  RETURN_IF_ERROR(Record(request, &info.value()));
+  return info;
+}
+
+Result<SnapshotInfo> DataSnapshots::SnapshotFile(const fs::path& path) {
+  SnapshotInfo info;
+  info.kind = SourceKind::kFile;
+  info.source = fs::absolute(path).lexically_normal().string();
+
+  std::optional<CsvRecordCounter> counter;
+  ChunkVisitor count = nullptr;
+  if (IsCsvPath(path)) {
+    counter.emplace();
+    count = [&counter](std::string_view chunk) {
+      counter->Feed(chunk);
+      return Status::Ok();
+    };
+  }
+  std::error_code error;
+  Progress progress("snapshot " + path.filename().string(),
+                    fs::file_size(path, error), "bytes");
+  ASSIGN_OR_RETURN(StoredFile stored,
+                   StoreLargeFile(blobs_, path, count, &progress));
+  progress.Finish();
+  info.digest = stored.digest.ToString();
+  info.size = stored.size;
+  if (counter) {
+    counter->Finish();
+    info.row_count = counter->records();
+    info.columns = counter->columns();
+  }
+  return info;
+}
+
+Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
+  SnapshotInfo info;
+  info.kind = SourceKind::kFolder;
+  fs::path root = fs::absolute(path).lexically_normal();
+  if (root.has_filename() == false) root = root.parent_path();
+  info.source = root.string();
+  // Snapshotting a folder that holds the store must not read the store.
+  std::vector<std::string> skip;
+  fs::path store = fs::weakly_canonical(blobs_->root());
+  fs::path inside = store.lexically_relative(fs::weakly_canonical(root));
+  if (!inside.empty() && *inside.begin() != "..") skip.push_back(inside);
+  ASSIGN_OR_RETURN(std::vector<WalkedEntry> walked, WalkFolder(root, skip));
+
+  std::vector<size_t> files;
+  uint64_t total = 0;
+  for (size_t i = 0; i < walked.size(); ++i) {
+    if (walked[i].entry.type == EntryType::kFile) {
+      files.push_back(i);
+      total += walked[i].entry.size;
+    }
+  }
+
+  // Hash (and store) every file not vouched for by the stat cache.
+  StatCache cache = StatCache::Load(cache_dir_ / kStatCacheFile);
+  std::vector<int64_t> hashed_at(walked.size(), 0);  // 0: from the cache.
+  Progress progress("snapshot " + root.filename().string(), files.size(),
+                    "files");
+  RETURN_IF_ERROR(ParallelFor(files.size(), [&](size_t k) -> Status {
+    WalkedEntry& item = walked[files[k]];
+    std::string absolute = (root / item.entry.path).string();
+    StatKey key = StatKeyOf(item.info);
+    if (auto digest = cache.Lookup(absolute, key)) {
+      item.entry.digest = *digest;
+      progress.Advance(1);
+      return Status::Ok();
+    }
+    hashed_at[files[k]] = NowUnixNanos();
+    Result<StoredFile> stored =
+        item.entry.size <= kSmallFileLimit
+            ? StoreSmallFile(blobs_, absolute, item.entry.size)
+            : StoreLargeFile(blobs_, absolute);
+    RETURN_IF_ERROR(stored.status());
+    item.entry.digest = stored->digest;
+    item.entry.size = stored->size;
+    progress.Advance(1);
+    return Status::Ok();
+  }));
+  progress.Finish();
+
+  std::vector<TreeEntry> entries;
+  entries.reserve(walked.size());
+  for (const WalkedEntry& item : walked) entries.push_back(item.entry);
+  std::string tree = EncodeTree(entries);
+  Digest digest = Sha256Of(tree);
+
+  // A tree blob is written only after all of its file blobs are durable,
+  // so a present tree vouches for its files and an unchanged folder costs
+  // no per-file check. Otherwise make sure the cached ones are present.
+  if (!blobs_->Contains(digest)) {
+    RETURN_IF_ERROR(ParallelFor(files.size(), [&](size_t k) -> Status {
+      const WalkedEntry& item = walked[files[k]];
+      if (hashed_at[files[k]] != 0 || blobs_->Contains(item.entry.digest)) {
+        return Status::Ok();
+      }
+      fs::path absolute = root / item.entry.path;
+      ASSIGN_OR_RETURN(StoredFile stored,
+                       StoreLargeFile(blobs_, absolute));
+      if (stored.digest != item.entry.digest) {
+        return Status::Aborted(absolute.string() +
+                               " changed while being snapshotted");
+      }
+      return Status::Ok();
+    }));
+    RETURN_IF_ERROR(SyncStore(*blobs_));
+    ASSIGN_OR_RETURN(Digest stored_tree, blobs_->PutBytes(tree));
+    (void)stored_tree;
+  }
+
+  for (size_t index : files) {
+    if (hashed_at[index] == 0) continue;
+    const WalkedEntry& item = walked[index];
+    cache.Put((root / item.entry.path).string(), StatKeyOf(item.info),
+              hashed_at[index], item.entry.digest);
+  }
+  Status saved = cache.Save();
+  if (!saved.ok()) LogWarning("stat cache not saved: {}", saved.message());
+
+  info.digest = digest.ToString();
+  info.size = total;
+  info.file_count = files.size();
+  return info;
+}
+
+Result<SnapshotInfo> DataSnapshots::SnapshotTable(const std::string& url) {
+  ASSIGN_OR_RETURN(TableSource source, ParseTableUrl(url));
+  SnapshotInfo info;
+  info.kind = SourceKind::kTable;
+  info.source = source.display;
+
+  ASSIGN_OR_RETURN(auto writer, blobs_->NewWriter());
+  store::BlobWriter* raw = writer.get();
+  ASSIGN_OR_RETURN(TableExport table,
+                   ExportTable(source, [raw](std::string_view bytes) {
+                     return raw->Append(bytes);
+                   }));
+  info.size = writer->size();
+  ASSIGN_OR_RETURN(Digest digest, writer->Commit());
+  info.digest = digest.ToString();
+  info.row_count = table.rows;
+  info.columns = table.columns;
+  info.column_types = table.types;
+  return info;
+}
+
+Status DataSnapshots::Record(const SnapshotRequest& request,
+                             SnapshotInfo* info) {
+  info->name = request.name;
+  info->creator =
+      request.creator.empty() ? DefaultCreator() : request.creator;
+  info->created_ms = NowUnixMillis();
+  info->expires_ms = request.expires_after_ms == 0
+                         ? 0
+                         : info->created_ms + request.expires_after_ms;
+  info->labels = request.labels;
+  info->description = request.description;
+  info->state = "live";
+
+  // The source, as an artifact of its own (reused when seen before).
+  int64_t source_id = 0;
+  ASSIGN_OR_RETURN(auto known, metadata_->FindArtifactsByDigest(info->digest));
+  for (const metadata::Artifact& artifact : known) {
+    if (artifact.type == kSourceType && artifact.uri == info->source) {
+      source_id = artifact.id;
+    }
+  }
+  if (source_id == 0) {
+    metadata::Artifact source;
+    source.type = kSourceType;
+    source.uri = info->source;
+    source.digest = info->digest;
+    ASSIGN_OR_RETURN(source_id, metadata_->PutArtifact(source));
+  }
+
+  // The snapshot execution: source in, Dataset out.
+  metadata::Artifact dataset;
+  dataset.type = kDatasetType;
+  dataset.uri = info->source;
+  dataset.digest = info->digest;
+  dataset.properties = PropertiesOf(*info);
+  metadata::ExecutionRecord record;
+  record.execution.type = kExecutionType;
+  record.execution.name = request.name;
+  record.execution.state = metadata::ExecutionState::kComplete;
+  record.inputs.emplace_back("source", source_id);
+  record.outputs.emplace_back("dataset", dataset);
+  RETURN_IF_ERROR(metadata_->RecordExecution(&record).status());
+  info->artifact_id = record.outputs[0].second.id;
+
+  // The version: as asked, or one past the latest (retried on a race).
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    int64_t version = request.version;
+    if (version == 0) {
+      Result<metadata::Snapshot> latest =
+          metadata_->LatestSnapshot(request.name);
+      version = latest.ok() ? latest->version + 1 : 1;
+    }
+    Status put = metadata_->PutSnapshot({request.name, version,
+                                         info->artifact_id});
+    if (put.ok()) {
+      info->version = version;
+      return Status::Ok();
+    }
+    if (put.code() != StatusCode::kAlreadyExists || request.version != 0) {
+      return put;
+    }
+  }
+  return Status::Aborted("could not pick a version for " + request.name);
+}
+
+Result<SnapshotInfo> DataSnapshots::Get(const SnapshotRef& ref) {
+  Result<metadata::Snapshot> snapshot =
+      ref.version == 0 ? metadata_->LatestSnapshot(ref.name)
+                       : metadata_->GetSnapshot(ref.name, ref.version);
+  if (snapshot.status().IsNotFound()) return SnapshotNotFound(ref);
+  RETURN_IF_ERROR(snapshot.status());
+  ASSIGN_OR_RETURN(metadata::Artifact artifact,
+                   metadata_->GetArtifact(snapshot->artifact_id));
+  return InfoFromArtifact(*snapshot, artifact);
+}
+
+Result<std::vector<SnapshotInfo>> DataSnapshots::List() {
+  ASSIGN_OR_RETURN(auto snapshots, metadata_->ListSnapshots());
+  std::vector<SnapshotInfo> out;
+  for (const metadata::Snapshot& snapshot : snapshots) {
+    ASSIGN_OR_RETURN(metadata::Artifact artifact,
+                     metadata_->GetArtifact(snapshot.artifact_id));
+    out.push_back(InfoFromArtifact(snapshot, artifact));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SnapshotInfo& a, const SnapshotInfo& b) {
+              return std::tie(a.name, a.version) < std::tie(b.name, b.version);
+            });
+  return out;
+}
+
+Result<std::vector<TreeEntry>> DataSnapshots::ReadTree(
+    const SnapshotInfo& info) {
+  ASSIGN_OR_RETURN(Digest digest, Digest::Parse(info.digest));
+  Result<std::string> tree = blobs_->ReadVerified(digest);
+  if (!tree.ok()) {
+    return tree.status().WithContext("tree of " + info.Ref());
+  }
+  return DecodeTree(*tree);
+}
+
+Result<VerifyReport> DataSnapshots::Verify(const SnapshotRef& ref) {
+  VerifyReport report;
+  ASSIGN_OR_RETURN(report.snapshot, Get(ref));
+  const SnapshotInfo& info = report.snapshot;
+  if (info.kind != SourceKind::kFolder) {
+    // One blob: re-hash it, re-count its records when it is CSV.
+    ASSIGN_OR_RETURN(Digest digest, Digest::Parse(info.digest));
+    std::optional<CsvRecordCounter> counter;
+    if (info.row_count) counter.emplace();
+    Progress progress("verify " + info.Ref(), info.size, "bytes");
+    Result<StoredFile> hashed = HashFile(
+        blobs_->PathOf(digest), kHashChunkSize,
+        counter ? ChunkVisitor([&counter](std::string_view chunk) {
+          counter->Feed(chunk);
+          return Status::Ok();
+        })
+                : ChunkVisitor(nullptr),
+        &progress);
+    progress.Finish();
+    if (hashed.status().IsNotFound()) {
+      report.problems.push_back("content blob " + info.digest +
+                                " is missing from the store");
+      return report;
+    }
+    RETURN_IF_ERROR(hashed.status());
+    report.bytes_checked = hashed->size;
+    if (hashed->digest != digest) {
+      report.problems.push_back("digest: recorded " + info.digest +
+                                ", stored bytes hash to " +
+                                hashed->digest.ToString());
+    }
+    if (hashed->size != info.size) {
+      report.problems.push_back("size: recorded " + std::to_string(info.size) +
+                                ", stored " + std::to_string(hashed->size));
+    }
+    if (counter) {
+      counter->Finish();
+      if (counter->records() != *info.row_count) {
+        report.problems.push_back(
+            "row_count: recorded " + std::to_string(*info.row_count) +
+            ", counted " + std::to_string(counter->records()));
+      }
+      if (counter->columns() != info.columns) {
+        report.problems.push_back("columns differ from the record");
+      }
+    }
+    return report;
+  }
+
+  // A folder: the tree, then every file blob on all cores.
+  Result<std::vector<TreeEntry>> tree = ReadTree(info);
+  if (!tree.ok()) {
+    report.problems.push_back(tree.status().message());
+    return report;
+  }
+  std::vector<const TreeEntry*> files;
+  uint64_t total = 0;
+  for (const TreeEntry& entry : *tree) {
+    if (entry.type == EntryType::kFile) {
+      files.push_back(&entry);
+      total += entry.size;
+    }
+  }
+  std::vector<std::string> problems(files.size());
+  std::atomic<uint64_t> checked{0};
+  Progress progress("verify " + info.Ref(), files.size(), "files");
+  RETURN_IF_ERROR(ParallelFor(files.size(), [&](size_t k) -> Status {
+    const TreeEntry& entry = *files[k];
+    Result<StoredFile> hashed =
+        HashFile(blobs_->PathOf(entry.digest), kHashChunkSize);
+    std::string where = "file '" + DisplayPath(entry.path) + "': ";
+    if (!hashed.ok()) {
+      problems[k] = where + "blob " + entry.digest.ToString() +
+                    (hashed.status().IsNotFound() ? " is missing"
+                                                  : " is unreadable");
+    } else if (hashed->digest != entry.digest) {
+      problems[k] = where + "blob " + entry.digest.ToString() +
+                    " is corrupt (hashes to " + hashed->digest.ToString() +
+                    ")";
+    } else if (hashed->size != entry.size) {
+      problems[k] = where + "size " + std::to_string(hashed->size) +
+                    ", recorded " + std::to_string(entry.size);
+    }
+    checked += hashed.ok() ? hashed->size : 0;
+    progress.Advance(1);
+    return Status::Ok();
+  }));
+  progress.Finish();
+  for (std::string& problem : problems) {
+    if (!problem.empty()) report.problems.push_back(std::move(problem));
+  }
+  if (total != info.size) {
+    report.problems.push_back("size: recorded " + std::to_string(info.size) +
+                              ", the tree holds " + std::to_string(total));
+  }
+  if (files.size() != info.file_count) {
+    report.problems.push_back(
+        "file_count: recorded " + std::to_string(info.file_count) +
+        ", the tree holds " + std::to_string(files.size()));
+  }
+  report.bytes_checked = checked;
+  return report;
+}
+
+Status DataSnapshots::Export(const SnapshotRef& ref,
+                             const fs::path& destination) {
+  ASSIGN_OR_RETURN(SnapshotInfo info, Get(ref));
+  struct stat existing;
+  if (::lstat(destination.c_str(), &existing) == 0) {
+    return Status::AlreadyExists(destination.string() +
+                                 " already exists; export never overwrites");
+  }
+  if (info.kind != SourceKind::kFolder) {
+    ASSIGN_OR_RETURN(Digest digest, Digest::Parse(info.digest));
+    return blobs_->CopyOut(digest, destination);
+  }
+
+  // Build the whole folder beside the destination, then rename it in.
+  ASSIGN_OR_RETURN(std::vector<TreeEntry> tree, ReadTree(info));
+  fs::path parent = fs::absolute(destination).parent_path();
+  ASSIGN_OR_RETURN(fs::path temp, MakeTempDirectory(parent, ".export-"));
+  Status status = Status::Ok();
+  for (const TreeEntry& entry : tree) {
+    fs::path target = temp / entry.path;
+    if (entry.type == EntryType::kDirectory) {
+      if (::mkdir(target.c_str(), 0755) != 0) {
+        status = ErrnoStatus(target, errno);
+      }
+    } else if (entry.type == EntryType::kSymlink) {
+      if (::symlink(entry.target.c_str(), target.c_str()) != 0) {
+        status = ErrnoStatus(target, errno);
+      }
+    } else {
+      status = blobs_->CopyOut(entry.digest, target);
+      if (status.ok()) ::chmod(target.c_str(), entry.executable ? 0755 : 0644);
+      if (!status.ok()) status = status.WithContext(DisplayPath(entry.path));
+    }
+    if (!status.ok()) break;
+  }
+  if (status.ok() && ::renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD,
+                                 destination.c_str(), RENAME_NOREPLACE)) {
+    status = ErrnoStatus(destination, errno);
+  }
+  if (!status.ok()) RemoveAllQuietly(temp);
+  return status;
+}
+
+Result<SnapshotDiff> DataSnapshots::Diff(const SnapshotRef& from,
+                                         const SnapshotRef& to) {
+  SnapshotDiff diff;
+  ASSIGN_OR_RETURN(diff.from, Get(from));
+  ASSIGN_OR_RETURN(diff.to, Get(to));
+  const SnapshotInfo& a = diff.from;
+  const SnapshotInfo& b = diff.to;
+  diff.same_content = a.digest == b.digest;
+  if (a.kind != b.kind) {
+    diff.notes.push_back("kind: " + std::string(SourceKindName(a.kind)) +
+                         " -> " + std::string(SourceKindName(b.kind)));
+  }
+  if (a.size != b.size) {
+    diff.notes.push_back("size: " + std::to_string(a.size) + " -> " +
+                         std::to_string(b.size));
+  }
+  if (a.row_count != b.row_count && a.row_count && b.row_count) {
+    diff.notes.push_back("row_count: " + std::to_string(*a.row_count) +
+                         " -> " + std::to_string(*b.row_count));
+  }
+  if (a.columns != b.columns) diff.notes.push_back("columns differ");
+  if (a.kind != SourceKind::kFolder || b.kind != SourceKind::kFolder ||
+      diff.same_content) {
+    return diff;
+  }
+
+  // Folders: match entries by path; a change is any field that differs.
+  ASSIGN_OR_RETURN(std::vector<TreeEntry> old_tree, ReadTree(a));
+  ASSIGN_OR_RETURN(std::vector<TreeEntry> new_tree, ReadTree(b));
+  size_t i = 0, j = 0;
+  while (i < old_tree.size() || j < new_tree.size()) {
+    if (j == new_tree.size() ||
+        (i < old_tree.size() && old_tree[i].path < new_tree[j].path)) {
+      diff.removed.push_back(DisplayPath(old_tree[i++].path));
+    } else if (i == old_tree.size() || new_tree[j].path < old_tree[i].path) {
+      diff.added.push_back(DisplayPath(new_tree[j++].path));
+    } else {
+      const TreeEntry& x = old_tree[i++];
+      const TreeEntry& y = new_tree[j++];
+      if (x.type != y.type || x.executable != y.executable ||
+          x.digest != y.digest || x.target != y.target || x.size != y.size) {
+        diff.changed.push_back(DisplayPath(x.path));
+      }
+    }
+  }
+  return diff;
+}
+
+}  // namespace lockstep::data

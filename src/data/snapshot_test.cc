@@ -1,0 +1,265 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "data/snapshot.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "core/files.h"
+#include "data/stat_cache.h"
+#include "data/test_util.h"
+
+namespace lockstep::data {
+namespace {
+
+using testing::Sha256Sum;
+using testing::Shell;
+using testing::WriteBytes;
+
+class SnapshotTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = *MakeTempDirectory(fs::temp_directory_path(), "snapshot-");
+    blobs_ = std::make_unique<store::BlobStore>(root_ / "store");
+    metadata_ = std::move(
+        *metadata::MetadataStore::Open((root_ / "metadata.db").string()));
+    snapshots_ = std::make_unique<DataSnapshots>(
+        blobs_.get(), metadata_.get(), root_ / "store" / "cache");
+  }
+  void TearDown() override { RemoveAllQuietly(root_); }
+
+  SnapshotInfo Snap(const fs::path& source, const std::string& name) {
+    SnapshotRequest request;
+    request.source = source.string();
+    request.name = name;
+    auto info = snapshots_->Create(request);
+    EXPECT_TRUE(info.ok()) << info.status().ToString();
+    return info.ok() ? *info : SnapshotInfo{};
+  }
+
+  // Snapshots `bytes` as a .csv file; returns the snapshot.
+  SnapshotInfo SnapCsv(const std::string& file, const std::string& bytes) {
+    WriteBytes(root_ / file, bytes);
+    return Snap(root_ / file, "csv");
+  }
+
+  fs::path root_;
+  std::unique_ptr<store::BlobStore> blobs_;
+  std::unique_ptr<metadata::MetadataStore> metadata_;
+  std::unique_ptr<DataSnapshots> snapshots_;
+};
+
+TEST_F(SnapshotTest, QuotedNewlineIsOneRecord) {
+  SnapshotInfo info = SnapCsv(
+      "q.csv", "id,text\n1,\"two\nlines, \"\"quoted\"\"\"\n2,plain\n");
+  EXPECT_EQ(info.row_count, 2u);
+  EXPECT_EQ(info.columns, (std::vector<std::string>{"id", "text"}));
+  EXPECT_EQ(info.digest, Sha256Sum(root_ / "q.csv"));
+}
+
+TEST_F(SnapshotTest, BomIsHashedButNotPartOfTheFirstColumn) {
+  SnapshotInfo info = SnapCsv("bom.csv", "\xEF\xBB\xBFname,n\nx,1\n");
+  EXPECT_EQ(info.columns, (std::vector<std::string>{"name", "n"}));
+  EXPECT_EQ(info.row_count, 1u);
+  EXPECT_EQ(info.size, 14u);
+  EXPECT_EQ(info.digest, Sha256Sum(root_ / "bom.csv"));
+}
+
+TEST_F(SnapshotTest, FinalNewlineAndTrailingBlankLineDoNotCount) {
+  EXPECT_EQ(SnapCsv("a.csv", "h\n1\n2").row_count, 2u);
+  EXPECT_EQ(SnapCsv("b.csv", "h\n1\n2\n").row_count, 2u);
+  EXPECT_EQ(SnapCsv("c.csv", "h\n1\n2\n\n").row_count, 2u);
+}
+
+TEST_F(SnapshotTest, CrlfAndLfHaveSameRowsDifferentDigests) {
+  SnapshotInfo lf = SnapCsv("lf.csv", "a,b\n1,2\n3,4\n");
+  SnapshotInfo crlf = SnapCsv("crlf.csv", "a,b\r\n1,2\r\n3,4\r\n");
+  EXPECT_EQ(lf.row_count, 2u);
+  EXPECT_EQ(crlf.row_count, 2u);
+  EXPECT_NE(lf.digest, crlf.digest);
+  EXPECT_EQ(crlf.digest, Sha256Sum(root_ / "crlf.csv"));
+}
+
+TEST_F(SnapshotTest, ChangeInTheLastOf10001RowsChangesTheDigest) {
+  std::string rows = "id,value\n";
+  for (int i = 1; i <= 10001; ++i) {
+    rows += std::to_string(i) + "," + std::to_string(i * 7) + "\n";
+  }
+  SnapshotInfo before = SnapCsv("big.csv", rows);
+  rows[rows.size() - 2] = rows[rows.size() - 2] == '0' ? '1' : '0';
+  SnapshotInfo after = SnapCsv("big.csv", rows);
+  EXPECT_EQ(before.row_count, 10001u);
+  EXPECT_EQ(after.row_count, 10001u);
+  EXPECT_NE(before.digest, after.digest);
+  EXPECT_EQ(after.digest, Sha256Sum(root_ / "big.csv"));
+  EXPECT_EQ(after.version, before.version + 1);
+}
+
+TEST_F(SnapshotTest, SameSizeRewriteRightAfterHashingIsSeen) {
+  fs::path folder = root_ / "data";
+  WriteBytes(folder / "f.txt", "aaaa");
+  SnapshotInfo first = Snap(folder, "folder");
+  WriteBytes(folder / "f.txt", "bbbb");  // Same size, same second.
+  SnapshotInfo second = Snap(folder, "folder");
+  EXPECT_NE(first.digest, second.digest);
+
+  auto diff = snapshots_->Diff({"folder", 1}, {"folder", 2});
+  ASSERT_TRUE(diff.ok());
+  EXPECT_EQ(diff->changed, std::vector<std::string>{"f.txt"});
+}
+
+TEST_F(SnapshotTest, OldFilesComeFromTheStatCache) {
+  fs::path folder = root_ / "data";
+  WriteBytes(folder / "f.txt", "aaaa");
+  // Let the file age past the racy window; the cache then vouches for it.
+  ::usleep(2'100'000);
+  SnapshotInfo first = Snap(folder, "folder");
+  StatCache cache = StatCache::Load(root_ / "store/cache/stat-cache-v1");
+  struct stat info;
+  ::lstat((folder / "f.txt").c_str(), &info);
+  EXPECT_EQ(cache.Lookup((folder / "f.txt").string(), StatKeyOf(info)),
+            *Digest::Parse(Sha256Sum(folder / "f.txt")));
+  EXPECT_EQ(Snap(folder, "folder").digest, first.digest);
+}
+
+TEST_F(SnapshotTest, AFolderHoldingTheStoreLeavesTheStoreOut) {
+  fs::path project = root_ / "project";
+  WriteBytes(project / "x.txt", "x");
+  store::BlobStore inner(project / ".lockstep");
+  DataSnapshots snapshots(&inner, metadata_.get(), project / ".lockstep");
+  SnapshotRequest request;
+  request.source = project.string();
+  request.name = "project";
+  for (int i = 0; i < 2; ++i) {
+    auto info = snapshots.Create(request);
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    EXPECT_EQ(info->file_count, 1u);
+  }
+  auto diff = snapshots.Diff({"project", 1}, {"project", 2});
+  ASSERT_TRUE(diff.ok());
+  EXPECT_TRUE(diff->same_content);
+}
+
+TEST_F(SnapshotTest, VersionsAreImmutableAndNamed) {
+  WriteBytes(root_ / "x.bin", "x");
+  SnapshotRequest request;
+  request.source = (root_ / "x.bin").string();
+  request.name = "x";
+  request.version = 7;
+  request.labels = {{"team", "ml"}};
+  request.expires_after_ms = 1000;
+  ASSERT_TRUE(snapshots_->Create(request).ok());
+  EXPECT_EQ(snapshots_->Create(request).status().code(),
+            StatusCode::kAlreadyExists);
+  request.version = 0;
+  EXPECT_EQ(snapshots_->Create(request)->version, 8);
+
+  auto shown = snapshots_->Get({"x", 7});
+  ASSERT_TRUE(shown.ok());
+  EXPECT_EQ(shown->labels.at("team"), "ml");
+  EXPECT_EQ(shown->expires_ms, shown->created_ms + 1000);
+  EXPECT_TRUE(shown->Expired(shown->created_ms + 1000));
+  EXPECT_TRUE(snapshots_->Get({"x", 9}).status().IsNotFound());
+  EXPECT_TRUE(snapshots_->Get({"nope", 0}).status().IsNotFound());
+  EXPECT_TRUE(ParseSnapshotRef("x@0").status().IsInvalidArgument());
+  EXPECT_TRUE(ParseSnapshotRef("x@").status().IsInvalidArgument());
+  EXPECT_EQ(ParseSnapshotRef("a/b@12")->version, 12);
+}
+
+TEST_F(SnapshotTest, LineageLinksTheSourceToTheDataset) {
+  WriteBytes(root_ / "x.bin", "x");
+  SnapshotInfo info = Snap(root_ / "x.bin", "x");
+  auto events = metadata_->EventsOfArtifact(info.artifact_id);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 1u);
+  auto inputs = metadata_->EventsOfExecution((*events)[0].execution_id);
+  ASSERT_EQ(inputs->size(), 2u);
+  for (const metadata::Event& event : *inputs) {
+    auto artifact = metadata_->GetArtifact(event.artifact_id);
+    EXPECT_EQ(artifact->digest, info.digest);
+    EXPECT_EQ(artifact->type, event.type == metadata::EventType::kInput
+                                  ? "Artifact"
+                                  : "Dataset");
+  }
+}
+
+TEST_F(SnapshotTest, VerifyNamesTheCorruptFileAndExportRefuses) {
+  fs::path folder = root_ / "data";
+  WriteBytes(folder / "ok.txt", "fine");
+  WriteBytes(folder / "sub/bad.txt", "will rot");
+  ASSERT_EQ(::symlink("gone", (folder / "dangling").c_str()), 0);
+  SnapshotInfo info = Snap(folder, "folder");
+  EXPECT_EQ(info.file_count, 2u);
+  EXPECT_TRUE(snapshots_->Verify({"folder", 1})->problems.empty());
+
+  ASSERT_TRUE(snapshots_->Export({"folder", 1}, root_ / "out").ok());
+  EXPECT_EQ(Shell("cat '" + (root_ / "out/sub/bad.txt").string() + "'"),
+            "will rot");
+  EXPECT_EQ(fs::read_symlink(root_ / "out/dangling"), "gone");
+
+  Digest bad = *Digest::Parse(Sha256Sum(folder / "sub/bad.txt"));
+  ::chmod(blobs_->PathOf(bad).c_str(), 0644);
+  WriteBytes(blobs_->PathOf(bad), "has rot!");
+  auto report = snapshots_->Verify({"folder", 1});
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->problems.size(), 1u);
+  EXPECT_NE(report->problems[0].find("sub/bad.txt"), std::string::npos);
+
+  EXPECT_TRUE(snapshots_->Export({"folder", 1}, root_ / "out2")
+                  .IsDataLoss());
+  EXPECT_FALSE(fs::exists(root_ / "out2"));
+  EXPECT_EQ(snapshots_->Export({"folder", 1}, root_ / "out").code(),
+            StatusCode::kAlreadyExists);
+}
+
+TEST_F(SnapshotTest, SqliteTableMatchesAHandExportInKeyOrder) {
+  fs::path db = root_ / "t.db";
+  WriteBytes(root_ / "t.sql",
+             "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL);\n"
+             "INSERT INTO t VALUES (3, 'c, with comma', 1.5),\n"
+             "  (1, 'say \"hi\" twice', 3.0),\n"
+             "  (2, 'two' || char(10) || 'lines', NULL);\n");
+  Shell("sqlite3 '" + db.string() + "' < '" + (root_ / "t.sql").string() + "'");
+  // The hand export: Python's csv module (minimal quoting, LF), rows in
+  // primary-key order, NULL written as an empty field.
+  Shell("python3 -c \"import csv, sqlite3, sys\n"
+        "rows = sqlite3.connect(sys.argv[1]).execute("
+        "'SELECT * FROM t ORDER BY id')\n"
+        "out = csv.writer(open(sys.argv[2], 'w', newline=''), "
+        "lineterminator='\\n')\n"
+        "out.writerow([d[0] for d in rows.description])\n"
+        "out.writerows(rows)\" '" +
+        db.string() + "' '" + (root_ / "hand.csv").string() + "'");
+  SnapshotInfo info = Snap("sqlite://" + db.string() + "?table=t", "table");
+  EXPECT_EQ(info.kind, SourceKind::kTable);
+  EXPECT_EQ(info.row_count, 3u);
+  EXPECT_EQ(info.digest, Sha256Sum(root_ / "hand.csv"));
+  EXPECT_EQ(info.columns, (std::vector<std::string>{"id", "name", "score"}));
+  EXPECT_EQ(info.column_types,
+            (std::vector<std::string>{"INTEGER", "TEXT", "REAL"}));
+
+  SnapshotRequest missing;
+  missing.source = "sqlite://" + db.string() + "?table=nope";
+  missing.name = "table";
+  EXPECT_TRUE(snapshots_->Create(missing).status().IsNotFound());
+}
+
+TEST_F(SnapshotTest, SqliteNullIsEmptyAndEmptyStringIsQuoted) {
+  fs::path db = root_ / "n.db";
+  Shell("sqlite3 '" + db.string() +
+        "' \"CREATE TABLE n (a TEXT, b TEXT); INSERT INTO n VALUES "
+        "(NULL, ''), ('z', x'00ff');\"");
+  std::string expected = "a,b\n,\"\"\nz,\\x00ff\n";
+  WriteBytes(root_ / "expected.csv", expected);
+  SnapshotInfo info = Snap("sqlite://" + db.string() + "?table=n", "n");
+  EXPECT_EQ(info.digest, Sha256Sum(root_ / "expected.csv"));
+  ASSERT_TRUE(snapshots_->Export({"n", 1}, root_ / "n.csv").ok());
+  EXPECT_EQ(Shell("cat '" + (root_ / "n.csv").string() + "'"),
+            "a,b\n,\"\"\nz,\\x00ff");
+}
+
+}  // namespace
+}  // namespace lockstep::data

@@ -1,0 +1,84 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// The stat cache: remembers, per absolute path, the lstat fields a file had
+// when it was hashed and the digest it hashed to, so that snapshotting an
+// unchanged folder again reads no file. It lives in one binary file under
+// <store>/cache/, replaced atomically; a missing, foreign or damaged file
+// is an empty cache. An entry is trusted only when the file was already
+// at least kRacyWindow old when it was hashed (the "racy timestamp" rule
+// of git and ninja), so a same-size rewrite within the file system's
+// timestamp granularity is never mistaken for the old content.
+// Lookups are thread-safe against each other; Put and Save are not.
+
+#ifndef LOCKSTEP_DATA_STAT_CACHE_H_
+#define LOCKSTEP_DATA_STAT_CACHE_H_
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "core/digest.h"
+#include "core/status.h"
+
+namespace lockstep::data {
+
+namespace fs = std::filesystem;
+
+// The lstat fields that must all match for a cached digest to be used.
+struct StatKey {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+
+  friend bool operator==(const StatKey&, const StatKey&) = default;
+};
+
+StatKey StatKeyOf(const struct stat& info);
+
+// The current wall-clock time in nanoseconds (the hashing time recorded).
+int64_t NowUnixNanos();
+
+class StatCache {
+ public:
+  // Files modified less than this long before they were hashed are racy.
+  static constexpr int64_t kRacyWindowNs = 2'000'000'000;
+
+  // Reads the cache file; never fails (an unreadable cache is empty).
+  static StatCache Load(const fs::path& file);
+
+  // The digest recorded for `path` when `key` matches and the entry is not
+  // racy; nullopt otherwise.
+  std::optional<Digest> Lookup(const std::string& path,
+                               const StatKey& key) const;
+
+  // Records that `path`, with lstat `key` taken before reading, hashed to
+  // `digest` at `hashed_at_ns` (taken before reading too).
+  void Put(const std::string& path, const StatKey& key, int64_t hashed_at_ns,
+           const Digest& digest);
+
+  // Writes the cache atomically when it changed since Load.
+  Status Save();
+
+  size_t size() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    StatKey key;
+    int64_t hashed_at_ns = 0;
+    std::string raw_digest;  // 32 bytes.
+  };
+
+  fs::path file_;
+  std::unordered_map<std::string, Entry> entries_;
+  bool dirty_ = false;
+};
+
+}  // namespace lockstep::data
+
+#endif  // LOCKSTEP_DATA_STAT_CACHE_H_

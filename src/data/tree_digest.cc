@@ -1,0 +1,345 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "data/tree_digest.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "core/files.h"
+
+namespace lockstep::data {
+
+namespace {
+
+constexpr std::string_view kTreeMagic = "lockstep-tree-v1\n";
+
+void AppendBigEndian(std::string* out, uint64_t value, int bytes) {
+  for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
+    out->push_back(static_cast<char>((value >> shift) & 0xff));
+  }
+}
+
+uint64_t ReadBigEndian(std::string_view bytes) {
+  uint64_t value = 0;
+  for (unsigned char c : bytes) {
+    value = (value << 8) | c;
+  }
+  return value;
+}
+
+std::string HexToRaw(const std::string& hex) {
+  std::string raw(hex.size() / 2, '\0');
+  for (size_t i = 0; i < raw.size(); ++i) {
+    raw[i] = static_cast<char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+  }
+  return raw;
+}
+
+std::string RawToHex(std::string_view raw) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char c : raw) {
+    hex.push_back(kDigits[c >> 4]);
+    hex.push_back(kDigits[c & 0xf]);
+  }
+  return hex;
+}
+
+// A safe relative path: no empty, "." or ".." component, no NUL, not
+// absolute. Export writes these paths, so a crafted tree must not escape.
+bool IsSafeRelativePath(std::string_view path) {
+  if (path.empty() || path.front() == '/' || path.back() == '/' ||
+      path.find('\0') != std::string_view::npos) {
+    return false;
+  }
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view part = path.substr(start, end - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    start = end + 1;
+  }
+  return true;
+}
+
+Status Malformed(size_t offset, std::string_view what) {
+  return Status::InvalidArgument("tree blob is malformed at byte " +
+                                 std::to_string(offset) + ": " +
+                                 std::string(what));
+}
+
+}  // namespace
+
+void SortTree(std::vector<TreeEntry>* entries) {
+  // std::string compares through char_traits<char>, which orders bytes as
+  // unsigned char, like memcmp.
+  std::sort(entries->begin(), entries->end(),
+            [](const TreeEntry& a, const TreeEntry& b) {
+              return a.path < b.path;
+            });
+}
+
+std::string EncodeTree(const std::vector<TreeEntry>& sorted) {
+  std::string out(kTreeMagic);
+  for (const TreeEntry& entry : sorted) {
+    out.push_back(static_cast<char>(entry.type));
+    out.push_back(entry.executable ? 1 : 0);
+    AppendBigEndian(&out, entry.path.size(), 4);
+    out += entry.path;
+    AppendBigEndian(&out, entry.size, 8);
+    if (entry.type == EntryType::kFile) {
+      out += HexToRaw(entry.digest.hex());
+    } else if (entry.type == EntryType::kSymlink) {
+      out += entry.target;
+    }
+  }
+  return out;
+}
+
+Digest TreeDigest(const std::vector<TreeEntry>& sorted) {
+  return Sha256Of(EncodeTree(sorted));
+}
+
+Result<std::vector<TreeEntry>> DecodeTree(std::string_view bytes) {
+  if (!bytes.starts_with(kTreeMagic)) {
+    return Malformed(0, "missing the lockstep-tree-v1 header");
+  }
+  std::vector<TreeEntry> entries;
+  std::set<std::string, std::less<>> directories;
+  size_t at = kTreeMagic.size();
+  while (at < bytes.size()) {
+    size_t start = at;
+    if (bytes.size() - at < 2 + 4) return Malformed(at, "truncated entry");
+    TreeEntry entry;
+    char type = bytes[at];
+    if (type != 'D' && type != 'F' && type != 'L') {
+      return Malformed(at, "unknown entry type");
+    }
+    entry.type = static_cast<EntryType>(type);
+    char flags = bytes[at + 1];
+    if (flags != 0 && !(flags == 1 && type == 'F')) {
+      return Malformed(at, "bad flags byte");
+    }
+    entry.executable = flags == 1;
+    uint64_t path_size = ReadBigEndian(bytes.substr(at + 2, 4));
+    at += 6;
+    if (bytes.size() - at < path_size + 8) {
+      return Malformed(start, "truncated path");
+    }
+    entry.path = std::string(bytes.substr(at, path_size));
+    at += path_size;
+    entry.size = ReadBigEndian(bytes.substr(at, 8));
+    at += 8;
+    if (entry.type == EntryType::kDirectory && entry.size != 0) {
+      return Malformed(start, "a folder with a size");
+    }
+
+    if (entry.type == EntryType::kFile) {
+      if (bytes.size() - at < 32) return Malformed(start, "truncated digest");
+      entry.digest = Digest::FromHex(RawToHex(bytes.substr(at, 32)));
+      at += 32;
+    } else if (entry.type == EntryType::kSymlink) {
+      if (bytes.size() - at < entry.size) {
+        return Malformed(start, "truncated link target");
+      }
+      entry.target = std::string(bytes.substr(at, entry.size));
+      at += entry.size;
+    }
+
+    // Paths must be safe, strictly increasing, and sit in listed folders.
+    if (!IsSafeRelativePath(entry.path)) {
+      return Malformed(start, "unsafe path '" + DisplayPath(entry.path) + "'");
+    }
+    if (!entries.empty() && !(entries.back().path < entry.path)) {
+      return Malformed(start, "entries are not sorted");
+    }
+    size_t slash = entry.path.rfind('/');
+    if (slash != std::string::npos &&
+        !directories.contains(entry.path.substr(0, slash))) {
+      return Malformed(start, "parent folder is not an entry");
+    }
+    if (entry.type == EntryType::kDirectory) directories.insert(entry.path);
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+IgnoreRules IgnoreRules::Parse(std::string_view text) {
+  IgnoreRules rules;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string line(text.substr(start, end - start));
+    start = end + 1;
+
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    if (line.empty() || line.front() == '#') continue;
+
+    Pattern pattern;
+    if (line.back() == '/') {
+      pattern.directory_only = true;
+      line.pop_back();
+    }
+    if (line.find('/') != std::string::npos) {
+      pattern.anchored = true;
+      if (line.front() == '/') line.erase(0, 1);
+    }
+    if (line.empty()) continue;
+    pattern.glob = std::move(line);
+    rules.patterns_.push_back(std::move(pattern));
+  }
+  return rules;
+}
+
+bool IgnoreRules::Ignored(std::string_view path, bool is_directory) const {
+  std::string full(path);
+  size_t slash = full.rfind('/');
+  std::string base = slash == std::string::npos ? full : full.substr(slash + 1);
+  for (const Pattern& pattern : patterns_) {
+    if (pattern.directory_only && !is_directory) continue;
+    const std::string& subject = pattern.anchored ? full : base;
+    int flags = pattern.anchored ? FNM_PATHNAME : 0;
+    if (::fnmatch(pattern.glob.c_str(), subject.c_str(), flags) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+struct Walker {
+  IgnoreRules rules;
+  std::vector<std::string> skip;
+  std::vector<WalkedEntry>* out;
+
+  // Lists the folder open at `dir_fd` whose relative path is `prefix`.
+  Status Walk(int dir_fd, const fs::path& absolute, const std::string& prefix) {
+    DIR* dir = ::fdopendir(dir_fd);
+    if (dir == nullptr) {
+      Status status = ErrnoStatus(absolute, errno);
+      ::close(dir_fd);
+      return status;
+    }
+    std::vector<std::string> names;
+    errno = 0;
+    while (struct dirent* item = ::readdir(dir)) {
+      std::string_view name = item->d_name;
+      if (name != "." && name != "..") names.emplace_back(name);
+    }
+    Status status = Status::Ok();
+    for (const std::string& name : names) {
+      status = Visit(dir_fd, absolute, prefix, name);
+      if (!status.ok()) break;
+    }
+    ::closedir(dir);
+    return status;
+  }
+
+  Status Visit(int dir_fd, const fs::path& absolute, const std::string& prefix,
+               const std::string& name) {
+    WalkedEntry walked;
+    TreeEntry& entry = walked.entry;
+    entry.path = prefix.empty() ? name : prefix + "/" + name;
+    fs::path where = absolute / name;
+    if (::fstatat(dir_fd, name.c_str(), &walked.info, AT_SYMLINK_NOFOLLOW)) {
+      return ErrnoStatus(where, errno);
+    }
+    mode_t mode = walked.info.st_mode;
+    bool is_dir = S_ISDIR(mode);
+    if (rules.Ignored(entry.path, is_dir)) return Status::Ok();
+    if (std::find(skip.begin(), skip.end(), entry.path) != skip.end()) {
+      return Status::Ok();
+    }
+
+    if (S_ISREG(mode)) {
+      entry.type = EntryType::kFile;
+      entry.executable = (mode & S_IXUSR) != 0;
+      entry.size = static_cast<uint64_t>(walked.info.st_size);
+      out->push_back(std::move(walked));
+      return Status::Ok();
+    }
+    if (S_ISLNK(mode)) {
+      // Recorded as a link, never followed: a dangling link is fine.
+      std::string target(static_cast<size_t>(walked.info.st_size) + 256, '\0');
+      ssize_t n = ::readlinkat(dir_fd, name.c_str(), target.data(),
+                               target.size());
+      if (n < 0) return ErrnoStatus(where, errno);
+      target.resize(static_cast<size_t>(n));
+      entry.type = EntryType::kSymlink;
+      entry.size = target.size();
+      entry.target = std::move(target);
+      out->push_back(std::move(walked));
+      return Status::Ok();
+    }
+    if (!is_dir) {
+      return Status::InvalidArgument(where.string() +
+                                     ": not a file, folder or symlink");
+    }
+    entry.type = EntryType::kDirectory;
+    std::string child_prefix = entry.path;
+    out->push_back(std::move(walked));
+    int child = ::openat(dir_fd, name.c_str(),
+                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (child < 0) return ErrnoStatus(where, errno);
+    return Walk(child, where, child_prefix);
+  }
+};
+
+}  // namespace
+
+Result<std::vector<WalkedEntry>> WalkFolder(
+    const fs::path& root, const std::vector<std::string>& skip) {
+  std::vector<WalkedEntry> entries;
+  Walker walker;
+  walker.out = &entries;
+  walker.skip = skip;
+  Result<std::string> ignore = ReadFile(root / ".lockstepignore");
+  if (ignore.ok()) walker.rules = IgnoreRules::Parse(*ignore);
+
+  int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(root, errno);
+  RETURN_IF_ERROR(walker.Walk(fd, root, ""));
+  std::sort(entries.begin(), entries.end(),
+            [](const WalkedEntry& a, const WalkedEntry& b) {
+              return a.entry.path < b.entry.path;
+            });
+  return entries;
+}
+
+std::string DisplayPath(std::string_view bytes) {
+  std::string out;
+  size_t i = 0;
+  while (i < bytes.size()) {
+    unsigned char c = static_cast<unsigned char>(bytes[i]);
+    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3
+                    : (c >> 3) == 0x1e ? 4 : 0;
+    bool valid = length > 0 && i + length <= bytes.size();
+    for (size_t k = 1; valid && k < length; ++k) {
+      valid = (static_cast<unsigned char>(bytes[i + k]) >> 6) == 0x2;
+    }
+    if (valid && c >= 0x20 && c != 0x7f) {
+      out.append(bytes.substr(i, length));
+      i += length;
+      continue;
+    }
+    static constexpr char kDigits[] = "0123456789abcdef";
+    out += "\\x";
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 0xf]);
+    ++i;
+  }
+  return out;
+}
+
+}  // namespace lockstep::data

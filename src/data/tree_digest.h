@@ -1,0 +1,95 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// Folder trees: the sorted entry list that names a folder snapshot. The
+// tree's byte layout (docs/data.md, "Folder digest") is both what is stored
+// as the folder's tree blob and what the folder digest hashes, so a folder
+// digest is the digest of its tree blob. Names are exact bytes, symlinks
+// are recorded with their target and never followed, and `.lockstepignore`
+// leaves entries out.
+
+#ifndef LOCKSTEP_DATA_TREE_DIGEST_H_
+#define LOCKSTEP_DATA_TREE_DIGEST_H_
+
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/digest.h"
+#include "core/status.h"
+
+namespace lockstep::data {
+
+namespace fs = std::filesystem;
+
+enum class EntryType : char {
+  kDirectory = 'D',
+  kFile = 'F',
+  kSymlink = 'L',
+};
+
+// One entry of a tree. `path` is relative, '/'-separated, exact bytes.
+struct TreeEntry {
+  std::string path;
+  EntryType type = EntryType::kFile;
+  bool executable = false;  // Owner execute bit, files only.
+  uint64_t size = 0;        // Bytes of content (file) or of target (link).
+  Digest digest;            // SHA-256 of the file's bytes; empty otherwise.
+  std::string target;       // The symlink's target string, as read.
+};
+
+// Sorts entries by the raw bytes of their paths (unsigned byte order).
+void SortTree(std::vector<TreeEntry>* entries);
+
+// The canonical byte layout of sorted entries (docs/data.md).
+std::string EncodeTree(const std::vector<TreeEntry>& sorted);
+
+// Parses EncodeTree's output. InvalidArgument names the offset of the
+// first malformed byte.
+Result<std::vector<TreeEntry>> DecodeTree(std::string_view bytes);
+
+// The folder digest: SHA-256 of EncodeTree(sorted).
+Digest TreeDigest(const std::vector<TreeEntry>& sorted);
+
+// Patterns from a `.lockstepignore` file (syntax in docs/data.md).
+class IgnoreRules {
+ public:
+  static IgnoreRules Parse(std::string_view text);
+
+  // True when `path` (relative, '/'-separated) is left out.
+  bool Ignored(std::string_view path, bool is_directory) const;
+
+  bool empty() const { return patterns_.empty(); }
+
+ private:
+  struct Pattern {
+    std::string glob;
+    bool anchored = false;        // Matched against the whole path.
+    bool directory_only = false;  // Written with a trailing '/'.
+  };
+  std::vector<Pattern> patterns_;
+};
+
+// An entry found on disk, with the lstat data the stat cache keys on.
+struct WalkedEntry {
+  TreeEntry entry;
+  struct stat info;
+};
+
+// Lists `root` recursively without following symlinks, applying
+// `root/.lockstepignore`. Entries are returned sorted; file digests are
+// left empty for the caller to fill. Sockets, FIFOs and devices are an
+// InvalidArgument naming the path. Relative paths in `skip` are left out
+// too (the store's own folder, when it sits inside `root`).
+Result<std::vector<WalkedEntry>> WalkFolder(
+    const fs::path& root, const std::vector<std::string>& skip = {});
+
+// Shows a path of exact bytes as UTF-8 text: invalid bytes become \xNN.
+std::string DisplayPath(std::string_view bytes);
+
+}  // namespace lockstep::data
+
+#endif  // LOCKSTEP_DATA_TREE_DIGEST_H_

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# lockstep data: file and folder snapshots end to end, with the exit codes
+# and JSON that scripts rely on.
+source "$(dirname "$0")/lib.sh"
+
+# A CSV file: digest is sha256sum's, records are records, not lines.
+printf 'id,text\r\n1,"two\r\nlines"\r\n2,x\r\n' > crlf.csv
+printf 'id,text\n1,"two\nlines"\n2,x\n' > lf.csv
+$LOCKSTEP data snapshot crlf.csv --name crlf --json > crlf.json
+$LOCKSTEP data snapshot lf.csv --name lf --label team=ml --json > lf.json
+expect_eq "$(json crlf.json 'd["digest"]')" \
+  "sha256:$(sha256sum crlf.csv | cut -d' ' -f1)" "crlf digest"
+expect_eq "$(json crlf.json 'd["row_count"]')" "2" "crlf rows"
+expect_eq "$(json lf.json 'd["row_count"]')" "2" "lf rows"
+expect_eq "$(json lf.json 'd["labels"]["team"]')" "ml" "label"
+[[ "$(json lf.json 'd["digest"]')" != "$(json crlf.json 'd["digest"]')" ]] ||
+  fail "CRLF and LF files must differ"
+
+# A folder with a subfolder, an executable and a dangling symlink.
+mkdir -p data/sub
+echo one > data/a.txt
+echo two > data/sub/b.txt
+chmod +x data/sub/b.txt
+ln -s ../missing data/dangling
+$LOCKSTEP data snapshot data --name folder --json > v1.json
+expect_eq "$(json v1.json 'd["version"]')" "1" "first version"
+expect_eq "$(json v1.json 'd["file_count"]')" "2" "file count"
+
+# Nothing changed: same digest, next version.
+$LOCKSTEP data snapshot data --name folder --json > v2.json
+expect_eq "$(json v2.json 'd["digest"]')" "$(json v1.json 'd["digest"]')" \
+  "unchanged digest"
+expect_eq "$(json v2.json 'd["version"]')" "2" "second version"
+
+# Change one file, add one, remove one: diff names them.
+echo ONE > data/a.txt
+echo new > data/c.txt
+rm data/sub/b.txt
+$LOCKSTEP data snapshot data --name folder -q
+$LOCKSTEP data diff folder@1 folder@3 --json > diff.json
+expect_eq "$(json diff.json 'd["added"]')" "['c.txt']" "added"
+expect_eq "$(json diff.json 'd["removed"]')" "['sub/b.txt']" "removed"
+expect_eq "$(json diff.json 'd["changed"]')" "['a.txt']" "changed"
+
+# list and show.
+$LOCKSTEP data list --json > list.json
+expect_eq "$(json list.json 'len(d["snapshots"])')" "5" "snapshot count"
+$LOCKSTEP data show folder --json > show.json
+expect_eq "$(json show.json 'd["version"]')" "3" "show picks the latest"
+
+# Export rebuilds the folder exactly, links included.
+$LOCKSTEP data export folder@1 restored -q
+expect_eq "$(cat restored/sub/b.txt)" "two" "exported content"
+[[ -x restored/sub/b.txt ]] || fail "executable bit lost"
+expect_eq "$(readlink restored/dangling)" "../missing" "exported link"
+expect_exit 3 $LOCKSTEP data export folder@1 restored
+
+# Verify: clean, then a corrupt blob is named and exits 1.
+expect_exit 0 $LOCKSTEP data verify folder@1
+blob=$(find "$LOCKSTEP_STORE/blobs" -type f -name \
+  "$(sha256sum restored/sub/b.txt | cut -d' ' -f1)")
+chmod u+w "$blob"
+echo rot > "$blob"
+expect_exit 1 $LOCKSTEP data verify folder@1
+expect_contains "$TEST_DIR/stdout.txt" "sub/b.txt"
+expect_exit 1 $LOCKSTEP data verify folder@1 --json
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["ok"]')" "False" "verify json"
+
+# Expiry shows in the listing.
+$LOCKSTEP data snapshot lf.csv --name short --expires 1s -q
+sleep 1.1
+$LOCKSTEP data list > list.txt
+expect_contains list.txt "expired"
+
+# Exit codes: unknown snapshot 2, bad source 3, taken version 3.
+expect_exit 2 $LOCKSTEP data show nope@1
+expect_exit 2 $LOCKSTEP data verify folder@99
+expect_exit 3 $LOCKSTEP data snapshot does-not-exist --name x
+expect_exit 3 $LOCKSTEP data snapshot "sqlite:///nowhere.db" --name x
+expect_exit 3 $LOCKSTEP data snapshot data --name folder --version 1
+echo "data_snapshot_test: ok"
