@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <regex>
 
 #include "cli/cli.h"
 #include "cli/run_support.h"
@@ -159,6 +160,21 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
 
 int ValidatePipeline(const GlobalOptions& globals, const std::string& file) {
   Result<pipeline::PipelineSpec> spec = pipeline::LoadPipeline(file);
+  if (!spec.ok() && globals.json) {
+    // The message starts "file:line:column: reason"; split it for tools.
+    std::string message = spec.status().message();
+    Json error = {{"valid", false}, {"error", message}};
+    std::smatch match;
+    static const std::regex kWhere("^(.*):([0-9]+):([0-9]+): (.*)$");
+    if (std::regex_match(message, match, kWhere)) {
+      error["file"] = match[1].str();
+      error["line"] = std::stoi(match[2].str());
+      error["column"] = std::stoi(match[3].str());
+      error["reason"] = match[4].str();
+    }
+    PrintJson(error);
+    return ExitCodeFor(spec.status());
+  }
   if (!spec.ok()) {
     return ReportError(spec.status());
   }
@@ -169,8 +185,11 @@ int ValidatePipeline(const GlobalOptions& globals, const std::string& file) {
     }
     PrintJson({{"valid", true}, {"pipeline", spec->name},
                {"spec_digest", spec->spec_digest.ToString()},
-               {"steps", steps}});
+               {"steps", steps}, {"warnings", spec->warnings}});
   } else {
+    for (const std::string& warning : spec->warnings) {
+      std::cerr << "warning: " << warning << "\n";
+    }
     std::cout << file << ": valid pipeline '" << spec->name << "' with "
               << spec->steps.size() << " steps" << std::endl;
   }

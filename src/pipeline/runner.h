@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,7 @@ struct StepReport {
   std::map<std::string, std::string> input_sources;  // "split.train",
                                                      // "snapshot:N@V"
   std::map<std::string, Digest> outputs;
+  std::set<std::string> folder_outputs;  // Outputs that are tar blobs.
   std::map<std::string, int64_t> output_artifacts;
   std::vector<OutputSpec> output_specs;
   std::string condition;
@@ -67,6 +69,7 @@ struct StepReport {
   int64_t execution_id = 0;
   std::string produced_by_run;  // For cached steps: the original run.
   int64_t duration_ms = 0;
+  int attempts = 0;  // Executions tried (1 + retries used); 0 if none.
 };
 
 struct RunReport {
