@@ -32,6 +32,7 @@ struct RunFlags {
   std::string sandbox = "bubblewrap";
   bool keep_work = false;
   std::vector<std::string> labels;
+  std::string resume;
 };
 
 Json StepJson(const pipeline::StepReport& step) {
@@ -121,6 +122,7 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   options.no_cache = flags.no_cache;
   options.explain = flags.explain;
   options.keep_work = flags.keep_work;
+  options.resume_run = flags.resume;
 
   Result<OpenedStore> opened = OpenStoreAndMetadata(
       globals, store::CreateIfMissing::kYes);
@@ -216,6 +218,9 @@ void AddRunCommands(CLI::App& app, CommandContext context) {
   run->add_flag("--keep-work", flags->keep_work,
                 "Keep step folders under <store>/work");
   run->add_option("--label", flags->labels, "Label the run: key=value");
+  run->add_option("--resume", flags->resume,
+                  "Continue a failed or cancelled run: reuse its steps "
+                  "that succeeded");
   run->callback([context, flags] {
     *context.action = [context, flags] {
       return RunPipeline(*context.globals, *flags);

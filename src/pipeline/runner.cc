@@ -132,6 +132,13 @@ void SleepUnlessCancelled(int64_t millis) {
   }
 }
 
+// A step that succeeded in the run being resumed.
+struct ResumedStep {
+  std::string cache_key;
+  std::string run_id;  // The run that really produced the outputs.
+  std::map<std::string, Artifact> outputs;
+};
+
 // One run in progress. Metadata is touched only from the scheduling thread;
 // worker threads only execute steps.
 class RunState {
@@ -144,6 +151,9 @@ class RunState {
 
  private:
   Status Start();
+  Status LoadResumedRun();
+  // Reuses the resumed run's outputs for the step when its key matches.
+  Result<bool> TryResume(size_t index, int iteration);
   Status Schedule(const std::vector<size_t>& order);
   bool DependenciesDone(size_t index) const;
   // Decides a step that is ready: skip, restore from cache, or launch.
@@ -209,6 +219,7 @@ class RunState {
   std::unique_ptr<Progress> progress_;
   std::map<std::pair<size_t, int>, int64_t> started_at_;
   std::map<size_t, FanOut> fan_outs_;
+  std::map<std::string, ResumedStep> resumed_;
 };
 
 Status RunState::Start() {
@@ -239,6 +250,10 @@ Status RunState::Start() {
   for (const auto& [key, value] : options_.labels) {
     labels[key] = value;
   }
+  if (!options_.resume_run.empty()) {
+    RETURN_IF_ERROR(LoadResumedRun());
+    labels["resumed_from"] = options_.resume_run;
+  }
   RETURN_IF_ERROR(metadata_->CreateRun({.run_id = report_.run_id,
                                         .context_id = run_context_,
                                         .pipeline = spec_.name,
@@ -261,6 +276,76 @@ Status RunState::Start() {
     steps_[i].condition = spec_.steps[i].condition;
   }
   return Status::Ok();
+}
+
+Status RunState::LoadResumedRun() {
+  Result<metadata::Run> run = metadata_->GetRun(options_.resume_run);
+  if (!run.ok()) {
+    return Status::NotFound("--resume: no run '" + options_.resume_run +
+                            "' in this store (see `lockstep runs`)");
+  }
+  if (run->pipeline != spec_.name) {
+    return Status::FailedPrecondition(
+        "--resume: run " + run->run_id + " is of pipeline '" +
+        run->pipeline + "', not '" + spec_.name + "'");
+  }
+  if (run->status != "failed" && run->status != "cancelled") {
+    return Status::FailedPrecondition(
+        "--resume: run " + run->run_id + " " + run->status +
+        "; only a failed or cancelled run can be resumed");
+  }
+  ASSIGN_OR_RETURN(std::vector<metadata::Execution> executions,
+                   metadata_->ExecutionsInContext(run->context_id));
+  for (const metadata::Execution& execution : executions) {
+    if ((execution.state != ExecutionState::kComplete &&
+         execution.state != ExecutionState::kCached) ||
+        execution.cache_key.empty()) {
+      continue;
+    }
+    ResumedStep step;
+    step.cache_key = execution.cache_key;
+    step.run_id = execution.properties.value(
+        "produced_by_run", execution.properties.value("run_id", ""));
+    ASSIGN_OR_RETURN(std::vector<metadata::Event> events,
+                     metadata_->EventsOfExecution(execution.id));
+    for (const metadata::Event& event : events) {
+      if (event.type == metadata::EventType::kOutput) {
+        ASSIGN_OR_RETURN(step.outputs[event.port],
+                         metadata_->GetArtifact(event.artifact_id));
+      }
+    }
+    resumed_[execution.name] = std::move(step);
+  }
+  return Status::Ok();
+}
+
+Result<bool> RunState::TryResume(size_t index, int iteration) {
+  StepReport& report = ReportOf(index, iteration);
+  auto found = resumed_.find(report.name);
+  if (found == resumed_.end() ||
+      found->second.cache_key != report.cache_key.ToString()) {
+    return false;
+  }
+  for (const OutputSpec& output : spec_.steps[index].outputs) {
+    auto artifact = found->second.outputs.find(output.name);
+    if (artifact == found->second.outputs.end()) {
+      return false;
+    }
+    ASSIGN_OR_RETURN(Digest digest, Digest::Parse(artifact->second.digest));
+    if (!blobs_->Verify(digest).ok()) {
+      return false;  // Gone or corrupt: run it again.
+    }
+    report.outputs[output.name] = digest;
+    report.output_artifacts[output.name] = artifact->second.id;
+    if (artifact->second.properties.value("format", "") == "tar") {
+      report.folder_outputs.insert(output.name);
+    }
+  }
+  report.produced_by_run = found->second.run_id;
+  Explain(index, iteration,
+          "resumed: succeeded in run " + options_.resume_run +
+              " with the same key");
+  return true;
 }
 
 bool RunState::DependenciesDone(size_t index) const {
@@ -644,6 +729,10 @@ void RunState::Explain(size_t index, int iteration,
 Result<bool> RunState::TryCache(size_t index, int iteration) {
   const StepSpec& step = spec_.steps[index];
   StepReport& report = ReportOf(index, iteration);
+  ASSIGN_OR_RETURN(bool resumed, TryResume(index, iteration));
+  if (resumed) {
+    return true;
+  }
   if (options_.no_cache || !spec_.cache || !step.cache || step.always_run ||
       step.is_finally) {
     std::string why = options_.no_cache ? "--no-cache"
@@ -962,7 +1051,9 @@ Status RunState::Complete(Completion completion) {
   report.attempts = completion.attempts;
   RETURN_IF_ERROR(completion.outcome.status());
   const StepOutcome& outcome = *completion.outcome;
-  if (outcome.process.cancelled) {
+  // A step stopped by Ctrl-C, or failed while Ctrl-C stopped its retries.
+  if (outcome.process.cancelled ||
+      (!outcome.succeeded() && CancellationRequested())) {
     RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kCancelled,
                                     &outcome, iteration));
     finish("cancelled", "interrupted");

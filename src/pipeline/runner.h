@@ -38,6 +38,9 @@ struct RunOptions {
   // enter the built-ins' cache keys.
   std::map<std::string, std::string> builtin_versions;
   std::map<std::string, std::string> labels;
+  // --resume RUN: reuse the steps that succeeded in that failed or
+  // cancelled run when their key is unchanged, even cache: false ones.
+  std::string resume_run;
 };
 
 // A data snapshot a run read or made.

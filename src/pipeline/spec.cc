@@ -216,7 +216,6 @@ Result<InputSpec> SpecParser::ParseInput(const std::string& name,
   if (node.IsMap()) {
     RETURN_IF_ERROR(CheckKeys(node, {"from", "optional", "type"},
                               "input '" + name + "'"));
-    source.reset(node["from"]);
     if (node["type"].IsDefined()) {
       ASSIGN_OR_RETURN(input.type, Scalar(node["type"], "input type"));
       if (!kArtifactTypes.contains(input.type)) {
@@ -227,13 +226,15 @@ Result<InputSpec> SpecParser::ParseInput(const std::string& name,
     if (node["optional"].IsDefined()) {
       input.optional = node["optional"].as<std::string>() == "true";
     }
-    if (!source.IsDefined()) {
+    if (!node["from"].IsDefined()) {
       if (!input.optional) {
         return Error(node, "input '" + name + "' needs 'from:'");
       }
       input.kind = InputSpec::Kind::kStepOutput;
       return input;
     }
+    // reset(), not =: assigning a yaml-cpp node overwrites its referent.
+    source.reset(node["from"]);
   }
   ASSIGN_OR_RETURN(std::string text, Scalar(source, "input '" + name + "'"));
 
@@ -287,15 +288,19 @@ Result<OutputSpec> SpecParser::ParseOutput(const std::string& name,
   output.name = name;
   output.where = Where(node);
   YAML::Node type = node;
+  bool typed = true;
   if (node.IsMap()) {
     RETURN_IF_ERROR(CheckKeys(node, {"type", "reproduce"},
                               "output '" + name + "'"));
-    type.reset(node["type"]);
+    typed = node["type"].IsDefined();
+    if (typed) {
+      type.reset(node["type"]);
+    }
     if (node["reproduce"].IsDefined()) {
       RETURN_IF_ERROR(ParseReproduce(node["reproduce"], &output));
     }
   }
-  if (type.IsDefined()) {
+  if (typed && !type.IsNull()) {
     ASSIGN_OR_RETURN(output.type, Scalar(type, "output type"));
     if (!kArtifactTypes.contains(output.type)) {
       return Error(type, "unknown artifact type '" + output.type +

@@ -156,6 +156,11 @@ steps:
     run: [sh]
     inputs:
       m: {from: a.m, optional: true, type: Metrics}
+      unset: {optional: true}
+  c:
+    run: [sh]
+    outputs:
+      r: {reproduce: ignore}
 )");
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   EXPECT_EQ(spec->steps[0].outputs[0].type, "Metrics");
@@ -163,6 +168,10 @@ steps:
   EXPECT_EQ(spec->steps[1].inputs[0].step, "a");
   EXPECT_TRUE(spec->steps[1].inputs[0].optional);
   EXPECT_EQ(spec->steps[1].inputs[0].type, "Metrics");
+  EXPECT_TRUE(spec->steps[1].inputs[1].step.empty());
+  EXPECT_TRUE(spec->steps[1].inputs[1].optional);
+  EXPECT_EQ(spec->steps[2].outputs[0].type, "Artifact");
+  EXPECT_EQ(spec->steps[2].outputs[0].reproduce, ReproducePolicy::kIgnore);
 }
 
 TEST(SpecTest, RetriesTimeoutFinallyForEach) {

@@ -98,4 +98,28 @@ run --params params.json
 expect_eq "$(blob_text show values)" \
   '5|0.00001|1.0|2|false|["x"]|{"depth":3}|' "--params values"
 expect_eq "$(state small)" skipped "--params flag false"
+# An optional input left unset is an absent file, keyed as null; set, it
+# is the producer's output.
+cat >opt.yaml <<'YAML'
+pipeline: optional
+steps:
+  base:
+    run: [sh, -c, 'echo base > outputs/b']
+    outputs:
+      b: Artifact
+  use:
+    run: [sh, -c, 'if [ -e inputs/extra ]; then cat inputs/extra; else echo none; fi > outputs/r']
+    inputs:
+      extra: {optional: true}
+    outputs:
+      r: Artifact
+YAML
+"$LOCKSTEP" run opt.yaml --sandbox none --json >run.json 2>run.err ||
+  { cat run.err; fail "optional run failed"; }
+expect_eq "$(blob_text use r)" none "unset optional input"
+sed -i 's/extra: {optional: true}/extra: {from: base.b, optional: true}/' \
+  opt.yaml
+"$LOCKSTEP" run opt.yaml --sandbox none --json >run.json 2>run.err ||
+  { cat run.err; fail "optional run failed"; }
+expect_eq "$(blob_text use r)" base "set optional input"
 echo ok
