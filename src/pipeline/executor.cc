@@ -143,6 +143,21 @@ std::string DescribeFailure(const StepOutcome& outcome,
   return message;
 }
 
+// Stores a step's stdout or stderr. Most are empty: those skip the
+// adopt-and-fsync of a file whose blob every store already has.
+Result<Digest> AdoptLog(store::BlobStore* blobs, const fs::path& path) {
+  std::error_code error;
+  if (fs::file_size(path, error) == 0 && !error) {
+    static const Digest kEmpty = Sha256Of("");
+    if (!blobs->Contains(kEmpty)) {
+      RETURN_IF_ERROR(blobs->PutBytes("").status());
+    }
+    fs::remove(path, error);
+    return kEmpty;
+  }
+  return blobs->AdoptFile(path);
+}
+
 Status CollectOutputs(const StepInvocation& invocation,
                       store::BlobStore* blobs, const fs::path& dir,
                       StepOutcome* outcome) {
@@ -329,9 +344,9 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   if (status.ok()) {
     outcome.process = *ran;
     ASSIGN_OR_RETURN(outcome.stdout_digest,
-                     blobs->AdoptFile(process.stdout_path));
+                     AdoptLog(blobs, process.stdout_path));
     ASSIGN_OR_RETURN(outcome.stderr_digest,
-                     blobs->AdoptFile(process.stderr_path));
+                     AdoptLog(blobs, process.stderr_path));
   }
 
   if (status.ok() && !outcome.process.succeeded()) {

@@ -215,11 +215,16 @@ class RunState {
   std::mutex mutex_;
   std::condition_variable completed_;
   std::deque<Completion> completions_;
-  std::vector<std::thread> threads_;
+  // One thread per running step, joined as soon as it reports: finished
+  // threads would keep their stacks mapped and slow every later fork.
+  std::map<std::pair<size_t, int>, std::thread> threads_;
   std::unique_ptr<Progress> progress_;
   std::map<std::pair<size_t, int>, int64_t> started_at_;
   std::map<size_t, FanOut> fan_outs_;
   std::map<std::string, ResumedStep> resumed_;
+  // Indexes of the steps each step waits for (an exit handler waits for
+  // every ordinary step), computed once: the scheduler asks often.
+  std::vector<std::vector<size_t>> dependencies_;
 };
 
 Status RunState::Start() {
@@ -274,6 +279,18 @@ Status RunState::Start() {
         spec_.steps[i].uses.empty() ? "command" : spec_.steps[i].uses;
     steps_[i].output_specs = spec_.steps[i].outputs;
     steps_[i].condition = spec_.steps[i].condition;
+  }
+  dependencies_.resize(spec_.steps.size());
+  for (size_t i = 0; i < spec_.steps.size(); ++i) {
+    for (const std::string& dependency : StepDependencies(spec_.steps[i])) {
+      dependencies_[i].push_back(index_of_.at(dependency));
+    }
+    for (size_t j = 0; j < spec_.steps.size() && spec_.steps[i].is_finally;
+         ++j) {
+      if (!spec_.steps[j].is_finally) {
+        dependencies_[i].push_back(j);
+      }
+    }
   }
   return Status::Ok();
 }
@@ -349,17 +366,8 @@ Result<bool> RunState::TryResume(size_t index, int iteration) {
 }
 
 bool RunState::DependenciesDone(size_t index) const {
-  if (spec_.steps[index].is_finally) {
-    // An exit handler waits for every ordinary step.
-    for (size_t i = 0; i < spec_.steps.size(); ++i) {
-      if (!spec_.steps[i].is_finally && !done_[i]) {
-        return false;
-      }
-    }
-  }
-  for (const std::string& dependency :
-       StepDependencies(spec_.steps[index])) {
-    if (!done_[index_of_.at(dependency)]) {
+  for (size_t dependency : dependencies_[index]) {
+    if (!done_[dependency]) {
       return false;
     }
   }
@@ -1000,7 +1008,8 @@ void RunState::Launch(size_t index, int iteration) {
   int max_attempts = 1 + spec_.steps[index].retries;
   int64_t backoff = spec_.steps[index].retry_backoff_millis;
   std::string name = ReportOf(index, iteration).name;
-  threads_.emplace_back([this, index, iteration, invocation, config,
+  threads_[{index, iteration}] = std::thread([this, index, iteration,
+                                              invocation, config,
                          max_attempts, backoff, name] {
     int64_t start = NowUnixMillis();
     Result<StepOutcome> outcome = Status::Internal("step never ran");
@@ -1033,6 +1042,11 @@ void RunState::Launch(size_t index, int iteration) {
 Status RunState::Complete(Completion completion) {
   size_t index = completion.index;
   int iteration = completion.iteration;
+  auto thread = threads_.find({index, iteration});
+  if (thread != threads_.end()) {
+    thread->second.join();  // It has reported; it is about to end.
+    threads_.erase(thread);
+  }
   --running_;
   started_at_.erase({index, iteration});
   if (iteration >= 0) {
@@ -1329,7 +1343,7 @@ Status RunState::Schedule(const std::vector<size_t>& order) {
   }
 
   // Never leave a thread behind, even on an error.
-  for (std::thread& thread : threads_) {
+  for (auto& [unit, thread] : threads_) {
     thread.join();
   }
   threads_.clear();
