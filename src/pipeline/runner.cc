@@ -225,6 +225,7 @@ class RunState {
   // Indexes of the steps each step waits for (an exit handler waits for
   // every ordinary step), computed once: the scheduler asks often.
   std::vector<std::vector<size_t>> dependencies_;
+  uint64_t progress_total_ = 0;
 };
 
 Status RunState::Start() {
@@ -895,6 +896,9 @@ void RunState::Finish(size_t index, const std::string& state,
   report.message = message;
   done_[index] = true;
   report_.steps.push_back(report);
+  if (progress_) {
+    progress_->Advance(1);
+  }
   if (state == "failed") {
     failed_ = true;
     LogError("step {}: {}", report.name, message);
@@ -1198,6 +1202,11 @@ void RunState::FinishIteration(size_t index, int iteration,
             message.empty() ? "" : " (" + message + ")");
   }
   FanOut& fan = fan_outs_.at(index);
+  if (progress_) {
+    // The bar counts iterations too, once their number is known.
+    progress_->SetTotal(progress_total_ += 1);
+    progress_->Advance(1);
+  }
   if (--fan.left == 0) {
     Status collected = CollectFanOut(index);
     if (!collected.ok()) {
@@ -1354,6 +1363,7 @@ Result<RunReport> RunState::Run() {
   RETURN_IF_ERROR(Start());
   ASSIGN_OR_RETURN(std::vector<size_t> order, TopologicalOrder(spec_));
   if (ProgressEnabled()) {
+    progress_total_ = order.size();
     progress_ = std::make_unique<Progress>(spec_.name, order.size(), "steps");
   }
   Status status = Schedule(order);

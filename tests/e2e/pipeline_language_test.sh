@@ -98,6 +98,16 @@ run --params params.json
 expect_eq "$(blob_text show values)" \
   '5|0.00001|1.0|2|false|["x"]|{"depth":3}|' "--params values"
 expect_eq "$(state small)" skipped "--params flag false"
+# On a terminal: an overall bar and a live line per running step; off a
+# terminal (run.err above), plain log lines only.
+if command -v script >/dev/null; then
+  script -qc "$LOCKSTEP run p.yaml --sandbox none --no-cache" /dev/null \
+    >tty.txt 2>&1 || true
+  expect_contains tty.txt "7/7 steps"
+  expect_contains tty.txt "first: running"
+fi
+if grep -q "steps \[\|/7 steps" run.err; then fail "progress bar off a tty"; fi
+
 # An optional input left unset is an absent file, keyed as null; set, it
 # is the producer's output.
 cat >opt.yaml <<'YAML'
