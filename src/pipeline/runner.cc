@@ -1012,9 +1012,8 @@ void RunState::Launch(size_t index, int iteration) {
   int max_attempts = 1 + spec_.steps[index].retries;
   int64_t backoff = spec_.steps[index].retry_backoff_millis;
   std::string name = ReportOf(index, iteration).name;
-  threads_[{index, iteration}] = std::thread([this, index, iteration,
-                                              invocation, config,
-                         max_attempts, backoff, name] {
+  auto attempt_all = [this, index, iteration, invocation, config,
+                      max_attempts, backoff, name] {
     int64_t start = NowUnixMillis();
     Result<StepOutcome> outcome = Status::Internal("step never ran");
     int attempt = 0;
@@ -1040,7 +1039,8 @@ void RunState::Launch(size_t index, int iteration) {
     completions_.push_back({index, iteration, std::move(outcome),
                             NowUnixMillis() - start, attempt});
     completed_.notify_one();
-  });
+  };
+  threads_[{index, iteration}] = std::thread(std::move(attempt_all));
 }
 
 Status RunState::Complete(Completion completion) {
