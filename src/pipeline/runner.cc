@@ -267,9 +267,6 @@ Status RunState::Start() {
                                         .started_ms = report_.started_ms,
                                         .labels = labels}));
 
-  if (!options_.lockstep_binary.empty()) {
-    ASSIGN_OR_RETURN(self_digest_, Sha256OfFile(options_.lockstep_binary));
-  }
   steps_.resize(spec_.steps.size());
   done_.assign(spec_.steps.size(), false);
   launched_.assign(spec_.steps.size(), false);
@@ -613,6 +610,10 @@ Result<Json> RunState::KeyParts(const StepSpec& step,
     const ComponentSpec* spec = FindComponent(report.component);
     component["version"] = spec->version;
     component["lockstep"] = kLockstepVersion;
+    if (self_digest_.empty() && !options_.lockstep_binary.empty()) {
+      // Hashed once, and only by runs that use a built-in component.
+      ASSIGN_OR_RETURN(self_digest_, Sha256OfFile(options_.lockstep_binary));
+    }
     component["lockstep_binary"] = self_digest_.ToString();
     component["libraries"] = options_.builtin_versions;
   }

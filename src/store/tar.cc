@@ -188,6 +188,11 @@ Status UnpackFolder(const BlobStore& blobs, const Digest& digest,
       return Status::DataLoss("folder " + digest.ToString() +
                               " holds an unsafe name '" + name + "'");
     }
+    if (archive_entry_hardlink(entry) != nullptr) {
+      // Reproducible tars never hold hard links; refuse rather than guess.
+      return Status::DataLoss("folder " + digest.ToString() +
+                              " holds a hard link: " + name);
+    }
     fs::path target = destination / relative;
     // Every parent must be a real folder made here, never a symlink.
     for (fs::path parent = target.parent_path(); parent != destination;

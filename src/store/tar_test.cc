@@ -127,5 +127,33 @@ TEST_F(TarTest, UnpackRefusesDotDotNames) {
   EXPECT_FALSE(fs::exists(root_ / "escape"));
 }
 
+TEST_F(TarTest, UnpackRefusesWritingThroughSymlinksAndHardLinks) {
+  // An archive made by GNU tar: a symlink to a folder outside, then a
+  // file "through" it; and one holding a hard link.
+  fs::path outside = root_ / "outside";
+  fs::create_directories(outside);
+  fs::path evil = root_ / "evil";
+  Write(evil / "real" / "x", "x");
+  fs::create_symlink(outside, evil / "link");
+  fs::path archive = root_ / "evil.tar";
+  Run("tar -cf " + archive.string() + " -C " + evil.string() +
+      " link real/x --transform 's,^real,link,'");
+  Result<Digest> digest = blobs_->PutFile(archive);
+  ASSERT_TRUE(digest.ok());
+  EXPECT_FALSE(UnpackFolder(*blobs_, *digest, root_ / "dest", false).ok());
+  EXPECT_FALSE(fs::exists(outside / "x"));
+
+  fs::path linked = root_ / "linked";
+  Write(linked / "a", "a");
+  fs::create_hard_link(linked / "a", linked / "b");
+  fs::path hard = root_ / "hard.tar";
+  Run("tar -cf " + hard.string() + " -C " + linked.string() + " a b");
+  Result<Digest> hard_digest = blobs_->PutFile(hard);
+  ASSERT_TRUE(hard_digest.ok());
+  Status status = UnpackFolder(*blobs_, *hard_digest, root_ / "dest2", false);
+  EXPECT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("hard link"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lockstep::store
