@@ -46,6 +46,17 @@ out1=$(json run.json 'd["steps"][0]["outputs"]["out"]')
 expect_eq "$(states)" "produce=cached consume=cached" "second run"
 expect_contains run.json "cache hit"
 
+# The cached execution is linked to the original output artifact and
+# names the run that really produced it (read with the sqlite3 tool).
+if command -v sqlite3 >/dev/null; then
+  db="$LOCKSTEP_STORE/metadata.db"
+  first_run=$(sqlite3 "$db" "select json_extract(properties, '$.run_id') from executions where name='produce' order by id limit 1")
+  expect_eq "$(sqlite3 "$db" "select state || ' ' || json_extract(properties, '$.produced_by_run') from executions where name='produce' order by id desc limit 1")" \
+    "cached $first_run" "cached execution record"
+  expect_eq "$(sqlite3 "$db" "select count(distinct artifact_id) from events e join executions x on x.id = e.execution_id where x.name='produce' and e.type='output'")" \
+    1 "one output artifact shared by the original and the cached execution"
+fi
+
 # A reordered env list and map param give the same key.
 write_pipeline 2 '[VAR_B, VAR_A]' '{y: 2, x: 1}' "" true
 expect_eq "$(states)" "produce=cached consume=cached" "reordered env and map"
