@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <regex>
 
 #include "cli/cli.h"
 #include "cli/run_support.h"
@@ -31,6 +32,7 @@ struct RunFlags {
   std::string sandbox = "bubblewrap";
   bool keep_work = false;
   std::vector<std::string> labels;
+  std::string resume;
 };
 
 Json StepJson(const pipeline::StepReport& step) {
@@ -120,6 +122,7 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   options.no_cache = flags.no_cache;
   options.explain = flags.explain;
   options.keep_work = flags.keep_work;
+  options.resume_run = flags.resume;
 
   Result<OpenedStore> opened = OpenStoreAndMetadata(
       globals, store::CreateIfMissing::kYes);
@@ -159,6 +162,21 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
 
 int ValidatePipeline(const GlobalOptions& globals, const std::string& file) {
   Result<pipeline::PipelineSpec> spec = pipeline::LoadPipeline(file);
+  if (!spec.ok() && globals.json) {
+    // The message starts "file:line:column: reason"; split it for tools.
+    std::string message = spec.status().message();
+    Json error = {{"valid", false}, {"error", message}};
+    std::smatch match;
+    static const std::regex kWhere("^(.*):([0-9]+):([0-9]+): (.*)$");
+    if (std::regex_match(message, match, kWhere)) {
+      error["file"] = match[1].str();
+      error["line"] = std::stoi(match[2].str());
+      error["column"] = std::stoi(match[3].str());
+      error["reason"] = match[4].str();
+    }
+    PrintJson(error);
+    return ExitCodeFor(spec.status());
+  }
   if (!spec.ok()) {
     return ReportError(spec.status());
   }
@@ -169,8 +187,11 @@ int ValidatePipeline(const GlobalOptions& globals, const std::string& file) {
     }
     PrintJson({{"valid", true}, {"pipeline", spec->name},
                {"spec_digest", spec->spec_digest.ToString()},
-               {"steps", steps}});
+               {"steps", steps}, {"warnings", spec->warnings}});
   } else {
+    for (const std::string& warning : spec->warnings) {
+      std::cerr << "warning: " << warning << "\n";
+    }
     std::cout << file << ": valid pipeline '" << spec->name << "' with "
               << spec->steps.size() << " steps" << std::endl;
   }
@@ -197,6 +218,9 @@ void AddRunCommands(CLI::App& app, CommandContext context) {
   run->add_flag("--keep-work", flags->keep_work,
                 "Keep step folders under <store>/work");
   run->add_option("--label", flags->labels, "Label the run: key=value");
+  run->add_option("--resume", flags->resume,
+                  "Continue a failed or cancelled run: reuse its steps "
+                  "that succeeded");
   run->callback([context, flags] {
     *context.action = [context, flags] {
       return RunPipeline(*context.globals, *flags);

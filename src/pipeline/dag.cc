@@ -70,8 +70,21 @@ struct CycleFinder {
 std::set<std::string> StepDependencies(const StepSpec& step) {
   std::set<std::string> dependencies(step.needs.begin(), step.needs.end());
   for (const InputSpec& input : step.inputs) {
-    if (input.kind == InputSpec::Kind::kStepOutput) {
+    if (input.kind == InputSpec::Kind::kStepOutput && !input.step.empty()) {
       dependencies.insert(input.step);
+    }
+  }
+  if (step.for_each.is_string()) {
+    Result<std::vector<TemplatePart>> parts =
+        ParseTemplate(step.for_each.get<std::string>());
+    if (parts.ok() && parts->size() == 1 && (*parts)[0].is_expression) {
+      for (const std::string& reference :
+           (*parts)[0].expression->references()) {
+        std::string producer = StepOfReference(reference);
+        if (!producer.empty()) {
+          dependencies.insert(producer);
+        }
+      }
     }
   }
   if (!step.condition.empty()) {

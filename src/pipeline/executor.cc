@@ -9,6 +9,7 @@
 
 #include "core/files.h"
 #include "core/log.h"
+#include "store/tar.h"
 
 namespace lockstep::pipeline {
 
@@ -51,6 +52,12 @@ Status LayOutStep(const StepInvocation& invocation, store::BlobStore* blobs,
     fs::create_directories(dir / folder);
   }
   for (const auto& [name, digest] : invocation.inputs) {
+    if (invocation.folder_inputs.contains(name)) {
+      RETURN_IF_ERROR(store::UnpackFolder(*blobs, digest,
+                                          dir / "inputs" / name, true)
+                          .WithContext("input '" + name + "'"));
+      continue;
+    }
     Status status = blobs->CopyOut(digest, dir / "inputs" / name);
     RETURN_IF_ERROR(status.WithContext("input '" + name + "'"));
     ::chmod((dir / "inputs" / name).c_str(), 0444);
@@ -111,6 +118,10 @@ std::string DescribeFailure(const StepOutcome& outcome,
                     stderr_text.find("Name or service not known") !=
                         std::string::npos ||
                     stderr_text.find("Cannot assign requested address") !=
+                        std::string::npos ||
+                    // Only a loopback with nothing listening exists in
+                    // the sandbox: every connection is refused.
+                    stderr_text.find("Connection refused") !=
                         std::string::npos)) {
     message += "; it tried to use the network, which steps have no access "
                "to inside the sandbox";
@@ -132,6 +143,21 @@ std::string DescribeFailure(const StepOutcome& outcome,
   return message;
 }
 
+// Stores a step's stdout or stderr. Most are empty: those skip the
+// adopt-and-fsync of a file whose blob every store already has.
+Result<Digest> AdoptLog(store::BlobStore* blobs, const fs::path& path) {
+  std::error_code error;
+  if (fs::file_size(path, error) == 0 && !error) {
+    static const Digest kEmpty = Sha256Of("");
+    if (!blobs->Contains(kEmpty)) {
+      RETURN_IF_ERROR(blobs->PutBytes("").status());
+    }
+    fs::remove(path, error);
+    return kEmpty;
+  }
+  return blobs->AdoptFile(path);
+}
+
 Status CollectOutputs(const StepInvocation& invocation,
                       store::BlobStore* blobs, const fs::path& dir,
                       StepOutcome* outcome) {
@@ -144,10 +170,21 @@ Status CollectOutputs(const StepInvocation& invocation,
                          name + "' (expected at outputs/" + name + ")";
       return Status::Ok();
     }
+    if (fs::is_directory(status)) {
+      Result<Digest> packed = store::PackFolder(path, blobs);
+      if (packed.status().IsInvalidArgument()) {
+        outcome->failure = "output '" + name + "': " +
+                           packed.status().message();
+        return Status::Ok();
+      }
+      RETURN_IF_ERROR(packed.status());
+      outcome->outputs[name] = *packed;
+      outcome->folder_outputs.insert(name);
+      continue;
+    }
     if (!fs::is_regular_file(status)) {
       outcome->failure = "output '" + name +
-                         "' is not a regular file; folder outputs are "
-                         "not supported yet";
+                         "' is neither a regular file nor a folder";
       return Status::Ok();
     }
     ASSIGN_OR_RETURN(outcome->outputs[name], blobs->AdoptFile(path));
@@ -171,11 +208,16 @@ Json StepInvocation::ToJson() const {
   for (const auto& [name, digest] : inputs) {
     inputs_json[name] = digest.ToString();
   }
-  return Json{{"step", step_name},   {"component", component},
-              {"argv", argv},        {"env", env},
-              {"code", code_json},   {"inputs", inputs_json},
-              {"outputs", outputs},  {"sandbox", SandboxModeName(sandbox)},
-              {"timeout_ms", timeout_millis}, {"seed", seed}};
+  Json json{{"step", step_name},   {"component", component},
+            {"argv", argv},        {"env", env},
+            {"code", code_json},   {"inputs", inputs_json},
+            {"outputs", outputs},  {"sandbox", SandboxModeName(sandbox)},
+            {"timeout_ms", timeout_millis}, {"seed", seed}};
+  // Only when present, so records of file-only steps keep their bytes.
+  if (!folder_inputs.empty()) {
+    json["folder_inputs"] = folder_inputs;
+  }
+  return json;
 }
 
 Result<StepInvocation> StepInvocation::FromJson(const Json& json) {
@@ -201,6 +243,10 @@ Result<StepInvocation> StepInvocation::FromJson(const Json& json) {
                              : SandboxMode::kBubblewrap;
     invocation.timeout_millis = json.at("timeout_ms").get<int64_t>();
     invocation.seed = json.value("seed", "");
+    if (json.contains("folder_inputs")) {
+      invocation.folder_inputs =
+          json.at("folder_inputs").get<std::set<std::string>>();
+    }
   } catch (const Json::exception& error) {
     return Status::InvalidArgument(std::string("malformed step record: ") +
                                    error.what());
@@ -298,9 +344,9 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   if (status.ok()) {
     outcome.process = *ran;
     ASSIGN_OR_RETURN(outcome.stdout_digest,
-                     blobs->AdoptFile(process.stdout_path));
+                     AdoptLog(blobs, process.stdout_path));
     ASSIGN_OR_RETURN(outcome.stderr_digest,
-                     blobs->AdoptFile(process.stderr_path));
+                     AdoptLog(blobs, process.stderr_path));
   }
 
   if (status.ok() && !outcome.process.succeeded()) {

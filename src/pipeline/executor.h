@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,9 @@ struct StepInvocation {
   std::map<std::string, std::string> env;  // declared host variables
   std::map<std::string, StepFile> code;    // relative path -> file
   std::map<std::string, Digest> inputs;    // input name -> blob
+  // Inputs whose blob is a reproducible tar of a folder (store/tar.h);
+  // they are unpacked read-only at inputs/NAME.
+  std::set<std::string> folder_inputs;
   std::vector<std::string> outputs;        // output names
   SandboxMode sandbox = SandboxMode::kBubblewrap;
   int64_t timeout_millis = 0;
@@ -63,6 +67,7 @@ std::map<std::string, std::string> FixedStepEnvironment(
 struct StepOutcome {
   ProcessOutcome process;
   std::map<std::string, Digest> outputs;  // Set when the step succeeded.
+  std::set<std::string> folder_outputs;   // Outputs stored as tar blobs.
   Digest stdout_digest;
   Digest stderr_digest;
   std::string failure;  // Why it failed, for people; empty on success.

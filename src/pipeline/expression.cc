@@ -171,7 +171,7 @@ class Parser {
       node->literal = nullptr;
     } else if (word.empty() || word.back() == '.' ||
                word.find("..") != std::string::npos ||
-               word.find('.') == std::string::npos) {
+               (word.find('.') == std::string::npos && word != "item")) {
       position_ = start;
       return Error(word.empty() ? "expected a value"
                                 : "'" + word +

@@ -4,7 +4,9 @@
 // substitutions. Values are JSON. A reference is a dotted path:
 // `params.NAME`, `steps.STEP.outputs.OUTPUT` (the output file's content,
 // read as JSON when it parses, else as trimmed text), `inputs.NAME` and
-// `outputs.NAME` (paths inside the step, in substitutions only).
+// `outputs.NAME` (paths inside the step, in substitutions only), `item`
+// and `item.FIELD` (the current for_each item) and `run.status` (in
+// finally: steps).
 // Operators: == != < <= > >= && || ! and parentheses; literals: numbers,
 // 'single' or "double" quoted strings, true, false, null.
 

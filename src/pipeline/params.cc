@@ -46,13 +46,36 @@ Result<Json> Coerce(const Json& value, ParamType type,
                                  ParamTypeName(actual));
 }
 
+// A YAML node as JSON, scalars typed as in the pipeline file.
+Json YamlValue(const YAML::Node& node) {
+  if (node.IsSequence()) {
+    Json list = Json::array();
+    for (const YAML::Node& item : node) {
+      list.push_back(YamlValue(item));
+    }
+    return list;
+  }
+  if (node.IsMap()) {
+    Json map = Json::object();
+    for (const auto& entry : node) {
+      map[entry.first.Scalar()] = YamlValue(entry.second);
+    }
+    return map;
+  }
+  if (node.IsNull()) {
+    return nullptr;
+  }
+  return TypePlainScalar(node.Scalar(), node.Tag() == "!");
+}
+
 // The value of `-p name=text` before coercion: typed as YAML would type it,
-// so `-p n=2` is an int and `-p n='"2"'` a string.
+// so `-p n=2` is an int, `-p n='"2"'` a string and `-p xs='[1, "2"]'` a
+// list of an int and a string.
 Json TypeCommandLineValue(const std::string& text) {
   try {
     YAML::Node node = YAML::Load(text);
-    if (node.IsScalar()) {
-      return TypePlainScalar(node.Scalar(), node.Tag() == "!");
+    if (node.IsScalar() || node.IsSequence() || node.IsMap()) {
+      return YamlValue(node);
     }
   } catch (const YAML::Exception&) {
   }

@@ -22,6 +22,7 @@
 #include "pipeline/dag.h"
 #include "pipeline/expression.h"
 #include "pipeline/snapshot_step.h"
+#include "store/tar.h"
 
 namespace lockstep::pipeline {
 
@@ -107,8 +108,35 @@ fs::path FindProgram(const std::string& name) {
 
 struct Completion {
   size_t index;
+  int iteration;  // -1 unless one iteration of a for_each: step
   Result<StepOutcome> outcome;
   int64_t duration_ms;
+  int attempts;
+};
+
+// The iterations of one for_each: step.
+struct FanOut {
+  std::vector<Json> items;
+  std::vector<StepReport> iterations;
+  std::deque<int> pending;  // Decided to run, not yet launched.
+  size_t left = 0;          // Not yet finished.
+  int running = 0;
+};
+
+// Sleeps `millis`, waking early when cancellation is requested.
+void SleepUnlessCancelled(int64_t millis) {
+  int64_t deadline = NowUnixMillis() + millis;
+  while (!CancellationRequested() && NowUnixMillis() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        std::min<int64_t>(50, deadline - NowUnixMillis())));
+  }
+}
+
+// A step that succeeded in the run being resumed.
+struct ResumedStep {
+  std::string cache_key;
+  std::string run_id;  // The run that really produced the outputs.
+  std::map<std::string, Artifact> outputs;
 };
 
 // One run in progress. Metadata is touched only from the scheduling thread;
@@ -123,24 +151,45 @@ class RunState {
 
  private:
   Status Start();
+  Status LoadResumedRun();
+  // Reuses the resumed run's outputs for the step when its key matches.
+  Result<bool> TryResume(size_t index, int iteration);
   Status Schedule(const std::vector<size_t>& order);
   bool DependenciesDone(size_t index) const;
   // Decides a step that is ready: skip, restore from cache, or launch.
   Status Decide(size_t index);
   Result<std::string> SkipReason(size_t index);
-  Status PrepareInvocation(size_t index);
+  Status PrepareInvocation(size_t index, int iteration = -1);
   Status ResolveInputs(const StepSpec& step, StepReport* report);
   Result<std::string> Substitute(const std::string& text,
-                                 const StepSpec& step);
-  Status BuildArgv(const StepSpec& step, StepReport* report);
+                                 const StepSpec& step, const Json* item);
+  Status BuildArgv(const StepSpec& step, StepReport* report,
+                   const Json* item);
   Status AddCode(const StepSpec& step, StepReport* report);
   Result<Json> KeyParts(const StepSpec& step, const StepReport& report);
-  Result<bool> TryCache(size_t index);
-  void Explain(size_t index, const std::string& hit_detail);
-  void Launch(size_t index);
+  Result<bool> TryCache(size_t index, int iteration = -1);
+  void Explain(size_t index, int iteration, const std::string& hit_detail);
+  void Launch(size_t index, int iteration = -1);
   Status Complete(Completion completion);
   Status RecordExecution(size_t index, ExecutionState state,
-                         const StepOutcome* outcome);
+                         const StepOutcome* outcome, int iteration = -1);
+  // for_each: expands the step into iterations, each decided like a step.
+  Status StartFanOut(size_t index);
+  Result<Json> ForEachItems(const StepSpec& step);
+  Status LaunchIterations();
+  void FinishIteration(size_t index, int iteration, const std::string& state,
+                       const std::string& message);
+  Status CollectFanOut(size_t index);
+  Status RecordCollection(size_t index);
+  Result<Json> ReadOutputValue(const std::string& reference);
+  StepReport& ReportOf(size_t index, int iteration) {
+    return iteration < 0 ? steps_[index]
+                         : fan_outs_.at(index).iterations[iteration];
+  }
+  const Json* ItemOf(size_t index, int iteration) const {
+    return iteration < 0 ? nullptr
+                         : &fan_outs_.at(index).items[iteration];
+  }
   Status RunSnapshotStep(size_t index);
   void Finish(size_t index, const std::string& state,
               const std::string& message);
@@ -166,9 +215,17 @@ class RunState {
   std::mutex mutex_;
   std::condition_variable completed_;
   std::deque<Completion> completions_;
-  std::vector<std::thread> threads_;
+  // One thread per running step, joined as soon as it reports: finished
+  // threads would keep their stacks mapped and slow every later fork.
+  std::map<std::pair<size_t, int>, std::thread> threads_;
   std::unique_ptr<Progress> progress_;
-  std::map<size_t, int64_t> started_at_;
+  std::map<std::pair<size_t, int>, int64_t> started_at_;
+  std::map<size_t, FanOut> fan_outs_;
+  std::map<std::string, ResumedStep> resumed_;
+  // Indexes of the steps each step waits for (an exit handler waits for
+  // every ordinary step), computed once: the scheduler asks often.
+  std::vector<std::vector<size_t>> dependencies_;
+  uint64_t progress_total_ = 0;
 };
 
 Status RunState::Start() {
@@ -199,6 +256,10 @@ Status RunState::Start() {
   for (const auto& [key, value] : options_.labels) {
     labels[key] = value;
   }
+  if (!options_.resume_run.empty()) {
+    RETURN_IF_ERROR(LoadResumedRun());
+    labels["resumed_from"] = options_.resume_run;
+  }
   RETURN_IF_ERROR(metadata_->CreateRun({.run_id = report_.run_id,
                                         .context_id = run_context_,
                                         .pipeline = spec_.name,
@@ -206,9 +267,6 @@ Status RunState::Start() {
                                         .started_ms = report_.started_ms,
                                         .labels = labels}));
 
-  if (!options_.lockstep_binary.empty()) {
-    ASSIGN_OR_RETURN(self_digest_, Sha256OfFile(options_.lockstep_binary));
-  }
   steps_.resize(spec_.steps.size());
   done_.assign(spec_.steps.size(), false);
   launched_.assign(spec_.steps.size(), false);
@@ -220,13 +278,94 @@ Status RunState::Start() {
     steps_[i].output_specs = spec_.steps[i].outputs;
     steps_[i].condition = spec_.steps[i].condition;
   }
+  dependencies_.resize(spec_.steps.size());
+  for (size_t i = 0; i < spec_.steps.size(); ++i) {
+    for (const std::string& dependency : StepDependencies(spec_.steps[i])) {
+      dependencies_[i].push_back(index_of_.at(dependency));
+    }
+    for (size_t j = 0; j < spec_.steps.size() && spec_.steps[i].is_finally;
+         ++j) {
+      if (!spec_.steps[j].is_finally) {
+        dependencies_[i].push_back(j);
+      }
+    }
+  }
   return Status::Ok();
 }
 
+Status RunState::LoadResumedRun() {
+  Result<metadata::Run> run = metadata_->GetRun(options_.resume_run);
+  if (!run.ok()) {
+    return Status::NotFound("--resume: no run '" + options_.resume_run +
+                            "' in this store (see `lockstep runs`)");
+  }
+  if (run->pipeline != spec_.name) {
+    return Status::FailedPrecondition(
+        "--resume: run " + run->run_id + " is of pipeline '" +
+        run->pipeline + "', not '" + spec_.name + "'");
+  }
+  if (run->status != "failed" && run->status != "cancelled") {
+    return Status::FailedPrecondition(
+        "--resume: run " + run->run_id + " " + run->status +
+        "; only a failed or cancelled run can be resumed");
+  }
+  ASSIGN_OR_RETURN(std::vector<metadata::Execution> executions,
+                   metadata_->ExecutionsInContext(run->context_id));
+  for (const metadata::Execution& execution : executions) {
+    if ((execution.state != ExecutionState::kComplete &&
+         execution.state != ExecutionState::kCached) ||
+        execution.cache_key.empty()) {
+      continue;
+    }
+    ResumedStep step;
+    step.cache_key = execution.cache_key;
+    step.run_id = execution.properties.value(
+        "produced_by_run", execution.properties.value("run_id", ""));
+    ASSIGN_OR_RETURN(std::vector<metadata::Event> events,
+                     metadata_->EventsOfExecution(execution.id));
+    for (const metadata::Event& event : events) {
+      if (event.type == metadata::EventType::kOutput) {
+        ASSIGN_OR_RETURN(step.outputs[event.port],
+                         metadata_->GetArtifact(event.artifact_id));
+      }
+    }
+    resumed_[execution.name] = std::move(step);
+  }
+  return Status::Ok();
+}
+
+Result<bool> RunState::TryResume(size_t index, int iteration) {
+  StepReport& report = ReportOf(index, iteration);
+  auto found = resumed_.find(report.name);
+  if (found == resumed_.end() ||
+      found->second.cache_key != report.cache_key.ToString()) {
+    return false;
+  }
+  for (const OutputSpec& output : spec_.steps[index].outputs) {
+    auto artifact = found->second.outputs.find(output.name);
+    if (artifact == found->second.outputs.end()) {
+      return false;
+    }
+    ASSIGN_OR_RETURN(Digest digest, Digest::Parse(artifact->second.digest));
+    if (!blobs_->Verify(digest).ok()) {
+      return false;  // Gone or corrupt: run it again.
+    }
+    report.outputs[output.name] = digest;
+    report.output_artifacts[output.name] = artifact->second.id;
+    if (artifact->second.properties.value("format", "") == "tar") {
+      report.folder_outputs.insert(output.name);
+    }
+  }
+  report.produced_by_run = found->second.run_id;
+  Explain(index, iteration,
+          "resumed: succeeded in run " + options_.resume_run +
+              " with the same key");
+  return true;
+}
+
 bool RunState::DependenciesDone(size_t index) const {
-  for (const std::string& dependency :
-       StepDependencies(spec_.steps[index])) {
-    if (!done_[index_of_.at(dependency)]) {
+  for (size_t dependency : dependencies_[index]) {
+    if (!done_[dependency]) {
       return false;
     }
   }
@@ -235,8 +374,23 @@ bool RunState::DependenciesDone(size_t index) const {
 
 Result<std::string> RunState::SkipReason(size_t index) {
   const StepSpec& step = spec_.steps[index];
+  if (CancellationRequested()) {
+    return std::string("cancelled");
+  }
   for (const std::string& dependency : StepDependencies(step)) {
     const StepReport& upstream = steps_[index_of_.at(dependency)];
+    if (step.is_finally) {
+      // An exit handler runs whatever happened, unless it reads an output
+      // that was never made.
+      for (const InputSpec& input : step.inputs) {
+        if (input.step == dependency && !upstream.outputs.contains(
+                                            input.output)) {
+          return "input " + input.name + " was not produced (step " +
+                 dependency + " " + upstream.state + ")";
+        }
+      }
+      continue;
+    }
     if (upstream.state == "failed" || upstream.state == "cancelled") {
       return "upstream step " + dependency + " " + upstream.state;
     }
@@ -244,31 +398,18 @@ Result<std::string> RunState::SkipReason(size_t index) {
       return "upstream step " + dependency + " was skipped";
     }
   }
-  if (failed_) {
+  if (failed_ && !step.is_finally) {
     return std::string("the run failed before this step started");
-  }
-  if (CancellationRequested()) {
-    return std::string("cancelled");
   }
   if (step.condition.empty()) {
     return std::string();
   }
 
   ASSIGN_OR_RETURN(Expression condition, Expression::Parse(step.condition));
-  auto resolve = [&](const std::string& reference) -> Result<Json> {
-    if (reference.starts_with("params.")) {
-      return report_.params.at(reference.substr(7));
-    }
-    // steps.S.outputs.O: read the output's bytes.
-    size_t dot = reference.find('.', 6);
-    std::string producer = reference.substr(6, dot - 6);
-    std::string output = reference.substr(reference.rfind('.') + 1);
-    const StepReport& upstream = steps_[index_of_.at(producer)];
-    ASSIGN_OR_RETURN(std::string bytes,
-                     blobs_->ReadVerified(upstream.outputs.at(output)));
-    return OutputValue(bytes);
-  };
-  Result<Json> value = condition.Evaluate(resolve);
+  Result<Json> value = condition.Evaluate(
+      [this](const std::string& reference) {
+        return ReadOutputValue(reference);
+      });
   if (!value.ok()) {
     return SpecError(step.condition_where,
                      "if: " + value.status().message());
@@ -280,6 +421,24 @@ Result<std::string> RunState::SkipReason(size_t index) {
   return std::string();
 }
 
+// The value of params.NAME or steps.S.outputs.O (the output's bytes).
+Result<Json> RunState::ReadOutputValue(const std::string& reference) {
+  if (reference.starts_with("params.")) {
+    return report_.params.at(reference.substr(7));
+  }
+  size_t dot = reference.find('.', 6);
+  std::string producer = reference.substr(6, dot - 6);
+  std::string output = reference.substr(reference.rfind('.') + 1);
+  const StepReport& upstream = steps_[index_of_.at(producer)];
+  auto digest = upstream.outputs.find(output);
+  if (digest == upstream.outputs.end()) {
+    return Status::NotFound("step " + producer + " made no output " +
+                            output);
+  }
+  ASSIGN_OR_RETURN(std::string bytes, blobs_->ReadVerified(digest->second));
+  return OutputValue(bytes);
+}
+
 Status RunState::ResolveInputs(const StepSpec& step, StepReport* report) {
   for (const InputSpec& input : step.inputs) {
     if (input.kind == InputSpec::Kind::kStepOutput && input.step.empty()) {
@@ -288,6 +447,9 @@ Status RunState::ResolveInputs(const StepSpec& step, StepReport* report) {
     if (input.kind == InputSpec::Kind::kStepOutput) {
       const StepReport& producer = steps_[index_of_.at(input.step)];
       report->invocation.inputs[input.name] = producer.outputs.at(input.output);
+      if (producer.folder_outputs.contains(input.output)) {
+        report->invocation.folder_inputs.insert(input.name);
+      }
       report->input_sources[input.name] = input.step + "." + input.output;
       continue;
     }
@@ -321,7 +483,8 @@ Status RunState::ResolveInputs(const StepSpec& step, StepReport* report) {
 }
 
 Result<std::string> RunState::Substitute(const std::string& text,
-                                         const StepSpec& step) {
+                                         const StepSpec& step,
+                                         const Json* item) {
   ASSIGN_OR_RETURN(std::vector<TemplatePart> parts, ParseTemplate(text));
   std::string result;
   for (const TemplatePart& part : parts) {
@@ -339,6 +502,21 @@ Result<std::string> RunState::Substitute(const std::string& text,
       if (reference.starts_with("outputs.")) {
         return Json("outputs/" + reference.substr(8));
       }
+      if (reference == "run.status") {
+        return Json(failed_ ? "failed" : "succeeded");
+      }
+      if (item != nullptr && reference == "item") {
+        return *item;
+      }
+      if (item != nullptr && reference.starts_with("item.")) {
+        std::string key = reference.substr(5);
+        if (!item->is_object() || !item->contains(key)) {
+          return SpecError(step.for_each_where,
+                           "the for_each item " + item->dump() +
+                               " has no field '" + key + "'");
+        }
+        return item->at(key);
+      }
       return SpecError(step.where, "cannot use '" + reference + "' here");
     };
     ASSIGN_OR_RETURN(Json value, part.expression->Evaluate(resolve));
@@ -347,11 +525,12 @@ Result<std::string> RunState::Substitute(const std::string& text,
   return result;
 }
 
-Status RunState::BuildArgv(const StepSpec& step, StepReport* report) {
+Status RunState::BuildArgv(const StepSpec& step, StepReport* report,
+                           const Json* item) {
   std::vector<std::string>& argv = report->invocation.argv;
   if (step.uses.empty()) {
     for (const std::string& arg : step.run) {
-      ASSIGN_OR_RETURN(std::string substituted, Substitute(arg, step));
+      ASSIGN_OR_RETURN(std::string substituted, Substitute(arg, step, item));
       argv.push_back(substituted);
     }
     return Status::Ok();
@@ -380,7 +559,8 @@ Status RunState::BuildArgv(const StepSpec& step, StepReport* report) {
                            : "--" + key;
     std::string text = ParamToArgument(value);
     if (value.is_string()) {
-      ASSIGN_OR_RETURN(text, Substitute(value.get<std::string>(), step));
+      ASSIGN_OR_RETURN(text,
+                       Substitute(value.get<std::string>(), step, item));
     }
     argv.insert(argv.end(), {flag, text});
   }
@@ -430,6 +610,10 @@ Result<Json> RunState::KeyParts(const StepSpec& step,
     const ComponentSpec* spec = FindComponent(report.component);
     component["version"] = spec->version;
     component["lockstep"] = kLockstepVersion;
+    if (self_digest_.empty() && !options_.lockstep_binary.empty()) {
+      // Hashed once, and only by runs that use a built-in component.
+      ASSIGN_OR_RETURN(self_digest_, Sha256OfFile(options_.lockstep_binary));
+    }
     component["lockstep_binary"] = self_digest_.ToString();
     component["libraries"] = options_.builtin_versions;
   }
@@ -447,9 +631,16 @@ Result<Json> RunState::KeyParts(const StepSpec& step,
   Json inputs = Json::object();
   for (const InputSpec& input : step.inputs) {
     auto found = invocation.inputs.find(input.name);
-    inputs[input.name] = found == invocation.inputs.end()
-                             ? Json(nullptr)
-                             : Json(found->second.ToString());
+    // An unset optional input is always null; a folder is marked as one
+    // so that a file with the same bytes as its tar never matches.
+    if (found == invocation.inputs.end()) {
+      inputs[input.name] = nullptr;
+    } else if (invocation.folder_inputs.contains(input.name)) {
+      inputs[input.name] = {{"digest", found->second.ToString()},
+                            {"kind", "folder"}};
+    } else {
+      inputs[input.name] = found->second.ToString();
+    }
   }
   parts["inputs"] = inputs;
 
@@ -487,11 +678,12 @@ Result<Json> RunState::KeyParts(const StepSpec& step,
   return parts;
 }
 
-Status RunState::PrepareInvocation(size_t index) {
+Status RunState::PrepareInvocation(size_t index, int iteration) {
   const StepSpec& step = spec_.steps[index];
-  StepReport& report = steps_[index];
+  StepReport& report = ReportOf(index, iteration);
+  const Json* item = ItemOf(index, iteration);
   StepInvocation& invocation = report.invocation;
-  invocation.step_name = step.name;
+  invocation.step_name = report.name;
   invocation.component = report.component;
   invocation.sandbox = options_.sandbox;
   invocation.timeout_millis = step.timeout_millis;
@@ -507,18 +699,23 @@ Status RunState::PrepareInvocation(size_t index) {
   }
 
   RETURN_IF_ERROR(ResolveInputs(step, &report));
-  RETURN_IF_ERROR(BuildArgv(step, &report));
+  RETURN_IF_ERROR(BuildArgv(step, &report, item));
   RETURN_IF_ERROR(AddCode(step, &report));
   ASSIGN_OR_RETURN(report.cache_key_parts, KeyParts(step, report));
+  if (item != nullptr) {
+    // The item's value with its type: 2 and "2" are different work.
+    report.cache_key_parts["item"] = TypedParam(*item);
+  }
   ASSIGN_OR_RETURN(report.cache_key, ComputeCacheKey(report.cache_key_parts));
   return Status::Ok();
 }
 
-void RunState::Explain(size_t index, const std::string& hit_detail) {
+void RunState::Explain(size_t index, int iteration,
+                       const std::string& hit_detail) {
   if (!options_.explain) {
     return;
   }
-  StepReport& report = steps_[index];
+  StepReport& report = ReportOf(index, iteration);
   if (!hit_detail.empty()) {
     report.explanation.push_back(hit_detail);
     return;
@@ -539,21 +736,27 @@ void RunState::Explain(size_t index, const std::string& hit_detail) {
   report.explanation = changes;
 }
 
-Result<bool> RunState::TryCache(size_t index) {
+Result<bool> RunState::TryCache(size_t index, int iteration) {
   const StepSpec& step = spec_.steps[index];
-  StepReport& report = steps_[index];
-  if (options_.no_cache || !spec_.cache || !step.cache || step.always_run) {
+  StepReport& report = ReportOf(index, iteration);
+  ASSIGN_OR_RETURN(bool resumed, TryResume(index, iteration));
+  if (resumed) {
+    return true;
+  }
+  if (options_.no_cache || !spec_.cache || !step.cache || step.always_run ||
+      step.is_finally) {
     std::string why = options_.no_cache ? "--no-cache"
                       : !spec_.cache    ? "cache: false on the pipeline"
                       : step.always_run ? "always_run: true"
+                      : step.is_finally ? "finally: steps always run"
                                         : "cache: false on the step";
-    Explain(index, "not looked up in the cache: " + why);
+    Explain(index, iteration, "not looked up in the cache: " + why);
     return false;
   }
   Result<metadata::MetadataStore::CachedExecution> cached =
       metadata_->FindCachedExecution(report.cache_key.ToString());
   if (!cached.ok()) {
-    Explain(index, "");
+    Explain(index, iteration, "");
     return false;
   }
 
@@ -561,7 +764,7 @@ Result<bool> RunState::TryCache(size_t index) {
   for (const OutputSpec& output : step.outputs) {
     auto found = cached->outputs.find(output.name);
     if (found == cached->outputs.end()) {
-      Explain(index, "");
+      Explain(index, iteration, "");
       return false;
     }
     Result<Digest> digest = Digest::Parse(found->second.digest);
@@ -570,7 +773,7 @@ Result<bool> RunState::TryCache(size_t index) {
       LogWarning("step {}: cached output '{}' cannot be reused ({}); "
                  "running the step again",
                  report.name, output.name, verified.message());
-      Explain(index, "");
+      Explain(index, iteration, "");
       if (options_.explain) {
         report.explanation.push_back("cached output " + output.name +
                                      " is missing or corrupt");
@@ -579,18 +782,21 @@ Result<bool> RunState::TryCache(size_t index) {
     }
     report.outputs[output.name] = *digest;
     report.output_artifacts[output.name] = found->second.id;
+    if (found->second.properties.value("format", "") == "tar") {
+      report.folder_outputs.insert(output.name);
+    }
   }
   report.produced_by_run =
       cached->execution.properties.value("run_id", std::string());
-  Explain(index, "cache hit: same key as execution " +
+  Explain(index, iteration, "cache hit: same key as execution " +
                      std::to_string(cached->execution.id) + " of run " +
                      report.produced_by_run);
   return true;
 }
 
 Status RunState::RecordExecution(size_t index, ExecutionState state,
-                                 const StepOutcome* outcome) {
-  StepReport& report = steps_[index];
+                                 const StepOutcome* outcome, int iteration) {
+  StepReport& report = ReportOf(index, iteration);
   ExecutionRecord record;
   record.execution.type = report.component;
   record.execution.name = report.name;
@@ -608,6 +814,9 @@ Status RunState::RecordExecution(size_t index, ExecutionState state,
   if (!report.message.empty()) {
     properties["message"] = report.message;
   }
+  if (report.attempts > 1) {
+    properties["attempts"] = report.attempts;
+  }
   if (state == ExecutionState::kCached) {
     properties["run_id"] = report_.run_id;
     properties["produced_by_run"] = report.produced_by_run;
@@ -615,6 +824,9 @@ Status RunState::RecordExecution(size_t index, ExecutionState state,
   if (outcome != nullptr) {
     properties["stdout"] = outcome->stdout_digest.ToString();
     properties["stderr"] = outcome->stderr_digest.ToString();
+  }
+  if (iteration >= 0) {
+    properties["for_each_item"] = *ItemOf(index, iteration);
   }
   record.execution.properties = properties;
 
@@ -647,6 +859,9 @@ Status RunState::RecordExecution(size_t index, ExecutionState state,
       ASSIGN_OR_RETURN(uint64_t size, blobs_->SizeOf(report.outputs.at(
                                           output.name)));
       artifact.properties["size"] = size;
+      if (report.folder_outputs.contains(output.name)) {
+        artifact.properties["format"] = "tar";
+      }
       if (output.type == "Metrics" ||
           output.type == "ClassificationMetrics") {
         Result<std::string> bytes =
@@ -681,6 +896,10 @@ void RunState::Finish(size_t index, const std::string& state,
   report.state = state;
   report.message = message;
   done_[index] = true;
+  report_.steps.push_back(report);
+  if (progress_) {
+    progress_->Advance(1);
+  }
   if (state == "failed") {
     failed_ = true;
     LogError("step {}: {}", report.name, message);
@@ -701,8 +920,8 @@ void RunState::UpdateProgress() {
   }
   std::vector<std::string> lines;
   int64_t now = NowUnixMillis();
-  for (const auto& [index, started] : started_at_) {
-    lines.push_back(steps_[index].name + ": running " +
+  for (const auto& [unit, started] : started_at_) {
+    lines.push_back(ReportOf(unit.first, unit.second).name + ": running " +
                     std::to_string((now - started) / 1000) + " s");
   }
   progress_->SetLines(std::move(lines));
@@ -766,6 +985,9 @@ Status RunState::Decide(size_t index) {
   if (spec_.steps[index].uses == "lockstep/data-snapshot") {
     return RunSnapshotStep(index);
   }
+  if (spec_.steps[index].fans_out()) {
+    return StartFanOut(index);
+  }
 
   RETURN_IF_ERROR(PrepareInvocation(index));
   ASSIGN_OR_RETURN(bool hit, TryCache(index));
@@ -778,57 +1000,312 @@ Status RunState::Decide(size_t index) {
   return Status::Ok();
 }
 
-void RunState::Launch(size_t index) {
+void RunState::Launch(size_t index, int iteration) {
   launched_[index] = true;
   ++running_;
-  started_at_[index] = NowUnixMillis();
+  started_at_[{index, iteration}] = NowUnixMillis();
   UpdateProgress();
   ExecutorConfig config;
   config.work_root = blobs_->root() / "work";
   config.lockstep_binary = options_.lockstep_binary;
   config.keep_work = options_.keep_work;
-  StepInvocation invocation = steps_[index].invocation;
-  int attempts = 1 + spec_.steps[index].retries;
-  threads_.emplace_back([this, index, invocation, config, attempts] {
+  StepInvocation invocation = ReportOf(index, iteration).invocation;
+  int max_attempts = 1 + spec_.steps[index].retries;
+  int64_t backoff = spec_.steps[index].retry_backoff_millis;
+  std::string name = ReportOf(index, iteration).name;
+  auto attempt_all = [this, index, iteration, invocation, config,
+                      max_attempts, backoff, name] {
     int64_t start = NowUnixMillis();
     Result<StepOutcome> outcome = Status::Internal("step never ran");
-    for (int attempt = 0; attempt < attempts; ++attempt) {
+    int attempt = 0;
+    while (attempt < max_attempts) {
+      if (attempt > 0) {
+        // Exponential backoff: backoff, 2 x backoff, 4 x backoff, ...
+        int64_t wait = backoff << std::min(attempt - 1, 20);
+        LogWarning("step {}: attempt {} failed; retrying in {} ms", name,
+                   attempt, wait);
+        SleepUnlessCancelled(wait);
+        if (CancellationRequested()) {
+          break;
+        }
+      }
       outcome = ExecuteStep(invocation, blobs_, config);
+      ++attempt;
       if (!outcome.ok() || outcome->succeeded() ||
           outcome->process.cancelled || CancellationRequested()) {
         break;
       }
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    completions_.push_back({index, std::move(outcome),
-                            NowUnixMillis() - start});
+    completions_.push_back({index, iteration, std::move(outcome),
+                            NowUnixMillis() - start, attempt});
     completed_.notify_one();
-  });
+  };
+  threads_[{index, iteration}] = std::thread(std::move(attempt_all));
 }
 
 Status RunState::Complete(Completion completion) {
   size_t index = completion.index;
+  int iteration = completion.iteration;
+  auto thread = threads_.find({index, iteration});
+  if (thread != threads_.end()) {
+    thread->second.join();  // It has reported; it is about to end.
+    threads_.erase(thread);
+  }
   --running_;
-  started_at_.erase(index);
-  StepReport& report = steps_[index];
+  started_at_.erase({index, iteration});
+  if (iteration >= 0) {
+    --fan_outs_.at(index).running;
+  }
+  StepReport& report = ReportOf(index, iteration);
+  // Ends the step, or one iteration of a for_each: step.
+  auto finish = [&](const std::string& state, const std::string& message) {
+    if (iteration >= 0) {
+      FinishIteration(index, iteration, state, message);
+    } else {
+      Finish(index, state, message);
+    }
+  };
   report.duration_ms = completion.duration_ms;
+  report.attempts = completion.attempts;
   RETURN_IF_ERROR(completion.outcome.status());
   const StepOutcome& outcome = *completion.outcome;
-  if (outcome.process.cancelled) {
-    RETURN_IF_ERROR(
-        RecordExecution(index, ExecutionState::kCancelled, &outcome));
-    Finish(index, "cancelled", "interrupted");
+  // A step stopped by Ctrl-C, or failed while Ctrl-C stopped its retries.
+  if (outcome.process.cancelled ||
+      (!outcome.succeeded() && CancellationRequested())) {
+    RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kCancelled,
+                                    &outcome, iteration));
+    finish("cancelled", "interrupted");
     return Status::Ok();
   }
   if (!outcome.succeeded()) {
     report.message = outcome.failure;
-    RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kFailed, &outcome));
-    Finish(index, "failed", outcome.failure);
+    if (completion.attempts > 1) {
+      report.message += " (after " + std::to_string(completion.attempts) +
+                        " attempts)";
+    }
+    RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kFailed, &outcome,
+                                    iteration));
+    finish("failed", report.message);
     return Status::Ok();
   }
   report.outputs = outcome.outputs;
-  RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kComplete, &outcome));
-  Finish(index, "ran", "");
+  report.folder_outputs = outcome.folder_outputs;
+  RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kComplete, &outcome,
+                                  iteration));
+  finish("ran", "");
+  return Status::Ok();
+}
+
+Result<Json> RunState::ForEachItems(const StepSpec& step) {
+  if (step.for_each.is_array()) {
+    return step.for_each;
+  }
+  ASSIGN_OR_RETURN(std::vector<TemplatePart> parts,
+                   ParseTemplate(step.for_each.get<std::string>()));
+  Result<Json> items = parts[0].expression->Evaluate(
+      [this](const std::string& reference) {
+        return ReadOutputValue(reference);
+      });
+  if (!items.ok()) {
+    return SpecError(step.for_each_where,
+                     "for_each: " + items.status().message());
+  }
+  if (!items->is_array()) {
+    return SpecError(step.for_each_where,
+                     "for_each: gave " + items->dump() + ", not a list");
+  }
+  return *items;
+}
+
+Status RunState::StartFanOut(size_t index) {
+  const StepSpec& step = spec_.steps[index];
+  launched_[index] = true;
+  Result<Json> items = ForEachItems(step);
+  if (!items.ok()) {
+    steps_[index].message = items.status().message();
+    RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kFailed, nullptr));
+    Finish(index, "failed", items.status().message());
+    return Status::Ok();
+  }
+  FanOut& fan = fan_outs_[index];
+  fan.items.assign(items->begin(), items->end());
+  fan.left = fan.items.size();
+  fan.iterations.resize(fan.items.size());
+  for (size_t i = 0; i < fan.items.size(); ++i) {
+    StepReport& report = fan.iterations[i];
+    report.name = step.name + "[" + std::to_string(i) + "]";
+    report.component = steps_[index].component;
+    report.output_specs = step.outputs;
+    report.condition = step.condition;
+  }
+  if (fan.items.empty()) {
+    return CollectFanOut(index);
+  }
+  for (size_t i = 0; i < fan.items.size(); ++i) {
+    int iteration = static_cast<int>(i);
+    RETURN_IF_ERROR(PrepareInvocation(index, iteration));
+    ASSIGN_OR_RETURN(bool hit, TryCache(index, iteration));
+    if (hit) {
+      RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kCached,
+                                      nullptr, iteration));
+      FinishIteration(index, iteration, "cached", "");
+    } else {
+      fan.pending.push_back(iteration);
+    }
+  }
+  return Status::Ok();
+}
+
+// Launches waiting iterations within --jobs and each step's parallelism;
+// after a failure or Ctrl-C, ends them without running.
+Status RunState::LaunchIterations() {
+  for (auto& [index, fan] : fan_outs_) {
+    int limit = spec_.steps[index].parallelism;
+    while (!fan.pending.empty()) {
+      int iteration = fan.pending.front();
+      if (failed_ || CancellationRequested()) {
+        fan.pending.pop_front();
+        bool cancelled = CancellationRequested();
+        ReportOf(index, iteration).message =
+            cancelled ? "cancelled" : "the run failed before it started";
+        RETURN_IF_ERROR(RecordExecution(
+            index,
+            cancelled ? ExecutionState::kCancelled : ExecutionState::kSkipped,
+            nullptr, iteration));
+        FinishIteration(index, iteration, cancelled ? "cancelled" : "skipped",
+                        ReportOf(index, iteration).message);
+        continue;
+      }
+      if (running_ >= jobs_ || (limit > 0 && fan.running >= limit)) {
+        break;
+      }
+      fan.pending.pop_front();
+      ++fan.running;
+      Launch(index, iteration);
+    }
+  }
+  return Status::Ok();
+}
+
+void RunState::FinishIteration(size_t index, int iteration,
+                               const std::string& state,
+                               const std::string& message) {
+  StepReport& report = ReportOf(index, iteration);
+  report.state = state;
+  report.message = message;
+  report_.steps.push_back(report);
+  if (state == "failed") {
+    failed_ = true;
+    LogError("step {}: {}", report.name, message);
+  } else {
+    LogInfo("step {}: {}{}", report.name, state,
+            message.empty() ? "" : " (" + message + ")");
+  }
+  FanOut& fan = fan_outs_.at(index);
+  if (progress_) {
+    // The bar counts iterations too, once their number is known.
+    progress_->SetTotal(progress_total_ += 1);
+    progress_->Advance(1);
+  }
+  if (--fan.left == 0) {
+    Status collected = CollectFanOut(index);
+    if (!collected.ok()) {
+      steps_[index].message = collected.message();
+      Finish(index, "failed", collected.message());
+    }
+  }
+  UpdateProgress();
+}
+
+// Gathers output O of every iteration into one folder output O holding
+// 0, 1, 2, ... (files, or folders for folder outputs), in item order.
+Status RunState::CollectFanOut(size_t index) {
+  const StepSpec& step = spec_.steps[index];
+  StepReport& report = steps_[index];
+  FanOut& fan = fan_outs_.at(index);
+  bool all_cached = true;
+  for (const StepReport& iteration : fan.iterations) {
+    if (iteration.state != "ran" && iteration.state != "cached") {
+      std::string state =
+          iteration.state == "cancelled" ? "cancelled" : "failed";
+      report.message = "iteration " + iteration.name + " " + iteration.state;
+      RETURN_IF_ERROR(RecordExecution(
+          index,
+          state == "cancelled" ? ExecutionState::kCancelled
+                               : ExecutionState::kFailed,
+          nullptr));
+      Finish(index, state, report.message);
+      return Status::Ok();
+    }
+    all_cached &= iteration.state == "cached";
+  }
+  std::error_code error;
+  fs::create_directories(blobs_->TempDirectory(), error);
+  for (const OutputSpec& output : step.outputs) {
+    ASSIGN_OR_RETURN(fs::path temp,
+                     MakeTempDirectory(blobs_->TempDirectory(), "collect-"));
+    fs::path folder = temp / "out";
+    fs::create_directory(folder, error);
+    Status status;
+    for (size_t i = 0; i < fan.iterations.size() && status.ok(); ++i) {
+      const StepReport& iteration = fan.iterations[i];
+      fs::path target = folder / std::to_string(i);
+      const Digest& digest = iteration.outputs.at(output.name);
+      status = iteration.folder_outputs.contains(output.name)
+                   ? store::UnpackFolder(*blobs_, digest, target, false)
+                   : blobs_->CopyOut(digest, target);
+    }
+    Result<Digest> packed = status.ok() ? store::PackFolder(folder, blobs_)
+                                        : Result<Digest>(status);
+    RemoveAllQuietly(temp);
+    RETURN_IF_ERROR(packed.status());
+    report.outputs[output.name] = *packed;
+    report.folder_outputs.insert(output.name);
+  }
+  report.component = "lockstep/collect";
+  report.invocation.step_name = step.name;
+  report.invocation.component = report.component;
+  RETURN_IF_ERROR(RecordCollection(index));
+  Finish(index, all_cached && !fan.iterations.empty() ? "cached" : "ran",
+         std::to_string(fan.iterations.size()) + " iterations");
+  return Status::Ok();
+}
+
+// Lineage of a collection: the iterations' outputs in, the folders out.
+Status RunState::RecordCollection(size_t index) {
+  StepReport& report = steps_[index];
+  FanOut& fan = fan_outs_.at(index);
+  ExecutionRecord record;
+  record.execution.type = report.component;
+  record.execution.name = report.name;
+  record.execution.state = ExecutionState::kComplete;
+  record.execution.properties = {{"run_id", report_.run_id},
+                                 {"iterations", fan.iterations.size()}};
+  for (size_t i = 0; i < fan.iterations.size(); ++i) {
+    for (const auto& [name, id] : fan.iterations[i].output_artifacts) {
+      record.inputs.push_back({name + "[" + std::to_string(i) + "]", id});
+    }
+  }
+  for (const auto& [name, digest] : report.outputs) {
+    Artifact artifact;
+    const OutputSpec* spec = nullptr;
+    for (const OutputSpec& output : spec_.steps[index].outputs) {
+      spec = output.name == name ? &output : spec;
+    }
+    artifact.type = spec != nullptr ? spec->type : "Artifact";
+    artifact.digest = digest.ToString();
+    artifact.uri = "lockstep://runs/" + report_.run_id + "/" + report.name +
+                   "/" + name;
+    ASSIGN_OR_RETURN(uint64_t size, blobs_->SizeOf(digest));
+    artifact.properties = {{"size", size}, {"format", "tar"}};
+    record.outputs.push_back({name, artifact});
+  }
+  record.context_ids = {run_context_, pipeline_context_};
+  ASSIGN_OR_RETURN(report.execution_id, metadata_->RecordExecution(&record));
+  for (const auto& [name, artifact] : record.outputs) {
+    report.output_artifacts[name] = artifact.id;
+  }
   return Status::Ok();
 }
 
@@ -848,6 +1325,9 @@ Status RunState::Schedule(const std::vector<size_t>& order) {
       if (!status.ok()) {
         break;
       }
+    }
+    if (status.ok()) {
+      status = LaunchIterations();
     }
     finished = std::count(done_.begin(), done_.end(), true);
     if (running_ == 0 || !status.ok()) {
@@ -873,7 +1353,7 @@ Status RunState::Schedule(const std::vector<size_t>& order) {
   }
 
   // Never leave a thread behind, even on an error.
-  for (std::thread& thread : threads_) {
+  for (auto& [unit, thread] : threads_) {
     thread.join();
   }
   threads_.clear();
@@ -884,6 +1364,7 @@ Result<RunReport> RunState::Run() {
   RETURN_IF_ERROR(Start());
   ASSIGN_OR_RETURN(std::vector<size_t> order, TopologicalOrder(spec_));
   if (ProgressEnabled()) {
+    progress_total_ = order.size();
     progress_ = std::make_unique<Progress>(spec_.name, order.size(), "steps");
   }
   Status status = Schedule(order);
@@ -892,13 +1373,24 @@ Result<RunReport> RunState::Run() {
   }
   // Steps finish in whatever order the machine ran them; the report (and
   // so the manifest) lists them in the graph's order, the same every run.
-  std::vector<StepReport> ordered;
-  for (size_t index : order) {
-    if (done_[index]) {
-      ordered.push_back(steps_[index]);
-    }
+  // Iterations of a for_each step ("step[3]") sort by their number.
+  std::map<std::string, size_t> position;
+  for (size_t i = 0; i < order.size(); ++i) {
+    position[spec_.steps[order[i]].name] = i;
   }
-  report_.steps = std::move(ordered);
+  auto sort_key = [&](const StepReport& step) {
+    size_t bracket = step.name.find('[');
+    std::string base = step.name.substr(0, bracket);
+    long iteration = bracket == std::string::npos
+                         ? -1
+                         : std::strtol(step.name.c_str() + bracket + 1,
+                                       nullptr, 10);
+    return std::make_pair(position[base], iteration);
+  };
+  std::stable_sort(report_.steps.begin(), report_.steps.end(),
+                   [&](const StepReport& a, const StepReport& b) {
+                     return sort_key(a) < sort_key(b);
+                   });
 
   report_.finished_ms = NowUnixMillis();
   bool cancelled = CancellationRequested();

@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ struct RunOptions {
   // enter the built-ins' cache keys.
   std::map<std::string, std::string> builtin_versions;
   std::map<std::string, std::string> labels;
+  // --resume RUN: reuse the steps that succeeded in that failed or
+  // cancelled run when their key is unchanged, even cache: false ones.
+  std::string resume_run;
 };
 
 // A data snapshot a run read or made.
@@ -60,6 +64,7 @@ struct StepReport {
   std::map<std::string, std::string> input_sources;  // "split.train",
                                                      // "snapshot:N@V"
   std::map<std::string, Digest> outputs;
+  std::set<std::string> folder_outputs;  // Outputs that are tar blobs.
   std::map<std::string, int64_t> output_artifacts;
   std::vector<OutputSpec> output_specs;
   std::string condition;
@@ -67,6 +72,7 @@ struct StepReport {
   int64_t execution_id = 0;
   std::string produced_by_run;  // For cached steps: the original run.
   int64_t duration_ms = 0;
+  int attempts = 0;  // Executions tried (1 + retries used); 0 if none.
 };
 
 struct RunReport {

@@ -7,6 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/clock.h"
 #include "core/files.h"
 #include "pipeline/components.h"
 #include "pipeline/dag.h"
@@ -21,7 +22,8 @@ const std::set<std::string> kTopLevelKeys = {
     "pipeline", "name", "description", "params", "steps", "cache"};
 const std::set<std::string> kStepKeys = {
     "run", "uses", "with", "inputs", "outputs", "if", "needs", "env",
-    "code", "cache", "always_run", "retries", "timeout", "description"};
+    "code", "cache", "always_run", "retries", "timeout", "description",
+    "finally", "for_each", "parallelism"};
 const std::set<std::string> kArtifactTypes = {
     "Dataset", "Model", "Metrics", "ClassificationMetrics", "HTML",
     "Markdown", "Artifact"};
@@ -73,6 +75,13 @@ class SpecParser {
                                  const YAML::Node& node) const;
   Status ParseReproduce(const YAML::Node& node, OutputSpec* output) const;
   Status AddComponentOutputs(StepSpec* step) const;
+  Status ParseRetries(const YAML::Node& node, StepSpec* step) const;
+  Result<int64_t> Duration(const YAML::Node& node,
+                           const std::string& what) const;
+  Status ParseForEach(const YAML::Node& node, StepSpec* step) const;
+  Result<bool> Bool(const YAML::Node& node, const std::string& what) const;
+  Result<int64_t> NonNegativeInt(const YAML::Node& node,
+                                 const std::string& what) const;
 
   const std::string& text_;
   std::filesystem::path file_;
@@ -205,26 +214,33 @@ Result<InputSpec> SpecParser::ParseInput(const std::string& name,
   input.where = Where(node);
   YAML::Node source = node;
   if (node.IsMap()) {
-    RETURN_IF_ERROR(CheckKeys(node, {"from", "optional"},
+    RETURN_IF_ERROR(CheckKeys(node, {"from", "optional", "type"},
                               "input '" + name + "'"));
-    // yaml-cpp's operator= writes through to the aliased node; reset()
-    // rebinds the handle instead.
-    source.reset(node["from"]);
+    if (node["type"].IsDefined()) {
+      ASSIGN_OR_RETURN(input.type, Scalar(node["type"], "input type"));
+      if (!kArtifactTypes.contains(input.type)) {
+        return Error(node["type"], "unknown artifact type '" + input.type +
+                                       "'");
+      }
+    }
     if (node["optional"].IsDefined()) {
       input.optional = node["optional"].as<std::string>() == "true";
     }
-    if (!source.IsDefined()) {
+    if (!node["from"].IsDefined()) {
       if (!input.optional) {
         return Error(node, "input '" + name + "' needs 'from:'");
       }
       input.kind = InputSpec::Kind::kStepOutput;
       return input;
     }
+    // reset(), not =: assigning a yaml-cpp node overwrites its referent.
+    source.reset(node["from"]);
   }
   ASSIGN_OR_RETURN(std::string text, Scalar(source, "input '" + name + "'"));
 
   // NAME@VERSION names a data snapshot; STEP.OUTPUT another step's output.
-  static const std::regex kSnapshot("([A-Za-z0-9._-]+)@([0-9]+|latest)");
+  static const std::regex kSnapshot(
+      "([A-Za-z0-9._-]+)@([0-9]{1,18}|latest)");
   static const std::regex kOutput("([A-Za-z0-9_-]+)\\.([A-Za-z0-9_-]+)");
   std::smatch match;
   if (std::regex_match(text, match, kSnapshot)) {
@@ -272,15 +288,19 @@ Result<OutputSpec> SpecParser::ParseOutput(const std::string& name,
   output.name = name;
   output.where = Where(node);
   YAML::Node type = node;
+  bool typed = true;
   if (node.IsMap()) {
     RETURN_IF_ERROR(CheckKeys(node, {"type", "reproduce"},
                               "output '" + name + "'"));
-    type.reset(node["type"]);
+    typed = node["type"].IsDefined();
+    if (typed) {
+      type.reset(node["type"]);
+    }
     if (node["reproduce"].IsDefined()) {
       RETURN_IF_ERROR(ParseReproduce(node["reproduce"], &output));
     }
   }
-  if (type.IsDefined()) {
+  if (typed && !type.IsNull()) {
     ASSIGN_OR_RETURN(output.type, Scalar(type, "output type"));
     if (!kArtifactTypes.contains(output.type)) {
       return Error(type, "unknown artifact type '" + output.type +
@@ -381,6 +401,88 @@ Status SpecParser::AddComponentOutputs(StepSpec* step) const {
   return Status::Ok();
 }
 
+Result<bool> SpecParser::Bool(const YAML::Node& node,
+                              const std::string& what) const {
+  ASSIGN_OR_RETURN(Json value, ToJson(node));
+  if (!value.is_boolean()) {
+    return Error(node, what + " must be true or false");
+  }
+  return value.get<bool>();
+}
+
+Result<int64_t> SpecParser::NonNegativeInt(const YAML::Node& node,
+                                           const std::string& what) const {
+  ASSIGN_OR_RETURN(Json value, ToJson(node));
+  if (!value.is_number_integer() || value.get<int64_t>() < 0) {
+    return Error(node, what + " must be a whole number >= 0");
+  }
+  return value.get<int64_t>();
+}
+
+// "250ms", "30s", "5m", "2h": a positive duration in milliseconds.
+Result<int64_t> SpecParser::Duration(const YAML::Node& node,
+                                     const std::string& what) const {
+  ASSIGN_OR_RETURN(std::string text, Scalar(node, what));
+  std::optional<int64_t> millis;
+  if (text.size() > 10) {
+    // Longer than any sensible duration; also keeps the digits in range.
+  } else if (text.size() > 2 && text.ends_with("ms") &&
+             text.find_first_not_of("0123456789") == text.size() - 2) {
+    millis = std::stoll(text.substr(0, text.size() - 2));
+  } else {
+    millis = ParseDurationMillis(text);
+  }
+  if (!millis || *millis <= 0) {
+    return Error(node, what + " must be a duration such as 500ms, 30s, 5m "
+                       "or 2h, not '" + text + "'");
+  }
+  return *millis;
+}
+
+// `retries: N` or `retries: {limit: N, backoff: 2s}`.
+Status SpecParser::ParseRetries(const YAML::Node& node,
+                                StepSpec* step) const {
+  YAML::Node limit = node;
+  if (node.IsMap()) {
+    RETURN_IF_ERROR(CheckKeys(node, {"limit", "backoff"}, "retries"));
+    limit.reset(node["limit"]);
+    if (!limit.IsDefined()) {
+      return Error(node, "retries: needs limit:");
+    }
+    if (node["backoff"].IsDefined()) {
+      ASSIGN_OR_RETURN(step->retry_backoff_millis,
+                       Duration(node["backoff"], "retries backoff"));
+    }
+  }
+  ASSIGN_OR_RETURN(int64_t retries, NonNegativeInt(limit, "retries"));
+  if (retries > 100) {
+    return Error(limit, "retries must be at most 100");
+  }
+  step->retries = static_cast<int>(retries);
+  return Status::Ok();
+}
+
+// `for_each: [a, b]` or `for_each: ${{ params.list }}`.
+Status SpecParser::ParseForEach(const YAML::Node& node,
+                                StepSpec* step) const {
+  step->for_each_where = Where(node);
+  if (node.IsSequence()) {
+    ASSIGN_OR_RETURN(step->for_each, ToJson(node));
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(std::string text, Scalar(node, "for_each"));
+  Result<std::vector<TemplatePart>> parts = ParseTemplate(text);
+  if (!parts.ok()) {
+    return Error(node, "bad for_each: " + parts.status().message());
+  }
+  if (parts->size() != 1 || !(*parts)[0].is_expression) {
+    return Error(node, "for_each: must be a list or one ${{ expression }} "
+                       "that gives a list");
+  }
+  step->for_each = text;
+  return Status::Ok();
+}
+
 Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
                              const YAML::Node& node, StepSpec* step) const {
   step->name = name;
@@ -445,6 +547,28 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
     }
     step->always_run = always.get<bool>();
   }
+  if (node["retries"].IsDefined()) {
+    RETURN_IF_ERROR(ParseRetries(node["retries"], step));
+  }
+  if (node["timeout"].IsDefined()) {
+    ASSIGN_OR_RETURN(step->timeout_millis,
+                     Duration(node["timeout"], "timeout"));
+  }
+  if (node["finally"].IsDefined()) {
+    ASSIGN_OR_RETURN(step->is_finally, Bool(node["finally"], "finally:"));
+  }
+  if (node["for_each"].IsDefined()) {
+    RETURN_IF_ERROR(ParseForEach(node["for_each"], step));
+  }
+  if (node["parallelism"].IsDefined()) {
+    if (!step->fans_out()) {
+      return Error(node["parallelism"],
+                   "parallelism: applies only to a for_each: step");
+    }
+    ASSIGN_OR_RETURN(int64_t parallelism,
+                     NonNegativeInt(node["parallelism"], "parallelism"));
+    step->parallelism = static_cast<int>(parallelism);
+  }
   return Status::Ok();
 }
 
@@ -491,6 +615,20 @@ class ReferenceChecker {
       start = dot + 1;
     }
     const std::string& root = parts[0];
+    if (root == "item" && allow_paths) {
+      if (!step_.fans_out()) {
+        return SpecError(where, "'" + reference + "' is available only in "
+                                "a for_each: step");
+      }
+      return Status::Ok();
+    }
+    if (reference == "run.status" && allow_paths) {
+      if (!step_.is_finally) {
+        return SpecError(where, "'run.status' is available only in a "
+                                "finally: step");
+      }
+      return Status::Ok();
+    }
     if (root == "params" && parts.size() == 2) {
       if (spec_.FindParam(parts[1]) == nullptr) {
         return SpecError(where, "unknown param '" + parts[1] + "' in '" +
@@ -583,6 +721,15 @@ Status CheckStepReferences(const PipelineSpec& spec, const StepSpec& step) {
                                         input.step + "' has no output '" +
                                         input.output + "'");
     }
+    for (const OutputSpec& output : producer->outputs) {
+      if (output.name == input.output && !input.type.empty() &&
+          input.type != output.type) {
+        return SpecError(input.where,
+                         "input '" + input.name + "' expects " + input.type +
+                             " but " + input.step + "." + input.output +
+                             " is " + output.type);
+      }
+    }
   }
   for (const std::string& need : step.needs) {
     if (spec.FindStep(need) == nullptr) {
@@ -601,6 +748,10 @@ Status CheckStepReferences(const PipelineSpec& spec, const StepSpec& step) {
                                             step.where, true));
     }
   }
+  if (step.for_each.is_string()) {
+    RETURN_IF_ERROR(checker.CheckTemplate(step.for_each.get<std::string>(),
+                                          step.for_each_where, false));
+  }
   if (!step.condition.empty()) {
     int column = 0;
     Result<Expression> condition = Expression::Parse(step.condition, &column);
@@ -612,6 +763,56 @@ Status CheckStepReferences(const PipelineSpec& spec, const StepSpec& step) {
     RETURN_IF_ERROR(checker.Check(*condition, where, false));
   }
   return Status::Ok();
+}
+
+// An output nobody reads is a pipeline result when its step is a sink
+// (no step reads any of its outputs). On a step whose other outputs feed
+// later steps, an unread output is most likely a wiring mistake: warn.
+std::vector<std::string> UnusedOutputWarnings(const PipelineSpec& spec) {
+  std::set<std::string> read;  // "step.output"
+  for (const StepSpec& step : spec.steps) {
+    for (const InputSpec& input : step.inputs) {
+      read.insert(input.step + "." + input.output);
+    }
+    std::vector<std::string> texts = step.run;
+    texts.push_back(step.condition.empty()
+                        ? ""
+                        : "${{ " + step.condition + " }}");
+    if (step.for_each.is_string()) {
+      texts.push_back(step.for_each.get<std::string>());
+    }
+    for (const std::string& text : texts) {
+      Result<std::vector<TemplatePart>> parts = ParseTemplate(text);
+      for (const TemplatePart& part :
+           parts.ok() ? *parts : std::vector<TemplatePart>()) {
+        if (!part.is_expression) {
+          continue;
+        }
+        for (const std::string& reference : part.expression->references()) {
+          if (reference.starts_with("steps.")) {
+            size_t dot = reference.find('.', 6);
+            read.insert(reference.substr(6, dot - 6) + "." +
+                        reference.substr(reference.rfind('.') + 1));
+          }
+        }
+      }
+    }
+  }
+  std::vector<std::string> warnings;
+  for (const StepSpec& step : spec.steps) {
+    bool sink = true;
+    for (const OutputSpec& output : step.outputs) {
+      sink &= !read.contains(step.name + "." + output.name);
+    }
+    for (const OutputSpec& output : step.outputs) {
+      if (!sink && !read.contains(step.name + "." + output.name)) {
+        warnings.push_back(output.where.Prefix() + "output '" +
+                           output.name + "' of step '" + step.name +
+                           "' is never read by a later step");
+      }
+    }
+  }
+  return warnings;
 }
 
 Result<PipelineSpec> SpecParser::Parse() {
@@ -675,6 +876,7 @@ Result<PipelineSpec> SpecParser::Parse() {
     RETURN_IF_ERROR(CheckStepReferences(spec, step));
   }
   RETURN_IF_ERROR(TopologicalOrder(spec).status());
+  spec.warnings = UnusedOutputWarnings(spec);
   return spec;
 }
 

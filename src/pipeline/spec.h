@@ -63,6 +63,7 @@ struct InputSpec {
   std::string snapshot_name;   // kSnapshot
   int64_t snapshot_version = 0;  // kSnapshot; 0 means the latest.
   bool optional = false;
+  std::string type;  // Declared artifact type; empty when not declared.
   SourceLocation where;
 };
 
@@ -90,9 +91,20 @@ struct StepSpec {
   std::vector<std::string> code;  // files/folders copied in and hashed.
   bool cache = true;
   bool always_run = false;
-  int retries = 0;
-  int64_t timeout_millis = 0;
+  int retries = 0;                     // Extra attempts after a failure.
+  int64_t retry_backoff_millis = 1000;  // Doubled after every attempt.
+  int64_t timeout_millis = 0;           // Per attempt; 0 means none.
+  // `finally: true`: an exit handler, run after every other step whatever
+  // happened; never restored from the cache.
+  bool is_finally = false;
+  // `for_each:` a list literal, or a string holding one `${{ }}`
+  // expression that evaluates to a list; null when the step runs once.
+  Json for_each;
+  SourceLocation for_each_where;
+  int parallelism = 0;  // Iterations at once; 0 means no limit.
   SourceLocation where;
+
+  bool fans_out() const { return !for_each.is_null(); }
 };
 
 struct PipelineSpec {
@@ -104,6 +116,9 @@ struct PipelineSpec {
   std::vector<ParamSpec> params;
   std::vector<StepSpec> steps;      // In file order.
   bool cache = true;
+  // Non-fatal findings of validation (e.g. unused outputs), each prefixed
+  // with file:line:column.
+  std::vector<std::string> warnings;
 
   const StepSpec* FindStep(const std::string& name) const;
   const ParamSpec* FindParam(const std::string& name) const;

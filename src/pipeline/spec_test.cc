@@ -143,6 +143,97 @@ TEST(ExpressionTest, EvaluatesComparisonsAndLogic) {
   EXPECT_FALSE(Expression::Parse("n == 1").ok());
 }
 
+TEST(SpecTest, OutputTypeWithReproduceAndInputMaps) {
+  // A map node must not be overwritten by one of its own values (a
+  // yaml-cpp assignment pitfall that broke {type:, reproduce:}).
+  auto spec = Parse(R"(pipeline: p
+steps:
+  a:
+    run: [sh]
+    outputs:
+      m: {type: Metrics, reproduce: {tolerance: 0.01}}
+  b:
+    run: [sh]
+    inputs:
+      m: {from: a.m, optional: true, type: Metrics}
+      unset: {optional: true}
+  c:
+    run: [sh]
+    outputs:
+      r: {reproduce: ignore}
+)");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->steps[0].outputs[0].type, "Metrics");
+  EXPECT_EQ(spec->steps[0].outputs[0].tolerance, 0.01);
+  EXPECT_EQ(spec->steps[1].inputs[0].step, "a");
+  EXPECT_TRUE(spec->steps[1].inputs[0].optional);
+  EXPECT_EQ(spec->steps[1].inputs[0].type, "Metrics");
+  EXPECT_TRUE(spec->steps[1].inputs[1].step.empty());
+  EXPECT_TRUE(spec->steps[1].inputs[1].optional);
+  EXPECT_EQ(spec->steps[2].outputs[0].type, "Artifact");
+  EXPECT_EQ(spec->steps[2].outputs[0].reproduce, ReproducePolicy::kIgnore);
+}
+
+TEST(SpecTest, RetriesTimeoutFinallyForEach) {
+  auto spec = Parse(R"(pipeline: p
+params:
+  xs: [1, 2]
+steps:
+  a:
+    run: [echo, "${{ item }}"]
+    retries: {limit: 3, backoff: 250ms}
+    timeout: 5m
+    for_each: ${{ params.xs }}
+    parallelism: 2
+  b:
+    run: [echo, "${{ run.status }}"]
+    retries: 1
+    finally: true
+)");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  const StepSpec& a = spec->steps[0];
+  EXPECT_EQ(a.retries, 3);
+  EXPECT_EQ(a.retry_backoff_millis, 250);
+  EXPECT_EQ(a.timeout_millis, 5 * 60 * 1000);
+  EXPECT_EQ(a.for_each, Json("${{ params.xs }}"));
+  EXPECT_EQ(a.parallelism, 2);
+  EXPECT_TRUE(spec->steps[1].is_finally);
+  EXPECT_EQ(spec->steps[1].retries, 1);
+  EXPECT_EQ(spec->steps[1].retry_backoff_millis, 1000);
+}
+
+TEST(SpecTest, ItemOutsideForEachAndBadParallelismAreErrors) {
+  auto item = Parse("pipeline: p\nsteps:\n  a:\n    run: [echo, "
+                    "\"${{ item }}\"]\n");
+  ASSERT_FALSE(item.ok());
+  EXPECT_EQ(item.status().message(),
+            "p.yaml:3:3: 'item' is available only in a for_each: step");
+  auto parallelism = Parse("pipeline: p\nsteps:\n  a:\n    run: [echo]\n"
+                           "    parallelism: 2\n");
+  ASSERT_FALSE(parallelism.ok());
+  EXPECT_EQ(parallelism.status().message(),
+            "p.yaml:5:18: parallelism: applies only to a for_each: step");
+}
+
+TEST(SpecTest, UnreadOutputOfAnIntermediateStepIsWarned) {
+  auto spec = Parse(R"(pipeline: p
+steps:
+  a:
+    run: [sh]
+    outputs: {used: Dataset, forgotten: Dataset}
+  b:
+    run: [sh]
+    inputs: {x: a.used}
+    outputs: {result: Model}
+)");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  // b is a sink: its output is a result of the pipeline, not a mistake.
+  ASSERT_EQ(spec->warnings.size(), 1u);
+  EXPECT_EQ(spec->warnings[0],
+            "p.yaml:5:41: output 'forgotten' of step 'a' is never read by a "
+            "later step");
+}
+
 }  // namespace
 }  // namespace lockstep::pipeline
 

@@ -1,0 +1,250 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "store/tar.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/files.h"
+
+namespace lockstep::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct ArchiveWriteCloser {
+  void operator()(archive* a) const { archive_write_free(a); }
+};
+struct ArchiveReadCloser {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+struct EntryFreer {
+  void operator()(archive_entry* e) const { archive_entry_free(e); }
+};
+
+Status ArchiveError(archive* a, const std::string& what) {
+  const char* message = archive_error_string(a);
+  return Status::Internal(what + ": " +
+                          (message != nullptr ? message : "libarchive"));
+}
+
+// Every entry under `folder`, relative, sorted bytewise so that the order
+// never depends on the file system.
+Result<std::vector<std::string>> SortedEntries(const fs::path& folder) {
+  std::vector<std::string> names;
+  std::error_code error;
+  auto it = fs::recursive_directory_iterator(folder, error);
+  for (; !error && it != fs::recursive_directory_iterator();
+       it.increment(error)) {
+    names.push_back(it->path().lexically_relative(folder).generic_string());
+  }
+  if (error) {
+    return Status::Internal("cannot list " + folder.string() + ": " +
+                            error.message());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+Status WriteFileData(archive* a, const fs::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::Internal("cannot read " + path.string());
+  }
+  std::vector<char> buffer(1 << 16);
+  while (true) {
+    ssize_t got = ::read(fd, buffer.data(), buffer.size());
+    if (got < 0) {
+      ::close(fd);
+      return Status::Internal("cannot read " + path.string());
+    }
+    if (got == 0) {
+      break;
+    }
+    if (archive_write_data(a, buffer.data(), got) != got) {
+      ::close(fd);
+      return ArchiveError(a, "cannot archive " + path.string());
+    }
+  }
+  ::close(fd);
+  return Status::Ok();
+}
+
+// Fills `entry` for the item at `path` named `name` in the archive.
+Status DescribeEntry(const fs::path& path, const std::string& name,
+                     archive_entry* entry) {
+  struct stat info;
+  if (::lstat(path.c_str(), &info) != 0) {
+    return Status::Internal("cannot stat " + path.string());
+  }
+  archive_entry_set_pathname(entry, name.c_str());
+  archive_entry_set_mtime(entry, 0, 0);
+  archive_entry_set_uid(entry, 0);
+  archive_entry_set_gid(entry, 0);
+  bool executable = (info.st_mode & S_IXUSR) != 0;
+  if (S_ISDIR(info.st_mode)) {
+    archive_entry_set_filetype(entry, AE_IFDIR);
+    archive_entry_set_perm(entry, 0755);
+  } else if (S_ISREG(info.st_mode)) {
+    archive_entry_set_filetype(entry, AE_IFREG);
+    archive_entry_set_perm(entry, executable ? 0755 : 0644);
+    archive_entry_set_size(entry, info.st_size);
+  } else if (S_ISLNK(info.st_mode)) {
+    std::error_code error;
+    fs::path target = fs::read_symlink(path, error);
+    if (error) {
+      return Status::Internal("cannot read link " + path.string());
+    }
+    archive_entry_set_filetype(entry, AE_IFLNK);
+    archive_entry_set_perm(entry, 0777);
+    archive_entry_set_symlink(entry, target.c_str());
+  } else {
+    return Status::InvalidArgument(
+        "'" + name + "' is not a file, folder or symlink; a folder output "
+        "holds only those");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteReproducibleTar(const fs::path& folder,
+                            const fs::path& archive_path) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, SortedEntries(folder));
+  std::unique_ptr<archive, ArchiveWriteCloser> a(archive_write_new());
+  // pax restricted: plain ustar headers unless a name is too long, and no
+  // times or ids of the packing host in extended headers.
+  archive_write_set_format_pax_restricted(a.get());
+  if (archive_write_open_filename(a.get(), archive_path.c_str()) !=
+      ARCHIVE_OK) {
+    return ArchiveError(a.get(), "cannot create " + archive_path.string());
+  }
+  std::unique_ptr<archive_entry, EntryFreer> entry(archive_entry_new());
+  for (const std::string& name : names) {
+    archive_entry_clear(entry.get());
+    fs::path path = folder / name;
+    RETURN_IF_ERROR(DescribeEntry(path, name, entry.get()));
+    if (archive_write_header(a.get(), entry.get()) != ARCHIVE_OK) {
+      return ArchiveError(a.get(), "cannot archive " + name);
+    }
+    if (archive_entry_filetype(entry.get()) == AE_IFREG) {
+      RETURN_IF_ERROR(WriteFileData(a.get(), path));
+    }
+  }
+  if (archive_write_close(a.get()) != ARCHIVE_OK) {
+    return ArchiveError(a.get(), "cannot finish " + archive_path.string());
+  }
+  return Status::Ok();
+}
+
+Result<Digest> PackFolder(const fs::path& folder, BlobStore* blobs) {
+  std::error_code error;
+  fs::create_directories(blobs->TempDirectory(), error);
+  ASSIGN_OR_RETURN(fs::path temp,
+                   MakeTempDirectory(blobs->TempDirectory(), "tar-"));
+  fs::path archive_path = temp / "folder.tar";
+  Status written = WriteReproducibleTar(folder, archive_path);
+  Result<Digest> digest = written.ok() ? blobs->AdoptFile(archive_path)
+                                       : Result<Digest>(written);
+  RemoveAllQuietly(temp);
+  return digest;
+}
+
+Status UnpackFolder(const BlobStore& blobs, const Digest& digest,
+                    const fs::path& destination, bool read_only) {
+  RETURN_IF_ERROR(blobs.Verify(digest));
+  std::error_code error;
+  if (!fs::create_directory(destination, error)) {
+    return Status::Internal("cannot create " + destination.string());
+  }
+  std::unique_ptr<archive, ArchiveReadCloser> in(archive_read_new());
+  archive_read_support_format_tar(in.get());
+  fs::path blob = blobs.PathOf(digest);
+  if (archive_read_open_filename(in.get(), blob.c_str(), 1 << 16) !=
+      ARCHIVE_OK) {
+    return ArchiveError(in.get(), "cannot open folder " + digest.ToString());
+  }
+  std::vector<fs::path> folders;
+  archive_entry* entry = nullptr;
+  int result;
+  while ((result = archive_read_next_header(in.get(), &entry)) ==
+         ARCHIVE_OK) {
+    std::string name = archive_entry_pathname(entry);
+    fs::path relative(name);
+    bool safe = !relative.is_absolute() && !name.empty();
+    for (const fs::path& part : relative) {
+      safe &= part != "..";
+    }
+    if (!safe) {
+      return Status::DataLoss("folder " + digest.ToString() +
+                              " holds an unsafe name '" + name + "'");
+    }
+    if (archive_entry_hardlink(entry) != nullptr) {
+      // Reproducible tars never hold hard links; refuse rather than guess.
+      return Status::DataLoss("folder " + digest.ToString() +
+                              " holds a hard link: " + name);
+    }
+    fs::path target = destination / relative;
+    // Every parent must be a real folder made here, never a symlink.
+    for (fs::path parent = target.parent_path(); parent != destination;
+         parent = parent.parent_path()) {
+      if (fs::is_symlink(parent)) {
+        return Status::DataLoss("folder " + digest.ToString() +
+                                " writes through the symlink " +
+                                parent.string());
+      }
+    }
+    fs::create_directories(target.parent_path(), error);
+    mode_t type = archive_entry_filetype(entry);
+    bool executable = (archive_entry_perm(entry) & S_IXUSR) != 0;
+    if (type == AE_IFDIR) {
+      fs::create_directories(target, error);
+      folders.push_back(target);
+    } else if (type == AE_IFLNK) {
+      fs::create_symlink(archive_entry_symlink(entry), target, error);
+    } else if (type == AE_IFREG) {
+      int fd = ::open(target.c_str(),
+                      O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                      executable ? 0755 : 0644);
+      if (fd < 0 || archive_read_data_into_fd(in.get(), fd) != ARCHIVE_OK) {
+        if (fd >= 0) {
+          ::close(fd);
+        }
+        return ArchiveError(in.get(), "cannot unpack " + name);
+      }
+      ::close(fd);
+      if (read_only) {
+        ::chmod(target.c_str(), executable ? 0555 : 0444);
+      }
+    } else {
+      return Status::DataLoss("folder " + digest.ToString() +
+                              " holds an entry of unknown type: " + name);
+    }
+    if (error) {
+      return Status::Internal("cannot unpack " + name + ": " +
+                              error.message());
+    }
+  }
+  if (result != ARCHIVE_EOF) {
+    return ArchiveError(in.get(), "folder " + digest.ToString() +
+                                      " is not a readable tar");
+  }
+  if (read_only) {
+    folders.push_back(destination);
+    for (const fs::path& folder : folders) {
+      ::chmod(folder.c_str(), 0555);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace lockstep::store

@@ -1,0 +1,88 @@
+# The sandbox: steps see a fixed path, a cleared environment with fixed
+# variables, no network and read-only inputs; a step that writes outside
+# its outputs, or tries the network, fails with a message that says so.
+source "$(dirname "$0")/lib.sh"
+"$LOCKSTEP" run --help >/dev/null
+if ! bwrap --unshare-all --ro-bind /usr /usr --symlink usr/bin /bin \
+    --symlink usr/lib /lib --symlink usr/lib64 /lib64 -- /usr/bin/true \
+    2>/dev/null; then
+  echo "SKIP: bubblewrap cannot create a sandbox here"
+  exit 0
+fi
+
+cat >env.yaml <<'YAML'
+pipeline: sandbox-env
+params:
+  seed: 7
+steps:
+  show:
+    run: [sh, -c, 'pwd > outputs/env; env | sort | grep -v "^_=" >> outputs/env']
+    env: [DECLARED]
+    outputs:
+      env: Artifact
+YAML
+DECLARED=yes SECRET=hidden "$LOCKSTEP" run env.yaml --json >run.json 2>run.err
+expect_eq "$(json run.json 'd["status"]')" succeeded "env run"
+digest=$(json run.json 'd["steps"][0]["outputs"]["env"]')
+env_file="$LOCKSTEP_STORE/blobs/sha256/${digest:7:2}/${digest:7}"
+expect_eq "$(head -1 "$env_file")" /lockstep "working folder"
+for want in TZ=UTC LC_ALL=C.UTF-8 SOURCE_DATE_EPOCH=315532800 \
+    PYTHONHASHSEED=0 LOCKSTEP_SEED=7 DECLARED=yes; do
+  grep -qx "$want" "$env_file" || fail "step environment lacks $want"
+done
+if grep -q SECRET "$env_file"; then fail "undeclared SECRET leaked"; fi
+if grep -q "$TEST_DIR" "$env_file"; then fail "host path leaked"; fi
+
+# Writing next to the inputs (outside outputs/) fails clearly.
+cat >stray.yaml <<'YAML'
+pipeline: sandbox-stray
+steps:
+  stray:
+    run: [sh, -c, 'echo x > stray.txt; echo y > outputs/out']
+    outputs:
+      out: Artifact
+YAML
+expect_exit 1 "$LOCKSTEP" run stray.yaml
+expect_contains stderr.txt "wrote outside its declared outputs: stray.txt"
+
+# Writing into a read-only input fails and says why.
+cat >ro.yaml <<'YAML'
+pipeline: sandbox-ro
+steps:
+  make:
+    run: [sh, -c, 'echo data > outputs/d']
+    outputs:
+      d: Dataset
+  write:
+    run: [sh, -c, 'echo more >> inputs/d && echo y > outputs/out']
+    inputs:
+      d: make.d
+    outputs:
+      out: Artifact
+YAML
+expect_exit 1 "$LOCKSTEP" run ro.yaml
+expect_contains stderr.txt "step write"
+expect_contains stderr.txt "outside its declared outputs"
+
+# Writing to an absolute host path is impossible.
+cat >abs.yaml <<YAML
+pipeline: sandbox-abs
+steps:
+  escape:
+    run: [sh, -c, 'echo x > $TEST_DIR/escaped && echo y > outputs/out']
+    outputs:
+      out: Artifact
+YAML
+expect_exit 1 "$LOCKSTEP" run abs.yaml
+[[ ! -e "$TEST_DIR/escaped" ]] || fail "the step wrote to the host"
+
+# Opening a socket fails and the message names the network.
+cat >net.yaml <<'YAML'
+pipeline: sandbox-net
+steps:
+  fetch:
+    run: [python3, -c, 'import socket; socket.create_connection(("127.0.0.1", 9), timeout=2)']
+YAML
+expect_exit 1 "$LOCKSTEP" run net.yaml
+expect_contains stderr.txt "network"
+echo ok

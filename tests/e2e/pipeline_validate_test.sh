@@ -1,0 +1,71 @@
+# lockstep validate: every kind of mistake is reported before anything
+# runs, as file:line:column: reason, exit 3, and as JSON with --json;
+# unused outputs of intermediate steps are warnings.
+source "$(dirname "$0")/lib.sh"
+
+# check FILE_CONTENT EXPECTED_MESSAGE
+check() {
+  printf '%s\n' "$1" >bad.yaml
+  expect_exit 3 "$LOCKSTEP" validate bad.yaml
+  expect_contains stderr.txt "$2"
+}
+check 'pipeline: p
+steps:
+  a:
+    run: [sh]
+    needs: [b]
+  b:
+    run: [sh]
+    needs: [a]' "bad.yaml:3:3: steps form a cycle: a -> b -> a"
+check 'pipeline: p
+steps:
+  a:
+    run: [sh]
+    inputs:
+      x: nothere.out' "bad.yaml:6:10: input 'x' reads unknown step 'nothere'"
+check 'pipeline: p
+steps:
+  a:
+    run: [echo, "${{ params.missing }}"]' "bad.yaml:3:3: unknown param 'missing'"
+check 'pipeline: p
+steps:
+  a:
+    run: [sh]
+    outputs: {m: Model}
+  b:
+    run: [sh]
+    inputs:
+      m: {from: a.m, type: Dataset}' "bad.yaml:9:10: input 'm' expects Dataset but a.m is Model"
+check 'pipeline: p
+steps:
+  a:
+    run: [sh]
+    if: params.x ==' "bad.yaml:5:9: bad if: expression"
+check 'pipeline: p
+steps:
+  a:
+    run: [sh]
+    colour: red' "bad.yaml:5:5: unknown key 'colour' in step 'a'"
+
+# --json gives the location as fields, and nothing is written.
+expect_exit 3 "$LOCKSTEP" validate bad.yaml --json
+expect_eq "$(json stdout.txt '(d["valid"], d["file"], d["line"], d["column"])')" \
+  "(False, 'bad.yaml', 5, 5)" "json error"
+[[ ! -e "$LOCKSTEP_STORE" ]] || fail "validate touched the store"
+
+# A valid file with an unread intermediate output: a warning, exit 0.
+printf '%s\n' 'pipeline: p
+steps:
+  a:
+    run: [sh]
+    outputs: {used: Dataset, lost: Dataset}
+  b:
+    run: [sh]
+    inputs: {x: a.used}
+    outputs: {result: Model}' >ok.yaml
+expect_exit 0 "$LOCKSTEP" validate ok.yaml
+expect_contains stderr.txt "ok.yaml:5:36: output 'lost' of step 'a' is never read by a later step"
+expect_exit 0 "$LOCKSTEP" validate ok.yaml --json
+expect_eq "$(json stdout.txt '(d["valid"], d["steps"], len(d["warnings"]))')" \
+  "(True, ['a', 'b'], 1)" "json valid"
+echo ok
