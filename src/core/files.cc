@@ -26,6 +26,8 @@ std::string RandomSuffix() {
   return buffer;
 }
 
+}  // namespace
+
 Status WriteAll(int fd, std::string_view content, const fs::path& path) {
   size_t written = 0;
   while (written < content.size()) {
@@ -41,8 +43,6 @@ Status WriteAll(int fd, std::string_view content, const fs::path& path) {
   }
   return Status::Ok();
 }
-
-}  // namespace
 
 Status ErrnoStatus(const fs::path& path, int error) {
   std::string message = path.string() + ": " + std::strerror(error);

@@ -22,6 +22,10 @@ namespace fs = std::filesystem;
 // the folder). Creates missing parent folders.
 Status WriteFileAtomically(const fs::path& path, std::string_view content);
 
+// Writes all of `content` to `fd`, retrying short writes; `path` names
+// the file in errors.
+Status WriteAll(int fd, std::string_view content, const fs::path& path);
+
 // Returns the whole file. NotFound when it does not exist.
 Result<std::string> ReadFile(const fs::path& path);
 

@@ -12,25 +12,6 @@
 
 namespace lockstep::store {
 
-namespace {
-
-Status WriteAllTo(int fd, std::string_view bytes, const fs::path& path) {
-  size_t written = 0;
-  while (written < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0) {
-      return ErrnoStatus(path, errno);
-    }
-    written += static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
-
-}  // namespace
-
 BlobStore::BlobStore(fs::path root) : root_(std::move(root)) {}
 
 fs::path BlobStore::PathOf(const Digest& digest) const {
@@ -167,7 +148,7 @@ Status BlobStore::CopyOut(const Digest& digest,
   }
   Result<Digest> actual = Sha256OfFile(
       PathOf(digest),
-      [&](std::string_view chunk) { return WriteAllTo(fd, chunk, temp); });
+      [&](std::string_view chunk) { return WriteAll(fd, chunk, temp); });
   ::close(fd);
   Status status = actual.status();
   if (status.IsNotFound()) {
@@ -228,7 +209,7 @@ BlobWriter::~BlobWriter() {
 Status BlobWriter::Append(std::string_view bytes) {
   hasher_.Update(bytes);
   size_ += bytes.size();
-  return WriteAllTo(fd_, bytes, temp_);
+  return WriteAll(fd_, bytes, temp_);
 }
 
 Result<Digest> BlobWriter::Commit(const Digest* expected) {
