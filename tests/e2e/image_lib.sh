@@ -28,3 +28,12 @@ blob_text() {
   local digest=$2
   cat "$1/blobs/sha256/${digest:7:2}/${digest:7}"
 }
+
+# expect_schema MANIFEST: the manifest follows docs/manifest.schema.json.
+expect_schema() {
+  /usr/bin/python3 - "$1" "$LOCKSTEP_SOURCE_DIR/docs/manifest.schema.json" \
+    <<'PY' || fail "$1 does not follow docs/manifest.schema.json"
+import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))
+PY
+}

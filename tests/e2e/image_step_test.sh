@@ -96,6 +96,7 @@ expect_eq "$(json "$manifest" 'd["steps"][0]["invocation"]["image"]')" \
 expect_eq "$(json "$manifest" 'd["environment"]["images"][0]["resolved_from_tag"]')" \
   True "resolved_from_tag"
 expect_contains "$manifest" "was given by tag and resolved to $one"
+expect_schema "$manifest"
 expect_eq "$(json stdout.txt 'd["steps"][0]["state"]')" cached \
   "the pinned tag is image one"
 

@@ -6,6 +6,7 @@
 # lockfile's digest is in the cache key of the steps that use it.
 # Expected hashes come from sha256sum.
 source "$(dirname "$0")/lib.sh"
+source "$LOCKSTEP_SOURCE_DIR/tests/e2e/image_lib.sh"
 
 mkdir wheels
 printf 'demo wheel\n' >wheels/demo_pkg-1.0-py3-none-any.whl
@@ -45,6 +46,7 @@ expect_eq "$(json "$manifest" 'd["environment"]["lockfiles"][0]["ok"]')" \
   False "manifest lockfile ok"
 expect_eq "$(json "$manifest" 'd["environment"]["lockfiles"][0]["on_drift"]')" \
   fail "manifest on_drift"
+expect_schema "$manifest"
 expect_eq "$(json "$manifest" 'd["environment"]["lockfiles"][0]["lockfile_digest"]')" \
   "sha256:$(sha256sum <requirements.lock | cut -d' ' -f1)" "lockfile digest"
 
