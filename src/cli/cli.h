@@ -80,6 +80,7 @@ void AddLineageCommands(CLI::App& app, CommandContext context);
 void AddDiffCommands(CLI::App& app, CommandContext context);
 void AddRegistryCommands(CLI::App& app, CommandContext context);
 void AddDataCommands(CLI::App& app, CommandContext context);
+void AddImageCommands(CLI::App& app, CommandContext context);
 
 }  // namespace lockstep::cli
 

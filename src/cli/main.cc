@@ -48,6 +48,7 @@ int Main(int argc, char** argv) {
   AddDiffCommands(app, context);
   AddRegistryCommands(app, context);
   AddDataCommands(app, context);
+  AddImageCommands(app, context);
 
   try {
     app.parse(argc, argv);

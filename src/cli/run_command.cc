@@ -33,6 +33,7 @@ struct RunFlags {
   bool keep_work = false;
   std::vector<std::string> labels;
   std::string resume;
+  bool allow_tags = false;
 };
 
 Json StepJson(const pipeline::StepReport& step) {
@@ -123,6 +124,7 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   options.explain = flags.explain;
   options.keep_work = flags.keep_work;
   options.resume_run = flags.resume;
+  options.allow_tags = flags.allow_tags;
 
   Result<OpenedStore> opened = OpenStoreAndMetadata(
       globals, store::CreateIfMissing::kYes);
@@ -142,15 +144,22 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
     return ReportError(manifest_path.status());
   }
 
+  if (!report->failure.empty()) {
+    LogError("{}", report->failure);
+  }
   if (globals.json) {
     Json steps = Json::array();
     for (const pipeline::StepReport& step : report->steps) {
       steps.push_back(StepJson(step));
     }
-    PrintJson({{"run_id", report->run_id},
-               {"manifest", *manifest_path},
-               {"status", report->status},
-               {"steps", steps}});
+    Json summary = {{"run_id", report->run_id},
+                    {"manifest", *manifest_path},
+                    {"status", report->status},
+                    {"steps", steps}};
+    if (!report->failure.empty()) {
+      summary["error"] = report->failure;
+    }
+    PrintJson(summary);
   } else {
     PrintRunText(*report, *manifest_path, opened->blobs);
   }
@@ -221,6 +230,9 @@ void AddRunCommands(CLI::App& app, CommandContext context) {
   run->add_option("--resume", flags->resume,
                   "Continue a failed or cancelled run: reuse its steps "
                   "that succeeded");
+  run->add_flag("--allow-tags", flags->allow_tags,
+                "Resolve step images given by tag once and pin them in the "
+                "manifest (with a warning) instead of refusing them");
   run->callback([context, flags] {
     *context.action = [context, flags] {
       return RunPipeline(*context.globals, *flags);

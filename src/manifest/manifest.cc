@@ -107,6 +107,16 @@ Result<Json> BuildManifest(const pipeline::PipelineSpec& spec,
     steps.push_back(StepEntry(step));
   }
   Json warnings = report.warnings;
+  // What the run checked of its environment: only present when the
+  // pipeline declared a lockfile or image, so other manifests keep their
+  // bytes.
+  Json environment = context.environment;
+  if (!report.lockfiles.empty()) {
+    environment["lockfiles"] = report.lockfiles;
+  }
+  if (!report.images.empty()) {
+    environment["images"] = report.images;
+  }
 
   return Json{
       {"manifest_version", kManifestVersion},
@@ -122,7 +132,7 @@ Result<Json> BuildManifest(const pipeline::PipelineSpec& spec,
       {"params", params},
       {"seeds", seeds},
       {"data", data},
-      {"environment", context.environment},
+      {"environment", environment},
       {"sandbox", pipeline::SandboxModeName(report.sandbox)},
       {"warnings", warnings},
       {"steps", steps},

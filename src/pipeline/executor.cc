@@ -9,6 +9,8 @@
 
 #include "core/files.h"
 #include "core/log.h"
+#include "image/reference.h"
+#include "image/rootfs.h"
 #include "store/tar.h"
 
 namespace lockstep::pipeline {
@@ -70,6 +72,29 @@ Status LayOutStep(const StepInvocation& invocation, store::BlobStore* blobs,
     ::chmod(target.c_str(), file.executable ? 0555 : 0444);
   }
   return Status::Ok();
+}
+
+// The sandbox of a step in an image: the image's root, read-only, as /,
+// with the same writable folders, no network and the same cleared
+// environment as a host step.
+std::vector<std::string> ImageSandboxArgv(const fs::path& rootfs,
+                                          const fs::path& dir,
+                                          const std::vector<std::string>& env) {
+  std::vector<std::string> argv = {
+      "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+      "--ro-bind", rootfs.string(), "/",
+      "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+      "--bind", dir.string(), kSandboxRoot,
+      "--ro-bind", (dir / "inputs").string(),
+      std::string(kSandboxRoot) + "/inputs",
+      "--chdir", kSandboxRoot, "--clearenv"};
+  for (const std::string& entry : env) {
+    size_t eq = entry.find('=');
+    argv.insert(argv.end(),
+                {"--setenv", entry.substr(0, eq), entry.substr(eq + 1)});
+  }
+  argv.push_back("--");
+  return argv;
 }
 
 std::vector<std::string> SandboxArgv(const StepInvocation& invocation,
@@ -217,6 +242,9 @@ Json StepInvocation::ToJson() const {
   if (!folder_inputs.empty()) {
     json["folder_inputs"] = folder_inputs;
   }
+  if (!image.empty()) {
+    json["image"] = image;
+  }
   return json;
 }
 
@@ -247,6 +275,7 @@ Result<StepInvocation> StepInvocation::FromJson(const Json& json) {
       invocation.folder_inputs =
           json.at("folder_inputs").get<std::set<std::string>>();
     }
+    invocation.image = json.value("image", "");
   } catch (const Json::exception& error) {
     return Status::InvalidArgument(std::string("malformed step record: ") +
                                    error.what());
@@ -290,9 +319,33 @@ bool SandboxAvailable() {
   return outcome.ok() && outcome->succeeded();
 }
 
+namespace {
+
+// The unpacked root of the step's image (pulled on first use, so that
+// `reproduce` on another machine finds it too).
+Result<fs::path> StepRootfs(const StepInvocation& invocation,
+                            store::BlobStore* blobs) {
+  if (invocation.sandbox != SandboxMode::kBubblewrap) {
+    return Status::FailedPrecondition(
+        "step '" + invocation.step_name + "' runs in image " +
+        invocation.image + ", which needs the bubblewrap sandbox");
+  }
+  ASSIGN_OR_RETURN(registry::Reference ref,
+                   image::ParseImageRef(invocation.image));
+  RETURN_IF_ERROR(image::RequirePinned(ref, "step '" + invocation.step_name +
+                                                "': "));
+  return image::PrepareRootfs(*blobs, ref);
+}
+
+}  // namespace
+
 Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
                                 store::BlobStore* blobs,
                                 const ExecutorConfig& config) {
+  fs::path rootfs;
+  if (!invocation.image.empty()) {
+    ASSIGN_OR_RETURN(rootfs, StepRootfs(invocation, blobs));
+  }
   ASSIGN_OR_RETURN(fs::path dir,
                    MakeTempDirectory(config.work_root,
                                      invocation.step_name + "-"));
@@ -330,7 +383,9 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   process.stdout_path = dir.string() + ".stdout";
   process.stderr_path = dir.string() + ".stderr";
   if (sandboxed) {
-    process.argv = SandboxArgv(invocation, dir, config, env);
+    process.argv = rootfs.empty()
+                       ? SandboxArgv(invocation, dir, config, env)
+                       : ImageSandboxArgv(rootfs, dir, env);
     process.argv.insert(process.argv.end(), argv.begin(), argv.end());
     process.environment = std::vector<std::string>{};
   } else {

@@ -54,6 +54,9 @@ struct StepInvocation {
   SandboxMode sandbox = SandboxMode::kBubblewrap;
   int64_t timeout_millis = 0;
   std::string seed;  // LOCKSTEP_SEED, when the pipeline has a seed param
+  // The image the step runs in, pinned (REGISTRY/REPO@sha256:...); its
+  // unpacked root replaces the host's /usr and /etc. Empty: the host.
+  std::string image;
 
   Json ToJson() const;
   static Result<StepInvocation> FromJson(const Json& json);

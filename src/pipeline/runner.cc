@@ -17,6 +17,9 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "env/lockfile.h"
+#include "image/reference.h"
+#include "image/rootfs.h"
 #include "pipeline/cache_key.h"
 #include "pipeline/components.h"
 #include "pipeline/dag.h"
@@ -151,6 +154,13 @@ class RunState {
 
  private:
   Status Start();
+  // Refuses images given by tag only (or resolves them with --allow-tags)
+  // and records the pinned reference of every step that runs in one.
+  Status PinImages();
+  // Before any step: pulls and unpacks the images, verifies the lockfiles.
+  // Drift with on_drift: fail sets report_.failure.
+  Status CheckEnvironment();
+  Status VerifyLockfile(const EnvironmentSpec& environment);
   Status LoadResumedRun();
   // Reuses the resumed run's outputs for the step when its key matches.
   Result<bool> TryResume(size_t index, int iteration);
@@ -208,6 +218,12 @@ class RunState {
   int64_t pipeline_context_ = 0;
   Json toolchain_;
   std::map<std::string, Digest> program_digests_;
+  // Pinned image reference per step index, and per reference as written.
+  std::map<size_t, std::string> step_images_;
+  std::map<std::string, std::string> pinned_images_;
+  std::set<std::string> resolved_from_tag_;
+  // Lockfile digest per lockfile path as written.
+  std::map<std::string, Digest> lockfile_digests_;
   Digest self_digest_;
   bool failed_ = false;
   int running_ = 0;
@@ -245,6 +261,7 @@ Status RunState::Start() {
   jobs_ = options_.jobs > 0
               ? options_.jobs
               : std::max(1u, std::thread::hardware_concurrency());
+  RETURN_IF_ERROR(PinImages());
 
   ASSIGN_OR_RETURN(pipeline_context_,
                    metadata_->PutContext({.type = "pipeline",
@@ -289,6 +306,115 @@ Status RunState::Start() {
         dependencies_[i].push_back(j);
       }
     }
+  }
+  return Status::Ok();
+}
+
+Status RunState::PinImages() {
+  for (size_t i = 0; i < spec_.steps.size(); ++i) {
+    const EnvironmentSpec* environment = spec_.ImageOf(spec_.steps[i]);
+    if (environment == nullptr) {
+      continue;
+    }
+    auto pinned = pinned_images_.find(environment->image);
+    if (pinned != pinned_images_.end()) {
+      step_images_[i] = pinned->second;
+      continue;
+    }
+    if (options_.sandbox != SandboxMode::kBubblewrap) {
+      return SpecError(environment->image_where,
+                       "steps in an image need the bubblewrap sandbox, not "
+                       "--sandbox none");
+    }
+    ASSIGN_OR_RETURN(registry::Reference ref,
+                     image::ParseImageRef(environment->image));
+    if (!image::IsPinned(ref)) {
+      if (!options_.allow_tags) {
+        return SpecError(environment->image_where,
+                         image::RequirePinned(ref, "").message() +
+                             " (or run with --allow-tags to resolve it once)");
+      }
+      Result<Digest> digest = image::ResolveTag(*blobs_, ref);
+      RETURN_IF_ERROR(digest.status().WithContext(
+          environment->image_where.Prefix() + "image " + environment->image));
+      ref.digest = digest->ToString();
+      resolved_from_tag_.insert(environment->image);
+      report_.warnings.push_back(
+          environment->image_where.Prefix() + "image " + environment->image +
+          " was given by tag and resolved to " + digest->ToString() +
+          "; pin that digest in the pipeline file");
+    }
+    pinned_images_[environment->image] = image::FormatImageRef(ref);
+    step_images_[i] = pinned_images_[environment->image];
+  }
+  return Status::Ok();
+}
+
+Status RunState::CheckEnvironment() {
+  for (const auto& [written, pinned] : pinned_images_) {
+    ASSIGN_OR_RETURN(registry::Reference ref, image::ParseImageRef(pinned));
+    RETURN_IF_ERROR(image::PrepareRootfs(*blobs_, ref).status());
+    report_.images.push_back(
+        {{"reference", pinned},
+         {"digest", ref.digest},
+         {"resolved_from_tag", resolved_from_tag_.contains(written)}});
+  }
+  std::set<std::string> verified;
+  std::vector<const EnvironmentSpec*> lockfiles = {&spec_.environment};
+  for (const StepSpec& step : spec_.steps) {
+    lockfiles.push_back(&step.environment);
+  }
+  for (const EnvironmentSpec* environment : lockfiles) {
+    if (environment->lockfile.empty() ||
+        !verified.insert(environment->lockfile).second) {
+      continue;
+    }
+    RETURN_IF_ERROR(VerifyLockfile(*environment));
+  }
+  return Status::Ok();
+}
+
+Status RunState::VerifyLockfile(const EnvironmentSpec& environment) {
+  const SourceLocation& where = environment.lockfile_where;
+  Result<env::Lockfile> lock =
+      env::LoadLockfile(spec_.directory / environment.lockfile);
+  if (!lock.ok()) {
+    return SpecError(where, lock.status().message());
+  }
+  env::LockVerification check;
+  if (!environment.site_packages.empty()) {
+    Result<env::LockVerification> checked = env::VerifyInstalled(
+        *lock, spec_.directory / environment.site_packages);
+    RETURN_IF_ERROR(checked.status().WithContext(where.Prefix()));
+    check = std::move(*checked);
+  } else if (!environment.files.empty()) {
+    Result<env::LockVerification> checked =
+        env::VerifyArtifacts(*lock, spec_.directory / environment.files);
+    RETURN_IF_ERROR(checked.status().WithContext(where.Prefix()));
+    check = std::move(*checked);
+  } else {
+    check.lockfile = environment.lockfile;
+    check.lockfile_digest = lock->digest;
+    check.target_kind = "parse-only";
+    check.packages_checked = static_cast<int>(lock->packages.size());
+  }
+  lockfile_digests_[environment.lockfile] = lock->digest;
+  Json json = check.ToJson();
+  json["on_drift"] = environment.drift_fails ? "fail" : "warn";
+  report_.lockfiles.push_back(json);
+  if (check.ok()) {
+    return Status::Ok();
+  }
+  std::string findings;
+  for (const env::LockFinding& finding : check.findings) {
+    findings += (findings.empty() ? "" : "; ") + finding.message;
+  }
+  std::string message = where.Prefix() + "lockfile " + environment.lockfile +
+                        " does not match " + check.target + ": " + findings;
+  if (environment.drift_fails) {
+    report_.failure = message + " (on_drift: fail; no step ran)";
+  } else {
+    report_.warnings.push_back(message + " (on_drift: warn)");
   }
   return Status::Ok();
 }
@@ -654,8 +780,16 @@ Result<Json> RunState::KeyParts(const StepSpec& step,
   parts["fixed_env"] = FixedStepEnvironment(invocation);
   parts["sandbox"] = SandboxModeName(invocation.sandbox);
 
+  if (const EnvironmentSpec* lock = spec_.LockfileOf(step)) {
+    parts["lockfile"] = lockfile_digests_.at(lock->lockfile).ToString();
+  }
   Json environment = {{"kind", "host"}, {"toolchain", report_.toolchain}};
-  if (report.component == "command" && !invocation.argv.empty() &&
+  if (!invocation.image.empty()) {
+    // The image, by digest, is the whole toolchain of the step.
+    ASSIGN_OR_RETURN(registry::Reference ref,
+                     image::ParseImageRef(invocation.image));
+    environment = {{"kind", "image"}, {"digest", ref.digest}};
+  } else if (report.component == "command" && !invocation.argv.empty() &&
       !invocation.code.contains(invocation.argv[0])) {
     fs::path program = FindProgram(invocation.argv[0]);
     if (!program.empty()) {
@@ -687,6 +821,9 @@ Status RunState::PrepareInvocation(size_t index, int iteration) {
   invocation.component = report.component;
   invocation.sandbox = options_.sandbox;
   invocation.timeout_millis = step.timeout_millis;
+  if (auto image = step_images_.find(index); image != step_images_.end()) {
+    invocation.image = image->second;
+  }
   if (report_.params.contains("seed")) {
     invocation.seed = ParamToArgument(report_.params.at("seed"));
   }
@@ -1362,6 +1499,16 @@ Status RunState::Schedule(const std::vector<size_t>& order) {
 
 Result<RunReport> RunState::Run() {
   RETURN_IF_ERROR(Start());
+  Status environment = CheckEnvironment();
+  if (!environment.ok() || !report_.failure.empty()) {
+    report_.finished_ms = NowUnixMillis();
+    report_.status = "failed";
+    Status finished = metadata_->FinishRun(report_.run_id, report_.status,
+                                           "", "");
+    RETURN_IF_ERROR(environment);
+    RETURN_IF_ERROR(finished);
+    return report_;
+  }
   ASSIGN_OR_RETURN(std::vector<size_t> order, TopologicalOrder(spec_));
   if (ProgressEnabled()) {
     progress_total_ = order.size();

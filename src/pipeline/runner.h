@@ -41,6 +41,9 @@ struct RunOptions {
   // --resume RUN: reuse the steps that succeeded in that failed or
   // cancelled run when their key is unchanged, even cache: false ones.
   std::string resume_run;
+  // Resolve images given by tag once (pinning them in the manifest with a
+  // warning) instead of refusing them.
+  bool allow_tags = false;
 };
 
 // A data snapshot a run read or made.
@@ -83,6 +86,14 @@ struct RunReport {
   std::vector<StepReport> steps;  // In the order they were decided.
   std::vector<SnapshotUse> snapshots;
   std::vector<std::string> warnings;
+  // Why the run failed before any step started (lockfile drift with
+  // on_drift: fail); empty otherwise.
+  std::string failure;
+  // Each lockfile's verification (env::LockVerification::ToJson plus
+  // "on_drift") and each image the steps ran in ({"reference", "digest",
+  // "resolved_from_tag"}), for the manifest's environment.
+  Json lockfiles = Json::array();
+  Json images = Json::array();
   Json toolchain;
   SandboxMode sandbox = SandboxMode::kBubblewrap;
   int64_t started_ms = 0;

@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/files.h"
+#include "image/reference.h"
 #include "pipeline/components.h"
 #include "pipeline/dag.h"
 #include "pipeline/expression.h"
@@ -19,11 +20,14 @@ namespace lockstep::pipeline {
 namespace {
 
 const std::set<std::string> kTopLevelKeys = {
-    "pipeline", "name", "description", "params", "steps", "cache"};
+    "pipeline", "name", "description", "params", "steps", "cache",
+    "environment"};
+const std::set<std::string> kEnvironmentKeys = {
+    "image", "lockfile", "on_drift", "site_packages", "files"};
 const std::set<std::string> kStepKeys = {
     "run", "uses", "with", "inputs", "outputs", "if", "needs", "env",
     "code", "cache", "always_run", "retries", "timeout", "description",
-    "finally", "for_each", "parallelism"};
+    "finally", "for_each", "parallelism", "environment"};
 const std::set<std::string> kArtifactTypes = {
     "Dataset", "Model", "Metrics", "ClassificationMetrics", "HTML",
     "Markdown", "Artifact"};
@@ -69,6 +73,8 @@ class SpecParser {
   Status ParseStep(const std::string& name, const YAML::Node& key,
                    const YAML::Node& node, StepSpec* step) const;
   Status ParseCommand(const YAML::Node& node, StepSpec* step) const;
+  Status ParseEnvironment(const YAML::Node& node,
+                          EnvironmentSpec* environment) const;
   Result<InputSpec> ParseInput(const std::string& name,
                                const YAML::Node& node) const;
   Result<OutputSpec> ParseOutput(const std::string& name,
@@ -483,6 +489,53 @@ Status SpecParser::ParseForEach(const YAML::Node& node,
   return Status::Ok();
 }
 
+Status SpecParser::ParseEnvironment(const YAML::Node& node,
+                                    EnvironmentSpec* environment) const {
+  if (!node.IsMap()) {
+    return Error(node, "environment: must be a map with image: and/or "
+                       "lockfile:");
+  }
+  RETURN_IF_ERROR(CheckKeys(node, kEnvironmentKeys, "environment"));
+  if (node["image"].IsDefined()) {
+    ASSIGN_OR_RETURN(environment->image, Scalar(node["image"], "image"));
+    environment->image_where = Where(node["image"]);
+    Result<registry::Reference> ref = image::ParseImageRef(environment->image);
+    if (!ref.ok()) {
+      return Error(node["image"], ref.status().message());
+    }
+  }
+  if (node["lockfile"].IsDefined()) {
+    ASSIGN_OR_RETURN(environment->lockfile,
+                     Scalar(node["lockfile"], "lockfile"));
+    environment->lockfile_where = Where(node["lockfile"]);
+  }
+  for (const char* key : {"on_drift", "site_packages", "files"}) {
+    if (node[key].IsDefined() && !node["lockfile"].IsDefined()) {
+      return Error(node[key], std::string(key) + ": needs a lockfile:");
+    }
+  }
+  if (node["on_drift"].IsDefined()) {
+    ASSIGN_OR_RETURN(std::string on_drift,
+                     Scalar(node["on_drift"], "on_drift"));
+    if (on_drift != "fail" && on_drift != "warn") {
+      return Error(node["on_drift"], "on_drift: must be fail or warn");
+    }
+    environment->drift_fails = on_drift == "fail";
+  }
+  if (node["site_packages"].IsDefined()) {
+    ASSIGN_OR_RETURN(environment->site_packages,
+                     Scalar(node["site_packages"], "site_packages"));
+  }
+  if (node["files"].IsDefined()) {
+    if (node["site_packages"].IsDefined()) {
+      return Error(node["files"],
+                   "give either site_packages: or files:, not both");
+    }
+    ASSIGN_OR_RETURN(environment->files, Scalar(node["files"], "files"));
+  }
+  return Status::Ok();
+}
+
 Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
                              const YAML::Node& node, StepSpec* step) const {
   step->name = name;
@@ -523,6 +576,14 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
   if (const YAML::Node& condition = node["if"]; condition.IsDefined()) {
     ASSIGN_OR_RETURN(step->condition, Scalar(condition, "if"));
     step->condition_where = Where(condition);
+  }
+  if (node["environment"].IsDefined()) {
+    RETURN_IF_ERROR(ParseEnvironment(node["environment"], &step->environment));
+    if (!step->environment.image.empty() && !step->uses.empty()) {
+      return Error(node["environment"]["image"],
+                   "built-in components (uses:) run on the host; only run: "
+                   "steps can run in an image");
+    }
   }
   if (node["needs"].IsDefined()) {
     ASSIGN_OR_RETURN(step->needs, StringList(node["needs"], "needs"));
@@ -849,6 +910,9 @@ Result<PipelineSpec> SpecParser::Parse() {
   if (root["params"].IsDefined()) {
     RETURN_IF_ERROR(ParseParams(root["params"], &spec));
   }
+  if (root["environment"].IsDefined()) {
+    RETURN_IF_ERROR(ParseEnvironment(root["environment"], &spec.environment));
+  }
 
   const YAML::Node& steps = root["steps"];
   if (!steps.IsDefined() || !steps.IsMap() || steps.size() == 0) {
@@ -949,6 +1013,23 @@ const StepSpec* PipelineSpec::FindStep(const std::string& step_name) const {
     }
   }
   return nullptr;
+}
+
+const EnvironmentSpec* PipelineSpec::ImageOf(const StepSpec& step) const {
+  if (!step.environment.image.empty()) {
+    return &step.environment;
+  }
+  if (!environment.image.empty() && step.uses.empty()) {
+    return &environment;
+  }
+  return nullptr;
+}
+
+const EnvironmentSpec* PipelineSpec::LockfileOf(const StepSpec& step) const {
+  if (!step.environment.lockfile.empty()) {
+    return &step.environment;
+  }
+  return environment.lockfile.empty() ? nullptr : &environment;
 }
 
 const ParamSpec* PipelineSpec::FindParam(const std::string& param_name) const {

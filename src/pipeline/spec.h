@@ -77,6 +77,20 @@ struct OutputSpec {
   SourceLocation where;
 };
 
+// `environment:` on the pipeline or a step: a pinned image the step runs
+// in, and/or a hash-pinned Python lockfile verified before the run.
+struct EnvironmentSpec {
+  std::string image;  // reference as written; empty when none
+  SourceLocation image_where;
+  std::string lockfile;  // relative to the pipeline's folder
+  SourceLocation lockfile_where;
+  bool drift_fails = true;    // on_drift: fail (default) or warn
+  std::string site_packages;  // installed environment to check, or
+  std::string files;          // a folder of wheels and sdists to hash
+
+  bool empty() const { return image.empty() && lockfile.empty(); }
+};
+
 struct StepSpec {
   std::string name;
   std::vector<std::string> run;  // argv templates, when `run:` is used.
@@ -102,6 +116,9 @@ struct StepSpec {
   Json for_each;
   SourceLocation for_each_where;
   int parallelism = 0;  // Iterations at once; 0 means no limit.
+  // The step's own `environment:`; its image and lockfile override the
+  // pipeline's.
+  EnvironmentSpec environment;
   SourceLocation where;
 
   bool fans_out() const { return !for_each.is_null(); }
@@ -116,12 +133,18 @@ struct PipelineSpec {
   std::vector<ParamSpec> params;
   std::vector<StepSpec> steps;      // In file order.
   bool cache = true;
+  EnvironmentSpec environment;  // pipeline-wide `environment:`
   // Non-fatal findings of validation (e.g. unused outputs), each prefixed
   // with file:line:column.
   std::vector<std::string> warnings;
 
   const StepSpec* FindStep(const std::string& name) const;
   const ParamSpec* FindParam(const std::string& name) const;
+  // The image a step runs in (its own, else the pipeline's), with where
+  // it was written; empty for built-in components, which run on the host.
+  const EnvironmentSpec* ImageOf(const StepSpec& step) const;
+  // The lockfile a step uses (its own, else the pipeline's), or null.
+  const EnvironmentSpec* LockfileOf(const StepSpec& step) const;
 };
 
 // Parses and validates the pipeline file. InvalidArgument with

@@ -258,5 +258,71 @@ TEST(SpecTest, OutputMapWithTypeAndReproduce) {
   EXPECT_TRUE(spec->steps[1].inputs[0].optional);
 }
 
+TEST(EnvironmentSpecTest, PipelineAndStepEnvironments) {
+  const std::string digest = "sha256:" + std::string(64, 'b');
+  auto spec = Parse(R"(pipeline: p
+environment:
+  lockfile: requirements.lock
+  files: wheels
+  on_drift: warn
+steps:
+  a:
+    environment: {image: 127.0.0.1:5000/t/bb@)" + digest + R"(}
+    run: [cat, /etc/os-release]
+  b: {run: [echo]}
+)");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_EQ(spec->environment.lockfile, "requirements.lock");
+  EXPECT_EQ(spec->environment.files, "wheels");
+  EXPECT_FALSE(spec->environment.drift_fails);
+  const StepSpec& a = *spec->FindStep("a");
+  const StepSpec& b = *spec->FindStep("b");
+  ASSERT_NE(spec->ImageOf(a), nullptr);
+  EXPECT_EQ(spec->ImageOf(a)->image, "127.0.0.1:5000/t/bb@" + digest);
+  EXPECT_EQ(spec->ImageOf(a)->image_where.line, 8);
+  EXPECT_EQ(spec->ImageOf(b), nullptr);
+  // The pipeline's lockfile is used by every step.
+  EXPECT_EQ(spec->LockfileOf(b), &spec->environment);
+}
+
+TEST(EnvironmentSpecTest, BadEnvironmentsNameTheirPlace) {
+  auto unknown = Parse(R"(pipeline: p
+environment: {lockfile: r.lock, color: blue}
+steps:
+  a: {run: [echo]}
+)");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("p.yaml:2:"), std::string::npos);
+  EXPECT_NE(unknown.status().message().find("unknown key 'color'"),
+            std::string::npos);
+
+  auto drift = Parse(R"(pipeline: p
+environment: {lockfile: r.lock, on_drift: maybe}
+steps:
+  a: {run: [echo]}
+)");
+  ASSERT_FALSE(drift.ok());
+  EXPECT_NE(drift.status().message().find("on_drift: must be fail or warn"),
+            std::string::npos);
+
+  auto bad_ref = Parse(R"(pipeline: p
+steps:
+  a:
+    environment: {image: no-registry}
+    run: [echo]
+)");
+  ASSERT_FALSE(bad_ref.ok());
+  EXPECT_NE(bad_ref.status().message().find("p.yaml:4:26: no-registry"),
+            std::string::npos)
+      << bad_ref.status().message();
+
+  auto both = Parse(R"(pipeline: p
+environment: {lockfile: r.lock, files: w, site_packages: s}
+steps:
+  a: {run: [echo]}
+)");
+  ASSERT_FALSE(both.ok());
+}
+
 }  // namespace
 }  // namespace lockstep::pipeline

@@ -532,6 +532,38 @@ Result<PushResult> Client::Push(const Reference& target,
   return result;
 }
 
+Result<Digest> Client::PushManifest(const Reference& target,
+                                    const std::vector<Digest>& blobs,
+                                    const std::string& media_type,
+                                    const std::string& body) {
+  mount_scope_.clear();
+  uint64_t total = 0;
+  for (const Digest& digest : blobs) {
+    ASSIGN_OR_RETURN(uint64_t size, blobs_.SizeOf(digest));
+    total += size;
+  }
+  Progress progress("pushing " + target.ToString(), total, "B");
+  for (const Digest& digest : blobs) {
+    bool mounted = false;
+    RETURN_IF_ERROR(UploadBlob(target, digest, "", &mounted).status());
+    progress.Advance(*blobs_.SizeOf(digest));
+  }
+  progress.Finish();
+  Digest digest = Sha256Of(body);
+  std::string url = BaseUrl(target) + "/manifests/" +
+                    (target.tag.empty() ? digest.ToString() : target.tag);
+  ASSIGN_OR_RETURN(Response put,
+                   Send(target, "PUT", url, {"Content-Type: " + media_type},
+                        body, true));
+  if (put.status != 201) return Unexpected("PUT " + url, put.status, put.body);
+  std::string echoed = put.Header("docker-content-digest");
+  if (!echoed.empty() && echoed != digest.ToString()) {
+    return Status::DataLoss("registry stored the manifest as " + echoed +
+                            ", not " + digest.ToString());
+  }
+  return digest;
+}
+
 Status Client::PullBlob(const Reference& ref, const Digest& digest,
                         PullResult* result) {
   if (blobs_.Contains(digest)) {

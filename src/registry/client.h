@@ -100,6 +100,15 @@ class Client {
   // config, and the manifest, tagged `target.tag`.
   Result<PushResult> Push(const Reference& target, const PushRequest& request);
 
+  // Uploads `blobs` (which must be in the store) and puts `body`, of
+  // `media_type`, as the manifest tagged `target.tag` (by digest when the
+  // tag is empty). Returns the manifest's digest. For images, whose config
+  // is a real blob.
+  Result<Digest> PushManifest(const Reference& target,
+                              const std::vector<Digest>& blobs,
+                              const std::string& media_type,
+                              const std::string& body);
+
   // Pulls the manifest (and, for an index, every child manifest) and all
   // blobs they reference into the store, verifying every digest.
   Result<PullResult> Pull(const Reference& source);
