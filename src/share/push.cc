@@ -145,7 +145,8 @@ Result<registry::PushResult> Sharer::Send(const registry::Reference& target,
 }
 
 Result<registry::PushLayer> Sharer::SnapshotRecordLayer(
-    const std::string& label, const metadata::Snapshot& snapshot) {
+    const std::string& title, const metadata::Snapshot& snapshot) {
+  std::string label = snapshot.name + "@" + std::to_string(snapshot.version);
   ASSIGN_OR_RETURN(metadata::Artifact artifact,
                    metadata_->GetArtifact(snapshot.artifact_id));
   Json record = {{"kind", "lockstep.snapshot"},
@@ -158,7 +159,7 @@ Result<registry::PushLayer> Sharer::SnapshotRecordLayer(
   ASSIGN_OR_RETURN(std::string text, CanonicalJson(record));
   ASSIGN_OR_RETURN(Digest digest, blobs_->PutBytes(text));
   registry::PushLayer layer =
-      Layer(digest, kSnapshotRecordLayer, label + ".json", "snapshot-record");
+      Layer(digest, kSnapshotRecordLayer, title, "snapshot-record");
   layer.annotations["lockstep.snapshot"] = label;
   return layer;
 }
@@ -200,8 +201,9 @@ Result<PushSummary> Sharer::PushRun(const std::string& run_id,
     }
     std::string label = snapshot->name + "@" +
                         std::to_string(snapshot->version);
-    ASSIGN_OR_RETURN(registry::PushLayer record,
-                     SnapshotRecordLayer(label, *snapshot));
+    ASSIGN_OR_RETURN(
+        registry::PushLayer record,
+        SnapshotRecordLayer("data/" + label + ".json", *snapshot));
     layers.push_back(std::move(record));
   }
   DropRepeatedLayers(&layers);
@@ -273,7 +275,7 @@ Result<PushSummary> Sharer::PushSnapshot(const std::string& ref_text,
 
   std::vector<registry::PushLayer> layers;
   ASSIGN_OR_RETURN(registry::PushLayer record,
-                   SnapshotRecordLayer(label, *snapshot));
+                   SnapshotRecordLayer(label + ".json", *snapshot));
   layers.push_back(record);
   if (artifact.properties.value("kind", "") == "folder") {
     ASSIGN_OR_RETURN(std::vector<registry::PushLayer> tree,

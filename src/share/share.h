@@ -117,7 +117,8 @@ class Sharer {
  private:
   Result<registry::PushResult> Send(const registry::Reference& target,
                                     registry::PushRequest request);
-  Result<registry::PushLayer> SnapshotRecordLayer(const std::string& label,
+  // The snapshot's record as a layer titled `title`.
+  Result<registry::PushLayer> SnapshotRecordLayer(const std::string& title,
                                                   const metadata::Snapshot&);
   Status RegisterRun(const Json& manifest, const std::string& bytes,
                      const std::string& origin, PullSummary* summary);

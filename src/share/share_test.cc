@@ -56,10 +56,13 @@ class ShareTest : public ::testing::Test {
     ASSERT_TRUE(WriteFileAtomically(path, *text).ok());
     auto context = metadata_->PutContext({.type = "run", .name = run_id});
     ASSERT_TRUE(context.ok());
-    metadata::Run run{.run_id = run_id, .context_id = *context,
-                      .pipeline = "p", .status = "succeeded",
-                      .manifest_path = path.string(),
-                      .manifest_hash = manifest["manifest_hash"].get<std::string>()};
+    metadata::Run run;
+    run.run_id = run_id;
+    run.context_id = *context;
+    run.pipeline = "p";
+    run.status = "succeeded";
+    run.manifest_path = path.string();
+    run.manifest_hash = manifest["manifest_hash"].get<std::string>();
     ASSERT_TRUE(metadata_->CreateRun(run).ok());
   }
 
@@ -176,7 +179,8 @@ TEST_F(ShareTest, ManifestNeedsListsFolderFilesOnceEach) {
                                              "data/docs@1/a.txt",
                                              "data/docs@1/c.txt",
                                              "train/model"}));
-  EXPECT_EQ(needs[1].digest.ToString(), Sha256Sum(root_ / "docs" / "b.txt"));
+  EXPECT_EQ(needs[1].digest.ToString(),
+            Sha256Sum(root_ / "docs" / "b.txt"));
   EXPECT_EQ(needs[2].digest.ToString(), Sha256Sum(root_ / "docs" / "c.txt"));
   EXPECT_EQ(needs[3].type, "Model");
   EXPECT_EQ(needs[3].reason, "run r1 needs it (step train, output model)");
