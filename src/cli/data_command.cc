@@ -78,6 +78,9 @@ void PrintInfo(const SnapshotInfo& info) {
     std::cout << "  expires:   " << FormatRfc3339(info.expires_ms)
               << (info.Expired(now) ? " (expired)" : "") << "\n";
   }
+  if (info.Removed()) {
+    std::cout << "  removed:   " << info.removal_reason << "\n";
+  }
   for (const auto& [key, value] : info.labels) {
     std::cout << "  label:     " << key << "=" << value << "\n";
   }
@@ -184,7 +187,9 @@ void AddList(CLI::App* data, CommandContext context) {
             "{:<28} {:<7} {:<20} {:>10} {:>10}  {}{}\n", info.Ref(),
             data::SourceKindName(info.kind), info.digest.substr(0, 19),
             HumanSize(info.size), rows, FormatRfc3339(info.created_ms),
-            info.Expired(now) ? "  expired" : "");
+            info.Removed()   ? "  removed"
+            : info.Expired(now) ? "  expired"
+                                : "");
       }
       return kExitOk;
     };

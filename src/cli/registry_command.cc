@@ -4,13 +4,17 @@
 // `lockstep push` and `lockstep pull`: the OCI registry over the store,
 // its retention, and the client for any OCI registry.
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "cli/cli.h"
 #include "cli/metadata_access.h"
+#include "cli/run_support.h"
 #include "manifest/retention.h"
 #include "core/log.h"
 #include "core/clock.h"
@@ -22,6 +26,8 @@
 #include "registry/gc.h"
 #include "registry/registry.h"
 #include "registry/server.h"
+#include "share/expiry.h"
+#include "share/share.h"
 
 namespace lockstep::cli {
 namespace {
@@ -161,7 +167,8 @@ int RunCleanup(const GlobalOptions& globals, const std::string& policy_path,
   // Nothing a recorded run needs to reproduce may go.
   auto metadata = OpenMetadata(globals);
   if (!metadata.ok()) return ReportError(metadata.status());
-  manifest::LineageRetentionRoots roots(metadata->get());
+  manifest::LineageRetentionRoots roots(metadata->get(),
+                                       &(*registry)->blobs());
   auto plan = registry::PlanCleanup(index, *policies, roots, repository,
                                     NowUnixMillis());
   if (!plan.ok()) return ReportError(plan.status());
@@ -232,7 +239,19 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   if (!registry.ok()) return ReportError(registry.status());
   auto metadata = OpenMetadata(globals);
   if (!metadata.ok()) return ReportError(metadata.status());
-  manifest::LineageRetentionRoots roots(metadata->get());
+
+  // Expired snapshots no kept run needs are removed first, so that this
+  // gc frees their bytes (a dry run only leaves them out of the roots).
+  auto expiry = share::ExpireSnapshots(metadata->get(), NowUnixMillis(),
+                                       !dry_run);
+  if (!expiry.ok()) return ReportError(expiry.status());
+  manifest::LineageRetentionRoots roots(metadata->get(),
+                                       &(*registry)->blobs());
+  std::set<int64_t> expired;
+  for (const share::ExpiryDecision& decision : *expiry) {
+    if (decision.remove) expired.insert(decision.artifact_id);
+  }
+  roots.ExcludeSnapshots(expired);
   registry::GcOptions options;
   options.dry_run = dry_run;
   options.grace_ms = *grace_ms;
@@ -251,7 +270,12 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
       kept.push_back({{"digest", root.digest.ToString()},
                       {"reason", root.reason}});
     }
+    nlohmann::json snapshots = nlohmann::json::array();
+    for (const share::ExpiryDecision& decision : *expiry) {
+      snapshots.push_back(decision.ToJson());
+    }
     PrintJson({{"dryRun", dry_run},
+               {"expiredSnapshots", snapshots},
                {"markStarted", FormatRfc3339(report->mark_started_ms)},
                {"marked", report->marked},
                {"swept", swept},
@@ -260,6 +284,12 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
                {"sparedYoung", report->spared_young.size()},
                {"bytesFreed", report->bytes_freed}});
     return kExitOk;
+  }
+  for (const share::ExpiryDecision& decision : *expiry) {
+    std::printf("%s snapshot %s (%s)%s\n",
+                decision.remove ? "remove" : "keep  ",
+                decision.snapshot.c_str(), decision.reason.c_str(),
+                dry_run ? " [dry run]" : "");
   }
   for (const auto& blob : report->swept) {
     std::printf("%s %s (%llu bytes)\n", dry_run ? "would sweep" : "swept",
@@ -304,13 +334,9 @@ struct TransferFlags {
   uint64_t chunk_size = 16u << 20;
 };
 
-int RunPush(const GlobalOptions& globals, const TransferFlags& flags) {
-  if (flags.args.size() < 2) {
-    return ReportError(Status::InvalidArgument(
-        "push wants FILE... or sha256:DIGEST... and then REGISTRY/REPO:TAG"));
-  }
-  auto target = registry::ParseReference(flags.args.back(), flags.insecure);
-  if (!target.ok()) return ReportError(target.status());
+// Pushes files and sha256: store blobs as the layers of one artifact.
+int PushFiles(const GlobalOptions& globals, const TransferFlags& flags,
+              const registry::Reference& target) {
   auto location = OpenStore(globals, store::CreateIfMissing::kYes);
   if (!location.ok()) return ReportError(location.status());
   store::BlobStore blobs(location->root);
@@ -345,17 +371,96 @@ int RunPush(const GlobalOptions& globals, const TransferFlags& flags) {
   options.verify_tls = !flags.insecure;
   options.chunk_size = std::max<uint64_t>(flags.chunk_size, 1);
   registry::Client client(blobs, options);
-  auto pushed = client.Push(*target, request);
+  auto pushed = client.Push(target, request);
   if (!pushed.ok()) return ReportError(pushed.status());
   if (globals.json) {
-    PrintJson({{"reference", target->ToString()},
+    PrintJson({{"kind", "files"},
+               {"reference", target.ToString()},
                {"digest", pushed->manifest.ToString()},
                {"uploaded", pushed->uploaded},
                {"skipped", pushed->skipped},
                {"mounted", pushed->mounted}});
   } else {
-    std::printf("%s@%s\n", target->ToString().c_str(),
+    std::printf("%s@%s\n", target.ToString().c_str(),
                 pushed->manifest.ToString().c_str());
+  }
+  return kExitOk;
+}
+
+// Whether SOURCE names files or store blobs rather than a run, snapshot
+// or artifact: several items, sha256: blobs, or an existing path.
+bool IsFileSource(const TransferFlags& flags) {
+  if (flags.args.size() != 2) return true;
+  const std::string& source = flags.args[0];
+  return source.rfind("sha256:", 0) == 0 ||
+         std::filesystem::exists(source);
+}
+
+bool AllDigits(const std::string& text) {
+  return !text.empty() && text.size() < 18 &&
+         std::all_of(text.begin(), text.end(),
+                     [](unsigned char c) { return std::isdigit(c); });
+}
+
+// Pushes a run id, snapshot:NAME[@V] / NAME@V, or artifact:ID / ID.
+Result<share::PushSummary> PushRecorded(const std::string& source,
+                                        share::Sharer& sharer,
+                                        metadata::MetadataStore& metadata,
+                                        const registry::Reference& target) {
+  if (source.rfind("snapshot:", 0) == 0) {
+    return sharer.PushSnapshot(source.substr(9), target);
+  }
+  std::string id_text = source.rfind("artifact:", 0) == 0
+                            ? source.substr(9) : source;
+  if (AllDigits(id_text)) {
+    return sharer.PushArtifact(std::stoll(id_text), target);
+  }
+  Result<metadata::Run> run = metadata.GetRun(source);
+  if (run.ok()) return sharer.PushRun(source, target);
+  if (!run.status().IsNotFound()) return run.status();
+  if (source.find('@') != std::string::npos) {
+    return sharer.PushSnapshot(source, target);
+  }
+  return Status::NotFound(source + " is not a file, run, snapshot "
+                          "(snapshot:NAME[@V] or NAME@V) or artifact id");
+}
+
+int RunPush(const GlobalOptions& globals, const TransferFlags& flags) {
+  if (flags.args.size() < 2) {
+    return ReportError(Status::InvalidArgument(
+        "push wants SOURCE (a run, snapshot:NAME@V, an artifact id, "
+        "sha256:DIGEST or files) and then REGISTRY/REPO:TAG"));
+  }
+  auto target = registry::ParseReference(flags.args.back(), flags.insecure);
+  if (!target.ok()) return ReportError(target.status());
+  if (IsFileSource(flags)) return PushFiles(globals, flags, *target);
+  if (!flags.subject.empty() ||
+      flags.artifact_type != share::kArtifactArtifact) {
+    return ReportError(Status::InvalidArgument(
+        "--subject and --artifact-type apply to files and sha256: blobs; "
+        "runs, snapshots and artifacts have a fixed layout"));
+  }
+
+  auto opened = OpenStoreAndMetadata(globals, store::CreateIfMissing::kNo);
+  if (!opened.ok()) return ReportError(opened.status());
+  registry::ClientOptions options;
+  options.verify_tls = !flags.insecure;
+  options.chunk_size = std::max<uint64_t>(flags.chunk_size, 1);
+  registry::Client client(opened->blobs, options);
+  share::Sharer sharer(&opened->blobs, opened->metadata.get(), &client);
+  sharer.set_mount_from(flags.mount_from);
+  auto pushed = PushRecorded(flags.args[0], sharer, *opened->metadata,
+                             *target);
+  if (!pushed.ok()) return ReportError(pushed.status());
+  if (globals.json) {
+    PrintJson(pushed->ToJson());
+    return kExitOk;
+  }
+  std::printf("%s %s: %s@%s\n", pushed->kind.c_str(), flags.args[0].c_str(),
+              pushed->reference.c_str(), pushed->manifest.ToString().c_str());
+  for (const share::PushSummary& model : pushed->models) {
+    std::printf("model: %s@%s\n", model.reference.c_str(),
+                model.manifest.ToString().c_str());
   }
   return kExitOk;
 }
@@ -382,37 +487,49 @@ int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
   }
   auto source = registry::ParseReference(flags.args[0], flags.insecure);
   if (!source.ok()) return ReportError(source.status());
-  auto location = OpenStore(globals, store::CreateIfMissing::kYes);
-  if (!location.ok()) return ReportError(location.status());
-  store::BlobStore blobs(location->root);
+  auto opened = OpenStoreAndMetadata(globals, store::CreateIfMissing::kYes);
+  if (!opened.ok()) return ReportError(opened.status());
   registry::ClientOptions options;
   options.verify_tls = !flags.insecure;
-  registry::Client client(blobs, options);
-  auto pulled = client.Pull(*source);
+  registry::Client client(opened->blobs, options);
+  share::Sharer sharer(&opened->blobs, opened->metadata.get(), &client);
+  auto pulled = sharer.Pull(*source);
   if (!pulled.ok()) return ReportError(pulled.status());
 
   nlohmann::json files = nlohmann::json::array();
   if (!flags.output.empty()) {
     std::error_code error;
     std::filesystem::create_directories(flags.output, error);
-    for (const auto& layer : pulled->layers) {
+    for (const auto& layer : pulled->pulled.layers) {
       std::filesystem::path path =
           std::filesystem::path(flags.output) / OutputName(layer);
-      Status copied = blobs.CopyOut(layer.digest, path);
+      Status copied = opened->blobs.CopyOut(layer.digest, path);
       if (!copied.ok()) return ReportError(copied);
       files.push_back(path.string());
     }
   }
+  for (const std::string& missing : pulled->missing) {
+    LogWarning("run {} needs {}, which the artifact did not bring",
+               pulled->run_id, missing);
+  }
   if (globals.json) {
-    PrintJson({{"reference", source->ToString()},
-               {"digest", pulled->manifest.ToString()},
-               {"mediaType", pulled->media_type},
-               {"downloaded", pulled->downloaded},
-               {"alreadyPresent", pulled->present},
-               {"files", files}});
-  } else {
-    std::printf("%s@%s\n", source->ToString().c_str(),
-                pulled->manifest.ToString().c_str());
+    nlohmann::json out = pulled->ToJson();
+    out["reference"] = source->ToString();
+    out["files"] = files;
+    PrintJson(out);
+    return kExitOk;
+  }
+  std::printf("%s@%s\n", source->ToString().c_str(),
+              pulled->pulled.manifest.ToString().c_str());
+  if (!pulled->run_id.empty()) {
+    std::printf("run %s: %s\n", pulled->run_id.c_str(),
+                pulled->manifest_path.c_str());
+  }
+  for (const std::string& snapshot : pulled->snapshots) {
+    std::printf("snapshot %s\n", snapshot.c_str());
+  }
+  for (int64_t id : pulled->artifacts) {
+    std::printf("artifact %lld\n", static_cast<long long>(id));
   }
   return kExitOk;
 }
@@ -420,10 +537,12 @@ int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
 void AddTransfer(CLI::App& app, CommandContext context) {
   auto push_flags = std::make_shared<TransferFlags>();
   auto* push = app.add_subcommand(
-      "push", "Push files or store blobs as an OCI artifact: "
-              "FILE... REGISTRY/REPO:TAG");
+      "push", "Push a run, snapshot, artifact, store blobs or files as an "
+              "OCI artifact: SOURCE... REGISTRY/REPO:TAG");
   push->add_option("ITEMS", push_flags->args,
-                   "Files or sha256:DIGEST blobs, then the target reference")
+                   "A run id, snapshot:NAME[@V] or NAME@V, an artifact id "
+                   "(artifact:ID), sha256:DIGEST blobs or files; then the "
+                   "target reference")
       ->required();
   push->add_option("--artifact-type", push_flags->artifact_type,
                    "The manifest's artifactType");
@@ -444,7 +563,8 @@ void AddTransfer(CLI::App& app, CommandContext context) {
 
   auto pull_flags = std::make_shared<TransferFlags>();
   auto* pull = app.add_subcommand(
-      "pull", "Pull a reference into the store, verifying every digest");
+      "pull", "Pull a reference into the store, verifying every digest, "
+              "and re-register the run or snapshot it holds");
   pull->add_option("REFERENCE", pull_flags->args, "REGISTRY/REPO:TAG|@DIGEST")
       ->required();
   pull->add_option("--output", pull_flags->output,

@@ -125,6 +125,7 @@ SnapshotInfo InfoFromArtifact(const metadata::Snapshot& snapshot,
   info.artifact_id = artifact.id;
   info.digest = artifact.digest;
   info.state = artifact.state;
+  info.removal_reason = artifact.removal_reason;
   const Json& p = artifact.properties;
   std::string kind = p.value("kind", "file");
   info.kind = kind == "folder" ? SourceKind::kFolder
@@ -183,6 +184,8 @@ Json SnapshotInfo::ToJson(int64_t now_ms) const {
                                    : Json(FormatRfc3339(expires_ms));
   out["expired"] = Expired(now_ms);
   out["state"] = state;
+  out["removed"] = Removed();
+  if (Removed()) out["removal_reason"] = removal_reason;
   return out;
 }
 

@@ -61,6 +61,9 @@ struct SnapshotInfo {
   std::map<std::string, std::string> labels;
   std::string description;
   std::string state;  // The artifact's state: live, deleted, ...
+  std::string removal_reason;  // Why it was removed (expiry), if it was.
+
+  bool Removed() const { return !state.empty() && state != "live"; }
 
   bool Expired(int64_t now_ms) const;
   std::string Ref() const { return name + "@" + std::to_string(version); }

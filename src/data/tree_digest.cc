@@ -18,8 +18,6 @@ namespace lockstep::data {
 
 namespace {
 
-constexpr std::string_view kTreeMagic = "lockstep-tree-v1\n";
-
 void AppendBigEndian(std::string* out, uint64_t value, int bytes) {
   for (int shift = (bytes - 1) * 8; shift >= 0; shift -= 8) {
     out->push_back(static_cast<char>((value >> shift) & 0xff));

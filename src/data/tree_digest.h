@@ -31,6 +31,9 @@ enum class EntryType : char {
   kSymlink = 'L',
 };
 
+// The first bytes of every tree blob.
+inline constexpr std::string_view kTreeMagic = "lockstep-tree-v1\n";
+
 // One entry of a tree. `path` is relative, '/'-separated, exact bytes.
 struct TreeEntry {
   std::string path;

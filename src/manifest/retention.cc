@@ -3,62 +3,160 @@
 #include "manifest/retention.h"
 
 #include <filesystem>
+#include <fstream>
+#include <unordered_set>
 
+#include "core/log.h"
+#include "data/tree_digest.h"
 #include "manifest/manifest.h"
 
 namespace lockstep::manifest {
 
 namespace {
 
-void AddRoot(const Json& digest_text, const std::string& reason,
-             std::vector<registry::KeptBlob>* roots) {
-  if (!digest_text.is_string()) {
+// Collects needed blobs, each digest once.
+class NeedsCollector {
+ public:
+  explicit NeedsCollector(std::string run) : run_(std::move(run)) {}
+
+  void Add(const Json& digest_text, NeededBlob blob) {
+    if (!digest_text.is_string()) {
+      return;
+    }
+    Result<Digest> digest = Digest::Parse(digest_text.get<std::string>());
+    if (!digest.ok() || !seen_.insert(*digest).second) {
+      return;
+    }
+    blob.digest = *digest;
+    blob.reason = "run " + run_ + " needs it (" + blob.reason + ")";
+    needs_.push_back(std::move(blob));
+  }
+
+  std::vector<NeededBlob> Take() { return std::move(needs_); }
+
+ private:
+  std::string run_;
+  std::unordered_set<Digest> seen_;
+  std::vector<NeededBlob> needs_;
+};
+
+// Adds the files of a folder snapshot whose tree is in `blobs`.
+void AddTreeFiles(const store::BlobStore& blobs, const Digest& tree,
+                  const std::string& label, NeedsCollector* needs) {
+  if (!IsTreeBlob(blobs, tree)) {
     return;
   }
-  Result<Digest> digest = Digest::Parse(digest_text.get<std::string>());
-  if (digest.ok()) {
-    roots->push_back({*digest, reason});
+  Result<std::string> bytes = blobs.ReadVerified(tree);
+  if (!bytes.ok()) {
+    return;
   }
+  Result<std::vector<data::TreeEntry>> entries = data::DecodeTree(*bytes);
+  if (!entries.ok()) {
+    return;
+  }
+  for (const data::TreeEntry& entry : *entries) {
+    if (entry.type != data::EntryType::kFile) {
+      continue;
+    }
+    std::string path = data::DisplayPath(entry.path);
+    needs->Add(Json(entry.digest.ToString()),
+               {{}, "snapshot-file", "data/" + label + "/" + path, "",
+                "snapshot " + label + ", file " + path});
+  }
+}
+
+std::string StepName(const Json& step) {
+  return step.value("name", std::string());
 }
 
 }  // namespace
 
-std::vector<registry::KeptBlob> ManifestRoots(const Json& manifest) {
-  std::vector<registry::KeptBlob> roots;
-  std::string run = "run " + manifest.value("run_id", std::string("?"));
+bool IsTreeBlob(const store::BlobStore& blobs, const Digest& digest) {
+  std::ifstream in(blobs.PathOf(digest), std::ios::binary);
+  std::string head(data::kTreeMagic.size(), '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  return in.gcount() == static_cast<std::streamsize>(head.size()) &&
+         head == data::kTreeMagic;
+}
+
+std::vector<NeededBlob> ManifestNeeds(const Json& manifest,
+                                      const store::BlobStore* blobs) {
+  NeedsCollector needs(manifest.value("run_id", std::string("?")));
+
+  // The pipeline file and the uncommitted patch.
   const Json& pipeline = manifest.value("pipeline", Json::object());
-  AddRoot(pipeline.value("spec_digest", Json()), run + " needs it (pipeline "
-          "file)", &roots);
+  std::string file = pipeline.value("file", std::string("pipeline.yaml"));
+  needs.Add(pipeline.value("spec_digest", Json()),
+            {{}, "pipeline", file, "", "pipeline file"});
   const Json& code = manifest.value("code", Json::object());
   if (code.is_object() && code.value("patch_stored", false)) {
-    AddRoot(code.value("patch_digest", Json()),
-            run + " needs it (uncommitted code patch)", &roots);
+    needs.Add(code.value("patch_digest", Json()),
+              {{}, "patch", "code.patch", "", "uncommitted code patch"});
   }
+
+  // Data snapshots, and a folder's files.
   for (const Json& data : manifest.value("data", Json::array())) {
-    AddRoot(data.value("digest", Json()),
-            run + " needs it (snapshot " + data.value("name", "") + "@" +
-                std::to_string(data.value("version", 0)) + ")",
-            &roots);
+    std::string label = data.value("name", std::string()) + "@" +
+                        std::to_string(data.value("version", int64_t{0}));
+    Json digest = data.value("digest", Json());
+    needs.Add(digest, {{}, "snapshot", "data/" + label, "",
+                       "snapshot " + label});
+    Result<Digest> parsed = digest.is_string()
+                                ? Digest::Parse(digest.get<std::string>())
+                                : Result<Digest>(Status::NotFound("none"));
+    if (blobs != nullptr && parsed.ok() && blobs->Contains(*parsed)) {
+      AddTreeFiles(*blobs, *parsed, label, &needs);
+    }
   }
+
+  // Per step, in run order: outputs before the later steps that read them.
   for (const Json& step : manifest.value("steps", Json::array())) {
-    std::string where = run + " needs it (step " + step.value("name", "");
-    const Json& invocation = step.value("invocation", Json::object());
-    for (const auto& [path, file] :
-         invocation.value("code", Json::object()).items()) {
-      AddRoot(file.value("digest", Json()), where + ", code " + path + ")",
-              &roots);
+    std::string name = StepName(step);
+    std::string where = "step " + name;
+    // Named copies: items() of a temporary would dangle in a range-for.
+    const Json invocation = step.value("invocation", Json::object());
+    const Json code_files = invocation.value("code", Json::object());
+    const Json inputs = invocation.value("inputs", Json::object());
+    const Json outputs = step.value("outputs", Json::object());
+    for (const auto& [path, code_file] : code_files.items()) {
+      needs.Add(code_file.value("digest", Json()),
+                {{}, "code", "code/" + path, "", where + ", code " + path});
     }
-    for (const auto& [name, digest] :
-         invocation.value("inputs", Json::object()).items()) {
-      AddRoot(digest, where + ", input " + name + ")", &roots);
+    for (const auto& [input, digest] : inputs.items()) {
+      needs.Add(digest, {{}, "input", name + "/inputs/" + input, "",
+                         where + ", input " + input});
     }
-    for (const auto& [name, output] :
-         step.value("outputs", Json::object()).items()) {
-      AddRoot(output.value("digest", Json()),
-              where + ", output " + name + ")", &roots);
+    for (const auto& [output, entry] : outputs.items()) {
+      needs.Add(entry.value("digest", Json()),
+                {{}, "output", name + "/" + output,
+                 entry.value("type", std::string()),
+                 where + ", output " + output});
     }
+  }
+  return needs.Take();
+}
+
+std::vector<registry::KeptBlob> ManifestRoots(const Json& manifest,
+                                              const store::BlobStore* blobs) {
+  std::vector<registry::KeptBlob> roots;
+  for (NeededBlob& blob : ManifestNeeds(manifest, blobs)) {
+    roots.push_back({blob.digest, std::move(blob.reason)});
   }
   return roots;
+}
+
+Result<std::vector<Digest>> TreeFileDigests(const store::BlobStore& blobs,
+                                            const Digest& tree) {
+  ASSIGN_OR_RETURN(std::string bytes, blobs.ReadVerified(tree));
+  ASSIGN_OR_RETURN(std::vector<data::TreeEntry> entries,
+                   data::DecodeTree(bytes));
+  std::vector<Digest> files;
+  for (const data::TreeEntry& entry : entries) {
+    if (entry.type == data::EntryType::kFile) {
+      files.push_back(entry.digest);
+    }
+  }
+  return files;
 }
 
 Result<std::vector<registry::KeptBlob>> LineageRetentionRoots::Roots() {
@@ -77,7 +175,7 @@ Result<std::vector<registry::KeptBlob>> LineageRetentionRoots::Roots() {
                               manifest.status().message() +
                               "); refusing to collect garbage without it");
     }
-    std::vector<registry::KeptBlob> needed = ManifestRoots(*manifest);
+    std::vector<registry::KeptBlob> needed = ManifestRoots(*manifest, blobs_);
     roots.insert(roots.end(), needed.begin(), needed.end());
   }
 
@@ -86,12 +184,31 @@ Result<std::vector<registry::KeptBlob>> LineageRetentionRoots::Roots() {
   for (const metadata::Snapshot& snapshot : snapshots) {
     ASSIGN_OR_RETURN(metadata::Artifact artifact,
                      metadata_->GetArtifact(snapshot.artifact_id));
+    if (artifact.state != "live" || excluded_.contains(artifact.id)) {
+      continue;  // Expired and removed: its blobs may go.
+    }
     std::string reason = "snapshot " + snapshot.name + "@" +
                          std::to_string(snapshot.version);
-    AddRoot(Json(artifact.digest), reason, &roots);
-    for (const char* key : {"tree", "tree_digest", "tree_blob"}) {
-      AddRoot(artifact.properties.value(key, Json()), reason + " (tree)",
-              &roots);
+    Result<Digest> digest = Digest::Parse(artifact.digest);
+    if (!digest.ok()) {
+      continue;
+    }
+    roots.push_back({*digest, reason});
+
+    // A folder: its digest is its tree's; every file the tree lists too.
+    if (artifact.properties.value("kind", std::string()) != "folder" ||
+        blobs_ == nullptr) {
+      continue;
+    }
+    Result<std::vector<Digest>> files = TreeFileDigests(*blobs_, *digest);
+    if (!files.ok()) {
+      // Without its tree the folder cannot be rebuilt from its files.
+      LogWarning("{}: cannot read its tree ({}); its files are not kept",
+                 reason, files.status().message());
+      continue;
+    }
+    for (const Digest& file : *files) {
+      roots.push_back({file, reason + " (file)"});
     }
   }
   return roots;

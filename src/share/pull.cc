@@ -1,0 +1,295 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// The pull half of share.h: fetch an OCI artifact and re-register the
+// run, snapshots and artifacts it carries in the local lineage store.
+
+#include "core/canonical_json.h"
+#include "core/clock.h"
+#include "core/files.h"
+#include "data/snapshot.h"
+#include "manifest/manifest.h"
+#include "manifest/retention.h"
+#include "share/share.h"
+
+namespace lockstep::share {
+
+namespace {
+
+// Records and manifests are small; anything larger is not one of ours.
+constexpr uint64_t kMaxRecordBytes = 4u << 20;
+
+Result<std::string> ReadSmallLayer(const store::BlobStore& blobs,
+                                   const registry::PushLayer& layer) {
+  ASSIGN_OR_RETURN(uint64_t size, blobs.SizeOf(layer.digest));
+  if (size > kMaxRecordBytes) {
+    return Status::InvalidArgument("layer " + layer.digest.ToString() + " (" +
+                                   layer.media_type + ") is " +
+                                   std::to_string(size) +
+                                   " bytes; at most 4 MiB expected");
+  }
+  return blobs.ReadVerified(layer.digest);
+}
+
+Result<Json> ReadRecord(const store::BlobStore& blobs,
+                        const registry::PushLayer& layer) {
+  ASSIGN_OR_RETURN(std::string text, ReadSmallLayer(blobs, layer));
+  ASSIGN_OR_RETURN(Json record, ParseJson(text, layer.digest.ToString()));
+  if (!record.is_object()) {
+    return Status::InvalidArgument(layer.digest.ToString() +
+                                   ": a record must be a JSON object");
+  }
+  return record;
+}
+
+std::string KindOf(const std::string& artifact_type) {
+  if (artifact_type == kRunArtifact) return "run";
+  if (artifact_type == kSnapshotArtifact) return "snapshot";
+  if (artifact_type == kArtifactArtifact) return "artifact";
+  if (artifact_type == kModelArtifact) return "model";
+  return "other";
+}
+
+// The string member `key` of `record`, or InvalidArgument naming it.
+Result<std::string> StringField(const Json& record, const std::string& key,
+                                const std::string& what) {
+  auto found = record.find(key);
+  if (found == record.end() || !found->is_string() ||
+      found->get<std::string>().empty()) {
+    return Status::InvalidArgument(what + ": field '" + key +
+                                   "' must be a non-empty string");
+  }
+  return found->get<std::string>();
+}
+
+}  // namespace
+
+Json PullSummary::ToJson() const {
+  Json out = {{"digest", pulled.manifest.ToString()},
+              {"mediaType", pulled.media_type},
+              {"artifactType", artifact_type},
+              {"kind", kind},
+              {"downloaded", pulled.downloaded},
+              {"alreadyPresent", pulled.present},
+              {"snapshots", snapshots},
+              {"artifacts", artifacts},
+              {"missing", missing}};
+  if (!run_id.empty()) {
+    out["run"] = run_id;
+    out["manifest"] = manifest_path;
+  }
+  return out;
+}
+
+Result<PullSummary> Sharer::Pull(const registry::Reference& source) {
+  PullSummary summary;
+  ASSIGN_OR_RETURN(summary.pulled, client_->Pull(source));
+  Result<Json> body = ParseJson(summary.pulled.body, source.ToString());
+  if (body.ok() && body->is_object()) {
+    summary.artifact_type = body->value("artifactType", std::string());
+  }
+  summary.kind = KindOf(summary.artifact_type);
+  std::string origin = source.ToString() + "@" +
+                       summary.pulled.manifest.ToString();
+
+  // The run's manifest first: records are only registered for a valid run.
+  if (summary.kind == "run") {
+    const registry::PushLayer* manifest_layer = nullptr;
+    for (const registry::PushLayer& layer : summary.pulled.layers) {
+      if (layer.media_type != kManifestLayer) continue;
+      if (manifest_layer != nullptr) {
+        return Status::InvalidArgument(origin + ": more than one run "
+                                       "manifest layer");
+      }
+      manifest_layer = &layer;
+    }
+    if (manifest_layer == nullptr) {
+      return Status::InvalidArgument(origin + ": a run artifact without a "
+                                     "manifest layer (" +
+                                     std::string(kManifestLayer) + ")");
+    }
+    ASSIGN_OR_RETURN(std::string bytes,
+                     ReadSmallLayer(*blobs_, *manifest_layer));
+    ASSIGN_OR_RETURN(Json manifest, ParseJson(bytes, "run manifest layer"));
+    RETURN_IF_ERROR(RegisterRun(manifest, bytes, origin, &summary));
+  }
+
+  for (const registry::PushLayer& layer : summary.pulled.layers) {
+    if (layer.media_type == kSnapshotRecordLayer) {
+      ASSIGN_OR_RETURN(Json record, ReadRecord(*blobs_, layer));
+      RETURN_IF_ERROR(RegisterSnapshot(record, origin, &summary));
+    } else if (layer.media_type == kArtifactRecordLayer) {
+      ASSIGN_OR_RETURN(Json record, ReadRecord(*blobs_, layer));
+      RETURN_IF_ERROR(RegisterArtifact(record, &summary));
+    }
+  }
+  return summary;
+}
+
+Status Sharer::RegisterRun(const Json& manifest, const std::string& bytes,
+                           const std::string& origin, PullSummary* summary) {
+  if (!manifest.is_object() ||
+      manifest.value("kind", std::string()) != "lockstep.run" ||
+      manifest.value("manifest_version", 0) != manifest::kManifestVersion) {
+    return Status::InvalidArgument(origin + ": the manifest layer is not a "
+                                   "version 1 lockstep.run manifest");
+  }
+  RETURN_IF_ERROR(manifest::VerifyManifestHash(manifest).WithContext(origin));
+  ASSIGN_OR_RETURN(std::string run_id,
+                   StringField(manifest, "run_id", origin + " manifest"));
+  if (!IsValidRunId(run_id)) {
+    return Status::InvalidArgument(origin + ": bad run id '" + run_id + "'");
+  }
+  std::string hash = manifest["manifest_hash"].get<std::string>();
+  summary->run_id = run_id;
+  std::filesystem::path path = manifest::ManifestPath(blobs_->root(), run_id);
+  summary->manifest_path = path.string();
+
+  // The same run may be pulled twice; another run under its id may not.
+  Result<metadata::Run> known = metadata_->GetRun(run_id);
+  if (known.ok() && known->manifest_hash != hash) {
+    return Status::AlreadyExists(
+        "run " + run_id + " is already recorded here with manifest hash " +
+        known->manifest_hash + "; the pulled one has " + hash);
+  }
+  if (!known.ok() && !known.status().IsNotFound()) return known.status();
+  Result<std::string> existing = ReadFile(path);
+  if (existing.ok() && *existing != bytes) {
+    Result<Json> parsed = ParseJson(*existing, path.string());
+    if (!parsed.ok() || parsed->value("manifest_hash", "") != hash) {
+      return Status::AlreadyExists(path.string() + " holds another manifest");
+    }
+  }
+  if (!existing.ok()) RETURN_IF_ERROR(WriteFileAtomically(path, bytes));
+
+  // Blobs the manifest needs that the artifact did not bring.
+  for (const manifest::NeededBlob& need :
+       manifest::ManifestNeeds(manifest, blobs_)) {
+    if (!blobs_->Contains(need.digest)) {
+      summary->missing.push_back(need.name + " (" + need.digest.ToString() +
+                                 ")");
+    }
+  }
+  if (known.ok()) {
+    return Status::Ok();
+  }
+
+  ASSIGN_OR_RETURN(int64_t context,
+                   metadata_->PutContext({.type = "run", .name = run_id}));
+  metadata::Run run;
+  run.run_id = run_id;
+  run.context_id = context;
+  run.pipeline = manifest.value("pipeline", Json::object())
+                     .value("name", std::string());
+  run.status = manifest.value("status", std::string("succeeded"));
+  run.started_ms =
+      ParseRfc3339(manifest.value("started", std::string())).value_or(0);
+  run.finished_ms =
+      ParseRfc3339(manifest.value("finished", std::string())).value_or(0);
+  run.manifest_path = path.string();
+  run.manifest_hash = hash;
+  run.labels = {{"pulled_from", origin}};
+  return metadata_->CreateRun(run);
+}
+
+Status Sharer::RegisterSnapshot(const Json& record, const std::string& origin,
+                                PullSummary* summary) {
+  std::string what = origin + " snapshot record";
+  ASSIGN_OR_RETURN(std::string name, StringField(record, "name", what));
+  auto version = record.find("version");
+  if (version == record.end() || !version->is_number_integer() ||
+      version->get<int64_t>() < 1) {
+    return Status::InvalidArgument(what + ": field 'version' must be a "
+                                   "positive integer");
+  }
+  std::string label = name + "@" + std::to_string(version->get<int64_t>());
+  RETURN_IF_ERROR(data::ParseSnapshotRef(label).status().WithContext(what));
+  ASSIGN_OR_RETURN(std::string digest_text,
+                   StringField(record, "digest", what));
+  ASSIGN_OR_RETURN(Digest digest, Digest::Parse(digest_text));
+  Json properties = record.value("properties", Json::object());
+  if (!properties.is_object()) {
+    return Status::InvalidArgument(what + ": 'properties' must be an object");
+  }
+
+  // The bytes must have come along (a folder: its tree and every file).
+  if (!blobs_->Contains(digest)) {
+    return Status::DataLoss(label + ": its bytes " + digest_text +
+                            " were not in the pulled artifact");
+  }
+  if (properties.value("kind", "") == "folder") {
+    ASSIGN_OR_RETURN(std::vector<Digest> files,
+                     manifest::TreeFileDigests(*blobs_, digest));
+    for (const Digest& file : files) {
+      if (!blobs_->Contains(file)) {
+        return Status::DataLoss(label + ": file blob " + file.ToString() +
+                                " was not in the pulled artifact");
+      }
+    }
+  }
+
+  // Versions are immutable: the same bytes again is fine, others are not.
+  Result<metadata::Snapshot> known =
+      metadata_->GetSnapshot(name, version->get<int64_t>());
+  if (known.ok()) {
+    ASSIGN_OR_RETURN(metadata::Artifact artifact,
+                     metadata_->GetArtifact(known->artifact_id));
+    if (artifact.digest != digest_text) {
+      return Status::AlreadyExists(
+          "snapshot " + label + " already exists here with digest " +
+          artifact.digest + "; the pulled one has " + digest_text);
+    }
+    summary->snapshots.push_back(label);
+    return Status::Ok();
+  }
+  if (!known.status().IsNotFound()) return known.status();
+
+  metadata::Artifact dataset;
+  dataset.type = record.value("type", std::string("Dataset"));
+  dataset.uri = record.value("uri", std::string());
+  dataset.digest = digest_text;
+  dataset.properties = properties;
+  metadata::ExecutionRecord pull;
+  pull.execution.type = "lockstep/pull";
+  pull.execution.name = label;
+  pull.execution.state = metadata::ExecutionState::kComplete;
+  pull.execution.properties = {{"origin", origin}};
+  pull.outputs.emplace_back("dataset", dataset);
+  RETURN_IF_ERROR(metadata_->RecordExecution(&pull).status());
+  RETURN_IF_ERROR(metadata_->PutSnapshot(
+      {name, version->get<int64_t>(), pull.outputs[0].second.id}));
+  summary->snapshots.push_back(label);
+  return Status::Ok();
+}
+
+Status Sharer::RegisterArtifact(const Json& record, PullSummary* summary) {
+  std::string what = "artifact record";
+  ASSIGN_OR_RETURN(std::string type, StringField(record, "type", what));
+  ASSIGN_OR_RETURN(std::string digest_text,
+                   StringField(record, "digest", what));
+  ASSIGN_OR_RETURN(Digest digest, Digest::Parse(digest_text));
+  if (!blobs_->Contains(digest)) {
+    return Status::DataLoss("artifact " + digest_text +
+                            " was not in the pulled artifact");
+  }
+  ASSIGN_OR_RETURN(std::vector<metadata::Artifact> known,
+                   metadata_->FindArtifactsByDigest(digest_text));
+  for (const metadata::Artifact& artifact : known) {
+    if (artifact.type == type) {
+      summary->artifacts.push_back(artifact.id);
+      return Status::Ok();
+    }
+  }
+  metadata::Artifact artifact;
+  artifact.type = type;
+  artifact.uri = record.value("uri", std::string());
+  artifact.digest = digest_text;
+  Json properties = record.value("properties", Json::object());
+  Json custom = record.value("custom_properties", Json::object());
+  artifact.properties = properties.is_object() ? properties : Json::object();
+  artifact.custom_properties = custom.is_object() ? custom : Json::object();
+  ASSIGN_OR_RETURN(int64_t id, metadata_->PutArtifact(artifact));
+  summary->artifacts.push_back(id);
+  return Status::Ok();
+}
+
+}  // namespace lockstep::share

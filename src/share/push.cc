@@ -1,0 +1,334 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// The push half of share.h: runs, snapshots and artifacts as OCI
+// artifacts (layout in docs/formats/oci-artifacts.md).
+
+#include <cctype>
+#include <unordered_set>
+
+#include "core/canonical_json.h"
+#include "core/files.h"
+#include "data/snapshot.h"
+#include "data/tree_digest.h"
+#include "manifest/manifest.h"
+#include "manifest/retention.h"
+#include "share/share.h"
+
+namespace lockstep::share {
+
+namespace {
+
+constexpr std::string_view kTitle = "org.opencontainers.image.title";
+
+registry::PushLayer Layer(const Digest& digest, std::string_view media_type,
+                          const std::string& title, const std::string& role) {
+  registry::PushLayer layer;
+  layer.digest = digest;
+  layer.media_type = std::string(media_type);
+  layer.annotations = {{std::string(kTitle), title},
+                       {"lockstep.role", role}};
+  return layer;
+}
+
+// The layers of a folder's tree and files, titled LABEL/PATH.
+Result<std::vector<registry::PushLayer>> TreeLayers(
+    const store::BlobStore& blobs, const Digest& tree,
+    const std::string& label) {
+  std::vector<registry::PushLayer> layers;
+  layers.push_back(Layer(tree, kTreeLayer, label + "/.tree", "tree"));
+  ASSIGN_OR_RETURN(std::string bytes, blobs.ReadVerified(tree));
+  ASSIGN_OR_RETURN(std::vector<data::TreeEntry> entries,
+                   data::DecodeTree(bytes));
+  for (const data::TreeEntry& entry : entries) {
+    if (entry.type != data::EntryType::kFile) {
+      continue;
+    }
+    layers.push_back(Layer(entry.digest, kBlobLayer,
+                           label + "/" + data::DisplayPath(entry.path),
+                           "snapshot-file"));
+  }
+  return layers;
+}
+
+// Drops layers whose digest an earlier layer already has: a manifest
+// lists each blob once.
+void DropRepeatedLayers(std::vector<registry::PushLayer>* layers) {
+  std::vector<registry::PushLayer> unique;
+  std::unordered_set<Digest> seen;
+  for (registry::PushLayer& layer : *layers) {
+    if (seen.insert(layer.digest).second) {
+      unique.push_back(std::move(layer));
+    }
+  }
+  *layers = std::move(unique);
+}
+
+Status RequirePresent(const store::BlobStore& blobs,
+                      const std::vector<registry::PushLayer>& layers,
+                      const std::string& what) {
+  for (const registry::PushLayer& layer : layers) {
+    if (!blobs.Contains(layer.digest)) {
+      std::string title = layer.annotations.value(std::string(kTitle), "");
+      return Status::NotFound(what + " needs blob " +
+                              layer.digest.ToString() + " (" + title +
+                              "), which is not in the store");
+    }
+  }
+  return Status::Ok();
+}
+
+PushSummary Summarize(const std::string& kind,
+                      const registry::Reference& target,
+                      const registry::PushResult& pushed, size_t layers) {
+  PushSummary summary;
+  summary.kind = kind;
+  summary.reference = target.ToString();
+  summary.manifest = pushed.manifest;
+  summary.layers = layers;
+  summary.uploaded = pushed.uploaded;
+  summary.skipped = pushed.skipped;
+  summary.mounted = pushed.mounted;
+  return summary;
+}
+
+// TAG-model, TAG-model-2, ...; untagged (by digest) when TAG is empty.
+registry::Reference ModelReference(const registry::Reference& target,
+                                   size_t index) {
+  registry::Reference model = target;
+  if (!model.tag.empty()) {
+    model.tag += index == 0 ? "-model" : "-model-" + std::to_string(index + 1);
+  }
+  return model;
+}
+
+}  // namespace
+
+Json PushSummary::ToJson() const {
+  Json out = {{"kind", kind},
+              {"reference", reference},
+              {"digest", manifest.ToString()},
+              {"layers", layers},
+              {"uploaded", uploaded},
+              {"skipped", skipped},
+              {"mounted", mounted}};
+  if (!models.empty()) {
+    Json list = Json::array();
+    for (const PushSummary& model : models) list.push_back(model.ToJson());
+    out["models"] = list;
+  }
+  return out;
+}
+
+bool IsValidRunId(std::string_view run_id) {
+  if (run_id.empty() || run_id.size() > 200 || run_id == "." ||
+      run_id == "..") {
+    return false;
+  }
+  for (char c : run_id) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '_' && c != '-') {
+      return false;
+    }
+  }
+  return true;
+}
+
+Result<registry::PushResult> Sharer::Send(const registry::Reference& target,
+                                          registry::PushRequest request) {
+  if (!target.digest.empty()) {
+    return Status::InvalidArgument(target.ToString() +
+                                   ": push to a tag, not a digest");
+  }
+  RETURN_IF_ERROR(RequirePresent(*blobs_, request.layers, target.ToString()));
+  request.mount_from = mount_from_;
+  return client_->Push(target, request);
+}
+
+Result<registry::PushLayer> Sharer::SnapshotRecordLayer(
+    const std::string& title, const metadata::Snapshot& snapshot) {
+  std::string label = snapshot.name + "@" + std::to_string(snapshot.version);
+  ASSIGN_OR_RETURN(metadata::Artifact artifact,
+                   metadata_->GetArtifact(snapshot.artifact_id));
+  Json record = {{"kind", "lockstep.snapshot"},
+                 {"name", snapshot.name},
+                 {"version", snapshot.version},
+                 {"type", artifact.type},
+                 {"uri", artifact.uri},
+                 {"digest", artifact.digest},
+                 {"properties", artifact.properties}};
+  ASSIGN_OR_RETURN(std::string text, CanonicalJson(record));
+  ASSIGN_OR_RETURN(Digest digest, blobs_->PutBytes(text));
+  registry::PushLayer layer =
+      Layer(digest, kSnapshotRecordLayer, title, "snapshot-record");
+  layer.annotations["lockstep.snapshot"] = label;
+  return layer;
+}
+
+Result<PushSummary> Sharer::PushRun(const std::string& run_id,
+                                    const registry::Reference& target) {
+  ASSIGN_OR_RETURN(metadata::Run run, metadata_->GetRun(run_id));
+  if (run.manifest_path.empty()) {
+    return Status::FailedPrecondition("run " + run_id +
+                                      " has no manifest yet");
+  }
+  ASSIGN_OR_RETURN(Json manifest, manifest::LoadManifest(run.manifest_path));
+  ASSIGN_OR_RETURN(std::string bytes, ReadFile(run.manifest_path));
+  ASSIGN_OR_RETURN(Digest manifest_blob, blobs_->PutBytes(bytes));
+
+  // The manifest first, then everything it needs, then snapshot records.
+  std::vector<registry::PushLayer> layers;
+  registry::PushLayer manifest_layer =
+      Layer(manifest_blob, kManifestLayer, "manifest.json", "manifest");
+  manifest_layer.annotations["lockstep.run"] = run_id;
+  layers.push_back(manifest_layer);
+  std::vector<manifest::NeededBlob> needs =
+      manifest::ManifestNeeds(manifest, blobs_);
+  std::vector<manifest::NeededBlob> models;
+  for (const manifest::NeededBlob& need : needs) {
+    bool tree = need.role == "snapshot" && blobs_->Contains(need.digest) &&
+                manifest::IsTreeBlob(*blobs_, need.digest);
+    registry::PushLayer layer = Layer(
+        need.digest, tree ? kTreeLayer : kBlobLayer, need.name, need.role);
+    if (!need.type.empty()) layer.annotations["lockstep.type"] = need.type;
+    layers.push_back(std::move(layer));
+    if (need.role == "output" && need.type == "Model") models.push_back(need);
+  }
+  for (const Json& data : manifest.value("data", Json::array())) {
+    Result<metadata::Snapshot> snapshot = metadata_->GetSnapshot(
+        data.value("name", ""), data.value("version", int64_t{0}));
+    if (!snapshot.ok()) {
+      continue;  // The bytes travel anyway; only the record is local.
+    }
+    std::string label = snapshot->name + "@" +
+                        std::to_string(snapshot->version);
+    ASSIGN_OR_RETURN(
+        registry::PushLayer record,
+        SnapshotRecordLayer("data/" + label + ".json", *snapshot));
+    layers.push_back(std::move(record));
+  }
+  DropRepeatedLayers(&layers);
+  RETURN_IF_ERROR(RequirePresent(*blobs_, layers, "run " + run_id));
+
+  // Each model as an artifact of its own, so the run can refer to it.
+  std::vector<PushSummary> pushed_models;
+  for (size_t i = 0; i < models.size(); ++i) {
+    registry::PushRequest request;
+    request.artifact_type = std::string(kModelArtifact);
+    registry::PushLayer layer =
+        Layer(models[i].digest, kBlobLayer, models[i].name, "model");
+    layer.annotations["lockstep.run"] = run_id;
+    request.layers.push_back(layer);
+    request.annotations = {{"lockstep.run", run_id},
+                           {"lockstep.output", models[i].name}};
+    registry::Reference model_target = ModelReference(target, i);
+    ASSIGN_OR_RETURN(registry::PushResult pushed,
+                     Send(model_target, std::move(request)));
+    pushed_models.push_back(Summarize("model", model_target, pushed, 1));
+  }
+
+  // The run, a referrer of its first model.
+  registry::PushRequest request;
+  request.artifact_type = std::string(kRunArtifact);
+  request.layers = layers;
+  request.annotations = {
+      {"lockstep.run", run_id},
+      {"lockstep.pipeline", run.pipeline},
+      {"lockstep.manifest-hash", manifest.value("manifest_hash", "")}};
+  if (!pushed_models.empty()) request.subject = pushed_models[0].manifest;
+  ASSIGN_OR_RETURN(registry::PushResult pushed, Send(target, request));
+  PushSummary summary = Summarize("run", target, pushed, layers.size());
+
+  // Further models get a small referrer holding the manifest only.
+  for (size_t i = 1; i < pushed_models.size(); ++i) {
+    registry::PushRequest referrer;
+    referrer.artifact_type = std::string(kRunArtifact);
+    referrer.layers = {manifest_layer};
+    referrer.annotations = request.annotations;
+    referrer.subject = pushed_models[i].manifest;
+    registry::Reference by_digest = target;
+    by_digest.tag.clear();
+    RETURN_IF_ERROR(Send(by_digest, std::move(referrer)).status());
+  }
+  summary.models = std::move(pushed_models);
+  return summary;
+}
+
+Result<PushSummary> Sharer::PushSnapshot(const std::string& ref_text,
+                                         const registry::Reference& target) {
+  ASSIGN_OR_RETURN(data::SnapshotRef ref, data::ParseSnapshotRef(ref_text));
+  Result<metadata::Snapshot> snapshot =
+      ref.version == 0 ? metadata_->LatestSnapshot(ref.name)
+                       : metadata_->GetSnapshot(ref.name, ref.version);
+  if (snapshot.status().IsNotFound()) {
+    return Status::NotFound("no snapshot " + ref_text);
+  }
+  RETURN_IF_ERROR(snapshot.status());
+  ASSIGN_OR_RETURN(metadata::Artifact artifact,
+                   metadata_->GetArtifact(snapshot->artifact_id));
+  if (artifact.state != "live") {
+    return Status::FailedPrecondition(
+        "snapshot " + ref_text + " was removed (" + artifact.removal_reason +
+        ")");
+  }
+  std::string label = snapshot->name + "@" + std::to_string(snapshot->version);
+  ASSIGN_OR_RETURN(Digest digest, Digest::Parse(artifact.digest));
+
+  std::vector<registry::PushLayer> layers;
+  ASSIGN_OR_RETURN(registry::PushLayer record,
+                   SnapshotRecordLayer(label + ".json", *snapshot));
+  layers.push_back(record);
+  if (artifact.properties.value("kind", "") == "folder") {
+    ASSIGN_OR_RETURN(std::vector<registry::PushLayer> tree,
+                     TreeLayers(*blobs_, digest, label));
+    layers.insert(layers.end(), tree.begin(), tree.end());
+  } else {
+    layers.push_back(Layer(digest, kBlobLayer, label, "snapshot"));
+  }
+  DropRepeatedLayers(&layers);
+
+  registry::PushRequest request;
+  request.artifact_type = std::string(kSnapshotArtifact);
+  request.layers = layers;
+  request.annotations = {{"lockstep.snapshot", label}};
+  ASSIGN_OR_RETURN(registry::PushResult pushed, Send(target, request));
+  return Summarize("snapshot", target, pushed, layers.size());
+}
+
+Result<PushSummary> Sharer::PushArtifact(int64_t artifact_id,
+                                         const registry::Reference& target) {
+  ASSIGN_OR_RETURN(metadata::Artifact artifact,
+                   metadata_->GetArtifact(artifact_id));
+  ASSIGN_OR_RETURN(Digest digest, Digest::Parse(artifact.digest));
+  Json record = {{"kind", "lockstep.artifact"},
+                 {"type", artifact.type},
+                 {"uri", artifact.uri},
+                 {"digest", artifact.digest},
+                 {"properties", artifact.properties},
+                 {"custom_properties", artifact.custom_properties}};
+  ASSIGN_OR_RETURN(std::string text, CanonicalJson(record));
+  ASSIGN_OR_RETURN(Digest record_blob, blobs_->PutBytes(text));
+  std::string label = "artifact-" + std::to_string(artifact_id);
+
+  std::vector<registry::PushLayer> layers;
+  layers.push_back(Layer(record_blob, kArtifactRecordLayer, label + ".json",
+                         "artifact-record"));
+  if (blobs_->Contains(digest) && manifest::IsTreeBlob(*blobs_, digest)) {
+    ASSIGN_OR_RETURN(std::vector<registry::PushLayer> tree,
+                     TreeLayers(*blobs_, digest, label));
+    layers.insert(layers.end(), tree.begin(), tree.end());
+  } else {
+    registry::PushLayer layer = Layer(digest, kBlobLayer, label, "artifact");
+    layer.annotations["lockstep.type"] = artifact.type;
+    layers.push_back(layer);
+  }
+  DropRepeatedLayers(&layers);
+
+  registry::PushRequest request;
+  request.artifact_type = std::string(kArtifactArtifact);
+  request.layers = layers;
+  request.annotations = {{"lockstep.artifact-type", artifact.type}};
+  ASSIGN_OR_RETURN(registry::PushResult pushed, Send(target, request));
+  return Summarize("artifact", target, pushed, layers.size());
+}
+
+}  // namespace lockstep::share

@@ -1,0 +1,141 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// Sharing runs, snapshots and artifacts through any OCI registry: each
+// becomes an OCI artifact whose layers are everything needed to use it
+// elsewhere (a run: its manifest and every blob the manifest needs to
+// reproduce; a snapshot: its record and bytes), and a pull re-registers
+// it in the local lineage store, so `lockstep reproduce RUN` works
+// offline afterwards. The layout is docs/formats/oci-artifacts.md.
+
+#ifndef LOCKSTEP_SHARE_SHARE_H_
+#define LOCKSTEP_SHARE_SHARE_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/status.h"
+#include "metadata/metadata_store.h"
+#include "registry/client.h"
+#include "store/blob_store.h"
+
+namespace lockstep::share {
+
+using Json = nlohmann::json;
+
+// Manifest artifactTypes.
+inline constexpr std::string_view kRunArtifact =
+    "application/vnd.lockstep.run.v1+json";
+inline constexpr std::string_view kModelArtifact =
+    "application/vnd.lockstep.model.v1";
+inline constexpr std::string_view kSnapshotArtifact =
+    "application/vnd.lockstep.snapshot.v1";
+inline constexpr std::string_view kArtifactArtifact =
+    "application/vnd.lockstep.artifact.v1";
+
+// Layer media types.
+inline constexpr std::string_view kManifestLayer =
+    "application/vnd.lockstep.manifest.v1+json";
+inline constexpr std::string_view kSnapshotRecordLayer =
+    "application/vnd.lockstep.snapshot.v1+json";
+inline constexpr std::string_view kArtifactRecordLayer =
+    "application/vnd.lockstep.artifact.v1+json";
+inline constexpr std::string_view kTreeLayer =
+    "application/vnd.lockstep.tree.v1";
+inline constexpr std::string_view kBlobLayer = "application/octet-stream";
+
+// What one push sent.
+struct PushSummary {
+  std::string kind;  // run, snapshot or artifact
+  std::string reference;  // REGISTRY/REPO:TAG as pushed
+  Digest manifest;
+  size_t layers = 0;
+  size_t uploaded = 0;
+  size_t skipped = 0;
+  size_t mounted = 0;
+  // For a run: its Model outputs, each pushed as an artifact of its own
+  // (the run artifact is a referrer of the first).
+  std::vector<PushSummary> models;
+
+  Json ToJson() const;
+};
+
+// What one pull brought and registered.
+struct PullSummary {
+  registry::PullResult pulled;
+  std::string artifact_type;
+  std::string kind;  // run, snapshot, artifact or other
+  std::string run_id;                  // a run
+  std::string manifest_path;           // a run
+  std::vector<std::string> snapshots;  // NAME@V registered (or present)
+  std::vector<int64_t> artifacts;      // artifact ids registered
+  std::vector<std::string> missing;    // needed blobs the pull lacked
+
+  Json ToJson() const;
+};
+
+class Sharer {
+ public:
+  // All three must outlive the Sharer; `blobs` is the store's blob store
+  // (its root is the store folder).
+  Sharer(store::BlobStore* blobs, metadata::MetadataStore* metadata,
+         registry::Client* client)
+      : blobs_(blobs), metadata_(metadata), client_(client) {}
+
+  // Try a cross-repository mount from this repository first.
+  void set_mount_from(std::string repository) {
+    mount_from_ = std::move(repository);
+  }
+
+  // Pushes a recorded run: its manifest and every blob it needs, plus its
+  // Model outputs as artifacts of their own (tagged TAG-model, TAG-model-2,
+  // ...) with the run attached as their referrer. NotFound for an unknown
+  // run or a needed blob missing from the store.
+  Result<PushSummary> PushRun(const std::string& run_id,
+                              const registry::Reference& target);
+
+  // Pushes a snapshot (`NAME@V` or `NAME`, the latest): its record and its
+  // bytes (a folder: its tree and every file).
+  Result<PushSummary> PushSnapshot(const std::string& ref,
+                                   const registry::Reference& target);
+
+  // Pushes a lineage-store artifact: its record and its blob.
+  Result<PushSummary> PushArtifact(int64_t artifact_id,
+                                   const registry::Reference& target);
+
+  // Pulls `source` (verifying every digest) and re-registers what it is:
+  // a run gets its manifest written under <store>/runs/RUN/ (hash
+  // checked) and a row in the runs table; snapshot records become Dataset
+  // artifacts and snapshot rows; artifact records become artifacts.
+  // AlreadyExists when the local store has the same run or NAME@V with
+  // other content.
+  Result<PullSummary> Pull(const registry::Reference& source);
+
+ private:
+  Result<registry::PushResult> Send(const registry::Reference& target,
+                                    registry::PushRequest request);
+  // The snapshot's record as a layer titled `title`.
+  Result<registry::PushLayer> SnapshotRecordLayer(const std::string& title,
+                                                  const metadata::Snapshot&);
+  Status RegisterRun(const Json& manifest, const std::string& bytes,
+                     const std::string& origin, PullSummary* summary);
+  Status RegisterSnapshot(const Json& record, const std::string& origin,
+                          PullSummary* summary);
+  Status RegisterArtifact(const Json& record, PullSummary* summary);
+
+  store::BlobStore* blobs_;
+  metadata::MetadataStore* metadata_;
+  registry::Client* client_;
+  std::string mount_from_;
+};
+
+// True when `run_id` is safe as one path component (letters, digits,
+// '.', '_', '-'; not "." or "..").
+bool IsValidRunId(std::string_view run_id);
+
+}  // namespace lockstep::share
+
+#endif  // LOCKSTEP_SHARE_SHARE_H_

@@ -1,0 +1,201 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "core/files.h"
+#include "data/snapshot.h"
+#include "data/test_util.h"
+#include "manifest/manifest.h"
+#include "manifest/retention.h"
+#include "share/expiry.h"
+#include "share/share.h"
+
+namespace lockstep::share {
+namespace {
+
+namespace fs = std::filesystem;
+using data::testing::Sha256Sum;
+using data::testing::WriteBytes;
+
+constexpr int64_t kDay = 24 * 3600 * 1000;
+
+class ShareTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = *MakeTempDirectory(fs::temp_directory_path(), "share-");
+    blobs_ = std::make_unique<store::BlobStore>(root_ / "store");
+    metadata_ = std::move(
+        *metadata::MetadataStore::Open((root_ / "metadata.db").string()));
+    snapshots_ = std::make_unique<data::DataSnapshots>(
+        blobs_.get(), metadata_.get(), root_ / "store" / "cache");
+  }
+  void TearDown() override { RemoveAllQuietly(root_); }
+
+  data::SnapshotInfo Snap(const fs::path& source, const std::string& name,
+                          int64_t expires_after_ms) {
+    data::SnapshotRequest request;
+    request.source = source.string();
+    request.name = name;
+    request.expires_after_ms = expires_after_ms;
+    auto info = snapshots_->Create(request);
+    EXPECT_TRUE(info.ok()) << info.status().ToString();
+    return info.ok() ? *info : data::SnapshotInfo{};
+  }
+
+  // Records a finished run whose sealed manifest reads `data`.
+  void RecordRun(const std::string& run_id, const Json& data,
+                 const Json& steps = Json::array()) {
+    Json manifest = {{"manifest_version", 1}, {"kind", "lockstep.run"},
+                     {"run_id", run_id},     {"status", "succeeded"},
+                     {"data", data},         {"steps", steps}};
+    auto text = manifest::SealManifest(&manifest);
+    ASSERT_TRUE(text.ok()) << text.status().ToString();
+    fs::path path = manifest::ManifestPath(root_ / "store", run_id);
+    ASSERT_TRUE(WriteFileAtomically(path, *text).ok());
+    auto context = metadata_->PutContext({.type = "run", .name = run_id});
+    ASSERT_TRUE(context.ok());
+    metadata::Run run;
+    run.run_id = run_id;
+    run.context_id = *context;
+    run.pipeline = "p";
+    run.status = "succeeded";
+    run.manifest_path = path.string();
+    run.manifest_hash = manifest["manifest_hash"].get<std::string>();
+    ASSERT_TRUE(metadata_->CreateRun(run).ok());
+  }
+
+  std::vector<std::string> RootDigests() {
+    manifest::LineageRetentionRoots roots(metadata_.get(), blobs_.get());
+    auto kept = roots.Roots();
+    EXPECT_TRUE(kept.ok()) << kept.status().ToString();
+    std::vector<std::string> out;
+    for (const auto& root : *kept) out.push_back(root.digest.ToString());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  fs::path root_;
+  std::unique_ptr<store::BlobStore> blobs_;
+  std::unique_ptr<metadata::MetadataStore> metadata_;
+  std::unique_ptr<data::DataSnapshots> snapshots_;
+};
+
+bool Has(const std::vector<std::string>& list, const std::string& item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+TEST_F(ShareTest, FolderSnapshotFilesAreRetentionRoots) {
+  WriteBytes(root_ / "docs" / "a.txt", "alpha\n");
+  WriteBytes(root_ / "docs" / "sub" / "b.txt", "beta\n");
+  data::SnapshotInfo info = Snap(root_ / "docs", "docs", 0);
+
+  std::vector<std::string> roots = RootDigests();
+  EXPECT_TRUE(Has(roots, info.digest));  // the tree
+  EXPECT_TRUE(Has(roots, Sha256Sum(root_ / "docs" / "a.txt")));
+  EXPECT_TRUE(Has(roots, Sha256Sum(root_ / "docs" / "sub" / "b.txt")));
+}
+
+TEST_F(ShareTest, ExpiredSnapshotNoRunNeedsIsRemovedAndStopsBeingARoot) {
+  WriteBytes(root_ / "old.csv", "x\n1\n");
+  data::SnapshotInfo info = Snap(root_ / "old.csv", "old", 1000);
+  std::string digest = Sha256Sum(root_ / "old.csv");
+  ASSERT_EQ(info.digest, digest);
+
+  // Not yet expired: nothing to decide.
+  auto early = ExpireSnapshots(metadata_.get(), info.created_ms, true);
+  ASSERT_TRUE(early.ok());
+  EXPECT_TRUE(early->empty());
+
+  // A dry run decides but changes nothing.
+  int64_t later = info.created_ms + kDay;
+  auto dry = ExpireSnapshots(metadata_.get(), later, false);
+  ASSERT_TRUE(dry.ok());
+  ASSERT_EQ(dry->size(), 1u);
+  EXPECT_TRUE((*dry)[0].remove);
+  EXPECT_EQ((*dry)[0].snapshot, "old@1");
+  EXPECT_TRUE(Has(RootDigests(), digest));
+
+  auto applied = ExpireSnapshots(metadata_.get(), later, true);
+  ASSERT_TRUE(applied.ok());
+  ASSERT_EQ(applied->size(), 1u);
+  EXPECT_FALSE(Has(RootDigests(), digest));
+  auto shown = snapshots_->Get({"old", 1});
+  ASSERT_TRUE(shown.ok());
+  EXPECT_TRUE(shown->Removed());
+  EXPECT_NE(shown->removal_reason.find("no kept run needs it"),
+            std::string::npos);
+
+  // Already removed: not decided again.
+  auto again = ExpireSnapshots(metadata_.get(), later, true);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->empty());
+}
+
+TEST_F(ShareTest, ExpiredSnapshotARunNeedsIsKeptNamingTheRun) {
+  WriteBytes(root_ / "train.csv", "x\n1\n2\n");
+  data::SnapshotInfo info = Snap(root_ / "train.csv", "train", 1000);
+  RecordRun("20260101-000000-abcdef",
+            Json::array({{{"name", "train"}, {"version", 1},
+                          {"digest", info.digest}}}));
+
+  auto decided =
+      ExpireSnapshots(metadata_.get(), info.created_ms + kDay, true);
+  ASSERT_TRUE(decided.ok()) << decided.status().ToString();
+  ASSERT_EQ(decided->size(), 1u);
+  EXPECT_FALSE((*decided)[0].remove);
+  EXPECT_EQ((*decided)[0].reason,
+            "expired, but run 20260101-000000-abcdef needs it");
+  auto shown = snapshots_->Get({"train", 1});
+  ASSERT_TRUE(shown.ok());
+  EXPECT_FALSE(shown->Removed());
+  EXPECT_TRUE(Has(RootDigests(), info.digest));
+}
+
+TEST_F(ShareTest, ManifestNeedsListsFolderFilesOnceEach) {
+  WriteBytes(root_ / "docs" / "a.txt", "same\n");
+  WriteBytes(root_ / "docs" / "b.txt", "same\n");
+  WriteBytes(root_ / "docs" / "c.txt", "other\n");
+  data::SnapshotInfo info = Snap(root_ / "docs", "docs", 0);
+  std::string model = "sha256:" + std::string(64, 'a');
+  Json steps = Json::array(
+      {{{"name", "train"},
+        {"invocation", {{"inputs", {{"docs", info.digest}}}}},
+        {"outputs", {{"model", {{"type", "Model"}, {"digest", model}}}}}}});
+  Json manifest = {{"run_id", "r1"},
+                   {"data", Json::array({{{"name", "docs"},
+                                          {"version", 1},
+                                          {"digest", info.digest}}})},
+                   {"steps", steps}};
+
+  std::vector<manifest::NeededBlob> needs =
+      manifest::ManifestNeeds(manifest, blobs_.get());
+  std::vector<std::string> names;
+  for (const auto& need : needs) names.push_back(need.name);
+  // The snapshot's input use repeats its digest and a.txt and b.txt
+  // share bytes: each digest is listed once, under its first name.
+  EXPECT_EQ(names, (std::vector<std::string>{"data/docs@1",
+                                             "data/docs@1/a.txt",
+                                             "data/docs@1/c.txt",
+                                             "train/model"}));
+  EXPECT_EQ(needs[1].digest.ToString(),
+            Sha256Sum(root_ / "docs" / "b.txt"));
+  EXPECT_EQ(needs[2].digest.ToString(), Sha256Sum(root_ / "docs" / "c.txt"));
+  EXPECT_EQ(needs[3].type, "Model");
+  EXPECT_EQ(needs[3].reason, "run r1 needs it (step train, output model)");
+
+  // Without a blob store, trees are not opened.
+  EXPECT_EQ(manifest::ManifestNeeds(manifest).size(), 2u);
+}
+
+TEST(RunIdTest, OnlyOnePathComponent) {
+  EXPECT_TRUE(IsValidRunId("20260101-000000-abcdef"));
+  EXPECT_FALSE(IsValidRunId(""));
+  EXPECT_FALSE(IsValidRunId(".."));
+  EXPECT_FALSE(IsValidRunId("a/b"));
+  EXPECT_FALSE(IsValidRunId("../../etc"));
+}
+
+}  // namespace
+}  // namespace lockstep::share

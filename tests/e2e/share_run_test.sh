@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Sharing a run through an OCI registry: a run with a snapshot input and a
+# Model output is pushed from store A, pulled into an empty store B in
+# another folder, and reproduced there with the registry stopped. The
+# model is an artifact of its own and the referrers API lists the run for
+# it; the snapshot is re-registered in B.
+source "$(dirname "$0")/lib.sh"
+source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
+trap 'stop_registry; cleanup_test_dir' EXIT
+
+export LOCKSTEP_STORE="$TEST_DIR/registry-store"
+start_registry
+
+# Store A: a snapshot and a run that reads it and writes a model.
+mkdir -p "$TEST_DIR/a" && cd "$TEST_DIR/a"
+export LOCKSTEP_STORE="$TEST_DIR/a/.lockstep"
+printf 'x\n3\n1\n2\n' >train.csv
+"$LOCKSTEP" data snapshot train.csv --name train -q
+cat >pipeline.yaml <<'YAML'
+pipeline: share-demo
+steps:
+  train:
+    run: [sh, -c, 'sort inputs/data >outputs/model; printf "{\"rows\": %s}" $(wc -l <inputs/data) >outputs/score']
+    inputs:
+      data: train@1
+    outputs:
+      model: Model
+      score: Metrics
+YAML
+"$LOCKSTEP" run pipeline.yaml --json >run.json 2>/dev/null
+run_id=$(json run.json 'd["run_id"]')
+manifest_a=$(json run.json 'd["manifest"]')
+
+expect_exit 0 "$LOCKSTEP" push --json --insecure "$run_id" \
+  "$REGISTRY/team/share:run1"
+cp "$TEST_DIR/stdout.txt" push.json
+expect_eq "$(json push.json 'd["kind"]')" run "pushed kind"
+run_digest=$(json push.json 'd["digest"]')
+model_digest=$(json push.json 'd["models"][0]["digest"]')
+expect_eq "$(json push.json 'd["models"][0]["reference"]')" \
+  "$REGISTRY/team/share:run1-model" "model tag"
+
+# The run artifact, as any OCI client sees it.
+curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+  "http://$REGISTRY/v2/team/share/manifests/run1" >run-manifest.json
+expect_eq "sha256:$(sha256sum <run-manifest.json | cut -d' ' -f1)" \
+  "$run_digest" "run manifest digest"
+expect_eq "$(json run-manifest.json 'd["artifactType"]')" \
+  application/vnd.lockstep.run.v1+json "artifactType"
+expect_eq "$(json run-manifest.json 'd["subject"]["digest"]')" \
+  "$model_digest" "subject is the model"
+expect_eq "$(json run-manifest.json 'd["layers"][0]["mediaType"]')" \
+  application/vnd.lockstep.manifest.v1+json "first layer"
+expect_eq "$(json run-manifest.json 'd["layers"][0]["digest"]')" \
+  "sha256:$(sha256sum <"$manifest_a" | cut -d' ' -f1)" "manifest layer"
+titles=$(json run-manifest.json \
+  '" ".join(l["annotations"]["org.opencontainers.image.title"] for l in d["layers"])')
+for want in manifest.json pipeline.yaml data/train@1 train/model \
+    train/score data/train@1.json; do
+  [[ " $titles " == *" $want "* ]] || fail "layer $want missing: $titles"
+done
+model_layer=$(json run-manifest.json \
+  '[l["digest"] for l in d["layers"] if l["annotations"]["org.opencontainers.image.title"] == "train/model"][0]')
+expect_eq "$model_layer" "sha256:$(printf '1\n2\n3\nx\n' | sha256sum | cut -d' ' -f1)" \
+  "model bytes"
+
+# The referrers API lists the run for the model.
+curl -sf "http://$REGISTRY/v2/team/share/referrers/$model_digest" \
+  >referrers.json
+expect_eq "$(json referrers.json '[m["digest"] for m in d["manifests"]]')" \
+  "['$run_digest']" "referrers of the model"
+expect_eq "$(json referrers.json 'd["manifests"][0]["artifactType"]')" \
+  application/vnd.lockstep.run.v1+json "referrer artifactType"
+
+# A second push sends nothing new.
+expect_exit 0 "$LOCKSTEP" push --json --insecure "$run_id" \
+  "$REGISTRY/team/share:run1"
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["uploaded"]')" 0 "re-push uploads"
+
+# Store B, elsewhere, empty: pull, then stop the registry.
+mkdir -p "$TEST_DIR/b" && cd "$TEST_DIR/b"
+export LOCKSTEP_STORE="$TEST_DIR/b/.lockstep"
+expect_exit 0 "$LOCKSTEP" pull --json --insecure "$REGISTRY/team/share:run1"
+cp "$TEST_DIR/stdout.txt" pull.json
+expect_eq "$(json pull.json 'd["kind"]')" run "pulled kind"
+expect_eq "$(json pull.json 'd["run"]')" "$run_id" "pulled run"
+expect_eq "$(json pull.json 'd["snapshots"]')" "['train@1']" "snapshots"
+expect_eq "$(json pull.json 'd["missing"]')" "[]" "missing blobs"
+manifest_b=$(json pull.json 'd["manifest"]')
+expect_eq "$manifest_b" "$TEST_DIR/b/.lockstep/runs/$run_id/manifest.json" \
+  "manifest path"
+cmp "$manifest_a" "$manifest_b" || fail "manifest bytes differ"
+stop_registry
+
+expect_exit 0 "$LOCKSTEP" runs list --json
+expect_eq "$(json "$TEST_DIR/stdout.txt" '[r["run_id"] for r in d["runs"]]')" \
+  "['$run_id']" "runs in B"
+expect_exit 0 "$LOCKSTEP" reproduce "$run_id" --json
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["reproduced"]')" True "reproduced"
+expect_exit 0 "$LOCKSTEP" data verify train@1
+expect_exit 0 "$LOCKSTEP" manifest verify "$manifest_b"
+
+# Pulling again (registry back) is idempotent.
+export LOCKSTEP_STORE="$TEST_DIR/registry-store"
+start_registry
+export LOCKSTEP_STORE="$TEST_DIR/b/.lockstep"
+# The new registry has a new port and an empty repository: push from A.
+LOCKSTEP_STORE="$TEST_DIR/a/.lockstep" "$LOCKSTEP" push --insecure -q \
+  "$run_id" "$REGISTRY/team/share:run1" >/dev/null
+expect_exit 0 "$LOCKSTEP" pull --json --insecure "$REGISTRY/team/share:run1"
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["run"]')" "$run_id" "re-pull"
+
+# An unknown source is a clear error, not a file push.
+expect_exit 2 "$LOCKSTEP" push --insecure no-such-run "$REGISTRY/team/x:1"
+expect_contains "$TEST_DIR/stderr.txt" "is not a file, run, snapshot"
+echo "share_run_test: ok"
