@@ -79,6 +79,40 @@ bool IsTreeBlob(const store::BlobStore& blobs, const Digest& digest) {
          head == data::kTreeMagic;
 }
 
+namespace {
+
+// A step's image: its manifest and, when the manifest is in the store, its
+// config and layers, so that the step can run again in the same image.
+void AddImage(const std::string& reference, const store::BlobStore* blobs,
+              const std::string& where, NeedsCollector* needs) {
+  size_t at = reference.rfind("@sha256:");
+  if (at == std::string::npos) {
+    return;
+  }
+  Json manifest_digest = reference.substr(at + 1);
+  needs->Add(manifest_digest, {{}, "image", "image/manifest", "",
+                               where + ", image " + reference});
+  Result<Digest> digest = Digest::Parse(manifest_digest.get<std::string>());
+  if (blobs == nullptr || !digest.ok() || !blobs->Contains(*digest)) {
+    return;
+  }
+  Result<std::string> bytes = blobs->ReadVerified(*digest);
+  Json image = bytes.ok() ? Json::parse(*bytes, nullptr, false) : Json();
+  if (!image.is_object()) {
+    return;
+  }
+  Json config = image.value("config", Json::object());
+  needs->Add(config.value("digest", Json()),
+             {{}, "image", "image/config", "", where + ", image config"});
+  Json layers = image.value("layers", Json::array());
+  for (const Json& layer : layers) {
+    needs->Add(layer.value("digest", Json()),
+               {{}, "image", "image/layer", "", where + ", image layer"});
+  }
+}
+
+}  // namespace
+
 std::vector<NeededBlob> ManifestNeeds(const Json& manifest,
                                       const store::BlobStore* blobs) {
   NeedsCollector needs(manifest.value("run_id", std::string("?")));
@@ -126,6 +160,8 @@ std::vector<NeededBlob> ManifestNeeds(const Json& manifest,
       needs.Add(digest, {{}, "input", name + "/inputs/" + input, "",
                          where + ", input " + input});
     }
+    AddImage(invocation.value("image", std::string()), blobs, where,
+             &needs);
     for (const auto& [output, entry] : outputs.items()) {
       needs.Add(entry.value("digest", Json()),
                 {{}, "output", name + "/" + output,
