@@ -12,6 +12,7 @@
 #include "core/subprocess.h"
 #include "manifest/manifest.h"
 #include "manifest/reproduce.h"
+#include "metadata/compare.h"
 
 namespace lockstep::cli {
 
@@ -27,7 +28,26 @@ struct ReproduceFlags {
   bool keep = false;
 };
 
+// "      changed: when.txt" lines for the files inside a folder output.
+void PrintFolderChanges(const Json& changes) {
+  for (const char* kind : {"changed", "added", "removed"}) {
+    for (const Json& path : changes[kind]) {
+      std::cout << "      " << kind << ": " << path.get<std::string>()
+                << "\n";
+    }
+  }
+}
+
 void PrintReportText(const manifest::ReproduceReport& report) {
+  if (report.code_restored.contains("files")) {
+    std::cout << "  code: " << report.code_restored["files"].size()
+              << " file(s) rebuilt from commit "
+              << report.code_restored["commit"].get<std::string>() << "\n";
+  }
+  if (report.code_restored.contains("folder")) {
+    std::cout << "  code kept in "
+              << report.code_restored["folder"].get<std::string>() << "\n";
+  }
   for (const manifest::StepVerdict& step : report.steps) {
     std::cout << "  " << step.name << ": " << step.status;
     if (!step.note.empty()) {
@@ -43,14 +63,12 @@ void PrintReportText(const manifest::ReproduceReport& report) {
                 << output.actual << "\n";
       if (output.metric_changes.is_array()) {
         for (const Json& change : output.metric_changes) {
-          std::cout << "      " << change["key"].get<std::string>() << ": "
-                    << change["old"].dump() << " -> "
-                    << change["new"].dump();
-          if (change.contains("delta")) {
-            std::cout << " (delta " << change["delta"].dump() << ")";
-          }
-          std::cout << "\n";
+          std::cout << "      " << metadata::FormatMetricChange(change)
+                    << "\n";
         }
+      }
+      if (output.folder_changes.is_object()) {
+        PrintFolderChanges(output.folder_changes);
       }
     }
   }
@@ -58,6 +76,9 @@ void PrintReportText(const manifest::ReproduceReport& report) {
     std::cout << "reproduced: bit-identical" << std::endl;
   } else if (!report.missing.empty()) {
     std::cout << "not reproduced: missing inputs" << std::endl;
+    for (const std::string& missing : report.missing) {
+      std::cout << "  missing: " << missing << "\n";
+    }
   } else {
     std::cout << "not reproduced: first divergence at "
               << report.first_divergence << std::endl;
@@ -79,8 +100,12 @@ Result<std::string> ManifestOf(const std::string& target,
 
 int ReproduceTarget(const GlobalOptions& globals,
                     const ReproduceFlags& flags) {
-  Result<OpenedStore> opened =
-      OpenStoreAndMetadata(globals, store::CreateIfMissing::kNo);
+  // A manifest file can be reproduced into a new store (a fresh machine);
+  // a run id only means something in a store that exists.
+  Result<OpenedStore> opened = OpenStoreAndMetadata(
+      globals, std::filesystem::is_regular_file(flags.target)
+                   ? store::CreateIfMissing::kYes
+                   : store::CreateIfMissing::kNo);
   Result<std::string> path =
       ManifestOf(flags.target, opened.ok() ? &opened.value() : nullptr);
   if (!path.ok()) {

@@ -14,6 +14,8 @@
 #include "core/log.h"
 #include "core/subprocess.h"
 #include "manifest/manifest.h"
+#include "manifest/reproduce.h"
+#include "metadata/compare.h"
 #include "pipeline/params.h"
 #include "pipeline/runner.h"
 #include "pipeline/spec.h"
@@ -34,6 +36,7 @@ struct RunFlags {
   std::vector<std::string> labels;
   std::string resume;
   bool allow_tags = false;
+  bool check_determinism = false;
 };
 
 Json StepJson(const pipeline::StepReport& step) {
@@ -99,6 +102,60 @@ void PrintRunText(const pipeline::RunReport& report,
   std::cout << "manifest: " << manifest_path << std::endl;
 }
 
+// Re-runs every step of the finished run once more with its own inputs.
+// Returns the determinism entries (null when the check could not run).
+Result<Json> CheckRunDeterminism(const std::string& manifest_path,
+                                 store::BlobStore* blobs) {
+  ASSIGN_OR_RETURN(Json document, manifest::LoadManifest(manifest_path));
+  manifest::ReproduceOptions options;
+  options.lockstep_binary = SelfBinary();
+  ASSIGN_OR_RETURN(manifest::ReproduceReport report,
+                   manifest::CheckDeterminism(document, blobs, options));
+  return report.DeterminismJson();
+}
+
+// Whether every re-run step came out the same (or within its policy).
+bool AllDeterministic(const Json& determinism) {
+  for (const Json& step : determinism) {
+    if (!step["accepted"].get<bool>()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void PrintDeterminismText(const Json& determinism) {
+  std::cout << "determinism check (every step run twice):\n";
+  for (const Json& step : determinism) {
+    std::string verdict = step["identical"].get<bool>() ? "identical"
+                          : step["accepted"].get<bool>()
+                              ? "differs, accepted by its policy"
+                              : "DIFFERS";
+    std::cout << "  " << step["step"].get<std::string>() << ": " << verdict
+              << "\n";
+    for (const Json& output : step["outputs"]) {
+      if (output["identical"].get<bool>()) {
+        continue;
+      }
+      std::cout << "    output " << output["name"].get<std::string>() << " ["
+                << output["policy"].get<std::string>() << "]";
+      if (output.contains("first_file")) {
+        std::cout << ", file " << output["first_file"].get<std::string>();
+      }
+      std::cout << "\n";
+      for (const Json& change : output.value("metric_changes", Json())) {
+        std::cout << "      " << metadata::FormatMetricChange(change)
+                  << "\n";
+      }
+    }
+  }
+  std::cout << (AllDeterministic(determinism)
+                    ? "deterministic"
+                    : "not deterministic: the steps marked DIFFERS gave "
+                      "other outputs from the same inputs")
+            << std::endl;
+}
+
 int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   // Everything that can be wrong with the input is checked before the
   // store is touched, so bad input writes nothing.
@@ -147,26 +204,47 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   if (!report->failure.empty()) {
     LogError("{}", report->failure);
   }
+  Json determinism;
+  if (flags.check_determinism && report->status == "succeeded") {
+    Result<Json> checked =
+        CheckRunDeterminism(*manifest_path, &opened->blobs);
+    if (!checked.ok()) {
+      return ReportError(checked.status());
+    }
+    determinism = *checked;
+  }
+
   if (globals.json) {
     Json steps = Json::array();
     for (const pipeline::StepReport& step : report->steps) {
       steps.push_back(StepJson(step));
     }
-    Json summary = {{"run_id", report->run_id},
-                    {"manifest", *manifest_path},
-                    {"status", report->status},
-                    {"steps", steps}};
+    Json result = {{"run_id", report->run_id},
+                   {"manifest", *manifest_path},
+                   {"status", report->status},
+                   {"steps", steps}};
     if (!report->failure.empty()) {
-      summary["error"] = report->failure;
+      result["error"] = report->failure;
     }
-    PrintJson(summary);
+    if (!determinism.is_null()) {
+      result["determinism"] = determinism;
+    }
+    PrintJson(result);
   } else {
     PrintRunText(*report, *manifest_path, opened->blobs);
+    if (!determinism.is_null()) {
+      PrintDeterminismText(determinism);
+    }
   }
   if (report->status == "cancelled") {
     return kExitInterrupted;
   }
-  return report->status == "succeeded" ? kExitOk : kExitFailed;
+  if (report->status != "succeeded") {
+    return kExitFailed;
+  }
+  return determinism.is_null() || AllDeterministic(determinism)
+             ? kExitOk
+             : kExitFailed;
 }
 
 int ValidatePipeline(const GlobalOptions& globals, const std::string& file) {
@@ -233,6 +311,9 @@ void AddRunCommands(CLI::App& app, CommandContext context) {
   run->add_flag("--allow-tags", flags->allow_tags,
                 "Resolve step images given by tag once and pin them in the "
                 "manifest (with a warning) instead of refusing them");
+  run->add_flag("--check-determinism", flags->check_determinism,
+                "Run every step a second time and flag the ones whose "
+                "outputs differ");
   run->callback([context, flags] {
     *context.action = [context, flags] {
       return RunPipeline(*context.globals, *flags);

@@ -79,15 +79,19 @@ Result<std::string> WriteRunManifest(const pipeline::PipelineSpec& spec,
                                      OpenedStore& opened) {
   manifest::ManifestContext context;
   ASSIGN_OR_RETURN(context.spec_blob, opened.blobs.PutBytes(spec.text));
+  // A pipeline file named without a folder ("pipeline.yaml") has an empty
+  // directory: that is the current folder, which libgit2 must be told.
+  std::filesystem::path directory =
+      spec.directory.empty() ? std::filesystem::current_path()
+                             : std::filesystem::absolute(spec.directory);
   ASSIGN_OR_RETURN(env::CodeVersion code,
-                   env::CaptureCodeVersion(spec.directory, &opened.blobs));
+                   env::CaptureCodeVersion(directory, &opened.blobs));
   context.code = code.ToJson();
   if (code.in_git_work_tree) {
     // Where the pipeline sits in the repository, so that reproduce can
     // find its code files in a checkout of the commit.
     context.code["pipeline_directory"] =
-        std::filesystem::relative(std::filesystem::absolute(spec.directory),
-                                  code.work_tree)
+        std::filesystem::relative(directory, code.work_tree)
             .generic_string();
   }
   ASSIGN_OR_RETURN(Json capture, env::CaptureEnvironment());

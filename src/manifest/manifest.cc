@@ -34,6 +34,10 @@ Json StepEntry(const pipeline::StepReport& step) {
     entry["digest"] = digest == step.outputs.end()
                           ? Json(nullptr)
                           : Json(digest->second.ToString());
+    if (step.folder_outputs.contains(output.name)) {
+      // A reproducible tar: reproduce lists the files that differ.
+      entry["folder"] = true;
+    }
     outputs[output.name] = entry;
   }
   if (step.component == "lockstep/data-snapshot") {

@@ -2,10 +2,11 @@
 
 #include "manifest/reproduce.h"
 
-#include <cmath>
 #include <map>
 
+#include "core/files.h"
 #include "core/log.h"
+#include "env/code_version.h"
 #include "pipeline/executor.h"
 #include "pipeline/expression.h"
 #include "pipeline/params.h"
@@ -17,64 +18,37 @@ namespace {
 
 using pipeline::StepInvocation;
 
-void CollectMetricChanges(const std::string& prefix, const Json& before,
-                          const Json& after, Json* changes) {
-  if (before.is_object() && after.is_object()) {
-    for (const auto& [key, value] : before.items()) {
-      std::string path = prefix.empty() ? key : prefix + "." + key;
-      CollectMetricChanges(path, value,
-                           after.contains(key) ? after[key] : Json(), changes);
-    }
-    for (const auto& [key, value] : after.items()) {
-      if (!before.contains(key)) {
-        std::string path = prefix.empty() ? key : prefix + "." + key;
-        changes->push_back({{"key", path}, {"old", nullptr}, {"new", value}});
-      }
-    }
-    return;
-  }
-  if (before == after) {
-    return;
-  }
-  Json change = {{"key", prefix}, {"old", before}, {"new", after}};
-  if (before.is_number() && after.is_number()) {
-    change["delta"] = after.get<double>() - before.get<double>();
-  }
-  changes->push_back(change);
-}
-
-// Whether every change is numeric and within `tolerance`.
-bool WithinTolerance(const Json& changes, double tolerance) {
-  for (const Json& change : changes) {
-    if (!change.contains("delta") ||
-        std::fabs(change["delta"].get<double>()) > tolerance) {
-      return false;
-    }
-  }
-  return true;
-}
-
 class Reproducer {
  public:
+  // With `same_inputs`, every step gets the inputs it had in the run
+  // (a determinism check); otherwise inputs come from this re-run.
   Reproducer(const Json& manifest, store::BlobStore* blobs,
-             const ReproduceOptions& options)
-      : manifest_(manifest), blobs_(blobs), options_(options) {}
+             const ReproduceOptions& options, bool same_inputs)
+      : manifest_(manifest),
+        blobs_(blobs),
+        options_(options),
+        same_inputs_(same_inputs) {}
 
   Result<ReproduceReport> Run();
 
  private:
+  Status RestoreCode();
+  Status CopyCodeFiles(const std::filesystem::path& tree,
+                       const std::map<std::string, Digest>& wanted);
+  void NoteCodeProblem(const std::string& problem);
   Status ReproduceStep(const Json& step);
   StepVerdict CheckSnapshot(const Json& step);
   Result<bool> ConditionHolds(const Json& step);
   Result<StepInvocation> Rewire(const Json& step, StepVerdict* verdict);
   void Compare(const Json& step, const pipeline::StepOutcome& outcome,
                StepVerdict* verdict);
-  OutputVerdict CompareOutput(const std::string& name, const Json& recorded,
-                              const Digest& actual);
 
   const Json& manifest_;
   store::BlobStore* blobs_;
   const ReproduceOptions& options_;
+  bool same_inputs_;
+  // Why the run's code cannot be had, once RestoreCode gave up.
+  std::string code_problem_;
   ReproduceReport report_;
   // Step name -> output name -> digest produced by this re-run.
   std::map<std::string, std::map<std::string, Digest>> produced_;
@@ -163,43 +137,16 @@ Result<StepInvocation> Reproducer::Rewire(const Json& step,
     if (!blobs_->Contains(file.digest)) {
       verdict->status = "missing";
       verdict->note = "code file " + path + " (" + file.digest.ToString() +
-                      ") is not in the store; check out the commit the "
-                      "manifest names and run it once, or pull the run";
-      report_.missing.push_back(verdict->note);
-    }
-  }
-  return invocation;
-}
-
-OutputVerdict Reproducer::CompareOutput(const std::string& name,
-                                        const Json& recorded,
-                                        const Digest& actual) {
-  OutputVerdict verdict;
-  verdict.name = name;
-  verdict.policy = recorded.value("reproduce", "exact");
-  verdict.expected = recorded.value("digest", "");
-  verdict.actual = actual.ToString();
-  verdict.identical = verdict.expected == verdict.actual;
-  verdict.accepted = verdict.identical || verdict.policy == "ignore";
-  std::string type = recorded.value("type", "");
-  bool metrics = type == "Metrics" || type == "ClassificationMetrics";
-  if (!verdict.identical && metrics) {
-    Result<Digest> expected = Digest::Parse(verdict.expected);
-    Result<std::string> before =
-        expected.ok() ? blobs_->ReadVerified(*expected)
-                      : Result<std::string>(expected.status());
-    Result<std::string> after = blobs_->ReadVerified(actual);
-    if (before.ok() && after.ok()) {
-      Json old_metrics = Json::parse(*before, nullptr, false);
-      Json new_metrics = Json::parse(*after, nullptr, false);
-      verdict.metric_changes = CompareMetrics(old_metrics, new_metrics);
-      if (verdict.policy == "tolerance") {
-        verdict.accepted = WithinTolerance(
-            verdict.metric_changes, recorded.value("tolerance", 0.0));
+                      ") is not in the store";
+      if (code_problem_.empty()) {
+        // No git commit to rebuild it from: say how else to get it.
+        verdict->note += "; pull the run with `lockstep pull`, or run the "
+                         "pipeline once from the code it used";
+        report_.missing.push_back(verdict->note);
       }
     }
   }
-  return verdict;
+  return invocation;
 }
 
 void Reproducer::Compare(const Json& step,
@@ -212,18 +159,154 @@ void Reproducer::Compare(const Json& step,
     if (actual == outcome.outputs.end()) {
       continue;
     }
-    produced_[verdict->name][name] = actual->second;
-    OutputVerdict output = CompareOutput(name, recorded, actual->second);
+    metadata::RecordedOutput declared;
+    declared.type = recorded.value("type", "");
+    declared.policy = recorded.value("reproduce", "exact");
+    declared.tolerance = recorded.value("tolerance", 0.0);
+    declared.digest = recorded.value("digest", "");
+    declared.folder = recorded.value("folder", false) ||
+                      outcome.folder_outputs.contains(name);
+    OutputVerdict output =
+        metadata::CompareOutput(name, declared, actual->second, *blobs_);
+    Result<Digest> expected = Digest::Parse(declared.digest);
+    // A determinism check feeds later steps the run's own outputs.
+    produced_[verdict->name][name] =
+        same_inputs_ && expected.ok() ? *expected : actual->second;
     all_accepted &= output.accepted;
     all_identical &= output.identical;
     if (!output.accepted && report_.first_divergence.empty()) {
       report_.first_divergence = "step " + verdict->name + ", output " + name;
+      if (!output.first_file.empty()) {
+        report_.first_divergence += ", file " + output.first_file;
+      }
     }
     verdict->outputs.push_back(std::move(output));
   }
   verdict->status = !all_accepted   ? "diverged"
                     : all_identical ? "identical"
                                     : "accepted";
+}
+
+void Reproducer::NoteCodeProblem(const std::string& problem) {
+  code_problem_ = problem;
+  report_.missing.push_back(problem);
+}
+
+// Code files every step names that the store lacks, by path.
+std::map<std::string, Digest> MissingCode(const Json& steps,
+                                          const store::BlobStore& blobs) {
+  std::map<std::string, Digest> missing;
+  for (const Json& step : steps) {
+    if (!step.contains("invocation")) {
+      continue;
+    }
+    Result<StepInvocation> invocation =
+        StepInvocation::FromJson(step["invocation"]);
+    if (!invocation.ok()) {
+      continue;  // Reported when the step itself is reproduced.
+    }
+    for (const auto& [path, file] : invocation->code) {
+      if (!blobs.Contains(file.digest)) {
+        missing.emplace(path, file.digest);
+      }
+    }
+  }
+  return missing;
+}
+
+// Takes each wanted file from `tree` (the materialised commit), checks it
+// against the digest the manifest recorded, and stores it.
+Status Reproducer::CopyCodeFiles(
+    const std::filesystem::path& tree,
+    const std::map<std::string, Digest>& wanted) {
+  std::string commit = manifest_["code"].value("commit", "");
+  std::filesystem::path base =
+      tree / manifest_["code"].value("pipeline_directory", ".");
+  Json restored = Json::array();
+  for (const auto& [path, digest] : wanted) {
+    std::filesystem::path source = base / path;
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(source, error)) {
+      NoteCodeProblem("code file " + path + " (" + digest.ToString() +
+                      ") is not in commit " + commit);
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(Digest actual, Sha256OfFile(source));
+    if (actual != digest) {
+      NoteCodeProblem("code file " + path + " at commit " + commit +
+                      " hashes to " + actual.ToString() +
+                      ", but the manifest recorded " + digest.ToString());
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(Digest stored, blobs_->PutFile(source));
+    if (stored != digest) {
+      return Status::DataLoss("code file " + path +
+                              " changed while it was being stored");
+    }
+    restored.push_back(path);
+  }
+  report_.code_restored["files"] = restored;
+  return Status::Ok();
+}
+
+// When code files are missing from the store and the manifest names a
+// git commit, rebuilds that commit (with the dirty patch) from the source
+// repository and takes the files from there.
+Status Reproducer::RestoreCode() {
+  std::map<std::string, Digest> missing =
+      MissingCode(manifest_["steps"], *blobs_);
+  const Json& code = manifest_.contains("code") ? manifest_["code"] : Json();
+  if (missing.empty() || !code.is_object() ||
+      !code.value("in_git_work_tree", false) ||
+      code.value("commit", "").empty()) {
+    return Status::Ok();
+  }
+  ASSIGN_OR_RETURN(env::CodeVersion version, env::CodeVersion::FromJson(code));
+  if (version.dirty && !blobs_->Contains(version.patch_digest)) {
+    NoteCodeProblem(
+        "the run's work tree was dirty and its patch " +
+        version.patch_digest.ToString() + " is not in the store, so commit " +
+        version.commit + " cannot be rebuilt as it ran; pull the run with "
+        "`lockstep pull` to get the patch");
+    return Status::Ok();
+  }
+
+  std::filesystem::path repository = options_.source_repository;
+  std::error_code error;
+  if (repository.empty()) {
+    repository = std::filesystem::current_path(error);
+  }
+  std::filesystem::path parent = options_.work_directory.empty()
+                                     ? blobs_->TempDirectory()
+                                     : options_.work_directory;
+  std::filesystem::create_directories(parent, error);
+  ASSIGN_OR_RETURN(std::filesystem::path folder,
+                   MakeTempDirectory(parent, "code-"));
+  std::filesystem::path tree = folder / "tree";
+  LogInfo("rebuilding commit {} from {} in {}", version.commit,
+          repository.string(), tree.string());
+  Status built = env::MaterializeCode(repository, version, tree, blobs_);
+  Status copied = built.ok() ? CopyCodeFiles(tree, missing) : Status::Ok();
+  report_.code_restored["commit"] = version.commit;
+  if (options_.keep) {
+    report_.code_restored["folder"] = tree.string();
+  } else {
+    RemoveAllQuietly(folder);
+  }
+  if (built.IsNotFound() || built.IsDataLoss()) {
+    std::string remote = version.remote_url.empty()
+                             ? ""
+                             : " from " + version.remote_url;
+    NoteCodeProblem(
+        "code commit " + version.commit + " is not available: " +
+        built.message() + ". Fetch it with `git fetch`" + remote +
+        " and run reproduce again from inside a clone that has it, or "
+        "check out " + version.commit + " and run the pipeline once");
+    report_.code_restored = nullptr;
+    return Status::Ok();
+  }
+  RETURN_IF_ERROR(built);
+  return copied;
 }
 
 Status Reproducer::ReproduceStep(const Json& step) {
@@ -291,6 +374,7 @@ Status Reproducer::ReproduceStep(const Json& step) {
   config.keep_work = options_.keep;
   ASSIGN_OR_RETURN(pipeline::StepOutcome outcome,
                    pipeline::ExecuteStep(invocation, blobs_, config));
+  verdict.executed = true;
   if (!outcome.succeeded()) {
     verdict.status = "diverged";
     verdict.note = "the step failed when re-run: " + outcome.failure;
@@ -307,6 +391,7 @@ Status Reproducer::ReproduceStep(const Json& step) {
 
 Result<ReproduceReport> Reproducer::Run() {
   report_.run_id = manifest_.value("run_id", "");
+  RETURN_IF_ERROR(RestoreCode());
   for (const Json& step : manifest_["steps"]) {
     LogInfo("reproducing step {}", step["name"].get<std::string>());
     RETURN_IF_ERROR(ReproduceStep(step));
@@ -331,15 +416,7 @@ Json ReproduceReport::ToJson() const {
     Json outputs = Json::array();
     bool identical = step.status == "identical" || step.status == "skipped";
     for (const OutputVerdict& output : step.outputs) {
-      Json entry = {{"name", output.name},  {"policy", output.policy},
-                    {"identical", output.identical},
-                    {"accepted", output.accepted},
-                    {"expected", output.expected},
-                    {"actual", output.actual}};
-      if (!output.metric_changes.is_null()) {
-        entry["metric_changes"] = output.metric_changes;
-      }
-      outputs.push_back(entry);
+      outputs.push_back(output.ToJson());
     }
     Json entry = {{"name", step.name}, {"status", step.status},
                   {"identical", identical}, {"outputs", outputs}};
@@ -363,7 +440,38 @@ Json ReproduceReport::ToJson() const {
   if (!missing.empty()) {
     result["missing"] = missing;
   }
+  if (!code_restored.is_null()) {
+    result["code_restored"] = code_restored;
+  }
   return result;
+}
+
+Json ReproduceReport::DeterminismJson() const {
+  Json steps_json = Json::array();
+  for (const StepVerdict& step : steps) {
+    if (!step.executed) {
+      continue;
+    }
+    bool identical = true;
+    bool accepted = true;
+    Json outputs = Json::array();
+    for (const OutputVerdict& output : step.outputs) {
+      identical &= output.identical;
+      accepted &= output.accepted;
+      outputs.push_back(output.ToJson());
+    }
+    // A step that failed on the second run is not deterministic either.
+    if (step.status == "diverged" && step.outputs.empty()) {
+      identical = accepted = false;
+    }
+    Json entry = {{"step", step.name}, {"identical", identical},
+                  {"accepted", accepted}, {"outputs", outputs}};
+    if (!step.note.empty()) {
+      entry["note"] = step.note;
+    }
+    steps_json.push_back(entry);
+  }
+  return steps_json;
 }
 
 Result<ReproduceReport> Reproduce(const Json& manifest,
@@ -373,17 +481,25 @@ Result<ReproduceReport> Reproduce(const Json& manifest,
     return Status::InvalidArgument("the manifest has no steps");
   }
   try {
-    return Reproducer(manifest, blobs, options).Run();
+    return Reproducer(manifest, blobs, options, false).Run();
   } catch (const Json::exception& error) {
     return Status::InvalidArgument(std::string("malformed manifest: ") +
                                    error.what());
   }
 }
 
-Json CompareMetrics(const Json& before, const Json& after) {
-  Json changes = Json::array();
-  CollectMetricChanges("", before, after, &changes);
-  return changes;
+Result<ReproduceReport> CheckDeterminism(const Json& manifest,
+                                         store::BlobStore* blobs,
+                                         const ReproduceOptions& options) {
+  if (!manifest.contains("steps") || !manifest["steps"].is_array()) {
+    return Status::InvalidArgument("the manifest has no steps");
+  }
+  try {
+    return Reproducer(manifest, blobs, options, true).Run();
+  } catch (const Json::exception& error) {
+    return Status::InvalidArgument(std::string("malformed manifest: ") +
+                                   error.what());
+  }
 }
 
 }  // namespace lockstep::manifest

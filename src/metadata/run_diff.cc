@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/files.h"
+#include "metadata/compare.h"
 #include "metadata/run_view.h"
 
 namespace lockstep::metadata {
@@ -20,6 +21,8 @@ using Values = std::map<std::string, Json>;
 // Everything known about one side of the comparison, keyed per section.
 struct Side {
   std::map<std::string, Values> sections;
+  // Metrics documents by "step.port", compared with CompareMetrics.
+  Json metrics = Json::object();
 };
 
 // Flattens nested objects to dotted keys: {"a": {"b": 1}} -> "a.b": 1.
@@ -52,10 +55,6 @@ Result<Json> ReadManifest(const Run& run) {
   return manifest;
 }
 
-bool IsMetrics(const Artifact& artifact) {
-  return artifact.type == "Metrics" ||
-         artifact.type == "ClassificationMetrics";
-}
 
 // Steps recorded in the store: states, keys, digests and metrics.
 void AddStoreSteps(const std::vector<RunStep>& steps, Side* side) {
@@ -83,8 +82,9 @@ void AddStoreSteps(const std::vector<RunStep>& steps, Side* side) {
       const Json& metrics = output.artifact.properties.contains("metrics")
                                 ? output.artifact.properties["metrics"]
                                 : Json();
-      if (IsMetrics(output.artifact) && metrics.is_object()) {
+      if (IsMetricsType(output.artifact.type) && metrics.is_object()) {
         Flatten(metrics, key, &side->sections["metrics"]);
+        side->metrics[key] = metrics;
       }
     }
   }
@@ -129,6 +129,7 @@ Result<Side> Collect(MetadataStore* store, const Run& run) {
   }
   if (side.sections["metrics"].empty() && manifest.contains("metrics")) {
     Flatten(manifest["metrics"], "", &side.sections["metrics"]);
+    side.metrics = manifest["metrics"];
   }
   return side;
 }
@@ -149,6 +150,22 @@ DiffSection Compare(const std::string& name, const Values& a,
     section.rows.push_back({key, left, right, left != right});
   }
   return section;
+}
+
+// The deltas reproduce reports (metadata/compare.h), on the matching rows.
+void AddMetricDeltas(const Json& a, const Json& b, DiffSection* section) {
+  std::map<std::string, Json> deltas;
+  for (const Json& change : CompareMetrics(a, b)) {
+    if (change.contains("delta")) {
+      deltas[change["key"].get<std::string>()] = change["delta"];
+    }
+  }
+  for (DiffRow& row : section->rows) {
+    auto delta = deltas.find(row.key);
+    if (row.differs && delta != deltas.end()) {
+      row.delta = delta->second;
+    }
+  }
 }
 
 std::string Cell(const Json& value) {
@@ -172,6 +189,9 @@ Result<RunDiff> DiffRuns(MetadataStore* store, const std::string& a,
                            "cache_keys", "outputs", "metrics"}) {
     DiffSection section =
         Compare(name, side_a.sections[name], side_b.sections[name]);
+    if (section.name == "metrics") {
+      AddMetricDeltas(side_a.metrics, side_b.metrics, &section);
+    }
     for (const DiffRow& row : section.rows) {
       diff.identical = diff.identical && !row.differs;
     }
@@ -185,10 +205,14 @@ Json RunDiffToJson(const RunDiff& diff) {
   for (const DiffSection& section : diff.sections) {
     Json rows = Json::array();
     for (const DiffRow& row : section.rows) {
-      rows.push_back({{"key", row.key},
-                      {"a", row.a},
-                      {"b", row.b},
-                      {"differs", row.differs}});
+      Json entry = {{"key", row.key},
+                    {"a", row.a},
+                    {"b", row.b},
+                    {"differs", row.differs}};
+      if (!row.delta.is_null()) {
+        entry["delta"] = row.delta;
+      }
+      rows.push_back(entry);
     }
     sections[section.name] = rows;
   }
@@ -207,8 +231,10 @@ std::string RunDiffToText(const RunDiff& diff) {
     }
     out += section.name + ":\n";
     for (const DiffRow& row : section.rows) {
-      out += fmt::format("{} {:<32} {:<30} {}\n", row.differs ? "*" : " ",
-                         row.key, Cell(row.a), Cell(row.b));
+      std::string delta =
+          row.delta.is_null() ? "" : " (delta " + row.delta.dump() + ")";
+      out += fmt::format("{} {:<32} {:<30} {}{}\n", row.differs ? "*" : " ",
+                         row.key, Cell(row.a), Cell(row.b), delta);
     }
   }
   out += diff.identical ? "the runs match\n"

@@ -23,6 +23,7 @@ struct DiffRow {
   Json a;
   Json b;
   bool differs = false;
+  Json delta;  // Metrics rows with two numbers: b - a (as reproduce says).
 };
 
 struct DiffSection {
@@ -44,7 +45,7 @@ Result<RunDiff> DiffRuns(MetadataStore* store, const std::string& a,
                          const std::string& b);
 
 // {"run_a", "run_b", "identical", "sections": {NAME: [{"key", "a", "b",
-// "differs"}]}}.
+// "differs"}]}}; metrics rows that moved also carry "delta".
 Json RunDiffToJson(const RunDiff& diff);
 
 // Side-by-side text; differing rows start with "*".

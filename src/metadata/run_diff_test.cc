@@ -82,10 +82,15 @@ TEST_P(RunDiffTest, MarksDifferingParamsOutputsStatesAndMetrics) {
   ASSERT_NE(accuracy, nullptr);
   EXPECT_EQ(accuracy->a, 0.9);
   EXPECT_EQ(accuracy->b, 0.8);
+  // The same delta reproduce reports: 0.8 - 0.9 in doubles.
+  EXPECT_EQ(accuracy->delta, Json(0.8 - 0.9));
+  EXPECT_TRUE(Row(*diff, "params", "train.learning_rate")->delta.is_null());
 
   std::string text = RunDiffToText(*diff);
   EXPECT_NE(text.find("* train.learning_rate"), std::string::npos) << text;
   EXPECT_NE(text.find("  python"), std::string::npos) << text;
+  EXPECT_NE(text.find("0.8 (delta " + Json(0.8 - 0.9).dump() + ")"),
+            std::string::npos) << text;
   Json json = RunDiffToJson(*diff);
   EXPECT_EQ(json["sections"]["params"][0]["key"], "train.learning_rate");
   EXPECT_FALSE(Row(*diff, "run", "status")->differs);

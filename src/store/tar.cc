@@ -247,4 +247,64 @@ Status UnpackFolder(const BlobStore& blobs, const Digest& digest,
   return Status::Ok();
 }
 
+bool FolderEntry::SameContent(const FolderEntry& other) const {
+  return kind == other.kind && executable == other.executable &&
+         digest == other.digest && target == other.target;
+}
+
+Result<std::vector<FolderEntry>> ListFolder(const BlobStore& blobs,
+                                            const Digest& digest) {
+  RETURN_IF_ERROR(blobs.Verify(digest));
+  std::unique_ptr<archive, ArchiveReadCloser> in(archive_read_new());
+  archive_read_support_format_tar(in.get());
+  fs::path blob = blobs.PathOf(digest);
+  if (archive_read_open_filename(in.get(), blob.c_str(), 1 << 16) !=
+      ARCHIVE_OK) {
+    return Status::DataLoss("folder " + digest.ToString() +
+                            " is not a readable tar");
+  }
+  std::vector<FolderEntry> entries;
+  archive_entry* entry = nullptr;
+  int result;
+  while ((result = archive_read_next_header(in.get(), &entry)) ==
+         ARCHIVE_OK) {
+    FolderEntry listed;
+    listed.path = archive_entry_pathname(entry);
+    // Folders may be written with a trailing '/'; names compare without.
+    while (listed.path.size() > 1 && listed.path.back() == '/') {
+      listed.path.pop_back();
+    }
+    listed.executable = (archive_entry_perm(entry) & S_IXUSR) != 0;
+    mode_t type = archive_entry_filetype(entry);
+    if (type == AE_IFDIR) {
+      listed.kind = "folder";
+    } else if (type == AE_IFLNK) {
+      listed.kind = "symlink";
+      listed.target = archive_entry_symlink(entry);
+    } else {
+      listed.kind = "file";
+      Sha256 hasher;
+      const void* block = nullptr;
+      size_t size = 0;
+      la_int64_t offset = 0;
+      int read;
+      while ((read = archive_read_data_block(in.get(), &block, &size,
+                                             &offset)) == ARCHIVE_OK) {
+        hasher.Update(block, size);
+      }
+      if (read != ARCHIVE_EOF) {
+        return Status::DataLoss("folder " + digest.ToString() +
+                                ": cannot read " + listed.path);
+      }
+      listed.digest = hasher.Finish();
+    }
+    entries.push_back(std::move(listed));
+  }
+  if (result != ARCHIVE_EOF) {
+    return Status::DataLoss("folder " + digest.ToString() +
+                            " is not a readable tar");
+  }
+  return entries;
+}
+
 }  // namespace lockstep::store

@@ -12,6 +12,8 @@
 #define LOCKSTEP_STORE_TAR_H_
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "core/digest.h"
 #include "core/status.h"
@@ -35,6 +37,24 @@ Status WriteReproducibleTar(const std::filesystem::path& folder,
 Status UnpackFolder(const BlobStore& blobs, const Digest& digest,
                     const std::filesystem::path& destination,
                     bool read_only);
+
+// One entry of a folder blob, as ListFolder reports it.
+struct FolderEntry {
+  std::string path;     // Relative, '/'-separated.
+  std::string kind;     // "file", "folder" or "symlink".
+  bool executable = false;
+  Digest digest;        // sha256 of a file's bytes; empty otherwise.
+  std::string target;   // A symlink's target.
+
+  // Two entries hold the same thing (kind, bits, bytes, target).
+  bool SameContent(const FolderEntry& other) const;
+};
+
+// Lists the tar blob `digest` without unpacking it, in the tar's (sorted)
+// order, hashing each file's bytes. DataLoss when it is not a readable
+// tar; NotFound when the blob is absent.
+Result<std::vector<FolderEntry>> ListFolder(const BlobStore& blobs,
+                                            const Digest& digest);
 
 }  // namespace lockstep::store
 

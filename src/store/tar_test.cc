@@ -96,6 +96,33 @@ TEST_F(TarTest, ExecBitContentAndLinkTargetChangeTheDigest) {
   }
 }
 
+TEST_F(TarTest, ListFolderHashesEachEntryLikeSha256sum) {
+  Result<Digest> digest = PackFolder(MakeFolder("list"), blobs_.get());
+  ASSERT_TRUE(digest.ok());
+  Result<std::vector<FolderEntry>> entries = ListFolder(*blobs_, *digest);
+  ASSERT_TRUE(entries.ok()) << entries.status().message();
+  std::string listing;
+  for (const FolderEntry& entry : *entries) {
+    listing += entry.path + " " + entry.kind + " " +
+               (entry.executable ? "x" : "-") + " " +
+               (entry.digest.empty() ? entry.target
+                                     : entry.digest.ToString()) + "\n";
+  }
+  // File digests come from sha256sum, an independent hasher.
+  auto sum = [&](const std::string& text) {
+    return "sha256:" +
+           Run("printf '" + text + "' | sha256sum | cut -c1-64").substr(0, 64);
+  };
+  EXPECT_EQ(listing, "b.txt file - " + sum("bee\\n") + "\n" +
+                         "link symlink x b.txt\n" +
+                         "run.sh file x " + sum("echo hi\\n") + "\n" +
+                         "sub folder x \n" +
+                         "sub/a.txt file - " + sum("ay\\n") + "\n");
+  EXPECT_TRUE(ListFolder(*blobs_, Sha256Of("absent")).status().IsNotFound());
+  Result<Digest> not_tar = blobs_->PutBytes(std::string(1024, 'x'));
+  EXPECT_TRUE(ListFolder(*blobs_, *not_tar).status().IsDataLoss());
+}
+
 TEST_F(TarTest, UnpackRestoresTheFolderReadOnly) {
   Result<Digest> digest = PackFolder(MakeFolder("src"), blobs_.get());
   ASSERT_TRUE(digest.ok());

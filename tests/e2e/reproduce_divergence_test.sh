@@ -65,4 +65,42 @@ expect_eq "$(json a.json 'd["steps"][0]["outputs"]["dir"]')" \
 expect_eq "$(json a.json 'd["steps"][0]["outputs"]["dir"]')" \
   "sha256:$(printf '/lockstep\n/tmp\n' | sha256sum | cut -d' ' -f1)" \
   "the step saw the fixed sandbox path"
+# A folder output where one file holds the time: the report names that
+# file inside the folder, and which files came and went.
+cat >tree.yaml <<'YAML'
+pipeline: tree
+steps:
+  stamp:
+    run: [sh, -c, "mkdir -p outputs/tree/sub && echo fixed >outputs/tree/a.txt && date +%s%N >outputs/tree/sub/when.txt && touch outputs/tree/t$(date +%N)"]
+    outputs: {tree: Dataset}
+YAML
+"$LOCKSTEP" run tree.yaml --json >run4.json 2>/dev/null
+manifest4=$(json run4.json 'd["manifest"]')
+expect_eq "$(json "$manifest4" 'd["steps"][0]["outputs"]["tree"]["folder"]')" \
+  True "folder output marked in the manifest"
+expect_exit 1 "$LOCKSTEP" reproduce "$manifest4" --json
+expect_eq "$(json stdout.txt 'd["steps"][0]["outputs"][0]["folder_changes"]["changed"]')" \
+  "['sub/when.txt']" "changed file inside the folder"
+expect_eq "$(json stdout.txt 'len(d["steps"][0]["outputs"][0]["folder_changes"]["added"]), len(d["steps"][0]["outputs"][0]["folder_changes"]["removed"])')" \
+  "1 1" "one file added and one removed"
+expect_eq "$(json stdout.txt 'd["first_divergence"]')" \
+  "step stamp, output tree, file sub/when.txt" "first divergence names the file"
+expect_exit 1 "$LOCKSTEP" reproduce "$manifest4"
+expect_contains stdout.txt "      changed: sub/when.txt"
+
+# run --check-determinism runs each step twice and flags the clock step.
+expect_exit 1 "$LOCKSTEP" run clock.yaml --check-determinism --json
+expect_eq "$(json stdout.txt '[(s["step"], s["identical"]) for s in d["determinism"]]')" \
+  "[('stamp', False), ('steady', True)]" "determinism verdicts"
+expect_eq "$(json stdout.txt 'd["determinism"][0]["outputs"][0]["name"]')" \
+  when "the output that differs"
+expect_exit 1 "$LOCKSTEP" run clock.yaml --check-determinism
+expect_contains stdout.txt "  stamp: DIFFERS"
+expect_contains stdout.txt "  steady: identical"
+expect_exit 0 "$LOCKSTEP" run ignore.yaml --check-determinism
+expect_contains stdout.txt "  stamp: differs, accepted by its policy"
+expect_contains stdout.txt "    output when [ignore]"
+expect_exit 0 "$LOCKSTEP" run where.yaml --check-determinism --json
+expect_eq "$(json stdout.txt 'd["determinism"][0]["identical"]')" True \
+  "a deterministic step"
 echo "reproduce divergence: ok"

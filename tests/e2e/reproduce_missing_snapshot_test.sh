@@ -1,0 +1,34 @@
+# A manifest naming a data snapshot the store lacks: reproduce exits 2
+# and names the snapshot and its digest (sha256sum's, for a file).
+source "$(dirname "$0")/lib.sh"
+
+printf 'x,y\n1,2\n3,4\n' >rows.csv
+cat >p.yaml <<'YAML'
+pipeline: snap
+steps:
+  snapshot:
+    uses: lockstep/data-snapshot
+    with: {source: rows.csv, name: rows}
+  count:
+    run: [sh, -c, "wc -l <inputs/data >outputs/n"]
+    inputs: {data: snapshot.dataset}
+    outputs: {n: Artifact}
+YAML
+"$LOCKSTEP" run p.yaml --json >run.json 2>/dev/null
+manifest=$(json run.json 'd["manifest"]')
+digest="sha256:$(sha256sum rows.csv | cut -d' ' -f1)"
+expect_eq "$(json "$manifest" 'd["data"][0]["digest"]')" "$digest" \
+  "snapshot digest"
+expect_exit 0 "$LOCKSTEP" reproduce "$manifest"
+
+cp "$manifest" manifest.json
+export LOCKSTEP_STORE="$TEST_DIR/empty-store"
+expect_exit 2 "$LOCKSTEP" reproduce manifest.json --json
+expect_eq "$(json stdout.txt 'd["missing"][0]')" \
+  "data snapshot rows@1 ($digest) is not in the store; pull it with \`lockstep pull\` or snapshot the original data again" \
+  "missing snapshot named"
+expect_eq "$(json stdout.txt 'd["steps"][0]["status"]')" missing \
+  "snapshot step status"
+expect_exit 2 "$LOCKSTEP" reproduce manifest.json
+expect_contains stdout.txt "missing: data snapshot rows@1 ($digest)"
+echo "reproduce missing snapshot: ok"
