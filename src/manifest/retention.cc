@@ -26,34 +26,38 @@ void AddRoot(const Json& digest_text, const std::string& reason,
 std::vector<registry::KeptBlob> ManifestRoots(const Json& manifest) {
   std::vector<registry::KeptBlob> roots;
   std::string run = "run " + manifest.value("run_id", std::string("?"));
-  const Json& pipeline = manifest.value("pipeline", Json::object());
+  const Json pipeline = manifest.value("pipeline", Json::object());
   AddRoot(pipeline.value("spec_digest", Json()), run + " needs it (pipeline "
           "file)", &roots);
-  const Json& code = manifest.value("code", Json::object());
+  const Json code = manifest.value("code", Json::object());
   if (code.is_object() && code.value("patch_stored", false)) {
     AddRoot(code.value("patch_digest", Json()),
             run + " needs it (uncommitted code patch)", &roots);
   }
-  for (const Json& data : manifest.value("data", Json::array())) {
+  const Json data_list = manifest.value("data", Json::array());
+  for (const Json& data : data_list) {
     AddRoot(data.value("digest", Json()),
             run + " needs it (snapshot " + data.value("name", "") + "@" +
                 std::to_string(data.value("version", 0)) + ")",
             &roots);
   }
-  for (const Json& step : manifest.value("steps", Json::array())) {
+  const Json steps = manifest.value("steps", Json::array());
+  for (const Json& step : steps) {
     std::string where = run + " needs it (step " + step.value("name", "");
-    const Json& invocation = step.value("invocation", Json::object());
-    for (const auto& [path, file] :
-         invocation.value("code", Json::object()).items()) {
+    // Named locals: value() returns a temporary, and a range-for over
+    // temporary.items() iterates a destroyed object (ASan caught it in gc).
+    const Json invocation = step.value("invocation", Json::object());
+    const Json code_files = invocation.value("code", Json::object());
+    for (const auto& [path, file] : code_files.items()) {
       AddRoot(file.value("digest", Json()), where + ", code " + path + ")",
               &roots);
     }
-    for (const auto& [name, digest] :
-         invocation.value("inputs", Json::object()).items()) {
+    const Json inputs = invocation.value("inputs", Json::object());
+    for (const auto& [name, digest] : inputs.items()) {
       AddRoot(digest, where + ", input " + name + ")", &roots);
     }
-    for (const auto& [name, output] :
-         step.value("outputs", Json::object()).items()) {
+    const Json outputs = step.value("outputs", Json::object());
+    for (const auto& [name, output] : outputs.items()) {
       AddRoot(output.value("digest", Json()),
               where + ", output " + name + ")", &roots);
     }
