@@ -46,15 +46,15 @@ for target in "${targets[@]}"; do
   seeds=()
   [[ -d $root/fuzz/corpus/$name ]] && seeds=("$root/fuzz/corpus/$name")
   echo "== $target for ${run_seconds}s"
-  if ! (cd "$scratch" && "$build_dir/$target" -max_total_time="$run_seconds" \
+  if ! (cd "$scratch" && "$build_dir/fuzz/$target" -max_total_time="$run_seconds" \
         -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
         "$scratch/$name" "${seeds[@]}" 2>"$scratch/$name.log"); then
     failed=1
     tail -40 "$scratch/$name.log" >&2
     cp "$scratch"/crash-* "$scratch"/leak-* "$scratch"/timeout-* \
-      "$root/build-fuzz/" 2>/dev/null || true
+      "$build_dir/" 2>/dev/null || true
   fi
   grep -E "^stat::(number_of_executed_units|new_units_added)|cov:" \
-    "$scratch/$name.log" | tail -3
+    "$scratch/$name.log" | tail -3 || true
 done
 exit $failed
