@@ -27,7 +27,8 @@ sanitize: deps
 	@cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 	  -DLOCKSTEP_SANITIZE=ON -DLOCKSTEP_BENCH=OFF >/dev/null
 	@cmake --build build-asan -j $(JOBS)
-	@scripts/run-tests.sh build-asan
+	@LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt \
+	  scripts/run-tests.sh build-asan
 
 # libFuzzer targets for the parsers of untrusted input (needs clang).
 fuzz: deps

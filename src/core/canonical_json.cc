@@ -243,6 +243,11 @@ Result<Json> ParseJson(std::string_view text, std::string_view source) {
                                    ": malformed JSON at byte " +
                                    std::to_string(error.byte) + ": " +
                                    error.what());
+  } catch (const Json::exception& error) {
+    // A number beyond a double (1e999) is out_of_range, not parse_error;
+    // uncaught, it aborted every reader of JSON (found by the fuzzer).
+    return Status::InvalidArgument(std::string(source) +
+                                   ": malformed JSON: " + error.what());
   }
 }
 

@@ -126,3 +126,24 @@ TEST(CanonicalJsonTest, IntAndFloatAndStringStayDistinct) {
 
 }  // namespace
 }  // namespace lockstep
+
+namespace lockstep {
+namespace {
+
+// Found by fuzz/json_manifest_fuzzer: a number beyond a double made
+// nlohmann::json throw out_of_range, which ParseJson did not catch, so a
+// manifest, params file or registry manifest holding 1e999 aborted.
+TEST(ParseJsonTest, NumberBeyondADoubleIsMalformedNotAnAbort) {
+  for (const char* text : {"1e999", "{\"a\": [1, -1e400]}",
+                           "{\"b\":[1,2.5,-0,1e2121e,1]}"}) {
+    Result<Json> parsed = ParseJson(text, "m.json");
+    ASSERT_FALSE(parsed.ok()) << text;
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(parsed.status().message().rfind("m.json: malformed JSON", 0),
+              0u)
+        << parsed.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace lockstep

@@ -46,8 +46,13 @@ Status WriteAll(int fd, std::string_view content, const fs::path& path) {
 
 Status ErrnoStatus(const fs::path& path, int error) {
   std::string message = path.string() + ": " + std::strerror(error);
-  if (error == ENOENT) {
+  // A path that names the wrong kind of thing is the caller's mistake
+  // (exit 3 or 2), not an I/O failure of the machine (exit 6).
+  if (error == ENOENT || error == ENOTDIR) {
     return Status::NotFound(message);
+  }
+  if (error == EISDIR) {
+    return Status::InvalidArgument(message);
   }
   return Status::Unavailable(message);
 }

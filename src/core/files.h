@@ -26,7 +26,8 @@ Status WriteFileAtomically(const fs::path& path, std::string_view content);
 // the file in errors.
 Status WriteAll(int fd, std::string_view content, const fs::path& path);
 
-// Returns the whole file. NotFound when it does not exist.
+// Returns the whole file. NotFound when it does not exist,
+// InvalidArgument when it is a folder.
 Result<std::string> ReadFile(const fs::path& path);
 
 // Fsyncs a folder so that a rename inside it is durable.
@@ -42,7 +43,8 @@ fs::path UniqueTempPath(const fs::path& directory, std::string_view prefix);
 // Removes `path` recursively, ignoring errors (used for cleanup).
 void RemoveAllQuietly(const fs::path& path);
 
-// Returns "path: strerror(errno)" as an Unavailable (or NotFound) Status.
+// Returns "path: strerror(errno)" as a Status: NotFound for a missing
+// path, InvalidArgument for a folder where a file belongs, else Unavailable.
 Status ErrnoStatus(const fs::path& path, int error);
 
 }  // namespace lockstep

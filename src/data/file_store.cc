@@ -269,7 +269,10 @@ Result<StoredFile> StoreLargeFile(store::BlobStore* blobs,
     ::close(in);
     return temp.status();
   }
-  auto [temp_path, out] = *temp;
+  // Plain variables, not a structured binding: the lambda below captures
+  // them, which clang before 16 rejects for bindings.
+  const fs::path temp_path = temp->first;
+  const int out = temp->second;
 
   // The second thread writes the copy, starting its writeback early so
   // the final fsync finds little left to do, and feeds the visitor.

@@ -6,6 +6,7 @@
 #include <graphviz/gvc.h>
 
 #include <algorithm>
+#include <mutex>
 #include <set>
 
 #include <fmt/format.h>
@@ -332,13 +333,18 @@ std::string LineageToDot(const LineageGraph& graph) {
 }
 
 Result<std::string> RenderDotToSvg(const std::string& dot) {
-  GVC_t* context = gvContext();
+  // One Graphviz context for the whole process, never freed: after
+  // gvFreeContext, the next context's pango plugin compares font names
+  // against freed memory (ASan: heap-use-after-free in textspan_size on
+  // the second render). Graphviz is not thread-safe, hence the lock.
+  static std::mutex mutex;
+  static GVC_t* const context = gvContext();
+  std::lock_guard<std::mutex> lock(mutex);
   if (context == nullptr) {
     return Status::Internal("Graphviz: cannot create a context");
   }
   Agraph_t* g = agmemread(dot.c_str());
   if (g == nullptr) {
-    gvFreeContext(context);
     return Status::Internal("Graphviz: cannot parse the lineage graph");
   }
   std::string svg;
@@ -358,7 +364,6 @@ Result<std::string> RenderDotToSvg(const std::string& dot) {
     gvFreeLayout(context, g);
   }
   agclose(g);
-  gvFreeContext(context);
   RETURN_IF_ERROR(status);
   return svg;
 }

@@ -182,6 +182,12 @@ TEST_P(LineageTest, DotAndSvgNameEveryNode) {
   EXPECT_NE(svg->find("<svg"), std::string::npos);
   EXPECT_NE(svg->find(">train</text>"), std::string::npos);
   EXPECT_NE(svg->find(">snapshot</text>"), std::string::npos);
+
+  // A second render in the same process gives the same picture (it read
+  // freed memory inside Graphviz when each render had its own context).
+  auto again = RenderDotToSvg(dot);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(*again, *svg);
 }
 
 // The same records on SQLite and on PostgreSQL give the same lineage.

@@ -131,6 +131,14 @@ Result<Evaluation> EvaluateModel(const std::filesystem::path& model_path,
                                  const EvaluateOptions& options) {
   const std::string source = model_path.string();
   ASSIGN_OR_RETURN(std::string model, ReadFile(model_path));
+  // Only JSON models (what TrainModel writes): XGBoost reads any other
+  // bytes as its legacy binary format and trusts the lengths in them, so a
+  // CSV given as the model asked for a 7 EiB string (ASan aborted).
+  if (!model.starts_with("{\"")) {
+    return Status::InvalidArgument(
+        source + ": not an XGBoost model (expected the JSON model that "
+                 "`lockstep ml train` writes)");
+  }
   ASSIGN_OR_RETURN(Booster booster, MakeBooster(nullptr));
   RETURN_IF_ERROR(XgbStatus(
       XGBoosterLoadModelFromBuffer(booster.get(), model.data(), model.size()),

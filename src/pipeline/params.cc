@@ -4,7 +4,6 @@
 
 #include <charconv>
 #include <cmath>
-#include <regex>
 
 #include <yaml-cpp/yaml.h>
 
@@ -15,15 +14,46 @@ namespace lockstep::pipeline {
 
 namespace {
 
-bool IsIntText(const std::string& text) {
-  static const std::regex kInt("[-+]?[0-9]+");
-  return std::regex_match(text, kInt);
+// Scanners instead of std::regex: libstdc++'s regex recurses once per
+// character, so a long param value overflowed the stack.
+
+// Advances `*at` over digits; true when there was at least one.
+bool SkipDigits(const std::string& text, size_t* at) {
+  size_t start = *at;
+  while (*at < text.size() && text[*at] >= '0' && text[*at] <= '9') ++*at;
+  return *at > start;
 }
 
+// Advances `*at` over an optional sign.
+void SkipSign(const std::string& text, size_t* at) {
+  if (*at < text.size() && (text[*at] == '-' || text[*at] == '+')) ++*at;
+}
+
+// [-+]?[0-9]+
+bool IsIntText(const std::string& text) {
+  size_t at = 0;
+  SkipSign(text, &at);
+  return SkipDigits(text, &at) && at == text.size();
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
 bool IsFloatText(const std::string& text) {
-  static const std::regex kFloat(
-      "[-+]?(\\.[0-9]+|[0-9]+(\\.[0-9]*)?)([eE][-+]?[0-9]+)?");
-  return std::regex_match(text, kFloat);
+  size_t at = 0;
+  SkipSign(text, &at);
+  bool whole = SkipDigits(text, &at);
+  if (at < text.size() && text[at] == '.') {
+    ++at;
+    bool fraction = SkipDigits(text, &at);
+    if (!whole && !fraction) return false;
+  } else if (!whole) {
+    return false;
+  }
+  if (at < text.size() && (text[at] == 'e' || text[at] == 'E')) {
+    ++at;
+    SkipSign(text, &at);
+    if (!SkipDigits(text, &at)) return false;
+  }
+  return at == text.size();
 }
 
 // Converts `value` to `type`, or explains why it cannot be.
@@ -128,7 +158,16 @@ Json TypePlainScalar(const std::string& text, bool quoted) {
     }
   }
   if (IsFloatText(text)) {
-    return Json(std::stod(text));
+    // from_chars, not stod: a value out of a double's range (1e400) stays
+    // a string, whose type the param check then reports, instead of an
+    // uncaught std::out_of_range.
+    double number = 0;
+    const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
+    auto [end, error] = std::from_chars(begin, text.data() + text.size(),
+                                        number);
+    if (error == std::errc() && end == text.data() + text.size()) {
+      return Json(number);
+    }
   }
   return Json(text);
 }
