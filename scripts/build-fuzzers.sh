@@ -46,7 +46,8 @@ for target in "${targets[@]}"; do
   seeds=()
   [[ -d $root/fuzz/corpus/$name ]] && seeds=("$root/fuzz/corpus/$name")
   echo "== $target for ${run_seconds}s"
-  if ! (cd "$scratch" && "$build_dir/fuzz/$target" -max_total_time="$run_seconds" \
+  if ! (cd "$scratch" &&
+        "$build_dir/fuzz/$target" -max_total_time="$run_seconds" \
         -rss_limit_mb=2048 -timeout=20 -print_final_stats=1 \
         "$scratch/$name" "${seeds[@]}" 2>"$scratch/$name.log"); then
     failed=1

@@ -243,16 +243,29 @@ std::optional<TokenIssuer::Claims> TokenIssuer::Verify(
       CRYPTO_memcmp(given.data(), expected.data(), given.size()) != 0) {
     return std::nullopt;
   }
+  // Checked field by field: operator[] and value() throw on a missing
+  // field or a wrong type (registry_http_fuzzer: a signed "{}" aborted).
   Json claims = Json::parse(*payload, nullptr, false);
-  if (!claims.is_object() || !claims.value("exp", Json(0)).is_number() ||
-      claims["exp"].get<int64_t>() <= now_ms) {
+  if (!claims.is_object()) return std::nullopt;
+  Json exp = claims.value("exp", Json());
+  Json sub = claims.value("sub", Json(""));
+  Json access = claims.value("access", Json::array());
+  if (!exp.is_number_integer() || exp.get<int64_t>() <= now_ms ||
+      !sub.is_string() || !access.is_array()) {
     return std::nullopt;
   }
   Claims out;
-  out.user = claims.value("sub", "");
-  for (const Json& entry : claims.value("access", Json::array())) {
-    out.grants.push_back({entry.value("name", ""), entry.value("pull", false),
-                          entry.value("push", false)});
+  out.user = sub.get<std::string>();
+  for (const Json& entry : access) {
+    if (!entry.is_object()) return std::nullopt;
+    Json name = entry.value("name", Json(""));
+    Json pull = entry.value("pull", Json(false));
+    Json push = entry.value("push", Json(false));
+    if (!name.is_string() || !pull.is_boolean() || !push.is_boolean()) {
+      return std::nullopt;
+    }
+    out.grants.push_back(
+        {name.get<std::string>(), pull.get<bool>(), push.get<bool>()});
   }
   return out;
 }

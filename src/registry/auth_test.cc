@@ -3,6 +3,8 @@
 #include "registry/auth.h"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 namespace lockstep::registry {
 namespace {
@@ -60,6 +62,61 @@ TEST(AuthenticatorTest, RuleErrorsNameTheField) {
   ASSERT_FALSE(auth.ok());
   EXPECT_EQ(auth.status().message(),
             "rules.json: rules[0].read: not a list of strings");
+}
+
+}  // namespace
+}  // namespace lockstep::registry
+
+namespace lockstep::registry {
+namespace {
+
+// Tokens whose payload the test chooses, signed as TokenIssuer signs:
+// hex(payload) "." hex(HMAC-SHA256(key, payload)).
+std::string HexOf(const unsigned char* bytes, size_t size) {
+  static const char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < size; ++i) {
+    out += kDigits[bytes[i] >> 4];
+    out += kDigits[bytes[i] & 15];
+  }
+  return out;
+}
+
+std::string SignedToken(const std::string& key, const std::string& payload) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(payload.data()), payload.size(),
+       mac, &length);
+  return HexOf(reinterpret_cast<const unsigned char*>(payload.data()),
+               payload.size()) +
+         "." + HexOf(mac, length);
+}
+
+// Found by fuzz/registry_http_fuzzer: a correctly signed payload without
+// "exp", or with fields of the wrong type, threw from nlohmann::json
+// instead of being refused.
+TEST(TokenIssuerTest, MalformedSignedClaimsAreRefused) {
+  TokenIssuer issuer("k");
+  for (const char* payload :
+       {"{}", "[]", R"({"exp": "soon"})", R"({"exp": 9e18, "sub": 1})",
+        R"({"exp": 4000000000000, "access": [1]})",
+        R"({"exp": 4000000000000, "access": [{"name": 2}]})"}) {
+    EXPECT_FALSE(issuer.Verify(SignedToken("k", payload), 0).has_value())
+        << payload;
+  }
+  // The same helper signs a good token that verifies, so the refusals
+  // above are about the claims, not the signature.
+  auto good = issuer.Verify(
+      SignedToken("k", R"({"exp": 4000000000000, "sub": "ann", "access": )"
+                       R"([{"name": "team/m", "pull": true}]})"),
+      0);
+  ASSERT_TRUE(good.has_value());
+  EXPECT_EQ(good->user, "ann");
+  ASSERT_EQ(good->grants.size(), 1u);
+  EXPECT_EQ(good->grants[0].repository, "team/m");
+  EXPECT_TRUE(good->grants[0].pull);
+  EXPECT_FALSE(good->grants[0].push);
 }
 
 }  // namespace
