@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/files.h"
-#include "env/base64.h"
+#include "core/base64.h"
 
 namespace lockstep::env {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "core/digest.h"
 #include "core/files.h"
-#include "env/base64.h"
+#include "core/base64.h"
 
 namespace lockstep::env {
 namespace {

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "core/files.h"
-#include "env/base64.h"
+#include "core/base64.h"
 
 namespace lockstep::env {
 namespace {

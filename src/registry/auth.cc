@@ -10,26 +10,12 @@
 
 #include <sstream>
 
+#include "core/base64.h"
 #include "core/canonical_json.h"
 #include "core/files.h"
 
 namespace lockstep::registry {
 namespace {
-
-std::optional<std::string> DecodeBase64(const std::string& text) {
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  std::string out(text.size() / 4 * 3, '\0');
-  int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                               reinterpret_cast<const unsigned char*>(
-                                   text.data()),
-                               static_cast<int>(text.size()));
-  if (length < 0) return std::nullopt;
-  // EVP_DecodeBlock counts '=' padding as zero bytes; drop them.
-  size_t padding = 0;
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) ++padding;
-  out.resize(static_cast<size_t>(length) - padding);
-  return out;
-}
 
 bool Matches(const std::string& pattern, const std::string& repo) {
   if (!pattern.empty() && pattern.back() == '*') {
@@ -131,7 +117,7 @@ Result<Authenticator> Authenticator::Load(const std::filesystem::path& htpasswd,
 std::optional<std::string> Authenticator::CheckBasic(
     const std::string& header) const {
   if (header.rfind("Basic ", 0) != 0) return std::nullopt;
-  std::optional<std::string> decoded = DecodeBase64(header.substr(6));
+  std::optional<std::string> decoded = Base64Decode(header.substr(6));
   if (!decoded) return std::nullopt;
   size_t colon = decoded->find(':');
   if (colon == std::string::npos) return std::nullopt;

@@ -9,6 +9,7 @@
 
 #include <cstdlib>
 
+#include "core/base64.h"
 #include "core/canonical_json.h"
 #include "core/files.h"
 #include "core/progress.h"
@@ -18,30 +19,6 @@ namespace lockstep::registry {
 namespace {
 
 constexpr int kMaxIndexDepth = 4;
-
-std::string Base64(const std::string& text) {
-  std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
-  int length = EVP_EncodeBlock(
-      reinterpret_cast<unsigned char*>(out.data()),
-      reinterpret_cast<const unsigned char*>(text.data()),
-      static_cast<int>(text.size()));
-  out.resize(static_cast<size_t>(length));
-  return out;
-}
-
-std::optional<std::string> Unbase64(const std::string& text) {
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  std::string out(text.size() / 4 * 3, '\0');
-  int length = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                               reinterpret_cast<const unsigned char*>(
-                                   text.data()),
-                               static_cast<int>(text.size()));
-  if (length < 0) return std::nullopt;
-  size_t padding = 0;
-  for (size_t i = text.size(); i > 0 && text[i - 1] == '='; --i) ++padding;
-  out.resize(static_cast<size_t>(length) - padding);
-  return out;
-}
 
 std::string Lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(c));
@@ -169,7 +146,7 @@ std::optional<std::string> Client::Credentials(const std::string& registry) {
        {registry, "http://" + registry, "https://" + registry}) {
     if (auths.contains(key) && auths[key].is_object() &&
         auths[key].contains("auth") && auths[key]["auth"].is_string()) {
-      return Unbase64(auths[key]["auth"].get<std::string>());
+      return Base64Decode(auths[key]["auth"].get<std::string>());
     }
   }
   return std::nullopt;
@@ -187,7 +164,7 @@ Status Client::Authenticate(const Reference& ref, const std::string& challenge,
           ref.registry + " wants a user name and password; add them to " +
           options_.docker_config.string());
     }
-    authorization_[key] = "Basic " + Base64(*credentials);
+    authorization_[key] = "Basic " + Base64Encode(*credentials);
     return Status::Ok();
   }
   if (scheme != "bearer") {
@@ -206,7 +183,7 @@ Status Client::Authenticate(const Reference& ref, const std::string& challenge,
   }
   std::vector<std::string> headers;
   if (credentials) {
-    headers.push_back("Authorization: Basic " + Base64(*credentials));
+    headers.push_back("Authorization: Basic " + Base64Encode(*credentials));
   }
   // The token request itself carries no registry authorization.
   authorization_.erase(key);

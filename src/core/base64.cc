@@ -1,11 +1,11 @@
 // Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
 
-#include "env/base64.h"
+#include "core/base64.h"
 
 #include <array>
 #include <cstdint>
 
-namespace lockstep::env {
+namespace lockstep {
 namespace {
 
 constexpr char kAlphabet[] =
@@ -87,4 +87,4 @@ std::string HexOf(std::string_view bytes) {
   return out;
 }
 
-}  // namespace lockstep::env
+}  // namespace lockstep

@@ -4,14 +4,14 @@
 // with padding (signature files) and the URL-safe alphabet without padding
 // that wheel RECORD files use for their hashes (PEP 376, PEP 427).
 
-#ifndef LOCKSTEP_ENV_BASE64_H_
-#define LOCKSTEP_ENV_BASE64_H_
+#ifndef LOCKSTEP_CORE_BASE64_H_
+#define LOCKSTEP_CORE_BASE64_H_
 
 #include <optional>
 #include <string>
 #include <string_view>
 
-namespace lockstep::env {
+namespace lockstep {
 
 // Standard alphabet, '=' padded.
 std::string Base64Encode(std::string_view bytes);
@@ -23,6 +23,6 @@ std::optional<std::string> Base64Decode(std::string_view text);
 // Lowercase hex of `bytes`.
 std::string HexOf(std::string_view bytes);
 
-}  // namespace lockstep::env
+}  // namespace lockstep
 
-#endif  // LOCKSTEP_ENV_BASE64_H_
+#endif  // LOCKSTEP_CORE_BASE64_H_
