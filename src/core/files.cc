@@ -147,8 +147,9 @@ Result<fs::path> MakeTempDirectory(const fs::path& parent,
 void RemoveAllQuietly(const fs::path& path) {
   std::error_code error;
   // Outputs may be read-only; restore write bits so removal succeeds.
+  auto end = fs::recursive_directory_iterator();
   for (auto it = fs::recursive_directory_iterator(path, error);
-       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+       !error && it != end; it.increment(error)) {
     if (it->is_directory(error) && !it->is_symlink(error)) {
       fs::permissions(it->path(), fs::perms::owner_all,
                       fs::perm_options::add, error);
