@@ -134,6 +134,17 @@ ManifestRow ReadManifest(Statement& s) {
   return row;
 }
 
+// Every row `s` yields, as manifests.
+Result<std::vector<ManifestRow>> ReadManifests(Statement& s) {
+  std::vector<ManifestRow> rows;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    rows.push_back(ReadManifest(s));
+  }
+  return rows;
+}
+
 constexpr const char* kManifestColumns =
     "SELECT repository, digest, media_type, size, artifact_type, subject, "
     "annotations, pushed_ms FROM manifests ";
@@ -276,13 +287,7 @@ Result<std::vector<ManifestRow>> Index::ManifestsOf(const std::string& repo) {
                     "WHERE repository = ? ORDER BY digest")
                        .c_str());
   s.Bind(repo);
-  std::vector<ManifestRow> rows;
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, s.Step());
-    if (!more) break;
-    rows.push_back(ReadManifest(s));
-  }
-  return rows;
+  return ReadManifests(s);
 }
 
 Result<std::vector<ManifestRow>> Index::Referrers(const std::string& repo,
@@ -292,13 +297,7 @@ Result<std::vector<ManifestRow>> Index::Referrers(const std::string& repo,
                     "WHERE repository = ? AND subject = ? ORDER BY digest")
                        .c_str());
   s.Bind(repo).Bind(subject.ToString());
-  std::vector<ManifestRow> rows;
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, s.Step());
-    if (!more) break;
-    rows.push_back(ReadManifest(s));
-  }
-  return rows;
+  return ReadManifests(s);
 }
 
 Result<std::vector<ManifestRef>> Index::RefsOf(const std::string& repo,
