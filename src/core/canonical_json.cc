@@ -235,14 +235,40 @@ Result<Digest> CanonicalDigest(const Json& value) {
   return Sha256Of(canonical);
 }
 
+// "LINE:COLUMN" (both from 1) of the character at `offset` in `text`, so a
+// malformed file is reported the way editors and compilers point at it.
+std::string LineAndColumn(std::string_view text, size_t offset) {
+  offset = std::min(offset, text.size());
+  std::string_view before = text.substr(0, offset);
+  size_t line = 1 + std::count(before.begin(), before.end(), '\n');
+  size_t line_start = before.rfind('\n');
+  size_t column = line_start == std::string_view::npos
+                      ? offset + 1
+                      : offset - line_start;
+  return std::to_string(line) + ":" + std::to_string(column);
+}
+
+// nlohmann's message repeats its own exception id and position; keep only
+// the reason ("syntax error while parsing value - invalid literal; ...").
+std::string ParseErrorReason(const char* what) {
+  std::string_view message = what;
+  size_t column = message.find(", column ");
+  size_t reason = column == std::string_view::npos
+                      ? message.find("] ")
+                      : message.find(": ", column);
+  if (reason == std::string_view::npos) return std::string(message);
+  return std::string(message.substr(reason + 2));
+}
+
 Result<Json> ParseJson(std::string_view text, std::string_view source) {
   try {
     return Json::parse(text);
   } catch (const Json::parse_error& error) {
-    return Status::InvalidArgument(std::string(source) +
-                                   ": malformed JSON at byte " +
-                                   std::to_string(error.byte) + ": " +
-                                   error.what());
+    // error.byte counts the characters read, the offending one included.
+    size_t offset = error.byte == 0 ? 0 : error.byte - 1;
+    return Status::InvalidArgument(
+        std::string(source) + ":" + LineAndColumn(text, offset) +
+        ": malformed JSON: " + ParseErrorReason(error.what()));
   } catch (const Json::exception& error) {
     // A number beyond a double (1e999) is out_of_range, not parse_error;
     // uncaught, it aborted every reader of JSON (found by the fuzzer).

@@ -145,5 +145,25 @@ TEST(ParseJsonTest, NumberBeyondADoubleIsMalformedNotAnAbort) {
   }
 }
 
+// A malformed file is reported at the line and column where the parser
+// gave up (here the newline that ends the bad literal `tru`), with
+// nlohmann's reason and without its exception id.
+TEST(ParseJsonTest, MalformedJsonNamesLineAndColumn) {
+  Result<Json> parsed =
+      ParseJson("{\n  \"a\": 1,\n  \"b\": tru\n}", "p.json");
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().message().rfind("p.json:3:11: malformed JSON: ",
+                                            0),
+            0u)
+      << parsed.status().message();
+  EXPECT_EQ(parsed.status().message().find("json.exception"),
+            std::string::npos);
+
+  Result<Json> truncated = ParseJson("[1, 2", "q.json");
+  ASSERT_FALSE(truncated.ok());
+  EXPECT_EQ(truncated.status().message().rfind("q.json:1:6: ", 0), 0u)
+      << truncated.status().message();
+}
+
 }  // namespace
 }  // namespace lockstep
