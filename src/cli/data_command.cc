@@ -36,6 +36,7 @@ Result<DataSession> OpenSession(const GlobalOptions& globals,
                    metadata::MetadataStore::Open(
                        metadata::MetadataStore::DefaultUrl(location.root,
                                                            globals.metadata)));
+  session.metadata->SetStoreRoot(location.root);
   session.snapshots = std::make_unique<DataSnapshots>(
       session.blobs.get(), session.metadata.get(), location.root / "cache");
   return session;
@@ -146,11 +147,7 @@ void AddSnapshot(CLI::App* data, CommandContext context) {
           OpenSession(*globals, store::CreateIfMissing::kYes);
       if (!session.ok()) return ReportError(session.status());
       Result<SnapshotInfo> info = session->snapshots->Create(request);
-      if (!info.ok()) {
-        // A missing file, database or table is a bad source (exit 3).
-        int code = ReportError(info.status());
-        return info.status().IsNotFound() ? kExitInvalid : code;
-      }
+      if (!info.ok()) return ReportError(info.status());
       if (globals->json) {
         PrintJson(info->ToJson(NowUnixMillis()));
       } else if (!globals->quiet) {

@@ -22,7 +22,17 @@ Result<std::string> MetadataUrl(const GlobalOptions& globals) {
 Result<std::unique_ptr<metadata::MetadataStore>> OpenMetadata(
     const GlobalOptions& globals) {
   ASSIGN_OR_RETURN(std::string url, MetadataUrl(globals));
-  return metadata::MetadataStore::Open(url);
+  ASSIGN_OR_RETURN(auto metadata, metadata::MetadataStore::Open(url));
+
+  // Runs' manifests live in the store folder; with --metadata naming a
+  // server there may be none here, and then only their recorded paths
+  // are known.
+  Result<store::StoreLocation> location =
+      OpenStore(globals, store::CreateIfMissing::kNo);
+  if (location.ok()) {
+    metadata->SetStoreRoot(location->root);
+  }
+  return metadata;
 }
 
 }  // namespace lockstep::cli

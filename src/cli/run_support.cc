@@ -34,6 +34,7 @@ Result<OpenedStore> OpenStoreAndMetadata(const GlobalOptions& globals,
   std::string url =
       metadata::MetadataStore::DefaultUrl(location.root, globals.metadata);
   ASSIGN_OR_RETURN(auto metadata, metadata::MetadataStore::Open(url));
+  metadata->SetStoreRoot(location.root);
   return OpenedStore{location, store::BlobStore(location.root),
                      std::move(metadata)};
 }

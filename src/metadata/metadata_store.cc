@@ -683,8 +683,9 @@ Status MetadataStore::CreateRun(const Run& run) {
         "finished_ms, manifest_path, manifest_hash, labels) VALUES "
         "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
         {run.run_id, run.context_id, run.pipeline, run.status,
-         run.started_ms, run.finished_ms, run.manifest_path,
-         run.manifest_hash, run.labels.dump()});
+         run.started_ms, run.finished_ms,
+         RecordedManifestPath(run.manifest_path), run.manifest_hash,
+         run.labels.dump()});
   });
 }
 
@@ -696,8 +697,47 @@ Status MetadataStore::FinishRun(const std::string& run_id,
     return db_->Execute(
         "UPDATE runs SET status = ?, finished_ms = ?, manifest_path = ?, "
         "manifest_hash = ? WHERE run_id = ?",
-        {status, NowUnixMillis(), manifest_path, manifest_hash, run_id});
+        {status, NowUnixMillis(), RecordedManifestPath(manifest_path),
+         manifest_hash, run_id});
   });
+}
+
+std::string MetadataStore::RecordedManifestPath(
+    const std::string& path) const {
+  if (store_root_.empty() || path.empty()) {
+    return path;
+  }
+  std::filesystem::path root =
+      std::filesystem::absolute(store_root_).lexically_normal();
+  std::filesystem::path relative =
+      std::filesystem::absolute(path).lexically_normal().lexically_relative(
+          root);
+  if (relative.empty() || *relative.begin() == "..") {
+    return path;
+  }
+  return relative.string();
+}
+
+std::string MetadataStore::ResolvedManifestPath(const Run& run) const {
+  std::filesystem::path recorded = run.manifest_path;
+  if (store_root_.empty() || recorded.empty()) {
+    return run.manifest_path;
+  }
+  if (recorded.is_relative()) {
+    return (store_root_ / recorded).string();
+  }
+
+  // Stores written before paths were relative hold absolute ones; a copy
+  // of such a store must read its own manifest, not the original's.
+  std::filesystem::path own = store_root_ / "runs" / run.run_id /
+                              "manifest.json";
+  std::error_code error;
+  if (recorded.filename() == "manifest.json" &&
+      recorded.parent_path().filename() == run.run_id &&
+      std::filesystem::exists(own, error)) {
+    return own.string();
+  }
+  return run.manifest_path;
 }
 
 Result<Run> MetadataStore::GetRun(const std::string& run_id) {
@@ -708,7 +748,9 @@ Result<Run> MetadataStore::GetRun(const std::string& run_id) {
   if (rows.empty()) {
     return Status::NotFound("no run " + run_id);
   }
-  return RunFromRow(rows[0]);
+  Run run = RunFromRow(rows[0]);
+  run.manifest_path = ResolvedManifestPath(run);
+  return run;
 }
 
 Result<std::vector<Run>> MetadataStore::ListRuns(const RunFilter& filter) {
@@ -738,6 +780,7 @@ Result<std::vector<Run>> MetadataStore::ListRuns(const RunFilter& filter) {
   }
   for (const SqlRow& row : rows) {
     Run run = RunFromRow(row);
+    run.manifest_path = ResolvedManifestPath(run);
     if (!key.empty() && (!run.labels.contains(key) ||
                          run.labels[key] != value)) {
       continue;

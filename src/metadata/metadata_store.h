@@ -60,6 +60,11 @@ class MetadataStore {
 
   explicit MetadataStore(std::unique_ptr<SqlDatabase> db);
 
+  // The store folder whose runs/ holds the manifests. Manifest paths inside
+  // it are recorded relative to it and resolved against it on reading, so
+  // a store folder can be moved or copied and still find its own manifests.
+  void SetStoreRoot(const std::filesystem::path& root) { store_root_ = root; }
+
   // Artifacts. PutArtifact inserts when `id` is 0, else updates.
   Result<int64_t> PutArtifact(const Artifact& artifact);
   Result<Artifact> GetArtifact(int64_t id);
@@ -131,6 +136,10 @@ class MetadataStore {
   SqlDatabase* database() { return db_.get(); }
 
  private:
+  // A run's manifest path as recorded (relative to the store root when
+  // inside it) and as handed back (absolute, in this store).
+  std::string RecordedManifestPath(const std::string& path) const;
+  std::string ResolvedManifestPath(const Run& run) const;
   // Runs `body` in a write transaction, retrying on Aborted (busy).
   Status InTransaction(const std::function<Status()>& body);
   Result<int64_t> InsertArtifact(const Artifact& artifact);
@@ -148,6 +157,7 @@ class MetadataStore {
                                       const std::string& event_type);
 
   std::unique_ptr<SqlDatabase> db_;
+  std::filesystem::path store_root_;
 };
 
 // Creates or checks the schema: creates it on an empty database (exactly
