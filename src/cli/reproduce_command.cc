@@ -4,7 +4,9 @@
 // report, per step, whether every output came out bit-identical.
 // Exit codes: 0 identical, 1 diverged, 2 something missing, 3 bad manifest.
 
+#include <filesystem>
 #include <iostream>
+#include <optional>
 
 #include "cli/cli.h"
 #include "cli/run_support.h"
@@ -59,8 +61,12 @@ void PrintReportText(const manifest::ReproduceReport& report) {
         continue;
       }
       std::cout << "    output " << output.name << " [" << output.policy
-                << "]: expected " << output.expected << ", got "
+                << "]: " << (output.accepted ? "accepted" : "differs")
+                << ": expected " << output.expected << ", got "
                 << output.actual << "\n";
+      if (!output.note.empty()) {
+        std::cout << "      " << output.note << "\n";
+      }
       if (output.metric_changes.is_array()) {
         for (const Json& change : output.metric_changes) {
           std::cout << "      " << metadata::FormatMetricChange(change)
@@ -98,25 +104,45 @@ Result<std::string> ManifestOf(const std::string& target,
   return run.manifest_path;
 }
 
+// Reads and verifies the manifest at `path` into `document`; on failure,
+// reports why and gives the exit code to end with.
+std::optional<int> LoadOrExit(const std::string& path, Json* document) {
+  Result<Json> loaded = manifest::LoadManifest(path);
+  if (!loaded.ok()) {
+    ReportError(loaded.status());
+    return loaded.status().IsNotFound() ? kReproduceMissing
+                                        : kReproduceBadManifest;
+  }
+  *document = std::move(*loaded);
+  return std::nullopt;
+}
+
 int ReproduceTarget(const GlobalOptions& globals,
                     const ReproduceFlags& flags) {
-  // A manifest file can be reproduced into a new store (a fresh machine);
-  // a run id only means something in a store that exists.
+  // A manifest file can be reproduced into a new store (a fresh machine),
+  // but only once it has been read and verified: a malformed one must not
+  // leave a stray store behind. A run id only means something in a store
+  // that exists.
+  bool is_file = std::filesystem::is_regular_file(flags.target);
+  Json document;
+  if (is_file) {
+    if (std::optional<int> failed = LoadOrExit(flags.target, &document)) {
+      return *failed;
+    }
+  }
   Result<OpenedStore> opened = OpenStoreAndMetadata(
-      globals, std::filesystem::is_regular_file(flags.target)
-                   ? store::CreateIfMissing::kYes
-                   : store::CreateIfMissing::kNo);
+      globals, is_file ? store::CreateIfMissing::kYes
+                       : store::CreateIfMissing::kNo);
   Result<std::string> path =
       ManifestOf(flags.target, opened.ok() ? &opened.value() : nullptr);
   if (!path.ok()) {
     ReportError(path.status());
     return kReproduceMissing;
   }
-  Result<Json> document = manifest::LoadManifest(*path);
-  if (!document.ok()) {
-    ReportError(document.status());
-    return document.status().IsNotFound() ? kReproduceMissing
-                                          : kReproduceBadManifest;
+  if (!is_file) {
+    if (std::optional<int> failed = LoadOrExit(*path, &document)) {
+      return *failed;
+    }
   }
   if (!opened.ok()) {
     ReportError(opened.status());
@@ -129,7 +155,7 @@ int ReproduceTarget(const GlobalOptions& globals,
   options.work_directory = flags.in_directory;
   options.keep = flags.keep;
   Result<manifest::ReproduceReport> report =
-      manifest::Reproduce(*document, &opened->blobs, options);
+      manifest::Reproduce(document, &opened->blobs, options);
   if (!report.ok()) {
     ReportError(report.status());
     return report.status().IsInvalidArgument() ? kReproduceBadManifest

@@ -50,8 +50,12 @@ Json MetricChanges(const store::BlobStore& blobs, const std::string& before,
   if (!old_bytes.ok() || !new_bytes.ok()) {
     return nullptr;
   }
-  return CompareMetrics(Json::parse(*old_bytes, nullptr, false),
-                        Json::parse(*new_bytes, nullptr, false));
+  Json old_metrics = Json::parse(*old_bytes, nullptr, false);
+  Json new_metrics = Json::parse(*new_bytes, nullptr, false);
+  if (old_metrics.is_discarded() || new_metrics.is_discarded()) {
+    return nullptr;
+  }
+  return CompareMetrics(old_metrics, new_metrics);
 }
 
 }  // namespace
@@ -145,6 +149,9 @@ Json OutputComparison::ToJson() const {
     entry["folder_changes"] = folder_changes;
     entry["first_file"] = first_file;
   }
+  if (!note.empty()) {
+    entry["note"] = note;
+  }
   return entry;
 }
 
@@ -164,6 +171,10 @@ OutputComparison CompareOutput(const std::string& name,
   }
   if (IsMetricsType(recorded.type)) {
     verdict.metric_changes = MetricChanges(blobs, recorded.digest, actual);
+    if (verdict.metric_changes.is_null()) {
+      verdict.note =
+          "metrics are not readable JSON on both sides: only digests compared";
+    }
     if (verdict.policy == "tolerance" && verdict.metric_changes.is_array()) {
       verdict.accepted =
           WithinTolerance(verdict.metric_changes, recorded.tolerance);

@@ -75,6 +75,7 @@ struct OutputComparison {
   Json metric_changes;     // For Metrics: [{key, old, new, delta}]
   Json folder_changes;     // For folders: FolderChanges::ToJson()
   std::string first_file;  // For folders: the first differing path
+  std::string note;        // Why a closer comparison was not possible
 
   Json ToJson() const;
 };

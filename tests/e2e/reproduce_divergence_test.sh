@@ -104,3 +104,28 @@ expect_exit 0 "$LOCKSTEP" run where.yaml --check-determinism --json
 expect_eq "$(json stdout.txt 'd["determinism"][0]["identical"]')" True \
   "a deterministic step"
 echo "reproduce divergence: ok"
+
+# The text report tells an output accepted by its tolerance from one that
+# differs, and says when a Metrics file is not JSON at all.
+cat >tolerance.yaml <<'YAML'
+pipeline: tolerance
+steps:
+  score:
+    run: [sh, -c, "n=$(date +%N); printf '{\"acc\": 0.9%s}' $n >outputs/m;
+                   printf '{\"acc\": 0.9%s}' $n >outputs/strict;
+                   printf 'acc 0.9%s' $n >outputs/plain"]
+    outputs:
+      m: {type: Metrics, reproduce: {tolerance: 0.5}}
+      strict: {type: Metrics, reproduce: {tolerance: 0.00000000001}}
+      plain: Metrics
+YAML
+"$LOCKSTEP" run tolerance.yaml --json >run4.json 2>/dev/null
+expect_exit 1 "$LOCKSTEP" reproduce "$(json run4.json 'd["manifest"]')"
+expect_contains stdout.txt "output m [tolerance]: accepted: expected"
+expect_contains stdout.txt "output strict [tolerance]: differs: expected"
+expect_contains stdout.txt "output plain [exact]: differs: expected"
+expect_contains stdout.txt \
+  "metrics are not readable JSON on both sides: only digests compared"
+if grep -q "discarded" stdout.txt; then
+  fail "a non-JSON metrics file printed as <discarded>"
+fi
