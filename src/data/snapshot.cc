@@ -247,8 +247,10 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
     struct stat status;
     fs::path path = request.source;
     if (::lstat(path.c_str(), &status) != 0) {
-      return Status::InvalidArgument(request.source + ": " +
-                                     std::strerror(errno));
+      int error = errno;
+      std::string reason = request.source + ": " + std::strerror(error);
+      return error == ENOENT ? Status::NotFound(reason)
+                             : Status::InvalidArgument(reason);
     }
     if (S_ISDIR(status.st_mode)) {
       info = SnapshotFolder(path);

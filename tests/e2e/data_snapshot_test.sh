@@ -75,7 +75,8 @@ expect_contains list.txt "expired"
 # Exit codes: unknown snapshot 2, bad source 3, taken version 3.
 expect_exit 2 $LOCKSTEP data show nope@1
 expect_exit 2 $LOCKSTEP data verify folder@99
-expect_exit 3 $LOCKSTEP data snapshot does-not-exist --name x
+expect_exit 2 $LOCKSTEP data snapshot does-not-exist --name x
 expect_exit 3 $LOCKSTEP data snapshot "sqlite:///nowhere.db" --name x
+expect_exit 2 $LOCKSTEP data snapshot "sqlite:///nowhere.db?table=t" --name x
 expect_exit 3 $LOCKSTEP data snapshot data --name folder --version 1
 echo "data_snapshot_test: ok"

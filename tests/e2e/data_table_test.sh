@@ -23,7 +23,7 @@ expect_eq "$(json sqlite.json 'd["digest"]')" \
 expect_eq "$(json sqlite.json 'd["row_count"]')" "3" "sqlite rows"
 expect_eq "$(json sqlite.json 'd["column_types"]')" \
   "['INTEGER', 'TEXT', 'REAL']" "sqlite types"
-expect_exit 3 $LOCKSTEP data snapshot "sqlite://$TEST_DIR/shop.db?table=nope" \
+expect_exit 2 $LOCKSTEP data snapshot "sqlite://$TEST_DIR/shop.db?table=nope" \
   --name x
 
 # PostgreSQL: a throwaway server, exported by hand with psql's \copy.
@@ -52,5 +52,5 @@ $LOCKSTEP data snapshot "$URL?query=SELECT%20id%20FROM%20orders" --name q \
 expect_eq "$(json q.json 'd["row_count"]')" "4" "query rows"
 $LOCKSTEP data export pg@1 pg-export.csv -q
 cmp pg-export.csv pg.csv || fail "export differs from the hand export"
-expect_exit 3 $LOCKSTEP data snapshot "$URL?table=missing" --name x
+expect_exit 2 $LOCKSTEP data snapshot "$URL?table=missing" --name x
 echo "data_table_test: ok"
