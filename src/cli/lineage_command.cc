@@ -4,6 +4,7 @@
 // produced an artifact, or what it fed, as a tree, JSON, DOT or SVG.
 
 #include <iostream>
+#include <limits>
 
 #include "cli/cli.h"
 #include "cli/metadata_access.h"
@@ -87,7 +88,7 @@ void AddLineageCommands(CLI::App& app, CommandContext context) {
   up->excludes(down);
   lineage->add_option("--depth", flags->depth,
                       "At most K execution hops (default: all)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, std::numeric_limits<int>::max()));
   lineage->add_option("--format", flags->format, "text, json, dot or svg")
       ->check(CLI::IsMember({"text", "json", "dot", "svg"}));
   lineage->add_option("--output,-o", flags->output,

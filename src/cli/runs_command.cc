@@ -123,7 +123,8 @@ void AddRunsCommands(CLI::App& app, CommandContext context) {
   list->add_option("--pipeline", flags->pipeline, "Only this pipeline");
   list->add_option("--status", flags->status,
                    "Only this status (running, succeeded, failed, "
-                   "cancelled)");
+                   "cancelled)")
+      ->check(CLI::IsMember({"running", "succeeded", "failed", "cancelled"}));
   list->add_option("--label", flags->label, "Only runs labelled key=value");
   list->add_option("--since", flags->since,
                    "Only runs started since a duration ago (7d) or a date");

@@ -46,6 +46,12 @@ expect_exit 1 "$LOCKSTEP" diff r1 r2 --json
 expect_eq "$(json stdout.txt 'd["identical"]')" "False" "diff marks"
 expect_exit 0 "$LOCKSTEP" diff r1 r1
 
+# Bad flag values are usage errors with a readable range or choice list.
+expect_exit 64 "$LOCKSTEP" lineage r1/train/model --depth -1
+expect_contains stderr.txt "not in range 0 to 2147483647"
+expect_exit 64 "$LOCKSTEP" runs list --status bogus
+expect_contains stderr.txt "succeeded"
+
 # A newer schema is refused naming both versions, and nothing changes.
 sqlite3 "$db" "UPDATE schema_version SET version = 7"
 expect_exit 5 "$LOCKSTEP" runs list
