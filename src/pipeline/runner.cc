@@ -576,6 +576,9 @@ Status RunState::ResolveInputs(const StepSpec& step, StepReport* report) {
       if (producer.folder_outputs.contains(input.output)) {
         report->invocation.folder_inputs.insert(input.name);
       }
+      if (producer.tree_outputs.contains(input.output)) {
+        report->invocation.tree_inputs.insert(input.name);
+      }
       report->input_sources[input.name] = input.step + "." + input.output;
       continue;
     }
@@ -598,12 +601,12 @@ Status RunState::ResolveInputs(const StepSpec& step, StepReport* report) {
                      metadata_->GetArtifact(snapshot.artifact_id));
     ASSIGN_OR_RETURN(Digest digest, Digest::Parse(artifact.digest));
     report->invocation.inputs[input.name] = digest;
+    if (IsFolderSnapshot(artifact)) {
+      report->invocation.tree_inputs.insert(input.name);
+    }
     std::string label = snapshot.name + "@" + std::to_string(snapshot.version);
     report->input_sources[input.name] = "snapshot:" + label;
-    report_.snapshots.push_back(
-        {snapshot.name, snapshot.version, digest,
-         artifact.properties.value("row_count", int64_t{-1}),
-         artifact.properties.value("size", uint64_t{0})});
+    report_.snapshots.push_back(SnapshotUseOf(snapshot, digest, artifact));
   }
   return Status::Ok();
 }
@@ -764,6 +767,9 @@ Result<Json> RunState::KeyParts(const StepSpec& step,
     } else if (invocation.folder_inputs.contains(input.name)) {
       inputs[input.name] = {{"digest", found->second.ToString()},
                             {"kind", "folder"}};
+    } else if (invocation.tree_inputs.contains(input.name)) {
+      inputs[input.name] = {{"digest", found->second.ToString()},
+                            {"kind", "folder-snapshot"}};
     } else {
       inputs[input.name] = found->second.ToString();
     }
@@ -1077,6 +1083,9 @@ Status RunState::RunSnapshotStep(size_t index) {
                             {"name", result.snapshot.name}};
   ASSIGN_OR_RETURN(report.cache_key, ComputeCacheKey(report.cache_key_parts));
   report.outputs["dataset"] = result.snapshot.digest;
+  if (result.folder) {
+    report.tree_outputs.insert("dataset");
+  }
   report.output_artifacts["dataset"] = result.artifact_id;
   report.input_sources["source"] = result.source_path;
   report_.snapshots.push_back(result.snapshot);

@@ -353,6 +353,7 @@ Status SpecParser::ParseCommand(const YAML::Node& node,
     for (const auto& entry : node["with"]) {
       ASSIGN_OR_RETURN(std::string key, Scalar(entry.first, "a with: key"));
       ASSIGN_OR_RETURN(step->with[key], ToJson(entry.second));
+      step->with_where[key] = Where(entry.second);
     }
   }
   return Status::Ok();

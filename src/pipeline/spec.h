@@ -96,6 +96,7 @@ struct StepSpec {
   std::vector<std::string> run;  // argv templates, when `run:` is used.
   std::string uses;              // built-in component, when `uses:` is.
   std::map<std::string, Json> with;  // component arguments (templates).
+  std::map<std::string, SourceLocation> with_where;  // Of each value.
   std::vector<InputSpec> inputs;
   std::vector<OutputSpec> outputs;
   std::string condition;  // `if:` expression, empty when absent.
@@ -122,6 +123,12 @@ struct StepSpec {
   SourceLocation where;
 
   bool fans_out() const { return !for_each.is_null(); }
+  // Where `with:` value `key` is written (the step, for specs built in
+  // code).
+  const SourceLocation& WithWhere(const std::string& key) const {
+    auto found = with_where.find(key);
+    return found == with_where.end() ? where : found->second;
+  }
 };
 
 struct PipelineSpec {
