@@ -88,7 +88,8 @@ void PrintReportText(const manifest::ReproduceReport& report) {
 // A manifest path, or a run id whose manifest the store recorded.
 Result<std::string> ManifestOf(const std::string& target,
                                OpenedStore* opened) {
-  if (std::filesystem::exists(target) || opened == nullptr) {
+  std::error_code error;
+  if (std::filesystem::exists(target, error) || opened == nullptr) {
     return target;
   }
   ASSIGN_OR_RETURN(metadata::Run run, opened->metadata->GetRun(target));
@@ -102,8 +103,9 @@ int ReproduceTarget(const GlobalOptions& globals,
                     const ReproduceFlags& flags) {
   // A manifest file can be reproduced into a new store (a fresh machine);
   // a run id only means something in a store that exists.
+  std::error_code error;
   Result<OpenedStore> opened = OpenStoreAndMetadata(
-      globals, std::filesystem::is_regular_file(flags.target)
+      globals, std::filesystem::is_regular_file(flags.target, error)
                    ? store::CreateIfMissing::kYes
                    : store::CreateIfMissing::kNo);
   Result<std::string> path =

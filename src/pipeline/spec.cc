@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/files.h"
 #include "image/reference.h"
+#include "pipeline/code_files.h"
 #include "pipeline/components.h"
 #include "pipeline/dag.h"
 #include "pipeline/expression.h"
@@ -594,6 +595,13 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
   }
   if (node["code"].IsDefined()) {
     ASSIGN_OR_RETURN(step->code, StringList(node["code"], "code"));
+    const YAML::Node& code = node["code"];
+    if (code.IsScalar()) {
+      step->code_where.push_back(Where(code));
+    }
+    for (const YAML::Node& item : code) {
+      step->code_where.push_back(Where(item));
+    }
   }
   if (node["cache"].IsDefined()) {
     ASSIGN_OR_RETURN(Json cache, ToJson(node["cache"]));
@@ -1053,6 +1061,24 @@ Result<PipelineSpec> ParsePipeline(const std::string& text,
   }
 }
 
+namespace {
+
+// Every step's `code:` entries can be listed (pipeline/code_files.h).
+Status CheckCodePaths(const PipelineSpec& spec) {
+  for (const StepSpec& step : spec.steps) {
+    for (size_t i = 0; i < step.code.size(); ++i) {
+      Result<std::vector<CodeFile>> files =
+          ListCodeFiles(spec.directory, step.code[i]);
+      if (!files.ok()) {
+        return SpecError(step.CodeWhere(i), files.status().message());
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<PipelineSpec> LoadPipeline(const std::filesystem::path& file) {
   Result<std::string> text = ReadFile(file);
   if (!text.ok()) {
@@ -1060,7 +1086,9 @@ Result<PipelineSpec> LoadPipeline(const std::filesystem::path& file) {
                   file.string() + ": cannot read the pipeline file: " +
                       text.status().message());
   }
-  return ParsePipeline(*text, file);
+  ASSIGN_OR_RETURN(PipelineSpec spec, ParsePipeline(*text, file));
+  RETURN_IF_ERROR(CheckCodePaths(spec));
+  return spec;
 }
 
 }  // namespace lockstep::pipeline

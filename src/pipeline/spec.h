@@ -104,6 +104,7 @@ struct StepSpec {
   std::vector<std::string> needs;
   std::vector<std::string> env;   // host variables allowed through.
   std::vector<std::string> code;  // files/folders copied in and hashed.
+  std::vector<SourceLocation> code_where;  // Of each `code:` item.
   bool cache = true;
   bool always_run = false;
   int retries = 0;                     // Extra attempts after a failure.
@@ -123,6 +124,10 @@ struct StepSpec {
   SourceLocation where;
 
   bool fans_out() const { return !for_each.is_null(); }
+  // Where code item `i` is written (the step, for specs built in code).
+  const SourceLocation& CodeWhere(size_t i) const {
+    return i < code_where.size() ? code_where[i] : where;
+  }
   // Where `with:` value `key` is written (the step, for specs built in
   // code).
   const SourceLocation& WithWhere(const std::string& key) const {
@@ -156,7 +161,9 @@ struct PipelineSpec {
 
 // Parses and validates the pipeline file. InvalidArgument with
 // file:line:column for malformed YAML, unknown keys, bad types, unknown
-// step or output references, cycles and bad expressions.
+// step or output references, cycles and bad expressions; and, since it
+// reads the disk, `code:` paths that are missing or cannot be followed
+// (symlink loops, dangling links: pipeline/code_files.h).
 Result<PipelineSpec> LoadPipeline(const std::filesystem::path& file);
 
 // Same, from text already read (`file` names it in messages).
