@@ -62,7 +62,9 @@ class SpecParser {
     return node.Scalar();
   }
 
+  // The node as JSON; refuses documents past kMaxYamlValues in all.
   Result<Json> ToJson(const YAML::Node& node) const;
+  Result<Json> ConvertNode(const YAML::Node& node) const;
   Status CheckKeys(const YAML::Node& map, const std::set<std::string>& keys,
                    const std::string& what) const;
   Result<std::vector<std::string>> StringList(const YAML::Node& node,
@@ -92,9 +94,24 @@ class SpecParser {
 
   const std::string& text_;
   std::filesystem::path file_;
+  mutable size_t values_made_ = 0;  // By ToJson, for kMaxYamlValues.
 };
 
 Result<Json> SpecParser::ToJson(const YAML::Node& node) const {
+  Result<Json> value = ConvertNode(node);
+  if (values_made_ > kMaxYamlValues) {
+    return Error(node, "this value brings the file past " +
+                           std::to_string(kMaxYamlValues) +
+                           " values (YAML aliases repeat what their anchor "
+                           "names); refusing to expand it");
+  }
+  return value;
+}
+
+Result<Json> SpecParser::ConvertNode(const YAML::Node& node) const {
+  if (++values_made_ > kMaxYamlValues) {
+    return Status::InvalidArgument("too many values");
+  }
   if (node.IsScalar()) {
     return TypePlainScalar(node.Scalar(), node.Tag() == "!");
   }
@@ -104,7 +121,7 @@ Result<Json> SpecParser::ToJson(const YAML::Node& node) const {
   if (node.IsSequence()) {
     Json list = Json::array();
     for (const YAML::Node& item : node) {
-      ASSIGN_OR_RETURN(Json value, ToJson(item));
+      ASSIGN_OR_RETURN(Json value, ConvertNode(item));
       list.push_back(std::move(value));
     }
     return list;
@@ -112,7 +129,7 @@ Result<Json> SpecParser::ToJson(const YAML::Node& node) const {
   Json map = Json::object();
   for (const auto& entry : node) {
     ASSIGN_OR_RETURN(std::string key, Scalar(entry.first, "a key"));
-    ASSIGN_OR_RETURN(map[key], ToJson(entry.second));
+    ASSIGN_OR_RETURN(map[key], ConvertNode(entry.second));
   }
   return map;
 }

@@ -38,6 +38,11 @@ struct SourceLocation {
 // InvalidArgument "file:line:column: message".
 Status SpecError(const SourceLocation& where, const std::string& message);
 
+// The most JSON values one YAML document may turn into. YAML aliases (*a)
+// repeat what their anchor names, so a few hundred bytes can stand for
+// billions of values; past this the document is refused, not expanded.
+inline constexpr size_t kMaxYamlValues = 100000;
+
 enum class ParamType { kInt, kFloat, kString, kBool, kList, kMap };
 
 std::string ParamTypeName(ParamType type);
