@@ -134,13 +134,14 @@ Result<Json> TypeCommandLineValue(const std::string& name,
 Status ApplyParamsFile(const PipelineSpec& spec, const std::string& path,
                        ParamValues* values) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  Result<Json> parsed = ParseJson(text, path);
-  if (!parsed.ok() || !parsed->is_object()) {
+  // Malformed JSON is reported as ParseJson words it: FILE:LINE:COL.
+  ASSIGN_OR_RETURN(Json parsed, ParseJson(text, path));
+  if (!parsed.is_object()) {
     return Status::InvalidArgument(path +
                                    ": a params file is a JSON object of "
                                    "param names to values");
   }
-  for (const auto& [name, value] : parsed->items()) {
+  for (const auto& [name, value] : parsed.items()) {
     const ParamSpec* param = spec.FindParam(name);
     if (param == nullptr) {
       return Status::InvalidArgument(path + ": unknown param '" + name + "'");
@@ -240,9 +241,11 @@ Json TypedParam(const Json& value) {
 }
 
 Result<Json> UntypedParam(const Json& typed) {
+  // Typed params come from manifests, which may have been edited.
   if (!typed.is_object() || !typed.contains("type") ||
-      !typed.contains("value")) {
-    return Status::InvalidArgument("a typed param needs 'type' and 'value'");
+      !typed["type"].is_string() || !typed.contains("value")) {
+    return Status::InvalidArgument(
+        "a typed param needs a string 'type' and a 'value'");
   }
   std::optional<ParamType> type =
       ParseParamType(typed["type"].get<std::string>());

@@ -349,9 +349,30 @@ Status SpecParser::ParseCommand(const YAML::Node& node,
                            "' needs exactly one of run: or uses:");
   }
   if (has_run) {
-    ASSIGN_OR_RETURN(step->run, StringList(node["run"], "run"));
+    const YAML::Node& run = node["run"];
+    ASSIGN_OR_RETURN(step->run, StringList(run, "run"));
     if (step->run.empty() || step->run[0].empty()) {
-      return Error(node["run"], "run: needs a program to run");
+      return Error(run, "run: needs a program to run");
+    }
+    const YAML::Node& program = run.IsScalar() ? run : run[0];
+    // `run: 42` used to pass validation and fail in the sandbox. No
+    // program is named like a number; `true` and `false` are programs.
+    Json typed = TypePlainScalar(program.Scalar(), program.Tag() == "!");
+    if (typed.is_number() || typed.is_null()) {
+      std::string what = typed.is_null()
+                             ? std::string("null")
+                             : "the " + ParamTypeName(TypeOfValue(typed)) +
+                                   " " + typed.dump();
+      return Error(program,
+                   "run: the program must be a command name, not " + what +
+                       " (run: is an argv list: [program, args...]; quote "
+                       "a program named like a number)");
+    }
+    if (run.IsScalar()) {
+      step->run_where.push_back(Where(run));
+    }
+    for (const YAML::Node& item : run) {
+      step->run_where.push_back(Where(item));
     }
     return Status::Ok();
   }
@@ -826,13 +847,14 @@ Status CheckStepReferences(const PipelineSpec& spec, const StepSpec& step) {
   }
 
   ReferenceChecker checker(spec, step);
-  for (const std::string& arg : step.run) {
-    RETURN_IF_ERROR(checker.CheckTemplate(arg, step.where, true));
+  for (size_t i = 0; i < step.run.size(); ++i) {
+    RETURN_IF_ERROR(checker.CheckTemplate(step.run[i], step.RunWhere(i),
+                                          true));
   }
   for (const auto& [key, value] : step.with) {
     if (value.is_string()) {
       RETURN_IF_ERROR(checker.CheckTemplate(value.get<std::string>(),
-                                            step.where, true));
+                                            step.WithWhere(key), true));
     }
   }
   if (step.for_each.is_string()) {

@@ -99,6 +99,7 @@ struct EnvironmentSpec {
 struct StepSpec {
   std::string name;
   std::vector<std::string> run;  // argv templates, when `run:` is used.
+  std::vector<SourceLocation> run_where;  // Of each `run:` item.
   std::string uses;              // built-in component, when `uses:` is.
   std::map<std::string, Json> with;  // component arguments (templates).
   std::map<std::string, SourceLocation> with_where;  // Of each value.
@@ -133,8 +134,11 @@ struct StepSpec {
   const SourceLocation& CodeWhere(size_t i) const {
     return i < code_where.size() ? code_where[i] : where;
   }
-  // Where `with:` value `key` is written (the step, for specs built in
-  // code).
+  // Where `run:` item `i` and `with:` value `key` are written (the step,
+  // for specs built in code).
+  const SourceLocation& RunWhere(size_t i) const {
+    return i < run_where.size() ? run_where[i] : where;
+  }
   const SourceLocation& WithWhere(const std::string& key) const {
     auto found = with_where.find(key);
     return found == with_where.end() ? where : found->second;
