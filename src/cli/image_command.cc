@@ -66,8 +66,13 @@ Status AddCommitTags(BuildFlags* flags) {
   if (flags->version.empty()) {
     return Status::InvalidArgument("--tag-commit needs --version V");
   }
-  ASSIGN_OR_RETURN(env::CodeVersion code,
-                   env::CaptureCodeVersion(std::filesystem::current_path()));
+  std::error_code error;
+  std::filesystem::path here = std::filesystem::current_path(error);
+  if (error) {
+    return Status::Internal("cannot read the current folder: " +
+                            error.message());
+  }
+  ASSIGN_OR_RETURN(env::CodeVersion code, env::CaptureCodeVersion(here));
   if (code.commit.empty()) {
     return Status::FailedPrecondition(
         "--tag-commit: no git commit here (" +

@@ -53,6 +53,13 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
+    // CLI11 checks required arguments before leftovers, so `run --bogus`
+    // would say "pipeline is required"; the unknown flag is the news.
+    std::vector<std::string> extras = app.remaining(true);
+    if (error.get_exit_code() != 0 && !extras.empty()) {
+      app.exit(CLI::ExtrasError(extras));
+      return kExitUsage;
+    }
     int code = app.exit(error);
     return code == 0 ? kExitOk : kExitUsage;
   }

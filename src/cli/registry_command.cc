@@ -392,8 +392,9 @@ int PushFiles(const GlobalOptions& globals, const TransferFlags& flags,
 bool IsFileSource(const TransferFlags& flags) {
   if (flags.args.size() != 2) return true;
   const std::string& source = flags.args[0];
+  std::error_code error;  // An unreadable path is not a file source.
   return source.rfind("sha256:", 0) == 0 ||
-         std::filesystem::exists(source);
+         std::filesystem::exists(source, error);
 }
 
 bool AllDigits(const std::string& text) {

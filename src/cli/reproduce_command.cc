@@ -94,7 +94,8 @@ void PrintReportText(const manifest::ReproduceReport& report) {
 // A manifest path, or a run id whose manifest the store recorded.
 Result<std::string> ManifestOf(const std::string& target,
                                OpenedStore* opened) {
-  if (std::filesystem::exists(target) || opened == nullptr) {
+  std::error_code error;
+  if (std::filesystem::exists(target, error) || opened == nullptr) {
     return target;
   }
   ASSIGN_OR_RETURN(metadata::Run run, opened->metadata->GetRun(target));
@@ -123,7 +124,8 @@ int ReproduceTarget(const GlobalOptions& globals,
   // but only once it has been read and verified: a malformed one must not
   // leave a stray store behind. A run id only means something in a store
   // that exists.
-  bool is_file = std::filesystem::is_regular_file(flags.target);
+  std::error_code error;
+  bool is_file = std::filesystem::is_regular_file(flags.target, error);
   Json document;
   if (is_file) {
     if (std::optional<int> failed = LoadOrExit(flags.target, &document)) {

@@ -292,7 +292,18 @@ void AddRunCommands(CLI::App& app, CommandContext context) {
   CLI::App* run = app.add_subcommand("run", "Run a pipeline");
   run->add_option("pipeline", flags->pipeline_file, "Pipeline file (YAML)")
       ->required();
-  run->add_option("-p,--param", flags->params, "Set a param: name=value");
+  // A -p without `=` is a usage mistake like a bad flag: exit 64 from
+  // CLI11, before the pipeline file is read.
+  CLI::Validator assignment(
+      [](std::string& text) {
+        size_t eq = text.find('=');
+        return eq == std::string::npos || eq == 0
+                   ? "expected -p name=value, got '" + text + "'"
+                   : std::string();
+      },
+      "NAME=VALUE");
+  run->add_option("-p,--param", flags->params, "Set a param: name=value")
+      ->check(assignment);
   run->add_option("--params", flags->params_file,
                   "JSON file of param values");
   run->add_option("--jobs,-j", flags->jobs,

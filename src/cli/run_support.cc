@@ -82,9 +82,15 @@ Result<std::string> WriteRunManifest(const pipeline::PipelineSpec& spec,
   ASSIGN_OR_RETURN(context.spec_blob, opened.blobs.PutBytes(spec.text));
   // A pipeline file named without a folder ("pipeline.yaml") has an empty
   // directory: that is the current folder, which libgit2 must be told.
+  std::error_code error;
   std::filesystem::path directory =
-      spec.directory.empty() ? std::filesystem::current_path()
-                             : std::filesystem::absolute(spec.directory);
+      spec.directory.empty() ? std::filesystem::current_path(error)
+                             : std::filesystem::absolute(spec.directory,
+                                                         error);
+  if (error) {
+    return Status::Internal("cannot resolve the pipeline's folder: " +
+                            error.message());
+  }
   ASSIGN_OR_RETURN(env::CodeVersion code,
                    env::CaptureCodeVersion(directory, &opened.blobs));
   context.code = code.ToJson();
@@ -92,7 +98,7 @@ Result<std::string> WriteRunManifest(const pipeline::PipelineSpec& spec,
     // Where the pipeline sits in the repository, so that reproduce can
     // find its code files in a checkout of the commit.
     context.code["pipeline_directory"] =
-        std::filesystem::relative(directory, code.work_tree)
+        std::filesystem::relative(directory, code.work_tree, error)
             .generic_string();
   }
   ASSIGN_OR_RETURN(Json capture, env::CaptureEnvironment());

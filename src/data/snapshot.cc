@@ -262,6 +262,13 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
     }
   }
   RETURN_IF_ERROR(info.status());
+  if (request.reuse_unchanged && request.version == 0) {
+    Result<SnapshotInfo> latest = Get({request.name, 0});
+    if (latest.ok() && !latest->Removed() && latest->kind == info->kind &&
+        latest->digest == info->digest) {
+      return latest;
+    }
+  }
   RETURN_IF_ERROR(Record(request, &info.value()));
   return info;
 }

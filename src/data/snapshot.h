@@ -40,6 +40,10 @@ struct SnapshotRequest {
   int64_t expires_after_ms = 0;  // Zero: never expires.
   std::string description;
   std::string creator;  // Empty: $USER, else the account name.
+  // When the content equals that of the latest live version of `name`,
+  // return that version instead of minting a new one (version 0 only).
+  // Pipelines snapshot their sources on every run.
+  bool reuse_unchanged = false;
 };
 
 // Everything recorded about one snapshot.

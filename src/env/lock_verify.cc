@@ -200,11 +200,14 @@ Result<std::map<std::string, InstalledDistribution>> ReadInstalledDistributions(
         fmt::format("{}: not a folder", site_packages.string()));
   }
   std::vector<fs::path> folders;
-  for (const auto& entry : fs::directory_iterator(site_packages, error)) {
-    std::string name = entry.path().filename().string();
-    if (entry.is_directory() && name.size() > 10 &&
+  // increment(error), not a range-for, whose ++ throws on a read error.
+  fs::directory_iterator it(site_packages, error);
+  for (; !error && it != fs::directory_iterator(); it.increment(error)) {
+    std::string name = it->path().filename().string();
+    std::error_code kind_error;
+    if (it->is_directory(kind_error) && name.size() > 10 &&
         name.ends_with(".dist-info")) {
-      folders.push_back(entry.path());
+      folders.push_back(it->path());
     }
   }
   if (error) return ErrnoStatus(site_packages, error.value());
@@ -264,8 +267,11 @@ Result<LockVerification> VerifyArtifacts(const Lockfile& lock,
     return Status::NotFound(fmt::format("{}: not a folder", folder.string()));
   }
   std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(folder, error)) {
-    if (entry.is_regular_file()) files.push_back(entry.path());
+  fs::directory_iterator entry(folder, error);
+  for (; !error && entry != fs::directory_iterator();
+       entry.increment(error)) {
+    std::error_code kind_error;
+    if (entry->is_regular_file(kind_error)) files.push_back(entry->path());
   }
   if (error) return ErrnoStatus(folder, error.value());
   std::sort(files.begin(), files.end());

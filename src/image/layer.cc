@@ -12,6 +12,8 @@
 #include <memory>
 #include <vector>
 
+#include "core/files.h"
+
 namespace lockstep::image {
 
 namespace fs = std::filesystem;
@@ -115,8 +117,14 @@ Status ApplyWhiteout(const Context& context, const std::string& name,
     if (!fs::is_directory(fs::symlink_status(folder, error))) {
       return Status::Ok();
     }
-    for (const auto& child : fs::directory_iterator(folder, error)) {
-      RETURN_IF_ERROR(RemoveEntry(child.path()));
+    std::vector<fs::path> children;
+    fs::directory_iterator it(folder, error);
+    for (; !error && it != fs::directory_iterator(); it.increment(error)) {
+      children.push_back(it->path());
+    }
+    if (error) return ErrnoStatus(folder, error.value());
+    for (const fs::path& child : children) {
+      RETURN_IF_ERROR(RemoveEntry(child));
     }
     return Status::Ok();
   }

@@ -133,7 +133,8 @@ Result<VerifyOutcome> VerifyManifestFile(
   outcome.pins = PinnedSummary(manifest);
 
   std::filesystem::path signature_path = env::SignaturePathFor(path);
-  outcome.signature_present = std::filesystem::exists(signature_path);
+  std::error_code error;
+  outcome.signature_present = std::filesystem::exists(signature_path, error);
   if (!outcome.signature_present) {
     if (!public_key_path.empty()) {
       outcome.signature = Status::NotFound(

@@ -5,10 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <set>
 
 #include "core/files.h"
 #include "core/log.h"
+#include "data/tree_digest.h"
 #include "image/reference.h"
 #include "image/rootfs.h"
 #include "store/tar.h"
@@ -26,6 +28,12 @@ constexpr const char* kSandboxBinary = "/opt/lockstep/bin/lockstep";
 // tools honouring SOURCE_DATE_EPOCH write the same bytes on every run.
 constexpr const char* kSourceDateEpoch = "315532800";
 
+// Whether the host has /usr/lib64, which the sandbox then links at /lib64.
+bool HostHasLib64() {
+  std::error_code error;
+  return fs::exists("/usr/lib64", error);
+}
+
 // The folders of a step's own layout, never reported as stray writes.
 const std::set<std::string> kLayoutFolders = {"inputs", "outputs", "tmp"};
 
@@ -38,7 +46,8 @@ std::set<std::string> ListStepFiles(const fs::path& dir) {
        it.increment(error)) {
     fs::path relative = it->path().lexically_relative(dir);
     if (kLayoutFolders.contains(relative.begin()->string())) {
-      if (it->is_directory()) {
+      std::error_code kind_error;  // A step may leave a symlink loop.
+      if (it->is_directory(kind_error)) {
         it.disable_recursion_pending();
       }
       continue;
@@ -48,15 +57,59 @@ std::set<std::string> ListStepFiles(const fs::path& dir) {
   return files;
 }
 
+// Builds the folder snapshot whose tree blob is `tree` at `destination`,
+// read-only like every input. DecodeTree refuses paths that would leave
+// the destination, so a crafted tree cannot write elsewhere.
+Status LayOutTree(const store::BlobStore& blobs, const Digest& tree,
+                  const fs::path& destination) {
+  ASSIGN_OR_RETURN(std::string bytes, blobs.ReadVerified(tree));
+  ASSIGN_OR_RETURN(std::vector<data::TreeEntry> entries,
+                   data::DecodeTree(bytes));
+  if (::mkdir(destination.c_str(), 0755) != 0) {
+    return ErrnoStatus(destination, errno);
+  }
+  std::vector<fs::path> folders = {destination};
+  for (const data::TreeEntry& entry : entries) {
+    fs::path target = destination / entry.path;
+    if (entry.type == data::EntryType::kDirectory) {
+      if (::mkdir(target.c_str(), 0755) != 0) {
+        return ErrnoStatus(target, errno);
+      }
+      folders.push_back(target);
+    } else if (entry.type == data::EntryType::kSymlink) {
+      if (::symlink(entry.target.c_str(), target.c_str()) != 0) {
+        return ErrnoStatus(target, errno);
+      }
+    } else {
+      RETURN_IF_ERROR(blobs.CopyOut(entry.digest, target)
+                          .WithContext(entry.path));
+      ::chmod(target.c_str(), entry.executable ? 0555 : 0444);
+    }
+  }
+  // Deepest first, so each folder is still writable while it is filled.
+  for (auto it = folders.rbegin(); it != folders.rend(); ++it) {
+    ::chmod(it->c_str(), 0555);
+  }
+  return Status::Ok();
+}
+
 Status LayOutStep(const StepInvocation& invocation, store::BlobStore* blobs,
                   const fs::path& dir) {
+  std::error_code error;
   for (const std::string& folder : kLayoutFolders) {
-    fs::create_directories(dir / folder);
+    if (fs::create_directories(dir / folder, error); error) {
+      return ErrnoStatus(dir / folder, error.value());
+    }
   }
   for (const auto& [name, digest] : invocation.inputs) {
     if (invocation.folder_inputs.contains(name)) {
       RETURN_IF_ERROR(store::UnpackFolder(*blobs, digest,
                                           dir / "inputs" / name, true)
+                          .WithContext("input '" + name + "'"));
+      continue;
+    }
+    if (invocation.tree_inputs.contains(name)) {
+      RETURN_IF_ERROR(LayOutTree(*blobs, digest, dir / "inputs" / name)
                           .WithContext("input '" + name + "'"));
       continue;
     }
@@ -66,7 +119,9 @@ Status LayOutStep(const StepInvocation& invocation, store::BlobStore* blobs,
   }
   for (const auto& [path, file] : invocation.code) {
     fs::path target = dir / path;
-    fs::create_directories(target.parent_path());
+    if (fs::create_directories(target.parent_path(), error); error) {
+      return ErrnoStatus(target.parent_path(), error.value());
+    }
     RETURN_IF_ERROR(blobs->CopyOut(file.digest, target)
                         .WithContext("code file '" + path + "'"));
     ::chmod(target.c_str(), file.executable ? 0555 : 0444);
@@ -113,7 +168,7 @@ std::vector<std::string> SandboxArgv(const StepInvocation& invocation,
       "--ro-bind", (dir / "inputs").string(),
       std::string(kSandboxRoot) + "/inputs",
       "--chdir", kSandboxRoot, "--clearenv"};
-  if (fs::exists("/usr/lib64")) {
+  if (HostHasLib64()) {
     argv.insert(argv.end(), {"--symlink", "usr/lib64", "/lib64"});
   }
   if (invocation.component != "command") {
@@ -242,6 +297,9 @@ Json StepInvocation::ToJson() const {
   if (!folder_inputs.empty()) {
     json["folder_inputs"] = folder_inputs;
   }
+  if (!tree_inputs.empty()) {
+    json["tree_inputs"] = tree_inputs;
+  }
   if (!image.empty()) {
     json["image"] = image;
   }
@@ -274,6 +332,10 @@ Result<StepInvocation> StepInvocation::FromJson(const Json& json) {
     if (json.contains("folder_inputs")) {
       invocation.folder_inputs =
           json.at("folder_inputs").get<std::set<std::string>>();
+    }
+    if (json.contains("tree_inputs")) {
+      invocation.tree_inputs =
+          json.at("tree_inputs").get<std::set<std::string>>();
     }
     invocation.image = json.value("image", "");
   } catch (const Json::exception& error) {
@@ -311,7 +373,7 @@ bool SandboxAvailable() {
   probe.argv = {"bwrap", "--unshare-all", "--ro-bind", "/usr", "/usr",
                 "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib",
                 "/lib"};
-  if (fs::exists("/usr/lib64")) {
+  if (HostHasLib64()) {
     probe.argv.insert(probe.argv.end(), {"--symlink", "usr/lib64", "/lib64"});
   }
   probe.argv.insert(probe.argv.end(), {"--", "/usr/bin/true"});

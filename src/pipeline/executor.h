@@ -50,6 +50,9 @@ struct StepInvocation {
   // Inputs whose blob is a reproducible tar of a folder (store/tar.h);
   // they are unpacked read-only at inputs/NAME.
   std::set<std::string> folder_inputs;
+  // Inputs whose blob is the tree of a folder snapshot (data/tree_digest.h);
+  // its files are laid out read-only at inputs/NAME from their own blobs.
+  std::set<std::string> tree_inputs;
   std::vector<std::string> outputs;        // output names
   SandboxMode sandbox = SandboxMode::kBubblewrap;
   int64_t timeout_millis = 0;

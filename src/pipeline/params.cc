@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <optional>
 
 #include <yaml-cpp/yaml.h>
 
@@ -76,19 +77,28 @@ Result<Json> Coerce(const Json& value, ParamType type,
                                  ParamTypeName(actual));
 }
 
-// A YAML node as JSON, scalars typed as in the pipeline file.
-Json YamlValue(const YAML::Node& node) {
+// A YAML node as JSON, scalars typed as in the pipeline file. Counts the
+// values it makes in `*budget` and gives up (nullopt) past
+// kMaxYamlValues: aliases let a few bytes of YAML stand for billions.
+std::optional<Json> YamlValue(const YAML::Node& node, size_t* budget) {
+  if (++*budget > kMaxYamlValues) {
+    return std::nullopt;
+  }
   if (node.IsSequence()) {
     Json list = Json::array();
     for (const YAML::Node& item : node) {
-      list.push_back(YamlValue(item));
+      std::optional<Json> value = YamlValue(item, budget);
+      if (!value) return std::nullopt;
+      list.push_back(std::move(*value));
     }
     return list;
   }
   if (node.IsMap()) {
     Json map = Json::object();
     for (const auto& entry : node) {
-      map[entry.first.Scalar()] = YamlValue(entry.second);
+      std::optional<Json> value = YamlValue(entry.second, budget);
+      if (!value) return std::nullopt;
+      map[entry.first.Scalar()] = std::move(*value);
     }
     return map;
   }
@@ -101,11 +111,20 @@ Json YamlValue(const YAML::Node& node) {
 // The value of `-p name=text` before coercion: typed as YAML would type it,
 // so `-p n=2` is an int, `-p n='"2"'` a string and `-p xs='[1, "2"]'` a
 // list of an int and a string.
-Json TypeCommandLineValue(const std::string& text) {
+Result<Json> TypeCommandLineValue(const std::string& name,
+                                  const std::string& text) {
   try {
     YAML::Node node = YAML::Load(text);
     if (node.IsScalar() || node.IsSequence() || node.IsMap()) {
-      return YamlValue(node);
+      size_t budget = 0;
+      std::optional<Json> value = YamlValue(node, &budget);
+      if (!value) {
+        return Status::InvalidArgument(
+            "-p " + name + ": the value expands to more than " +
+            std::to_string(kMaxYamlValues) +
+            " values (YAML aliases repeat what they name)");
+      }
+      return *value;
     }
   } catch (const YAML::Exception&) {
   }
@@ -115,13 +134,14 @@ Json TypeCommandLineValue(const std::string& text) {
 Status ApplyParamsFile(const PipelineSpec& spec, const std::string& path,
                        ParamValues* values) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  Result<Json> parsed = ParseJson(text, path);
-  if (!parsed.ok() || !parsed->is_object()) {
+  // Malformed JSON is reported as ParseJson words it: FILE:LINE:COL.
+  ASSIGN_OR_RETURN(Json parsed, ParseJson(text, path));
+  if (!parsed.is_object()) {
     return Status::InvalidArgument(path +
                                    ": a params file is a JSON object of "
                                    "param names to values");
   }
-  for (const auto& [name, value] : parsed->items()) {
+  for (const auto& [name, value] : parsed.items()) {
     const ParamSpec* param = spec.FindParam(name);
     if (param == nullptr) {
       return Status::InvalidArgument(path + ": unknown param '" + name + "'");
@@ -199,9 +219,10 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
                                      " declares no param '" + name + "'");
     }
     std::string text = assignment.substr(eq + 1);
-    Json value = param->type == ParamType::kString
-                     ? Json(text)
-                     : TypeCommandLineValue(text);
+    Json value = text;
+    if (param->type != ParamType::kString) {
+      ASSIGN_OR_RETURN(value, TypeCommandLineValue(name, text));
+    }
     ASSIGN_OR_RETURN(values[name], Coerce(value, param->type, name));
   }
 
@@ -220,9 +241,11 @@ Json TypedParam(const Json& value) {
 }
 
 Result<Json> UntypedParam(const Json& typed) {
+  // Typed params come from manifests, which may have been edited.
   if (!typed.is_object() || !typed.contains("type") ||
-      !typed.contains("value")) {
-    return Status::InvalidArgument("a typed param needs 'type' and 'value'");
+      !typed["type"].is_string() || !typed.contains("value")) {
+    return Status::InvalidArgument(
+        "a typed param needs a string 'type' and a 'value'");
   }
   std::optional<ParamType> type =
       ParseParamType(typed["type"].get<std::string>());

@@ -66,5 +66,73 @@ TEST(ParamScalarTest, VeryLongStringParamIsKept) {
   EXPECT_EQ((*values)["s"], Json(text));
 }
 
+// "Billion laughs": `levels` params, each a list of ten aliases of the
+// one before; x0 is ten strings. Level i stands for 10^(i+1) strings.
+std::string AliasBomb(int levels) {
+  std::string text = "pipeline: b\nparams:\n  x0: &a0 [";
+  for (int k = 0; k < 10; ++k) text += k == 0 ? "\"lol\"" : ",\"lol\"";
+  text += "]\n";
+  for (int i = 1; i < levels; ++i) {
+    std::string alias = "*a" + std::to_string(i - 1);
+    text += "  x" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int k = 0; k < 10; ++k) text += (k == 0 ? "" : ",") + alias;
+    text += "]\n";
+  }
+  text += "steps:\n  s:\n    run: [echo, \"${{ params.x" +
+          std::to_string(levels - 1) + " }}\"]\n";
+  return text;
+}
+
+// The tester's 8-level, 504-byte file made `validate` allocate ~2 GB. The
+// values are counted across the file: x0..x3 make 11 + 111 + 1111 + 11111
+// (list included), x4 another 111111, past kMaxYamlValues, so x4's line
+// (7) is named.
+TEST(YamlAliasTest, BombIsRefusedAtTheValueThatCrossesTheCap) {
+  std::string bomb = AliasBomb(8);
+  EXPECT_EQ(bomb.size(), 504u);  // As the tester's Python writes it.
+  auto spec = ParsePipeline(bomb, "bomb.yaml");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_TRUE(spec.status().IsInvalidArgument());
+  EXPECT_TRUE(spec.status().message().starts_with("bomb.yaml:7:"))
+      << spec.status().message();
+  EXPECT_NE(spec.status().message().find("past 100000 values"),
+            std::string::npos)
+      << spec.status().message();
+}
+
+TEST(YamlAliasTest, AliasesBelowTheCapStillExpand) {
+  auto spec = ParsePipeline(AliasBomb(3), "p.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  const Json& x2 = *spec->FindParam("x2")->default_value;
+  ASSERT_EQ(x2.size(), 10u);
+  EXPECT_EQ(x2[9].size(), 10u);
+  EXPECT_EQ(x2[9][9], Json::array({"lol", "lol", "lol", "lol", "lol", "lol",
+                                   "lol", "lol", "lol", "lol"}));
+}
+
+// The same bomb as a -p value is refused, naming the param.
+TEST(YamlAliasTest, BombInACommandLineValueIsRefused) {
+  auto spec = ParsePipeline(
+      "pipeline: p\nparams:\n  xs: {type: list, default: []}\nsteps:\n"
+      "  a: {run: [echo, \"${{ params.xs }}\"]}\n",
+      "p.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  std::string value = "[&a [1,1,1,1,1,1,1,1,1,1]";
+  std::string previous = "*a";
+  for (int i = 0; i < 6; ++i) {
+    std::string anchor = "b" + std::to_string(i);
+    value += ", &" + anchor + " [";
+    for (int k = 0; k < 10; ++k) value += (k == 0 ? "" : ",") + previous;
+    value += "]";
+    previous = "*" + anchor;
+  }
+  value += "]";
+  auto values = ResolveParams(*spec, {"xs=" + value}, "");
+  ASSERT_FALSE(values.ok());
+  EXPECT_EQ(values.status().message(),
+            "-p xs: the value expands to more than 100000 values (YAML "
+            "aliases repeat what they name)");
+}
+
 }  // namespace
 }  // namespace lockstep::pipeline

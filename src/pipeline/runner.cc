@@ -21,6 +21,7 @@
 #include "image/reference.h"
 #include "image/rootfs.h"
 #include "pipeline/cache_key.h"
+#include "pipeline/code_files.h"
 #include "pipeline/components.h"
 #include "pipeline/dag.h"
 #include "pipeline/expression.h"
@@ -102,8 +103,10 @@ fs::path FindProgram(const std::string& name) {
   }
   for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"}) {
     fs::path candidate = fs::path(dir) / name;
+    std::error_code error;
     if (::access(candidate.c_str(), X_OK) == 0) {
-      return fs::canonical(candidate);
+      fs::path resolved = fs::canonical(candidate, error);
+      return error ? candidate : resolved;
     }
   }
   return {};
@@ -576,6 +579,9 @@ Status RunState::ResolveInputs(const StepSpec& step, StepReport* report) {
       if (producer.folder_outputs.contains(input.output)) {
         report->invocation.folder_inputs.insert(input.name);
       }
+      if (producer.tree_outputs.contains(input.output)) {
+        report->invocation.tree_inputs.insert(input.name);
+      }
       report->input_sources[input.name] = input.step + "." + input.output;
       continue;
     }
@@ -598,12 +604,12 @@ Status RunState::ResolveInputs(const StepSpec& step, StepReport* report) {
                      metadata_->GetArtifact(snapshot.artifact_id));
     ASSIGN_OR_RETURN(Digest digest, Digest::Parse(artifact.digest));
     report->invocation.inputs[input.name] = digest;
+    if (IsFolderSnapshot(artifact)) {
+      report->invocation.tree_inputs.insert(input.name);
+    }
     std::string label = snapshot.name + "@" + std::to_string(snapshot.version);
     report->input_sources[input.name] = "snapshot:" + label;
-    report_.snapshots.push_back(
-        {snapshot.name, snapshot.version, digest,
-         artifact.properties.value("row_count", int64_t{-1}),
-         artifact.properties.value("size", uint64_t{0})});
+    report_.snapshots.push_back(SnapshotUseOf(snapshot, digest, artifact));
   }
   return Status::Ok();
 }
@@ -694,31 +700,15 @@ Status RunState::BuildArgv(const StepSpec& step, StepReport* report,
 }
 
 Status RunState::AddCode(const StepSpec& step, StepReport* report) {
-  for (const std::string& entry : step.code) {
-    fs::path source = spec_.directory / entry;
-    std::error_code error;
-    if (!fs::exists(source, error)) {
-      return SpecError(step.where, "code file '" + entry +
-                                       "' does not exist (looked in " +
-                                       spec_.directory.string() + ")");
+  for (size_t i = 0; i < step.code.size(); ++i) {
+    Result<std::vector<CodeFile>> files =
+        ListCodeFiles(spec_.directory, step.code[i]);
+    if (!files.ok()) {
+      return SpecError(step.CodeWhere(i), files.status().message());
     }
-    std::vector<fs::path> files;
-    if (fs::is_directory(source, error)) {
-      for (const auto& item : fs::recursive_directory_iterator(source)) {
-        if (item.is_regular_file()) {
-          files.push_back(item.path());
-        }
-      }
-    } else {
-      files.push_back(source);
-    }
-    for (const fs::path& file : files) {
-      ASSIGN_OR_RETURN(Digest digest, blobs_->PutFile(file));
-      std::string relative =
-          file.lexically_relative(spec_.directory).generic_string();
-      bool executable = (fs::status(file).permissions() &
-                         fs::perms::owner_exec) != fs::perms::none;
-      report->invocation.code[relative] = {digest, executable};
+    for (const CodeFile& file : *files) {
+      ASSIGN_OR_RETURN(Digest digest, blobs_->PutFile(file.source));
+      report->invocation.code[file.relative] = {digest, file.executable};
     }
   }
   return Status::Ok();
@@ -764,6 +754,9 @@ Result<Json> RunState::KeyParts(const StepSpec& step,
     } else if (invocation.folder_inputs.contains(input.name)) {
       inputs[input.name] = {{"digest", found->second.ToString()},
                             {"kind", "folder"}};
+    } else if (invocation.tree_inputs.contains(input.name)) {
+      inputs[input.name] = {{"digest", found->second.ToString()},
+                            {"kind", "folder-snapshot"}};
     } else {
       inputs[input.name] = found->second.ToString();
     }
@@ -1077,6 +1070,9 @@ Status RunState::RunSnapshotStep(size_t index) {
                             {"name", result.snapshot.name}};
   ASSIGN_OR_RETURN(report.cache_key, ComputeCacheKey(report.cache_key_parts));
   report.outputs["dataset"] = result.snapshot.digest;
+  if (result.folder) {
+    report.tree_outputs.insert("dataset");
+  }
   report.output_artifacts["dataset"] = result.artifact_id;
   report.input_sources["source"] = result.source_path;
   report_.snapshots.push_back(result.snapshot);

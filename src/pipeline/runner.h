@@ -68,6 +68,7 @@ struct StepReport {
                                                      // "snapshot:N@V"
   std::map<std::string, Digest> outputs;
   std::set<std::string> folder_outputs;  // Outputs that are tar blobs.
+  std::set<std::string> tree_outputs;    // Folder snapshots (tree blobs).
   std::map<std::string, int64_t> output_artifacts;
   std::vector<OutputSpec> output_specs;
   std::string condition;

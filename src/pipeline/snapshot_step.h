@@ -1,8 +1,9 @@
 // Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
 //
-// The in-process `lockstep/data-snapshot` step: pins a source file as a
-// versioned Dataset snapshot at the start of a run. Re-running with the
-// same bytes reuses the latest version instead of minting a new one.
+// The in-process `lockstep/data-snapshot` step: pins a file, folder or
+// table as a versioned Dataset snapshot through the data module, exactly
+// as `lockstep data snapshot` does. Re-running with the same content
+// reuses the latest version instead of minting a new one.
 
 #ifndef LOCKSTEP_PIPELINE_SNAPSHOT_STEP_H_
 #define LOCKSTEP_PIPELINE_SNAPSHOT_STEP_H_
@@ -22,12 +23,24 @@ struct SnapshotStepResult {
   int64_t artifact_id = 0;         // The Dataset artifact.
   int64_t source_artifact_id = 0;  // The raw source it was taken from.
   std::string source_path;
+  bool folder = false;   // A folder snapshot: the digest names its tree.
   bool created = false;  // False when an identical version was reused.
 };
 
-// Snapshots `with.source` (relative to `pipeline_directory`) under
-// `with.name`. InvalidArgument (with the step's location) for a missing
-// source or a malformed CSV.
+// True when a Dataset artifact is a folder snapshot: its digest names a
+// tree blob (data/tree_digest.h), not the bytes of one file.
+bool IsFolderSnapshot(const metadata::Artifact& artifact);
+
+// What a run records about a snapshot it reads. The record's row_count is
+// null for anything but CSV files and tables, and may be absent or of
+// another type in records from elsewhere: rows is then -1.
+SnapshotUse SnapshotUseOf(const metadata::Snapshot& snapshot,
+                          const Digest& digest,
+                          const metadata::Artifact& artifact);
+
+// Snapshots `with.source` (a path relative to `pipeline_directory`, or a
+// table URL) under `with.name`. InvalidArgument (with the step's location)
+// for a missing or unreadable source.
 Result<SnapshotStepResult> TakeSnapshotForStep(
     const StepSpec& step, const std::filesystem::path& pipeline_directory,
     store::BlobStore* blobs, metadata::MetadataStore* metadata);

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/files.h"
 #include "image/reference.h"
+#include "pipeline/code_files.h"
 #include "pipeline/components.h"
 #include "pipeline/dag.h"
 #include "pipeline/expression.h"
@@ -61,7 +62,9 @@ class SpecParser {
     return node.Scalar();
   }
 
+  // The node as JSON; refuses documents past kMaxYamlValues in all.
   Result<Json> ToJson(const YAML::Node& node) const;
+  Result<Json> ConvertNode(const YAML::Node& node) const;
   Status CheckKeys(const YAML::Node& map, const std::set<std::string>& keys,
                    const std::string& what) const;
   Result<std::vector<std::string>> StringList(const YAML::Node& node,
@@ -91,9 +94,24 @@ class SpecParser {
 
   const std::string& text_;
   std::filesystem::path file_;
+  mutable size_t values_made_ = 0;  // By ToJson, for kMaxYamlValues.
 };
 
 Result<Json> SpecParser::ToJson(const YAML::Node& node) const {
+  Result<Json> value = ConvertNode(node);
+  if (values_made_ > kMaxYamlValues) {
+    return Error(node, "this value brings the file past " +
+                           std::to_string(kMaxYamlValues) +
+                           " values (YAML aliases repeat what their anchor "
+                           "names); refusing to expand it");
+  }
+  return value;
+}
+
+Result<Json> SpecParser::ConvertNode(const YAML::Node& node) const {
+  if (++values_made_ > kMaxYamlValues) {
+    return Status::InvalidArgument("too many values");
+  }
   if (node.IsScalar()) {
     return TypePlainScalar(node.Scalar(), node.Tag() == "!");
   }
@@ -103,7 +121,7 @@ Result<Json> SpecParser::ToJson(const YAML::Node& node) const {
   if (node.IsSequence()) {
     Json list = Json::array();
     for (const YAML::Node& item : node) {
-      ASSIGN_OR_RETURN(Json value, ToJson(item));
+      ASSIGN_OR_RETURN(Json value, ConvertNode(item));
       list.push_back(std::move(value));
     }
     return list;
@@ -111,7 +129,7 @@ Result<Json> SpecParser::ToJson(const YAML::Node& node) const {
   Json map = Json::object();
   for (const auto& entry : node) {
     ASSIGN_OR_RETURN(std::string key, Scalar(entry.first, "a key"));
-    ASSIGN_OR_RETURN(map[key], ToJson(entry.second));
+    ASSIGN_OR_RETURN(map[key], ConvertNode(entry.second));
   }
   return map;
 }
@@ -331,9 +349,30 @@ Status SpecParser::ParseCommand(const YAML::Node& node,
                            "' needs exactly one of run: or uses:");
   }
   if (has_run) {
-    ASSIGN_OR_RETURN(step->run, StringList(node["run"], "run"));
+    const YAML::Node& run = node["run"];
+    ASSIGN_OR_RETURN(step->run, StringList(run, "run"));
     if (step->run.empty() || step->run[0].empty()) {
-      return Error(node["run"], "run: needs a program to run");
+      return Error(run, "run: needs a program to run");
+    }
+    const YAML::Node& program = run.IsScalar() ? run : run[0];
+    // `run: 42` used to pass validation and fail in the sandbox. No
+    // program is named like a number; `true` and `false` are programs.
+    Json typed = TypePlainScalar(program.Scalar(), program.Tag() == "!");
+    if (typed.is_number() || typed.is_null()) {
+      std::string what = typed.is_null()
+                             ? std::string("null")
+                             : "the " + ParamTypeName(TypeOfValue(typed)) +
+                                   " " + typed.dump();
+      return Error(program,
+                   "run: the program must be a command name, not " + what +
+                       " (run: is an argv list: [program, args...]; quote "
+                       "a program named like a number)");
+    }
+    if (run.IsScalar()) {
+      step->run_where.push_back(Where(run));
+    }
+    for (const YAML::Node& item : run) {
+      step->run_where.push_back(Where(item));
     }
     return Status::Ok();
   }
@@ -353,6 +392,7 @@ Status SpecParser::ParseCommand(const YAML::Node& node,
     for (const auto& entry : node["with"]) {
       ASSIGN_OR_RETURN(std::string key, Scalar(entry.first, "a with: key"));
       ASSIGN_OR_RETURN(step->with[key], ToJson(entry.second));
+      step->with_where[key] = Where(entry.second);
     }
   }
   return Status::Ok();
@@ -593,6 +633,13 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
   }
   if (node["code"].IsDefined()) {
     ASSIGN_OR_RETURN(step->code, StringList(node["code"], "code"));
+    const YAML::Node& code = node["code"];
+    if (code.IsScalar()) {
+      step->code_where.push_back(Where(code));
+    }
+    for (const YAML::Node& item : code) {
+      step->code_where.push_back(Where(item));
+    }
   }
   if (node["cache"].IsDefined()) {
     ASSIGN_OR_RETURN(Json cache, ToJson(node["cache"]));
@@ -800,13 +847,14 @@ Status CheckStepReferences(const PipelineSpec& spec, const StepSpec& step) {
   }
 
   ReferenceChecker checker(spec, step);
-  for (const std::string& arg : step.run) {
-    RETURN_IF_ERROR(checker.CheckTemplate(arg, step.where, true));
+  for (size_t i = 0; i < step.run.size(); ++i) {
+    RETURN_IF_ERROR(checker.CheckTemplate(step.run[i], step.RunWhere(i),
+                                          true));
   }
   for (const auto& [key, value] : step.with) {
     if (value.is_string()) {
       RETURN_IF_ERROR(checker.CheckTemplate(value.get<std::string>(),
-                                            step.where, true));
+                                            step.WithWhere(key), true));
     }
   }
   if (step.for_each.is_string()) {
@@ -1052,6 +1100,24 @@ Result<PipelineSpec> ParsePipeline(const std::string& text,
   }
 }
 
+namespace {
+
+// Every step's `code:` entries can be listed (pipeline/code_files.h).
+Status CheckCodePaths(const PipelineSpec& spec) {
+  for (const StepSpec& step : spec.steps) {
+    for (size_t i = 0; i < step.code.size(); ++i) {
+      Result<std::vector<CodeFile>> files =
+          ListCodeFiles(spec.directory, step.code[i]);
+      if (!files.ok()) {
+        return SpecError(step.CodeWhere(i), files.status().message());
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<PipelineSpec> LoadPipeline(const std::filesystem::path& file) {
   Result<std::string> text = ReadFile(file);
   if (!text.ok()) {
@@ -1059,7 +1125,9 @@ Result<PipelineSpec> LoadPipeline(const std::filesystem::path& file) {
                   file.string() + ": cannot read the pipeline file: " +
                       text.status().message());
   }
-  return ParsePipeline(*text, file);
+  ASSIGN_OR_RETURN(PipelineSpec spec, ParsePipeline(*text, file));
+  RETURN_IF_ERROR(CheckCodePaths(spec));
+  return spec;
 }
 
 }  // namespace lockstep::pipeline

@@ -38,6 +38,11 @@ struct SourceLocation {
 // InvalidArgument "file:line:column: message".
 Status SpecError(const SourceLocation& where, const std::string& message);
 
+// The most JSON values one YAML document may turn into. YAML aliases (*a)
+// repeat what their anchor names, so a few hundred bytes can stand for
+// billions of values; past this the document is refused, not expanded.
+inline constexpr size_t kMaxYamlValues = 100000;
+
 enum class ParamType { kInt, kFloat, kString, kBool, kList, kMap };
 
 std::string ParamTypeName(ParamType type);
@@ -94,8 +99,10 @@ struct EnvironmentSpec {
 struct StepSpec {
   std::string name;
   std::vector<std::string> run;  // argv templates, when `run:` is used.
+  std::vector<SourceLocation> run_where;  // Of each `run:` item.
   std::string uses;              // built-in component, when `uses:` is.
   std::map<std::string, Json> with;  // component arguments (templates).
+  std::map<std::string, SourceLocation> with_where;  // Of each value.
   std::vector<InputSpec> inputs;
   std::vector<OutputSpec> outputs;
   std::string condition;  // `if:` expression, empty when absent.
@@ -103,6 +110,7 @@ struct StepSpec {
   std::vector<std::string> needs;
   std::vector<std::string> env;   // host variables allowed through.
   std::vector<std::string> code;  // files/folders copied in and hashed.
+  std::vector<SourceLocation> code_where;  // Of each `code:` item.
   bool cache = true;
   bool always_run = false;
   int retries = 0;                     // Extra attempts after a failure.
@@ -122,6 +130,19 @@ struct StepSpec {
   SourceLocation where;
 
   bool fans_out() const { return !for_each.is_null(); }
+  // Where code item `i` is written (the step, for specs built in code).
+  const SourceLocation& CodeWhere(size_t i) const {
+    return i < code_where.size() ? code_where[i] : where;
+  }
+  // Where `run:` item `i` and `with:` value `key` are written (the step,
+  // for specs built in code).
+  const SourceLocation& RunWhere(size_t i) const {
+    return i < run_where.size() ? run_where[i] : where;
+  }
+  const SourceLocation& WithWhere(const std::string& key) const {
+    auto found = with_where.find(key);
+    return found == with_where.end() ? where : found->second;
+  }
 };
 
 struct PipelineSpec {
@@ -149,7 +170,9 @@ struct PipelineSpec {
 
 // Parses and validates the pipeline file. InvalidArgument with
 // file:line:column for malformed YAML, unknown keys, bad types, unknown
-// step or output references, cycles and bad expressions.
+// step or output references, cycles and bad expressions; and, since it
+// reads the disk, `code:` paths that are missing or cannot be followed
+// (symlink loops, dangling links: pipeline/code_files.h).
 Result<PipelineSpec> LoadPipeline(const std::filesystem::path& file);
 
 // Same, from text already read (`file` names it in messages).

@@ -207,7 +207,7 @@ TEST(SpecTest, ItemOutsideForEachAndBadParallelismAreErrors) {
                     "\"${{ item }}\"]\n");
   ASSERT_FALSE(item.ok());
   EXPECT_EQ(item.status().message(),
-            "p.yaml:3:3: 'item' is available only in a for_each: step");
+            "p.yaml:4:17: 'item' is available only in a for_each: step");
   auto parallelism = Parse("pipeline: p\nsteps:\n  a:\n    run: [echo]\n"
                            "    parallelism: 2\n");
   ASSERT_FALSE(parallelism.ok());

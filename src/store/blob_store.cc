@@ -183,14 +183,22 @@ Result<std::vector<Digest>> BlobStore::List() const {
   if (!fs::exists(base, error)) {
     return digests;
   }
-  for (const auto& prefix : fs::directory_iterator(base, error)) {
-    for (const auto& entry : fs::directory_iterator(prefix.path(), error)) {
-      std::string name = entry.path().filename().string();
+  // increment(error), not range-for loops, whose ++ throws on an error.
+  fs::directory_iterator prefix(base, error);
+  for (; !error && prefix != fs::directory_iterator();
+       prefix.increment(error)) {
+    std::error_code kind_error;
+    if (!prefix->is_directory(kind_error)) continue;  // Not a shard.
+    fs::directory_iterator entry(prefix->path(), error);
+    for (; !error && entry != fs::directory_iterator();
+         entry.increment(error)) {
+      std::string name = entry->path().filename().string();
       if (Digest::Parse("sha256:" + name).ok()) {
         digests.push_back(Digest::FromHex(name));
       }
     }
   }
+  if (error) return ErrnoStatus(base, error.value());
   return digests;
 }
 

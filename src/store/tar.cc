@@ -197,7 +197,8 @@ Status UnpackFolder(const BlobStore& blobs, const Digest& digest,
     // Every parent must be a real folder made here, never a symlink.
     for (fs::path parent = target.parent_path(); parent != destination;
          parent = parent.parent_path()) {
-      if (fs::is_symlink(parent)) {
+      std::error_code link_error;
+      if (fs::is_symlink(fs::symlink_status(parent, link_error))) {
         return Status::DataLoss("folder " + digest.ToString() +
                                 " writes through the symlink " +
                                 parent.string());

@@ -62,6 +62,17 @@ YAML
 expect_exit 3 "$LOCKSTEP" validate badexpr.yaml
 expect_contains stderr.txt "badexpr.yaml:6:9: bad if: expression"
 
+# A 504-byte YAML alias bomb ("billion laughs", 10^8 strings expanded)
+# is refused at the param that crosses the cap, instead of taking ~2 GB.
+python3 -c "
+o=['pipeline: b','params:','  x0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]']
+o+=[f'  x{i}: &a{i} ['+','.join([f'*a{i-1}']*10)+']' for i in range(1,8)]
+o.append('steps:\n  s:\n    run: [echo, \"\${{ params.x7 }}\"]'); open('bomb.yaml','w').write('\n'.join(o)+'\n')"
+expect_eq "$(wc -c <bomb.yaml)" 504 "bomb size"
+(ulimit -v 1000000; expect_exit 3 "$LOCKSTEP" validate bomb.yaml)
+expect_contains stderr.txt "bomb.yaml:7:7: this value brings the file past 100000 values"
+expect_contains stderr.txt "past 100000 values (YAML aliases repeat"
+
 # None of the above created a store.
 [[ ! -e "$LOCKSTEP_STORE" ]] || fail "bad input created $LOCKSTEP_STORE"
 

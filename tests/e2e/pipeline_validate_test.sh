@@ -26,7 +26,33 @@ steps:
 check 'pipeline: p
 steps:
   a:
-    run: [echo, "${{ params.missing }}"]' "bad.yaml:3:3: unknown param 'missing'"
+    run: [echo, "${{ params.missing }}"]' "bad.yaml:4:17: unknown param 'missing'"
+# A reference is reported at the run: item or with: value that holds it,
+# not at the step (the third run: item here, on the step's fifth line).
+check 'pipeline: p
+params: {n: 1}
+steps:
+  a:
+    run:
+      - echo
+      - "${{ params.n }}"
+      - "x ${{ params.nope }}"' "bad.yaml:8:9: unknown param 'nope'"
+check 'pipeline: p
+steps:
+  a:
+    uses: lockstep/ml-split
+    with:
+      test_fraction: "${{ params.nope }}"
+    inputs: {data: d@1}' "bad.yaml:6:22: unknown param 'nope'"
+# run: 42 is no program: refused here, not by the sandbox at run time.
+check 'pipeline: p
+steps:
+  a:
+    run: 42' "bad.yaml:4:10: run: the program must be a command name, not the int 42"
+check 'pipeline: p
+steps:
+  a:
+    run: [1.5, x]' "bad.yaml:4:11: run: the program must be a command name, not the float 1.5"
 check 'pipeline: p
 steps:
   a:

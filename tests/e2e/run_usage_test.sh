@@ -1,0 +1,39 @@
+# Command-line mistakes of `lockstep run` are usage errors (exit 64) that
+# name the mistake; a malformed --params file is reported at its line and
+# column (exit 3). None of them creates a store.
+source "$(dirname "$0")/lib.sh"
+
+cat >p.yaml <<'YAML'
+pipeline: p
+params:
+  epochs: 1
+steps:
+  a:
+    run: [echo, "${{ params.epochs }}"]
+YAML
+
+# -p without '=' (docs/exit-codes.md: bad command-line usage is 64).
+expect_exit 64 "$LOCKSTEP" run p.yaml -p epochs
+expect_contains stderr.txt "expected -p name=value, got 'epochs'"
+expect_exit 64 "$LOCKSTEP" run p.yaml -p =3
+expect_contains stderr.txt "expected -p name=value, got '=3'"
+
+# An unknown flag is named, with or without the pipeline argument.
+expect_exit 64 "$LOCKSTEP" run --bogus
+expect_contains stderr.txt "The following argument was not expected: --bogus"
+if grep -q "required" stderr.txt; then fail "blamed a missing argument"; fi
+expect_exit 64 "$LOCKSTEP" run p.yaml --bogus
+expect_contains stderr.txt "The following argument was not expected: --bogus"
+
+# Malformed JSON in --params: FILE:LINE:COL from the JSON parser.
+printf '{\n  "epochs": 2,\n  "x": tru\n}\n' >params.json
+expect_exit 3 "$LOCKSTEP" run p.yaml --params params.json
+expect_contains stderr.txt "params.json:3:11: malformed JSON: "
+# Well-formed but not an object: still named.
+echo '[1]' >list.json
+expect_exit 3 "$LOCKSTEP" run p.yaml --params list.json
+expect_contains stderr.txt \
+  "list.json: a params file is a JSON object of param names to values"
+
+[[ ! -e "$LOCKSTEP_STORE" ]] || fail "a usage error created $LOCKSTEP_STORE"
+echo "run usage errors: ok"
