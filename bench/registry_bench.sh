@@ -7,7 +7,11 @@
 #     apache2-utils): wrk completes no HEAD request whose response carries
 #     a Content-Length (it waits for a body that never comes), so it
 #     cannot measure this;
-#   - peak resident memory (VmHWM) of both servers.
+#   - peak resident memory (VmHWM) of both servers;
+#   - CPU time (user + system, from /proc/PID/stat) each server spent
+#     serving the push and the pull: skopeo's own work (and, on pull, its
+#     fsyncs) is in every wall-clock time, so the wall-clock ratio is
+#     bounded by the client, while the CPU ratio is the servers' own.
 # Each push/pull case runs REPS times (default 3) against fresh servers
 # with empty storage; medians are reported.
 #
@@ -83,6 +87,11 @@ YAML
 }
 
 peak_rss_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+# cpu_seconds PID: user + system CPU time the process has used so far.
+ticks=$(getconf CLK_TCK)
+cpu_seconds() {
+  awk -v t="$ticks" '{printf "%.3f\n", ($14 + $15) / t}' "/proc/$1/stat"
+}
 
 # make_layout DIR LAYERS BYTES_PER_LAYER
 make_layout() {
@@ -154,25 +163,34 @@ declare -A rss
 run_case() {
   local name=$1 layout=$2
   local kind t0 t1
-  declare -A push pull
+  local c0 c1
+  declare -A push pull push_cpu pull_cpu
   for kind in lockstep docker; do
     push[$kind]=""
     pull[$kind]=""
+    push_cpu[$kind]=""
+    pull_cpu[$kind]=""
   done
   for rep in $(seq 1 "$reps"); do
     for kind in lockstep docker; do
       start_server "$kind"
+      c0=$(cpu_seconds "$PID")
       t0=$(now)
       skopeo copy -q --dest-tls-verify=false "oci:$layout:bench" \
         "docker://$ADDR/bench/$name:v1"
       t1=$(now)
+      c1=$(cpu_seconds "$PID")
       push[$kind]+="$(echo "$t1 - $t0" | bc) "
+      push_cpu[$kind]+="$(echo "$c1 - $c0" | bc) "
       rm -rf "$work/pulled"
+      c0=$(cpu_seconds "$PID")
       t0=$(now)
       skopeo copy -q --src-tls-verify=false "docker://$ADDR/bench/$name:v1" \
         "oci:$work/pulled:bench"
       t1=$(now)
+      c1=$(cpu_seconds "$PID")
       pull[$kind]+="$(echo "$t1 - $t0" | bc) "
+      pull_cpu[$kind]+="$(echo "$c1 - $c0" | bc) "
       local hwm
       hwm=$(peak_rss_kib "$PID")
       if [[ -z "${rss[$kind-$name]:-}" || $hwm -gt ${rss[$kind-$name]} ]]; then
@@ -191,6 +209,18 @@ run_case() {
     "$name" "$pl" "$pd" "$(echo "$pd / $pl" | bc -l)"
   printf '%-14s pull: lockstep %6.2fs  docker-registry %6.2fs  ratio %.2f\n' \
     "$name" "$ql" "$qd" "$(echo "$qd / $ql" | bc -l)"
+  cpu_line "$name push" "${push_cpu[lockstep]}" "${push_cpu[docker]}"
+  cpu_line "$name pull" "${pull_cpu[lockstep]}" "${pull_cpu[docker]}"
+}
+
+# cpu_line LABEL LOCKSTEP_TIMES DOCKER_TIMES: medians of server CPU time.
+cpu_line() {
+  local cl cd
+  cl=$(tr ' ' '\n' <<<"$2" | grep . | median)
+  cd=$(tr ' ' '\n' <<<"$3" | grep . | median)
+  # A floor of one clock tick (10 ms) keeps the ratio finite.
+  printf '%-19s server CPU: lockstep %6.2fs  docker-registry %6.2fs  ratio %.1f\n' \
+    "$1" "$cl" "$cd" "$(echo "$cd / ($cl + ($cl < 0.01) * 0.01)" | bc -l)"
 }
 
 echo "building the test images in $work ..." >&2

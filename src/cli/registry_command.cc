@@ -100,8 +100,16 @@ void AddServe(CLI::App& group, CommandContext context) {
       options.tls_key = flags->tls_key;
       options.read_only = flags->read_only;
       options.auth = auth ? &*auth : nullptr;
-      registry::TokenIssuer tokens = registry::TokenIssuer::WithRandomKey();
-      if (auth && flags->auth_mode == "token") options.tokens = &tokens;
+      // The key is kept in the store, so tokens outlive a restart until
+      // they expire.
+      std::optional<registry::TokenIssuer> tokens;
+      if (auth && flags->auth_mode == "token") {
+        auto loaded = registry::TokenIssuer::KeyFromFile(
+            location->root / "registry" / "token.key");
+        if (!loaded.ok()) return ReportError(loaded.status());
+        tokens = std::move(*loaded);
+        options.tokens = &*tokens;
+      }
       Status served = registry::Serve(**registry, options);
       return served.ok() ? kExitOk : ReportError(served);
     };

@@ -3,6 +3,8 @@
 #include "registry/auth.h"
 
 #include <crypt.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -190,6 +192,41 @@ TokenIssuer TokenIssuer::WithRandomKey() {
   unsigned char key[32];
   RAND_bytes(key, sizeof(key));
   return TokenIssuer(std::string(reinterpret_cast<char*>(key), sizeof(key)));
+}
+
+Result<TokenIssuer> TokenIssuer::KeyFromFile(
+    const std::filesystem::path& path) {
+  constexpr size_t kKeyBytes = 32;
+  if (!std::filesystem::exists(path)) {
+    // Written to a private temp file and linked into place: link fails
+    // when another server made the key first, and then that key is used.
+    unsigned char key[kKeyBytes];
+    RAND_bytes(key, sizeof(key));
+    std::filesystem::path temp = UniqueTempPath(path.parent_path(), ".key-");
+    int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                    0600);
+    if (fd < 0) return ErrnoStatus(temp, errno);
+    bool written = ::write(fd, key, sizeof(key)) ==
+                       static_cast<ssize_t>(sizeof(key)) &&
+                   ::fsync(fd) == 0;
+    int error = errno;
+    ::close(fd);
+    if (written && ::link(temp.c_str(), path.c_str()) != 0 &&
+        errno != EEXIST) {
+      written = false;
+      error = errno;
+    }
+    ::unlink(temp.c_str());
+    if (!written) return ErrnoStatus(path, error);
+  }
+  ASSIGN_OR_RETURN(std::string key, ReadFile(path));
+  if (key.size() != kKeyBytes) {
+    return Status::InvalidArgument(
+        path.string() + ": token key must be " + std::to_string(kKeyBytes) +
+        " bytes, found " + std::to_string(key.size()) +
+        " (delete it to make a new one)");
+  }
+  return TokenIssuer(std::move(key));
 }
 
 std::string TokenIssuer::Sign(const std::string& payload) const {

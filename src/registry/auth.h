@@ -64,13 +64,18 @@ struct TokenGrant {
 };
 
 // Bearer tokens after Docker's token authentication spec, issued by the
-// registry itself at /token and signed with HMAC-SHA256 under a key made
-// at start-up (tokens die with the process, which is fine for 5-minute
-// tokens). Format: hex(JSON claims) "." hex(HMAC).
+// registry itself at /token and signed with HMAC-SHA256. Each token
+// carries its expiry. The key is kept in the store (KeyFromFile), so
+// tokens stay valid across a server restart until they expire.
+// Format: hex(JSON claims) "." hex(HMAC).
 class TokenIssuer {
  public:
   explicit TokenIssuer(std::string key) : key_(std::move(key)) {}
   static TokenIssuer WithRandomKey();
+  // The 32-byte key in `path`, made (random, mode 0600) when the file
+  // does not exist yet. Servers started at once agree on one key.
+  // InvalidArgument when the file holds anything but 32 bytes.
+  static Result<TokenIssuer> KeyFromFile(const std::filesystem::path& path);
 
   std::string Issue(const std::string& user,
                     const std::vector<TokenGrant>& grants, int64_t now_ms,

@@ -6,6 +6,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/files.h"
+
 namespace lockstep::registry {
 namespace {
 
@@ -117,6 +119,43 @@ TEST(TokenIssuerTest, MalformedSignedClaimsAreRefused) {
   EXPECT_EQ(good->grants[0].repository, "team/m");
   EXPECT_TRUE(good->grants[0].pull);
   EXPECT_FALSE(good->grants[0].push);
+}
+
+// The key kept in the store: a second issuer over the same file (a
+// restarted server) accepts tokens the first issued, until they expire;
+// an issuer over another key file does not.
+TEST(TokenIssuerTest, KeyFileKeepsTokensValidAcrossRestarts) {
+  fs::path dir = *MakeTempDirectory(fs::temp_directory_path(), "token-");
+  fs::path key_file = dir / "token.key";
+  auto first = TokenIssuer::KeyFromFile(key_file);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(fs::file_size(key_file), 32u);
+  EXPECT_EQ(fs::status(key_file).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  std::string token =
+      first->Issue("ana", {{"team/m", true, true}}, 1000, 300000);
+
+  auto restarted = TokenIssuer::KeyFromFile(key_file);
+  ASSERT_TRUE(restarted.ok());
+  auto claims = restarted->Verify(token, 2000);
+  ASSERT_TRUE(claims.has_value());
+  EXPECT_EQ(claims->user, "ana");
+  ASSERT_EQ(claims->grants.size(), 1u);
+  EXPECT_TRUE(claims->grants[0].push);
+  EXPECT_FALSE(restarted->Verify(token, 301000).has_value());  // expired
+
+  auto other = TokenIssuer::KeyFromFile(dir / "other.key");
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->Verify(token, 2000).has_value());
+
+  ASSERT_TRUE(WriteFileAtomically(dir / "short.key", "abc").ok());
+  auto bad = TokenIssuer::KeyFromFile(dir / "short.key");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            (dir / "short.key").string() +
+                ": token key must be 32 bytes, found 3 (delete it to make "
+                "a new one)");
+  RemoveAllQuietly(dir);
 }
 
 }  // namespace

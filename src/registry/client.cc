@@ -332,6 +332,31 @@ Status Unexpected(const std::string& what, long status,
                              body.substr(0, 300));
 }
 
+// Where to resume a chunked upload after a 416 whose Range header is
+// `range` ("0-LAST", or absent when the registry has nothing), the refused
+// chunk having started at `attempted`. Registries report an empty upload
+// and a one-byte one alike as "0-0" (distribution does), so that case
+// resumes at 0 unless 0 was just refused, and then at 1. Nullopt when the
+// header is malformed.
+std::optional<uint64_t> ResumeOffset(const std::string& range,
+                                     uint64_t attempted) {
+  if (range.empty()) return 0;
+  std::string text = range.rfind("bytes=", 0) == 0 ? range.substr(6) : range;
+  size_t dash = text.find('-');
+  if (dash == std::string::npos || dash + 1 >= text.size()) {
+    return std::nullopt;
+  }
+  uint64_t last = 0;
+  for (size_t i = dash + 1; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9' || last > (UINT64_MAX - 9) / 10) {
+      return std::nullopt;
+    }
+    last = last * 10 + static_cast<uint64_t>(text[i] - '0');
+  }
+  if (last == 0) return attempted == 0 ? 1 : 0;
+  return last + 1;
+}
+
 }  // namespace
 
 Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
@@ -381,11 +406,15 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
     }
     if (patch->status == 416 && ++resumes < 5) {
       // Resume from where the registry says the upload ends.
-      std::string reported = patch->Header("range");
-      size_t dash = reported.find('-');
-      offset = dash == std::string::npos
-                   ? 0
-                   : std::stoull(reported.substr(dash + 1)) + 1;
+      std::optional<uint64_t> resume =
+          ResumeOffset(patch->Header("range"), offset);
+      if (!resume || *resume > size) {
+        status = Unexpected("PATCH " + location + " (Range '" +
+                                patch->Header("range") + "')",
+                            patch->status, patch->body);
+        break;
+      }
+      offset = *resume;
       if (!patch->Header("location").empty()) {
         location = Absolute(ref, patch->Header("location"));
       }

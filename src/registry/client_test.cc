@@ -3,6 +3,14 @@
 #include "registry/client.h"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+#include "core/files.h"
+#include "store/location.h"
 
 namespace lockstep::registry {
 namespace {
@@ -34,6 +42,244 @@ TEST(ParseReferenceTest, RejectsMalformedReferences) {
   EXPECT_FALSE(ParseReference("reg/Upper", false).ok());
   EXPECT_FALSE(ParseReference("reg/app:-bad", false).ok());
   EXPECT_FALSE(ParseReference("reg/app@sha256:short", false).ok());
+}
+
+// A minimal OCI registry on loopback that keeps blobs in memory and can
+// misbehave on purpose: it can lose part of an acknowledged chunk (as a
+// registry restored from an older state, or a replica behind a balancer,
+// would), so the client's next chunk no longer starts where the upload
+// ends and is answered 416 with the registry's Range; and it can refuse
+// the closing PUT of an upload, which interrupts a push.
+class FaultyRegistry {
+ public:
+  // The `lose_patch`-th PATCH (counting from 1) keeps only its first
+  // `keep_bytes` bytes but is acknowledged as if all arrived.
+  int lose_patch = 0;
+  size_t keep_bytes = 0;
+  // The `refuse_put`-th closing PUT of an upload answers 500.
+  int refuse_put = 0;
+
+  FaultyRegistry() {
+    server_.Post(R"(/v2/(.+)/blobs/uploads/)",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   Start(req, res);
+                 });
+    server_.Patch(R"(/v2/(.+)/blobs/uploads/([0-9]+))",
+                  [this](const httplib::Request& req, httplib::Response& res) {
+                    Patch(req, res);
+                  });
+    server_.Put(R"(/v2/(.+)/blobs/uploads/([0-9]+))",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  Close(req, res);
+                });
+    server_.Get(R"(/v2/(.+)/blobs/(sha256:[0-9a-f]+))",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  std::lock_guard lock(mutex_);
+                  auto found = blobs_.find(req.matches[2]);
+                  if (found == blobs_.end()) {
+                    res.status = 404;
+                    return;
+                  }
+                  res.set_content(found->second, "application/octet-stream");
+                });
+    server_.Put(R"(/v2/(.+)/manifests/(.+))",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  std::lock_guard lock(mutex_);
+                  manifests_[req.matches[2]] = req.body;
+                  res.status = 201;
+                  res.set_header("Docker-Content-Digest",
+                                 Sha256Of(req.body).ToString());
+                });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  ~FaultyRegistry() {
+    server_.stop();
+    thread_.join();
+  }
+
+  std::string Address() const {
+    return "127.0.0.1:" + std::to_string(port_);
+  }
+  std::string Blob(const Digest& digest) {
+    std::lock_guard lock(mutex_);
+    return blobs_.count(digest.ToString()) ? blobs_[digest.ToString()] : "";
+  }
+  bool HasManifest(const std::string& tag) {
+    std::lock_guard lock(mutex_);
+    return manifests_.count(tag) > 0;
+  }
+  // Content-Range starts of every PATCH, and the statuses answered.
+  std::vector<uint64_t> patch_starts;
+  std::vector<int> patch_statuses;
+  int uploads_started = 0;
+
+ private:
+  // Range as distribution reports it: "0-0" for an empty upload too.
+  static std::string Range(const std::string& bytes) {
+    return "0-" + std::to_string(bytes.empty() ? 0 : bytes.size() - 1);
+  }
+
+  void Start(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mutex_);
+    std::string id = std::to_string(++uploads_started);
+    uploads_[id] = "";
+    res.status = 202;
+    res.set_header("Location", "/v2/" + req.matches[1].str() +
+                                   "/blobs/uploads/" + id);
+    res.set_header("Range", "0-0");
+  }
+
+  void Patch(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mutex_);
+    std::string& upload = uploads_[req.matches[2]];
+    uint64_t start = std::stoull(req.get_header_value("Content-Range"));
+    patch_starts.push_back(start);
+    res.set_header("Location", req.path);
+    if (start != upload.size()) {
+      res.status = 416;
+    } else if (static_cast<int>(patch_starts.size()) == lose_patch) {
+      upload += req.body.substr(0, keep_bytes);
+      res.status = 202;
+    } else {
+      upload += req.body;
+      res.status = 202;
+    }
+    patch_statuses.push_back(res.status);
+    res.set_header("Range", Range(upload));
+  }
+
+  void Close(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard lock(mutex_);
+    ++puts_;
+    std::string bytes = uploads_[req.matches[2]] + req.body;
+    uploads_.erase(req.matches[2]);
+    std::string digest = req.get_param_value("digest");
+    if (puts_ == refuse_put) {
+      res.status = 500;
+    } else if (Sha256Of(bytes).ToString() != digest) {
+      res.status = 400;
+      res.set_content("{\"errors\":[{\"code\":\"DIGEST_INVALID\"}]}",
+                      "application/json");
+    } else {
+      blobs_[digest] = bytes;
+      res.status = 201;
+    }
+  }
+
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  int puts_ = 0;
+  std::mutex mutex_;
+  std::map<std::string, std::string> uploads_;
+  std::map<std::string, std::string> blobs_;
+  std::map<std::string, std::string> manifests_;
+};
+
+class ClientUploadTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = *MakeTempDirectory(fs::temp_directory_path(), "client-");
+    ASSERT_TRUE(store::InitializeStoreLayout(root_ / "store").ok());
+    blobs_ = std::make_unique<store::BlobStore>(root_ / "store");
+  }
+  void TearDown() override { RemoveAllQuietly(root_); }
+
+  // Bytes that differ at every offset, so a resume from the wrong place
+  // cannot produce the right digest.
+  static std::string Pattern(size_t size, uint32_t seed) {
+    std::string bytes(size, '\0');
+    for (size_t i = 0; i < size; ++i) {
+      seed = seed * 1103515245u + 12345u;
+      bytes[i] = static_cast<char>(seed >> 24);
+    }
+    return bytes;
+  }
+
+  Result<PushResult> PushTo(FaultyRegistry& registry,
+                            const std::vector<Digest>& layers) {
+    ClientOptions options;
+    options.docker_config = root_ / "docker";
+    options.chunk_size = 16384;
+    Client client(*blobs_, options);
+    PushRequest request;
+    for (const Digest& digest : layers) request.layers.push_back({digest});
+    Reference target = *ParseReference(registry.Address() + "/a/b:v1", true);
+    return client.Push(target, request);
+  }
+
+  fs::path root_;
+  std::unique_ptr<store::BlobStore> blobs_;
+};
+
+TEST_F(ClientUploadTest, ResumesFromTheRegistrysRangeAfterA416) {
+  std::string bytes = Pattern(100000, 7);
+  Digest digest = *blobs_->PutBytes(bytes);
+  FaultyRegistry registry;
+  // PATCH 1 is the config's; PATCHes 2.. carry the layer in 16 KiB
+  // chunks. The layer's second chunk (offset 16384) keeps 1000 bytes.
+  registry.lose_patch = 3;
+  registry.keep_bytes = 1000;
+
+  Result<PushResult> pushed = PushTo(registry, {digest});
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  EXPECT_EQ(pushed->uploaded, 2u);
+  EXPECT_EQ(registry.Blob(digest), bytes);
+  EXPECT_TRUE(registry.HasManifest("v1"));
+
+  // The chunk after the loss was refused, and the client went on from
+  // byte 17384 (16384 + 1000), where the registry said the upload ends.
+  std::vector<uint64_t> expected_starts = {0,     0,     16384, 32768,
+                                           17384, 33768, 50152, 66536,
+                                           82920, 99304};
+  EXPECT_EQ(registry.patch_starts, expected_starts);
+  EXPECT_EQ(registry.patch_statuses[3], 416);
+}
+
+TEST_F(ClientUploadTest, ResumesAnUploadTheRegistryHoldsNothingOf) {
+  // The registry loses the whole first chunk and then reports "0-0",
+  // which distribution also sends for an empty upload: resuming at 1
+  // (as if one byte were held) would be refused forever.
+  std::string bytes = Pattern(40000, 11);
+  Digest digest = *blobs_->PutBytes(bytes);
+  FaultyRegistry registry;
+  registry.lose_patch = 2;
+  registry.keep_bytes = 0;
+
+  Result<PushResult> pushed = PushTo(registry, {digest});
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  EXPECT_EQ(registry.Blob(digest), bytes);
+  std::vector<uint64_t> expected_starts = {0, 0, 16384, 0, 16384, 32768};
+  EXPECT_EQ(registry.patch_starts, expected_starts);
+}
+
+TEST_F(ClientUploadTest, AnInterruptedPushContinuesWhereItStopped) {
+  Digest first = *blobs_->PutBytes(Pattern(20000, 1));
+  Digest second = *blobs_->PutBytes(Pattern(20000, 2));
+  Digest third = *blobs_->PutBytes(Pattern(20000, 3));
+  FaultyRegistry registry;
+  // Uploads: the config, then the layers in order; the second layer's
+  // closing PUT fails and the push stops there.
+  registry.refuse_put = 3;
+  Result<PushResult> interrupted = PushTo(registry, {first, second, third});
+  EXPECT_FALSE(interrupted.ok());
+  EXPECT_FALSE(registry.HasManifest("v1"));
+  EXPECT_EQ(registry.uploads_started, 3);
+
+  // Run again: the config and the first layer are there and skipped.
+  registry.refuse_put = 0;
+  Result<PushResult> resumed = PushTo(registry, {first, second, third});
+  ASSERT_TRUE(resumed.ok()) << resumed.status().ToString();
+  EXPECT_EQ(resumed->skipped, 2u);
+  EXPECT_EQ(resumed->uploaded, 2u);
+  EXPECT_EQ(registry.uploads_started, 5);
+  EXPECT_EQ(registry.Blob(second), Pattern(20000, 2));
+  EXPECT_EQ(registry.Blob(third), Pattern(20000, 3));
+  EXPECT_TRUE(registry.HasManifest("v1"));
 }
 
 }  // namespace

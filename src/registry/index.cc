@@ -59,13 +59,44 @@ CREATE TABLE IF NOT EXISTS gc_runs (
 );
 )sql";
 
-// A prepared statement with positional binding, finalized on scope exit.
+// A prepared statement with positional binding. Statements come from the
+// index's cache (prepared once per connection, reset and unbound on scope
+// exit), which spares the per-request SQL compile on hot paths such as
+// blob HEAD; a statement whose cached copy is in use (nested use of the
+// same SQL) is prepared afresh and finalized on scope exit.
 class Statement {
  public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    status_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr);
+  Statement(sqlite3* db, StatementCache& cache, const std::string& sql)
+      : db_(db) {
+    CachedStatement& cached = cache[sql];
+    if (cached.stmt != nullptr && !cached.in_use) {
+      stmt_ = cached.stmt;
+      cached_ = &cached;
+      cached.in_use = true;
+      status_ = SQLITE_OK;
+      return;
+    }
+    bool keep = cached.stmt == nullptr;
+    status_ = sqlite3_prepare_v3(db, sql.c_str(), -1,
+                                 keep ? SQLITE_PREPARE_PERSISTENT : 0,
+                                 &stmt_, nullptr);
+    if (keep && status_ == SQLITE_OK) {
+      cached.stmt = stmt_;
+      cached.in_use = true;
+      cached_ = &cached;
+    }
   }
-  ~Statement() { sqlite3_finalize(stmt_); }
+  ~Statement() {
+    if (cached_ == nullptr) {
+      sqlite3_finalize(stmt_);
+      return;
+    }
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    cached_->in_use = false;
+  }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
 
   Statement& Bind(const std::string& text) {
     sqlite3_bind_text(stmt_, ++next_, text.data(),
@@ -110,6 +141,7 @@ class Statement {
 
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  CachedStatement* cached_ = nullptr;
   int status_;
   int next_ = 0;
 };
@@ -151,7 +183,10 @@ constexpr const char* kManifestColumns =
 
 }  // namespace
 
-Index::~Index() { sqlite3_close(db_); }
+Index::~Index() {
+  for (auto& [sql, cached] : statements_) sqlite3_finalize(cached.stmt);
+  sqlite3_close(db_);
+}
 
 Result<std::unique_ptr<Index>> Index::Open(const std::filesystem::path& db) {
   std::error_code error;
@@ -201,7 +236,7 @@ Status Index::InWriteTransaction(const std::function<Status()>& body) {
 
 Result<bool> Index::HasBlobLink(const std::string& repo, const Digest& d) {
   std::lock_guard lock(mutex_);
-  Statement s(db_,
+  Statement s(db_, statements_,
               "SELECT 1 FROM blob_links WHERE repository = ? AND digest = ?");
   s.Bind(repo).Bind(d.ToString());
   return s.Step();
@@ -211,7 +246,7 @@ Status Index::LinkBlob(const std::string& repo, const Digest& digest,
                        int64_t size, int64_t pushed_ms) {
   std::lock_guard lock(mutex_);
   RETURN_IF_ERROR(EnsureRepository(repo));
-  Statement s(db_,
+  Statement s(db_, statements_,
               "INSERT INTO blob_links (repository, digest, size, pushed_ms) "
               "VALUES (?, ?, ?, ?) ON CONFLICT (repository, digest) DO "
               "UPDATE SET pushed_ms = excluded.pushed_ms");
@@ -221,7 +256,7 @@ Status Index::LinkBlob(const std::string& repo, const Digest& digest,
 
 Result<bool> Index::UnlinkBlob(const std::string& repo, const Digest& d) {
   std::lock_guard lock(mutex_);
-  Statement s(db_,
+  Statement s(db_, statements_,
               "DELETE FROM blob_links WHERE repository = ? AND digest = ?");
   s.Bind(repo).Bind(d.ToString());
   RETURN_IF_ERROR(s.Run());
@@ -231,7 +266,7 @@ Result<bool> Index::UnlinkBlob(const std::string& repo, const Digest& d) {
 Result<std::optional<ManifestRow>> Index::FindManifest(
     const std::string& repo, const Digest& digest) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, (std::string(kManifestColumns) +
+  Statement s(db_, statements_, (std::string(kManifestColumns) +
                     "WHERE repository = ? AND digest = ?")
                        .c_str());
   s.Bind(repo).Bind(digest.ToString());
@@ -246,7 +281,7 @@ Status Index::PutManifest(const ManifestRow& row,
                           const std::vector<ManifestRef>& refs) {
   std::lock_guard lock(mutex_);
   RETURN_IF_ERROR(EnsureRepository(row.repository));
-  Statement s(db_,
+  Statement s(db_, statements_,
               "INSERT INTO manifests (repository, digest, media_type, size, "
               "artifact_type, subject, annotations, pushed_ms) VALUES "
               "(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (repository, digest) DO "
@@ -256,7 +291,7 @@ Status Index::PutManifest(const ManifestRow& row,
   s.Bind(row.annotations).Bind(row.pushed_ms);
   RETURN_IF_ERROR(s.Run());
   for (const ManifestRef& ref : refs) {
-    Statement r(db_,
+    Statement r(db_, statements_,
                 "INSERT OR IGNORE INTO manifest_refs (repository, manifest, "
                 "child, is_manifest) VALUES (?, ?, ?, ?)");
     r.Bind(row.repository).Bind(row.digest.ToString());
@@ -274,7 +309,7 @@ Status Index::DeleteManifest(const std::string& repo, const Digest& digest) {
       "DELETE FROM tags WHERE repository = ? AND digest = ?",
   };
   for (const char* sql : statements) {
-    Statement s(db_, sql);
+    Statement s(db_, statements_, sql);
     s.Bind(repo).Bind(digest.ToString());
     RETURN_IF_ERROR(s.Run());
   }
@@ -283,7 +318,7 @@ Status Index::DeleteManifest(const std::string& repo, const Digest& digest) {
 
 Result<std::vector<ManifestRow>> Index::ManifestsOf(const std::string& repo) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, (std::string(kManifestColumns) +
+  Statement s(db_, statements_, (std::string(kManifestColumns) +
                     "WHERE repository = ? ORDER BY digest")
                        .c_str());
   s.Bind(repo);
@@ -293,7 +328,7 @@ Result<std::vector<ManifestRow>> Index::ManifestsOf(const std::string& repo) {
 Result<std::vector<ManifestRow>> Index::Referrers(const std::string& repo,
                                                   const Digest& subject) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, (std::string(kManifestColumns) +
+  Statement s(db_, statements_, (std::string(kManifestColumns) +
                     "WHERE repository = ? AND subject = ? ORDER BY digest")
                        .c_str());
   s.Bind(repo).Bind(subject.ToString());
@@ -303,7 +338,7 @@ Result<std::vector<ManifestRow>> Index::Referrers(const std::string& repo,
 Result<std::vector<ManifestRef>> Index::RefsOf(const std::string& repo,
                                                const Digest& manifest) {
   std::lock_guard lock(mutex_);
-  Statement s(db_,
+  Statement s(db_, statements_,
               "SELECT child, is_manifest FROM manifest_refs WHERE "
               "repository = ? AND manifest = ? ORDER BY child");
   s.Bind(repo).Bind(manifest.ToString());
@@ -319,7 +354,7 @@ Result<std::vector<ManifestRef>> Index::RefsOf(const std::string& repo,
 Result<std::optional<TagRow>> Index::FindTag(const std::string& repo,
                                              const std::string& tag) {
   std::lock_guard lock(mutex_);
-  Statement s(db_,
+  Statement s(db_, statements_,
               "SELECT digest, pushed_ms FROM tags WHERE repository = ? AND "
               "tag = ?");
   s.Bind(repo).Bind(tag);
@@ -333,7 +368,7 @@ Result<std::optional<TagRow>> Index::FindTag(const std::string& repo,
 
 Status Index::SetTag(const TagRow& row) {
   std::lock_guard lock(mutex_);
-  Statement s(db_,
+  Statement s(db_, statements_,
               "INSERT INTO tags (repository, tag, digest, pushed_ms) VALUES "
               "(?, ?, ?, ?) ON CONFLICT (repository, tag) DO UPDATE SET "
               "digest = excluded.digest, pushed_ms = excluded.pushed_ms");
@@ -344,14 +379,15 @@ Status Index::SetTag(const TagRow& row) {
 
 Status Index::DeleteTag(const std::string& repo, const std::string& tag) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "DELETE FROM tags WHERE repository = ? AND tag = ?");
+  Statement s(db_, statements_,
+              "DELETE FROM tags WHERE repository = ? AND tag = ?");
   s.Bind(repo).Bind(tag);
   return s.Run();
 }
 
 Result<std::vector<TagRow>> Index::TagsOf(const std::string& repo) {
   std::lock_guard lock(mutex_);
-  Statement s(db_,
+  Statement s(db_, statements_,
               "SELECT tag, digest, pushed_ms FROM tags WHERE repository = ? "
               "ORDER BY tag COLLATE BINARY");
   s.Bind(repo);
@@ -366,7 +402,7 @@ Result<std::vector<TagRow>> Index::TagsOf(const std::string& repo) {
 
 Result<std::vector<std::string>> Index::Repositories() {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT name FROM repositories ORDER BY name");
+  Statement s(db_, statements_, "SELECT name FROM repositories ORDER BY name");
   std::vector<std::string> names;
   while (true) {
     ASSIGN_OR_RETURN(bool more, s.Step());
@@ -378,21 +414,23 @@ Result<std::vector<std::string>> Index::Repositories() {
 
 Result<bool> Index::RepositoryExists(const std::string& repo) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT 1 FROM repositories WHERE name = ?");
+  Statement s(db_, statements_, "SELECT 1 FROM repositories WHERE name = ?");
   s.Bind(repo);
   return s.Step();
 }
 
 Status Index::EnsureRepository(const std::string& repo) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "INSERT OR IGNORE INTO repositories (name) VALUES (?)");
+  Statement s(db_, statements_,
+              "INSERT OR IGNORE INTO repositories (name) VALUES (?)");
   s.Bind(repo);
   return s.Run();
 }
 
 Result<bool> Index::TagsImmutable(const std::string& repo) {
   std::lock_guard lock(mutex_);
-  Statement s(db_, "SELECT immutable_tags FROM repositories WHERE name = ?");
+  Statement s(db_, statements_,
+              "SELECT immutable_tags FROM repositories WHERE name = ?");
   s.Bind(repo);
   ASSIGN_OR_RETURN(bool found, s.Step());
   return found && s.Int(0) != 0;
@@ -401,7 +439,8 @@ Result<bool> Index::TagsImmutable(const std::string& repo) {
 Status Index::SetTagsImmutable(const std::string& repo, bool immutable) {
   std::lock_guard lock(mutex_);
   RETURN_IF_ERROR(EnsureRepository(repo));
-  Statement s(db_, "UPDATE repositories SET immutable_tags = ? WHERE name = ?");
+  Statement s(db_, statements_,
+              "UPDATE repositories SET immutable_tags = ? WHERE name = ?");
   s.Bind(int64_t{immutable ? 1 : 0}).Bind(repo);
   return s.Run();
 }
@@ -409,7 +448,7 @@ Status Index::SetTagsImmutable(const std::string& repo, bool immutable) {
 Result<std::optional<int64_t>> Index::CleanupPreviewedAt(
     const std::string& repo) {
   std::lock_guard lock(mutex_);
-  Statement s(db_,
+  Statement s(db_, statements_,
               "SELECT cleanup_previewed_ms FROM repositories WHERE name = ?");
   s.Bind(repo);
   ASSIGN_OR_RETURN(bool found, s.Step());
@@ -422,7 +461,7 @@ Result<std::optional<int64_t>> Index::CleanupPreviewedAt(
 Status Index::RecordCleanupPreview(const std::string& repo, int64_t when_ms) {
   std::lock_guard lock(mutex_);
   RETURN_IF_ERROR(EnsureRepository(repo));
-  Statement s(db_,
+  Statement s(db_, statements_,
               "UPDATE repositories SET cleanup_previewed_ms = ? WHERE "
               "name = ?");
   s.Bind(when_ms).Bind(repo);
@@ -444,7 +483,7 @@ Result<std::vector<Digest>> Index::AllHeldDigests(int64_t link_cutoff_ms) {
                         "SELECT digest FROM manifests UNION SELECT child FROM "
                         "manifest_refs UNION SELECT l.digest FROM blob_links "
                         "l WHERE ") + kLiveLink;
-  Statement s(db_, sql.c_str());
+  Statement s(db_, statements_, sql.c_str());
   s.Bind(link_cutoff_ms);
   std::vector<Digest> digests;
   while (true) {
@@ -462,7 +501,7 @@ Result<bool> Index::IsHeld(const Digest& digest, int64_t link_cutoff_ms) {
                         "SELECT 1 FROM manifest_refs WHERE child = ?2 UNION "
                         "ALL SELECT 1 FROM blob_links l WHERE l.digest = ?2 "
                         "AND ") + kLiveLink + " LIMIT 1";
-  Statement s(db_, sql.c_str());
+  Statement s(db_, statements_, sql.c_str());
   s.Bind(link_cutoff_ms).Bind(digest.ToString());
   return s.Step();
 }
@@ -474,7 +513,7 @@ Result<std::vector<std::pair<std::string, Digest>>> Index::StaleLinks(
                         "SELECT l.repository, l.digest FROM blob_links l "
                         "WHERE NOT ") + kLiveLink +
                     " ORDER BY l.repository, l.digest";
-  Statement s(db_, sql.c_str());
+  Statement s(db_, statements_, sql.c_str());
   s.Bind(link_cutoff_ms);
   std::vector<std::pair<std::string, Digest>> links;
   while (true) {
@@ -487,7 +526,7 @@ Result<std::vector<std::pair<std::string, Digest>>> Index::StaleLinks(
 
 Status Index::RecordGc(int64_t mark_ms, int64_t swept) {
   std::lock_guard lock(mutex_);
-  Statement s(db_,
+  Statement s(db_, statements_,
               "INSERT INTO gc_runs (mark_started_ms, finished_ms, swept) "
               "VALUES (?, strftime('%s','now') * 1000, ?)");
   s.Bind(mark_ms).Bind(swept);

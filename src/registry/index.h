@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,6 +26,7 @@
 #include "core/status.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace lockstep::registry {
 
@@ -45,6 +47,13 @@ struct TagRow {
   Digest digest;
   int64_t pushed_ms = 0;
 };
+
+// A statement prepared once and reused while the connection lives.
+struct CachedStatement {
+  sqlite3_stmt* stmt = nullptr;
+  bool in_use = false;
+};
+using StatementCache = std::map<std::string, CachedStatement>;
 
 // What a manifest references: a blob (config, layer) or a child manifest.
 struct ManifestRef {
@@ -123,6 +132,7 @@ class Index {
 
   sqlite3* db_;
   std::recursive_mutex mutex_;
+  StatementCache statements_;  // guarded by mutex_
 };
 
 }  // namespace lockstep::registry

@@ -186,12 +186,23 @@ ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
                         " bytes");
   }
 
+  // The HTTP layer hands the body over in 4 KiB pieces; gathering them
+  // into 1 MiB writes saves ~250 write calls (and hash calls) per MiB.
+  constexpr size_t kWriteBytes = 1 << 20;
   Status write_status;
   store::BlobWriter* writer = session->writer.get();
+  std::string pending;
   bool complete = read([&](const char* data, size_t length) {
-    write_status = writer->Append(std::string_view(data, length));
+    pending.append(data, length);
+    if (pending.size() >= kWriteBytes) {
+      write_status = writer->Append(pending);
+      pending.clear();
+    }
     return write_status.ok();
   });
+  if (write_status.ok() && complete && !pending.empty()) {
+    write_status = writer->Append(pending);
+  }
   if (!write_status.ok()) {
     return InternalError(write_status);
   }

@@ -198,6 +198,8 @@ class Handlers {
   bool Authorize(const httplib::Request& req, httplib::Response& res,
                  const std::string& repo, bool write) {
     if (write && options_.read_only) {
+      // As distribution's read-only mode: 405 naming the methods left.
+      res.set_header("Allow", "GET, HEAD");
       SendError(res, Unsupported("this registry is read-only"));
       return false;
     }

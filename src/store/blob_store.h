@@ -110,6 +110,7 @@ class BlobWriter {
   fs::path temp_;
   int fd_;
   uint64_t size_ = 0;
+  uint64_t written_back_ = 0;  // bytes whose writeback has been started
   Sha256 hasher_;
   bool committed_ = false;
 };

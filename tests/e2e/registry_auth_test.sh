@@ -68,6 +68,20 @@ skopeo copy -q --src-tls-verify=false \
   "docker://$REGISTRY/public/base:v1" "oci:$TEST_DIR/anonymous:v1"
 stop_registry
 
+# The signing key is kept in the store: bob's token still works after a
+# restart, and stops working once the key file is replaced.
+start_registry --htpasswd "$TEST_DIR/users" --access "$TEST_DIR/access.json" \
+  --auth token
+expect_eq "$(http_status GET "http://$REGISTRY/v2/team/app/tags/list" \
+  -H "Authorization: Bearer $token")" 200 "token after a restart"
+stop_registry
+rm "$LOCKSTEP_STORE/registry/token.key"
+start_registry --htpasswd "$TEST_DIR/users" --access "$TEST_DIR/access.json" \
+  --auth token
+expect_eq "$(http_status GET "http://$REGISTRY/v2/team/app/tags/list" \
+  -H "Authorization: Bearer $token")" 401 "token after the key changed"
+stop_registry
+
 # TLS.
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
   -addext subjectAltName=IP:127.0.0.1 -keyout "$TEST_DIR/key.pem" \
