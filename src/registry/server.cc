@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "registry/byte_range.h"
 
 namespace lockstep::registry {
 namespace {
@@ -98,16 +99,32 @@ std::optional<int64_t> ParseN(const httplib::Request& req) {
   }
 }
 
-// "start-end" from Content-Range (also accepts "bytes start-end/*").
-std::optional<uint64_t> ContentRangeStart(const httplib::Request& req) {
-  if (!req.has_header("Content-Range")) return std::nullopt;
+// The span a chunk's Content-Range claims, checked against the body's
+// Content-Length when both are given: a chunk that says it is 16 bytes
+// but carries 10 must not be stored as if it were whole. Unset when the
+// request has no Content-Range; an error when it is malformed or disagrees.
+ApiResult<std::optional<ByteSpan>> ChunkSpan(const httplib::Request& req) {
+  if (!req.has_header("Content-Range")) return std::optional<ByteSpan>();
   std::string value = req.get_header_value("Content-Range");
-  if (value.rfind("bytes ", 0) == 0) value = value.substr(6);
-  try {
-    return std::stoull(value.substr(0, value.find('-')));
-  } catch (...) {
-    return std::nullopt;
+  std::optional<ByteSpan> span = ParseChunkRange(value);
+  if (!span) {
+    return ApiError{416, "BLOB_UPLOAD_INVALID",
+                    "malformed Content-Range '" + value + "'"};
   }
+  std::string length = req.get_header_value("Content-Length");
+  if (!length.empty() && length != std::to_string(span->length())) {
+    return ApiError{416, "BLOB_UPLOAD_INVALID",
+                    "Content-Range " + value + " covers " +
+                        std::to_string(span->length()) +
+                        " bytes but the body has " + length};
+  }
+  return span;
+}
+
+// Where the chunk says it starts, if it says so.
+std::optional<uint64_t> StartOf(const std::optional<ByteSpan>& span) {
+  if (!span) return std::nullopt;
+  return span->first;
 }
 
 // True when the request carries a body to read. httplib would wait for the
@@ -275,7 +292,7 @@ class Handlers {
       case Route::kManifest:
         return GetManifest(req, res, route);
       case Route::kBlob:
-        return GetBlob(res, route);
+        return GetBlob(req, res, route);
       case Route::kUpload: {
         auto state = registry_.UploadStatus(route.repo, route.rest);
         if (!state.ok()) return SendError(res, state.error());
@@ -327,7 +344,8 @@ class Handlers {
     res.set_content(manifest->body, manifest->media_type.c_str());
   }
 
-  void GetBlob(httplib::Response& res, const Route& route) {
+  void GetBlob(const httplib::Request& req, httplib::Response& res,
+               const Route& route) {
     auto blob = registry_.StatBlob(route.repo, route.rest);
     if (!blob.ok()) return SendError(res, blob.error());
     int fd = ::open(blob->path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -340,13 +358,37 @@ class Handlers {
     });
     res.set_header("Docker-Content-Digest", blob->digest.ToString());
     res.set_header("Accept-Ranges", "bytes");
-    // Status stays unset so httplib answers 206 for a Range request.
+
+    // The range is answered here, not by httplib: 0.11 sends ranges past
+    // the end with a Content-Length it never fills, which hangs clients.
+    // httplib built `req` as a mutable local; emptying its parsed ranges
+    // stops it from slicing the body a second time.
+    RangeDecision range =
+        DecideRange(req.get_header_value("Range"), blob->size);
+    const_cast<httplib::Request&>(req).ranges.clear();
+    if (range.kind == RangeDecision::Kind::kUnsatisfiable) {
+      res.set_header("Content-Range", ContentRangeValue(range, blob->size));
+      // The spec has no error code for this; like distribution, the
+      // answer is the bare status with the blob's size.
+      res.status = 416;
+      res.set_content("range not satisfiable\n", "text/plain");
+      return;
+    }
+    ByteSpan span = {0, blob->size == 0 ? 0 : blob->size - 1};
+    res.status = 200;
+    if (range.kind == RangeDecision::Kind::kPartial) {
+      span = range.span;
+      res.status = 206;
+      res.set_header("Content-Range", ContentRangeValue(range, blob->size));
+    }
+    uint64_t length = blob->size == 0 ? 0 : span.length();
     res.set_content_provider(
-        blob->size, "application/octet-stream",
-        [file](size_t offset, size_t length, httplib::DataSink& sink) {
+        length, "application/octet-stream",
+        [file, first = span.first](size_t offset, size_t length,
+                                   httplib::DataSink& sink) {
           std::string buffer(std::min<size_t>(length, 1 << 20), '\0');
           ssize_t got = ::pread(*file, buffer.data(), buffer.size(),
-                                static_cast<off_t>(offset));
+                                static_cast<off_t>(first + offset));
           if (got <= 0) return false;
           return sink.write(buffer.data(), static_cast<size_t>(got));
         });
@@ -472,7 +514,9 @@ class Handlers {
   void PatchUpload(const httplib::Request& req, httplib::Response& res,
                    const Route& route, const httplib::ContentReader& reader) {
     bool consumed = false;
-    auto state = Append(route, ContentRangeStart(req), reader, &consumed);
+    auto span = ChunkSpan(req);
+    auto state = span.ok() ? Append(route, StartOf(*span), reader, &consumed)
+                           : ApiResult<UploadState>(span.error());
     if (!state.ok()) {
       if (!consumed) Drain(reader);
       if (state.error().http_status == 416) {
@@ -487,7 +531,9 @@ class Handlers {
   void PutUpload(const httplib::Request& req, httplib::Response& res,
                  const Route& route, const httplib::ContentReader& reader) {
     bool consumed = false;
-    auto state = Append(route, ContentRangeStart(req), reader, &consumed);
+    auto span = ChunkSpan(req);
+    auto state = span.ok() ? Append(route, StartOf(*span), reader, &consumed)
+                           : ApiResult<UploadState>(span.error());
     if (!state.ok()) {
       if (!consumed) Drain(reader);
       return SendError(res, state.error());

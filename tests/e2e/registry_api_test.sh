@@ -37,6 +37,28 @@ expect_eq "$(header Docker-Content-Digest)" "$d1" "HEAD digest"
 expect_eq "$(http_status GET "$base/demo/blobs/$d1" -H 'Range: bytes=6-9')" \
   206 "Range GET"
 expect_eq "$(cat "$TEST_DIR/body.txt")" "blob" "Range GET body"
+expect_eq "$(header Content-Range)" "bytes 6-9/10" "Range GET Content-Range"
+# Found by a tester: ranges that pass the end were answered with a
+# Content-Length the body never filled, which hung clients.
+expect_eq "$(curl -s -m 10 -o "$TEST_DIR/body.txt" -D "$TEST_DIR/headers.txt" \
+  -w '%{http_code}' "$base/demo/blobs/$d1" -H 'Range: bytes=4-100')" \
+  206 "Range past the end is clamped"
+expect_eq "$(header Content-Range)" "bytes 4-9/10" "clamped Content-Range"
+expect_eq "$(header Content-Length)" 6 "clamped Content-Length"
+expect_eq "$(cat "$TEST_DIR/body.txt")" " blob" "clamped body"
+for past in 'bytes=10-' 'bytes=100-200'; do
+  expect_eq "$(curl -s -m 10 -o /dev/null -D "$TEST_DIR/headers.txt" \
+    -w '%{http_code}' "$base/demo/blobs/$d1" -H "Range: $past")" \
+    416 "Range $past"
+  expect_eq "$(header Content-Range)" "bytes */10" "416 Content-Range"
+done
+expect_eq "$(curl -s -m 10 -o "$TEST_DIR/body.txt" -w '%{http_code}' \
+  "$base/demo/blobs/$d1" -H 'Range: bytes=-5')" 206 "suffix Range"
+expect_eq "$(cat "$TEST_DIR/body.txt")" " blob" "suffix Range body"
+# Several ranges are ignored (RFC 9110 allows it): the whole blob, 200.
+expect_eq "$(curl -s -m 10 -o "$TEST_DIR/body.txt" -w '%{http_code}' \
+  "$base/demo/blobs/$d1" -H 'Range: bytes=0-1,4-5')" 200 "multi-range"
+expect_eq "$(cat "$TEST_DIR/body.txt")" "hello blob" "multi-range body"
 
 # Chunked: out-of-order chunk is 416 with the current Range, unchanged.
 expect_eq "$(http_status POST "$base/demo/blobs/uploads/")" 202 "POST"
@@ -48,6 +70,10 @@ expect_eq "$(header Range)" "0-4" "Range after first chunk"
 expect_eq "$(http_status PATCH "http://$REGISTRY$location" \
   -H 'Content-Range: 9-13' --data-binary 'later')" 416 "out-of-order chunk"
 expect_eq "$(header Range)" "0-4" "Range after 416"
+# A chunk whose Content-Range disagrees with its length is refused too.
+expect_eq "$(http_status PATCH "http://$REGISTRY$location" \
+  -H 'Content-Range: 5-20' --data-binary 'short')" 416 "chunk length mismatch"
+expect_eq "$(header Range)" "0-4" "Range after a mismatched chunk"
 expect_eq "$(http_status GET "http://$REGISTRY$location")" 204 "status"
 expect_eq "$(header Range)" "0-4" "status Range unchanged"
 expect_eq "$(http_status PATCH "http://$REGISTRY$location" \
