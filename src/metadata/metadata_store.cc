@@ -579,33 +579,40 @@ Result<std::vector<Execution>> MetadataStore::ExecutionsInContext(
   return executions;
 }
 
+std::string MetadataStore::IdSet() const {
+  // One parameter for any number of ids keeps the statement text fixed, so
+  // it is prepared once and reused (a `IN (?, ?, ...)` list would be a new
+  // statement for every count).
+  return db_->dialect() == SqlDialect::kSqlite
+             ? " IN (SELECT value FROM json_each(?))"
+             : " = ANY(CAST(? AS BIGINT[]))";
+}
+
+SqlValue MetadataStore::IdSetParam(const std::vector<int64_t>& ids) const {
+  const bool sqlite = db_->dialect() == SqlDialect::kSqlite;
+  std::string text(1, sqlite ? '[' : '{');
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) {
+      text += ',';
+    }
+    text += std::to_string(ids[i]);
+  }
+  text += sqlite ? ']' : '}';
+  return text;
+}
+
 Result<std::vector<SqlRow>> MetadataStore::QueryIn(
     const std::string& select, const std::vector<int64_t>& ids,
     const std::string& tail, const std::string& event_type) {
-  constexpr size_t kChunk = 500;
-  std::vector<SqlRow> rows;
-  for (size_t begin = 0; begin < ids.size(); begin += kChunk) {
-    size_t end = std::min(ids.size(), begin + kChunk);
-    std::string sql = select + " IN (";
-    std::vector<SqlValue> params;
-    params.reserve(end - begin + 1);
-    if (!event_type.empty()) {
-      params.push_back(SqlValue(std::in_place_type<std::string>, event_type));
-    }
-    for (size_t i = begin; i < end; ++i) {
-      sql += i == begin ? "?" : ", ?";
-      params.push_back(ids[i]);
-    }
-    sql += ")" + tail;
-    ASSIGN_OR_RETURN(auto chunk, db_->Query(sql, params));
-    if (rows.empty()) {
-      rows = std::move(chunk);
-    } else {
-      rows.insert(rows.end(), std::make_move_iterator(chunk.begin()),
-                  std::make_move_iterator(chunk.end()));
-    }
+  if (ids.empty()) {
+    return std::vector<SqlRow>{};
   }
-  return rows;
+  std::vector<SqlValue> params;
+  if (!event_type.empty()) {
+    params.push_back(SqlValue(std::in_place_type<std::string>, event_type));
+  }
+  params.push_back(IdSetParam(ids));
+  return db_->Query(select + IdSet() + tail, params);
 }
 
 Result<std::vector<Artifact>> MetadataStore::GetArtifacts(
@@ -672,6 +679,52 @@ Result<std::vector<Event>> MetadataStore::EventsOfExecutions(
   std::vector<Event> events;
   for (const SqlRow& row : rows) {
     events.push_back(EventFromRow(row));
+  }
+  return events;
+}
+
+Result<std::vector<std::pair<int64_t, Event>>>
+MetadataStore::EventsWithinHops(const std::vector<int64_t>& roots,
+                                EventType toward_execution, int depth) {
+  // `reach` holds the artifacts the walk expands: the roots and those fewer
+  // than `depth` hops away (with the hop, so that the limit holds; UNION
+  // drops repeats). Unlimited walks leave the hop out, so a cycle (a step
+  // writing the artifact it read) still ends. `near` is the events from
+  // those artifacts to executions; the last part is the executions' events
+  // onward. The event types are literals so each index seek is on
+  // (artifact_id, type) or (execution_id, type), both covering indexes.
+  const bool up = toward_execution == EventType::kOutput;
+  const std::string first_type = up ? "'output'" : "'input'";
+  const std::string next_type = up ? "'input'" : "'output'";
+  const bool limited = depth > 0;
+  std::string sql =
+      std::string("WITH RECURSIVE reach(artifact_id") +
+      (limited ? ", hop" : "") + ") AS (SELECT id" + (limited ? ", 0" : "") +
+      " FROM artifacts WHERE id" + IdSet() +
+      " UNION SELECT b.artifact_id" + (limited ? ", r.hop + 1" : "") +
+      " FROM reach r JOIN events a ON a.artifact_id = r.artifact_id AND "
+      "a.type = " + first_type +
+      " JOIN events b ON b.execution_id = a.execution_id AND b.type = " +
+      next_type + (limited ? " WHERE r.hop + 1 < ?" : "") +
+      "), near AS (SELECT e.id, e.artifact_id, e.execution_id, e.type, "
+      "e.port, e.time_ms FROM events e WHERE e.type = " + first_type +
+      " AND e.artifact_id IN (SELECT artifact_id FROM reach)) "
+      "SELECT id, artifact_id, execution_id, type, port, time_ms FROM near "
+      "UNION ALL SELECT e.id, e.artifact_id, e.execution_id, e.type, e.port, "
+      "e.time_ms FROM events e WHERE e.type = " + next_type +
+      " AND e.execution_id IN (SELECT execution_id FROM near)";
+  std::vector<SqlValue> params = {IdSetParam(roots)};
+  if (limited) {
+    params.push_back(int64_t{depth});
+  }
+  ASSIGN_OR_RETURN(auto rows, db_->Query(sql, params));
+
+  std::vector<std::pair<int64_t, Event>> events;
+  events.reserve(rows.size());
+  for (const SqlRow& row : rows) {
+    events.emplace_back(AsInt(row[0]),
+                        EventFromRow({row[1], row[2], row[3], row[4],
+                                      row[5]}));
   }
   return events;
 }

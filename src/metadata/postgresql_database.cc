@@ -1,7 +1,9 @@
 // Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
 //
 // The PostgreSQL backend of SqlDatabase, over libpq. Queries written with
-// `?` placeholders are rewritten to $1..$n and sent with text parameters;
+// `?` placeholders are rewritten to $1..$n, prepared once per connection
+// (PQprepare) and then run by name with text parameters (PQexecPrepared),
+// so the server parses and plans each of the store's statements once;
 // result columns are typed back from their OIDs. Write transactions take
 // one advisory lock first, so writers are serialised exactly as SQLite's
 // BEGIN IMMEDIATE serialises them: get-or-create sequences (types,
@@ -11,6 +13,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <unordered_map>
 
 #include "metadata/sql.h"
 
@@ -28,6 +31,10 @@ constexpr Oid kFloat8Oid = 701;
 // The advisory lock every write transaction holds ("LOCKSTEP" in ASCII).
 constexpr const char* kWriteLock =
     "SELECT pg_advisory_xact_lock(5494972577745745744)";
+
+// Statements kept prepared per connection; texts beyond this run unnamed
+// (parsed and planned per call). The store has a few dozen statements.
+constexpr size_t kMaxPreparedStatements = 128;
 
 struct ResultDeleter {
   void operator()(PGresult* result) const { PQclear(result); }
@@ -138,9 +145,31 @@ class PostgresqlDatabase : public SqlDatabase {
   Status Rollback() override { return ExecuteScript("ROLLBACK"); }
 
  private:
+  // The name of the prepared statement for `sql`, preparing it on first
+  // use; empty when the cache is full (the caller runs it unnamed).
+  // Prepared statements outlive a rolled-back transaction, so a name stays
+  // valid for the whole session.
+  Result<std::string> PreparedName(std::string_view sql, int param_count) {
+    std::string key(sql);
+    if (auto it = prepared_.find(key); it != prepared_.end()) {
+      return it->second;
+    }
+    if (prepared_.size() >= kMaxPreparedStatements) {
+      return std::string();
+    }
+    std::string name = "lockstep_" + std::to_string(prepared_.size() + 1);
+    std::string text = RewritePlaceholders(sql);
+    ResultPtr result(
+        PQprepare(conn_, name.c_str(), text.c_str(), param_count, nullptr));
+    if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+      return ErrorFromResult(conn_, result.get(), sql);
+    }
+    prepared_.emplace(std::move(key), name);
+    return name;
+  }
+
   Status Run(std::string_view sql, const std::vector<SqlValue>& params,
              std::vector<SqlRow>* rows) {
-    std::string text = RewritePlaceholders(sql);
     std::vector<std::string> texts(params.size());
     std::vector<const char*> values(params.size(), nullptr);
     for (size_t i = 0; i < params.size(); ++i) {
@@ -149,9 +178,17 @@ class PostgresqlDatabase : public SqlDatabase {
         values[i] = texts[i].c_str();
       }
     }
-    ResultPtr result(PQexecParams(conn_, text.c_str(),
-                                  static_cast<int>(params.size()), nullptr,
+    const int param_count = static_cast<int>(params.size());
+    ASSIGN_OR_RETURN(std::string name, PreparedName(sql, param_count));
+    ResultPtr result;
+    if (!name.empty()) {
+      result.reset(PQexecPrepared(conn_, name.c_str(), param_count,
                                   values.data(), nullptr, nullptr, 0));
+    } else {
+      std::string text = RewritePlaceholders(sql);
+      result.reset(PQexecParams(conn_, text.c_str(), param_count, nullptr,
+                                values.data(), nullptr, nullptr, 0));
+    }
     ExecStatusType status = PQresultStatus(result.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       return ErrorFromResult(conn_, result.get(), sql);
@@ -173,6 +210,7 @@ class PostgresqlDatabase : public SqlDatabase {
   }
 
   PGconn* conn_;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL -> name
 };
 
 }  // namespace
