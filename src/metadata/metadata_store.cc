@@ -320,24 +320,37 @@ Result<int64_t> MetadataStore::RecordExecution(ExecutionRecord* record) {
   return execution.id;
 }
 
-Status MetadataStore::InsertRows(
-    const std::string& table, const std::string& columns,
-    const std::vector<std::vector<SqlValue>>& rows,
-    const std::string& suffix) {
+Status MetadataStore::InsertRows(const std::string& table,
+                                 const std::string& columns,
+                                 size_t column_count,
+                                 std::vector<SqlValue>* values,
+                                 const std::string& suffix) {
   constexpr size_t kRowsPerStatement = 500;
-  for (size_t begin = 0; begin < rows.size(); begin += kRowsPerStatement) {
-    size_t end = std::min(rows.size(), begin + kRowsPerStatement);
-    std::string sql = "INSERT INTO " + table + " (" + columns + ") VALUES ";
-    std::vector<SqlValue> params;
-    for (size_t i = begin; i < end; ++i) {
-      sql += i == begin ? "(" : ", (";
-      for (size_t c = 0; c < rows[i].size(); ++c) {
-        sql += c == 0 ? "?" : ", ?";
-        params.push_back(rows[i][c]);
-      }
-      sql += ")";
+  const size_t rows = values->size() / column_count;
+  // A full chunk's text is the same every time, so the statement is
+  // prepared once per connection; only the last, shorter chunk differs.
+  auto statement = [&](size_t count) {
+    std::string row = "(?";
+    for (size_t c = 1; c < column_count; ++c) {
+      row += ", ?";
     }
-    RETURN_IF_ERROR(db_->Execute(sql + suffix, params));
+    row += ")";
+    std::string sql = "INSERT INTO " + table + " (" + columns + ") VALUES ";
+    sql.reserve(sql.size() + count * (row.size() + 2) + suffix.size());
+    for (size_t i = 0; i < count; ++i) {
+      sql += i == 0 ? row : ", " + row;
+    }
+    return sql + suffix;
+  };
+  const std::string full = statement(kRowsPerStatement);
+  std::vector<SqlValue> params;
+  for (size_t begin = 0; begin < rows; begin += kRowsPerStatement) {
+    size_t count = std::min(rows - begin, kRowsPerStatement);
+    auto first = values->begin() + begin * column_count;
+    params.assign(std::make_move_iterator(first),
+                  std::make_move_iterator(first + count * column_count));
+    RETURN_IF_ERROR(db_->Execute(
+        count == kRowsPerStatement ? full : statement(count), params));
   }
   return Status::Ok();
 }
@@ -365,55 +378,64 @@ Status MetadataStore::RecordExecutions(std::vector<ExecutionRecord>* records) {
       return type_ids[key];
     };
 
-    std::vector<std::vector<SqlValue>> executions, artifacts, events,
-        associations, attributions;
+    // Each table's rows, flattened row after row (no vector per row).
+    std::vector<SqlValue> executions, artifacts, events, associations,
+        attributions;
+    executions.reserve(records->size() * 8);
+    events.reserve(records->size() * 10);
+    auto add = [](std::vector<SqlValue>* table,
+                  std::initializer_list<SqlValue> row) {
+      table->insert(table->end(), row);
+    };
+    const std::string input = "input", output = "output";
     for (ExecutionRecord& record : *records) {
       Execution& execution = record.execution;
       execution.id = next_execution++;
       execution.create_time_ms = execution.update_time_ms = now;
       ASSIGN_OR_RETURN(int64_t type, type_id("execution", execution.type));
-      executions.push_back(
+      add(&executions,
           {execution.id, type, execution.name,
            std::string(ExecutionStateName(execution.state)),
            execution.cache_key, execution.properties.dump(), now, now});
       for (const auto& [port, artifact_id] : record.inputs) {
-        events.push_back({artifact_id, execution.id, "input", port, now});
+        add(&events, {artifact_id, execution.id, input, port, now});
       }
       for (auto& [port, artifact] : record.outputs) {
         if (artifact.id == 0) {
           artifact.id = next_artifact++;
           ASSIGN_OR_RETURN(int64_t artifact_type,
                            type_id("artifact", artifact.type));
-          artifacts.push_back(
+          add(&artifacts,
               {artifact.id, artifact_type, artifact.uri, artifact.digest,
                artifact.state, artifact.properties.dump(),
                artifact.custom_properties.dump(), now,
                artifact.removal_reason});
         }
-        events.push_back({artifact.id, execution.id, "output", port, now});
+        add(&events, {artifact.id, execution.id, output, port, now});
         for (int64_t context_id : record.context_ids) {
-          attributions.push_back({context_id, artifact.id});
+          add(&attributions, {context_id, artifact.id});
         }
       }
       for (int64_t context_id : record.context_ids) {
-        associations.push_back({context_id, execution.id});
+        add(&associations, {context_id, execution.id});
       }
     }
     RETURN_IF_ERROR(InsertRows(
         "artifacts",
         "id, type_id, uri, digest, state, properties, custom_properties, "
         "create_time_ms, removal_reason",
-        artifacts));
+        9, &artifacts));
     RETURN_IF_ERROR(InsertRows("executions",
                                "id, type_id, name, state, cache_key, "
                                "properties, create_time_ms, update_time_ms",
-                               executions));
+                               8, &executions));
     RETURN_IF_ERROR(InsertRows(
-        "events", "artifact_id, execution_id, type, port, time_ms", events));
-    RETURN_IF_ERROR(InsertRows("associations", "context_id, execution_id",
-                               associations, " ON CONFLICT DO NOTHING"));
-    RETURN_IF_ERROR(InsertRows("attributions", "context_id, artifact_id",
-                               attributions, " ON CONFLICT DO NOTHING"));
+        "events", "artifact_id, execution_id, type, port, time_ms", 5,
+        &events));
+    RETURN_IF_ERROR(InsertRows("associations", "context_id, execution_id", 2,
+                               &associations, " ON CONFLICT DO NOTHING"));
+    RETURN_IF_ERROR(InsertRows("attributions", "context_id, artifact_id", 2,
+                               &attributions, " ON CONFLICT DO NOTHING"));
     if (db_->dialect() == SqlDialect::kPostgresql) {
       // Explicit ids bypass the sequences; move them past what we used.
       for (const char* table : {"artifacts", "executions"}) {

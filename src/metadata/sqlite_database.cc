@@ -101,8 +101,10 @@ class SqliteDatabase : public SqlDatabase {
         code = sqlite3_bind_double(statement, index, *d);
       } else {
         const std::string& s = std::get<std::string>(value);
+        // `params` outlives the statement's run, and the statement is reset
+        // before Run returns, so SQLite need not copy the text.
         code = sqlite3_bind_text(statement, index, s.data(),
-                                 static_cast<int>(s.size()), SQLITE_TRANSIENT);
+                                 static_cast<int>(s.size()), SQLITE_STATIC);
       }
       if (code != SQLITE_OK) {
         return SqliteError(db_, code, "binding a parameter");
