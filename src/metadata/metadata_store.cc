@@ -320,41 +320,6 @@ Result<int64_t> MetadataStore::RecordExecution(ExecutionRecord* record) {
   return execution.id;
 }
 
-Status MetadataStore::InsertRows(const std::string& table,
-                                 const std::string& columns,
-                                 size_t column_count,
-                                 std::vector<SqlValue>* values,
-                                 const std::string& suffix) {
-  constexpr size_t kRowsPerStatement = 500;
-  const size_t rows = values->size() / column_count;
-  // A full chunk's text is the same every time, so the statement is
-  // prepared once per connection; only the last, shorter chunk differs.
-  auto statement = [&](size_t count) {
-    std::string row = "(?";
-    for (size_t c = 1; c < column_count; ++c) {
-      row += ", ?";
-    }
-    row += ")";
-    std::string sql = "INSERT INTO " + table + " (" + columns + ") VALUES ";
-    sql.reserve(sql.size() + count * (row.size() + 2) + suffix.size());
-    for (size_t i = 0; i < count; ++i) {
-      sql += i == 0 ? row : ", " + row;
-    }
-    return sql + suffix;
-  };
-  const std::string full = statement(kRowsPerStatement);
-  std::vector<SqlValue> params;
-  for (size_t begin = 0; begin < rows; begin += kRowsPerStatement) {
-    size_t count = std::min(rows - begin, kRowsPerStatement);
-    auto first = values->begin() + begin * column_count;
-    params.assign(std::make_move_iterator(first),
-                  std::make_move_iterator(first + count * column_count));
-    RETURN_IF_ERROR(db_->Execute(
-        count == kRowsPerStatement ? full : statement(count), params));
-  }
-  return Status::Ok();
-}
-
 Result<int64_t> MetadataStore::NextId(const std::string& table) {
   ASSIGN_OR_RETURN(auto rows,
                    db_->Query("SELECT COALESCE(MAX(id), 0) FROM " + table));
@@ -420,21 +385,21 @@ Status MetadataStore::RecordExecutions(std::vector<ExecutionRecord>* records) {
         add(&associations, {context_id, execution.id});
       }
     }
-    RETURN_IF_ERROR(InsertRows(
+    RETURN_IF_ERROR(db_->InsertRows(
         "artifacts",
         "id, type_id, uri, digest, state, properties, custom_properties, "
         "create_time_ms, removal_reason",
         9, &artifacts));
-    RETURN_IF_ERROR(InsertRows("executions",
+    RETURN_IF_ERROR(db_->InsertRows("executions",
                                "id, type_id, name, state, cache_key, "
                                "properties, create_time_ms, update_time_ms",
                                8, &executions));
-    RETURN_IF_ERROR(InsertRows(
+    RETURN_IF_ERROR(db_->InsertRows(
         "events", "artifact_id, execution_id, type, port, time_ms", 5,
         &events));
-    RETURN_IF_ERROR(InsertRows("associations", "context_id, execution_id", 2,
+    RETURN_IF_ERROR(db_->InsertRows("associations", "context_id, execution_id", 2,
                                &associations, " ON CONFLICT DO NOTHING"));
-    RETURN_IF_ERROR(InsertRows("attributions", "context_id, artifact_id", 2,
+    RETURN_IF_ERROR(db_->InsertRows("attributions", "context_id, artifact_id", 2,
                                &attributions, " ON CONFLICT DO NOTHING"));
     if (db_->dialect() == SqlDialect::kPostgresql) {
       // Explicit ids bypass the sequences; move them past what we used.

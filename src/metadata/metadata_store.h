@@ -143,11 +143,6 @@ class MetadataStore {
   // Runs `body` in a write transaction, retrying on Aborted (busy).
   Status InTransaction(const std::function<Status()>& body);
   Result<int64_t> InsertArtifact(const Artifact& artifact);
-  // Inserts the rows in `values` (`column_count` values per row, row after
-  // row; moved from) into `table` in multi-row statements.
-  Status InsertRows(const std::string& table, const std::string& columns,
-                    size_t column_count, std::vector<SqlValue>* values,
-                    const std::string& suffix = "");
   // The next free id of `table` (the caller holds the write lock).
   Result<int64_t> NextId(const std::string& table);
   // Runs `select` + IdSet() + `tail` with `ids` as one parameter; a

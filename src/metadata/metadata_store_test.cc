@@ -189,6 +189,55 @@ TEST_P(MetadataStoreTest, BatchRecordingMatchesSingleRecording) {
   EXPECT_GT(next, records[2].outputs[0].second.id);
 }
 
+// Bulk inserts (COPY on PostgreSQL) keep text that looks like delimiters
+// and escapes byte for byte.
+TEST_P(MetadataStoreTest, BatchRecordingKeepsAwkwardTextExactly) {
+  const std::string awkward = "tab\there\nnew line\\N back\\slash\r \xc3\xa9";
+  std::vector<ExecutionRecord> records(1);
+  records[0].execution = {.type = "command", .name = awkward,
+                          .properties = {{"note", awkward}}};
+  records[0].outputs = {{"out\t1", Artifact{.type = "Artifact",
+                                              .uri = awkward,
+                                              .digest = "",
+                                              .custom_properties =
+                                                  {{"k", awkward}}}}};
+  ASSERT_TRUE(store_->RecordExecutions(&records).ok());
+
+  Artifact artifact = *store_->GetArtifact(records[0].outputs[0].second.id);
+  EXPECT_EQ(artifact.uri, awkward);
+  EXPECT_EQ(artifact.digest, "");
+  EXPECT_EQ(artifact.custom_properties["k"], awkward);
+  Execution execution = *store_->GetExecution(records[0].execution.id);
+  EXPECT_EQ(execution.name, awkward);
+  EXPECT_EQ(execution.properties["note"], awkward);
+  auto events = *store_->EventsOfExecution(execution.id);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].port, "out\t1");
+}
+
+// A batch naming an artifact that does not exist fails as a whole, writes
+// nothing, and leaves the connection usable.
+TEST_P(MetadataStoreTest, FailedBatchWritesNothing) {
+  std::vector<ExecutionRecord> records(2);
+  for (int i = 0; i < 2; ++i) {
+    records[i].execution = {.type = "command",
+                            .name = "s" + std::to_string(i)};
+    records[i].outputs = {{"out", Artifact{.type = "Artifact",
+                                           .digest = "sha256:f" +
+                                                     std::to_string(i)}}};
+  }
+  records[1].inputs = {{"in", 987654}};
+  EXPECT_FALSE(store_->RecordExecutions(&records).ok());
+  EXPECT_TRUE(store_->FindArtifactsByDigest("sha256:f0")->empty());
+
+  records[1].inputs.clear();
+  for (auto& record : records) {
+    record.outputs[0].second.id = 0;
+  }
+  ASSERT_TRUE(store_->RecordExecutions(&records).ok());
+  EXPECT_EQ(store_->FindArtifactsByDigest("sha256:f1")->size(), 1u);
+}
+
 // More ids than the old 500-id chunks, in one query, with ids that name
 // nothing and a repeat: exactly the stored ones come back, by id.
 TEST_P(MetadataStoreTest, BatchReadsTakeAnyNumberOfIds) {
