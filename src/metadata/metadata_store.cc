@@ -391,16 +391,19 @@ Status MetadataStore::RecordExecutions(std::vector<ExecutionRecord>* records) {
         "create_time_ms, removal_reason",
         9, &artifacts));
     RETURN_IF_ERROR(db_->InsertRows("executions",
-                               "id, type_id, name, state, cache_key, "
-                               "properties, create_time_ms, update_time_ms",
-                               8, &executions));
+                                    "id, type_id, name, state, cache_key, "
+                                    "properties, create_time_ms, "
+                                    "update_time_ms",
+                                    8, &executions));
     RETURN_IF_ERROR(db_->InsertRows(
         "events", "artifact_id, execution_id, type, port, time_ms", 5,
         &events));
-    RETURN_IF_ERROR(db_->InsertRows("associations", "context_id, execution_id", 2,
-                               &associations, " ON CONFLICT DO NOTHING"));
-    RETURN_IF_ERROR(db_->InsertRows("attributions", "context_id, artifact_id", 2,
-                               &attributions, " ON CONFLICT DO NOTHING"));
+    RETURN_IF_ERROR(db_->InsertRows("associations",
+                                    "context_id, execution_id", 2,
+                                    &associations, " ON CONFLICT DO NOTHING"));
+    RETURN_IF_ERROR(db_->InsertRows("attributions",
+                                    "context_id, artifact_id", 2,
+                                    &attributions, " ON CONFLICT DO NOTHING"));
     if (db_->dialect() == SqlDialect::kPostgresql) {
       // Explicit ids bypass the sequences; move them past what we used.
       for (const char* table : {"artifacts", "executions"}) {

@@ -74,7 +74,8 @@ class MetadataStore {
   Result<Execution> GetExecution(int64_t id);
 
   // Records many executions in one transaction with multi-row INSERTs
-  // (bulk loads, benchmarks). Sets the ids of executions and new outputs.
+  // (COPY on PostgreSQL) for bulk loads and benchmarks. Sets the ids of
+  // executions and new outputs.
   Status RecordExecutions(std::vector<ExecutionRecord>* records);
   Status UpdateExecutionState(int64_t id, ExecutionState state,
                               const Json& properties);
