@@ -75,10 +75,9 @@ Result<std::vector<int64_t>> ResolveSnapshot(MetadataStore* store,
   return std::vector<int64_t>{snapshot.artifact_id};
 }
 
-// Adds the not yet visited ids of `wanted` to `fresh`.
-template <typename Map>
+// The ids of `wanted` not in `visited`, in ascending order.
 std::vector<int64_t> Unvisited(const std::set<int64_t>& wanted,
-                               const Map& visited) {
+                               const std::set<int64_t>& visited) {
   std::vector<int64_t> fresh;
   for (int64_t id : wanted) {
     if (!visited.contains(id)) {
@@ -206,48 +205,79 @@ Result<LineageGraph> WalkLineage(MetadataStore* store,
   graph.direction = direction;
   graph.depth = depth;
   graph.roots = roots;
-  ASSIGN_OR_RETURN(auto first, store->GetArtifacts(roots));
-  std::vector<int64_t> frontier;
-  for (Artifact& artifact : first) {
-    frontier.push_back(artifact.id);
-    graph.artifacts.emplace(artifact.id, std::move(artifact));
-  }
 
   // Up: artifact <- output event <- execution <- input events <- artifacts.
   // Down: artifact -> input events -> execution -> output events -> ...
+  // One recursive query returns every event the walk can cross; the
+  // breadth-first walk below then runs in memory, hop by hop, taking each
+  // hop's events in event-id order and visiting each node once.
   const bool up = direction == LineageDirection::kUp;
   const EventType toward_execution = up ? EventType::kOutput
                                         : EventType::kInput;
-  const EventType toward_artifact = up ? EventType::kInput
-                                       : EventType::kOutput;
-  for (int hop = 0; !frontier.empty() && (depth <= 0 || hop < depth); ++hop) {
-    ASSIGN_OR_RETURN(auto events,
-                     store->EventsOfArtifacts(frontier, toward_execution));
-    std::set<int64_t> execution_ids;
-    for (const Event& event : events) {
-      graph.edges.push_back({event.artifact_id, event.execution_id,
-                             event.type, event.port});
-      execution_ids.insert(event.execution_id);
+  ASSIGN_OR_RETURN(auto events,
+                   store->EventsWithinHops(roots, toward_execution, depth));
+  std::sort(events.begin(), events.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::multimap<int64_t, const Event*> from_artifact;   // In id order.
+  std::multimap<int64_t, const Event*> from_execution;
+  for (const auto& [id, event] : events) {
+    if (event.type == toward_execution) {
+      from_artifact.emplace(event.artifact_id, &event);
+    } else {
+      from_execution.emplace(event.execution_id, &event);
     }
-    std::vector<int64_t> fresh = Unvisited(execution_ids, graph.executions);
-    ASSIGN_OR_RETURN(auto executions, store->GetExecutions(fresh));
-    for (Execution& execution : executions) {
-      graph.executions.emplace(execution.id, std::move(execution));
-    }
+  }
 
-    ASSIGN_OR_RETURN(auto next_events,
-                     store->EventsOfExecutions(fresh, toward_artifact));
-    std::set<int64_t> artifact_ids;
-    for (const Event& event : next_events) {
-      graph.edges.push_back({event.artifact_id, event.execution_id,
-                             event.type, event.port});
-      artifact_ids.insert(event.artifact_id);
+  // Events of a set of nodes, merged back into event-id order.
+  auto events_of = [](const std::multimap<int64_t, const Event*>& index,
+                      const std::vector<int64_t>& ids) {
+    std::vector<const Event*> found;
+    for (int64_t id : ids) {
+      auto [begin, end] = index.equal_range(id);
+      for (auto it = begin; it != end; ++it) {
+        found.push_back(it->second);
+      }
     }
-    frontier = Unvisited(artifact_ids, graph.artifacts);
-    ASSIGN_OR_RETURN(auto artifacts, store->GetArtifacts(frontier));
-    for (Artifact& artifact : artifacts) {
-      graph.artifacts.emplace(artifact.id, std::move(artifact));
+    std::sort(found.begin(), found.end());  // Pointers follow event order.
+    return found;
+  };
+
+  std::set<int64_t> artifact_ids(roots.begin(), roots.end());
+  std::set<int64_t> execution_ids;
+  std::vector<int64_t> frontier(artifact_ids.begin(), artifact_ids.end());
+  for (int hop = 0; !frontier.empty() && (depth <= 0 || hop < depth); ++hop) {
+    std::set<int64_t> reached;
+    for (const Event* event : events_of(from_artifact, frontier)) {
+      graph.edges.push_back({event->artifact_id, event->execution_id,
+                             event->type, event->port});
+      reached.insert(event->execution_id);
     }
+    std::vector<int64_t> fresh = Unvisited(reached, execution_ids);
+    execution_ids.insert(fresh.begin(), fresh.end());
+
+    std::set<int64_t> next;
+    for (const Event* event : events_of(from_execution, fresh)) {
+      graph.edges.push_back({event->artifact_id, event->execution_id,
+                             event->type, event->port});
+      next.insert(event->artifact_id);
+    }
+    frontier = Unvisited(next, artifact_ids);
+    artifact_ids.insert(frontier.begin(), frontier.end());
+  }
+
+  // The nodes, in two queries (roots that name no artifact drop out here,
+  // and have no events).
+  ASSIGN_OR_RETURN(auto artifacts,
+                   store->GetArtifacts({artifact_ids.begin(),
+                                        artifact_ids.end()}));
+  for (Artifact& artifact : artifacts) {
+    graph.artifacts.emplace(artifact.id, std::move(artifact));
+  }
+  ASSIGN_OR_RETURN(auto executions,
+                   store->GetExecutions({execution_ids.begin(),
+                                         execution_ids.end()}));
+  for (Execution& execution : executions) {
+    graph.executions.emplace(execution.id, std::move(execution));
   }
   return graph;
 }

@@ -2,8 +2,9 @@
 //
 // Lineage queries: which data, code and parameters produced an artifact
 // (upstream), and what an artifact fed (downstream). A reference is
-// resolved to artifacts, then the event graph is walked one execution hop
-// at a time with one batched query per hop, and the visited subgraph is
+// resolved to artifacts, one recursive query fetches the events within
+// reach, the event graph is walked in memory one execution hop at a time,
+// two more queries fetch the visited nodes, and the visited subgraph is
 // rendered as an indented tree, JSON, Graphviz DOT or SVG
 // (docs/lineage.md).
 

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <tuple>
 
 #include "core/files.h"
 #include "metadata/testing_backends.h"
@@ -188,6 +189,135 @@ TEST_P(LineageTest, DotAndSvgNameEveryNode) {
   auto again = RenderDotToSvg(dot);
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(*again, *svg);
+}
+
+// A hand-drawn graph whose walks are worked out on paper:
+//
+//   a -> e1 -> b, c      b, c -> e2 -> d      d, a -> e3 -> f
+//   f -> loop -> f       (a step that rewrites the artifact it read)
+//
+// so a is reached at two depths, e2 and e1 are a diamond, and the loop is
+// a cycle that an unlimited walk must still finish on.
+class HandGraphTest : public BackendTest {
+ protected:
+  void SetUp() override {
+    BackendTest::SetUp();
+    if (store_ == nullptr) {
+      return;
+    }
+    a_ = *store_->PutArtifact({.type = "Dataset", .digest = "sha256:a"});
+    auto out = [](const std::string& name) {
+      return Artifact{.type = "Dataset", .digest = "sha256:" + name};
+    };
+    auto record = [&](const std::string& name,
+                      std::vector<std::pair<std::string, int64_t>> inputs,
+                      std::vector<std::pair<std::string, Artifact>> outputs) {
+      ExecutionRecord r;
+      r.execution = {.type = "command", .name = name,
+                     .state = ExecutionState::kComplete};
+      r.inputs = std::move(inputs);
+      r.outputs = std::move(outputs);
+      EXPECT_TRUE(store_->RecordExecution(&r).ok());
+      std::vector<int64_t> ids = {r.execution.id};
+      for (const auto& [port, artifact] : r.outputs) {
+        ids.push_back(artifact.id);
+      }
+      return ids;
+    };
+    auto e1 = record("e1", {{"a", a_}}, {{"b", out("b")}, {"c", out("c")}});
+    e1_ = e1[0], b_ = e1[1], c_ = e1[2];
+    auto e2 = record("e2", {{"b", b_}, {"c", c_}}, {{"d", out("d")}});
+    e2_ = e2[0], d_ = e2[1];
+    auto e3 = record("e3", {{"d", d_}, {"a", a_}}, {{"f", out("f")}});
+    e3_ = e3[0], f_ = e3[1];
+    Artifact same_f = out("f");
+    same_f.id = f_;
+    loop_ = record("loop", {{"in", f_}}, {{"out", same_f}})[0];
+  }
+
+  using Edge = std::tuple<int64_t, int64_t, std::string, std::string>;
+  static std::vector<Edge> Edges(const LineageGraph& graph) {
+    std::vector<Edge> edges;
+    for (const LineageEdge& e : graph.edges) {
+      edges.emplace_back(e.artifact_id, e.execution_id,
+                         e.type == EventType::kInput ? "in" : "out", e.port);
+    }
+    return edges;
+  }
+  template <typename Map>
+  static std::set<int64_t> Keys(const Map& map) {
+    std::set<int64_t> keys;
+    for (const auto& [id, node] : map) {
+      keys.insert(id);
+    }
+    return keys;
+  }
+
+  int64_t a_ = 0, b_ = 0, c_ = 0, d_ = 0, f_ = 0;
+  int64_t e1_ = 0, e2_ = 0, e3_ = 0, loop_ = 0;
+};
+LOCKSTEP_INSTANTIATE_BACKENDS(HandGraphTest);
+
+TEST_P(HandGraphTest, UpWalkVisitsEachNodeOnceInBreadthFirstOrder) {
+  auto graph = WalkLineage(store_.get(), {f_}, LineageDirection::kUp, 0);
+  ASSERT_TRUE(graph.ok()) << graph.status().ToString();
+  std::vector<Edge> expected = {
+      // Hop 1: f's writers, then their inputs in recording order.
+      {f_, e3_, "out", "f"}, {f_, loop_, "out", "out"},
+      {d_, e3_, "in", "d"}, {a_, e3_, "in", "a"}, {f_, loop_, "in", "in"},
+      // Hop 2: a has no writer; d's writer e2 and its inputs.
+      {d_, e2_, "out", "d"}, {b_, e2_, "in", "b"}, {c_, e2_, "in", "c"},
+      // Hop 3: e1 is found through both b and c, expanded once; a was
+      // seen at hop 1.
+      {b_, e1_, "out", "b"}, {c_, e1_, "out", "c"}, {a_, e1_, "in", "a"}};
+  EXPECT_EQ(Edges(*graph), expected);
+  EXPECT_EQ(Keys(graph->artifacts), (std::set<int64_t>{a_, b_, c_, d_, f_}));
+  EXPECT_EQ(Keys(graph->executions),
+            (std::set<int64_t>{e1_, e2_, e3_, loop_}));
+  EXPECT_EQ(graph->artifacts.at(d_).digest, "sha256:d");
+  EXPECT_EQ(graph->executions.at(e2_).name, "e2");
+}
+
+TEST_P(HandGraphTest, DepthCutsTheUpWalkAfterThatManyHops) {
+  auto one = *WalkLineage(store_.get(), {f_}, LineageDirection::kUp, 1);
+  EXPECT_EQ(Edges(one).size(), 5u);
+  EXPECT_EQ(Keys(one.artifacts), (std::set<int64_t>{a_, d_, f_}));
+  EXPECT_EQ(Keys(one.executions), (std::set<int64_t>{e3_, loop_}));
+
+  auto two = *WalkLineage(store_.get(), {f_}, LineageDirection::kUp, 2);
+  std::vector<Edge> expected = {
+      {f_, e3_, "out", "f"}, {f_, loop_, "out", "out"},
+      {d_, e3_, "in", "d"}, {a_, e3_, "in", "a"}, {f_, loop_, "in", "in"},
+      {d_, e2_, "out", "d"}, {b_, e2_, "in", "b"}, {c_, e2_, "in", "c"}};
+  EXPECT_EQ(Edges(two), expected);
+  EXPECT_EQ(Keys(two.artifacts), (std::set<int64_t>{a_, b_, c_, d_, f_}));
+  EXPECT_EQ(Keys(two.executions), (std::set<int64_t>{e2_, e3_, loop_}));
+}
+
+TEST_P(HandGraphTest, DownWalkFromTheSourceReachesEverything) {
+  auto graph = *WalkLineage(store_.get(), {a_}, LineageDirection::kDown, 0);
+  std::vector<Edge> expected = {
+      {a_, e1_, "in", "a"}, {a_, e3_, "in", "a"},
+      {b_, e1_, "out", "b"}, {c_, e1_, "out", "c"}, {f_, e3_, "out", "f"},
+      {b_, e2_, "in", "b"}, {c_, e2_, "in", "c"}, {f_, loop_, "in", "in"},
+      {d_, e2_, "out", "d"}, {f_, loop_, "out", "out"},
+      // d feeds e3, already expanded at hop 1: the edge, nothing more.
+      {d_, e3_, "in", "d"}};
+  EXPECT_EQ(Edges(graph), expected);
+  EXPECT_EQ(Keys(graph.executions),
+            (std::set<int64_t>{e1_, e2_, e3_, loop_}));
+}
+
+TEST_P(HandGraphTest, UnknownRootsAreKeptAsRootsButHaveNoNodes) {
+  int64_t missing = f_ + 1000;
+  auto graph = *WalkLineage(store_.get(), {missing, d_, d_},
+                            LineageDirection::kUp, 1);
+  EXPECT_EQ(graph.roots, (std::vector<int64_t>{missing, d_, d_}));
+  EXPECT_EQ(Keys(graph.artifacts), (std::set<int64_t>{b_, c_, d_}));
+  std::vector<Edge> expected = {{d_, e2_, "out", "d"},
+                                {b_, e2_, "in", "b"},
+                                {c_, e2_, "in", "c"}};
+  EXPECT_EQ(Edges(graph), expected);
 }
 
 // The same records on SQLite and on PostgreSQL give the same lineage.

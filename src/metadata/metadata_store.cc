@@ -320,28 +320,6 @@ Result<int64_t> MetadataStore::RecordExecution(ExecutionRecord* record) {
   return execution.id;
 }
 
-Status MetadataStore::InsertRows(
-    const std::string& table, const std::string& columns,
-    const std::vector<std::vector<SqlValue>>& rows,
-    const std::string& suffix) {
-  constexpr size_t kRowsPerStatement = 500;
-  for (size_t begin = 0; begin < rows.size(); begin += kRowsPerStatement) {
-    size_t end = std::min(rows.size(), begin + kRowsPerStatement);
-    std::string sql = "INSERT INTO " + table + " (" + columns + ") VALUES ";
-    std::vector<SqlValue> params;
-    for (size_t i = begin; i < end; ++i) {
-      sql += i == begin ? "(" : ", (";
-      for (size_t c = 0; c < rows[i].size(); ++c) {
-        sql += c == 0 ? "?" : ", ?";
-        params.push_back(rows[i][c]);
-      }
-      sql += ")";
-    }
-    RETURN_IF_ERROR(db_->Execute(sql + suffix, params));
-  }
-  return Status::Ok();
-}
-
 Result<int64_t> MetadataStore::NextId(const std::string& table) {
   ASSIGN_OR_RETURN(auto rows,
                    db_->Query("SELECT COALESCE(MAX(id), 0) FROM " + table));
@@ -365,55 +343,67 @@ Status MetadataStore::RecordExecutions(std::vector<ExecutionRecord>* records) {
       return type_ids[key];
     };
 
-    std::vector<std::vector<SqlValue>> executions, artifacts, events,
-        associations, attributions;
+    // Each table's rows, flattened row after row (no vector per row).
+    std::vector<SqlValue> executions, artifacts, events, associations,
+        attributions;
+    executions.reserve(records->size() * 8);
+    events.reserve(records->size() * 10);
+    auto add = [](std::vector<SqlValue>* table,
+                  std::initializer_list<SqlValue> row) {
+      table->insert(table->end(), row);
+    };
+    const std::string input = "input", output = "output";
     for (ExecutionRecord& record : *records) {
       Execution& execution = record.execution;
       execution.id = next_execution++;
       execution.create_time_ms = execution.update_time_ms = now;
       ASSIGN_OR_RETURN(int64_t type, type_id("execution", execution.type));
-      executions.push_back(
+      add(&executions,
           {execution.id, type, execution.name,
            std::string(ExecutionStateName(execution.state)),
            execution.cache_key, execution.properties.dump(), now, now});
       for (const auto& [port, artifact_id] : record.inputs) {
-        events.push_back({artifact_id, execution.id, "input", port, now});
+        add(&events, {artifact_id, execution.id, input, port, now});
       }
       for (auto& [port, artifact] : record.outputs) {
         if (artifact.id == 0) {
           artifact.id = next_artifact++;
           ASSIGN_OR_RETURN(int64_t artifact_type,
                            type_id("artifact", artifact.type));
-          artifacts.push_back(
+          add(&artifacts,
               {artifact.id, artifact_type, artifact.uri, artifact.digest,
                artifact.state, artifact.properties.dump(),
                artifact.custom_properties.dump(), now,
                artifact.removal_reason});
         }
-        events.push_back({artifact.id, execution.id, "output", port, now});
+        add(&events, {artifact.id, execution.id, output, port, now});
         for (int64_t context_id : record.context_ids) {
-          attributions.push_back({context_id, artifact.id});
+          add(&attributions, {context_id, artifact.id});
         }
       }
       for (int64_t context_id : record.context_ids) {
-        associations.push_back({context_id, execution.id});
+        add(&associations, {context_id, execution.id});
       }
     }
-    RETURN_IF_ERROR(InsertRows(
+    RETURN_IF_ERROR(db_->InsertRows(
         "artifacts",
         "id, type_id, uri, digest, state, properties, custom_properties, "
         "create_time_ms, removal_reason",
-        artifacts));
-    RETURN_IF_ERROR(InsertRows("executions",
-                               "id, type_id, name, state, cache_key, "
-                               "properties, create_time_ms, update_time_ms",
-                               executions));
-    RETURN_IF_ERROR(InsertRows(
-        "events", "artifact_id, execution_id, type, port, time_ms", events));
-    RETURN_IF_ERROR(InsertRows("associations", "context_id, execution_id",
-                               associations, " ON CONFLICT DO NOTHING"));
-    RETURN_IF_ERROR(InsertRows("attributions", "context_id, artifact_id",
-                               attributions, " ON CONFLICT DO NOTHING"));
+        9, &artifacts));
+    RETURN_IF_ERROR(db_->InsertRows("executions",
+                                    "id, type_id, name, state, cache_key, "
+                                    "properties, create_time_ms, "
+                                    "update_time_ms",
+                                    8, &executions));
+    RETURN_IF_ERROR(db_->InsertRows(
+        "events", "artifact_id, execution_id, type, port, time_ms", 5,
+        &events));
+    RETURN_IF_ERROR(db_->InsertRows("associations",
+                                    "context_id, execution_id", 2,
+                                    &associations, " ON CONFLICT DO NOTHING"));
+    RETURN_IF_ERROR(db_->InsertRows("attributions",
+                                    "context_id, artifact_id", 2,
+                                    &attributions, " ON CONFLICT DO NOTHING"));
     if (db_->dialect() == SqlDialect::kPostgresql) {
       // Explicit ids bypass the sequences; move them past what we used.
       for (const char* table : {"artifacts", "executions"}) {
@@ -579,33 +569,40 @@ Result<std::vector<Execution>> MetadataStore::ExecutionsInContext(
   return executions;
 }
 
+std::string MetadataStore::IdSet() const {
+  // One parameter for any number of ids keeps the statement text fixed, so
+  // it is prepared once and reused (a `IN (?, ?, ...)` list would be a new
+  // statement for every count).
+  return db_->dialect() == SqlDialect::kSqlite
+             ? " IN (SELECT value FROM json_each(?))"
+             : " = ANY(CAST(? AS BIGINT[]))";
+}
+
+SqlValue MetadataStore::IdSetParam(const std::vector<int64_t>& ids) const {
+  const bool sqlite = db_->dialect() == SqlDialect::kSqlite;
+  std::string text(1, sqlite ? '[' : '{');
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i > 0) {
+      text += ',';
+    }
+    text += std::to_string(ids[i]);
+  }
+  text += sqlite ? ']' : '}';
+  return text;
+}
+
 Result<std::vector<SqlRow>> MetadataStore::QueryIn(
     const std::string& select, const std::vector<int64_t>& ids,
     const std::string& tail, const std::string& event_type) {
-  constexpr size_t kChunk = 500;
-  std::vector<SqlRow> rows;
-  for (size_t begin = 0; begin < ids.size(); begin += kChunk) {
-    size_t end = std::min(ids.size(), begin + kChunk);
-    std::string sql = select + " IN (";
-    std::vector<SqlValue> params;
-    params.reserve(end - begin + 1);
-    if (!event_type.empty()) {
-      params.push_back(SqlValue(std::in_place_type<std::string>, event_type));
-    }
-    for (size_t i = begin; i < end; ++i) {
-      sql += i == begin ? "?" : ", ?";
-      params.push_back(ids[i]);
-    }
-    sql += ")" + tail;
-    ASSIGN_OR_RETURN(auto chunk, db_->Query(sql, params));
-    if (rows.empty()) {
-      rows = std::move(chunk);
-    } else {
-      rows.insert(rows.end(), std::make_move_iterator(chunk.begin()),
-                  std::make_move_iterator(chunk.end()));
-    }
+  if (ids.empty()) {
+    return std::vector<SqlRow>{};
   }
-  return rows;
+  std::vector<SqlValue> params;
+  if (!event_type.empty()) {
+    params.push_back(SqlValue(std::in_place_type<std::string>, event_type));
+  }
+  params.push_back(IdSetParam(ids));
+  return db_->Query(select + IdSet() + tail, params);
 }
 
 Result<std::vector<Artifact>> MetadataStore::GetArtifacts(
@@ -672,6 +669,52 @@ Result<std::vector<Event>> MetadataStore::EventsOfExecutions(
   std::vector<Event> events;
   for (const SqlRow& row : rows) {
     events.push_back(EventFromRow(row));
+  }
+  return events;
+}
+
+Result<std::vector<std::pair<int64_t, Event>>>
+MetadataStore::EventsWithinHops(const std::vector<int64_t>& roots,
+                                EventType toward_execution, int depth) {
+  // `reach` holds the artifacts the walk expands: the roots and those fewer
+  // than `depth` hops away (with the hop, so that the limit holds; UNION
+  // drops repeats). Unlimited walks leave the hop out, so a cycle (a step
+  // writing the artifact it read) still ends. `near` is the events from
+  // those artifacts to executions; the last part is the executions' events
+  // onward. The event types are literals so each index seek is on
+  // (artifact_id, type) or (execution_id, type), both covering indexes.
+  const bool up = toward_execution == EventType::kOutput;
+  const std::string first_type = up ? "'output'" : "'input'";
+  const std::string next_type = up ? "'input'" : "'output'";
+  const bool limited = depth > 0;
+  std::string sql =
+      std::string("WITH RECURSIVE reach(artifact_id") +
+      (limited ? ", hop" : "") + ") AS (SELECT id" + (limited ? ", 0" : "") +
+      " FROM artifacts WHERE id" + IdSet() +
+      " UNION SELECT b.artifact_id" + (limited ? ", r.hop + 1" : "") +
+      " FROM reach r JOIN events a ON a.artifact_id = r.artifact_id AND "
+      "a.type = " + first_type +
+      " JOIN events b ON b.execution_id = a.execution_id AND b.type = " +
+      next_type + (limited ? " WHERE r.hop + 1 < ?" : "") +
+      "), near AS (SELECT e.id, e.artifact_id, e.execution_id, e.type, "
+      "e.port, e.time_ms FROM events e WHERE e.type = " + first_type +
+      " AND e.artifact_id IN (SELECT artifact_id FROM reach)) "
+      "SELECT id, artifact_id, execution_id, type, port, time_ms FROM near "
+      "UNION ALL SELECT e.id, e.artifact_id, e.execution_id, e.type, e.port, "
+      "e.time_ms FROM events e WHERE e.type = " + next_type +
+      " AND e.execution_id IN (SELECT execution_id FROM near)";
+  std::vector<SqlValue> params = {IdSetParam(roots)};
+  if (limited) {
+    params.push_back(int64_t{depth});
+  }
+  ASSIGN_OR_RETURN(auto rows, db_->Query(sql, params));
+
+  std::vector<std::pair<int64_t, Event>> events;
+  events.reserve(rows.size());
+  for (const SqlRow& row : rows) {
+    events.emplace_back(AsInt(row[0]),
+                        EventFromRow({row[1], row[2], row[3], row[4],
+                                      row[5]}));
   }
   return events;
 }

@@ -79,7 +79,8 @@ class MetadataStore {
   Result<Execution> GetExecution(int64_t id);
 
   // Records many executions in one transaction with multi-row INSERTs
-  // (bulk loads, benchmarks). Sets the ids of executions and new outputs.
+  // (COPY on PostgreSQL) for bulk loads and benchmarks. Sets the ids of
+  // executions and new outputs.
   Status RecordExecutions(std::vector<ExecutionRecord>* records);
   Status UpdateExecutionState(int64_t id, ExecutionState state,
                               const Json& properties);
@@ -106,8 +107,8 @@ class MetadataStore {
   Result<std::vector<Event>> EventsOfArtifact(int64_t artifact_id);
   Result<std::vector<Execution>> ExecutionsInContext(int64_t context_id);
 
-  // Batch reads for graph walks: one query per 500 ids. Missing ids are
-  // left out; order is by id.
+  // Batch reads for graph walks: one query for any number of ids. Missing
+  // ids are left out; order is by id.
   Result<std::vector<Artifact>> GetArtifacts(const std::vector<int64_t>& ids);
   Result<std::vector<Execution>> GetExecutions(
       const std::vector<int64_t>& ids);
@@ -117,6 +118,15 @@ class MetadataStore {
                                                EventType type);
   Result<std::vector<Event>> EventsOfExecutions(
       const std::vector<int64_t>& ids, EventType type);
+
+  // The events a lineage walk of `depth` execution hops (0: no limit)
+  // from `roots` can cross, found by one recursive query: the
+  // `toward_execution` events of every artifact fewer than `depth` hops
+  // away, and the other-type events of the executions they reach. Each
+  // comes with its event id (the order the walk visits them in).
+  Result<std::vector<std::pair<int64_t, Event>>> EventsWithinHops(
+      const std::vector<int64_t>& roots, EventType toward_execution,
+      int depth);
 
   // Runs.
   Status CreateRun(const Run& run);
@@ -143,18 +153,20 @@ class MetadataStore {
   // Runs `body` in a write transaction, retrying on Aborted (busy).
   Status InTransaction(const std::function<Status()>& body);
   Result<int64_t> InsertArtifact(const Artifact& artifact);
-  // Inserts `rows` into `table` in multi-row statements.
-  Status InsertRows(const std::string& table, const std::string& columns,
-                    const std::vector<std::vector<SqlValue>>& rows,
-                    const std::string& suffix = "");
   // The next free id of `table` (the caller holds the write lock).
   Result<int64_t> NextId(const std::string& table);
-  // Runs `select` + " IN (?, ...)" + `tail` over `ids` in chunks; a
+  // Runs `select` + IdSet() + `tail` with `ids` as one parameter; a
   // non-empty `event_type` is bound to a `?` inside `select`.
   Result<std::vector<SqlRow>> QueryIn(const std::string& select,
                                       const std::vector<int64_t>& ids,
                                       const std::string& tail,
                                       const std::string& event_type);
+
+  // The SQL that tests a column against a set of ids passed as one
+  // parameter (" IN (SELECT value FROM json_each(?))" on SQLite,
+  // " = ANY(?)" on PostgreSQL), and that parameter's value for `ids`.
+  std::string IdSet() const;
+  SqlValue IdSetParam(const std::vector<int64_t>& ids) const;
 
   std::unique_ptr<SqlDatabase> db_;
   std::filesystem::path store_root_;

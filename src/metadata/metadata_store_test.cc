@@ -189,6 +189,123 @@ TEST_P(MetadataStoreTest, BatchRecordingMatchesSingleRecording) {
   EXPECT_GT(next, records[2].outputs[0].second.id);
 }
 
+// Bulk inserts (COPY on PostgreSQL) keep text that looks like delimiters
+// and escapes byte for byte.
+TEST_P(MetadataStoreTest, BatchRecordingKeepsAwkwardTextExactly) {
+  const std::string awkward = "tab\there\nnew line\\N back\\slash\r \xc3\xa9";
+  std::vector<ExecutionRecord> records(1);
+  records[0].execution = {.type = "command", .name = awkward,
+                          .properties = {{"note", awkward}}};
+  records[0].outputs = {{"out\t1", Artifact{.type = "Artifact",
+                                              .uri = awkward,
+                                              .digest = "",
+                                              .custom_properties =
+                                                  {{"k", awkward}}}}};
+  ASSERT_TRUE(store_->RecordExecutions(&records).ok());
+
+  Artifact artifact = *store_->GetArtifact(records[0].outputs[0].second.id);
+  EXPECT_EQ(artifact.uri, awkward);
+  EXPECT_EQ(artifact.digest, "");
+  EXPECT_EQ(artifact.custom_properties["k"], awkward);
+  Execution execution = *store_->GetExecution(records[0].execution.id);
+  EXPECT_EQ(execution.name, awkward);
+  EXPECT_EQ(execution.properties["note"], awkward);
+  auto events = *store_->EventsOfExecution(execution.id);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].port, "out\t1");
+}
+
+// A batch naming an artifact that does not exist fails as a whole, writes
+// nothing, and leaves the connection usable.
+TEST_P(MetadataStoreTest, FailedBatchWritesNothing) {
+  std::vector<ExecutionRecord> records(2);
+  for (int i = 0; i < 2; ++i) {
+    records[i].execution = {.type = "command",
+                            .name = "s" + std::to_string(i)};
+    records[i].outputs = {{"out", Artifact{.type = "Artifact",
+                                           .digest = "sha256:f" +
+                                                     std::to_string(i)}}};
+  }
+  records[1].inputs = {{"in", 987654}};
+  EXPECT_FALSE(store_->RecordExecutions(&records).ok());
+  EXPECT_TRUE(store_->FindArtifactsByDigest("sha256:f0")->empty());
+
+  records[1].inputs.clear();
+  for (auto& record : records) {
+    record.outputs[0].second.id = 0;
+  }
+  ASSERT_TRUE(store_->RecordExecutions(&records).ok());
+  EXPECT_EQ(store_->FindArtifactsByDigest("sha256:f1")->size(), 1u);
+}
+
+// More ids than the old 500-id chunks, in one query, with ids that name
+// nothing and a repeat: exactly the stored ones come back, by id.
+TEST_P(MetadataStoreTest, BatchReadsTakeAnyNumberOfIds) {
+  std::vector<ExecutionRecord> records(1200);
+  for (size_t i = 0; i < records.size(); ++i) {
+    records[i].execution = {.type = "command",
+                            .name = "s" + std::to_string(i)};
+    records[i].outputs = {{"out", Artifact{.type = "Artifact",
+                                           .digest = "sha256:d" +
+                                                     std::to_string(i)}}};
+  }
+  ASSERT_TRUE(store_->RecordExecutions(&records).ok());
+  std::vector<int64_t> wanted;
+  for (size_t i = records.size(); i-- > 0;) {
+    wanted.push_back(records[i].outputs[0].second.id);
+  }
+  int64_t first = records[0].outputs[0].second.id;
+  int64_t last = records.back().outputs[0].second.id;
+  wanted.push_back(first);          // A repeat.
+  wanted.push_back(last + 100000);  // Nothing has this id.
+
+  auto artifacts = store_->GetArtifacts(wanted);
+  ASSERT_TRUE(artifacts.ok()) << artifacts.status().ToString();
+  ASSERT_EQ(artifacts->size(), 1200u);
+  EXPECT_EQ(artifacts->front().id, first);
+  EXPECT_EQ(artifacts->front().digest, "sha256:d0");
+  EXPECT_EQ(artifacts->back().digest, "sha256:d1199");
+  for (size_t i = 1; i < artifacts->size(); ++i) {
+    ASSERT_EQ((*artifacts)[i].id, (*artifacts)[i - 1].id + 1);
+  }
+  auto executions = store_->GetExecutions({records[5].execution.id});
+  ASSERT_EQ(executions->size(), 1u);
+  EXPECT_EQ((*executions)[0].name, "s5");
+  EXPECT_TRUE(store_->GetArtifacts({})->empty());
+}
+
+// Statements are prepared once per connection and reused: one first
+// prepared inside a transaction that rolls back still runs afterwards, and
+// one that failed still reports the same error the next time.
+TEST_P(MetadataStoreTest, ReusedStatementsSurviveRollbackAndErrors) {
+  SqlDatabase* db = store_->database();
+  const char* count = "SELECT count(*) FROM artifacts WHERE digest = ?";
+  ASSERT_TRUE(db->BeginWrite().ok());
+  ASSERT_TRUE(db->Execute("INSERT INTO types (kind, name) VALUES (?, ?)",
+                          {"artifact", "Tmp"}).ok());
+  auto inside = db->Query(count, {"sha256:x"});
+  ASSERT_TRUE(inside.ok()) << inside.status().ToString();
+  ASSERT_TRUE(db->Rollback().ok());
+
+  ASSERT_TRUE(store_->PutArtifact({.type = "Dataset",
+                                   .digest = "sha256:x"}).ok());
+  auto after = db->Query(count, {"sha256:x"});
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(AsInt((*after)[0][0]), 1);
+
+  Snapshot snapshot{"s", 1, *store_->PutArtifact({.type = "Dataset",
+                                                 .digest = "sha256:y"})};
+  ASSERT_TRUE(store_->PutSnapshot(snapshot).ok());
+  for (int i = 0; i < 2; ++i) {
+    Status again = store_->PutSnapshot(snapshot);
+    EXPECT_EQ(again.code(), StatusCode::kAlreadyExists) << again.ToString();
+  }
+  // The rolled-back type is gone; a new one gets created normally.
+  auto types = db->Query("SELECT count(*) FROM types WHERE name = ?",
+                         {"Tmp"});
+  EXPECT_EQ(AsInt((*types)[0][0]), 0);
+}
+
 TEST(RunViewTest, SinceAcceptsDurationsAndDates) {
   EXPECT_EQ(*ParseSince("7d", 10 * 86400000LL), 3 * 86400000LL);
   EXPECT_EQ(*ParseSince("2026-01-01", 0), 1767225600000);

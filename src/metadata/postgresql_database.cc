@@ -1,7 +1,9 @@
 // Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
 //
 // The PostgreSQL backend of SqlDatabase, over libpq. Queries written with
-// `?` placeholders are rewritten to $1..$n and sent with text parameters;
+// `?` placeholders are rewritten to $1..$n, prepared once per connection
+// (PQprepare) and then run by name with text parameters (PQexecPrepared),
+// so the server parses and plans each of the store's statements once;
 // result columns are typed back from their OIDs. Write transactions take
 // one advisory lock first, so writers are serialised exactly as SQLite's
 // BEGIN IMMEDIATE serialises them: get-or-create sequences (types,
@@ -11,6 +13,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <unordered_map>
 
 #include "metadata/sql.h"
 
@@ -28,6 +31,10 @@ constexpr Oid kFloat8Oid = 701;
 // The advisory lock every write transaction holds ("LOCKSTEP" in ASCII).
 constexpr const char* kWriteLock =
     "SELECT pg_advisory_xact_lock(5494972577745745744)";
+
+// Statements kept prepared per connection; texts beyond this run unnamed
+// (parsed and planned per call). The store has a few dozen statements.
+constexpr size_t kMaxPreparedStatements = 128;
 
 struct ResultDeleter {
   void operator()(PGresult* result) const { PQclear(result); }
@@ -79,6 +86,37 @@ std::string ParamText(const SqlValue& value) {
   return std::get<std::string>(value);
 }
 
+// Appends `value` as one field of COPY's text format: \N for NULL, and
+// backslash escapes for the characters that delimit fields and rows.
+void AppendCopyField(const SqlValue& value, std::string* out) {
+  if (IsNull(value)) {
+    *out += "\\N";
+    return;
+  }
+  if (!std::holds_alternative<std::string>(value)) {
+    *out += ParamText(value);
+    return;
+  }
+  for (char c : std::get<std::string>(value)) {
+    switch (c) {
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      default:
+        *out += c;
+    }
+  }
+}
+
 SqlValue ColumnValue(const PGresult* result, int row, int column) {
   if (PQgetisnull(result, row, column)) {
     return std::monostate{};
@@ -126,6 +164,48 @@ class PostgresqlDatabase : public SqlDatabase {
     return Status::Ok();
   }
 
+  // Plain appends go through COPY: one statement and one stream of rows,
+  // with none of the per-row parameter handling of an INSERT.
+  Status InsertRows(const std::string& table, const std::string& columns,
+                    size_t column_count, std::vector<SqlValue>* values,
+                    const std::string& suffix) override {
+    if (!suffix.empty()) {
+      return SqlDatabase::InsertRows(table, columns, column_count, values,
+                                     suffix);
+    }
+    if (values->empty()) {
+      return Status::Ok();
+    }
+    std::string sql = "COPY " + table + " (" + columns + ") FROM STDIN";
+    ResultPtr started(PQexec(conn_, sql.c_str()));
+    if (PQresultStatus(started.get()) != PGRES_COPY_IN) {
+      return ErrorFromResult(conn_, started.get(), sql);
+    }
+    constexpr size_t kFlushBytes = 1 << 20;
+    std::string buffer;
+    bool sent = true;
+    for (size_t i = 0; i < values->size() && sent; ++i) {
+      AppendCopyField((*values)[i], &buffer);
+      buffer += (i + 1) % column_count == 0 ? '\n' : '\t';
+      if (buffer.size() >= kFlushBytes || i + 1 == values->size()) {
+        sent = PQputCopyData(conn_, buffer.data(),
+                             static_cast<int>(buffer.size())) == 1;
+        buffer.clear();
+      }
+    }
+    // Ending the copy with an error message makes the server abandon it.
+    PQputCopyEnd(conn_, sent ? nullptr : "lockstep: sending rows failed");
+    Status status;
+    while (PGresult* raw = PQgetResult(conn_)) {
+      ResultPtr result(raw);
+      if (status.ok() && PQresultStatus(raw) != PGRES_COMMAND_OK) {
+        status = ErrorFromResult(conn_, raw, sql);
+      }
+    }
+    values->clear();
+    return status;
+  }
+
   Status BeginWrite() override {
     RETURN_IF_ERROR(ExecuteScript("BEGIN"));
     Status locked = ExecuteScript(kWriteLock);
@@ -138,9 +218,31 @@ class PostgresqlDatabase : public SqlDatabase {
   Status Rollback() override { return ExecuteScript("ROLLBACK"); }
 
  private:
+  // The name of the prepared statement for `sql`, preparing it on first
+  // use; empty when the cache is full (the caller runs it unnamed).
+  // Prepared statements outlive a rolled-back transaction, so a name stays
+  // valid for the whole session.
+  Result<std::string> PreparedName(std::string_view sql, int param_count) {
+    std::string key(sql);
+    if (auto it = prepared_.find(key); it != prepared_.end()) {
+      return it->second;
+    }
+    if (prepared_.size() >= kMaxPreparedStatements) {
+      return std::string();
+    }
+    std::string name = "lockstep_" + std::to_string(prepared_.size() + 1);
+    std::string text = RewritePlaceholders(sql);
+    ResultPtr result(
+        PQprepare(conn_, name.c_str(), text.c_str(), param_count, nullptr));
+    if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+      return ErrorFromResult(conn_, result.get(), sql);
+    }
+    prepared_.emplace(std::move(key), name);
+    return name;
+  }
+
   Status Run(std::string_view sql, const std::vector<SqlValue>& params,
              std::vector<SqlRow>* rows) {
-    std::string text = RewritePlaceholders(sql);
     std::vector<std::string> texts(params.size());
     std::vector<const char*> values(params.size(), nullptr);
     for (size_t i = 0; i < params.size(); ++i) {
@@ -149,9 +251,17 @@ class PostgresqlDatabase : public SqlDatabase {
         values[i] = texts[i].c_str();
       }
     }
-    ResultPtr result(PQexecParams(conn_, text.c_str(),
-                                  static_cast<int>(params.size()), nullptr,
+    const int param_count = static_cast<int>(params.size());
+    ASSIGN_OR_RETURN(std::string name, PreparedName(sql, param_count));
+    ResultPtr result;
+    if (!name.empty()) {
+      result.reset(PQexecPrepared(conn_, name.c_str(), param_count,
                                   values.data(), nullptr, nullptr, 0));
+    } else {
+      std::string text = RewritePlaceholders(sql);
+      result.reset(PQexecParams(conn_, text.c_str(), param_count, nullptr,
+                                values.data(), nullptr, nullptr, 0));
+    }
     ExecStatusType status = PQresultStatus(result.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       return ErrorFromResult(conn_, result.get(), sql);
@@ -173,6 +283,7 @@ class PostgresqlDatabase : public SqlDatabase {
   }
 
   PGconn* conn_;
+  std::unordered_map<std::string, std::string> prepared_;  // SQL -> name
 };
 
 }  // namespace

@@ -40,6 +40,16 @@ class SqlDatabase {
   virtual Result<std::vector<SqlRow>> Query(
       std::string_view sql, const std::vector<SqlValue>& params = {}) = 0;
 
+  // Inserts rows into `table` in bulk: `values` holds `column_count` values
+  // per row, row after row, and is moved from; `suffix` follows the rows
+  // (" ON CONFLICT DO NOTHING"). Runs multi-row INSERTs of 500 rows, each
+  // full chunk the same statement; PostgreSQL streams rows without a
+  // suffix through COPY instead.
+  virtual Status InsertRows(const std::string& table,
+                            const std::string& columns, size_t column_count,
+                            std::vector<SqlValue>* values,
+                            const std::string& suffix = "");
+
   // Runs several `;`-separated statements without parameters (DDL).
   virtual Status ExecuteScript(std::string_view sql) = 0;
 

@@ -2,10 +2,13 @@
 //
 // The SQLite backend of SqlDatabase: WAL journal, a busy timeout, and
 // SQLITE_BUSY reported as Aborted so callers retry the whole transaction.
+// Prepared statements are cached per connection by their SQL text, so the
+// store's fixed queries are parsed and planned once per process.
 
 #include <sqlite3.h>
 
 #include <thread>
+#include <unordered_map>
 
 #include "metadata/sql.h"
 
@@ -14,6 +17,20 @@ namespace lockstep::metadata {
 namespace {
 
 constexpr int kBusyTimeoutMillis = 10000;
+
+// Statements kept prepared per connection; texts beyond this are prepared
+// and finalized per call. The store has a few dozen distinct statements.
+constexpr size_t kMaxCachedStatements = 128;
+
+// Per-connection tuning. A 64 MiB page cache (the default is 2 MiB) keeps
+// the upper levels of the indexes resident when a store reaches millions
+// of rows, so index maintenance on insert stops re-reading them; it is
+// memory the connection uses only as the store grows. Temporary B-trees
+// (recursive lineage walks, sorts) stay in memory.
+constexpr const char* kConnectionPragmas =
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+    "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
+    "PRAGMA temp_store=MEMORY;";
 
 Status SqliteError(sqlite3* db, int code, std::string_view what) {
   std::string message = std::string(what) + ": " + sqlite3_errmsg(db);
@@ -33,7 +50,12 @@ Status SqliteError(sqlite3* db, int code, std::string_view what) {
 class SqliteDatabase : public SqlDatabase {
  public:
   explicit SqliteDatabase(sqlite3* db) : db_(db) {}
-  ~SqliteDatabase() override { sqlite3_close_v2(db_); }
+  ~SqliteDatabase() override {
+    for (auto& [sql, statement] : cache_) {
+      sqlite3_finalize(statement);
+    }
+    sqlite3_close_v2(db_);
+  }
 
   SqlDialect dialect() const override { return SqlDialect::kSqlite; }
 
@@ -79,8 +101,10 @@ class SqliteDatabase : public SqlDatabase {
         code = sqlite3_bind_double(statement, index, *d);
       } else {
         const std::string& s = std::get<std::string>(value);
+        // `params` outlives the statement's run, and the statement is reset
+        // before Run returns, so SQLite need not copy the text.
         code = sqlite3_bind_text(statement, index, s.data(),
-                                 static_cast<int>(s.size()), SQLITE_TRANSIENT);
+                                 static_cast<int>(s.size()), SQLITE_STATIC);
       }
       if (code != SQLITE_OK) {
         return SqliteError(db_, code, "binding a parameter");
@@ -106,17 +130,37 @@ class SqliteDatabase : public SqlDatabase {
     }
   }
 
+  // A prepared statement for `sql`: the cached one when there is one.
+  // Sets `cached` when the statement belongs to the cache (reset it after
+  // use) rather than to the caller (finalize it).
+  Result<sqlite3_stmt*> Prepare(std::string_view sql, bool* cached) {
+    std::string key(sql);
+    if (auto it = cache_.find(key); it != cache_.end()) {
+      *cached = true;
+      return it->second;
+    }
+    sqlite3_stmt* statement = nullptr;
+    int code = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                  SQLITE_PREPARE_PERSISTENT, &statement,
+                                  nullptr);
+    if (code != SQLITE_OK) {
+      return SqliteError(db_, code, "preparing '" + key + "'");
+    }
+    *cached = cache_.size() < kMaxCachedStatements;
+    if (*cached) {
+      cache_.emplace(std::move(key), statement);
+    }
+    return statement;
+  }
+
   Status Run(std::string_view sql, const std::vector<SqlValue>& params,
              std::vector<SqlRow>* rows) {
-    sqlite3_stmt* statement = nullptr;
-    int code = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()),
-                                  &statement, nullptr);
-    if (code != SQLITE_OK) {
-      return SqliteError(db_, code, "preparing '" + std::string(sql) + "'");
-    }
+    bool cached = false;
+    ASSIGN_OR_RETURN(sqlite3_stmt * statement, Prepare(sql, &cached));
     Status status = Bind(statement, params);
+    int columns = sqlite3_column_count(statement);
     while (status.ok()) {
-      code = sqlite3_step(statement);
+      int code = sqlite3_step(statement);
       if (code == SQLITE_DONE) {
         break;
       }
@@ -126,18 +170,26 @@ class SqliteDatabase : public SqlDatabase {
       }
       if (rows != nullptr) {
         SqlRow row;
-        int columns = sqlite3_column_count(statement);
+        row.reserve(static_cast<size_t>(columns));
         for (int c = 0; c < columns; ++c) {
           row.push_back(Column(statement, c));
         }
         rows->push_back(std::move(row));
       }
     }
-    sqlite3_finalize(statement);
+    // A cached statement is reset at once so it holds no read snapshot and
+    // no copies of its parameters between calls.
+    if (cached) {
+      sqlite3_reset(statement);
+      sqlite3_clear_bindings(statement);
+    } else {
+      sqlite3_finalize(statement);
+    }
     return status;
   }
 
   sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> cache_;
 };
 
 }  // namespace
@@ -198,9 +250,7 @@ Result<std::unique_ptr<SqlDatabase>> OpenSqlite(const std::string& path) {
   // process does the same on a fresh store.
   Status status;
   for (int attempt = 0; attempt < 50; ++attempt) {
-    status = database->ExecuteScript(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-        "PRAGMA foreign_keys=ON;");
+    status = database->ExecuteScript(kConnectionPragmas);
     if (!status.IsAborted()) {
       break;
     }

@@ -30,7 +30,7 @@ expect_exit 2 $LOCKSTEP data snapshot "sqlite://$TEST_DIR/shop.db?table=nope" \
 PG_DIR="$TEST_DIR/pg"
 chmod o+x "$TEST_DIR"
 URL=$("$LOCKSTEP_SOURCE_DIR/tests/testing/pg_server.sh" start "$PG_DIR")
-trap '"$LOCKSTEP_SOURCE_DIR/tests/testing/pg_server.sh" stop "$PG_DIR"; cleanup_test_dir' EXIT
+on_exit '"$LOCKSTEP_SOURCE_DIR/tests/testing/pg_server.sh" stop "$PG_DIR"'
 psql -q "$URL" <<'SQL'
 CREATE TABLE orders (id int PRIMARY KEY, item text, price numeric,
                      paid boolean);

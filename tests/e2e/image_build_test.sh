@@ -8,7 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
 source "$LOCKSTEP_SOURCE_DIR/tests/e2e/image_lib.sh"
-trap 'stop_registry; cleanup_test_dir' EXIT
+on_exit stop_registry
 
 export LOCKSTEP_STORE="$TEST_DIR/server-store"
 start_registry

@@ -9,8 +9,19 @@ set -euo pipefail
 
 TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/lockstep-e2e.XXXXXX")
 export LOCKSTEP_STORE="$TEST_DIR/.lockstep"
+# Commands to run at exit before the test folder goes (stopping a server
+# the test started): on_exit 'stop_registry'. The test's own exit status
+# is kept; a trap that ran them itself used to turn failures into passes.
+EXIT_HOOKS=()
+on_exit() {
+  EXIT_HOOKS+=("$1")
+}
 cleanup_test_dir() {
   local status=$?
+  local hook
+  for hook in "${EXIT_HOOKS[@]}"; do
+    eval "$hook" || true
+  done
   chmod -R u+w "$TEST_DIR" 2>/dev/null || true
   rm -rf "$TEST_DIR"
   exit $status

@@ -5,7 +5,7 @@
 # challenge); then TLS with a self-signed certificate from openssl.
 source "$(dirname "$0")/lib.sh"
 source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
-trap 'stop_registry; cleanup_test_dir' EXIT
+on_exit stop_registry
 
 htpasswd -cbB "$TEST_DIR/users" ana 'ana secret' 2>/dev/null
 htpasswd -bB "$TEST_DIR/users" bob 'bob secret' 2>/dev/null

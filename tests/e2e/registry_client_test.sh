@@ -7,7 +7,7 @@
 # on the registry is refused with exit code 4).
 source "$(dirname "$0")/lib.sh"
 source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
-trap 'stop_registry; cleanup_test_dir' EXIT
+on_exit stop_registry
 
 htpasswd -cbB "$TEST_DIR/users" ana 'ana secret' 2>/dev/null
 export LOCKSTEP_STORE="$TEST_DIR/server-store"

@@ -7,7 +7,7 @@
 # equal to their sha256, and stores them under that digest.
 source "$(dirname "$0")/lib.sh"
 source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
-trap 'stop_registry; cleanup_test_dir' EXIT
+on_exit stop_registry
 
 v2=application/vnd.docker.distribution.manifest.v2+json
 list=application/vnd.docker.distribution.manifest.list.v2+json

@@ -5,7 +5,7 @@
 # repository's first cleanup is a dry run that lists tags one by one.
 source "$(dirname "$0")/lib.sh"
 source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
-trap 'stop_registry; cleanup_test_dir' EXIT
+on_exit stop_registry
 
 start_registry
 base="http://$REGISTRY/v2"

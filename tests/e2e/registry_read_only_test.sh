@@ -5,7 +5,7 @@
 # read-only mode answers, and changes nothing; every read still works.
 source "$(dirname "$0")/lib.sh"
 source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
-trap 'stop_registry; cleanup_test_dir' EXIT
+on_exit stop_registry
 
 # Fill the store through a writable server first.
 start_registry

@@ -4,7 +4,7 @@
 # come back are the bytes that went in.
 source "$(dirname "$0")/lib.sh"
 source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
-trap 'stop_registry; cleanup_test_dir' EXIT
+on_exit stop_registry
 
 start_registry
 digest=$(make_oci_layout "$TEST_DIR/src" v1 4)

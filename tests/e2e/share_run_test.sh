@@ -6,7 +6,7 @@
 # it; the snapshot is re-registered in B.
 source "$(dirname "$0")/lib.sh"
 source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
-trap 'stop_registry; cleanup_test_dir' EXIT
+on_exit stop_registry
 
 export LOCKSTEP_STORE="$TEST_DIR/registry-store"
 start_registry

@@ -5,7 +5,7 @@
 # error while the same one is fine.
 source "$(dirname "$0")/lib.sh"
 source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
-trap 'stop_registry; cleanup_test_dir' EXIT
+on_exit stop_registry
 
 export LOCKSTEP_STORE="$TEST_DIR/registry-store"
 start_registry
