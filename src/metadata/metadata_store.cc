@@ -101,6 +101,24 @@ Result<int64_t> TypeId(SqlDatabase* db, const char* kind,
   return AsInt(inserted[0][0]);
 }
 
+// The artifact id of a batch input: an output of an earlier record of the
+// same batch (whose ids are assigned by then).
+Result<int64_t> BatchOutputId(const std::vector<ExecutionRecord>& records,
+                              size_t current, const BatchInput& input) {
+  if (input.record >= current) {
+    return Status::InvalidArgument("batch input '" + input.port +
+                                   "' refers to a later record");
+  }
+  for (const auto& [port, artifact] : records[input.record].outputs) {
+    if (port == input.output) {
+      return artifact.id;
+    }
+  }
+  return Status::InvalidArgument("batch input '" + input.port +
+                                 "': the producing record has no output '" +
+                                 input.output + "'");
+}
+
 }  // namespace
 
 std::string_view ExecutionStateName(ExecutionState state) {
@@ -272,6 +290,10 @@ Status MetadataStore::MarkArtifactRemoved(int64_t id,
 
 Result<int64_t> MetadataStore::RecordExecution(ExecutionRecord* record) {
   Execution& execution = record->execution;
+  if (!record->batch_inputs.empty()) {
+    return Status::InvalidArgument(
+        "batch inputs need RecordExecutions, not RecordExecution");
+  }
   int64_t now = NowUnixMillis();
   RETURN_IF_ERROR(InTransaction([&]() -> Status {
     ASSIGN_OR_RETURN(int64_t type_id,
@@ -367,17 +389,27 @@ Status MetadataStore::RecordExecutions(std::vector<ExecutionRecord>* records) {
 
     std::vector<std::vector<SqlValue>> executions, artifacts, events,
         associations, attributions;
-    for (ExecutionRecord& record : *records) {
+    for (size_t r = 0; r < records->size(); ++r) {
+      ExecutionRecord& record = (*records)[r];
       Execution& execution = record.execution;
       execution.id = next_execution++;
-      execution.create_time_ms = execution.update_time_ms = now;
+      int64_t created =
+          execution.create_time_ms != 0 ? execution.create_time_ms : now;
+      execution.create_time_ms = execution.update_time_ms = created;
       ASSIGN_OR_RETURN(int64_t type, type_id("execution", execution.type));
       executions.push_back(
           {execution.id, type, execution.name,
            std::string(ExecutionStateName(execution.state)),
-           execution.cache_key, execution.properties.dump(), now, now});
+           execution.cache_key, execution.properties.dump(), created,
+           created});
       for (const auto& [port, artifact_id] : record.inputs) {
-        events.push_back({artifact_id, execution.id, "input", port, now});
+        events.push_back({artifact_id, execution.id, "input", port, created});
+      }
+      for (const BatchInput& input : record.batch_inputs) {
+        ASSIGN_OR_RETURN(int64_t artifact_id,
+                         BatchOutputId(*records, r, input));
+        events.push_back(
+            {artifact_id, execution.id, "input", input.port, created});
       }
       for (auto& [port, artifact] : record.outputs) {
         if (artifact.id == 0) {
@@ -387,10 +419,11 @@ Status MetadataStore::RecordExecutions(std::vector<ExecutionRecord>* records) {
           artifacts.push_back(
               {artifact.id, artifact_type, artifact.uri, artifact.digest,
                artifact.state, artifact.properties.dump(),
-               artifact.custom_properties.dump(), now,
+               artifact.custom_properties.dump(), created,
                artifact.removal_reason});
         }
-        events.push_back({artifact.id, execution.id, "output", port, now});
+        events.push_back(
+            {artifact.id, execution.id, "output", port, created});
         for (int64_t context_id : record.context_ids) {
           attributions.push_back({context_id, artifact.id});
         }
@@ -698,6 +731,33 @@ Status MetadataStore::FinishRun(const std::string& run_id,
         "manifest_hash = ? WHERE run_id = ?",
         {status, NowUnixMillis(), manifest_path, manifest_hash, run_id});
   });
+}
+
+Result<bool> MetadataStore::AbandonRun(const std::string& run_id,
+                                       const std::string& status,
+                                       const std::string& reason) {
+  bool changed = false;
+  RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    changed = false;
+    ASSIGN_OR_RETURN(auto rows,
+                     db_->Query("SELECT status, labels FROM runs WHERE "
+                                "run_id = ?",
+                                {run_id}));
+    if (rows.empty()) {
+      return Status::NotFound("no run " + run_id);
+    }
+    if (AsText(rows[0][0]) != "running") {
+      return Status::Ok();
+    }
+    Json labels = ParseStoredJson(rows[0][1]);
+    labels["lockstep.failure"] = reason;
+    changed = true;
+    return db_->Execute(
+        "UPDATE runs SET status = ?, finished_ms = ?, labels = ? "
+        "WHERE run_id = ? AND status = 'running'",
+        {status, NowUnixMillis(), labels.dump(), run_id});
+  }));
+  return changed;
 }
 
 Result<Run> MetadataStore::GetRun(const std::string& run_id) {

@@ -189,6 +189,38 @@ TEST_P(MetadataStoreTest, BatchRecordingMatchesSingleRecording) {
   EXPECT_GT(next, records[2].outputs[0].second.id);
 }
 
+TEST_P(MetadataStoreTest, BatchInputsLinkToOutputsOfEarlierRecords) {
+  int64_t ctx = *store_->PutContext({.type = "run", .name = "chain"});
+  std::vector<ExecutionRecord> records(2);
+  records[0].execution = {.type = "command", .name = "a",
+                          .state = ExecutionState::kComplete,
+                          .create_time_ms = 1234};
+  records[0].outputs = {{"o", Artifact{.type = "Artifact",
+                                       .digest = "sha256:a"}}};
+  records[1].execution = {.type = "command", .name = "b",
+                          .state = ExecutionState::kComplete};
+  records[1].batch_inputs = {{.port = "i", .record = 0, .output = "o"}};
+  records[1].context_ids = records[0].context_ids = {ctx};
+  ASSERT_TRUE(store_->RecordExecutions(&records).ok());
+
+  int64_t made = records[0].outputs[0].second.id;
+  auto inputs = *store_->EventsOfExecution(records[1].execution.id);
+  ASSERT_EQ(inputs.size(), 1u);
+  EXPECT_EQ(inputs[0].artifact_id, made);
+  EXPECT_EQ(inputs[0].port, "i");
+  EXPECT_EQ(inputs[0].type, EventType::kInput);
+  EXPECT_EQ(store_->GetExecution(records[0].execution.id)->create_time_ms,
+            1234);
+  EXPECT_LT(records[0].execution.id, records[1].execution.id);
+
+  // A reference forwards, or to a port the producer lacks, is refused.
+  std::vector<ExecutionRecord> bad(1);
+  bad[0].execution = {.type = "command", .name = "c"};
+  bad[0].batch_inputs = {{.port = "i", .record = 0, .output = "o"}};
+  EXPECT_TRUE(store_->RecordExecutions(&bad).IsInvalidArgument());
+  EXPECT_TRUE(store_->RecordExecution(&bad[0]).status().IsInvalidArgument());
+}
+
 TEST(RunViewTest, SinceAcceptsDurationsAndDates) {
   EXPECT_EQ(*ParseSince("7d", 10 * 86400000LL), 3 * 86400000LL);
   EXPECT_EQ(*ParseSince("2026-01-01", 0), 1767225600000);

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <map>
 #include <thread>
 
 #include "metadata/sql.h"
@@ -33,7 +34,12 @@ Status SqliteError(sqlite3* db, int code, std::string_view what) {
 class SqliteDatabase : public SqlDatabase {
  public:
   explicit SqliteDatabase(sqlite3* db) : db_(db) {}
-  ~SqliteDatabase() override { sqlite3_close_v2(db_); }
+  ~SqliteDatabase() override {
+    for (auto& [sql, statement] : statements_) {
+      sqlite3_finalize(statement);
+    }
+    sqlite3_close_v2(db_);
+  }
 
   SqlDialect dialect() const override { return SqlDialect::kSqlite; }
 
@@ -106,17 +112,39 @@ class SqliteDatabase : public SqlDatabase {
     }
   }
 
-  Status Run(std::string_view sql, const std::vector<SqlValue>& params,
-             std::vector<SqlRow>* rows) {
+  // The prepared statement for `sql`, compiled once per connection:
+  // the lineage store runs the same few statements thousands of times per
+  // pipeline run, and compiling them cost more than running them.
+  Result<sqlite3_stmt*> Prepare(std::string_view sql) {
+    auto found = statements_.find(sql);
+    if (found != statements_.end()) {
+      return found->second;
+    }
     sqlite3_stmt* statement = nullptr;
-    int code = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()),
-                                  &statement, nullptr);
+    int code = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
+                                  SQLITE_PREPARE_PERSISTENT, &statement,
+                                  nullptr);
     if (code != SQLITE_OK) {
       return SqliteError(db_, code, "preparing '" + std::string(sql) + "'");
     }
+    if (statements_.size() >= kMaxCachedStatements) {
+      // Generated statements (multi-row inserts, IN lists) vary; keep the
+      // cache bounded by starting over.
+      for (auto& [text, cached] : statements_) {
+        sqlite3_finalize(cached);
+      }
+      statements_.clear();
+    }
+    statements_.emplace(std::string(sql), statement);
+    return statement;
+  }
+
+  Status Run(std::string_view sql, const std::vector<SqlValue>& params,
+             std::vector<SqlRow>* rows) {
+    ASSIGN_OR_RETURN(sqlite3_stmt* statement, Prepare(sql));
     Status status = Bind(statement, params);
     while (status.ok()) {
-      code = sqlite3_step(statement);
+      int code = sqlite3_step(statement);
       if (code == SQLITE_DONE) {
         break;
       }
@@ -127,17 +155,24 @@ class SqliteDatabase : public SqlDatabase {
       if (rows != nullptr) {
         SqlRow row;
         int columns = sqlite3_column_count(statement);
+        row.reserve(columns);
         for (int c = 0; c < columns; ++c) {
           row.push_back(Column(statement, c));
         }
         rows->push_back(std::move(row));
       }
     }
-    sqlite3_finalize(statement);
+    // Ready for the next use; a reset also ends an implicit read
+    // transaction, so the statement never holds a snapshot open.
+    sqlite3_reset(statement);
+    sqlite3_clear_bindings(statement);
     return status;
   }
 
+  static constexpr size_t kMaxCachedStatements = 64;
+
   sqlite3* db_;
+  std::map<std::string, sqlite3_stmt*, std::less<>> statements_;
 };
 
 }  // namespace
