@@ -22,6 +22,30 @@ Json ParseStoredJson(const SqlValue& value) {
   return parsed.is_discarded() ? Json::object() : parsed;
 }
 
+// Parses a stored JSON object keeping only its top-level members that are
+// not objects or arrays: the cache lookup needs run_id, not the bulky key
+// parts and invocation, and building those cost more than the query.
+Json ParseTopLevelScalars(const SqlValue& value) {
+  Json::parser_callback_t keep = [](int depth, Json::parse_event_t event,
+                                    Json& parsed) {
+    if (depth == 1 && (event == Json::parse_event_t::object_start ||
+                       event == Json::parse_event_t::array_start)) {
+      return false;
+    }
+    (void)parsed;
+    return true;
+  };
+  Json parsed = Json::parse(AsText(value), keep, false);
+  if (!parsed.is_object()) {
+    return Json::object();
+  }
+  // The parser leaves some skipped members behind as "discarded" values.
+  for (auto it = parsed.begin(); it != parsed.end();) {
+    it = it->is_discarded() ? parsed.erase(it) : std::next(it);
+  }
+  return parsed;
+}
+
 constexpr const char* kArtifactColumns =
     "a.id, t.name, a.uri, a.digest, a.state, a.properties, "
     "a.custom_properties, a.create_time_ms, a.removal_reason";
@@ -484,6 +508,8 @@ Status MetadataStore::UpdateExecutionState(int64_t id, ExecutionState state,
 
 Result<MetadataStore::CachedExecution> MetadataStore::FindCachedExecution(
     const std::string& cache_key) {
+  // Asked once per step of every run: two indexed queries, and only the
+  // top-level scalar properties parsed (see the declaration).
   ASSIGN_OR_RETURN(
       auto rows,
       db_->Query(std::string("SELECT ") + kExecutionColumns +
@@ -495,13 +521,22 @@ Result<MetadataStore::CachedExecution> MetadataStore::FindCachedExecution(
     return Status::NotFound("no execution with cache key " + cache_key);
   }
   CachedExecution cached;
+  SqlValue properties = std::move(rows[0][5]);
+  rows[0][5] = std::monostate{};
   cached.execution = ExecutionFromRow(rows[0]);
-  ASSIGN_OR_RETURN(auto events, EventsOfExecution(cached.execution.id));
-  for (const Event& event : events) {
-    if (event.type == EventType::kOutput) {
-      ASSIGN_OR_RETURN(cached.outputs[event.port],
-                       GetArtifact(event.artifact_id));
-    }
+  cached.execution.properties = ParseTopLevelScalars(properties);
+  ASSIGN_OR_RETURN(
+      auto outputs,
+      db_->Query(std::string("SELECT v.port, ") + kArtifactColumns +
+                     " FROM events v JOIN artifacts a ON a.id = "
+                     "v.artifact_id JOIN types t ON t.id = a.type_id "
+                     "WHERE v.execution_id = ? AND v.type = 'output' "
+                     "ORDER BY v.id",
+                 {cached.execution.id}));
+  for (SqlRow& row : outputs) {
+    std::string port = AsText(row[0]);
+    row.erase(row.begin());
+    cached.outputs[port] = ArtifactFromRow(row);
   }
   return cached;
 }

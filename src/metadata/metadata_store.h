@@ -92,7 +92,9 @@ class MetadataStore {
                               const Json& properties);
 
   // The newest complete execution with this cache key, and its outputs by
-  // port. NotFound on a miss.
+  // port. NotFound on a miss. The execution's properties hold only its
+  // top-level scalar members (run_id, duration_ms, ...), not nested ones
+  // such as cache_key_parts; GetExecution returns them all.
   struct CachedExecution {
     Execution execution;
     std::map<std::string, Artifact> outputs;

@@ -25,7 +25,11 @@ TEST_P(MetadataStoreTest, RecordsExecutionWithEventsAndFindsItByCacheKey) {
   ExecutionRecord record;
   record.execution = {.type = "lockstep/ml-train", .name = "train",
                       .state = ExecutionState::kComplete,
-                      .cache_key = "sha256:key"};
+                      .cache_key = "sha256:key",
+                      .properties = {{"run_id", "r1"},
+                                     {"cache_key_parts", {{"a", {1, 2}}}},
+                                     {"argv", {"x"}},
+                                     {"duration_ms", 5}}};
   record.inputs = {{"data", data_id}};
   record.outputs = {{"model", Artifact{.type = "Model",
                                        .digest = "sha256:bb"}}};
@@ -38,6 +42,12 @@ TEST_P(MetadataStoreTest, RecordsExecutionWithEventsAndFindsItByCacheKey) {
   ASSERT_EQ(cached->outputs.count("model"), 1u);
   EXPECT_EQ(cached->outputs["model"].digest, "sha256:bb");
   EXPECT_EQ(cached->outputs["model"].type, "Model");
+  // Only the top-level scalars of the properties come back from a lookup.
+  EXPECT_EQ(cached->execution.properties,
+            Json({{"run_id", "r1"}, {"duration_ms", 5}}));
+  EXPECT_EQ(store_->GetExecution(cached->execution.id)
+                ->properties["cache_key_parts"]["a"][1],
+            2);
   EXPECT_TRUE(store_->FindCachedExecution("sha256:other")
                   .status()
                   .IsNotFound());

@@ -1667,8 +1667,13 @@ Result<RunReport> RunState::Run() {
   if (status.ok()) {
     status = flushed;
   }
+  // Moved, not copied: each report holds its key parts and invocation.
+  report_.steps.reserve(finished_.size());
+  std::set<std::pair<size_t, int>> reported;
   for (const auto& [index, iteration] : finished_) {
-    report_.steps.push_back(ReportOf(index, iteration));
+    if (reported.insert({index, iteration}).second) {
+      report_.steps.push_back(std::move(ReportOf(index, iteration)));
+    }
   }
   if (!options_.keep_work) {
     // Each step removed its own folder; this removes the run's.
@@ -1710,7 +1715,7 @@ Result<RunReport> RunState::Run() {
                                          "");
   RETURN_IF_ERROR(status);
   RETURN_IF_ERROR(finished);
-  return report_;
+  return std::move(report_);
 }
 
 }  // namespace
