@@ -19,7 +19,7 @@ test_packages=(
   ninja-build graphviz openssl python3-jsonschema
 )
 bench_packages=(
-  python3-xgboost python3-numpy hyperfine docker-registry wrk
+  python3-xgboost python3-numpy hyperfine docker-registry wrk linux-perf
 )
 
 wanted=("${build_packages[@]}" "${test_packages[@]}")

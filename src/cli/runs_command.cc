@@ -11,6 +11,7 @@
 #include "cli/metadata_access.h"
 #include "core/clock.h"
 #include "metadata/run_view.h"
+#include "pipeline/run_lock.h"
 
 namespace lockstep::cli {
 
@@ -47,6 +48,16 @@ int ListRuns(const GlobalOptions& globals, const ListFlags& flags) {
   auto store = OpenMetadata(globals);
   if (!store.ok()) {
     return ReportError(store.status());
+  }
+  // A run whose process died is shown as failed, not running forever.
+  Result<store::StoreLocation> location =
+      OpenStore(globals, store::CreateIfMissing::kNo);
+  if (location.ok()) {
+    Result<std::vector<std::string>> recovered =
+        pipeline::RecoverAbandonedRuns(location->root, store->get());
+    if (!recovered.ok()) {
+      return ReportError(recovered.status());
+    }
   }
   auto runs = (*store)->ListRuns(filter);
   if (!runs.ok()) {

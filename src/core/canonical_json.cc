@@ -92,37 +92,85 @@ void AppendString(std::string_view text, std::string* out) {
   out->push_back('"');
 }
 
-Status AppendValue(const Json& value, const std::string& pointer,
-                   std::string* out);
+// Where a value sits, as a chain of segments rendered into a JSON pointer
+// only for an error message (building the string for every member cost
+// more than writing the value).
+struct Where {
+  const Where* parent = nullptr;
+  std::string_view key;
+  size_t index = 0;
+  bool is_index = false;
 
-Status AppendObject(const Json& object, const std::string& pointer,
+  std::string Pointer() const {
+    if (parent == nullptr) {
+      return "";
+    }
+    return parent->Pointer() + "/" +
+           (is_index ? std::to_string(index) : std::string(key));
+  }
+};
+
+Status AppendValue(const Json& value, const Where& where, std::string* out);
+
+// True when a key has a code point beyond U+FFFF (a 4-byte UTF-8
+// sequence): only then can UTF-16 order differ from byte order.
+bool HasAstralCodePoint(const std::string& key) {
+  for (char c : key) {
+    if (static_cast<unsigned char>(c) >= 0xf0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Status AppendMember(const std::string& key, const Json& member,
+                    const Where& where, bool first, std::string* out) {
+  if (!first) {
+    out->push_back(',');
+  }
+  AppendString(key, out);
+  out->push_back(':');
+  return AppendValue(member, Where{&where, key}, out);
+}
+
+Status AppendObject(const Json& object, const Where& where,
                     std::string* out) {
+  // The members are stored in byte order of their UTF-8 keys, which is
+  // code point order and so UTF-16 order too, unless a key holds a code
+  // point beyond U+FFFF (whose UTF-16 surrogates sort below U+E000).
+  const auto& members = object.get_ref<const Json::object_t&>();
+  bool astral = false;
+  for (const auto& [key, member] : members) {
+    astral = astral || HasAstralCodePoint(key);
+  }
+  out->push_back('{');
+  if (!astral) {
+    bool first = true;
+    for (const auto& [key, member] : members) {
+      RETURN_IF_ERROR(AppendMember(key, member, where, first, out));
+      first = false;
+    }
+    out->push_back('}');
+    return Status::Ok();
+  }
+
   std::vector<std::pair<std::u16string, const std::string*>> keys;
-  keys.reserve(object.size());
-  for (const auto& [key, member] : object.items()) {
-    (void)member;
+  keys.reserve(members.size());
+  for (const auto& [key, member] : members) {
     keys.emplace_back(ToUtf16(key), &key);
   }
   std::sort(keys.begin(), keys.end());
-
-  out->push_back('{');
   bool first = true;
   for (const auto& [utf16, key] : keys) {
-    (void)utf16;
-    if (!first) {
-      out->push_back(',');
-    }
+    RETURN_IF_ERROR(
+        AppendMember(*key, members.at(*key), where, first, out));
     first = false;
-    AppendString(*key, out);
-    out->push_back(':');
-    RETURN_IF_ERROR(AppendValue(object.at(*key), pointer + "/" + *key, out));
   }
   out->push_back('}');
   return Status::Ok();
 }
 
-Status AppendValue(const Json& value, const std::string& pointer,
-                   std::string* out) {
+Status AppendValue(const Json& value, const Where& where, std::string* out) {
   switch (value.type()) {
     case Json::value_t::null:
       out->append("null");
@@ -152,6 +200,7 @@ Status AppendValue(const Json& value, const std::string& pointer,
     case Json::value_t::number_float: {
       double d = value.get<double>();
       if (!std::isfinite(d)) {
+        std::string pointer = where.Pointer();
         return Status::InvalidArgument(
             "canonical JSON cannot hold NaN or Infinity (at '" +
             (pointer.empty() ? std::string("/") : pointer) + "')");
@@ -165,14 +214,14 @@ Status AppendValue(const Json& value, const std::string& pointer,
         if (i > 0) {
           out->push_back(',');
         }
-        RETURN_IF_ERROR(
-            AppendValue(value[i], pointer + "/" + std::to_string(i), out));
+        Where item{.parent = &where, .index = i, .is_index = true};
+        RETURN_IF_ERROR(AppendValue(value[i], item, out));
       }
       out->push_back(']');
       return Status::Ok();
     }
     case Json::value_t::object:
-      return AppendObject(value, pointer, out);
+      return AppendObject(value, where, out);
     case Json::value_t::binary:
     case Json::value_t::discarded:
       break;
@@ -226,7 +275,7 @@ std::string FormatJsonNumber(double number) {
 
 Result<std::string> CanonicalJson(const Json& value) {
   std::string out;
-  RETURN_IF_ERROR(AppendValue(value, "", &out));
+  RETURN_IF_ERROR(AppendValue(value, Where{}, &out));
   return out;
 }
 

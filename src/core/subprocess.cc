@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,37 +33,40 @@ int OpenForChild(const std::filesystem::path& path, int flags) {
   return ::open(path.c_str(), flags | O_CLOEXEC, 0644);
 }
 
-// Everything the child needs, prepared before fork so the child only calls
-// async-signal-safe functions.
-struct ChildPlan {
-  std::vector<char*> argv;
-  std::vector<char*> envp;
-  int stdin_fd = -1;
-  int stdout_fd = -1;
-  int stderr_fd = -1;
-  const char* cwd = nullptr;
-};
-
-[[noreturn]] void ExecChild(const ChildPlan& plan) {
-  ::setpgid(0, 0);
-  ::signal(SIGINT, SIG_DFL);
-  ::signal(SIGTERM, SIG_DFL);
-  ::signal(SIGPIPE, SIG_DFL);
-  ::dup2(plan.stdin_fd, STDIN_FILENO);
-  ::dup2(plan.stdout_fd, STDOUT_FILENO);
-  ::dup2(plan.stderr_fd, STDERR_FILENO);
-  if (plan.cwd != nullptr && ::chdir(plan.cwd) != 0) {
-    _exit(127);
+// Starts the child with posix_spawn: glibc clones with CLONE_VM |
+// CLONE_VFORK, so unlike fork() nothing of the (large, multi-threaded)
+// parent's page tables is copied. The child gets its own process group,
+// default signal dispositions and an empty signal mask. Returns the errno
+// of a failed spawn (including exec and chdir failures) or 0.
+int SpawnChild(char* const argv[], char* const envp[], const char* cwd,
+               const int fds[3], pid_t* pid) {
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_t attributes;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawnattr_init(&attributes);
+  for (int target = 0; target < 3; ++target) {
+    ::posix_spawn_file_actions_adddup2(&actions, fds[target], target);
   }
-  if (!plan.envp.empty()) {
-    ::execvpe(plan.argv[0], plan.argv.data(), plan.envp.data());
-  } else {
-    ::execvp(plan.argv[0], plan.argv.data());
+  if (cwd != nullptr) {
+    ::posix_spawn_file_actions_addchdir_np(&actions, cwd);
   }
-  const char message[] = "lockstep: could not execute the step's program\n";
-  ssize_t ignored = ::write(STDERR_FILENO, message, sizeof(message) - 1);
-  (void)ignored;
-  _exit(127);
+  sigset_t defaults, mask;
+  sigemptyset(&defaults);
+  for (int signal : {SIGINT, SIGTERM, SIGPIPE, SIGQUIT, SIGHUP}) {
+    sigaddset(&defaults, signal);
+  }
+  sigemptyset(&mask);
+  ::posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP |
+                                              POSIX_SPAWN_SETSIGDEF |
+                                              POSIX_SPAWN_SETSIGMASK);
+  ::posix_spawnattr_setpgroup(&attributes, 0);
+  ::posix_spawnattr_setsigdefault(&attributes, &defaults);
+  ::posix_spawnattr_setsigmask(&attributes, &mask);
+  int error = ::posix_spawnp(pid, argv[0], &actions, &attributes, argv,
+                             envp != nullptr ? envp : environ);
+  ::posix_spawnattr_destroy(&attributes);
+  ::posix_spawn_file_actions_destroy(&actions);
+  return error;
 }
 
 // Waits for `pid`, enforcing the timeout and cancellation.
@@ -133,48 +137,57 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec) {
   std::vector<std::string> argv_storage = spec.argv;
   std::vector<std::string> env_storage =
       spec.environment.value_or(std::vector<std::string>{});
-  ChildPlan plan;
+  std::vector<char*> argv;
   for (std::string& arg : argv_storage) {
-    plan.argv.push_back(arg.data());
+    argv.push_back(arg.data());
   }
-  plan.argv.push_back(nullptr);
-  if (spec.environment) {
-    for (std::string& entry : env_storage) {
-      plan.envp.push_back(entry.data());
-    }
-    plan.envp.push_back(nullptr);
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (std::string& entry : env_storage) {
+    envp.push_back(entry.data());
   }
+  envp.push_back(nullptr);
   std::string cwd = spec.working_directory.string();
-  plan.cwd = cwd.empty() ? nullptr : cwd.c_str();
 
-  plan.stdin_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  int write_flags = O_WRONLY | O_CREAT | O_TRUNC;
-  plan.stdout_fd = OpenForChild(spec.stdout_path, write_flags);
-  plan.stderr_fd = OpenForChild(spec.stderr_path, write_flags);
+  int fds[3] = {::open("/dev/null", O_RDONLY | O_CLOEXEC),
+                OpenForChild(spec.stdout_path, O_WRONLY | O_CREAT | O_TRUNC),
+                OpenForChild(spec.stderr_path, O_WRONLY | O_CREAT | O_TRUNC)};
   auto close_all = [&] {
-    for (int fd : {plan.stdin_fd, plan.stdout_fd, plan.stderr_fd}) {
+    for (int fd : fds) {
       if (fd >= 0) {
         ::close(fd);
       }
     }
   };
-  if (plan.stdin_fd < 0 || plan.stdout_fd < 0 || plan.stderr_fd < 0) {
+  if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0) {
     int error = errno;
     close_all();
     return Status::Unavailable(std::string("cannot open step output: ") +
                                std::strerror(error));
   }
 
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    int error = errno;
+  pid_t pid = 0;
+  int error = SpawnChild(argv.data(),
+                         spec.environment ? envp.data() : nullptr,
+                         cwd.empty() ? nullptr : cwd.c_str(), fds, &pid);
+  if (error == EAGAIN || error == ENOMEM) {
     close_all();
-    return Status::Unavailable(std::string("fork: ") + std::strerror(error));
+    return Status::Unavailable(std::string("cannot start a process: ") +
+                               std::strerror(error));
   }
-  if (pid == 0) {
-    ExecChild(plan);
+  if (error != 0) {
+    // The program could not be executed (missing, not executable, bad
+    // working folder): report it like a shell does, as exit code 127
+    // with the reason on the step's stderr.
+    std::string message = "lockstep: could not execute the step's program " +
+                          spec.argv[0] + ": " + std::strerror(error) + "\n";
+    ssize_t ignored = ::write(fds[2], message.data(), message.size());
+    (void)ignored;
+    close_all();
+    ProcessOutcome outcome;
+    outcome.exit_code = 127;
+    return outcome;
   }
-  ::setpgid(pid, pid);  // Also in the parent, to win the race with kill.
   close_all();
   return WaitForChild(pid, spec.timeout_millis);
 }

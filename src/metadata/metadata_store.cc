@@ -22,6 +22,30 @@ Json ParseStoredJson(const SqlValue& value) {
   return parsed.is_discarded() ? Json::object() : parsed;
 }
 
+// Parses a stored JSON object keeping only its top-level members that are
+// not objects or arrays: the cache lookup needs run_id, not the bulky key
+// parts and invocation, and building those cost more than the query.
+Json ParseTopLevelScalars(const SqlValue& value) {
+  Json::parser_callback_t keep = [](int depth, Json::parse_event_t event,
+                                    Json& parsed) {
+    if (depth == 1 && (event == Json::parse_event_t::object_start ||
+                       event == Json::parse_event_t::array_start)) {
+      return false;
+    }
+    (void)parsed;
+    return true;
+  };
+  Json parsed = Json::parse(AsText(value), keep, false);
+  if (!parsed.is_object()) {
+    return Json::object();
+  }
+  // The parser leaves some skipped members behind as "discarded" values.
+  for (auto it = parsed.begin(); it != parsed.end();) {
+    it = it->is_discarded() ? parsed.erase(it) : std::next(it);
+  }
+  return parsed;
+}
+
 constexpr const char* kArtifactColumns =
     "a.id, t.name, a.uri, a.digest, a.state, a.properties, "
     "a.custom_properties, a.create_time_ms, a.removal_reason";
@@ -99,6 +123,24 @@ Result<int64_t> TypeId(SqlDatabase* db, const char* kind,
                              "RETURNING id",
                              {kind, name}));
   return AsInt(inserted[0][0]);
+}
+
+// The artifact id of a batch input: an output of an earlier record of the
+// same batch (whose ids are assigned by then).
+Result<int64_t> BatchOutputId(const std::vector<ExecutionRecord>& records,
+                              size_t current, const BatchInput& input) {
+  if (input.record >= current) {
+    return Status::InvalidArgument("batch input '" + input.port +
+                                   "' refers to a later record");
+  }
+  for (const auto& [port, artifact] : records[input.record].outputs) {
+    if (port == input.output) {
+      return artifact.id;
+    }
+  }
+  return Status::InvalidArgument("batch input '" + input.port +
+                                 "': the producing record has no output '" +
+                                 input.output + "'");
 }
 
 }  // namespace
@@ -272,6 +314,10 @@ Status MetadataStore::MarkArtifactRemoved(int64_t id,
 
 Result<int64_t> MetadataStore::RecordExecution(ExecutionRecord* record) {
   Execution& execution = record->execution;
+  if (!record->batch_inputs.empty()) {
+    return Status::InvalidArgument(
+        "batch inputs need RecordExecutions, not RecordExecution");
+  }
   int64_t now = NowUnixMillis();
   RETURN_IF_ERROR(InTransaction([&]() -> Status {
     ASSIGN_OR_RETURN(int64_t type_id,
@@ -352,18 +398,28 @@ Status MetadataStore::RecordExecutions(std::vector<ExecutionRecord>* records) {
                   std::initializer_list<SqlValue> row) {
       table->insert(table->end(), row);
     };
-    const std::string input = "input", output = "output";
-    for (ExecutionRecord& record : *records) {
+    const std::string input_event = "input", output_event = "output";
+    for (size_t r = 0; r < records->size(); ++r) {
+      ExecutionRecord& record = (*records)[r];
       Execution& execution = record.execution;
       execution.id = next_execution++;
-      execution.create_time_ms = execution.update_time_ms = now;
+      int64_t created =
+          execution.create_time_ms != 0 ? execution.create_time_ms : now;
+      execution.create_time_ms = execution.update_time_ms = created;
       ASSIGN_OR_RETURN(int64_t type, type_id("execution", execution.type));
       add(&executions,
           {execution.id, type, execution.name,
            std::string(ExecutionStateName(execution.state)),
-           execution.cache_key, execution.properties.dump(), now, now});
+           execution.cache_key, execution.properties.dump(), created,
+           created});
       for (const auto& [port, artifact_id] : record.inputs) {
-        add(&events, {artifact_id, execution.id, input, port, now});
+        add(&events, {artifact_id, execution.id, input_event, port, created});
+      }
+      for (const BatchInput& input : record.batch_inputs) {
+        ASSIGN_OR_RETURN(int64_t artifact_id,
+                         BatchOutputId(*records, r, input));
+        add(&events,
+            {artifact_id, execution.id, input_event, input.port, created});
       }
       for (auto& [port, artifact] : record.outputs) {
         if (artifact.id == 0) {
@@ -373,10 +429,11 @@ Status MetadataStore::RecordExecutions(std::vector<ExecutionRecord>* records) {
           add(&artifacts,
               {artifact.id, artifact_type, artifact.uri, artifact.digest,
                artifact.state, artifact.properties.dump(),
-               artifact.custom_properties.dump(), now,
+               artifact.custom_properties.dump(), created,
                artifact.removal_reason});
         }
-        add(&events, {artifact.id, execution.id, output, port, now});
+        add(&events,
+            {artifact.id, execution.id, output_event, port, created});
         for (int64_t context_id : record.context_ids) {
           add(&attributions, {context_id, artifact.id});
         }
@@ -441,6 +498,8 @@ Status MetadataStore::UpdateExecutionState(int64_t id, ExecutionState state,
 
 Result<MetadataStore::CachedExecution> MetadataStore::FindCachedExecution(
     const std::string& cache_key) {
+  // Asked once per step of every run: two indexed queries, and only the
+  // top-level scalar properties parsed (see the declaration).
   ASSIGN_OR_RETURN(
       auto rows,
       db_->Query(std::string("SELECT ") + kExecutionColumns +
@@ -452,13 +511,22 @@ Result<MetadataStore::CachedExecution> MetadataStore::FindCachedExecution(
     return Status::NotFound("no execution with cache key " + cache_key);
   }
   CachedExecution cached;
+  SqlValue properties = std::move(rows[0][5]);
+  rows[0][5] = std::monostate{};
   cached.execution = ExecutionFromRow(rows[0]);
-  ASSIGN_OR_RETURN(auto events, EventsOfExecution(cached.execution.id));
-  for (const Event& event : events) {
-    if (event.type == EventType::kOutput) {
-      ASSIGN_OR_RETURN(cached.outputs[event.port],
-                       GetArtifact(event.artifact_id));
-    }
+  cached.execution.properties = ParseTopLevelScalars(properties);
+  ASSIGN_OR_RETURN(
+      auto outputs,
+      db_->Query(std::string("SELECT v.port, ") + kArtifactColumns +
+                     " FROM events v JOIN artifacts a ON a.id = "
+                     "v.artifact_id JOIN types t ON t.id = a.type_id "
+                     "WHERE v.execution_id = ? AND v.type = 'output' "
+                     "ORDER BY v.id",
+                 {cached.execution.id}));
+  for (SqlRow& row : outputs) {
+    std::string port = AsText(row[0]);
+    row.erase(row.begin());
+    cached.outputs[port] = ArtifactFromRow(row);
   }
   return cached;
 }
@@ -781,6 +849,33 @@ std::string MetadataStore::ResolvedManifestPath(const Run& run) const {
     return own.string();
   }
   return run.manifest_path;
+}
+
+Result<bool> MetadataStore::AbandonRun(const std::string& run_id,
+                                       const std::string& status,
+                                       const std::string& reason) {
+  bool changed = false;
+  RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    changed = false;
+    ASSIGN_OR_RETURN(auto rows,
+                     db_->Query("SELECT status, labels FROM runs WHERE "
+                                "run_id = ?",
+                                {run_id}));
+    if (rows.empty()) {
+      return Status::NotFound("no run " + run_id);
+    }
+    if (AsText(rows[0][0]) != "running") {
+      return Status::Ok();
+    }
+    Json labels = ParseStoredJson(rows[0][1]);
+    labels["lockstep.failure"] = reason;
+    changed = true;
+    return db_->Execute(
+        "UPDATE runs SET status = ?, finished_ms = ?, labels = ? "
+        "WHERE run_id = ? AND status = 'running'",
+        {status, NowUnixMillis(), labels.dump(), run_id});
+  }));
+  return changed;
 }
 
 Result<Run> MetadataStore::GetRun(const std::string& run_id) {

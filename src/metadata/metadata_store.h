@@ -26,12 +26,22 @@ namespace lockstep::metadata {
 // The schema version this binary reads and writes.
 inline constexpr int64_t kSchemaVersion = 2;
 
+// An input that is an output of an earlier record in the same
+// RecordExecutions batch, whose artifact id is assigned by that call.
+struct BatchInput {
+  std::string port;
+  size_t record = 0;       // Index of the producing record in the batch.
+  std::string output;      // Its output port.
+};
+
 // What an execution read and wrote, recorded together with it.
 struct ExecutionRecord {
   Execution execution;
   std::vector<std::pair<std::string, int64_t>> inputs;   // port, artifact
   std::vector<std::pair<std::string, Artifact>> outputs;  // port, artifact
   std::vector<int64_t> context_ids;
+  // Only for RecordExecutions; RecordExecution refuses them.
+  std::vector<BatchInput> batch_inputs;
 };
 
 struct RunFilter {
@@ -79,14 +89,18 @@ class MetadataStore {
   Result<Execution> GetExecution(int64_t id);
 
   // Records many executions in one transaction with multi-row INSERTs
-  // (COPY on PostgreSQL) for bulk loads and benchmarks. Sets the ids of
-  // executions and new outputs.
+  // (COPY on PostgreSQL): a pipeline run's wave of steps, bulk loads and
+  // benchmarks. Sets the ids of executions and new outputs; keeps an
+  // execution's create_time_ms when set. Records are numbered in order, so
+  // ids follow the vector.
   Status RecordExecutions(std::vector<ExecutionRecord>* records);
   Status UpdateExecutionState(int64_t id, ExecutionState state,
                               const Json& properties);
 
   // The newest complete execution with this cache key, and its outputs by
-  // port. NotFound on a miss.
+  // port. NotFound on a miss. The execution's properties hold only its
+  // top-level scalar members (run_id, duration_ms, ...), not nested ones
+  // such as cache_key_parts; GetExecution returns them all.
   struct CachedExecution {
     Execution execution;
     std::map<std::string, Artifact> outputs;
@@ -133,6 +147,12 @@ class MetadataStore {
   Status FinishRun(const std::string& run_id, const std::string& status,
                    const std::string& manifest_path,
                    const std::string& manifest_hash);
+  // Records a run that is still "running" as `status`, with `reason` in
+  // its labels under "lockstep.failure", atomically. False (and no write)
+  // when the run is not running any more.
+  Result<bool> AbandonRun(const std::string& run_id,
+                          const std::string& status,
+                          const std::string& reason);
   Result<Run> GetRun(const std::string& run_id);
   Result<std::vector<Run>> ListRuns(const RunFilter& filter);
 

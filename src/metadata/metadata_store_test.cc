@@ -25,7 +25,11 @@ TEST_P(MetadataStoreTest, RecordsExecutionWithEventsAndFindsItByCacheKey) {
   ExecutionRecord record;
   record.execution = {.type = "lockstep/ml-train", .name = "train",
                       .state = ExecutionState::kComplete,
-                      .cache_key = "sha256:key"};
+                      .cache_key = "sha256:key",
+                      .properties = {{"run_id", "r1"},
+                                     {"cache_key_parts", {{"a", {1, 2}}}},
+                                     {"argv", {"x"}},
+                                     {"duration_ms", 5}}};
   record.inputs = {{"data", data_id}};
   record.outputs = {{"model", Artifact{.type = "Model",
                                        .digest = "sha256:bb"}}};
@@ -38,6 +42,12 @@ TEST_P(MetadataStoreTest, RecordsExecutionWithEventsAndFindsItByCacheKey) {
   ASSERT_EQ(cached->outputs.count("model"), 1u);
   EXPECT_EQ(cached->outputs["model"].digest, "sha256:bb");
   EXPECT_EQ(cached->outputs["model"].type, "Model");
+  // Only the top-level scalars of the properties come back from a lookup.
+  EXPECT_EQ(cached->execution.properties,
+            Json({{"run_id", "r1"}, {"duration_ms", 5}}));
+  EXPECT_EQ(store_->GetExecution(cached->execution.id)
+                ->properties["cache_key_parts"]["a"][1],
+            2);
   EXPECT_TRUE(store_->FindCachedExecution("sha256:other")
                   .status()
                   .IsNotFound());
@@ -304,6 +314,38 @@ TEST_P(MetadataStoreTest, ReusedStatementsSurviveRollbackAndErrors) {
   auto types = db->Query("SELECT count(*) FROM types WHERE name = ?",
                          {"Tmp"});
   EXPECT_EQ(AsInt((*types)[0][0]), 0);
+}
+
+TEST_P(MetadataStoreTest, BatchInputsLinkToOutputsOfEarlierRecords) {
+  int64_t ctx = *store_->PutContext({.type = "run", .name = "chain"});
+  std::vector<ExecutionRecord> records(2);
+  records[0].execution = {.type = "command", .name = "a",
+                          .state = ExecutionState::kComplete,
+                          .create_time_ms = 1234};
+  records[0].outputs = {{"o", Artifact{.type = "Artifact",
+                                       .digest = "sha256:a"}}};
+  records[1].execution = {.type = "command", .name = "b",
+                          .state = ExecutionState::kComplete};
+  records[1].batch_inputs = {{.port = "i", .record = 0, .output = "o"}};
+  records[1].context_ids = records[0].context_ids = {ctx};
+  ASSERT_TRUE(store_->RecordExecutions(&records).ok());
+
+  int64_t made = records[0].outputs[0].second.id;
+  auto inputs = *store_->EventsOfExecution(records[1].execution.id);
+  ASSERT_EQ(inputs.size(), 1u);
+  EXPECT_EQ(inputs[0].artifact_id, made);
+  EXPECT_EQ(inputs[0].port, "i");
+  EXPECT_EQ(inputs[0].type, EventType::kInput);
+  EXPECT_EQ(store_->GetExecution(records[0].execution.id)->create_time_ms,
+            1234);
+  EXPECT_LT(records[0].execution.id, records[1].execution.id);
+
+  // A reference forwards, or to a port the producer lacks, is refused.
+  std::vector<ExecutionRecord> bad(1);
+  bad[0].execution = {.type = "command", .name = "c"};
+  bad[0].batch_inputs = {{.port = "i", .record = 0, .output = "o"}};
+  EXPECT_TRUE(store_->RecordExecutions(&bad).IsInvalidArgument());
+  EXPECT_TRUE(store_->RecordExecution(&bad[0]).status().IsInvalidArgument());
 }
 
 TEST(RunViewTest, SinceAcceptsDurationsAndDates) {

@@ -3,11 +3,13 @@
 #include "pipeline/runner.h"
 
 #include <gnu/libc-version.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -20,11 +22,13 @@
 #include "env/lockfile.h"
 #include "image/reference.h"
 #include "image/rootfs.h"
+#include "data/stat_cache.h"
 #include "pipeline/cache_key.h"
 #include "pipeline/code_files.h"
 #include "pipeline/components.h"
 #include "pipeline/dag.h"
 #include "pipeline/expression.h"
+#include "pipeline/run_lock.h"
 #include "pipeline/snapshot_step.h"
 #include "store/tar.h"
 
@@ -186,6 +190,22 @@ class RunState {
   Status Complete(Completion completion);
   Status RecordExecution(size_t index, ExecutionState state,
                          const StepOutcome* outcome, int iteration = -1);
+  // Queues a record of the step (or iteration) for the next FlushRecords.
+  void Enqueue(size_t index, int iteration, metadata::ExecutionRecord record);
+  // Adds the input `port`, produced as `output` by the step (or iteration)
+  // `producer`, to `record`: by artifact id once the producer is recorded,
+  // else as a reference into the queued batch. False when it made none.
+  bool AddProducedInput(std::pair<size_t, int> producer,
+                        const std::string& output, const std::string& port,
+                        metadata::ExecutionRecord* record);
+  // Writes the queued records in one transaction and gives their steps
+  // their execution and artifact ids.
+  Status FlushRecords();
+  // Flushes when the oldest queued record has waited long enough.
+  Status MaybeFlushRecords();
+  // Verifies a cached blob by digest, reading it only when its stat
+  // differs from the one it had when it last hashed right.
+  Status VerifyCachedBlob(const Digest& digest);
   // for_each: expands the step into iterations, each decided like a step.
   Status StartFanOut(size_t index);
   Result<Json> ForEachItems(const StepSpec& step);
@@ -221,6 +241,7 @@ class RunState {
   int64_t pipeline_context_ = 0;
   Json toolchain_;
   std::map<std::string, Digest> program_digests_;
+  std::map<std::string, fs::path> program_paths_;  // argv[0] -> program
   // Pinned image reference per step index, and per reference as written.
   std::map<size_t, std::string> step_images_;
   std::map<std::string, std::string> pinned_images_;
@@ -245,13 +266,40 @@ class RunState {
   // every ordinary step), computed once: the scheduler asks often.
   std::vector<std::vector<size_t>> dependencies_;
   uint64_t progress_total_ = 0;
+  // Steps and iterations in the order they finished (for the report).
+  std::vector<std::pair<size_t, int>> finished_;
+  // Records waiting for FlushRecords: one transaction per wave of steps
+  // instead of one per step. A record is queued only after its outputs
+  // are in the store, so a crash can lose records, never blobs.
+  std::vector<ExecutionRecord> queued_records_;
+  std::vector<std::pair<size_t, int>> queued_units_;
+  std::map<std::pair<size_t, int>, size_t> queued_position_;
+  int64_t oldest_queued_ms_ = 0;
+  // Blob stats of cached outputs that last verified (see VerifyCachedBlob).
+  data::StatCache blob_stats_;
+  std::optional<RunLock> run_lock_;
 };
+
+// Queued records are written at least this often.
+constexpr int64_t kFlushIntervalMillis = 200;
 
 Status RunState::Start() {
   ASSIGN_OR_RETURN(report_.params,
                    ResolveParams(spec_, options_.param_overrides,
                                  options_.params_file));
+  // Runs whose process died (SIGKILL, power loss) are still "running":
+  // record them as failed and clear their step folders first.
+  Result<std::vector<std::string>> recovered =
+      RecoverAbandonedRuns(blobs_->root(), metadata_);
+  if (!recovered.ok()) {
+    LogWarning("cannot check for abandoned runs: {}",
+               recovered.status().message());
+  }
   report_.run_id = NewRunId();
+  // Held until the run is recorded as finished (see run_lock.h).
+  ASSIGN_OR_RETURN(RunLock lock,
+                   RunLock::Acquire(blobs_->root(), report_.run_id));
+  run_lock_.emplace(std::move(lock));
   report_.pipeline = spec_.name;
   report_.sandbox = options_.sandbox;
   report_.started_ms = NowUnixMillis();
@@ -287,6 +335,8 @@ Status RunState::Start() {
                                         .started_ms = report_.started_ms,
                                         .labels = labels}));
 
+  blob_stats_ = data::StatCache::Load(blobs_->root() / "cache" /
+                                      "blob-stat-cache-v1");
   steps_.resize(spec_.steps.size());
   done_.assign(spec_.steps.size(), false);
   launched_.assign(spec_.steps.size(), false);
@@ -476,7 +526,7 @@ Result<bool> RunState::TryResume(size_t index, int iteration) {
       return false;
     }
     ASSIGN_OR_RETURN(Digest digest, Digest::Parse(artifact->second.digest));
-    if (!blobs_->Verify(digest).ok()) {
+    if (!VerifyCachedBlob(digest).ok()) {
       return false;  // Gone or corrupt: run it again.
     }
     report.outputs[output.name] = digest;
@@ -784,7 +834,15 @@ Result<Json> RunState::KeyParts(const StepSpec& step,
     environment = {{"kind", "image"}, {"digest", ref.digest}};
   } else if (report.component == "command" && !invocation.argv.empty() &&
       !invocation.code.contains(invocation.argv[0])) {
-    fs::path program = FindProgram(invocation.argv[0]);
+    auto resolved = program_paths_.find(invocation.argv[0]);
+    if (resolved == program_paths_.end()) {
+      // Looked up once per run: a program does not move mid-run.
+      resolved = program_paths_
+                     .emplace(invocation.argv[0],
+                              FindProgram(invocation.argv[0]))
+                     .first;
+    }
+    const fs::path& program = resolved->second;
     if (!program.empty()) {
       auto cached = program_digests_.find(program.string());
       if (cached == program_digests_.end()) {
@@ -898,7 +956,8 @@ Result<bool> RunState::TryCache(size_t index, int iteration) {
       return false;
     }
     Result<Digest> digest = Digest::Parse(found->second.digest);
-    Status verified = digest.ok() ? blobs_->Verify(*digest) : digest.status();
+    Status verified =
+        digest.ok() ? VerifyCachedBlob(*digest) : digest.status();
     if (!verified.ok()) {
       LogWarning("step {}: cached output '{}' cannot be reused ({}); "
                  "running the step again",
@@ -963,10 +1022,8 @@ Status RunState::RecordExecution(size_t index, ExecutionState state,
   for (const InputSpec& input : spec_.steps[index].inputs) {
     int64_t artifact_id = 0;
     if (input.kind == InputSpec::Kind::kStepOutput && !input.step.empty()) {
-      const StepReport& producer = steps_[index_of_.at(input.step)];
-      auto found = producer.output_artifacts.find(input.output);
-      artifact_id = found == producer.output_artifacts.end() ? 0
-                                                             : found->second;
+      AddProducedInput({index_of_.at(input.step), -1}, input.output,
+                       input.name, &record);
     } else if (input.kind == InputSpec::Kind::kSnapshot) {
       std::string source = report.input_sources[input.name];
       size_t at = source.rfind('@');
@@ -1005,18 +1062,98 @@ Status RunState::RecordExecution(size_t index, ExecutionState state,
       record.outputs.push_back({output.name, artifact});
     }
   } else if (state == ExecutionState::kCached) {
+    // Linked to the original artifacts: only their ids are written.
     for (const auto& [name, artifact_id] : report.output_artifacts) {
-      ASSIGN_OR_RETURN(Artifact artifact,
-                       metadata_->GetArtifact(artifact_id));
+      Artifact artifact;
+      artifact.id = artifact_id;
       record.outputs.push_back({name, artifact});
     }
   }
   record.context_ids = {run_context_, pipeline_context_};
+  record.execution.create_time_ms = NowUnixMillis();
+  Enqueue(index, iteration, std::move(record));
+  return Status::Ok();
+}
 
-  ASSIGN_OR_RETURN(report.execution_id, metadata_->RecordExecution(&record));
-  for (const auto& [name, artifact] : record.outputs) {
-    report.output_artifacts[name] = artifact.id;
+void RunState::Enqueue(size_t index, int iteration, ExecutionRecord record) {
+  if (queued_records_.empty()) {
+    oldest_queued_ms_ = NowUnixMillis();
   }
+  queued_position_[{index, iteration}] = queued_records_.size();
+  queued_records_.push_back(std::move(record));
+  queued_units_.push_back({index, iteration});
+}
+
+bool RunState::AddProducedInput(std::pair<size_t, int> producer,
+                                const std::string& output,
+                                const std::string& port,
+                                ExecutionRecord* record) {
+  const StepReport& made = ReportOf(producer.first, producer.second);
+  auto found = made.output_artifacts.find(output);
+  if (found != made.output_artifacts.end()) {
+    record->inputs.push_back({port, found->second});
+    return true;
+  }
+  auto queued = queued_position_.find(producer);
+  if (queued == queued_position_.end()) {
+    return false;
+  }
+  for (const auto& [name, artifact] : queued_records_[queued->second].outputs) {
+    if (name == output) {
+      record->batch_inputs.push_back(
+          {.port = port, .record = queued->second, .output = output});
+      return true;
+    }
+  }
+  return false;
+}
+
+Status RunState::FlushRecords() {
+  if (queued_records_.empty()) {
+    return Status::Ok();
+  }
+  RETURN_IF_ERROR(metadata_->RecordExecutions(&queued_records_));
+  for (size_t i = 0; i < queued_records_.size(); ++i) {
+    StepReport& report =
+        ReportOf(queued_units_[i].first, queued_units_[i].second);
+    report.execution_id = queued_records_[i].execution.id;
+    for (const auto& [name, artifact] : queued_records_[i].outputs) {
+      report.output_artifacts[name] = artifact.id;
+    }
+  }
+  queued_records_.clear();
+  queued_units_.clear();
+  queued_position_.clear();
+  return Status::Ok();
+}
+
+Status RunState::MaybeFlushRecords() {
+  if (queued_records_.empty() ||
+      NowUnixMillis() - oldest_queued_ms_ < kFlushIntervalMillis) {
+    return Status::Ok();
+  }
+  return FlushRecords();
+}
+
+Status RunState::VerifyCachedBlob(const Digest& digest) {
+  // Keyed by the path inside the store, so that the same store reached
+  // by another path shares the entries.
+  fs::path path = blobs_->PathOf(digest);
+  std::string key = path.lexically_relative(blobs_->root()).string();
+  struct stat info;
+  if (::lstat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) {
+    return blobs_->Verify(digest);  // Says what is wrong.
+  }
+  data::StatKey stat_key = data::StatKeyOf(info);
+  std::optional<Digest> known = blob_stats_.Lookup(key, stat_key);
+  if (known.has_value() && *known == digest) {
+    return Status::Ok();
+  }
+  // The stat is taken before reading: a write during or after the read
+  // changes the ctime, so the entry cannot vouch for other bytes.
+  int64_t hashed_at = data::NowUnixNanos();
+  RETURN_IF_ERROR(blobs_->Verify(digest));
+  blob_stats_.Put(key, stat_key, hashed_at, digest);
   return Status::Ok();
 }
 
@@ -1026,7 +1163,7 @@ void RunState::Finish(size_t index, const std::string& state,
   report.state = state;
   report.message = message;
   done_[index] = true;
-  report_.steps.push_back(report);
+  finished_.push_back({index, -1});
   if (progress_) {
     progress_->Advance(1);
   }
@@ -1098,7 +1235,8 @@ Status RunState::RunSnapshotStep(size_t index) {
   record.inputs = {{"source", result.source_artifact_id}};
   record.outputs = {{"dataset", dataset}};
   record.context_ids = {run_context_, pipeline_context_};
-  ASSIGN_OR_RETURN(report.execution_id, metadata_->RecordExecution(&record));
+  record.execution.create_time_ms = NowUnixMillis();
+  Enqueue(index, -1, std::move(record));
   Finish(index, result.created ? "ran" : "cached", "");
   return Status::Ok();
 }
@@ -1139,7 +1277,7 @@ void RunState::Launch(size_t index, int iteration) {
   started_at_[{index, iteration}] = NowUnixMillis();
   UpdateProgress();
   ExecutorConfig config;
-  config.work_root = blobs_->root() / "work";
+  config.work_root = RunWorkRoot(blobs_->root(), report_.run_id);
   config.lockstep_binary = options_.lockstep_binary;
   config.keep_work = options_.keep_work;
   StepInvocation invocation = ReportOf(index, iteration).invocation;
@@ -1327,7 +1465,7 @@ void RunState::FinishIteration(size_t index, int iteration,
   StepReport& report = ReportOf(index, iteration);
   report.state = state;
   report.message = message;
-  report_.steps.push_back(report);
+  finished_.push_back({index, iteration});
   if (state == "failed") {
     failed_ = true;
     LogError("step {}: {}", report.name, message);
@@ -1415,9 +1553,14 @@ Status RunState::RecordCollection(size_t index) {
   record.execution.state = ExecutionState::kComplete;
   record.execution.properties = {{"run_id", report_.run_id},
                                  {"iterations", fan.iterations.size()}};
+  std::set<std::string> names;  // In name order, like the reports' maps.
+  for (const OutputSpec& output : spec_.steps[index].outputs) {
+    names.insert(output.name);
+  }
   for (size_t i = 0; i < fan.iterations.size(); ++i) {
-    for (const auto& [name, id] : fan.iterations[i].output_artifacts) {
-      record.inputs.push_back({name + "[" + std::to_string(i) + "]", id});
+    for (const std::string& name : names) {
+      AddProducedInput({index, static_cast<int>(i)}, name,
+                       name + "[" + std::to_string(i) + "]", &record);
     }
   }
   for (const auto& [name, digest] : report.outputs) {
@@ -1435,10 +1578,8 @@ Status RunState::RecordCollection(size_t index) {
     record.outputs.push_back({name, artifact});
   }
   record.context_ids = {run_context_, pipeline_context_};
-  ASSIGN_OR_RETURN(report.execution_id, metadata_->RecordExecution(&record));
-  for (const auto& [name, artifact] : record.outputs) {
-    report.output_artifacts[name] = artifact.id;
-  }
+  record.execution.create_time_ms = NowUnixMillis();
+  Enqueue(index, -1, std::move(record));
   return Status::Ok();
 }
 
@@ -1481,6 +1622,9 @@ Status RunState::Schedule(const std::vector<size_t>& order) {
       lock.lock();
     }
     lock.unlock();
+    if (status.ok()) {
+      status = MaybeFlushRecords();
+    }
     UpdateProgress();
     finished = std::count(done_.begin(), done_.end(), true);
   }
@@ -1514,6 +1658,28 @@ Result<RunReport> RunState::Run() {
   if (progress_) {
     progress_->Finish();
   }
+  // Whatever happened, what was decided is recorded before the run ends.
+  Status flushed = FlushRecords();
+  if (status.ok()) {
+    status = flushed;
+  }
+  // Moved, not copied: each report holds its key parts and invocation.
+  report_.steps.reserve(finished_.size());
+  std::set<std::pair<size_t, int>> reported;
+  for (const auto& [index, iteration] : finished_) {
+    if (reported.insert({index, iteration}).second) {
+      report_.steps.push_back(std::move(ReportOf(index, iteration)));
+    }
+  }
+  if (!options_.keep_work) {
+    // Each step removed its own folder; this removes the run's.
+    std::error_code ignored;
+    fs::remove(RunWorkRoot(blobs_->root(), report_.run_id), ignored);
+  }
+  // A lost stat cache only costs re-hashing next time.
+  if (Status saved = blob_stats_.Save(); !saved.ok()) {
+    LogWarning("cannot save the blob stat cache: {}", saved.message());
+  }
   // Steps finish in whatever order the machine ran them; the report (and
   // so the manifest) lists them in the graph's order, the same every run.
   // Iterations of a for_each step ("step[3]") sort by their number.
@@ -1545,7 +1711,7 @@ Result<RunReport> RunState::Run() {
                                          "");
   RETURN_IF_ERROR(status);
   RETURN_IF_ERROR(finished);
-  return report_;
+  return std::move(report_);
 }
 
 }  // namespace

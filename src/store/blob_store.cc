@@ -120,16 +120,22 @@ Result<Digest> BlobStore::AdoptFile(const fs::path& source) {
     fs::remove(source, error);
     return copied;
   }
-  int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
   // Re-hash after the move: the file may have changed since it was hashed.
   ASSIGN_OR_RETURN(Digest moved, Sha256OfFile(temp));
   if (moved != digest) {
     ::unlink(temp.c_str());
     return Status::Aborted(source.string() + " changed while being stored");
+  }
+  // Bytes the store already holds (and that still verify) need no second
+  // durable copy; only a new blob is flushed to disk before it is named.
+  if (Contains(digest) && Verify(digest).ok()) {
+    ::unlink(temp.c_str());
+    return digest;
+  }
+  int fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
   }
   RETURN_IF_ERROR(Publish(temp, digest));
   return digest;

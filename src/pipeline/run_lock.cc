@@ -1,0 +1,134 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "pipeline/run_lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/files.h"
+#include "core/log.h"
+
+namespace lockstep::pipeline {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path LockPath(const fs::path& store_root, const std::string& run_id) {
+  return store_root / "locks" / ("run-" + run_id + ".lock");
+}
+
+// The pid the owner wrote into its lock file, or "unknown".
+std::string OwnerPid(int fd) {
+  char buffer[32] = {};
+  ssize_t got = ::pread(fd, buffer, sizeof(buffer) - 1, 0);
+  std::string text = got > 0 ? std::string(buffer, got) : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.pop_back();
+  }
+  return text.empty() ? "unknown" : text;
+}
+
+}  // namespace
+
+fs::path RunWorkRoot(const fs::path& store_root, const std::string& run_id) {
+  return store_root / "work" / run_id;
+}
+
+Result<RunLock> RunLock::Acquire(const fs::path& store_root,
+                                 const std::string& run_id) {
+  fs::path path = LockPath(store_root, run_id);
+  std::error_code error;
+  fs::create_directories(path.parent_path(), error);
+  // O_CLOEXEC: a step's process must not inherit (and so keep) the lock.
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Status::Unavailable("cannot create " + path.string() + ": " +
+                               std::strerror(errno));
+  }
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return Status::FailedPrecondition("run " + run_id +
+                                      " is already in progress");
+  }
+  std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, pid.data(), pid.size(), 0) !=
+          static_cast<ssize_t>(pid.size())) {
+    ::close(fd);
+    return Status::Unavailable("cannot write " + path.string());
+  }
+  return RunLock(path, fd);
+}
+
+RunLock::RunLock(RunLock&& other) noexcept
+    : path_(std::move(other.path_)), fd_(other.fd_) {
+  other.fd_ = -1;
+}
+
+RunLock& RunLock::operator=(RunLock&& other) noexcept {
+  if (this != &other) {
+    Release();
+    path_ = std::move(other.path_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+RunLock::~RunLock() { Release(); }
+
+void RunLock::Release() {
+  if (fd_ < 0) {
+    return;
+  }
+  // Unlinked while still locked, so no other process can lock this file
+  // and take a finished run for an abandoned one.
+  ::unlink(path_.c_str());
+  ::close(fd_);
+  fd_ = -1;
+}
+
+Result<std::vector<std::string>> RecoverAbandonedRuns(
+    const fs::path& store_root, metadata::MetadataStore* metadata) {
+  std::vector<std::string> recovered;
+  ASSIGN_OR_RETURN(std::vector<metadata::Run> running,
+                   metadata->ListRuns({.status = "running"}));
+  for (const metadata::Run& run : running) {
+    fs::path path = LockPath(store_root, run.run_id);
+    int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+      continue;  // Not a run of this store, or it just finished.
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      continue;  // Its owner is alive.
+    }
+    // Locked by us now. The owner records the end before it unlocks, so
+    // AbandonRun, which only changes a run still running, cannot mistake
+    // a run that finished meanwhile.
+    std::string reason = "abandoned: the lockstep process running it (pid " +
+                         OwnerPid(fd) +
+                         ") ended without finishing it (killed or crashed)";
+    Result<bool> changed =
+        metadata->AbandonRun(run.run_id, "failed", reason);
+    if (changed.ok() && *changed) {
+      RemoveAllQuietly(RunWorkRoot(store_root, run.run_id));
+      recovered.push_back(run.run_id);
+      LogWarning("run {} was {}; recorded it as failed", run.run_id,
+                 reason);
+    }
+    if (changed.ok()) {
+      ::unlink(path.c_str());
+    }
+    ::close(fd);
+    RETURN_IF_ERROR(changed.status());
+  }
+  return recovered;
+}
+
+}  // namespace lockstep::pipeline

@@ -1,0 +1,61 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// Run ownership: a run in progress holds an exclusive flock on
+// <store>/locks/run-<RUN>.lock from before it is recorded as running until
+// after it is recorded as finished. The kernel drops the lock when the
+// owning process dies, however it dies (even SIGKILL), so a run recorded
+// as running whose lock file can be locked by someone else was abandoned.
+// RecoverAbandonedRuns records such runs as failed, with the reason, and
+// removes their step folders (<store>/work/<RUN>).
+
+#ifndef LOCKSTEP_PIPELINE_RUN_LOCK_H_
+#define LOCKSTEP_PIPELINE_RUN_LOCK_H_
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "metadata/metadata_store.h"
+
+namespace lockstep::pipeline {
+
+// The folder a run's steps work in: <store>/work/<RUN>.
+std::filesystem::path RunWorkRoot(const std::filesystem::path& store_root,
+                                  const std::string& run_id);
+
+// The lock a run in progress holds. Movable, not copyable; the destructor
+// removes the lock file and then releases the lock.
+class RunLock {
+ public:
+  // Creates and locks the run's lock file (writing this process's id in
+  // it). FailedPrecondition if another process holds it.
+  static Result<RunLock> Acquire(const std::filesystem::path& store_root,
+                                 const std::string& run_id);
+
+  RunLock(RunLock&& other) noexcept;
+  RunLock& operator=(RunLock&& other) noexcept;
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+  ~RunLock();
+
+ private:
+  RunLock(std::filesystem::path path, int fd) : path_(path), fd_(fd) {}
+  void Release();
+
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
+// Finds the runs recorded as running whose lock file in this store is no
+// longer held, records each as failed with a "labels" entry
+// lockstep.failure naming the reason, and removes its work folder. Runs
+// without a lock file here (another store sharing the database, or an
+// older Lockstep) are left alone. Returns the ids of the recovered runs.
+Result<std::vector<std::string>> RecoverAbandonedRuns(
+    const std::filesystem::path& store_root,
+    metadata::MetadataStore* metadata);
+
+}  // namespace lockstep::pipeline
+
+#endif  // LOCKSTEP_PIPELINE_RUN_LOCK_H_
