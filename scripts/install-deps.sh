@@ -19,7 +19,8 @@ test_packages=(
   ninja-build graphviz openssl python3-jsonschema
 )
 bench_packages=(
-  python3-xgboost python3-numpy hyperfine docker-registry wrk linux-perf
+  python3-xgboost python3-numpy hyperfine docker-registry wrk
+  linux-perf valgrind bc
 )
 
 wanted=("${build_packages[@]}" "${test_packages[@]}")

@@ -6,7 +6,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <new>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -75,74 +78,65 @@ Status Publish(store::BlobStore* blobs, const fs::path& temp,
   return durable ? FsyncDirectory(destination.parent_path()) : Status::Ok();
 }
 
+// Creates the temp file a large blob is written to, with O_DIRECT where
+// the file system takes it: the copy then goes from our buffers straight
+// to the disk, without a second copy into the page cache or waiting
+// behind other writers' dirty pages (on the shared build VM a direct 2 GiB
+// copy took 5 s where a buffered one with fsync took 48 s).
 Result<std::pair<fs::path, int>> CreateTemp(store::BlobStore* blobs) {
   fs::path directory = blobs->TempDirectory();
   std::error_code error;
   fs::create_directories(directory, error);
   fs::path temp = UniqueTempPath(directory, "data-");
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                  0444);
+  int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+  int fd = ::open(temp.c_str(), flags | O_DIRECT, 0444);
+  if (fd < 0 && errno == EINVAL) fd = ::open(temp.c_str(), flags, 0444);
   if (fd < 0) return ErrnoStatus(temp, errno);
   return std::make_pair(temp, fd);
 }
 
-// Writes a small blob with one file creation: an unnamed O_TMPFILE in the
-// blob's own shard folder, linked in under its name once complete, so a
-// reader never sees a partial blob and no rename or unlink is needed.
-// Falls back to temp file + rename where O_TMPFILE is unsupported.
-Result<StoredFile> PublishSmall(store::BlobStore* blobs,
-                                std::string_view bytes, StoredFile result) {
-  fs::path destination = blobs->PathOf(result.digest);
-  fs::path shard = destination.parent_path();
-  int fd = ::open(shard.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0444);
-  if (fd < 0 && errno == ENOENT) {
-    std::error_code error;
-    fs::create_directories(shard, error);
-    fd = ::open(shard.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0444);
+// Buffers for O_DIRECT must start, and direct writes must end, on this.
+constexpr size_t kDirectAlignment = 4096;
+
+// Bytes read (in kHashChunkSize steps) before a slot goes to the copy
+// thread: large direct writes keep the disk busy.
+constexpr size_t kSlotSize = 4 * kHashChunkSize;
+
+// Writes `chunk` to `fd`, directly while the chunk is whole blocks. A
+// partial block (the file's tail) or a file system that refuses a direct
+// write switches the file to buffered writes for the rest.
+Status WriteCopy(int fd, std::string_view chunk, const fs::path& path) {
+  int flags = ::fcntl(fd, F_GETFL);
+  bool direct = flags >= 0 && (flags & O_DIRECT) != 0;
+  if (direct && chunk.size() % kDirectAlignment != 0) {
+    ::fcntl(fd, F_SETFL, flags & ~O_DIRECT);
+    direct = false;
   }
-  if (fd < 0) {
-    ASSIGN_OR_RETURN(auto temp, CreateTemp(blobs));
-    Status status = WriteAll(temp.second, bytes, temp.first);
-    ::close(temp.second);
-    if (!status.ok()) {
-      ::unlink(temp.first.c_str());
-      return status;
+  while (!chunk.empty()) {
+    ssize_t n = ::write(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINVAL && direct) {
+      ::fcntl(fd, F_SETFL, flags & ~O_DIRECT);
+      direct = false;
+      continue;
     }
-    RETURN_IF_ERROR(Publish(blobs, temp.first, result.digest, false));
-    return result;
-  }
-  Status status = WriteAll(fd, bytes, destination);
-  if (status.ok()) {
-    std::string self = "/proc/self/fd/" + std::to_string(fd);
-    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, destination.c_str(),
-                 AT_SYMLINK_FOLLOW) != 0) {
-      // EEXIST: a corrupt blob with this name (a good one was kept
-      // above); replace it through a rename.
-      status = errno == EEXIST ? Status::Ok() : ErrnoStatus(destination, errno);
-      if (status.ok()) {
-        ::close(fd);
-        ASSIGN_OR_RETURN(auto temp, CreateTemp(blobs));
-        status = WriteAll(temp.second, bytes, temp.first);
-        ::close(temp.second);
-        if (status.ok()) {
-          status = ::rename(temp.first.c_str(), destination.c_str()) == 0
-                       ? Status::Ok()
-                       : ErrnoStatus(destination, errno);
-        }
-        if (!status.ok()) ::unlink(temp.first.c_str());
-        RETURN_IF_ERROR(status);
-        return result;
-      }
+    if (n < 0) return ErrnoStatus(path, errno);
+    chunk.remove_prefix(static_cast<size_t>(n));
+    if (direct && chunk.size() % kDirectAlignment != 0) {
+      ::fcntl(fd, F_SETFL, flags & ~O_DIRECT);
+      direct = false;
     }
   }
-  ::close(fd);
-  RETURN_IF_ERROR(status);
-  return result;
+  return Status::Ok();
 }
+
+struct FreeDeleter {
+  void operator()(char* p) const { std::free(p); }
+};
 
 // A chunk travelling from the hashing thread to the copy thread.
 struct Slot {
-  std::unique_ptr<char[]> data;
+  std::unique_ptr<char, FreeDeleter> data;
   size_t size = 0;
 };
 
@@ -152,7 +146,11 @@ class Pipeline {
  public:
   explicit Pipeline(int slots) {
     for (int i = 0; i < slots; ++i) {
-      free_.push_back(new Slot{std::make_unique<char[]>(kHashChunkSize), 0});
+      void* memory = std::aligned_alloc(kDirectAlignment, kSlotSize);
+      if (memory == nullptr) throw std::bad_alloc();
+      free_.push_back(new Slot{
+          std::unique_ptr<char, FreeDeleter>(static_cast<char*>(memory)),
+          0});
       owned_.emplace_back(free_.back());
     }
   }
@@ -188,8 +186,10 @@ class Pipeline {
 // Reads `in` once: this thread reads and hashes each chunk, a second
 // thread runs `consumer` on it (copy, count), so the two overlap. After a
 // consumer error the second thread only drains.
-Status PipelinedRead(int in, const fs::path& path, const ChunkVisitor& consumer,
-                     StoredFile* result, Progress* progress) {
+// `slot_fill` (at most kSlotSize) is how many bytes each hand-off holds.
+Status PipelinedRead(int in, const fs::path& path, size_t slot_fill,
+                     const ChunkVisitor& consumer, StoredFile* result,
+                     Progress* progress) {
   Pipeline pipeline(8);
   Status consumer_status = Status::Ok();
   std::thread worker([&] {
@@ -202,19 +202,31 @@ Status PipelinedRead(int in, const fs::path& path, const ChunkVisitor& consumer,
 
   Sha256 hasher;
   Status read_status = Status::Ok();
-  while (true) {
+  bool at_end = false;
+  while (!at_end) {
+    // Fill a slot in hash-sized reads, hashing each while it is still in
+    // the CPU's cache.
     Slot* slot = pipeline.TakeFree();
-    ssize_t n = ReadSome(in, slot->data.get(), kHashChunkSize);
-    if (n <= 0) {
-      if (n < 0) read_status = ErrnoStatus(path, errno);
+    slot->size = 0;
+    while (slot->size < slot_fill) {
+      char* at = slot->data.get() + slot->size;
+      ssize_t n = ReadSome(in, at,
+                           std::min(kHashChunkSize, slot_fill - slot->size));
+      if (n <= 0) {
+        if (n < 0) read_status = ErrnoStatus(path, errno);
+        at_end = true;
+        break;
+      }
+      hasher.Update(at, static_cast<size_t>(n));
+      slot->size += static_cast<size_t>(n);
+    }
+    if (slot->size == 0) {
       pipeline.GiveFree(slot);
       break;
     }
-    slot->size = static_cast<size_t>(n);
-    hasher.Update(slot->data.get(), slot->size);
     result->size += slot->size;
-    pipeline.GiveFull(slot);
     if (progress != nullptr) progress->Advance(slot->size);
+    pipeline.GiveFull(slot);
   }
   pipeline.GiveFull(nullptr);
   worker.join();
@@ -231,7 +243,8 @@ Result<StoredFile> HashFile(const fs::path& path, size_t chunk_size,
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   if (on_chunk && chunk_size == kHashChunkSize) {
     StoredFile result;
-    Status status = PipelinedRead(fd, path, on_chunk, &result, progress);
+    Status status = PipelinedRead(fd, path, kHashChunkSize, on_chunk,
+                                  &result, progress);
     ::close(fd);
     RETURN_IF_ERROR(status);
     return result;
@@ -278,7 +291,7 @@ Result<StoredFile> StoreLargeFile(store::BlobStore* blobs,
   // the final fsync finds little left to do, and feeds the visitor.
   uint64_t flushed = 0, written = 0;
   auto copy = [&](std::string_view chunk) -> Status {
-    RETURN_IF_ERROR(WriteAll(out, chunk, temp_path));
+    RETURN_IF_ERROR(WriteCopy(out, chunk, temp_path));
     written += chunk.size();
     if (written - flushed >= kWritebackStep) {
       ::sync_file_range(out, static_cast<off_t>(flushed),
@@ -289,7 +302,8 @@ Result<StoredFile> StoreLargeFile(store::BlobStore* blobs,
     return on_chunk ? on_chunk(chunk) : Status::Ok();
   };
   StoredFile result;
-  Status status = PipelinedRead(in, path, copy, &result, progress);
+  Status status = PipelinedRead(in, path, kSlotSize, copy, &result,
+                                progress);
 
   struct stat after;
   ::fstat(in, &after);
@@ -307,11 +321,22 @@ Result<StoredFile> StoreLargeFile(store::BlobStore* blobs,
   return result;
 }
 
-Result<StoredFile> StoreSmallFile(store::BlobStore* blobs,
-                                  const fs::path& path,
-                                  uint64_t expected_size) {
+SmallFileBatch::SmallFileBatch(store::BlobStore* blobs) : blobs_(blobs) {}
+
+SmallFileBatch::~SmallFileBatch() {
+  if (folder_fd_ < 0) return;
+  for (const auto& [name, digest] : pending_) {
+    ::unlinkat(folder_fd_, name.c_str(), 0);
+  }
+  ::close(folder_fd_);
+  ::rmdir(folder_.c_str());
+}
+
+Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
+                                       uint64_t expected_size) {
   ASSIGN_OR_RETURN(int in, OpenForReading(path));
-  // One byte more than expected, to see a file that grew.
+  // One buffer per thread; one byte more than expected is asked for, to
+  // see a file that grew.
   thread_local std::string buffer;
   buffer.resize(expected_size + 1);
   size_t have = 0;
@@ -334,10 +359,88 @@ Result<StoredFile> StoreSmallFile(store::BlobStore* blobs,
   std::string_view bytes(buffer.data(), have);
   result.digest = Sha256Of(bytes);
   result.size = have;
-  if (blobs->Contains(result.digest) && blobs->Verify(result.digest).ok()) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queued_.contains(result.digest.hex())) return result;
+  }
+  if (blobs_->Contains(result.digest) && blobs_->Verify(result.digest).ok()) {
     return result;
   }
-  return PublishSmall(blobs, bytes, result);
+  RETURN_IF_ERROR(WriteTemp(bytes, result.digest));
+  return result;
+}
+
+Result<int> SmallFileBatch::Folder() {
+  if (folder_fd_ >= 0) return folder_fd_;
+  std::error_code error;
+  fs::create_directories(blobs_->TempDirectory(), error);
+  ASSIGN_OR_RETURN(folder_,
+                   MakeTempDirectory(blobs_->TempDirectory(), "batch-"));
+  folder_fd_ = ::open(folder_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (folder_fd_ < 0) return ErrnoStatus(folder_, errno);
+  return folder_fd_;
+}
+
+Status SmallFileBatch::WriteTemp(std::string_view bytes,
+                                 const Digest& digest) {
+  // The name is claimed under the lock (so identical content is written
+  // once); the write itself runs unlocked, beside other threads' writes.
+  std::string name;
+  int folder = -1;
+  {
+    std::lock_guard lock(mutex_);
+    if (!queued_.insert(digest.hex()).second) return Status::Ok();
+    ASSIGN_OR_RETURN(folder, Folder());
+    name = std::to_string(pending_.size());
+    pending_.emplace_back(name, digest);
+  }
+  int fd = ::openat(folder, name.c_str(),
+                    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  if (fd < 0) return ErrnoStatus(folder_ / name, errno);
+  Status status = WriteAll(fd, bytes, folder_ / name);
+  ::close(fd);
+  return status;
+}
+
+Status SmallFileBatch::Publish() {
+  if (pending_.empty()) return Status::Ok();
+  // 1. The bytes (and the temp files holding them) reach the disk.
+  RETURN_IF_ERROR(SyncStore(*blobs_));
+
+  // 2. Each becomes visible under its digest; shard folders are opened
+  // once, and a rename within one file system is atomic.
+  std::vector<int> shards(256, -1);
+  Status status = Status::Ok();
+  size_t published = 0;
+  for (const auto& [name, digest] : pending_) {
+    int shard = std::stoi(digest.hex().substr(0, 2), nullptr, 16);
+    fs::path destination = blobs_->PathOf(digest);
+    if (shards[shard] < 0) {
+      std::error_code error;
+      fs::create_directories(destination.parent_path(), error);
+      shards[shard] = ::open(destination.parent_path().c_str(),
+                             O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (shards[shard] < 0) {
+        status = ErrnoStatus(destination.parent_path(), errno);
+        break;
+      }
+    }
+    if (::renameat(folder_fd_, name.c_str(), shards[shard],
+                   digest.hex().c_str()) != 0) {
+      status = ErrnoStatus(destination, errno);
+      break;
+    }
+    ++published;
+  }
+  for (int fd : shards) {
+    if (fd >= 0) ::close(fd);
+  }
+  pending_.erase(pending_.begin(),
+                 pending_.begin() + static_cast<std::ptrdiff_t>(published));
+  RETURN_IF_ERROR(status);
+
+  // 3. The renames reach the disk before anything names these blobs.
+  return SyncStore(*blobs_);
 }
 
 Status SyncStore(const store::BlobStore& blobs) {

@@ -14,6 +14,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
+#include <string>
+#include <unordered_set>
+#include <utility>
+#include <vector>
 
 #include "core/digest.h"
 #include "core/progress.h"
@@ -42,18 +47,51 @@ Result<StoredFile> StoreLargeFile(store::BlobStore* blobs,
                                   const ChunkVisitor& on_chunk = nullptr,
                                   Progress* progress = nullptr);
 
-// Stores a small file (read whole) for a folder snapshot without an fsync
-// per file: the caller calls SyncStore once before publishing anything
-// that names these blobs. An existing blob is kept when it verifies.
-// `expected_size` is the size lstat saw; a different size is Aborted.
-Result<StoredFile> StoreSmallFile(store::BlobStore* blobs,
-                                  const fs::path& path,
-                                  uint64_t expected_size);
+// Small files of a folder snapshot, stored without an fsync each. Add
+// reads and hashes a file on the calling thread (any number of threads
+// may call it at once) and, when its blob is not already in the store,
+// writes the bytes to a temp file in a private folder under the store's
+// tmp/, where no reader looks. Publish makes every temp file durable with
+// one syncfs, renames each into place as its blob, and syncs again, so a
+// crash at any point leaves either no blob or a complete, durable one,
+// and a caller that publishes before recording anything never records a
+// blob that could vanish. Temp files not published are removed by the
+// destructor.
+class SmallFileBatch {
+ public:
+  explicit SmallFileBatch(store::BlobStore* blobs);
+  ~SmallFileBatch();
+  SmallFileBatch(const SmallFileBatch&) = delete;
+  SmallFileBatch& operator=(const SmallFileBatch&) = delete;
 
-// Makes every blob written by StoreSmallFile durable (syncfs).
+  // Reads `path` whole and hashes it. `expected_size` is the size lstat
+  // saw; a different size is Aborted. An existing blob is kept when it
+  // verifies; a corrupt one is replaced at Publish.
+  Result<StoredFile> Add(const fs::path& path, uint64_t expected_size);
+
+  // Makes the added blobs durable and visible (see above). Call once,
+  // after every Add has returned.
+  Status Publish();
+
+  // Blobs waiting for Publish.
+  size_t pending() const { return pending_.size(); }
+
+ private:
+  Result<int> Folder();
+  Status WriteTemp(std::string_view bytes, const Digest& digest);
+
+  store::BlobStore* blobs_;
+  std::mutex mutex_;
+  int folder_fd_ = -1;  // tmp/batch-*, created on the first write.
+  fs::path folder_;
+  std::unordered_set<std::string> queued_;     // Hex digests written.
+  std::vector<std::pair<std::string, Digest>> pending_;  // Temp, blob.
+};
+
+// Makes everything written to the store's file system durable (syncfs).
 Status SyncStore(const store::BlobStore& blobs);
 
-// Files up to this size go through StoreSmallFile in folder snapshots.
+// Files up to this size go through SmallFileBatch in folder snapshots.
 inline constexpr uint64_t kSmallFileLimit = 4 << 20;
 
 }  // namespace lockstep::data

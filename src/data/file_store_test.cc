@@ -67,20 +67,90 @@ TEST_F(FileStoreTest, LargeFileIsStoredByteForByteInOneRead) {
   EXPECT_TRUE(fs::is_empty(blobs.TempDirectory()));
 }
 
-TEST_F(FileStoreTest, SmallFileStoresAndNoticesAChangedSize) {
+// Sizes around the copy thread's 4 MiB direct writes: whole slots only,
+// a tail of one byte, a tail shorter than a disk block, and a file
+// smaller than one block. The stored bytes must equal the source (cmp)
+// and both must hash as sha256sum says.
+TEST_F(FileStoreTest, ConcurrentCopyStoresExactBytesAtEverySize) {
+  std::mt19937 random(7);
+  for (size_t size : {size_t{8} << 20, (size_t{8} << 20) + 1,
+                      (size_t{9} << 20) + 4097, size_t{100}}) {
+    std::string bytes(size, '\0');
+    for (char& c : bytes) c = static_cast<char>(random());
+    fs::path path = root_ / ("source-" + std::to_string(size));
+    WriteBytes(path, bytes);
+    store::BlobStore blobs(root_ / ("store-" + std::to_string(size)));
+    auto stored = StoreLargeFile(&blobs, path);
+    ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+    EXPECT_EQ(stored->digest.ToString(), Sha256Sum(path)) << size;
+    EXPECT_EQ(stored->size, size);
+    fs::path blob = blobs.PathOf(stored->digest);
+    EXPECT_EQ(fs::file_size(blob), size);
+    EXPECT_EQ(testing::Shell("cmp '" + path.string() + "' '" +
+                             blob.string() + "' && echo same"),
+              "same")
+        << size;
+    EXPECT_TRUE(fs::is_empty(blobs.TempDirectory()));
+  }
+}
+
+TEST_F(FileStoreTest, SmallFilesAreInvisibleUntilPublished) {
   store::BlobStore blobs(root_ / "store");
   WriteBytes(root_ / "small.txt", "hello\n");
-  auto stored = StoreSmallFile(&blobs, root_ / "small.txt", 6);
+  WriteBytes(root_ / "same.txt", "hello\n");
+  WriteBytes(root_ / "crlf.txt", "hello\r\n");
+  SmallFileBatch batch(&blobs);
+  auto stored = batch.Add(root_ / "small.txt", 6);
   ASSERT_TRUE(stored.ok()) << stored.status().ToString();
   // sha256sum of "hello\n".
   EXPECT_EQ(stored->digest.hex(),
             "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03");
-  ASSERT_TRUE(SyncStore(blobs).ok());
-  EXPECT_TRUE(blobs.Verify(stored->digest).ok());
+  EXPECT_EQ(stored->size, 6u);
+  auto same = batch.Add(root_ / "same.txt", 6);
+  auto crlf = batch.Add(root_ / "crlf.txt", 7);
+  ASSERT_TRUE(same.ok() && crlf.ok());
+  EXPECT_EQ(same->digest, stored->digest);
+  EXPECT_EQ(crlf->digest.ToString(), Sha256Sum(root_ / "crlf.txt"));
 
-  EXPECT_TRUE(StoreSmallFile(&blobs, root_ / "small.txt", 5)
-                  .status()
-                  .IsAborted());
+  // Nothing is a blob before Publish; identical content waits once.
+  EXPECT_TRUE(blobs.List()->empty());
+  EXPECT_EQ(batch.pending(), 2u);
+  ASSERT_TRUE(batch.Publish().ok());
+  EXPECT_EQ(blobs.List()->size(), 2u);
+  EXPECT_TRUE(blobs.Verify(stored->digest).ok());
+  EXPECT_TRUE(blobs.Verify(crlf->digest).ok());
+
+  EXPECT_TRUE(batch.Add(root_ / "small.txt", 5).status().IsAborted());
+}
+
+TEST_F(FileStoreTest, AnUnpublishedBatchLeavesNothingBehind) {
+  store::BlobStore blobs(root_ / "store");
+  WriteBytes(root_ / "a.txt", "abc");
+  {
+    SmallFileBatch batch(&blobs);
+    ASSERT_TRUE(batch.Add(root_ / "a.txt", 3).ok());
+    EXPECT_EQ(batch.pending(), 1u);
+  }
+  EXPECT_TRUE(blobs.List()->empty());
+  EXPECT_TRUE(fs::is_empty(blobs.TempDirectory()));
+}
+
+TEST_F(FileStoreTest, ACorruptBlobIsReplacedOnPublish) {
+  store::BlobStore blobs(root_ / "store");
+  WriteBytes(root_ / "a.txt", "abc");
+  SmallFileBatch first(&blobs);
+  Digest digest = first.Add(root_ / "a.txt", 3)->digest;
+  ASSERT_TRUE(first.Publish().ok());
+  fs::permissions(blobs.PathOf(digest), fs::perms::owner_write,
+                  fs::perm_options::add);
+  WriteBytes(blobs.PathOf(digest), "abd");
+  ASSERT_TRUE(blobs.Verify(digest).IsDataLoss());
+
+  SmallFileBatch second(&blobs);
+  ASSERT_TRUE(second.Add(root_ / "a.txt", 3).ok());
+  EXPECT_EQ(second.pending(), 1u);
+  ASSERT_TRUE(second.Publish().ok());
+  EXPECT_TRUE(blobs.Verify(digest).ok());
 }
 
 TEST_F(FileStoreTest, AVisitorErrorStopsTheStoreAndLeavesNoBlob) {

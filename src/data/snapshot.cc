@@ -23,6 +23,7 @@
 #include "core/progress.h"
 #include "data/csv.h"
 #include "data/file_store.h"
+#include "data/parallel.h"
 #include "data/stat_cache.h"
 #include "data/table_source.h"
 
@@ -58,36 +59,6 @@ std::string DefaultCreator() {
     return account->pw_name;
   }
   return std::to_string(::geteuid());
-}
-
-unsigned WorkerCount(size_t jobs) {
-  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  return static_cast<unsigned>(std::min<size_t>(cores, std::max<size_t>(jobs,
-                                                                       1)));
-}
-
-// Runs `job(i)` for i in [0, count) on all cores; returns the first error.
-Status ParallelFor(size_t count, const std::function<Status(size_t)>& job) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  std::mutex mutex;
-  Status first = Status::Ok();
-  auto work = [&] {
-    for (size_t i = next++; i < count && !failed; i = next++) {
-      Status status = job(i);
-      if (!status.ok()) {
-        std::lock_guard lock(mutex);
-        if (first.ok()) first = status;
-        failed = true;
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  unsigned workers = WorkerCount(count);
-  for (unsigned i = 1; i < workers; ++i) threads.emplace_back(work);
-  work();
-  for (std::thread& thread : threads) thread.join();
-  return first;
 }
 
 Json LabelsToJson(const std::map<std::string, std::string>& labels) {
@@ -328,6 +299,7 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
   // Hash (and store) every file not vouched for by the stat cache.
   StatCache cache = StatCache::Load(cache_dir_ / kStatCacheFile);
   std::vector<int64_t> hashed_at(walked.size(), 0);  // 0: from the cache.
+  SmallFileBatch batch(blobs_);
   Progress progress("snapshot " + root.filename().string(), files.size(),
                     "files");
   RETURN_IF_ERROR(ParallelFor(files.size(), [&](size_t k) -> Status {
@@ -342,7 +314,7 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
     hashed_at[files[k]] = NowUnixNanos();
     Result<StoredFile> stored =
         item.entry.size <= kSmallFileLimit
-            ? StoreSmallFile(blobs_, absolute, item.entry.size)
+            ? batch.Add(absolute, item.entry.size)
             : StoreLargeFile(blobs_, absolute);
     RETURN_IF_ERROR(stored.status());
     item.entry.digest = stored->digest;
@@ -351,6 +323,8 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
     return Status::Ok();
   }));
   progress.Finish();
+  // New small blobs become durable and visible before any tree names them.
+  RETURN_IF_ERROR(batch.Publish());
 
   std::vector<TreeEntry> entries;
   entries.reserve(walked.size());
@@ -360,7 +334,8 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
 
   // A tree blob is written only after all of its file blobs are durable,
   // so a present tree vouches for its files and an unchanged folder costs
-  // no per-file check. Otherwise make sure the cached ones are present.
+  // no per-file check. Otherwise make sure the cached ones are present
+  // (large files were fsynced one by one, small ones published above).
   if (!blobs_->Contains(digest)) {
     RETURN_IF_ERROR(ParallelFor(files.size(), [&](size_t k) -> Status {
       const WalkedEntry& item = walked[files[k]];
@@ -376,7 +351,6 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
       }
       return Status::Ok();
     }));
-    RETURN_IF_ERROR(SyncStore(*blobs_));
     ASSIGN_OR_RETURN(Digest stored_tree, blobs_->PutBytes(tree));
     (void)stored_tree;
   }

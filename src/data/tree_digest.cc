@@ -10,9 +10,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <set>
 
 #include "core/files.h"
+#include "data/parallel.h"
 
 namespace lockstep::data {
 
@@ -32,12 +34,12 @@ uint64_t ReadBigEndian(std::string_view bytes) {
   return value;
 }
 
-std::string HexToRaw(const std::string& hex) {
-  std::string raw(hex.size() / 2, '\0');
-  for (size_t i = 0; i < raw.size(); ++i) {
-    raw[i] = static_cast<char>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+// Appends the bytes of lowercase hex (a Digest's, so well formed).
+void AppendHexAsRaw(std::string* out, std::string_view hex) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out->push_back(static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
   }
-  return raw;
 }
 
 std::string RawToHex(std::string_view raw) {
@@ -87,6 +89,11 @@ void SortTree(std::vector<TreeEntry>* entries) {
 
 std::string EncodeTree(const std::vector<TreeEntry>& sorted) {
   std::string out(kTreeMagic);
+  size_t expected = out.size();
+  for (const TreeEntry& entry : sorted) {
+    expected += 14 + entry.path.size() + 32 + entry.target.size();
+  }
+  out.reserve(expected);
   for (const TreeEntry& entry : sorted) {
     out.push_back(static_cast<char>(entry.type));
     out.push_back(entry.executable ? 1 : 0);
@@ -94,7 +101,7 @@ std::string EncodeTree(const std::vector<TreeEntry>& sorted) {
     out += entry.path;
     AppendBigEndian(&out, entry.size, 8);
     if (entry.type == EntryType::kFile) {
-      out += HexToRaw(entry.digest.hex());
+      AppendHexAsRaw(&out, entry.digest.hex());
     } else if (entry.type == EntryType::kSymlink) {
       out += entry.target;
     }
@@ -216,10 +223,18 @@ bool IgnoreRules::Ignored(std::string_view path, bool is_directory) const {
 
 namespace {
 
+// A folder whose listing was put off, to be walked on another core.
+struct Deferred {
+  std::string prefix;  // Its relative path.
+  fs::path absolute;
+};
+
 struct Walker {
-  IgnoreRules rules;
-  std::vector<std::string> skip;
-  std::vector<WalkedEntry>* out;
+  const IgnoreRules* rules = nullptr;
+  const std::vector<std::string>* skip = nullptr;
+  std::vector<WalkedEntry>* out = nullptr;
+  // When set, subfolders are recorded here instead of being walked.
+  std::vector<Deferred>* deferred = nullptr;
 
   // Lists the folder open at `dir_fd` whose relative path is `prefix`.
   Status Walk(int dir_fd, const fs::path& absolute, const std::string& prefix) {
@@ -255,8 +270,8 @@ struct Walker {
     }
     mode_t mode = walked.info.st_mode;
     bool is_dir = S_ISDIR(mode);
-    if (rules.Ignored(entry.path, is_dir)) return Status::Ok();
-    if (std::find(skip.begin(), skip.end(), entry.path) != skip.end()) {
+    if (rules->Ignored(entry.path, is_dir)) return Status::Ok();
+    if (std::find(skip->begin(), skip->end(), entry.path) != skip->end()) {
       return Status::Ok();
     }
 
@@ -287,6 +302,10 @@ struct Walker {
     entry.type = EntryType::kDirectory;
     std::string child_prefix = entry.path;
     out->push_back(std::move(walked));
+    if (deferred != nullptr) {
+      deferred->push_back({std::move(child_prefix), std::move(where)});
+      return Status::Ok();
+    }
     int child = ::openat(dir_fd, name.c_str(),
                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (child < 0) return ErrnoStatus(where, errno);
@@ -298,16 +317,44 @@ struct Walker {
 
 Result<std::vector<WalkedEntry>> WalkFolder(
     const fs::path& root, const std::vector<std::string>& skip) {
-  std::vector<WalkedEntry> entries;
-  Walker walker;
-  walker.out = &entries;
-  walker.skip = skip;
+  IgnoreRules rules;
   Result<std::string> ignore = ReadFile(root / ".lockstepignore");
-  if (ignore.ok()) walker.rules = IgnoreRules::Parse(*ignore);
+  if (ignore.ok()) rules = IgnoreRules::Parse(*ignore);
 
+  // The top level on this thread; each of its folders is then walked on
+  // the worker pool (lstat on all cores), into a list of its own.
+  std::vector<WalkedEntry> entries;
+  std::vector<Deferred> folders;
+  Walker top{&rules, &skip, &entries, &folders};
   int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(root, errno);
-  RETURN_IF_ERROR(walker.Walk(fd, root, ""));
+  int root_fd = ::dup(fd);
+  Status listed = root_fd < 0 ? ErrnoStatus(root, errno) : Status::Ok();
+  Status walked_top = top.Walk(fd, root, "");
+  if (listed.ok()) listed = walked_top;
+  if (!listed.ok()) {
+    if (root_fd >= 0) ::close(root_fd);
+    return listed;
+  }
+
+  std::vector<std::vector<WalkedEntry>> parts(folders.size());
+  Status walked = ParallelFor(folders.size(), [&](size_t i) -> Status {
+    Walker walker{&rules, &skip, &parts[i], nullptr};
+    // Top-level names hold no '/', so O_NOFOLLOW guards the whole path.
+    int child = ::openat(root_fd, folders[i].prefix.c_str(),
+                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (child < 0) return ErrnoStatus(folders[i].absolute, errno);
+    return walker.Walk(child, folders[i].absolute, folders[i].prefix);
+  });
+  ::close(root_fd);
+  RETURN_IF_ERROR(walked);
+
+  size_t total = entries.size();
+  for (const auto& part : parts) total += part.size();
+  entries.reserve(total);
+  for (auto& part : parts) {
+    std::move(part.begin(), part.end(), std::back_inserter(entries));
+  }
   std::sort(entries.begin(), entries.end(),
             [](const WalkedEntry& a, const WalkedEntry& b) {
               return a.entry.path < b.entry.path;

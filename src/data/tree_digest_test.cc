@@ -111,6 +111,32 @@ TEST_F(TreeDigestTest, ExecutableBitAndNonUtf8NamesCount) {
   EXPECT_EQ(DisplayPath("caf\xe9"), "caf\\xe9");
 }
 
+// The walk splits the top-level folders across cores; what it lists must
+// still be exactly what find(1) lists, in byte order.
+TEST_F(TreeDigestTest, ParallelWalkListsWhatFindLists) {
+  for (int top = 0; top < 7; ++top) {
+    for (int sub = 0; sub < 3; ++sub) {
+      fs::path folder = root_ / ("t" + std::to_string(top)) /
+                        ("s" + std::to_string(sub)) / "deep";
+      WriteBytes(folder / "x.bin", std::to_string(top * 10 + sub));
+      WriteBytes(folder.parent_path() / "y.bin", "y");
+    }
+  }
+  WriteBytes(root_ / "top.txt", "top");
+  fs::create_directories(root_ / "empty");
+  ASSERT_EQ(::symlink("t0", (root_ / "link").c_str()), 0);
+
+  auto walked = WalkFolder(root_);
+  ASSERT_TRUE(walked.ok()) << walked.status().ToString();
+  std::string listed;
+  for (const WalkedEntry& item : *walked) listed += item.entry.path + "\n";
+  listed.pop_back();
+  EXPECT_EQ(listed, testing::Shell("cd '" + root_.string() +
+                                   "' && find . -mindepth 1 | cut -c3- | "
+                                   "LC_ALL=C sort"));
+  EXPECT_EQ(walked->size(), 7u * (1 + 3 * 3 + 3) + 3);
+}
+
 TEST_F(TreeDigestTest, LockstepIgnoreLeavesEntriesOut) {
   WriteBytes(root_ / ".lockstepignore",
              "# comment\n*.tmp\ncache/\n/top-only.txt\n");
