@@ -56,7 +56,7 @@ Result<int> OpenForReading(const fs::path& path) {
 // replaced. `durable` fsyncs the shard folder after the rename.
 Status Publish(store::BlobStore* blobs, const fs::path& temp,
                const Digest& digest, bool durable) {
-  if (blobs->Contains(digest) && blobs->Verify(digest).ok()) {
+  if (blobs->ReuseIfIntact(digest)) {
     ::unlink(temp.c_str());
     return Status::Ok();
   }
@@ -363,7 +363,7 @@ Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
     std::lock_guard lock(mutex_);
     if (queued_.contains(result.digest.hex())) return result;
   }
-  if (blobs_->Contains(result.digest) && blobs_->Verify(result.digest).ok()) {
+  if (blobs_->ReuseIfIntact(result.digest)) {
     return result;
   }
   RETURN_IF_ERROR(WriteTemp(bytes, result.digest));

@@ -2,9 +2,13 @@
 
 #include "registry/gc.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <string>
 #include <unordered_set>
 
 #include "core/clock.h"
@@ -23,6 +27,30 @@ std::optional<int64_t> ModifiedMillis(const std::filesystem::path& path) {
          info.st_mtim.tv_nsec / 1000000;
 }
 
+// Now, as the file system stamps mtimes. Those come from the kernel's
+// coarse clock, which lags the fine clock NowUnixMillis reads by up to a
+// tick: a blob written just after marking began could carry an mtime
+// before it and be swept. A file made and stamped now gives the time on
+// the coarse clock; the earlier of the two is the safe cutoff.
+int64_t FileClockNowMillis(const std::filesystem::path& folder) {
+  int64_t now = NowUnixMillis();
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  std::string path = (folder / ("gc-clock-" + std::to_string(::getpid())))
+                         .string();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  0600);
+  if (fd < 0) return now;
+  struct stat info;
+  bool stamped = ::fstat(fd, &info) == 0;
+  ::close(fd);
+  ::unlink(path.c_str());
+  if (!stamped) return now;
+  int64_t stamp = static_cast<int64_t>(info.st_mtim.tv_sec) * 1000 +
+                  info.st_mtim.tv_nsec / 1000000;
+  return std::min(now, stamp);
+}
+
 }  // namespace
 
 Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
@@ -31,8 +59,12 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
   GcReport report;
   report.mark_started_ms = NowUnixMillis();
   // Anything written after this instant, or within the grace period
-  // before it, is spared whatever the marks say.
+  // before it, is spared whatever the marks say. The index's push times
+  // come from the same clock as the mark; blob files' mtimes from the file
+  // system's, so they are judged against the file system's own now.
   const int64_t cutoff = report.mark_started_ms - options.grace_ms;
+  const int64_t file_cutoff =
+      FileClockNowMillis(blobs.TempDirectory()) - options.grace_ms;
 
   // Mark.
   std::unordered_set<Digest> marked;
@@ -83,7 +115,7 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
         if (!modified) continue;
         ASSIGN_OR_RETURN(bool held_now, index.IsHeld(digest, cutoff));
         if (held_now) continue;
-        if (*modified >= cutoff) {
+        if (*modified >= file_cutoff) {
           report.spared_young.push_back(digest);
           continue;
         }

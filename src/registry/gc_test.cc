@@ -53,9 +53,10 @@ class GcTest : public ::testing::Test {
   }
 
   GcReport Collect(GcOptions options = {}) {
-    // Grace 0: everything written before the mark is eligible; the short
-    // sleep puts the test's writes strictly before it.
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    // Grace 0: everything written before the mark is eligible; the sleep
+    // puts the test's writes strictly before it, on the file system's
+    // clock too, whose ticks lag the fine clock by several milliseconds.
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
     options.grace_ms = 0;
     NoRetentionRoots none;
     auto report = CollectGarbage(registry_->index(), registry_->blobs(),

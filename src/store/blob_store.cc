@@ -62,10 +62,18 @@ Result<std::string> BlobStore::ReadVerified(const Digest& digest) const {
   return bytes;
 }
 
+bool BlobStore::ReuseIfIntact(const Digest& digest) {
+  if (!Contains(digest) || !Verify(digest).ok()) {
+    return false;
+  }
+  ::utimensat(AT_FDCWD, PathOf(digest).c_str(), nullptr, 0);
+  return true;
+}
+
 Status BlobStore::Publish(const fs::path& temp, const Digest& digest) {
   // Reuse is verified: an existing blob that still hashes right is kept,
   // a corrupt one is replaced by the fresh bytes.
-  if (Contains(digest) && Verify(digest).ok()) {
+  if (ReuseIfIntact(digest)) {
     ::unlink(temp.c_str());
     return Status::Ok();
   }
@@ -128,7 +136,7 @@ Result<Digest> BlobStore::AdoptFile(const fs::path& source) {
   }
   // Bytes the store already holds (and that still verify) need no second
   // durable copy; only a new blob is flushed to disk before it is named.
-  if (Contains(digest) && Verify(digest).ok()) {
+  if (ReuseIfIntact(digest)) {
     ::unlink(temp.c_str());
     return digest;
   }

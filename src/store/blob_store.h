@@ -63,6 +63,11 @@ class BlobStore {
   // when its bytes no longer hash to its name.
   Status Verify(const Digest& digest) const;
 
+  // True when the store holds `digest` with intact bytes, which a writer
+  // of the same bytes may then reuse. Its mtime is set to now, so a gc
+  // whose mark began before this reuse sees it as fresh and spares it.
+  bool ReuseIfIntact(const Digest& digest);
+
   // Returns the blob's bytes after verifying them (NotFound, DataLoss).
   Result<std::string> ReadVerified(const Digest& digest) const;
 

@@ -3,6 +3,7 @@
 #include "store/blob_store.h"
 
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -52,6 +53,25 @@ TEST_F(BlobStoreTest, CorruptBlobIsDetectedAndReplacedOnReuse) {
 
   ASSERT_TRUE(blobs.PutBytes("model bytes").ok());
   EXPECT_TRUE(blobs.Verify(digest).ok());
+}
+
+// A gc that began marking before a writer reused an old, unheld blob
+// judges it by its mtime; reuse must make it look fresh, or the blob a
+// run just recorded could be swept (found when gc tests flaked).
+TEST_F(BlobStoreTest, ReuseRefreshesTheBlobsModificationTime) {
+  BlobStore blobs(root_);
+  Digest digest = *blobs.PutBytes("reused bytes");
+  struct timespec long_ago[2] = {{1000000000, 0}, {1000000000, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, blobs.PathOf(digest).c_str(), long_ago, 0),
+            0);
+
+  ASSERT_TRUE(blobs.PutBytes("reused bytes").ok());
+  struct stat info;
+  ASSERT_EQ(::stat(blobs.PathOf(digest).c_str(), &info), 0);
+  EXPECT_GT(info.st_mtim.tv_sec, 1000000000);
+  EXPECT_FALSE(blobs.ReuseIfIntact(*Digest::Parse(
+      "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  )));
 }
 
 TEST_F(BlobStoreTest, WriterWithWrongExpectedDigestStoresNothing) {
