@@ -51,33 +51,6 @@ Result<int> OpenForReading(const fs::path& path) {
   return fd;
 }
 
-// Moves the finished temp file into place as `digest`. An existing blob
-// that verifies is kept (the temp file is dropped); a corrupt one is
-// replaced. `durable` fsyncs the shard folder after the rename.
-Status Publish(store::BlobStore* blobs, const fs::path& temp,
-               const Digest& digest, bool durable) {
-  if (blobs->ReuseIfIntact(digest)) {
-    ::unlink(temp.c_str());
-    return Status::Ok();
-  }
-  fs::path destination = blobs->PathOf(digest);
-  if (::rename(temp.c_str(), destination.c_str()) != 0) {
-    if (errno != ENOENT) {
-      Status status = ErrnoStatus(destination, errno);
-      ::unlink(temp.c_str());
-      return status;
-    }
-    std::error_code error;
-    fs::create_directories(destination.parent_path(), error);
-    if (::rename(temp.c_str(), destination.c_str()) != 0) {
-      Status status = ErrnoStatus(destination, errno);
-      ::unlink(temp.c_str());
-      return status;
-    }
-  }
-  return durable ? FsyncDirectory(destination.parent_path()) : Status::Ok();
-}
-
 // Creates the temp file a large blob is written to, with O_DIRECT where
 // the file system takes it: the copy then goes from our buffers straight
 // to the disk, without a second copy into the page cache or waiting
@@ -317,7 +290,7 @@ Result<StoredFile> StoreLargeFile(store::BlobStore* blobs,
     ::unlink(temp_path.c_str());
     return status;
   }
-  RETURN_IF_ERROR(Publish(blobs, temp_path, result.digest, true));
+  RETURN_IF_ERROR(blobs->Publish(temp_path, result.digest));
   return result;
 }
 

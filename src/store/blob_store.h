@@ -84,10 +84,14 @@ class BlobStore {
   // The folder for temporary files on the store's file system.
   fs::path TempDirectory() const { return root_ / "tmp"; }
 
+  // Moves the finished, fsynced file `temp` (under TempDirectory()) into
+  // place as `digest`, which the caller computed from exactly its bytes.
+  // An intact blob already there is kept and `temp` dropped; a corrupt
+  // one is replaced. The shard folder is fsynced after the rename.
+  Status Publish(const fs::path& temp, const Digest& digest);
+
  private:
   friend class BlobWriter;
-  // Moves the verified temp file `temp` into place as `digest`.
-  Status Publish(const fs::path& temp, const Digest& digest);
 
   fs::path root_;
 };
