@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "data/snapshot.h"
+#include "data/tree_digest.h"
 #include "metadata/metadata_store.h"
 
 namespace lockstep::cli {
@@ -284,7 +285,7 @@ void AddExport(CLI::App* data, CommandContext context) {
 
 void PrintList(const char* sign, const std::vector<std::string>& paths) {
   for (const std::string& path : paths) {
-    std::cout << sign << " " << path << "\n";
+    std::cout << sign << " " << data::DisplayPath(path) << "\n";
   }
 }
 

@@ -161,9 +161,15 @@ Json SnapshotInfo::ToJson(int64_t now_ms) const {
 }
 
 Json SnapshotDiff::ToJson(int64_t now_ms) const {
+  auto paths = [](const std::vector<std::string>& raw) {
+    Json list = Json::array();
+    for (const std::string& path : raw) list.push_back(JsonPath(path));
+    return list;
+  };
   return {{"from", from.ToJson(now_ms)}, {"to", to.ToJson(now_ms)},
-          {"same_content", same_content}, {"added", added},
-          {"removed", removed}, {"changed", changed}, {"notes", notes}};
+          {"same_content", same_content}, {"added", paths(added)},
+          {"removed", paths(removed)}, {"changed", paths(changed)},
+          {"notes", notes}};
 }
 
 Result<SnapshotRef> ParseSnapshotRef(std::string_view text) {
@@ -672,15 +678,15 @@ Result<SnapshotDiff> DataSnapshots::Diff(const SnapshotRef& from,
   while (i < old_tree.size() || j < new_tree.size()) {
     if (j == new_tree.size() ||
         (i < old_tree.size() && old_tree[i].path < new_tree[j].path)) {
-      diff.removed.push_back(DisplayPath(old_tree[i++].path));
+      diff.removed.push_back(old_tree[i++].path);
     } else if (i == old_tree.size() || new_tree[j].path < old_tree[i].path) {
-      diff.added.push_back(DisplayPath(new_tree[j++].path));
+      diff.added.push_back(new_tree[j++].path);
     } else {
       const TreeEntry& x = old_tree[i++];
       const TreeEntry& y = new_tree[j++];
       if (x.type != y.type || x.executable != y.executable ||
           x.digest != y.digest || x.target != y.target || x.size != y.size) {
-        diff.changed.push_back(DisplayPath(x.path));
+        diff.changed.push_back(x.path);
       }
     }
   }

@@ -93,6 +93,8 @@ struct SnapshotDiff {
   SnapshotInfo from;
   SnapshotInfo to;
   bool same_content = false;
+  // Relative paths as exact bytes; shown through DisplayPath (text) or
+  // JsonPath (JSON).
   std::vector<std::string> added;
   std::vector<std::string> removed;
   std::vector<std::string> changed;

@@ -362,18 +362,30 @@ Result<std::vector<WalkedEntry>> WalkFolder(
   return entries;
 }
 
+namespace {
+
+// The length of the valid UTF-8 sequence that starts at bytes[i], or 0
+// when the bytes there are not one.
+size_t Utf8SequenceAt(std::string_view bytes, size_t i) {
+  unsigned char c = static_cast<unsigned char>(bytes[i]);
+  size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3
+                  : (c >> 3) == 0x1e ? 4 : 0;
+  if (length == 0 || i + length > bytes.size()) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    if ((static_cast<unsigned char>(bytes[i + k]) >> 6) != 0x2) return 0;
+  }
+  return length;
+}
+
+}  // namespace
+
 std::string DisplayPath(std::string_view bytes) {
   std::string out;
   size_t i = 0;
   while (i < bytes.size()) {
     unsigned char c = static_cast<unsigned char>(bytes[i]);
-    size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3
-                    : (c >> 3) == 0x1e ? 4 : 0;
-    bool valid = length > 0 && i + length <= bytes.size();
-    for (size_t k = 1; valid && k < length; ++k) {
-      valid = (static_cast<unsigned char>(bytes[i + k]) >> 6) == 0x2;
-    }
-    if (valid && c >= 0x20 && c != 0x7f) {
+    size_t length = Utf8SequenceAt(bytes, i);
+    if (length > 0 && c >= 0x20 && c != 0x7f) {
       out.append(bytes.substr(i, length));
       i += length;
       continue;
@@ -385,6 +397,15 @@ std::string DisplayPath(std::string_view bytes) {
     ++i;
   }
   return out;
+}
+
+std::string JsonPath(std::string_view bytes) {
+  for (size_t i = 0; i < bytes.size();) {
+    size_t length = Utf8SequenceAt(bytes, i);
+    if (length == 0) return DisplayPath(bytes);
+    i += length;
+  }
+  return std::string(bytes);
 }
 
 }  // namespace lockstep::data

@@ -93,6 +93,11 @@ Result<std::vector<WalkedEntry>> WalkFolder(
 // Shows a path of exact bytes as UTF-8 text: invalid bytes become \xNN.
 std::string DisplayPath(std::string_view bytes);
 
+// A path for a JSON string: its exact bytes when they are UTF-8 (JSON
+// escapes control characters such as a newline unambiguously), else
+// DisplayPath's form, since JSON cannot carry invalid UTF-8.
+std::string JsonPath(std::string_view bytes);
+
 }  // namespace lockstep::data
 
 #endif  // LOCKSTEP_DATA_TREE_DIGEST_H_

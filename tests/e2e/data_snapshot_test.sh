@@ -42,6 +42,19 @@ expect_eq "$(json diff.json 'd["added"]')" "['c.txt']" "added"
 expect_eq "$(json diff.json 'd["removed"]')" "['sub/b.txt']" "removed"
 expect_eq "$(json diff.json 'd["changed"]')" "['a.txt']" "changed"
 
+# Names are exact bytes: JSON carries a newline as a newline, and only a
+# name JSON cannot hold (invalid UTF-8) is shown with \xNN escapes.
+mkdir odd && echo x > odd/plain
+odd_store=(--store "$TEST_DIR/odd-store")
+$LOCKSTEP "${odd_store[@]}" data snapshot odd --name odd -q
+printf 'n' > "odd/new
+line.txt"
+printf 'b' > "odd/$(printf 'caf\xe9')"
+$LOCKSTEP "${odd_store[@]}" data snapshot odd --name odd -q
+$LOCKSTEP "${odd_store[@]}" data diff odd@1 odd@2 --json > odd.json
+expect_eq "$(json odd.json 'd["added"]')" "['caf\\\\xe9', 'new\\nline.txt']" \
+  "odd names"
+
 # list and show.
 $LOCKSTEP data list --json > list.json
 expect_eq "$(json list.json 'len(d["snapshots"])')" "5" "snapshot count"
