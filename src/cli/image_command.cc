@@ -38,7 +38,7 @@ struct BuildFlags {
 Result<std::vector<std::string>> ParseEntrypoint(const std::string& text) {
   std::vector<std::string> argv;
   if (text.starts_with("[")) {
-    Json parsed = Json::parse(text, nullptr, false);
+    Json parsed = ParseJsonOrDiscarded(text);
     if (!parsed.is_array()) {
       return Status::InvalidArgument("--entrypoint: not a JSON array");
     }

@@ -160,6 +160,7 @@ int ReproduceTarget(const GlobalOptions& globals,
       manifest::Reproduce(document, &opened->blobs, options);
   if (!report.ok()) {
     ReportError(report.status());
+    if (report.status().IsNotFound()) return kReproduceMissing;
     return report.status().IsInvalidArgument() ? kReproduceBadManifest
                                                 : kExitError;
   }

@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/run_support.h"
+#include "core/canonical_json.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "core/subprocess.h"
@@ -62,7 +63,7 @@ Json StepJson(const pipeline::StepReport& step) {
 // output, or "" when it is not a JSON object.
 std::string MetricsSummary(store::BlobStore& blobs, const Digest& digest) {
   Result<std::string> bytes = blobs.ReadVerified(digest);
-  Json metrics = bytes.ok() ? Json::parse(*bytes, nullptr, false) : Json();
+  Json metrics = bytes.ok() ? ParseJsonOrDiscarded(*bytes) : Json();
   if (!metrics.is_object()) {
     return "";
   }

@@ -309,7 +309,47 @@ std::string ParseErrorReason(const char* what) {
   return std::string(message.substr(reason + 2));
 }
 
+// Where `text` first nests arrays and objects deeper than `limit`, or
+// npos. Every reader of a parsed document (canonical JSON, params, the
+// JSON tree's own destructor) recurses once per level, so a 50,000-deep
+// file crashed them with a stack overflow (found by a tester).
+size_t TooDeepAt(std::string_view text, size_t limit) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
+Json ParseJsonOrDiscarded(std::string_view text) {
+  if (TooDeepAt(text, kMaxJsonDepth) != std::string_view::npos) {
+    return Json(Json::value_t::discarded);
+  }
+  return Json::parse(text, nullptr, false);
+}
+
 Result<Json> ParseJson(std::string_view text, std::string_view source) {
+  if (size_t at = TooDeepAt(text, kMaxJsonDepth);
+      at != std::string_view::npos) {
+    return Status::InvalidArgument(
+        std::string(source) + ":" + LineAndColumn(text, at) +
+        ": malformed JSON: nested deeper than " +
+        std::to_string(kMaxJsonDepth) + " levels");
+  }
   try {
     return Json::parse(text);
   } catch (const Json::parse_error& error) {

@@ -31,9 +31,19 @@ Result<Digest> CanonicalDigest(const Json& value);
 // RFC 8785 adopts. REQUIRES: `number` is finite.
 std::string FormatJsonNumber(double number);
 
-// Parses JSON text. InvalidArgument with the byte offset when malformed;
+// The deepest nesting of arrays and objects ParseJson accepts; real
+// manifests, params and OCI documents stay within a dozen levels.
+inline constexpr size_t kMaxJsonDepth = 256;
+
+// Parses JSON text. InvalidArgument naming `source`:line:column when it
+// is malformed or nests deeper than kMaxJsonDepth;
 // `source` names the file in the message.
 Result<Json> ParseJson(std::string_view text, std::string_view source);
+
+// Parses JSON text that may be anything (a step's metrics, a registry's
+// answer): a discarded value when it is malformed or too deep, never an
+// exception.
+Json ParseJsonOrDiscarded(std::string_view text);
 
 }  // namespace lockstep
 

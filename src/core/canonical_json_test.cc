@@ -165,5 +165,25 @@ TEST(ParseJsonTest, MalformedJsonNamesLineAndColumn) {
       << truncated.status().message();
 }
 
+// Found by a tester: a params file nested 50,000 deep crashed `lockstep
+// run` with a stack overflow in the code that walks parsed documents.
+TEST(ParseJsonTest, RefusesNestingDeeperThanTheLimit) {
+  std::string deep = "{\"p\": " + std::string(50000, '[') +
+                     std::string(50000, ']') + "}";
+  Result<Json> parsed = ParseJson(deep, "d.json");
+  ASSERT_FALSE(parsed.ok());
+  // The object is level 1, so the 256th bracket is level 257; it is
+  // character 262, after the 6 of `{"p": `.
+  EXPECT_EQ(parsed.status().message(),
+            "d.json:1:262: malformed JSON: nested deeper than 256 levels");
+  EXPECT_TRUE(ParseJsonOrDiscarded(deep).is_discarded());
+
+  std::string at_limit = std::string(256, '[') + std::string(256, ']');
+  EXPECT_TRUE(ParseJson(at_limit, "ok.json").ok());
+  // Brackets inside strings do not count.
+  EXPECT_TRUE(ParseJson("[\"" + std::string(1000, '[') + "\"]", "s.json")
+                  .ok());
+}
+
 }  // namespace
 }  // namespace lockstep

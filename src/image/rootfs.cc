@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 
+#include "core/canonical_json.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "image/layer.h"
@@ -21,7 +22,7 @@ namespace {
 const char* const kMountPoints[] = {"proc", "dev", "tmp", "lockstep"};
 
 Result<Json> ParseJsonBlob(const std::string& body, const Digest& digest) {
-  Json json = Json::parse(body, nullptr, false);
+  Json json = ParseJsonOrDiscarded(body);
   if (!json.is_object()) {
     return Status::InvalidArgument("blob " + digest.ToString() +
                                    " is not a JSON object");

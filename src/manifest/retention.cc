@@ -6,6 +6,7 @@
 #include <fstream>
 #include <unordered_set>
 
+#include "core/canonical_json.h"
 #include "core/log.h"
 #include "data/tree_digest.h"
 #include "manifest/manifest.h"
@@ -97,7 +98,7 @@ void AddImage(const std::string& reference, const store::BlobStore* blobs,
     return;
   }
   Result<std::string> bytes = blobs->ReadVerified(*digest);
-  Json image = bytes.ok() ? Json::parse(*bytes, nullptr, false) : Json();
+  Json image = bytes.ok() ? ParseJsonOrDiscarded(*bytes) : Json();
   if (!image.is_object()) {
     return;
   }

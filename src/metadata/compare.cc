@@ -6,6 +6,7 @@
 #include <cmath>
 #include <map>
 
+#include "core/canonical_json.h"
 #include "store/tar.h"
 
 namespace lockstep::metadata {
@@ -50,8 +51,8 @@ Json MetricChanges(const store::BlobStore& blobs, const std::string& before,
   if (!old_bytes.ok() || !new_bytes.ok()) {
     return nullptr;
   }
-  Json old_metrics = Json::parse(*old_bytes, nullptr, false);
-  Json new_metrics = Json::parse(*new_bytes, nullptr, false);
+  Json old_metrics = ParseJsonOrDiscarded(*old_bytes);
+  Json new_metrics = ParseJsonOrDiscarded(*new_bytes);
   if (old_metrics.is_discarded() || new_metrics.is_discarded()) {
     return nullptr;
   }

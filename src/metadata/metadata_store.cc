@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "core/canonical_json.h"
 #include "core/clock.h"
 
 namespace lockstep::metadata {
@@ -18,7 +19,7 @@ namespace {
 constexpr int kMaxTransactionAttempts = 60;
 
 Json ParseStoredJson(const SqlValue& value) {
-  Json parsed = Json::parse(AsText(value), nullptr, false);
+  Json parsed = ParseJsonOrDiscarded(AsText(value));
   return parsed.is_discarded() ? Json::object() : parsed;
 }
 

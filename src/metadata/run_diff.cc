@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/canonical_json.h"
 #include "core/files.h"
 #include "metadata/compare.h"
 #include "metadata/run_view.h"
@@ -47,7 +48,7 @@ Result<Json> ReadManifest(const Run& run) {
     return Json::object();  // A run that never finished has none yet.
   }
   RETURN_IF_ERROR(text.status());
-  Json manifest = Json::parse(*text, nullptr, false);
+  Json manifest = ParseJsonOrDiscarded(*text);
   if (manifest.is_discarded() || !manifest.is_object()) {
     return Status::InvalidArgument(run.manifest_path +
                                    ": the run manifest is not a JSON object");

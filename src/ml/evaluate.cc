@@ -169,7 +169,7 @@ Result<Evaluation> EvaluateModel(const std::filesystem::path& model_path,
 
   LabelOptions label_options{label_column, positive};
   ASSIGN_OR_RETURN(Dataset dataset, LoadDataset(test_path, label_options));
-  json features = json::parse(features_text, nullptr, false);
+  json features = ParseJsonOrDiscarded(features_text);
   if (features != json(dataset.feature_names)) {
     return Status::InvalidArgument(fmt::format(
         "{}: its feature columns differ from those the model {} was trained "

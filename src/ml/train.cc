@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/canonical_json.h"
 #include "ml/xgboost_handles.h"
 
 namespace lockstep::ml {
@@ -51,7 +52,7 @@ Status CheckParamsKnown(BoosterHandle booster, const TrainParams& params) {
   const char* text = nullptr;
   RETURN_IF_ERROR(XgbStatus(XGBoosterSaveJsonConfig(booster, &length, &text),
                             "XGBoost could not report its configuration"));
-  json config = json::parse(std::string_view(text, length), nullptr, false);
+  json config = ParseJsonOrDiscarded(std::string_view(text, length));
   std::set<std::string> keys;
   CollectKeys(config, &keys);
 

@@ -1053,7 +1053,7 @@ Status RunState::RecordExecution(size_t index, ExecutionState state,
           output.type == "ClassificationMetrics") {
         Result<std::string> bytes =
             blobs_->ReadVerified(report.outputs.at(output.name));
-        Json metrics = bytes.ok() ? Json::parse(*bytes, nullptr, false)
+        Json metrics = bytes.ok() ? ParseJsonOrDiscarded(*bytes)
                                   : Json();
         if (!metrics.is_discarded() && metrics.is_object()) {
           artifact.properties["metrics"] = metrics;
@@ -1707,10 +1707,15 @@ Result<RunReport> RunState::Run() {
                    : cancelled  ? "cancelled"
                    : failed_    ? "failed"
                                 : "succeeded";
-  Status finished = metadata_->FinishRun(report_.run_id, report_.status, "",
-                                         "");
-  RETURN_IF_ERROR(status);
-  RETURN_IF_ERROR(finished);
+  if (!status.ok()) {
+    // No report reaches a caller to record the end: record it here.
+    Status finished = metadata_->FinishRun(report_.run_id, report_.status,
+                                           "", "");
+    RETURN_IF_ERROR(status);
+    RETURN_IF_ERROR(finished);
+  }
+  report_.lock = std::make_shared<RunLock>(std::move(*run_lock_));
+  run_lock_.reset();
   return std::move(report_);
 }
 
@@ -1766,7 +1771,7 @@ Json OutputValue(const std::string& bytes) {
   std::string text = begin == std::string::npos
                          ? ""
                          : bytes.substr(begin, end - begin + 1);
-  Json parsed = Json::parse(text, nullptr, false);
+  Json parsed = ParseJsonOrDiscarded(text);
   return parsed.is_discarded() ? Json(text) : parsed;
 }
 

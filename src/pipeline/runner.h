@@ -13,6 +13,7 @@
 
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "metadata/metadata_store.h"
 #include "pipeline/executor.h"
 #include "pipeline/params.h"
+#include "pipeline/run_lock.h"
 #include "pipeline/spec.h"
 #include "store/blob_store.h"
 
@@ -99,6 +101,12 @@ struct RunReport {
   SandboxMode sandbox = SandboxMode::kBubblewrap;
   int64_t started_ms = 0;
   int64_t finished_ms = 0;
+  // The run stays recorded as running, under this lock, until the caller
+  // records its end with its manifest (MetadataStore::FinishRun). A
+  // process killed before then leaves a run that RecoverAbandonedRuns
+  // finds and marks failed, so it can be resumed: never a finished run
+  // without a manifest.
+  std::shared_ptr<RunLock> lock;
 
   const StepReport* FindStep(const std::string& name) const;
 };

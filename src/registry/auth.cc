@@ -268,7 +268,7 @@ std::optional<TokenIssuer::Claims> TokenIssuer::Verify(
   }
   // Checked field by field: operator[] and value() throw on a missing
   // field or a wrong type (registry_http_fuzzer: a signed "{}" aborted).
-  Json claims = Json::parse(*payload, nullptr, false);
+  Json claims = ParseJsonOrDiscarded(*payload);
   if (!claims.is_object()) return std::nullopt;
   Json exp = claims.value("exp", Json());
   Json sub = claims.value("sub", Json(""));

@@ -139,7 +139,7 @@ Client::~Client() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
 std::optional<std::string> Client::Credentials(const std::string& registry) {
   Result<std::string> text = ReadFile(options_.docker_config);
   if (!text.ok()) return std::nullopt;
-  Json config = Json::parse(*text, nullptr, false);
+  Json config = ParseJsonOrDiscarded(*text);
   if (!config.is_object() || !config.contains("auths")) return std::nullopt;
   const Json& auths = config["auths"];
   for (const std::string& key :
@@ -198,7 +198,7 @@ Status Client::Authenticate(const Reference& ref, const std::string& challenge,
         (credentials ? "" : "; no credentials in " +
                                 options_.docker_config.string()));
   }
-  Json body = Json::parse(response.body, nullptr, false);
+  Json body = ParseJsonOrDiscarded(response.body);
   std::string token;
   if (body.is_object()) {
     token = body.value("token", body.value("access_token", ""));

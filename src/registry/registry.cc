@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "core/canonical_json.h"
 #include "core/clock.h"
 #include "store/location.h"
 
@@ -532,8 +533,7 @@ ApiResult<nlohmann::json> Registry::Referrers(
       entry["artifactType"] = row.artifact_type;
     }
     if (!row.annotations.empty()) {
-      entry["annotations"] = nlohmann::json::parse(row.annotations, nullptr,
-                                                   false);
+      entry["annotations"] = ParseJsonOrDiscarded(row.annotations);
     }
     manifests.push_back(std::move(entry));
   }

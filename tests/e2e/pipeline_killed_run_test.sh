@@ -109,4 +109,31 @@ expect_contains third.err "run $second_id was abandoned"
 expect_eq "$(sqlite3 "$db" "select status from runs where run_id='$second_id'")" \
   failed "status of the run recovered by lockstep run"
 [[ ! -e "$LOCKSTEP_STORE/work/$second_id" ]] || fail "stale folder kept"
+
+# Found by a tester: a run killed after its last step but before its
+# manifest was written was recorded as succeeded with no manifest, and
+# could be neither reproduced nor resumed. Kills at staggered moments
+# around the end of a short run must never leave that state.
+cat >short.yaml <<'YAML'
+pipeline: short
+steps:
+  a:
+    run: [sh, -c, "echo a >outputs/o"]
+    outputs: {o: Artifact}
+  b:
+    run: [sh, -c, "cat inputs/i >outputs/o"]
+    inputs: {i: a.o}
+    outputs: {o: Artifact}
+YAML
+for delay in 0.05 0.1 0.15 0.2 0.25 0.3 0.35 0.4; do
+  "$LOCKSTEP" run short.yaml --sandbox none --no-cache >/dev/null 2>&1 &
+  pid=$!
+  sleep "$delay"
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" || true
+done
+"$LOCKSTEP" runs list >/dev/null 2>&1
+expect_eq "$(sqlite3 "$db" "select count(*) from runs where
+  status <> 'running' and status <> 'failed' and manifest_path = ''")" 0 \
+  "finished runs without a manifest"
 echo ok

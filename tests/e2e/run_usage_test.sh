@@ -34,6 +34,12 @@ echo '[1]' >list.json
 expect_exit 3 "$LOCKSTEP" run p.yaml --params list.json
 expect_contains stderr.txt \
   "list.json: a params file is a JSON object of param names to values"
+# Found by a tester: a params file nested 50,000 deep crashed the run
+# (SIGSEGV) after it was recorded; it is refused before anything runs.
+python3 -c "n=50000; open('deep.json','w').write('{\"p\": '+'['*n+']'*n+'}')"
+expect_exit 3 "$LOCKSTEP" run p.yaml --params deep.json
+expect_contains stderr.txt \
+  "deep.json:1:262: malformed JSON: nested deeper than 256 levels"
 
 [[ ! -e "$LOCKSTEP_STORE" ]] || fail "a usage error created $LOCKSTEP_STORE"
 echo "run usage errors: ok"
