@@ -13,6 +13,7 @@
 #include "core/canonical_json.h"
 #include "core/files.h"
 #include "core/progress.h"
+#include "registry/byte_range.h"
 #include "registry/oci.h"
 
 namespace lockstep::registry {
@@ -341,18 +342,11 @@ Status Unexpected(const std::string& what, long status,
 std::optional<uint64_t> ResumeOffset(const std::string& range,
                                      uint64_t attempted) {
   if (range.empty()) return 0;
-  std::string text = range.rfind("bytes=", 0) == 0 ? range.substr(6) : range;
-  size_t dash = text.find('-');
-  if (dash == std::string::npos || dash + 1 >= text.size()) {
-    return std::nullopt;
-  }
-  uint64_t last = 0;
-  for (size_t i = dash + 1; i < text.size(); ++i) {
-    if (text[i] < '0' || text[i] > '9' || last > (UINT64_MAX - 9) / 10) {
-      return std::nullopt;
-    }
-    last = last * 10 + static_cast<uint64_t>(text[i] - '0');
-  }
+  std::string_view text = range;
+  if (text.rfind("bytes=", 0) == 0) text.remove_prefix(6);
+  std::optional<ByteSpan> held = ParseChunkRange(text);
+  if (!held) return std::nullopt;
+  uint64_t last = held->last;
   if (last == 0) return attempted == 0 ? 1 : 0;
   return last + 1;
 }
