@@ -16,6 +16,7 @@
 #include "cli/metadata_access.h"
 #include "cli/run_support.h"
 #include "manifest/retention.h"
+#include "pipeline/run_lock.h"
 #include "core/log.h"
 #include "core/clock.h"
 #include "core/files.h"
@@ -233,6 +234,28 @@ void AddCleanup(CLI::App& app, CommandContext context) {
   });
 }
 
+nlohmann::json ScratchJson(const pipeline::ScratchSweep& sweep) {
+  nlohmann::json entries = nlohmann::json::array();
+  for (const auto* list : {&sweep.work_folders, &sweep.temporaries}) {
+    for (const store::ScratchEntry& entry : *list) {
+      entries.push_back({{"path", entry.path.string()},
+                         {"bytes", entry.bytes}});
+    }
+  }
+  return entries;
+}
+
+void PrintScratch(const pipeline::ScratchSweep& sweep, bool dry_run) {
+  for (const auto* list : {&sweep.work_folders, &sweep.temporaries}) {
+    for (const store::ScratchEntry& entry : *list) {
+      std::printf("%s %s (%llu bytes, left by a killed process)\n",
+                  dry_run ? "would remove" : "removed",
+                  entry.path.c_str(),
+                  static_cast<unsigned long long>(entry.bytes));
+    }
+  }
+}
+
 int RunGc(const GlobalOptions& globals, bool dry_run,
           const std::string& grace) {
   std::optional<int64_t> grace_ms = ParseDurationMillis(grace);
@@ -266,6 +289,9 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   auto report = registry::CollectGarbage((*registry)->index(),
                                          (*registry)->blobs(), roots, options);
   if (!report.ok()) return ReportError(report.status());
+  auto scratch = pipeline::SweepAbandonedScratch(location->root, *grace_ms,
+                                                 dry_run);
+  if (!scratch.ok()) return ReportError(scratch.status());
 
   if (globals.json) {
     nlohmann::json swept = nlohmann::json::array();
@@ -284,6 +310,7 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
     }
     PrintJson({{"dryRun", dry_run},
                {"expiredSnapshots", snapshots},
+               {"abandonedScratch", ScratchJson(*scratch)},
                {"markStarted", FormatRfc3339(report->mark_started_ms)},
                {"marked", report->marked},
                {"swept", swept},
@@ -308,6 +335,7 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
     std::printf("kept %s (%s)\n", root.digest.ToString().c_str(),
                 root.reason.c_str());
   }
+  PrintScratch(*scratch, dry_run);
   if (!globals.quiet) {
     LogInfo("{} blobs {}, {} bytes; {} spared as younger than the grace "
             "period",

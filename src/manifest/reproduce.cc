@@ -2,14 +2,20 @@
 
 #include "manifest/reproduce.h"
 
-#include <map>
+#include <unistd.h>
 
+#include <atomic>
+#include <map>
+#include <optional>
+
+#include "core/clock.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "env/code_version.h"
 #include "pipeline/executor.h"
 #include "pipeline/expression.h"
 #include "pipeline/params.h"
+#include "pipeline/run_lock.h"
 #include "pipeline/runner.h"
 
 namespace lockstep::manifest {
@@ -32,6 +38,8 @@ class Reproducer {
   Result<ReproduceReport> Run();
 
  private:
+  Status ClaimWorkFolder();
+  Status ReproduceSteps();
   Status RestoreCode();
   Status CopyCodeFiles(const std::filesystem::path& tree,
                        const std::map<std::string, Digest>& wanted);
@@ -52,6 +60,11 @@ class Reproducer {
   ReproduceReport report_;
   // Step name -> output name -> digest produced by this re-run.
   std::map<std::string, std::map<std::string, Digest>> produced_;
+  // Where step folders go; in the store it is held by work_lock_, so gc
+  // leaves it alone while this process lives and removes it once a killed
+  // reproduction left it behind.
+  std::filesystem::path work_root_;
+  std::optional<pipeline::RunLock> work_lock_;
 };
 
 StepVerdict Reproducer::CheckSnapshot(const Json& step) {
@@ -367,9 +380,7 @@ Status Reproducer::ReproduceStep(const Json& step) {
     return Status::Ok();
   }
   pipeline::ExecutorConfig config;
-  config.work_root = options_.work_directory.empty()
-                         ? blobs_->root() / "work"
-                         : options_.work_directory;
+  config.work_root = work_root_;
   config.lockstep_binary = options_.lockstep_binary;
   config.keep_work = options_.keep;
   ASSIGN_OR_RETURN(pipeline::StepOutcome outcome,
@@ -389,13 +400,39 @@ Status Reproducer::ReproduceStep(const Json& step) {
   return Status::Ok();
 }
 
-Result<ReproduceReport> Reproducer::Run() {
-  report_.run_id = manifest_.value("run_id", "");
+Status Reproducer::ClaimWorkFolder() {
+  if (!options_.work_directory.empty()) {
+    work_root_ = options_.work_directory;
+    return Status::Ok();
+  }
+  // Unique among processes (pid) and within this one (the sequence).
+  static std::atomic<int> sequence{0};
+  std::string id = "reproduce-" + std::to_string(::getpid()) + "-" +
+                   std::to_string(NowUnixMillis()) + "-" +
+                   std::to_string(sequence++);
+  ASSIGN_OR_RETURN(pipeline::RunLock lock,
+                   pipeline::RunLock::Acquire(blobs_->root(), id));
+  work_lock_.emplace(std::move(lock));
+  work_root_ = pipeline::RunWorkRoot(blobs_->root(), id);
+  return Status::Ok();
+}
+
+Status Reproducer::ReproduceSteps() {
   RETURN_IF_ERROR(RestoreCode());
   for (const Json& step : manifest_["steps"]) {
     LogInfo("reproducing step {}", step["name"].get<std::string>());
     RETURN_IF_ERROR(ReproduceStep(step));
   }
+  return Status::Ok();
+}
+
+Result<ReproduceReport> Reproducer::Run() {
+  report_.run_id = manifest_.value("run_id", "");
+  RETURN_IF_ERROR(ClaimWorkFolder());
+  Status reproduced = ReproduceSteps();
+  // Step folders are gone already unless --keep asked for them.
+  if (work_lock_ && !options_.keep) RemoveAllQuietly(work_root_);
+  RETURN_IF_ERROR(reproduced);
   report_.reproduced = report_.missing.empty() &&
                        report_.first_divergence.empty();
   return report_;

@@ -6,6 +6,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -129,6 +130,40 @@ Result<std::vector<std::string>> RecoverAbandonedRuns(
     RETURN_IF_ERROR(changed.status());
   }
   return recovered;
+}
+
+bool WorkFolderClaimed(const fs::path& store_root, const std::string& name) {
+  fs::path path = LockPath(store_root, name);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  // A shared lock is refused only while an owner holds its exclusive one;
+  // taken, it is dropped at once and no owner ever waits for it.
+  bool claimed = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
+  ::close(fd);
+  return claimed;
+}
+
+Result<ScratchSweep> SweepAbandonedScratch(const fs::path& store_root,
+                                           int64_t grace_ms, bool dry_run) {
+  ScratchSweep sweep;
+  int64_t now = store::FileClockNowMillis(store_root / "tmp");
+
+  auto claimed = [&](const std::string& name) {
+    return WorkFolderClaimed(store_root, name);
+  };
+  ASSIGN_OR_RETURN(sweep.work_folders,
+                   store::SweepStaleScratch(store_root / "work",
+                                            now - grace_ms, claimed,
+                                            dry_run));
+
+  int64_t temporary_grace = std::max(grace_ms, kTemporaryGraceMillis);
+  ASSIGN_OR_RETURN(sweep.temporaries,
+                   store::SweepStaleScratch(store_root / "tmp",
+                                            now - temporary_grace, nullptr,
+                                            dry_run));
+  return sweep;
 }
 
 }  // namespace lockstep::pipeline

@@ -17,6 +17,7 @@
 
 #include "core/status.h"
 #include "metadata/metadata_store.h"
+#include "store/scratch.h"
 
 namespace lockstep::pipeline {
 
@@ -55,6 +56,29 @@ class RunLock {
 Result<std::vector<std::string>> RecoverAbandonedRuns(
     const std::filesystem::path& store_root,
     metadata::MetadataStore* metadata);
+
+// True while a live process holds the lock of the run or reproduction
+// whose work folder is <store>/work/<name>; false when no lock file
+// exists or nobody holds it (its owner finished or died).
+bool WorkFolderClaimed(const std::filesystem::path& store_root,
+                       const std::string& name);
+
+// What killed processes left in the store's scratch folders.
+struct ScratchSweep {
+  std::vector<store::ScratchEntry> temporaries;   // <store>/tmp
+  std::vector<store::ScratchEntry> work_folders;  // <store>/work
+};
+
+// Removes (lists, on a dry run) the leftovers of killed processes:
+// work folders that no live run or reproduction claims and that were not
+// modified within `grace_ms`, and temporary files and folders not
+// modified within kTemporaryGraceMillis or `grace_ms`, whichever is
+// longer. Temporaries have no owner to ask, and a registry upload
+// session may rightly sit idle between chunks, hence the long wait.
+constexpr int64_t kTemporaryGraceMillis = 24 * 3600 * 1000;
+Result<ScratchSweep> SweepAbandonedScratch(
+    const std::filesystem::path& store_root, int64_t grace_ms,
+    bool dry_run);
 
 }  // namespace lockstep::pipeline
 

@@ -2,54 +2,19 @@
 
 #include "registry/gc.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <string>
 #include <unordered_set>
 
 #include "core/clock.h"
+#include "store/scratch.h"
 
 namespace lockstep::registry {
 namespace {
 
 // Blobs swept per write transaction, so pushes wait at most one batch.
 constexpr size_t kSweepBatch = 128;
-
-// The blob file's modification time in Unix millis; nullopt when gone.
-std::optional<int64_t> ModifiedMillis(const std::filesystem::path& path) {
-  struct stat info;
-  if (::stat(path.c_str(), &info) != 0) return std::nullopt;
-  return static_cast<int64_t>(info.st_mtim.tv_sec) * 1000 +
-         info.st_mtim.tv_nsec / 1000000;
-}
-
-// Now, as the file system stamps mtimes. Those come from the kernel's
-// coarse clock, which lags the fine clock NowUnixMillis reads by up to a
-// tick: a blob written just after marking began could carry an mtime
-// before it and be swept. A file made and stamped now gives the time on
-// the coarse clock; the earlier of the two is the safe cutoff.
-int64_t FileClockNowMillis(const std::filesystem::path& folder) {
-  int64_t now = NowUnixMillis();
-  std::error_code error;
-  std::filesystem::create_directories(folder, error);
-  std::string path = (folder / ("gc-clock-" + std::to_string(::getpid())))
-                         .string();
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-                  0600);
-  if (fd < 0) return now;
-  struct stat info;
-  bool stamped = ::fstat(fd, &info) == 0;
-  ::close(fd);
-  ::unlink(path.c_str());
-  if (!stamped) return now;
-  int64_t stamp = static_cast<int64_t>(info.st_mtim.tv_sec) * 1000 +
-                  info.st_mtim.tv_nsec / 1000000;
-  return std::min(now, stamp);
-}
 
 }  // namespace
 
@@ -64,7 +29,7 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
   // system's, so they are judged against the file system's own now.
   const int64_t cutoff = report.mark_started_ms - options.grace_ms;
   const int64_t file_cutoff =
-      FileClockNowMillis(blobs.TempDirectory()) - options.grace_ms;
+      store::FileClockNowMillis(blobs.TempDirectory()) - options.grace_ms;
 
   // Mark.
   std::unordered_set<Digest> marked;
@@ -111,7 +76,7 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
       for (size_t i = begin; i < end; ++i) {
         const Digest& digest = candidates[i];
         std::optional<int64_t> modified =
-            ModifiedMillis(blobs.PathOf(digest));
+            store::NewestModificationMillis(blobs.PathOf(digest));
         if (!modified) continue;
         ASSIGN_OR_RETURN(bool held_now, index.IsHeld(digest, cutoff));
         if (held_now) continue;

@@ -1,0 +1,84 @@
+# `lockstep gc` removes what killed processes leave in the store's
+# scratch folders: the step folder of a SIGKILLed run (its lock no longer
+# held), and temporary files older than a day; it leaves a live run's
+# folder and young temporaries alone, and a dry run removes nothing.
+# A reproduction claims its own work folder the same way a run does.
+source "$(dirname "$0")/lib.sh"
+command -v sqlite3 >/dev/null || { echo "skipped: no sqlite3"; exit 0; }
+
+cat >p.yaml <<YAML
+pipeline: scratch
+steps:
+  slow:
+    run: [sh, -c, 'echo \$\$ > $TEST_DIR/\${{ params.tag }}.pid; while [ ! -e $TEST_DIR/\${{ params.tag }}.go ]; do sleep 0.05; done; echo \${{ params.tag }} > outputs/b']
+    outputs:
+      b: Artifact
+params:
+  tag: slow
+YAML
+db="$LOCKSTEP_STORE/metadata.db"
+
+wait_for() {
+  for _ in $(seq 1 200); do
+    [[ -e "$1" ]] && return 0
+    sleep 0.05
+  done
+  fail "$1 never appeared"
+}
+
+running_runs() {
+  sqlite3 "$db" "select run_id from runs where status='running'"
+}
+
+# A live run is in progress while gc runs. (Started first: a new run
+# recovers abandoned ones itself, and this test is about gc.)
+"$LOCKSTEP" run p.yaml --sandbox none -p tag=live --json >live.json \
+  2>live.err &
+live_pid=$!
+wait_for live.pid
+live_id=$(running_runs)
+[[ -d "$LOCKSTEP_STORE/work/$live_id" ]] || fail "no live folder"
+
+# A run killed with SIGKILL leaves its step folder behind.
+"$LOCKSTEP" run p.yaml --sandbox none -p tag=killed >/dev/null 2>&1 &
+killed_pid=$!
+wait_for killed.pid
+killed_id=$(running_runs | grep -v "$live_id")
+kill -KILL "$killed_pid"
+wait "$killed_pid" || true
+kill "$(cat killed.pid)" 2>/dev/null || true
+[[ -d "$LOCKSTEP_STORE/work/$killed_id" ]] || fail "no leftover folder"
+
+# Temporaries: one written two days ago (a folder, as a killed snapshot
+# batch leaves), one just now.
+mkdir -p "$LOCKSTEP_STORE/tmp/batch-killed/sub"
+printf 'abcde' >"$LOCKSTEP_STORE/tmp/batch-killed/sub/part"
+touch -d '2 days ago' "$LOCKSTEP_STORE/tmp/batch-killed/sub/part" \
+  "$LOCKSTEP_STORE/tmp/batch-killed/sub" "$LOCKSTEP_STORE/tmp/batch-killed"
+printf 'xy' >"$LOCKSTEP_STORE/tmp/blob-young"
+
+"$LOCKSTEP" gc --grace 0 --dry-run --json >dry.json 2>dry.err ||
+  { cat dry.err; fail "gc --dry-run failed"; }
+expect_eq "$(json dry.json 'sorted(e["path"].split("/")[-1] + ":" + str(e["bytes"]) for e in d["abandonedScratch"])')" \
+  "['$killed_id:0', 'batch-killed:5']" "dry run lists"
+[[ -d "$LOCKSTEP_STORE/tmp/batch-killed" ]] || fail "dry run removed"
+
+"$LOCKSTEP" gc --grace 0 >gc.out 2>gc.err || { cat gc.err; fail "gc failed"; }
+expect_contains gc.out "removed $LOCKSTEP_STORE/work/$killed_id (0 bytes"
+expect_contains gc.out "removed $LOCKSTEP_STORE/tmp/batch-killed (5 bytes"
+[[ ! -e "$LOCKSTEP_STORE/work/$killed_id" ]] || fail "killed folder kept"
+[[ ! -e "$LOCKSTEP_STORE/tmp/batch-killed" ]] || fail "old temporary kept"
+[[ -e "$LOCKSTEP_STORE/tmp/blob-young" ]] || fail "young temporary removed"
+[[ -d "$LOCKSTEP_STORE/work/$live_id" ]] || fail "live run's folder removed"
+
+# The live run is undisturbed and finishes.
+touch live.go
+wait "$live_pid" || { cat live.err; fail "the live run failed"; }
+expect_eq "$(json live.json 'd["status"]')" succeeded "live run status"
+
+# A reproduction's folders are claimed while it runs and gone after.
+"$LOCKSTEP" reproduce "$live_id" --json >repro.json 2>repro.err || true
+expect_eq "$(json repro.json 'd["reproduced"]')" True "reproduced"
+leftover=$(find "$LOCKSTEP_STORE/work" -mindepth 1 2>/dev/null | wc -l)
+expect_eq "$leftover" 0 "entries left in the work folder"
+echo ok
