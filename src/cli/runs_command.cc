@@ -112,6 +112,12 @@ int ShowRun(const GlobalOptions& globals, const std::string& run_id) {
   std::cout << fmt::format("run {}  pipeline {}  {}  started {}\n",
                            run->run_id, run->pipeline, run->status,
                            FormatRfc3339(run->started_ms));
+  // Why a run ended badly without a step saying so (it was abandoned).
+  if (auto failure = run->labels.find("lockstep.failure");
+      failure != run->labels.end() && failure->is_string()) {
+    std::cout << fmt::format("  reason: {}\n",
+                             failure->get<std::string>());
+  }
   for (const metadata::RunStep& step : *steps) {
     std::cout << fmt::format(
         "  {:<20} {:<9} {}  key {}\n", step.execution.name,

@@ -72,6 +72,8 @@ expect_eq "$(json after.json '[r["labels"]["lockstep.failure"] for r in d["runs"
   "abandoned: the lockstep process running it (pid $pid) ended without finishing it (killed or crashed)" \
   "recorded reason"
 expect_contains after.err "run $run_id was abandoned"
+"$LOCKSTEP" runs show "$run_id" >show.txt
+expect_contains show.txt "  reason: abandoned: the lockstep process running it (pid $pid)"
 [[ ! -e "$LOCKSTEP_STORE/work/$run_id" ]] || fail "stale step folder kept"
 [[ ! -e "$LOCKSTEP_STORE/locks/run-$run_id.lock" ]] || fail "lock file kept"
 expect_eq "$(sqlite3 "$db" "select finished_ms > started_ms from runs where run_id='$run_id'")" \
