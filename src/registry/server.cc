@@ -161,6 +161,18 @@ class Handlers {
     server.Post(R"(/v2/.*)", with_body);
     server.Patch(R"(/v2/.*)", with_body);
     server.Delete(R"(/v2/.*)", with_body);
+    // Outside /v2/ nothing is served. Without a handler that takes a
+    // content reader, httplib reads a bodiless POST or PUT to such a path
+    // until the client hangs up (RFC 9112 says its body is empty).
+    auto outside = [](const httplib::Request& req, httplib::Response& res,
+                      const httplib::ContentReader& reader) {
+      if (HasBody(req)) Drain(reader);
+      SendError(res, ApiError{404, "NOT_FOUND", "no such endpoint"});
+    };
+    server.Put(R"(/.*)", outside);
+    server.Post(R"(/.*)", outside);
+    server.Patch(R"(/.*)", outside);
+    server.Delete(R"(/.*)", outside);
   }
 
  private:

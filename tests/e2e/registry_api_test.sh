@@ -200,6 +200,16 @@ for _ in $(seq 1 100); do
   curl -s -o /dev/null "$base/" && break
   sleep 0.05
 done
+
+# Found by a tester: a POST or PUT without a body (and so without a
+# Content-Length) to a path outside /v2/ hung until the read timeout,
+# because httplib read its body until the client hung up.
+for method in POST PUT PATCH DELETE; do
+  expect_eq "$(http_status "$method" "http://$REGISTRY/elsewhere" \
+    --max-time 3)" 404 "bodiless $method outside /v2/"
+done
+expect_eq "$(http_status POST "http://$REGISTRY/elsewhere" --max-time 3 \
+  --data-binary abc)" 404 "POST with a body outside /v2/"
 expect_eq "$(http_status GET "http://$REGISTRY$location")" 404 \
   "session after restart"
 expect_contains "$TEST_DIR/body.txt" BLOB_UPLOAD_UNKNOWN
