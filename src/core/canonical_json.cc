@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <set>
+#include <utility>
 #include <vector>
 
 namespace lockstep {
@@ -335,6 +337,43 @@ size_t TooDeepAt(std::string_view text, size_t limit) {
   return std::string_view::npos;
 }
 
+namespace {
+
+// Where the first key repeated within one object starts, and the key;
+// npos when there is none. REQUIRES: `text` is well-formed JSON.
+std::pair<size_t, std::string> RepeatedKeyAt(std::string_view text) {
+  struct Container {
+    bool is_object = false;
+    bool expecting_key = false;
+    std::set<std::string> keys;
+  };
+  std::vector<Container> open;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') {
+      size_t start = i;
+      for (++i; text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      if (open.empty() || !open.back().expecting_key) continue;
+      // The literal decoded, so "\u0061" and "a" are the same key.
+      std::string key =
+          Json::parse(text.substr(start, i - start + 1)).get<std::string>();
+      if (!open.back().keys.insert(key).second) return {start, key};
+      open.back().expecting_key = false;
+    } else if (c == '{' || c == '[') {
+      open.push_back({c == '{', c == '{', {}});
+    } else if (c == '}' || c == ']') {
+      open.pop_back();
+    } else if (c == ',' && open.back().is_object) {
+      open.back().expecting_key = true;
+    }
+  }
+  return {std::string_view::npos, ""};
+}
+
+}  // namespace
+
 Json ParseJsonOrDiscarded(std::string_view text) {
   if (TooDeepAt(text, kMaxJsonDepth) != std::string_view::npos) {
     return Json(Json::value_t::discarded);
@@ -364,6 +403,18 @@ Result<Json> ParseJson(std::string_view text, std::string_view source) {
     return Status::InvalidArgument(std::string(source) +
                                    ": malformed JSON: " + error.what());
   }
+}
+
+Result<Json> ParseJsonWithUniqueKeys(std::string_view text,
+                                     std::string_view source) {
+  ASSIGN_OR_RETURN(Json value, ParseJson(text, source));
+  auto [at, key] = RepeatedKeyAt(text);
+  if (at != std::string_view::npos) {
+    return Status::InvalidArgument(
+        std::string(source) + ":" + LineAndColumn(text, at) +
+        ": key \"" + key + "\" appears twice in the same object");
+  }
+  return value;
 }
 
 }  // namespace lockstep

@@ -40,6 +40,13 @@ inline constexpr size_t kMaxJsonDepth = 256;
 // `source` names the file in the message.
 Result<Json> ParseJson(std::string_view text, std::string_view source);
 
+// ParseJson for documents where a repeated key would be read one way by
+// one tool and another way by the next (params, policies): a key that
+// appears twice in one object is InvalidArgument naming
+// `source`:line:column of its second appearance.
+Result<Json> ParseJsonWithUniqueKeys(std::string_view text,
+                                     std::string_view source);
+
 // Parses JSON text that may be anything (a step's metrics, a registry's
 // answer): a discarded value when it is malformed or too deep, never an
 // exception.

@@ -185,5 +185,32 @@ TEST(ParseJsonTest, RefusesNestingDeeperThanTheLimit) {
                   .ok());
 }
 
+// Found by a tester: `"n": 3, "n": 4` in a params file ran with n = 4,
+// where another JSON reader keeps the first value or refuses the file.
+TEST(ParseJsonTest, UniqueKeysRefusesARepeatedKeyWhereItRepeats) {
+  Result<Json> repeated = ParseJsonWithUniqueKeys(
+      "{\"n\": 3,\n \"m\": {\"n\": 1},\n \"n\": 4}", "p.json");
+  ASSERT_FALSE(repeated.ok());
+  EXPECT_EQ(repeated.status().message(),
+            "p.json:3:2: key \"n\" appears twice in the same object");
+
+  // An escape spells the same key.
+  Result<Json> escaped =
+      ParseJsonWithUniqueKeys(R"({"a": 1, "\u0061": 2})", "e.json");
+  ASSERT_FALSE(escaped.ok());
+  EXPECT_EQ(escaped.status().message(),
+            "e.json:1:10: key \"a\" appears twice in the same object");
+
+  // The same key in different objects, keys inside strings and values
+  // that equal keys are all fine.
+  Result<Json> fine = ParseJsonWithUniqueKeys(
+      R"({"a": {"a": "a"}, "b": [{"a": 1}, {"a": 2}], "c": "\"a\": 1",)"
+      R"( "d": ["a", "a"]})",
+      "f.json");
+  ASSERT_TRUE(fine.ok()) << fine.status().ToString();
+  EXPECT_EQ((*fine)["b"][1]["a"], 2);
+  EXPECT_FALSE(ParseJsonWithUniqueKeys("{\"a\": ", "m.json").ok());
+}
+
 }  // namespace
 }  // namespace lockstep

@@ -135,7 +135,7 @@ Status ApplyParamsFile(const PipelineSpec& spec, const std::string& path,
                        ParamValues* values) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
   // Malformed JSON is reported as ParseJson words it: FILE:LINE:COL.
-  ASSIGN_OR_RETURN(Json parsed, ParseJson(text, path));
+  ASSIGN_OR_RETURN(Json parsed, ParseJsonWithUniqueKeys(text, path));
   if (!parsed.is_object()) {
     return Status::InvalidArgument(path +
                                    ": a params file is a JSON object of "

@@ -2,6 +2,7 @@
 
 #include "pipeline/spec.h"
 
+#include <map>
 #include <regex>
 #include <set>
 
@@ -67,6 +68,7 @@ class SpecParser {
   Result<Json> ConvertNode(const YAML::Node& node) const;
   Status CheckKeys(const YAML::Node& map, const std::set<std::string>& keys,
                    const std::string& what) const;
+  Status CheckUniqueKeys(const YAML::Node& node, size_t* visited) const;
   Result<std::vector<std::string>> StringList(const YAML::Node& node,
                                               const std::string& what) const;
   Status ParseParams(const YAML::Node& node, PipelineSpec* spec) const;
@@ -147,6 +149,36 @@ Status SpecParser::CheckKeys(const YAML::Node& map,
       return Error(entry.first, "unknown key '" + key + "' in " + what +
                                     " (known: " + known + ")");
     }
+  }
+  return Status::Ok();
+}
+
+// YAML requires a map's keys to be unique, but yaml-cpp keeps both and
+// a lookup finds one: `n: 1` then `n: 2` ran with whichever it found.
+Status SpecParser::CheckUniqueKeys(const YAML::Node& node,
+                                   size_t* visited) const {
+  // Aliases can make a small file a huge tree; ToJson refuses that later.
+  if (++*visited > kMaxYamlValues) return Status::Ok();
+  if (node.IsSequence()) {
+    for (const YAML::Node& item : node) {
+      RETURN_IF_ERROR(CheckUniqueKeys(item, visited));
+    }
+    return Status::Ok();
+  }
+  if (!node.IsMap()) return Status::Ok();
+  std::map<std::string, YAML::Mark> seen;
+  for (const auto& entry : node) {
+    if (entry.first.IsScalar()) {
+      auto [first, inserted] =
+          seen.emplace(entry.first.Scalar(), entry.first.Mark());
+      if (!inserted) {
+        return Error(entry.first,
+                     "duplicate key '" + entry.first.Scalar() +
+                         "' (first at line " +
+                         std::to_string(first->second.line + 1) + ")");
+      }
+    }
+    RETURN_IF_ERROR(CheckUniqueKeys(entry.second, visited));
   }
   return Status::Ok();
 }
@@ -938,6 +970,8 @@ Result<PipelineSpec> SpecParser::Parse() {
                      "a pipeline file is a YAML map with pipeline: and "
                      "steps:");
   }
+  size_t visited = 0;
+  RETURN_IF_ERROR(CheckUniqueKeys(root, &visited));
   RETURN_IF_ERROR(CheckKeys(root, kTopLevelKeys, "the pipeline"));
 
   PipelineSpec spec;

@@ -88,6 +88,26 @@ TEST(SpecTest, ErrorsNameFileLineAndColumn) {
             std::string::npos);
 }
 
+// Found by a tester: `n: 1` then `n: 2` under params: validated and ran
+// with one of the two, silently (YAML requires unique keys).
+TEST(SpecTest, DuplicateKeysAreErrorsAtTheSecond) {
+  auto param = Parse("pipeline: p\nparams:\n  n: 1\n  n: 2\nsteps:\n"
+                     "  a: {run: [echo]}\n");
+  ASSERT_FALSE(param.ok());
+  EXPECT_EQ(param.status().message(),
+            "p.yaml:4:3: duplicate key 'n' (first at line 3)");
+
+  auto step = Parse("pipeline: p\nsteps:\n  a: {run: [echo], run: [true]}\n");
+  ASSERT_FALSE(step.ok());
+  EXPECT_EQ(step.status().message(),
+            "p.yaml:3:20: duplicate key 'run' (first at line 3)");
+
+  // The same key in sibling maps, and in a list of maps, is fine.
+  auto fine = Parse("pipeline: p\nsteps:\n  a: {run: [echo]}\n"
+                    "  b: {run: [echo], needs: [a]}\n");
+  EXPECT_TRUE(fine.ok()) << fine.status().ToString();
+}
+
 TEST(DagTest, OrderFollowsDependenciesAndFileOrderOtherwise) {
   auto spec = Parse(R"(pipeline: p
 steps:

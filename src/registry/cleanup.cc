@@ -363,7 +363,7 @@ Status PlanRepo(Index& index, const std::vector<CleanupPolicy>& policies,
 
 Result<std::vector<CleanupPolicy>> ParsePolicies(std::string_view text,
                                                  const std::string& source) {
-  ASSIGN_OR_RETURN(Json root, ParseJson(text, source));
+  ASSIGN_OR_RETURN(Json root, ParseJsonWithUniqueKeys(text, source));
   if (!root.is_array()) {
     return Status::InvalidArgument(source + ": want a list of policies");
   }

@@ -94,4 +94,25 @@ expect_contains stderr.txt "ok.yaml:5:36: output 'lost' of step 'a' is never rea
 expect_exit 0 "$LOCKSTEP" validate ok.yaml --json
 expect_eq "$(json stdout.txt '(d["valid"], d["steps"], len(d["warnings"]))')" \
   "(True, ['a', 'b'], 1)" "json valid"
+
+# Found by a tester: a key given twice validated and ran with one of the
+# two values. It is an error at the second key, before anything runs;
+# so is a repeated key in a --params file.
+printf '%s\n' 'pipeline: p
+params:
+  n: 1
+  n: 2
+steps:
+  a:
+    run: [sh, -c, "echo ${{ params.n }} > outputs/o"]
+    outputs: {o: Artifact}' >dup.yaml
+expect_exit 3 "$LOCKSTEP" validate dup.yaml
+expect_contains stderr.txt "dup.yaml:4:3: duplicate key 'n' (first at line 3)"
+sed -i '4d' dup.yaml
+printf '{"n": 3,\n "n": 4}\n' >params.json
+expect_exit 3 "$LOCKSTEP" run dup.yaml --sandbox none --params params.json
+expect_contains stderr.txt \
+  'params.json:2:2: key "n" appears twice in the same object'
+[[ ! -e "$LOCKSTEP_STORE/runs" ]] || \
+  [[ -z "$(ls "$LOCKSTEP_STORE/runs")" ]] || fail "a run was recorded"
 echo ok

@@ -62,6 +62,12 @@ cat >"$TEST_DIR/policy.json" <<'JSON'
 [{"name": "drop-dev", "action": {"type": "Delete"},
   "condition": {"tagState": "tagged", "tagPrefixes": ["dev-"]}}]
 JSON
+# A policy with a key given twice is refused before it decides anything.
+printf '[{"name": "p", "action": "Keep",\n  "action": "Delete"}]\n' \
+  >"$TEST_DIR/twice.json"
+expect_exit 3 "$LOCKSTEP" cleanup --policy "$TEST_DIR/twice.json"
+expect_contains "$TEST_DIR/stderr.txt" \
+  'twice.json:2:3: key "action" appears twice in the same object'
 expect_exit 0 "$LOCKSTEP" cleanup --policy "$TEST_DIR/policy.json"
 expect_contains "$TEST_DIR/stdout.txt" \
   "delete app:dev-1  (policy drop-dev (Delete)) [dry run]"
