@@ -350,7 +350,9 @@ Status Reproducer::ReproduceStep(const Json& step) {
   // A step skipped by its condition must be skipped again, and vice versa.
   Result<bool> holds = ConditionHolds(step);
   if (state == "skipped") {
-    bool was_true = step.contains("if") && step["if"].value("value", true);
+    // Without an if: (or one never evaluated) the step was skipped for
+    // want of an upstream output, not by its own condition.
+    bool was_true = !step.contains("if") || step["if"].value("value", true);
     if (holds.ok() && *holds && !was_true) {
       verdict.status = "diverged";
       verdict.note = "its if: condition is now true (it was false)";

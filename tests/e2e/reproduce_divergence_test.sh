@@ -129,3 +129,25 @@ expect_contains stdout.txt \
 if grep -q "discarded" stdout.txt; then
   fail "a non-JSON metrics file printed as <discarded>"
 fi
+
+# Found by a tester: a step skipped because its upstream failed (it has no
+# if: of its own) was reported "diverged (its if: condition is now true)",
+# so reproducing any run with such a step exited 1.
+cat >upstream.yaml <<'YAML'
+pipeline: upstream
+steps:
+  a:
+    run: [sh, -c, "exit 1"]
+    outputs: {o: Artifact}
+  b:
+    run: [sh, -c, "cat inputs/i > outputs/r"]
+    inputs: {i: a.o}
+    outputs: {r: Artifact}
+YAML
+"$LOCKSTEP" run upstream.yaml --json >run5.json 2>/dev/null || true
+expect_eq "$(json run5.json '" ".join(s["name"] + "=" + s["state"] for s in d["steps"])')" \
+  "a=failed b=skipped" "states of the failed run"
+expect_exit 0 "$LOCKSTEP" reproduce "$(json run5.json 'd["manifest"]')" --json
+expect_eq "$(json stdout.txt '[(s["name"], s["status"]) for s in d["steps"]]')" \
+  "[('a', 'failed'), ('b', 'skipped')]" "verdicts"
+expect_eq "$(json stdout.txt 'd["reproduced"]')" True "reproduced"
