@@ -1242,7 +1242,18 @@ Status RunState::RunSnapshotStep(size_t index) {
 }
 
 Status RunState::Decide(size_t index) {
-  ASSIGN_OR_RETURN(std::string skip, SkipReason(index));
+  Result<std::string> skip_reason = SkipReason(index);
+  if (!skip_reason.ok()) {
+    // An if: that cannot be judged (say, ordering a string against a
+    // number an earlier step wrote) fails this step, as a for_each: value
+    // that is not a list does; the run goes on to its finally: steps and
+    // its manifest.
+    steps_[index].message = skip_reason.status().message();
+    RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kFailed, nullptr));
+    Finish(index, "failed", skip_reason.status().message());
+    return Status::Ok();
+  }
+  const std::string& skip = *skip_reason;
   if (!skip.empty()) {
     std::string state = skip == "cancelled" ? "cancelled" : "skipped";
     RETURN_IF_ERROR(RecordExecution(index,

@@ -97,4 +97,34 @@ expect_eq "$(json run.json '" ".join(s["name"]+"="+s["state"] for s in d["steps"
 sed -i 's/    finally: true//' finally.yaml
 expect_exit 3 "$LOCKSTEP" validate finally.yaml
 expect_contains stderr.txt "'run.status' is available only in a finally: step"
+
+# Found by a tester: an if: that cannot be judged at run time (ordering
+# the string an earlier step wrote against a number) aborted the whole
+# run: no manifest, the finally: step never ran. It fails that step only.
+cat >badif.yaml <<'YAML'
+pipeline: badif
+steps:
+  a:
+    run: [sh, -c, "printf abc > outputs/x"]
+    outputs: {x: Metrics}
+  b:
+    run: [sh, -c, "echo b > outputs/y"]
+    if: steps.a.outputs.x > 1
+    outputs: {y: Artifact}
+  c:
+    run: [sh, -c, "echo c > outputs/z"]
+    inputs: {i: b.y}
+    outputs: {z: Artifact}
+  handler:
+    run: [sh, -c, "echo ${{ run.status }} > outputs/s"]
+    finally: true
+    outputs: {s: Artifact}
+YAML
+expect_exit 1 "$LOCKSTEP" run badif.yaml --sandbox none --json
+expect_eq "$(json stdout.txt '" ".join(s["name"] + "=" + s["state"] for s in d["steps"])')" \
+  "a=ran b=failed c=skipped handler=ran" "states after a bad if:"
+expect_contains stdout.txt 'if: cannot order'
+manifest=$(json stdout.txt 'd["manifest"]')
+[[ -f "$manifest" ]] || fail "no manifest for the run"
+expect_exit 0 "$LOCKSTEP" manifest verify "$manifest"
 echo ok
