@@ -55,13 +55,20 @@ int Main(int argc, char** argv) {
   } catch (const CLI::ParseError& error) {
     // CLI11 checks required arguments before leftovers, so `run --bogus`
     // would say "pipeline is required"; the unknown flag is the news.
-    std::vector<std::string> extras = app.remaining(true);
-    if (error.get_exit_code() != 0 && !extras.empty()) {
-      app.exit(CLI::ExtrasError(extras));
-      return kExitUsage;
+    if (error.get_exit_code() == 0) {
+      app.exit(error);  // --help or --version: print it, succeed.
+      return kExitOk;
     }
-    int code = app.exit(error);
-    return code == 0 ? kExitOk : kExitUsage;
+    std::vector<std::string> extras = app.remaining(true);
+    std::string message = extras.empty()
+                              ? std::string(error.what())
+                              : CLI::ExtrasError(extras).what();
+    // One line, as every other error (docs/exit-codes.md).
+    std::fprintf(stderr,
+                 "lockstep: error: %s (see lockstep --help, or lockstep "
+                 "COMMAND --help)\n",
+                 message.c_str());
+    return kExitUsage;
   }
 
   if (globals.verbose) {

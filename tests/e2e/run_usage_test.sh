@@ -24,6 +24,16 @@ expect_contains stderr.txt "The following argument was not expected: --bogus"
 if grep -q "required" stderr.txt; then fail "blamed a missing argument"; fi
 expect_exit 64 "$LOCKSTEP" run p.yaml --bogus
 expect_contains stderr.txt "The following argument was not expected: --bogus"
+# Found by a tester: usage errors were two lines without the prefix every
+# other error has (docs/exit-codes.md).
+expect_eq "$(cat stderr.txt)" \
+  "lockstep: error: The following argument was not expected: --bogus (see lockstep --help, or lockstep COMMAND --help)" \
+  "one-line usage error"
+expect_exit 64 "$LOCKSTEP" data snapshot
+expect_eq "$(wc -l <stderr.txt)" 1 "lines of a missing-argument error"
+expect_contains stderr.txt "lockstep: error: source is required"
+expect_exit 0 "$LOCKSTEP" --help
+expect_contains stdout.txt "Usage:"
 
 # Malformed JSON in --params: FILE:LINE:COL from the JSON parser.
 printf '{\n  "epochs": 2,\n  "x": tru\n}\n' >params.json
