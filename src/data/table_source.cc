@@ -2,7 +2,6 @@
 
 #include "data/table_source.h"
 
-#include <libpq-fe.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -11,6 +10,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+
+#include "metadata/libpq_api.h"
 
 namespace lockstep::data {
 
@@ -266,17 +267,19 @@ Result<TableExport> ExportSqlite(const TableSource& source,
 
 // ---- PostgreSQL ----
 
+using metadata::Libpq;
+
 struct PgCloser {
-  void operator()(PGconn* connection) const { PQfinish(connection); }
+  void operator()(PGconn* connection) const { Libpq().finish(connection); }
 };
 struct ResultCloser {
-  void operator()(PGresult* result) const { PQclear(result); }
+  void operator()(PGresult* result) const { Libpq().clear(result); }
 };
 using PgConnection = std::unique_ptr<PGconn, PgCloser>;
 using PgResult = std::unique_ptr<PGresult, ResultCloser>;
 
 std::string PgError(PGconn* connection) {
-  std::string message = PQerrorMessage(connection);
+  std::string message = Libpq().error_message(connection);
   while (!message.empty() && message.back() == '\n') message.pop_back();
   return message;
 }
@@ -288,10 +291,10 @@ Result<PgResult> PgQuery(PGconn* connection, const std::string& sql,
   for (const std::string& parameter : parameters) {
     values.push_back(parameter.c_str());
   }
-  PgResult result(PQexecParams(connection, sql.c_str(),
-                               static_cast<int>(values.size()), nullptr,
-                               values.data(), nullptr, nullptr, 0));
-  ExecStatusType status = PQresultStatus(result.get());
+  PgResult result(Libpq().exec_params(connection, sql.c_str(),
+                                      static_cast<int>(values.size()), nullptr,
+                                      values.data(), nullptr, nullptr, 0));
+  ExecStatusType status = Libpq().result_status(result.get());
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
     return Status::InvalidArgument(source.display + ": " +
                                    PgError(connection));
@@ -312,11 +315,11 @@ Result<std::vector<PgColumn>> PgTableColumns(PGconn* connection,
   ASSIGN_OR_RETURN(PgResult found,
                    PgQuery(connection, "SELECT to_regclass($1)::text",
                            {source.table}, source));
-  if (PQgetisnull(found.get(), 0, 0)) {
+  if (Libpq().getisnull(found.get(), 0, 0)) {
     return Status::NotFound(source.display + ": no table named '" +
                             source.table + "'");
   }
-  *relation = PQgetvalue(found.get(), 0, 0);
+  *relation = Libpq().getvalue(found.get(), 0, 0);
   ASSIGN_OR_RETURN(
       PgResult rows,
       PgQuery(connection,
@@ -329,12 +332,12 @@ Result<std::vector<PgColumn>> PgTableColumns(PGconn* connection,
               "NOT a.attisdropped ORDER BY a.attnum",
               {source.table}, source));
   std::vector<PgColumn> columns;
-  for (int i = 0; i < PQntuples(rows.get()); ++i) {
+  for (int i = 0; i < Libpq().ntuples(rows.get()); ++i) {
     PgColumn column;
-    column.name = PQgetvalue(rows.get(), i, 0);
-    column.type = PQgetvalue(rows.get(), i, 1);
-    column.collatable = PQgetvalue(rows.get(), i, 2)[0] == 't';
-    column.key_position = std::atoi(PQgetvalue(rows.get(), i, 3));
+    column.name = Libpq().getvalue(rows.get(), i, 0);
+    column.type = Libpq().getvalue(rows.get(), i, 1);
+    column.collatable = Libpq().getvalue(rows.get(), i, 2)[0] == 't';
+    column.key_position = std::atoi(Libpq().getvalue(rows.get(), i, 3));
     columns.push_back(std::move(column));
   }
   return columns;
@@ -348,19 +351,19 @@ Result<std::vector<PgColumn>> PgQueryColumns(PGconn* connection,
                                ") AS lockstep_query LIMIT 0",
                            {}, source));
   std::vector<PgColumn> columns;
-  for (int i = 0; i < PQnfields(probe.get()); ++i) {
+  for (int i = 0; i < Libpq().nfields(probe.get()); ++i) {
     PgColumn column;
-    column.name = PQfname(probe.get(), i);
-    std::string oid = std::to_string(PQftype(probe.get(), i));
+    column.name = Libpq().fname(probe.get(), i);
+    std::string oid = std::to_string(Libpq().ftype(probe.get(), i));
     ASSIGN_OR_RETURN(PgResult type,
                      PgQuery(connection,
                              "SELECT format_type($1::oid, NULL), "
                              "typcollation <> 0 FROM pg_type "
                              "WHERE oid = $1::oid",
                              {oid}, source));
-    if (PQntuples(type.get()) == 1) {
-      column.type = PQgetvalue(type.get(), 0, 0);
-      column.collatable = PQgetvalue(type.get(), 0, 1)[0] == 't';
+    if (Libpq().ntuples(type.get()) == 1) {
+      column.type = Libpq().getvalue(type.get(), 0, 0);
+      column.collatable = Libpq().getvalue(type.get(), 0, 1)[0] == 't';
     }
     columns.push_back(std::move(column));
   }
@@ -398,8 +401,9 @@ std::string PgSelect(const std::vector<PgColumn>& columns,
 
 Result<TableExport> ExportPostgresql(const TableSource& source,
                                      const CsvSink& sink) {
-  PgConnection connection(PQconnectdb(source.location.c_str()));
-  if (PQstatus(connection.get()) != CONNECTION_OK) {
+  RETURN_IF_ERROR(metadata::LoadLibpq().status());
+  PgConnection connection(Libpq().connectdb(source.location.c_str()));
+  if (Libpq().status(connection.get()) != CONNECTION_OK) {
     return Status::Unavailable(source.display + ": " +
                                PgError(connection.get()));
   }
@@ -420,8 +424,8 @@ Result<TableExport> ExportPostgresql(const TableSource& source,
     result.columns.push_back(column.name);
     result.types.push_back(column.type);
   }
-  if (!PQsendQuery(connection.get(), sql.c_str()) ||
-      !PQsetSingleRowMode(connection.get())) {
+  if (!Libpq().send_query(connection.get(), sql.c_str()) ||
+      !Libpq().set_single_row_mode(connection.get())) {
     return Status::InvalidArgument(source.display + ": " +
                                    PgError(connection.get()));
   }
@@ -430,15 +434,15 @@ Result<TableExport> ExportPostgresql(const TableSource& source,
   CsvOut out(sink);
   RETURN_IF_ERROR(out.Header(result.columns));
   Status status = Status::Ok();
-  while (PGresult* raw = PQgetResult(connection.get())) {
+  while (PGresult* raw = Libpq().get_result(connection.get())) {
     PgResult row(raw);
-    ExecStatusType state = PQresultStatus(row.get());
+    ExecStatusType state = Libpq().result_status(row.get());
     if (state == PGRES_SINGLE_TUPLE && status.ok()) {
-      int fields = PQnfields(row.get());
+      int fields = Libpq().nfields(row.get());
       for (int i = 0; i < fields; ++i) {
-        bool is_null = PQgetisnull(row.get(), 0, i);
-        std::string_view value(PQgetvalue(row.get(), 0, i),
-                               PQgetlength(row.get(), 0, i));
+        bool is_null = Libpq().getisnull(row.get(), 0, i);
+        std::string_view value(Libpq().getvalue(row.get(), 0, i),
+                               Libpq().getlength(row.get(), 0, i));
         out.Field(value, is_null, i == 0);
       }
       status = out.EndRow();

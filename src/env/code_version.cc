@@ -9,50 +9,171 @@
 
 #include <fstream>
 #include <memory>
-#include <mutex>
 
 #include <fmt/format.h>
 
+#include "core/dynamic_library.h"
 #include "core/files.h"
 
 namespace lockstep::env {
 namespace {
 
-template <typename T, void (*Free)(T*)>
-struct GitDeleter {
-  void operator()(T* object) const { Free(object); }
+// The libgit2 functions Lockstep calls, named after the C API without its
+// git_ prefix; opened on first use (core/dynamic_library.h says why).
+struct GitApi {
+  decltype(&git_libgit2_init) libgit2_init;
+  decltype(&git_apply_to_tree) apply_to_tree;
+  decltype(&git_blob_lookup) blob_lookup;
+  decltype(&git_blob_rawcontent) blob_rawcontent;
+  decltype(&git_blob_rawsize) blob_rawsize;
+  decltype(&git_buf_dispose) buf_dispose;
+  decltype(&git_commit_lookup) commit_lookup;
+  decltype(&git_commit_tree) commit_tree;
+  decltype(&git_config_iterator_new) config_iterator_new;
+  decltype(&git_config_next) config_next;
+  decltype(&git_diff_from_buffer) diff_from_buffer;
+  decltype(&git_diff_to_buf) diff_to_buf;
+  decltype(&git_diff_tree_to_workdir_with_index)
+      diff_tree_to_workdir_with_index;
+  decltype(&git_error_last) error_last;
+  decltype(&git_index_entrycount) index_entrycount;
+  decltype(&git_index_get_byindex) index_get_byindex;
+  decltype(&git_index_new) index_new;
+  decltype(&git_index_read_tree) index_read_tree;
+  decltype(&git_mempack_new) mempack_new;
+  decltype(&git_odb_add_backend) odb_add_backend;
+  decltype(&git_oid_fromstr) oid_fromstr;
+  decltype(&git_oid_tostr) oid_tostr;
+  decltype(&git_reference_is_branch) reference_is_branch;
+  decltype(&git_reference_lookup) reference_lookup;
+  decltype(&git_reference_name_to_id) reference_name_to_id;
+  decltype(&git_reference_shorthand) reference_shorthand;
+  decltype(&git_reference_symbolic_target) reference_symbolic_target;
+  decltype(&git_repository_config_snapshot) repository_config_snapshot;
+  decltype(&git_repository_head) repository_head;
+  decltype(&git_repository_head_detached) repository_head_detached;
+  decltype(&git_repository_is_bare) repository_is_bare;
+  decltype(&git_repository_odb) repository_odb;
+  decltype(&git_repository_open_ext) repository_open_ext;
+  decltype(&git_repository_path) repository_path;
+  decltype(&git_repository_workdir) repository_workdir;
+  decltype(&git_status_list_entrycount) status_list_entrycount;
+  decltype(&git_status_list_new) status_list_new;
+  decltype(&git_blob_free) blob_free;
+  decltype(&git_commit_free) commit_free;
+  decltype(&git_config_free) config_free;
+  decltype(&git_config_iterator_free) config_iterator_free;
+  decltype(&git_diff_free) diff_free;
+  decltype(&git_index_free) index_free;
+  decltype(&git_odb_free) odb_free;
+  decltype(&git_reference_free) reference_free;
+  decltype(&git_repository_free) repository_free;
+  decltype(&git_status_list_free) status_list_free;
+  decltype(&git_tree_free) tree_free;
 };
-template <typename T, void (*Free)(T*)>
+
+Result<GitApi> BindLibgit2() {
+  ASSIGN_OR_RETURN(DynamicLibrary library,
+                   DynamicLibrary::Open("libgit2.so.1.5", "libgit2-1.5"));
+  GitApi api;
+  library.Bind(api.libgit2_init, "git_libgit2_init");
+  library.Bind(api.apply_to_tree, "git_apply_to_tree");
+  library.Bind(api.blob_lookup, "git_blob_lookup");
+  library.Bind(api.blob_rawcontent, "git_blob_rawcontent");
+  library.Bind(api.blob_rawsize, "git_blob_rawsize");
+  library.Bind(api.buf_dispose, "git_buf_dispose");
+  library.Bind(api.commit_lookup, "git_commit_lookup");
+  library.Bind(api.commit_tree, "git_commit_tree");
+  library.Bind(api.config_iterator_new, "git_config_iterator_new");
+  library.Bind(api.config_next, "git_config_next");
+  library.Bind(api.diff_from_buffer, "git_diff_from_buffer");
+  library.Bind(api.diff_to_buf, "git_diff_to_buf");
+  library.Bind(api.diff_tree_to_workdir_with_index,
+               "git_diff_tree_to_workdir_with_index");
+  library.Bind(api.error_last, "git_error_last");
+  library.Bind(api.index_entrycount, "git_index_entrycount");
+  library.Bind(api.index_get_byindex, "git_index_get_byindex");
+  library.Bind(api.index_new, "git_index_new");
+  library.Bind(api.index_read_tree, "git_index_read_tree");
+  library.Bind(api.mempack_new, "git_mempack_new");
+  library.Bind(api.odb_add_backend, "git_odb_add_backend");
+  library.Bind(api.oid_fromstr, "git_oid_fromstr");
+  library.Bind(api.oid_tostr, "git_oid_tostr");
+  library.Bind(api.reference_is_branch, "git_reference_is_branch");
+  library.Bind(api.reference_lookup, "git_reference_lookup");
+  library.Bind(api.reference_name_to_id, "git_reference_name_to_id");
+  library.Bind(api.reference_shorthand, "git_reference_shorthand");
+  library.Bind(api.reference_symbolic_target, "git_reference_symbolic_target");
+  library.Bind(api.repository_config_snapshot,
+               "git_repository_config_snapshot");
+  library.Bind(api.repository_head, "git_repository_head");
+  library.Bind(api.repository_head_detached, "git_repository_head_detached");
+  library.Bind(api.repository_is_bare, "git_repository_is_bare");
+  library.Bind(api.repository_odb, "git_repository_odb");
+  library.Bind(api.repository_open_ext, "git_repository_open_ext");
+  library.Bind(api.repository_path, "git_repository_path");
+  library.Bind(api.repository_workdir, "git_repository_workdir");
+  library.Bind(api.status_list_entrycount, "git_status_list_entrycount");
+  library.Bind(api.status_list_new, "git_status_list_new");
+  library.Bind(api.blob_free, "git_blob_free");
+  library.Bind(api.commit_free, "git_commit_free");
+  library.Bind(api.config_free, "git_config_free");
+  library.Bind(api.config_iterator_free, "git_config_iterator_free");
+  library.Bind(api.diff_free, "git_diff_free");
+  library.Bind(api.index_free, "git_index_free");
+  library.Bind(api.odb_free, "git_odb_free");
+  library.Bind(api.reference_free, "git_reference_free");
+  library.Bind(api.repository_free, "git_repository_free");
+  library.Bind(api.status_list_free, "git_status_list_free");
+  library.Bind(api.tree_free, "git_tree_free");
+  RETURN_IF_ERROR(library.status());
+  api.libgit2_init();
+  return api;
+}
+
+// Opens and initialises libgit2 once per process; later calls return the
+// same table or the same error.
+Result<const GitApi*> LoadLibgit2() {
+  static const Result<GitApi> api = BindLibgit2();
+  if (!api.ok()) return api.status();
+  return &*api;
+}
+
+// The table, for code below the entry points, which load it first.
+const GitApi& Git() { return RequireLoaded(LoadLibgit2()); }
+
+template <typename T, void (*GitApi::*Free)(T*)>
+struct GitDeleter {
+  void operator()(T* object) const { (Git().*Free)(object); }
+};
+template <typename T, void (*GitApi::*Free)(T*)>
 using GitPtr = std::unique_ptr<T, GitDeleter<T, Free>>;
 
-using RepoPtr = GitPtr<git_repository, git_repository_free>;
-using ReferencePtr = GitPtr<git_reference, git_reference_free>;
-using CommitPtr = GitPtr<git_commit, git_commit_free>;
-using TreePtr = GitPtr<git_tree, git_tree_free>;
-using DiffPtr = GitPtr<git_diff, git_diff_free>;
-using IndexPtr = GitPtr<git_index, git_index_free>;
-using ConfigPtr = GitPtr<git_config, git_config_free>;
+using RepoPtr = GitPtr<git_repository, &GitApi::repository_free>;
+using ReferencePtr = GitPtr<git_reference, &GitApi::reference_free>;
+using CommitPtr = GitPtr<git_commit, &GitApi::commit_free>;
+using TreePtr = GitPtr<git_tree, &GitApi::tree_free>;
+using DiffPtr = GitPtr<git_diff, &GitApi::diff_free>;
+using IndexPtr = GitPtr<git_index, &GitApi::index_free>;
+using ConfigPtr = GitPtr<git_config, &GitApi::config_free>;
 using ConfigIteratorPtr =
-    GitPtr<git_config_iterator, git_config_iterator_free>;
-using StatusListPtr = GitPtr<git_status_list, git_status_list_free>;
-using BlobPtr = GitPtr<git_blob, git_blob_free>;
-using OdbPtr = GitPtr<git_odb, git_odb_free>;
-
-void InitLibgit2() {
-  static std::once_flag once;
-  std::call_once(once, [] { git_libgit2_init(); });
-}
+    GitPtr<git_config_iterator, &GitApi::config_iterator_free>;
+using StatusListPtr = GitPtr<git_status_list, &GitApi::status_list_free>;
+using BlobPtr = GitPtr<git_blob, &GitApi::blob_free>;
+using OdbPtr = GitPtr<git_odb, &GitApi::odb_free>;
 
 // libgit2's last error as a Status, with `what` in front.
 Status GitError(std::string_view what) {
-  const git_error* error = git_error_last();
+  const GitApi& git = Git();
+  const git_error* error = git.error_last();
   return Status::Internal(fmt::format("{}: {}", what,
                                       error ? error->message : "libgit2"));
 }
 
 std::string OidHex(const git_oid* oid) {
+  const GitApi& git = Git();
   char hex[GIT_OID_HEXSZ + 1];
-  git_oid_tostr(hex, sizeof(hex), oid);
+  git.oid_tostr(hex, sizeof(hex), oid);
   return hex;
 }
 
@@ -61,16 +182,17 @@ std::string OidHex(const git_oid* oid) {
 // in libgit2 1.5 its regex match leaks the pcre2 match data of every
 // config entry that does not match, which LeakSanitizer reports.)
 std::string RemoteUrl(git_repository* repo) {
+  const GitApi& git = Git();
   git_config* raw_config = nullptr;
-  if (git_repository_config_snapshot(&raw_config, repo) != 0) return "";
+  if (git.repository_config_snapshot(&raw_config, repo) != 0) return "";
   ConfigPtr config(raw_config);
   git_config_iterator* raw_iterator = nullptr;
-  if (git_config_iterator_new(&raw_iterator, raw_config) != 0) return "";
+  if (git.config_iterator_new(&raw_iterator, raw_config) != 0) return "";
   ConfigIteratorPtr iterator(raw_iterator);
 
   std::string first, origin;
   git_config_entry* entry = nullptr;
-  while (git_config_next(&entry, raw_iterator) == 0) {
+  while (git.config_next(&entry, raw_iterator) == 0) {
     std::string_view name = entry->name;
     if (!name.starts_with("remote.") || !name.ends_with(".url") ||
         name.size() <= 11) {
@@ -83,14 +205,15 @@ std::string RemoteUrl(git_repository* repo) {
 }
 
 Status ReadHead(git_repository* repo, CodeVersion* version) {
+  const GitApi& git = Git();
   git_reference* raw = nullptr;
-  int error = git_repository_head(&raw, repo);
+  int error = git.repository_head(&raw, repo);
   if (error == GIT_EUNBORNBRANCH || error == GIT_ENOTFOUND) {
     // No commit yet: name the branch HEAD points at.
     git_reference* head = nullptr;
-    if (git_reference_lookup(&head, repo, "HEAD") == 0) {
+    if (git.reference_lookup(&head, repo, "HEAD") == 0) {
       ReferencePtr owned(head);
-      const char* target = git_reference_symbolic_target(head);
+      const char* target = git.reference_symbolic_target(head);
       std::string_view name = target ? target : "";
       if (name.starts_with("refs/heads/")) name.remove_prefix(11);
       version->branch = std::string(name);
@@ -101,48 +224,50 @@ Status ReadHead(git_repository* repo, CodeVersion* version) {
   ReferencePtr head(raw);
 
   git_oid oid;
-  if (git_reference_name_to_id(&oid, repo, "HEAD") != 0) {
+  if (git.reference_name_to_id(&oid, repo, "HEAD") != 0) {
     return GitError("resolving HEAD");
   }
   version->commit = OidHex(&oid);
-  version->detached = git_repository_head_detached(repo) == 1;
-  if (git_reference_is_branch(head.get())) {
-    version->branch = git_reference_shorthand(head.get());
+  version->detached = git.repository_head_detached(repo) == 1;
+  if (git.reference_is_branch(head.get())) {
+    version->branch = git.reference_shorthand(head.get());
   }
   return Status::Ok();
 }
 
 Result<bool> IsDirty(git_repository* repo) {
+  const GitApi& git = Git();
   git_status_options options = GIT_STATUS_OPTIONS_INIT;
   options.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
   options.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED |
                   GIT_STATUS_OPT_RECURSE_UNTRACKED_DIRS;
   git_status_list* raw = nullptr;
-  if (git_status_list_new(&raw, repo, &options) != 0) {
+  if (git.status_list_new(&raw, repo, &options) != 0) {
     return GitError("reading the work tree status");
   }
   StatusListPtr list(raw);
-  return git_status_list_entrycount(list.get()) > 0;
+  return git.status_list_entrycount(list.get()) > 0;
 }
 
 Result<TreePtr> CommitTree(git_repository* repo, const std::string& commit) {
+  const GitApi& git = Git();
   git_oid oid;
-  if (git_oid_fromstr(&oid, commit.c_str()) != 0) {
+  if (git.oid_fromstr(&oid, commit.c_str()) != 0) {
     return Status::InvalidArgument(
         fmt::format("'{}' is not a commit id", commit));
   }
   git_commit* raw_commit = nullptr;
-  int error = git_commit_lookup(&raw_commit, repo, &oid);
+  int error = git.commit_lookup(&raw_commit, repo, &oid);
   if (error == GIT_ENOTFOUND) {
     return Status::NotFound(fmt::format(
         "commit {} is not in the repository at {}; run `git fetch` there "
         "to get it",
-        commit, git_repository_path(repo)));
+        commit, git.repository_path(repo)));
   }
   if (error != 0) return GitError("looking up commit " + commit);
   CommitPtr owned(raw_commit);
   git_tree* tree = nullptr;
-  if (git_commit_tree(&tree, raw_commit) != 0) {
+  if (git.commit_tree(&tree, raw_commit) != 0) {
     return GitError("reading the tree of " + commit);
   }
   return TreePtr(tree);
@@ -151,21 +276,22 @@ Result<TreePtr> CommitTree(git_repository* repo, const std::string& commit) {
 // The work tree against `tree` (null on an unborn branch) as a git patch
 // with untracked files' content and binary data.
 Result<std::string> WorkTreePatch(git_repository* repo, git_tree* tree) {
+  const GitApi& git = Git();
   git_diff_options options = GIT_DIFF_OPTIONS_INIT;
   options.flags = GIT_DIFF_INCLUDE_UNTRACKED |
                   GIT_DIFF_RECURSE_UNTRACKED_DIRS |
                   GIT_DIFF_SHOW_UNTRACKED_CONTENT | GIT_DIFF_SHOW_BINARY;
   git_diff* raw = nullptr;
-  if (git_diff_tree_to_workdir_with_index(&raw, repo, tree, &options) != 0) {
+  if (git.diff_tree_to_workdir_with_index(&raw, repo, tree, &options) != 0) {
     return GitError("diffing the work tree");
   }
   DiffPtr diff(raw);
   git_buf buffer = GIT_BUF_INIT;
-  if (git_diff_to_buf(&buffer, diff.get(), GIT_DIFF_FORMAT_PATCH) != 0) {
+  if (git.diff_to_buf(&buffer, diff.get(), GIT_DIFF_FORMAT_PATCH) != 0) {
     return GitError("formatting the patch");
   }
   std::string patch(buffer.ptr, buffer.size);
-  git_buf_dispose(&buffer);
+  git.buf_dispose(&buffer);
   return patch;
 }
 
@@ -181,9 +307,10 @@ bool SafeRelativePath(std::string_view path) {
 // Writes every entry of `index` under `root`.
 Status WriteIndex(git_repository* repo, git_index* index,
                   const fs::path& root) {
-  size_t count = git_index_entrycount(index);
+  const GitApi& git = Git();
+  size_t count = git.index_entrycount(index);
   for (size_t i = 0; i < count; ++i) {
-    const git_index_entry* entry = git_index_get_byindex(index, i);
+    const git_index_entry* entry = git.index_get_byindex(index, i);
     if (!SafeRelativePath(entry->path)) {
       return Status::InvalidArgument(
           fmt::format("refusing to write path '{}'", entry->path));
@@ -199,13 +326,13 @@ Status WriteIndex(git_repository* repo, git_index* index,
     }
 
     git_blob* raw = nullptr;
-    if (git_blob_lookup(&raw, repo, &entry->id) != 0) {
+    if (git.blob_lookup(&raw, repo, &entry->id) != 0) {
       return GitError(fmt::format("reading blob of {}", entry->path));
     }
     BlobPtr blob(raw);
     std::string_view bytes(
-        static_cast<const char*>(git_blob_rawcontent(raw)),
-        size_t(git_blob_rawsize(raw)));
+        static_cast<const char*>(git.blob_rawcontent(raw)),
+        size_t(git.blob_rawsize(raw)));
     if (entry->mode == GIT_FILEMODE_LINK) {
       if (::symlink(std::string(bytes).c_str(), path.c_str()) != 0) {
         return ErrnoStatus(path, errno);
@@ -249,29 +376,30 @@ Result<std::string> LoadPatch(const CodeVersion& version,
 // gains no objects.
 Result<IndexPtr> BuildIndex(git_repository* repo, git_tree* tree,
                             const std::string& patch) {
+  const GitApi& git = Git();
   git_index* raw = nullptr;
   if (patch.empty()) {
-    if (git_index_new(&raw) != 0) return GitError("creating an index");
+    if (git.index_new(&raw) != 0) return GitError("creating an index");
     IndexPtr index(raw);
-    if (git_index_read_tree(raw, tree) != 0) return GitError("reading tree");
+    if (git.index_read_tree(raw, tree) != 0) return GitError("reading tree");
     return index;
   }
 
   git_odb* odb = nullptr;
   git_odb_backend* mempack = nullptr;
-  if (git_repository_odb(&odb, repo) != 0) return GitError("opening odb");
+  if (git.repository_odb(&odb, repo) != 0) return GitError("opening odb");
   OdbPtr owned_odb(odb);
-  if (git_mempack_new(&mempack) != 0 ||
-      git_odb_add_backend(odb, mempack, 1000) != 0) {
+  if (git.mempack_new(&mempack) != 0 ||
+      git.odb_add_backend(odb, mempack, 1000) != 0) {
     return GitError("adding an in-memory object database");
   }
 
   git_diff* diff = nullptr;
-  if (git_diff_from_buffer(&diff, patch.data(), patch.size()) != 0) {
+  if (git.diff_from_buffer(&diff, patch.data(), patch.size()) != 0) {
     return GitError("parsing the dirty-tree patch");
   }
   DiffPtr owned_diff(diff);
-  if (git_apply_to_tree(&raw, repo, tree, diff, nullptr) != 0) {
+  if (git.apply_to_tree(&raw, repo, tree, diff, nullptr) != 0) {
     return GitError("applying the dirty-tree patch");
   }
   return IndexPtr(raw);
@@ -299,23 +427,24 @@ std::string StripUrlCredentials(std::string_view url) {
 
 Result<CodeVersion> CaptureCodeVersion(const fs::path& folder,
                                        store::BlobStore* blobs) {
-  InitLibgit2();
+  ASSIGN_OR_RETURN(const GitApi* api, LoadLibgit2());
+  const GitApi& git = *api;
   CodeVersion version;
   git_repository* raw = nullptr;
-  int error = git_repository_open_ext(&raw, folder.c_str(), 0, nullptr);
+  int error = git.repository_open_ext(&raw, folder.c_str(), 0, nullptr);
   if (error == GIT_ENOTFOUND) {
     version.note = "not in a git work tree";
     return version;
   }
   if (error != 0) return GitError("opening " + folder.string());
   RepoPtr repo(raw);
-  if (git_repository_is_bare(raw)) {
+  if (git.repository_is_bare(raw)) {
     version.note = "not in a git work tree (bare repository)";
     return version;
   }
 
   version.in_git_work_tree = true;
-  version.work_tree = fs::path(git_repository_workdir(raw))
+  version.work_tree = fs::path(git.repository_workdir(raw))
                           .lexically_normal().string();
   if (version.work_tree.size() > 1 && version.work_tree.back() == '/') {
     version.work_tree.pop_back();
@@ -341,7 +470,8 @@ Result<CodeVersion> CaptureCodeVersion(const fs::path& folder,
 Status MaterializeCode(const fs::path& repo_path, const CodeVersion& version,
                        const fs::path& destination,
                        const store::BlobStore* blobs) {
-  InitLibgit2();
+  ASSIGN_OR_RETURN(const GitApi* api, LoadLibgit2());
+  const GitApi& git = *api;
   if (!version.in_git_work_tree || version.commit.empty()) {
     return Status::FailedPrecondition(
         "the run's code was not recorded at a git commit");
@@ -354,7 +484,7 @@ Status MaterializeCode(const fs::path& repo_path, const CodeVersion& version,
   }
 
   git_repository* raw = nullptr;
-  if (git_repository_open_ext(&raw, repo_path.c_str(), 0, nullptr) != 0) {
+  if (git.repository_open_ext(&raw, repo_path.c_str(), 0, nullptr) != 0) {
     return Status::NotFound(
         fmt::format("{}: not a git repository", repo_path.string()));
   }

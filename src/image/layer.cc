@@ -2,8 +2,6 @@
 
 #include "image/layer.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -13,6 +11,7 @@
 #include <vector>
 
 #include "core/files.h"
+#include "store/libarchive_api.h"
 
 namespace lockstep::image {
 
@@ -20,12 +19,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using store::Libarchive;
+using store::LoadLibarchive;
+
 constexpr int kMaxSymlinkHops = 40;
 constexpr const char* kWhiteoutPrefix = ".wh.";
 constexpr const char* kOpaqueMarker = ".wh..wh..opq";
 
 struct ArchiveCloser {
-  void operator()(archive* a) const { archive_read_free(a); }
+  void operator()(archive* a) const { Libarchive().read_free(a); }
 };
 using ArchivePtr = std::unique_ptr<archive, ArchiveCloser>;
 
@@ -79,13 +81,14 @@ Result<std::string> CleanName(const Context& context, const std::string& raw) {
 }
 
 Result<ArchivePtr> OpenLayer(const fs::path& path, const std::string& layer) {
-  ArchivePtr a(archive_read_new());
-  archive_read_support_filter_all(a.get());
-  archive_read_support_format_tar(a.get());
-  if (archive_read_open_filename(a.get(), path.c_str(), 1 << 16) !=
+  RETURN_IF_ERROR(LoadLibarchive().status());
+  ArchivePtr a(Libarchive().read_new());
+  Libarchive().read_support_filter_all(a.get());
+  Libarchive().read_support_format_tar(a.get());
+  if (Libarchive().read_open_filename(a.get(), path.c_str(), 1 << 16) !=
       ARCHIVE_OK) {
     return Status::InvalidArgument("layer " + layer + ": " +
-                                   archive_error_string(a.get()));
+                                   Libarchive().error_string(a.get()));
   }
   return a;
 }
@@ -167,15 +170,15 @@ Status WriteFile(const Context& context, archive* a, const std::string& name,
   la_int64_t offset = 0;
   int result = ARCHIVE_OK;
   Status status;
-  while ((result = archive_read_data_block(a, &block, &size, &offset)) ==
-         ARCHIVE_OK) {
+  while ((result = Libarchive().read_data_block(a, &block, &size,
+                                                &offset)) == ARCHIVE_OK) {
     if (::pwrite(fd, block, size, offset) != static_cast<ssize_t>(size)) {
       status = Status::Internal("cannot write " + path.string());
       break;
     }
   }
   if (status.ok() && result != ARCHIVE_EOF) {
-    status = EntryError(context, name, archive_error_string(a));
+    status = EntryError(context, name, Libarchive().error_string(a));
   }
   // A sparse file may end in a hole: the size comes from the header.
   if (status.ok() && ::ftruncate(fd, static_cast<off_t>(size_hint)) != 0) {
@@ -203,9 +206,9 @@ bool LinkEscapes(const std::string& name, const std::string& target) {
 Status ApplyEntry(const Context& context, archive* a, archive_entry* entry,
                   const std::string& name, LayerStats* stats) {
   ASSIGN_OR_RETURN(fs::path path, ResolveInRoot(context.root, name));
-  mode_t type = archive_entry_filetype(entry);
-  mode_t mode = archive_entry_perm(entry);
-  const char* hardlink = archive_entry_hardlink(entry);
+  mode_t type = Libarchive().entry_filetype(entry);
+  mode_t mode = Libarchive().entry_perm(entry);
+  const char* hardlink = Libarchive().entry_hardlink(entry);
 
   if (hardlink != nullptr) {
     ASSIGN_OR_RETURN(std::string target_name, CleanName(context, hardlink));
@@ -239,12 +242,12 @@ Status ApplyEntry(const Context& context, archive* a, archive_entry* entry,
     case AE_IFREG:
       RETURN_IF_ERROR(PrepareTarget(path, false));
       RETURN_IF_ERROR(WriteFile(context, a, name, path, mode,
-                                archive_entry_size(entry)));
+                                Libarchive().entry_size(entry)));
       ++stats->files;
       return Status::Ok();
     case AE_IFLNK: {
-      std::string target = archive_entry_symlink(entry) != nullptr
-                               ? archive_entry_symlink(entry)
+      std::string target = Libarchive().entry_symlink(entry) != nullptr
+                               ? Libarchive().entry_symlink(entry)
                                : "";
       if (!target.starts_with("/") && LinkEscapes(name, target)) {
         return EntryError(context, name, "symlink to '" + target +
@@ -277,13 +280,13 @@ Status ApplyPass(const fs::path& layer_path, const Context& context,
   ASSIGN_OR_RETURN(ArchivePtr a, OpenLayer(layer_path, context.layer));
   archive_entry* entry = nullptr;
   while (true) {
-    int result = archive_read_next_header(a.get(), &entry);
+    int result = Libarchive().read_next_header(a.get(), &entry);
     if (result == ARCHIVE_EOF) break;
     if (result != ARCHIVE_OK && result != ARCHIVE_WARN) {
       return Status::InvalidArgument("layer " + context.layer + ": " +
-                                     archive_error_string(a.get()));
+                                     Libarchive().error_string(a.get()));
     }
-    const char* raw = archive_entry_pathname(entry);
+    const char* raw = Libarchive().entry_pathname(entry);
     ASSIGN_OR_RETURN(std::string name,
                      CleanName(context, raw != nullptr ? raw : ""));
     if (name.empty()) continue;  // the root folder itself

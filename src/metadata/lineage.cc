@@ -11,9 +11,49 @@
 
 #include <fmt/format.h>
 
+#include "core/dynamic_library.h"
+
 namespace lockstep::metadata {
 
 namespace {
+
+// The Graphviz functions RenderDotToSvg calls, opened on the first SVG
+// render (core/dynamic_library.h says why they are not linked).
+struct GraphvizApi {
+  decltype(&gvContext) context;
+  decltype(&gvLayout) layout;
+  decltype(&gvRenderData) render_data;
+  decltype(&gvFreeRenderData) free_render_data;
+  decltype(&gvFreeLayout) free_layout;
+  decltype(&agmemread) memread;
+  decltype(&agclose) close;
+};
+
+Result<GraphvizApi> BindGraphviz() {
+  ASSIGN_OR_RETURN(DynamicLibrary cgraph,
+                   DynamicLibrary::Open("libcgraph.so.6", "libcgraph6"));
+  ASSIGN_OR_RETURN(DynamicLibrary gvc,
+                   DynamicLibrary::Open("libgvc.so.6", "libgvc6"));
+  GraphvizApi api;
+  gvc.Bind(api.context, "gvContext");
+  gvc.Bind(api.layout, "gvLayout");
+  gvc.Bind(api.render_data, "gvRenderData");
+  gvc.Bind(api.free_render_data, "gvFreeRenderData");
+  gvc.Bind(api.free_layout, "gvFreeLayout");
+  cgraph.Bind(api.memread, "agmemread");
+  cgraph.Bind(api.close, "agclose");
+  RETURN_IF_ERROR(cgraph.status());
+  RETURN_IF_ERROR(gvc.status());
+  return api;
+}
+
+// Opens Graphviz once per process; later calls return the same table or
+// the same error.
+Result<const GraphvizApi*> LoadGraphviz() {
+  static const Result<GraphvizApi> api = BindGraphviz();
+  if (!api.ok()) return api.status();
+  return &*api;
+}
 
 bool AllDigits(const std::string& text) {
   return !text.empty() && text.size() < 19 &&
@@ -363,37 +403,39 @@ std::string LineageToDot(const LineageGraph& graph) {
 }
 
 Result<std::string> RenderDotToSvg(const std::string& dot) {
+  ASSIGN_OR_RETURN(const GraphvizApi* api, LoadGraphviz());
+  const GraphvizApi& gv = *api;
   // One Graphviz context for the whole process, never freed: after
   // gvFreeContext, the next context's pango plugin compares font names
   // against freed memory (ASan: heap-use-after-free in textspan_size on
   // the second render). Graphviz is not thread-safe, hence the lock.
   static std::mutex mutex;
-  static GVC_t* const context = gvContext();
+  static GVC_t* const context = gv.context();
   std::lock_guard<std::mutex> lock(mutex);
   if (context == nullptr) {
     return Status::Internal("Graphviz: cannot create a context");
   }
-  Agraph_t* g = agmemread(dot.c_str());
+  Agraph_t* g = gv.memread(dot.c_str());
   if (g == nullptr) {
     return Status::Internal("Graphviz: cannot parse the lineage graph");
   }
   std::string svg;
   Status status;
-  if (gvLayout(context, g, "dot") != 0) {
+  if (gv.layout(context, g, "dot") != 0) {
     status = Status::Internal("Graphviz: the dot layout failed (is the "
                               "graphviz package installed?)");
   } else {
     char* data = nullptr;
     unsigned int size = 0;
-    if (gvRenderData(context, g, "svg", &data, &size) != 0) {
+    if (gv.render_data(context, g, "svg", &data, &size) != 0) {
       status = Status::Internal("Graphviz: SVG rendering failed");
     } else {
       svg.assign(data, size);
     }
-    gvFreeRenderData(data);
-    gvFreeLayout(context, g);
+    gv.free_render_data(data);
+    gv.free_layout(context, g);
   }
-  agclose(g);
+  gv.close(g);
   RETURN_IF_ERROR(status);
   return svg;
 }

@@ -9,12 +9,12 @@
 // BEGIN IMMEDIATE serialises them: get-or-create sequences (types,
 // contexts) and schema creation cannot race, on either backend.
 
-#include <libpq-fe.h>
 
 #include <cstdio>
 #include <memory>
 #include <unordered_map>
 
+#include "metadata/libpq_api.h"
 #include "metadata/sql.h"
 
 namespace lockstep::metadata {
@@ -37,7 +37,7 @@ constexpr const char* kWriteLock =
 constexpr size_t kMaxPreparedStatements = 128;
 
 struct ResultDeleter {
-  void operator()(PGresult* result) const { PQclear(result); }
+  void operator()(PGresult* result) const { Libpq().clear(result); }
 };
 using ResultPtr = std::unique_ptr<PGresult, ResultDeleter>;
 
@@ -48,12 +48,12 @@ void IgnoreNotice(void*, const char*) {}
 Status ErrorFromResult(PGconn* conn, const PGresult* result,
                        std::string_view sql) {
   const char* state =
-      result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE)
+      result != nullptr ? Libpq().result_error_field(result, PG_DIAG_SQLSTATE)
                         : nullptr;
   std::string code = state != nullptr ? state : "";
   std::string message = "PostgreSQL: ";
-  message += result != nullptr ? PQresultErrorMessage(result)
-                               : PQerrorMessage(conn);
+  message += result != nullptr ? Libpq().result_error_message(result)
+                               : Libpq().error_message(conn);
   while (!message.empty() &&
          (message.back() == '\n' || message.back() == ' ')) {
     message.pop_back();
@@ -68,7 +68,7 @@ Status ErrorFromResult(PGconn* conn, const PGresult* result,
     return Status::AlreadyExists(message);
   }
   if (code.starts_with("08") || code.starts_with("57P") ||
-      PQstatus(conn) != CONNECTION_OK) {
+      Libpq().status(conn) != CONNECTION_OK) {
     return Status::Unavailable(message);
   }
   return Status::Internal(message);
@@ -118,11 +118,11 @@ void AppendCopyField(const SqlValue& value, std::string* out) {
 }
 
 SqlValue ColumnValue(const PGresult* result, int row, int column) {
-  if (PQgetisnull(result, row, column)) {
+  if (Libpq().getisnull(result, row, column)) {
     return std::monostate{};
   }
-  const char* text = PQgetvalue(result, row, column);
-  switch (PQftype(result, column)) {
+  const char* text = Libpq().getvalue(result, row, column);
+  switch (Libpq().ftype(result, column)) {
     case kInt2Oid:
     case kInt4Oid:
     case kInt8Oid:
@@ -131,14 +131,14 @@ SqlValue ColumnValue(const PGresult* result, int row, int column) {
     case kFloat8Oid:
       return std::strtod(text, nullptr);
     default:
-      return std::string(text, PQgetlength(result, row, column));
+      return std::string(text, Libpq().getlength(result, row, column));
   }
 }
 
 class PostgresqlDatabase : public SqlDatabase {
  public:
   explicit PostgresqlDatabase(PGconn* conn) : conn_(conn) {}
-  ~PostgresqlDatabase() override { PQfinish(conn_); }
+  ~PostgresqlDatabase() override { Libpq().finish(conn_); }
 
   SqlDialect dialect() const override { return SqlDialect::kPostgresql; }
 
@@ -156,8 +156,8 @@ class PostgresqlDatabase : public SqlDatabase {
 
   Status ExecuteScript(std::string_view sql) override {
     std::string text(sql);
-    ResultPtr result(PQexec(conn_, text.c_str()));
-    ExecStatusType status = PQresultStatus(result.get());
+    ResultPtr result(Libpq().exec(conn_, text.c_str()));
+    ExecStatusType status = Libpq().result_status(result.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       return ErrorFromResult(conn_, result.get(), sql);
     }
@@ -177,8 +177,8 @@ class PostgresqlDatabase : public SqlDatabase {
       return Status::Ok();
     }
     std::string sql = "COPY " + table + " (" + columns + ") FROM STDIN";
-    ResultPtr started(PQexec(conn_, sql.c_str()));
-    if (PQresultStatus(started.get()) != PGRES_COPY_IN) {
+    ResultPtr started(Libpq().exec(conn_, sql.c_str()));
+    if (Libpq().result_status(started.get()) != PGRES_COPY_IN) {
       return ErrorFromResult(conn_, started.get(), sql);
     }
     constexpr size_t kFlushBytes = 1 << 20;
@@ -188,17 +188,18 @@ class PostgresqlDatabase : public SqlDatabase {
       AppendCopyField((*values)[i], &buffer);
       buffer += (i + 1) % column_count == 0 ? '\n' : '\t';
       if (buffer.size() >= kFlushBytes || i + 1 == values->size()) {
-        sent = PQputCopyData(conn_, buffer.data(),
-                             static_cast<int>(buffer.size())) == 1;
+        sent = Libpq().put_copy_data(conn_, buffer.data(),
+                                     static_cast<int>(buffer.size())) == 1;
         buffer.clear();
       }
     }
     // Ending the copy with an error message makes the server abandon it.
-    PQputCopyEnd(conn_, sent ? nullptr : "lockstep: sending rows failed");
+    Libpq().put_copy_end(conn_,
+                         sent ? nullptr : "lockstep: sending rows failed");
     Status status;
-    while (PGresult* raw = PQgetResult(conn_)) {
+    while (PGresult* raw = Libpq().get_result(conn_)) {
       ResultPtr result(raw);
-      if (status.ok() && PQresultStatus(raw) != PGRES_COMMAND_OK) {
+      if (status.ok() && Libpq().result_status(raw) != PGRES_COMMAND_OK) {
         status = ErrorFromResult(conn_, raw, sql);
       }
     }
@@ -232,9 +233,9 @@ class PostgresqlDatabase : public SqlDatabase {
     }
     std::string name = "lockstep_" + std::to_string(prepared_.size() + 1);
     std::string text = RewritePlaceholders(sql);
-    ResultPtr result(
-        PQprepare(conn_, name.c_str(), text.c_str(), param_count, nullptr));
-    if (PQresultStatus(result.get()) != PGRES_COMMAND_OK) {
+    ResultPtr result(Libpq().prepare(conn_, name.c_str(), text.c_str(),
+                                     param_count, nullptr));
+    if (Libpq().result_status(result.get()) != PGRES_COMMAND_OK) {
       return ErrorFromResult(conn_, result.get(), sql);
     }
     prepared_.emplace(std::move(key), name);
@@ -255,20 +256,21 @@ class PostgresqlDatabase : public SqlDatabase {
     ASSIGN_OR_RETURN(std::string name, PreparedName(sql, param_count));
     ResultPtr result;
     if (!name.empty()) {
-      result.reset(PQexecPrepared(conn_, name.c_str(), param_count,
-                                  values.data(), nullptr, nullptr, 0));
+      result.reset(Libpq().exec_prepared(conn_, name.c_str(), param_count,
+                                         values.data(), nullptr, nullptr, 0));
     } else {
       std::string text = RewritePlaceholders(sql);
-      result.reset(PQexecParams(conn_, text.c_str(), param_count, nullptr,
-                                values.data(), nullptr, nullptr, 0));
+      result.reset(Libpq().exec_params(conn_, text.c_str(), param_count,
+                                       nullptr, values.data(), nullptr,
+                                       nullptr, 0));
     }
-    ExecStatusType status = PQresultStatus(result.get());
+    ExecStatusType status = Libpq().result_status(result.get());
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
       return ErrorFromResult(conn_, result.get(), sql);
     }
     if (rows != nullptr) {
-      int count = PQntuples(result.get());
-      int columns = PQnfields(result.get());
+      int count = Libpq().ntuples(result.get());
+      int columns = Libpq().nfields(result.get());
       rows->reserve(static_cast<size_t>(count));
       for (int r = 0; r < count; ++r) {
         SqlRow row;
@@ -313,19 +315,20 @@ std::string RewritePlaceholders(std::string_view sql) {
 }
 
 Result<std::unique_ptr<SqlDatabase>> OpenPostgresql(const std::string& url) {
-  PGconn* conn = PQconnectdb(url.c_str());
+  RETURN_IF_ERROR(LoadLibpq().status());
+  PGconn* conn = Libpq().connectdb(url.c_str());
   if (conn == nullptr) {
     return Status::Unavailable("cannot connect to PostgreSQL: out of memory");
   }
-  if (PQstatus(conn) != CONNECTION_OK) {
-    std::string message = PQerrorMessage(conn);
-    PQfinish(conn);
+  if (Libpq().status(conn) != CONNECTION_OK) {
+    std::string message = Libpq().error_message(conn);
+    Libpq().finish(conn);
     while (!message.empty() && message.back() == '\n') {
       message.pop_back();
     }
     return Status::Unavailable("cannot connect to PostgreSQL: " + message);
   }
-  PQsetNoticeProcessor(conn, IgnoreNotice, nullptr);
+  Libpq().set_notice_processor(conn, IgnoreNotice, nullptr);
   auto database = std::make_unique<PostgresqlDatabase>(conn);
   // Client messages in one language and a bounded lock wait, so a stuck
   // peer surfaces as Aborted (retried) rather than a hang.

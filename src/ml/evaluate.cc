@@ -58,8 +58,9 @@ Result<std::string> GetAttribute(BoosterHandle booster, const char* key,
                                  const std::string& source) {
   const char* value = nullptr;
   int found = 0;
-  RETURN_IF_ERROR(XgbStatus(XGBoosterGetAttr(booster, key, &value, &found),
-                            "XGBoost could not read a model attribute"));
+  RETURN_IF_ERROR(
+      XgbStatus(Xgb().booster_get_attr(booster, key, &value, &found),
+                "XGBoost could not read a model attribute"));
   if (!found) {
     return Status::InvalidArgument(fmt::format(
         "{}: not a Lockstep model (no attribute {})", source, key));
@@ -73,7 +74,8 @@ Result<std::vector<double>> Predict(BoosterHandle booster,
   bst_ulong length = 0;
   const float* output = nullptr;
   RETURN_IF_ERROR(XgbStatus(
-      XGBoosterPredict(booster, matrix.get(), 0, 0, 0, &length, &output),
+      Xgb().booster_predict(booster, matrix.get(), 0, 0, 0, &length,
+                            &output),
       "XGBoost could not predict"));
   if (length != dataset.rows) {
     return Status::Internal(fmt::format(
@@ -141,10 +143,12 @@ Result<Evaluation> EvaluateModel(const std::filesystem::path& model_path,
   }
   ASSIGN_OR_RETURN(Booster booster, MakeBooster(nullptr));
   RETURN_IF_ERROR(XgbStatus(
-      XGBoosterLoadModelFromBuffer(booster.get(), model.data(), model.size()),
+      Xgb().booster_load_model_from_buffer(booster.get(), model.data(),
+                                           model.size()),
       source + ": not an XGBoost model", StatusCode::kInvalidArgument));
-  RETURN_IF_ERROR(XgbStatus(XGBoosterSetParam(booster.get(), "nthread", "1"),
-                            "XGBoost rejected nthread"));
+  RETURN_IF_ERROR(
+      XgbStatus(Xgb().booster_set_param(booster.get(), "nthread", "1"),
+                "XGBoost rejected nthread"));
 
   // The model says which column is the label and which value is positive;
   // a caller may restate them, but not contradict them.

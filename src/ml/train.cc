@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <xgboost/version_config.h>
 
 #include "core/canonical_json.h"
 #include "ml/xgboost_handles.h"
@@ -50,8 +51,9 @@ void CollectKeys(const json& value, std::set<std::string>* keys) {
 Status CheckParamsKnown(BoosterHandle booster, const TrainParams& params) {
   bst_ulong length = 0;
   const char* text = nullptr;
-  RETURN_IF_ERROR(XgbStatus(XGBoosterSaveJsonConfig(booster, &length, &text),
-                            "XGBoost could not report its configuration"));
+  RETURN_IF_ERROR(
+      XgbStatus(Xgb().booster_save_json_config(booster, &length, &text),
+                "XGBoost could not report its configuration"));
   json config = ParseJsonOrDiscarded(std::string_view(text, length));
   std::set<std::string> keys;
   CollectKeys(config, &keys);
@@ -82,8 +84,9 @@ Status SetAttributes(BoosterHandle booster, const Dataset& dataset,
       {"lockstep_features", &features},
   };
   for (const auto& [key, value] : attributes) {
-    RETURN_IF_ERROR(XgbStatus(XGBoosterSetAttr(booster, key, value->c_str()),
-                              "XGBoost could not set a model attribute"));
+    RETURN_IF_ERROR(
+        XgbStatus(Xgb().booster_set_attr(booster, key, value->c_str()),
+                  "XGBoost could not set a model attribute"));
   }
   return Status::Ok();
 }
@@ -127,7 +130,7 @@ Result<std::string> TrainModel(const Dataset& dataset,
   ASSIGN_OR_RETURN(Booster booster, MakeBooster(matrix.get()));
   for (const auto& [name, value] : xgb_params) {
     RETURN_IF_ERROR(XgbStatus(
-        XGBoosterSetParam(booster.get(), name.c_str(), value.c_str()),
+        Xgb().booster_set_param(booster.get(), name.c_str(), value.c_str()),
         fmt::format("XGBoost rejected --{} {}", name, value),
         StatusCode::kInvalidArgument));
   }
@@ -135,7 +138,7 @@ Result<std::string> TrainModel(const Dataset& dataset,
   // XGBoost checks parameter values when the first round configures it.
   for (int round = 0; round < rounds; ++round) {
     RETURN_IF_ERROR(XgbStatus(
-        XGBoosterUpdateOneIter(booster.get(), round, matrix.get()),
+        Xgb().booster_update_one_iter(booster.get(), round, matrix.get()),
         round == 0 ? "XGBoost rejected the parameters"
                    : "XGBoost failed in a boosting round",
         round == 0 ? StatusCode::kInvalidArgument : StatusCode::kInternal));
@@ -146,18 +149,18 @@ Result<std::string> TrainModel(const Dataset& dataset,
   bst_ulong length = 0;
   const char* bytes = nullptr;
   RETURN_IF_ERROR(XgbStatus(
-      XGBoosterSaveModelToBuffer(booster.get(), R"({"format": "json"})",
-                                 &length, &bytes),
+      Xgb().booster_save_model_to_buffer(booster.get(),
+                                         R"({"format": "json"})", &length,
+                                         &bytes),
       "XGBoost could not save the model"));
   return std::string(bytes, length);
 }
 
 std::string XgboostVersion() {
-  int major = 0;
-  int minor = 0;
-  int patch = 0;
-  XGBoostVersion(&major, &minor, &patch);
-  return fmt::format("{}.{}.{}", major, minor, patch);
+  // The headers' version: LoadXgboost refuses a library of any other, so
+  // `lockstep run` can key built-in steps on it without opening XGBoost.
+  return fmt::format("{}.{}.{}", XGBOOST_VER_MAJOR, XGBOOST_VER_MINOR,
+                     XGBOOST_VER_PATCH);
 }
 
 }  // namespace lockstep::ml

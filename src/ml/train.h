@@ -33,7 +33,8 @@ Result<std::string> TrainModel(const Dataset& dataset,
                                const std::string& label_column,
                                const TrainParams& params);
 
-// The linked XGBoost's version, "major.minor.patch", for cache keys.
+// The XGBoost version Lockstep was built against and will load (see
+// LoadXgboost), "major.minor.patch", for cache keys and manifests.
 std::string XgboostVersion();
 
 }  // namespace lockstep::ml

@@ -1,8 +1,9 @@
 // Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
 //
-// Owning wrappers for XGBoost C API handles and the translation of its
-// error convention (non-zero return + XGBGetLastError) into Status. Only
-// the ml module includes this.
+// The XGBoost C API, opened at run time (core/dynamic_library.h says
+// why), owning wrappers for its handles and the translation of its error
+// convention (non-zero return + XGBGetLastError) into Status. Only the ml
+// module includes this.
 
 #ifndef LOCKSTEP_ML_XGBOOST_HANDLES_H_
 #define LOCKSTEP_ML_XGBOOST_HANDLES_H_
@@ -18,11 +19,40 @@
 
 namespace lockstep::ml {
 
+// The XGBoost functions Lockstep calls, named after the C API without its
+// XGB/XG prefix.
+struct XgboostApi {
+  decltype(&XGBGetLastError) get_last_error;
+  decltype(&XGBoostVersion) version;
+  decltype(&XGDMatrixCreateFromMat_omp) dmatrix_create_from_mat_omp;
+  decltype(&XGDMatrixSetFloatInfo) dmatrix_set_float_info;
+  decltype(&XGDMatrixFree) dmatrix_free;
+  decltype(&XGBoosterCreate) booster_create;
+  decltype(&XGBoosterFree) booster_free;
+  decltype(&XGBoosterSetParam) booster_set_param;
+  decltype(&XGBoosterUpdateOneIter) booster_update_one_iter;
+  decltype(&XGBoosterSaveJsonConfig) booster_save_json_config;
+  decltype(&XGBoosterSaveModelToBuffer) booster_save_model_to_buffer;
+  decltype(&XGBoosterLoadModelFromBuffer) booster_load_model_from_buffer;
+  decltype(&XGBoosterGetAttr) booster_get_attr;
+  decltype(&XGBoosterSetAttr) booster_set_attr;
+  decltype(&XGBoosterPredict) booster_predict;
+};
+
+// Opens libxgboost once per process. Fails (FailedPrecondition) when it is
+// missing or is not the version Lockstep was built against, the one
+// XgboostVersion() records in cache keys and manifests.
+Result<const XgboostApi*> LoadXgboost();
+
+// The table, for code holding a handle: MakeDMatrix and MakeBooster load
+// it before making one.
+const XgboostApi& Xgb();
+
 struct DMatrixDeleter {
-  void operator()(void* handle) const { XGDMatrixFree(handle); }
+  void operator()(void* handle) const { Xgb().dmatrix_free(handle); }
 };
 struct BoosterDeleter {
-  void operator()(void* handle) const { XGBoosterFree(handle); }
+  void operator()(void* handle) const { Xgb().booster_free(handle); }
 };
 using DMatrix = std::unique_ptr<void, DMatrixDeleter>;
 using Booster = std::unique_ptr<void, BoosterDeleter>;

@@ -11,6 +11,7 @@
 
 #include "core/base64.h"
 #include "core/canonical_json.h"
+#include "core/dynamic_library.h"
 #include "core/files.h"
 #include "core/progress.h"
 #include "registry/byte_range.h"
@@ -20,6 +21,60 @@ namespace lockstep::registry {
 namespace {
 
 constexpr int kMaxIndexDepth = 4;
+
+// The libcurl functions the client calls, named after the C API without
+// its curl_ prefix; opened by the first Client (core/dynamic_library.h
+// says why). setopt and getinfo keep their variadic C signatures.
+struct CurlApi {
+  decltype(&curl_easy_init) easy_init;
+  decltype(&curl_easy_cleanup) easy_cleanup;
+  decltype(&curl_easy_reset) easy_reset;
+  decltype(&curl_easy_setopt) easy_setopt;
+  decltype(&curl_easy_perform) easy_perform;
+  decltype(&curl_easy_getinfo) easy_getinfo;
+  decltype(&curl_easy_strerror) easy_strerror;
+  decltype(&curl_easy_escape) easy_escape;
+  decltype(&curl_free) free;
+  decltype(&curl_slist_append) slist_append;
+  decltype(&curl_slist_free_all) slist_free_all;
+};
+
+Result<CurlApi> BindCurl() {
+  ASSIGN_OR_RETURN(DynamicLibrary library,
+                   DynamicLibrary::Open("libcurl.so.4", "libcurl4"));
+  CurlApi api;
+  library.Bind(api.easy_init, "curl_easy_init");
+  library.Bind(api.easy_cleanup, "curl_easy_cleanup");
+  library.Bind(api.easy_reset, "curl_easy_reset");
+  library.Bind(api.easy_setopt, "curl_easy_setopt");
+  library.Bind(api.easy_perform, "curl_easy_perform");
+  library.Bind(api.easy_getinfo, "curl_easy_getinfo");
+  library.Bind(api.easy_strerror, "curl_easy_strerror");
+  library.Bind(api.easy_escape, "curl_easy_escape");
+  library.Bind(api.free, "curl_free");
+  library.Bind(api.slist_append, "curl_slist_append");
+  library.Bind(api.slist_free_all, "curl_slist_free_all");
+  RETURN_IF_ERROR(library.status());
+  return api;
+}
+
+// Opens libcurl once per process; later calls return the same table or
+// the same error.
+Result<const CurlApi*> LoadCurl() {
+  static const Result<CurlApi> api = BindCurl();
+  if (!api.ok()) return api.status();
+  return &*api;
+}
+
+// The table, for code that runs only once Send has loaded it.
+const CurlApi& Curl() { return RequireLoaded(LoadCurl()); }
+
+// A handle from the Client's constructor: null when libcurl is missing,
+// which Send then reports.
+void* NewCurlHandle() {
+  Result<const CurlApi*> api = LoadCurl();
+  return api.ok() ? (*api)->easy_init() : nullptr;
+}
 
 std::string Lower(std::string text) {
   for (char& c : text) c = static_cast<char>(std::tolower(c));
@@ -53,10 +108,11 @@ std::map<std::string, std::string> ChallengeParams(const std::string& text) {
 }
 
 std::string Escape(CURL* curl, const std::string& text) {
-  char* escaped = curl_easy_escape(curl, text.c_str(),
-                                   static_cast<int>(text.size()));
+  const CurlApi& api = Curl();
+  char* escaped = api.easy_escape(curl, text.c_str(),
+                                  static_cast<int>(text.size()));
   std::string out = escaped ? escaped : "";
-  curl_free(escaped);
+  api.free(escaped);
   return out;
 }
 
@@ -122,7 +178,7 @@ Result<Reference> ParseReference(const std::string& text, bool insecure) {
 }
 
 Client::Client(store::BlobStore& blobs, ClientOptions options)
-    : blobs_(blobs), options_(std::move(options)), curl_(curl_easy_init()) {
+    : blobs_(blobs), options_(std::move(options)), curl_(NewCurlHandle()) {
   if (options_.docker_config.empty()) {
     const char* dir = std::getenv("DOCKER_CONFIG");
     const char* home = std::getenv("HOME");
@@ -135,7 +191,9 @@ Client::Client(store::BlobStore& blobs, ClientOptions options)
   }
 }
 
-Client::~Client() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
+Client::~Client() {
+  if (curl_ != nullptr) Curl().easy_cleanup(static_cast<CURL*>(curl_));
+}
 
 std::optional<std::string> Client::Credentials(const std::string& registry) {
   Result<std::string> text = ReadFile(options_.docker_config);
@@ -241,7 +299,7 @@ struct BodyTarget {
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* target = static_cast<BodyTarget*>(user);
   long code = 0;
-  curl_easy_getinfo(target->curl, CURLINFO_RESPONSE_CODE, &code);
+  Curl().easy_getinfo(target->curl, CURLINFO_RESPONSE_CODE, &code);
   if (target->sink != nullptr && (code == 200 || code == 206)) {
     target->status = target->sink->Append(std::string_view(data, size * count));
     return target->status.ok() ? size * count : 0;
@@ -258,51 +316,56 @@ Result<Client::Response> Client::Send(const Reference& ref,
                                       std::vector<std::string> headers,
                                       std::string_view body, bool push_scope,
                                       store::BlobWriter* sink) {
+  ASSIGN_OR_RETURN(const CurlApi* loaded, LoadCurl());
+  const CurlApi& api = *loaded;
+  if (curl_ == nullptr) {
+    return Status::Unavailable("libcurl could not create a handle");
+  }
   std::string key = ref.registry + "|" + ref.repository + "|" +
                     (push_scope ? "push" : "pull");
   for (int attempt = 0; attempt < 2; ++attempt) {
     CURL* curl = static_cast<CURL*>(curl_);
-    curl_easy_reset(curl);
+    api.easy_reset(curl);
     Response response;
     BodyTarget target{curl, &response.body, sink, Status::Ok()};
     curl_slist* list = nullptr;
     for (const std::string& header : headers) {
-      list = curl_slist_append(list, header.c_str());
+      list = api.slist_append(list, header.c_str());
     }
     auto auth = authorization_.find(key);
     if (!ref.registry.empty() && auth != authorization_.end()) {
-      list = curl_slist_append(list,
-                               ("Authorization: " + auth->second).c_str());
+      list = api.slist_append(list,
+                              ("Authorization: " + auth->second).c_str());
     }
-    list = curl_slist_append(list, "Expect:");
-    curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, method == "GET" ? 1L : 0L);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &target);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "lockstep/0.1");
+    list = api.slist_append(list, "Expect:");
+    api.easy_setopt(curl, CURLOPT_URL, url.c_str());
+    api.easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+    api.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, method == "GET" ? 1L : 0L);
+    api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+    api.easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+    api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+    api.easy_setopt(curl, CURLOPT_WRITEDATA, &target);
+    api.easy_setopt(curl, CURLOPT_USERAGENT, "lockstep/0.1");
     if (!options_.verify_tls) {
-      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-      curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+      api.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+      api.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     if (method == "HEAD") {
-      curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+      api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
     } else if (method != "GET") {
-      curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-      curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                       static_cast<curl_off_t>(body.size()));
+      api.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+      api.easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+      api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                      static_cast<curl_off_t>(body.size()));
     }
-    CURLcode code = curl_easy_perform(curl);
-    curl_slist_free_all(list);
+    CURLcode code = api.easy_perform(curl);
+    api.slist_free_all(list);
     if (!target.status.ok()) return target.status;
     if (code != CURLE_OK) {
       return Status::Unavailable(method + " " + url + ": " +
-                                 curl_easy_strerror(code));
+                                 api.easy_strerror(code));
     }
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
     if (response.status != 401 || attempt == 1 || ref.registry.empty()) {
       return response;
     }

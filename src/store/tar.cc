@@ -2,8 +2,6 @@
 
 #include "store/tar.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +12,7 @@
 #include <vector>
 
 #include "core/files.h"
+#include "store/libarchive_api.h"
 
 namespace lockstep::store {
 
@@ -22,17 +21,17 @@ namespace fs = std::filesystem;
 namespace {
 
 struct ArchiveWriteCloser {
-  void operator()(archive* a) const { archive_write_free(a); }
+  void operator()(archive* a) const { Libarchive().write_free(a); }
 };
 struct ArchiveReadCloser {
-  void operator()(archive* a) const { archive_read_free(a); }
+  void operator()(archive* a) const { Libarchive().read_free(a); }
 };
 struct EntryFreer {
-  void operator()(archive_entry* e) const { archive_entry_free(e); }
+  void operator()(archive_entry* e) const { Libarchive().entry_free(e); }
 };
 
 Status ArchiveError(archive* a, const std::string& what) {
-  const char* message = archive_error_string(a);
+  const char* message = Libarchive().error_string(a);
   return Status::Internal(what + ": " +
                           (message != nullptr ? message : "libarchive"));
 }
@@ -70,7 +69,7 @@ Status WriteFileData(archive* a, const fs::path& path) {
     if (got == 0) {
       break;
     }
-    if (archive_write_data(a, buffer.data(), got) != got) {
+    if (Libarchive().write_data(a, buffer.data(), got) != got) {
       ::close(fd);
       return ArchiveError(a, "cannot archive " + path.string());
     }
@@ -86,27 +85,27 @@ Status DescribeEntry(const fs::path& path, const std::string& name,
   if (::lstat(path.c_str(), &info) != 0) {
     return Status::Internal("cannot stat " + path.string());
   }
-  archive_entry_set_pathname(entry, name.c_str());
-  archive_entry_set_mtime(entry, 0, 0);
-  archive_entry_set_uid(entry, 0);
-  archive_entry_set_gid(entry, 0);
+  Libarchive().entry_set_pathname(entry, name.c_str());
+  Libarchive().entry_set_mtime(entry, 0, 0);
+  Libarchive().entry_set_uid(entry, 0);
+  Libarchive().entry_set_gid(entry, 0);
   bool executable = (info.st_mode & S_IXUSR) != 0;
   if (S_ISDIR(info.st_mode)) {
-    archive_entry_set_filetype(entry, AE_IFDIR);
-    archive_entry_set_perm(entry, 0755);
+    Libarchive().entry_set_filetype(entry, AE_IFDIR);
+    Libarchive().entry_set_perm(entry, 0755);
   } else if (S_ISREG(info.st_mode)) {
-    archive_entry_set_filetype(entry, AE_IFREG);
-    archive_entry_set_perm(entry, executable ? 0755 : 0644);
-    archive_entry_set_size(entry, info.st_size);
+    Libarchive().entry_set_filetype(entry, AE_IFREG);
+    Libarchive().entry_set_perm(entry, executable ? 0755 : 0644);
+    Libarchive().entry_set_size(entry, info.st_size);
   } else if (S_ISLNK(info.st_mode)) {
     std::error_code error;
     fs::path target = fs::read_symlink(path, error);
     if (error) {
       return Status::Internal("cannot read link " + path.string());
     }
-    archive_entry_set_filetype(entry, AE_IFLNK);
-    archive_entry_set_perm(entry, 0777);
-    archive_entry_set_symlink(entry, target.c_str());
+    Libarchive().entry_set_filetype(entry, AE_IFLNK);
+    Libarchive().entry_set_perm(entry, 0777);
+    Libarchive().entry_set_symlink(entry, target.c_str());
   } else {
     return Status::InvalidArgument(
         "'" + name + "' is not a file, folder or symlink; a folder output "
@@ -119,28 +118,29 @@ Status DescribeEntry(const fs::path& path, const std::string& name,
 
 Status WriteReproducibleTar(const fs::path& folder,
                             const fs::path& archive_path) {
+  RETURN_IF_ERROR(LoadLibarchive().status());
   ASSIGN_OR_RETURN(std::vector<std::string> names, SortedEntries(folder));
-  std::unique_ptr<archive, ArchiveWriteCloser> a(archive_write_new());
+  std::unique_ptr<archive, ArchiveWriteCloser> a(Libarchive().write_new());
   // pax restricted: plain ustar headers unless a name is too long, and no
   // times or ids of the packing host in extended headers.
-  archive_write_set_format_pax_restricted(a.get());
-  if (archive_write_open_filename(a.get(), archive_path.c_str()) !=
+  Libarchive().write_set_format_pax_restricted(a.get());
+  if (Libarchive().write_open_filename(a.get(), archive_path.c_str()) !=
       ARCHIVE_OK) {
     return ArchiveError(a.get(), "cannot create " + archive_path.string());
   }
-  std::unique_ptr<archive_entry, EntryFreer> entry(archive_entry_new());
+  std::unique_ptr<archive_entry, EntryFreer> entry(Libarchive().entry_new());
   for (const std::string& name : names) {
-    archive_entry_clear(entry.get());
+    Libarchive().entry_clear(entry.get());
     fs::path path = folder / name;
     RETURN_IF_ERROR(DescribeEntry(path, name, entry.get()));
-    if (archive_write_header(a.get(), entry.get()) != ARCHIVE_OK) {
+    if (Libarchive().write_header(a.get(), entry.get()) != ARCHIVE_OK) {
       return ArchiveError(a.get(), "cannot archive " + name);
     }
-    if (archive_entry_filetype(entry.get()) == AE_IFREG) {
+    if (Libarchive().entry_filetype(entry.get()) == AE_IFREG) {
       RETURN_IF_ERROR(WriteFileData(a.get(), path));
     }
   }
-  if (archive_write_close(a.get()) != ARCHIVE_OK) {
+  if (Libarchive().write_close(a.get()) != ARCHIVE_OK) {
     return ArchiveError(a.get(), "cannot finish " + archive_path.string());
   }
   return Status::Ok();
@@ -161,24 +161,25 @@ Result<Digest> PackFolder(const fs::path& folder, BlobStore* blobs) {
 
 Status UnpackFolder(const BlobStore& blobs, const Digest& digest,
                     const fs::path& destination, bool read_only) {
+  RETURN_IF_ERROR(LoadLibarchive().status());
   RETURN_IF_ERROR(blobs.Verify(digest));
   std::error_code error;
   if (!fs::create_directory(destination, error)) {
     return Status::Internal("cannot create " + destination.string());
   }
-  std::unique_ptr<archive, ArchiveReadCloser> in(archive_read_new());
-  archive_read_support_format_tar(in.get());
+  std::unique_ptr<archive, ArchiveReadCloser> in(Libarchive().read_new());
+  Libarchive().read_support_format_tar(in.get());
   fs::path blob = blobs.PathOf(digest);
-  if (archive_read_open_filename(in.get(), blob.c_str(), 1 << 16) !=
+  if (Libarchive().read_open_filename(in.get(), blob.c_str(), 1 << 16) !=
       ARCHIVE_OK) {
     return ArchiveError(in.get(), "cannot open folder " + digest.ToString());
   }
   std::vector<fs::path> folders;
   archive_entry* entry = nullptr;
   int result;
-  while ((result = archive_read_next_header(in.get(), &entry)) ==
+  while ((result = Libarchive().read_next_header(in.get(), &entry)) ==
          ARCHIVE_OK) {
-    std::string name = archive_entry_pathname(entry);
+    std::string name = Libarchive().entry_pathname(entry);
     fs::path relative(name);
     bool safe = !relative.is_absolute() && !name.empty();
     for (const fs::path& part : relative) {
@@ -188,7 +189,7 @@ Status UnpackFolder(const BlobStore& blobs, const Digest& digest,
       return Status::DataLoss("folder " + digest.ToString() +
                               " holds an unsafe name '" + name + "'");
     }
-    if (archive_entry_hardlink(entry) != nullptr) {
+    if (Libarchive().entry_hardlink(entry) != nullptr) {
       // Reproducible tars never hold hard links; refuse rather than guess.
       return Status::DataLoss("folder " + digest.ToString() +
                               " holds a hard link: " + name);
@@ -205,18 +206,19 @@ Status UnpackFolder(const BlobStore& blobs, const Digest& digest,
       }
     }
     fs::create_directories(target.parent_path(), error);
-    mode_t type = archive_entry_filetype(entry);
-    bool executable = (archive_entry_perm(entry) & S_IXUSR) != 0;
+    mode_t type = Libarchive().entry_filetype(entry);
+    bool executable = (Libarchive().entry_perm(entry) & S_IXUSR) != 0;
     if (type == AE_IFDIR) {
       fs::create_directories(target, error);
       folders.push_back(target);
     } else if (type == AE_IFLNK) {
-      fs::create_symlink(archive_entry_symlink(entry), target, error);
+      fs::create_symlink(Libarchive().entry_symlink(entry), target, error);
     } else if (type == AE_IFREG) {
       int fd = ::open(target.c_str(),
                       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
                       executable ? 0755 : 0644);
-      if (fd < 0 || archive_read_data_into_fd(in.get(), fd) != ARCHIVE_OK) {
+      if (fd < 0 ||
+          Libarchive().read_data_into_fd(in.get(), fd) != ARCHIVE_OK) {
         if (fd >= 0) {
           ::close(fd);
         }
@@ -255,11 +257,12 @@ bool FolderEntry::SameContent(const FolderEntry& other) const {
 
 Result<std::vector<FolderEntry>> ListFolder(const BlobStore& blobs,
                                             const Digest& digest) {
+  RETURN_IF_ERROR(LoadLibarchive().status());
   RETURN_IF_ERROR(blobs.Verify(digest));
-  std::unique_ptr<archive, ArchiveReadCloser> in(archive_read_new());
-  archive_read_support_format_tar(in.get());
+  std::unique_ptr<archive, ArchiveReadCloser> in(Libarchive().read_new());
+  Libarchive().read_support_format_tar(in.get());
   fs::path blob = blobs.PathOf(digest);
-  if (archive_read_open_filename(in.get(), blob.c_str(), 1 << 16) !=
+  if (Libarchive().read_open_filename(in.get(), blob.c_str(), 1 << 16) !=
       ARCHIVE_OK) {
     return Status::DataLoss("folder " + digest.ToString() +
                             " is not a readable tar");
@@ -267,21 +270,21 @@ Result<std::vector<FolderEntry>> ListFolder(const BlobStore& blobs,
   std::vector<FolderEntry> entries;
   archive_entry* entry = nullptr;
   int result;
-  while ((result = archive_read_next_header(in.get(), &entry)) ==
+  while ((result = Libarchive().read_next_header(in.get(), &entry)) ==
          ARCHIVE_OK) {
     FolderEntry listed;
-    listed.path = archive_entry_pathname(entry);
+    listed.path = Libarchive().entry_pathname(entry);
     // Folders may be written with a trailing '/'; names compare without.
     while (listed.path.size() > 1 && listed.path.back() == '/') {
       listed.path.pop_back();
     }
-    listed.executable = (archive_entry_perm(entry) & S_IXUSR) != 0;
-    mode_t type = archive_entry_filetype(entry);
+    listed.executable = (Libarchive().entry_perm(entry) & S_IXUSR) != 0;
+    mode_t type = Libarchive().entry_filetype(entry);
     if (type == AE_IFDIR) {
       listed.kind = "folder";
     } else if (type == AE_IFLNK) {
       listed.kind = "symlink";
-      listed.target = archive_entry_symlink(entry);
+      listed.target = Libarchive().entry_symlink(entry);
     } else {
       listed.kind = "file";
       Sha256 hasher;
@@ -289,8 +292,8 @@ Result<std::vector<FolderEntry>> ListFolder(const BlobStore& blobs,
       size_t size = 0;
       la_int64_t offset = 0;
       int read;
-      while ((read = archive_read_data_block(in.get(), &block, &size,
-                                             &offset)) == ARCHIVE_OK) {
+      while ((read = Libarchive().read_data_block(in.get(), &block, &size,
+                                                  &offset)) == ARCHIVE_OK) {
         hasher.Update(block, size);
       }
       if (read != ARCHIVE_EOF) {
