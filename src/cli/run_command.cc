@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <regex>
 
@@ -169,10 +170,12 @@ ReplayRequest ReplayRequestOf(const RunFlags& flags) {
 
 // Whether the run may be a replay (docs/caching.md): never when it must
 // look at each step (--explain), run them (--no-cache), resume a run or
-// re-run them (--check-determinism).
+// re-run them (--check-determinism), nor with LOCKSTEP_NO_REPLAY set (to
+// time or debug the normal path).
 bool MayReplay(const RunFlags& flags) {
   return !flags.no_cache && !flags.explain && flags.resume.empty() &&
-         !flags.check_determinism;
+         !flags.check_determinism && std::getenv("LOCKSTEP_NO_REPLAY") ==
+                                         nullptr;
 }
 
 int PrintRun(const GlobalOptions& globals, const pipeline::RunReport& report,
