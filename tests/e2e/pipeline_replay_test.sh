@@ -85,6 +85,11 @@ run_scenarios() {
     "$(jq -S "$strip" "$slow_manifest")" "replay manifest"
   "$LOCKSTEP" manifest verify "$fast_manifest" >/dev/null ||
     fail "replay manifest does not verify"
+  "$LOCKSTEP" reproduce "$fast_manifest" >reproduce.out 2>&1 || {
+    cat reproduce.out >&2
+    fail "the replay does not reproduce"
+  }
+  expect_contains reproduce.out "reproduced: bit-identical"
   "$LOCKSTEP" --json runs show "$fast_run" >show.json
   expect_eq "$(json show.json 'd["labels"]["lockstep.replay_of"]')" \
     "$slow_run" "replay label"
