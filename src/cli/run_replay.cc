@@ -237,7 +237,13 @@ std::optional<Result<ReplayedRun>> TryReplayRun(
     const GlobalOptions& globals, const ReplayRequest& request) {
   std::string sandbox = SandboxName(request.sandbox);
   if (sandbox != "bubblewrap" && sandbox != "none") {
-    return std::nullopt;
+    return std::nullopt;  // The normal path reports it.
+  }
+  for (const std::string& label : request.labels) {
+    size_t eq = label.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return std::nullopt;  // The normal path reports it.
+    }
   }
   Result<std::string> bytes = ReadFile(request.pipeline_file);
   if (!bytes.ok()) {
