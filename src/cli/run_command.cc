@@ -5,10 +5,12 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <regex>
 
 #include "cli/cli.h"
+#include "cli/run_replay.h"
 #include "cli/run_support.h"
 #include "core/canonical_json.h"
 #include "core/files.h"
@@ -157,7 +159,42 @@ void PrintDeterminismText(const Json& determinism) {
             << std::endl;
 }
 
+ReplayRequest ReplayRequestOf(const RunFlags& flags) {
+  return {.pipeline_file = flags.pipeline_file,
+          .params = flags.params,
+          .params_file = flags.params_file,
+          .sandbox = flags.sandbox,
+          .allow_tags = flags.allow_tags,
+          .labels = flags.labels};
+}
+
+// Whether the run may be a replay (docs/caching.md): never when it must
+// look at each step (--explain), run them (--no-cache), resume a run or
+// re-run them (--check-determinism), nor with LOCKSTEP_NO_REPLAY set (to
+// time or debug the normal path).
+bool MayReplay(const RunFlags& flags) {
+  return !flags.no_cache && !flags.explain && flags.resume.empty() &&
+         !flags.check_determinism && std::getenv("LOCKSTEP_NO_REPLAY") ==
+                                         nullptr;
+}
+
+int PrintRun(const GlobalOptions& globals, const pipeline::RunReport& report,
+             const std::string& manifest_path, store::BlobStore& blobs,
+             const Json& determinism);
+
 int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
+  if (MayReplay(flags)) {
+    std::optional<Result<ReplayedRun>> replayed =
+        TryReplayRun(globals, ReplayRequestOf(flags));
+    if (replayed.has_value()) {
+      if (!replayed->ok()) {
+        return ReportError(replayed->status());
+      }
+      ReplayedRun& run = replayed->value();
+      return PrintRun(globals, run.report, run.manifest_path,
+                      run.opened.blobs, Json());
+    }
+  }
   // Everything that can be wrong with the input is checked before the
   // store is touched, so bad input writes nothing.
   Result<pipeline::PipelineSpec> spec =
@@ -196,11 +233,14 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
     return ReportError(report.status());
   }
 
+  Json document;
   Result<std::string> manifest_path =
-      WriteRunManifest(*spec, *report, opened.value());
+      WriteRunManifest(*spec, *report, opened.value(), &document);
   if (!manifest_path.ok()) {
     return ReportError(manifest_path.status());
   }
+  SaveReplayRecord(globals, ReplayRequestOf(flags), *spec, *report, document,
+                   opened.value());
 
   if (!report->failure.empty()) {
     LogError("{}", report->failure);
@@ -214,33 +254,39 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
     }
     determinism = *checked;
   }
+  return PrintRun(globals, *report, *manifest_path, opened->blobs,
+                  determinism);
+}
 
+int PrintRun(const GlobalOptions& globals, const pipeline::RunReport& report,
+             const std::string& manifest_path, store::BlobStore& blobs,
+             const Json& determinism) {
   if (globals.json) {
     Json steps = Json::array();
-    for (const pipeline::StepReport& step : report->steps) {
+    for (const pipeline::StepReport& step : report.steps) {
       steps.push_back(StepJson(step));
     }
-    Json result = {{"run_id", report->run_id},
-                   {"manifest", *manifest_path},
-                   {"status", report->status},
+    Json result = {{"run_id", report.run_id},
+                   {"manifest", manifest_path},
+                   {"status", report.status},
                    {"steps", steps}};
-    if (!report->failure.empty()) {
-      result["error"] = report->failure;
+    if (!report.failure.empty()) {
+      result["error"] = report.failure;
     }
     if (!determinism.is_null()) {
       result["determinism"] = determinism;
     }
     PrintJson(result);
   } else {
-    PrintRunText(*report, *manifest_path, opened->blobs);
+    PrintRunText(report, manifest_path, blobs);
     if (!determinism.is_null()) {
       PrintDeterminismText(determinism);
     }
   }
-  if (report->status == "cancelled") {
+  if (report.status == "cancelled") {
     return kExitInterrupted;
   }
-  if (report->status != "succeeded") {
+  if (report.status != "succeeded") {
     return kExitFailed;
   }
   return determinism.is_null() || AllDeterministic(determinism)

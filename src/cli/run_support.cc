@@ -75,17 +75,17 @@ Status FillRunOptions(const std::string& sandbox,
   return Status::Ok();
 }
 
-Result<std::string> WriteRunManifest(const pipeline::PipelineSpec& spec,
-                                     const pipeline::RunReport& report,
-                                     OpenedStore& opened) {
+Result<manifest::ManifestContext> CaptureManifestContext(
+    const std::string& spec_text, const std::filesystem::path& spec_directory,
+    const Json& toolchain, OpenedStore& opened) {
   manifest::ManifestContext context;
-  ASSIGN_OR_RETURN(context.spec_blob, opened.blobs.PutBytes(spec.text));
+  ASSIGN_OR_RETURN(context.spec_blob, opened.blobs.PutBytes(spec_text));
   // A pipeline file named without a folder ("pipeline.yaml") has an empty
   // directory: that is the current folder, which libgit2 must be told.
   std::error_code error;
   std::filesystem::path directory =
-      spec.directory.empty() ? std::filesystem::current_path(error)
-                             : std::filesystem::absolute(spec.directory,
+      spec_directory.empty() ? std::filesystem::current_path(error)
+                             : std::filesystem::absolute(spec_directory,
                                                          error);
   if (error) {
     return Status::Internal("cannot resolve the pipeline's folder: " +
@@ -102,9 +102,18 @@ Result<std::string> WriteRunManifest(const pipeline::PipelineSpec& spec,
             .generic_string();
   }
   ASSIGN_OR_RETURN(Json capture, env::CaptureEnvironment());
-  context.environment = {{"toolchain", report.toolchain},
+  context.environment = {{"toolchain", toolchain},
                          {"libraries", LibraryVersions()},
                          {"capture", capture}};
+  return context;
+}
+
+Result<std::string> WriteRunManifest(const pipeline::PipelineSpec& spec,
+                                     const pipeline::RunReport& report,
+                                     OpenedStore& opened, Json* sealed) {
+  ASSIGN_OR_RETURN(manifest::ManifestContext context,
+                   CaptureManifestContext(spec.text, spec.directory,
+                                          report.toolchain, opened));
   ASSIGN_OR_RETURN(Json document,
                    manifest::BuildManifest(spec, report, context));
   ASSIGN_OR_RETURN(std::string text, manifest::SealManifest(&document));
@@ -114,6 +123,9 @@ Result<std::string> WriteRunManifest(const pipeline::PipelineSpec& spec,
   RETURN_IF_ERROR(opened.metadata->FinishRun(
       report.run_id, report.status, path.string(),
       document["manifest_hash"].get<std::string>()));
+  if (sealed != nullptr) {
+    *sealed = std::move(document);
+  }
   return path.string();
 }
 

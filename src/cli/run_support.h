@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "manifest/manifest.h"
 #include "metadata/metadata_store.h"
 #include "pipeline/runner.h"
 #include "pipeline/spec.h"
@@ -41,9 +42,19 @@ std::string SelfBinary();
 
 // Builds, seals and writes the run's manifest into the store, records its
 // path and hash on the run, and returns the path.
+// What a run's manifest holds beyond its report: the pipeline file's
+// bytes put in the store, the code version of its folder (git) and the
+// environment capture with `toolchain`.
+Result<manifest::ManifestContext> CaptureManifestContext(
+    const std::string& spec_text, const std::filesystem::path& directory,
+    const Json& toolchain, OpenedStore& opened);
+
+// Writes the manifest and records the run's end. `document`, when set,
+// receives the sealed manifest.
 Result<std::string> WriteRunManifest(const pipeline::PipelineSpec& spec,
                                      const pipeline::RunReport& report,
-                                     OpenedStore& opened);
+                                     OpenedStore& opened,
+                                     Json* document = nullptr);
 
 }  // namespace lockstep::cli
 

@@ -143,19 +143,62 @@ Result<Json> BuildManifest(const pipeline::PipelineSpec& spec,
   };
 }
 
+Result<std::map<std::string, std::string>> CanonicalFields(
+    const Json& manifest) {
+  std::map<std::string, std::string> fields;
+  for (const std::string& field : HashedFields(manifest)) {
+    ASSIGN_OR_RETURN(fields[field], CanonicalJson(manifest[field]));
+  }
+  return fields;
+}
+
+SealedFields SealFields(const std::map<std::string, std::string>& fields) {
+  // Top-level names are ASCII, so byte order is RFC 8785's UTF-16 order
+  // and the object's canonical text is its members joined in map order.
+  SealedFields sealed;
+  std::map<std::string, std::string> all = fields;
+  std::string hashes = "{";
+  for (const auto& [name, text] : fields) {
+    sealed.field_hashes[name] = Sha256Of(text).ToString();
+    hashes += (hashes.size() > 1 ? ",\"" : "\"") + name + "\":\"" +
+              sealed.field_hashes[name] + "\"";
+  }
+  all["field_hashes"] = hashes + "}";
+  auto join = [&all]() {
+    std::string text = "{";
+    for (const auto& [name, value] : all) {
+      text += (text.size() > 1 ? ",\"" : "\"") + name + "\":";
+      text += value;
+    }
+    return text + "}";
+  };
+  sealed.manifest_hash = Sha256Of(join()).ToString();
+  all["manifest_hash"] = "\"" + sealed.manifest_hash + "\"";
+  sealed.text = join() + "\n";
+  return sealed;
+}
+
 Result<std::string> SealManifest(Json* manifest) {
   manifest->erase("manifest_hash");
   manifest->erase("field_hashes");
+  for (const auto& [name, value] : manifest->items()) {
+    for (char c : name) {
+      if (static_cast<unsigned char>(c) >= 0x80 || c == '"' || c == '\\' ||
+          static_cast<unsigned char>(c) < 0x20) {
+        return Status::InvalidArgument("manifest field names are ASCII");
+      }
+    }
+  }
+  // Each field is canonicalised once; the whole is assembled from them.
+  ASSIGN_OR_RETURN(auto fields, CanonicalFields(*manifest));
+  SealedFields sealed = SealFields(fields);
   Json field_hashes = Json::object();
-  for (const std::string& field : HashedFields(*manifest)) {
-    ASSIGN_OR_RETURN(Digest digest, CanonicalDigest((*manifest)[field]));
-    field_hashes[field] = digest.ToString();
+  for (const auto& [name, hash] : sealed.field_hashes) {
+    field_hashes[name] = hash;
   }
   (*manifest)["field_hashes"] = field_hashes;
-  ASSIGN_OR_RETURN(Digest hash, CanonicalDigest(*manifest));
-  (*manifest)["manifest_hash"] = hash.ToString();
-  ASSIGN_OR_RETURN(std::string text, CanonicalJson(*manifest));
-  return text + "\n";
+  (*manifest)["manifest_hash"] = sealed.manifest_hash;
+  return std::move(sealed.text);
 }
 
 Status VerifyManifestHash(const Json& manifest) {

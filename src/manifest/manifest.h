@@ -13,6 +13,7 @@
 #define LOCKSTEP_MANIFEST_MANIFEST_H_
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,20 @@ Result<Json> BuildManifest(const pipeline::PipelineSpec& spec,
 // Adds `field_hashes` and `manifest_hash` and returns the canonical text
 // to write. InvalidArgument when a value cannot be canonicalised (NaN).
 Result<std::string> SealManifest(Json* manifest);
+
+// A manifest given as the canonical JSON text of each top-level field
+// but the hashes, sealed without canonicalising any field again.
+struct SealedFields {
+  std::string text;           // What SealManifest returns.
+  std::string manifest_hash;  // "sha256:..."
+  std::map<std::string, std::string> field_hashes;
+};
+SealedFields SealFields(const std::map<std::string, std::string>& fields);
+
+// The canonical text of each top-level field of `manifest` but the
+// hashes. InvalidArgument when a value cannot be canonicalised.
+Result<std::map<std::string, std::string>> CanonicalFields(
+    const Json& manifest);
 
 // Checks `manifest_hash` (and `field_hashes`). InvalidArgument naming the
 // fields whose content no longer matches.

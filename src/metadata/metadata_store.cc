@@ -532,6 +532,98 @@ Result<MetadataStore::CachedExecution> MetadataStore::FindCachedExecution(
   return cached;
 }
 
+Result<std::map<std::string, int64_t>> MetadataStore::NewestCompleteByKeyOf(
+    int64_t context_id) {
+  ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query("SELECT e.cache_key, MAX(e.id) FROM executions e "
+                 "WHERE e.state = 'complete' AND e.cache_key IN "
+                 "(SELECT x.cache_key FROM executions x JOIN associations s "
+                 "ON s.execution_id = x.id WHERE s.context_id = ? "
+                 "AND x.cache_key <> '') GROUP BY e.cache_key",
+                 {context_id}));
+  std::map<std::string, int64_t> newest;
+  for (const SqlRow& row : rows) {
+    newest[AsText(row[0])] = AsInt(row[1]);
+  }
+  return newest;
+}
+
+Result<int64_t> MetadataStore::ReplayExecutions(
+    int64_t from, const std::string& from_run, const std::vector<int64_t>& to,
+    const std::string& run_id) {
+  bool sqlite = db_->dialect() == SqlDialect::kSqlite;
+  // The cached record's properties: the original's without what only a
+  // real execution has, naming this run and the producing run.
+  std::string properties =
+      sqlite ? "json_set(json_remove(e.properties, '$.stdout', "
+               "'$.stderr', '$.attempts', '$.message'), '$.run_id', ?, "
+               "'$.duration_ms', 0, '$.produced_by_run', CASE WHEN "
+               "e.state = 'cached' THEN json_extract(e.properties, "
+               "'$.produced_by_run') ELSE ? END)"
+             : "((e.properties::jsonb - 'stdout' - 'stderr' - 'attempts' - "
+               "'message') || jsonb_build_object('run_id', ?::text, "
+               "'duration_ms', 0, 'produced_by_run', CASE WHEN e.state = "
+               "'cached' THEN e.properties::jsonb->>'produced_by_run' ELSE "
+               "?::text END))::text";
+  int64_t copied = 0;
+  int64_t now = NowUnixMillis();
+  RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    // New ids are the old ones shifted past every id in use, so events
+    // and associations follow their executions by the same shift.
+    ASSIGN_OR_RETURN(int64_t next, NextId("executions"));
+    ASSIGN_OR_RETURN(auto first,
+                     db_->Query("SELECT COALESCE(MIN(execution_id), 0), "
+                                "COUNT(*) FROM associations "
+                                "WHERE context_id = ?",
+                                {from}));
+    copied = AsInt(first[0][1]);
+    if (copied == 0) {
+      return Status::Ok();
+    }
+    int64_t shift = next - AsInt(first[0][0]);
+    const std::string from_executions =
+        " FROM associations s JOIN executions e ON e.id = s.execution_id "
+        "WHERE s.context_id = ?";
+    RETURN_IF_ERROR(db_->Execute(
+        "INSERT INTO executions (id, type_id, name, state, cache_key, "
+        "properties, create_time_ms, update_time_ms) SELECT e.id + "
+        "CAST(? AS BIGINT), e.type_id, e.name, 'cached', e.cache_key, " +
+            properties + ", CAST(? AS BIGINT), CAST(? AS BIGINT)" +
+            from_executions + " ORDER BY e.id",
+        {shift, run_id, from_run, now, now, from}));
+    RETURN_IF_ERROR(db_->Execute(
+        "INSERT INTO events (artifact_id, execution_id, type, port, time_ms) "
+        "SELECT v.artifact_id, v.execution_id + CAST(? AS BIGINT), v.type, "
+        "v.port, CAST(? AS BIGINT) "
+        "FROM associations s JOIN events v ON v.execution_id = "
+        "s.execution_id WHERE s.context_id = ? ORDER BY v.id",
+        {shift, now, from}));
+    for (int64_t context : to) {
+      RETURN_IF_ERROR(db_->Execute(
+          "INSERT INTO associations (context_id, execution_id) "
+          "SELECT CAST(? AS BIGINT), s.execution_id + CAST(? AS BIGINT) "
+          "FROM associations s "
+          "WHERE s.context_id = ? ON CONFLICT DO NOTHING",
+          {context, shift, from}));
+      RETURN_IF_ERROR(db_->Execute(
+          "INSERT INTO attributions (context_id, artifact_id) "
+          "SELECT DISTINCT CAST(? AS BIGINT), v.artifact_id FROM "
+          "associations s JOIN events v ON v.execution_id = s.execution_id WHERE s.context_id = ? "
+          "AND v.type = 'output' ON CONFLICT DO NOTHING",
+          {context, from}));
+    }
+    if (!sqlite) {
+      // Explicit ids bypass the sequence; move it past what we used.
+      RETURN_IF_ERROR(db_->Execute(
+          "SELECT setval(pg_get_serial_sequence('executions', 'id'), "
+          "(SELECT MAX(id) FROM executions))"));
+    }
+    return Status::Ok();
+  }));
+  return copied;
+}
+
 Result<Execution> MetadataStore::FindLatestExecution(
     const std::string& pipeline, const std::string& step) {
   ASSIGN_OR_RETURN(

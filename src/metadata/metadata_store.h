@@ -111,6 +111,23 @@ class MetadataStore {
   Result<Execution> FindLatestExecution(const std::string& pipeline,
                                         const std::string& step);
 
+  // For each cache key of the executions in `context_id`, the id of the
+  // newest complete execution with that key (what FindCachedExecution
+  // would pick now).
+  Result<std::map<std::string, int64_t>> NewestCompleteByKeyOf(
+      int64_t context_id);
+
+  // Records, in one transaction of bulk INSERT ... SELECTs, a copy of
+  // every execution of the context `from` (a run all of whose steps ran
+  // or hit) as a cached execution of run `run_id` in the contexts
+  // `to`: same name, type and key, properties naming this run and the
+  // run that produced the outputs (`from_run` for executions that ran),
+  // and the same input and output events, so lineage reaches the
+  // producing run. Returns the number of executions copied.
+  Result<int64_t> ReplayExecutions(int64_t from, const std::string& from_run,
+                                   const std::vector<int64_t>& to,
+                                   const std::string& run_id);
+
   // Contexts: returns the id of the context with this type and name,
   // creating it when absent.
   Result<int64_t> PutContext(const Context& context);

@@ -361,5 +361,82 @@ TEST(PlaceholderTest, RewritesOnlyOutsideQuotes) {
             "x = 'it''s?' AND y = $1");
 }
 
+// A replay copies a run's executions as cached ones of a new run: the
+// same names, keys and events, properties naming the new run and the run
+// that produced each output; and the newest complete execution per key
+// is what a cache lookup would find.
+TEST_P(MetadataStoreTest, ReplayExecutionsCopiesARunAsCachedExecutions) {
+  int64_t pipeline = *store_->PutContext({.type = "pipeline", .name = "p"});
+  int64_t first = *store_->PutContext({.type = "run", .name = "r1"});
+  std::vector<ExecutionRecord> records(2);
+  records[0].execution = {.type = "command", .name = "a",
+                          .state = ExecutionState::kComplete,
+                          .cache_key = "sha256:ka",
+                          .properties = {{"run_id", "r1"},
+                                         {"cache_key_parts", {{"x", 1.5}}},
+                                         {"duration_ms", 7},
+                                         {"stdout", "sha256:o"},
+                                         {"stderr", "sha256:e"}}};
+  records[0].outputs = {{"out", Artifact{.type = "Dataset",
+                                         .digest = "sha256:aa"}}};
+  records[0].context_ids = {first, pipeline};
+  records[1].execution = {.type = "command", .name = "b",
+                          .state = ExecutionState::kCached,
+                          .cache_key = "sha256:kb",
+                          .properties = {{"run_id", "r1"},
+                                         {"produced_by_run", "r0"},
+                                         {"duration_ms", 0}}};
+  Artifact old{.type = "Dataset", .digest = "sha256:bb"};
+  int64_t old_id = *store_->PutArtifact(old);
+  records[1].outputs = {{"copy", Artifact{.id = old_id}}};
+  records[1].batch_inputs = {{.port = "data", .record = 0, .output = "out"}};
+  records[1].context_ids = {first, pipeline};
+  ASSERT_TRUE(store_->RecordExecutions(&records).ok());
+  int64_t out_id = records[0].outputs[0].second.id;
+
+  auto newest = store_->NewestCompleteByKeyOf(first);
+  ASSERT_TRUE(newest.ok()) << newest.status().message();
+  EXPECT_EQ(*newest, (std::map<std::string, int64_t>{
+                         {"sha256:ka", records[0].execution.id}}));
+
+  int64_t second = *store_->PutContext({.type = "run", .name = "r2"});
+  auto copied = store_->ReplayExecutions(first, "r1", {second, pipeline},
+                                         "r2");
+  ASSERT_TRUE(copied.ok()) << copied.status().message();
+  EXPECT_EQ(*copied, 2);
+  auto executions = *store_->ExecutionsInContext(second);
+  ASSERT_EQ(executions.size(), 2u);
+  EXPECT_EQ(executions[0].name, "a");
+  EXPECT_EQ(executions[0].state, ExecutionState::kCached);
+  EXPECT_EQ(executions[0].cache_key, "sha256:ka");
+  EXPECT_EQ(executions[0].properties,
+            Json({{"run_id", "r2"},
+                  {"produced_by_run", "r1"},
+                  {"cache_key_parts", {{"x", 1.5}}},
+                  {"duration_ms", 0}}));
+  EXPECT_EQ(executions[1].properties,
+            Json({{"run_id", "r2"}, {"produced_by_run", "r0"},
+                  {"duration_ms", 0}}));
+  auto a_events = *store_->EventsOfExecution(executions[0].id);
+  ASSERT_EQ(a_events.size(), 1u);
+  EXPECT_EQ(a_events[0].artifact_id, out_id);
+  EXPECT_EQ(a_events[0].type, EventType::kOutput);
+  auto b_events = *store_->EventsOfExecution(executions[1].id);
+  ASSERT_EQ(b_events.size(), 2u);
+  EXPECT_EQ(b_events[0].artifact_id, out_id);
+  EXPECT_EQ(b_events[0].type, EventType::kInput);
+  EXPECT_EQ(b_events[1].artifact_id, old_id);
+  EXPECT_EQ(store_->ExecutionsInContext(pipeline)->size(), 4u);
+  // A cached copy is never a cache entry of its own.
+  EXPECT_EQ(store_->FindCachedExecution("sha256:ka")->execution.id,
+            records[0].execution.id);
+  // New ids continue after the copies on both backends.
+  ExecutionRecord later;
+  later.execution = {.type = "command", .name = "c",
+                     .state = ExecutionState::kComplete};
+  EXPECT_TRUE(store_->RecordExecution(&later).ok());
+  EXPECT_GT(later.execution.id, executions[1].id);
+}
+
 }  // namespace
 }  // namespace lockstep::metadata

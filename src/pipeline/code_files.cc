@@ -27,7 +27,8 @@ Status Problem(const std::string& relative, const std::string& reason) {
 // elsewhere are just two copies.
 class CodeWalker {
  public:
-  explicit CodeWalker(std::vector<CodeFile>* files) : files_(files) {}
+  CodeWalker(std::vector<CodeFile>* files, std::vector<CodeFolder>* folders)
+      : files_(files), folders_(folders) {}
 
   Status Visit(const fs::path& path, const std::string& relative) {
     struct stat info;
@@ -40,11 +41,15 @@ class CodeWalker {
                                      std::to_string(kMaxCodeFiles) +
                                      " code files");
       }
-      files_->push_back({path, relative, (info.st_mode & S_IXUSR) != 0});
+      files_->push_back({path, relative, (info.st_mode & S_IXUSR) != 0,
+                         data::StatKeyOf(info)});
       return Status::Ok();
     }
     if (!S_ISDIR(info.st_mode)) {
       return Problem(relative, "not a file or folder");
+    }
+    if (folders_ != nullptr) {
+      folders_->push_back({path, data::StatKeyOf(info)});
     }
     std::pair<dev_t, ino_t> id{info.st_dev, info.st_ino};
     if (!ancestors_.insert(id).second) {
@@ -89,13 +94,15 @@ class CodeWalker {
   }
 
   std::vector<CodeFile>* files_;
+  std::vector<CodeFolder>* folders_;
   std::set<std::pair<dev_t, ino_t>> ancestors_;
 };
 
 }  // namespace
 
 Result<std::vector<CodeFile>> ListCodeFiles(const fs::path& directory,
-                                            const std::string& entry) {
+                                            const std::string& entry,
+                                            std::vector<CodeFolder>* folders) {
   fs::path source = directory / entry;
   struct stat link;
   if (::lstat(source.c_str(), &link) != 0 && errno == ENOENT) {
@@ -108,7 +115,7 @@ Result<std::vector<CodeFile>> ListCodeFiles(const fs::path& directory,
     relative.pop_back();
   }
   std::vector<CodeFile> files;
-  RETURN_IF_ERROR(CodeWalker(&files).Visit(source, relative));
+  RETURN_IF_ERROR(CodeWalker(&files, folders).Visit(source, relative));
   return files;
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "data/stat_cache.h"
 
 namespace lockstep::pipeline {
 
@@ -28,6 +29,16 @@ struct CodeFile {
   std::filesystem::path source;  // Where the bytes are read from.
   std::string relative;          // Path in the step folder, '/'-separated.
   bool executable = false;       // Owner execute bit of the file itself.
+  // The stat (links followed) taken before the file was listed: what a
+  // replay record (pipeline/replay.h) compares it with later.
+  data::StatKey identity;
+};
+
+// A folder the walk listed, with its stat (links followed) taken before
+// listing: any entry added, removed or renamed in it changes its times.
+struct CodeFolder {
+  std::filesystem::path path;
+  data::StatKey identity;
 };
 
 // The regular files of the code entry `entry` (relative to `directory`),
@@ -35,7 +46,8 @@ struct CodeFile {
 // "code path P: REASON" for a loop, a dangling link, a special file or an
 // unreadable folder at P (relative, as the step would see it).
 Result<std::vector<CodeFile>> ListCodeFiles(
-    const std::filesystem::path& directory, const std::string& entry);
+    const std::filesystem::path& directory, const std::string& entry,
+    std::vector<CodeFolder>* folders = nullptr);
 
 }  // namespace lockstep::pipeline
 

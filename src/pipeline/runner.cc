@@ -100,22 +100,6 @@ std::set<std::string> StepReferences(const StepSpec& step) {
   return references;
 }
 
-// Finds a program on the fixed step PATH, as the step's shell would.
-fs::path FindProgram(const std::string& name) {
-  if (name.find('/') != std::string::npos) {
-    return name;
-  }
-  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"}) {
-    fs::path candidate = fs::path(dir) / name;
-    std::error_code error;
-    if (::access(candidate.c_str(), X_OK) == 0) {
-      fs::path resolved = fs::canonical(candidate, error);
-      return error ? candidate : resolved;
-    }
-  }
-  return {};
-}
-
 struct Completion {
   size_t index;
   int iteration;  // -1 unless one iteration of a for_each: step
@@ -169,6 +153,13 @@ class RunState {
   Status CheckEnvironment();
   Status VerifyLockfile(const EnvironmentSpec& environment);
   Status LoadResumedRun();
+  // Refuses a replay record for runs that read what a record cannot
+  // watch (snapshots, images, lockfiles, built-ins) or must not be
+  // replayed (cache off, --explain, --resume).
+  void CheckReplayable();
+  // Records the stats of every step's outputs that the blob stat cache
+  // vouches for; refuses the record when one is not vouched for.
+  void NoteReplayOutputs();
   // Reuses the resumed run's outputs for the step when its key matches.
   Result<bool> TryResume(size_t index, int iteration);
   Status Schedule(const std::vector<size_t>& order);
@@ -313,6 +304,7 @@ Status RunState::Start() {
               ? options_.jobs
               : std::max(1u, std::thread::hardware_concurrency());
   RETURN_IF_ERROR(PinImages());
+  CheckReplayable();
 
   ASSIGN_OR_RETURN(pipeline_context_,
                    metadata_->PutContext({.type = "pipeline",
@@ -361,6 +353,55 @@ Status RunState::Start() {
     }
   }
   return Status::Ok();
+}
+
+void RunState::CheckReplayable() {
+  ReplayInputs& replay = report_.replay;
+  if (options_.no_cache || options_.explain || !options_.resume_run.empty()) {
+    replay.Refuse("--no-cache, --explain or --resume");
+  }
+  if (!spec_.cache || !spec_.environment.image.empty() ||
+      !spec_.environment.lockfile.empty()) {
+    replay.Refuse("cache: false, an image or a lockfile on the pipeline");
+  }
+  for (const StepSpec& step : spec_.steps) {
+    bool snapshot_input = false;
+    for (const InputSpec& input : step.inputs) {
+      snapshot_input |= input.kind == InputSpec::Kind::kSnapshot;
+    }
+    if (!step.uses.empty() || step.fans_out() || step.is_finally ||
+        step.always_run || !step.cache || snapshot_input ||
+        !step.environment.image.empty() ||
+        !step.environment.lockfile.empty()) {
+      replay.Refuse("step " + step.name + " is not replayable");
+    }
+  }
+}
+
+void RunState::NoteReplayOutputs() {
+  ReplayInputs& replay = report_.replay;
+  if (report_.steps.size() != spec_.steps.size()) {
+    replay.Refuse("not every step finished");
+  }
+  for (const StepReport& step : report_.steps) {
+    if (step.state != "ran" && step.state != "cached") {
+      replay.Refuse("step " + step.name + " " + step.state);
+    }
+    for (const auto& [name, digest] : step.outputs) {
+      fs::path path = blobs_->PathOf(digest);
+      std::string key = path.lexically_relative(blobs_->root()).string();
+      struct stat info;
+      if (!replay.refused.empty()) {
+        return;
+      }
+      if (::lstat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode) ||
+          blob_stats_.Lookup(key, data::StatKeyOf(info)) != digest) {
+        replay.Refuse("output " + digest.ToString() + " not yet settled");
+        return;
+      }
+      replay.blobs[digest.ToString()] = data::StatKeyOf(info);
+    }
+  }
 }
 
 Status RunState::PinImages() {
@@ -750,13 +791,26 @@ Status RunState::BuildArgv(const StepSpec& step, StepReport* report,
 }
 
 Status RunState::AddCode(const StepSpec& step, StepReport* report) {
+  ReplayInputs& replay = report_.replay;
   for (size_t i = 0; i < step.code.size(); ++i) {
+    // Every stat below is taken after this: a file changed less than the
+    // racy window before it cannot vouch for the bytes hashed.
+    int64_t listed_at = data::NowUnixNanos();
+    std::vector<CodeFolder> folders;
     Result<std::vector<CodeFile>> files =
-        ListCodeFiles(spec_.directory, step.code[i]);
+        ListCodeFiles(spec_.directory, step.code[i], &folders);
     if (!files.ok()) {
       return SpecError(step.CodeWhere(i), files.status().message());
     }
+    for (const CodeFolder& folder : folders) {
+      replay.WatchIfSettled(&replay.files,
+                            fs::absolute(folder.path).string(),
+                            folder.identity, listed_at);
+    }
     for (const CodeFile& file : *files) {
+      replay.WatchIfSettled(&replay.files,
+                            fs::absolute(file.source).string(),
+                            file.identity, listed_at);
       ASSIGN_OR_RETURN(Digest digest, blobs_->PutFile(file.source));
       report->invocation.code[file.relative] = {digest, file.executable};
     }
@@ -839,13 +893,23 @@ Result<Json> RunState::KeyParts(const StepSpec& step,
       // Looked up once per run: a program does not move mid-run.
       resolved = program_paths_
                      .emplace(invocation.argv[0],
-                              FindProgram(invocation.argv[0]))
+                              FindStepProgram(invocation.argv[0]))
                      .first;
+      report_.replay.programs[invocation.argv[0]] = resolved->second.string();
     }
     const fs::path& program = resolved->second;
     if (!program.empty()) {
       auto cached = program_digests_.find(program.string());
       if (cached == program_digests_.end()) {
+        int64_t read_at = data::NowUnixNanos();
+        struct stat info;
+        if (::stat(program.c_str(), &info) != 0) {
+          report_.replay.Refuse("cannot stat " + program.string());
+        } else {
+          report_.replay.WatchIfSettled(&report_.replay.program_files,
+                                        program.string(),
+                                        data::StatKeyOf(info), read_at);
+        }
         ASSIGN_OR_RETURN(Digest digest, Sha256OfFile(program));
         cached = program_digests_.emplace(program.string(), digest).first;
       }
@@ -884,6 +948,7 @@ Status RunState::PrepareInvocation(size_t index, int iteration) {
   for (const std::string& name : step.env) {
     const char* value = std::getenv(name.c_str());
     invocation.env[name] = value != nullptr ? value : "";
+    report_.replay.env[name] = invocation.env[name];
   }
 
   RETURN_IF_ERROR(ResolveInputs(step, &report));
@@ -977,6 +1042,7 @@ Result<bool> RunState::TryCache(size_t index, int iteration) {
   }
   report.produced_by_run =
       cached->execution.properties.value("run_id", std::string());
+  report.cached_execution_id = cached->execution.id;
   Explain(index, iteration, "cache hit: same key as execution " +
                      std::to_string(cached->execution.id) + " of run " +
                      report.produced_by_run);
@@ -1687,6 +1753,7 @@ Result<RunReport> RunState::Run() {
     std::error_code ignored;
     fs::remove(RunWorkRoot(blobs_->root(), report_.run_id), ignored);
   }
+  NoteReplayOutputs();
   // A lost stat cache only costs re-hashing next time.
   if (Status saved = blob_stats_.Save(); !saved.ok()) {
     LogWarning("cannot save the blob stat cache: {}", saved.message());
@@ -1774,6 +1841,21 @@ Json HostToolchain() {
               {"arch", host.machine},
               {"libc", std::string("glibc ") + gnu_get_libc_version()},
               {"lockstep", kLockstepVersion}};
+}
+
+fs::path FindStepProgram(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    return name;
+  }
+  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/bin"}) {
+    fs::path candidate = fs::path(dir) / name;
+    std::error_code error;
+    if (::access(candidate.c_str(), X_OK) == 0) {
+      fs::path resolved = fs::canonical(candidate, error);
+      return error ? candidate : resolved;
+    }
+  }
+  return {};
 }
 
 Json OutputValue(const std::string& bytes) {

@@ -21,6 +21,7 @@
 #include "metadata/metadata_store.h"
 #include "pipeline/executor.h"
 #include "pipeline/params.h"
+#include "pipeline/replay.h"
 #include "pipeline/run_lock.h"
 #include "pipeline/spec.h"
 #include "store/blob_store.h"
@@ -77,6 +78,8 @@ struct StepReport {
   bool condition_value = true;
   int64_t execution_id = 0;
   std::string produced_by_run;  // For cached steps: the original run.
+  // For cached steps: the complete execution whose outputs were reused.
+  int64_t cached_execution_id = 0;
   int64_t duration_ms = 0;
   int attempts = 0;  // Executions tried (1 + retries used); 0 if none.
 };
@@ -107,6 +110,8 @@ struct RunReport {
   // finds and marks failed, so it can be resumed: never a finished run
   // without a manifest.
   std::shared_ptr<RunLock> lock;
+  // What the keys were computed from, for a replay record (replay.h).
+  ReplayInputs replay;
 
   const StepReport* FindStep(const std::string& name) const;
 };
@@ -131,6 +136,10 @@ std::string NewRunId();
 // The host toolchain recorded in keys and manifests: OS, architecture,
 // C library, and Lockstep's version. Nothing volatile (no memory, no time).
 Json HostToolchain();
+
+// Finds a program on the fixed step PATH, as the step's shell would;
+// empty when there is none.
+std::filesystem::path FindStepProgram(const std::string& name);
 
 // Reads a step output's bytes as an `if:` value: JSON when it parses,
 // else the text without surrounding whitespace.
