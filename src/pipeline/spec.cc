@@ -2,6 +2,7 @@
 
 #include "pipeline/spec.h"
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
@@ -837,6 +838,107 @@ class ReferenceChecker {
   const StepSpec& step_;
 };
 
+// The param a `with:` value substitutes whole (`${{ params.NAME }}`), or
+// nullptr when the value is literal or a larger template.
+const ParamSpec* WholeParam(const PipelineSpec& spec, const std::string& text) {
+  Result<std::vector<TemplatePart>> parts = ParseTemplate(text);
+  if (!parts.ok() || parts->size() != 1 || !(*parts)[0].is_expression) {
+    return nullptr;
+  }
+  const Expression& expression = *(*parts)[0].expression;
+  std::string trimmed = expression.text();
+  trimmed.erase(0, trimmed.find_first_not_of(' '));
+  trimmed.erase(trimmed.find_last_not_of(' ') + 1);
+  if (expression.references().size() != 1 ||
+      expression.references()[0] != trimmed ||
+      !trimmed.starts_with("params.")) {
+    return nullptr;
+  }
+  return spec.FindParam(trimmed.substr(7));
+}
+
+// A `with:` value against what the component takes: a literal is checked
+// as written; a whole `${{ params.NAME }}` by the param's type and
+// default (a -p value is checked against that type before the run).
+Status CheckArgument(const PipelineSpec& spec, const StepSpec& step,
+                     const ComponentArgument& argument, const Json& value) {
+  const SourceLocation& where = step.WithWhere(argument.key);
+  std::string prefix = step.uses + " with: " + argument.key + " ";
+  if (!value.is_string() ||
+      value.get<std::string>().find("${{") == std::string::npos) {
+    std::string problem = ArgumentProblem(argument, value);
+    return problem.empty() ? Status::Ok()
+                           : SpecError(where, prefix + problem);
+  }
+  const ParamSpec* param = WholeParam(spec, value.get<std::string>());
+  if (param == nullptr || argument.kind == ComponentArgument::Kind::kText) {
+    return Status::Ok();  // Only known once substituted.
+  }
+  bool numeric = param->type == ParamType::kInt ||
+                 (param->type == ParamType::kFloat &&
+                  argument.kind == ComponentArgument::Kind::kNumber);
+  if (!numeric) {
+    return SpecError(where, prefix + "takes a " +
+                                (argument.kind ==
+                                         ComponentArgument::Kind::kInt
+                                     ? "whole number"
+                                     : "number") +
+                                ", but param '" + param->name + "' is a " +
+                                ParamTypeName(param->type));
+  }
+  if (param->default_value) {
+    std::string problem = ArgumentProblem(argument, *param->default_value);
+    if (!problem.empty()) {
+      return SpecError(where, prefix + problem + " (the default of param '" +
+                                  param->name + "')");
+    }
+  }
+  return Status::Ok();
+}
+
+// Unknown `with:` keys, values of the wrong type or out of range, and
+// missing required keys fail here rather than inside the step.
+Status CheckComponentArguments(const PipelineSpec& spec,
+                               const StepSpec& step) {
+  const ComponentSpec* component = FindComponent(step.uses);
+  static const std::regex kPassedKey("[a-z_][a-z0-9_]*");
+  for (const auto& [key, value] : step.with) {
+    const ComponentArgument* argument = FindArgument(*component, key);
+    if (argument != nullptr) {
+      RETURN_IF_ERROR(CheckArgument(spec, step, *argument, value));
+      continue;
+    }
+    bool reserved = std::find(component->reserved.begin(),
+                              component->reserved.end(),
+                              key) != component->reserved.end();
+    if (component->passes_other_arguments && !reserved &&
+        std::regex_match(key, kPassedKey)) {
+      ComponentArgument passed{key};
+      RETURN_IF_ERROR(CheckArgument(spec, step, passed, value));
+      continue;
+    }
+    std::string known;
+    for (const ComponentArgument& each : component->arguments) {
+      known += (known.empty() ? "" : ", ") + each.key;
+    }
+    return SpecError(step.WithWhere(key),
+                     "unknown with: key '" + key + "' for " + step.uses +
+                         " (known: " + known +
+                         (component->passes_other_arguments
+                              ? "; other lowercase keys are passed to "
+                                "XGBoost"
+                              : "") +
+                         ")");
+  }
+  for (const ComponentArgument& argument : component->arguments) {
+    if (argument.required && !step.with.contains(argument.key)) {
+      return SpecError(step.where, "step '" + step.name + "' (" + step.uses +
+                                       ") needs with: " + argument.key);
+    }
+  }
+  return Status::Ok();
+}
+
 Status CheckStepReferences(const PipelineSpec& spec, const StepSpec& step) {
   for (const InputSpec& input : step.inputs) {
     if (input.kind != InputSpec::Kind::kStepOutput || input.step.empty()) {
@@ -902,6 +1004,9 @@ Status CheckStepReferences(const PipelineSpec& spec, const StepSpec& step) {
                                   condition.status().message());
     }
     RETURN_IF_ERROR(checker.Check(*condition, where, false));
+  }
+  if (!step.uses.empty()) {
+    RETURN_IF_ERROR(CheckComponentArguments(spec, step));
   }
   return Status::Ok();
 }

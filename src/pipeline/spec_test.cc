@@ -344,5 +344,75 @@ steps:
   ASSERT_FALSE(both.ok());
 }
 
+// The message of a parse that must fail, for EXPECT_EQ on the whole text.
+std::string ErrorOf(const std::string& text) {
+  Result<PipelineSpec> spec = Parse(text);
+  return spec.ok() ? "(valid)" : spec.status().message();
+}
+
+// with: was passed to the component unchecked: bad values failed inside
+// the step (exit 64 in its stderr) and unknown keys were ignored.
+TEST(SpecTest, BuiltInArgumentsAreChecked) {
+  auto split = [](const std::string& with) {
+    return ErrorOf("pipeline: p\nparams: {f: 0.3, s: x, n: 5}\nsteps:\n"
+                   "  a:\n    uses: lockstep/ml-split\n"
+                   "    inputs: {data: d@1}\n    with: {" + with + "}\n");
+  };
+  EXPECT_EQ(split("label: y, test_fraction: 1.5, seed: 1"),
+            "p.yaml:7:37: lockstep/ml-split with: test_fraction must be a "
+            "number between 0 and 1 (exclusive), not 1.5");
+  EXPECT_EQ(split("label: y, seed: \"abc\""),
+            "p.yaml:7:28: lockstep/ml-split with: seed must be a whole "
+            "number >= 0, not \"abc\"");
+  EXPECT_EQ(split("label: y, bogus: 1"),
+            "p.yaml:7:29: unknown with: key 'bogus' for lockstep/ml-split "
+            "(known: label, test_fraction, seed)");
+  EXPECT_EQ(split("test_fraction: 0.5"),
+            "p.yaml:4:3: step 'a' (lockstep/ml-split) needs with: label");
+  EXPECT_EQ(split("label: y, seed: 2.5"),
+            "p.yaml:7:28: lockstep/ml-split with: seed must be a whole "
+            "number >= 0, not 2.5");
+  EXPECT_EQ(split("label: [a], seed: 1"),
+            "p.yaml:7:19: lockstep/ml-split with: label must be a single "
+            "value, not [\"a\"]");
+  // A whole param is checked by its type and its default.
+  EXPECT_EQ(split("label: y, test_fraction: \"${{ params.s }}\""),
+            "p.yaml:7:37: lockstep/ml-split with: test_fraction takes a "
+            "number, but param 's' is a string");
+  EXPECT_EQ(split("label: y, test_fraction: \"${{ params.n }}\""),
+            "p.yaml:7:37: lockstep/ml-split with: test_fraction must be a "
+            "number between 0 and 1 (exclusive), not 5 (the default of "
+            "param 'n')");
+  EXPECT_EQ(split("label: \"${{ params.s }}\", test_fraction: "
+                  "\"${{ params.f }}\", seed: \"${{ params.n }}\""),
+            "(valid)");
+
+  EXPECT_EQ(ErrorOf(R"(pipeline: p
+steps:
+  a:
+    uses: lockstep/data-snapshot
+    with: {source: d.csv, name: d, bogus: 1}
+)"),
+            "p.yaml:5:43: unknown with: key 'bogus' for "
+            "lockstep/data-snapshot (known: source, name)");
+  // ml-train passes other lowercase keys to XGBoost, but not its own
+  // flags.
+  std::string train = "pipeline: p\nsteps:\n  a:\n"
+                      "    uses: lockstep/ml-train\n"
+                      "    inputs: {train: d@1}\n    with: {label: y, ";
+  EXPECT_EQ(ErrorOf(train + "subsample: 0.8, n_estimators: 10}\n"),
+            "(valid)");
+  EXPECT_NE(ErrorOf(train + "model: x}\n")
+                .find("p.yaml:6:29: unknown with: key 'model' for "
+                      "lockstep/ml-train"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf(train + "n_estimators: 0}\n"),
+            "p.yaml:6:36: lockstep/ml-train with: n_estimators must be a "
+            "whole number >= 1, not 0");
+  EXPECT_EQ(ErrorOf(train + "learning_rate: 0}\n"),
+            "p.yaml:6:37: lockstep/ml-train with: learning_rate must be a "
+            "number > 0, not 0");
+}
+
 }  // namespace
 }  // namespace lockstep::pipeline
