@@ -17,6 +17,7 @@
 #include "pipeline/dag.h"
 #include "pipeline/expression.h"
 #include "pipeline/params.h"
+#include "pipeline/step_paths.h"
 
 namespace lockstep::pipeline {
 
@@ -86,6 +87,8 @@ class SpecParser {
   Result<OutputSpec> ParseOutput(const std::string& name,
                                  const YAML::Node& node) const;
   Status ParseReproduce(const YAML::Node& node, OutputSpec* output) const;
+  Status CheckPortName(const YAML::Node& key, const std::string& what,
+                       const std::string& name) const;
   Status AddComponentOutputs(StepSpec* step) const;
   Status ParseRetries(const YAML::Node& node, StepSpec* step) const;
   Result<int64_t> Duration(const YAML::Node& node,
@@ -260,6 +263,19 @@ Status SpecParser::ParseParams(const YAML::Node& node,
     ASSIGN_OR_RETURN(ParamSpec param,
                      ParseParam(name, entry.first, entry.second));
     spec->params.push_back(std::move(param));
+  }
+  return Status::Ok();
+}
+
+// Input and output names become inputs/NAME and outputs/NAME in the step
+// folder: a `/` or `..` would reach a file outside it.
+Status SpecParser::CheckPortName(const YAML::Node& key,
+                                 const std::string& what,
+                                 const std::string& name) const {
+  if (!IsSimpleName(name)) {
+    return Error(key, what + " name '" + name +
+                          "' must be letters, digits, _ and - (it names "
+                          "the file " + what + "s/NAME in the step folder)");
   }
   return Status::Ok();
 }
@@ -626,6 +642,7 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
     for (const auto& entry : inputs) {
       ASSIGN_OR_RETURN(std::string input_name,
                        Scalar(entry.first, "an input name"));
+      RETURN_IF_ERROR(CheckPortName(entry.first, "input", input_name));
       ASSIGN_OR_RETURN(InputSpec input, ParseInput(input_name, entry.second));
       step->inputs.push_back(std::move(input));
     }
@@ -637,6 +654,7 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
     for (const auto& entry : outputs) {
       ASSIGN_OR_RETURN(std::string output_name,
                        Scalar(entry.first, "an output name"));
+      RETURN_IF_ERROR(CheckPortName(entry.first, "output", output_name));
       ASSIGN_OR_RETURN(OutputSpec output,
                        ParseOutput(output_name, entry.second));
       step->outputs.push_back(std::move(output));
@@ -663,6 +681,15 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
   }
   if (node["env"].IsDefined()) {
     ASSIGN_OR_RETURN(step->env, StringList(node["env"], "env"));
+    for (size_t i = 0; i < step->env.size(); ++i) {
+      if (!IsEnvName(step->env[i])) {
+        const YAML::Node& env = node["env"];
+        return Error(env.IsScalar() ? env : env[i],
+                     "env: '" + step->env[i] + "' is not a variable name "
+                     "([A-Za-z_][A-Za-z0-9_]*); env: lists the names of "
+                     "host variables to pass, not NAME=VALUE");
+      }
+    }
   }
   if (node["code"].IsDefined()) {
     ASSIGN_OR_RETURN(step->code, StringList(node["code"], "code"));
@@ -672,6 +699,12 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
     }
     for (const YAML::Node& item : code) {
       step->code_where.push_back(Where(item));
+    }
+    for (size_t i = 0; i < step->code.size(); ++i) {
+      Status path = CheckCodePath(step->code[i]);
+      if (!path.ok()) {
+        return SpecError(step->CodeWhere(i), path.message());
+      }
     }
   }
   if (node["cache"].IsDefined()) {
@@ -1106,12 +1139,11 @@ Result<PipelineSpec> SpecParser::Parse() {
     return SpecError(Where(steps.IsDefined() ? steps : root),
                      "steps: must be a map of step names to steps");
   }
-  static const std::regex kStepName("[A-Za-z0-9_-]+");
   std::set<std::string> seen;
   for (const auto& entry : steps) {
     ASSIGN_OR_RETURN(std::string step_name,
                      Scalar(entry.first, "a step name"));
-    if (!std::regex_match(step_name, kStepName)) {
+    if (!IsSimpleName(step_name)) {
       return Error(entry.first, "step name '" + step_name +
                                     "' must be letters, digits, _ and -");
     }

@@ -350,6 +350,96 @@ std::string ErrorOf(const std::string& text) {
   return spec.ok() ? "(valid)" : spec.status().message();
 }
 
+// Input and output names become inputs/NAME and outputs/NAME: a name
+// with `/` or `..` overwrote and moved files outside the step folder.
+TEST(SpecTest, InputAndOutputNamesAreSimpleNames) {
+  EXPECT_EQ(ErrorOf(R"(pipeline: p
+steps:
+  a:
+    run: [sh]
+    outputs: {o: Artifact}
+  b:
+    run: [sh]
+    inputs: {"../../../../victim/keep.txt": a.o}
+)"),
+            "p.yaml:8:14: input name '../../../../victim/keep.txt' must be "
+            "letters, digits, _ and - (it names the file inputs/NAME in "
+            "the step folder)");
+  EXPECT_EQ(ErrorOf(R"(pipeline: p
+steps:
+  a:
+    run: [sh]
+    outputs: {"../../victim/gone.txt": Artifact}
+)"),
+            "p.yaml:5:15: output name '../../victim/gone.txt' must be "
+            "letters, digits, _ and - (it names the file outputs/NAME in "
+            "the step folder)");
+  for (const char* name : {".", "..", "a/b", "a.txt", "", " x"}) {
+    std::string text = std::string("pipeline: p\nsteps:\n  a:\n    run: "
+                                   "[sh]\n    outputs: {\"") +
+                       name + "\": Artifact}\n";
+    EXPECT_NE(ErrorOf(text).find("output name"), std::string::npos) << name;
+  }
+  EXPECT_EQ(ErrorOf(R"(pipeline: p
+steps:
+  a:
+    run: [sh]
+    outputs: {Model_2-b: Artifact}
+)"),
+            "(valid)");
+}
+
+// `env: ["LD_PRELOAD=/x"]` became a variable named `LD_PRELOAD=/x`.
+TEST(SpecTest, EnvEntriesAreVariableNames) {
+  EXPECT_EQ(ErrorOf(R"(pipeline: p
+steps:
+  a:
+    run: [sh]
+    env: [HOME, "LD_PRELOAD=/x"]
+)"),
+            "p.yaml:5:17: env: 'LD_PRELOAD=/x' is not a variable name "
+            "([A-Za-z_][A-Za-z0-9_]*); env: lists the names of host "
+            "variables to pass, not NAME=VALUE");
+  EXPECT_NE(ErrorOf("pipeline: p\nsteps:\n  a:\n    run: [sh]\n"
+                    "    env: 1X\n")
+                .find("p.yaml:5:10: env: '1X' is not a variable name"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf("pipeline: p\nsteps:\n  a:\n    run: [sh]\n"
+                    "    env: [_A1, b]\n"),
+            "(valid)");
+}
+
+// Code is copied to the same relative path in the step folder: `../`
+// overwrote files outside it, and inputs/ or outputs/ replaced inputs
+// or faked outputs.
+TEST(SpecTest, CodePathsStayInsideAndOutOfTheLayoutFolders) {
+  auto code = [](const std::string& path) {
+    return ErrorOf("pipeline: p\nsteps:\n  a:\n    run: [sh]\n"
+                   "    code: [\"" + path + "\"]\n");
+  };
+  EXPECT_EQ(code("../../../../victim/t.txt"),
+            "p.yaml:5:12: code path ../../../../victim/t.txt: leaves the "
+            "pipeline folder; code is copied to the same relative path in "
+            "the step folder, which must stay inside it");
+  EXPECT_NE(code("a/../../t").find("p.yaml:5:12: code path a/../../t: "
+                                   "leaves the pipeline folder"),
+            std::string::npos);
+  EXPECT_NE(code("/etc/passwd").find("p.yaml:5:12: code path /etc/passwd: "
+                                     "is absolute"),
+            std::string::npos);
+  EXPECT_NE(code("outputs/model").find("p.yaml:5:12: code path "
+                                       "outputs/model: is inside the "
+                                       "step's outputs/ folder"),
+            std::string::npos);
+  EXPECT_NE(code("./inputs").find("is inside the step's inputs/ folder"),
+            std::string::npos);
+  EXPECT_NE(code("tmp/x").find("is inside the step's tmp/ folder"),
+            std::string::npos);
+  EXPECT_NE(code("").find("code path : empty"), std::string::npos);
+  EXPECT_EQ(code("src/../lib/outputs.py"), "(valid)");
+  EXPECT_EQ(code("."), "(valid)");
+}
+
 // with: was passed to the component unchecked: bad values failed inside
 // the step (exit 64 in its stderr) and unknown keys were ignored.
 TEST(SpecTest, BuiltInArgumentsAreChecked) {
