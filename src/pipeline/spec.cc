@@ -871,25 +871,6 @@ class ReferenceChecker {
   const StepSpec& step_;
 };
 
-// The param a `with:` value substitutes whole (`${{ params.NAME }}`), or
-// nullptr when the value is literal or a larger template.
-const ParamSpec* WholeParam(const PipelineSpec& spec, const std::string& text) {
-  Result<std::vector<TemplatePart>> parts = ParseTemplate(text);
-  if (!parts.ok() || parts->size() != 1 || !(*parts)[0].is_expression) {
-    return nullptr;
-  }
-  const Expression& expression = *(*parts)[0].expression;
-  std::string trimmed = expression.text();
-  trimmed.erase(0, trimmed.find_first_not_of(' '));
-  trimmed.erase(trimmed.find_last_not_of(' ') + 1);
-  if (expression.references().size() != 1 ||
-      expression.references()[0] != trimmed ||
-      !trimmed.starts_with("params.")) {
-    return nullptr;
-  }
-  return spec.FindParam(trimmed.substr(7));
-}
-
 // A `with:` value against what the component takes: a literal is checked
 // as written; a whole `${{ params.NAME }}` by the param's type and
 // default (a -p value is checked against that type before the run).
@@ -903,14 +884,15 @@ Status CheckArgument(const PipelineSpec& spec, const StepSpec& step,
     return problem.empty() ? Status::Ok()
                            : SpecError(where, prefix + problem);
   }
-  const ParamSpec* param = WholeParam(spec, value.get<std::string>());
-  if (param == nullptr || argument.kind == ComponentArgument::Kind::kText) {
+  const ParamSpec* param = WholeParamOf(spec, value.get<std::string>());
+  if (param == nullptr) {
     return Status::Ok();  // Only known once substituted.
   }
-  bool numeric = param->type == ParamType::kInt ||
-                 (param->type == ParamType::kFloat &&
-                  argument.kind == ComponentArgument::Kind::kNumber);
-  if (!numeric) {
+  bool fits = argument.kind == ComponentArgument::Kind::kText ||
+              param->type == ParamType::kInt ||
+              (param->type == ParamType::kFloat &&
+               argument.kind == ComponentArgument::Kind::kNumber);
+  if (!fits) {
     return SpecError(where, prefix + "takes a " +
                                 (argument.kind ==
                                          ComponentArgument::Kind::kInt
@@ -1258,6 +1240,24 @@ const ParamSpec* PipelineSpec::FindParam(const std::string& param_name) const {
     }
   }
   return nullptr;
+}
+
+const ParamSpec* WholeParamOf(const PipelineSpec& spec,
+                              const std::string& text) {
+  Result<std::vector<TemplatePart>> parts = ParseTemplate(text);
+  if (!parts.ok() || parts->size() != 1 || !(*parts)[0].is_expression) {
+    return nullptr;
+  }
+  const Expression& expression = *(*parts)[0].expression;
+  std::string trimmed = expression.text();
+  trimmed.erase(0, trimmed.find_first_not_of(' '));
+  trimmed.erase(trimmed.find_last_not_of(' ') + 1);
+  if (expression.references().size() != 1 ||
+      expression.references()[0] != trimmed ||
+      !trimmed.starts_with("params.")) {
+    return nullptr;
+  }
+  return spec.FindParam(trimmed.substr(7));
 }
 
 Result<PipelineSpec> ParsePipeline(const std::string& text,

@@ -473,6 +473,19 @@ TEST(SpecTest, BuiltInArgumentsAreChecked) {
             "p.yaml:7:37: lockstep/ml-split with: test_fraction must be a "
             "number between 0 and 1 (exclusive), not 5 (the default of "
             "param 'n')");
+  // A -p value is checked too, before anything runs.
+  Result<PipelineSpec> spec = Parse(
+      "pipeline: p\nparams: {f: 0.3}\nsteps:\n  a:\n"
+      "    uses: lockstep/ml-split\n    inputs: {data: d@1}\n"
+      "    with: {label: y, test_fraction: \"${{ params.f }}\"}\n");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_TRUE(ResolveParams(*spec, {"f=0.5"}, "").ok());
+  Result<ParamValues> given = ResolveParams(*spec, {"f=1.5"}, "");
+  ASSERT_FALSE(given.ok());
+  EXPECT_EQ(given.status().message(),
+            "p.yaml:7:37: lockstep/ml-split with: test_fraction must be a "
+            "number between 0 and 1 (exclusive), not 1.5 (the value given "
+            "to param 'f')");
   EXPECT_EQ(split("label: \"${{ params.s }}\", test_fraction: "
                   "\"${{ params.f }}\", seed: \"${{ params.n }}\""),
             "(valid)");

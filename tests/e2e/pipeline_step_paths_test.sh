@@ -79,6 +79,18 @@ steps:
     inputs: {data: d@1}
     with: {label: y, test_fraction: 1.5, seed: 3}' \
   "bad.yaml:6:37: lockstep/ml-split with: test_fraction must be a number between 0 and 1 (exclusive), not 1.5"
+# A -p value is checked like a literal, before anything runs.
+cat >split.yaml <<'YAML'
+pipeline: p
+params: {f: 0.3}
+steps:
+  a:
+    uses: lockstep/ml-split
+    inputs: {data: d@1}
+    with: {label: y, test_fraction: "${{ params.f }}"}
+YAML
+expect_exit 3 "$LOCKSTEP" run split.yaml --sandbox none -p f=1.5
+expect_contains stderr.txt "split.yaml:7:37: lockstep/ml-split with: test_fraction must be a number between 0 and 1 (exclusive), not 1.5 (the value given to param 'f')"
 check . 'pipeline: p
 steps:
   a:
