@@ -354,7 +354,18 @@ void AddRunCommands(CLI::App& app, CommandContext context) {
   run->add_option("--params", flags->params_file,
                   "JSON file of param values");
   run->add_option("--jobs,-j", flags->jobs,
-                  "Steps to run at once (default: one per core)");
+                  "Steps to run at once (default: one per core)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            // 0 used to mean "the default" silently, and -1 the same.
+            return text.find_first_not_of("0123456789") ==
+                               std::string::npos &&
+                           text.find_first_not_of('0') != std::string::npos
+                       ? std::string()
+                       : "--jobs must be a whole number of at least 1, "
+                         "not '" + text + "'";
+          },
+          "N>=1"));
   run->add_flag("--no-cache", flags->no_cache, "Run every step");
   run->add_flag("--explain", flags->explain,
                 "Say why each step hit the cache or ran");

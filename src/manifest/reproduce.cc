@@ -17,6 +17,7 @@
 #include "pipeline/params.h"
 #include "pipeline/run_lock.h"
 #include "pipeline/runner.h"
+#include "pipeline/step_paths.h"
 
 namespace lockstep::manifest {
 
@@ -128,6 +129,13 @@ Result<StepInvocation> Reproducer::Rewire(const Json& step,
   ASSIGN_OR_RETURN(StepInvocation invocation,
                    StepInvocation::FromJson(step["invocation"]));
   for (const auto& [name, input] : step["inputs"].items()) {
+    // These names reach the step folder too; the invocation's were
+    // checked by FromJson, the step entry's are checked here.
+    if (!pipeline::IsSimpleName(name)) {
+      return Status::InvalidArgument(
+          "malformed step record: step '" + invocation.step_name +
+          "': input name '" + name + "' must be letters, digits, _ and -");
+    }
     std::string from = input["from"];
     if (!from.starts_with("snapshot:")) {
       size_t dot = from.find('.');
@@ -233,8 +241,17 @@ Status Reproducer::CopyCodeFiles(
     const std::filesystem::path& tree,
     const std::map<std::string, Digest>& wanted) {
   std::string commit = manifest_["code"].value("commit", "");
-  std::filesystem::path base =
-      tree / manifest_["code"].value("pipeline_directory", ".");
+  std::string folder = manifest_["code"].value("pipeline_directory", ".");
+  // The manifest is untrusted: its folder must stay inside the commit.
+  std::filesystem::path normal =
+      std::filesystem::path(folder).lexically_normal();
+  if (normal.is_absolute() || (!normal.empty() &&
+                               *normal.begin() == "..")) {
+    NoteCodeProblem("the manifest's code.pipeline_directory '" + folder +
+                    "' is not a folder inside the repository");
+    return Status::Ok();
+  }
+  std::filesystem::path base = tree / normal;
   Json restored = Json::array();
   for (const auto& [path, digest] : wanted) {
     std::filesystem::path source = base / path;

@@ -11,6 +11,8 @@
 #include <system_error>
 #include <utility>
 
+#include "pipeline/step_paths.h"
+
 namespace lockstep::pipeline {
 
 namespace fs = std::filesystem;
@@ -36,6 +38,8 @@ class CodeWalker {
       return StatProblem(path, relative, errno);
     }
     if (S_ISREG(info.st_mode)) {
+      // `code: [.]` reaches the pipeline folder's own inputs/ or outputs/.
+      RETURN_IF_ERROR(CheckCodePath(relative));
       if (files_->size() >= kMaxCodeFiles) {
         return Problem(relative, "more than " +
                                      std::to_string(kMaxCodeFiles) +
@@ -47,6 +51,9 @@ class CodeWalker {
     }
     if (!S_ISDIR(info.st_mode)) {
       return Problem(relative, "not a file or folder");
+    }
+    if (IsStoreFolder(path)) {
+      return Status::Ok();
     }
     if (folders_ != nullptr) {
       folders_->push_back({path, data::StatKeyOf(info)});
@@ -98,17 +105,41 @@ class CodeWalker {
   std::set<std::pair<dev_t, ino_t>> ancestors_;
 };
 
+// The pipeline folder as a person finds it: absolute, even when the
+// pipeline file was named without a folder (`validate pipeline.yaml`).
+std::string ShowFolder(const fs::path& directory) {
+  std::error_code error;
+  fs::path shown =
+      fs::absolute(directory.empty() ? fs::path(".") : directory, error)
+          .lexically_normal();
+  std::string text = shown.string();
+  while (text.size() > 1 && text.back() == '/') {
+    text.pop_back();
+  }
+  return text;
+}
+
 }  // namespace
+
+bool IsStoreFolder(const fs::path& path) {
+  struct stat info;
+  return ::stat((path / "blobs" / "sha256").c_str(), &info) == 0 &&
+         S_ISDIR(info.st_mode);
+}
 
 Result<std::vector<CodeFile>> ListCodeFiles(const fs::path& directory,
                                             const std::string& entry,
                                             std::vector<CodeFolder>* folders) {
+  RETURN_IF_ERROR(CheckCodePath(entry));
   fs::path source = directory / entry;
   struct stat link;
   if (::lstat(source.c_str(), &link) != 0 && errno == ENOENT) {
     return Status::NotFound("code file '" + entry +
                             "' does not exist (looked in " +
-                            directory.string() + ")");
+                            ShowFolder(directory) + ")");
+  }
+  if (IsStoreFolder(source)) {
+    return Problem(entry, "is a Lockstep store, which is never code");
   }
   std::string relative = fs::path(entry).lexically_normal().generic_string();
   while (relative.size() > 1 && relative.back() == '/') {

@@ -5,7 +5,10 @@
 // recursively and symlinks, to files or to folders, are followed, so the
 // step gets, and its cache key covers, every byte it can read through
 // them. What cannot be followed (a symlink loop, a dangling link, a fifo,
-// an unreadable folder) is an error naming the path, never dropped.
+// an unreadable folder) is an error naming the path, never dropped. The
+// one thing left out is a Lockstep store found inside a code folder
+// (`code: [.]` with the default .lockstep store): its blobs and database
+// are not code, and would change the key on every run.
 // Validation and the runner both list code through here, so a pipeline
 // that validates lays out the same files it was checked with.
 
@@ -43,11 +46,18 @@ struct CodeFolder {
 
 // The regular files of the code entry `entry` (relative to `directory`),
 // in path order. NotFound when the entry does not exist; InvalidArgument
-// "code path P: REASON" for a loop, a dangling link, a special file or an
-// unreadable folder at P (relative, as the step would see it).
+// "code path P: REASON" for a path CheckCodePath refuses (absolute,
+// leaving the folder, or in a step layout folder), a loop, a dangling
+// link, a special file or an unreadable folder at P (relative, as the
+// step would see it). Each file's `relative` is built from the names on
+// the way down, never from a link's target, so a symlink cannot move
+// where a file lands in the step folder.
 Result<std::vector<CodeFile>> ListCodeFiles(
     const std::filesystem::path& directory, const std::string& entry,
     std::vector<CodeFolder>* folders = nullptr);
+
+// Whether `path` is (or links to) a Lockstep store: it holds blobs/sha256.
+bool IsStoreFolder(const std::filesystem::path& path);
 
 }  // namespace lockstep::pipeline
 

@@ -9,8 +9,11 @@
 #define LOCKSTEP_PIPELINE_COMPONENTS_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 namespace lockstep::pipeline {
 
@@ -21,6 +24,18 @@ struct ComponentPort {
   bool required = true;
 };
 
+// What a `with:` key of a component takes. Ranges are inclusive unless
+// marked exclusive; they mirror what the component's command refuses.
+struct ComponentArgument {
+  enum class Kind { kText, kNumber, kInt };
+  std::string key;
+  Kind kind = Kind::kText;
+  bool required = false;
+  std::optional<double> min;
+  std::optional<double> max;
+  bool exclusive = false;  // min and max themselves are out of range
+};
+
 struct ComponentSpec {
   std::string name;                  // "lockstep/ml-train"
   std::vector<std::string> command;  // {"ml", "train"}
@@ -28,6 +43,12 @@ struct ComponentSpec {
   std::vector<ComponentPort> outputs;
   // `with:` keys whose flag is not "--<key>".
   std::map<std::string, std::string> renamed_arguments;
+  // The `with:` keys it accepts.
+  std::vector<ComponentArgument> arguments;
+  // Whether other `with:` keys pass through as `--KEY VALUE` (ml-train's
+  // XGBoost parameters), except the command's own flags in `reserved`.
+  bool passes_other_arguments = false;
+  std::vector<std::string> reserved;
   // Bumped whenever the component's behaviour changes; part of the key.
   int version = 1;
   bool in_process = false;
@@ -38,6 +59,15 @@ const ComponentSpec* FindComponent(const std::string& name);
 
 // All component names, for error messages.
 std::vector<std::string> ComponentNames();
+
+// The argument `key` of `component`, or nullptr when it takes none such.
+const ComponentArgument* FindArgument(const ComponentSpec& component,
+                                      const std::string& key);
+
+// Why `value`, given literally, does not fit `argument`, or "" when it
+// does: "must be a number between 0 and 1 (exclusive), not 1.5".
+std::string ArgumentProblem(const ComponentArgument& argument,
+                            const nlohmann::json& value);
 
 }  // namespace lockstep::pipeline
 

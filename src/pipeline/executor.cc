@@ -13,6 +13,7 @@
 #include "data/tree_digest.h"
 #include "image/reference.h"
 #include "image/rootfs.h"
+#include "pipeline/step_paths.h"
 #include "store/tar.h"
 
 namespace lockstep::pipeline {
@@ -35,7 +36,26 @@ bool HostHasLib64() {
 }
 
 // The folders of a step's own layout, never reported as stray writes.
-const std::set<std::string> kLayoutFolders = {"inputs", "outputs", "tmp"};
+const std::set<std::string>& kLayoutFolders = StepLayoutFolders();
+
+// Whether `path`, once its links are resolved, is `dir` or inside it. The
+// checks on names keep every path lexically inside; this also holds if
+// something in the step folder became a link.
+bool ResolvesInside(const fs::path& dir, const fs::path& path) {
+  std::error_code error;
+  fs::path base = fs::weakly_canonical(dir, error);
+  if (error) return false;
+  fs::path resolved = fs::weakly_canonical(path, error);
+  if (error) return false;
+  fs::path relative = resolved.lexically_relative(base);
+  return !relative.empty() && *relative.begin() != "..";
+}
+
+Status Outside(const fs::path& path) {
+  return Status::InvalidArgument(path.string() +
+                                 " resolves outside the step folder; "
+                                 "refusing to write there");
+}
 
 // Relative paths of everything in `dir` outside the layout folders.
 std::set<std::string> ListStepFiles(const fs::path& dir) {
@@ -102,6 +122,9 @@ Status LayOutStep(const StepInvocation& invocation, store::BlobStore* blobs,
     }
   }
   for (const auto& [name, digest] : invocation.inputs) {
+    if (!ResolvesInside(dir / "inputs", dir / "inputs" / name)) {
+      return Outside(dir / "inputs" / name);
+    }
     if (invocation.folder_inputs.contains(name)) {
       RETURN_IF_ERROR(store::UnpackFolder(*blobs, digest,
                                           dir / "inputs" / name, true)
@@ -121,6 +144,9 @@ Status LayOutStep(const StepInvocation& invocation, store::BlobStore* blobs,
     fs::path target = dir / path;
     if (fs::create_directories(target.parent_path(), error); error) {
       return ErrnoStatus(target.parent_path(), error.value());
+    }
+    if (!ResolvesInside(dir, target.parent_path())) {
+      return Outside(target);
     }
     RETURN_IF_ERROR(blobs->CopyOut(file.digest, target)
                         .WithContext("code file '" + path + "'"));
@@ -241,8 +267,19 @@ Result<Digest> AdoptLog(store::BlobStore* blobs, const fs::path& path) {
 Status CollectOutputs(const StepInvocation& invocation,
                       store::BlobStore* blobs, const fs::path& dir,
                       StepOutcome* outcome) {
+  // A step may replace outputs/ with a link to a host folder; following
+  // it would move the host's files into the store.
+  std::error_code link_error;
+  if (!fs::is_directory(fs::symlink_status(dir / "outputs", link_error))) {
+    outcome->failure = "outputs/ is no longer a folder (the step replaced "
+                       "it); refusing to collect outputs through it";
+    return Status::Ok();
+  }
   for (const std::string& name : invocation.outputs) {
     fs::path path = dir / "outputs" / name;
+    if (!ResolvesInside(dir / "outputs", path)) {
+      return Outside(path);
+    }
     std::error_code error;
     fs::file_status status = fs::symlink_status(path, error);
     if (!fs::exists(status)) {
@@ -306,6 +343,46 @@ Json StepInvocation::ToJson() const {
   return json;
 }
 
+Status CheckInvocationNames(const StepInvocation& invocation) {
+  auto refuse = [&](const std::string& what, const std::string& rule) {
+    return Status::InvalidArgument("step '" + invocation.step_name +
+                                   "': " + what + " " + rule);
+  };
+  const std::string simple = "must be letters, digits, _ and -";
+  if (!IsStepRecordName(invocation.step_name)) {
+    return refuse("the step name", simple + " (NAME or NAME[N])");
+  }
+  std::vector<std::string> names = invocation.outputs;
+  for (const auto& [name, digest] : invocation.inputs) names.push_back(name);
+  names.insert(names.end(), invocation.folder_inputs.begin(),
+               invocation.folder_inputs.end());
+  names.insert(names.end(), invocation.tree_inputs.begin(),
+               invocation.tree_inputs.end());
+  for (const std::string& name : names) {
+    if (!IsSimpleName(name)) {
+      return refuse("input or output name '" + name + "'", simple);
+    }
+  }
+  for (const auto& [path, file] : invocation.code) {
+    if (Status checked = CheckCodePath(path); !checked.ok()) {
+      return Status::InvalidArgument("step '" + invocation.step_name +
+                                     "': " + checked.message());
+    }
+    // What ListCodeFiles makes: normal, '/'-separated, naming a file.
+    if (path == "." ||
+        fs::path(path).lexically_normal().generic_string() != path) {
+      return refuse("code path '" + path + "'", "is not a normal path");
+    }
+  }
+  for (const auto& [name, value] : invocation.env) {
+    if (!IsEnvName(name)) {
+      return refuse("env name '" + name + "'",
+                    "must be a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<StepInvocation> StepInvocation::FromJson(const Json& json) {
   StepInvocation invocation;
   try {
@@ -341,6 +418,12 @@ Result<StepInvocation> StepInvocation::FromJson(const Json& json) {
   } catch (const Json::exception& error) {
     return Status::InvalidArgument(std::string("malformed step record: ") +
                                    error.what());
+  }
+  // A manifest is untrusted input: its names become paths.
+  Status named = CheckInvocationNames(invocation);
+  if (!named.ok()) {
+    return Status::InvalidArgument("malformed step record: " +
+                                   named.message());
   }
   return invocation;
 }
@@ -404,6 +487,7 @@ Result<fs::path> StepRootfs(const StepInvocation& invocation,
 Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
                                 store::BlobStore* blobs,
                                 const ExecutorConfig& config) {
+  RETURN_IF_ERROR(CheckInvocationNames(invocation));
   fs::path rootfs;
   if (!invocation.image.empty()) {
     ASSIGN_OR_RETURN(rootfs, StepRootfs(invocation, blobs));

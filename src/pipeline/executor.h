@@ -65,6 +65,12 @@ struct StepInvocation {
   static Result<StepInvocation> FromJson(const Json& json);
 };
 
+// Ok when every name in `invocation` that becomes a path or a variable
+// is one a pipeline file could have produced (pipeline/step_paths.h):
+// FromJson and ExecuteStep both check, so neither a manifest nor a bug
+// upstream can make the executor write outside the step folder.
+Status CheckInvocationNames(const StepInvocation& invocation);
+
 // The environment every step starts from (before declared variables):
 // TZ=UTC, LC_ALL=C.UTF-8, SOURCE_DATE_EPOCH, PYTHONHASHSEED, ...
 std::map<std::string, std::string> FixedStepEnvironment(

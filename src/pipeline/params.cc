@@ -10,6 +10,7 @@
 
 #include "core/canonical_json.h"
 #include "core/files.h"
+#include "pipeline/components.h"
 
 namespace lockstep::pipeline {
 
@@ -192,6 +193,41 @@ Json TypePlainScalar(const std::string& text, bool quoted) {
   return Json(text);
 }
 
+namespace {
+
+// Validation checked each built-in's `with: ${{ params.NAME }}` against
+// the param's default; a -p or params-file value is checked here, before
+// anything runs, rather than by the component inside its step.
+Status CheckComponentParams(const PipelineSpec& spec,
+                            const ParamValues& values) {
+  for (const StepSpec& step : spec.steps) {
+    const ComponentSpec* component =
+        step.uses.empty() ? nullptr : FindComponent(step.uses);
+    for (const auto& [key, value] : step.with) {
+      const ComponentArgument* argument =
+          component != nullptr ? FindArgument(*component, key) : nullptr;
+      const ParamSpec* param =
+          argument != nullptr && value.is_string()
+              ? WholeParamOf(spec, value.get<std::string>())
+              : nullptr;
+      auto given = param != nullptr ? values.find(param->name) : values.end();
+      if (given == values.end()) {
+        continue;
+      }
+      std::string problem = ArgumentProblem(*argument, given->second);
+      if (!problem.empty()) {
+        return SpecError(step.WithWhere(key),
+                         step.uses + " with: " + key + " " + problem +
+                             " (the value given to param '" + param->name +
+                             "')");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<ParamValues> ResolveParams(const PipelineSpec& spec,
                                   const std::vector<std::string>& overrides,
                                   const std::string& params_file) {
@@ -233,6 +269,7 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
                                         param.name + "=...)");
     }
   }
+  RETURN_IF_ERROR(CheckComponentParams(spec, values));
   return values;
 }
 

@@ -2,6 +2,7 @@
 
 #include "pipeline/spec.h"
 
+#include <algorithm>
 #include <map>
 #include <regex>
 #include <set>
@@ -16,6 +17,7 @@
 #include "pipeline/dag.h"
 #include "pipeline/expression.h"
 #include "pipeline/params.h"
+#include "pipeline/step_paths.h"
 
 namespace lockstep::pipeline {
 
@@ -85,6 +87,8 @@ class SpecParser {
   Result<OutputSpec> ParseOutput(const std::string& name,
                                  const YAML::Node& node) const;
   Status ParseReproduce(const YAML::Node& node, OutputSpec* output) const;
+  Status CheckPortName(const YAML::Node& key, const std::string& what,
+                       const std::string& name) const;
   Status AddComponentOutputs(StepSpec* step) const;
   Status ParseRetries(const YAML::Node& node, StepSpec* step) const;
   Result<int64_t> Duration(const YAML::Node& node,
@@ -259,6 +263,19 @@ Status SpecParser::ParseParams(const YAML::Node& node,
     ASSIGN_OR_RETURN(ParamSpec param,
                      ParseParam(name, entry.first, entry.second));
     spec->params.push_back(std::move(param));
+  }
+  return Status::Ok();
+}
+
+// Input and output names become inputs/NAME and outputs/NAME in the step
+// folder: a `/` or `..` would reach a file outside it.
+Status SpecParser::CheckPortName(const YAML::Node& key,
+                                 const std::string& what,
+                                 const std::string& name) const {
+  if (!IsSimpleName(name)) {
+    return Error(key, what + " name '" + name +
+                          "' must be letters, digits, _ and - (it names "
+                          "the file " + what + "s/NAME in the step folder)");
   }
   return Status::Ok();
 }
@@ -625,6 +642,7 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
     for (const auto& entry : inputs) {
       ASSIGN_OR_RETURN(std::string input_name,
                        Scalar(entry.first, "an input name"));
+      RETURN_IF_ERROR(CheckPortName(entry.first, "input", input_name));
       ASSIGN_OR_RETURN(InputSpec input, ParseInput(input_name, entry.second));
       step->inputs.push_back(std::move(input));
     }
@@ -636,6 +654,7 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
     for (const auto& entry : outputs) {
       ASSIGN_OR_RETURN(std::string output_name,
                        Scalar(entry.first, "an output name"));
+      RETURN_IF_ERROR(CheckPortName(entry.first, "output", output_name));
       ASSIGN_OR_RETURN(OutputSpec output,
                        ParseOutput(output_name, entry.second));
       step->outputs.push_back(std::move(output));
@@ -662,6 +681,15 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
   }
   if (node["env"].IsDefined()) {
     ASSIGN_OR_RETURN(step->env, StringList(node["env"], "env"));
+    for (size_t i = 0; i < step->env.size(); ++i) {
+      if (!IsEnvName(step->env[i])) {
+        const YAML::Node& env = node["env"];
+        return Error(env.IsScalar() ? env : env[i],
+                     "env: '" + step->env[i] + "' is not a variable name "
+                     "([A-Za-z_][A-Za-z0-9_]*); env: lists the names of "
+                     "host variables to pass, not NAME=VALUE");
+      }
+    }
   }
   if (node["code"].IsDefined()) {
     ASSIGN_OR_RETURN(step->code, StringList(node["code"], "code"));
@@ -671,6 +699,12 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
     }
     for (const YAML::Node& item : code) {
       step->code_where.push_back(Where(item));
+    }
+    for (size_t i = 0; i < step->code.size(); ++i) {
+      Status path = CheckCodePath(step->code[i]);
+      if (!path.ok()) {
+        return SpecError(step->CodeWhere(i), path.message());
+      }
     }
   }
   if (node["cache"].IsDefined()) {
@@ -837,6 +871,89 @@ class ReferenceChecker {
   const StepSpec& step_;
 };
 
+// A `with:` value against what the component takes: a literal is checked
+// as written; a whole `${{ params.NAME }}` by the param's type and
+// default (a -p value is checked against that type before the run).
+Status CheckArgument(const PipelineSpec& spec, const StepSpec& step,
+                     const ComponentArgument& argument, const Json& value) {
+  const SourceLocation& where = step.WithWhere(argument.key);
+  std::string prefix = step.uses + " with: " + argument.key + " ";
+  if (!value.is_string() ||
+      value.get<std::string>().find("${{") == std::string::npos) {
+    std::string problem = ArgumentProblem(argument, value);
+    return problem.empty() ? Status::Ok()
+                           : SpecError(where, prefix + problem);
+  }
+  const ParamSpec* param = WholeParamOf(spec, value.get<std::string>());
+  if (param == nullptr) {
+    return Status::Ok();  // Only known once substituted.
+  }
+  bool fits = argument.kind == ComponentArgument::Kind::kText ||
+              param->type == ParamType::kInt ||
+              (param->type == ParamType::kFloat &&
+               argument.kind == ComponentArgument::Kind::kNumber);
+  if (!fits) {
+    return SpecError(where, prefix + "takes a " +
+                                (argument.kind ==
+                                         ComponentArgument::Kind::kInt
+                                     ? "whole number"
+                                     : "number") +
+                                ", but param '" + param->name + "' is a " +
+                                ParamTypeName(param->type));
+  }
+  if (param->default_value) {
+    std::string problem = ArgumentProblem(argument, *param->default_value);
+    if (!problem.empty()) {
+      return SpecError(where, prefix + problem + " (the default of param '" +
+                                  param->name + "')");
+    }
+  }
+  return Status::Ok();
+}
+
+// Unknown `with:` keys, values of the wrong type or out of range, and
+// missing required keys fail here rather than inside the step.
+Status CheckComponentArguments(const PipelineSpec& spec,
+                               const StepSpec& step) {
+  const ComponentSpec* component = FindComponent(step.uses);
+  static const std::regex kPassedKey("[a-z_][a-z0-9_]*");
+  for (const auto& [key, value] : step.with) {
+    const ComponentArgument* argument = FindArgument(*component, key);
+    if (argument != nullptr) {
+      RETURN_IF_ERROR(CheckArgument(spec, step, *argument, value));
+      continue;
+    }
+    bool reserved = std::find(component->reserved.begin(),
+                              component->reserved.end(),
+                              key) != component->reserved.end();
+    if (component->passes_other_arguments && !reserved &&
+        std::regex_match(key, kPassedKey)) {
+      ComponentArgument passed{key};
+      RETURN_IF_ERROR(CheckArgument(spec, step, passed, value));
+      continue;
+    }
+    std::string known;
+    for (const ComponentArgument& each : component->arguments) {
+      known += (known.empty() ? "" : ", ") + each.key;
+    }
+    return SpecError(step.WithWhere(key),
+                     "unknown with: key '" + key + "' for " + step.uses +
+                         " (known: " + known +
+                         (component->passes_other_arguments
+                              ? "; other lowercase keys are passed to "
+                                "XGBoost"
+                              : "") +
+                         ")");
+  }
+  for (const ComponentArgument& argument : component->arguments) {
+    if (argument.required && !step.with.contains(argument.key)) {
+      return SpecError(step.where, "step '" + step.name + "' (" + step.uses +
+                                       ") needs with: " + argument.key);
+    }
+  }
+  return Status::Ok();
+}
+
 Status CheckStepReferences(const PipelineSpec& spec, const StepSpec& step) {
   for (const InputSpec& input : step.inputs) {
     if (input.kind != InputSpec::Kind::kStepOutput || input.step.empty()) {
@@ -902,6 +1019,9 @@ Status CheckStepReferences(const PipelineSpec& spec, const StepSpec& step) {
                                   condition.status().message());
     }
     RETURN_IF_ERROR(checker.Check(*condition, where, false));
+  }
+  if (!step.uses.empty()) {
+    RETURN_IF_ERROR(CheckComponentArguments(spec, step));
   }
   return Status::Ok();
 }
@@ -1001,12 +1121,11 @@ Result<PipelineSpec> SpecParser::Parse() {
     return SpecError(Where(steps.IsDefined() ? steps : root),
                      "steps: must be a map of step names to steps");
   }
-  static const std::regex kStepName("[A-Za-z0-9_-]+");
   std::set<std::string> seen;
   for (const auto& entry : steps) {
     ASSIGN_OR_RETURN(std::string step_name,
                      Scalar(entry.first, "a step name"));
-    if (!std::regex_match(step_name, kStepName)) {
+    if (!IsSimpleName(step_name)) {
       return Error(entry.first, "step name '" + step_name +
                                     "' must be letters, digits, _ and -");
     }
@@ -1121,6 +1240,24 @@ const ParamSpec* PipelineSpec::FindParam(const std::string& param_name) const {
     }
   }
   return nullptr;
+}
+
+const ParamSpec* WholeParamOf(const PipelineSpec& spec,
+                              const std::string& text) {
+  Result<std::vector<TemplatePart>> parts = ParseTemplate(text);
+  if (!parts.ok() || parts->size() != 1 || !(*parts)[0].is_expression) {
+    return nullptr;
+  }
+  const Expression& expression = *(*parts)[0].expression;
+  std::string trimmed = expression.text();
+  trimmed.erase(0, trimmed.find_first_not_of(' '));
+  trimmed.erase(trimmed.find_last_not_of(' ') + 1);
+  if (expression.references().size() != 1 ||
+      expression.references()[0] != trimmed ||
+      !trimmed.starts_with("params.")) {
+    return nullptr;
+  }
+  return spec.FindParam(trimmed.substr(7));
 }
 
 Result<PipelineSpec> ParsePipeline(const std::string& text,

@@ -168,6 +168,11 @@ struct PipelineSpec {
   const EnvironmentSpec* LockfileOf(const StepSpec& step) const;
 };
 
+// The param a template substitutes whole (`${{ params.NAME }}`), or
+// nullptr when the text is literal, a larger template or names no param.
+const ParamSpec* WholeParamOf(const PipelineSpec& spec,
+                              const std::string& text);
+
 // Parses and validates the pipeline file. InvalidArgument with
 // file:line:column for malformed YAML, unknown keys, bad types, unknown
 // step or output references, cycles and bad expressions; and, since it

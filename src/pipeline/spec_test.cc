@@ -344,5 +344,178 @@ steps:
   ASSERT_FALSE(both.ok());
 }
 
+// The message of a parse that must fail, for EXPECT_EQ on the whole text.
+std::string ErrorOf(const std::string& text) {
+  Result<PipelineSpec> spec = Parse(text);
+  return spec.ok() ? "(valid)" : spec.status().message();
+}
+
+// Input and output names become inputs/NAME and outputs/NAME: a name
+// with `/` or `..` overwrote and moved files outside the step folder.
+TEST(SpecTest, InputAndOutputNamesAreSimpleNames) {
+  EXPECT_EQ(ErrorOf(R"(pipeline: p
+steps:
+  a:
+    run: [sh]
+    outputs: {o: Artifact}
+  b:
+    run: [sh]
+    inputs: {"../../../../victim/keep.txt": a.o}
+)"),
+            "p.yaml:8:14: input name '../../../../victim/keep.txt' must be "
+            "letters, digits, _ and - (it names the file inputs/NAME in "
+            "the step folder)");
+  EXPECT_EQ(ErrorOf(R"(pipeline: p
+steps:
+  a:
+    run: [sh]
+    outputs: {"../../victim/gone.txt": Artifact}
+)"),
+            "p.yaml:5:15: output name '../../victim/gone.txt' must be "
+            "letters, digits, _ and - (it names the file outputs/NAME in "
+            "the step folder)");
+  for (const char* name : {".", "..", "a/b", "a.txt", "", " x"}) {
+    std::string text = std::string("pipeline: p\nsteps:\n  a:\n    run: "
+                                   "[sh]\n    outputs: {\"") +
+                       name + "\": Artifact}\n";
+    EXPECT_NE(ErrorOf(text).find("output name"), std::string::npos) << name;
+  }
+  EXPECT_EQ(ErrorOf(R"(pipeline: p
+steps:
+  a:
+    run: [sh]
+    outputs: {Model_2-b: Artifact}
+)"),
+            "(valid)");
+}
+
+// `env: ["LD_PRELOAD=/x"]` became a variable named `LD_PRELOAD=/x`.
+TEST(SpecTest, EnvEntriesAreVariableNames) {
+  EXPECT_EQ(ErrorOf(R"(pipeline: p
+steps:
+  a:
+    run: [sh]
+    env: [HOME, "LD_PRELOAD=/x"]
+)"),
+            "p.yaml:5:17: env: 'LD_PRELOAD=/x' is not a variable name "
+            "([A-Za-z_][A-Za-z0-9_]*); env: lists the names of host "
+            "variables to pass, not NAME=VALUE");
+  EXPECT_NE(ErrorOf("pipeline: p\nsteps:\n  a:\n    run: [sh]\n"
+                    "    env: 1X\n")
+                .find("p.yaml:5:10: env: '1X' is not a variable name"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf("pipeline: p\nsteps:\n  a:\n    run: [sh]\n"
+                    "    env: [_A1, b]\n"),
+            "(valid)");
+}
+
+// Code is copied to the same relative path in the step folder: `../`
+// overwrote files outside it, and inputs/ or outputs/ replaced inputs
+// or faked outputs.
+TEST(SpecTest, CodePathsStayInsideAndOutOfTheLayoutFolders) {
+  auto code = [](const std::string& path) {
+    return ErrorOf("pipeline: p\nsteps:\n  a:\n    run: [sh]\n"
+                   "    code: [\"" + path + "\"]\n");
+  };
+  EXPECT_EQ(code("../../../../victim/t.txt"),
+            "p.yaml:5:12: code path ../../../../victim/t.txt: leaves the "
+            "pipeline folder; code is copied to the same relative path in "
+            "the step folder, which must stay inside it");
+  EXPECT_NE(code("a/../../t").find("p.yaml:5:12: code path a/../../t: "
+                                   "leaves the pipeline folder"),
+            std::string::npos);
+  EXPECT_NE(code("/etc/passwd").find("p.yaml:5:12: code path /etc/passwd: "
+                                     "is absolute"),
+            std::string::npos);
+  EXPECT_NE(code("outputs/model").find("p.yaml:5:12: code path "
+                                       "outputs/model: is inside the "
+                                       "step's outputs/ folder"),
+            std::string::npos);
+  EXPECT_NE(code("./inputs").find("is inside the step's inputs/ folder"),
+            std::string::npos);
+  EXPECT_NE(code("tmp/x").find("is inside the step's tmp/ folder"),
+            std::string::npos);
+  EXPECT_NE(code("").find("code path : empty"), std::string::npos);
+  EXPECT_EQ(code("src/../lib/outputs.py"), "(valid)");
+  EXPECT_EQ(code("."), "(valid)");
+}
+
+// with: was passed to the component unchecked: bad values failed inside
+// the step (exit 64 in its stderr) and unknown keys were ignored.
+TEST(SpecTest, BuiltInArgumentsAreChecked) {
+  auto split = [](const std::string& with) {
+    return ErrorOf("pipeline: p\nparams: {f: 0.3, s: x, n: 5}\nsteps:\n"
+                   "  a:\n    uses: lockstep/ml-split\n"
+                   "    inputs: {data: d@1}\n    with: {" + with + "}\n");
+  };
+  EXPECT_EQ(split("label: y, test_fraction: 1.5, seed: 1"),
+            "p.yaml:7:37: lockstep/ml-split with: test_fraction must be a "
+            "number between 0 and 1 (exclusive), not 1.5");
+  EXPECT_EQ(split("label: y, seed: \"abc\""),
+            "p.yaml:7:28: lockstep/ml-split with: seed must be a whole "
+            "number >= 0, not \"abc\"");
+  EXPECT_EQ(split("label: y, bogus: 1"),
+            "p.yaml:7:29: unknown with: key 'bogus' for lockstep/ml-split "
+            "(known: label, test_fraction, seed)");
+  EXPECT_EQ(split("test_fraction: 0.5"),
+            "p.yaml:4:3: step 'a' (lockstep/ml-split) needs with: label");
+  EXPECT_EQ(split("label: y, seed: 2.5"),
+            "p.yaml:7:28: lockstep/ml-split with: seed must be a whole "
+            "number >= 0, not 2.5");
+  EXPECT_EQ(split("label: [a], seed: 1"),
+            "p.yaml:7:19: lockstep/ml-split with: label must be a single "
+            "value, not [\"a\"]");
+  // A whole param is checked by its type and its default.
+  EXPECT_EQ(split("label: y, test_fraction: \"${{ params.s }}\""),
+            "p.yaml:7:37: lockstep/ml-split with: test_fraction takes a "
+            "number, but param 's' is a string");
+  EXPECT_EQ(split("label: y, test_fraction: \"${{ params.n }}\""),
+            "p.yaml:7:37: lockstep/ml-split with: test_fraction must be a "
+            "number between 0 and 1 (exclusive), not 5 (the default of "
+            "param 'n')");
+  // A -p value is checked too, before anything runs.
+  Result<PipelineSpec> spec = Parse(
+      "pipeline: p\nparams: {f: 0.3}\nsteps:\n  a:\n"
+      "    uses: lockstep/ml-split\n    inputs: {data: d@1}\n"
+      "    with: {label: y, test_fraction: \"${{ params.f }}\"}\n");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_TRUE(ResolveParams(*spec, {"f=0.5"}, "").ok());
+  Result<ParamValues> given = ResolveParams(*spec, {"f=1.5"}, "");
+  ASSERT_FALSE(given.ok());
+  EXPECT_EQ(given.status().message(),
+            "p.yaml:7:37: lockstep/ml-split with: test_fraction must be a "
+            "number between 0 and 1 (exclusive), not 1.5 (the value given "
+            "to param 'f')");
+  EXPECT_EQ(split("label: \"${{ params.s }}\", test_fraction: "
+                  "\"${{ params.f }}\", seed: \"${{ params.n }}\""),
+            "(valid)");
+
+  EXPECT_EQ(ErrorOf(R"(pipeline: p
+steps:
+  a:
+    uses: lockstep/data-snapshot
+    with: {source: d.csv, name: d, bogus: 1}
+)"),
+            "p.yaml:5:43: unknown with: key 'bogus' for "
+            "lockstep/data-snapshot (known: source, name)");
+  // ml-train passes other lowercase keys to XGBoost, but not its own
+  // flags.
+  std::string train = "pipeline: p\nsteps:\n  a:\n"
+                      "    uses: lockstep/ml-train\n"
+                      "    inputs: {train: d@1}\n    with: {label: y, ";
+  EXPECT_EQ(ErrorOf(train + "subsample: 0.8, n_estimators: 10}\n"),
+            "(valid)");
+  EXPECT_NE(ErrorOf(train + "model: x}\n")
+                .find("p.yaml:6:29: unknown with: key 'model' for "
+                      "lockstep/ml-train"),
+            std::string::npos);
+  EXPECT_EQ(ErrorOf(train + "n_estimators: 0}\n"),
+            "p.yaml:6:36: lockstep/ml-train with: n_estimators must be a "
+            "whole number >= 1, not 0");
+  EXPECT_EQ(ErrorOf(train + "learning_rate: 0}\n"),
+            "p.yaml:6:37: lockstep/ml-train with: learning_rate must be a "
+            "number > 0, not 0");
+}
+
 }  // namespace
 }  // namespace lockstep::pipeline

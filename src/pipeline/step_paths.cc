@@ -1,0 +1,62 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "pipeline/step_paths.h"
+
+#include <filesystem>
+#include <regex>
+
+namespace lockstep::pipeline {
+
+const std::set<std::string>& StepLayoutFolders() {
+  static const std::set<std::string> kFolders = {"inputs", "outputs", "tmp"};
+  return kFolders;
+}
+
+bool IsSimpleName(const std::string& name) {
+  static const std::regex kName("[A-Za-z0-9_-]+");
+  return std::regex_match(name, kName);
+}
+
+bool IsStepRecordName(const std::string& name) {
+  static const std::regex kRecord("[A-Za-z0-9_-]+(\\[[0-9]{1,9}\\])?");
+  return std::regex_match(name, kRecord);
+}
+
+bool IsEnvName(const std::string& name) {
+  static const std::regex kEnv("[A-Za-z_][A-Za-z0-9_]*");
+  return std::regex_match(name, kEnv);
+}
+
+Status CheckCodePath(const std::string& path) {
+  auto refuse = [&](const std::string& reason) {
+    return Status::InvalidArgument("code path " + path + ": " + reason);
+  };
+  if (path.empty()) {
+    return refuse("empty (name a file or folder; `.` is the pipeline "
+                  "folder)");
+  }
+  if (path.find('\0') != std::string::npos) {
+    return refuse("contains a NUL byte");
+  }
+  std::filesystem::path normal =
+      std::filesystem::path(path).lexically_normal();
+  if (normal.is_absolute()) {
+    return refuse("is absolute; code paths are relative to the pipeline "
+                  "folder and are copied to the same path in the step "
+                  "folder");
+  }
+  std::string first = normal.begin()->string();
+  if (first == "..") {
+    return refuse("leaves the pipeline folder; code is copied to the same "
+                  "relative path in the step folder, which must stay "
+                  "inside it");
+  }
+  if (StepLayoutFolders().contains(first)) {
+    return refuse("is inside the step's " + first +
+                  "/ folder, which Lockstep fills itself (declare inputs "
+                  "and outputs instead, or move the code)");
+  }
+  return Status::Ok();
+}
+
+}  // namespace lockstep::pipeline

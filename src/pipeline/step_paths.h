@@ -1,0 +1,44 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// The names and paths that become files in a step's folder: input and
+// output names (inputs/NAME, outputs/NAME), code paths and declared
+// environment variables. A pipeline file and a manifest given to
+// `reproduce` are both checked with these same functions, and the
+// executor checks again before it writes or moves anything, so no name
+// can reach a file outside the step folder.
+
+#ifndef LOCKSTEP_PIPELINE_STEP_PATHS_H_
+#define LOCKSTEP_PIPELINE_STEP_PATHS_H_
+
+#include <set>
+#include <string>
+
+#include "core/status.h"
+
+namespace lockstep::pipeline {
+
+// The folders of a step's own layout. Code may not land in them: a code
+// file at inputs/x or outputs/y would replace an input or fake an output.
+const std::set<std::string>& StepLayoutFolders();
+
+// Letters, digits, `_` and `-`, at least one: step, input and output
+// names. No `/`, `.` or `..`, so `inputs/NAME` is always one entry of
+// inputs/.
+bool IsSimpleName(const std::string& name);
+
+// A step's name as recorded in a manifest: a simple name, or
+// NAME[INDEX] for an iteration of a for_each: step.
+bool IsStepRecordName(const std::string& name);
+
+// [A-Za-z_][A-Za-z0-9_]*: an environment variable name.
+bool IsEnvName(const std::string& name);
+
+// Why the code path `path` (relative to the pipeline folder, and so to
+// the step folder) cannot be laid out, or Ok: it must be relative, stay
+// inside the folder after lexical normalisation, and not start with a
+// layout folder. InvalidArgument "code path PATH: REASON".
+Status CheckCodePath(const std::string& path);
+
+}  // namespace lockstep::pipeline
+
+#endif  // LOCKSTEP_PIPELINE_STEP_PATHS_H_
