@@ -309,11 +309,12 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
   if (prefix.back() != '/') prefix += '/';
   std::vector<size_t> unknown;  // Indexes into `walked` to hash.
   std::string absolute = prefix;
+  size_t cursor = 0;  // `files` are in path order, and so are lookups.
   for (size_t index : files) {
     WalkedEntry& item = walked[index];
     absolute.resize(prefix.size());
     absolute += item.entry.path;
-    if (auto digest = cache.Lookup(absolute, item.key)) {
+    if (auto digest = cache.Lookup(absolute, item.key, &cursor)) {
       item.entry.digest = std::move(*digest);
     } else {
       unknown.push_back(index);

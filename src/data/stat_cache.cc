@@ -170,16 +170,27 @@ StatCache::Entry StatCache::Decode(const char* fields) {
   return entry;
 }
 
-std::optional<Digest> StatCache::Lookup(std::string_view path,
-                                        const StatKey& key) const {
-  Entry entry;
-  if (auto added = added_.find(path); added != added_.end()) {
-    entry = added->second;
-  } else if (const Loaded* loaded = FindLoaded(path)) {
-    entry = Decode(loaded->fields);
-  } else {
-    return std::nullopt;
+const StatCache::Loaded* StatCache::FindLoadedFrom(std::string_view path,
+                                                   size_t* cursor) const {
+  // Gallop from the cursor: the next path is usually the next entry.
+  size_t low = std::min(*cursor, loaded_.size());
+  size_t step = 1;
+  while (low + step <= loaded_.size() && loaded_[low + step - 1].path < path) {
+    low += step;
+    step *= 2;
   }
+  size_t high = std::min(low + step, loaded_.size());
+  auto found = std::lower_bound(
+      loaded_.begin() + static_cast<std::ptrdiff_t>(low),
+      loaded_.begin() + static_cast<std::ptrdiff_t>(high), path,
+      [](const Loaded& entry, std::string_view p) { return entry.path < p; });
+  *cursor = static_cast<size_t>(found - loaded_.begin());
+  if (found == loaded_.end() || found->path != path) return nullptr;
+  return &*found;
+}
+
+std::optional<Digest> StatCache::Check(const Entry& entry,
+                                       const StatKey& key) const {
   if (!(entry.key == key)) return std::nullopt;
   // Racy: modified so shortly before hashing that a later rewrite could
   // carry the same timestamps.
@@ -188,6 +199,25 @@ std::optional<Digest> StatCache::Lookup(std::string_view path,
     return std::nullopt;
   }
   return RawToDigest(entry.raw_digest);
+}
+
+std::optional<Digest> StatCache::Lookup(std::string_view path,
+                                        const StatKey& key) const {
+  if (auto added = added_.find(path); added != added_.end()) {
+    return Check(added->second, key);
+  }
+  const Loaded* loaded = FindLoaded(path);
+  if (loaded == nullptr) return std::nullopt;
+  return Check(Decode(loaded->fields), key);
+}
+
+std::optional<Digest> StatCache::Lookup(std::string_view path,
+                                        const StatKey& key,
+                                        size_t* cursor) const {
+  if (!added_.empty()) return Lookup(path, key);
+  const Loaded* loaded = FindLoadedFrom(path, cursor);
+  if (loaded == nullptr) return std::nullopt;
+  return Check(Decode(loaded->fields), key);
 }
 
 void StatCache::Put(const std::string& path, const StatKey& key,

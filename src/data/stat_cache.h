@@ -66,6 +66,12 @@ class StatCache {
   std::optional<Digest> Lookup(std::string_view path,
                                const StatKey& key) const;
 
+  // The same, for a run of lookups in increasing path order (a folder's
+  // files): `cursor`, 0 at first, remembers where the last one ended, so
+  // each costs a comparison or two instead of a binary search.
+  std::optional<Digest> Lookup(std::string_view path, const StatKey& key,
+                               size_t* cursor) const;
+
   // Records that `path`, with lstat `key` taken before reading, hashed to
   // `digest` at `hashed_at_ns` (taken before reading too).
   void Put(const std::string& path, const StatKey& key, int64_t hashed_at_ns,
@@ -90,6 +96,8 @@ class StatCache {
   };
 
   const Loaded* FindLoaded(std::string_view path) const;
+  const Loaded* FindLoadedFrom(std::string_view path, size_t* cursor) const;
+  std::optional<Digest> Check(const Entry& entry, const StatKey& key) const;
   static Entry Decode(const char* fields);
 
   fs::path file_;

@@ -127,6 +127,14 @@ TEST(StatCacheTest, ReadsUnsortedFilesAndSavesSorted) {
 
   StatCache loaded = StatCache::Load(file);
   EXPECT_EQ(loaded.size(), 4u);
+  // In-order lookups with a cursor, skipping entries and missing some.
+  size_t cursor = 0;
+  EXPECT_EQ(loaded.Lookup("/0", Key(mtime), &cursor), std::nullopt);
+  EXPECT_EQ(loaded.Lookup("/a", Key(mtime), &cursor), Some());
+  EXPECT_EQ(loaded.Lookup("/b", Key(mtime), &cursor), std::nullopt);
+  EXPECT_EQ(loaded.Lookup("/z", Key(mtime), &cursor), Other());
+  EXPECT_EQ(loaded.Lookup("/\xff", Key(mtime), &cursor), Some());
+  EXPECT_EQ(loaded.Lookup("/\xff\xff", Key(mtime), &cursor), std::nullopt);
   EXPECT_EQ(loaded.Lookup("/a", Key(mtime)), Some());
   EXPECT_EQ(loaded.Lookup("/m", Key(mtime)), Other());
   EXPECT_EQ(loaded.Lookup("/z", Key(mtime)), Other());
