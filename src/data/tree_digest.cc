@@ -336,9 +336,9 @@ void SortWalked(std::vector<WalkedEntry>* entries) {
 // top-level path holds a '/', so the whole list sits where "D/" sorts
 // among the top-level paths; "D/" may sort after a sibling "D-x" even
 // though "D" sorts before it, hence the merge on "D/".
-std::vector<WalkedEntry> MergeParts(std::vector<WalkedEntry> top,
-                                    const std::vector<Deferred>& folders,
-                                    std::vector<std::vector<WalkedEntry>> parts) {
+std::vector<WalkedEntry> MergeParts(
+    std::vector<WalkedEntry> top, const std::vector<Deferred>& folders,
+    std::vector<std::vector<WalkedEntry>> parts) {
   std::vector<size_t> order(folders.size());
   std::vector<std::string> keys(folders.size());
   size_t total = top.size();
