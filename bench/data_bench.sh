@@ -5,12 +5,19 @@
 #
 #   bench/data_bench.sh [--lockstep BIN] [--file-gib N] [--files N]
 #                       [--csv-gib N] [--runs N] [--work DIR]
+#                       [--only file,folder,csv]
 #
 # Defaults are small (1 GiB file, 20,000 files, 1 GiB CSV, 3 runs); the
 # issue's sizes are --file-gib 2 --files 100000 --csv-gib 5, or
 # DATA_BENCH_FULL=1 in the environment. Each size can also be set with
 # DATA_BENCH_FILE_GIB, DATA_BENCH_FILES, DATA_BENCH_CSV_GIB and
-# DATA_BENCH_RUNS (flags win).
+# DATA_BENCH_RUNS (flags win). --only runs some sections (default: all).
+#
+# The folder rows go through hyperfine (`--prepare` resets the state
+# before every timed run: a fresh git repository, a fresh store), which
+# reports the median wall time and the mean user + system CPU time of
+# each side; both ratios are printed, since on a shared machine the CPU
+# ratio moves far less than the wall ratio.
 set -euo pipefail
 
 LOCKSTEP=${LOCKSTEP:-build/lockstep}
@@ -24,6 +31,7 @@ FILES=${DATA_BENCH_FILES:-$FILES}
 CSV_GIB=${DATA_BENCH_CSV_GIB:-$CSV_GIB}
 RUNS=${DATA_BENCH_RUNS:-3}
 WORK=${TMPDIR:-/tmp}/lockstep-data-bench
+ONLY=file,folder,csv
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --lockstep) LOCKSTEP=$2; shift 2 ;;
@@ -32,6 +40,7 @@ while [[ $# -gt 0 ]]; do
     --csv-gib) CSV_GIB=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
     *) echo "unknown flag $1" >&2; exit 64 ;;
   esac
 done
@@ -83,15 +92,59 @@ row() {  # row LABEL PEER_SECONDS LOCKSTEP_SECONDS
     "$(echo "$2 / $3" | bc -l)"
 }
 
-fresh_store() { rm -rf "$LOCKSTEP_STORE"; }
+# Old stores and git folders are moved aside, and deleted only at the
+# end. This VM's ext4 runs without a journal, and then ext4 skips inodes
+# freed in the last 1 to 6 minutes when it allocates new ones
+# (recently_deleted() in fs/ext4/ialloc.c, one inode-table lookup per
+# skipped inode), so creating 100,000 files right after deleting 100,000
+# costs several times the CPU of creating them on a settled file system,
+# on either side. For the same reason, leave 6 minutes between runs of
+# this script at the issue's sizes.
+set_aside() {
+  if [[ -e $1 ]]; then
+    mkdir -p "$WORK/trash"
+    mv "$1" "$WORK/trash/$(date +%s%N)"
+  fi
+}
+fresh_store() { set_aside "$LOCKSTEP_STORE"; }
+
+wanted() { [[ ",$ONLY," == *",$1,"* ]]; }
+
+# side_by_side LABEL PEER_PREPARE PEER_CMD LOCKSTEP_PREPARE LOCKSTEP_CMD
+# times both with hyperfine in one invocation ($RUNS runs each, the
+# prepare command untimed before every run) and prints the median wall
+# times and their ratio, then the mean CPU times (user + system) and
+# theirs. The functions above are exported for the prepare commands.
+side_by_side() {
+  local label=$1 json
+  json=$(mktemp "$WORK/hyperfine-XXXXXX.json")
+  hyperfine --shell bash --runs "$RUNS" --style none \
+    --export-json "$json" \
+    --prepare "${2:-true}" "$3" --prepare "${4:-true}" "$5" >/dev/null
+  python3 - "$label" "$json" <<'PY'
+import json, sys
+label, path = sys.argv[1], sys.argv[2]
+peer, ours = json.load(open(path))["results"]
+cpu = lambda r: r["user"] + r["system"]
+print(f"{label:<48} {peer['median']:9.3f} s {ours['median']:9.3f} s "
+      f"{peer['median'] / ours['median']:7.2f}x")
+print(f"{'  (CPU, user + system)':<48} {cpu(peer):9.3f} s {cpu(ours):9.3f} s "
+      f"{cpu(peer) / cpu(ours):7.2f}x")
+PY
+  rm -f "$json"
+}
+export -f set_aside fresh_store
+export WORK
 
 echo "lockstep data benchmarks: $(nproc) cores, runs=$RUNS, $(openssl version)"
+echo "load: $(uptime)"
 printf '%-46s %11s %11s %8s\n' "measure (peer vs lockstep)" "peer" "lockstep" "ratio"
 
 export LOCKSTEP
 L="\"$LOCKSTEP\""
 
 # 1. One big file, page-cached.
+if wanted file; then
 head -c "$((FILE_GIB << 30))" /dev/urandom > big.bin
 cat big.bin > /dev/null
 "$LOCKSTEP" data snapshot big.bin --name big -q
@@ -113,9 +166,11 @@ if [[ "${DATA_BENCH_SHA256SUM:-1}" != 0 ]]; then  # 0 skips this reference.
 fi
 rm -f big.bin copy.bin
 fresh_store
+fi
 
 # 2. Many small files: $FILES of 1 KiB in 100 subfolders, aged past the
 #    racy window so neither git nor lockstep has to re-read them.
+if wanted folder; then
 python3 - "$FILES" <<'PY'
 import os, sys
 count = int(sys.argv[1])
@@ -128,19 +183,27 @@ for i in range(count):
 PY
 sleep 3
 GIT="git -c gc.auto=0 --git-dir=gitdir --work-tree=tree"
-compare "$FILES files: git add -A vs first snapshot" \
-  "rm -rf gitdir; git init -q --bare gitdir; sync" "$GIT add -A" \
-  "fresh_store; sync" "$L data snapshot tree --name tree -q"
-compare "$FILES files: find|xargs -P2 openssl vs first" \
+export GIT LOCKSTEP_STORE
+side_by_side "$FILES files: git add -A vs first snapshot" \
+  "set_aside gitdir && git init -q --bare gitdir && sync" "$GIT add -A" \
+  "fresh_store && sync" "$L data snapshot tree --name tree -q"
+side_by_side "$FILES files: find|xargs -P2 openssl vs first" \
   "" "find tree -type f -print0 | xargs -0 -P2 -n 2000 openssl dgst -sha256" \
-  "fresh_store; sync" "$L data snapshot tree --name tree -q"
+  "fresh_store && sync" "$L data snapshot tree --name tree -q"
+# Both sides unchanged: git's index and lockstep's stat cache are warm
+# (the last runs above left both in place; one more status refreshes
+# the index so git does not rewrite it in the first timed run).
+$GIT add -A
 $GIT -c user.name=bench -c user.email=bench@localhost commit -qm bench
-compare "$FILES files: git status vs unchanged snapshot" \
+$GIT status --porcelain >/dev/null
+side_by_side "$FILES files: git status vs unchanged snapshot" \
   "" "$GIT status --porcelain" "" "$L data snapshot tree --name tree -q"
 rm -rf tree gitdir || true
 fresh_store
+fi
 
 # 3. A big CSV: records counted and bytes hashed together, vs wc -l.
+if wanted csv; then
 python3 - "$CSV_GIB" <<'PY'
 import sys
 target = int(float(sys.argv[1]) * (1 << 30))
@@ -160,3 +223,6 @@ compare "${CSV_GIB} GiB CSV: wc -l vs verify (count+hash)" \
   "" "wc -l big.csv" "" "$L data verify csv@1 -q"
 compare "${CSV_GIB} GiB CSV: wc -l vs snapshot (count+hash+copy)" \
   "" "wc -l big.csv" "fresh_store; sync" "$L data snapshot big.csv --name csv -q"
+rm -f big.csv
+fresh_store
+fi

@@ -7,6 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -25,6 +29,49 @@ constexpr std::string_view kBom = "\xEF\xBB\xBF";
 // True when [begin, end) holds only CRs, i.e. a blank line.
 bool OnlyCarriageReturns(const char* begin, const char* end) {
   return std::all_of(begin, end, [](char c) { return c == '\r'; });
+}
+
+// The bits of one 64-byte block: bit i set when byte i is a quote, a
+// line feed or a carriage return.
+struct BlockMasks {
+  uint64_t quotes = 0;
+  uint64_t newlines = 0;
+  uint64_t returns = 0;
+};
+
+BlockMasks MasksOf(const char* block) {
+  BlockMasks masks;
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i newline = _mm_set1_epi8('\n');
+  const __m128i carriage = _mm_set1_epi8('\r');
+  for (int i = 0; i < 4; ++i) {
+    __m128i bytes = _mm_loadu_si128(
+        reinterpret_cast<const __m128i*>(block + 16 * i));
+    auto bits = [&bytes](__m128i wanted) {
+      return static_cast<uint64_t>(static_cast<uint32_t>(
+          _mm_movemask_epi8(_mm_cmpeq_epi8(bytes, wanted))));
+    };
+    masks.quotes |= bits(quote) << (16 * i);
+    masks.newlines |= bits(newline) << (16 * i);
+    masks.returns |= bits(carriage) << (16 * i);
+  }
+#else
+  for (int i = 0; i < 64; ++i) {
+    uint64_t bit = uint64_t{1} << i;
+    masks.quotes |= block[i] == '"' ? bit : 0;
+    masks.newlines |= block[i] == '\n' ? bit : 0;
+    masks.returns |= block[i] == '\r' ? bit : 0;
+  }
+#endif
+  return masks;
+}
+
+// Bit i of the result is the XOR of bits 0..i: with quote bits in, the
+// bytes from an opening quote up to (not including) its closing quote.
+uint64_t PrefixXor(uint64_t bits) {
+  for (int shift = 1; shift < 64; shift *= 2) bits ^= bits << shift;
+  return bits;
 }
 
 void AppendQuoted(std::string_view field, std::string* out) {
@@ -63,6 +110,10 @@ void CsvRecordCounter::Scan(const char* p, size_t size) {
   const char* end = p + size;
   while (p < end) {
     const bool in_header = all_records_ == 0;
+    if (!in_header && end - p >= 64) {
+      p += ScanBlocks(p, static_cast<size_t>(end - p));
+      continue;
+    }
     if (in_quotes_) {
       // Inside quotes only another quote matters; a doubled quote closes
       // and reopens, which is the same for counting.
@@ -93,6 +144,42 @@ void CsvRecordCounter::Scan(const char* p, size_t size) {
     EndRecord();
     p = newline + 1;
   }
+}
+
+// Past the header, counting needs no field boundaries, so whole 64-byte
+// blocks are classified at once (as simdjson does): every quote toggles
+// the quoted state (a doubled quote toggles twice), so the quoted bytes
+// are the prefix XOR of the quote bits; a line feed outside them ends a
+// record, which counts when its line holds anything but CRs (a quoted
+// line feed always follows its line's opening quote, which is content).
+// This is the scalar path's rule, byte for byte, at a few instructions
+// per 64 bytes instead of three memchr calls per record. Returns the
+// bytes consumed, a multiple of 64.
+size_t CsvRecordCounter::ScanBlocks(const char* p, size_t size) {
+  uint64_t quoted_before = in_quotes_ ? ~uint64_t{0} : 0;
+  bool content = line_has_content_;
+  uint64_t records = 0;
+  size_t done = 0;
+  for (; size - done >= 64; done += 64) {
+    BlockMasks masks = MasksOf(p + done);
+    uint64_t quoted = PrefixXor(masks.quotes) ^ quoted_before;
+    quoted_before = (quoted >> 63) != 0 ? ~uint64_t{0} : 0;
+    uint64_t ends = masks.newlines & ~quoted;
+    uint64_t text = ~(masks.newlines | masks.returns);
+    while (ends != 0) {
+      int at = __builtin_ctzll(ends);
+      uint64_t upto = (uint64_t{2} << at) - 1;  // Bits 0..at (all at 63).
+      records += (content || (text & upto) != 0) ? 1 : 0;
+      content = false;
+      text &= ~upto;
+      ends &= ends - 1;
+    }
+    content = content || text != 0;
+  }
+  in_quotes_ = quoted_before != 0;
+  line_has_content_ = content;
+  all_records_ += records;
+  return done;
 }
 
 void CsvRecordCounter::ScanLine(const char* begin, const char* end) {

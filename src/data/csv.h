@@ -51,6 +51,7 @@ class CsvRecordCounter {
 
  private:
   void Scan(const char* data, size_t size);
+  size_t ScanBlocks(const char* data, size_t size);
   void ScanLine(const char* begin, const char* end);
   void EndRecord();
 

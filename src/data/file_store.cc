@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/files.h"
+#include "data/parallel.h"
 #include "data/stat_cache.h"
 
 namespace lockstep::data {
@@ -294,22 +295,36 @@ Result<StoredFile> StoreLargeFile(store::BlobStore* blobs,
   return result;
 }
 
-SmallFileBatch::SmallFileBatch(store::BlobStore* blobs) : blobs_(blobs) {}
+SmallFileBatch::SmallFileBatch(store::BlobStore* blobs) : blobs_(blobs) {
+  std::fill(std::begin(group_fds_), std::end(group_fds_), -1);
+}
 
 SmallFileBatch::~SmallFileBatch() {
-  if (folder_fd_ < 0) return;
-  for (const auto& [name, digest] : pending_) {
-    ::unlinkat(folder_fd_, name.c_str(), 0);
+  for (int group = 0; group < kGroups; ++group) {
+    int fd = group_fds_[group];
+    if (fd < 0) continue;
+    for (const Pending& item : pending_[group]) {
+      ::unlinkat(fd, item.temp.c_str(), 0);
+    }
+    ::close(fd);
+    ::rmdir((folder_ / std::string(1, "0123456789abcdef"[group])).c_str());
   }
-  ::close(folder_fd_);
-  ::rmdir(folder_.c_str());
+  if (!folder_.empty()) ::rmdir(folder_.c_str());
+}
+
+size_t SmallFileBatch::pending() const {
+  size_t count = 0;
+  for (const auto& group : pending_) count += group.size();
+  return count;
 }
 
 Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
                                        uint64_t expected_size) {
   ASSIGN_OR_RETURN(int in, OpenForReading(path));
   // One buffer per thread; one byte more than expected is asked for, to
-  // see a file that grew.
+  // see a file that grew. A read of a regular file returns less than
+  // asked only at its end, so a short read that filled the expected size
+  // saves the read that would return 0.
   thread_local std::string buffer;
   buffer.resize(expected_size + 1);
   size_t have = 0;
@@ -322,6 +337,7 @@ Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
     }
     if (n == 0) break;
     have += static_cast<size_t>(n);
+    if (have == expected_size) break;
   }
   ::close(in);
   if (have != expected_size) {
@@ -343,15 +359,32 @@ Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
   return result;
 }
 
-Result<int> SmallFileBatch::Folder() {
-  if (folder_fd_ >= 0) return folder_fd_;
-  std::error_code error;
-  fs::create_directories(blobs_->TempDirectory(), error);
-  ASSIGN_OR_RETURN(folder_,
-                   MakeTempDirectory(blobs_->TempDirectory(), "batch-"));
-  folder_fd_ = ::open(folder_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (folder_fd_ < 0) return ErrnoStatus(folder_, errno);
-  return folder_fd_;
+namespace {
+
+// The batch subfolder of a digest: its first hex digit.
+int GroupOf(const Digest& digest) {
+  char c = digest.hex()[0];
+  return c <= '9' ? c - '0' : c - 'a' + 10;
+}
+
+}  // namespace
+
+Result<int> SmallFileBatch::Folder(int group) {
+  if (group_fds_[group] >= 0) return group_fds_[group];
+  if (folder_.empty()) {
+    std::error_code error;
+    fs::create_directories(blobs_->TempDirectory(), error);
+    ASSIGN_OR_RETURN(folder_,
+                     MakeTempDirectory(blobs_->TempDirectory(), "batch-"));
+  }
+  fs::path sub = folder_ / std::string(1, "0123456789abcdef"[group]);
+  if (::mkdir(sub.c_str(), 0700) != 0 && errno != EEXIST) {
+    return ErrnoStatus(sub, errno);
+  }
+  int fd = ::open(sub.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(sub, errno);
+  group_fds_[group] = fd;
+  return fd;
 }
 
 Status SmallFileBatch::WriteTemp(std::string_view bytes,
@@ -360,12 +393,13 @@ Status SmallFileBatch::WriteTemp(std::string_view bytes,
   // once); the write itself runs unlocked, beside other threads' writes.
   std::string name;
   int folder = -1;
+  int group = GroupOf(digest);
   {
     std::lock_guard lock(mutex_);
     if (!queued_.insert(digest.hex()).second) return Status::Ok();
-    ASSIGN_OR_RETURN(folder, Folder());
-    name = std::to_string(pending_.size());
-    pending_.emplace_back(name, digest);
+    ASSIGN_OR_RETURN(folder, Folder(group));
+    name = std::to_string(pending_[group].size());
+    pending_[group].push_back({name, digest});
   }
   int fd = ::openat(folder, name.c_str(),
                     O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
@@ -375,19 +409,17 @@ Status SmallFileBatch::WriteTemp(std::string_view bytes,
   return status;
 }
 
-Status SmallFileBatch::Publish() {
-  if (pending_.empty()) return Status::Ok();
-  // 1. The bytes (and the temp files holding them) reach the disk.
-  RETURN_IF_ERROR(SyncStore(*blobs_));
-
-  // 2. Each becomes visible under its digest; shard folders are opened
-  // once, and a rename within one file system is atomic.
+// Renames one group's temp files into their shard folders (the 16 shards
+// whose names start with the group's digit), opening each shard once.
+Status SmallFileBatch::PublishGroup(int group) {
+  std::vector<Pending>& items = pending_[group];
+  if (items.empty()) return Status::Ok();
   std::vector<int> shards(256, -1);
   Status status = Status::Ok();
   size_t published = 0;
-  for (const auto& [name, digest] : pending_) {
-    int shard = std::stoi(digest.hex().substr(0, 2), nullptr, 16);
-    fs::path destination = blobs_->PathOf(digest);
+  for (const Pending& item : items) {
+    int shard = std::stoi(item.digest.hex().substr(0, 2), nullptr, 16);
+    fs::path destination = blobs_->PathOf(item.digest);
     if (shards[shard] < 0) {
       std::error_code error;
       fs::create_directories(destination.parent_path(), error);
@@ -398,8 +430,8 @@ Status SmallFileBatch::Publish() {
         break;
       }
     }
-    if (::renameat(folder_fd_, name.c_str(), shards[shard],
-                   digest.hex().c_str()) != 0) {
+    if (::renameat(group_fds_[group], item.temp.c_str(), shards[shard],
+                   item.digest.hex().c_str()) != 0) {
       status = ErrnoStatus(destination, errno);
       break;
     }
@@ -408,9 +440,21 @@ Status SmallFileBatch::Publish() {
   for (int fd : shards) {
     if (fd >= 0) ::close(fd);
   }
-  pending_.erase(pending_.begin(),
-                 pending_.begin() + static_cast<std::ptrdiff_t>(published));
-  RETURN_IF_ERROR(status);
+  items.erase(items.begin(),
+              items.begin() + static_cast<std::ptrdiff_t>(published));
+  return status;
+}
+
+Status SmallFileBatch::Publish() {
+  if (pending() == 0) return Status::Ok();
+  // 1. The bytes (and the temp files holding them) reach the disk.
+  RETURN_IF_ERROR(SyncStore(*blobs_));
+
+  // 2. Each becomes visible under its digest, a group per job on all
+  // cores; a rename within one file system is atomic.
+  RETURN_IF_ERROR(ParallelFor(kGroups, [this](size_t group) {
+    return PublishGroup(static_cast<int>(group));
+  }));
 
   // 3. The renames reach the disk before anything names these blobs.
   return SyncStore(*blobs_);

@@ -56,7 +56,9 @@ Result<StoredFile> StoreLargeFile(store::BlobStore* blobs,
 // crash at any point leaves either no blob or a complete, durable one,
 // and a caller that publishes before recording anything never records a
 // blob that could vanish. Temp files not published are removed by the
-// destructor.
+// destructor. The private folder holds one subfolder per first hex digit
+// of the digest, so the renames run on all cores without two threads
+// ever locking the same pair of folders.
 class SmallFileBatch {
  public:
   explicit SmallFileBatch(store::BlobStore* blobs);
@@ -74,18 +76,25 @@ class SmallFileBatch {
   Status Publish();
 
   // Blobs waiting for Publish.
-  size_t pending() const { return pending_.size(); }
+  size_t pending() const;
 
  private:
-  Result<int> Folder();
+  static constexpr int kGroups = 16;  // Subfolders, by first hex digit.
+  struct Pending {
+    std::string temp;  // Name inside the group's subfolder.
+    Digest digest;
+  };
+
+  Result<int> Folder(int group);
   Status WriteTemp(std::string_view bytes, const Digest& digest);
+  Status PublishGroup(int group);
 
   store::BlobStore* blobs_;
   std::mutex mutex_;
-  int folder_fd_ = -1;  // tmp/batch-*, created on the first write.
-  fs::path folder_;
-  std::unordered_set<std::string> queued_;     // Hex digests written.
-  std::vector<std::pair<std::string, Digest>> pending_;  // Temp, blob.
+  fs::path folder_;  // tmp/batch-*, created on the first write.
+  int group_fds_[kGroups];  // Its subfolders, opened as first needed.
+  std::unordered_set<std::string> queued_;  // Hex digests written.
+  std::vector<Pending> pending_[kGroups];
 };
 
 // Makes everything written to the store's file system durable (syncfs).

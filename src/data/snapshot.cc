@@ -302,26 +302,39 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
     }
   }
 
-  // Hash (and store) every file not vouched for by the stat cache.
+  // Files the stat cache vouches for take its digest; one pass on this
+  // thread, since a lookup is a binary search and costs no system call.
   StatCache cache = StatCache::Load(cache_dir_ / kStatCacheFile);
+  std::string prefix = root.string();
+  if (prefix.back() != '/') prefix += '/';
+  std::vector<size_t> unknown;  // Indexes into `walked` to hash.
+  std::string absolute = prefix;
+  size_t cursor = 0;  // `files` are in path order, and so are lookups.
+  for (size_t index : files) {
+    WalkedEntry& item = walked[index];
+    absolute.resize(prefix.size());
+    absolute += item.entry.path;
+    if (auto digest = cache.Lookup(absolute, item.key, &cursor)) {
+      item.entry.digest = std::move(*digest);
+    } else {
+      unknown.push_back(index);
+    }
+  }
+
+  // Hash (and store) the rest on all cores.
   std::vector<int64_t> hashed_at(walked.size(), 0);  // 0: from the cache.
   SmallFileBatch batch(blobs_);
   Progress progress("snapshot " + root.filename().string(), files.size(),
                     "files");
-  RETURN_IF_ERROR(ParallelFor(files.size(), [&](size_t k) -> Status {
-    WalkedEntry& item = walked[files[k]];
-    std::string absolute = (root / item.entry.path).string();
-    StatKey key = StatKeyOf(item.info);
-    if (auto digest = cache.Lookup(absolute, key)) {
-      item.entry.digest = *digest;
-      progress.Advance(1);
-      return Status::Ok();
-    }
-    hashed_at[files[k]] = NowUnixNanos();
+  progress.Advance(files.size() - unknown.size());
+  RETURN_IF_ERROR(ParallelFor(unknown.size(), [&](size_t k) -> Status {
+    WalkedEntry& item = walked[unknown[k]];
+    std::string file = prefix + item.entry.path;
+    hashed_at[unknown[k]] = NowUnixNanos();
     Result<StoredFile> stored =
         item.entry.size <= kSmallFileLimit
-            ? batch.Add(absolute, item.entry.size)
-            : StoreLargeFile(blobs_, absolute);
+            ? batch.Add(file, item.entry.size)
+            : StoreLargeFile(blobs_, file);
     RETURN_IF_ERROR(stored.status());
     item.entry.digest = stored->digest;
     item.entry.size = stored->size;
@@ -332,10 +345,9 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
   // New small blobs become durable and visible before any tree names them.
   RETURN_IF_ERROR(batch.Publish());
 
-  std::vector<TreeEntry> entries;
-  entries.reserve(walked.size());
-  for (const WalkedEntry& item : walked) entries.push_back(item.entry);
-  std::string tree = EncodeTree(entries);
+  std::string tree(kTreeMagic);
+  tree.reserve(kTreeMagic.size() + walked.size() * 80);
+  for (const WalkedEntry& item : walked) AppendTreeEntry(&tree, item.entry);
   Digest digest = Sha256Of(tree);
 
   // A tree blob is written only after all of its file blobs are durable,
@@ -348,11 +360,10 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
       if (hashed_at[files[k]] != 0 || blobs_->Contains(item.entry.digest)) {
         return Status::Ok();
       }
-      fs::path absolute = root / item.entry.path;
-      ASSIGN_OR_RETURN(StoredFile stored,
-                       StoreLargeFile(blobs_, absolute));
+      std::string file = prefix + item.entry.path;
+      ASSIGN_OR_RETURN(StoredFile stored, StoreLargeFile(blobs_, file));
       if (stored.digest != item.entry.digest) {
-        return Status::Aborted(absolute.string() +
+        return Status::Aborted(file +
                                " changed while being snapshotted");
       }
       return Status::Ok();
@@ -361,10 +372,9 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
     (void)stored_tree;
   }
 
-  for (size_t index : files) {
-    if (hashed_at[index] == 0) continue;
+  for (size_t index : unknown) {
     const WalkedEntry& item = walked[index];
-    cache.Put((root / item.entry.path).string(), StatKeyOf(item.info),
+    cache.Put(prefix + item.entry.path, item.key,
               hashed_at[index], item.entry.digest);
   }
   Status saved = cache.Save();

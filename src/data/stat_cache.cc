@@ -2,7 +2,11 @@
 
 #include "data/stat_cache.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 
@@ -15,6 +19,7 @@ namespace {
 // File layout: the magic, then per entry: u32 path length, the path, then
 // device, inode, size, mtime_ns, ctime_ns, hashed_at_ns as u64 in host
 // byte order (the cache never leaves the machine), then 32 digest bytes.
+// Save writes entries sorted by path bytes; Load accepts any order.
 constexpr std::string_view kMagic = "lockstep-stat-cache-v1\n";
 constexpr size_t kFixedSize = 6 * 8 + 32;
 
@@ -34,24 +39,23 @@ T ReadRaw(const char* at) {
   return value;
 }
 
-std::string HexToRaw(const std::string& hex) {
-  std::string raw(32, '\0');
+void HexToRaw(const std::string& hex, char* raw) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
   for (size_t i = 0; i < 32; ++i) {
-    auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
     raw[i] =
         static_cast<char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
   }
-  return raw;
 }
 
-Digest RawToDigest(const std::string& raw) {
+Digest RawToDigest(const char* raw) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : raw) {
-    hex.push_back(kDigits[c >> 4]);
-    hex.push_back(kDigits[c & 0xf]);
+  char hex[64];
+  for (size_t i = 0; i < 32; ++i) {
+    unsigned char c = static_cast<unsigned char>(raw[i]);
+    hex[2 * i] = kDigits[c >> 4];
+    hex[2 * i + 1] = kDigits[c & 0xf];
   }
-  return Digest::FromHex(hex);
+  return Digest::FromHex(std::string_view(hex, sizeof(hex)));
 }
 
 }  // namespace
@@ -72,63 +76,175 @@ int64_t NowUnixNanos() {
   return Nanos(now);
 }
 
+namespace {
+
+// The whole file in one read into a buffer of its size (not grown while
+// reading, nor zero-filled first: the cache of a 100,000-file folder is
+// 12 MB, read on every snapshot). Empty when unreadable.
+std::pair<std::shared_ptr<const char[]>, size_t> ReadWhole(
+    const fs::path& file) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return {};
+  struct stat info;
+  if (::fstat(fd, &info) != 0 || info.st_size <= 0) {
+    ::close(fd);
+    return {};
+  }
+  size_t size = static_cast<size_t>(info.st_size);
+  std::shared_ptr<char[]> buffer(new char[size]);
+  size_t have = 0;
+  while (have < size) {
+    ssize_t n = ::read(fd, buffer.get() + have, size - have);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;  // Shrunk meanwhile: parse what was read.
+    have += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  return {std::move(buffer), have};
+}
+
+}  // namespace
+
 StatCache StatCache::Load(const fs::path& file) {
   StatCache cache;
   cache.file_ = file;
-  Result<std::string> bytes = ReadFile(file);
-  if (!bytes.ok() || !bytes->starts_with(kMagic)) {
+  auto [buffer, size] = ReadWhole(file);
+  std::string_view data(buffer.get(), size);
+  if (!data.starts_with(kMagic)) {
     return cache;
   }
-  const std::string& data = *bytes;
+  cache.bytes_ = std::move(buffer);
   size_t at = kMagic.size();
+  bool sorted = true;
   while (data.size() - at >= 4) {
     uint32_t length = ReadRaw<uint32_t>(data.data() + at);
     if (data.size() - at - 4 < length + kFixedSize) {
       break;  // A damaged tail: keep what parsed.
     }
-    std::string path = data.substr(at + 4, length);
-    const char* fixed = data.data() + at + 4 + length;
-    Entry entry;
-    entry.key.device = ReadRaw<uint64_t>(fixed);
-    entry.key.inode = ReadRaw<uint64_t>(fixed + 8);
-    entry.key.size = ReadRaw<uint64_t>(fixed + 16);
-    entry.key.mtime_ns = ReadRaw<int64_t>(fixed + 24);
-    entry.key.ctime_ns = ReadRaw<int64_t>(fixed + 32);
-    entry.hashed_at_ns = ReadRaw<int64_t>(fixed + 40);
-    entry.raw_digest.assign(fixed + 48, 32);
-    cache.entries_[std::move(path)] = std::move(entry);
+    Loaded entry{data.substr(at + 4, length),
+                 data.data() + at + 4 + length};
+    if (!cache.loaded_.empty() && !(cache.loaded_.back().path < entry.path)) {
+      sorted = false;
+    }
+    cache.loaded_.push_back(entry);
     at += 4 + length + kFixedSize;
+  }
+  if (!sorted) {
+    // Written unsorted, or with a path twice: the last one wins, as it
+    // did when entries were read one after another into a map.
+    std::stable_sort(cache.loaded_.begin(), cache.loaded_.end(),
+                     [](const Loaded& a, const Loaded& b) {
+                       return a.path < b.path;
+                     });
+    std::vector<Loaded> distinct;
+    distinct.reserve(cache.loaded_.size());
+    for (const Loaded& entry : cache.loaded_) {
+      if (!distinct.empty() && distinct.back().path == entry.path) {
+        distinct.back() = entry;
+      } else {
+        distinct.push_back(entry);
+      }
+    }
+    cache.loaded_ = std::move(distinct);
   }
   return cache;
 }
 
-std::optional<Digest> StatCache::Lookup(const std::string& path,
-                                        const StatKey& key) const {
-  auto found = entries_.find(path);
-  if (found == entries_.end() || !(found->second.key == key)) {
-    return std::nullopt;
+const StatCache::Loaded* StatCache::FindLoaded(std::string_view path) const {
+  auto found = std::lower_bound(
+      loaded_.begin(), loaded_.end(), path,
+      [](const Loaded& entry, std::string_view p) { return entry.path < p; });
+  if (found == loaded_.end() || found->path != path) return nullptr;
+  return &*found;
+}
+
+StatCache::Entry StatCache::Decode(const char* fields) {
+  Entry entry;
+  entry.key.device = ReadRaw<uint64_t>(fields);
+  entry.key.inode = ReadRaw<uint64_t>(fields + 8);
+  entry.key.size = ReadRaw<uint64_t>(fields + 16);
+  entry.key.mtime_ns = ReadRaw<int64_t>(fields + 24);
+  entry.key.ctime_ns = ReadRaw<int64_t>(fields + 32);
+  entry.hashed_at_ns = ReadRaw<int64_t>(fields + 40);
+  std::memcpy(entry.raw_digest, fields + 48, 32);
+  return entry;
+}
+
+const StatCache::Loaded* StatCache::FindLoadedFrom(std::string_view path,
+                                                   size_t* cursor) const {
+  // Gallop from the cursor: the next path is usually the next entry.
+  size_t low = std::min(*cursor, loaded_.size());
+  size_t step = 1;
+  while (low + step <= loaded_.size() && loaded_[low + step - 1].path < path) {
+    low += step;
+    step *= 2;
   }
+  size_t high = std::min(low + step, loaded_.size());
+  auto found = std::lower_bound(
+      loaded_.begin() + static_cast<std::ptrdiff_t>(low),
+      loaded_.begin() + static_cast<std::ptrdiff_t>(high), path,
+      [](const Loaded& entry, std::string_view p) { return entry.path < p; });
+  *cursor = static_cast<size_t>(found - loaded_.begin());
+  if (found == loaded_.end() || found->path != path) return nullptr;
+  return &*found;
+}
+
+std::optional<Digest> StatCache::Check(const Entry& entry,
+                                       const StatKey& key) const {
+  if (!(entry.key == key)) return std::nullopt;
   // Racy: modified so shortly before hashing that a later rewrite could
   // carry the same timestamps.
   int64_t changed = std::max(key.mtime_ns, key.ctime_ns);
-  if (found->second.hashed_at_ns - changed < kRacyWindowNs) {
+  if (entry.hashed_at_ns - changed < kRacyWindowNs) {
     return std::nullopt;
   }
-  return RawToDigest(found->second.raw_digest);
+  return RawToDigest(entry.raw_digest);
+}
+
+std::optional<Digest> StatCache::Lookup(std::string_view path,
+                                        const StatKey& key) const {
+  if (auto added = added_.find(path); added != added_.end()) {
+    return Check(added->second, key);
+  }
+  const Loaded* loaded = FindLoaded(path);
+  if (loaded == nullptr) return std::nullopt;
+  return Check(Decode(loaded->fields), key);
+}
+
+std::optional<Digest> StatCache::Lookup(std::string_view path,
+                                        const StatKey& key,
+                                        size_t* cursor) const {
+  if (!added_.empty()) return Lookup(path, key);
+  const Loaded* loaded = FindLoadedFrom(path, cursor);
+  if (loaded == nullptr) return std::nullopt;
+  return Check(Decode(loaded->fields), key);
 }
 
 void StatCache::Put(const std::string& path, const StatKey& key,
                     int64_t hashed_at_ns, const Digest& digest) {
-  Entry& entry = entries_[path];
-  std::string raw = HexToRaw(digest.hex());
-  if (entry.key == key && entry.raw_digest == raw &&
-      entry.hashed_at_ns == hashed_at_ns) {
-    return;
-  }
+  Entry entry;
   entry.key = key;
   entry.hashed_at_ns = hashed_at_ns;
-  entry.raw_digest = std::move(raw);
+  HexToRaw(digest.hex(), entry.raw_digest);
+  auto same = [&entry](const Entry& old) {
+    return old.key == entry.key && old.hashed_at_ns == entry.hashed_at_ns &&
+           std::memcmp(old.raw_digest, entry.raw_digest, 32) == 0;
+  };
+  if (auto added = added_.find(path); added != added_.end()) {
+    if (same(added->second)) return;
+  } else if (const Loaded* loaded = FindLoaded(path)) {
+    if (same(Decode(loaded->fields))) return;
+  }
+  added_[path] = entry;
   dirty_ = true;
+}
+
+size_t StatCache::size() const {
+  size_t count = loaded_.size();
+  for (const auto& [path, entry] : added_) {
+    if (FindLoaded(path) == nullptr) ++count;
+  }
+  return count;
 }
 
 Status StatCache::Save() {
@@ -136,8 +252,9 @@ Status StatCache::Save() {
     return Status::Ok();
   }
   std::string out(kMagic);
-  out.reserve(out.size() + entries_.size() * (kFixedSize + 80));
-  for (const auto& [path, entry] : entries_) {
+  out.reserve(out.size() + (loaded_.size() + added_.size()) *
+                               (kFixedSize + 80));
+  auto append = [&out](std::string_view path, const Entry& entry) {
     AppendRaw<uint32_t>(&out, static_cast<uint32_t>(path.size()));
     out += path;
     AppendRaw(&out, entry.key.device);
@@ -146,7 +263,26 @@ Status StatCache::Save() {
     AppendRaw(&out, entry.key.mtime_ns);
     AppendRaw(&out, entry.key.ctime_ns);
     AppendRaw(&out, entry.hashed_at_ns);
-    out += entry.raw_digest;
+    out.append(entry.raw_digest, 32);
+  };
+  // Both lists are sorted: merge them, an added entry replacing a loaded
+  // one with the same path.
+  auto loaded = loaded_.begin();
+  auto added = added_.begin();
+  while (loaded != loaded_.end() || added != added_.end()) {
+    bool take_added =
+        loaded == loaded_.end() ||
+        (added != added_.end() && std::string_view(added->first) <=
+                                      loaded->path);
+    if (take_added) {
+      if (loaded != loaded_.end() && loaded->path == added->first) ++loaded;
+      append(added->first, added->second);
+      ++added;
+    } else {
+      out.append(loaded->path.data() - 4, 4 + loaded->path.size() +
+                                              kFixedSize);
+      ++loaded;
+    }
   }
   RETURN_IF_ERROR(WriteFileAtomically(file_, out));
   dirty_ = false;

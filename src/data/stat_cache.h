@@ -8,6 +8,12 @@
 // at least kRacyWindow old when it was hashed (the "racy timestamp" rule
 // of git and ninja), so a same-size rewrite within the file system's
 // timestamp granularity is never mistaken for the old content.
+//
+// The file's entries are kept sorted by path, so loading is one read and
+// one pass that records where each entry is (no per-entry allocation),
+// and a lookup is a binary search; a file written unsorted (by an older
+// version) is sorted once on load. Entries added since loading are kept
+// apart and merged in by Save.
 // Lookups are thread-safe against each other; Put and Save are not.
 
 #ifndef LOCKSTEP_DATA_STAT_CACHE_H_
@@ -17,9 +23,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
+#include <vector>
 
 #include "core/digest.h"
 #include "core/status.h"
@@ -54,8 +63,14 @@ class StatCache {
 
   // The digest recorded for `path` when `key` matches and the entry is not
   // racy; nullopt otherwise.
-  std::optional<Digest> Lookup(const std::string& path,
+  std::optional<Digest> Lookup(std::string_view path,
                                const StatKey& key) const;
+
+  // The same, for a run of lookups in increasing path order (a folder's
+  // files): `cursor`, 0 at first, remembers where the last one ended, so
+  // each costs a comparison or two instead of a binary search.
+  std::optional<Digest> Lookup(std::string_view path, const StatKey& key,
+                               size_t* cursor) const;
 
   // Records that `path`, with lstat `key` taken before reading, hashed to
   // `digest` at `hashed_at_ns` (taken before reading too).
@@ -65,17 +80,32 @@ class StatCache {
   // Writes the cache atomically when it changed since Load.
   Status Save();
 
-  size_t size() const { return entries_.size(); }
+  // Distinct paths held.
+  size_t size() const;
 
  private:
   struct Entry {
     StatKey key;
     int64_t hashed_at_ns = 0;
-    std::string raw_digest;  // 32 bytes.
+    char raw_digest[32] = {};
+  };
+  // An entry of the loaded file: its path and where its fields start.
+  struct Loaded {
+    std::string_view path;
+    const char* fields = nullptr;
   };
 
+  const Loaded* FindLoaded(std::string_view path) const;
+  const Loaded* FindLoadedFrom(std::string_view path, size_t* cursor) const;
+  std::optional<Digest> Check(const Entry& entry, const StatKey& key) const;
+  static Entry Decode(const char* fields);
+
   fs::path file_;
-  std::unordered_map<std::string, Entry> entries_;
+  // The loaded file, which `loaded_` points into; shared and never
+  // changed, so a copied or moved cache keeps valid views.
+  std::shared_ptr<const char[]> bytes_;
+  std::vector<Loaded> loaded_;   // Sorted by path, distinct.
+  std::map<std::string, Entry, std::less<>> added_;  // Put since Load.
   bool dirty_ = false;
 };
 

@@ -94,19 +94,21 @@ std::string EncodeTree(const std::vector<TreeEntry>& sorted) {
     expected += 14 + entry.path.size() + 32 + entry.target.size();
   }
   out.reserve(expected);
-  for (const TreeEntry& entry : sorted) {
-    out.push_back(static_cast<char>(entry.type));
-    out.push_back(entry.executable ? 1 : 0);
-    AppendBigEndian(&out, entry.path.size(), 4);
-    out += entry.path;
-    AppendBigEndian(&out, entry.size, 8);
-    if (entry.type == EntryType::kFile) {
-      AppendHexAsRaw(&out, entry.digest.hex());
-    } else if (entry.type == EntryType::kSymlink) {
-      out += entry.target;
-    }
-  }
+  for (const TreeEntry& entry : sorted) AppendTreeEntry(&out, entry);
   return out;
+}
+
+void AppendTreeEntry(std::string* out, const TreeEntry& entry) {
+  out->push_back(static_cast<char>(entry.type));
+  out->push_back(entry.executable ? 1 : 0);
+  AppendBigEndian(out, entry.path.size(), 4);
+  *out += entry.path;
+  AppendBigEndian(out, entry.size, 8);
+  if (entry.type == EntryType::kFile) {
+    AppendHexAsRaw(out, entry.digest.hex());
+  } else if (entry.type == EntryType::kSymlink) {
+    *out += entry.target;
+  }
 }
 
 Digest TreeDigest(const std::vector<TreeEntry>& sorted) {
@@ -207,6 +209,7 @@ IgnoreRules IgnoreRules::Parse(std::string_view text) {
 }
 
 bool IgnoreRules::Ignored(std::string_view path, bool is_directory) const {
+  if (patterns_.empty()) return false;  // The common case: no copies.
   std::string full(path);
   size_t slash = full.rfind('/');
   std::string base = slash == std::string::npos ? full : full.substr(slash + 1);
@@ -251,6 +254,11 @@ struct Walker {
       if (name != "." && name != "..") names.emplace_back(name);
     }
     Status status = Status::Ok();
+    // Room for this folder's entries, growing geometrically so nested
+    // folders do not reallocate the list once each.
+    if (out->capacity() - out->size() < names.size()) {
+      out->reserve(std::max(out->size() + names.size(), 2 * out->capacity()));
+    }
     for (const std::string& name : names) {
       status = Visit(dir_fd, absolute, prefix, name);
       if (!status.ok()) break;
@@ -264,11 +272,14 @@ struct Walker {
     WalkedEntry walked;
     TreeEntry& entry = walked.entry;
     entry.path = prefix.empty() ? name : prefix + "/" + name;
-    fs::path where = absolute / name;
-    if (::fstatat(dir_fd, name.c_str(), &walked.info, AT_SYMLINK_NOFOLLOW)) {
-      return ErrnoStatus(where, errno);
+    // Built only when needed: fs::path's parsing costs more than lstat.
+    auto where = [&] { return absolute / name; };
+    struct stat info;
+    if (::fstatat(dir_fd, name.c_str(), &info, AT_SYMLINK_NOFOLLOW)) {
+      return ErrnoStatus(where(), errno);
     }
-    mode_t mode = walked.info.st_mode;
+    walked.key = StatKeyOf(info);
+    mode_t mode = info.st_mode;
     bool is_dir = S_ISDIR(mode);
     if (rules->Ignored(entry.path, is_dir)) return Status::Ok();
     if (std::find(skip->begin(), skip->end(), entry.path) != skip->end()) {
@@ -278,16 +289,16 @@ struct Walker {
     if (S_ISREG(mode)) {
       entry.type = EntryType::kFile;
       entry.executable = (mode & S_IXUSR) != 0;
-      entry.size = static_cast<uint64_t>(walked.info.st_size);
+      entry.size = static_cast<uint64_t>(info.st_size);
       out->push_back(std::move(walked));
       return Status::Ok();
     }
     if (S_ISLNK(mode)) {
       // Recorded as a link, never followed: a dangling link is fine.
-      std::string target(static_cast<size_t>(walked.info.st_size) + 256, '\0');
+      std::string target(static_cast<size_t>(info.st_size) + 256, '\0');
       ssize_t n = ::readlinkat(dir_fd, name.c_str(), target.data(),
                                target.size());
-      if (n < 0) return ErrnoStatus(where, errno);
+      if (n < 0) return ErrnoStatus(where(), errno);
       target.resize(static_cast<size_t>(n));
       entry.type = EntryType::kSymlink;
       entry.size = target.size();
@@ -296,22 +307,61 @@ struct Walker {
       return Status::Ok();
     }
     if (!is_dir) {
-      return Status::InvalidArgument(where.string() +
+      return Status::InvalidArgument(where().string() +
                                      ": not a file, folder or symlink");
     }
     entry.type = EntryType::kDirectory;
     std::string child_prefix = entry.path;
     out->push_back(std::move(walked));
     if (deferred != nullptr) {
-      deferred->push_back({std::move(child_prefix), std::move(where)});
+      deferred->push_back({std::move(child_prefix), where()});
       return Status::Ok();
     }
     int child = ::openat(dir_fd, name.c_str(),
                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (child < 0) return ErrnoStatus(where, errno);
-    return Walk(child, where, child_prefix);
+    if (child < 0) return ErrnoStatus(where(), errno);
+    return Walk(child, where(), child_prefix);
   }
 };
+
+void SortWalked(std::vector<WalkedEntry>* entries) {
+  std::sort(entries->begin(), entries->end(),
+            [](const WalkedEntry& a, const WalkedEntry& b) {
+              return a.entry.path < b.entry.path;
+            });
+}
+
+// Merges the sorted top-level entries with each top-level folder's sorted
+// list of contents. All of folder D's paths start with "D/" and no
+// top-level path holds a '/', so the whole list sits where "D/" sorts
+// among the top-level paths; "D/" may sort after a sibling "D-x" even
+// though "D" sorts before it, hence the merge on "D/".
+std::vector<WalkedEntry> MergeParts(
+    std::vector<WalkedEntry> top, const std::vector<Deferred>& folders,
+    std::vector<std::vector<WalkedEntry>> parts) {
+  std::vector<size_t> order(folders.size());
+  std::vector<std::string> keys(folders.size());
+  size_t total = top.size();
+  for (size_t i = 0; i < folders.size(); ++i) {
+    order[i] = i;
+    keys[i] = folders[i].prefix + "/";
+    total += parts[i].size();
+  }
+  std::sort(order.begin(), order.end(),
+            [&keys](size_t a, size_t b) { return keys[a] < keys[b]; });
+  std::vector<WalkedEntry> out;
+  out.reserve(total);
+  size_t next_top = 0;
+  for (size_t i : order) {
+    while (next_top < top.size() && top[next_top].entry.path < keys[i]) {
+      out.push_back(std::move(top[next_top++]));
+    }
+    std::move(parts[i].begin(), parts[i].end(), std::back_inserter(out));
+  }
+  std::move(top.begin() + static_cast<std::ptrdiff_t>(next_top), top.end(),
+            std::back_inserter(out));
+  return out;
+}
 
 }  // namespace
 
@@ -337,6 +387,7 @@ Result<std::vector<WalkedEntry>> WalkFolder(
     return listed;
   }
 
+  // Each folder's list is sorted on the core that walked it.
   std::vector<std::vector<WalkedEntry>> parts(folders.size());
   Status walked = ParallelFor(folders.size(), [&](size_t i) -> Status {
     Walker walker{&rules, &skip, &parts[i], nullptr};
@@ -344,22 +395,15 @@ Result<std::vector<WalkedEntry>> WalkFolder(
     int child = ::openat(root_fd, folders[i].prefix.c_str(),
                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (child < 0) return ErrnoStatus(folders[i].absolute, errno);
-    return walker.Walk(child, folders[i].absolute, folders[i].prefix);
+    RETURN_IF_ERROR(walker.Walk(child, folders[i].absolute,
+                                folders[i].prefix));
+    SortWalked(&parts[i]);
+    return Status::Ok();
   });
   ::close(root_fd);
   RETURN_IF_ERROR(walked);
-
-  size_t total = entries.size();
-  for (const auto& part : parts) total += part.size();
-  entries.reserve(total);
-  for (auto& part : parts) {
-    std::move(part.begin(), part.end(), std::back_inserter(entries));
-  }
-  std::sort(entries.begin(), entries.end(),
-            [](const WalkedEntry& a, const WalkedEntry& b) {
-              return a.entry.path < b.entry.path;
-            });
-  return entries;
+  SortWalked(&entries);
+  return MergeParts(std::move(entries), folders, std::move(parts));
 }
 
 namespace {

@@ -137,6 +137,25 @@ TEST_F(TreeDigestTest, ParallelWalkListsWhatFindLists) {
   EXPECT_EQ(walked->size(), 7u * (1 + 3 * 3 + 3) + 3);
 }
 
+// Each top-level folder's contents are sorted apart and merged in: "a/x"
+// sorts after "a-b" and "a.c" ('-' and '.' are below '/') but before
+// "a0", although the folder "a" itself sorts before all three.
+TEST_F(TreeDigestTest, ParallelWalkMergesFolderContentsInByteOrder) {
+  WriteBytes(root_ / "a/x", "x");
+  WriteBytes(root_ / "a/y/z", "z");
+  WriteBytes(root_ / "a-b", "f");
+  WriteBytes(root_ / "a.c/in", "g");
+  WriteBytes(root_ / "a0", "h");
+  WriteBytes(root_ / "\xff/q", "i");
+  auto walked = WalkFolder(root_);
+  ASSERT_TRUE(walked.ok()) << walked.status().ToString();
+  std::vector<std::string> paths;
+  for (const WalkedEntry& item : *walked) paths.push_back(item.entry.path);
+  EXPECT_EQ(paths, (std::vector<std::string>{
+                       "a", "a-b", "a.c", "a.c/in", "a/x", "a/y", "a/y/z",
+                       "a0", "\xff", "\xff/q"}));
+}
+
 TEST_F(TreeDigestTest, LockstepIgnoreLeavesEntriesOut) {
   WriteBytes(root_ / ".lockstepignore",
              "# comment\n*.tmp\ncache/\n/top-only.txt\n");
