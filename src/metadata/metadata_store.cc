@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <system_error>
 #include <thread>
 
 #include "core/canonical_json.h"
@@ -197,8 +199,46 @@ Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url) {
   return OpenSqlite(url.starts_with("sqlite:") ? url.substr(7) : url);
 }
 
+// A missing or empty SQLite file next to runs/*/manifest.json is a lost
+// lineage database, not a new store: creating a fresh one would forget
+// those runs, and gc would then remove their outputs. PostgreSQL keeps the
+// lineage in the server and is never checked here.
+Status RefuseToForgetRuns(const std::string& url) {
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    return Status::Ok();
+  }
+  std::filesystem::path path = url.starts_with("sqlite:") ? url.substr(7)
+                                                          : url;
+  if (path.empty() || path == ":memory:") return Status::Ok();
+  std::error_code error;
+  uintmax_t size = std::filesystem::file_size(path, error);
+  if (!error && size > 0) return Status::Ok();
+  if (error && error != std::errc::no_such_file_or_directory) {
+    return Status::Ok();  // Unreadable: opening it reports why.
+  }
+  const char* state = error ? "missing" : "empty";
+  std::filesystem::path runs = path.parent_path() / "runs";
+  if (path.parent_path().empty()) runs = "runs";
+  for (auto it = std::filesystem::directory_iterator(runs, error);
+       !error && it != std::filesystem::directory_iterator();
+       it.increment(error)) {
+    std::filesystem::path manifest = it->path() / "manifest.json";
+    if (std::filesystem::exists(manifest, error)) {
+      return Status::DataLoss(
+          path.string() + ": the metadata database is " +
+          state +
+          " but this store holds run manifests (" + manifest.string() +
+          "); refusing to create a fresh database that would forget "
+          "those runs. Restore " + path.filename().string() +
+          " from a backup or copy");
+    }
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(
     const std::string& url) {
+  RETURN_IF_ERROR(RefuseToForgetRuns(url));
   ASSIGN_OR_RETURN(std::unique_ptr<SqlDatabase> db, OpenDatabase(url));
 
   Status status;
