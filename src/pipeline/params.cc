@@ -139,7 +139,12 @@ constexpr int64_t kMaxExactInteger = (int64_t{1} << 53) - 1;
 
 std::string ExactRangeMessage(const std::string& name,
                               const std::string& value) {
-  return "param '" + name + "': the integer " + value +
+  // A value of 100,000 digits is shown by its start and length.
+  std::string shown = value.size() <= 40
+                          ? value
+                          : value.substr(0, 20) + "... (" +
+                                std::to_string(value.size()) + " characters)";
+  return "param '" + name + "': the integer " + shown +
          " is outside +-9007199254740991 (2^53 - 1), the integers a "
          "manifest's RFC 8785 numbers (IEEE doubles) record exactly; pass "
          "it as a string";
@@ -310,7 +315,7 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
       std::optional<std::string> found = InexactInteger(value);
       if (!found && IsInexactIntText(text)) found = text;
       if (found) {
-        return Status::InvalidArgument("-p " + assignment + ": " +
+        return Status::InvalidArgument("-p " + name + ": " +
                                        ExactRangeMessage(name, *found));
       }
     }

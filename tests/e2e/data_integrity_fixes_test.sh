@@ -81,7 +81,7 @@ YAML
 expect_exit 3 "$LOCKSTEP" run params.yaml --sandbox none \
   -p n=9007199254740993
 expect_contains "$TEST_DIR/stderr.txt" \
-  "-p n=9007199254740993: param 'n': the integer 9007199254740993 is outside"
+  "-p n: param 'n': the integer 9007199254740993 is outside"
 expect_exit 3 "$LOCKSTEP" run params.yaml --sandbox none \
   -p n=-99999999999999999999
 expect_contains "$TEST_DIR/stderr.txt" "param 'n': the integer"
