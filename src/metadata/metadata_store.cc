@@ -192,18 +192,11 @@ std::string MetadataStore::DefaultUrl(const std::filesystem::path& store_root,
   return (store_root / "metadata.db").string();
 }
 
-Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url) {
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
-    return OpenPostgresql(url);
-  }
-  return OpenSqlite(url.starts_with("sqlite:") ? url.substr(7) : url);
-}
-
 // A missing or empty SQLite file next to runs/*/manifest.json is a lost
 // lineage database, not a new store: creating a fresh one would forget
 // those runs, and gc would then remove their outputs. PostgreSQL keeps the
 // lineage in the server and is never checked here.
-Status RefuseToForgetRuns(const std::string& url) {
+static Status RefuseToForgetRuns(const std::string& url) {
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     return Status::Ok();
   }
@@ -225,8 +218,7 @@ Status RefuseToForgetRuns(const std::string& url) {
     std::filesystem::path manifest = it->path() / "manifest.json";
     if (std::filesystem::exists(manifest, error)) {
       return Status::DataLoss(
-          path.string() + ": the metadata database is " +
-          state +
+          path.string() + ": the metadata database is " + state +
           " but this store holds run manifests (" + manifest.string() +
           "); refusing to create a fresh database that would forget "
           "those runs. Restore " + path.filename().string() +
@@ -236,9 +228,16 @@ Status RefuseToForgetRuns(const std::string& url) {
   return Status::Ok();
 }
 
+Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url) {
+  RETURN_IF_ERROR(RefuseToForgetRuns(url));
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    return OpenPostgresql(url);
+  }
+  return OpenSqlite(url.starts_with("sqlite:") ? url.substr(7) : url);
+}
+
 Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(
     const std::string& url) {
-  RETURN_IF_ERROR(RefuseToForgetRuns(url));
   ASSIGN_OR_RETURN(std::unique_ptr<SqlDatabase> db, OpenDatabase(url));
 
   Status status;

@@ -225,7 +225,8 @@ Status MigrateSchemaWith(SqlDatabase* db,
 Status CreateSchemaAtVersion(SqlDatabase* db, int64_t version);
 
 // Opens the database at `url` (see MetadataStore::Open) without touching
-// its schema: for `lockstep store migrate` and `store info`.
+// its schema: for `lockstep store migrate` and `store info`. Refuses, as
+// Open does, a missing or empty SQLite file beside run manifests.
 Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url);
 
 // Reads the stored schema version, or 0 for an empty database.
