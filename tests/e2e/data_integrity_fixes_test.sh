@@ -29,6 +29,21 @@ JSON
 expect_exit 3 "$LOCKSTEP" cleanup --policy policy.json
 expect_contains "$TEST_DIR/stderr.txt" "olderThan: duration"
 
+cat >timeout.yaml <<'YAML'
+pipeline: t
+steps:
+  a:
+    run: [sh, -c, 'echo 1 >outputs/n']
+    timeout: 1000001d
+    outputs:
+      n: Artifact
+YAML
+expect_exit 3 "$LOCKSTEP" run timeout.yaml --sandbox none
+expect_contains "$TEST_DIR/stderr.txt" \
+  "timeout.yaml:5:14: timeout: duration '1000001d' is too long"
+expect_exit 3 "$LOCKSTEP" runs list --since 99999999999999d
+expect_contains "$TEST_DIR/stderr.txt" "--since: duration"
+
 # 8. Snapshot names become registry references and paths.
 for name in 'a/../../x' 'a//b' 'a/' '/a' '.a' 'a/.b' 'a/./b'; do
   expect_exit 3 "$LOCKSTEP" data snapshot e.csv --name "$name"
@@ -134,6 +149,9 @@ expect_contains "$TEST_DIR/stderr.txt" "the metadata database is missing"
 [[ ! -e "$LOCKSTEP_STORE/metadata.db" ]] || fail "a fresh database was made"
 expect_exit 4 "$LOCKSTEP" data snapshot e.csv --name after-loss
 expect_exit 4 "$LOCKSTEP" run params.yaml --sandbox none
+expect_exit 4 "$LOCKSTEP" store migrate
+expect_exit 4 "$LOCKSTEP" store info
+[[ ! -e "$LOCKSTEP_STORE/metadata.db" ]] || fail "a fresh database was made"
 cp saved.db "$LOCKSTEP_STORE/metadata.db"
 expect_exit 0 "$LOCKSTEP" runs list
 expect_contains "$TEST_DIR/stdout.txt" "$run_id"
