@@ -77,7 +77,8 @@ sleep 1.2
 expect_exit 0 "$LOCKSTEP" gc --grace 0s
 expect_exit 2 "$LOCKSTEP" run rm.yaml --sandbox none
 expect_contains "$TEST_DIR/stderr.txt" "rm.yaml:"
-expect_contains "$TEST_DIR/stderr.txt" "snapshot rm@1 was removed by gc (expired"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "snapshot rm@1 was removed by gc (expired"
 grep -q "is not in the store" "$TEST_DIR/stderr.txt" &&
   fail "still reports a missing blob"
 

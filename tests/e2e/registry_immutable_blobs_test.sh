@@ -10,8 +10,9 @@ start_registry
 base="http://$REGISTRY/v2"
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 put_blob() {
-  expect_eq "$(http_status POST "$base/im/r/blobs/uploads/?digest=sha256:$(sha "$1")" \
-    --data-binary "$1")" 201 "upload '$1'"
+  local url="$base/im/r/blobs/uploads/?digest=sha256:$(sha "$1")"
+  expect_eq "$(http_status POST "$url" --data-binary "$1")" 201 \
+    "upload '$1'"
 }
 put_blob '{}'
 put_blob 'layer one'
@@ -19,13 +20,19 @@ put_blob 'not used'
 config="sha256:$(sha '{}')"
 layer="sha256:$(sha 'layer one')"
 loose="sha256:$(sha 'not used')"
-manifest=$(printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"%s","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"%s","size":9}]}' \
-  "$config" "$layer")
+oci=application/vnd.oci.image
+manifest=$(printf \
+  '{"schemaVersion":2,"mediaType":"%s","config":%s,"layers":[%s]}' \
+  "$oci.manifest.v1+json" \
+  "{\"mediaType\":\"$oci.config.v1+json\",\"digest\":\"$config\",\"size\":2}" \
+  "{\"mediaType\":\"$oci.layer.v1.tar\",\"digest\":\"$layer\",\"size\":9}")
 expect_eq "$(http_status PUT "$base/im/r/manifests/sha256:$(sha "$manifest")" \
   -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
   --data-binary "$manifest")" 201 "untagged manifest"
-index=$(printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%d}]}' \
-  "$(sha "$manifest")" "${#manifest}")
+index=$(printf '{"schemaVersion":2,"mediaType":"%s","manifests":[%s]}' \
+  "$oci.index.v1+json" \
+  "{\"mediaType\":\"$oci.manifest.v1+json\",\"size\":${#manifest},\
+\"digest\":\"sha256:$(sha "$manifest")\"}")
 expect_eq "$(http_status PUT "$base/im/r/manifests/v1" \
   -H 'Content-Type: application/vnd.oci.image.index.v1+json' \
   --data-binary "$index")" 201 "tag v1 -> index"
