@@ -61,8 +61,10 @@ class MetadataStore {
   // FailedPrecondition when the stored schema is older (run `lockstep store
   // migrate`) or newer (upgrade Lockstep) than kSchemaVersion; nothing is
   // written in that case. DataLoss when a SQLite file is missing or empty
-  // but the folder holding it has runs/*/manifest.json: a fresh database
-  // there would forget those runs and let gc sweep their outputs.
+  // but the folder holding it has runs/*/manifest.json, or the marker
+  // .NAME.created that Open leaves beside a database it has opened: a fresh
+  // database there would forget those runs and snapshots and let gc sweep
+  // their bytes.
   static Result<std::unique_ptr<MetadataStore>> Open(const std::string& url);
 
   // The default database of a store folder: <store>/metadata.db, unless

@@ -50,6 +50,24 @@ TEST(MetadataStoreOpenTest, RefusesAFreshDatabaseBesideRunManifests) {
   RemoveAllQuietly(root);
 }
 
+// A store with snapshots but no runs: the marker written when the
+// database was first opened tells a lost database from a new one.
+TEST(MetadataStoreOpenTest, RefusesAFreshDatabaseWhereOneWasLost) {
+  std::filesystem::path root =
+      *MakeTempDirectory(std::filesystem::temp_directory_path(), "md-");
+  std::filesystem::path db = root / "metadata.db";
+  ASSERT_TRUE(MetadataStore::Open(db.string()).ok());
+  EXPECT_TRUE(std::filesystem::exists(root / ".metadata.db.created"));
+  std::filesystem::remove(db);
+  Result<std::unique_ptr<MetadataStore>> lost =
+      MetadataStore::Open(db.string());
+  ASSERT_TRUE(lost.status().IsDataLoss()) << lost.status().message();
+  EXPECT_NE(lost.status().message().find(".metadata.db.created shows it "
+                                         "held lineage"),
+            std::string::npos);
+  RemoveAllQuietly(root);
+}
+
 TEST_P(MetadataStoreTest, RecordsExecutionWithEventsAndFindsItByCacheKey) {
   Artifact data{.type = "Dataset", .uri = "data.csv",
                 .digest = "sha256:aa"};

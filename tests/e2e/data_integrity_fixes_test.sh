@@ -185,6 +185,14 @@ expect_exit 0 "$LOCKSTEP" run raw.yaml --sandbox none --json
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["steps"][1]["outputs"]["copy"]')" \
   "sha256:$(printf x | sha256sum | cut -d' ' -f1)" "bytes read back"
 
+# A store with snapshots only: the marker left beside the database says
+# it existed.
+"$LOCKSTEP" data snapshot e.csv --name only --store "$TEST_DIR/snaps" -q
+rm "$TEST_DIR/snaps/metadata.db"*
+expect_exit 4 "$LOCKSTEP" data list --store "$TEST_DIR/snaps"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "snaps/.metadata.db.created shows it held lineage"
+
 # A fresh store still gets its database.
 expect_exit 0 "$LOCKSTEP" data snapshot e.csv --name fresh \
   --store "$TEST_DIR/other"
