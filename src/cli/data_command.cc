@@ -136,10 +136,14 @@ void AddSnapshot(CLI::App* data, CommandContext context) {
       if (!labels.ok()) return ReportError(labels.status());
       request.labels = *labels;
       if (!flags->expires.empty()) {
-        std::optional<int64_t> after = ParseDurationMillis(flags->expires);
-        if (!after || *after <= 0) {
+        Result<int64_t> after = ParseDurationMillis(flags->expires);
+        if (!after.ok()) {
           return ReportError(Status::InvalidArgument(
-              "--expires '" + flags->expires + "' is not like 365d or 12h"));
+              "--expires: " + after.status().message()));
+        }
+        if (*after <= 0) {
+          return ReportError(Status::InvalidArgument(
+              "--expires '" + flags->expires + "' must be longer than 0"));
         }
         request.expires_after_ms = *after;
       }

@@ -258,11 +258,11 @@ void PrintScratch(const pipeline::ScratchSweep& sweep, bool dry_run) {
 
 int RunGc(const GlobalOptions& globals, bool dry_run,
           const std::string& grace) {
-  std::optional<int64_t> grace_ms = ParseDurationMillis(grace);
-  if (grace == "0") grace_ms = 0;
-  if (!grace_ms) {
+  Result<int64_t> grace_ms =
+      grace == "0" ? Result<int64_t>(0) : ParseDurationMillis(grace);
+  if (!grace_ms.ok()) {
     return ReportError(Status::InvalidArgument(
-        "--grace " + grace + ": want a duration such as 1h"));
+        "--grace: " + grace_ms.status().message()));
   }
   auto location = OpenStore(globals, store::CreateIfMissing::kNo);
   if (!location.ok()) return ReportError(location.status());

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <string>
 
 namespace lockstep {
 
@@ -48,31 +49,54 @@ std::optional<int64_t> ParseRfc3339(std::string_view text) {
   return static_cast<int64_t>(timegm(&parts)) * 1000 + millis;
 }
 
-std::optional<int64_t> ParseDurationMillis(std::string_view text) {
-  if (text.size() < 2) {
-    return std::nullopt;
+namespace {
+
+// Millis per unit, or 0 for an unknown unit.
+int64_t UnitMillis(std::string_view unit) {
+  if (unit == "ms") return 1;
+  if (unit == "s") return 1000;
+  if (unit == "m") return 60 * 1000;
+  if (unit == "h") return 3600 * 1000;
+  if (unit == "d") return 86400 * 1000;
+  if (unit == "w") return 7 * 86400 * 1000;
+  return 0;
+}
+
+}  // namespace
+
+Result<int64_t> ParseDurationMillis(std::string_view text) {
+  size_t digits = text.find_first_not_of("0123456789");
+  std::string_view unit =
+      digits == std::string_view::npos ? "" : text.substr(digits);
+  int64_t per_unit = UnitMillis(unit);
+  if (digits == 0 || per_unit == 0) {
+    return Status::InvalidArgument(
+        "'" + std::string(text) +
+        "' is not a duration: want a whole number and a unit, ms, s, m, h, "
+        "d or w (30s, 12h, 365d)");
   }
+  // Accumulate against the limit so that no step can overflow: the limit
+  // times 10 plus 9 is far below INT64_MAX.
   int64_t count = 0;
-  for (char c : text.substr(0, text.size() - 1)) {
-    if (c < '0' || c > '9') {
-      return std::nullopt;
-    }
+  for (char c : text.substr(0, digits)) {
     count = count * 10 + (c - '0');
+    if (count > kMaxDurationMillis / per_unit) {
+      return Status::InvalidArgument(
+          "duration '" + std::string(text) +
+          "' is too long: at most 1000000d (about 2,700 years)");
+    }
   }
-  switch (text.back()) {
-    case 's':
-      return count * 1000;
-    case 'm':
-      return count * 60 * 1000;
-    case 'h':
-      return count * 3600 * 1000;
-    case 'd':
-      return count * 86400 * 1000;
-    case 'w':
-      return count * 7 * 86400 * 1000;
-    default:
-      return std::nullopt;
+  return count * per_unit;
+}
+
+Result<int64_t> AddMillis(int64_t unix_millis, int64_t delta_millis) {
+  int64_t sum = 0;
+  if (__builtin_add_overflow(unix_millis, delta_millis, &sum)) {
+    return Status::InvalidArgument(
+        "time " + std::to_string(unix_millis) + " ms plus " +
+        std::to_string(delta_millis) + " ms is out of range");
   }
+  return sum;
 }
 
 }  // namespace lockstep

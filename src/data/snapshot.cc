@@ -36,6 +36,9 @@ constexpr std::string_view kSourceType = "Artifact";
 constexpr std::string_view kExecutionType = "lockstep/data-snapshot";
 constexpr std::string_view kStatCacheFile = "stat-cache-v1";
 
+// What a reference may name: letters, digits, . _ - and /, not starting
+// with '.' or '/'. Lenient so that snapshots made before the stricter
+// IsValidNewName stay reachable.
 bool IsValidName(std::string_view name) {
   if (name.empty() || name.size() > 200) return false;
   for (char c : name) {
@@ -44,6 +47,22 @@ bool IsValidName(std::string_view name) {
     if (!ok) return false;
   }
   return name.front() != '.' && name.front() != '/';
+}
+
+// A new snapshot's name (docs/data.md): components joined by single '/',
+// each non-empty, of letters, digits, . _ -, and not starting with '.'.
+// A name becomes part of registry references and of paths, where `..`,
+// `a//b` and `a/` would climb out, alias another name, or be refused.
+bool IsValidNewName(std::string_view name) {
+  if (!IsValidName(name)) return false;
+  size_t start = 0;
+  while (true) {
+    size_t slash = name.find('/', start);
+    std::string_view part = name.substr(start, slash - start);
+    if (part.empty() || part.front() == '.') return false;
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
 }
 
 bool IsCsvPath(const fs::path& path) {
@@ -201,10 +220,11 @@ DataSnapshots::DataSnapshots(store::BlobStore* blobs,
     : blobs_(blobs), metadata_(metadata), cache_dir_(std::move(cache_dir)) {}
 
 Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
-  if (!IsValidName(request.name)) {
-    return Status::InvalidArgument("'" + request.name +
-                                   "' is not a valid snapshot name (letters, "
-                                   "digits, . _ - /)");
+  if (!IsValidNewName(request.name)) {
+    return Status::InvalidArgument(
+        "'" + request.name + "' is not a valid snapshot name: parts of "
+        "letters, digits, . _ - joined by single '/', none empty or "
+        "starting with '.' (like iris or team/iris-2.1)");
   }
   if (request.version < 0) {
     return Status::InvalidArgument("--version must be a positive integer");

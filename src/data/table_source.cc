@@ -104,12 +104,19 @@ class CsvOut {
     AppendCsvField(&buffer_, value, is_null);
   }
   Status EndRow() {
+    // A lone NULL would leave an empty line, which CSV readers (ours,
+    // Python's) skip as no record at all: write it `""` as Python's
+    // csv.writer does, so that the row is still counted.
+    if (buffer_.size() == row_start_) buffer_.append("\"\"");
     buffer_.push_back('\n');
-    return buffer_.size() >= kFlushSize ? Flush() : Status::Ok();
+    Status status = buffer_.size() >= kFlushSize ? Flush() : Status::Ok();
+    row_start_ = buffer_.size();
+    return status;
   }
   Status Flush() {
     Status status = buffer_.empty() ? Status::Ok() : sink_(buffer_);
     buffer_.clear();
+    row_start_ = 0;
     return status;
   }
   Status Header(const std::vector<std::string>& columns) {
@@ -122,6 +129,7 @@ class CsvOut {
  private:
   const CsvSink& sink_;
   std::string buffer_;
+  size_t row_start_ = 0;  // Where the row being written starts in buffer_.
 };
 
 // ---- SQLite ----

@@ -244,7 +244,9 @@ Result<Json> LoadManifest(const std::filesystem::path& path) {
                                             ": cannot read the manifest: " +
                                             text.status().message());
   }
-  Result<Json> manifest = ParseJson(*text, path.string());
+  // A repeated key would be read one way here and another way by the
+  // next JSON reader, while the hash covers only the last value.
+  Result<Json> manifest = ParseJsonWithUniqueKeys(*text, path.string());
   RETURN_IF_ERROR(manifest.status());
   if (!manifest->is_object() || !manifest->contains("manifest_version")) {
     return Status::InvalidArgument(path.string() +

@@ -2,6 +2,7 @@
 
 #include "manifest/retention.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <unordered_set>
@@ -196,11 +197,47 @@ Result<std::vector<Digest>> TreeFileDigests(const store::BlobStore& blobs,
   return files;
 }
 
+// Defence in depth: a manifest in <store>/runs/ whose run the lineage
+// store does not list (a database restored from an older backup, or
+// replaced) still promises its outputs to someone, so it is a root too.
+Status LineageRetentionRoots::AddManifestsOnDisk(
+    const std::set<std::string>& recorded,
+    std::vector<registry::KeptBlob>* roots) const {
+  if (metadata_->store_root().empty()) return Status::Ok();
+  std::filesystem::path runs = metadata_->store_root() / "runs";
+  std::error_code error;
+  std::vector<std::filesystem::path> found;
+  for (auto it = std::filesystem::directory_iterator(runs, error);
+       !error && it != std::filesystem::directory_iterator();
+       it.increment(error)) {
+    std::filesystem::path path = it->path() / "manifest.json";
+    if (!recorded.contains(it->path().filename().string()) &&
+        std::filesystem::exists(path)) {
+      found.push_back(path);
+    }
+  }
+  std::sort(found.begin(), found.end());
+  for (const std::filesystem::path& path : found) {
+    Result<Json> manifest = LoadManifest(path);
+    if (!manifest.ok()) {
+      return Status::DataLoss(
+          "cannot read " + path.string() + " (" +
+          manifest.status().message() +
+          "); refusing to collect garbage without it");
+    }
+    std::vector<registry::KeptBlob> needed = ManifestRoots(*manifest, blobs_);
+    roots->insert(roots->end(), needed.begin(), needed.end());
+  }
+  return Status::Ok();
+}
+
 Result<std::vector<registry::KeptBlob>> LineageRetentionRoots::Roots() {
   std::vector<registry::KeptBlob> roots;
   ASSIGN_OR_RETURN(std::vector<metadata::Run> runs,
                    metadata_->ListRuns({}));
+  std::set<std::string> recorded;
   for (const metadata::Run& run : runs) {
+    recorded.insert(run.run_id);
     if (run.manifest_path.empty()) {
       continue;  // Still running, or died before its manifest: no outputs
                  // were promised to anyone yet.
@@ -215,6 +252,7 @@ Result<std::vector<registry::KeptBlob>> LineageRetentionRoots::Roots() {
     std::vector<registry::KeptBlob> needed = ManifestRoots(*manifest, blobs_);
     roots.insert(roots.end(), needed.begin(), needed.end());
   }
+  RETURN_IF_ERROR(AddManifestsOnDisk(recorded, &roots));
 
   ASSIGN_OR_RETURN(std::vector<metadata::Snapshot> snapshots,
                    metadata_->ListSnapshots());

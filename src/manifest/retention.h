@@ -73,10 +73,14 @@ class LineageRetentionRoots : public registry::RetentionRoots {
   // Reads every run's manifest and every live snapshot. A run whose
   // manifest cannot be read is an error (DataLoss): collecting garbage
   // without knowing what that run needs could delete it. Snapshots marked
-  // removed (expired) are not roots.
+  // removed (expired) are not roots. Every <store>/runs/*/manifest.json
+  // the lineage store does not list is read as a root too.
   Result<std::vector<registry::KeptBlob>> Roots() override;
 
  private:
+  Status AddManifestsOnDisk(const std::set<std::string>& recorded,
+                            std::vector<registry::KeptBlob>* roots) const;
+
   metadata::MetadataStore* metadata_;
   const store::BlobStore* blobs_;
   std::set<int64_t> excluded_;

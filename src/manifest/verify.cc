@@ -127,7 +127,8 @@ Result<VerifyOutcome> VerifyManifestFile(
     return Status(bytes.status().code(),
                   path.string() + ": " + bytes.status().message());
   }
-  ASSIGN_OR_RETURN(Json manifest, ParseJson(*bytes, path.string()));
+  ASSIGN_OR_RETURN(Json manifest, ParseJsonWithUniqueKeys(*bytes,
+                                                          path.string()));
   VerifyOutcome outcome;
   outcome.hash = VerifyManifestHash(manifest).WithContext(path.string());
   outcome.pins = PinnedSummary(manifest);
@@ -166,7 +167,8 @@ Result<std::filesystem::path> SignManifestFile(
     const std::filesystem::path& path,
     const std::filesystem::path& private_key_path) {
   ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
-  ASSIGN_OR_RETURN(Json manifest, ParseJson(bytes, path.string()));
+  ASSIGN_OR_RETURN(Json manifest,
+                   ParseJsonWithUniqueKeys(bytes, path.string()));
   RETURN_IF_ERROR(VerifyManifestHash(manifest).WithContext(path.string()));
   ASSIGN_OR_RETURN(std::string private_pem, ReadFile(private_key_path));
   ASSIGN_OR_RETURN(env::Signature signature, env::Sign(bytes, private_pem));

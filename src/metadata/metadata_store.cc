@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
+#include <system_error>
 #include <thread>
 
 #include "core/canonical_json.h"
 #include "core/clock.h"
+#include "core/files.h"
 
 namespace lockstep::metadata {
 
@@ -190,7 +193,65 @@ std::string MetadataStore::DefaultUrl(const std::filesystem::path& store_root,
   return (store_root / "metadata.db").string();
 }
 
+// The SQLite file a URL names, or empty for PostgreSQL (whose lineage
+// lives in the server) and in-memory databases.
+static std::filesystem::path SqlitePath(const std::string& url) {
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    return {};
+  }
+  std::string path = url.starts_with("sqlite:") ? url.substr(7) : url;
+  return path == ":memory:" ? std::string() : path;
+}
+
+// Written beside a SQLite database once it holds a schema, so that a
+// later missing or empty database is known to be lost, not new, even in a
+// store with snapshots but no run manifests.
+static std::filesystem::path CreatedMarker(const std::filesystem::path& db) {
+  return db.parent_path() / ("." + db.filename().string() + ".created");
+}
+
+// A missing or empty SQLite file that once held a schema (its marker is
+// there) or sits next to runs/*/manifest.json is a lost lineage database,
+// not a new store: creating a fresh one would forget those snapshots and
+// runs, and gc would then remove their bytes.
+static Status RefuseToForgetLineage(const std::string& url) {
+  std::filesystem::path path = SqlitePath(url);
+  if (path.empty()) return Status::Ok();
+  std::error_code error;
+  uintmax_t size = std::filesystem::file_size(path, error);
+  if (!error && size > 0) return Status::Ok();
+  if (error && error != std::errc::no_such_file_or_directory) {
+    return Status::Ok();  // Unreadable: opening it reports why.
+  }
+  const char* state = error ? "missing" : "empty";
+  std::filesystem::path runs = path.parent_path() / "runs";
+  if (path.parent_path().empty()) runs = "runs";
+  for (auto it = std::filesystem::directory_iterator(runs, error);
+       !error && it != std::filesystem::directory_iterator();
+       it.increment(error)) {
+    std::filesystem::path manifest = it->path() / "manifest.json";
+    if (std::filesystem::exists(manifest, error)) {
+      return Status::DataLoss(
+          path.string() + ": the metadata database is " + state +
+          " but this store holds run manifests (" + manifest.string() +
+          "); refusing to create a fresh database that would forget "
+          "those runs. Restore " + path.filename().string() +
+          " from a backup or copy");
+    }
+  }
+  std::filesystem::path marker = CreatedMarker(path);
+  if (std::filesystem::exists(marker, error)) {
+    return Status::DataLoss(
+        path.string() + ": the metadata database is " + state + " but " +
+        marker.string() + " shows it held lineage (snapshots, runs); "
+        "refusing to create a fresh database that would forget them. "
+        "Restore " + path.filename().string() + " from a backup or copy");
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url) {
+  RETURN_IF_ERROR(RefuseToForgetLineage(url));
   if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
     return OpenPostgresql(url);
   }
@@ -210,6 +271,13 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(
     std::this_thread::sleep_for(std::chrono::milliseconds(10 * (attempt + 1)));
   }
   RETURN_IF_ERROR(status);
+  if (std::filesystem::path path = SqlitePath(url); !path.empty()) {
+    std::error_code error;
+    if (!std::filesystem::exists(CreatedMarker(path), error)) {
+      // Best effort: a read-only store simply keeps the runs/ check only.
+      (void)WriteFileAtomically(CreatedMarker(path), "");
+    }
+  }
   return std::make_unique<MetadataStore>(std::move(db));
 }
 

@@ -60,7 +60,11 @@ class MetadataStore {
   // or "postgresql://...". Creates the schema on an empty database.
   // FailedPrecondition when the stored schema is older (run `lockstep store
   // migrate`) or newer (upgrade Lockstep) than kSchemaVersion; nothing is
-  // written in that case.
+  // written in that case. DataLoss when a SQLite file is missing or empty
+  // but the folder holding it has runs/*/manifest.json, or the marker
+  // .NAME.created that Open leaves beside a database it has opened: a fresh
+  // database there would forget those runs and snapshots and let gc sweep
+  // their bytes.
   static Result<std::unique_ptr<MetadataStore>> Open(const std::string& url);
 
   // The default database of a store folder: <store>/metadata.db, unless
@@ -74,6 +78,8 @@ class MetadataStore {
   // it are recorded relative to it and resolved against it on reading, so
   // a store folder can be moved or copied and still find its own manifests.
   void SetStoreRoot(const std::filesystem::path& root) { store_root_ = root; }
+  // Empty until SetStoreRoot.
+  const std::filesystem::path& store_root() const { return store_root_; }
 
   // Artifacts. PutArtifact inserts when `id` is 0, else updates.
   Result<int64_t> PutArtifact(const Artifact& artifact);
@@ -238,7 +244,8 @@ Status MigrateSchemaWith(SqlDatabase* db,
 Status CreateSchemaAtVersion(SqlDatabase* db, int64_t version);
 
 // Opens the database at `url` (see MetadataStore::Open) without touching
-// its schema: for `lockstep store migrate` and `store info`.
+// its schema: for `lockstep store migrate` and `store info`. Refuses, as
+// Open does, a missing or empty SQLite file beside run manifests.
 Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url);
 
 // Reads the stored schema version, or 0 for an empty database.

@@ -16,6 +16,58 @@ using testing::BackendTest;
 class MetadataStoreTest : public BackendTest {};
 LOCKSTEP_INSTANTIATE_BACKENDS(MetadataStoreTest);
 
+// A lost or emptied metadata.db beside run manifests is not replaced by
+// a fresh database (gc would then sweep those runs' outputs); a store
+// without manifests still gets one.
+TEST(MetadataStoreOpenTest, RefusesAFreshDatabaseBesideRunManifests) {
+  std::filesystem::path root =
+      *MakeTempDirectory(std::filesystem::temp_directory_path(), "md-");
+  std::filesystem::path db = root / "metadata.db";
+  ASSERT_TRUE(MetadataStore::Open(db.string()).ok());  // No runs yet.
+  std::filesystem::create_directories(root / "runs" / "r1");
+  ASSERT_TRUE(WriteFileAtomically(root / "runs" / "r1" / "manifest.json",
+                                  "{}")
+                  .ok());
+  EXPECT_TRUE(MetadataStore::Open(db.string()).ok());  // Intact: fine.
+
+  std::filesystem::remove(db);
+  std::filesystem::remove(root / "metadata.db-wal");
+  std::filesystem::remove(root / "metadata.db-shm");
+  Result<std::unique_ptr<MetadataStore>> missing =
+      MetadataStore::Open("sqlite:" + db.string());
+  ASSERT_TRUE(missing.status().IsDataLoss()) << missing.status().message();
+  EXPECT_NE(missing.status().message().find(db.string() +
+                                            ": the metadata database is "
+                                            "missing"),
+            std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(db));
+
+  ASSERT_TRUE(WriteFileAtomically(db, "").ok());
+  Result<std::unique_ptr<SqlDatabase>> empty = OpenDatabase(db.string());
+  ASSERT_TRUE(empty.status().IsDataLoss());
+  EXPECT_NE(empty.status().message().find("is empty"), std::string::npos);
+  EXPECT_EQ(std::filesystem::file_size(db), 0u);
+  RemoveAllQuietly(root);
+}
+
+// A store with snapshots but no runs: the marker written when the
+// database was first opened tells a lost database from a new one.
+TEST(MetadataStoreOpenTest, RefusesAFreshDatabaseWhereOneWasLost) {
+  std::filesystem::path root =
+      *MakeTempDirectory(std::filesystem::temp_directory_path(), "md-");
+  std::filesystem::path db = root / "metadata.db";
+  ASSERT_TRUE(MetadataStore::Open(db.string()).ok());
+  EXPECT_TRUE(std::filesystem::exists(root / ".metadata.db.created"));
+  std::filesystem::remove(db);
+  Result<std::unique_ptr<MetadataStore>> lost =
+      MetadataStore::Open(db.string());
+  ASSERT_TRUE(lost.status().IsDataLoss()) << lost.status().message();
+  EXPECT_NE(lost.status().message().find(".metadata.db.created shows it "
+                                         "held lineage"),
+            std::string::npos);
+  RemoveAllQuietly(root);
+}
+
 TEST_P(MetadataStoreTest, RecordsExecutionWithEventsAndFindsItByCacheKey) {
   Artifact data{.type = "Dataset", .uri = "data.csv",
                 .digest = "sha256:aa"};

@@ -48,8 +48,10 @@ Result<Json> ReadManifest(const Run& run) {
     return Json::object();  // A run that never finished has none yet.
   }
   RETURN_IF_ERROR(text.status());
-  Json manifest = ParseJsonOrDiscarded(*text);
-  if (manifest.is_discarded() || !manifest.is_object()) {
+  // A repeated key would make the diff read another value than the hash.
+  ASSIGN_OR_RETURN(Json manifest,
+                   ParseJsonWithUniqueKeys(*text, run.manifest_path));
+  if (!manifest.is_object()) {
     return Status::InvalidArgument(run.manifest_path +
                                    ": the run manifest is not a JSON object");
   }

@@ -87,11 +87,17 @@ Json RunDetailsToJson(const Run& run, const std::vector<RunStep>& steps) {
 }
 
 Result<int64_t> ParseSince(std::string_view text, int64_t now_ms) {
-  if (auto duration = ParseDurationMillis(text)) {
-    return now_ms - *duration;
+  Result<int64_t> duration = ParseDurationMillis(text);
+  if (duration.ok()) {
+    return AddMillis(now_ms, -*duration);
   }
   if (auto date = ParseRfc3339(text)) {
     return *date;
+  }
+  if (text.find('-') == std::string_view::npos) {
+    // Not a date: say what is wrong with it as a duration (too long).
+    return Status::InvalidArgument("--since: " +
+                                   duration.status().message());
   }
   return Status::InvalidArgument(
       "--since: '" + std::string(text) +

@@ -3,6 +3,7 @@
 #include "pipeline/params.h"
 
 #include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <optional>
 
@@ -132,6 +133,89 @@ Result<Json> TypeCommandLineValue(const std::string& name,
   return Json(text);
 }
 
+// Manifests are RFC 8785 JSON, whose numbers are IEEE doubles: beyond
+// 2^53 - 1 an integer may be recorded as a neighbour (...993 as ...992),
+// and two different runs would look identical.
+constexpr int64_t kMaxExactInteger = (int64_t{1} << 53) - 1;
+
+std::string ExactRangeMessage(const std::string& name,
+                              const std::string& value) {
+  // A value of 100,000 digits is shown by its start and length.
+  std::string shown = value.size() <= 40
+                          ? value
+                          : value.substr(0, 20) + "... (" +
+                                std::to_string(value.size()) + " characters)";
+  return "param '" + name + "': the integer " + shown +
+         " is outside +-9007199254740991 (2^53 - 1), the integers a "
+         "manifest's RFC 8785 numbers (IEEE doubles) record exactly; pass "
+         "it as a string";
+}
+
+// Whether `text` is an integer literal a double cannot hold exactly.
+bool IsInexactIntText(const std::string& text) {
+  if (!IsIntText(text)) return false;
+  int64_t n = 0;
+  const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
+  auto [end, error] = std::from_chars(begin, text.data() + text.size(), n);
+  return error != std::errc() || n > kMaxExactInteger ||
+         n < -kMaxExactInteger;
+}
+
+// An integer anywhere in `value` (lists and maps too) that a double cannot
+// hold exactly, as its text, or nullopt.
+std::optional<std::string> InexactInteger(const Json& value) {
+  if (value.is_number_unsigned()) {
+    if (value.get<uint64_t>() > uint64_t{kMaxExactInteger}) {
+      return value.dump();
+    }
+  } else if (value.is_number_integer()) {
+    int64_t n = value.get<int64_t>();
+    if (n > kMaxExactInteger || n < -kMaxExactInteger) return value.dump();
+  } else if (value.is_structured()) {
+    for (const Json& item : value) {
+      if (auto found = InexactInteger(item)) return found;
+    }
+  }
+  return std::nullopt;
+}
+
+// The YAML node a param's default was written as, found again in the
+// pipeline file: an integer literal past int64 has become a float by the
+// time the spec holds it, and only its text tells the two apart.
+std::optional<YAML::Node> DefaultNode(const PipelineSpec& spec,
+                                      const std::string& name) {
+  try {
+    YAML::Node param = YAML::LoadFile(spec.file.string())["params"][name];
+    if (param.IsMap() && param["type"].IsDefined()) param = param["default"];
+    if (param.IsScalar()) return param;
+  } catch (const YAML::Exception&) {
+  }
+  return std::nullopt;
+}
+
+// Refuses a YAML default integer a manifest could not record exactly,
+// naming the default's file:line:column.
+Status CheckDefaultIsExact(const PipelineSpec& spec, const ParamSpec& param) {
+  const Json& value = *param.default_value;
+  bool suspect = InexactInteger(value).has_value() ||
+                 (value.is_number_float() &&
+                  std::fabs(value.get<double>()) > double(kMaxExactInteger));
+  if (!suspect) return Status::Ok();
+  std::optional<YAML::Node> node = DefaultNode(spec, param.name);
+  if (!node) {
+    if (auto found = InexactInteger(value)) {
+      return SpecError(param.where, ExactRangeMessage(param.name, *found));
+    }
+    return Status::Ok();
+  }
+  std::string text = node->Scalar();
+  if (node->Tag() == "!" || !IsInexactIntText(text)) return Status::Ok();
+  SourceLocation where = param.where;
+  where.line = node->Mark().line + 1;
+  where.column = node->Mark().column + 1;
+  return SpecError(where, ExactRangeMessage(param.name, text));
+}
+
 Status ApplyParamsFile(const PipelineSpec& spec, const std::string& path,
                        ParamValues* values) {
   ASSIGN_OR_RETURN(std::string text, ReadFile(path));
@@ -146,6 +230,10 @@ Status ApplyParamsFile(const PipelineSpec& spec, const std::string& path,
     const ParamSpec* param = spec.FindParam(name);
     if (param == nullptr) {
       return Status::InvalidArgument(path + ": unknown param '" + name + "'");
+    }
+    if (auto found = InexactInteger(value)) {
+      return Status::InvalidArgument(path + ": " +
+                                     ExactRangeMessage(name, *found));
     }
     Result<Json> typed = Coerce(value, param->type, name);
     RETURN_IF_ERROR(typed.status().WithContext(path));
@@ -234,6 +322,7 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
   ParamValues values;
   for (const ParamSpec& param : spec.params) {
     if (param.default_value) {
+      RETURN_IF_ERROR(CheckDefaultIsExact(spec, param));
       values[param.name] = *param.default_value;
     }
   }
@@ -258,6 +347,13 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
     Json value = text;
     if (param->type != ParamType::kString) {
       ASSIGN_OR_RETURN(value, TypeCommandLineValue(name, text));
+      // Past int64 the text has become a float; the text still says int.
+      std::optional<std::string> found = InexactInteger(value);
+      if (!found && IsInexactIntText(text)) found = text;
+      if (found) {
+        return Status::InvalidArgument("-p " + name + ": " +
+                                       ExactRangeMessage(name, *found));
+      }
     }
     ASSIGN_OR_RETURN(values[name], Coerce(value, param->type, name));
   }

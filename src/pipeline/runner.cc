@@ -693,6 +693,15 @@ Status RunState::ResolveInputs(const StepSpec& step, StepReport* report) {
     }
     ASSIGN_OR_RETURN(Artifact artifact,
                      metadata_->GetArtifact(snapshot.artifact_id));
+    if (artifact.state != "live") {
+      // Its bytes are gone: say so, rather than "blob ... is not in the
+      // store" later.
+      return Status::NotFound(
+          input.where.Prefix() + "snapshot " + snapshot.name + "@" +
+          std::to_string(snapshot.version) + " was removed by gc (" +
+          artifact.removal_reason + "); make a new version with `lockstep "
+          "data snapshot SOURCE --name " + snapshot.name + "`");
+    }
     ASSIGN_OR_RETURN(Digest digest, Digest::Parse(artifact.digest));
     report->invocation.inputs[input.name] = digest;
     if (IsFolderSnapshot(artifact)) {

@@ -518,16 +518,11 @@ Result<int64_t> SpecParser::NonNegativeInt(const YAML::Node& node,
 Result<int64_t> SpecParser::Duration(const YAML::Node& node,
                                      const std::string& what) const {
   ASSIGN_OR_RETURN(std::string text, Scalar(node, what));
-  std::optional<int64_t> millis;
-  if (text.size() > 10) {
-    // Longer than any sensible duration; also keeps the digits in range.
-  } else if (text.size() > 2 && text.ends_with("ms") &&
-             text.find_first_not_of("0123456789") == text.size() - 2) {
-    millis = std::stoll(text.substr(0, text.size() - 2));
-  } else {
-    millis = ParseDurationMillis(text);
+  Result<int64_t> millis = ParseDurationMillis(text);
+  if (!millis.ok() && text.find_first_not_of("0123456789") != 0) {
+    return Error(node, what + ": " + millis.status().message());
   }
-  if (!millis || *millis <= 0) {
+  if (!millis.ok() || *millis <= 0) {
     return Error(node, what + " must be a duration such as 500ms, 30s, 5m "
                        "or 2h, not '" + text + "'");
   }

@@ -40,15 +40,16 @@ Result<std::optional<int64_t>> Duration(const Json& object, const char* key,
                                         const std::string& where) {
   auto found = object.find(key);
   if (found == object.end()) return std::optional<int64_t>();
-  std::optional<int64_t> millis;
-  if (found->is_string()) {
-    millis = ParseDurationMillis(found->get<std::string>());
-  }
-  if (!millis) {
+  if (!found->is_string()) {
     return Status::InvalidArgument(where + "." + key +
                                    ": want a duration such as \"30d\"");
   }
-  return millis;
+  Result<int64_t> millis = ParseDurationMillis(found->get<std::string>());
+  if (!millis.ok()) {
+    return Status::InvalidArgument(where + "." + key + ": " +
+                                   millis.status().message());
+  }
+  return std::optional<int64_t>(*millis);
 }
 
 Result<PolicyCondition> ParseCondition(const Json& value,

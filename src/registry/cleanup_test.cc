@@ -89,7 +89,18 @@ TEST_F(CleanupTest, ParseErrorsNameTheField) {
       R"([{"name":"o","action":"Delete","condition":{"olderThan":"soon"}}])",
       "p.json");
   EXPECT_EQ(bad_age.status().message(),
-            "p.json: [0].condition.olderThan: want a duration such as \"30d\"");
+            "p.json: [0].condition.olderThan: 'soon' is not a duration: want "
+            "a whole number and a unit, ms, s, m, h, d or w (30s, 12h, "
+            "365d)");
+  // Twenty 9s of days wrapped int64 and deleted every tag.
+  auto huge_age = ParsePolicies(
+      R"([{"name":"o","action":"Delete",)"
+      R"("condition":{"olderThan":"99999999999999999999d"}}])",
+      "p.json");
+  EXPECT_EQ(huge_age.status().message(),
+            "p.json: [0].condition.olderThan: duration "
+            "'99999999999999999999d' is too long: at most 1000000d (about "
+            "2,700 years)");
   EXPECT_FALSE(ParsePolicies("{}", "p.json").ok());
 }
 

@@ -254,6 +254,26 @@ Status Index::LinkBlob(const std::string& repo, const Digest& digest,
   return s.Run();
 }
 
+Result<std::optional<std::string>> Index::TagUsing(const std::string& repo,
+                                                  const Digest& digest) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, statements_,
+              "WITH RECURSIVE reach(tag, manifest) AS ("
+              " SELECT tag, digest FROM tags WHERE repository = ?1"
+              " UNION SELECT reach.tag, r.child FROM manifest_refs r"
+              " JOIN reach ON r.manifest = reach.manifest"
+              " WHERE r.repository = ?1 AND r.is_manifest = 1) "
+              "SELECT reach.tag FROM reach WHERE reach.manifest = ?2 "
+              "UNION SELECT reach.tag FROM reach JOIN manifest_refs r"
+              " ON r.repository = ?1 AND r.manifest = reach.manifest"
+              " AND r.child = ?2 "
+              "ORDER BY 1 LIMIT 1");
+  s.Bind(repo).Bind(digest.ToString());
+  ASSIGN_OR_RETURN(bool found, s.Step());
+  if (!found) return std::optional<std::string>();
+  return std::optional<std::string>(s.Text(0));
+}
+
 Result<bool> Index::UnlinkBlob(const std::string& repo, const Digest& d) {
   std::lock_guard lock(mutex_);
   Statement s(db_, statements_,

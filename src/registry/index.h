@@ -106,6 +106,11 @@ class Index {
   Status EnsureRepository(const std::string& repo);
 
   Result<bool> TagsImmutable(const std::string& repo);
+  // A tag of `repo` whose manifest uses `digest` (as config, layer, child
+  // manifest, at any depth of an index, or as the manifest itself), or
+  // nullopt. Guards immutable tags against losing their blobs.
+  Result<std::optional<std::string>> TagUsing(const std::string& repo,
+                                              const Digest& digest);
   Status SetTagsImmutable(const std::string& repo, bool immutable);
 
   // Cleanup bookkeeping: when a dry run was first shown for `repo`; the

@@ -89,9 +89,27 @@ ApiResult<Empty> Registry::DeleteBlob(const std::string& repo,
   if (!name.ok()) return name.error();
   auto digest = ParseDigestParam(text);
   if (!digest.ok()) return digest.error();
-  Result<bool> removed = index_->UnlinkBlob(repo, *digest);
-  if (!removed.ok()) return InternalError(removed.status());
-  if (!*removed) {
+  std::optional<ApiError> refused;
+  bool removed = false;
+  Status status = index_->InWriteTransaction([&]() -> Status {
+    // An immutable tag must keep pulling: its manifest's blobs stay.
+    ASSIGN_OR_RETURN(bool immutable, index_->TagsImmutable(repo));
+    if (immutable) {
+      ASSIGN_OR_RETURN(std::optional<std::string> tag,
+                       index_->TagUsing(repo, *digest));
+      if (tag) {
+        refused = Denied("blob " + text + " is used by the manifest of tag " +
+                         *tag + " in " + repo + ", whose tags are "
+                         "immutable; it cannot be deleted");
+        return Status::Ok();
+      }
+    }
+    ASSIGN_OR_RETURN(removed, index_->UnlinkBlob(repo, *digest));
+    return Status::Ok();
+  });
+  if (!status.ok()) return InternalError(status);
+  if (refused) return *refused;
+  if (!removed) {
     return BlobUnknown("blob " + text + " is not in repository " + repo);
   }
   return Empty{};

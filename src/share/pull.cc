@@ -109,7 +109,8 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source) {
     }
     ASSIGN_OR_RETURN(std::string bytes,
                      ReadSmallLayer(*blobs_, *manifest_layer));
-    ASSIGN_OR_RETURN(Json manifest, ParseJson(bytes, "run manifest layer"));
+    ASSIGN_OR_RETURN(Json manifest,
+                     ParseJsonWithUniqueKeys(bytes, "run manifest layer"));
     RETURN_IF_ERROR(RegisterRun(manifest, bytes, origin, &summary));
   }
 
@@ -154,7 +155,7 @@ Status Sharer::RegisterRun(const Json& manifest, const std::string& bytes,
   if (!known.ok() && !known.status().IsNotFound()) return known.status();
   Result<std::string> existing = ReadFile(path);
   if (existing.ok() && *existing != bytes) {
-    Result<Json> parsed = ParseJson(*existing, path.string());
+    Result<Json> parsed = ParseJsonWithUniqueKeys(*existing, path.string());
     if (!parsed.ok() || parsed->value("manifest_hash", "") != hash) {
       return Status::AlreadyExists(path.string() + " holds another manifest");
     }

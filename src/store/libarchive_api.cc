@@ -46,6 +46,7 @@ Result<LibarchiveApi> BindLibarchive() {
   library.Bind(api.write_open_filename, "archive_write_open_filename");
   library.Bind(api.write_set_format_pax_restricted,
                "archive_write_set_format_pax_restricted");
+  library.Bind(api.write_set_options, "archive_write_set_options");
   RETURN_IF_ERROR(library.status());
   return api;
 }

@@ -52,6 +52,7 @@ struct LibarchiveApi {
   decltype(&archive_write_open_filename) write_open_filename;
   decltype(&archive_write_set_format_pax_restricted)
       write_set_format_pax_restricted;
+  decltype(&archive_write_set_options) write_set_options;
 };
 
 // Opens libarchive.so.13 once per process; later calls return the same

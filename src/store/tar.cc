@@ -114,6 +114,30 @@ Status DescribeEntry(const fs::path& path, const std::string& name,
   return Status::Ok();
 }
 
+// Whether any name or symlink target under `folder` has a byte above
+// 0x7f. libarchive converts such names to UTF-8 for pax headers and fails
+// in the C locale (and on bytes that are not UTF-8 at all); names are
+// exact bytes, so those archives are written with hdrcharset=BINARY.
+// All-ASCII folders keep their archive bytes as before.
+bool HasNonAsciiNames(const fs::path& folder,
+                      const std::vector<std::string>& names) {
+  auto non_ascii = [](const std::string& text) {
+    for (unsigned char c : text) {
+      if (c > 0x7f) return true;
+    }
+    return false;
+  };
+  for (const std::string& name : names) {
+    std::error_code error;
+    if (non_ascii(name) ||
+        (fs::is_symlink(fs::symlink_status(folder / name, error)) &&
+         non_ascii(fs::read_symlink(folder / name, error).string()))) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 Status WriteReproducibleTar(const fs::path& folder,
@@ -124,6 +148,11 @@ Status WriteReproducibleTar(const fs::path& folder,
   // pax restricted: plain ustar headers unless a name is too long, and no
   // times or ids of the packing host in extended headers.
   Libarchive().write_set_format_pax_restricted(a.get());
+  if (HasNonAsciiNames(folder, names) &&
+      Libarchive().write_set_options(a.get(), "hdrcharset=BINARY") !=
+          ARCHIVE_OK) {
+    return ArchiveError(a.get(), "cannot store raw name bytes");
+  }
   if (Libarchive().write_open_filename(a.get(), archive_path.c_str()) !=
       ARCHIVE_OK) {
     return ArchiveError(a.get(), "cannot create " + archive_path.string());

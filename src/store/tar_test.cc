@@ -141,6 +141,36 @@ TEST_F(TarTest, UnpackRestoresTheFolderReadOnly) {
   EXPECT_EQ(*again, *digest);
 }
 
+// Names are exact bytes: a name that is not UTF-8 used to abort packing
+// with "Can't translate pathname ... to UTF-8".
+TEST_F(TarTest, NonUtf8NamesRoundTripAsRawBytes) {
+  fs::path dir = root_ / "raw";
+  const std::string bad = "bad\xff";
+  const std::string cafe = "caf\xc3\xa9";
+  Write(dir / "d" / bad, "x");
+  Write(dir / cafe, "y");
+  fs::create_symlink("d/" + bad, dir / "link");
+  Result<Digest> digest = PackFolder(dir, blobs_.get());
+  ASSERT_TRUE(digest.ok()) << digest.status().message();
+  fs::path out = root_ / "raw-out";
+  ASSERT_TRUE(UnpackFolder(*blobs_, *digest, out, false).ok());
+  EXPECT_EQ(*ReadFile(out / "d" / bad), "x");
+  EXPECT_EQ(*ReadFile(out / cafe), "y");
+  EXPECT_EQ(fs::read_symlink(out / "link").string(), "d/" + bad);
+  Result<Digest> again = PackFolder(out, blobs_.get());
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *digest);
+}
+
+// All-ASCII folders are written exactly as before (no pax charset
+// header), so digests recorded earlier still match.
+TEST_F(TarTest, AsciiNamesGetNoCharsetHeader) {
+  Result<Digest> digest = PackFolder(MakeFolder("plain"), blobs_.get());
+  ASSERT_TRUE(digest.ok());
+  std::string bytes = *ReadFile(blobs_->PathOf(*digest));
+  EXPECT_EQ(bytes.find("hdrcharset"), std::string::npos);
+}
+
 TEST_F(TarTest, UnpackRefusesDotDotNames) {
   fs::path evil = root_ / "evil";
   Write(evil / "x", "x");
