@@ -58,8 +58,13 @@ expect_eq "$(http_status GET "$base/team/app/tags/list" \
   -H "Authorization: Bearer $token")" 200 "read with token"
 expect_eq "$(http_status POST "$base/team/app/blobs/uploads/" \
   -H "Authorization: Bearer $token")" 401 "push with a pull-only token"
+# The signature's last character changed to another (a fixed "0" left the
+# token intact whenever it already ended in 0: a flaky pass of 200).
+last=${token: -1}
+other=0
+[[ $last == 0 ]] && other=1
 expect_eq "$(http_status GET "$base/team/app/tags/list" \
-  -H "Authorization: Bearer ${token%?}0")" 401 "forged token"
+  -H "Authorization: Bearer ${token%?}$other")" 401 "forged token"
 skopeo copy -q --dest-tls-verify=false --dest-creds 'ana:ana secret' \
   "oci:$TEST_DIR/src:v1" "docker://$REGISTRY/team/app:v2"
 skopeo copy -q --src-tls-verify=false --src-creds 'bob:bob secret' \
