@@ -16,6 +16,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "core/subprocess.h"
+#include "env/code_version.h"
 #include "manifest/manifest.h"
 #include "manifest/reproduce.h"
 #include "metadata/compare.h"
@@ -183,6 +184,11 @@ int PrintRun(const GlobalOptions& globals, const pipeline::RunReport& report,
              const Json& determinism);
 
 int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
+  // The manifest records the code version; without libgit2 a run (or a
+  // replay) could do all its work and then have no manifest.
+  if (Status git = env::CodeVersionAvailable(); !git.ok()) {
+    return ReportError(git);
+  }
   if (MayReplay(flags)) {
     std::optional<Result<ReplayedRun>> replayed =
         TryReplayRun(globals, ReplayRequestOf(flags));
@@ -237,6 +243,11 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   Result<std::string> manifest_path =
       WriteRunManifest(*spec, *report, opened.value(), &document);
   if (!manifest_path.ok()) {
+    // Recorded now with the reason; left running, the run would later be
+    // taken for one whose process was killed.
+    (void)opened->metadata->AbandonRun(
+        report->run_id, "failed",
+        "no manifest: " + manifest_path.status().message());
     return ReportError(manifest_path.status());
   }
   SaveReplayRecord(globals, ReplayRequestOf(flags), *spec, *report, document,

@@ -555,4 +555,6 @@ Result<CodeVersion> CodeVersion::FromJson(const Json& json) {
   return version;
 }
 
+Status CodeVersionAvailable() { return LoadLibgit2().status(); }
+
 }  // namespace lockstep::env

@@ -47,6 +47,16 @@ expect_exit 5 without libpq.so.5 \
   "$LOCKSTEP" --metadata postgresql://127.0.0.1:1/none runs list
 expect_contains stderr.txt "install the Debian package libpq5"
 
+# A run needs libgit2 for its manifest's code version: without it the run
+# stops before its first step, and no run is left recorded as running.
+printf 'pipeline: p\nsteps:\n  a:\n    run: [sh, -c, "touch %s/ran; echo > outputs/o"]\n    outputs: {o: Artifact}\n' \
+  "$TEST_DIR" >p.yaml
+expect_exit 5 without libgit2.so.1.5 "$LOCKSTEP" run p.yaml --sandbox none
+expect_contains stderr.txt "install the Debian package libgit2-1.5"
+[[ ! -e ran ]] || fail "a step ran without libgit2"
+expect_exit 0 "$LOCKSTEP" --json runs list --status running
+expect_eq "$(json stdout.txt 'len(d["runs"])')" "0" "runs left running"
+
 # With the libraries present the same commands get past loading them.
 expect_exit 0 "$LOCKSTEP" ml train --train train.csv --label label \
   --model model.json
