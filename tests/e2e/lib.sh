@@ -62,3 +62,12 @@ expect_contains() {
 json() {
   python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"
 }
+
+# wait_for FILE: waits until FILE exists (10 s at most), else fails.
+wait_for() {
+  for _ in $(seq 1 200); do
+    [[ -e "$1" ]] && return 0
+    sleep 0.05
+  done
+  fail "$1 never appeared"
+}

@@ -24,15 +24,6 @@ params:
 YAML
 db="$LOCKSTEP_STORE/metadata.db"
 
-# Waits until FILE exists (10 s at most).
-wait_for() {
-  for _ in $(seq 1 200); do
-    [[ -e "$1" ]] && return 0
-    sleep 0.05
-  done
-  fail "$1 never appeared"
-}
-
 "$LOCKSTEP" run p.yaml --sandbox none --json >run.json 2>run.err &
 pid=$!
 wait_for slow.pid

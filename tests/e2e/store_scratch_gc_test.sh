@@ -18,14 +18,6 @@ params:
 YAML
 db="$LOCKSTEP_STORE/metadata.db"
 
-wait_for() {
-  for _ in $(seq 1 200); do
-    [[ -e "$1" ]] && return 0
-    sleep 0.05
-  done
-  fail "$1 never appeared"
-}
-
 running_runs() {
   sqlite3 "$db" "select run_id from runs where status='running'"
 }
