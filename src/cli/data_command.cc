@@ -320,7 +320,15 @@ void AddDiff(CLI::App* data, CommandContext context) {
       }
       PrintList("+", diff->added);
       PrintList("-", diff->removed);
-      PrintList("M", diff->changed);
+      for (const std::string& path : diff->changed) {
+        std::cout << "M " << data::DisplayPath(path);
+        const char* separator = " (";
+        for (const std::string& what : diff->changes.at(path)) {
+          std::cout << separator << what;
+          separator = "; ";
+        }
+        std::cout << ")\n";
+      }
       for (const std::string& note : diff->notes) std::cout << note << "\n";
       return kExitOk;
     };

@@ -179,6 +179,14 @@ Json SnapshotInfo::ToJson(int64_t now_ms) const {
   return out;
 }
 
+Json SnapshotDiff::ChangesJson() const {
+  Json list = Json::array();
+  for (const std::string& path : changed) {
+    list.push_back({{"path", JsonPath(path)}, {"what", changes.at(path)}});
+  }
+  return list;
+}
+
 Json SnapshotDiff::ToJson(int64_t now_ms) const {
   auto paths = [](const std::vector<std::string>& raw) {
     Json list = Json::array();
@@ -188,7 +196,7 @@ Json SnapshotDiff::ToJson(int64_t now_ms) const {
   return {{"from", from.ToJson(now_ms)}, {"to", to.ToJson(now_ms)},
           {"same_content", same_content}, {"added", paths(added)},
           {"removed", paths(removed)}, {"changed", paths(changed)},
-          {"notes", notes}};
+          {"changes", ChangesJson()}, {"notes", notes}};
 }
 
 Result<SnapshotRef> ParseSnapshotRef(std::string_view text) {
@@ -675,6 +683,45 @@ Status DataSnapshots::Export(const SnapshotRef& ref,
   return status;
 }
 
+namespace {
+
+// What differs between two entries at the same path, for `data diff`.
+std::vector<std::string> EntryChanges(const TreeEntry& x,
+                                      const TreeEntry& y) {
+  std::vector<std::string> what;
+  auto yes_no = [](bool b) { return std::string(b ? "true" : "false"); };
+  auto type_name = [](EntryType type) {
+    switch (type) {
+      case EntryType::kDirectory: return std::string("folder");
+      case EntryType::kSymlink: return std::string("link");
+      default: return std::string("file");
+    }
+  };
+  if (x.type != y.type) {
+    what.push_back("type " + type_name(x.type) + " -> " + type_name(y.type));
+  }
+  if (x.executable != y.executable) {
+    what.push_back("executable " + yes_no(x.executable) + " -> " +
+                   yes_no(y.executable));
+  }
+  if (x.size != y.size) {
+    what.push_back("size " + std::to_string(x.size) + " -> " +
+                   std::to_string(y.size));
+  }
+  if (x.digest != y.digest) {
+    what.push_back("content " + x.digest.ToString() + " -> " +
+                   y.digest.ToString());
+  }
+  if (x.target != y.target) {
+    // Targets are bytes; shown escaped, as paths are.
+    what.push_back("target " + DisplayPath(x.target) + " -> " +
+                   DisplayPath(y.target));
+  }
+  return what;
+}
+
+}  // namespace
+
 Result<SnapshotDiff> DataSnapshots::Diff(const SnapshotRef& from,
                                          const SnapshotRef& to) {
   SnapshotDiff diff;
@@ -714,9 +761,10 @@ Result<SnapshotDiff> DataSnapshots::Diff(const SnapshotRef& from,
     } else {
       const TreeEntry& x = old_tree[i++];
       const TreeEntry& y = new_tree[j++];
-      if (x.type != y.type || x.executable != y.executable ||
-          x.digest != y.digest || x.target != y.target || x.size != y.size) {
+      std::vector<std::string> what = EntryChanges(x, y);
+      if (!what.empty()) {
         diff.changed.push_back(x.path);
+        diff.changes[x.path] = std::move(what);
       }
     }
   }

@@ -98,9 +98,13 @@ struct SnapshotDiff {
   std::vector<std::string> added;
   std::vector<std::string> removed;
   std::vector<std::string> changed;
+  // For each changed path, what differs, in the order type, executable,
+  // size, content, target: "size 4 -> 5", "executable false -> true".
+  std::map<std::string, std::vector<std::string>> changes;
   std::vector<std::string> notes;  // Size, rows, columns, kind.
 
   Json ToJson(int64_t now_ms) const;
+  Json ChangesJson() const;  // [{path, what: [...]}] in `changed` order.
 };
 
 class DataSnapshots {

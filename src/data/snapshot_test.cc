@@ -109,6 +109,12 @@ TEST_F(SnapshotTest, SameSizeRewriteRightAfterHashingIsSeen) {
   auto diff = snapshots_->Diff({"folder", 1}, {"folder", 2});
   ASSERT_TRUE(diff.ok());
   EXPECT_EQ(diff->changed, std::vector<std::string>{"f.txt"});
+  // Found by a tester: diff named the path but not what changed in it.
+  WriteBytes(root_ / "aaaa.ref", "aaaa");
+  EXPECT_EQ(diff->changes.at("f.txt"),
+            std::vector<std::string>{
+                "content " + Sha256Sum(root_ / "aaaa.ref") + " -> " +
+                Sha256Sum(folder / "f.txt")});
 }
 
 TEST_F(SnapshotTest, OldFilesComeFromTheStatCache) {

@@ -41,6 +41,14 @@ $LOCKSTEP data diff folder@1 folder@3 --json > diff.json
 expect_eq "$(json diff.json 'd["added"]')" "['c.txt']" "added"
 expect_eq "$(json diff.json 'd["removed"]')" "['sub/b.txt']" "removed"
 expect_eq "$(json diff.json 'd["changed"]')" "['a.txt']" "changed"
+# What changed in it: 4 bytes ("one\n") became 4 ("ONE\n"), so the size
+# stays and only the content differs.
+expect_eq "$(json diff.json '[c["path"] for c in d["changes"]]')" "['a.txt']" \
+  "changes paths"
+expect_eq "$(json diff.json 'd["changes"][0]["what"][0].split()[0]')" \
+  "content" "what changed"
+expect_eq "$(json diff.json 'd["changes"][0]["what"][0].split()[3]')" \
+  "sha256:$(sha256sum data/a.txt | cut -d' ' -f1)" "new content digest"
 
 # Names are exact bytes: JSON carries a newline as a newline, and only a
 # name JSON cannot hold (invalid UTF-8) is shown with \xNN escapes.
@@ -92,4 +100,10 @@ expect_exit 2 $LOCKSTEP data snapshot does-not-exist --name x
 expect_exit 3 $LOCKSTEP data snapshot "sqlite:///nowhere.db" --name x
 expect_exit 2 $LOCKSTEP data snapshot "sqlite:///nowhere.db?table=t" --name x
 expect_exit 3 $LOCKSTEP data snapshot data --name folder --version 1
+
+# A mode change alone is named as such in the text form.
+chmod +x data/c.txt
+$LOCKSTEP data snapshot data --name folder -q
+$LOCKSTEP data diff folder@3 folder@4 >diff.txt
+expect_contains diff.txt "M c.txt (executable false -> true)"
 echo "data_snapshot_test: ok"
