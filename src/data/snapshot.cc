@@ -301,7 +301,14 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFile(const fs::path& path) {
   info.digest = stored.digest.ToString();
   info.size = stored.size;
   if (counter) {
-    counter->Finish();
+    // The bytes are pinned as they are; a CSV that breaks RFC 4180 is
+    // still snapshotted, but its row count may not be what the user
+    // thinks, so say so.
+    Status well_formed = counter->Finish();
+    if (!well_formed.ok()) {
+      LogWarning("{}: {}; snapshotted as it is, with {} rows counted",
+                 path.string(), well_formed.message(), counter->records());
+    }
     info.row_count = counter->records();
     info.columns = counter->columns();
   }

@@ -106,4 +106,10 @@ chmod +x data/c.txt
 $LOCKSTEP data snapshot data --name folder -q
 $LOCKSTEP data diff folder@3 folder@4 >diff.txt
 expect_contains diff.txt "M c.txt (executable false -> true)"
+
+# Found by a tester: a CSV whose quote never closes was snapshotted with
+# no word; the bytes are pinned as they are, with a warning.
+printf 'a,b\n1,"open\n2,3\n' >open.csv
+expect_exit 0 "$LOCKSTEP" data snapshot open.csv --name open
+expect_contains stderr.txt "open.csv: CSV ends inside a quoted field (unterminated quote); snapshotted as it is, with 1 rows counted"
 echo "data_snapshot_test: ok"
