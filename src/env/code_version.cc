@@ -53,6 +53,7 @@ struct GitApi {
   decltype(&git_repository_head) repository_head;
   decltype(&git_repository_head_detached) repository_head_detached;
   decltype(&git_repository_is_bare) repository_is_bare;
+  decltype(&git_ignore_add_rule) ignore_add_rule;
   decltype(&git_repository_odb) repository_odb;
   decltype(&git_repository_open_ext) repository_open_ext;
   decltype(&git_repository_path) repository_path;
@@ -113,6 +114,7 @@ Result<GitApi> BindLibgit2() {
   library.Bind(api.repository_open_ext, "git_repository_open_ext");
   library.Bind(api.repository_path, "git_repository_path");
   library.Bind(api.repository_workdir, "git_repository_workdir");
+  library.Bind(api.ignore_add_rule, "git_ignore_add_rule");
   library.Bind(api.status_list_entrycount, "git_status_list_entrycount");
   library.Bind(api.status_list_new, "git_status_list_new");
   library.Bind(api.blob_free, "git_blob_free");
@@ -425,6 +427,36 @@ std::string StripUrlCredentials(std::string_view url) {
          std::string(url.substr(host + at + 1));
 }
 
+// A store inside the work tree is not code: untracked (as the default
+// .lockstep/ is), it made every tree dirty and put the whole store, its
+// earlier patches included, into each run's patch, doubling it per run.
+// The rule lives in this repository object only; nothing is written.
+Status IgnoreStore(git_repository* repo, const std::string& work_tree,
+                   const fs::path& store_root) {
+  std::error_code error;
+  fs::path store = fs::weakly_canonical(store_root, error);
+  fs::path tree = fs::weakly_canonical(work_tree, error);
+  fs::path relative = store.lexically_relative(tree);
+  std::string text = relative.generic_string();
+  if (error || text.empty() || text == "." || text.starts_with("..")) {
+    return Status::Ok();  // The store is elsewhere.
+  }
+  std::string rule = "/";
+  for (char c : text) {
+    // Escape what gitignore patterns treat as special.
+    if (c == '\\' || c == '*' || c == '?' || c == '[' || c == '!' ||
+        c == '#' || c == ' ') {
+      rule += '\\';
+    }
+    rule += c;
+  }
+  rule += "/\n";
+  if (Git().ignore_add_rule(repo, rule.c_str()) != 0) {
+    return GitError("leaving the store " + store.string() + " out");
+  }
+  return Status::Ok();
+}
+
 Result<CodeVersion> CaptureCodeVersion(const fs::path& folder,
                                        store::BlobStore* blobs) {
   ASSIGN_OR_RETURN(const GitApi* api, LoadLibgit2());
@@ -451,6 +483,9 @@ Result<CodeVersion> CaptureCodeVersion(const fs::path& folder,
   }
   RETURN_IF_ERROR(ReadHead(raw, &version));
   version.remote_url = RemoteUrl(raw);
+  if (blobs != nullptr) {
+    RETURN_IF_ERROR(IgnoreStore(raw, version.work_tree, blobs->root()));
+  }
   ASSIGN_OR_RETURN(version.dirty, IsDirty(raw));
   if (!version.dirty) return version;
 
