@@ -50,16 +50,19 @@ bool IsValidName(std::string_view name) {
 }
 
 // A new snapshot's name (docs/data.md): components joined by single '/',
-// each non-empty, of letters, digits, . _ -, and not starting with '.'.
-// A name becomes part of registry references and of paths, where `..`,
-// `a//b` and `a/` would climb out, alias another name, or be refused.
+// each non-empty, of letters, digits, . _ -, and not starting with '.'
+// or '-'. A name becomes part of registry references and of paths, where
+// `..`, `a//b` and `a/` would climb out, alias another name, or be
+// refused, and of command lines, where `-rf` would read as a flag.
 bool IsValidNewName(std::string_view name) {
   if (!IsValidName(name)) return false;
   size_t start = 0;
   while (true) {
     size_t slash = name.find('/', start);
     std::string_view part = name.substr(start, slash - start);
-    if (part.empty() || part.front() == '.') return false;
+    if (part.empty() || part.front() == '.' || part.front() == '-') {
+      return false;
+    }
     if (slash == std::string_view::npos) return true;
     start = slash + 1;
   }
@@ -232,7 +235,7 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
     return Status::InvalidArgument(
         "'" + request.name + "' is not a valid snapshot name: parts of "
         "letters, digits, . _ - joined by single '/', none empty or "
-        "starting with '.' (like iris or team/iris-2.1)");
+        "starting with '.' or '-' (like iris or team/iris-2.1)");
   }
   if (request.version < 0) {
     return Status::InvalidArgument("--version must be a positive integer");

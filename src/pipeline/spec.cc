@@ -145,6 +145,13 @@ Status SpecParser::CheckKeys(const YAML::Node& map,
                              const std::string& what) const {
   for (const auto& entry : map) {
     ASSIGN_OR_RETURN(std::string key, Scalar(entry.first, "a key"));
+    if (key == "<<" && !keys.contains(key)) {
+      // yaml-cpp reads a merge key as a plain key named "<<".
+      return Error(entry.first,
+                   "YAML merge keys (<<) are not supported in " + what +
+                       "; write the keys out (an alias of a whole value, "
+                       "*name, works)");
+    }
     if (!keys.contains(key)) {
       std::string known;
       for (const std::string& k : keys) {

@@ -108,6 +108,18 @@ TEST(SpecTest, DuplicateKeysAreErrorsAtTheSecond) {
   EXPECT_TRUE(fine.ok()) << fine.status().ToString();
 }
 
+// Found by a tester: a merge key was refused as "unknown key '<<'", which
+// reads as if the YAML were wrong; it is a YAML feature not supported.
+TEST(SpecTest, MergeKeysAreNamedAsUnsupported) {
+  auto merged = Parse("pipeline: p\nsteps:\n  a: &b {run: [echo]}\n"
+                      "  c:\n    <<: *b\n");
+  ASSERT_FALSE(merged.ok());
+  EXPECT_NE(merged.status().message().find(
+                "YAML merge keys (<<) are not supported"),
+            std::string::npos)
+      << merged.status().ToString();
+}
+
 TEST(DagTest, OrderFollowsDependenciesAndFileOrderOtherwise) {
   auto spec = Parse(R"(pipeline: p
 steps:

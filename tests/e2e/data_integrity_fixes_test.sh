@@ -45,7 +45,8 @@ expect_exit 3 "$LOCKSTEP" runs list --since 99999999999999d
 expect_contains "$TEST_DIR/stderr.txt" "--since: duration"
 
 # 8. Snapshot names become registry references and paths.
-for name in 'a/../../x' 'a//b' 'a/' '/a' '.a' 'a/.b' 'a/./b'; do
+# '-rf' (found by a second tester) would read as a flag on a command line.
+for name in 'a/../../x' 'a//b' 'a/' '/a' '.a' 'a/.b' 'a/./b' '-rf' 'a/-x'; do
   expect_exit 3 "$LOCKSTEP" data snapshot e.csv --name "$name"
   expect_contains "$TEST_DIR/stderr.txt" "is not a valid snapshot name"
 done
