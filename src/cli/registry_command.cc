@@ -285,7 +285,8 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   roots.ExcludeSnapshots(expired);
   registry::GcOptions options;
   options.dry_run = dry_run;
-  options.grace_ms = *grace_ms;
+  options.grace_ms =
+      pipeline::GraceSparingLiveRuns(location->root, *grace_ms);
   auto report = registry::CollectGarbage((*registry)->index(),
                                          (*registry)->blobs(), roots, options);
   if (!report.ok()) return ReportError(report.status());
