@@ -257,7 +257,7 @@ void PrintScratch(const pipeline::ScratchSweep& sweep, bool dry_run) {
 }
 
 int RunGc(const GlobalOptions& globals, bool dry_run,
-          const std::string& grace) {
+          const std::string& grace, bool trust_metadata) {
   Result<int64_t> grace_ms =
       grace == "0" ? Result<int64_t>(0) : ParseDurationMillis(grace);
   if (!grace_ms.ok()) {
@@ -268,6 +268,13 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   if (!location.ok()) return ReportError(location.status());
   auto registry = registry::Registry::Open(location->root);
   if (!registry.ok()) return ReportError(registry.status());
+  auto url = MetadataUrl(globals);
+  if (!url.ok()) return ReportError(url.status());
+  if (!trust_metadata) {
+    Status own = metadata::MetadataStore::RequireStoreOwnDatabase(
+        location->root, *url);
+    if (!own.ok()) return ReportError(own);
+  }
   auto metadata = OpenMetadata(globals);
   if (!metadata.ok()) return ReportError(metadata.status());
 
@@ -285,7 +292,8 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   roots.ExcludeSnapshots(expired);
   registry::GcOptions options;
   options.dry_run = dry_run;
-  options.grace_ms = *grace_ms;
+  options.grace_ms =
+      pipeline::GraceSparingLiveRuns(location->root, *grace_ms);
   auto report = registry::CollectGarbage((*registry)->index(),
                                          (*registry)->blobs(), roots, options);
   if (!report.ok()) return ReportError(report.status());
@@ -350,12 +358,16 @@ void AddGc(CLI::App& app, CommandContext context) {
       "gc", "Sweep blobs nothing holds (safe while the registry serves)");
   auto dry_run = std::make_shared<bool>(false);
   auto grace = std::make_shared<std::string>("1h");
+  auto trust = std::make_shared<bool>(false);
   cmd->add_flag("--dry-run", *dry_run, "List what would be swept");
+  cmd->add_flag("--trust-metadata", *trust,
+                "Allow a lineage database other than the store's own "
+                "metadata.db (the one this store always used)");
   cmd->add_option("--grace", *grace,
                   "Never sweep blobs younger than this (default 1h)");
-  cmd->callback([context, dry_run, grace] {
-    *context.action = [context, dry_run, grace] {
-      return RunGc(*context.globals, *dry_run, *grace);
+  cmd->callback([context, dry_run, grace, trust] {
+    *context.action = [context, dry_run, grace, trust] {
+      return RunGc(*context.globals, *dry_run, *grace, *trust);
     };
   });
 }

@@ -203,6 +203,26 @@ static std::filesystem::path SqlitePath(const std::string& url) {
   return path == ":memory:" ? std::string() : path;
 }
 
+Status MetadataStore::RequireStoreOwnDatabase(
+    const std::filesystem::path& store_root, const std::string& url) {
+  std::filesystem::path own = store_root / "metadata.db";
+  std::filesystem::path named = SqlitePath(url);
+  std::error_code error;
+  if (!named.empty() &&
+      std::filesystem::weakly_canonical(named, error) ==
+          std::filesystem::weakly_canonical(own, error) &&
+      !error) {
+    return Status::Ok();
+  }
+  return Status::DataLoss(
+      "gc refuses to run: the lineage database " + url +
+      " is not this store's own " + own.string() +
+      ", so its retention roots may not know this store's runs and "
+      "snapshots and gc would sweep their blobs; run gc with the store's "
+      "database, or pass --trust-metadata if " + url +
+      " is the database this store has always been used with");
+}
+
 // Written beside a SQLite database once it holds a schema, so that a
 // later missing or empty database is known to be lost, not new, even in a
 // store with snapshots but no run manifests.

@@ -72,6 +72,14 @@ class MetadataStore {
   static std::string DefaultUrl(const std::filesystem::path& store_root,
                                 const std::string& url_override);
 
+  // OK when `url` names the store's own SQLite database
+  // (<store>/metadata.db); otherwise DataLoss naming both. gc takes its
+  // retention roots from the database, and one that never knew this
+  // store (another file, a fresh server) would let it sweep every run's
+  // and snapshot's blobs.
+  static Status RequireStoreOwnDatabase(
+      const std::filesystem::path& store_root, const std::string& url);
+
   explicit MetadataStore(std::unique_ptr<SqlDatabase> db);
 
   // The store folder whose runs/ holds the manifests. Manifest paths inside

@@ -9,9 +9,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "core/files.h"
 #include "core/log.h"
+#include "store/scratch.h"
 
 namespace lockstep::pipeline {
 
@@ -143,6 +145,33 @@ bool WorkFolderClaimed(const fs::path& store_root, const std::string& name) {
   bool claimed = ::flock(fd, LOCK_SH | LOCK_NB) != 0;
   ::close(fd);
   return claimed;
+}
+
+int64_t GraceSparingLiveRuns(const fs::path& store_root, int64_t grace_ms) {
+  const fs::path locks = store_root / "locks";
+  std::optional<int64_t> oldest;
+  std::error_code error;
+  for (fs::directory_iterator it(locks, error), end; !error && it != end;
+       it.increment(error)) {
+    std::string name = it->path().filename().string();
+    if (!name.starts_with("run-") || !name.ends_with(".lock")) {
+      continue;
+    }
+    std::string run = name.substr(4, name.size() - 4 - 5);
+    if (!WorkFolderClaimed(store_root, run)) {
+      continue;
+    }
+    std::optional<int64_t> started =
+        store::NewestModificationMillis(it->path());
+    if (started && (!oldest || *started < *oldest)) {
+      oldest = started;
+    }
+  }
+  if (!oldest) {
+    return grace_ms;
+  }
+  int64_t age = store::FileClockNowMillis(locks) - *oldest;
+  return std::max(grace_ms, age + kLiveRunSlackMillis);
 }
 
 Result<ScratchSweep> SweepAbandonedScratch(const fs::path& store_root,

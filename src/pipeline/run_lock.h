@@ -63,6 +63,16 @@ Result<std::vector<std::string>> RecoverAbandonedRuns(
 bool WorkFolderClaimed(const std::filesystem::path& store_root,
                        const std::string& name);
 
+// The grace period gc must use so that it sweeps no blob a live run or
+// reproduction of this store may have written: `grace_ms`, lengthened
+// while any is live to reach back before the oldest one started (its
+// lock file's mtime, written when it starts, on the store's own file
+// clock) plus kLiveRunSlackMillis for clocks read a little apart. Such
+// a run's code and output blobs are held by no root until it finishes.
+constexpr int64_t kLiveRunSlackMillis = 60 * 1000;
+int64_t GraceSparingLiveRuns(const std::filesystem::path& store_root,
+                             int64_t grace_ms);
+
 // What killed processes left in the store's scratch folders.
 struct ScratchSweep {
   std::vector<store::ScratchEntry> temporaries;   // <store>/tmp

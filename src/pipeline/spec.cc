@@ -691,6 +691,11 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
                      "([A-Za-z_][A-Za-z0-9_]*); env: lists the names of "
                      "host variables to pass, not NAME=VALUE");
       }
+      if (std::string why = ProgramChoosingEnvReason(step->env[i]);
+          !why.empty()) {
+        const YAML::Node& env = node["env"];
+        return Error(env.IsScalar() ? env : env[i], why);
+      }
     }
   }
   if (node["code"].IsDefined()) {

@@ -27,6 +27,21 @@ bool IsEnvName(const std::string& name) {
   return std::regex_match(name, kEnv);
 }
 
+std::string ProgramChoosingEnvReason(const std::string& name) {
+  if (name == "PATH") {
+    return "env: 'PATH' is refused: a step's program is found on the "
+           "fixed PATH, which the cache key covers; list the program in "
+           "code: and run it by its relative path (./tool) instead";
+  }
+  if (name == "LD_PRELOAD" || name == "LD_LIBRARY_PATH" ||
+      name == "LD_AUDIT") {
+    return "env: '" + name + "' is refused: it makes the dynamic loader "
+           "run library code the cache key does not cover; list the "
+           "libraries in code: or use a pinned image (environment:)";
+  }
+  return "";
+}
+
 Status CheckCodePath(const std::string& path) {
   auto refuse = [&](const std::string& reason) {
     return Status::InvalidArgument("code path " + path + ": " + reason);

@@ -33,6 +33,13 @@ bool IsStepRecordName(const std::string& name);
 // [A-Za-z_][A-Za-z0-9_]*: an environment variable name.
 bool IsEnvName(const std::string& name);
 
+// Why the host variable `name` may not pass through a step's env:, or ""
+// when it may. PATH and the dynamic loader's LD_PRELOAD, LD_LIBRARY_PATH
+// and LD_AUDIT choose which program or library code runs, while the key
+// covers only the program found on the fixed PATH and the code: files,
+// so editing the code they pick would never re-run the step.
+std::string ProgramChoosingEnvReason(const std::string& name);
+
 // Why the code path `path` (relative to the pipeline folder, and so to
 // the step folder) cannot be laid out, or Ok: it must be relative, stay
 // inside the folder after lexical normalisation, and not start with a

@@ -30,6 +30,11 @@ TEST(StepPathsTest, SimpleNames) {
   EXPECT_TRUE(IsEnvName("_A1"));
   EXPECT_FALSE(IsEnvName("LD_PRELOAD=/x"));
   EXPECT_FALSE(IsEnvName("1A"));
+  EXPECT_NE(ProgramChoosingEnvReason("PATH"), "");
+  EXPECT_NE(ProgramChoosingEnvReason("LD_PRELOAD"), "");
+  EXPECT_NE(ProgramChoosingEnvReason("LD_LIBRARY_PATH"), "");
+  EXPECT_EQ(ProgramChoosingEnvReason("OMP_NUM_THREADS"), "");
+  EXPECT_EQ(ProgramChoosingEnvReason("MYPATH"), "");
 }
 
 TEST(StepPathsTest, CodePaths) {

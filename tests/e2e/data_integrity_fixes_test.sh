@@ -158,10 +158,18 @@ cp saved.db "$LOCKSTEP_STORE/metadata.db"
 expect_exit 0 "$LOCKSTEP" runs list
 expect_contains "$TEST_DIR/stdout.txt" "$run_id"
 
+# gc with another database swept every snapshot's blobs of the store:
+# it refuses unless told the database is the one the store used.
+expect_exit 4 "$LOCKSTEP" gc --dry-run --grace 0s \
+  --metadata "$TEST_DIR/elsewhere.db"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "the lineage database $TEST_DIR/elsewhere.db is not this store's own"
+LOCKSTEP_METADATA="$TEST_DIR/elsewhere.db" \
+  expect_exit 4 "$LOCKSTEP" gc --grace 0s
 # Defence in depth: gc keeps what a manifest in runs/ needs even when
 # the lineage database it is given does not list that run.
 expect_exit 0 "$LOCKSTEP" gc --dry-run --grace 0s --json \
-  --metadata "$TEST_DIR/elsewhere.db"
+  --metadata "$TEST_DIR/elsewhere.db" --trust-metadata
 expect_eq "$(json "$TEST_DIR/stdout.txt" \
   '"'"$output"'" in [s["digest"] for s in d["swept"]]')" False \
   "the run's output is kept"

@@ -65,6 +65,22 @@ steps:
     env: ["LD_PRELOAD=/x"]
     outputs: {x: Artifact}' \
   "bad.yaml:5:11: env: 'LD_PRELOAD=/x' is not a variable name"
+# With env: [PATH] the program came from the host PATH while the key
+# hashed the one on the fixed PATH: editing it never re-ran the step.
+check . 'pipeline: p
+steps:
+  a:
+    run: [tool]
+    env: [HOME2, PATH]
+    outputs: {x: Artifact}' \
+  "bad.yaml:5:18: env: 'PATH' is refused: a step's program is found on"
+check . 'pipeline: p
+steps:
+  a:
+    run: [sh, -c, "echo > outputs/x"]
+    env: LD_LIBRARY_PATH
+    outputs: {x: Artifact}' \
+  "bad.yaml:5:10: env: 'LD_LIBRARY_PATH' is refused"
 check . 'pipeline: p
 steps:
   a:

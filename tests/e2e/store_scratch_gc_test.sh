@@ -3,6 +3,7 @@
 # held), and temporary files older than a day; it leaves a live run's
 # folder and young temporaries alone, and a dry run removes nothing.
 # A reproduction claims its own work folder the same way a run does.
+# gc --grace 0 during a live run sweeps none of its blobs.
 source "$(dirname "$0")/lib.sh"
 command -v sqlite3 >/dev/null || { echo "skipped: no sqlite3"; exit 0; }
 
@@ -11,11 +12,13 @@ pipeline: scratch
 steps:
   slow:
     run: [sh, -c, 'echo \$\$ > $TEST_DIR/\${{ params.tag }}.pid; while [ ! -e $TEST_DIR/\${{ params.tag }}.go ]; do sleep 0.05; done; echo \${{ params.tag }} > outputs/b']
+    code: [helper.txt]
     outputs:
       b: Artifact
 params:
   tag: slow
 YAML
+echo "a code file" >helper.txt
 db="$LOCKSTEP_STORE/metadata.db"
 
 running_runs() {
@@ -52,17 +55,20 @@ printf 'xy' >"$LOCKSTEP_STORE/tmp/blob-young"
 "$LOCKSTEP" gc --grace 0 --dry-run --json >dry.json 2>dry.err ||
   { cat dry.err; fail "gc --dry-run failed"; }
 expect_eq "$(json dry.json 'sorted(e["path"].split("/")[-1] + ":" + str(e["bytes"]) for e in d["abandonedScratch"])')" \
-  "['$killed_id:0', 'batch-killed:5']" "dry run lists"
+  "['$killed_id:12', 'batch-killed:5']" "dry run lists"
 [[ -d "$LOCKSTEP_STORE/tmp/batch-killed" ]] || fail "dry run removed"
 
 "$LOCKSTEP" gc --grace 0 >gc.out 2>gc.err || { cat gc.err; fail "gc failed"; }
-expect_contains gc.out "removed $LOCKSTEP_STORE/work/$killed_id (0 bytes"
+expect_contains gc.out "removed $LOCKSTEP_STORE/work/$killed_id (12 bytes"
 expect_contains gc.out "removed $LOCKSTEP_STORE/tmp/batch-killed (5 bytes"
 [[ ! -e "$LOCKSTEP_STORE/work/$killed_id" ]] || fail "killed folder kept"
 [[ ! -e "$LOCKSTEP_STORE/tmp/batch-killed" ]] || fail "old temporary kept"
 [[ -e "$LOCKSTEP_STORE/tmp/blob-young" ]] || fail "young temporary removed"
 [[ -d "$LOCKSTEP_STORE/work/$live_id" ]] || fail "live run's folder removed"
 
+# gc --grace 0 during the live run swept its code-file blob (held by no
+# root until the run is recorded), so it could not be reproduced.
+expect_eq "$(json dry.json 'len(d["swept"])')" 0 "blobs swept during a run"
 # The live run is undisturbed and finishes.
 touch live.go
 wait "$live_pid" || { cat live.err; fail "the live run failed"; }
