@@ -41,6 +41,7 @@ Result<Digest> FingerprintOf(const ReplayRequest& request,
   parts.pipeline_bytes = pipeline_bytes;
   parts.param_overrides = request.params;
   parts.params_file = request.params_file;
+  parts.params_bytes = request.params_bytes;
   parts.sandbox = SandboxName(request.sandbox);
   parts.allow_tags = request.allow_tags;
   return pipeline::ReplayFingerprint(parts);
@@ -111,6 +112,7 @@ struct ReplayPlan {
   Json toolchain;
   std::vector<pipeline::StepReport> steps;
   std::map<std::string, std::string> fields;  // Manifest fields fixed.
+  std::string pipeline_bytes;  // The ones fingerprinted, not re-read.
 };
 
 Result<ReplayedRun> RecordReplay(ReplayPlan plan,
@@ -166,9 +168,8 @@ Result<ReplayedRun> RecordReplay(ReplayPlan plan,
   }
 
   fs::path directory = fs::path(request.pipeline_file).parent_path();
-  ASSIGN_OR_RETURN(std::string spec_text, ReadFile(request.pipeline_file));
   ASSIGN_OR_RETURN(manifest::ManifestContext context,
-                   CaptureManifestContext(spec_text, directory,
+                   CaptureManifestContext(plan.pipeline_bytes, directory,
                                           report.toolchain, opened));
   report.finished_ms = NowUnixMillis();
   report.status = "succeeded";
@@ -287,6 +288,7 @@ std::optional<Result<ReplayedRun>> TryReplayRun(
   }
   LogDebug("replaying run {}: nothing it depends on changed",
            plan->original.run_id);
+  plan->pipeline_bytes = std::move(*bytes);
   return RecordReplay(std::move(*plan), request, std::move(*opened));
 }
 

@@ -216,9 +216,10 @@ Status CheckDefaultIsExact(const PipelineSpec& spec, const ParamSpec& param) {
   return SpecError(where, ExactRangeMessage(param.name, text));
 }
 
-Status ApplyParamsFile(const PipelineSpec& spec, const std::string& path,
+Status ApplyParamsFile(const PipelineSpec& spec, const ParamsFile& file,
                        ParamValues* values) {
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  const std::string& path = file.path;
+  const std::string& text = file.text;
   // Malformed JSON is reported as ParseJson words it: FILE:LINE:COL.
   ASSIGN_OR_RETURN(Json parsed, ParseJsonWithUniqueKeys(text, path));
   if (!parsed.is_object()) {
@@ -319,6 +320,17 @@ Status CheckComponentParams(const PipelineSpec& spec,
 Result<ParamValues> ResolveParams(const PipelineSpec& spec,
                                   const std::vector<std::string>& overrides,
                                   const std::string& params_file) {
+  if (params_file.empty()) {
+    return ResolveParams(spec, overrides, nullptr);
+  }
+  ASSIGN_OR_RETURN(std::string text, ReadFile(params_file));
+  ParamsFile file{.path = params_file, .text = std::move(text)};
+  return ResolveParams(spec, overrides, &file);
+}
+
+Result<ParamValues> ResolveParams(const PipelineSpec& spec,
+                                  const std::vector<std::string>& overrides,
+                                  const ParamsFile* params_file) {
   ParamValues values;
   for (const ParamSpec& param : spec.params) {
     if (param.default_value) {
@@ -326,8 +338,8 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
       values[param.name] = *param.default_value;
     }
   }
-  if (!params_file.empty()) {
-    RETURN_IF_ERROR(ApplyParamsFile(spec, params_file, &values));
+  if (params_file != nullptr) {
+    RETURN_IF_ERROR(ApplyParamsFile(spec, *params_file, &values));
   }
 
   for (const std::string& assignment : overrides) {

@@ -75,8 +75,7 @@ Result<Digest> ReplayFingerprint(const ReplayFingerprintParts& parts) {
   }
   AddPart(&hasher, parts.params_file);
   if (!parts.params_file.empty()) {
-    ASSIGN_OR_RETURN(std::string bytes, ReadFile(parts.params_file));
-    AddPart(&hasher, Sha256Of(bytes).ToString());
+    AddPart(&hasher, Sha256Of(parts.params_bytes).ToString());
   }
   AddPart(&hasher, parts.sandbox);
   AddPart(&hasher, parts.allow_tags ? "tags" : "pinned");

@@ -32,6 +32,7 @@ class ReplayTest : public ::testing::Test {
     parts_.pipeline_bytes = "pipeline: p\n";
     parts_.param_overrides = {"n=2"};
     parts_.params_file = (dir_ / "params.json").string();
+    parts_.params_bytes = "{\"n\": 1}";
     parts_.sandbox = "none";
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -69,14 +70,15 @@ TEST_F(ReplayTest, FingerprintChangesWithEveryPart) {
   EXPECT_TRUE(differs([&] { parts_.metadata_url = "other.db"; }));
   EXPECT_TRUE(differs([&] { parts_.lockstep_version = "0.2.0"; }));
   EXPECT_TRUE(differs([&] { parts_.pipeline_file = dir_ / "b.yaml"; }));
-  EXPECT_TRUE(differs([&] { Write("params.json", "{\"n\": 2}"); }));
-  Write("params.json", "{\"n\": 1}");
+  EXPECT_TRUE(differs([&] { parts_.params_bytes = "{\"n\": 2}"; }));
+  // Only the bytes the run read count: the file now is not read again.
+  Write("params.json", "{\"n\": 2}");
   EXPECT_EQ(Fingerprint(), base);
   // A rebuilt binary: same bytes, new inode and times.
   fs::remove(dir_ / "binary");
   Write("binary", "lockstep");
   EXPECT_NE(Fingerprint(), base);
-  parts_.params_file = (dir_ / "missing.json").string();
+  parts_.lockstep_binary = dir_ / "missing";
   EXPECT_FALSE(ReplayFingerprint(parts_).ok());
 }
 

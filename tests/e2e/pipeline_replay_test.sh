@@ -199,6 +199,16 @@ run_scenarios() {
   expect_normal "produce=cached consume=ran" "cache: false again"
   write_pipeline ""
   establish "restored pipeline"
+  # A params file that can be read only once (a pipe) is read once: the
+  # params and the replay fingerprint come from the same bytes.
+  expect_normal "produce=ran consume=ran" "params from a pipe" \
+    --params <(echo '{"n": 4}')
+  sleep 2.1
+  expect_normal "produce=cached consume=cached" "params from a pipe, settled" \
+    --params <(echo '{"n": 4}')
+  expect_replay "params from a pipe: replay" --params <(echo '{"n": 4}')
+  expect_normal "produce=cached consume=cached" "other params from a pipe" \
+    --params <(echo '{"n": 2}')
   # --explain and --no-cache always take the normal path.
   expect_normal "produce=cached consume=cached" "--explain" --explain
   expect_normal "produce=ran consume=ran" "--no-cache" --no-cache
