@@ -2,6 +2,8 @@
 
 #include "cli/run_replay.h"
 
+#include <set>
+
 #include "core/canonical_json.h"
 #include "core/clock.h"
 #include "core/files.h"
@@ -339,6 +341,14 @@ void SaveReplayRecord(const GlobalOptions& globals,
   for (const auto& [digest, identity] : inputs.blobs) {
     blobs[digest] = pipeline::StatKeyToJson(identity);
   }
+  // Besides outputs, the manifest names the pipeline file's and each code
+  // file's blob: a replay is only as reproducible as they are present.
+  std::set<std::string> needed = {Sha256Of(spec.text).ToString()};
+  for (const pipeline::StepReport& step : report.steps) {
+    for (const auto& [path, file] : step.invocation.code) {
+      needed.insert(file.digest.ToString());
+    }
+  }
   Json record = {{"run_id", report.run_id},
                  {"toolchain", report.toolchain},
                  {"env", inputs.env},
@@ -346,6 +356,7 @@ void SaveReplayRecord(const GlobalOptions& globals,
                  {"program_files", WatchedToJson(inputs.program_files)},
                  {"files", WatchedToJson(inputs.files)},
                  {"blobs", blobs},
+                 {"needed_blobs", needed},
                  {"steps", steps},
                  {"fields", fixed},
                  {"steps_digest", Sha256Of(*steps_text).ToString()}};

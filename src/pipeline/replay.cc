@@ -144,6 +144,15 @@ std::string ReplayMismatch(const Json& record,
       return "output blob " + why;
     }
   }
+  for (const Json& digest : record.at("needed_blobs")) {
+    Result<Digest> parsed = Digest::Parse(digest.get<std::string>());
+    if (!parsed.ok()) {
+      return "bad blob digest in the record";
+    }
+    if (!blobs.Contains(*parsed)) {
+      return "blob " + parsed->ToString() + " the manifest names is gone";
+    }
+  }
   return "";
 }
 

@@ -91,7 +91,8 @@ Json StatKeyToJson(const data::StatKey& key);
 data::StatKey StatKeyFromJson(const Json& json);
 
 // Checks the record's environment variables, toolchain, programs, code
-// files and folders and output blobs against the host and store now.
+// files and folders, output blobs and the other blobs the manifest names
+// (pipeline and code files) against the host and store now.
 // Returns "" when everything matches, else what differs first.
 std::string ReplayMismatch(const Json& record, const store::BlobStore& blobs);
 

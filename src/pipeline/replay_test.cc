@@ -99,6 +99,7 @@ TEST_F(ReplayTest, RacyFilesRefuseTheRecord) {
 TEST_F(ReplayTest, MismatchNamesWhatChanged) {
   store::BlobStore blobs(dir_ / "store");
   Digest blob = *blobs.PutBytes("output");
+  Digest code_blob = *blobs.PutBytes("echo code");
   struct stat info;
   ASSERT_EQ(::lstat(blobs.PathOf(blob).c_str(), &info), 0);
   ::setenv("LOCKSTEP_REPLAY_TEST_VAR", "one", 1);
@@ -110,7 +111,8 @@ TEST_F(ReplayTest, MismatchNamesWhatChanged) {
       {"program_files", Json::array()},
       {"files", Json::array({Json::array(
                     {code.string(), StatKeyToJson(StatOf(code))})})},
-      {"blobs", {{blob.ToString(), StatKeyToJson(data::StatKeyOf(info))}}}};
+      {"blobs", {{blob.ToString(), StatKeyToJson(data::StatKeyOf(info))}}},
+      {"needed_blobs", {code_blob.ToString()}}};
   EXPECT_EQ(ReplayMismatch(record, blobs), "");
 
   ::setenv("LOCKSTEP_REPLAY_TEST_VAR", "two", 1);
@@ -129,6 +131,13 @@ TEST_F(ReplayTest, MismatchNamesWhatChanged) {
   record["programs"]["sh"] = "/nowhere/sh";
   EXPECT_EQ(ReplayMismatch(record, blobs), "program sh resolves elsewhere");
   record["programs"]["sh"] = FindStepProgram("sh").string();
+
+  // A code file's blob the manifest names, removed: no replay.
+  fs::remove(blobs.PathOf(code_blob));
+  EXPECT_EQ(ReplayMismatch(record, blobs),
+            "blob " + code_blob.ToString() + " the manifest names is gone");
+  record["needed_blobs"] = Json::array();
+  EXPECT_EQ(ReplayMismatch(record, blobs), "");
 
   fs::remove(blobs.PathOf(blob));
   EXPECT_EQ(ReplayMismatch(record, blobs),

@@ -172,6 +172,17 @@ run_scenarios() {
   expect_normal "produce=ran consume=cached" "corrupted output blob"
   establish "after corruption"
 
+  # A code file's blob (named by the manifest) removed: the normal path,
+  # which stores it again.
+  code=sha256:$(sha256sum gen.sh | cut -c1-64)
+  blob="$LOCKSTEP_STORE/blobs/sha256/${code:7:2}/${code:7}"
+  [[ -f "$blob" ]] || fail "no code blob at $blob"
+  chmod u+w "$blob"
+  rm "$blob"
+  expect_normal "produce=cached consume=cached" "deleted code blob"
+  [[ -f "$blob" ]] || fail "the normal path did not store gen.sh again"
+  expect_replay "code blob restored"
+
   if bwrap --unshare-all --ro-bind / / true 2>/dev/null; then
     SANDBOX=bubblewrap expect_normal "produce=ran consume=ran" \
       "other sandbox"
