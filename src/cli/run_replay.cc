@@ -93,16 +93,24 @@ std::vector<pipeline::StepReport> ReplayedSteps(const Json& record) {
   return steps;
 }
 
-// Whether the lineage store would give every step the execution it gave
-// the recorded run: none newer with the same key since.
+// Whether the normal lookup (FindCachedExecution, as the runner uses it)
+// would give every step the execution it gave the recorded run, with an
+// output event for each output naming the recorded blob.
 Result<bool> SameCacheAnswers(metadata::MetadataStore& metadata,
-                              const Json& record, int64_t context) {
-  ASSIGN_OR_RETURN(auto newest, metadata.NewestCompleteByKeyOf(context));
+                              const Json& record) {
   for (const Json& step : record.at("steps")) {
-    auto found = newest.find(step.at("key").get<std::string>());
-    if (found == newest.end() ||
-        found->second != step.at("execution").get<int64_t>()) {
+    Result<metadata::MetadataStore::CachedExecution> cached =
+        metadata.FindCachedExecution(step.at("key").get<std::string>());
+    if (!cached.ok() ||
+        cached->execution.id != step.at("execution").get<int64_t>()) {
       return false;
+    }
+    for (const auto& [name, output] : step.at("outputs").items()) {
+      auto found = cached->outputs.find(name);
+      if (found == cached->outputs.end() ||
+          found->second.digest != output.at(0).get<std::string>()) {
+        return false;
+      }
     }
   }
   return true;
@@ -218,8 +226,7 @@ std::optional<ReplayPlan> PlanReplay(const Json& record,
     return std::nullopt;
   }
   plan.original = *original;
-  Result<bool> same =
-      SameCacheAnswers(*opened.metadata, record, original->context_id);
+  Result<bool> same = SameCacheAnswers(*opened.metadata, record);
   if (!same.ok() || !*same) {
     LogDebug("no replay of run {}: the cache has newer executions",
              original->run_id);

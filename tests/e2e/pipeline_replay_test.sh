@@ -183,6 +183,17 @@ run_scenarios() {
   [[ -f "$blob" ]] || fail "the normal path did not store gen.sh again"
   expect_replay "code blob restored"
 
+  # An execution's output events gone from the lineage store: the normal
+  # lookup misses, so the replay must not report a hit (SQLite only).
+  if [[ -z "${LOCKSTEP_METADATA:-}" ]]; then
+    key=$(json run.json 'd["steps"][0]["cache_key"]')
+    sqlite3 "$LOCKSTEP_STORE/metadata.db" "DELETE FROM events WHERE \
+      type = 'output' AND execution_id IN \
+      (SELECT id FROM executions WHERE cache_key = '$key')"
+    expect_normal "produce=ran consume=cached" "output events gone"
+    establish "after output events"
+  fi
+
   if bwrap --unshare-all --ro-bind / / true 2>/dev/null; then
     SANDBOX=bubblewrap expect_normal "produce=ran consume=ran" \
       "other sandbox"
