@@ -323,6 +323,13 @@ int PrintRun(const GlobalOptions& globals, const pipeline::RunReport& report,
 
 int ValidatePipeline(const GlobalOptions& globals, const std::string& file) {
   Result<pipeline::PipelineSpec> spec = pipeline::LoadPipeline(file);
+  // The defaults `run` would refuse are refused here, in the same words.
+  if (spec.ok()) {
+    if (Status defaults = pipeline::CheckParamDefaults(*spec);
+        !defaults.ok()) {
+      spec = defaults;
+    }
+  }
   if (!spec.ok() && globals.json) {
     // The message starts "file:line:column: reason"; split it for tools.
     std::string message = spec.status().message();

@@ -185,7 +185,8 @@ std::optional<std::string> InexactInteger(const Json& value) {
 std::optional<YAML::Node> DefaultNode(const PipelineSpec& spec,
                                       const std::string& name) {
   try {
-    YAML::Node param = YAML::LoadFile(spec.file.string())["params"][name];
+    // The bytes parsed, not the file again: it may have changed since.
+    YAML::Node param = YAML::Load(spec.text)["params"][name];
     if (param.IsMap() && param["type"].IsDefined()) param = param["default"];
     if (param.IsScalar()) return param;
   } catch (const YAML::Exception&) {
@@ -328,13 +329,22 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
   return ResolveParams(spec, overrides, &file);
 }
 
-Result<ParamValues> ResolveParams(const PipelineSpec& spec,
-                                  const std::vector<std::string>& overrides,
-                                  const ParamsFile* params_file) {
-  ParamValues values;
+Status CheckParamDefaults(const PipelineSpec& spec) {
   for (const ParamSpec& param : spec.params) {
     if (param.default_value) {
       RETURN_IF_ERROR(CheckDefaultIsExact(spec, param));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<ParamValues> ResolveParams(const PipelineSpec& spec,
+                                  const std::vector<std::string>& overrides,
+                                  const ParamsFile* params_file) {
+  RETURN_IF_ERROR(CheckParamDefaults(spec));
+  ParamValues values;
+  for (const ParamSpec& param : spec.params) {
+    if (param.default_value) {
       values[param.name] = *param.default_value;
     }
   }

@@ -44,6 +44,10 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
                                   const std::vector<std::string>& overrides,
                                   const ParamsFile* params_file);
 
+// Refuses a default integer beyond +-(2^53 - 1), naming its
+// file:line:column; `run` (ResolveParams) and `validate` both check it.
+Status CheckParamDefaults(const PipelineSpec& spec);
+
 // {"type": "int", "value": 2}: the typed form used in keys and manifests.
 Json TypedParam(const Json& value);
 
