@@ -160,10 +160,12 @@ void PrintDeterminismText(const Json& determinism) {
             << std::endl;
 }
 
-ReplayRequest ReplayRequestOf(const RunFlags& flags) {
+ReplayRequest ReplayRequestOf(const RunFlags& flags,
+                              const std::string& params_bytes) {
   return {.pipeline_file = flags.pipeline_file,
           .params = flags.params,
           .params_file = flags.params_file,
+          .params_bytes = params_bytes,
           .sandbox = flags.sandbox,
           .allow_tags = flags.allow_tags,
           .labels = flags.labels};
@@ -189,9 +191,16 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   if (Status git = env::CodeVersionAvailable(); !git.ok()) {
     return ReportError(git);
   }
-  if (MayReplay(flags)) {
+  // Read once: the params resolved and the replay fingerprint both come
+  // from these bytes. An unreadable file is reported after the pipeline
+  // file's own errors, as before.
+  Result<std::string> params_bytes = std::string();
+  if (!flags.params_file.empty()) {
+    params_bytes = ReadFile(flags.params_file);
+  }
+  if (MayReplay(flags) && params_bytes.ok()) {
     std::optional<Result<ReplayedRun>> replayed =
-        TryReplayRun(globals, ReplayRequestOf(flags));
+        TryReplayRun(globals, ReplayRequestOf(flags, *params_bytes));
     if (replayed.has_value()) {
       if (!replayed->ok()) {
         return ReportError(replayed->status());
@@ -208,8 +217,15 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   if (!spec.ok()) {
     return ReportError(spec.status());
   }
+  if (!params_bytes.ok()) {
+    return ReportError(params_bytes.status());
+  }
+  std::optional<pipeline::ParamsFile> params_file;
+  if (!flags.params_file.empty()) {
+    params_file = {.path = flags.params_file, .text = *params_bytes};
+  }
   Result<pipeline::ParamValues> params = pipeline::ResolveParams(
-      *spec, flags.params, flags.params_file);
+      *spec, flags.params, params_file ? &*params_file : nullptr);
   if (!params.ok()) {
     return ReportError(params.status());
   }
@@ -219,7 +235,7 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
     return ReportError(parsed);
   }
   options.param_overrides = flags.params;
-  options.params_file = flags.params_file;
+  options.params_file = std::move(params_file);
   options.jobs = flags.jobs;
   options.no_cache = flags.no_cache;
   options.explain = flags.explain;
@@ -250,8 +266,8 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
         "no manifest: " + manifest_path.status().message());
     return ReportError(manifest_path.status());
   }
-  SaveReplayRecord(globals, ReplayRequestOf(flags), *spec, *report, document,
-                   opened.value());
+  SaveReplayRecord(globals, ReplayRequestOf(flags, *params_bytes), *spec,
+                   *report, document, opened.value());
 
   if (!report->failure.empty()) {
     LogError("{}", report->failure);
@@ -307,6 +323,13 @@ int PrintRun(const GlobalOptions& globals, const pipeline::RunReport& report,
 
 int ValidatePipeline(const GlobalOptions& globals, const std::string& file) {
   Result<pipeline::PipelineSpec> spec = pipeline::LoadPipeline(file);
+  // The defaults `run` would refuse are refused here, in the same words.
+  if (spec.ok()) {
+    if (Status defaults = pipeline::CheckParamDefaults(*spec);
+        !defaults.ok()) {
+      spec = defaults;
+    }
+  }
   if (!spec.ok() && globals.json) {
     // The message starts "file:line:column: reason"; split it for tools.
     std::string message = spec.status().message();

@@ -2,6 +2,8 @@
 
 #include "cli/run_replay.h"
 
+#include <set>
+
 #include "core/canonical_json.h"
 #include "core/clock.h"
 #include "core/files.h"
@@ -41,6 +43,7 @@ Result<Digest> FingerprintOf(const ReplayRequest& request,
   parts.pipeline_bytes = pipeline_bytes;
   parts.param_overrides = request.params;
   parts.params_file = request.params_file;
+  parts.params_bytes = request.params_bytes;
   parts.sandbox = SandboxName(request.sandbox);
   parts.allow_tags = request.allow_tags;
   return pipeline::ReplayFingerprint(parts);
@@ -90,16 +93,24 @@ std::vector<pipeline::StepReport> ReplayedSteps(const Json& record) {
   return steps;
 }
 
-// Whether the lineage store would give every step the execution it gave
-// the recorded run: none newer with the same key since.
+// Whether the normal lookup (FindCachedExecution, as the runner uses it)
+// would give every step the execution it gave the recorded run, with an
+// output event for each output naming the recorded blob.
 Result<bool> SameCacheAnswers(metadata::MetadataStore& metadata,
-                              const Json& record, int64_t context) {
-  ASSIGN_OR_RETURN(auto newest, metadata.NewestCompleteByKeyOf(context));
+                              const Json& record) {
   for (const Json& step : record.at("steps")) {
-    auto found = newest.find(step.at("key").get<std::string>());
-    if (found == newest.end() ||
-        found->second != step.at("execution").get<int64_t>()) {
+    Result<metadata::MetadataStore::CachedExecution> cached =
+        metadata.FindCachedExecution(step.at("key").get<std::string>());
+    if (!cached.ok() ||
+        cached->execution.id != step.at("execution").get<int64_t>()) {
       return false;
+    }
+    for (const auto& [name, output] : step.at("outputs").items()) {
+      auto found = cached->outputs.find(name);
+      if (found == cached->outputs.end() ||
+          found->second.digest != output.at(0).get<std::string>()) {
+        return false;
+      }
     }
   }
   return true;
@@ -111,6 +122,7 @@ struct ReplayPlan {
   Json toolchain;
   std::vector<pipeline::StepReport> steps;
   std::map<std::string, std::string> fields;  // Manifest fields fixed.
+  std::string pipeline_bytes;  // The ones fingerprinted, not re-read.
 };
 
 Result<ReplayedRun> RecordReplay(ReplayPlan plan,
@@ -166,9 +178,8 @@ Result<ReplayedRun> RecordReplay(ReplayPlan plan,
   }
 
   fs::path directory = fs::path(request.pipeline_file).parent_path();
-  ASSIGN_OR_RETURN(std::string spec_text, ReadFile(request.pipeline_file));
   ASSIGN_OR_RETURN(manifest::ManifestContext context,
-                   CaptureManifestContext(spec_text, directory,
+                   CaptureManifestContext(plan.pipeline_bytes, directory,
                                           report.toolchain, opened));
   report.finished_ms = NowUnixMillis();
   report.status = "succeeded";
@@ -215,8 +226,7 @@ std::optional<ReplayPlan> PlanReplay(const Json& record,
     return std::nullopt;
   }
   plan.original = *original;
-  Result<bool> same =
-      SameCacheAnswers(*opened.metadata, record, original->context_id);
+  Result<bool> same = SameCacheAnswers(*opened.metadata, record);
   if (!same.ok() || !*same) {
     LogDebug("no replay of run {}: the cache has newer executions",
              original->run_id);
@@ -287,6 +297,7 @@ std::optional<Result<ReplayedRun>> TryReplayRun(
   }
   LogDebug("replaying run {}: nothing it depends on changed",
            plan->original.run_id);
+  plan->pipeline_bytes = std::move(*bytes);
   return RecordReplay(std::move(*plan), request, std::move(*opened));
 }
 
@@ -337,6 +348,14 @@ void SaveReplayRecord(const GlobalOptions& globals,
   for (const auto& [digest, identity] : inputs.blobs) {
     blobs[digest] = pipeline::StatKeyToJson(identity);
   }
+  // Besides outputs, the manifest names the pipeline file's and each code
+  // file's blob: a replay is only as reproducible as they are present.
+  std::set<std::string> needed = {Sha256Of(spec.text).ToString()};
+  for (const pipeline::StepReport& step : report.steps) {
+    for (const auto& [path, file] : step.invocation.code) {
+      needed.insert(file.digest.ToString());
+    }
+  }
   Json record = {{"run_id", report.run_id},
                  {"toolchain", report.toolchain},
                  {"env", inputs.env},
@@ -344,6 +363,7 @@ void SaveReplayRecord(const GlobalOptions& globals,
                  {"program_files", WatchedToJson(inputs.program_files)},
                  {"files", WatchedToJson(inputs.files)},
                  {"blobs", blobs},
+                 {"needed_blobs", needed},
                  {"steps", steps},
                  {"fields", fixed},
                  {"steps_digest", Sha256Of(*steps_text).ToString()}};

@@ -21,6 +21,7 @@ struct ReplayRequest {
   std::string pipeline_file;
   std::vector<std::string> params;
   std::string params_file;
+  std::string params_bytes;  // Read once by the run (see ParamsFile).
   std::string sandbox;
   bool allow_tags = false;
   std::vector<std::string> labels;

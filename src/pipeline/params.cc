@@ -185,7 +185,8 @@ std::optional<std::string> InexactInteger(const Json& value) {
 std::optional<YAML::Node> DefaultNode(const PipelineSpec& spec,
                                       const std::string& name) {
   try {
-    YAML::Node param = YAML::LoadFile(spec.file.string())["params"][name];
+    // The bytes parsed, not the file again: it may have changed since.
+    YAML::Node param = YAML::Load(spec.text)["params"][name];
     if (param.IsMap() && param["type"].IsDefined()) param = param["default"];
     if (param.IsScalar()) return param;
   } catch (const YAML::Exception&) {
@@ -216,9 +217,10 @@ Status CheckDefaultIsExact(const PipelineSpec& spec, const ParamSpec& param) {
   return SpecError(where, ExactRangeMessage(param.name, text));
 }
 
-Status ApplyParamsFile(const PipelineSpec& spec, const std::string& path,
+Status ApplyParamsFile(const PipelineSpec& spec, const ParamsFile& file,
                        ParamValues* values) {
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  const std::string& path = file.path;
+  const std::string& text = file.text;
   // Malformed JSON is reported as ParseJson words it: FILE:LINE:COL.
   ASSIGN_OR_RETURN(Json parsed, ParseJsonWithUniqueKeys(text, path));
   if (!parsed.is_object()) {
@@ -319,15 +321,35 @@ Status CheckComponentParams(const PipelineSpec& spec,
 Result<ParamValues> ResolveParams(const PipelineSpec& spec,
                                   const std::vector<std::string>& overrides,
                                   const std::string& params_file) {
-  ParamValues values;
+  if (params_file.empty()) {
+    return ResolveParams(spec, overrides, nullptr);
+  }
+  ASSIGN_OR_RETURN(std::string text, ReadFile(params_file));
+  ParamsFile file{.path = params_file, .text = std::move(text)};
+  return ResolveParams(spec, overrides, &file);
+}
+
+Status CheckParamDefaults(const PipelineSpec& spec) {
   for (const ParamSpec& param : spec.params) {
     if (param.default_value) {
       RETURN_IF_ERROR(CheckDefaultIsExact(spec, param));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<ParamValues> ResolveParams(const PipelineSpec& spec,
+                                  const std::vector<std::string>& overrides,
+                                  const ParamsFile* params_file) {
+  RETURN_IF_ERROR(CheckParamDefaults(spec));
+  ParamValues values;
+  for (const ParamSpec& param : spec.params) {
+    if (param.default_value) {
       values[param.name] = *param.default_value;
     }
   }
-  if (!params_file.empty()) {
-    RETURN_IF_ERROR(ApplyParamsFile(spec, params_file, &values));
+  if (params_file != nullptr) {
+    RETURN_IF_ERROR(ApplyParamsFile(spec, *params_file, &values));
   }
 
   for (const std::string& assignment : overrides) {

@@ -31,6 +31,23 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
                                   const std::vector<std::string>& overrides,
                                   const std::string& params_file);
 
+// A --params file as a run read it, once: a run resolves its params and
+// fingerprints its replay record from the same bytes, and a file that
+// can be read only once (`--params <(...)`) still works.
+struct ParamsFile {
+  std::string path;  // As given; names the file in messages.
+  std::string text;
+};
+
+// Same, with the params file already read (nullptr when none).
+Result<ParamValues> ResolveParams(const PipelineSpec& spec,
+                                  const std::vector<std::string>& overrides,
+                                  const ParamsFile* params_file);
+
+// Refuses a default integer beyond +-(2^53 - 1), naming its
+// file:line:column; `run` (ResolveParams) and `validate` both check it.
+Status CheckParamDefaults(const PipelineSpec& spec);
+
 // {"type": "int", "value": 2}: the typed form used in keys and manifests.
 Json TypedParam(const Json& value);
 

@@ -27,6 +27,24 @@ TEST(ParamScalarTest, IntAndFloatSpellings) {
   }
 }
 
+// `validate` accepted a default `run` refuses; both use this check, which
+// names the default's file:line:column.
+TEST(ParamScalarTest, InexactDefaultIsRefusedWhereItIsWritten) {
+  auto spec = ParsePipeline(
+      "pipeline: p\nparams:\n  n: 9007199254740993\nsteps:\n"
+      "  a: {run: [echo, \"${{ params.n }}\"]}\n",
+      "p.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  Status checked = CheckParamDefaults(*spec);
+  ASSERT_FALSE(checked.ok());
+  EXPECT_EQ(checked.message().rfind("p.yaml:3:6: param 'n': the integer "
+                                    "9007199254740993 is outside", 0),
+            0u)
+      << checked.message();
+  EXPECT_EQ(ResolveParams(*spec, {}, "").status().message(),
+            checked.message());
+}
+
 // `-p n=<100000 digits>` crashed: std::regex recursed once per digit and
 // overflowed the stack.
 TEST(ParamScalarTest, VeryLongNumberDoesNotOverflowTheStack) {

@@ -75,8 +75,7 @@ Result<Digest> ReplayFingerprint(const ReplayFingerprintParts& parts) {
   }
   AddPart(&hasher, parts.params_file);
   if (!parts.params_file.empty()) {
-    ASSIGN_OR_RETURN(std::string bytes, ReadFile(parts.params_file));
-    AddPart(&hasher, Sha256Of(bytes).ToString());
+    AddPart(&hasher, Sha256Of(parts.params_bytes).ToString());
   }
   AddPart(&hasher, parts.sandbox);
   AddPart(&hasher, parts.allow_tags ? "tags" : "pinned");
@@ -143,6 +142,15 @@ std::string ReplayMismatch(const Json& record,
         PathMismatch(blobs.PathOf(*parsed).string(), identity, false);
     if (!why.empty()) {
       return "output blob " + why;
+    }
+  }
+  for (const Json& digest : record.at("needed_blobs")) {
+    Result<Digest> parsed = Digest::Parse(digest.get<std::string>());
+    if (!parsed.ok()) {
+      return "bad blob digest in the record";
+    }
+    if (!blobs.Contains(*parsed)) {
+      return "blob " + parsed->ToString() + " the manifest names is gone";
     }
   }
   return "";

@@ -71,12 +71,14 @@ struct ReplayFingerprintParts {
   std::string pipeline_bytes;
   std::vector<std::string> param_overrides;
   std::string params_file;  // Path as given; empty when none.
+  std::string params_bytes;  // The bytes the run read from it.
   std::string sandbox;      // bubblewrap | none
   bool allow_tags = false;
 };
 
-// sha256 over the parts, the binary's stat and the params file's bytes.
-// NotFound when a file cannot be read (the normal path reports it).
+// sha256 over the parts and the binary's stat. NotFound when the binary
+// cannot be stat'ed. Files are never read here: the bytes hashed are the
+// ones the run used.
 Result<Digest> ReplayFingerprint(const ReplayFingerprintParts& parts);
 
 // <store>/cache/replay-v1/<hex>.json and .steps for a fingerprint.
@@ -89,7 +91,8 @@ Json StatKeyToJson(const data::StatKey& key);
 data::StatKey StatKeyFromJson(const Json& json);
 
 // Checks the record's environment variables, toolchain, programs, code
-// files and folders and output blobs against the host and store now.
+// files and folders, output blobs and the other blobs the manifest names
+// (pipeline and code files) against the host and store now.
 // Returns "" when everything matches, else what differs first.
 std::string ReplayMismatch(const Json& record, const store::BlobStore& blobs);
 

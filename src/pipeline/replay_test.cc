@@ -32,6 +32,7 @@ class ReplayTest : public ::testing::Test {
     parts_.pipeline_bytes = "pipeline: p\n";
     parts_.param_overrides = {"n=2"};
     parts_.params_file = (dir_ / "params.json").string();
+    parts_.params_bytes = "{\"n\": 1}";
     parts_.sandbox = "none";
   }
   void TearDown() override { fs::remove_all(dir_); }
@@ -69,14 +70,15 @@ TEST_F(ReplayTest, FingerprintChangesWithEveryPart) {
   EXPECT_TRUE(differs([&] { parts_.metadata_url = "other.db"; }));
   EXPECT_TRUE(differs([&] { parts_.lockstep_version = "0.2.0"; }));
   EXPECT_TRUE(differs([&] { parts_.pipeline_file = dir_ / "b.yaml"; }));
-  EXPECT_TRUE(differs([&] { Write("params.json", "{\"n\": 2}"); }));
-  Write("params.json", "{\"n\": 1}");
+  EXPECT_TRUE(differs([&] { parts_.params_bytes = "{\"n\": 2}"; }));
+  // Only the bytes the run read count: the file now is not read again.
+  Write("params.json", "{\"n\": 2}");
   EXPECT_EQ(Fingerprint(), base);
   // A rebuilt binary: same bytes, new inode and times.
   fs::remove(dir_ / "binary");
   Write("binary", "lockstep");
   EXPECT_NE(Fingerprint(), base);
-  parts_.params_file = (dir_ / "missing.json").string();
+  parts_.lockstep_binary = dir_ / "missing";
   EXPECT_FALSE(ReplayFingerprint(parts_).ok());
 }
 
@@ -97,6 +99,7 @@ TEST_F(ReplayTest, RacyFilesRefuseTheRecord) {
 TEST_F(ReplayTest, MismatchNamesWhatChanged) {
   store::BlobStore blobs(dir_ / "store");
   Digest blob = *blobs.PutBytes("output");
+  Digest code_blob = *blobs.PutBytes("echo code");
   struct stat info;
   ASSERT_EQ(::lstat(blobs.PathOf(blob).c_str(), &info), 0);
   ::setenv("LOCKSTEP_REPLAY_TEST_VAR", "one", 1);
@@ -108,7 +111,8 @@ TEST_F(ReplayTest, MismatchNamesWhatChanged) {
       {"program_files", Json::array()},
       {"files", Json::array({Json::array(
                     {code.string(), StatKeyToJson(StatOf(code))})})},
-      {"blobs", {{blob.ToString(), StatKeyToJson(data::StatKeyOf(info))}}}};
+      {"blobs", {{blob.ToString(), StatKeyToJson(data::StatKeyOf(info))}}},
+      {"needed_blobs", {code_blob.ToString()}}};
   EXPECT_EQ(ReplayMismatch(record, blobs), "");
 
   ::setenv("LOCKSTEP_REPLAY_TEST_VAR", "two", 1);
@@ -127,6 +131,13 @@ TEST_F(ReplayTest, MismatchNamesWhatChanged) {
   record["programs"]["sh"] = "/nowhere/sh";
   EXPECT_EQ(ReplayMismatch(record, blobs), "program sh resolves elsewhere");
   record["programs"]["sh"] = FindStepProgram("sh").string();
+
+  // A code file's blob the manifest names, removed: no replay.
+  fs::remove(blobs.PathOf(code_blob));
+  EXPECT_EQ(ReplayMismatch(record, blobs),
+            "blob " + code_blob.ToString() + " the manifest names is gone");
+  record["needed_blobs"] = Json::array();
+  EXPECT_EQ(ReplayMismatch(record, blobs), "");
 
   fs::remove(blobs.PathOf(blob));
   EXPECT_EQ(ReplayMismatch(record, blobs),

@@ -277,7 +277,9 @@ constexpr int64_t kFlushIntervalMillis = 200;
 Status RunState::Start() {
   ASSIGN_OR_RETURN(report_.params,
                    ResolveParams(spec_, options_.param_overrides,
-                                 options_.params_file));
+                                 options_.params_file
+                                     ? &*options_.params_file
+                                     : nullptr));
   // Runs whose process died (SIGKILL, power loss) are still "running":
   // record them as failed and clear their step folders first.
   Result<std::vector<std::string>> recovered =

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -30,7 +31,7 @@ namespace lockstep::pipeline {
 
 struct RunOptions {
   std::vector<std::string> param_overrides;  // -p name=value
-  std::string params_file;                   // --params FILE
+  std::optional<ParamsFile> params_file;     // --params FILE, as read
   int jobs = 0;                              // 0: one per core
   bool no_cache = false;
   bool explain = false;

@@ -172,6 +172,28 @@ run_scenarios() {
   expect_normal "produce=ran consume=cached" "corrupted output blob"
   establish "after corruption"
 
+  # A code file's blob (named by the manifest) removed: the normal path,
+  # which stores it again.
+  code=sha256:$(sha256sum gen.sh | cut -c1-64)
+  blob="$LOCKSTEP_STORE/blobs/sha256/${code:7:2}/${code:7}"
+  [[ -f "$blob" ]] || fail "no code blob at $blob"
+  chmod u+w "$blob"
+  rm "$blob"
+  expect_normal "produce=cached consume=cached" "deleted code blob"
+  [[ -f "$blob" ]] || fail "the normal path did not store gen.sh again"
+  expect_replay "code blob restored"
+
+  # An execution's output events gone from the lineage store: the normal
+  # lookup misses, so the replay must not report a hit (SQLite only).
+  if [[ -z "${LOCKSTEP_METADATA:-}" ]]; then
+    key=$(json run.json 'd["steps"][0]["cache_key"]')
+    sqlite3 "$LOCKSTEP_STORE/metadata.db" "DELETE FROM events WHERE \
+      type = 'output' AND execution_id IN \
+      (SELECT id FROM executions WHERE cache_key = '$key')"
+    expect_normal "produce=ran consume=cached" "output events gone"
+    establish "after output events"
+  fi
+
   if bwrap --unshare-all --ro-bind / / true 2>/dev/null; then
     SANDBOX=bubblewrap expect_normal "produce=ran consume=ran" \
       "other sandbox"
@@ -199,6 +221,16 @@ run_scenarios() {
   expect_normal "produce=cached consume=ran" "cache: false again"
   write_pipeline ""
   establish "restored pipeline"
+  # A params file that can be read only once (a pipe) is read once: the
+  # params and the replay fingerprint come from the same bytes.
+  expect_normal "produce=ran consume=ran" "params from a pipe" \
+    --params <(echo '{"n": 4}')
+  sleep 2.1
+  expect_normal "produce=cached consume=cached" "params from a pipe, settled" \
+    --params <(echo '{"n": 4}')
+  expect_replay "params from a pipe: replay" --params <(echo '{"n": 4}')
+  expect_normal "produce=cached consume=cached" "other params from a pipe" \
+    --params <(echo '{"n": 2}')
   # --explain and --no-cache always take the normal path.
   expect_normal "produce=cached consume=cached" "--explain" --explain
   expect_normal "produce=ran consume=ran" "--no-cache" --no-cache
