@@ -59,6 +59,17 @@ class DynamicLibrary {
 // before its module loaded it: a bug, not a user's missing package.
 [[noreturn]] void DieUnloadedLibrary(const Status& status);
 
+// The table `Bind` makes, built on the first call in this process (a
+// function-local static, so concurrent first calls wait for one build);
+// later calls return the same table or the same error. Each lazily
+// loaded library's Load function is this, with its own Bind.
+template <typename Api, Result<Api> (*Bind)()>
+Result<const Api*> LoadOnce() {
+  static const Result<Api> api = Bind();
+  if (!api.ok()) return api.status();
+  return &*api;
+}
+
 // The table in `loaded`, for code that only runs after a Load call has
 // succeeded (say, the deleter of a handle the library made).
 template <typename Api>

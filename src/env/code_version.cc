@@ -36,6 +36,7 @@ struct GitApi {
   decltype(&git_diff_tree_to_workdir_with_index)
       diff_tree_to_workdir_with_index;
   decltype(&git_error_last) error_last;
+  decltype(&git_ignore_add_rule) ignore_add_rule;
   decltype(&git_index_entrycount) index_entrycount;
   decltype(&git_index_get_byindex) index_get_byindex;
   decltype(&git_index_new) index_new;
@@ -53,7 +54,6 @@ struct GitApi {
   decltype(&git_repository_head) repository_head;
   decltype(&git_repository_head_detached) repository_head_detached;
   decltype(&git_repository_is_bare) repository_is_bare;
-  decltype(&git_ignore_add_rule) ignore_add_rule;
   decltype(&git_repository_odb) repository_odb;
   decltype(&git_repository_open_ext) repository_open_ext;
   decltype(&git_repository_path) repository_path;
@@ -92,6 +92,7 @@ Result<GitApi> BindLibgit2() {
   library.Bind(api.diff_tree_to_workdir_with_index,
                "git_diff_tree_to_workdir_with_index");
   library.Bind(api.error_last, "git_error_last");
+  library.Bind(api.ignore_add_rule, "git_ignore_add_rule");
   library.Bind(api.index_entrycount, "git_index_entrycount");
   library.Bind(api.index_get_byindex, "git_index_get_byindex");
   library.Bind(api.index_new, "git_index_new");
@@ -114,7 +115,6 @@ Result<GitApi> BindLibgit2() {
   library.Bind(api.repository_open_ext, "git_repository_open_ext");
   library.Bind(api.repository_path, "git_repository_path");
   library.Bind(api.repository_workdir, "git_repository_workdir");
-  library.Bind(api.ignore_add_rule, "git_ignore_add_rule");
   library.Bind(api.status_list_entrycount, "git_status_list_entrycount");
   library.Bind(api.status_list_new, "git_status_list_new");
   library.Bind(api.blob_free, "git_blob_free");
@@ -136,9 +136,7 @@ Result<GitApi> BindLibgit2() {
 // Opens and initialises libgit2 once per process; later calls return the
 // same table or the same error.
 Result<const GitApi*> LoadLibgit2() {
-  static const Result<GitApi> api = BindLibgit2();
-  if (!api.ok()) return api.status();
-  return &*api;
+  return LoadOnce<GitApi, BindLibgit2>();
 }
 
 // The table, for code below the entry points, which load it first.

@@ -44,9 +44,7 @@ Result<LibpqApi> BindLibpq() {
 }  // namespace
 
 Result<const LibpqApi*> LoadLibpq() {
-  static const Result<LibpqApi> api = BindLibpq();
-  if (!api.ok()) return api.status();
-  return &*api;
+  return LoadOnce<LibpqApi, BindLibpq>();
 }
 
 const LibpqApi& Libpq() { return RequireLoaded(LoadLibpq()); }

@@ -50,9 +50,7 @@ Result<GraphvizApi> BindGraphviz() {
 // Opens Graphviz once per process; later calls return the same table or
 // the same error.
 Result<const GraphvizApi*> LoadGraphviz() {
-  static const Result<GraphvizApi> api = BindGraphviz();
-  if (!api.ok()) return api.status();
-  return &*api;
+  return LoadOnce<GraphvizApi, BindGraphviz>();
 }
 
 bool AllDigits(const std::string& text) {

@@ -63,9 +63,7 @@ Result<XgboostApi> BindCheckedXgboost() {
 }  // namespace
 
 Result<const XgboostApi*> LoadXgboost() {
-  static const Result<XgboostApi> api = BindCheckedXgboost();
-  if (!api.ok()) return api.status();
-  return &*api;
+  return LoadOnce<XgboostApi, BindCheckedXgboost>();
 }
 
 const XgboostApi& Xgb() { return RequireLoaded(LoadXgboost()); }

@@ -61,9 +61,7 @@ Result<CurlApi> BindCurl() {
 // Opens libcurl once per process; later calls return the same table or
 // the same error.
 Result<const CurlApi*> LoadCurl() {
-  static const Result<CurlApi> api = BindCurl();
-  if (!api.ok()) return api.status();
-  return &*api;
+  return LoadOnce<CurlApi, BindCurl>();
 }
 
 // The table, for code that runs only once Send has loaded it.

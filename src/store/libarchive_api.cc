@@ -54,9 +54,7 @@ Result<LibarchiveApi> BindLibarchive() {
 }  // namespace
 
 Result<const LibarchiveApi*> LoadLibarchive() {
-  static const Result<LibarchiveApi> api = BindLibarchive();
-  if (!api.ok()) return api.status();
-  return &*api;
+  return LoadOnce<LibarchiveApi, BindLibarchive>();
 }
 
 const LibarchiveApi& Libarchive() { return RequireLoaded(LoadLibarchive()); }
