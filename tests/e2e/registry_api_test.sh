@@ -9,7 +9,6 @@ on_exit stop_registry
 
 start_registry
 base="http://$REGISTRY/v2"
-sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
 expect_eq "$(http_status GET "$base/")" 200 "/v2/"
 

@@ -13,7 +13,7 @@ v2=application/vnd.docker.distribution.manifest.v2+json
 list=application/vnd.docker.distribution.manifest.list.v2+json
 start_registry
 base="http://$REGISTRY/v2"
-sha() { sha256sum "$1" | cut -d' ' -f1; }
+file_sha() { sha256sum "$1" | cut -d' ' -f1; }
 
 # Two Docker v2s2 images as skopeo's dir: layout (a manifest.json and
 # blobs named by their hex digest).
@@ -26,7 +26,7 @@ for image in a b; do
     "$v2" "converted media type ($image)"
 done
 manifest_a="$TEST_DIR/v2s2-a/manifest.json"
-digest_a="sha256:$(sha "$manifest_a")"
+digest_a="sha256:$(file_sha "$manifest_a")"
 
 # Push the v2s2 image as it is; it is served back byte for byte.
 skopeo copy -q --dest-tls-verify=false "dir:$TEST_DIR/v2s2-a" \
@@ -88,7 +88,7 @@ open(os.path.join(out, "manifest.json"), "wb").write(body)
 shutil.copy(os.path.join(images[0], "version"), out)
 PY
 list_body="$TEST_DIR/list-dir/manifest.json"
-list_digest="sha256:$(sha "$list_body")"
+list_digest="sha256:$(file_sha "$list_body")"
 skopeo copy -q --all --dest-tls-verify=false "dir:$TEST_DIR/list-dir" \
   "docker://$REGISTRY/docker/multi:v1"
 expect_eq "$(http_status GET "$base/docker/multi/manifests/v1" \
@@ -102,7 +102,7 @@ cmp "$stored" "$list_body" || fail "stored list bytes differ"
 for image in a b; do
   child="$TEST_DIR/v2s2-$image/manifest.json"
   expect_eq "$(http_status GET \
-    "$base/docker/multi/manifests/sha256:$(sha "$child")" \
+    "$base/docker/multi/manifests/sha256:$(file_sha "$child")" \
     -H "Accept: $v2")" 200 "GET child $image"
   cmp "$TEST_DIR/body.txt" "$child" || fail "child $image bytes differ"
   expect_eq "$(header Content-Type)" "$v2" "child $image Content-Type"

@@ -9,7 +9,6 @@ on_exit stop_registry
 
 start_registry
 base="http://$REGISTRY/v2"
-sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 
 digest=$(make_oci_layout "$TEST_DIR/src" v1 3)
 skopeo copy -q --dest-tls-verify=false \

@@ -8,7 +8,6 @@ on_exit stop_registry
 
 start_registry
 base="http://$REGISTRY/v2"
-sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
 put_blob() {
   local url="$base/im/r/blobs/uploads/?digest=sha256:$(sha "$1")"
   expect_eq "$(http_status POST "$url" --data-binary "$1")" 201 \

@@ -5,6 +5,9 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# sha TEXT: the hex SHA-256 of TEXT's bytes (a digest without "sha256:").
+sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+
 # start_registry ARGS...: starts `lockstep registry serve` on a free
 # loopback port in the background, sets REGISTRY_PID and REGISTRY (host:port)
 # and waits until /v2/ answers.
