@@ -23,39 +23,39 @@ int64_t ModifiedMillis(const struct stat& info) {
          info.st_mtim.tv_nsec / 1000000;
 }
 
-// Sums the apparent sizes of the files under `path` (itself included).
-uint64_t TreeBytes(const fs::path& path) {
+// What one walk of `path` (itself included, links not followed) finds:
+// its newest modification time and the apparent size of its files.
+struct TreeSummary {
+  int64_t newest_ms = 0;
+  uint64_t bytes = 0;
+};
+
+void Count(const struct stat& info, TreeSummary* summary) {
+  summary->newest_ms = std::max(summary->newest_ms, ModifiedMillis(info));
+  if (S_ISREG(info.st_mode)) summary->bytes += info.st_size;
+}
+
+std::optional<TreeSummary> SummarizeTree(const fs::path& path) {
   struct stat info;
-  if (::lstat(path.c_str(), &info) != 0) return 0;
-  uint64_t bytes = S_ISREG(info.st_mode) ? info.st_size : 0;
-  if (!S_ISDIR(info.st_mode)) return bytes;
+  if (::lstat(path.c_str(), &info) != 0) return std::nullopt;
+  TreeSummary summary{ModifiedMillis(info), 0};
+  Count(info, &summary);
+  if (!S_ISDIR(info.st_mode)) return summary;
   std::error_code error;
   for (auto it = fs::recursive_directory_iterator(path, error);
        !error && it != fs::recursive_directory_iterator();
        it.increment(error)) {
-    if (::lstat(it->path().c_str(), &info) == 0 && S_ISREG(info.st_mode)) {
-      bytes += info.st_size;
-    }
+    if (::lstat(it->path().c_str(), &info) == 0) Count(info, &summary);
   }
-  return bytes;
+  return summary;
 }
 
 }  // namespace
 
 std::optional<int64_t> NewestModificationMillis(const fs::path& path) {
-  struct stat info;
-  if (::lstat(path.c_str(), &info) != 0) return std::nullopt;
-  int64_t newest = ModifiedMillis(info);
-  if (!S_ISDIR(info.st_mode)) return newest;
-  std::error_code error;
-  for (auto it = fs::recursive_directory_iterator(path, error);
-       !error && it != fs::recursive_directory_iterator();
-       it.increment(error)) {
-    if (::lstat(it->path().c_str(), &info) == 0) {
-      newest = std::max(newest, ModifiedMillis(info));
-    }
-  }
-  return newest;
+  std::optional<TreeSummary> summary = SummarizeTree(path);
+  if (!summary) return std::nullopt;
+  return summary->newest_ms;
 }
 
 int64_t FileClockNowMillis(const fs::path& folder) {
@@ -88,9 +88,9 @@ Result<std::vector<ScratchEntry>> SweepStaleScratch(
     const fs::path& path = it->path();
     std::string name = path.filename().string();
     if (is_claimed && is_claimed(name)) continue;
-    std::optional<int64_t> modified = NewestModificationMillis(path);
-    if (!modified || *modified >= cutoff_ms) continue;
-    swept.push_back({path, TreeBytes(path)});
+    std::optional<TreeSummary> summary = SummarizeTree(path);
+    if (!summary || summary->newest_ms >= cutoff_ms) continue;
+    swept.push_back({path, summary->bytes});
     if (!dry_run) RemoveAllQuietly(path);
   }
   if (error) return ErrnoStatus(folder, error.value());
