@@ -372,7 +372,60 @@ std::pair<size_t, std::string> RepeatedKeyAt(std::string_view text) {
   return {std::string_view::npos, ""};
 }
 
+// One open array or object while walking JSON text: its pointer and, for
+// an object, the member being read; for an array, the element's index.
+struct OpenContainer {
+  bool is_object = false;
+  bool expecting_key = false;
+  std::string pointer;
+  std::string member;
+  size_t index = 0;
+
+  std::string ChildPointer() const {
+    std::string token = is_object ? member : std::to_string(index);
+    std::string escaped;
+    for (char c : token) {
+      escaped += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+    }
+    return pointer + "/" + escaped;
+  }
+};
+
 }  // namespace
+
+std::string JsonKeyLocation(std::string_view text, std::string_view object,
+                            std::string_view key) {
+  std::vector<OpenContainer> open;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '"') {
+      size_t start = i;
+      for (++i; text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      if (open.empty() || !open.back().expecting_key) continue;
+      OpenContainer& current = open.back();
+      current.member =
+          Json::parse(text.substr(start, i - start + 1)).get<std::string>();
+      current.expecting_key = false;
+      if (current.pointer == object && current.member == key) {
+        return LineAndColumn(text, start);
+      }
+    } else if (c == '{' || c == '[') {
+      std::string pointer = open.empty() ? "" : open.back().ChildPointer();
+      open.push_back({c == '{', c == '{', std::move(pointer), "", 0});
+    } else if (c == '}' || c == ']') {
+      open.pop_back();
+    } else if (c == ',' && !open.empty()) {
+      if (open.back().is_object) {
+        open.back().expecting_key = true;
+      } else {
+        ++open.back().index;
+      }
+    }
+  }
+  return "";
+}
 
 Json ParseJsonOrDiscarded(std::string_view text) {
   if (TooDeepAt(text, kMaxJsonDepth) != std::string_view::npos) {

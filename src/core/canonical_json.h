@@ -47,6 +47,13 @@ Result<Json> ParseJson(std::string_view text, std::string_view source);
 Result<Json> ParseJsonWithUniqueKeys(std::string_view text,
                                      std::string_view source);
 
+// Where the member `key` of the object at JSON pointer `object` (such as
+// "/0/condition") starts in `text`, as "LINE:COLUMN", so a checker that
+// works on the parsed value can still point at the line; "" when there is
+// no such member. REQUIRES: `text` is well-formed JSON.
+std::string JsonKeyLocation(std::string_view text, std::string_view object,
+                            std::string_view key);
+
 // Parses JSON text that may be anything (a step's metrics, a registry's
 // answer): a discarded value when it is malformed or too deep, never an
 // exception.

@@ -213,4 +213,16 @@ TEST(ParseJsonTest, UniqueKeysRefusesARepeatedKeyWhereItRepeats) {
 }
 
 }  // namespace
+TEST(JsonKeyLocationTest, PointsAtTheMemberOfTheNamedObject) {
+  std::string text =
+      "[{\"a\": 1},\n {\"a\": {\"b\": \"x\"},\n  \"c/d\": {\"b\": 2}}]";
+  EXPECT_EQ(JsonKeyLocation(text, "/1/a", "b"), "2:9");
+  EXPECT_EQ(JsonKeyLocation(text, "/1/c~1d", "b"), "3:11");
+  EXPECT_EQ(JsonKeyLocation(text, "/0", "a"), "1:3");
+  EXPECT_EQ(JsonKeyLocation(text, "/1", "a"), "2:3");
+  // Values that spell the key, and other objects, do not count.
+  EXPECT_EQ(JsonKeyLocation(text, "/0", "x"), "");
+  EXPECT_EQ(JsonKeyLocation(text, "/2", "a"), "");
+}
+
 }  // namespace lockstep

@@ -360,6 +360,61 @@ Status PlanRepo(Index& index, const std::vector<CleanupPolicy>& policies,
   return Status::Ok();
 }
 
+// Refuses a member of `object` (at JSON pointer `pointer`, "where" in
+// messages) that is not in `known`. An ignored misspelling such as
+// "tagstate" would drop a condition, and a Delete policy without
+// conditions matches everything.
+Status CheckKeys(const Json& object, std::string_view text,
+                 const std::string& source, const std::string& pointer,
+                 const std::string& where,
+                 std::initializer_list<const char*> known) {
+  if (!object.is_object()) return Status::Ok();
+  for (const auto& [key, unused] : object.items()) {
+    if (std::any_of(known.begin(), known.end(),
+                    [&](const char* name) { return key == name; })) {
+      continue;
+    }
+    std::string names;
+    for (const char* name : known) {
+      names += (names.empty() ? "" : ", ") + std::string(name);
+    }
+    return Status::InvalidArgument(
+        source + ":" + JsonKeyLocation(text, pointer, key) +
+        ": unknown key \"" + key + "\" in " + where + " (known: " +
+        names + ")");
+  }
+  return Status::Ok();
+}
+
+// CheckKeys at every level of one policy.
+Status CheckPolicyKeys(const Json& policy, std::string_view text,
+                       const std::string& source, size_t i) {
+  std::string pointer = "/" + std::to_string(i);
+  std::string where = "[" + std::to_string(i) + "]";
+  RETURN_IF_ERROR(CheckKeys(policy, text, source, pointer, where,
+                            {"name", "action", "condition",
+                             "mostRecentVersions"}));
+  if (!policy.is_object()) return Status::Ok();
+  if (auto action = policy.find("action"); action != policy.end()) {
+    RETURN_IF_ERROR(CheckKeys(*action, text, source, pointer + "/action",
+                              where + ".action", {"type"}));
+  }
+  if (auto found = policy.find("condition"); found != policy.end()) {
+    RETURN_IF_ERROR(CheckKeys(
+        *found, text, source, pointer + "/condition", where + ".condition",
+        {"tagState", "tagPrefixes", "versionNamePrefixes",
+         "packageNamePrefixes", "olderThan", "newerThan"}));
+  }
+  if (auto found = policy.find("mostRecentVersions");
+      found != policy.end()) {
+    RETURN_IF_ERROR(CheckKeys(*found, text, source,
+                              pointer + "/mostRecentVersions",
+                              where + ".mostRecentVersions",
+                              {"packageNamePrefixes", "keepCount"}));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<std::vector<CleanupPolicy>> ParsePolicies(std::string_view text,
@@ -369,6 +424,9 @@ Result<std::vector<CleanupPolicy>> ParsePolicies(std::string_view text,
     return Status::InvalidArgument(source + ": want a list of policies");
   }
   std::vector<CleanupPolicy> policies;
+  for (size_t i = 0; i < root.size(); ++i) {
+    RETURN_IF_ERROR(CheckPolicyKeys(root[i], text, source, i));
+  }
   std::set<std::string> names;
   for (size_t i = 0; i < root.size(); ++i) {
     std::string where = source + ": [" + std::to_string(i) + "]";

@@ -104,6 +104,47 @@ TEST_F(CleanupTest, ParseErrorsNameTheField) {
   EXPECT_FALSE(ParsePolicies("{}", "p.json").ok());
 }
 
+// Found by a tester: "tagstate" (lower-case s) was ignored, so the
+// Delete policy had no condition left and deleted every tag.
+TEST_F(CleanupTest, UnknownKeysAreRefusedWhereTheyAre) {
+  auto misspelt = ParsePolicies(
+      "[{\"name\":\"drop-untagged\",\"action\":{\"type\":\"Delete\"},\n"
+      "  \"condition\":{\"tagstate\":\"untagged\"}}]",
+      "p.json");
+  ASSERT_FALSE(misspelt.ok());
+  EXPECT_EQ(misspelt.status().message(),
+            "p.json:2:16: unknown key \"tagstate\" in [0].condition "
+            "(known: tagState, tagPrefixes, versionNamePrefixes, "
+            "packageNamePrefixes, olderThan, newerThan)");
+  auto prefix = ParsePolicies(
+      R"([{"name":"d","action":"Delete","condition":{"tagPrefix":["dev-"]}}])",
+      "p.json");
+  EXPECT_EQ(prefix.status().message(),
+            "p.json:1:45: unknown key \"tagPrefix\" in [0].condition "
+            "(known: tagState, tagPrefixes, versionNamePrefixes, "
+            "packageNamePrefixes, olderThan, newerThan)");
+  auto top = ParsePolicies(
+      R"([{"name":"k","action":"Keep","condition":{}},)"
+      R"( {"name":"d","action":"Delete","conditions":{}}])",
+      "p.json");
+  EXPECT_EQ(top.status().message(),
+            "p.json:1:77: unknown key \"conditions\" in [1] (known: name, "
+            "action, condition, mostRecentVersions)");
+  auto action = ParsePolicies(
+      R"([{"name":"d","action":{"type":"Keep","kind":"Delete"},)"
+      R"("condition":{}}])",
+      "p.json");
+  EXPECT_EQ(action.status().message(),
+            "p.json:1:38: unknown key \"kind\" in [0].action (known: type)");
+  auto recent = ParsePolicies(
+      R"([{"name":"k","action":"Keep",)"
+      R"("mostRecentVersions":{"keepcount":5}}])",
+      "p.json");
+  EXPECT_EQ(recent.status().message(),
+            "p.json:1:52: unknown key \"keepcount\" in "
+            "[0].mostRecentVersions (known: packageNamePrefixes, keepCount)");
+}
+
 TEST_F(CleanupTest, TagsSharingADigestAreListedOneByOne) {
   Manifest("a", 10);
   Tag("dev-1", "a", 10);
