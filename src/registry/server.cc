@@ -3,7 +3,11 @@
 #include "registry/server.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <httplib.h>
 
@@ -608,10 +612,24 @@ Status Serve(Registry& registry, const ServeOptions& options) {
   server->set_tcp_nodelay(true);
   server->set_read_timeout(300, 0);
   server->set_write_timeout(300, 0);
+  // httplib's default sets SO_REUSEPORT, with which a second server on
+  // the same port starts too and the kernel splits clients between two
+  // stores. SO_REUSEADDR alone still allows a restart at once.
+  server->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  errno = 0;
+  if (!server->bind_to_port(options.host, options.port)) {
+    return Status::Unavailable(
+        "cannot listen on " + options.host + ":" +
+        std::to_string(options.port) +
+        (errno == 0 ? "" : std::string(": ") + std::strerror(errno)));
+  }
   LogInfo("registry listening on {}://{}:{}",
           options.tls_cert.empty() ? "http" : "https", options.host,
           options.port);
-  if (!server->listen(options.host.c_str(), options.port)) {
+  if (!server->listen_after_bind()) {
     return Status::Unavailable("cannot listen on " + options.host + ":" +
                                std::to_string(options.port));
   }

@@ -23,4 +23,15 @@ done
 expect_eq "$(http_status GET "$base/r/x/tags/list")" 200 "tags list"
 expect_contains "$TEST_DIR/body.txt" '"tags":["v1"]'
 
+# 2. A second server on a port in use started too (httplib's default
+# SO_REUSEPORT), and the kernel split clients between two stores.
+expect_exit 6 "$LOCKSTEP" --store "$TEST_DIR/other" registry serve \
+  --listen "$REGISTRY"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "error: cannot listen on $REGISTRY: Address already in use"
+for _ in 1 2 3 4 5 6; do
+  expect_eq "$(http_status GET "$base/r/x/tags/list")" 200 \
+    "tags list with a second server tried"
+done
+
 echo PASS
