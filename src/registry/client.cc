@@ -292,10 +292,22 @@ struct BodyTarget {
   std::string* body;
   store::BlobWriter* sink;
   Status status;
+  uint64_t limit = 0;  // the most bytes the body may have
+  uint64_t received = 0;
+  std::string what;    // "GET URL", for the message
 };
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* target = static_cast<BodyTarget*>(user);
+  // A registry that sends more than it declared (or forever) would fill
+  // the disk or memory; returning 0 makes libcurl abort the transfer.
+  target->received += size * count;
+  if (target->received > target->limit) {
+    target->status = Status::DataLoss(
+        target->what + ": the registry sent more than the " +
+        std::to_string(target->limit) + " bytes expected; refused");
+    return 0;
+  }
   long code = 0;
   Curl().easy_getinfo(target->curl, CURLINFO_RESPONSE_CODE, &code);
   if (target->sink != nullptr && (code == 200 || code == 206)) {
@@ -313,7 +325,8 @@ Result<Client::Response> Client::Send(const Reference& ref,
                                       const std::string& url,
                                       std::vector<std::string> headers,
                                       std::string_view body, bool push_scope,
-                                      store::BlobWriter* sink) {
+                                      store::BlobWriter* sink,
+                                      uint64_t max_body) {
   ASSIGN_OR_RETURN(const CurlApi* loaded, LoadCurl());
   const CurlApi& api = *loaded;
   if (curl_ == nullptr) {
@@ -325,7 +338,8 @@ Result<Client::Response> Client::Send(const Reference& ref,
     CURL* curl = static_cast<CURL*>(curl_);
     api.easy_reset(curl);
     Response response;
-    BodyTarget target{curl, &response.body, sink, Status::Ok()};
+    BodyTarget target{curl, &response.body, sink, Status::Ok(), max_body,
+                      0, method + " " + url};
     curl_slist* list = nullptr;
     for (const std::string& header : headers) {
       list = api.slist_append(list, header.c_str());
@@ -625,8 +639,17 @@ Result<Digest> Client::PushManifest(const Reference& target,
   return digest;
 }
 
+namespace {
+
+// The size a descriptor declares, which its bytes may not exceed.
+uint64_t DeclaredSize(const Descriptor& descriptor) {
+  return descriptor.size < 0 ? 0 : static_cast<uint64_t>(descriptor.size);
+}
+
+}  // namespace
+
 Status Client::PullBlob(const Reference& ref, const Digest& digest,
-                        PullResult* result) {
+                        uint64_t size, PullResult* result) {
   if (blobs_.Contains(digest)) {
     ++result->present;
     return Status::Ok();
@@ -635,7 +658,7 @@ Status Client::PullBlob(const Reference& ref, const Digest& digest,
                    blobs_.NewWriter());
   std::string url = BaseUrl(ref) + "/blobs/" + digest.ToString();
   ASSIGN_OR_RETURN(Response response,
-                   Send(ref, "GET", url, {}, "", false, writer.get()));
+                   Send(ref, "GET", url, {}, "", false, writer.get(), size));
   if (response.status != 200) {
     return Unexpected("GET " + url, response.status, response.body);
   }
@@ -648,7 +671,8 @@ Status Client::PullBlob(const Reference& ref, const Digest& digest,
 }
 
 Status Client::PullManifestTree(const Reference& ref,
-                                const std::string& reference, int depth,
+                                const std::string& reference,
+                                uint64_t max_size, int depth,
                                 PullResult* result) {
   if (depth > kMaxIndexDepth) {
     return Status::InvalidArgument(ref.ToString() + ": indexes nest too deep");
@@ -659,7 +683,8 @@ Status Client::PullManifestTree(const Reference& ref,
                        std::string(kDockerManifest) + ", " +
                        std::string(kDockerManifestList);
   ASSIGN_OR_RETURN(Response response,
-                   Send(ref, "GET", url, {accept}, "", false));
+                   Send(ref, "GET", url, {accept}, "", false, nullptr,
+                        max_size));
   if (response.status != 200) {
     return Unexpected("GET " + url, response.status, response.body);
   }
@@ -677,13 +702,13 @@ Status Client::PullManifestTree(const Reference& ref,
                    ParseManifest(response.body, response.Header(
                                                     "content-type")));
   for (const Descriptor& child : parsed.children) {
-    RETURN_IF_ERROR(
-        PullManifestTree(ref, child.digest.ToString(), depth + 1, result));
+    RETURN_IF_ERROR(PullManifestTree(ref, child.digest.ToString(),
+                                     DeclaredSize(child), depth + 1, result));
   }
   Progress progress("pulling " + ref.repository + "@" + digest.Short(),
                     parsed.blobs.size(), "blobs");
   for (const Descriptor& blob : parsed.blobs) {
-    RETURN_IF_ERROR(PullBlob(ref, blob.digest, result));
+    RETURN_IF_ERROR(PullBlob(ref, blob.digest, DeclaredSize(blob), result));
     progress.Advance(1);
   }
   progress.Finish();
@@ -702,8 +727,10 @@ Status Client::PullManifestTree(const Reference& ref,
 
 Result<PullResult> Client::Pull(const Reference& source) {
   PullResult result;
-  RETURN_IF_ERROR(
-      PullManifestTree(source, source.ManifestReference(), 0, &result));
+  // The top manifest's size is not declared anywhere; registries refuse
+  // manifests above 4 MiB.
+  RETURN_IF_ERROR(PullManifestTree(source, source.ManifestReference(),
+                                   kMaxManifestBytes, 0, &result));
   return result;
 }
 

@@ -27,6 +27,7 @@
 
 #include "core/digest.h"
 #include "core/status.h"
+#include "registry/oci.h"
 #include "store/blob_store.h"
 
 namespace lockstep::registry {
@@ -115,19 +116,22 @@ class Client {
 
  private:
   struct Response;
+  // Sends one request (authenticating on a 401). A 200 or 206 body goes
+  // to `sink` when given; a body longer than `max_body` is DataLoss.
   Result<Response> Send(const Reference& ref, const std::string& method,
                         const std::string& url,
                         std::vector<std::string> headers,
                         std::string_view body, bool push_scope,
-                        store::BlobWriter* sink = nullptr);
+                        store::BlobWriter* sink = nullptr,
+                        uint64_t max_body = kMaxManifestBytes);
   Status Authenticate(const Reference& ref, const std::string& challenge,
                       bool push_scope);
   std::optional<std::string> Credentials(const std::string& registry);
   Result<bool> UploadBlob(const Reference& ref, const Digest& digest,
                           const std::string& mount_from, bool* mounted);
   Status PullManifestTree(const Reference& ref, const std::string& reference,
-                          int depth, PullResult* result);
-  Status PullBlob(const Reference& ref, const Digest& digest,
+                          uint64_t max_size, int depth, PullResult* result);
+  Status PullBlob(const Reference& ref, const Digest& digest, uint64_t size,
                   PullResult* result);
 
   store::BlobStore& blobs_;

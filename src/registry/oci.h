@@ -32,6 +32,10 @@ inline constexpr std::string_view kDockerManifestList =
 inline constexpr std::string_view kOciEmptyConfig =
     "application/vnd.oci.empty.v1+json";
 
+// Manifests larger than this are refused, by the registry on push and by
+// the client on pull (the spec suggests 4 MiB).
+inline constexpr uint64_t kMaxManifestBytes = 4 << 20;
+
 // An error as the API reports it: an HTTP status and one of the spec's
 // codes (BLOB_UNKNOWN, DIGEST_INVALID, ...), with a message for people.
 struct ApiError {

@@ -15,9 +15,6 @@
 namespace lockstep::registry {
 namespace {
 
-// Manifests larger than this are refused (the spec suggests 4 MiB).
-constexpr size_t kMaxManifestBytes = 4 << 20;
-
 std::string RandomSessionId() {
   unsigned char bytes[16];
   RAND_bytes(bytes, sizeof(bytes));

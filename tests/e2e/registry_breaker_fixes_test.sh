@@ -4,6 +4,31 @@
 source "$(dirname "$0")/lib.sh"
 source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
 on_exit stop_registry
+on_exit stop_hostile
+
+# start_hostile MODE: starts tests/e2e/hostile_registry.py, sets
+# HOSTILE_PID and HOSTILE (host:port).
+start_hostile() {
+  rm -f "$TEST_DIR/hostile.port"
+  python3 "$LOCKSTEP_SOURCE_DIR/tests/e2e/hostile_registry.py" \
+    "$TEST_DIR/hostile.port" "$1" &
+  HOSTILE_PID=$!
+  wait_for "$TEST_DIR/hostile.port"
+  HOSTILE="127.0.0.1:$(cat "$TEST_DIR/hostile.port")"
+}
+stop_hostile() {
+  if [[ -n "${HOSTILE_PID:-}" ]]; then
+    kill "$HOSTILE_PID" 2>/dev/null || true
+    wait "$HOSTILE_PID" 2>/dev/null || true
+    HOSTILE_PID=
+  fi
+}
+# no_temporaries: fails when the store's tmp folder holds anything.
+no_temporaries() {
+  local left
+  left=$(find "$LOCKSTEP_STORE/tmp" -mindepth 1 2>/dev/null | head -3)
+  expect_eq "$left" "" "temporaries left in the store"
+}
 
 start_registry
 base="http://$REGISTRY/v2"
@@ -33,5 +58,24 @@ for _ in 1 2 3 4 5 6; do
   expect_eq "$(http_status GET "$base/r/x/tags/list")" 200 \
     "tags list with a second server tried"
 done
+
+# 3. pull wrote a layer that never ended until the disk was full (63 GB
+# seen): now the declared size is the most it takes, and the manifest
+# (whose size nothing declares) at most 4 MiB.
+start_hostile endless-blob
+expect_exit 4 timeout 60 "$LOCKSTEP" pull "$HOSTILE/app:v1" --insecure
+expect_contains "$TEST_DIR/stderr.txt" \
+  "error: GET http://$HOSTILE/v2/app/blobs/sha256:"
+expect_contains "$TEST_DIR/stderr.txt" \
+  ": the registry sent more than the 17 bytes expected; refused"
+no_temporaries
+stop_hostile
+start_hostile endless-manifest
+expect_exit 4 timeout 60 "$LOCKSTEP" pull "$HOSTILE/app:v1" --insecure
+expect_contains "$TEST_DIR/stderr.txt" \
+  "error: GET http://$HOSTILE/v2/app/manifests/v1: the registry sent more \
+than the 4194304 bytes expected; refused"
+no_temporaries
+stop_hostile
 
 echo PASS
