@@ -462,6 +462,16 @@ ApiResult<Empty> Registry::DeleteManifest(const std::string& repo,
           return Status::Ok();
         }
       }
+      // A child of a tagged index, at any depth: the tag would no
+      // longer pull.
+      ASSIGN_OR_RETURN(std::optional<std::string> parent_tag,
+                       index_->TagUsing(repo, *digest));
+      if (by_digest && parent_tag) {
+        refused = Denied("manifest " + reference + " is used by tag " +
+                         *parent_tag + " in " + repo + ", whose tags are "
+                         "immutable; it cannot be deleted");
+        return Status::Ok();
+      }
     }
     if (by_digest) {
       return index_->DeleteManifest(repo, *digest);

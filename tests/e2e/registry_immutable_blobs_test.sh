@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Immutable tags keep pulling: deleting a blob that a tagged manifest uses
-# (config, layer, or a manifest an index lists) is 403 DENIED, as deleting
-# the tag or manifest is. Blobs no tag uses can still be deleted.
+# (config, layer, or a manifest an index lists, as a blob or as a
+# manifest) is 403 DENIED, as deleting the tag or manifest is. Blobs no tag uses can still be deleted.
 source "$(dirname "$0")/lib.sh"
 source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
 on_exit stop_registry
@@ -46,6 +46,17 @@ for digest in "$layer" "$config"; do
   expect_contains "$TEST_DIR/body.txt" "tag v1 in im/r"
 done
 expect_eq "$(http_status HEAD "$base/im/r/blobs/$layer")" 200 "layer kept"
+# The tester's second input: DELETE of the index's child manifest by
+# digest answered 202, and v1 no longer pulled.
+child="sha256:$(sha "$manifest")"
+expect_eq "$(http_status DELETE "$base/im/r/manifests/$child")" 403 \
+  "deleting the child manifest of an immutable tag"
+expect_contains "$TEST_DIR/body.txt" DENIED
+expect_contains "$TEST_DIR/body.txt" \
+  "manifest $child is used by tag v1 in im/r, whose tags are immutable"
+expect_eq "$(http_status GET "$base/im/r/manifests/$child" \
+  -H 'Accept: application/vnd.oci.image.manifest.v1+json')" 200 \
+  "child manifest kept"
 expect_eq "$(http_status DELETE "$base/im/r/blobs/$loose")" 202 \
   "a blob no tag uses"
 
