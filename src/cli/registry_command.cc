@@ -380,7 +380,25 @@ struct TransferFlags {
   std::string output;
   bool insecure = false;
   uint64_t chunk_size = 16u << 20;
+  long timeout_seconds = 60;
 };
+
+// The client options both push and pull take from their flags.
+registry::ClientOptions ClientOptionsFor(const TransferFlags& flags) {
+  registry::ClientOptions options;
+  options.verify_tls = !flags.insecure;
+  options.chunk_size = std::max<uint64_t>(flags.chunk_size, 1);
+  options.timeout_seconds = flags.timeout_seconds;
+  return options;
+}
+
+// --timeout, for push and pull.
+void AddTimeout(CLI::App* cmd, TransferFlags* flags) {
+  cmd->add_option("--timeout", flags->timeout_seconds,
+                  "Give up when connecting takes longer, or nothing moves "
+                  "for this many seconds (default 60)")
+      ->check(CLI::Range(1L, 86400L));
+}
 
 // Pushes files and sha256: store blobs as the layers of one artifact.
 int PushFiles(const GlobalOptions& globals, const TransferFlags& flags,
@@ -415,10 +433,7 @@ int PushFiles(const GlobalOptions& globals, const TransferFlags& flags,
     }
     request.layers.push_back(std::move(layer));
   }
-  registry::ClientOptions options;
-  options.verify_tls = !flags.insecure;
-  options.chunk_size = std::max<uint64_t>(flags.chunk_size, 1);
-  registry::Client client(blobs, options);
+  registry::Client client(blobs, ClientOptionsFor(flags));
   auto pushed = client.Push(target, request);
   if (!pushed.ok()) return ReportError(pushed.status());
   if (globals.json) {
@@ -492,10 +507,7 @@ int RunPush(const GlobalOptions& globals, const TransferFlags& flags) {
 
   auto opened = OpenStoreAndMetadata(globals, store::CreateIfMissing::kNo);
   if (!opened.ok()) return ReportError(opened.status());
-  registry::ClientOptions options;
-  options.verify_tls = !flags.insecure;
-  options.chunk_size = std::max<uint64_t>(flags.chunk_size, 1);
-  registry::Client client(opened->blobs, options);
+  registry::Client client(opened->blobs, ClientOptionsFor(flags));
   share::Sharer sharer(&opened->blobs, opened->metadata.get(), &client);
   sharer.set_mount_from(flags.mount_from);
   auto pushed = PushRecorded(flags.args[0], sharer, *opened->metadata,
@@ -538,9 +550,7 @@ int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
   if (!source.ok()) return ReportError(source.status());
   auto opened = OpenStoreAndMetadata(globals, store::CreateIfMissing::kYes);
   if (!opened.ok()) return ReportError(opened.status());
-  registry::ClientOptions options;
-  options.verify_tls = !flags.insecure;
-  registry::Client client(opened->blobs, options);
+  registry::Client client(opened->blobs, ClientOptionsFor(flags));
   share::Sharer sharer(&opened->blobs, opened->metadata.get(), &client);
   auto pulled = sharer.Pull(*source);
   if (!pulled.ok()) return ReportError(pulled.status());
@@ -604,6 +614,7 @@ void AddTransfer(CLI::App& app, CommandContext context) {
                    "Bytes per PATCH of a chunked upload (default 16 MiB)");
   push->add_flag("--insecure", push_flags->insecure,
                  "Plain HTTP (and no TLS verification)");
+  AddTimeout(push, push_flags.get());
   push->callback([context, push_flags] {
     *context.action = [context, push_flags] {
       return RunPush(*context.globals, *push_flags);
@@ -620,6 +631,7 @@ void AddTransfer(CLI::App& app, CommandContext context) {
                    "Also write the layers into this folder");
   pull->add_flag("--insecure", pull_flags->insecure,
                  "Plain HTTP (and no TLS verification)");
+  AddTimeout(pull, pull_flags.get());
   pull->callback([context, pull_flags] {
     *context.action = [context, pull_flags] {
       return RunPull(*context.globals, *pull_flags);

@@ -358,6 +358,11 @@ Result<Client::Response> Client::Send(const Reference& ref,
     api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
     api.easy_setopt(curl, CURLOPT_WRITEDATA, &target);
     api.easy_setopt(curl, CURLOPT_USERAGENT, "lockstep/0.1");
+    // A registry that stops answering (or never does) must not hang
+    // the push or pull: below one byte a second for the timeout aborts.
+    api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options_.timeout_seconds);
+    api.easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    api.easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, options_.timeout_seconds);
     if (!options_.verify_tls) {
       api.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
       api.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -373,6 +378,12 @@ Result<Client::Response> Client::Send(const Reference& ref,
     CURLcode code = api.easy_perform(curl);
     api.slist_free_all(list);
     if (!target.status.ok()) return target.status;
+    if (code == CURLE_OPERATION_TIMEDOUT) {
+      return Status::Unavailable(
+          method + " " + url + ": no progress for " +
+          std::to_string(options_.timeout_seconds) +
+          " seconds; the registry stopped answering (--timeout)");
+    }
     if (code != CURLE_OK) {
       return Status::Unavailable(method + " " + url + ": " +
                                  api.easy_strerror(code));

@@ -88,6 +88,9 @@ struct ClientOptions {
   std::filesystem::path docker_config;  // default: $DOCKER_CONFIG or ~/.docker
   uint64_t chunk_size = 16u << 20;      // PATCH size for chunked uploads
   bool verify_tls = true;
+  // A connection that takes longer, or a transfer in which nothing moves
+  // for this long, fails (Unavailable) instead of hanging forever.
+  long timeout_seconds = 60;
 };
 
 class Client {

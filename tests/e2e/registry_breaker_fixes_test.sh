@@ -78,4 +78,26 @@ than the 4194304 bytes expected; refused"
 no_temporaries
 stop_hostile
 
+# 5. push and pull waited forever on a registry that stopped answering
+# (headers and 3 bytes, then nothing; or no answer at all).
+start_hostile stall
+expect_exit 6 timeout 60 "$LOCKSTEP" pull "$HOSTILE/app:v1" --insecure \
+  --timeout 2
+expect_contains "$TEST_DIR/stderr.txt" \
+  ": no progress for 2 seconds; the registry stopped answering (--timeout)"
+no_temporaries
+stop_hostile
+start_hostile silent
+expect_exit 6 timeout 60 "$LOCKSTEP" pull "$HOSTILE/app:v1" --insecure \
+  --timeout 2
+expect_contains "$TEST_DIR/stderr.txt" \
+  "error: GET http://$HOSTILE/v2/app/manifests/v1: no progress for 2"
+expect_exit 6 timeout 60 "$LOCKSTEP" push "$TEST_DIR/f.txt" \
+  "$HOSTILE/app:v2" --insecure --timeout 2
+expect_contains "$TEST_DIR/stderr.txt" \
+  "error: HEAD http://$HOSTILE/v2/app/blobs/sha256:"
+expect_contains "$TEST_DIR/stderr.txt" ": no progress for 2 seconds"
+stop_hostile
+expect_exit 64 "$LOCKSTEP" pull "$REGISTRY/r/x:v1" --insecure --timeout 0
+
 echo PASS
