@@ -8,6 +8,7 @@
 
 #include "core/canonical_json.h"
 #include "core/clock.h"
+#include "core/json_keys.h"
 
 namespace lockstep::registry {
 namespace {
@@ -360,57 +361,32 @@ Status PlanRepo(Index& index, const std::vector<CleanupPolicy>& policies,
   return Status::Ok();
 }
 
-// Refuses a member of `object` (at JSON pointer `pointer`, "where" in
-// messages) that is not in `known`. An ignored misspelling such as
-// "tagstate" would drop a condition, and a Delete policy without
+// RequireKnownKeys at every level of one policy. An ignored misspelling
+// such as "tagstate" would drop a condition, and a Delete policy without
 // conditions matches everything.
-Status CheckKeys(const Json& object, std::string_view text,
-                 const std::string& source, const std::string& pointer,
-                 const std::string& where,
-                 std::initializer_list<const char*> known) {
-  if (!object.is_object()) return Status::Ok();
-  for (const auto& [key, unused] : object.items()) {
-    if (std::any_of(known.begin(), known.end(),
-                    [&](const char* name) { return key == name; })) {
-      continue;
-    }
-    std::string names;
-    for (const char* name : known) {
-      names += (names.empty() ? "" : ", ") + std::string(name);
-    }
-    return Status::InvalidArgument(
-        source + ":" + JsonKeyLocation(text, pointer, key) +
-        ": unknown key \"" + key + "\" in " + where + " (known: " +
-        names + ")");
-  }
-  return Status::Ok();
-}
-
-// CheckKeys at every level of one policy.
 Status CheckPolicyKeys(const Json& policy, std::string_view text,
                        const std::string& source, size_t i) {
-  std::string pointer = "/" + std::to_string(i);
+  std::string at = "/" + std::to_string(i);
   std::string where = "[" + std::to_string(i) + "]";
-  RETURN_IF_ERROR(CheckKeys(policy, text, source, pointer, where,
-                            {"name", "action", "condition",
-                             "mostRecentVersions"}));
+  RETURN_IF_ERROR(RequireKnownKeys(
+      policy, text, source, at, where,
+      {"name", "action", "condition", "mostRecentVersions"}));
   if (!policy.is_object()) return Status::Ok();
   if (auto action = policy.find("action"); action != policy.end()) {
-    RETURN_IF_ERROR(CheckKeys(*action, text, source, pointer + "/action",
-                              where + ".action", {"type"}));
+    RETURN_IF_ERROR(RequireKnownKeys(*action, text, source, at + "/action",
+                                     where + ".action", {"type"}));
   }
   if (auto found = policy.find("condition"); found != policy.end()) {
-    RETURN_IF_ERROR(CheckKeys(
-        *found, text, source, pointer + "/condition", where + ".condition",
+    RETURN_IF_ERROR(RequireKnownKeys(
+        *found, text, source, at + "/condition", where + ".condition",
         {"tagState", "tagPrefixes", "versionNamePrefixes",
          "packageNamePrefixes", "olderThan", "newerThan"}));
   }
   if (auto found = policy.find("mostRecentVersions");
       found != policy.end()) {
-    RETURN_IF_ERROR(CheckKeys(*found, text, source,
-                              pointer + "/mostRecentVersions",
-                              where + ".mostRecentVersions",
-                              {"packageNamePrefixes", "keepCount"}));
+    RETURN_IF_ERROR(RequireKnownKeys(
+        *found, text, source, at + "/mostRecentVersions",
+        where + ".mostRecentVersions", {"packageNamePrefixes", "keepCount"}));
   }
   return Status::Ok();
 }

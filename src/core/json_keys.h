@@ -1,0 +1,29 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// Refusing keys a JSON file format does not have. A reader that ignores
+// them turns a misspelling into a silent change of meaning (a cleanup
+// condition dropped, an access rule's list left out).
+
+#ifndef LOCKSTEP_CORE_JSON_KEYS_H_
+#define LOCKSTEP_CORE_JSON_KEYS_H_
+
+#include <initializer_list>
+#include <string_view>
+
+#include "core/canonical_json.h"
+#include "core/status.h"
+
+namespace lockstep {
+
+// InvalidArgument `source`:LINE:COLUMN: unknown key "K" in `where`
+// (known: ...) for the first member of `object` not in `known`; OK when
+// there is none or `object` is not an object. `pointer` is the JSON
+// pointer of `object` in `text`, the file it was parsed from.
+Status RequireKnownKeys(const Json& object, std::string_view text,
+                        std::string_view source, std::string_view pointer,
+                        std::string_view where,
+                        std::initializer_list<const char*> known);
+
+}  // namespace lockstep
+
+#endif  // LOCKSTEP_CORE_JSON_KEYS_H_
