@@ -15,6 +15,7 @@
 #include "core/base64.h"
 #include "core/canonical_json.h"
 #include "core/files.h"
+#include "core/json_keys.h"
 
 namespace lockstep::registry {
 namespace {
@@ -73,10 +74,14 @@ Result<Authenticator> Authenticator::FromText(const std::string& htpasswd,
   }
   if (rules.empty()) return auth;
 
-  ASSIGN_OR_RETURN(Json root, ParseJson(rules, source));
+  // A repeated "write" (the last one won) or a misspelt "wrte" would
+  // grant or drop rights unseen, so both are refused where they are.
+  ASSIGN_OR_RETURN(Json root, ParseJsonWithUniqueKeys(rules, source));
   if (!root.is_object()) {
     return Status::InvalidArgument(source + ": not a JSON object");
   }
+  RETURN_IF_ERROR(RequireKnownKeys(root, rules, source, "", "the rules",
+                                   {"anonymousPull", "rules"}));
   auth.has_rules_ = true;
   ASSIGN_OR_RETURN(auth.anonymous_pull_,
                    StringList(root.value("anonymousPull", Json()),
@@ -92,6 +97,9 @@ Result<Authenticator> Authenticator::FromText(const std::string& htpasswd,
         !item["repository"].is_string()) {
       return Status::InvalidArgument(where + ".repository: missing");
     }
+    RETURN_IF_ERROR(RequireKnownKeys(
+        item, rules, source, "/rules/" + std::to_string(i),
+        "rules[" + std::to_string(i) + "]", {"repository", "read", "write"}));
     AccessRule rule;
     rule.repository = item["repository"].get<std::string>();
     ASSIGN_OR_RETURN(rule.read,

@@ -66,6 +66,32 @@ TEST(AuthenticatorTest, RuleErrorsNameTheField) {
             "rules.json: rules[0].read: not a list of strings");
 }
 
+// Found by a tester: with "write" given twice the last list won (bob
+// could push), and unknown keys were ignored.
+TEST(AuthenticatorTest, RepeatedAndUnknownRuleKeysAreRefused) {
+  auto twice = Authenticator::FromText(
+      kUsers,
+      "{\"rules\": [{\"repository\": \"team/*\", \"write\": [\"ana\"],\n"
+      "  \"write\": [\"ana\", \"bob\"]}]}",
+      "rules.json");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().message(),
+            "rules.json:2:3: key \"write\" appears twice in the same object");
+  auto misspelt = Authenticator::FromText(
+      kUsers, R"({"rules": [{"repository": "a", "wrte": ["ana"]}]})",
+      "rules.json");
+  ASSERT_FALSE(misspelt.ok());
+  EXPECT_EQ(misspelt.status().message(),
+            "rules.json:1:32: unknown key \"wrte\" in rules[0] (known: "
+            "repository, read, write)");
+  auto top = Authenticator::FromText(
+      kUsers, R"({"anonymousPulls": ["*"], "rules": []})", "rules.json");
+  ASSERT_FALSE(top.ok());
+  EXPECT_EQ(top.status().message(),
+            "rules.json:1:2: unknown key \"anonymousPulls\" in the rules "
+            "(known: anonymousPull, rules)");
+}
+
 }  // namespace
 }  // namespace lockstep::registry
 

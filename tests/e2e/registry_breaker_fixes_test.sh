@@ -100,4 +100,22 @@ expect_contains "$TEST_DIR/stderr.txt" ": no progress for 2 seconds"
 stop_hostile
 expect_exit 64 "$LOCKSTEP" pull "$REGISTRY/r/x:v1" --insecure --timeout 0
 
+# 6. An --access file with "write" given twice let the last list win
+# (bob could push); unknown keys were ignored.
+printf '%s\n' \
+  'ana:$2y$05$Ive5VVNutKrZ5SrTBlZ52OJdloVD3CIbq/Ssr44m6h.etaQXF7bh.' \
+  >"$TEST_DIR/h.htp"
+printf '{"rules": [{"repository": "team/*", "write": ["ana"],\n%s\n' \
+  '  "write": ["ana", "bob"]}]}' >"$TEST_DIR/acc.json"
+expect_exit 3 "$LOCKSTEP" registry serve --listen "127.0.0.1:$(free_port)" \
+  --htpasswd "$TEST_DIR/h.htp" --access "$TEST_DIR/acc.json"
+expect_contains "$TEST_DIR/stderr.txt" \
+  'acc.json:2:3: key "write" appears twice in the same object'
+printf '{"rules": [{"repository": "team/*", "wrte": ["ana"]}]}' \
+  >"$TEST_DIR/acc.json"
+expect_exit 3 "$LOCKSTEP" registry serve --listen "127.0.0.1:$(free_port)" \
+  --htpasswd "$TEST_DIR/h.htp" --access "$TEST_DIR/acc.json"
+expect_contains "$TEST_DIR/stderr.txt" \
+  'acc.json:1:37: unknown key "wrte" in rules[0] (known: repository,'
+
 echo PASS
