@@ -527,13 +527,15 @@ ApiResult<TagPage> Registry::ListTags(const std::string& repo,
   return Paginate(tags, n, last);
 }
 
-ApiResult<TagPage> Registry::Catalog(std::optional<int64_t> n,
-                                     const std::string& last) {
+ApiResult<TagPage> Registry::Catalog(
+    std::optional<int64_t> n, const std::string& last,
+    const std::function<bool(const std::string&)>& visible) {
   if (n.has_value() && *n < 0) {
     return ApiError{400, "PAGINATION_NUMBER_INVALID", "n must be >= 0"};
   }
   Result<std::vector<std::string>> repos = index_->Repositories();
   if (!repos.ok()) return InternalError(repos.status());
+  if (visible) std::erase_if(*repos, std::not_fn(visible));
   return Paginate(*repos, n, last);
 }
 

@@ -15,6 +15,7 @@
 #define LOCKSTEP_REGISTRY_REGISTRY_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -122,8 +123,11 @@ class Registry {
   ApiResult<TagPage> ListTags(const std::string& repo,
                               std::optional<int64_t> n,
                               const std::string& last);
-  ApiResult<TagPage> Catalog(std::optional<int64_t> n,
-                             const std::string& last);
+  // The repositories `visible` accepts (all when it is empty), paged
+  // after filtering so that a page is never short of visible names.
+  ApiResult<TagPage> Catalog(
+      std::optional<int64_t> n, const std::string& last,
+      const std::function<bool(const std::string&)>& visible = nullptr);
   // The referrers index (an OCI image index) for `digest`.
   ApiResult<nlohmann::json> Referrers(const std::string& repo,
                                       const std::string& digest,

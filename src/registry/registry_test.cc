@@ -291,6 +291,19 @@ TEST_F(RegistryTest, CatalogPages) {
   EXPECT_FALSE(rest->more);
 }
 
+TEST_F(RegistryTest, CatalogPagesOnlyVisibleRepositories) {
+  for (const char* repo : {"b/x", "a", "c", "d"}) {
+    Blob(repo, repo);
+  }
+  auto hide_b = [](const std::string& repo) { return repo != "b/x"; };
+  auto first = registry_->Catalog(2, "", hide_b);
+  EXPECT_EQ(first->tags, (std::vector<std::string>{"a", "c"}));
+  EXPECT_TRUE(first->more);
+  auto rest = registry_->Catalog(2, "c", hide_b);
+  EXPECT_EQ(rest->tags, (std::vector<std::string>{"d"}));
+  EXPECT_FALSE(rest->more);
+}
+
 TEST_F(RegistryTest, RestartedRegistryForgetsSessions) {
   auto upload = registry_->StartUpload("demo");
   ASSERT_TRUE(upload.ok());

@@ -324,7 +324,13 @@ class Handlers {
   void GetCatalog(const httplib::Request& req, httplib::Response& res) {
     std::optional<int64_t> n = ParseN(req);
     std::string last = req.get_param_value("last");
-    auto page = registry_.Catalog(n, last);
+    // Only what the caller may read: names alone tell too much.
+    std::string user;
+    Check(req, "", false, &user);
+    const Authenticator* auth = options_.auth;
+    auto page = registry_.Catalog(n, last, [&](const std::string& repo) {
+      return auth == nullptr || auth->Allowed(user, repo, false);
+    });
     if (!page.ok()) return SendError(res, page.error());
     if (page->more) {
       res.set_header("Link", "</v2/_catalog?n=" + std::to_string(*n) +

@@ -118,4 +118,52 @@ expect_exit 3 "$LOCKSTEP" registry serve --listen "127.0.0.1:$(free_port)" \
 expect_contains "$TEST_DIR/stderr.txt" \
   'acc.json:1:37: unknown key "wrte" in rules[0] (known: repository,'
 
+# 7. _catalog listed every repository, also those the caller may not
+# read (basic), and to an anonymous token (token mode).
+printf '%s\n' \
+  'bob:$2y$05$v64eWxcNBeLWMfx6jgpVB.EvGkQL3Trbullh9VHV2JtXyN9QWJT.i' \
+  >>"$TEST_DIR/h.htp"
+cat >"$TEST_DIR/acc.json" <<'JSON'
+{"anonymousPull": ["public/*"],
+ "rules": [{"repository": "team/*", "read": ["*"], "write": ["ana"]},
+           {"repository": "private", "read": ["bob"], "write": ["bob"]},
+           {"repository": "public/*", "read": ["*"], "write": ["ana"]}]}
+JSON
+stop_registry
+start_registry --htpasswd "$TEST_DIR/h.htp" --access "$TEST_DIR/acc.json"
+base="http://$REGISTRY/v2"
+ana=(-u 'ana:secret pass')
+bob=(-u 'bob:hunter2')
+for at in team/app:ana public/p:ana private:bob; do
+  user=${at#*:}
+  creds=("${ana[@]}")
+  [[ $user == bob ]] && creds=("${bob[@]}")
+  expect_eq "$(http_status POST \
+    "$base/${at%:*}/blobs/uploads/?digest=sha256:$(sha "$at")" \
+    --data-binary "$at" "${creds[@]}")" 201 "upload to ${at%:*}"
+done
+expect_eq "$(http_status GET "$base/_catalog" "${ana[@]}")" 200 "ana catalog"
+expect_eq "$(cat "$TEST_DIR/body.txt")" \
+  '{"repositories":["public/p","team/app"]}' "what ana sees"
+expect_eq "$(http_status GET "$base/_catalog?n=1" "${bob[@]}")" 200 \
+  "bob catalog"
+expect_eq "$(cat "$TEST_DIR/body.txt")" '{"repositories":["private"]}' \
+  "bob's first page"
+expect_eq "$(http_status GET "$base/_catalog?n=5&last=private" \
+  "${bob[@]}")" 200 "bob's second page"
+expect_eq "$(cat "$TEST_DIR/body.txt")" \
+  '{"repositories":["public/p","team/app"]}' "bob's second page"
+stop_registry
+start_registry --htpasswd "$TEST_DIR/h.htp" --access "$TEST_DIR/acc.json" \
+  --auth token
+base="http://$REGISTRY/v2"
+expect_eq "$(http_status GET \
+  "http://$REGISTRY/token?service=lockstep&scope=registry:catalog:*")" \
+  200 "anonymous token"
+token=$(json "$TEST_DIR/body.txt" 'd["token"]')
+expect_eq "$(http_status GET "$base/_catalog" \
+  -H "Authorization: Bearer $token")" 200 "anonymous catalog"
+expect_eq "$(cat "$TEST_DIR/body.txt")" '{"repositories":["public/p"]}' \
+  "what an anonymous token sees"
+
 echo PASS
