@@ -51,7 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // reaches crypt_r without slowing the fuzzer down much.
   static const Authenticator auth = *Authenticator::FromText(
       "alice:$2y$04$abcdefghijklmnopqrstuuVQNbmUtnEd6x5tBvFomR3YpD3Ksu1yC\n",
-      "", "fuzz");
+      "fuzz", "", "fuzz");
   (void)auth.CheckBasic(text);
   (void)auth.CheckBasic("Basic " + text);
 

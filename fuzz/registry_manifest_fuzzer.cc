@@ -23,7 +23,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     (void)ParseManifest(text, type);
   }
   (void)ParsePolicies(text, "fuzz.json");
-  (void)Authenticator::FromText("", std::string(text), "fuzz.json");
+  (void)Authenticator::FromText("", "fuzz", std::string(text), "fuzz.json");
   (void)IsValidRepositoryName(text);
   (void)IsValidTag(text);
   return 0;

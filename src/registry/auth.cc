@@ -53,9 +53,9 @@ Result<std::vector<std::string>> StringList(const Json& value,
 
 }  // namespace
 
-Result<Authenticator> Authenticator::FromText(const std::string& htpasswd,
-                                              const std::string& rules,
-                                              const std::string& source) {
+Result<Authenticator> Authenticator::FromText(
+    const std::string& htpasswd, const std::string& htpasswd_source,
+    const std::string& rules, const std::string& source) {
   Authenticator auth;
   std::istringstream lines(htpasswd);
   std::string line;
@@ -67,7 +67,7 @@ Result<Authenticator> Authenticator::FromText(const std::string& htpasswd,
     std::string hash = colon == std::string::npos ? "" : line.substr(colon + 1);
     if (hash.rfind("$2", 0) != 0) {
       return Status::InvalidArgument(
-          source + " line " + std::to_string(number) +
+          htpasswd_source + " line " + std::to_string(number) +
           ": only bcrypt entries (htpasswd -B) are accepted");
     }
     auth.hashes_[line.substr(0, colon)] = hash;
@@ -118,10 +118,7 @@ Result<Authenticator> Authenticator::Load(const std::filesystem::path& htpasswd,
   if (!rules.empty()) {
     ASSIGN_OR_RETURN(rules_text, ReadFile(rules));
   }
-  Result<Authenticator> auth =
-      FromText(users, rules_text, rules.empty() ? htpasswd.string()
-                                                : rules.string());
-  return auth;
+  return FromText(users, htpasswd.string(), rules_text, rules.string());
 }
 
 std::optional<std::string> Authenticator::CheckBasic(

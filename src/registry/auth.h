@@ -34,8 +34,10 @@ class Authenticator {
   static Result<Authenticator> Load(const std::filesystem::path& htpasswd,
                                     const std::filesystem::path& rules);
 
-  // Parses rules JSON text (also used by the fuzzer).
+  // Parses htpasswd text and rules JSON text (also used by the fuzzer);
+  // errors name `htpasswd_source` or `rules_source`.
   static Result<Authenticator> FromText(const std::string& htpasswd,
+                                        const std::string& htpasswd_source,
                                         const std::string& rules,
                                         const std::string& source);
 

@@ -23,7 +23,7 @@ constexpr const char* kAnaWrong = "Basic YW5hOndyb25n";
 constexpr const char* kBob = "Basic Ym9iOmh1bnRlcjI=";
 
 TEST(AuthenticatorTest, ChecksBcryptPasswords) {
-  auto auth = Authenticator::FromText(kUsers, "", "users");
+  auto auth = Authenticator::FromText(kUsers, "users", "", "");
   ASSERT_TRUE(auth.ok()) << auth.status().ToString();
   EXPECT_EQ(auth->CheckBasic(kAnaRight), "ana");
   EXPECT_EQ(auth->CheckBasic(kBob), "bob");
@@ -33,14 +33,25 @@ TEST(AuthenticatorTest, ChecksBcryptPasswords) {
 }
 
 TEST(AuthenticatorTest, RefusesNonBcryptEntries) {
-  auto auth = Authenticator::FromText("eve:{SHA}abc\n", "", "users");
+  auto auth = Authenticator::FromText("eve:{SHA}abc\n", "users", "", "");
   ASSERT_FALSE(auth.ok());
   EXPECT_EQ(auth.status().message(),
             "users line 1: only bcrypt entries (htpasswd -B) are accepted");
 }
 
+// Found by a tester: with --access given, a bad htpasswd line was
+// reported as a line of the rules file.
+TEST(AuthenticatorTest, HtpasswdErrorsNameTheHtpasswdFile) {
+  auto auth = Authenticator::FromText(
+      std::string(kUsers) + "old:S3iGgzRWx/TSU\n", "h.htp",
+      R"({"rules": []})", "acc.json");
+  ASSERT_FALSE(auth.ok());
+  EXPECT_EQ(auth.status().message(),
+            "h.htp line 3: only bcrypt entries (htpasswd -B) are accepted");
+}
+
 TEST(AuthenticatorTest, PerRepositoryRules) {
-  auto auth = Authenticator::FromText(kUsers, R"({
+  auto auth = Authenticator::FromText(kUsers, "users", R"({
       "anonymousPull": ["public/*"],
       "rules": [{"repository": "team/*", "read": ["*"], "write": ["ana"]},
                 {"repository": "private", "read": ["ana"], "write": []}]})",
@@ -59,7 +70,7 @@ TEST(AuthenticatorTest, PerRepositoryRules) {
 
 TEST(AuthenticatorTest, RuleErrorsNameTheField) {
   auto auth = Authenticator::FromText(
-      kUsers, R"({"rules": [{"repository": "a", "read": "ana"}]})",
+      kUsers, "users", R"({"rules": [{"repository": "a", "read": "ana"}]})",
       "rules.json");
   ASSERT_FALSE(auth.ok());
   EXPECT_EQ(auth.status().message(),
@@ -70,7 +81,7 @@ TEST(AuthenticatorTest, RuleErrorsNameTheField) {
 // could push), and unknown keys were ignored.
 TEST(AuthenticatorTest, RepeatedAndUnknownRuleKeysAreRefused) {
   auto twice = Authenticator::FromText(
-      kUsers,
+      kUsers, "users",
       "{\"rules\": [{\"repository\": \"team/*\", \"write\": [\"ana\"],\n"
       "  \"write\": [\"ana\", \"bob\"]}]}",
       "rules.json");
@@ -78,14 +89,15 @@ TEST(AuthenticatorTest, RepeatedAndUnknownRuleKeysAreRefused) {
   EXPECT_EQ(twice.status().message(),
             "rules.json:2:3: key \"write\" appears twice in the same object");
   auto misspelt = Authenticator::FromText(
-      kUsers, R"({"rules": [{"repository": "a", "wrte": ["ana"]}]})",
+      kUsers, "users", R"({"rules": [{"repository": "a", "wrte": ["ana"]}]})",
       "rules.json");
   ASSERT_FALSE(misspelt.ok());
   EXPECT_EQ(misspelt.status().message(),
             "rules.json:1:32: unknown key \"wrte\" in rules[0] (known: "
             "repository, read, write)");
   auto top = Authenticator::FromText(
-      kUsers, R"({"anonymousPulls": ["*"], "rules": []})", "rules.json");
+      kUsers, "users", R"({"anonymousPulls": ["*"], "rules": []})",
+      "rules.json");
   ASSERT_FALSE(top.ok());
   EXPECT_EQ(top.status().message(),
             "rules.json:1:2: unknown key \"anonymousPulls\" in the rules "

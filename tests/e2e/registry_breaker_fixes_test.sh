@@ -166,4 +166,12 @@ expect_eq "$(http_status GET "$base/_catalog" \
 expect_eq "$(cat "$TEST_DIR/body.txt")" '{"repositories":["public/p"]}' \
   "what an anonymous token sees"
 
+# 10. A non-bcrypt htpasswd line was blamed on the --access file.
+cp "$TEST_DIR/h.htp" "$TEST_DIR/old.htp"
+echo 'old:S3iGgzRWx/TSU' >>"$TEST_DIR/old.htp"
+expect_exit 3 "$LOCKSTEP" registry serve --listen "127.0.0.1:$(free_port)" \
+  --htpasswd "$TEST_DIR/old.htp" --access "$TEST_DIR/acc.json"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "error: $TEST_DIR/old.htp line 3: only bcrypt entries (htpasswd -B)"
+
 echo PASS
