@@ -483,6 +483,17 @@ ApiResult<Empty> Registry::DeleteManifest(const std::string& repo,
   return Empty{};
 }
 
+Status Registry::SetTagsImmutable(const std::string& repo, bool immutable) {
+  // A name with a typo would be recorded and protect nothing.
+  if (!IsValidRepositoryName(repo)) {
+    return Status::InvalidArgument(
+        "invalid repository name '" + repo + "': want at most 255 "
+        "characters matching [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*"
+        "(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*");
+  }
+  return index_->SetTagsImmutable(repo, immutable);
+}
+
 namespace {
 
 // Pages a sorted list: entries after `last`, at most `n` of them.

@@ -133,9 +133,8 @@ class Registry {
                                       const std::string& digest,
                                       const std::string& artifact_type);
 
-  Status SetTagsImmutable(const std::string& repo, bool immutable) {
-    return index_->SetTagsImmutable(repo, immutable);
-  }
+  // InvalidArgument for a name no push could create.
+  Status SetTagsImmutable(const std::string& repo, bool immutable);
 
  private:
   struct Session {

@@ -174,4 +174,10 @@ expect_exit 3 "$LOCKSTEP" registry serve --listen "127.0.0.1:$(free_port)" \
 expect_contains "$TEST_DIR/stderr.txt" \
   "error: $TEST_DIR/old.htp line 3: only bcrypt entries (htpasswd -B)"
 
+# 11. `registry immutable 'Bad Name!'` was recorded and protected nothing.
+expect_exit 3 "$LOCKSTEP" registry immutable 'Bad Name!'
+expect_contains "$TEST_DIR/stderr.txt" \
+  "error: invalid repository name 'Bad Name!': want at most 255 characters \
+matching [a-z0-9]+"
+
 echo PASS
