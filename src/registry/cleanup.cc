@@ -430,6 +430,12 @@ Result<CleanupPlan> PlanCleanup(Index& index,
   if (repository.empty()) {
     ASSIGN_OR_RETURN(repos, index.Repositories());
   } else {
+    // A misspelt name would otherwise look like "nothing to clean".
+    ASSIGN_OR_RETURN(bool exists, index.RepositoryExists(repository));
+    if (!exists) {
+      return Status::NotFound("repository " + repository +
+                              " does not exist in this registry");
+    }
     repos.push_back(repository);
   }
   CleanupPlan plan;

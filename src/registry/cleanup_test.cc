@@ -145,6 +145,21 @@ TEST_F(CleanupTest, UnknownKeysAreRefusedWhereTheyAre) {
             "[0].mostRecentVersions (known: packageNamePrefixes, keepCount)");
 }
 
+// Found by a tester: --repository no-such-repo printed nothing, exit 0.
+TEST_F(CleanupTest, AnUnknownRepositoryIsNotFound) {
+  Manifest("a", 10);
+  auto policies = ParsePolicies(
+      R"([{"name":"d","action":"Delete","condition":{"tagState":"any"}}])",
+      "p.json");
+  NoRetentionRoots none;
+  auto plan = PlanCleanup(*index_, *policies, none, "no-such-repo", kNow);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_TRUE(plan.status().IsNotFound());
+  EXPECT_EQ(plan.status().message(),
+            "repository no-such-repo does not exist in this registry");
+  EXPECT_TRUE(PlanCleanup(*index_, *policies, none, "app", kNow).ok());
+}
+
 TEST_F(CleanupTest, TagsSharingADigestAreListedOneByOne) {
   Manifest("a", 10);
   Tag("dev-1", "a", 10);

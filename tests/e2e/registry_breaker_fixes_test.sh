@@ -180,4 +180,12 @@ expect_contains "$TEST_DIR/stderr.txt" \
   "error: invalid repository name 'Bad Name!': want at most 255 characters \
 matching [a-z0-9]+"
 
+# 12. cleanup of an unknown repository printed nothing and exited 0.
+printf '[{"name":"d","action":"Delete","condition":{"tagState":"any"}}]' \
+  >"$TEST_DIR/any.json"
+expect_exit 2 "$LOCKSTEP" cleanup --policy "$TEST_DIR/any.json" \
+  --repository no-such-repo
+expect_contains "$TEST_DIR/stderr.txt" \
+  "error: repository no-such-repo does not exist in this registry"
+
 echo PASS
