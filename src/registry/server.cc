@@ -552,6 +552,12 @@ class Handlers {
 
   void PutUpload(const httplib::Request& req, httplib::Response& res,
                  const Route& route, const httplib::ContentReader& reader) {
+    // Refused before its body is appended: a refused PUT changes nothing.
+    auto valid = ParseDigestParam(req.get_param_value("digest"));
+    if (!valid.ok()) {
+      Drain(reader);
+      return SendError(res, valid.error());
+    }
     bool consumed = false;
     auto span = ChunkSpan(req);
     auto state = span.ok() ? Append(route, StartOf(*span), reader, &consumed)

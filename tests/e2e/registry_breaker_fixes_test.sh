@@ -188,4 +188,22 @@ expect_exit 2 "$LOCKSTEP" cleanup --policy "$TEST_DIR/any.json" \
 expect_contains "$TEST_DIR/stderr.txt" \
   "error: repository no-such-repo does not exist in this registry"
 
+# 13. A PUT refused for a missing ?digest= still appended its body, so
+# the retry with the right digest failed with DIGEST_INVALID.
+stop_registry
+start_registry
+base="http://$REGISTRY/v2"
+expect_eq "$(http_status POST "$base/k/blobs/uploads/")" 202 \
+  "start an upload"
+location=$(header Location)
+expect_eq "$(http_status PUT "http://$REGISTRY$location" \
+  --data-binary zz)" 400 "PUT without a digest"
+expect_contains "$TEST_DIR/body.txt" DIGEST_INVALID
+expect_eq "$(http_status GET "http://$REGISTRY$location")" 204 \
+  "upload status"
+expect_eq "$(header Range)" "0-0" "upload still empty"
+expect_eq "$(http_status PUT \
+  "http://$REGISTRY$location?digest=sha256:$(sha zz)" \
+  --data-binary zz)" 201 "the retry with the digest"
+
 echo PASS
