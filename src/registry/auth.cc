@@ -130,6 +130,8 @@ std::optional<std::string> Authenticator::CheckBasic(
   if (colon == std::string::npos) return std::nullopt;
   std::string user = decoded->substr(0, colon);
   std::string password = decoded->substr(colon + 1);
+  // crypt(3) stops at a NUL, so "pw\0anything" would pass as "pw".
+  if (password.find('\0') != std::string::npos) return std::nullopt;
   auto found = hashes_.find(user);
   if (found == hashes_.end()) return std::nullopt;
 

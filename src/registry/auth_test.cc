@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/base64.h"
 #include "core/files.h"
 
 namespace lockstep::registry {
@@ -30,6 +31,18 @@ TEST(AuthenticatorTest, ChecksBcryptPasswords) {
   EXPECT_FALSE(auth->CheckBasic(kAnaWrong).has_value());
   EXPECT_FALSE(auth->CheckBasic("Basic !!!!").has_value());
   EXPECT_FALSE(auth->CheckBasic("Bearer abc").has_value());
+}
+
+// Found by a tester: "secret pass\0x" was accepted, crypt(3) reading
+// only up to the NUL.
+TEST(AuthenticatorTest, RefusesPasswordsWithNul) {
+  auto auth = Authenticator::FromText(kUsers, "users", "", "");
+  ASSERT_TRUE(auth.ok());
+  std::string with_nul("ana:secret pass\0x", 17);
+  EXPECT_FALSE(
+      auth->CheckBasic("Basic " + Base64Encode(with_nul)).has_value());
+  EXPECT_EQ(auth->CheckBasic("Basic " + Base64Encode("ana:secret pass")),
+            "ana");
 }
 
 TEST(AuthenticatorTest, RefusesNonBcryptEntries) {
