@@ -610,8 +610,11 @@ void AddTransfer(CLI::App& app, CommandContext context) {
                    "same repository)");
   push->add_option("--mount-from", push_flags->mount_from,
                    "Try to mount blobs from this repository first");
+  // A chunk is held in memory; 0 or a negative number is a mistake.
   push->add_option("--chunk-size", push_flags->chunk_size,
-                   "Bytes per PATCH of a chunked upload (default 16 MiB)");
+                   "Bytes per PATCH of a chunked upload (default 16 MiB, "
+                   "1 to 1 GiB)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30));
   push->add_flag("--insecure", push_flags->insecure,
                  "Plain HTTP (and no TLS verification)");
   AddTimeout(push, push_flags.get());

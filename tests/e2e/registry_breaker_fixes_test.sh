@@ -206,4 +206,13 @@ expect_eq "$(http_status PUT \
   "http://$REGISTRY$location?digest=sha256:$(sha zz)" \
   --data-binary zz)" 201 "the retry with the digest"
 
+# 15. --chunk-size 0, -5 and 1e21 were accepted silently.
+for size in 0 -5 1e21; do
+  expect_exit 64 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/x:v3" \
+    --insecure --chunk-size "$size"
+  expect_contains "$TEST_DIR/stderr.txt" "--chunk-size"
+done
+expect_exit 0 "$LOCKSTEP" -q push "$TEST_DIR/f.txt" "$REGISTRY/r/x:v3" \
+  --insecure --chunk-size 1
+
 echo PASS
