@@ -425,6 +425,12 @@ int PushFiles(const GlobalOptions& globals, const TransferFlags& flags,
       if (!digest.ok()) return ReportError(digest.status());
       layer.digest = *digest;
     } else {
+      std::error_code error;
+      if (std::filesystem::is_directory(item, error)) {
+        return ReportError(Status::InvalidArgument(
+            item + " is a folder: push the files in it, or snapshot it "
+            "(lockstep data snapshot) and push snapshot:NAME@V"));
+      }
       auto stored = blobs.PutFile(item);
       if (!stored.ok()) return ReportError(stored.status().WithContext(item));
       layer.digest = *stored;

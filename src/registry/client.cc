@@ -389,6 +389,14 @@ Result<Client::Response> Client::Send(const Reference& ref,
                                  api.easy_strerror(code));
     }
     api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+    if (response.status == 401 && attempt == 1) {
+      // Missing or refused credentials, whether Basic or a token's: the
+      // same exit code in both modes (the machine lacks a usable login).
+      return Status::FailedPrecondition(
+          method + " " + url + " answered 401 after authenticating; check "
+          "the credentials for " + ref.registry + " in " +
+          options_.docker_config.string());
+    }
     if (response.status != 401 || attempt == 1 || ref.registry.empty()) {
       return response;
     }
@@ -584,6 +592,11 @@ Result<PushResult> Client::Push(const Reference& target,
                            std::string(kDockerManifestList);
       ASSIGN_OR_RETURN(Response head,
                        Send(target, "GET", url, {accept}, "", true));
+      if (head.status == 404) {
+        return Status::NotFound("--subject " + request.subject->ToString() +
+                                " is not a manifest in " +
+                                target.repository);
+      }
       if (head.status != 200) {
         return Unexpected("subject " + url, head.status, head.body);
       }
@@ -696,6 +709,13 @@ Status Client::PullManifestTree(const Reference& ref,
   ASSIGN_OR_RETURN(Response response,
                    Send(ref, "GET", url, {accept}, "", false, nullptr,
                         max_size));
+  if (response.status == 404) {
+    return Status::NotFound(ref.registry + "/" + ref.repository + ": no " +
+                            (reference.find(':') == std::string::npos
+                                 ? "tag "
+                                 : "manifest ") +
+                            reference + " (GET " + url + " answered 404)");
+  }
   if (response.status != 200) {
     return Unexpected("GET " + url, response.status, response.body);
   }

@@ -215,4 +215,31 @@ done
 expect_exit 0 "$LOCKSTEP" -q push "$TEST_DIR/f.txt" "$REGISTRY/r/x:v3" \
   --insecure --chunk-size 1
 
+# 9. Exit codes as docs/exit-codes.md has them: a missing tag, digest or
+# --subject is 2 (was 6), a folder given as a file 3 (was 6), and a
+# missing login 5 in both auth modes (token mode was 6).
+expect_exit 2 "$LOCKSTEP" pull "$REGISTRY/r/x:nope" --insecure
+expect_contains "$TEST_DIR/stderr.txt" "error: $REGISTRY/r/x: no tag nope"
+missing="sha256:$(sha 'not pushed anywhere')"
+expect_exit 2 "$LOCKSTEP" pull "$REGISTRY/r/x@$missing" --insecure
+expect_contains "$TEST_DIR/stderr.txt" \
+  "error: $REGISTRY/r/x: no manifest $missing"
+expect_exit 2 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/x:v4" \
+  --insecure --subject "$missing"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "error: --subject $missing is not a manifest in r/x"
+mkdir "$TEST_DIR/folder"
+expect_exit 3 "$LOCKSTEP" push "$TEST_DIR/folder" "$REGISTRY/r/x:v4" \
+  --insecure
+expect_contains "$TEST_DIR/stderr.txt" \
+  "error: $TEST_DIR/folder is a folder: push the files in it"
+export DOCKER_CONFIG="$TEST_DIR/no-logins"
+for mode in basic token; do
+  stop_registry
+  start_registry --htpasswd "$TEST_DIR/h.htp" --auth "$mode"
+  expect_exit 5 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/x:v4" \
+    --insecure
+  expect_contains "$TEST_DIR/stderr.txt" "$TEST_DIR/no-logins/config.json"
+done
+
 echo PASS
