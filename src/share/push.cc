@@ -208,6 +208,16 @@ Result<PushSummary> Sharer::PushRun(const std::string& run_id,
   }
   DropRepeatedLayers(&layers);
   RETURN_IF_ERROR(RequirePresent(*blobs_, layers, "run " + run_id));
+  // Checked before anything is uploaded: a tag near the 128-character
+  // limit failed only at the model's manifest, after every blob went.
+  for (size_t i = 0; i < models.size(); ++i) {
+    std::string tag = ModelReference(target, i).tag;
+    if (!tag.empty() && !registry::IsValidTag(tag)) {
+      return Status::InvalidArgument(
+          "the run's model would be tagged " + tag + ", longer than a "
+          "tag may be (128 characters); push under a shorter tag");
+    }
+  }
 
   // Each model as an artifact of its own, so the run can refer to it.
   std::vector<PushSummary> pushed_models;

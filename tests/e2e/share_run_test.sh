@@ -40,6 +40,17 @@ model_digest=$(json push.json 'd["models"][0]["digest"]')
 expect_eq "$(json push.json 'd["models"][0]["reference"]')" \
   "$REGISTRY/team/share:run1-model" "model tag"
 
+# Found by a tester: a 125-character tag uploaded everything and then
+# failed, since the model's tag (TAG-model) is longer than 128.
+long_tag=$(printf 't%.0s' $(seq 1 125))
+expect_exit 3 "$LOCKSTEP" push --insecure "$run_id" \
+  "$REGISTRY/team/long:$long_tag"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "error: the run's model would be tagged $long_tag-model, longer than a \
+tag may be (128 characters)"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' \
+  "http://$REGISTRY/v2/team/long/tags/list")" 404 "nothing uploaded"
+
 # The run artifact, as any OCI client sees it.
 curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
   "http://$REGISTRY/v2/team/share/manifests/run1" >run-manifest.json
