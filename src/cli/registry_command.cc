@@ -548,6 +548,23 @@ std::string OutputName(const registry::PushLayer& layer) {
   return layer.digest.hex();
 }
 
+// Refuses layers that --output would write under the same name: the
+// second would silently replace the first.
+Status RequireDistinctOutputNames(
+    const std::vector<registry::PushLayer>& layers) {
+  std::map<std::string, const registry::PushLayer*> seen;
+  for (const registry::PushLayer& layer : layers) {
+    auto [at, added] = seen.emplace(OutputName(layer), &layer);
+    if (!added && at->second->digest != layer.digest) {
+      return Status::InvalidArgument(
+          "--output: layers " + at->second->digest.ToString() + " and " +
+          layer.digest.ToString() + " are both titled " + at->first +
+          "; nothing written");
+    }
+  }
+  return Status::Ok();
+}
+
 int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
   if (flags.args.size() != 1) {
     return ReportError(Status::InvalidArgument("pull wants one REFERENCE"));
@@ -563,6 +580,8 @@ int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
 
   nlohmann::json files = nlohmann::json::array();
   if (!flags.output.empty()) {
+    Status distinct = RequireDistinctOutputNames(pulled->pulled.layers);
+    if (!distinct.ok()) return ReportError(distinct);
     std::error_code error;
     std::filesystem::create_directories(flags.output, error);
     for (const auto& layer : pulled->pulled.layers) {

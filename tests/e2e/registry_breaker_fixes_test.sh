@@ -233,6 +233,19 @@ expect_exit 3 "$LOCKSTEP" push "$TEST_DIR/folder" "$REGISTRY/r/x:v4" \
   --insecure
 expect_contains "$TEST_DIR/stderr.txt" \
   "error: $TEST_DIR/folder is a folder: push the files in it"
+# 14. pull --output wrote two layers titled alike to one file, exit 0.
+mkdir -p "$TEST_DIR/one" "$TEST_DIR/two"
+echo first >"$TEST_DIR/one/x.txt"
+echo second >"$TEST_DIR/two/x.txt"
+expect_exit 0 "$LOCKSTEP" -q push "$TEST_DIR/one/x.txt" "$TEST_DIR/two/x.txt" \
+  "$REGISTRY/r/twins:v1" --insecure
+expect_exit 3 "$LOCKSTEP" pull "$REGISTRY/r/twins:v1" --insecure \
+  --output "$TEST_DIR/out"
+second="sha256:$(sha256sum "$TEST_DIR/two/x.txt" | cut -d' ' -f1)"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "$second are both titled x.txt; nothing written"
+[[ ! -e "$TEST_DIR/out" ]] || fail "--output was written to"
+
 export DOCKER_CONFIG="$TEST_DIR/no-logins"
 for mode in basic token; do
   stop_registry
