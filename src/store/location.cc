@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "store/identity.h"
+
 namespace lockstep::store {
 
 namespace fs = std::filesystem;
@@ -37,7 +39,7 @@ Status InitializeStoreLayout(const fs::path& root) {
                                  ": " + error.message());
     }
   }
-  return Status::Ok();
+  return EnsureStoreId(root).status();
 }
 
 Result<StoreLocation> LocateStore(const std::string& explicit_root,
