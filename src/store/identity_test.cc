@@ -37,6 +37,14 @@ TEST_F(IdentityTest, ANewStoreGetsAnIdThatNeverChanges) {
   EXPECT_TRUE(fs::is_empty(root_ / "tmp"));  // No temporary left behind.
 }
 
+// A store from an older Lockstep gets its id from `store migrate`, which
+// records it in the database too, not from whichever command opens it.
+TEST_F(IdentityTest, AnExistingStoreWithoutAnIdIsLeftWithout) {
+  fs::create_directories(root_ / "blobs");
+  ASSERT_TRUE(InitializeStoreLayout(root_).ok());
+  EXPECT_TRUE(ReadStoreId(root_).status().IsNotFound());
+}
+
 TEST_F(IdentityTest, TwoStoresGetDifferentIds) {
   fs::path other = root_ / "other";
   ASSERT_TRUE(InitializeStoreLayout(root_).ok());
