@@ -26,8 +26,9 @@ expect_exit 0 "$LOCKSTEP" data snapshot a.csv --name first -q
 id=$(cat "$S/store-id")
 [[ "$id" =~ ^[0-9a-f]{32}$ ]] || fail "store-id is '$id'"
 expect_eq "$(cat "$S/store-generation")" 1 "generation after a snapshot"
-expect_eq "$(sqlite3 "$S/metadata.db" 'SELECT store_id, generation FROM stores')" \
-  "$id|1" "the database records the store"
+expect_eq "$(sqlite3 "$S/metadata.db" \
+  'SELECT store_id, generation FROM stores')" "$id|1" \
+  "the database records the store"
 expect_exit 0 "$LOCKSTEP" run p.yaml --sandbox none
 expect_eq "$(cat "$S/store-generation")" 2 "generation after a run"
 expect_exit 0 "$LOCKSTEP" gc --dry-run --grace 0s
@@ -84,6 +85,16 @@ expect_eq "$(cat "$L/store-generation")" 1 "generation after migrate"
 expect_exit 0 "$LOCKSTEP" gc --grace 0s --store "$L"
 expect_exit 0 "$LOCKSTEP" store migrate --store "$L"
 expect_contains stdout.txt "store $legacy_id: already recorded in this database"
+# A copy of the database taken while the run ran lists it as running,
+# without its manifest: the manifest on disk still keeps its output.
+output=$(json "$(ls "$L"/runs/*/manifest.json)" \
+  'd["steps"][0]["outputs"]["greeting"]["digest"]')
+sqlite3 "$L/metadata.db" \
+  "UPDATE runs SET status = 'running', manifest_path = ''"
+expect_exit 0 "$LOCKSTEP" gc --dry-run --grace 0s --json --store "$L" \
+  --trust-metadata
+expect_eq "$(json stdout.txt '"'"$output"'" in [s["digest"] for s in \
+  d["swept"]]')" False "the output of a run listed as running is kept"
 # A store without an id, its database already current: exit 5 until
 # store migrate makes one.
 rm "$L/store-id"
