@@ -78,6 +78,25 @@ Result<int> LockExclusively(const fs::path& path) {
   return fd;
 }
 
+// Replaces `path` by rename, so a reader sees the old or the new text,
+// but without fsync: a generation lost in a crash only leaves the file
+// behind the database (a weaker check), while one that outlived a lost
+// database commit would make gc refuse the store's own database.
+Status ReplaceWithoutSync(const fs::path& path, std::string_view text) {
+  fs::path temp = UniqueTempPath(path.parent_path() / "tmp",
+                                 "store-generation.");
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                  0644);
+  if (fd < 0) return ErrnoStatus(temp, errno);
+  Status written = WriteAll(fd, text, temp);
+  ::close(fd);
+  if (written.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
+    written = ErrnoStatus(path, errno);
+  }
+  if (!written.ok()) ::unlink(temp.c_str());
+  return written;
+}
+
 }  // namespace
 
 Result<std::string> ReadStoreId(const fs::path& root) {
@@ -131,13 +150,15 @@ Result<int64_t> ReadStoreGeneration(const fs::path& root) {
 }
 
 Status RaiseStoreGeneration(const fs::path& root, int64_t generation) {
+  std::error_code made;
+  fs::create_directories(root / "tmp", made);
   ASSIGN_OR_RETURN(int fd,
                    LockExclusively(root / "locks" / "store-generation.lock"));
   FileLock lock(fd);
   ASSIGN_OR_RETURN(int64_t recorded, ReadStoreGeneration(root));
   if (recorded >= generation) return Status::Ok();
-  return WriteFileAtomically(root / kStoreGenerationFile,
-                             std::to_string(generation) + "\n");
+  return ReplaceWithoutSync(root / kStoreGenerationFile,
+                            std::to_string(generation) + "\n");
 }
 
 }  // namespace lockstep::store
