@@ -169,8 +169,9 @@ Status MetadataStore::CheckStoreDatabase(const std::string& command,
             : "";
     return Status::DataLoss(
         command + " refuses to run: the lineage database " + url +
-        " is older than this store: it does not know the run of " +
-        unknown[0].string() + more + Consequence(command, url));
+        " lacks runs of this store: it does not know the run of " +
+        unknown[0].string() + more + " (an older copy, or the runs were "
+        "recorded in another database)" + Consequence(command, url));
   }
   return Status::Ok();
 }

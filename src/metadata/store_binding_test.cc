@@ -158,10 +158,11 @@ TEST_P(StoreBindingTest, ARunManifestTheDatabaseDoesNotKnowIsRefused) {
   Status refused = store_->CheckStoreDatabase("gc", "URL");
   EXPECT_TRUE(refused.IsDataLoss());
   EXPECT_EQ(refused.message(),
-            "gc refuses to run: the lineage database URL is older than "
+            "gc refuses to run: the lineage database URL lacks runs of "
             "this store: it does not know the run of " +
-                (root_ / "runs/r7/manifest.json").string() + " and 1 more" +
-                Tail("URL"));
+                (root_ / "runs/r7/manifest.json").string() +
+                " and 1 more (an older copy, or the runs were recorded in "
+                "another database)" + Tail("URL"));
 }
 
 TEST_P(StoreBindingTest, AStoreWithoutAnIdNeedsStoreMigrate) {
