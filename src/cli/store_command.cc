@@ -13,6 +13,7 @@
 #include "cli/metadata_access.h"
 #include "core/log.h"
 #include "metadata/metadata_store.h"
+#include "store/identity.h"
 
 namespace lockstep::cli {
 
@@ -106,6 +107,33 @@ int Migrate(const GlobalOptions& globals) {
   return kExitOk;
 }
 
+// The store's id and generation, and the generation the database
+// records for it (null when none), to explain what gc checks. Empty
+// without a store folder or id, or before schema version 3.
+Result<nlohmann::json> StoreIdentity(const GlobalOptions& globals,
+                                     metadata::SqlDatabase* db,
+                                     int64_t version) {
+  Result<store::StoreLocation> location =
+      OpenStore(globals, store::CreateIfMissing::kNo);
+  if (!location.ok()) return nlohmann::json::object();
+  Result<std::string> id = store::ReadStoreId(location->root);
+  if (!id.ok()) return nlohmann::json::object();
+  ASSIGN_OR_RETURN(int64_t on_disk,
+                   store::ReadStoreGeneration(location->root));
+  nlohmann::json identity = {{"store_id", *id},
+                             {"store_generation", on_disk},
+                             {"database_generation", nullptr}};
+  if (version < 3) return identity;
+  ASSIGN_OR_RETURN(auto rows,
+                   db->Query("SELECT generation FROM stores "
+                             "WHERE store_id = ?",
+                             {*id}));
+  if (!rows.empty()) {
+    identity["database_generation"] = metadata::AsInt(rows[0][0]);
+  }
+  return identity;
+}
+
 int Info(const GlobalOptions& globals) {
   auto url = MetadataUrl(globals);
   if (!url.ok()) {
@@ -135,6 +163,11 @@ int Info(const GlobalOptions& globals) {
     }
     info[table] = metadata::AsInt((*rows)[0][0]);
   }
+  auto identity = StoreIdentity(globals, db->get(), *version);
+  if (!identity.ok()) {
+    return ReportError(identity.status());
+  }
+  info.update(*identity);
 
   if (globals.json) {
     PrintJson(info);
@@ -147,6 +180,15 @@ int Info(const GlobalOptions& globals) {
       *version, metadata::kSchemaVersion, info["artifacts"].get<int64_t>(),
       info["executions"].get<int64_t>(), info["events"].get<int64_t>(),
       info["runs"].get<int64_t>());
+  if (identity->contains("store_id")) {
+    const nlohmann::json& recorded = (*identity)["database_generation"];
+    std::cout << fmt::format(
+        "store: {} (generation {}; in this database: {})\n",
+        (*identity)["store_id"].get<std::string>(),
+        (*identity)["store_generation"].get<int64_t>(),
+        recorded.is_null() ? std::string("not recorded")
+                           : "generation " + recorded.dump());
+  }
   return kExitOk;
 }
 

@@ -55,6 +55,13 @@ expect_exit 0 "$LOCKSTEP" data snapshot a.csv --name fourth -q
 expect_exit 4 "$LOCKSTEP" gc --dry-run --grace 0s
 expect_contains stderr.txt "is older than this store: it is at generation 2"
 expect_exit 0 "$LOCKSTEP" gc --dry-run --grace 0s --trust-metadata
+expect_exit 0 "$LOCKSTEP" store info --json
+expect_eq "$(json stdout.txt \
+  'd["store_id"], d["store_generation"], d["database_generation"]')" \
+  "$id 3 2" "store info shows both generations"
+expect_exit 0 "$LOCKSTEP" store info
+expect_contains stdout.txt "store: $id (generation 3; in this database: \
+generation 2)"
 
 # Another store's database names the store it does record.
 expect_exit 0 "$LOCKSTEP" data snapshot a.csv --name other -q \
@@ -117,6 +124,9 @@ expect_exit 0 "$LOCKSTEP" cleanup --policy policy.json --store "$P" \
   --metadata "$URL"
 psql -q "$URL" -c "CREATE DATABASE fresh"
 FRESH="${URL%/postgres}/fresh"
+expect_exit 4 "$LOCKSTEP" gc --grace 0s --store "$P" --metadata "$FRESH"
+expect_exit 0 "$LOCKSTEP" store info --store "$P" --metadata "$FRESH"
+expect_contains stdout.txt "(generation 2; in this database: not recorded)"
 expect_exit 4 "$LOCKSTEP" gc --grace 0s --store "$P" --metadata "$FRESH"
 expect_contains stderr.txt "the lineage database $FRESH is not this \
 store's: it does not record store $(cat "$P/store-id") ($P/store-id) but \
