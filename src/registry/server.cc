@@ -144,6 +144,15 @@ class Handlers {
       : registry_(registry), options_(options) {}
 
   void Install(httplib::Server& server) {
+    server.set_pre_routing_handler(
+        [](const httplib::Request& req, httplib::Response&) {
+          ForgetParsedRanges(req);
+          return httplib::Server::HandlerResponse::Unhandled;
+        });
+    server.set_error_handler(httplib::Server::HandlerWithResponse(
+        [this](const httplib::Request& req, httplib::Response& res) {
+          return AnswerRangeRejection(req, res);
+        }));
     if (options_.tokens != nullptr && options_.auth != nullptr) {
       server.Get("/token", [this](const httplib::Request& req,
                                   httplib::Response& res) {
@@ -176,6 +185,35 @@ class Handlers {
   }
 
  private:
+  // httplib 0.11 slices every body by the Range it parsed (a manifest, a
+  // tag list or an error body came back truncated under status 200).
+  // Only blob GETs answer Range, and they decide it themselves. httplib
+  // built `req` as a mutable local, so emptying its ranges is sound.
+  static void ForgetParsedRanges(const httplib::Request& req) {
+    const_cast<httplib::Request&>(req).ranges.clear();
+  }
+
+  // httplib 0.11 answers 416 itself, before any handler, to a Range it
+  // cannot parse, where RFC 9110 section 14.2 lets a server ignore it; a
+  // range with an unknown unit it must ignore. Such a GET or HEAD is
+  // served here as if the handler had been reached (GetBlob ignores what
+  // it cannot use). A response no handler touched lacks the API version
+  // header every handler sets first. Other methods carry a body httplib
+  // has not read, so their 416 stands.
+  httplib::Server::HandlerResponse AnswerRangeRejection(
+      const httplib::Request& req, httplib::Response& res) {
+    bool untouched = res.status == 416 &&
+                     !res.has_header("Docker-Distribution-API-Version") &&
+                     req.has_header("Range");
+    if (!untouched || (req.method != "GET" && req.method != "HEAD")) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    ForgetParsedRanges(req);
+    res = httplib::Response();
+    Get(req, res);
+    return httplib::Server::HandlerResponse::Handled;
+  }
+
   enum class Verdict { kAllowed, kNoCredentials, kBadCredentials, kDenied };
 
   // Decides whether the request may read (or write) `repo` ("" for the
@@ -373,11 +411,11 @@ class Handlers {
 
     // The range is answered here, not by httplib: 0.11 sends ranges past
     // the end with a Content-Length it never fills, which hangs clients.
-    // httplib built `req` as a mutable local; emptying its parsed ranges
-    // stops it from slicing the body a second time.
-    RangeDecision range =
-        DecideRange(req.get_header_value("Range"), blob->size);
-    const_cast<httplib::Request&>(req).ranges.clear();
+    // GET is the only method with ranges (RFC 9110 section 14.2): a HEAD
+    // describes the whole blob whatever its Range says.
+    RangeDecision range = DecideRange(
+        req.method == "GET" ? req.get_header_value("Range") : "",
+        blob->size);
     if (range.kind == RangeDecision::Kind::kUnsatisfiable) {
       res.set_header("Content-Range", ContentRangeValue(range, blob->size));
       // The spec has no error code for this; like distribution, the
