@@ -69,9 +69,16 @@ Route ParseRoute(const std::string& path) {
   return route;
 }
 
+// JSON bodies go out as distribution sends them. httplib 0.11 gzips a
+// body whose type is exactly "application/json" for any client that
+// accepts gzip, as Go's all do: a fresh deflate state per response, even
+// for the 404 of every blob HEAD in a push (whose body is never sent),
+// and the 2-byte "{}" of /v2/ grew to 22.
+constexpr char kJson[] = "application/json; charset=utf-8";
+
 void SendError(httplib::Response& res, const ApiError& error) {
   res.status = error.http_status;
-  res.set_content(error.ToJson(), "application/json");
+  res.set_content(error.ToJson(), kJson);
 }
 
 std::string UploadLocation(const std::string& repo, const std::string& id) {
@@ -323,7 +330,7 @@ class Handlers {
                            {"expires_in", kTtlMs / 1000},
                            {"issued_at", FormatRfc3339(now)}};
     res.status = 200;
-    res.set_content(body.dump(), "application/json");
+    res.set_content(body.dump(), kJson);
   }
 
   void Get(const httplib::Request& req, httplib::Response& res) {
@@ -333,7 +340,7 @@ class Handlers {
     switch (route.kind) {
       case Route::kBase:
         res.status = 200;
-        res.set_content("{}", "application/json");
+        res.set_content("{}", kJson);
         return;
       case Route::kCatalog:
         return GetCatalog(req, res);
@@ -366,8 +373,7 @@ class Handlers {
                                  ">; rel=\"next\"");
     }
     res.status = 200;
-    res.set_content(nlohmann::json{{"repositories", page->tags}}.dump(),
-                    "application/json");
+    res.set_content(nlohmann::json{{"repositories", page->tags}}.dump(), kJson);
   }
 
   void GetTags(const httplib::Request& req, httplib::Response& res,
@@ -382,7 +388,7 @@ class Handlers {
     }
     res.status = 200;
     nlohmann::json body = {{"name", route.repo}, {"tags", page->tags}};
-    res.set_content(body.dump(), "application/json");
+    res.set_content(body.dump(), kJson);
   }
 
   void GetManifest(const httplib::Request&, httplib::Response& res,
