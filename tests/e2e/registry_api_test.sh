@@ -11,6 +11,18 @@ start_registry
 base="http://$REGISTRY/v2"
 
 expect_eq "$(http_status GET "$base/")" 200 "/v2/"
+# JSON goes out as distribution sends it, and not gzipped: httplib
+# compressed bodies typed exactly application/json for any client that
+# accepts gzip (Go's all do), even a 404 HEAD's body that is never sent.
+expect_eq "$(http_status GET "$base/" -H 'Accept-Encoding: gzip')" 200 \
+  "/v2/ with gzip accepted"
+expect_eq "$(header Content-Encoding)" "" "/v2/ not gzipped"
+expect_eq "$(cat "$TEST_DIR/body.txt")" "{}" "/v2/ body"
+expect_eq "$(header Content-Type)" "application/json; charset=utf-8" \
+  "JSON content type"
+expect_eq "$(http_status HEAD "$base/demo/blobs/sha256:$(sha absent)" \
+  -H 'Accept-Encoding: gzip')" 404 "HEAD of a missing blob"
+expect_eq "$(header Content-Encoding)" "" "404 HEAD not gzipped"
 
 # Single POST with the digest.
 d1="sha256:$(sha 'hello blob')"
