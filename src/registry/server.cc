@@ -203,8 +203,8 @@ class Handlers {
   // httplib 0.11 answers 416 itself, before any handler, to a Range it
   // cannot parse, where RFC 9110 section 14.2 lets a server ignore it; a
   // range with an unknown unit it must ignore. Such a GET or HEAD is
-  // served here as if the handler had been reached (GetBlob ignores what
-  // it cannot use). A response no handler touched lacks the API version
+  // served here as if routing had been reached (GetBlob ignores what it
+  // cannot use). A response no handler touched lacks the API version
   // header every handler sets first. Other methods carry a body httplib
   // has not read, so their 416 stands.
   httplib::Server::HandlerResponse AnswerRangeRejection(
@@ -217,8 +217,25 @@ class Handlers {
     }
     ForgetParsedRanges(req);
     res = httplib::Response();
-    Get(req, res);
+    RouteGet(req, res);
     return httplib::Server::HandlerResponse::Handled;
+  }
+
+  // What httplib's routing does with a GET, for requests that never
+  // reached it. Outside routing no exception guard runs, and one escaping
+  // here ends the whole server (a GET of "/" did, through ParseRoute).
+  void RouteGet(const httplib::Request& req, httplib::Response& res) {
+    try {
+      if (req.path == "/token" && options_.tokens != nullptr &&
+          options_.auth != nullptr) {
+        return IssueToken(req, res);
+      }
+      if (req.path.starts_with("/v2/")) return Get(req, res);
+      SendError(res, ApiError{404, "NOT_FOUND", "no such endpoint"});
+    } catch (const std::exception& e) {
+      res = httplib::Response();
+      SendError(res, ApiError{500, "UNKNOWN", e.what()});
+    }
   }
 
   enum class Verdict { kAllowed, kNoCredentials, kBadCredentials, kDenied };
