@@ -620,21 +620,34 @@ Result<MetadataStore::CachedExecution> MetadataStore::FindCachedExecution(
   return cached;
 }
 
-Result<std::map<std::string, int64_t>> MetadataStore::NewestCompleteByKeyOf(
-    int64_t context_id) {
+Result<std::map<std::string, MetadataStore::CacheAnswer>>
+MetadataStore::CacheAnswersFor(const std::vector<std::string>& cache_keys) {
+  // FindCachedExecution's two queries for every key at once; the output
+  // events keep its inner joins (an event whose artifact is gone is not
+  // an output) and its order (the last event of a port wins).
   ASSIGN_OR_RETURN(
       auto rows,
-      db_->Query("SELECT e.cache_key, MAX(e.id) FROM executions e "
-                 "WHERE e.state = 'complete' AND e.cache_key IN "
-                 "(SELECT x.cache_key FROM executions x JOIN associations s "
-                 "ON s.execution_id = x.id WHERE s.context_id = ? "
-                 "AND x.cache_key <> '') GROUP BY e.cache_key",
-                 {context_id}));
-  std::map<std::string, int64_t> newest;
+      db_->Query("SELECT k.value, e.id, v.port, (SELECT a.digest FROM "
+                     "artifacts a JOIN types ta ON ta.id = a.type_id "
+                     "WHERE a.id = v.artifact_id) FROM " +
+                     TextTable() +
+                     " JOIN executions e ON e.id = (SELECT MAX(x.id) FROM "
+                     "executions x WHERE x.cache_key = k.value AND "
+                     "x.state = 'complete') "
+                     "JOIN types t ON t.id = e.type_id "
+                     "LEFT JOIN events v ON v.execution_id = e.id AND "
+                     "v.type = 'output' ORDER BY v.id",
+                 {TextTableParam(cache_keys)}));
+  std::map<std::string, CacheAnswer> answers;
   for (const SqlRow& row : rows) {
-    newest[AsText(row[0])] = AsInt(row[1]);
+    CacheAnswer& answer = answers[AsText(row[0])];
+    answer.execution_id = AsInt(row[1]);
+    // A NULL digest is an event whose artifact is gone: no output.
+    if (!IsNull(row[2]) && !IsNull(row[3])) {
+      answer.outputs[AsText(row[2])] = AsText(row[3]);
+    }
   }
-  return newest;
+  return answers;
 }
 
 Result<int64_t> MetadataStore::ReplayExecutions(
@@ -825,6 +838,33 @@ std::string MetadataStore::IdSet() const {
   return db_->dialect() == SqlDialect::kSqlite
              ? " IN (SELECT value FROM json_each(?))"
              : " = ANY(CAST(? AS BIGINT[]))";
+}
+
+std::string MetadataStore::TextTable() const {
+  return db_->dialect() == SqlDialect::kSqlite
+             ? "(SELECT DISTINCT value FROM json_each(?)) k"
+             : "(SELECT DISTINCT value FROM unnest(CAST(? AS TEXT[])) "
+               "AS u(value)) k";
+}
+
+SqlValue MetadataStore::TextTableParam(
+    const std::vector<std::string>& values) const {
+  if (db_->dialect() == SqlDialect::kSqlite) {
+    return Json(values).dump();
+  }
+  // An array literal: every element quoted, `"` and `\` escaped.
+  std::string text = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    text += i > 0 ? ",\"" : "\"";
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') {
+        text += '\\';
+      }
+      text += c;
+    }
+    text += '"';
+  }
+  return text + "}";
 }
 
 SqlValue MetadataStore::IdSetParam(const std::vector<int64_t>& ids) const {
