@@ -223,7 +223,8 @@ std::optional<ReplayPlan> PlanReplay(const Json& record,
     return std::nullopt;
   }
   // The normal path probes the sandbox before anything; so does this.
-  if (sandbox == "bubblewrap" && !pipeline::SandboxAvailable()) {
+  if (sandbox == "bubblewrap" &&
+      !pipeline::SandboxAvailable(opened.location.root)) {
     return std::nullopt;
   }
   ReplayPlan plan;
