@@ -24,7 +24,7 @@
 namespace lockstep::metadata {
 
 // The schema version this binary reads and writes.
-inline constexpr int64_t kSchemaVersion = 2;
+inline constexpr int64_t kSchemaVersion = 3;
 
 // An input that is an output of an earlier record in the same
 // RecordExecutions batch, whose artifact id is assigned by that call.
