@@ -84,8 +84,12 @@ for name in old new ninja; do
   echo "$name $wall $cpu"
 done | awk '{w[$1] = $2; c[$1] = $3} END {
   printf "%d rounds, medians: wall ms (CPU ms)\n", '"$ROUNDS"'
-  printf "old:   %5d (%6.1f)  %.1fx ninja\n", w["old"], c["old"], w["old"] / w["ninja"]
-  printf "new:   %5d (%6.1f)  %.1fx ninja\n", w["new"], c["new"], w["new"] / w["ninja"]
+  for (i = 1; i <= 2; i++) {
+    n = i == 1 ? "old" : "new"
+    printf "%-6s %5d (%6.1f)  %.1fx ninja\n", n ":", w[n], c[n],
+      w[n] / w["ninja"]
+  }
   printf "ninja: %5d (%6.1f)\n", w["ninja"], c["ninja"]
-  printf "new / old: wall %.2f, CPU %.2f\n", w["new"] / w["old"], c["new"] / c["old"]
+  printf "new / old: wall %.2f, CPU %.2f\n", w["new"] / w["old"],
+    c["new"] / c["old"]
 }'
