@@ -238,7 +238,8 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
     return ReportError(params.status());
   }
   pipeline::RunOptions options;
-  Status parsed = FillRunOptions(flags.sandbox, flags.labels, &options);
+  Status parsed = FillRunOptions(globals, flags.sandbox, flags.labels,
+                                 &options);
   if (!parsed.ok()) {
     return ReportError(parsed);
   }

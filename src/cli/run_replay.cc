@@ -95,20 +95,27 @@ std::vector<pipeline::StepReport> ReplayedSteps(const Json& record) {
 
 // Whether the normal lookup (FindCachedExecution, as the runner uses it)
 // would give every step the execution it gave the recorded run, with an
-// output event for each output naming the recorded blob.
+// output event for each output naming the recorded blob. One query for
+// all steps.
 Result<bool> SameCacheAnswers(metadata::MetadataStore& metadata,
                               const Json& record) {
+  std::vector<std::string> keys;
   for (const Json& step : record.at("steps")) {
-    Result<metadata::MetadataStore::CachedExecution> cached =
-        metadata.FindCachedExecution(step.at("key").get<std::string>());
-    if (!cached.ok() ||
-        cached->execution.id != step.at("execution").get<int64_t>()) {
+    keys.push_back(step.at("key").get<std::string>());
+  }
+  ASSIGN_OR_RETURN(auto answers, metadata.CacheAnswersFor(keys));
+  for (const Json& step : record.at("steps")) {
+    auto answer = answers.find(step.at("key").get<std::string>());
+    if (answer == answers.end() ||
+        answer->second.execution_id != step.at("execution").get<int64_t>()) {
       return false;
     }
+    const std::map<std::string, std::string>& outputs =
+        answer->second.outputs;
     for (const auto& [name, output] : step.at("outputs").items()) {
-      auto found = cached->outputs.find(name);
-      if (found == cached->outputs.end() ||
-          found->second.digest != output.at(0).get<std::string>()) {
+      auto found = outputs.find(name);
+      if (found == outputs.end() ||
+          found->second != output.at(0).get<std::string>()) {
         return false;
       }
     }
@@ -216,7 +223,8 @@ std::optional<ReplayPlan> PlanReplay(const Json& record,
     return std::nullopt;
   }
   // The normal path probes the sandbox before anything; so does this.
-  if (sandbox == "bubblewrap" && !pipeline::SandboxAvailable()) {
+  if (sandbox == "bubblewrap" &&
+      !pipeline::SandboxAvailable(opened.location.root)) {
     return std::nullopt;
   }
   ReplayPlan plan;

@@ -13,6 +13,7 @@
 #include "manifest/manifest.h"
 #include "ml/train.h"
 #include "pipeline/executor.h"
+#include "store/location.h"
 
 namespace lockstep::cli {
 
@@ -45,11 +46,17 @@ std::string SelfBinary() {
   return n > 0 ? std::string(buffer, static_cast<size_t>(n)) : "lockstep";
 }
 
-Status FillRunOptions(const std::string& sandbox,
+Status FillRunOptions(const GlobalOptions& globals,
+                      const std::string& sandbox,
                       const std::vector<std::string>& labels,
                       pipeline::RunOptions* options) {
   if (sandbox == "bubblewrap" || sandbox == "bwrap") {
-    if (!pipeline::SandboxAvailable()) {
+    // Bad input writes nothing, so a store is not created for the cache.
+    Result<store::StoreLocation> location =
+        store::LocateStore(globals.store, store::CreateIfMissing::kNo);
+    std::filesystem::path cache_root =
+        location.ok() ? location->root : std::filesystem::path();
+    if (!pipeline::SandboxAvailable(cache_root)) {
       return Status::FailedPrecondition(
           "bubblewrap cannot create a sandbox on this machine (is the "
           "bubblewrap package installed, and are user namespaces "
@@ -101,7 +108,8 @@ Result<manifest::ManifestContext> CaptureManifestContext(
         std::filesystem::relative(directory, code.work_tree, error)
             .generic_string();
   }
-  ASSIGN_OR_RETURN(Json capture, env::CaptureEnvironment());
+  ASSIGN_OR_RETURN(Json capture, env::CaptureEnvironment(
+                                     {.cache_root = opened.location.root}));
   context.environment = {{"toolchain", toolchain},
                          {"libraries", LibraryVersions()},
                          {"capture", capture}};

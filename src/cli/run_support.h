@@ -32,8 +32,10 @@ Result<OpenedStore> OpenStoreAndMetadata(const GlobalOptions& globals,
                                          store::CreateIfMissing create);
 
 // Parses --sandbox and --label, and fills in what built-in components
-// need (this binary's path, library versions).
-Status FillRunOptions(const std::string& sandbox,
+// need (this binary's path, library versions). The sandbox probe's
+// answer is cached in the store, when there is one already.
+Status FillRunOptions(const GlobalOptions& globals,
+                      const std::string& sandbox,
                       const std::vector<std::string>& labels,
                       pipeline::RunOptions* options);
 

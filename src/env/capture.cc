@@ -111,7 +111,31 @@ Json CaptureKernel() {
           {"machine", names.machine}};
 }
 
-Json CaptureCompiler() {
+// gcc's version line, from the store's cache when its key still holds.
+Json GccVersionLine(const fs::path& cache_root) {
+  fs::path gcc = store::ResolveOnPath("gcc");
+  if (gcc.empty()) {
+    return nullptr;
+  }
+  std::optional<store::HostFactKey> key;
+  if (!cache_root.empty()) {
+    key = CompilerKey(gcc);
+    std::optional<Json> cached =
+        store::LoadHostFact(cache_root, "gcc-version", *key);
+    if (cached.has_value() && cached->is_string()) {
+      return *cached;
+    }
+  }
+  Json line = StringOrNull(FirstLine(RunForOutput({gcc.string(),
+                                                   "--version"})));
+  // A failure may be passing (a timeout under load): never cached.
+  if (line.is_string() && key.has_value()) {
+    store::SaveHostFact(cache_root, "gcc-version", *key, line);
+  }
+  return line;
+}
+
+Json CaptureCompiler(const fs::path& cache_root) {
 #if defined(__clang__)
   std::string build = "clang " __clang_version__;
 #elif defined(__GNUC__)
@@ -119,8 +143,7 @@ Json CaptureCompiler() {
 #else
   std::string build = "unknown";
 #endif
-  return {{"lockstep_build", build},
-          {"gcc", StringOrNull(FirstLine(RunForOutput({"gcc", "--version"})))}};
+  return {{"lockstep_build", build}, {"gcc", GccVersionLine(cache_root)}};
 }
 
 // NVIDIA's driver file, then nvidia-smi; null when neither is present.
@@ -329,6 +352,17 @@ std::map<std::string, std::string> ParseDpkgStatus(std::string_view text) {
   return packages;
 }
 
+store::HostFactKey CompilerKey(const fs::path& gcc) {
+  store::HostFactKey key;
+  key.AddFile("gcc", gcc);
+  for (const char* name : {"LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG",
+                           "GCC_EXEC_PREFIX", "COMPILER_PATH"}) {
+    const char* value = std::getenv(name);
+    key.AddValue(name, value != nullptr ? Json(value) : Json(nullptr));
+  }
+  return key;
+}
+
 Result<Json> CaptureEnvironment(const CaptureOptions& options) {
   const fs::path& root = options.root;
   Json out;
@@ -344,7 +378,7 @@ Result<Json> CaptureEnvironment(const CaptureOptions& options) {
   out["memory_bytes"] = meminfo ? Json(ParseMemTotal(*meminfo))
                                 : Json(nullptr);
 
-  out["compiler"] = CaptureCompiler();
+  out["compiler"] = CaptureCompiler(options.cache_root);
   out["libc"] = {{"name", "glibc"}, {"version", gnu_get_libc_version()}};
   auto status = ReadOptional(root / "var/lib/dpkg/status");
   out["debian_packages"] = status ? Json(ParseDpkgStatus(*status))

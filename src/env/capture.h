@@ -18,6 +18,7 @@
 
 #include "core/canonical_json.h"
 #include "core/status.h"
+#include "store/host_facts.h"
 
 namespace lockstep::env {
 
@@ -30,6 +31,10 @@ struct CaptureOptions {
   // Prefix for /etc, /proc and /var/lib/dpkg; tests point it at a fake
   // tree. uname, libc and the compilers always describe this machine.
   fs::path root = "/";
+  // A store folder whose cache keeps the compiler's version line between
+  // runs (store/host_facts.h), saving a `gcc --version` process; empty
+  // to always run it.
+  fs::path cache_root;
 };
 
 // Captures the environment:
@@ -44,6 +49,11 @@ struct CaptureOptions {
 // Facts that cannot be read are null; only a declared Python that fails
 // to run is an error.
 Result<Json> CaptureEnvironment(const CaptureOptions& options = {});
+
+// The key the compiler's version line is cached under: the gcc that
+// PATH resolves to (every link and the file, by stat) and the locale
+// variables its messages follow. Exposed for tests.
+store::HostFactKey CompilerKey(const fs::path& gcc);
 
 // /etc/os-release: {"id", "version_id", "pretty_name"} (quotes removed).
 Json ParseOsRelease(std::string_view text);

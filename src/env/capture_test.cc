@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/files.h"
@@ -160,6 +163,67 @@ TEST_F(FakeRootTest, PythonPackagesComeFromItsSitePackages) {
   auto missing = CaptureEnvironment(
       {.python = (root_ / "no-python").string(), .root = root_});
   EXPECT_FALSE(missing.ok());
+}
+
+// The compiler's version line is cached in the store under its key: a
+// fake gcc on PATH counts its runs; each part of the recorded key
+// changed in turn, a rewritten gcc (whose new line is then reported) and
+// another gcc earlier on PATH each run it again.
+TEST_F(FakeRootTest, TheCompilerLineIsCachedUntilAKeyPartChanges) {
+  fs::path store = root_ / "store";
+  auto write_gcc = [&](const fs::path& dir, const std::string& version) {
+    Write((dir / "gcc").string(),
+          "#!/bin/sh\necho x >> " + (root_ / "runs").string() +
+              "\necho 'gcc (Fake) " + version + "'\n");
+    ::chmod((root_ / dir / "gcc").c_str(), 0755);
+  };
+  auto runs = [&]() {
+    Result<std::string> text = ReadFile(root_ / "runs");
+    return text.ok() ? std::count(text->begin(), text->end(), '\n') : 0;
+  };
+  write_gcc("bin", "1.0");
+  std::string saved_path = std::getenv("PATH");
+  std::string path = (root_ / "bin").string() + ":" + saved_path;
+  ::setenv("PATH", path.c_str(), 1);
+  CaptureOptions options = AtRoot();
+  options.cache_root = store;
+  auto gcc_line = [&]() {
+    return (*CaptureEnvironment(options))["compiler"]["gcc"];
+  };
+  ::sleep(2);  // Older than the racy window, so the answer is saved.
+  ::usleep(100000);
+  EXPECT_EQ(gcc_line(), "gcc (Fake) 1.0");
+  EXPECT_EQ(gcc_line(), "gcc (Fake) 1.0");
+  EXPECT_EQ(runs(), 1);
+
+  fs::path record = store / "cache" / "host-v1" / "gcc-version.json";
+  int64_t expected = 1;
+  for (const char* part : {"boot_id", "ns_mnt", "ns_user", "uid", "gcc",
+                           "LANG", "LC_ALL", "LC_MESSAGES", "LANGUAGE",
+                           "GCC_EXEC_PREFIX", "COMPILER_PATH"}) {
+    Json saved = ParseJsonOrDiscarded(*ReadFile(record));
+    ASSERT_TRUE(saved["key"].contains(part)) << part;
+    saved["key"][part] = "changed";
+    ASSERT_TRUE(WriteFileAtomically(record, saved.dump()).ok());
+    EXPECT_EQ(gcc_line(), "gcc (Fake) 1.0") << part;
+    EXPECT_EQ(runs(), ++expected) << part;
+    EXPECT_EQ(gcc_line(), "gcc (Fake) 1.0") << part;
+    EXPECT_EQ(runs(), expected) << part;
+  }
+
+  ::setenv("LC_MESSAGES", "de_DE.UTF-8", 1);
+  EXPECT_EQ(gcc_line(), "gcc (Fake) 1.0");
+  ::unsetenv("LC_MESSAGES");
+  EXPECT_EQ(runs(), ++expected);
+  write_gcc("bin", "2.0");  // An upgrade in place.
+  EXPECT_EQ(gcc_line(), "gcc (Fake) 2.0");
+  EXPECT_EQ(runs(), ++expected);
+  write_gcc("first", "3.0");
+  std::string first = (root_ / "first").string() + ":" + path;
+  ::setenv("PATH", first.c_str(), 1);
+  EXPECT_EQ(gcc_line(), "gcc (Fake) 3.0");
+  EXPECT_EQ(runs(), ++expected);
+  ::setenv("PATH", saved_path.c_str(), 1);
 }
 
 TEST(DiffEnvironmentsTest, ListsChangedAddedAndRemovedFields) {

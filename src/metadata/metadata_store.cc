@@ -68,9 +68,34 @@ Artifact ArtifactFromRow(const SqlRow& row) {
   return artifact;
 }
 
+// The last column is the properties of the execution this one repeats
+// (schema v4's properties_of; NULL when none).
 constexpr const char* kExecutionColumns =
     "e.id, t.name, e.name, e.state, e.cache_key, e.properties, "
-    "e.create_time_ms, e.update_time_ms";
+    "e.create_time_ms, e.update_time_ms, (SELECT p.properties FROM "
+    "executions p WHERE p.id = e.properties_of AND e.properties_of <> 0)";
+
+// Members of a repeated execution's properties that only a real
+// execution has, so a replay's cached copy does not inherit them.
+constexpr const char* kRunOnlyProperties[] = {"stdout", "stderr", "attempts",
+                                              "message"};
+
+// A replay's cached execution: the repeated one's properties without
+// what only it had, with this execution's own members over them. The
+// same object the v2 replay copied into every row.
+Json MergedProperties(const SqlValue& repeated, Json own) {
+  Json merged = ParseStoredJson(repeated);
+  for (const char* name : kRunOnlyProperties) {
+    merged.erase(name);
+  }
+  if (!own.is_object()) {
+    return merged;
+  }
+  for (auto& [name, value] : own.items()) {
+    merged[name] = std::move(value);
+  }
+  return merged;
+}
 
 Execution ExecutionFromRow(const SqlRow& row) {
   Execution execution;
@@ -80,6 +105,10 @@ Execution ExecutionFromRow(const SqlRow& row) {
   execution.state = ParseExecutionState(AsText(row[3]));
   execution.cache_key = AsText(row[4]);
   execution.properties = ParseStoredJson(row[5]);
+  if (!IsNull(row[8])) {
+    execution.properties =
+        MergedProperties(row[8], std::move(execution.properties));
+  }
   execution.create_time_ms = AsInt(row[6]);
   execution.update_time_ms = AsInt(row[7]);
   return execution;
@@ -558,8 +587,8 @@ Status MetadataStore::UpdateExecutionState(int64_t id, ExecutionState state,
                                            const Json& properties) {
   return InTransaction([&] {
     return db_->Execute(
-        "UPDATE executions SET state = ?, properties = ?, update_time_ms = ? "
-        "WHERE id = ?",
+        "UPDATE executions SET state = ?, properties = ?, update_time_ms = ?, "
+        "properties_of = 0 WHERE id = ?",
         {std::string(ExecutionStateName(state)), properties.dump(),
          NowUnixMillis(), id});
   });
@@ -600,40 +629,52 @@ Result<MetadataStore::CachedExecution> MetadataStore::FindCachedExecution(
   return cached;
 }
 
-Result<std::map<std::string, int64_t>> MetadataStore::NewestCompleteByKeyOf(
-    int64_t context_id) {
+Result<std::map<std::string, MetadataStore::CacheAnswer>>
+MetadataStore::CacheAnswersFor(const std::vector<std::string>& cache_keys) {
+  // FindCachedExecution's two queries for every key at once; the output
+  // events keep its inner joins (an event whose artifact is gone is not
+  // an output) and its order (the last event of a port wins).
   ASSIGN_OR_RETURN(
       auto rows,
-      db_->Query("SELECT e.cache_key, MAX(e.id) FROM executions e "
-                 "WHERE e.state = 'complete' AND e.cache_key IN "
-                 "(SELECT x.cache_key FROM executions x JOIN associations s "
-                 "ON s.execution_id = x.id WHERE s.context_id = ? "
-                 "AND x.cache_key <> '') GROUP BY e.cache_key",
-                 {context_id}));
-  std::map<std::string, int64_t> newest;
+      db_->Query("SELECT k.value, e.id, v.port, (SELECT a.digest FROM "
+                     "artifacts a JOIN types ta ON ta.id = a.type_id "
+                     "WHERE a.id = v.artifact_id) FROM " +
+                     TextTable() +
+                     " JOIN executions e ON e.id = (SELECT MAX(x.id) FROM "
+                     "executions x WHERE x.cache_key = k.value AND "
+                     "x.state = 'complete') "
+                     "JOIN types t ON t.id = e.type_id "
+                     "LEFT JOIN events v ON v.execution_id = e.id AND "
+                     "v.type = 'output' ORDER BY v.id",
+                 {TextTableParam(cache_keys)}));
+  std::map<std::string, CacheAnswer> answers;
   for (const SqlRow& row : rows) {
-    newest[AsText(row[0])] = AsInt(row[1]);
+    CacheAnswer& answer = answers[AsText(row[0])];
+    answer.execution_id = AsInt(row[1]);
+    // A NULL digest is an event whose artifact is gone: no output.
+    if (!IsNull(row[2]) && !IsNull(row[3])) {
+      answer.outputs[AsText(row[2])] = AsText(row[3]);
+    }
   }
-  return newest;
+  return answers;
 }
 
 Result<int64_t> MetadataStore::ReplayExecutions(
     int64_t from, const std::string& from_run, const std::vector<int64_t>& to,
     const std::string& run_id) {
   bool sqlite = db_->dialect() == SqlDialect::kSqlite;
-  // The cached record's properties: the original's without what only a
-  // real execution has, naming this run and the producing run.
+  // A cached copy's own properties: only what differs from the execution
+  // it repeats (readers merge them over that one's, ExecutionFromRow),
+  // naming this run and the run that produced the outputs. A copy of a
+  // copy repeats the same original.
   std::string properties =
-      sqlite ? "json_set(json_remove(e.properties, '$.stdout', "
-               "'$.stderr', '$.attempts', '$.message'), '$.run_id', ?, "
-               "'$.duration_ms', 0, '$.produced_by_run', CASE WHEN "
-               "e.state = 'cached' THEN json_extract(e.properties, "
-               "'$.produced_by_run') ELSE ? END)"
-             : "((e.properties::jsonb - 'stdout' - 'stderr' - 'attempts' - "
-               "'message') || jsonb_build_object('run_id', ?::text, "
-               "'duration_ms', 0, 'produced_by_run', CASE WHEN e.state = "
-               "'cached' THEN e.properties::jsonb->>'produced_by_run' ELSE "
-               "?::text END))::text";
+      sqlite ? "json_object('run_id', ?, 'duration_ms', 0, "
+               "'produced_by_run', CASE WHEN e.state = 'cached' THEN "
+               "json_extract(e.properties, '$.produced_by_run') ELSE ? END)"
+             : "jsonb_build_object('run_id', ?::text, 'duration_ms', 0, "
+               "'produced_by_run', CASE WHEN e.state = 'cached' THEN "
+               "e.properties::jsonb->>'produced_by_run' ELSE ?::text "
+               "END)::text";
   int64_t copied = 0;
   int64_t now = NowUnixMillis();
   RETURN_IF_ERROR(InTransaction([&]() -> Status {
@@ -655,9 +696,12 @@ Result<int64_t> MetadataStore::ReplayExecutions(
         "WHERE s.context_id = ?";
     RETURN_IF_ERROR(db_->Execute(
         "INSERT INTO executions (id, type_id, name, state, cache_key, "
-        "properties, create_time_ms, update_time_ms) SELECT e.id + "
-        "CAST(? AS BIGINT), e.type_id, e.name, 'cached', e.cache_key, " +
-            properties + ", CAST(? AS BIGINT), CAST(? AS BIGINT)" +
+        "properties, create_time_ms, update_time_ms, properties_of) "
+        "SELECT e.id + CAST(? AS BIGINT), e.type_id, e.name, 'cached', "
+        "e.cache_key, " +
+            properties +
+            ", CAST(? AS BIGINT), CAST(? AS BIGINT), CASE WHEN "
+            "e.properties_of <> 0 THEN e.properties_of ELSE e.id END" +
             from_executions + " ORDER BY e.id",
         {shift, run_id, from_run, now, now, from}));
     RETURN_IF_ERROR(db_->Execute(
@@ -805,6 +849,33 @@ std::string MetadataStore::IdSet() const {
   return db_->dialect() == SqlDialect::kSqlite
              ? " IN (SELECT value FROM json_each(?))"
              : " = ANY(CAST(? AS BIGINT[]))";
+}
+
+std::string MetadataStore::TextTable() const {
+  return db_->dialect() == SqlDialect::kSqlite
+             ? "(SELECT DISTINCT value FROM json_each(?)) k"
+             : "(SELECT DISTINCT value FROM unnest(CAST(? AS TEXT[])) "
+               "AS u(value)) k";
+}
+
+SqlValue MetadataStore::TextTableParam(
+    const std::vector<std::string>& values) const {
+  if (db_->dialect() == SqlDialect::kSqlite) {
+    return Json(values).dump();
+  }
+  // An array literal: every element quoted, `"` and `\` escaped.
+  std::string text = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    text += i > 0 ? ",\"" : "\"";
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') {
+        text += '\\';
+      }
+      text += c;
+    }
+    text += '"';
+  }
+  return text + "}";
 }
 
 SqlValue MetadataStore::IdSetParam(const std::vector<int64_t>& ids) const {

@@ -24,7 +24,7 @@
 namespace lockstep::metadata {
 
 // The schema version this binary reads and writes.
-inline constexpr int64_t kSchemaVersion = 3;
+inline constexpr int64_t kSchemaVersion = 4;
 
 // An input that is an output of an earlier record in the same
 // RecordExecutions batch, whose artifact id is assigned by that call.
@@ -142,11 +142,16 @@ class MetadataStore {
   Result<Execution> FindLatestExecution(const std::string& pipeline,
                                         const std::string& step);
 
-  // For each cache key of the executions in `context_id`, the id of the
-  // newest complete execution with that key (what FindCachedExecution
-  // would pick now).
-  Result<std::map<std::string, int64_t>> NewestCompleteByKeyOf(
-      int64_t context_id);
+  // What FindCachedExecution would answer now for each of `cache_keys`,
+  // in one query: the newest complete execution's id and its output
+  // digests by port. Keys without a complete execution are left out.
+  struct CacheAnswer {
+    int64_t execution_id = 0;
+    std::map<std::string, std::string> outputs;  // port -> digest
+    bool operator==(const CacheAnswer&) const = default;
+  };
+  Result<std::map<std::string, CacheAnswer>> CacheAnswersFor(
+      const std::vector<std::string>& cache_keys);
 
   // Records, in one transaction of bulk INSERT ... SELECTs, a copy of
   // every execution of the context `from` (a run all of whose steps ran
@@ -252,6 +257,10 @@ class MetadataStore {
   // " = ANY(?)" on PostgreSQL), and that parameter's value for `ids`.
   std::string IdSet() const;
   SqlValue IdSetParam(const std::vector<int64_t>& ids) const;
+  // The same for text values: a table `k(value)` of `values` as one
+  // parameter, and that parameter's value.
+  std::string TextTable() const;
+  SqlValue TextTableParam(const std::vector<std::string>& values) const;
 
   std::unique_ptr<SqlDatabase> db_;
   std::filesystem::path store_root_;

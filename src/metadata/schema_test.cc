@@ -74,7 +74,7 @@ TEST_P(SchemaTest, NewerSchemaIsRefusedNamingBothVersions) {
   ASSERT_FALSE(reopened.ok());
   EXPECT_EQ(reopened.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(reopened.status().message(),
-            "the metadata schema is version 99, newer than version 3 that "
+            "the metadata schema is version 99, newer than version 4 that "
             "this lockstep supports; upgrade lockstep");
 
   // `store migrate` refuses it the same way and leaves it alone.
@@ -95,7 +95,7 @@ TEST_P(SchemaTest, OlderSchemaIsRefusedUntilMigrateAndNothingIsWritten) {
   EXPECT_EQ(opened.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(opened.status().message(),
             "the metadata schema is version 1 and this lockstep uses version "
-            "3; run `lockstep store migrate` to upgrade it (nothing was "
+            "4; run `lockstep store migrate` to upgrade it (nothing was "
             "written)");
   EXPECT_EQ(*ReadSchemaVersion(db.get()), 1);
   EXPECT_TRUE(HasIndex(db.get(), "events_by_artifact"));
@@ -106,7 +106,7 @@ TEST_P(SchemaTest, OlderSchemaIsRefusedUntilMigrateAndNothingIsWritten) {
   int64_t from = 0;
   ASSERT_TRUE(MigrateSchema(db.get(), &from).ok());
   EXPECT_EQ(from, 1);
-  EXPECT_EQ(*ReadSchemaVersion(db.get()), 3);
+  EXPECT_EQ(*ReadSchemaVersion(db.get()), kSchemaVersion);
   EXPECT_EQ(Count(db.get(), "schema_version"), 1);
   EXPECT_TRUE(HasIndex(db.get(), "events_by_artifact_type"));
   EXPECT_TRUE(HasIndex(db.get(), "runs_by_pipeline_start"));
@@ -126,7 +126,7 @@ TEST_P(SchemaTest, MigrationFailingHalfWayLeavesVersionOneIntact) {
   // The real steps with a failing statement after the first two indexes
   // were created and before the old ones are dropped.
   std::vector<MigrationStep> steps = SchemaMigrations();
-  ASSERT_EQ(steps.size(), 2u);
+  ASSERT_EQ(steps.size(), 3u);
   auto& statements = steps[0].statements;
   statements.insert(statements.begin() + 2,
                     "CREATE INDEX broken ON no_such_table (x)");
@@ -148,7 +148,7 @@ TEST_P(SchemaTest, MigrationFailingHalfWayLeavesVersionOneIntact) {
 
   // The real migration still works afterwards.
   ASSERT_TRUE(MigrateSchema(db.get(), &from).ok());
-  EXPECT_EQ(*ReadSchemaVersion(db.get()), 3);
+  EXPECT_EQ(*ReadSchemaVersion(db.get()), kSchemaVersion);
 }
 
 // A store of the previous version (2, before stores were recorded) is
@@ -170,17 +170,104 @@ TEST_P(SchemaTest, MigratingVersionTwoAddsAnEmptyStoresTable) {
       "'runs/r1/manifest.json', 'sha256:m', '{}' FROM contexts").ok());
   EXPECT_EQ(MetadataStore::Open(url).status().message(),
             "the metadata schema is version 2 and this lockstep uses version "
-            "3; run `lockstep store migrate` to upgrade it (nothing was "
+            "4; run `lockstep store migrate` to upgrade it (nothing was "
             "written)");
 
   int64_t from = 0;
   ASSERT_TRUE(MigrateSchema(db->get(), &from).ok());
   EXPECT_EQ(from, 2);
-  EXPECT_EQ(*ReadSchemaVersion(db->get()), 3);
+  EXPECT_EQ(*ReadSchemaVersion(db->get()), kSchemaVersion);
   EXPECT_EQ(Count(db->get(), "stores"), 0);
   auto after = MetadataStore::Open(url);
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   EXPECT_EQ((*after)->GetRun("r1")->pipeline, "iris");
+}
+
+// A version-2 store, with a run's execution and a replay's cached copy
+// of it as v2 wrote it (all properties copied), migrates to the current version:
+// both read back unchanged, and a replay of either run now references
+// the original's properties and reads back as v2's copy did.
+TEST_P(SchemaTest, VersionTwoStoreMigratesAndItsRunsReplay) {
+  std::string url = NewUrl();
+  auto db = OpenDatabase(url);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE(CreateSchemaAtVersion(db->get(), 2).ok());
+  const Json original = {{"run_id", "r1"},
+                         {"cache_key_parts", {{"argv", {"cp"}}}},
+                         {"invocation", {{"step", "s"}}},
+                         {"duration_ms", 12},
+                         {"stdout", "sha256:o"},
+                         {"stderr", "sha256:e"}};
+  const Json v2_copy = {{"run_id", "r2"},
+                        {"cache_key_parts", {{"argv", {"cp"}}}},
+                        {"invocation", {{"step", "s"}}},
+                        {"duration_ms", 0},
+                        {"produced_by_run", "r1"}};
+  for (const char* sql :
+       {"INSERT INTO types (id, kind, name) VALUES (1, 'execution', "
+        "'command'), (2, 'context', 'run'), (3, 'artifact', 'Artifact')",
+        "INSERT INTO contexts (type_id, name, properties, create_time_ms) "
+        "VALUES (2, 'r1', '{}', 1), (2, 'r2', '{}', 2)",
+        "INSERT INTO artifacts (id, type_id, uri, digest, state, properties, "
+        "custom_properties, create_time_ms) VALUES (1, 3, '', 'sha256:a', "
+        "'live', '{}', '{}', 1)"}) {
+    ASSERT_TRUE((*db)->Execute(sql).ok()) << sql;
+  }
+  int64_t id = 0;
+  for (const Json* properties : {&original, &v2_copy}) {
+    ++id;
+    ASSERT_TRUE((*db)->Execute(
+        "INSERT INTO executions (id, type_id, name, state, cache_key, "
+        "properties, create_time_ms, update_time_ms) VALUES (?, 1, 's', ?, "
+        "'sha256:k', ?, 1, 1)",
+        {id, std::string(id == 1 ? "complete" : "cached"),
+         properties->dump()}).ok());
+    ASSERT_TRUE((*db)->Execute("INSERT INTO associations (context_id, "
+                               "execution_id) SELECT id, ? FROM contexts "
+                               "WHERE name = ?",
+                               {id, "r" + std::to_string(id)}).ok());
+    ASSERT_TRUE((*db)->Execute("INSERT INTO events (artifact_id, "
+                               "execution_id, type, port, time_ms) VALUES "
+                               "(1, ?, 'output', 'o', 1)",
+                               {id}).ok());
+  }
+  int64_t from = 0;
+  ASSERT_TRUE(MigrateSchema(db->get(), &from).ok());
+  EXPECT_EQ(from, 2);
+  EXPECT_EQ(*ReadSchemaVersion(db->get()), kSchemaVersion);
+
+  auto store = MetadataStore::Open(url);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->GetExecution(1)->properties, original);
+  EXPECT_EQ((*store)->GetExecution(2)->properties, v2_copy);
+
+  int64_t r3 = *(*store)->PutContext({.type = "run", .name = "r3"});
+  int64_t r4 = *(*store)->PutContext({.type = "run", .name = "r4"});
+  int64_t r1 = *(*store)->PutContext({.type = "run", .name = "r1"});
+  int64_t r2 = *(*store)->PutContext({.type = "run", .name = "r2"});
+  ASSERT_EQ(*(*store)->ReplayExecutions(r1, "r1", {r3}, "r3"), 1);
+  ASSERT_EQ(*(*store)->ReplayExecutions(r3, "r3", {r4}, "r4"), 1);
+  Json expected = v2_copy;
+  for (auto [context, run] : {std::pair{r3, "r3"}, std::pair{r4, "r4"}}) {
+    auto copies = *(*store)->ExecutionsInContext(context);
+    ASSERT_EQ(copies.size(), 1u);
+    expected["run_id"] = run;
+    EXPECT_EQ(copies[0].properties, expected) << run;
+    EXPECT_EQ(copies[0].state, ExecutionState::kCached);
+    auto rows = (*db)->Query("SELECT properties_of, properties FROM "
+                             "executions WHERE id = ?", {copies[0].id});
+    ASSERT_TRUE(rows.ok());
+    EXPECT_EQ(AsInt((*rows)[0][0]), 1) << run;  // The original, not r3's.
+    EXPECT_LT(AsText((*rows)[0][1]).size(), 80u) << run;
+  }
+  // Replaying the v2 copy's run names the run that really produced it.
+  int64_t r5 = *(*store)->PutContext({.type = "run", .name = "r5"});
+  ASSERT_EQ(*(*store)->ReplayExecutions(r2, "r2", {r5}, "r5"), 1);
+  auto from_copy = (*store)->ExecutionsInContext(r5);
+  ASSERT_EQ(from_copy->size(), 1u);
+  EXPECT_EQ(from_copy->at(0).properties["produced_by_run"], "r1");
+  EXPECT_EQ(from_copy->at(0).properties["cache_key_parts"],
+            original["cache_key_parts"]);
 }
 
 // Starts the helper binary with `args`, stderr to `stderr_path`.

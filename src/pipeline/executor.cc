@@ -451,17 +451,65 @@ std::map<std::string, std::string> FixedStepEnvironment(
   return env;
 }
 
-bool SandboxAvailable() {
-  ProcessSpec probe;
-  probe.argv = {"bwrap", "--unshare-all", "--ro-bind", "/usr", "/usr",
-                "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib",
-                "/lib"};
+namespace {
+
+std::vector<std::string> SandboxProbeArgv(const fs::path& bwrap) {
+  std::vector<std::string> argv = {
+      bwrap.string(), "--unshare-all", "--ro-bind", "/usr", "/usr",
+      "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib"};
   if (HostHasLib64()) {
-    probe.argv.insert(probe.argv.end(), {"--symlink", "usr/lib64", "/lib64"});
+    argv.insert(argv.end(), {"--symlink", "usr/lib64", "/lib64"});
   }
-  probe.argv.insert(probe.argv.end(), {"--", "/usr/bin/true"});
+  argv.insert(argv.end(), {"--", "/usr/bin/true"});
+  return argv;
+}
+
+}  // namespace
+
+store::HostFactKey SandboxProbeKey(const fs::path& bwrap) {
+  store::HostFactKey key;
+  key.AddValue("argv", SandboxProbeArgv(bwrap));
+  key.AddFile("bwrap", bwrap);
+  key.AddFile("true", "/usr/bin/true");
+  // What lets an unprivileged process make the namespaces bwrap needs
+  // (Debian's and Ubuntu's switches, and the per-user limits).
+  for (const char* setting :
+       {"kernel/unprivileged_userns_clone",
+        "kernel/apparmor_restrict_unprivileged_userns",
+        "kernel/overflowuid", "kernel/overflowgid",
+        "user/max_user_namespaces", "user/max_mnt_namespaces",
+        "user/max_pid_namespaces", "user/max_net_namespaces",
+        "user/max_ipc_namespaces", "user/max_uts_namespaces",
+        "user/max_cgroup_namespaces"}) {
+    key.AddFileContent(setting, fs::path("/proc/sys") / setting);
+  }
+  return key;
+}
+
+bool SandboxAvailable(const fs::path& store_root) {
+  fs::path bwrap = store::ResolveOnPath("bwrap");
+  if (bwrap.empty()) {
+    return false;
+  }
+  // The key is read before the probe, so a change during it is seen by
+  // the next run.
+  std::optional<store::HostFactKey> key;
+  if (!store_root.empty()) {
+    key = SandboxProbeKey(bwrap);
+    std::optional<Json> cached = store::LoadHostFact(store_root,
+                                                     "sandbox", *key);
+    if (cached.has_value() && *cached == true) {
+      return true;
+    }
+  }
+  ProcessSpec probe;
+  probe.argv = SandboxProbeArgv(bwrap);
   Result<ProcessOutcome> outcome = RunProcess(probe);
-  return outcome.ok() && outcome->succeeded();
+  bool available = outcome.ok() && outcome->succeeded();
+  if (available && key.has_value()) {
+    store::SaveHostFact(store_root, "sandbox", *key, true);
+  }
+  return available;
 }
 
 namespace {

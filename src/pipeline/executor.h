@@ -22,6 +22,7 @@
 #include "core/status.h"
 #include "core/subprocess.h"
 #include "store/blob_store.h"
+#include "store/host_facts.h"
 
 namespace lockstep::pipeline {
 
@@ -100,8 +101,17 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
                                 store::BlobStore* blobs,
                                 const ExecutorConfig& config);
 
-// True when bubblewrap can create a sandbox on this machine.
-bool SandboxAvailable();
+// True when bubblewrap can create a sandbox on this machine. The probe
+// is a process (~10 ms), so with a `store_root` a "yes" is cached there
+// (store/host_facts.h) keyed by the bwrap binary and /usr/bin/true (path
+// on PATH and stat), the user-namespace sysctls, the boot and the
+// namespaces; any change probes again. A "no" is never cached, so a fix
+// is seen at once.
+bool SandboxAvailable(const std::filesystem::path& store_root = {});
+
+// The key SandboxAvailable caches its answer under, for `bwrap` (the
+// resolved program). Exposed for tests.
+store::HostFactKey SandboxProbeKey(const std::filesystem::path& bwrap);
 
 }  // namespace lockstep::pipeline
 

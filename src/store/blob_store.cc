@@ -102,6 +102,12 @@ Result<std::unique_ptr<BlobWriter>> BlobStore::NewWriter() {
 }
 
 Result<Digest> BlobStore::PutBytes(std::string_view bytes) {
+  // Bytes the store already holds intact (a re-run's pipeline file) are
+  // not written and flushed again only to be unlinked.
+  Digest digest = Sha256Of(bytes);
+  if (ReuseIfIntact(digest)) {
+    return digest;
+  }
   ASSIGN_OR_RETURN(auto writer, NewWriter());
   RETURN_IF_ERROR(writer->Append(bytes));
   return writer->Commit();

@@ -44,6 +44,22 @@ TEST_F(BlobStoreTest, PutBytesIsNamedBySha256) {
   EXPECT_EQ(*blobs.SizeOf(*digest), 3u);
 }
 
+// Bytes the store holds intact are not written again: the blob keeps
+// its inode and no temp file is made (a re-run stores its pipeline file
+// this way on every run).
+TEST_F(BlobStoreTest, PutBytesOfHeldBytesWritesNothingNew) {
+  BlobStore blobs(root_);
+  Digest digest = *blobs.PutBytes("pipeline bytes");
+  struct stat before;
+  ASSERT_EQ(::stat(blobs.PathOf(digest).c_str(), &before), 0);
+  fs::remove_all(root_ / "tmp");
+  EXPECT_EQ(*blobs.PutBytes("pipeline bytes"), digest);
+  struct stat after;
+  ASSERT_EQ(::stat(blobs.PathOf(digest).c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);
+  EXPECT_FALSE(fs::exists(root_ / "tmp"));
+}
+
 TEST_F(BlobStoreTest, CorruptBlobIsDetectedAndReplacedOnReuse) {
   BlobStore blobs(root_);
   Digest digest = *blobs.PutBytes("model bytes");

@@ -97,6 +97,11 @@ run_scenarios() {
     cat lineage.json >&2
     fail "lineage does not reach the producing run"
   }
+  # --explain after a replay compares with the key parts its cached
+  # executions reference (schema v3) rather than hold.
+  "$LOCKSTEP" run p.yaml --sandbox none --explain -p n=7 >explain.out 2>&1 ||
+    { cat explain.out >&2; fail "--explain after a replay failed"; }
+  expect_contains explain.out "explain: param n 2 -> 7"
   # A bad option is reported as on the normal path, not replayed over.
   code=0
   "$LOCKSTEP" run p.yaml --sandbox none --label nokey >/dev/null 2>&1 ||

@@ -79,15 +79,16 @@ L="$TEST_DIR/legacy"
 expect_exit 0 "$LOCKSTEP" run p.yaml --sandbox none --store "$L"
 rm "$L/store-id" "$L/store-generation"
 sqlite3 "$L/metadata.db" \
-  "DROP TABLE stores; UPDATE schema_version SET version = 2"
+  "DROP TABLE stores; ALTER TABLE executions DROP COLUMN properties_of; \
+  UPDATE schema_version SET version = 2"
 expect_exit 5 "$LOCKSTEP" gc --grace 0s --store "$L"
 expect_contains stderr.txt "the metadata schema is version 2 and this \
-lockstep uses version 3; run \`lockstep store migrate\`"
+lockstep uses version 4; run \`lockstep store migrate\`"
 expect_exit 0 "$LOCKSTEP" store migrate --json --store "$L"
 legacy_id=$(cat "$L/store-id")
 expect_eq "$(json stdout.txt \
   'd["from_version"], d["to_version"], d["store_id"], d["store"]')" \
-  "2 3 $legacy_id recorded" "migrate records the store"
+  "2 4 $legacy_id recorded" "migrate records the store"
 expect_eq "$(cat "$L/store-generation")" 1 "generation after migrate"
 expect_exit 0 "$LOCKSTEP" gc --grace 0s --store "$L"
 expect_exit 0 "$LOCKSTEP" store migrate --store "$L"
