@@ -164,6 +164,8 @@ class RunState {
   Result<bool> TryResume(size_t index, int iteration);
   Status Schedule(const std::vector<size_t>& order);
   bool DependenciesDone(size_t index) const;
+  // "a, b": the steps in `order` that have not finished, for an error.
+  std::string UnfinishedSteps(const std::vector<size_t>& order) const;
   // Decides a step that is ready: skip, restore from cache, or launch.
   Status Decide(size_t index);
   Result<std::string> SkipReason(size_t index);
@@ -592,6 +594,16 @@ bool RunState::DependenciesDone(size_t index) const {
     }
   }
   return true;
+}
+
+std::string RunState::UnfinishedSteps(const std::vector<size_t>& order) const {
+  std::string names;
+  for (size_t index : order) {
+    if (!done_[index]) {
+      names += (names.empty() ? "" : ", ") + spec_.steps[index].name;
+    }
+  }
+  return names;
 }
 
 Result<std::string> RunState::SkipReason(size_t index) {
@@ -1673,6 +1685,7 @@ Status RunState::RecordCollection(size_t index) {
 
 Status RunState::Schedule(const std::vector<size_t>& order) {
   size_t finished = 0;
+  size_t started = 0;
   Status status;
   while (finished < order.size() && status.ok()) {
     // Decide every ready step; launch as many as the job limit allows.
@@ -1691,9 +1704,19 @@ Status RunState::Schedule(const std::vector<size_t>& order) {
     if (status.ok()) {
       status = LaunchIterations();
     }
+    size_t before = finished + started;
     finished = std::count(done_.begin(), done_.end(), true);
+    started = std::count(launched_.begin(), launched_.end(), true);
     if (running_ == 0 || !status.ok()) {
       if (finished == order.size() || !status.ok()) {
+        break;
+      }
+      // Nothing runs and this pass moved nothing: looping again would
+      // spin forever, deaf to Ctrl-C. Validation should make this
+      // unreachable; fail the run rather than hang if it ever is not.
+      if (finished + started == before) {
+        status = Status::Internal("no step can start: " +
+                                  UnfinishedSteps(order));
         break;
       }
       continue;

@@ -961,6 +961,46 @@ Status CheckComponentArguments(const PipelineSpec& spec,
   return Status::Ok();
 }
 
+// Where `step` names `producer`: the input reading it, else its `if:` or
+// `for_each:`, else the step (for `needs:`).
+const SourceLocation& DependencyWhere(const StepSpec& step,
+                                      const std::string& producer) {
+  for (const InputSpec& input : step.inputs) {
+    if (input.kind == InputSpec::Kind::kStepOutput &&
+        input.step == producer) {
+      return input.where;
+    }
+  }
+  std::string reference = "steps." + producer + ".";
+  if (step.condition.find(reference) != std::string::npos) {
+    return step.condition_where;
+  }
+  if (step.for_each.is_string() &&
+      step.for_each.get<std::string>().find(reference) != std::string::npos) {
+    return step.for_each_where;
+  }
+  return step.where;
+}
+
+// A finally: step waits for every other step, so a normal step that
+// waited for one would wait for itself: the run could never end.
+Status CheckFinallyDependencies(const PipelineSpec& spec,
+                                const StepSpec& step) {
+  if (step.is_finally) {
+    return Status::Ok();
+  }
+  for (const std::string& dependency : StepDependencies(step)) {
+    const StepSpec* producer = spec.FindStep(dependency);
+    if (producer != nullptr && producer->is_finally) {
+      return SpecError(DependencyWhere(step, dependency),
+                       "step '" + step.name + "' cannot depend on finally: "
+                       "step '" + dependency + "', which runs after every "
+                       "other step");
+    }
+  }
+  return Status::Ok();
+}
+
 Status CheckStepReferences(const PipelineSpec& spec, const StepSpec& step) {
   for (const InputSpec& input : step.inputs) {
     if (input.kind != InputSpec::Kind::kStepOutput || input.step.empty()) {
@@ -1146,6 +1186,7 @@ Result<PipelineSpec> SpecParser::Parse() {
 
   for (const StepSpec& step : spec.steps) {
     RETURN_IF_ERROR(CheckStepReferences(spec, step));
+    RETURN_IF_ERROR(CheckFinallyDependencies(spec, step));
   }
   RETURN_IF_ERROR(TopologicalOrder(spec).status());
   spec.warnings = UnusedOutputWarnings(spec);

@@ -155,6 +155,29 @@ TEST(DagTest, SelfLoopIsACycle) {
   EXPECT_NE(spec.status().message().find("a -> a"), std::string::npos);
 }
 
+// Found by a tester: a step reading a finally: step validated, then the
+// run spun forever (the finally step waits for every other step).
+TEST(DagTest, NormalStepCannotDependOnFinallyStep) {
+  const std::string head =
+      "pipeline: p\nsteps:\n  n:\n    finally: true\n    run: [echo]\n"
+      "    outputs: {o: Artifact}\n  r:\n    run: [echo]\n";
+  const std::string rule =
+      "step 'r' cannot depend on finally: step 'n', which runs after every "
+      "other step";
+  auto input = Parse(head + "    inputs: {i: n.o}\n");
+  ASSERT_FALSE(input.ok());
+  EXPECT_EQ(input.status().message(), "p.yaml:9:17: " + rule);
+  auto condition = Parse(head + "    if: steps.n.outputs.o == 1\n");
+  ASSERT_FALSE(condition.ok());
+  EXPECT_EQ(condition.status().message(), "p.yaml:9:9: " + rule);
+  auto needs = Parse(head + "    needs: [n]\n");
+  ASSERT_FALSE(needs.ok());
+  EXPECT_EQ(needs.status().message(), "p.yaml:7:3: " + rule);
+  // One finally: step may still read another.
+  auto chained = Parse(head + "    finally: true\n    inputs: {i: n.o}\n");
+  EXPECT_TRUE(chained.ok()) << chained.status().ToString();
+}
+
 TEST(ExpressionTest, EvaluatesComparisonsAndLogic) {
   auto resolve = [](const std::string& ref) -> Result<Json> {
     if (ref == "params.n") {
