@@ -241,6 +241,8 @@ class RunState {
   std::set<std::string> resolved_from_tag_;
   // Lockfile digest per lockfile path as written.
   std::map<std::string, Digest> lockfile_digests_;
+  // Per drifted lockfile (on_drift: warn), the digest of what was found.
+  std::map<std::string, Digest> lockfile_drift_;
   Digest self_digest_;
   bool failed_ = false;
   int running_ = 0;
@@ -509,6 +511,8 @@ Status RunState::VerifyLockfile(const EnvironmentSpec& environment) {
   }
   std::string message = where.Prefix() + "lockfile " + environment.lockfile +
                         " does not match " + check.target + ": " + findings;
+  // Outputs made in a drifted environment are keyed apart from clean ones.
+  lockfile_drift_[environment.lockfile] = Sha256Of(json["findings"].dump());
   if (environment.drift_fails) {
     report_.failure = message + " (on_drift: fail; no step ran)";
   } else {
@@ -902,6 +906,10 @@ Result<Json> RunState::KeyParts(const StepSpec& step,
 
   if (const EnvironmentSpec* lock = spec_.LockfileOf(step)) {
     parts["lockfile"] = lockfile_digests_.at(lock->lockfile).ToString();
+    auto drift = lockfile_drift_.find(lock->lockfile);
+    if (drift != lockfile_drift_.end()) {
+      parts["lockfile_drift"] = drift->second.ToString();
+    }
   }
   Json environment = {{"kind", "host"}, {"toolchain", report_.toolchain}};
   if (!invocation.image.empty()) {
