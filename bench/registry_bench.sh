@@ -11,7 +11,15 @@
 #   - CPU time (user + system, from /proc/PID/stat) each server spent
 #     serving the push and the pull: skopeo's own work (and, on pull, its
 #     fsyncs) is in every wall-clock time, so the wall-clock ratio is
-#     bounded by the client, while the CPU ratio is the servers' own.
+#     bounded by the client, while the CPU ratio is the servers' own;
+#   - skopeo's own CPU time (user + system) for every pull;
+#   - as an extra pull row beside the default one ("pull, skopeo on
+#     tmpfs"), the same pull with skopeo's destination and its blob-info
+#     cache (/var/lib/containers/cache, a BoltDB it fdatasyncs about six
+#     times per layer) on fresh tmpfs mounts, in a private mount namespace
+#     (unshare -m, so needs root): the disk's share of skopeo's work taken
+#     out, equally for both servers. The default row keeps skopeo as it
+#     is: destination in $TMPDIR, the machine's own persistent cache.
 # Each push/pull case runs REPS times (default 3) against fresh servers
 # with empty storage; medians are reported.
 #
@@ -155,6 +163,43 @@ PY
 }
 
 now() { date +%s.%N; }
+
+# skopeo_copy TIMES ARGS...: `skopeo copy -q ARGS`, writing "WALL CPU"
+# (seconds; CPU is skopeo's user + system) to the file TIMES.
+skopeo_copy() {
+  local times=$1
+  shift
+  local TIMEFORMAT='%R %U %S'
+  { time skopeo copy -q "$@" 2>"$times.err"; } 2>"$times.raw" ||
+    { cat "$times.err" >&2; exit 1; }
+  awk '{printf "%s %.3f\n", $1, $2 + $3}' "$times.raw" >"$times"
+}
+
+skopeo_cache=/var/lib/containers/cache
+tmpfs_row=0
+if [[ $EUID == 0 ]] && unshare --mount true 2>/dev/null; then
+  tmpfs_row=1
+  mkdir -p "$skopeo_cache"
+else
+  echo "not root: no 'skopeo on tmpfs' row (it needs unshare -m)" >&2
+fi
+
+# skopeo_pull_tmpfs TIMES SOURCE: pulls SOURCE as skopeo_copy does, with
+# the destination and skopeo's blob-info cache on fresh tmpfs mounts that
+# exist only in a private mount namespace. Only the copy is timed.
+skopeo_pull_tmpfs() {
+  local dest="$work/pulled-tmpfs"
+  mkdir -p "$dest"
+  unshare --mount --propagation private bash -c '
+    set -e
+    mount -t tmpfs bench-cache "$3"
+    mount -t tmpfs bench-dest "$4"
+    TIMEFORMAT="%R %U %S"
+    { time skopeo copy -q --src-tls-verify=false "$2" \
+        "oci:$4/image:bench" 2>"$1.err"; } 2>"$1.raw"
+  ' _ "$1" "$2" "$skopeo_cache" "$dest" || { cat "$1.err" >&2; exit 1; }
+  awk '{printf "%s %.3f\n", $1, $2 + $3}' "$1.raw" >"$1"
+}
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # run_case NAME LAYOUT BYTES: prints "NAME push_ls pull_ls push_dr pull_dr"
@@ -164,13 +209,17 @@ run_case() {
   local name=$1 layout=$2
   local kind t0 t1
   local c0 c1
-  declare -A push pull push_cpu pull_cpu
+  declare -A push pull push_cpu pull_cpu pull_skopeo tpull tpull_skopeo
   for kind in lockstep docker; do
     push[$kind]=""
     pull[$kind]=""
     push_cpu[$kind]=""
     pull_cpu[$kind]=""
+    pull_skopeo[$kind]=""
+    tpull[$kind]=""
+    tpull_skopeo[$kind]=""
   done
+  local times="$work/times"
   for rep in $(seq 1 "$reps"); do
     for kind in lockstep docker; do
       start_server "$kind"
@@ -184,13 +233,17 @@ run_case() {
       push_cpu[$kind]+="$(echo "$c1 - $c0" | bc) "
       rm -rf "$work/pulled"
       c0=$(cpu_seconds "$PID")
-      t0=$(now)
-      skopeo copy -q --src-tls-verify=false "docker://$ADDR/bench/$name:v1" \
-        "oci:$work/pulled:bench"
-      t1=$(now)
+      skopeo_copy "$times" --src-tls-verify=false \
+        "docker://$ADDR/bench/$name:v1" "oci:$work/pulled:bench"
       c1=$(cpu_seconds "$PID")
-      pull[$kind]+="$(echo "$t1 - $t0" | bc) "
+      pull[$kind]+="$(cut -d' ' -f1 "$times") "
+      pull_skopeo[$kind]+="$(cut -d' ' -f2 "$times") "
       pull_cpu[$kind]+="$(echo "$c1 - $c0" | bc) "
+      if [[ $tmpfs_row == 1 ]]; then
+        skopeo_pull_tmpfs "$times" "docker://$ADDR/bench/$name:v1"
+        tpull[$kind]+="$(cut -d' ' -f1 "$times") "
+        tpull_skopeo[$kind]+="$(cut -d' ' -f2 "$times") "
+      fi
       local hwm
       hwm=$(peak_rss_kib "$PID")
       if [[ -z "${rss[$kind-$name]:-}" || $hwm -gt ${rss[$kind-$name]} ]]; then
@@ -209,8 +262,36 @@ run_case() {
     "$name" "$pl" "$pd" "$(echo "$pd / $pl" | bc -l)"
   printf '%-14s pull: lockstep %6.2fs  docker-registry %6.2fs  ratio %.2f\n' \
     "$name" "$ql" "$qd" "$(echo "$qd / $ql" | bc -l)"
+  if [[ $tmpfs_row == 1 ]]; then
+    ratio_line "$name pull, skopeo on tmpfs" \
+      "${tpull[lockstep]}" "${tpull[docker]}"
+  fi
   cpu_line "$name push" "${push_cpu[lockstep]}" "${push_cpu[docker]}"
   cpu_line "$name pull" "${pull_cpu[lockstep]}" "${pull_cpu[docker]}"
+  skopeo_line "$name pull" "${pull_skopeo[lockstep]}" "${pull_skopeo[docker]}"
+  if [[ $tmpfs_row == 1 ]]; then
+    skopeo_line "$name pull, tmpfs" \
+      "${tpull_skopeo[lockstep]}" "${tpull_skopeo[docker]}"
+  fi
+}
+
+# ratio_line LABEL LOCKSTEP_TIMES DOCKER_TIMES: medians of wall times.
+ratio_line() {
+  local tl td
+  tl=$(tr ' ' '\n' <<<"$2" | grep . | median)
+  td=$(tr ' ' '\n' <<<"$3" | grep . | median)
+  printf '%s: lockstep %6.2fs  docker-registry %6.2fs  ratio %.2f\n' \
+    "$1" "$tl" "$td" "$(echo "$td / $tl" | bc -l)"
+}
+
+# skopeo_line LABEL LOCKSTEP_TIMES DOCKER_TIMES: medians of skopeo's own
+# CPU time while it pulled from each server.
+skopeo_line() {
+  local sl sd
+  sl=$(tr ' ' '\n' <<<"$2" | grep . | median)
+  sd=$(tr ' ' '\n' <<<"$3" | grep . | median)
+  printf '%s skopeo CPU: lockstep %6.2fs  docker-registry %6.2fs\n' \
+    "$1" "$sl" "$sd"
 }
 
 # cpu_line LABEL LOCKSTEP_TIMES DOCKER_TIMES: medians of server CPU time.

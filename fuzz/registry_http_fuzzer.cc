@@ -3,17 +3,20 @@
 // libFuzzer target for the registry's parsers of HTTP request values,
 // reached without sockets: the Authorization header (Basic), bearer tokens
 // (with the signature forged by the fuzzer, so the claims parser behind
-// the HMAC check is reached too), and the /token scope parameter.
+// the HMAC check is reached too), the /token scope parameter, a blob
+// GET's Range and an upload chunk's Content-Range.
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "registry/auth.h"
+#include "registry/byte_range.h"
 
 namespace {
 
@@ -64,5 +67,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // A grant names at most what the scope text held.
     if (grant.repository.size() >= text.size()) __builtin_trap();
   }
+  // A partial answer lies within the blob, whatever the header says.
+  for (uint64_t blob_size : {uint64_t{0}, uint64_t{1}, uint64_t{16}}) {
+    RangeDecision range = DecideRange(text, blob_size);
+    if (range.kind == RangeDecision::Kind::kPartial &&
+        (range.span.first > range.span.last ||
+         range.span.last >= blob_size)) {
+      __builtin_trap();
+    }
+    (void)ContentRangeValue(range, blob_size);
+  }
+  std::optional<ByteSpan> chunk = ParseChunkRange(text);
+  if (chunk && chunk->first > chunk->last) __builtin_trap();
   return 0;
 }

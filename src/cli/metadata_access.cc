@@ -19,6 +19,27 @@ Result<std::string> MetadataUrl(const GlobalOptions& globals) {
   return metadata::MetadataStore::DefaultUrl(location.root, "");
 }
 
+std::string RedactedUrl(const std::string& url) {
+  if (!url.starts_with("postgresql://") && !url.starts_with("postgres://")) {
+    return url;
+  }
+  size_t scheme = url.find("://") + 3;
+  size_t at = url.find('@', scheme);
+  size_t colon = url.find(':', scheme);
+  if (at == std::string::npos || colon == std::string::npos || colon > at) {
+    return url;
+  }
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+Status RequireStoreDatabase(const std::string& command,
+                            const GlobalOptions& globals,
+                            metadata::MetadataStore* metadata, bool trust) {
+  if (trust) return Status::Ok();
+  ASSIGN_OR_RETURN(std::string url, MetadataUrl(globals));
+  return metadata->CheckStoreDatabase(command, RedactedUrl(url));
+}
+
 Result<std::unique_ptr<metadata::MetadataStore>> OpenMetadata(
     const GlobalOptions& globals) {
   ASSIGN_OR_RETURN(std::string url, MetadataUrl(globals));

@@ -18,6 +18,17 @@ namespace lockstep::cli {
 // the store folder, so it is located (never created) first.
 Result<std::string> MetadataUrl(const GlobalOptions& globals);
 
+// `url` with a password hidden ("postgresql://user:***@host/db").
+std::string RedactedUrl(const std::string& url);
+
+// Before a command that deletes what the roots do not hold (gc, cleanup):
+// OK when the lineage database is the store's own and not older than it
+// (MetadataStore::CheckStoreDatabase), or when `trust` (--trust-metadata)
+// says so.
+Status RequireStoreDatabase(const std::string& command,
+                            const GlobalOptions& globals,
+                            metadata::MetadataStore* metadata, bool trust);
+
 // Opens the lineage store for a read or write command.
 Result<std::unique_ptr<metadata::MetadataStore>> OpenMetadata(
     const GlobalOptions& globals);

@@ -162,7 +162,8 @@ void ReportDecision(const registry::CleanupDecision& d, bool dry_run,
 }
 
 int RunCleanup(const GlobalOptions& globals, const std::string& policy_path,
-               const std::string& repository, bool dry_run) {
+               const std::string& repository, bool dry_run,
+               bool trust_metadata) {
   auto text = ReadFile(policy_path);
   if (!text.ok()) return ReportError(text.status());
   auto policies = registry::ParsePolicies(*text, policy_path);
@@ -176,6 +177,9 @@ int RunCleanup(const GlobalOptions& globals, const std::string& policy_path,
   // Nothing a recorded run needs to reproduce may go.
   auto metadata = OpenMetadata(globals);
   if (!metadata.ok()) return ReportError(metadata.status());
+  Status own = RequireStoreDatabase("cleanup", globals, metadata->get(),
+                                    trust_metadata);
+  if (!own.ok()) return ReportError(own);
   manifest::LineageRetentionRoots roots(metadata->get(),
                                        &(*registry)->blobs());
   auto plan = registry::PlanCleanup(index, *policies, roots, repository,
@@ -219,6 +223,7 @@ void AddCleanup(CLI::App& app, CommandContext context) {
   struct Flags {
     std::string policy, repository;
     bool dry_run = false;
+    bool trust_metadata = false;
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("--policy", flags->policy, "Policy JSON file")->required();
@@ -226,10 +231,13 @@ void AddCleanup(CLI::App& app, CommandContext context) {
                   "Only this repository (default: all)");
   cmd->add_flag("--dry-run", flags->dry_run,
                 "Print decisions, change nothing (always so the first time)");
+  cmd->add_flag("--trust-metadata", flags->trust_metadata,
+                "Use a lineage database gc and cleanup would refuse (one "
+                "that does not record this store, or is older than it)");
   cmd->callback([context, flags] {
     *context.action = [context, flags] {
       return RunCleanup(*context.globals, flags->policy, flags->repository,
-                        flags->dry_run);
+                        flags->dry_run, flags->trust_metadata);
     };
   });
 }
@@ -268,15 +276,11 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   if (!location.ok()) return ReportError(location.status());
   auto registry = registry::Registry::Open(location->root);
   if (!registry.ok()) return ReportError(registry.status());
-  auto url = MetadataUrl(globals);
-  if (!url.ok()) return ReportError(url.status());
-  if (!trust_metadata) {
-    Status own = metadata::MetadataStore::RequireStoreOwnDatabase(
-        location->root, *url);
-    if (!own.ok()) return ReportError(own);
-  }
   auto metadata = OpenMetadata(globals);
   if (!metadata.ok()) return ReportError(metadata.status());
+  Status own = RequireStoreDatabase("gc", globals, metadata->get(),
+                                    trust_metadata);
+  if (!own.ok()) return ReportError(own);
 
   // Expired snapshots no kept run needs are removed first, so that this
   // gc frees their bytes (a dry run only leaves them out of the roots).
@@ -361,8 +365,8 @@ void AddGc(CLI::App& app, CommandContext context) {
   auto trust = std::make_shared<bool>(false);
   cmd->add_flag("--dry-run", *dry_run, "List what would be swept");
   cmd->add_flag("--trust-metadata", *trust,
-                "Allow a lineage database other than the store's own "
-                "metadata.db (the one this store always used)");
+                "Use a lineage database gc would refuse (one that does not "
+                "record this store, or is older than it)");
   cmd->add_option("--grace", *grace,
                   "Never sweep blobs younger than this (default 1h)");
   cmd->callback([context, dry_run, grace, trust] {

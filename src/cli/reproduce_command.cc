@@ -124,8 +124,11 @@ int ReproduceTarget(const GlobalOptions& globals,
   // but only once it has been read and verified: a malformed one must not
   // leave a stray store behind. A run id only means something in a store
   // that exists.
+  // Anything that exists and is not a folder is a manifest file: a FIFO
+  // or `<(...)` too, which LoadOrExit reads exactly once.
   std::error_code error;
-  bool is_file = std::filesystem::is_regular_file(flags.target, error);
+  bool is_file = std::filesystem::exists(flags.target, error) &&
+                 !std::filesystem::is_directory(flags.target, error);
   Json document;
   if (is_file) {
     if (std::optional<int> failed = LoadOrExit(flags.target, &document)) {

@@ -161,8 +161,10 @@ void PrintDeterminismText(const Json& determinism) {
 }
 
 ReplayRequest ReplayRequestOf(const RunFlags& flags,
+                              const std::string& pipeline_bytes,
                               const std::string& params_bytes) {
   return {.pipeline_file = flags.pipeline_file,
+          .pipeline_bytes = pipeline_bytes,
           .params = flags.params,
           .params_file = flags.params_file,
           .params_bytes = params_bytes,
@@ -191,16 +193,22 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   if (Status git = env::CodeVersionAvailable(); !git.ok()) {
     return ReportError(git);
   }
-  // Read once: the params resolved and the replay fingerprint both come
-  // from these bytes. An unreadable file is reported after the pipeline
-  // file's own errors, as before.
+  // Read once: the pipeline and params parsed and the replay fingerprint
+  // all come from these bytes, so a FIFO or `<(...)` works and an edit
+  // during the run cannot split them. An unreadable params file is
+  // reported after the pipeline file's own errors, as before.
+  Result<std::string> pipeline_bytes =
+      pipeline::ReadPipelineFile(flags.pipeline_file);
+  if (!pipeline_bytes.ok()) {
+    return ReportError(pipeline_bytes.status());
+  }
   Result<std::string> params_bytes = std::string();
   if (!flags.params_file.empty()) {
     params_bytes = ReadFile(flags.params_file);
   }
   if (MayReplay(flags) && params_bytes.ok()) {
-    std::optional<Result<ReplayedRun>> replayed =
-        TryReplayRun(globals, ReplayRequestOf(flags, *params_bytes));
+    std::optional<Result<ReplayedRun>> replayed = TryReplayRun(
+        globals, ReplayRequestOf(flags, *pipeline_bytes, *params_bytes));
     if (replayed.has_value()) {
       if (!replayed->ok()) {
         return ReportError(replayed->status());
@@ -213,7 +221,7 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   // Everything that can be wrong with the input is checked before the
   // store is touched, so bad input writes nothing.
   Result<pipeline::PipelineSpec> spec =
-      pipeline::LoadPipeline(flags.pipeline_file);
+      pipeline::LoadPipelineBytes(*pipeline_bytes, flags.pipeline_file);
   if (!spec.ok()) {
     return ReportError(spec.status());
   }
@@ -266,7 +274,9 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
         "no manifest: " + manifest_path.status().message());
     return ReportError(manifest_path.status());
   }
-  SaveReplayRecord(globals, ReplayRequestOf(flags, *params_bytes), *spec,
+  SaveReplayRecord(globals,
+                   ReplayRequestOf(flags, *pipeline_bytes, *params_bytes),
+                   *spec,
                    *report, document, opened.value());
 
   if (!report->failure.empty()) {

@@ -255,10 +255,6 @@ std::optional<Result<ReplayedRun>> TryReplayRun(
       return std::nullopt;  // The normal path reports it.
     }
   }
-  Result<std::string> bytes = ReadFile(request.pipeline_file);
-  if (!bytes.ok()) {
-    return std::nullopt;
-  }
   // A record lives in a store; with none yet there is nothing to replay.
   Result<OpenedStore> opened =
       OpenStoreAndMetadata(globals, store::CreateIfMissing::kNo);
@@ -266,7 +262,7 @@ std::optional<Result<ReplayedRun>> TryReplayRun(
     return std::nullopt;
   }
   Result<Digest> fingerprint =
-      FingerprintOf(request, *bytes, *opened, globals);
+      FingerprintOf(request, request.pipeline_bytes, *opened, globals);
   if (!fingerprint.ok()) {
     return std::nullopt;
   }
@@ -297,7 +293,7 @@ std::optional<Result<ReplayedRun>> TryReplayRun(
   }
   LogDebug("replaying run {}: nothing it depends on changed",
            plan->original.run_id);
-  plan->pipeline_bytes = std::move(*bytes);
+  plan->pipeline_bytes = request.pipeline_bytes;
   return RecordReplay(std::move(*plan), request, std::move(*opened));
 }
 

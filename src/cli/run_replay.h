@@ -19,6 +19,8 @@ namespace lockstep::cli {
 // The run options a replay record is keyed by.
 struct ReplayRequest {
   std::string pipeline_file;
+  // Read once by the run: a FIFO or `<(...)` has no second reading.
+  std::string pipeline_bytes;
   std::vector<std::string> params;
   std::string params_file;
   std::string params_bytes;  // Read once by the run (see ParamsFile).

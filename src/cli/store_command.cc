@@ -5,12 +5,15 @@
 // says which database is in use and at which schema version.
 
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 
 #include "cli/cli.h"
 #include "cli/metadata_access.h"
+#include "core/log.h"
 #include "metadata/metadata_store.h"
+#include "store/identity.h"
 
 namespace lockstep::cli {
 
@@ -20,18 +23,40 @@ bool IsPostgresql(const std::string& url) {
   return url.starts_with("postgresql://") || url.starts_with("postgres://");
 }
 
-// Hides a password in "postgresql://user:secret@host/db".
-std::string Redacted(const std::string& url) {
-  if (!IsPostgresql(url)) {
-    return url;
+std::string_view BindingName(metadata::MetadataStore::Binding binding) {
+  switch (binding) {
+    case metadata::MetadataStore::Binding::kAlreadyRecorded:
+      return "already recorded";
+    case metadata::MetadataStore::Binding::kRecorded:
+      return "recorded";
+    case metadata::MetadataStore::Binding::kRefused:
+      return "refused";
   }
-  size_t scheme = url.find("://") + 3;
-  size_t at = url.find('@', scheme);
-  size_t colon = url.find(':', scheme);
-  if (at == std::string::npos || colon == std::string::npos || colon > at) {
-    return url;
+  return "refused";
+}
+
+// After the schema is current: records the store's id in the database
+// (making the id for a store from an older Lockstep), so that gc and
+// cleanup accept it. Nullopt when there is no store folder (a server
+// named by --metadata alone).
+Result<std::optional<metadata::MetadataStore::StoreBinding>> BindStore(
+    const GlobalOptions& globals, const std::string& url) {
+  Result<store::StoreLocation> location =
+      OpenStore(globals, store::CreateIfMissing::kNo);
+  if (!location.ok()) {
+    return std::optional<metadata::MetadataStore::StoreBinding>();
   }
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
+  ASSIGN_OR_RETURN(auto metadata, metadata::MetadataStore::Open(url));
+  metadata->SetStoreRoot(location->root);
+  ASSIGN_OR_RETURN(metadata::MetadataStore::StoreBinding binding,
+                   metadata->BindStore());
+  if (binding.binding == metadata::MetadataStore::Binding::kRefused) {
+    LogWarning("store {} was not recorded in {}: the store has runs or "
+               "snapshots this database lacks, so gc and cleanup will "
+               "refuse it (see docs/registry.md, \"Garbage collection\")",
+               binding.store_id, RedactedUrl(url));
+  }
+  return std::optional(binding);
 }
 
 int Migrate(const GlobalOptions& globals) {
@@ -49,12 +74,23 @@ int Migrate(const GlobalOptions& globals) {
     return ReportError(status);
   }
   int64_t to = metadata::kSchemaVersion;
+  auto bound = BindStore(globals, *url);
+  if (!bound.ok()) {
+    return ReportError(bound.status());
+  }
   if (globals.json) {
-    PrintJson({{"url", Redacted(*url)},
-               {"from_version", from},
-               {"to_version", to},
-               {"migrated", from != to}});
-  } else if (from == to) {
+    nlohmann::json result = {{"url", RedactedUrl(*url)},
+                             {"from_version", from},
+                             {"to_version", to},
+                             {"migrated", from != to}};
+    if (bound->has_value()) {
+      result["store_id"] = (*bound)->store_id;
+      result["store"] = BindingName((*bound)->binding);
+    }
+    PrintJson(result);
+    return kExitOk;
+  }
+  if (from == to) {
     std::cout << fmt::format("the metadata schema is already version {}\n",
                              to);
   } else if (from == 0) {
@@ -63,7 +99,39 @@ int Migrate(const GlobalOptions& globals) {
     std::cout << fmt::format(
         "migrated the metadata schema from version {} to {}\n", from, to);
   }
+  if (bound->has_value()) {
+    std::cout << fmt::format("store {}: {} in this database\n",
+                             (*bound)->store_id,
+                             BindingName((*bound)->binding));
+  }
   return kExitOk;
+}
+
+// The store's id and generation, and the generation the database
+// records for it (null when none), to explain what gc checks. Empty
+// without a store folder or id, or before schema version 3.
+Result<nlohmann::json> StoreIdentity(const GlobalOptions& globals,
+                                     metadata::SqlDatabase* db,
+                                     int64_t version) {
+  Result<store::StoreLocation> location =
+      OpenStore(globals, store::CreateIfMissing::kNo);
+  if (!location.ok()) return nlohmann::json::object();
+  Result<std::string> id = store::ReadStoreId(location->root);
+  if (!id.ok()) return nlohmann::json::object();
+  ASSIGN_OR_RETURN(int64_t on_disk,
+                   store::ReadStoreGeneration(location->root));
+  nlohmann::json identity = {{"store_id", *id},
+                             {"store_generation", on_disk},
+                             {"database_generation", nullptr}};
+  if (version < 3) return identity;
+  ASSIGN_OR_RETURN(auto rows,
+                   db->Query("SELECT generation FROM stores "
+                             "WHERE store_id = ?",
+                             {*id}));
+  if (!rows.empty()) {
+    identity["database_generation"] = metadata::AsInt(rows[0][0]);
+  }
+  return identity;
 }
 
 int Info(const GlobalOptions& globals) {
@@ -80,7 +148,7 @@ int Info(const GlobalOptions& globals) {
     return ReportError(version.status());
   }
   nlohmann::json info = {
-      {"url", Redacted(*url)},
+      {"url", RedactedUrl(*url)},
       {"backend", IsPostgresql(*url) ? "postgresql" : "sqlite"},
       {"schema_version", *version},
       {"supported_version", metadata::kSchemaVersion}};
@@ -95,6 +163,11 @@ int Info(const GlobalOptions& globals) {
     }
     info[table] = metadata::AsInt((*rows)[0][0]);
   }
+  auto identity = StoreIdentity(globals, db->get(), *version);
+  if (!identity.ok()) {
+    return ReportError(identity.status());
+  }
+  info.update(*identity);
 
   if (globals.json) {
     PrintJson(info);
@@ -107,6 +180,15 @@ int Info(const GlobalOptions& globals) {
       *version, metadata::kSchemaVersion, info["artifacts"].get<int64_t>(),
       info["executions"].get<int64_t>(), info["events"].get<int64_t>(),
       info["runs"].get<int64_t>());
+  if (identity->contains("store_id")) {
+    const nlohmann::json& recorded = (*identity)["database_generation"];
+    std::cout << fmt::format(
+        "store: {} (generation {}; in this database: {})\n",
+        (*identity)["store_id"].get<std::string>(),
+        (*identity)["store_generation"].get<int64_t>(),
+        recorded.is_null() ? std::string("not recorded")
+                           : "generation " + recorded.dump());
+  }
   return kExitOk;
 }
 

@@ -198,8 +198,9 @@ Result<std::vector<Digest>> TreeFileDigests(const store::BlobStore& blobs,
 }
 
 // Defence in depth: a manifest in <store>/runs/ whose run the lineage
-// store does not list (a database restored from an older backup, or
-// replaced) still promises its outputs to someone, so it is a root too.
+// store does not list with a manifest (a database restored from an older
+// backup, or replaced) still promises its outputs to someone, so it is a
+// root too.
 Status LineageRetentionRoots::AddManifestsOnDisk(
     const std::set<std::string>& recorded,
     std::vector<registry::KeptBlob>* roots) const {
@@ -237,11 +238,13 @@ Result<std::vector<registry::KeptBlob>> LineageRetentionRoots::Roots() {
                    metadata_->ListRuns({}));
   std::set<std::string> recorded;
   for (const metadata::Run& run : runs) {
-    recorded.insert(run.run_id);
     if (run.manifest_path.empty()) {
-      continue;  // Still running, or died before its manifest: no outputs
-                 // were promised to anyone yet.
+      // Still running, or died before its manifest: no outputs were
+      // promised yet, unless its manifest is on disk after all (a copy of
+      // the database taken while it ran), which AddManifestsOnDisk reads.
+      continue;
     }
+    recorded.insert(run.run_id);
     Result<Json> manifest = LoadManifest(run.manifest_path);
     if (!manifest.ok()) {
       return Status::DataLoss("cannot read the manifest of run " +

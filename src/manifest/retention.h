@@ -74,7 +74,8 @@ class LineageRetentionRoots : public registry::RetentionRoots {
   // manifest cannot be read is an error (DataLoss): collecting garbage
   // without knowing what that run needs could delete it. Snapshots marked
   // removed (expired) are not roots. Every <store>/runs/*/manifest.json
-  // the lineage store does not list is read as a root too.
+  // the lineage store does not list with a manifest is read as a root
+  // too.
   Result<std::vector<registry::KeptBlob>> Roots() override;
 
  private:

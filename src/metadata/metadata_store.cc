@@ -203,26 +203,6 @@ static std::filesystem::path SqlitePath(const std::string& url) {
   return path == ":memory:" ? std::string() : path;
 }
 
-Status MetadataStore::RequireStoreOwnDatabase(
-    const std::filesystem::path& store_root, const std::string& url) {
-  std::filesystem::path own = store_root / "metadata.db";
-  std::filesystem::path named = SqlitePath(url);
-  std::error_code error;
-  if (!named.empty() &&
-      std::filesystem::weakly_canonical(named, error) ==
-          std::filesystem::weakly_canonical(own, error) &&
-      !error) {
-    return Status::Ok();
-  }
-  return Status::DataLoss(
-      "gc refuses to run: the lineage database " + url +
-      " is not this store's own " + own.string() +
-      ", so its retention roots may not know this store's runs and "
-      "snapshots and gc would sweep their blobs; run gc with the store's "
-      "database, or pass --trust-metadata if " + url +
-      " is the database this store has always been used with");
-}
-
 // Written beside a SQLite database once it holds a schema, so that a
 // later missing or empty database is known to be lost, not new, even in a
 // store with snapshots but no run manifests.
@@ -969,7 +949,12 @@ MetadataStore::EventsWithinHops(const std::vector<int64_t>& roots,
 }
 
 Status MetadataStore::CreateRun(const Run& run) {
-  return InTransaction([&] {
+  // A run recorded with its manifest (a pulled one) is a root at once.
+  auto transaction = [&](const std::function<Status()>& body) {
+    return run.manifest_path.empty() ? InTransaction(body)
+                                     : InRootTransaction(body);
+  };
+  return transaction([&] {
     return db_->Execute(
         "INSERT INTO runs (run_id, context_id, pipeline, status, started_ms, "
         "finished_ms, manifest_path, manifest_hash, labels) VALUES "
@@ -985,7 +970,7 @@ Status MetadataStore::FinishRun(const std::string& run_id,
                                 const std::string& status,
                                 const std::string& manifest_path,
                                 const std::string& manifest_hash) {
-  return InTransaction([&] {
+  return InRootTransaction([&] {
     return db_->Execute(
         "UPDATE runs SET status = ?, finished_ms = ?, manifest_path = ?, "
         "manifest_hash = ? WHERE run_id = ?",
@@ -1113,7 +1098,7 @@ Result<std::vector<Run>> MetadataStore::ListRuns(const RunFilter& filter) {
 }
 
 Status MetadataStore::PutSnapshot(const Snapshot& snapshot) {
-  Status status = InTransaction([&] {
+  Status status = InRootTransaction([&] {
     return db_->Execute(
         "INSERT INTO snapshots (name, version, artifact_id) VALUES (?, ?, ?)",
         {snapshot.name, snapshot.version, snapshot.artifact_id});

@@ -24,7 +24,7 @@
 namespace lockstep::metadata {
 
 // The schema version this binary reads and writes.
-inline constexpr int64_t kSchemaVersion = 2;
+inline constexpr int64_t kSchemaVersion = 3;
 
 // An input that is an output of an earlier record in the same
 // RecordExecutions batch, whose artifact id is assigned by that call.
@@ -72,14 +72,6 @@ class MetadataStore {
   static std::string DefaultUrl(const std::filesystem::path& store_root,
                                 const std::string& url_override);
 
-  // OK when `url` names the store's own SQLite database
-  // (<store>/metadata.db); otherwise DataLoss naming both. gc takes its
-  // retention roots from the database, and one that never knew this
-  // store (another file, a fresh server) would let it sweep every run's
-  // and snapshot's blobs.
-  static Status RequireStoreOwnDatabase(
-      const std::filesystem::path& store_root, const std::string& url);
-
   explicit MetadataStore(std::unique_ptr<SqlDatabase> db);
 
   // The store folder whose runs/ holds the manifests. Manifest paths inside
@@ -88,6 +80,31 @@ class MetadataStore {
   void SetStoreRoot(const std::filesystem::path& root) { store_root_ = root; }
   // Empty until SetStoreRoot.
   const std::filesystem::path& store_root() const { return store_root_; }
+
+  // Whether a destructive command named `command` (gc, cleanup) may take
+  // its retention roots from this database for the store at
+  // store_root(): OK when the database records the store's id
+  // (store/identity.h) at the store's generation or later and knows
+  // every run manifest in <store>/runs/, or when it does not record the
+  // id but the store has nothing it could lack (generation 0, no run
+  // manifest it does not know). Otherwise DataLoss naming `url` and what
+  // is wrong: another store's database, a fresh one, or an older copy
+  // (restored from a backup) would let the command delete what the
+  // store's runs and snapshots need. FailedPrecondition when the store
+  // has no id yet (`lockstep store migrate` makes one).
+  Status CheckStoreDatabase(const std::string& command,
+                            const std::string& url);
+
+  // Records the store's id in this database (`lockstep store migrate`),
+  // making the id first when the store has none, unless the store has
+  // something the database lacks (see CheckStoreDatabase): then nothing
+  // is written and kRefused is returned.
+  enum class Binding { kAlreadyRecorded, kRecorded, kRefused };
+  struct StoreBinding {
+    std::string store_id;
+    Binding binding = Binding::kRefused;
+  };
+  Result<StoreBinding> BindStore();
 
   // Artifacts. PutArtifact inserts when `id` is 0, else updates.
   Result<int64_t> PutArtifact(const Artifact& artifact);
@@ -203,6 +220,23 @@ class MetadataStore {
   std::string ResolvedManifestPath(const Run& run) const;
   // Runs `body` in a write transaction, retrying on Aborted (busy).
   Status InTransaction(const std::function<Status()>& body);
+  // InTransaction for a write that adds a retention root (a finished run,
+  // a snapshot): the same transaction advances the store's generation in
+  // this database, and <store>/store-generation follows after the commit.
+  Status InRootTransaction(const std::function<Status()>& body);
+  // Inside a write transaction: this store's generation here, advanced by
+  // one; the store is bound first when it has nothing this database
+  // lacks. 0, advancing nothing, when there is no store root or id, or
+  // this database is not the store's own or is older than it (so a
+  // restored old copy stays older and gc keeps refusing it).
+  Result<int64_t> AdvanceStoreGeneration();
+  // The store's run manifests (<store>/runs/*/manifest.json) whose run
+  // this database does not list, sorted.
+  Result<std::vector<std::filesystem::path>> ManifestsUnknownHere();
+  // Whether this database could be the store's although it does not
+  // record its id: the store has generation `on_disk` 0 and no run
+  // manifest this database does not know.
+  Result<bool> LacksNothingOfStore(int64_t on_disk);
   Result<int64_t> InsertArtifact(const Artifact& artifact);
   // The next free id of `table` (the caller holds the write lock).
   Result<int64_t> NextId(const std::string& table);

@@ -118,6 +118,18 @@ const std::vector<std::string> kMigrationToV2 = {
     "ON runs (pipeline, started_ms)",
 };
 
+// Version 3: the stores this database holds the lineage of, each with a
+// generation that advances with every retention root it records (a
+// finished run, a snapshot). gc compares both with the store's own
+// <store>/store-id and <store>/store-generation (store/identity.h) to
+// refuse another store's database, a fresh one, or an older copy.
+const std::vector<std::string> kMigrationToV3 = {
+    "CREATE TABLE IF NOT EXISTS stores ("
+    "store_id TEXT PRIMARY KEY, "
+    "generation BIGINT NOT NULL, "
+    "bound_ms BIGINT NOT NULL)",
+};
+
 std::string ForDialect(std::string sql, SqlDialect dialect) {
   const std::string placeholder = "{id}";
   const std::string id = dialect == SqlDialect::kSqlite
@@ -181,7 +193,7 @@ Status InWriteTransaction(SqlDatabase* db,
 }  // namespace
 
 std::vector<MigrationStep> SchemaMigrations() {
-  return {{2, kMigrationToV2}};
+  return {{2, kMigrationToV2}, {3, kMigrationToV3}};
 }
 
 Result<int64_t> ReadSchemaVersion(SqlDatabase* db) {

@@ -74,7 +74,7 @@ TEST_P(SchemaTest, NewerSchemaIsRefusedNamingBothVersions) {
   ASSERT_FALSE(reopened.ok());
   EXPECT_EQ(reopened.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(reopened.status().message(),
-            "the metadata schema is version 99, newer than version 2 that "
+            "the metadata schema is version 99, newer than version 3 that "
             "this lockstep supports; upgrade lockstep");
 
   // `store migrate` refuses it the same way and leaves it alone.
@@ -95,7 +95,7 @@ TEST_P(SchemaTest, OlderSchemaIsRefusedUntilMigrateAndNothingIsWritten) {
   EXPECT_EQ(opened.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(opened.status().message(),
             "the metadata schema is version 1 and this lockstep uses version "
-            "2; run `lockstep store migrate` to upgrade it (nothing was "
+            "3; run `lockstep store migrate` to upgrade it (nothing was "
             "written)");
   EXPECT_EQ(*ReadSchemaVersion(db.get()), 1);
   EXPECT_TRUE(HasIndex(db.get(), "events_by_artifact"));
@@ -106,7 +106,7 @@ TEST_P(SchemaTest, OlderSchemaIsRefusedUntilMigrateAndNothingIsWritten) {
   int64_t from = 0;
   ASSERT_TRUE(MigrateSchema(db.get(), &from).ok());
   EXPECT_EQ(from, 1);
-  EXPECT_EQ(*ReadSchemaVersion(db.get()), 2);
+  EXPECT_EQ(*ReadSchemaVersion(db.get()), 3);
   EXPECT_EQ(Count(db.get(), "schema_version"), 1);
   EXPECT_TRUE(HasIndex(db.get(), "events_by_artifact_type"));
   EXPECT_TRUE(HasIndex(db.get(), "runs_by_pipeline_start"));
@@ -126,7 +126,7 @@ TEST_P(SchemaTest, MigrationFailingHalfWayLeavesVersionOneIntact) {
   // The real steps with a failing statement after the first two indexes
   // were created and before the old ones are dropped.
   std::vector<MigrationStep> steps = SchemaMigrations();
-  ASSERT_EQ(steps.size(), 1u);
+  ASSERT_EQ(steps.size(), 2u);
   auto& statements = steps[0].statements;
   statements.insert(statements.begin() + 2,
                     "CREATE INDEX broken ON no_such_table (x)");
@@ -148,7 +148,39 @@ TEST_P(SchemaTest, MigrationFailingHalfWayLeavesVersionOneIntact) {
 
   // The real migration still works afterwards.
   ASSERT_TRUE(MigrateSchema(db.get(), &from).ok());
-  EXPECT_EQ(*ReadSchemaVersion(db.get()), 2);
+  EXPECT_EQ(*ReadSchemaVersion(db.get()), 3);
+}
+
+// A store of the previous version (2, before stores were recorded) is
+// upgraded in place: its lineage is kept and the `stores` table added
+// empty, so no store is claimed until `store migrate` records one.
+TEST_P(SchemaTest, MigratingVersionTwoAddsAnEmptyStoresTable) {
+  std::string url = NewUrl();
+  auto db = OpenDatabase(url);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE(CreateSchemaAtVersion(db->get(), 2).ok());
+  EXPECT_EQ(Count(db->get(), "stores"), -1);  // No such table yet.
+  ASSERT_TRUE((*db)->Execute(
+      "INSERT INTO types (kind, name) VALUES ('context', 'run')").ok());
+  ASSERT_TRUE((*db)->Execute(
+      "INSERT INTO contexts (type_id, name, properties, create_time_ms) "
+      "SELECT id, 'r1', '{}', 0 FROM types").ok());
+  ASSERT_TRUE((*db)->Execute(
+      "INSERT INTO runs SELECT 'r1', id, 'iris', 'succeeded', 1, 2, "
+      "'runs/r1/manifest.json', 'sha256:m', '{}' FROM contexts").ok());
+  EXPECT_EQ(MetadataStore::Open(url).status().message(),
+            "the metadata schema is version 2 and this lockstep uses version "
+            "3; run `lockstep store migrate` to upgrade it (nothing was "
+            "written)");
+
+  int64_t from = 0;
+  ASSERT_TRUE(MigrateSchema(db->get(), &from).ok());
+  EXPECT_EQ(from, 2);
+  EXPECT_EQ(*ReadSchemaVersion(db->get()), 3);
+  EXPECT_EQ(Count(db->get(), "stores"), 0);
+  auto after = MetadataStore::Open(url);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ((*after)->GetRun("r1")->pipeline, "iris");
 }
 
 // Starts the helper binary with `args`, stderr to `stderr_path`.

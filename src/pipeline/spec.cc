@@ -1337,16 +1337,26 @@ Status CheckCodePaths(const PipelineSpec& spec) {
 
 }  // namespace
 
-Result<PipelineSpec> LoadPipeline(const std::filesystem::path& file) {
+Result<std::string> ReadPipelineFile(const std::filesystem::path& file) {
   Result<std::string> text = ReadFile(file);
   if (!text.ok()) {
     return Status(text.status().code(),
                   file.string() + ": cannot read the pipeline file: " +
                       text.status().message());
   }
-  ASSIGN_OR_RETURN(PipelineSpec spec, ParsePipeline(*text, file));
+  return text;
+}
+
+Result<PipelineSpec> LoadPipelineBytes(const std::string& text,
+                                       const std::filesystem::path& file) {
+  ASSIGN_OR_RETURN(PipelineSpec spec, ParsePipeline(text, file));
   RETURN_IF_ERROR(CheckCodePaths(spec));
   return spec;
+}
+
+Result<PipelineSpec> LoadPipeline(const std::filesystem::path& file) {
+  ASSIGN_OR_RETURN(std::string text, ReadPipelineFile(file));
+  return LoadPipelineBytes(text, file);
 }
 
 }  // namespace lockstep::pipeline

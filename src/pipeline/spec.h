@@ -180,6 +180,15 @@ const ParamSpec* WholeParamOf(const PipelineSpec& spec,
 // (symlink loops, dangling links: pipeline/code_files.h).
 Result<PipelineSpec> LoadPipeline(const std::filesystem::path& file);
 
+// LoadPipeline of bytes the caller read once (`file` names them in
+// messages and anchors `code:` paths): a FIFO or `<(...)` cannot be read
+// a second time.
+Result<PipelineSpec> LoadPipelineBytes(const std::string& text,
+                                       const std::filesystem::path& file);
+
+// ReadFile with LoadPipeline's message when the file cannot be read.
+Result<std::string> ReadPipelineFile(const std::filesystem::path& file);
+
 // Same, from text already read (`file` names it in messages).
 Result<PipelineSpec> ParsePipeline(const std::string& text,
                                    const std::filesystem::path& file);

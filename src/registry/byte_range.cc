@@ -20,6 +20,18 @@ std::optional<uint64_t> ParseNumber(std::string_view text) {
   return value;
 }
 
+// A range position: like ParseNumber, but a valid number too large for
+// 64 bits saturates. RFC 9110 bounds no position, and one past any
+// blob's end means "to the end" (or, as a first byte, unsatisfiable).
+std::optional<uint64_t> ParsePosition(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+  }
+  std::optional<uint64_t> value = ParseNumber(text);
+  return value ? value : std::optional<uint64_t>(UINT64_MAX);
+}
+
 std::string_view Trimmed(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
     text.remove_prefix(1);
@@ -30,27 +42,53 @@ std::string_view Trimmed(std::string_view text) {
   return text;
 }
 
+// Range units are case-insensitive (RFC 9110 section 14.1).
+bool HasBytesUnit(std::string_view header) {
+  constexpr std::string_view kUnit = "bytes=";
+  if (header.size() < kUnit.size()) return false;
+  for (size_t i = 0; i < kUnit.size(); ++i) {
+    char c = header[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != kUnit[i]) return false;
+  }
+  return true;
+}
+
+// The one range-spec of a range-set, or nullopt when it holds none or
+// several. Empty list elements ("bytes=0-3,") do not count: RFC 9110
+// section 5.6.1.2 has recipients accept them.
+std::optional<std::string_view> SoleSpec(std::string_view set) {
+  std::optional<std::string_view> sole;
+  while (true) {
+    size_t comma = set.find(',');
+    std::string_view element = Trimmed(set.substr(0, comma));
+    if (!element.empty()) {
+      if (sole) return std::nullopt;
+      sole = element;
+    }
+    if (comma == std::string_view::npos) return sole;
+    set.remove_prefix(comma + 1);
+  }
+}
+
 }  // namespace
 
 RangeDecision DecideRange(std::string_view header, uint64_t size) {
   RangeDecision whole;
   header = Trimmed(header);
-  constexpr std::string_view kUnit = "bytes=";
-  if (header.substr(0, kUnit.size()) != kUnit) return whole;
-  std::string_view spec = Trimmed(header.substr(kUnit.size()));
-  size_t dash = spec.find('-');
-  if (dash == std::string_view::npos ||
-      spec.find(',') != std::string_view::npos) {
-    return whole;
-  }
-  std::string_view first_text = Trimmed(spec.substr(0, dash));
-  std::string_view last_text = Trimmed(spec.substr(dash + 1));
+  if (!HasBytesUnit(header)) return whole;
+  std::optional<std::string_view> spec = SoleSpec(header.substr(6));
+  if (!spec) return whole;
+  size_t dash = spec->find('-');
+  if (dash == std::string_view::npos) return whole;
+  std::string_view first_text = Trimmed(spec->substr(0, dash));
+  std::string_view last_text = Trimmed(spec->substr(dash + 1));
 
   RangeDecision decision;
   decision.kind = RangeDecision::Kind::kPartial;
   if (first_text.empty()) {
     // A suffix range: the last N bytes.
-    std::optional<uint64_t> suffix = ParseNumber(last_text);
+    std::optional<uint64_t> suffix = ParsePosition(last_text);
     if (!suffix) return whole;
     if (*suffix == 0 || size == 0) {
       decision.kind = RangeDecision::Kind::kUnsatisfiable;
@@ -61,10 +99,10 @@ RangeDecision DecideRange(std::string_view header, uint64_t size) {
     return decision;
   }
 
-  std::optional<uint64_t> first = ParseNumber(first_text);
+  std::optional<uint64_t> first = ParsePosition(first_text);
   std::optional<uint64_t> last =
       last_text.empty() ? std::optional<uint64_t>(UINT64_MAX)
-                        : ParseNumber(last_text);
+                        : ParsePosition(last_text);
   if (!first || !last || *last < *first) return whole;
   if (*first >= size) {
     decision.kind = RangeDecision::Kind::kUnsatisfiable;

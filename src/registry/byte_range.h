@@ -35,10 +35,11 @@ struct RangeDecision {
 };
 
 // Decides how to answer `header` (the Range value, empty when absent).
-// A header that is not a valid single "bytes=" range, or that asks for
-// several ranges, is ignored as RFC 9110 allows; a range starting at or
-// past the end (or a zero-length suffix) is unsatisfiable; an end past
-// the last byte is clamped to it.
+// A header that is not a valid single "bytes=" range (the unit in any
+// case), or that asks for several ranges, is ignored as RFC 9110 section
+// 14.2 allows; a range starting at or past the end (or a zero-length
+// suffix) is unsatisfiable; an end past the last byte is clamped to it,
+// however many digits it has.
 RangeDecision DecideRange(std::string_view header, uint64_t size);
 
 // "bytes FIRST-LAST/SIZE" for a 206, or "bytes */SIZE" for a 416.

@@ -47,6 +47,39 @@ TEST(DecideRangeTest, IgnoresWhatItCannotServeAsOneRange) {
   }
 }
 
+// RFC 9110: range units are case-insensitive (14.1), empty list elements
+// are accepted (5.6.1.2), and positions have no upper bound (14.1.1), so
+// a first byte of 20 digits is past any end and a last byte of 20 digits
+// means the end.
+TEST(DecideRangeTest, ReadsTheRangesRfc9110AllowsBeyondTheCommonForm) {
+  struct Case {
+    const char* header;
+    const char* content_range;
+  } cases[] = {
+      {"BYTES=0-3", "bytes 0-3/16"},
+      {"Bytes=2-", "bytes 2-15/16"},
+      {"bytes=0-3,", "bytes 0-3/16"},
+      {"bytes=, ,-2", "bytes 14-15/16"},
+      {"bytes=1-99999999999999999999", "bytes 1-15/16"},
+      {"bytes=-99999999999999999999", "bytes 0-15/16"},
+      {"bytes=99999999999999999999-", "bytes */16"},
+      {"bytes=18446744073709551615-", "bytes */16"},
+  };
+  for (const Case& c : cases) {
+    RangeDecision decision = DecideRange(c.header, 16);
+    EXPECT_NE(decision.kind, Kind::kWhole) << c.header;
+    EXPECT_EQ(ContentRangeValue(decision, 16), c.content_range) << c.header;
+  }
+}
+
+TEST(DecideRangeTest, IgnoresMalformedListsAndReversedHugeRanges) {
+  for (const char* header :
+       {"bytes=,", "bytes=0-1,,4-5", "bytes=99999999999999999999-5",
+        "bytes=1a-2", "bytes=+1-2", "bytesx=0-3", "byte=0-3"}) {
+    EXPECT_EQ(DecideRange(header, 16).kind, Kind::kWhole) << header;
+  }
+}
+
 TEST(DecideRangeTest, EmptyBlobHasNoSatisfiableRange) {
   EXPECT_EQ(DecideRange("bytes=0-0", 0).kind, Kind::kUnsatisfiable);
   EXPECT_EQ(DecideRange("bytes=-1", 0).kind, Kind::kUnsatisfiable);

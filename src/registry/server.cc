@@ -69,9 +69,16 @@ Route ParseRoute(const std::string& path) {
   return route;
 }
 
+// JSON bodies go out as distribution sends them. httplib 0.11 gzips a
+// body whose type is exactly "application/json" for any client that
+// accepts gzip, as Go's all do: a fresh deflate state per response, even
+// for the 404 of every blob HEAD in a push (whose body is never sent),
+// and the 2-byte "{}" of /v2/ grew to 22.
+constexpr char kJson[] = "application/json; charset=utf-8";
+
 void SendError(httplib::Response& res, const ApiError& error) {
   res.status = error.http_status;
-  res.set_content(error.ToJson(), "application/json");
+  res.set_content(error.ToJson(), kJson);
 }
 
 std::string UploadLocation(const std::string& repo, const std::string& id) {
@@ -144,6 +151,15 @@ class Handlers {
       : registry_(registry), options_(options) {}
 
   void Install(httplib::Server& server) {
+    server.set_pre_routing_handler(
+        [](const httplib::Request& req, httplib::Response&) {
+          ForgetParsedRanges(req);
+          return httplib::Server::HandlerResponse::Unhandled;
+        });
+    server.set_error_handler(httplib::Server::HandlerWithResponse(
+        [this](const httplib::Request& req, httplib::Response& res) {
+          return AnswerRangeRejection(req, res);
+        }));
     if (options_.tokens != nullptr && options_.auth != nullptr) {
       server.Get("/token", [this](const httplib::Request& req,
                                   httplib::Response& res) {
@@ -176,6 +192,52 @@ class Handlers {
   }
 
  private:
+  // httplib 0.11 slices every body by the Range it parsed (a manifest, a
+  // tag list or an error body came back truncated under status 200).
+  // Only blob GETs answer Range, and they decide it themselves. httplib
+  // built `req` as a mutable local, so emptying its ranges is sound.
+  static void ForgetParsedRanges(const httplib::Request& req) {
+    const_cast<httplib::Request&>(req).ranges.clear();
+  }
+
+  // httplib 0.11 answers 416 itself, before any handler, to a Range it
+  // cannot parse, where RFC 9110 section 14.2 lets a server ignore it; a
+  // range with an unknown unit it must ignore. Such a GET or HEAD is
+  // served here as if routing had been reached (GetBlob ignores what it
+  // cannot use). A response no handler touched lacks the API version
+  // header every handler sets first. Other methods carry a body httplib
+  // has not read, so their 416 stands.
+  httplib::Server::HandlerResponse AnswerRangeRejection(
+      const httplib::Request& req, httplib::Response& res) {
+    bool untouched = res.status == 416 &&
+                     !res.has_header("Docker-Distribution-API-Version") &&
+                     req.has_header("Range");
+    if (!untouched || (req.method != "GET" && req.method != "HEAD")) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    ForgetParsedRanges(req);
+    res = httplib::Response();
+    RouteGet(req, res);
+    return httplib::Server::HandlerResponse::Handled;
+  }
+
+  // What httplib's routing does with a GET, for requests that never
+  // reached it. Outside routing no exception guard runs, and one escaping
+  // here ends the whole server (a GET of "/" did, through ParseRoute).
+  void RouteGet(const httplib::Request& req, httplib::Response& res) {
+    try {
+      if (req.path == "/token" && options_.tokens != nullptr &&
+          options_.auth != nullptr) {
+        return IssueToken(req, res);
+      }
+      if (req.path.starts_with("/v2/")) return Get(req, res);
+      SendError(res, ApiError{404, "NOT_FOUND", "no such endpoint"});
+    } catch (const std::exception& e) {
+      res = httplib::Response();
+      SendError(res, ApiError{500, "UNKNOWN", e.what()});
+    }
+  }
+
   enum class Verdict { kAllowed, kNoCredentials, kBadCredentials, kDenied };
 
   // Decides whether the request may read (or write) `repo` ("" for the
@@ -285,7 +347,7 @@ class Handlers {
                            {"expires_in", kTtlMs / 1000},
                            {"issued_at", FormatRfc3339(now)}};
     res.status = 200;
-    res.set_content(body.dump(), "application/json");
+    res.set_content(body.dump(), kJson);
   }
 
   void Get(const httplib::Request& req, httplib::Response& res) {
@@ -295,7 +357,7 @@ class Handlers {
     switch (route.kind) {
       case Route::kBase:
         res.status = 200;
-        res.set_content("{}", "application/json");
+        res.set_content("{}", kJson);
         return;
       case Route::kCatalog:
         return GetCatalog(req, res);
@@ -328,8 +390,7 @@ class Handlers {
                                  ">; rel=\"next\"");
     }
     res.status = 200;
-    res.set_content(nlohmann::json{{"repositories", page->tags}}.dump(),
-                    "application/json");
+    res.set_content(nlohmann::json{{"repositories", page->tags}}.dump(), kJson);
   }
 
   void GetTags(const httplib::Request& req, httplib::Response& res,
@@ -344,7 +405,7 @@ class Handlers {
     }
     res.status = 200;
     nlohmann::json body = {{"name", route.repo}, {"tags", page->tags}};
-    res.set_content(body.dump(), "application/json");
+    res.set_content(body.dump(), kJson);
   }
 
   void GetManifest(const httplib::Request&, httplib::Response& res,
@@ -373,11 +434,11 @@ class Handlers {
 
     // The range is answered here, not by httplib: 0.11 sends ranges past
     // the end with a Content-Length it never fills, which hangs clients.
-    // httplib built `req` as a mutable local; emptying its parsed ranges
-    // stops it from slicing the body a second time.
-    RangeDecision range =
-        DecideRange(req.get_header_value("Range"), blob->size);
-    const_cast<httplib::Request&>(req).ranges.clear();
+    // GET is the only method with ranges (RFC 9110 section 14.2): a HEAD
+    // describes the whole blob whatever its Range says.
+    RangeDecision range = DecideRange(
+        req.method == "GET" ? req.get_header_value("Range") : "",
+        blob->size);
     if (range.kind == RangeDecision::Kind::kUnsatisfiable) {
       res.set_header("Content-Range", ContentRangeValue(range, blob->size));
       // The spec has no error code for this; like distribution, the

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 
+#include "store/identity.h"
+
 namespace lockstep::store {
 
 namespace fs = std::filesystem;
@@ -30,6 +32,9 @@ fs::path FindUpward(const fs::path& start) {
 
 Status InitializeStoreLayout(const fs::path& root) {
   std::error_code error;
+  // Only a new store gets an id here: one from an older Lockstep gets it
+  // from `store migrate`, which also records it in its database.
+  bool fresh = !fs::exists(root / "blobs", error);
   for (const char* sub : {"blobs/sha256", "tmp", "runs", "work"}) {
     fs::create_directories(root / sub, error);
     if (error) {
@@ -37,7 +42,7 @@ Status InitializeStoreLayout(const fs::path& root) {
                                  ": " + error.message());
     }
   }
-  return Status::Ok();
+  return fresh ? EnsureStoreId(root).status() : Status::Ok();
 }
 
 Result<StoreLocation> LocateStore(const std::string& explicit_root,

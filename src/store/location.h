@@ -27,7 +27,8 @@ struct StoreLocation {
 Result<StoreLocation> LocateStore(const std::string& explicit_root,
                                   CreateIfMissing create);
 
-// Creates the store's fixed folders under `root`.
+// Creates the store's fixed folders under `root` and, for a new store
+// (no blobs/ yet), its id (store/identity.h).
 Status InitializeStoreLayout(const std::filesystem::path& root);
 
 }  // namespace lockstep::store

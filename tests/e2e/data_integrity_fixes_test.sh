@@ -159,11 +159,11 @@ expect_exit 0 "$LOCKSTEP" runs list
 expect_contains "$TEST_DIR/stdout.txt" "$run_id"
 
 # gc with another database swept every snapshot's blobs of the store:
-# it refuses unless told the database is the one the store used.
+# it refuses one that does not record the store, unless told to trust it.
 expect_exit 4 "$LOCKSTEP" gc --dry-run --grace 0s \
   --metadata "$TEST_DIR/elsewhere.db"
 expect_contains "$TEST_DIR/stderr.txt" \
-  "the lineage database $TEST_DIR/elsewhere.db is not this store's own"
+  "the lineage database $TEST_DIR/elsewhere.db is not this store's: it"
 LOCKSTEP_METADATA="$TEST_DIR/elsewhere.db" \
   expect_exit 4 "$LOCKSTEP" gc --grace 0s
 # Defence in depth: gc keeps what a manifest in runs/ needs even when

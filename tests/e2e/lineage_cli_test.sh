@@ -6,11 +6,11 @@ source "$(dirname "$0")/lib.sh"
 mkdir -p "$LOCKSTEP_STORE/blobs"
 
 expect_exit 0 "$LOCKSTEP" store migrate --json
-expect_eq "$(json stdout.txt 'd["from_version"], d["to_version"]')" "0 2" \
+expect_eq "$(json stdout.txt 'd["from_version"], d["to_version"]')" "0 3" \
   "migrate creates the newest schema"
 expect_exit 0 "$LOCKSTEP" store info --json
 expect_eq "$(json stdout.txt 'd["backend"], d["schema_version"]')" \
-  "sqlite 2" "store info"
+  "sqlite 3" "store info"
 
 # Two runs written straight into the database, as the engine would.
 db="$LOCKSTEP_STORE/metadata.db"
@@ -55,7 +55,7 @@ expect_contains stderr.txt "succeeded"
 # A newer schema is refused naming both versions, and nothing changes.
 sqlite3 "$db" "UPDATE schema_version SET version = 7"
 expect_exit 5 "$LOCKSTEP" runs list
-expect_contains stderr.txt "version 7, newer than version 2"
+expect_contains stderr.txt "version 7, newer than version 3"
 expect_exit 5 "$LOCKSTEP" store migrate
 expect_eq "$(sqlite3 "$db" 'SELECT version FROM schema_version')" "7" \
   "migrate leaves a newer store alone"

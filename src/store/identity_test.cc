@@ -1,0 +1,103 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "store/identity.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+#include <vector>
+
+#include "core/files.h"
+#include "store/location.h"
+
+namespace lockstep::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class IdentityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = *MakeTempDirectory(fs::temp_directory_path(), "identity-");
+  }
+  void TearDown() override { RemoveAllQuietly(root_); }
+
+  fs::path root_;
+};
+
+TEST_F(IdentityTest, ANewStoreGetsAnIdThatNeverChanges) {
+  ASSERT_TRUE(InitializeStoreLayout(root_).ok());
+  Result<std::string> id = ReadStoreId(root_);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  EXPECT_EQ(id->size(), 32u);
+  EXPECT_EQ(*ReadFile(root_ / "store-id"), *id + "\n");
+  ASSERT_TRUE(InitializeStoreLayout(root_).ok());
+  EXPECT_EQ(*EnsureStoreId(root_), *id);
+  EXPECT_TRUE(fs::is_empty(root_ / "tmp"));  // No temporary left behind.
+}
+
+// A store from an older Lockstep gets its id from `store migrate`, which
+// records it in the database too, not from whichever command opens it.
+TEST_F(IdentityTest, AnExistingStoreWithoutAnIdIsLeftWithout) {
+  fs::create_directories(root_ / "blobs");
+  ASSERT_TRUE(InitializeStoreLayout(root_).ok());
+  EXPECT_TRUE(ReadStoreId(root_).status().IsNotFound());
+}
+
+TEST_F(IdentityTest, TwoStoresGetDifferentIds) {
+  fs::path other = root_ / "other";
+  ASSERT_TRUE(InitializeStoreLayout(root_).ok());
+  ASSERT_TRUE(InitializeStoreLayout(other).ok());
+  EXPECT_NE(*ReadStoreId(root_), *ReadStoreId(other));
+}
+
+TEST_F(IdentityTest, AStoreWithoutAnIdIsNotFoundAndADamagedOneDataLoss) {
+  EXPECT_TRUE(ReadStoreId(root_).status().IsNotFound());
+  ASSERT_TRUE(WriteFileAtomically(root_ / "store-id", "not-an-id\n").ok());
+  Result<std::string> damaged = ReadStoreId(root_);
+  ASSERT_TRUE(damaged.status().IsDataLoss());
+  EXPECT_EQ(damaged.status().message(),
+            (root_ / "store-id").string() +
+                ": not a store id (32 hex digits)");
+  EXPECT_TRUE(EnsureStoreId(root_).status().IsDataLoss());  // Not replaced.
+}
+
+TEST_F(IdentityTest, RacingCreatorsAgreeOnOneId) {
+  std::vector<std::string> ids(8);
+  std::vector<std::thread> threads;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    threads.emplace_back([&, i] { ids[i] = *EnsureStoreId(root_); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 1u);
+  EXPECT_EQ(*ReadStoreId(root_), ids[0]);
+}
+
+TEST_F(IdentityTest, TheGenerationOnlyRises) {
+  EXPECT_EQ(*ReadStoreGeneration(root_), 0);
+  ASSERT_TRUE(RaiseStoreGeneration(root_, 5).ok());
+  EXPECT_EQ(*ReadStoreGeneration(root_), 5);
+  ASSERT_TRUE(RaiseStoreGeneration(root_, 3).ok());
+  EXPECT_EQ(*ReadStoreGeneration(root_), 5);
+  EXPECT_EQ(*ReadFile(root_ / "store-generation"), "5\n");
+
+  std::vector<std::thread> threads;
+  for (int64_t g = 6; g <= 40; ++g) {
+    threads.emplace_back([&, g] { (void)RaiseStoreGeneration(root_, g); });
+  }
+  for (std::thread& thread : threads) thread.join();
+  EXPECT_EQ(*ReadStoreGeneration(root_), 40);
+}
+
+TEST_F(IdentityTest, ADamagedGenerationIsDataLoss) {
+  ASSERT_TRUE(WriteFileAtomically(root_ / "store-generation", "x7\n").ok());
+  Result<int64_t> damaged = ReadStoreGeneration(root_);
+  ASSERT_TRUE(damaged.status().IsDataLoss());
+  EXPECT_EQ(damaged.status().message(),
+            (root_ / "store-generation").string() +
+                ": not a store generation (a number)");
+}
+
+}  // namespace
+}  // namespace lockstep::store
