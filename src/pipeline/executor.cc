@@ -531,6 +531,7 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   ProcessSpec process;
   process.working_directory = dir;
   process.timeout_millis = invocation.timeout_millis;
+  process.kill_leftovers = true;
   process.stdout_path = dir.string() + ".stdout";
   process.stderr_path = dir.string() + ".stderr";
   if (sandboxed) {
