@@ -673,6 +673,11 @@ Result<Json> RunState::ReadOutputValue(const std::string& reference) {
     return Status::NotFound("step " + producer + " made no output " +
                             output);
   }
+  // A folder is stored as a tar; its bytes are no value to compare.
+  if (upstream.folder_outputs.contains(output)) {
+    return Status::InvalidArgument(
+        reference + " is a folder; an expression reads only a file output");
+  }
   ASSIGN_OR_RETURN(std::string bytes, blobs_->ReadVerified(digest->second));
   return OutputValue(bytes);
 }

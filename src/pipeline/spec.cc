@@ -865,6 +865,12 @@ class ReferenceChecker {
       return SpecError(where, "step '" + step_name +
                                   "' cannot read its own output");
     }
+    // Its outputs are folders of one entry per iteration: no value.
+    if (producer->fans_out()) {
+      return SpecError(where, "step '" + step_name + "' is a for_each: "
+                              "step, whose outputs are folders; an "
+                              "expression reads only a file output");
+    }
     for (const OutputSpec& output : producer->outputs) {
       if (output.name == output_name) {
         return Status::Ok();

@@ -178,6 +178,19 @@ TEST(DagTest, NormalStepCannotDependOnFinallyStep) {
   EXPECT_TRUE(chained.ok()) << chained.status().ToString();
 }
 
+// Found by a tester: `if:` over a for_each: step's output read the
+// internal tar bytes and was silently false.
+TEST(DagTest, ExpressionCannotReadAForEachStepsOutput) {
+  auto spec = Parse(
+      "pipeline: p\nsteps:\n  t:\n    for_each: [1]\n    run: [echo]\n"
+      "    outputs: {o: Artifact}\n  g:\n    if: steps.t.outputs.o == 1\n"
+      "    run: [echo]\n");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().message(),
+            "p.yaml:8:9: step 't' is a for_each: step, whose outputs are "
+            "folders; an expression reads only a file output");
+}
+
 TEST(ExpressionTest, EvaluatesComparisonsAndLogic) {
   auto resolve = [](const std::string& ref) -> Result<Json> {
     if (ref == "params.n") {
