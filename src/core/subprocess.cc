@@ -212,6 +212,9 @@ void InstallCancellationHandlers() {
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
+  // A closed terminal: left unhandled, the run was abandoned unrecorded
+  // and, with --sandbox none, its steps ran on as orphans.
+  ::sigaction(SIGHUP, &action, nullptr);
 }
 
 }  // namespace lockstep

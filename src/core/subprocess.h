@@ -55,7 +55,8 @@ void RequestCancellation();
 bool CancellationRequested();
 void ResetCancellation();
 
-// Installs SIGINT and SIGTERM handlers that call RequestCancellation.
+// Installs SIGINT, SIGTERM and SIGHUP handlers that call
+// RequestCancellation.
 void InstallCancellationHandlers();
 
 }  // namespace lockstep
