@@ -748,6 +748,12 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
     }
     ASSIGN_OR_RETURN(int64_t parallelism,
                      NonNegativeInt(node["parallelism"], "parallelism"));
+    // 0 is what leaving it out means; written, it reads as "none at once".
+    if (parallelism == 0) {
+      return Error(node["parallelism"],
+                   "parallelism: must be at least 1 (leave it out for no "
+                   "limit)");
+    }
     step->parallelism = static_cast<int>(parallelism);
   }
   return Status::Ok();

@@ -281,6 +281,13 @@ TEST(SpecTest, ItemOutsideForEachAndBadParallelismAreErrors) {
   ASSERT_FALSE(parallelism.ok());
   EXPECT_EQ(parallelism.status().message(),
             "p.yaml:5:18: parallelism: applies only to a for_each: step");
+  // Found by a tester: an explicit 0 was accepted and meant no limit.
+  auto zero = Parse("pipeline: p\nsteps:\n  a:\n    for_each: [1]\n"
+                    "    run: [echo]\n    parallelism: 0\n");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.status().message(),
+            "p.yaml:6:18: parallelism: must be at least 1 (leave it out "
+            "for no limit)");
 }
 
 TEST(SpecTest, UnreadOutputOfAnIntermediateStepIsWarned) {
