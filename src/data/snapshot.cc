@@ -260,7 +260,8 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
   } else {
     struct stat status;
     fs::path path = request.source;
-    if (::lstat(path.c_str(), &status) != 0) {
+    // A link names what it points to, as `data snapshot LINK/` always did.
+    if (::stat(path.c_str(), &status) != 0) {
       int error = errno;
       std::string reason = request.source + ": " + std::strerror(error);
       return error == ENOENT ? Status::NotFound(reason)
@@ -269,7 +270,10 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
     if (S_ISDIR(status.st_mode)) {
       info = SnapshotFolder(path);
     } else if (S_ISREG(status.st_mode)) {
-      info = SnapshotFile(path);
+      // Files are read refusing links (O_NOFOLLOW): read the target.
+      std::error_code error;
+      fs::path target = fs::canonical(path, error);
+      info = SnapshotFile(error ? path : target);
     } else {
       return Status::InvalidArgument(request.source +
                                      ": not a file, folder or table URL");

@@ -222,6 +222,23 @@ TEST_F(SnapshotTest, VerifyNamesTheCorruptFileAndExportRefuses) {
             StatusCode::kAlreadyExists);
 }
 
+// Found by a tester: a link to a folder or a file was refused ("not a
+// file, folder or table URL") while the same path with a trailing /
+// worked. A link snapshots what it points to.
+TEST_F(SnapshotTest, LinkToAFolderOrFileIsSnapshotted) {
+  fs::path folder = root_ / "data";
+  WriteBytes(folder / "a.txt", "alpha");
+  fs::create_directory_symlink(folder, root_ / "folder-link");
+  fs::create_symlink(folder / "a.txt", root_ / "file-link");
+  SnapshotInfo direct = Snap(folder, "direct");
+  SnapshotInfo linked = Snap(root_ / "folder-link", "linked");
+  EXPECT_EQ(linked.kind, SourceKind::kFolder);
+  EXPECT_EQ(linked.digest, direct.digest);
+  SnapshotInfo file = Snap(root_ / "file-link", "file");
+  EXPECT_EQ(file.kind, SourceKind::kFile);
+  EXPECT_EQ(file.digest, Sha256Sum(folder / "a.txt"));
+}
+
 // The seconds since `path` was last modified.
 int64_t AgeSeconds(const fs::path& path) {
   struct stat info;
