@@ -94,7 +94,10 @@ cat >bg.yaml <<'YAML'
 pipeline: bg
 steps:
   a:
-    run: [sh, -c, 'exec 3>>outputs/x; echo good >&3; (sleep 1; echo LATE >&3) & exit 0']
+    run:
+      - sh
+      - -c
+      - 'exec 3>>outputs/x; echo good >&3; (sleep 1; echo LATE >&3) & exit 0'
     outputs:
       x: Artifact
 YAML
