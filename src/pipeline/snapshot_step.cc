@@ -102,9 +102,10 @@ Result<SnapshotStepResult> TakeSnapshotForStep(
   Result<data::SnapshotInfo> before = snapshots.Get({name, 0});
   Result<data::SnapshotInfo> info = snapshots.Create(request);
   if (!info.ok()) {
-    return SpecError(step.WithWhere("source"),
-                     "step '" + step.name + "' (" + step.uses +
-                         "): " + info.status().message());
+    // Its code is kept: a missing source exits 2, as `data snapshot` does.
+    return info.status().WithContext(step.WithWhere("source").Prefix() +
+                                     "step '" + step.name + "' (" +
+                                     step.uses + ")");
   }
 
   SnapshotStepResult result;

@@ -70,9 +70,10 @@ expect_eq "$(states stdout.txt)" "file=cached folder=ran table=cached use=ran" \
 "$LOCKSTEP" data show folder --json >show.json
 expect_eq "$(json show.json 'd["version"]')" 2 "new folder version"
 
-# A missing source: the step's location and the source, exit 3.
+# A missing source: the step's location and the source, exit 2 like
+# `data snapshot` (found by a tester: it was 3, malformed input).
 sed -i 's/source: dd,/source: nope,/' p.yaml
-expect_exit 3 "$LOCKSTEP" run p.yaml
+expect_exit 2 "$LOCKSTEP" run p.yaml
 expect_contains stderr.txt "p.yaml:5:20: step 'folder' (lockstep/data-snapshot): $TEST_DIR/nope: No such file or directory"
 
 # Found by a tester: a relative SQLite URL resolved against the current
