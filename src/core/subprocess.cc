@@ -70,15 +70,23 @@ int SpawnChild(char* const argv[], char* const envp[], const char* cwd,
 }
 
 // Waits for `pid`, enforcing the timeout and cancellation.
-ProcessOutcome WaitForChild(pid_t pid, int64_t timeout_millis) {
+ProcessOutcome WaitForChild(pid_t pid, int64_t timeout_millis,
+                            bool kill_leftovers) {
   ProcessOutcome outcome;
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   int64_t start = NowUnixMillis();
   int64_t kill_deadline = 0;
 
   while (true) {
+    // Seen exited but not yet reaped: while the child is a zombie its pid,
+    // the group's id, cannot be reused, so killing the group is safe.
+    siginfo_t exited = {};
+    if (::waitid(P_PID, pid, &exited, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+        exited.si_pid == pid && kill_leftovers) {
+      ::kill(-pid, SIGKILL);
+    }
     int status = 0;
-    pid_t done = ::waitpid(pid, &status, WNOHANG);
+    pid_t done = exited.si_pid == pid ? ::waitpid(pid, &status, 0) : 0;
     if (done == pid) {
       if (WIFEXITED(status)) {
         outcome.exit_code = WEXITSTATUS(status);
@@ -189,7 +197,7 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec) {
     return outcome;
   }
   close_all();
-  return WaitForChild(pid, spec.timeout_millis);
+  return WaitForChild(pid, spec.timeout_millis, spec.kill_leftovers);
 }
 
 void RequestCancellation() { g_cancel_requested = true; }
@@ -204,6 +212,9 @@ void InstallCancellationHandlers() {
   sigemptyset(&action.sa_mask);
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
+  // A closed terminal: left unhandled, the run was abandoned unrecorded
+  // and, with --sandbox none, its steps ran on as orphans.
+  ::sigaction(SIGHUP, &action, nullptr);
 }
 
 }  // namespace lockstep

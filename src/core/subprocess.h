@@ -27,6 +27,9 @@ struct ProcessSpec {
   std::filesystem::path stderr_path;
   // Zero means no limit.
   int64_t timeout_millis = 0;
+  // Kill what the child left running in its process group when it exits:
+  // a step's background job must not write on after the step ended.
+  bool kill_leftovers = false;
 };
 
 struct ProcessOutcome {
@@ -52,7 +55,8 @@ void RequestCancellation();
 bool CancellationRequested();
 void ResetCancellation();
 
-// Installs SIGINT and SIGTERM handlers that call RequestCancellation.
+// Installs SIGINT, SIGTERM and SIGHUP handlers that call
+// RequestCancellation.
 void InstallCancellationHandlers();
 
 }  // namespace lockstep

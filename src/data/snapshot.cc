@@ -26,6 +26,7 @@
 #include "data/parallel.h"
 #include "data/stat_cache.h"
 #include "data/table_source.h"
+#include "store/sweep_lock.h"
 
 namespace lockstep::data {
 
@@ -248,13 +249,19 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
                                  " already exists; versions are immutable");
   }
 
+  // Held until the record names the blobs this snapshot reuses, so a
+  // concurrent gc cannot sweep them in between (store/sweep_lock.h).
+  ASSIGN_OR_RETURN(store::SweepLock sweep_lock,
+                   store::SweepLock::Acquire(blobs_->root(),
+                                             store::SweepLock::Mode::kShared));
   Result<SnapshotInfo> info = Status::Internal("unset");
   if (IsTableUrl(request.source)) {
     info = SnapshotTable(request.source);
   } else {
     struct stat status;
     fs::path path = request.source;
-    if (::lstat(path.c_str(), &status) != 0) {
+    // A link names what it points to, as `data snapshot LINK/` always did.
+    if (::stat(path.c_str(), &status) != 0) {
       int error = errno;
       std::string reason = request.source + ": " + std::strerror(error);
       return error == ENOENT ? Status::NotFound(reason)
@@ -263,7 +270,10 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
     if (S_ISDIR(status.st_mode)) {
       info = SnapshotFolder(path);
     } else if (S_ISREG(status.st_mode)) {
-      info = SnapshotFile(path);
+      // Files are read refusing links (O_NOFOLLOW): read the target.
+      std::error_code error;
+      fs::path target = fs::canonical(path, error);
+      info = SnapshotFile(error ? path : target);
     } else {
       return Status::InvalidArgument(request.source +
                                      ": not a file, folder or table URL");
@@ -388,24 +398,25 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
   for (const WalkedEntry& item : walked) AppendTreeEntry(&tree, item.entry);
   Digest digest = Sha256Of(tree);
 
-  // A tree blob is written only after all of its file blobs are durable,
-  // so a present tree vouches for its files and an unchanged folder costs
-  // no per-file check. Otherwise make sure the cached ones are present
-  // (large files were fsynced one by one, small ones published above).
-  if (!blobs_->Contains(digest)) {
-    RETURN_IF_ERROR(ParallelFor(files.size(), [&](size_t k) -> Status {
-      const WalkedEntry& item = walked[files[k]];
-      if (hashed_at[files[k]] != 0 || blobs_->Contains(item.entry.digest)) {
-        return Status::Ok();
-      }
-      std::string file = prefix + item.entry.path;
-      ASSIGN_OR_RETURN(StoredFile stored, StoreLargeFile(blobs_, file));
-      if (stored.digest != item.entry.digest) {
-        return Status::Aborted(file +
-                               " changed while being snapshotted");
-      }
+  // Every blob this tree names that was not just stored is refreshed:
+  // gc's grace then spares it, and the refresh proves it present (a
+  // present tree does not vouch for its files while a gc sweeps). One
+  // missing is stored again from the folder. Fresh blobs are durable
+  // already (large ones fsynced one by one, small ones published above),
+  // so the tree is written after all of its files.
+  RETURN_IF_ERROR(ParallelFor(files.size(), [&](size_t k) -> Status {
+    const WalkedEntry& item = walked[files[k]];
+    if (hashed_at[files[k]] != 0 || blobs_->Refresh(item.entry.digest)) {
       return Status::Ok();
-    }));
+    }
+    std::string file = prefix + item.entry.path;
+    ASSIGN_OR_RETURN(StoredFile stored, StoreLargeFile(blobs_, file));
+    if (stored.digest != item.entry.digest) {
+      return Status::Aborted(file + " changed while being snapshotted");
+    }
+    return Status::Ok();
+  }));
+  if (!blobs_->Refresh(digest)) {
     ASSIGN_OR_RETURN(Digest stored_tree, blobs_->PutBytes(tree));
     (void)stored_tree;
   }

@@ -2,6 +2,7 @@
 
 #include "data/snapshot.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -219,6 +220,74 @@ TEST_F(SnapshotTest, VerifyNamesTheCorruptFileAndExportRefuses) {
   EXPECT_FALSE(fs::exists(root_ / "out2"));
   EXPECT_EQ(snapshots_->Export({"folder", 1}, root_ / "out").code(),
             StatusCode::kAlreadyExists);
+}
+
+// Found by a tester: a link to a folder or a file was refused ("not a
+// file, folder or table URL") while the same path with a trailing /
+// worked. A link snapshots what it points to.
+TEST_F(SnapshotTest, LinkToAFolderOrFileIsSnapshotted) {
+  fs::path folder = root_ / "data";
+  WriteBytes(folder / "a.txt", "alpha");
+  fs::create_directory_symlink(folder, root_ / "folder-link");
+  fs::create_symlink(folder / "a.txt", root_ / "file-link");
+  SnapshotInfo direct = Snap(folder, "direct");
+  SnapshotInfo linked = Snap(root_ / "folder-link", "linked");
+  EXPECT_EQ(linked.kind, SourceKind::kFolder);
+  EXPECT_EQ(linked.digest, direct.digest);
+  SnapshotInfo file = Snap(root_ / "file-link", "file");
+  EXPECT_EQ(file.kind, SourceKind::kFile);
+  EXPECT_EQ(file.digest, Sha256Sum(folder / "a.txt"));
+}
+
+// The seconds since `path` was last modified.
+int64_t AgeSeconds(const fs::path& path) {
+  struct stat info;
+  EXPECT_EQ(::stat(path.c_str(), &info), 0) << path;
+  return static_cast<int64_t>(::time(nullptr)) - info.st_mtime;
+}
+
+// Found by a tester: a snapshot of an unchanged folder reused its tree
+// and file blobs without touching them, so a gc running meanwhile (its
+// grace judged by mtime) swept them and the new snapshot failed verify.
+TEST_F(SnapshotTest, UnchangedFolderRefreshesTheBlobsItReuses) {
+  fs::path folder = root_ / "data";
+  WriteBytes(folder / "a.txt", "alpha");
+  WriteBytes(folder / "sub/b.txt", "beta");
+  SnapshotInfo old = Snap(folder, "old");
+  std::vector<fs::path> blobs = {
+      blobs_->PathOf(*Digest::Parse(old.digest)),
+      blobs_->PathOf(*Digest::Parse(Sha256Sum(folder / "a.txt"))),
+      blobs_->PathOf(*Digest::Parse(Sha256Sum(folder / "sub/b.txt")))};
+  struct timespec three_hours_ago[2] = {{::time(nullptr) - 3 * 3600, 0},
+                                        {::time(nullptr) - 3 * 3600, 0}};
+  for (const fs::path& blob : blobs) {
+    ASSERT_EQ(::utimensat(AT_FDCWD, blob.c_str(), three_hours_ago, 0), 0);
+    ASSERT_GE(AgeSeconds(blob), 3 * 3600 - 5);
+  }
+  SnapshotInfo fresh = Snap(folder, "new");
+  EXPECT_EQ(fresh.digest, old.digest);
+  for (const fs::path& blob : blobs) {
+    EXPECT_LT(AgeSeconds(blob), 60) << blob;
+  }
+}
+
+// A file blob swept after the tree was first stored (gc removes in digest
+// order, not trees first) is stored again, not trusted to the tree.
+TEST_F(SnapshotTest, ReusedFileBlobSweptMeanwhileIsStoredAgain) {
+  fs::path folder = root_ / "data";
+  WriteBytes(folder / "a.txt", "alpha");
+  WriteBytes(folder / "b.txt", "beta");
+  // Old enough (past the racy window) for the stat cache to vouch for
+  // them the second time, so that only the tree could vouch for them.
+  ::usleep(2'200'000);
+  Snap(folder, "old");
+  Digest swept = *Digest::Parse(Sha256Sum(folder / "b.txt"));
+  ASSERT_TRUE(blobs_->Remove(swept).ok());
+  Snap(folder, "new");
+  EXPECT_TRUE(blobs_->Contains(swept));
+  auto report = snapshots_->Verify({"new", 1});
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->problems, std::vector<std::string>{});
 }
 
 TEST_F(SnapshotTest, SqliteTableMatchesAHandExportInKeyOrder) {

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "pipeline/step_paths.h"
+#include "store/identity.h"
 
 namespace lockstep::pipeline {
 
@@ -121,10 +122,25 @@ std::string ShowFolder(const fs::path& directory) {
 
 }  // namespace
 
-bool IsStoreFolder(const fs::path& path) {
+namespace {
+
+bool IsFolder(const fs::path& path) {
   struct stat info;
-  return ::stat((path / "blobs" / "sha256").c_str(), &info) == 0 &&
-         S_ISDIR(info.st_mode);
+  return ::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode);
+}
+
+}  // namespace
+
+// blobs/sha256/ alone is no mark of a store: an OCI image layout has it
+// too, and is code like any other folder. A store has its id file, or,
+// made by an older Lockstep, the runs/ and tmp/ folders every store has.
+bool IsStoreFolder(const fs::path& path) {
+  if (!IsFolder(path / "blobs" / "sha256")) {
+    return false;
+  }
+  struct stat info;
+  return ::stat((path / store::kStoreIdFile).c_str(), &info) == 0 ||
+         (IsFolder(path / "runs") && IsFolder(path / "tmp"));
 }
 
 Result<std::vector<CodeFile>> ListCodeFiles(const fs::path& directory,

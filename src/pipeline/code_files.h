@@ -56,7 +56,9 @@ Result<std::vector<CodeFile>> ListCodeFiles(
     const std::filesystem::path& directory, const std::string& entry,
     std::vector<CodeFolder>* folders = nullptr);
 
-// Whether `path` is (or links to) a Lockstep store: it holds blobs/sha256.
+// Whether `path` is (or links to) a Lockstep store: it holds blobs/sha256/
+// and a store-id file, or (an older store) runs/ and tmp/ folders. An OCI
+// image layout, which holds blobs/sha256/ too, is not one.
 bool IsStoreFolder(const std::filesystem::path& path);
 
 }  // namespace lockstep::pipeline

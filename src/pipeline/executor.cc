@@ -277,8 +277,13 @@ Status CollectOutputs(const StepInvocation& invocation,
   }
   for (const std::string& name : invocation.outputs) {
     fs::path path = dir / "outputs" / name;
+    // The step's own doing, so the step fails; nothing is read or
+    // written through the link.
     if (!ResolvesInside(dir / "outputs", path)) {
-      return Outside(path);
+      outcome->failure = "output '" + name + "' is a link that resolves "
+                         "outside outputs/; an output must be a file or "
+                         "folder inside it";
+      return Status::Ok();
     }
     std::error_code error;
     fs::file_status status = fs::symlink_status(path, error);
@@ -574,6 +579,7 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   ProcessSpec process;
   process.working_directory = dir;
   process.timeout_millis = invocation.timeout_millis;
+  process.kill_leftovers = true;
   process.stdout_path = dir.string() + ".stdout";
   process.stderr_path = dir.string() + ".stderr";
   if (sandboxed) {

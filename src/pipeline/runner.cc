@@ -164,6 +164,8 @@ class RunState {
   Result<bool> TryResume(size_t index, int iteration);
   Status Schedule(const std::vector<size_t>& order);
   bool DependenciesDone(size_t index) const;
+  // "a, b": the steps in `order` that have not finished, for an error.
+  std::string UnfinishedSteps(const std::vector<size_t>& order) const;
   // Decides a step that is ready: skip, restore from cache, or launch.
   Status Decide(size_t index);
   Result<std::string> SkipReason(size_t index);
@@ -239,6 +241,8 @@ class RunState {
   std::set<std::string> resolved_from_tag_;
   // Lockfile digest per lockfile path as written.
   std::map<std::string, Digest> lockfile_digests_;
+  // Per drifted lockfile (on_drift: warn), the digest of what was found.
+  std::map<std::string, Digest> lockfile_drift_;
   Digest self_digest_;
   bool failed_ = false;
   int running_ = 0;
@@ -507,6 +511,8 @@ Status RunState::VerifyLockfile(const EnvironmentSpec& environment) {
   }
   std::string message = where.Prefix() + "lockfile " + environment.lockfile +
                         " does not match " + check.target + ": " + findings;
+  // Outputs made in a drifted environment are keyed apart from clean ones.
+  lockfile_drift_[environment.lockfile] = Sha256Of(json["findings"].dump());
   if (environment.drift_fails) {
     report_.failure = message + " (on_drift: fail; no step ran)";
   } else {
@@ -594,6 +600,16 @@ bool RunState::DependenciesDone(size_t index) const {
   return true;
 }
 
+std::string RunState::UnfinishedSteps(const std::vector<size_t>& order) const {
+  std::string names;
+  for (size_t index : order) {
+    if (!done_[index]) {
+      names += (names.empty() ? "" : ", ") + spec_.steps[index].name;
+    }
+  }
+  return names;
+}
+
 Result<std::string> RunState::SkipReason(size_t index) {
   const StepSpec& step = spec_.steps[index];
   if (CancellationRequested()) {
@@ -656,6 +672,11 @@ Result<Json> RunState::ReadOutputValue(const std::string& reference) {
   if (digest == upstream.outputs.end()) {
     return Status::NotFound("step " + producer + " made no output " +
                             output);
+  }
+  // A folder is stored as a tar; its bytes are no value to compare.
+  if (upstream.folder_outputs.contains(output)) {
+    return Status::InvalidArgument(
+        reference + " is a folder; an expression reads only a file output");
   }
   ASSIGN_OR_RETURN(std::string bytes, blobs_->ReadVerified(digest->second));
   return OutputValue(bytes);
@@ -890,6 +911,10 @@ Result<Json> RunState::KeyParts(const StepSpec& step,
 
   if (const EnvironmentSpec* lock = spec_.LockfileOf(step)) {
     parts["lockfile"] = lockfile_digests_.at(lock->lockfile).ToString();
+    auto drift = lockfile_drift_.find(lock->lockfile);
+    if (drift != lockfile_drift_.end()) {
+      parts["lockfile_drift"] = drift->second.ToString();
+    }
   }
   Json environment = {{"kind", "host"}, {"toolchain", report_.toolchain}};
   if (!invocation.image.empty()) {
@@ -1673,6 +1698,7 @@ Status RunState::RecordCollection(size_t index) {
 
 Status RunState::Schedule(const std::vector<size_t>& order) {
   size_t finished = 0;
+  size_t started = 0;
   Status status;
   while (finished < order.size() && status.ok()) {
     // Decide every ready step; launch as many as the job limit allows.
@@ -1691,9 +1717,19 @@ Status RunState::Schedule(const std::vector<size_t>& order) {
     if (status.ok()) {
       status = LaunchIterations();
     }
+    size_t before = finished + started;
     finished = std::count(done_.begin(), done_.end(), true);
+    started = std::count(launched_.begin(), launched_.end(), true);
     if (running_ == 0 || !status.ok()) {
       if (finished == order.size() || !status.ok()) {
+        break;
+      }
+      // Nothing runs and this pass moved nothing: looping again would
+      // spin forever, deaf to Ctrl-C. Validation should make this
+      // unreachable; fail the run rather than hang if it ever is not.
+      if (finished + started == before) {
+        status = Status::Internal("no step can start: " +
+                                  UnfinishedSteps(order));
         break;
       }
       continue;

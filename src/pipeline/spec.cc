@@ -748,6 +748,12 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
     }
     ASSIGN_OR_RETURN(int64_t parallelism,
                      NonNegativeInt(node["parallelism"], "parallelism"));
+    // 0 is what leaving it out means; written, it reads as "none at once".
+    if (parallelism == 0) {
+      return Error(node["parallelism"],
+                   "parallelism: must be at least 1 (leave it out for no "
+                   "limit)");
+    }
     step->parallelism = static_cast<int>(parallelism);
   }
   return Status::Ok();
@@ -865,6 +871,12 @@ class ReferenceChecker {
       return SpecError(where, "step '" + step_name +
                                   "' cannot read its own output");
     }
+    // Its outputs are folders of one entry per iteration: no value.
+    if (producer->fans_out()) {
+      return SpecError(where, "step '" + step_name + "' is a for_each: "
+                              "step, whose outputs are folders; an "
+                              "expression reads only a file output");
+    }
     for (const OutputSpec& output : producer->outputs) {
       if (output.name == output_name) {
         return Status::Ok();
@@ -956,6 +968,46 @@ Status CheckComponentArguments(const PipelineSpec& spec,
     if (argument.required && !step.with.contains(argument.key)) {
       return SpecError(step.where, "step '" + step.name + "' (" + step.uses +
                                        ") needs with: " + argument.key);
+    }
+  }
+  return Status::Ok();
+}
+
+// Where `step` names `producer`: the input reading it, else its `if:` or
+// `for_each:`, else the step (for `needs:`).
+const SourceLocation& DependencyWhere(const StepSpec& step,
+                                      const std::string& producer) {
+  for (const InputSpec& input : step.inputs) {
+    if (input.kind == InputSpec::Kind::kStepOutput &&
+        input.step == producer) {
+      return input.where;
+    }
+  }
+  std::string reference = "steps." + producer + ".";
+  if (step.condition.find(reference) != std::string::npos) {
+    return step.condition_where;
+  }
+  if (step.for_each.is_string() &&
+      step.for_each.get<std::string>().find(reference) != std::string::npos) {
+    return step.for_each_where;
+  }
+  return step.where;
+}
+
+// A finally: step waits for every other step, so a normal step that
+// waited for one would wait for itself: the run could never end.
+Status CheckFinallyDependencies(const PipelineSpec& spec,
+                                const StepSpec& step) {
+  if (step.is_finally) {
+    return Status::Ok();
+  }
+  for (const std::string& dependency : StepDependencies(step)) {
+    const StepSpec* producer = spec.FindStep(dependency);
+    if (producer != nullptr && producer->is_finally) {
+      return SpecError(DependencyWhere(step, dependency),
+                       "step '" + step.name + "' cannot depend on finally: "
+                       "step '" + dependency + "', which runs after every "
+                       "other step");
     }
   }
   return Status::Ok();
@@ -1146,6 +1198,7 @@ Result<PipelineSpec> SpecParser::Parse() {
 
   for (const StepSpec& step : spec.steps) {
     RETURN_IF_ERROR(CheckStepReferences(spec, step));
+    RETURN_IF_ERROR(CheckFinallyDependencies(spec, step));
   }
   RETURN_IF_ERROR(TopologicalOrder(spec).status());
   spec.warnings = UnusedOutputWarnings(spec);

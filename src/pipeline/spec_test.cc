@@ -155,6 +155,42 @@ TEST(DagTest, SelfLoopIsACycle) {
   EXPECT_NE(spec.status().message().find("a -> a"), std::string::npos);
 }
 
+// Found by a tester: a step reading a finally: step validated, then the
+// run spun forever (the finally step waits for every other step).
+TEST(DagTest, NormalStepCannotDependOnFinallyStep) {
+  const std::string head =
+      "pipeline: p\nsteps:\n  n:\n    finally: true\n    run: [echo]\n"
+      "    outputs: {o: Artifact}\n  r:\n    run: [echo]\n";
+  const std::string rule =
+      "step 'r' cannot depend on finally: step 'n', which runs after every "
+      "other step";
+  auto input = Parse(head + "    inputs: {i: n.o}\n");
+  ASSERT_FALSE(input.ok());
+  EXPECT_EQ(input.status().message(), "p.yaml:9:17: " + rule);
+  auto condition = Parse(head + "    if: steps.n.outputs.o == 1\n");
+  ASSERT_FALSE(condition.ok());
+  EXPECT_EQ(condition.status().message(), "p.yaml:9:9: " + rule);
+  auto needs = Parse(head + "    needs: [n]\n");
+  ASSERT_FALSE(needs.ok());
+  EXPECT_EQ(needs.status().message(), "p.yaml:7:3: " + rule);
+  // One finally: step may still read another.
+  auto chained = Parse(head + "    finally: true\n    inputs: {i: n.o}\n");
+  EXPECT_TRUE(chained.ok()) << chained.status().ToString();
+}
+
+// Found by a tester: `if:` over a for_each: step's output read the
+// internal tar bytes and was silently false.
+TEST(DagTest, ExpressionCannotReadAForEachStepsOutput) {
+  auto spec = Parse(
+      "pipeline: p\nsteps:\n  t:\n    for_each: [1]\n    run: [echo]\n"
+      "    outputs: {o: Artifact}\n  g:\n    if: steps.t.outputs.o == 1\n"
+      "    run: [echo]\n");
+  ASSERT_FALSE(spec.ok());
+  EXPECT_EQ(spec.status().message(),
+            "p.yaml:8:9: step 't' is a for_each: step, whose outputs are "
+            "folders; an expression reads only a file output");
+}
+
 TEST(ExpressionTest, EvaluatesComparisonsAndLogic) {
   auto resolve = [](const std::string& ref) -> Result<Json> {
     if (ref == "params.n") {
@@ -245,6 +281,13 @@ TEST(SpecTest, ItemOutsideForEachAndBadParallelismAreErrors) {
   ASSERT_FALSE(parallelism.ok());
   EXPECT_EQ(parallelism.status().message(),
             "p.yaml:5:18: parallelism: applies only to a for_each: step");
+  // Found by a tester: an explicit 0 was accepted and meant no limit.
+  auto zero = Parse("pipeline: p\nsteps:\n  a:\n    for_each: [1]\n"
+                    "    run: [echo]\n    parallelism: 0\n");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_EQ(zero.status().message(),
+            "p.yaml:6:18: parallelism: must be at least 1 (leave it out "
+            "for no limit)");
 }
 
 TEST(SpecTest, UnreadOutputOfAnIntermediateStepIsWarned) {

@@ -88,6 +88,25 @@ TEST_F(CodeFilesTest, StoreFolderIsLeftOut) {
             "code path .lockstep: is a Lockstep store, which is never code");
 }
 
+// Found by a tester: an OCI image layout in a code folder (it holds
+// blobs/sha256/ too) was taken for a store and silently left out of the
+// step and its key. Only a folder with a store's marks is left out.
+TEST_F(CodeFilesTest, OciLayoutIsCodeNotAStore) {
+  Write(root_ / "train.py", "print(1)\n");
+  Write(root_ / "image" / "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
+  Write(root_ / "image" / "index.json", "{}");
+  Write(root_ / "image" / "blobs" / "sha256" / "abcd", "layer");
+  EXPECT_EQ(Relatives("."),
+            (std::vector<std::string>{"image/blobs/sha256/abcd",
+                                      "image/index.json", "image/oci-layout",
+                                      "train.py"}));
+  EXPECT_EQ(Relatives("image").size(), 3u);
+  // A store of today is known by its id file alone.
+  Write(root_ / "newstore" / "blobs" / "sha256" / "ab" / "abcd", "blob");
+  Write(root_ / "newstore" / "store-id", "0123456789abcdef0123456789abcdef");
+  EXPECT_EQ(Relatives(".").size(), 4u);
+}
+
 TEST_F(CodeFilesTest, LayoutFoldersUnderAFolderAreRefused) {
   Write(root_ / "outputs" / "model", "fake");
   Result<std::vector<CodeFile>> files = ListCodeFiles(root_, ".");

@@ -3,12 +3,14 @@
 #include "registry/gc.h"
 
 #include <algorithm>
+#include <optional>
 #include <filesystem>
 #include <string>
 #include <unordered_set>
 
 #include "core/clock.h"
 #include "store/scratch.h"
+#include "store/sweep_lock.h"
 
 namespace lockstep::registry {
 namespace {
@@ -22,6 +24,13 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
                                 RetentionRoots& roots,
                                 const GcOptions& options) {
   GcReport report;
+  // A snapshot reusing blobs holds the sweep lock shared from refreshing
+  // them to recording them: one that spans the cutoff would have them
+  // neither young nor marked.
+  Result<store::SweepLock> cutoff_lock = store::SweepLock::Acquire(
+      blobs.root(), store::SweepLock::Mode::kExclusive);
+  RETURN_IF_ERROR(cutoff_lock.status());
+  std::optional<store::SweepLock> cutoff_held(std::move(*cutoff_lock));
   report.mark_started_ms = NowUnixMillis();
   // Anything written after this instant, or within the grace period
   // before it, is spared whatever the marks say. The index's push times
@@ -30,6 +39,7 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
   const int64_t cutoff = report.mark_started_ms - options.grace_ms;
   const int64_t file_cutoff =
       store::FileClockNowMillis(blobs.TempDirectory()) - options.grace_ms;
+  cutoff_held.reset();
 
   // Mark.
   std::unordered_set<Digest> marked;
@@ -72,6 +82,10 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
   }
   for (size_t begin = 0; begin < candidates.size(); begin += kSweepBatch) {
     size_t end = std::min(candidates.size(), begin + kSweepBatch);
+    // Taken before the index's lock, so pushes never wait on a snapshot.
+    ASSIGN_OR_RETURN(store::SweepLock sweep_lock,
+                     store::SweepLock::Acquire(
+                         blobs.root(), store::SweepLock::Mode::kExclusive));
     Status batch = index.InWriteTransaction([&]() -> Status {
       for (size_t i = begin; i < end; ++i) {
         const Digest& digest = candidates[i];

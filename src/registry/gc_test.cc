@@ -4,10 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "core/files.h"
 #include "registry/registry.h"
+#include "store/sweep_lock.h"
 
 namespace lockstep::registry {
 namespace {
@@ -156,6 +158,36 @@ TEST_F(GcTest, BlobsWrittenDuringGcAreKept) {
   EXPECT_TRUE(Present(old));
   EXPECT_TRUE(registry_->StatBlob("demo", old).ok());
   EXPECT_TRUE(registry_->StatBlob("demo", Sha256Of(early).ToString()).ok());
+}
+
+// Found by a tester: a data snapshot that reused an old blob while gc
+// ran had it swept between its check and its record. A writer holding
+// the sweep lock shared (from refreshing the blob to recording it) makes
+// the sweep wait, and then the refreshed blob is young and spared.
+TEST_F(GcTest, SweepWaitsForAWriterHoldingTheSweepLock) {
+  Digest reused = *registry_->blobs().PutBytes("reused by a snapshot");
+  std::atomic<bool> locked = false;
+  bool refreshed = false;
+  std::thread writer;
+  GcOptions options;
+  options.after_mark = [&] {
+    writer = std::thread([&] {
+      auto lock = store::SweepLock::Acquire(
+          root_, store::SweepLock::Mode::kShared);
+      ASSERT_TRUE(lock.ok()) << lock.status().ToString();
+      locked = true;
+      // Long enough that a sweep not waiting would have removed it.
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      refreshed = registry_->blobs().Refresh(reused);
+    });
+    while (!locked) std::this_thread::yield();
+  };
+  GcReport report = Collect(options);
+  writer.join();
+  EXPECT_TRUE(refreshed);
+  EXPECT_TRUE(report.swept.empty());
+  EXPECT_EQ(report.spared_young, std::vector<Digest>{reused});
+  EXPECT_TRUE(registry_->blobs().Contains(reused));
 }
 
 TEST_F(GcTest, RetentionRootsAreKeptWithTheirReason) {

@@ -70,6 +70,10 @@ bool BlobStore::ReuseIfIntact(const Digest& digest) {
   return true;
 }
 
+bool BlobStore::Refresh(const Digest& digest) {
+  return ::utimensat(AT_FDCWD, PathOf(digest).c_str(), nullptr, 0) == 0;
+}
+
 Status BlobStore::Publish(const fs::path& temp, const Digest& digest) {
   // Reuse is verified: an existing blob that still hashes right is kept,
   // a corrupt one is replaced by the fresh bytes.

@@ -68,6 +68,11 @@ class BlobStore {
   // whose mark began before this reuse sees it as fresh and spares it.
   bool ReuseIfIntact(const Digest& digest);
 
+  // ReuseIfIntact without the re-hash, for blobs a writer names again
+  // (a snapshot of an unchanged folder): sets the mtime to now so gc's
+  // grace spares the blob; false when the store does not hold it.
+  bool Refresh(const Digest& digest);
+
   // Returns the blob's bytes after verifying them (NotFound, DataLoss).
   Result<std::string> ReadVerified(const Digest& digest) const;
 

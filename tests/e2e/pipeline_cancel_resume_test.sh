@@ -72,4 +72,25 @@ expect_exit 5 "$LOCKSTEP" run p.yaml --sandbox none \
   --resume "$(json resume.json 'd["run_id"]')"
 expect_contains stderr.txt "only a failed or cancelled run can be resumed"
 expect_exit 2 "$LOCKSTEP" run p.yaml --sandbox none --resume nope
+
+# Found by a tester: SIGHUP (a closed terminal) had no handler, so the
+# run was abandoned unrecorded and --sandbox none steps ran on as
+# orphans. It cancels the run like Ctrl-C.
+rm -f slow.started
+"$LOCKSTEP" run p.yaml --sandbox none -p wait=31 --json >hup.json \
+  2>hup.err &
+pid=$!
+for _ in $(seq 1 100); do
+  [[ -e slow.started ]] && break
+  sleep 0.1
+done
+[[ -e slow.started ]] || fail "the slow step never started (SIGHUP)"
+kill -HUP "$pid"
+code=0
+wait "$pid" || code=$?
+expect_eq "$code" 130 "exit code after SIGHUP"
+expect_eq "$(json hup.json 'd["status"]')" cancelled "run status after SIGHUP"
+if pgrep -f "$TEST_DIR/slow.started" >/dev/null 2>&1; then
+  fail "the step survived SIGHUP"
+fi
 echo ok

@@ -75,4 +75,32 @@ expect_eq "$(json run.json "[s['state'] for s in d['steps'] if s['name'] in ('tr
 sed -i 's/for_each: \${{ steps.plan.outputs.list }}/for_each: ${{ params.nope }}/' p.yaml
 expect_exit 3 "$LOCKSTEP" validate p.yaml
 expect_contains stderr.txt "p.yaml:22:15: unknown param 'nope'"
+
+# Found by a tester: `if:` and `for_each:` over a folder output read the
+# internal tar bytes (for_each: dumped them in its error). Each fails its
+# step naming the reference.
+printf '%s\n' 'pipeline: folderexpr
+steps:
+  d:
+    run: [sh, -c, "mkdir outputs/f; echo 1 > outputs/f/a"]
+    outputs: {f: Artifact}' >folder_if.yaml
+cp folder_if.yaml folder_each.yaml
+printf '%s\n' '  h:
+    if: steps.d.outputs.f
+    run: [sh, -c, "echo h > outputs/x"]
+    outputs: {x: Artifact}' >>folder_if.yaml
+printf '%s\n' '  e:
+    for_each: ${{ steps.d.outputs.f }}
+    run: [sh, -c, "echo ${{ item }} > outputs/x"]
+    outputs: {x: Artifact}' >>folder_each.yaml
+expect_exit 1 "$LOCKSTEP" run folder_if.yaml --sandbox none --json
+expect_eq "$(json stdout.txt '[(s["name"], s["state"]) for s in d["steps"]]')" \
+  "[('d', 'ran'), ('h', 'failed')]" "if: steps"
+expect_contains stdout.txt "folder_if.yaml:7:9: if: steps.d.outputs.f is a \
+folder; an expression reads only a file output"
+expect_exit 1 "$LOCKSTEP" run folder_each.yaml --sandbox none --json
+expect_eq "$(json stdout.txt '[(s["name"], s["state"]) for s in d["steps"]]')" \
+  "[('d', 'cached'), ('e', 'failed')]" "for_each: steps"
+expect_contains stdout.txt "folder_each.yaml:7:15: for_each: \
+steps.d.outputs.f is a folder; an expression reads only a file output"
 echo ok

@@ -74,3 +74,38 @@ expect_eq "$(json stdout.txt 'd["steps"][0]["state"]')" ran "changed lock"
 expect_eq "$(json stdout.txt \
   '[e for e in d["steps"][0]["explain"] if e.startswith("lockfile ")] != []')" \
   True "the explanation names the lockfile"
+
+# Found by a tester: with on_drift: warn, a step run against drifted
+# packages was cached under the lockfile's digest alone, and a later run
+# in the restored, clean environment was served the drifted output. The
+# drift is in the key: clean and drifted runs never share outputs, while
+# the same drift again may.
+write_lock "$good"
+cat >drift.yaml <<YAML
+pipeline: drift
+environment:
+  lockfile: requirements.lock
+  files: wheels
+  on_drift: warn
+steps:
+  use:
+    run: [sh, -c, 'cat "$PWD/wheels/demo_pkg-1.0-py3-none-any.whl" > outputs/v']
+    outputs:
+      v: Artifact
+YAML
+wheel=wheels/demo_pkg-1.0-py3-none-any.whl
+output_of() { json stdout.txt 'd["steps"][0]["outputs"]["v"]'; }
+printf 'tampered\n' >"$wheel"
+expect_exit 0 "$LOCKSTEP" run drift.yaml --sandbox none --json
+expect_eq "$(json stdout.txt 'd["steps"][0]["state"]')" ran "drifted run"
+expect_eq "$(output_of)" "sha256:$(sha256sum <"$wheel" | cut -d' ' -f1)" \
+  "drifted output"
+printf 'demo wheel\n' >"$wheel"
+expect_exit 0 "$LOCKSTEP" run drift.yaml --sandbox none --json
+expect_eq "$(json stdout.txt 'd["steps"][0]["state"]')" ran "clean run"
+expect_eq "$(output_of)" "sha256:$good" "clean output"
+printf 'tampered\n' >"$wheel"
+expect_exit 0 "$LOCKSTEP" run drift.yaml --sandbox none --json
+expect_eq "$(json stdout.txt 'd["steps"][0]["state"]')" cached "same drift"
+printf 'demo wheel\n' >"$wheel"
+echo ok

@@ -85,4 +85,26 @@ steps:
 YAML
 expect_exit 1 "$LOCKSTEP" run net.yaml
 expect_contains stderr.txt "network"
+
+# Found by a tester: with --sandbox none a background job a step left
+# behind kept writing into its output after the store adopted it,
+# corrupting the blob. What the step leaves in its process group is
+# killed when it exits.
+cat >bg.yaml <<'YAML'
+pipeline: bg
+steps:
+  a:
+    run:
+      - sh
+      - -c
+      - 'exec 3>>outputs/x; echo good >&3; (sleep 1; echo LATE >&3) & exit 0'
+    outputs:
+      x: Artifact
+YAML
+expect_exit 0 "$LOCKSTEP" run bg.yaml --sandbox none --json
+x=$(json stdout.txt 'd["steps"][0]["outputs"]["x"]')
+expect_eq "$x" "sha256:$(echo good | sha256sum | cut -d' ' -f1)" "output"
+sleep 2
+blob=$(find "$LOCKSTEP_STORE/blobs" -type f -name "${x#sha256:}*")
+expect_eq "$(cat "$blob")" good "the blob after the late write"
 echo ok

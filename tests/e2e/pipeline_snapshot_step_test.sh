@@ -70,8 +70,27 @@ expect_eq "$(states stdout.txt)" "file=cached folder=ran table=cached use=ran" \
 "$LOCKSTEP" data show folder --json >show.json
 expect_eq "$(json show.json 'd["version"]')" 2 "new folder version"
 
-# A missing source: the step's location and the source, exit 3.
+# A missing source: the step's location and the source, exit 2 like
+# `data snapshot` (found by a tester: it was 3, malformed input).
 sed -i 's/source: dd,/source: nope,/' p.yaml
-expect_exit 3 "$LOCKSTEP" run p.yaml
+expect_exit 2 "$LOCKSTEP" run p.yaml
 expect_contains stderr.txt "p.yaml:5:20: step 'folder' (lockstep/data-snapshot): $TEST_DIR/nope: No such file or directory"
+
+# Found by a tester: a relative SQLite URL resolved against the current
+# folder, not the pipeline file's. Run from elsewhere, it reads the
+# pipeline folder's database and records the absolute URL.
+mkdir -p rel elsewhere
+cp shop.db rel/
+cat >rel/q.yaml <<'YAML'
+pipeline: relsqlite
+steps:
+  table:
+    uses: lockstep/data-snapshot
+    with: {source: "sqlite:shop.db?table=t", name: reltable}
+YAML
+(cd elsewhere && expect_exit 0 "$LOCKSTEP" run ../rel/q.yaml)
+expect_exit 0 "$LOCKSTEP" data show reltable --json
+expect_eq "$(json stdout.txt 'd["source"]')" \
+  "sqlite://$TEST_DIR/rel/shop.db?table=t" "recorded source"
+expect_eq "$(json stdout.txt 'd["row_count"]')" 2 "rows"
 echo "pipeline snapshot step: ok"

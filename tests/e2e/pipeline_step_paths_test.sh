@@ -177,4 +177,32 @@ PY
 expect_exit 3 "$LOCKSTEP" reproduce evil.json
 expect_contains stderr.txt "malformed step record"
 expect_eq "$(cat victim/gone.txt)" gone "victim after reproduce"
+
+# Found by a tester: an output that is a link resolving outside outputs/
+# aborted the whole run (exit 3, no manifest, the finally: step skipped).
+# It fails its step: exit 1, the run recorded, the finally: step runs.
+cat >outlink.yaml <<'YAML'
+pipeline: outlink
+steps:
+  make:
+    run: [sh, -c, 'echo data > outputs/x']
+    outputs: {x: Dataset}
+  forward:
+    run: [sh, -c, 'ln -s ../inputs/x outputs/y']
+    inputs: {x: make.x}
+    outputs: {y: Dataset}
+  notify:
+    finally: true
+    run: [sh, -c, 'echo "${{ run.status }}" > outputs/note']
+    outputs: {note: Artifact}
+YAML
+expect_exit 1 "$LOCKSTEP" run outlink.yaml --sandbox none --json
+expect_eq "$(json stdout.txt 'd["status"]')" failed "run status"
+expect_eq "$(json stdout.txt \
+  '[(s["name"], s["state"]) for s in d["steps"]]')" \
+  "[('make', 'ran'), ('forward', 'failed'), ('notify', 'ran')]" "steps"
+expect_contains stdout.txt "output 'y' is a link that resolves outside \
+outputs/; an output must be a file or folder inside it"
+expect_eq "$(json "$(json stdout.txt 'd["manifest"]')" 'd["status"]')" \
+  failed "manifest status"
 echo "pipeline step paths: ok"

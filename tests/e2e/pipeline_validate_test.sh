@@ -115,4 +115,20 @@ expect_contains stderr.txt \
   'params.json:2:2: key "n" appears twice in the same object'
 [[ ! -e "$LOCKSTEP_STORE/runs" ]] || \
   [[ -z "$(ls "$LOCKSTEP_STORE/runs")" ]] || fail "a run was recorded"
+
+# Found by a tester: a step reading a finally: step validated, and run
+# spun forever at 100% CPU, deaf to Ctrl-C. It is an error at the input.
+printf '%s\n' 'pipeline: hang
+steps:
+  notify:
+    finally: true
+    run: [sh, -c, "echo done > outputs/note"]
+    outputs: {note: Artifact}
+  report:
+    run: [sh, -c, "cat inputs/note > outputs/r"]
+    inputs: {note: notify.note}
+    outputs: {r: Artifact}' >hang.yaml
+expect_exit 3 timeout 20 "$LOCKSTEP" run hang.yaml --sandbox none
+expect_contains stderr.txt "hang.yaml:9:20: step 'report' cannot depend \
+on finally: step 'notify', which runs after every other step"
 echo ok
