@@ -315,6 +315,7 @@ SmallFileBatch::~SmallFileBatch() {
 size_t SmallFileBatch::pending() const {
   size_t count = 0;
   for (const auto& group : pending_) count += group.size();
+  for (const auto& writer : writers_) count += writer->pending();
   return count;
 }
 
@@ -355,8 +356,31 @@ Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
   if (blobs_->ReuseIfIntact(result.digest)) {
     return result;
   }
-  RETURN_IF_ERROR(WriteTemp(bytes, result.digest));
+  RETURN_IF_ERROR(have <= kPackedFileLimit
+                      ? WritePacked(bytes, result.digest)
+                      : WriteTemp(bytes, result.digest));
   return result;
+}
+
+Status SmallFileBatch::WritePacked(std::string_view bytes,
+                                   const Digest& digest) {
+  // A writer is taken from the idle list (or made) under the lock and
+  // written to outside it, so each thread fills a pack of its own.
+  store::PackWriter* writer = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    if (!queued_.insert(digest.hex()).second) return Status::Ok();
+    if (idle_writers_.empty()) {
+      writers_.push_back(std::make_unique<store::PackWriter>(blobs_));
+      idle_writers_.push_back(writers_.back().get());
+    }
+    writer = idle_writers_.back();
+    idle_writers_.pop_back();
+  }
+  Status status = writer->Add(digest, bytes);
+  std::lock_guard lock(mutex_);
+  idle_writers_.push_back(writer);
+  return status;
 }
 
 namespace {
@@ -446,7 +470,14 @@ Status SmallFileBatch::PublishGroup(int group) {
 }
 
 Status SmallFileBatch::Publish() {
-  if (pending() == 0) return Status::Ok();
+  // The last packs: each fsynced and renamed into place by its writer.
+  RETURN_IF_ERROR(ParallelFor(writers_.size(), [this](size_t i) {
+    return writers_[i]->Finish();
+  }));
+  if (std::all_of(std::begin(pending_), std::end(pending_),
+                  [](const auto& group) { return group.empty(); })) {
+    return Status::Ok();
+  }
   // 1. The bytes (and the temp files holding them) reach the disk.
   RETURN_IF_ERROR(SyncStore(*blobs_));
 

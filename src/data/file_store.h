@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -24,6 +25,7 @@
 #include "core/progress.h"
 #include "core/status.h"
 #include "store/blob_store.h"
+#include "store/pack.h"
 
 namespace lockstep::data {
 
@@ -49,16 +51,19 @@ Result<StoredFile> StoreLargeFile(store::BlobStore* blobs,
 
 // Small files of a folder snapshot, stored without an fsync each. Add
 // reads and hashes a file on the calling thread (any number of threads
-// may call it at once) and, when its blob is not already in the store,
-// writes the bytes to a temp file in a private folder under the store's
-// tmp/, where no reader looks. Publish makes every temp file durable with
+// may call it at once). A blob the store already holds (loose or packed)
+// is not written again. Otherwise a file of at most kPackedFileLimit
+// bytes goes into a pack (store/pack.h; one pack writer per thread at a
+// time, one fsync per pack of up to 64 MiB), and a larger one to a temp
+// file in a private folder under the store's tmp/, where no reader looks.
+// Publish seals the last packs and makes every temp file durable with
 // one syncfs, renames each into place as its blob, and syncs again, so a
 // crash at any point leaves either no blob or a complete, durable one,
 // and a caller that publishes before recording anything never records a
-// blob that could vanish. Temp files not published are removed by the
-// destructor. The private folder holds one subfolder per first hex digit
-// of the digest, so the renames run on all cores without two threads
-// ever locking the same pair of folders.
+// blob that could vanish. Packs and temp files not published are removed
+// by the destructor. The private folder holds one subfolder per first
+// hex digit of the digest, so the renames run on all cores without two
+// threads ever locking the same pair of folders.
 class SmallFileBatch {
  public:
   explicit SmallFileBatch(store::BlobStore* blobs);
@@ -87,6 +92,7 @@ class SmallFileBatch {
 
   Result<int> Folder(int group);
   Status WriteTemp(std::string_view bytes, const Digest& digest);
+  Status WritePacked(std::string_view bytes, const Digest& digest);
   Status PublishGroup(int group);
 
   store::BlobStore* blobs_;
@@ -95,6 +101,9 @@ class SmallFileBatch {
   int group_fds_[kGroups];  // Its subfolders, opened as first needed.
   std::unordered_set<std::string> queued_;  // Hex digests written.
   std::vector<Pending> pending_[kGroups];
+  // Pack writers: each used by one thread at a time, idle ones listed.
+  std::vector<std::unique_ptr<store::PackWriter>> writers_;
+  std::vector<store::PackWriter*> idle_writers_;
 };
 
 // Makes everything written to the store's file system durable (syncfs).
@@ -102,6 +111,10 @@ Status SyncStore(const store::BlobStore& blobs);
 
 // Files up to this size go through SmallFileBatch in folder snapshots.
 inline constexpr uint64_t kSmallFileLimit = 4 << 20;
+
+// Files up to this size are packed. Larger ones cost little per byte as
+// files of their own, and as loose blobs gc frees them one by one.
+inline constexpr uint64_t kPackedFileLimit = 64 << 10;
 
 }  // namespace lockstep::data
 

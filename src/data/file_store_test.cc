@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <random>
 
 #include "core/files.h"
@@ -136,10 +137,12 @@ TEST_F(FileStoreTest, AnUnpublishedBatchLeavesNothingBehind) {
 }
 
 TEST_F(FileStoreTest, ACorruptBlobIsReplacedOnPublish) {
+  // Above kPackedFileLimit: a loose blob, rewritten in place.
   store::BlobStore blobs(root_ / "store");
-  WriteBytes(root_ / "a.txt", "abc");
+  std::string bytes(kPackedFileLimit + 1, 'a');
+  WriteBytes(root_ / "a.txt", bytes);
   SmallFileBatch first(&blobs);
-  Digest digest = first.Add(root_ / "a.txt", 3)->digest;
+  Digest digest = first.Add(root_ / "a.txt", bytes.size())->digest;
   ASSERT_TRUE(first.Publish().ok());
   fs::permissions(blobs.PathOf(digest), fs::perms::owner_write,
                   fs::perm_options::add);
@@ -147,10 +150,36 @@ TEST_F(FileStoreTest, ACorruptBlobIsReplacedOnPublish) {
   ASSERT_TRUE(blobs.Verify(digest).IsDataLoss());
 
   SmallFileBatch second(&blobs);
-  ASSERT_TRUE(second.Add(root_ / "a.txt", 3).ok());
+  ASSERT_TRUE(second.Add(root_ / "a.txt", bytes.size()).ok());
   EXPECT_EQ(second.pending(), 1u);
   ASSERT_TRUE(second.Publish().ok());
   EXPECT_TRUE(blobs.Verify(digest).ok());
+}
+
+TEST_F(FileStoreTest, ACorruptPackedBlobIsPackedAgainAndReadFromThere) {
+  store::BlobStore blobs(root_ / "store");
+  WriteBytes(root_ / "a.txt", "abc");
+  SmallFileBatch first(&blobs);
+  Digest digest = first.Add(root_ / "a.txt", 3)->digest;
+  ASSERT_TRUE(first.Publish().ok());
+  store::BlobStore::Location where = *blobs.Locate(digest);
+  ASSERT_TRUE(where.packed);
+  EXPECT_FALSE(fs::exists(blobs.PathOf(digest)));
+  fs::permissions(where.file, fs::perms::owner_write, fs::perm_options::add);
+  {
+    std::fstream pack(where.file, std::ios::in | std::ios::out);
+    pack.seekp(static_cast<std::streamoff>(where.offset));
+    pack.put('x');
+  }
+  ASSERT_TRUE(store::BlobStore(root_ / "store").Verify(digest).IsDataLoss());
+
+  SmallFileBatch second(&blobs);
+  ASSERT_TRUE(second.Add(root_ / "a.txt", 3).ok());
+  EXPECT_EQ(second.pending(), 1u);
+  ASSERT_TRUE(second.Publish().ok());
+  store::BlobStore fresh(root_ / "store");
+  EXPECT_TRUE(fresh.Verify(digest).ok());
+  EXPECT_EQ(*fresh.ReadVerified(digest), "abc");
 }
 
 TEST_F(FileStoreTest, AVisitorErrorStopsTheStoreAndLeavesNoBlob) {
