@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
@@ -20,10 +21,9 @@ namespace lockstep::store {
 namespace {
 
 // Bytes gathered before one write(2) of the pack file.
-constexpr size_t kWriteBytes = 1u << 20;
-// Written bytes are handed to writeback in steps of this size, so the
-// fsync that seals a pack finds little left to flush.
-constexpr uint64_t kWritebackBytes = 8u << 20;
+constexpr size_t kWriteBytes = 4u << 20;
+// What O_DIRECT buffers, offsets and sizes must be multiples of.
+constexpr size_t kDirectAlignment = 4096;
 // A scan of the packs folder less than this long after the folder last
 // changed may have missed a pack renamed in within the same clock tick.
 constexpr int64_t kRacyScanNanos = 100'000'000;
@@ -164,30 +164,46 @@ Result<PackIndex> ReadPackIndex(const fs::path& path) {
   return PackIndex{path, name, size, std::move(entries)};
 }
 
+void PackWriter::FreeDeleter::operator()(char* p) const { std::free(p); }
+
 PackWriter::PackWriter(BlobStore* blobs, uint64_t target_bytes)
     : blobs_(blobs), target_bytes_(target_bytes) {}
 
 PackWriter::~PackWriter() { Drop(); }
 
 void PackWriter::Drop() {
+  (void)WaitForWrite();
   if (fd_ >= 0) {
     ::close(fd_);
     ::unlink(temp_.c_str());
   }
   fd_ = -1;
-  buffer_.clear();
+  fill_ = 0;
   entries_.clear();
   size_ = 0;
-  written_back_ = 0;
 }
 
+// The pack is written with O_DIRECT where the file system takes it: from
+// our blocks straight to the disk, without copying 64 MiB into the page
+// cache (perf showed that copy as the largest single cost of packing) or
+// waiting behind other writers' dirty pages at the fsync. A direct write
+// waits for the disk, so it runs on a second thread while the caller
+// reads and hashes the next files into the other block.
 Status PackWriter::Open() {
   std::error_code error;
   fs::create_directories(blobs_->TempDirectory(), error);
   temp_ = UniqueTempPath(blobs_->TempDirectory(), "pack-");
-  fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+  int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+  fd_ = ::open(temp_.c_str(), flags | O_DIRECT, 0444);
+  direct_ = fd_ >= 0;
+  if (fd_ < 0 && errno == EINVAL) fd_ = ::open(temp_.c_str(), flags, 0444);
   if (fd_ < 0) return ErrnoStatus(temp_, errno);
-  buffer_.reserve(kWriteBytes + (64u << 10));
+  for (auto& block : blocks_) {
+    if (block) continue;
+    void* memory = std::aligned_alloc(kDirectAlignment, kWriteBytes);
+    if (memory == nullptr) return Status::Internal("out of memory");
+    block.reset(static_cast<char*>(memory));
+  }
   return Status::Ok();
 }
 
@@ -197,19 +213,60 @@ Status PackWriter::Add(const Digest& digest, std::string_view bytes) {
   }
   if (fd_ < 0) RETURN_IF_ERROR(Open());
   entries_.push_back({ToRaw(digest), size_, bytes.size()});
-  buffer_.append(bytes);
-  size_ += bytes.size();
-  return buffer_.size() >= kWriteBytes ? Flush() : Status::Ok();
+  return Append(bytes);
 }
 
-Status PackWriter::Flush() {
-  RETURN_IF_ERROR(WriteAll(fd_, buffer_, temp_));
-  buffer_.clear();
-  if (size_ - written_back_ >= kWritebackBytes) {
-    ::sync_file_range(fd_, static_cast<off_t>(written_back_),
-                      static_cast<off_t>(size_ - written_back_),
-                      SYNC_FILE_RANGE_WRITE);
-    written_back_ = size_;
+Status PackWriter::Append(std::string_view bytes) {
+  while (!bytes.empty()) {
+    size_t take = std::min(kWriteBytes - fill_, bytes.size());
+    std::memcpy(blocks_[current_].get() + fill_, bytes.data(), take);
+    fill_ += take;
+    size_ += take;
+    bytes.remove_prefix(take);
+    if (fill_ == kWriteBytes) RETURN_IF_ERROR(StartWrite());
+  }
+  return Status::Ok();
+}
+
+// Hands the full current block to a writing thread (after the previous
+// write is done) and switches to the other block.
+Status PackWriter::StartWrite() {
+  RETURN_IF_ERROR(WaitForWrite());
+  const char* data = blocks_[current_].get();
+  size_t size = fill_;
+  uint64_t offset = size_ - fill_;
+  in_flight_ = std::async(std::launch::async, [this, data, size, offset] {
+    return WriteAt(data, size, offset);
+  });
+  current_ ^= 1;
+  fill_ = 0;
+  return Status::Ok();
+}
+
+Status PackWriter::WaitForWrite() {
+  return in_flight_.valid() ? in_flight_.get() : Status::Ok();
+}
+
+// Writes `size` bytes at `offset`. A size that is not whole aligned
+// blocks (the pack's tail), or a refused direct write, switches the file
+// to buffered writes. Never runs beside another WriteAt of this writer.
+Status PackWriter::WriteAt(const char* data, size_t size, uint64_t offset) {
+  if (direct_ && size % kDirectAlignment != 0) {
+    ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_DIRECT);
+    direct_ = false;
+  }
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd_, data, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EINVAL && direct_) {
+      ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_DIRECT);
+      direct_ = false;
+      continue;
+    }
+    if (n < 0) return ErrnoStatus(temp_, errno);
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
   }
   return Status::Ok();
 }
@@ -231,17 +288,18 @@ Status PackWriter::Seal() {
     PutU64(&index, entry.length);
   }
   Digest name = Sha256Of(index);
-  uint64_t index_at = size_;
-  buffer_ += index;
-  buffer_ += kPackMagic;
-  PutU64(&buffer_, index_at);
-  PutU64(&buffer_, entries_.size());
+  std::string footer(kPackMagic);
+  PutU64(&footer, size_);
+  PutU64(&footer, entries_.size());
   RawDigest raw = ToRaw(name);
-  buffer_.append(reinterpret_cast<const char*>(raw.data()), raw.size());
-  size_ += index.size() + kPackFooterBytes;
+  footer.append(reinterpret_cast<const char*>(raw.data()), raw.size());
+  RETURN_IF_ERROR(Append(index));
+  RETURN_IF_ERROR(Append(footer));
 
   // Durable first, then visible in one rename, then the rename durable.
-  RETURN_IF_ERROR(Flush());
+  RETURN_IF_ERROR(WaitForWrite());
+  RETURN_IF_ERROR(WriteAt(blocks_[current_].get(), fill_, size_ - fill_));
+  fill_ = 0;
   if (::fsync(fd_) != 0) return ErrnoStatus(temp_, errno);
   fs::path folder = blobs_->PacksDirectory();
   std::error_code error;

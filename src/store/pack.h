@@ -22,6 +22,8 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -96,17 +98,29 @@ class PackWriter {
 
  private:
   Status Open();
-  Status Flush();
+  Status Append(std::string_view bytes);
+  Status StartWrite();
+  Status WaitForWrite();
+  Status WriteAt(const char* data, size_t size, uint64_t offset);
   Status Seal();
   void Drop();
+
+  struct FreeDeleter {
+    void operator()(char* p) const;
+  };
 
   BlobStore* blobs_;
   uint64_t target_bytes_;
   fs::path temp_;
   int fd_ = -1;
-  std::string buffer_;      // Bytes not yet written to `fd_`.
+  bool direct_ = false;   // `fd_` is open with O_DIRECT.
+  // Two blocks aligned for O_DIRECT: one fills while the other is being
+  // written by `in_flight_`.
+  std::unique_ptr<char, FreeDeleter> blocks_[2];
+  int current_ = 0;
+  size_t fill_ = 0;         // Bytes in blocks_[current_].
+  std::future<Status> in_flight_;
   uint64_t size_ = 0;       // Bytes in the pack so far, buffered included.
-  uint64_t written_back_ = 0;  // Bytes whose writeback has been started.
   std::vector<PackEntry> entries_;
   std::vector<Digest> published_;
 };
