@@ -351,7 +351,7 @@ Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
   result.size = have;
   {
     std::lock_guard lock(mutex_);
-    if (queued_.contains(result.digest.hex())) return result;
+    if (queued_.contains(store::ToRaw(result.digest))) return result;
   }
   if (blobs_->ReuseIfIntact(result.digest)) {
     return result;
@@ -369,7 +369,7 @@ Status SmallFileBatch::WritePacked(std::string_view bytes,
   store::PackWriter* writer = nullptr;
   {
     std::lock_guard lock(mutex_);
-    if (!queued_.insert(digest.hex()).second) return Status::Ok();
+    if (!queued_.insert(store::ToRaw(digest)).second) return Status::Ok();
     if (idle_writers_.empty()) {
       writers_.push_back(std::make_unique<store::PackWriter>(blobs_));
       idle_writers_.push_back(writers_.back().get());
@@ -420,7 +420,7 @@ Status SmallFileBatch::WriteTemp(std::string_view bytes,
   int group = GroupOf(digest);
   {
     std::lock_guard lock(mutex_);
-    if (!queued_.insert(digest.hex()).second) return Status::Ok();
+    if (!queued_.insert(store::ToRaw(digest)).second) return Status::Ok();
     ASSIGN_OR_RETURN(folder, Folder(group));
     name = std::to_string(pending_[group].size());
     pending_[group].push_back({name, digest});

@@ -8,14 +8,38 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <mutex>
 
 #include "core/files.h"
 
 namespace lockstep::store {
 
+// blobs/sha256, opened when first needed.
+struct BlobStore::LooseFolder {
+  std::once_flag opened;
+  int fd = -1;
+  ~LooseFolder() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
 BlobStore::BlobStore(fs::path root)
     : root_(std::move(root)),
-      packs_(std::make_shared<PackSet>(root_ / "packs")) {}
+      packs_(std::make_shared<PackSet>(root_ / "packs")),
+      loose_(std::make_shared<LooseFolder>()) {}
+
+bool BlobStore::StatLoose(const Digest& digest, struct stat* info) const {
+  std::call_once(loose_->opened, [this] {
+    fs::path folder = root_ / "blobs" / "sha256";
+    loose_->fd = ::open(folder.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  });
+  if (loose_->fd < 0) return ::stat(PathOf(digest).c_str(), info) == 0;
+  const std::string& hex = digest.hex();
+  char name[2 + 1 + 64 + 1];
+  std::snprintf(name, sizeof name, "%.2s/%s", hex.c_str(), hex.c_str());
+  return ::fstatat(loose_->fd, name, info, 0) == 0;
+}
 
 namespace {
 
@@ -92,15 +116,15 @@ fs::path BlobStore::PathOf(const Digest& digest) const {
 
 bool BlobStore::Contains(const Digest& digest, PackRefresh refresh) const {
   struct stat info;
-  return ::stat(PathOf(digest).c_str(), &info) == 0 ||
+  return StatLoose(digest, &info) ||
          packs_->Find(digest, refresh).has_value();
 }
 
 Result<BlobStore::Location> BlobStore::Locate(const Digest& digest) const {
   struct stat info;
-  fs::path path = PathOf(digest);
-  if (::stat(path.c_str(), &info) == 0) {
-    return Location{path, 0, static_cast<uint64_t>(info.st_size), false};
+  if (StatLoose(digest, &info)) {
+    return Location{PathOf(digest), 0, static_cast<uint64_t>(info.st_size),
+                    false};
   }
   std::optional<PackedBlob> packed =
       packs_->Find(digest, PackRefresh::kIfChanged);
@@ -116,10 +140,9 @@ Result<uint64_t> BlobStore::SizeOf(const Digest& digest) const {
 Result<Digest> BlobStore::Stream(const Digest& digest,
                                  const ChunkVisitor& on_chunk,
                                  uint64_t* size) const {
-  fs::path path = PathOf(digest);
   struct stat info;
-  if (::stat(path.c_str(), &info) == 0) {
-    Result<Digest> actual = Sha256OfFile(path, on_chunk, size);
+  if (StatLoose(digest, &info)) {
+    Result<Digest> actual = Sha256OfFile(PathOf(digest), on_chunk, size);
     if (actual.status().IsNotFound()) return NotInStore(digest);
     return actual;
   }
@@ -182,7 +205,7 @@ bool BlobStore::ReuseLooseIfIntact(const Digest& digest) {
 
 bool BlobStore::ReuseIfIntact(const Digest& digest) {
   struct stat info;
-  if (::stat(PathOf(digest).c_str(), &info) == 0) {
+  if (StatLoose(digest, &info)) {
     return ReuseLooseIfIntact(digest);
   }
   for (const PackedBlob& copy : packs_->FindAll(digest, PackRefresh::kNo)) {
@@ -202,7 +225,7 @@ void BlobStore::Touch(const Digest& digest) const {
 
 Status BlobStore::EnsureLoose(const Digest& digest) {
   struct stat info;
-  if (::stat(PathOf(digest).c_str(), &info) == 0) return Status::Ok();
+  if (StatLoose(digest, &info)) return Status::Ok();
   ASSIGN_OR_RETURN(std::string bytes, ReadVerified(digest));
   return PutBytes(bytes).status();
 }

@@ -16,6 +16,8 @@
 #ifndef LOCKSTEP_STORE_BLOB_STORE_H_
 #define LOCKSTEP_STORE_BLOB_STORE_H_
 
+#include <sys/stat.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -153,10 +155,16 @@ class BlobStore {
   friend class BlobWriter;
 
   bool ReuseLooseIfIntact(const Digest& digest);
+  // stat(2) of the loose blob, relative to blobs/sha256 (a 2-component
+  // lookup instead of the whole path: the check runs once per new file).
+  bool StatLoose(const Digest& digest, struct stat* info) const;
+
+  struct LooseFolder;
 
   fs::path root_;
   // Shared by copies of this store object, like the files it describes.
   std::shared_ptr<PackSet> packs_;
+  std::shared_ptr<LooseFolder> loose_;
 };
 
 // A blob being written in pieces. Nothing is visible in the store until
