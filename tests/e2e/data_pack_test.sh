@@ -80,7 +80,8 @@ sleep 1.1
 expect_exit 0 "$LOCKSTEP" gc --grace 0s --json
 expect_eq "$(json stdout.txt 'd["packsRemoved"]')" 1 "one pack removed"
 [[ ! -e "$LOCKSTEP_STORE/packs/$gone_pack" ]] || fail "dead pack kept"
-[[ -e "$LOCKSTEP_STORE/packs/$mixed_pack" ]] || fail "pack with a live blob removed"
+[[ -e "$LOCKSTEP_STORE/packs/$mixed_pack" ]] ||
+  fail "pack with a live blob removed"
 # The dead bytes kept: mixed's m2..m5, 8 bytes each.
 expect_eq "$(json stdout.txt 'd["deadBytesInKeptPacks"]')" 32 "dead bytes"
 expect_exit 0 "$LOCKSTEP" data verify keep@1
