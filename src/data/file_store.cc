@@ -299,7 +299,15 @@ SmallFileBatch::SmallFileBatch(store::BlobStore* blobs) : blobs_(blobs) {
   std::fill(std::begin(group_fds_), std::end(group_fds_), -1);
 }
 
+void SmallFileBatch::OpenRelativeTo(const fs::path& root) {
+  if (root_fd_ >= 0) ::close(root_fd_);
+  root_fd_ = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  root_prefix_ = root.native();
+  if (!root_prefix_.ends_with('/')) root_prefix_ += '/';
+}
+
 SmallFileBatch::~SmallFileBatch() {
+  if (root_fd_ >= 0) ::close(root_fd_);
   for (int group = 0; group < kGroups; ++group) {
     int fd = group_fds_[group];
     if (fd < 0) continue;
@@ -321,7 +329,12 @@ size_t SmallFileBatch::pending() const {
 
 Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
                                        uint64_t expected_size) {
-  ASSIGN_OR_RETURN(int in, OpenForReading(path));
+  const std::string& name = path.native();
+  int in = root_fd_ >= 0 && name.starts_with(root_prefix_)
+               ? ::openat(root_fd_, name.c_str() + root_prefix_.size(),
+                          O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+               : ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (in < 0) return ErrnoStatus(path, errno);
   // One buffer per thread; one byte more than expected is asked for, to
   // see a file that grew. A read of a regular file returns less than
   // asked only at its end, so a short read that filled the expected size

@@ -72,6 +72,10 @@ class SmallFileBatch {
   SmallFileBatch(const SmallFileBatch&) = delete;
   SmallFileBatch& operator=(const SmallFileBatch&) = delete;
 
+  // Files under `root` are then opened relative to it: a path lookup of
+  // two components instead of the whole absolute path, once per file.
+  void OpenRelativeTo(const fs::path& root);
+
   // Reads `path` whole and hashes it. `expected_size` is the size lstat
   // saw; a different size is Aborted. An existing blob is kept when it
   // verifies; a corrupt one is replaced at Publish.
@@ -97,6 +101,8 @@ class SmallFileBatch {
   Status PublishGroup(int group);
 
   store::BlobStore* blobs_;
+  int root_fd_ = -1;          // See OpenRelativeTo.
+  std::string root_prefix_;   // The root, ending in '/'.
   std::mutex mutex_;
   fs::path folder_;  // tmp/batch-*, created on the first write.
   int group_fds_[kGroups];  // Its subfolders, opened as first needed.

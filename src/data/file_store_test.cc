@@ -124,6 +124,22 @@ TEST_F(FileStoreTest, SmallFilesAreInvisibleUntilPublished) {
   EXPECT_TRUE(batch.Add(root_ / "small.txt", 5).status().IsAborted());
 }
 
+TEST_F(FileStoreTest, FilesUnderTheRootAreReadRelativeToIt) {
+  store::BlobStore blobs(root_ / "store");
+  fs::create_directories(root_ / "tree" / "sub");
+  fs::create_directories(root_ / "elsewhere");
+  WriteBytes(root_ / "tree" / "sub" / "in.txt", "inside\n");
+  WriteBytes(root_ / "elsewhere" / "out.txt", "outside\n");
+  SmallFileBatch batch(&blobs);
+  batch.OpenRelativeTo(root_ / "tree");
+  auto inside = batch.Add(root_ / "tree" / "sub" / "in.txt", 7);
+  auto outside = batch.Add(root_ / "elsewhere" / "out.txt", 8);
+  ASSERT_TRUE(inside.ok() && outside.ok());
+  EXPECT_EQ(inside->digest, Sha256Of("inside\n"));
+  EXPECT_EQ(outside->digest, Sha256Of("outside\n"));
+  EXPECT_TRUE(batch.Add(root_ / "tree" / "missing", 1).status().IsNotFound());
+}
+
 TEST_F(FileStoreTest, AnUnpublishedBatchLeavesNothingBehind) {
   store::BlobStore blobs(root_ / "store");
   WriteBytes(root_ / "a.txt", "abc");
