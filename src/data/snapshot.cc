@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <cstdlib>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -391,6 +392,21 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
   // New small blobs become durable and visible before any tree names them.
   RETURN_IF_ERROR(batch.Publish());
 
+  // The stat cache is updated and saved (a 12 MB file for 100,000 files)
+  // on a second thread while the tree is built and stored: both only read
+  // `walked`, and every digest it records is of a blob already durable,
+  // so their order does not matter. The future's destructor waits for it
+  // on every return below.
+  std::future<void> cache_saved = std::async(std::launch::async, [&] {
+    for (size_t index : unknown) {
+      const WalkedEntry& item = walked[index];
+      cache.Put(prefix + item.entry.path, item.key, hashed_at[index],
+                item.entry.digest);
+    }
+    Status saved = cache.Save();
+    if (!saved.ok()) LogWarning("stat cache not saved: {}", saved.message());
+  });
+
   std::string tree(kTreeMagic);
   tree.reserve(kTreeMagic.size() + walked.size() * 80);
   for (const WalkedEntry& item : walked) AppendTreeEntry(&tree, item.entry);
@@ -417,14 +433,6 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
     ASSIGN_OR_RETURN(Digest stored_tree, blobs_->PutBytes(tree));
     (void)stored_tree;
   }
-
-  for (size_t index : unknown) {
-    const WalkedEntry& item = walked[index];
-    cache.Put(prefix + item.entry.path, item.key,
-              hashed_at[index], item.entry.digest);
-  }
-  Status saved = cache.Save();
-  if (!saved.ok()) LogWarning("stat cache not saved: {}", saved.message());
 
   info.digest = digest.ToString();
   info.size = total;
