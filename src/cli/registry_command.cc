@@ -329,7 +329,9 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
                {"keptByRoots", kept},
                {"droppedLinks", report->dropped_links.size()},
                {"sparedYoung", report->spared_young.size()},
-               {"bytesFreed", report->bytes_freed}});
+               {"bytesFreed", report->bytes_freed},
+               {"packsRemoved", report->packs_removed.size()},
+               {"deadBytesInKeptPacks", report->dead_bytes_in_kept_packs}});
     return kExitOk;
   }
   for (const share::ExpiryDecision& decision : *expiry) {
@@ -346,6 +348,10 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   for (const auto& root : report->kept_by_roots) {
     std::printf("kept %s (%s)\n", root.digest.ToString().c_str(),
                 root.reason.c_str());
+  }
+  for (const auto& pack : report->packs_removed) {
+    std::printf("%s %s\n", dry_run ? "would remove pack" : "removed pack",
+                pack.c_str());
   }
   PrintScratch(*scratch, dry_run);
   if (!globals.quiet) {

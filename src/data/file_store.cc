@@ -299,7 +299,15 @@ SmallFileBatch::SmallFileBatch(store::BlobStore* blobs) : blobs_(blobs) {
   std::fill(std::begin(group_fds_), std::end(group_fds_), -1);
 }
 
+void SmallFileBatch::OpenRelativeTo(const fs::path& root) {
+  if (root_fd_ >= 0) ::close(root_fd_);
+  root_fd_ = ::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  root_prefix_ = root.native();
+  if (!root_prefix_.ends_with('/')) root_prefix_ += '/';
+}
+
 SmallFileBatch::~SmallFileBatch() {
+  if (root_fd_ >= 0) ::close(root_fd_);
   for (int group = 0; group < kGroups; ++group) {
     int fd = group_fds_[group];
     if (fd < 0) continue;
@@ -315,12 +323,18 @@ SmallFileBatch::~SmallFileBatch() {
 size_t SmallFileBatch::pending() const {
   size_t count = 0;
   for (const auto& group : pending_) count += group.size();
+  for (const auto& writer : writers_) count += writer->pending();
   return count;
 }
 
 Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
                                        uint64_t expected_size) {
-  ASSIGN_OR_RETURN(int in, OpenForReading(path));
+  const std::string& name = path.native();
+  int in = root_fd_ >= 0 && name.starts_with(root_prefix_)
+               ? ::openat(root_fd_, name.c_str() + root_prefix_.size(),
+                          O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+               : ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (in < 0) return ErrnoStatus(path, errno);
   // One buffer per thread; one byte more than expected is asked for, to
   // see a file that grew. A read of a regular file returns less than
   // asked only at its end, so a short read that filled the expected size
@@ -350,13 +364,42 @@ Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
   result.size = have;
   {
     std::lock_guard lock(mutex_);
-    if (queued_.contains(result.digest.hex())) return result;
+    if (queued_.contains(store::ToRaw(result.digest))) return result;
   }
   if (blobs_->ReuseIfIntact(result.digest)) {
     return result;
   }
-  RETURN_IF_ERROR(WriteTemp(bytes, result.digest));
+  RETURN_IF_ERROR(have <= kPackedFileLimit
+                      ? WritePacked(bytes, result.digest)
+                      : WriteTemp(bytes, result.digest));
   return result;
+}
+
+Status SmallFileBatch::WritePacked(std::string_view bytes,
+                                   const Digest& digest) {
+  // A writer is taken from the idle list (or made) under the lock and
+  // written to outside it, so each thread fills a pack of its own.
+  store::PackWriter* writer = nullptr;
+  {
+    std::unique_lock lock(mutex_);
+    if (!queued_.insert(store::ToRaw(digest)).second) return Status::Ok();
+    if (idle_writers_.empty() &&
+        (writers_.empty() || packed_bytes_ >= kOneWriterBytes)) {
+      writers_.push_back(std::make_unique<store::PackWriter>(blobs_));
+      idle_writers_.push_back(writers_.back().get());
+    }
+    writer_idle_.wait(lock, [this] { return !idle_writers_.empty(); });
+    writer = idle_writers_.back();
+    idle_writers_.pop_back();
+    packed_bytes_ += bytes.size();
+  }
+  Status status = writer->Add(digest, bytes);
+  {
+    std::lock_guard lock(mutex_);
+    idle_writers_.push_back(writer);
+  }
+  writer_idle_.notify_one();
+  return status;
 }
 
 namespace {
@@ -396,7 +439,7 @@ Status SmallFileBatch::WriteTemp(std::string_view bytes,
   int group = GroupOf(digest);
   {
     std::lock_guard lock(mutex_);
-    if (!queued_.insert(digest.hex()).second) return Status::Ok();
+    if (!queued_.insert(store::ToRaw(digest)).second) return Status::Ok();
     ASSIGN_OR_RETURN(folder, Folder(group));
     name = std::to_string(pending_[group].size());
     pending_[group].push_back({name, digest});
@@ -446,7 +489,14 @@ Status SmallFileBatch::PublishGroup(int group) {
 }
 
 Status SmallFileBatch::Publish() {
-  if (pending() == 0) return Status::Ok();
+  // The last packs: each fsynced and renamed into place by its writer.
+  RETURN_IF_ERROR(ParallelFor(writers_.size(), [this](size_t i) {
+    return writers_[i]->Finish();
+  }));
+  if (std::all_of(std::begin(pending_), std::end(pending_),
+                  [](const auto& group) { return group.empty(); })) {
+    return Status::Ok();
+  }
   // 1. The bytes (and the temp files holding them) reach the disk.
   RETURN_IF_ERROR(SyncStore(*blobs_));
 

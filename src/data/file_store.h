@@ -13,7 +13,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <condition_variable>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <unordered_set>
@@ -24,6 +27,7 @@
 #include "core/progress.h"
 #include "core/status.h"
 #include "store/blob_store.h"
+#include "store/pack.h"
 
 namespace lockstep::data {
 
@@ -49,22 +53,29 @@ Result<StoredFile> StoreLargeFile(store::BlobStore* blobs,
 
 // Small files of a folder snapshot, stored without an fsync each. Add
 // reads and hashes a file on the calling thread (any number of threads
-// may call it at once) and, when its blob is not already in the store,
-// writes the bytes to a temp file in a private folder under the store's
-// tmp/, where no reader looks. Publish makes every temp file durable with
+// may call it at once). A blob the store already holds (loose or packed)
+// is not written again. Otherwise a file of at most kPackedFileLimit
+// bytes goes into a pack (store/pack.h; one pack writer per thread at a
+// time, one fsync per pack of up to 64 MiB), and a larger one to a temp
+// file in a private folder under the store's tmp/, where no reader looks.
+// Publish seals the last packs and makes every temp file durable with
 // one syncfs, renames each into place as its blob, and syncs again, so a
 // crash at any point leaves either no blob or a complete, durable one,
 // and a caller that publishes before recording anything never records a
-// blob that could vanish. Temp files not published are removed by the
-// destructor. The private folder holds one subfolder per first hex digit
-// of the digest, so the renames run on all cores without two threads
-// ever locking the same pair of folders.
+// blob that could vanish. Packs and temp files not published are removed
+// by the destructor. The private folder holds one subfolder per first
+// hex digit of the digest, so the renames run on all cores without two
+// threads ever locking the same pair of folders.
 class SmallFileBatch {
  public:
   explicit SmallFileBatch(store::BlobStore* blobs);
   ~SmallFileBatch();
   SmallFileBatch(const SmallFileBatch&) = delete;
   SmallFileBatch& operator=(const SmallFileBatch&) = delete;
+
+  // Files under `root` are then opened relative to it: a path lookup of
+  // two components instead of the whole absolute path, once per file.
+  void OpenRelativeTo(const fs::path& root);
 
   // Reads `path` whole and hashes it. `expected_size` is the size lstat
   // saw; a different size is Aborted. An existing blob is kept when it
@@ -87,14 +98,35 @@ class SmallFileBatch {
 
   Result<int> Folder(int group);
   Status WriteTemp(std::string_view bytes, const Digest& digest);
+  Status WritePacked(std::string_view bytes, const Digest& digest);
   Status PublishGroup(int group);
 
   store::BlobStore* blobs_;
+  int root_fd_ = -1;          // See OpenRelativeTo.
+  std::string root_prefix_;   // The root, ending in '/'.
   std::mutex mutex_;
   fs::path folder_;  // tmp/batch-*, created on the first write.
   int group_fds_[kGroups];  // Its subfolders, opened as first needed.
-  std::unordered_set<std::string> queued_;  // Hex digests written.
+  // Digests written, as raw bytes: a set of 100,000 hex strings cost 4%
+  // of a first snapshot's CPU in allocation and hashing.
+  struct RawHash {
+    size_t operator()(const store::RawDigest& raw) const {
+      size_t h;
+      std::memcpy(&h, raw.data(), sizeof h);  // Already uniform.
+      return h;
+    }
+  };
+  std::unordered_set<store::RawDigest, RawHash> queued_;
   std::vector<Pending> pending_[kGroups];
+  // Pack writers: each used by one thread at a time, idle ones listed.
+  std::vector<std::unique_ptr<store::PackWriter>> writers_;
+  std::vector<store::PackWriter*> idle_writers_;
+  std::condition_variable writer_idle_;
+  // Bytes handed to pack writers. A second writer starts only past
+  // kOneWriterBytes, so a small folder always makes exactly one pack
+  // (the same store layout whatever the thread timing).
+  static constexpr uint64_t kOneWriterBytes = 1 << 20;
+  uint64_t packed_bytes_ = 0;
 };
 
 // Makes everything written to the store's file system durable (syncfs).
@@ -102,6 +134,10 @@ Status SyncStore(const store::BlobStore& blobs);
 
 // Files up to this size go through SmallFileBatch in folder snapshots.
 inline constexpr uint64_t kSmallFileLimit = 4 << 20;
+
+// Files up to this size are packed. Larger ones cost little per byte as
+// files of their own, and as loose blobs gc frees them one by one.
+inline constexpr uint64_t kPackedFileLimit = 64 << 10;
 
 }  // namespace lockstep::data
 

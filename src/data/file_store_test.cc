@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <random>
 
 #include "core/files.h"
@@ -123,6 +124,22 @@ TEST_F(FileStoreTest, SmallFilesAreInvisibleUntilPublished) {
   EXPECT_TRUE(batch.Add(root_ / "small.txt", 5).status().IsAborted());
 }
 
+TEST_F(FileStoreTest, FilesUnderTheRootAreReadRelativeToIt) {
+  store::BlobStore blobs(root_ / "store");
+  fs::create_directories(root_ / "tree" / "sub");
+  fs::create_directories(root_ / "elsewhere");
+  WriteBytes(root_ / "tree" / "sub" / "in.txt", "inside\n");
+  WriteBytes(root_ / "elsewhere" / "out.txt", "outside\n");
+  SmallFileBatch batch(&blobs);
+  batch.OpenRelativeTo(root_ / "tree");
+  auto inside = batch.Add(root_ / "tree" / "sub" / "in.txt", 7);
+  auto outside = batch.Add(root_ / "elsewhere" / "out.txt", 8);
+  ASSERT_TRUE(inside.ok() && outside.ok());
+  EXPECT_EQ(inside->digest, Sha256Of("inside\n"));
+  EXPECT_EQ(outside->digest, Sha256Of("outside\n"));
+  EXPECT_TRUE(batch.Add(root_ / "tree" / "missing", 1).status().IsNotFound());
+}
+
 TEST_F(FileStoreTest, AnUnpublishedBatchLeavesNothingBehind) {
   store::BlobStore blobs(root_ / "store");
   WriteBytes(root_ / "a.txt", "abc");
@@ -136,10 +153,12 @@ TEST_F(FileStoreTest, AnUnpublishedBatchLeavesNothingBehind) {
 }
 
 TEST_F(FileStoreTest, ACorruptBlobIsReplacedOnPublish) {
+  // Above kPackedFileLimit: a loose blob, rewritten in place.
   store::BlobStore blobs(root_ / "store");
-  WriteBytes(root_ / "a.txt", "abc");
+  std::string bytes(kPackedFileLimit + 1, 'a');
+  WriteBytes(root_ / "a.txt", bytes);
   SmallFileBatch first(&blobs);
-  Digest digest = first.Add(root_ / "a.txt", 3)->digest;
+  Digest digest = first.Add(root_ / "a.txt", bytes.size())->digest;
   ASSERT_TRUE(first.Publish().ok());
   fs::permissions(blobs.PathOf(digest), fs::perms::owner_write,
                   fs::perm_options::add);
@@ -147,10 +166,36 @@ TEST_F(FileStoreTest, ACorruptBlobIsReplacedOnPublish) {
   ASSERT_TRUE(blobs.Verify(digest).IsDataLoss());
 
   SmallFileBatch second(&blobs);
-  ASSERT_TRUE(second.Add(root_ / "a.txt", 3).ok());
+  ASSERT_TRUE(second.Add(root_ / "a.txt", bytes.size()).ok());
   EXPECT_EQ(second.pending(), 1u);
   ASSERT_TRUE(second.Publish().ok());
   EXPECT_TRUE(blobs.Verify(digest).ok());
+}
+
+TEST_F(FileStoreTest, ACorruptPackedBlobIsPackedAgainAndReadFromThere) {
+  store::BlobStore blobs(root_ / "store");
+  WriteBytes(root_ / "a.txt", "abc");
+  SmallFileBatch first(&blobs);
+  Digest digest = first.Add(root_ / "a.txt", 3)->digest;
+  ASSERT_TRUE(first.Publish().ok());
+  store::BlobStore::Location where = *blobs.Locate(digest);
+  ASSERT_TRUE(where.packed);
+  EXPECT_FALSE(fs::exists(blobs.PathOf(digest)));
+  fs::permissions(where.file, fs::perms::owner_write, fs::perm_options::add);
+  {
+    std::fstream pack(where.file, std::ios::in | std::ios::out);
+    pack.seekp(static_cast<std::streamoff>(where.offset));
+    pack.put('x');
+  }
+  ASSERT_TRUE(store::BlobStore(root_ / "store").Verify(digest).IsDataLoss());
+
+  SmallFileBatch second(&blobs);
+  ASSERT_TRUE(second.Add(root_ / "a.txt", 3).ok());
+  EXPECT_EQ(second.pending(), 1u);
+  ASSERT_TRUE(second.Publish().ok());
+  store::BlobStore fresh(root_ / "store");
+  EXPECT_TRUE(fresh.Verify(digest).ok());
+  EXPECT_EQ(*fresh.ReadVerified(digest), "abc");
 }
 
 TEST_F(FileStoreTest, AVisitorErrorStopsTheStoreAndLeavesNoBlob) {

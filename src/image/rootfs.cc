@@ -136,7 +136,11 @@ Result<fs::path> PrepareRootfs(store::BlobStore& blobs,
   ASSIGN_OR_RETURN(ImageInfo info, FetchImage(blobs, ref));
   fs::path final_path = RootfsPath(blobs, info.manifest);
   if (fs::is_directory(final_path, error)) return final_path;
+  // ApplyLayer reads a layer as a file: a layer whose bytes the store
+  // only holds inside a pack gets a loose copy first.
   for (const registry::Descriptor& layer : info.layers) {
+    RETURN_IF_ERROR(blobs.EnsureLoose(layer.digest)
+                        .WithContext("layer " + layer.digest.ToString()));
     RETURN_IF_ERROR(blobs.Verify(layer.digest)
                         .WithContext("layer " + layer.digest.ToString()));
   }

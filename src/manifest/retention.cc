@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <unordered_set>
 
 #include "core/canonical_json.h"
@@ -74,11 +73,8 @@ std::string StepName(const Json& step) {
 }  // namespace
 
 bool IsTreeBlob(const store::BlobStore& blobs, const Digest& digest) {
-  std::ifstream in(blobs.PathOf(digest), std::ios::binary);
-  std::string head(data::kTreeMagic.size(), '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  return in.gcount() == static_cast<std::streamsize>(head.size()) &&
-         head == data::kTreeMagic;
+  Result<std::string> head = blobs.ReadPrefix(digest, data::kTreeMagic.size());
+  return head.ok() && *head == data::kTreeMagic;
 }
 
 namespace {

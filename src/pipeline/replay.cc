@@ -133,6 +133,7 @@ std::string ReplayMismatch(const Json& record,
       }
     }
   }
+  // Step outputs, always loose blobs (AdoptFile), checked by their file.
   for (const auto& [digest, identity] : record.at("blobs").items()) {
     Result<Digest> parsed = Digest::Parse(digest);
     if (!parsed.ok()) {

@@ -394,6 +394,8 @@ void RunState::NoteReplayOutputs() {
       replay.Refuse("step " + step.name + " " + step.state);
     }
     for (const auto& [name, digest] : step.outputs) {
+      // Outputs are adopted as loose blobs (Publish never leaves only a
+      // packed copy), so each has a file to stat.
       fs::path path = blobs_->PathOf(digest);
       std::string key = path.lexically_relative(blobs_->root()).string();
       struct stat info;
@@ -1239,7 +1241,8 @@ Status RunState::MaybeFlushRecords() {
 
 Status RunState::VerifyCachedBlob(const Digest& digest) {
   // Keyed by the path inside the store, so that the same store reached
-  // by another path shares the entries.
+  // by another path shares the entries. Step outputs are loose blobs; one
+  // without a file (packed only) falls back to a full Verify below.
   fs::path path = blobs_->PathOf(digest);
   std::string key = path.lexically_relative(blobs_->root()).string();
   struct stat info;

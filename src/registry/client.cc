@@ -467,9 +467,11 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
                                             post.body);
   std::string location = Absolute(ref, post.Header("location"));
 
-  ASSIGN_OR_RETURN(uint64_t size, blobs_.SizeOf(digest));
-  int fd = ::open(blobs_.PathOf(digest).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoStatus(blobs_.PathOf(digest), errno);
+  // Loose or packed: the bytes are `size` bytes of `where.file`.
+  ASSIGN_OR_RETURN(store::BlobStore::Location where, blobs_.Locate(digest));
+  const uint64_t size = where.size;
+  int fd = ::open(where.file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(where.file, errno);
   std::string chunk;
   uint64_t offset = 0;
   int resumes = 0;
@@ -477,9 +479,9 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
   while (offset < size && status.ok()) {
     chunk.resize(std::min<uint64_t>(options_.chunk_size, size - offset));
     ssize_t got = ::pread(fd, chunk.data(), chunk.size(),
-                          static_cast<off_t>(offset));
+                          static_cast<off_t>(where.offset + offset));
     if (got <= 0) {
-      status = ErrnoStatus(blobs_.PathOf(digest), errno);
+      status = ErrnoStatus(where.file, errno);
       break;
     }
     chunk.resize(static_cast<size_t>(got));

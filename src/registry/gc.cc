@@ -18,6 +18,67 @@ namespace {
 // Blobs swept per write transaction, so pushes wait at most one batch.
 constexpr size_t kSweepBatch = 128;
 
+// Unmarked bytes of a pack that something keeps.
+uint64_t DeadBytes(const store::PackIndex& pack,
+                   const std::unordered_set<Digest>& marked) {
+  uint64_t dead = 0;
+  for (const store::PackEntry& entry : pack.entries) {
+    if (!marked.contains(store::FromRaw(entry.digest))) dead += entry.length;
+  }
+  return dead;
+}
+
+// Packs go whole: one is removed only when none of its blobs is marked or
+// held now and its file is older than the cutoff (a reuse of any of its
+// blobs refreshes it). A pack with a kept blob is kept whole, its dead
+// bytes counted in the report; packs are never rewritten.
+Status SweepPacks(Index& index, store::BlobStore& blobs,
+                  const std::unordered_set<Digest>& marked, int64_t cutoff,
+                  int64_t file_cutoff, bool dry_run, GcReport* report) {
+  ASSIGN_OR_RETURN(std::vector<store::PackIndex> packs, blobs.ListPacks());
+  for (const store::PackIndex& pack : packs) {
+    uint64_t dead = DeadBytes(pack, marked);
+    bool kept = std::any_of(
+        pack.entries.begin(), pack.entries.end(),
+        [&](const store::PackEntry& entry) {
+          return marked.contains(store::FromRaw(entry.digest));
+        });
+    if (kept) {
+      report->dead_bytes_in_kept_packs += dead;
+      continue;
+    }
+    // As for loose blobs: a snapshot refreshing this pack's blobs either
+    // finishes first (the pack is then young) or finds it gone.
+    ASSIGN_OR_RETURN(store::SweepLock sweep_lock,
+                     store::SweepLock::Acquire(
+                         blobs.root(), store::SweepLock::Mode::kExclusive));
+    Status status = index.InWriteTransaction([&]() -> Status {
+      for (const store::PackEntry& entry : pack.entries) {
+        ASSIGN_OR_RETURN(bool held,
+                         index.IsHeld(store::FromRaw(entry.digest), cutoff));
+        if (held) return Status::Ok();
+      }
+      std::optional<int64_t> modified =
+          store::NewestModificationMillis(pack.path);
+      if (!modified) return Status::Ok();
+      for (const store::PackEntry& entry : pack.entries) {
+        Digest digest = store::FromRaw(entry.digest);
+        if (*modified >= file_cutoff) {
+          report->spared_young.push_back(digest);
+        } else {
+          report->swept.push_back({digest, entry.length});
+        }
+      }
+      if (*modified >= file_cutoff) return Status::Ok();
+      report->bytes_freed += pack.file_size;
+      report->packs_removed.push_back(pack.path);
+      return dry_run ? Status::Ok() : blobs.RemovePack(pack.path);
+    });
+    RETURN_IF_ERROR(status);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
@@ -56,7 +117,7 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
   if (options.after_mark) options.after_mark();
   // Listed after marking: blobs that appear in between are candidates
   // too, and only their mtime and the index re-check protect them.
-  ASSIGN_OR_RETURN(std::vector<Digest> present, blobs.List());
+  ASSIGN_OR_RETURN(std::vector<Digest> present, blobs.ListLoose());
   std::sort(present.begin(), present.end());
 
   // Unused old links go first, so the blobs they alone held can be swept.
@@ -107,6 +168,8 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
     });
     RETURN_IF_ERROR(batch);
   }
+  RETURN_IF_ERROR(SweepPacks(index, blobs, marked, cutoff, file_cutoff,
+                             options.dry_run, &report));
   if (!options.dry_run) {
     RETURN_IF_ERROR(index.RecordGc(report.mark_started_ms,
                                    static_cast<int64_t>(report.swept.size())));

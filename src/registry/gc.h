@@ -9,7 +9,9 @@
 // links older than the grace period that no manifest of their repository
 // uses are dropped, then each unmarked blob is removed only when, at that
 // moment, nothing in the index holds it and its file is older than both
-// the mark start and the grace period. Uploads publish and link under the
+// the mark start and the grace period. Packs (store/pack.h) go whole, by
+// the same rules applied to all of their blobs and the pack's mtime; a
+// pack holding any kept blob is kept whole. Uploads publish and link under the
 // same lock and refresh the blob's mtime, so a blob pushed after marking
 // began is never swept.
 
@@ -17,6 +19,7 @@
 #define LOCKSTEP_REGISTRY_GC_H_
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <vector>
@@ -53,6 +56,10 @@ struct GcReport {
   std::vector<SweptBlob> swept;          // (would be) removed
   std::vector<Digest> spared_young;      // unmarked but too young
   uint64_t bytes_freed = 0;
+  // Packs removed (each blob of them is in `swept`), and the bytes of
+  // unmarked blobs left in packs kept for their other blobs.
+  std::vector<std::filesystem::path> packs_removed;
+  uint64_t dead_bytes_in_kept_packs = 0;
 };
 
 Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,

@@ -9,6 +9,7 @@
 
 #include "core/files.h"
 #include "registry/registry.h"
+#include "store/pack.h"
 #include "store/sweep_lock.h"
 
 namespace lockstep::registry {
@@ -201,6 +202,30 @@ TEST_F(GcTest, RetentionRootsAreKeptWithTheirReason) {
   EXPECT_FALSE(Present(stray));
   ASSERT_EQ(report.kept_by_roots.size(), 1u);
   EXPECT_EQ(report.kept_by_roots[0].reason, "run train-1 needs it");
+}
+
+TEST_F(GcTest, PacksGoWholeOnlyWhenNoBlobOfThemIsKept) {
+  store::BlobStore& blobs = registry_->blobs();
+  for (auto names : {std::vector<std::string>{"kept", "dead in kept pack"},
+                     std::vector<std::string>{"dead", "also dead"}}) {
+    store::PackWriter writer(&blobs);
+    for (const std::string& bytes : names) {
+      ASSERT_TRUE(writer.Add(Sha256Of(bytes), bytes).ok());
+    }
+    ASSERT_TRUE(writer.Finish().ok());
+  }
+  FixedRetentionRoots roots({{Sha256Of("kept"), "snapshot s@1"}});
+  roots_ = &roots;
+  GcReport report = Collect();
+  EXPECT_TRUE(Present(Sha256Of("kept").ToString()));
+  EXPECT_TRUE(Present(Sha256Of("dead in kept pack").ToString()));
+  EXPECT_FALSE(Present(Sha256Of("dead").ToString()));
+  EXPECT_FALSE(Present(Sha256Of("also dead").ToString()));
+  EXPECT_EQ(report.packs_removed.size(), 1u);
+  EXPECT_EQ(report.swept.size(), 2u);
+  EXPECT_EQ(report.dead_bytes_in_kept_packs,
+            std::string("dead in kept pack").size());
+  EXPECT_EQ(blobs.ListPacks()->size(), 1u);
 }
 
 }  // namespace

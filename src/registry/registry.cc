@@ -62,7 +62,7 @@ Result<std::unique_ptr<Registry>> Registry::Open(
 }
 
 void Registry::Touch(const Digest& digest) {
-  ::utimensat(AT_FDCWD, blobs_.PathOf(digest).c_str(), nullptr, 0);
+  (void)blobs_.Refresh(digest);
 }
 
 ApiResult<BlobInfo> Registry::StatBlob(const std::string& repo,
@@ -73,11 +73,11 @@ ApiResult<BlobInfo> Registry::StatBlob(const std::string& repo,
   if (!digest.ok()) return digest.error();
   Result<bool> linked = index_->HasBlobLink(repo, *digest);
   if (!linked.ok()) return InternalError(linked.status());
-  Result<uint64_t> size = blobs_.SizeOf(*digest);
-  if (!*linked || !size.ok()) {
+  Result<store::BlobStore::Location> where = blobs_.Locate(*digest);
+  if (!*linked || !where.ok()) {
     return BlobUnknown("blob " + text + " is not in repository " + repo);
   }
-  return BlobInfo{*digest, *size, blobs_.PathOf(*digest)};
+  return BlobInfo{*digest, where->size, where->file, where->offset};
 }
 
 ApiResult<Empty> Registry::DeleteBlob(const std::string& repo,

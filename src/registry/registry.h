@@ -31,11 +31,13 @@
 
 namespace lockstep::registry {
 
-// A blob the registry can serve.
+// A blob the registry can serve: `size` bytes of the file at `path`
+// from `offset` (a loose blob, or a range of a pack).
 struct BlobInfo {
   Digest digest;
   uint64_t size = 0;
   std::filesystem::path path;
+  uint64_t offset = 0;
 };
 
 // The state of an upload session, as Location and Range headers report.

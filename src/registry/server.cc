@@ -467,7 +467,8 @@ class Handlers {
     uint64_t length = blob->size == 0 ? 0 : span.length();
     res.set_content_provider(
         length, "application/octet-stream",
-        [file, first = span.first](size_t offset, size_t wanted,
+        [file, first = blob->offset + span.first](size_t offset,
+                                                  size_t wanted,
                                    httplib::DataSink& sink) {
           std::string buffer(std::min<size_t>(wanted, 1 << 20), '\0');
           ssize_t got = ::pread(*file, buffer.data(), buffer.size(),

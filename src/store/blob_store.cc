@@ -6,43 +6,163 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <optional>
 
 #include "core/files.h"
 
 namespace lockstep::store {
 
-BlobStore::BlobStore(fs::path root) : root_(std::move(root)) {}
+// blobs/sha256, opened when first needed.
+struct BlobStore::LooseFolder {
+  std::once_flag opened;
+  int fd = -1;
+  ~LooseFolder() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+BlobStore::BlobStore(fs::path root)
+    : root_(std::move(root)),
+      packs_(std::make_shared<PackSet>(root_ / "packs")),
+      loose_(std::make_shared<LooseFolder>()) {}
+
+bool BlobStore::StatLoose(const Digest& digest, struct stat* info) const {
+  std::call_once(loose_->opened, [this] {
+    fs::path folder = root_ / "blobs" / "sha256";
+    loose_->fd = ::open(folder.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  });
+  if (loose_->fd < 0) return ::stat(PathOf(digest).c_str(), info) == 0;
+  const std::string& hex = digest.hex();
+  char name[2 + 1 + 64 + 1];
+  std::snprintf(name, sizeof name, "%.2s/%s", hex.c_str(), hex.c_str());
+  return ::fstatat(loose_->fd, name, info, 0) == 0;
+}
+
+namespace {
+
+Status NotInStore(const Digest& digest) {
+  return Status::NotFound("blob " + digest.ToString() + " is not in the store");
+}
+
+// Streams `length` bytes of `fd` from `offset` through SHA-256 and
+// `on_chunk`.
+Result<Digest> StreamRange(int fd, uint64_t offset, uint64_t length,
+                           const ChunkVisitor& on_chunk,
+                           const fs::path& path) {
+  thread_local std::string buffer;
+  buffer.resize(std::min<uint64_t>(length, kHashChunkSize));
+  Sha256 hasher;
+  while (length > 0) {
+    size_t want = std::min<uint64_t>(length, buffer.size());
+    ssize_t n = ::pread(fd, buffer.data(), want, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(path, errno);
+    if (n == 0) {
+      return Status::DataLoss(path.string() + " ends inside a blob");
+    }
+    std::string_view chunk(buffer.data(), static_cast<size_t>(n));
+    hasher.Update(chunk);
+    if (on_chunk) RETURN_IF_ERROR(on_chunk(chunk));
+    offset += chunk.size();
+    length -= chunk.size();
+  }
+  return hasher.Finish();
+}
+
+Result<Digest> HashCopy(const PackedBlob& copy, const ChunkVisitor& on_chunk) {
+  int fd = ::open(copy.pack.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(copy.pack, errno);
+  Result<Digest> actual =
+      StreamRange(fd, copy.offset, copy.length, on_chunk, copy.pack);
+  ::close(fd);
+  return actual;
+}
+
+// Reads a packed blob from the first of its copies that hashes right; the
+// last copy is streamed whatever it hashes to, for the caller to judge.
+// Earlier copies are small (packed files are), so each is read whole
+// before `on_chunk` sees any of it.
+Result<Digest> StreamPacked(const std::vector<PackedBlob>& copies,
+                            const Digest& digest,
+                            const ChunkVisitor& on_chunk, uint64_t* size) {
+  for (size_t i = 0; i < copies.size(); ++i) {
+    const PackedBlob& copy = copies[i];
+    if (size != nullptr) *size = copy.length;
+    if (i + 1 == copies.size() || copy.length > kHashChunkSize) {
+      return HashCopy(copy, on_chunk);
+    }
+    std::string bytes;
+    Result<Digest> actual = HashCopy(copy, [&](std::string_view chunk) {
+      bytes.append(chunk);
+      return Status::Ok();
+    });
+    if (actual.ok() && *actual == digest) {
+      if (on_chunk) RETURN_IF_ERROR(on_chunk(bytes));
+      return actual;
+    }
+  }
+  return NotInStore(digest);
+}
+
+}  // namespace
 
 fs::path BlobStore::PathOf(const Digest& digest) const {
   const std::string& hex = digest.hex();
   return root_ / "blobs" / "sha256" / hex.substr(0, 2) / hex;
 }
 
-bool BlobStore::Contains(const Digest& digest) const {
+bool BlobStore::Contains(const Digest& digest, PackRefresh refresh) const {
   struct stat info;
-  return ::stat(PathOf(digest).c_str(), &info) == 0;
+  return StatLoose(digest, &info) ||
+         packs_->Find(digest, refresh).has_value();
+}
+
+Result<BlobStore::Location> BlobStore::Locate(const Digest& digest) const {
+  struct stat info;
+  if (StatLoose(digest, &info)) {
+    return Location{PathOf(digest), 0, static_cast<uint64_t>(info.st_size),
+                    false};
+  }
+  std::optional<PackedBlob> packed =
+      packs_->Find(digest, PackRefresh::kIfChanged);
+  if (!packed) return NotInStore(digest);
+  return Location{packed->pack, packed->offset, packed->length, true};
 }
 
 Result<uint64_t> BlobStore::SizeOf(const Digest& digest) const {
+  ASSIGN_OR_RETURN(Location where, Locate(digest));
+  return where.size;
+}
+
+Result<Digest> BlobStore::Stream(const Digest& digest,
+                                 const ChunkVisitor& on_chunk,
+                                 uint64_t* size) const {
   struct stat info;
-  fs::path path = PathOf(digest);
-  if (::stat(path.c_str(), &info) != 0) {
-    return Status::NotFound("blob " + digest.ToString() + " is not in " +
-                            "the store");
+  if (StatLoose(digest, &info)) {
+    Result<Digest> actual = Sha256OfFile(PathOf(digest), on_chunk, size);
+    if (actual.status().IsNotFound()) return NotInStore(digest);
+    return actual;
   }
-  return static_cast<uint64_t>(info.st_size);
+  std::vector<PackedBlob> copies =
+      packs_->FindAll(digest, PackRefresh::kIfChanged);
+  if (copies.empty()) return NotInStore(digest);
+  return StreamPacked(copies, digest, on_chunk, size);
 }
 
 Status BlobStore::Verify(const Digest& digest) const {
-  Result<Digest> actual = Sha256OfFile(PathOf(digest));
-  if (actual.status().IsNotFound()) {
-    return Status::NotFound("blob " + digest.ToString() +
-                            " is not in the store");
-  }
+  Result<Digest> actual = Stream(digest, nullptr);
   RETURN_IF_ERROR(actual.status());
   if (*actual != digest) {
-    return Status::DataLoss("blob " + digest.ToString() +
+    Result<Location> where = Locate(digest);
+    std::string pack = where.ok() && where->packed
+                           ? " (in pack " + where->file.string() + ")"
+                           : "";
+    return Status::DataLoss("blob " + digest.ToString() + pack +
                             " is corrupt: its bytes now hash to " +
                             actual->ToString());
   }
@@ -50,34 +170,102 @@ Status BlobStore::Verify(const Digest& digest) const {
 }
 
 Result<std::string> BlobStore::ReadVerified(const Digest& digest) const {
-  Result<std::string> bytes = ReadFile(PathOf(digest));
-  if (bytes.status().IsNotFound()) {
-    return Status::NotFound("blob " + digest.ToString() +
-                            " is not in the store");
-  }
-  RETURN_IF_ERROR(bytes.status());
-  if (Sha256Of(*bytes) != digest) {
+  std::string bytes;
+  Result<Digest> actual = Stream(digest, [&](std::string_view chunk) {
+    bytes.append(chunk);
+    return Status::Ok();
+  });
+  RETURN_IF_ERROR(actual.status());
+  if (*actual != digest) {
     return Status::DataLoss("blob " + digest.ToString() + " is corrupt");
   }
   return bytes;
 }
 
-bool BlobStore::ReuseIfIntact(const Digest& digest) {
-  if (!Contains(digest) || !Verify(digest).ok()) {
-    return false;
-  }
-  ::utimensat(AT_FDCWD, PathOf(digest).c_str(), nullptr, 0);
+Result<std::string> BlobStore::ReadPrefix(const Digest& digest,
+                                          size_t size) const {
+  ASSIGN_OR_RETURN(Location where, Locate(digest));
+  int fd = ::open(where.file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(where.file, errno);
+  std::string bytes(std::min<uint64_t>(size, where.size), '\0');
+  ssize_t n = ::pread(fd, bytes.data(), bytes.size(),
+                      static_cast<off_t>(where.offset));
+  int error = errno;
+  ::close(fd);
+  if (n < 0) return ErrnoStatus(where.file, error);
+  bytes.resize(static_cast<size_t>(n));
+  return bytes;
+}
+
+bool BlobStore::ReuseLooseIfIntact(const Digest& digest) {
+  fs::path path = PathOf(digest);
+  Result<Digest> actual = Sha256OfFile(path);
+  if (!actual.ok() || *actual != digest) return false;
+  ::utimensat(AT_FDCWD, path.c_str(), nullptr, 0);
   return true;
 }
 
+bool BlobStore::ReuseIfIntact(const Digest& digest) {
+  struct stat info;
+  if (StatLoose(digest, &info)) {
+    return ReuseLooseIfIntact(digest);
+  }
+  for (const PackedBlob& copy : packs_->FindAll(digest, PackRefresh::kNo)) {
+    Result<Digest> actual = HashCopy(copy, nullptr);
+    if (actual.ok() && *actual == digest) {
+      ::utimensat(AT_FDCWD, copy.pack.c_str(), nullptr, 0);
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<size_t> BlobStore::Refresh(const std::vector<Digest>& digests) {
+  // A packed blob costs no system call here: its pack is touched once
+  // for all of them, which matters for 100,000 small files.
+  std::map<fs::path, std::vector<size_t>> by_pack;
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < digests.size(); ++i) {
+    std::optional<PackedBlob> packed =
+        packs_->Find(digests[i], PackRefresh::kNo);
+    if (packed) {
+      by_pack[packed->pack].push_back(i);
+    } else if (::utimensat(AT_FDCWD, PathOf(digests[i]).c_str(), nullptr,
+                           0) != 0) {
+      packed = packs_->Find(digests[i], PackRefresh::kIfChanged);
+      if (packed) {
+        by_pack[packed->pack].push_back(i);
+      } else {
+        missing.push_back(i);
+      }
+    }
+  }
+
+  // A pack gc removed since it was listed takes its blobs with it.
+  for (const auto& [pack, members] : by_pack) {
+    if (::utimensat(AT_FDCWD, pack.c_str(), nullptr, 0) != 0) {
+      missing.insert(missing.end(), members.begin(), members.end());
+    }
+  }
+  std::sort(missing.begin(), missing.end());
+  return missing;
+}
+
 bool BlobStore::Refresh(const Digest& digest) {
-  return ::utimensat(AT_FDCWD, PathOf(digest).c_str(), nullptr, 0) == 0;
+  return Refresh(std::vector<Digest>{digest}).empty();
+}
+
+Status BlobStore::EnsureLoose(const Digest& digest) {
+  struct stat info;
+  if (StatLoose(digest, &info)) return Status::Ok();
+  ASSIGN_OR_RETURN(std::string bytes, ReadVerified(digest));
+  return PutBytes(bytes).status();
 }
 
 Status BlobStore::Publish(const fs::path& temp, const Digest& digest) {
   // Reuse is verified: an existing blob that still hashes right is kept,
   // a corrupt one is replaced by the fresh bytes.
-  if (ReuseIfIntact(digest)) {
+  if (ReuseLooseIfIntact(digest)) {
     ::unlink(temp.c_str());
     return Status::Ok();
   }
@@ -106,10 +294,11 @@ Result<std::unique_ptr<BlobWriter>> BlobStore::NewWriter() {
 }
 
 Result<Digest> BlobStore::PutBytes(std::string_view bytes) {
-  // Bytes the store already holds intact (a re-run's pipeline file) are
-  // not written and flushed again only to be unlinked.
+  // Bytes the store already holds intact as a file (a re-run's pipeline
+  // file) are not written and flushed again only to be unlinked. A copy
+  // in a pack does not count: a Put always leaves a loose file.
   Digest digest = Sha256Of(bytes);
-  if (ReuseIfIntact(digest)) {
+  if (ReuseLooseIfIntact(digest)) {
     return digest;
   }
   ASSIGN_OR_RETURN(auto writer, NewWriter());
@@ -146,7 +335,7 @@ Result<Digest> BlobStore::AdoptFile(const fs::path& source) {
   }
   // Bytes the store already holds (and that still verify) need no second
   // durable copy; only a new blob is flushed to disk before it is named.
-  if (ReuseIfIntact(digest)) {
+  if (ReuseLooseIfIntact(digest)) {
     ::unlink(temp.c_str());
     return digest;
   }
@@ -170,15 +359,12 @@ Status BlobStore::CopyOut(const Digest& digest,
   if (fd < 0) {
     return ErrnoStatus(temp, errno);
   }
-  Result<Digest> actual = Sha256OfFile(
-      PathOf(digest),
+  Result<Digest> actual = Stream(
+      digest,
       [&](std::string_view chunk) { return WriteAll(fd, chunk, temp); });
   ::close(fd);
   Status status = actual.status();
-  if (status.IsNotFound()) {
-    status = Status::NotFound("blob " + digest.ToString() +
-                              " is not in the store");
-  } else if (status.ok() && *actual != digest) {
+  if (status.ok() && *actual != digest) {
     status = Status::DataLoss("blob " + digest.ToString() + " is corrupt");
   }
   if (!status.ok()) {
@@ -200,7 +386,33 @@ Status BlobStore::Remove(const Digest& digest) {
   return Status::Ok();
 }
 
+Status BlobStore::RemovePack(const fs::path& pack) {
+  if (::unlink(pack.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoStatus(pack, errno);
+  }
+  packs_->Forget(pack);
+  return Status::Ok();
+}
+
+Result<std::vector<PackIndex>> BlobStore::ListPacks(
+    std::vector<std::string>* problems) const {
+  return packs_->ReadAll(problems);
+}
+
 Result<std::vector<Digest>> BlobStore::List() const {
+  ASSIGN_OR_RETURN(std::vector<Digest> digests, ListLoose());
+  ASSIGN_OR_RETURN(std::vector<PackIndex> packs, ListPacks());
+  for (const PackIndex& pack : packs) {
+    for (const PackEntry& entry : pack.entries) {
+      digests.push_back(FromRaw(entry.digest));
+    }
+  }
+  std::sort(digests.begin(), digests.end());
+  digests.erase(std::unique(digests.begin(), digests.end()), digests.end());
+  return digests;
+}
+
+Result<std::vector<Digest>> BlobStore::ListLoose() const {
   std::vector<Digest> digests;
   fs::path base = root_ / "blobs" / "sha256";
   std::error_code error;

@@ -188,6 +188,37 @@ Result<Digest> PackFolder(const fs::path& folder, BlobStore* blobs) {
   return digest;
 }
 
+namespace {
+
+// A file holding a blob's bytes, for libarchive, which reads files: the
+// loose blob itself, or for a packed one a verified copy under the
+// store's tmp/, removed with this object. Folder archives are published
+// loose (AdoptFile); only a pull that found the bytes already packed by
+// a folder snapshot leaves one in a pack.
+struct BlobFile {
+  fs::path path;
+  fs::path temp;
+  ~BlobFile() {
+    if (!temp.empty()) ::unlink(temp.c_str());
+  }
+};
+
+Status FileOf(const BlobStore& blobs, const Digest& digest, BlobFile* file) {
+  ASSIGN_OR_RETURN(BlobStore::Location where, blobs.Locate(digest));
+  if (!where.packed) {
+    file->path = where.file;
+    return Status::Ok();
+  }
+  std::error_code error;
+  fs::create_directories(blobs.TempDirectory(), error);
+  file->temp = UniqueTempPath(blobs.TempDirectory(), "unpacked-");
+  RETURN_IF_ERROR(blobs.CopyOut(digest, file->temp));
+  file->path = file->temp;
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status UnpackFolder(const BlobStore& blobs, const Digest& digest,
                     const fs::path& destination, bool read_only) {
   RETURN_IF_ERROR(LoadLibarchive().status());
@@ -198,9 +229,10 @@ Status UnpackFolder(const BlobStore& blobs, const Digest& digest,
   }
   std::unique_ptr<archive, ArchiveReadCloser> in(Libarchive().read_new());
   Libarchive().read_support_format_tar(in.get());
-  fs::path blob = blobs.PathOf(digest);
-  if (Libarchive().read_open_filename(in.get(), blob.c_str(), 1 << 16) !=
-      ARCHIVE_OK) {
+  BlobFile blob;
+  RETURN_IF_ERROR(FileOf(blobs, digest, &blob));
+  if (Libarchive().read_open_filename(in.get(), blob.path.c_str(),
+                                      1 << 16) != ARCHIVE_OK) {
     return ArchiveError(in.get(), "cannot open folder " + digest.ToString());
   }
   std::vector<fs::path> folders;
@@ -290,9 +322,10 @@ Result<std::vector<FolderEntry>> ListFolder(const BlobStore& blobs,
   RETURN_IF_ERROR(blobs.Verify(digest));
   std::unique_ptr<archive, ArchiveReadCloser> in(Libarchive().read_new());
   Libarchive().read_support_format_tar(in.get());
-  fs::path blob = blobs.PathOf(digest);
-  if (Libarchive().read_open_filename(in.get(), blob.c_str(), 1 << 16) !=
-      ARCHIVE_OK) {
+  BlobFile blob;
+  RETURN_IF_ERROR(FileOf(blobs, digest, &blob));
+  if (Libarchive().read_open_filename(in.get(), blob.path.c_str(),
+                                      1 << 16) != ARCHIVE_OK) {
     return Status::DataLoss("folder " + digest.ToString() +
                             " is not a readable tar");
   }

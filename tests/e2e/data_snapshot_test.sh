@@ -76,12 +76,12 @@ expect_eq "$(cat restored/sub/b.txt)" "two" "exported content"
 expect_eq "$(readlink restored/dangling)" "../missing" "exported link"
 expect_exit 3 $LOCKSTEP data export folder@1 restored
 
-# Verify: clean, then a corrupt blob is named and exits 1.
+# Verify: clean, then a corrupt blob is named and exits 1. Small files
+# are packed: the rot goes into the pack holding "two\n".
 expect_exit 0 $LOCKSTEP data verify folder@1
-blob=$(find "$LOCKSTEP_STORE/blobs" -type f -name \
-  "$(sha256sum restored/sub/b.txt | cut -d' ' -f1)")
-chmod u+w "$blob"
-echo rot > "$blob"
+pack=$(grep -l "two" "$LOCKSTEP_STORE"/packs/*.pack)
+chmod u+w "$pack"
+sed -i 's/two/twO/' "$pack"
 expect_exit 1 $LOCKSTEP data verify folder@1
 expect_contains "$TEST_DIR/stdout.txt" "sub/b.txt"
 expect_exit 1 $LOCKSTEP data verify folder@1 --json

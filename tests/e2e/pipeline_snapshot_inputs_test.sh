@@ -29,6 +29,10 @@ echo x >dd/f
 echo deep >dd/sub/g
 ln -s f dd/link
 expect_exit 0 "$LOCKSTEP" data snapshot dd --name folder
+# Its files are packed; the step still sees them as files.
+hex=$(sha256sum dd/sub/g | cut -d' ' -f1)
+[[ ! -e "$LOCKSTEP_STORE/blobs/sha256/${hex:0:2}/$hex" ]] ||
+  fail "sub/g is loose, not packed"
 cat >q.yaml <<'YAML'
 pipeline: q
 steps:

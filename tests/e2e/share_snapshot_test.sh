@@ -18,6 +18,11 @@ echo alpha >docs/sub/same.txt
 chmod +x docs/sub/b.txt
 "$LOCKSTEP" data snapshot docs --name docs --label team=ml --json >snap.json
 tree_digest=$(json snap.json 'd["digest"]')
+# The files are packed: the push reads them from the pack.
+hex=$(sha256sum docs/a.txt | cut -d' ' -f1)
+[[ ! -e "$LOCKSTEP_STORE/blobs/sha256/${hex:0:2}/$hex" ]] ||
+  fail "a.txt is loose, not packed"
+expect_eq "$(ls "$LOCKSTEP_STORE/packs" | wc -l)" 1 "one pack in A (a small folder)"
 
 expect_exit 0 "$LOCKSTEP" push --json --insecure snapshot:docs@1 \
   "$REGISTRY/data/docs:v1"
