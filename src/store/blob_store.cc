@@ -223,29 +223,40 @@ bool BlobStore::ReuseIfIntact(const Digest& digest) {
 std::vector<size_t> BlobStore::Refresh(const std::vector<Digest>& digests) {
   // A packed blob costs no system call here: its pack is touched once
   // for all of them, which matters for 100,000 small files.
-  std::map<fs::path, std::vector<size_t>> by_pack;
+  std::vector<bool> packed(digests.size(), false);
   std::vector<size_t> missing;
-  for (size_t i = 0; i < digests.size(); ++i) {
-    std::optional<PackedBlob> packed =
-        packs_->Find(digests[i], PackRefresh::kNo);
-    if (packed) {
-      by_pack[packed->pack].push_back(i);
-    } else if (::utimensat(AT_FDCWD, PathOf(digests[i]).c_str(), nullptr,
-                           0) != 0) {
-      packed = packs_->Find(digests[i], PackRefresh::kIfChanged);
-      if (packed) {
-        by_pack[packed->pack].push_back(i);
-      } else {
-        missing.push_back(i);
+  auto touch_packs = [&](const std::vector<Digest>& batch,
+                         const std::vector<size_t>& positions) {
+    for (const auto& [pack, members] : packs_->GroupByPack(batch)) {
+      // A pack gc removed since it was listed takes its blobs with it.
+      bool gone = ::utimensat(AT_FDCWD, pack.c_str(), nullptr, 0) != 0;
+      for (size_t member : members) {
+        packed[positions[member]] = true;
+        if (gone) missing.push_back(positions[member]);
       }
     }
-  }
+  };
+  std::vector<size_t> all(digests.size());
+  for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+  touch_packs(digests, all);
 
-  // A pack gc removed since it was listed takes its blobs with it.
-  for (const auto& [pack, members] : by_pack) {
-    if (::utimensat(AT_FDCWD, pack.c_str(), nullptr, 0) != 0) {
-      missing.insert(missing.end(), members.begin(), members.end());
+  // The rest are loose files, or packed by another process since this
+  // one read the packs folder, or gone.
+  std::vector<Digest> unpacked;
+  std::vector<size_t> unpacked_at;
+  for (size_t i = 0; i < digests.size(); ++i) {
+    if (packed[i]) continue;
+    if (::utimensat(AT_FDCWD, PathOf(digests[i]).c_str(), nullptr, 0) != 0) {
+      unpacked.push_back(digests[i]);
+      unpacked_at.push_back(i);
     }
+  }
+  if (!unpacked.empty()) {
+    (void)packs_->Find(unpacked.front(), PackRefresh::kIfChanged);
+    touch_packs(unpacked, unpacked_at);
+  }
+  for (size_t i : unpacked_at) {
+    if (!packed[i]) missing.push_back(i);
   }
   std::sort(missing.begin(), missing.end());
   return missing;

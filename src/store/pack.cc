@@ -358,6 +358,31 @@ std::vector<PackedBlob> PackSet::FindAll(const Digest& digest,
   return hits;
 }
 
+std::vector<std::pair<fs::path, std::vector<size_t>>> PackSet::GroupByPack(
+    const std::vector<Digest>& digests) {
+  std::lock_guard lock(mutex_);
+  if (!scanned_) Scan();
+  std::vector<std::vector<size_t>> members(packs_.size());
+  for (size_t i = 0; i < digests.size(); ++i) {
+    RawDigest raw = ToRaw(digests[i]);
+    auto it = std::lower_bound(
+        slots_.begin(), slots_.end(), raw,
+        [](const Slot& slot, const RawDigest& key) {
+          return std::memcmp(slot.digest.data(), key.data(), 32) < 0;
+        });
+    if (it != slots_.end() && it->digest == raw) {
+      members[it->pack].push_back(i);
+    }
+  }
+  std::vector<std::pair<fs::path, std::vector<size_t>>> groups;
+  for (size_t pack = 0; pack < members.size(); ++pack) {
+    if (!members[pack].empty()) {
+      groups.emplace_back(packs_[pack], std::move(members[pack]));
+    }
+  }
+  return groups;
+}
+
 bool PackSet::ChangedSinceScan() const {
   struct stat info;
   int64_t mtime = ::stat(folder_.c_str(), &info) == 0
@@ -389,31 +414,35 @@ void PackSet::Scan() {
       continue;
     }
     Insert(*index);
-    added = true;
-  }
-  if (added) {
-    std::sort(slots_.begin(), slots_.end(), [](const Slot& a, const Slot& b) {
-      return std::memcmp(a.digest.data(), b.digest.data(), 32) < 0;
-    });
   }
 }
 
 void PackSet::Insert(const PackIndex& index) {
   uint32_t pack = static_cast<uint32_t>(packs_.size());
   packs_.push_back(index.path);
-  slots_.reserve(slots_.size() + index.entries.size());
+  size_t before = slots_.size();
+  slots_.reserve(before + index.entries.size());
   for (const PackEntry& entry : index.entries) {
     slots_.push_back({entry.digest, pack, entry.offset, entry.length});
   }
+
+  // An index is sorted by digest on disk (ReadPackIndex checks it), so
+  // one linear merge keeps the table sorted: a full sort of 100,000
+  // slots cost more than the rest of an unchanged re-snapshot.
+  auto by_digest = [](const Slot& a, const Slot& b) {
+    return std::memcmp(a.digest.data(), b.digest.data(), 32) < 0;
+  };
+  if (!std::is_sorted(slots_.begin() + before, slots_.end(), by_digest)) {
+    std::sort(slots_.begin() + before, slots_.end(), by_digest);
+  }
+  std::inplace_merge(slots_.begin(), slots_.begin() + before, slots_.end(),
+                     by_digest);
 }
 
 void PackSet::Add(const PackIndex& index) {
   std::lock_guard lock(mutex_);
   if (!known_.insert(index.path.filename().string()).second) return;
   Insert(index);
-  std::sort(slots_.begin(), slots_.end(), [](const Slot& a, const Slot& b) {
-    return std::memcmp(a.digest.data(), b.digest.data(), 32) < 0;
-  });
 }
 
 void PackSet::Forget(const fs::path& pack) {
