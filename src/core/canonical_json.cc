@@ -6,6 +6,8 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <set>
 #include <utility>
 #include <vector>
@@ -339,39 +341,6 @@ size_t TooDeepAt(std::string_view text, size_t limit) {
 
 namespace {
 
-// Where the first key repeated within one object starts, and the key;
-// npos when there is none. REQUIRES: `text` is well-formed JSON.
-std::pair<size_t, std::string> RepeatedKeyAt(std::string_view text) {
-  struct Container {
-    bool is_object = false;
-    bool expecting_key = false;
-    std::set<std::string> keys;
-  };
-  std::vector<Container> open;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '"') {
-      size_t start = i;
-      for (++i; text[i] != '"'; ++i) {
-        if (text[i] == '\\') ++i;
-      }
-      if (open.empty() || !open.back().expecting_key) continue;
-      // The literal decoded, so "\u0061" and "a" are the same key.
-      std::string key =
-          Json::parse(text.substr(start, i - start + 1)).get<std::string>();
-      if (!open.back().keys.insert(key).second) return {start, key};
-      open.back().expecting_key = false;
-    } else if (c == '{' || c == '[') {
-      open.push_back({c == '{', c == '{', {}});
-    } else if (c == '}' || c == ']') {
-      open.pop_back();
-    } else if (c == ',' && open.back().is_object) {
-      open.back().expecting_key = true;
-    }
-  }
-  return {std::string_view::npos, ""};
-}
-
 // One open array or object while walking JSON text: its pointer and, for
 // an object, the member being read; for an array, the element's index.
 struct OpenContainer {
@@ -391,10 +360,12 @@ struct OpenContainer {
   }
 };
 
-}  // namespace
-
-std::string JsonKeyLocation(std::string_view text, std::string_view object,
-                            std::string_view key) {
+// Calls `visit(object pointer, key, offset of the key's quote)` for every
+// member key in document order, until it returns true. Keys are decoded,
+// so "\u0061" and "a" are the same key. REQUIRES: well-formed JSON.
+using KeyVisitor =
+    std::function<bool(const std::string&, const std::string&, size_t)>;
+void VisitObjectKeys(std::string_view text, const KeyVisitor& visit) {
   std::vector<OpenContainer> open;
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -408,9 +379,7 @@ std::string JsonKeyLocation(std::string_view text, std::string_view object,
       current.member =
           Json::parse(text.substr(start, i - start + 1)).get<std::string>();
       current.expecting_key = false;
-      if (current.pointer == object && current.member == key) {
-        return LineAndColumn(text, start);
-      }
+      if (visit(current.pointer, current.member, start)) return;
     } else if (c == '{' || c == '[') {
       std::string pointer = open.empty() ? "" : open.back().ChildPointer();
       open.push_back({c == '{', c == '{', std::move(pointer), "", 0});
@@ -424,7 +393,34 @@ std::string JsonKeyLocation(std::string_view text, std::string_view object,
       }
     }
   }
-  return "";
+}
+
+// Where the first key repeated within one object starts, and the key;
+// npos when there is none. REQUIRES: `text` is well-formed JSON.
+std::pair<size_t, std::string> RepeatedKeyAt(std::string_view text) {
+  std::map<std::string, std::set<std::string>> keys_by_object;
+  std::pair<size_t, std::string> repeated{std::string_view::npos, ""};
+  VisitObjectKeys(text, [&](const std::string& object,
+                            const std::string& key, size_t at) {
+    if (keys_by_object[object].insert(key).second) return false;
+    repeated = {at, key};
+    return true;
+  });
+  return repeated;
+}
+
+}  // namespace
+
+std::string JsonKeyLocation(std::string_view text, std::string_view object,
+                            std::string_view key) {
+  std::string location;
+  VisitObjectKeys(text, [&](const std::string& pointer,
+                            const std::string& member, size_t at) {
+    if (pointer != object || member != key) return false;
+    location = LineAndColumn(text, at);
+    return true;
+  });
+  return location;
 }
 
 Json ParseJsonOrDiscarded(std::string_view text) {
