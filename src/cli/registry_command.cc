@@ -164,7 +164,7 @@ void ReportDecision(const registry::CleanupDecision& d, bool dry_run,
 int RunCleanup(const GlobalOptions& globals, const std::string& policy_path,
                const std::string& repository, bool dry_run,
                bool trust_metadata) {
-  auto text = ReadFile(policy_path);
+  auto text = ReadDocument(policy_path);
   if (!text.ok()) return ReportError(text.status());
   auto policies = registry::ParsePolicies(*text, policy_path);
   if (!policies.ok()) return ReportError(policies.status());

@@ -204,7 +204,7 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   }
   Result<std::string> params_bytes = std::string();
   if (!flags.params_file.empty()) {
-    params_bytes = ReadFile(flags.params_file);
+    params_bytes = ReadDocument(flags.params_file);
   }
   if (MayReplay(flags) && params_bytes.ok()) {
     std::optional<Result<ReplayedRun>> replayed = TryReplayRun(

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <random>
 
 namespace lockstep {
@@ -101,7 +102,9 @@ Status WriteFileAtomically(const fs::path& path, std::string_view content) {
   return FsyncDirectory(parent);
 }
 
-Result<std::string> ReadFile(const fs::path& path) {
+namespace {
+
+Result<std::string> ReadUpTo(const fs::path& path, uint64_t limit) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return ErrnoStatus(path, errno);
@@ -121,10 +124,26 @@ Result<std::string> ReadFile(const fs::path& path) {
     if (n == 0) {
       break;
     }
+    if (content.size() + static_cast<uint64_t>(n) > limit) {
+      ::close(fd);
+      return Status::InvalidArgument(
+          path.string() + ": larger than " +
+          std::to_string(limit >> 20) + " MiB, the most read as a document");
+    }
     content.append(buffer, static_cast<size_t>(n));
   }
   ::close(fd);
   return content;
+}
+
+}  // namespace
+
+Result<std::string> ReadFile(const fs::path& path) {
+  return ReadUpTo(path, std::numeric_limits<uint64_t>::max());
+}
+
+Result<std::string> ReadDocument(const fs::path& path) {
+  return ReadUpTo(path, kMaxDocumentBytes);
 }
 
 Result<fs::path> MakeTempDirectory(const fs::path& parent,

@@ -30,6 +30,15 @@ Status WriteAll(int fd, std::string_view content, const fs::path& path);
 // InvalidArgument when it is a folder.
 Result<std::string> ReadFile(const fs::path& path);
 
+// The most ReadDocument reads. Pipeline files, params, manifests,
+// policies and lockfiles are kilobytes to a few MB; anything bigger (a
+// mistyped path, /dev/zero, `<(yes)`) is refused before memory runs out.
+inline constexpr uint64_t kMaxDocumentBytes = uint64_t{64} << 20;
+
+// ReadFile for a document a user names: InvalidArgument, naming the file,
+// when it holds more than kMaxDocumentBytes.
+Result<std::string> ReadDocument(const fs::path& path);
+
 // Fsyncs a folder so that a rename inside it is durable.
 Status FsyncDirectory(const fs::path& directory);
 

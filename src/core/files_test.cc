@@ -37,6 +37,23 @@ TEST_F(FilesTest, ReadingAFolderIsInvalidArgument) {
   EXPECT_NE(read.status().message().find(dir_.string()), std::string::npos);
 }
 
+// Found by a tester: `lockstep validate /dev/zero` (or `<(yes)`, or a
+// params file of 1 GB) read until memory ran out and aborted.
+TEST_F(FilesTest, DocumentBeyondTheLimitIsRefusedNamingIt) {
+  Result<std::string> endless = ReadDocument("/dev/zero");
+  ASSERT_FALSE(endless.ok());
+  EXPECT_EQ(endless.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(endless.status().message(),
+            "/dev/zero: larger than 64 MiB, the most read as a document");
+
+  std::string at_limit(kMaxDocumentBytes, 'a');
+  ASSERT_TRUE(WriteFileAtomically(dir_ / "big", at_limit).ok());
+  EXPECT_EQ(ReadDocument(dir_ / "big")->size(), kMaxDocumentBytes);
+  ASSERT_TRUE(WriteFileAtomically(dir_ / "big", at_limit + "b").ok());
+  EXPECT_EQ(ReadDocument(dir_ / "big").status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST_F(FilesTest, MissingFileIsNotFound) {
   EXPECT_EQ(ReadFile(dir_ / "nope").status().code(), StatusCode::kNotFound);
 }

@@ -480,7 +480,7 @@ Result<Lockfile> ParseLockfile(std::string_view text, std::string_view source,
 
 Result<Lockfile> LoadLockfile(const fs::path& path,
                               const LockfileOptions& options) {
-  ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  ASSIGN_OR_RETURN(std::string text, ReadDocument(path));
   return ParseLockfile(text, path.string(), options);
 }
 

@@ -238,7 +238,7 @@ Status VerifyManifestHash(const Json& manifest) {
 }
 
 Result<Json> LoadManifest(const std::filesystem::path& path) {
-  Result<std::string> text = ReadFile(path);
+  Result<std::string> text = ReadDocument(path);
   if (!text.ok()) {
     return Status(text.status().code(), path.string() +
                                             ": cannot read the manifest: " +

@@ -122,7 +122,7 @@ std::string FormatPinnedSummary(const Json& pins) {
 Result<VerifyOutcome> VerifyManifestFile(
     const std::filesystem::path& path,
     const std::filesystem::path& public_key_path) {
-  Result<std::string> bytes = ReadFile(path);
+  Result<std::string> bytes = ReadDocument(path);
   if (!bytes.ok()) {
     return Status(bytes.status().code(),
                   path.string() + ": " + bytes.status().message());
@@ -166,7 +166,7 @@ Result<VerifyOutcome> VerifyManifestFile(
 Result<std::filesystem::path> SignManifestFile(
     const std::filesystem::path& path,
     const std::filesystem::path& private_key_path) {
-  ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  ASSIGN_OR_RETURN(std::string bytes, ReadDocument(path));
   ASSIGN_OR_RETURN(Json manifest,
                    ParseJsonWithUniqueKeys(bytes, path.string()));
   RETURN_IF_ERROR(VerifyManifestHash(manifest).WithContext(path.string()));

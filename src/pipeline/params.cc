@@ -324,7 +324,7 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
   if (params_file.empty()) {
     return ResolveParams(spec, overrides, nullptr);
   }
-  ASSIGN_OR_RETURN(std::string text, ReadFile(params_file));
+  ASSIGN_OR_RETURN(std::string text, ReadDocument(params_file));
   ParamsFile file{.path = params_file, .text = std::move(text)};
   return ResolveParams(spec, overrides, &file);
 }

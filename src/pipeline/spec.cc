@@ -1350,7 +1350,7 @@ Status CheckCodePaths(const PipelineSpec& spec) {
 }  // namespace
 
 Result<std::string> ReadPipelineFile(const std::filesystem::path& file) {
-  Result<std::string> text = ReadFile(file);
+  Result<std::string> text = ReadDocument(file);
   if (!text.ok()) {
     return Status(text.status().code(),
                   file.string() + ": cannot read the pipeline file: " +
