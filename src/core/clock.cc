@@ -15,6 +15,16 @@ int64_t NowUnixMillis() {
       .count();
 }
 
+int64_t UnixNanosOf(const struct timespec& time) {
+  return static_cast<int64_t>(time.tv_sec) * 1'000'000'000 + time.tv_nsec;
+}
+
+int64_t NowUnixNanos() {
+  struct timespec now;
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  return UnixNanosOf(now);
+}
+
 std::string FormatRfc3339(int64_t unix_millis) {
   time_t seconds = static_cast<time_t>(unix_millis / 1000);
   int millis = static_cast<int>(unix_millis % 1000);

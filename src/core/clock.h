@@ -7,6 +7,7 @@
 #define LOCKSTEP_CORE_CLOCK_H_
 
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,12 @@ namespace lockstep {
 
 // Milliseconds since the Unix epoch.
 int64_t NowUnixMillis();
+
+// Nanoseconds since the Unix epoch, as file timestamps are compared.
+int64_t NowUnixNanos();
+
+// A file timestamp (st_mtim, st_ctim) in nanoseconds since the epoch.
+int64_t UnixNanosOf(const struct timespec& time);
 
 // "2026-12-04T16:00:00.123Z" for `unix_millis`.
 std::string FormatRfc3339(int64_t unix_millis);

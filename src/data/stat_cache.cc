@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "core/clock.h"
 #include "core/files.h"
 
 namespace lockstep::data {
@@ -22,10 +23,6 @@ namespace {
 // Save writes entries sorted by path bytes; Load accepts any order.
 constexpr std::string_view kMagic = "lockstep-stat-cache-v1\n";
 constexpr size_t kFixedSize = 6 * 8 + 32;
-
-int64_t Nanos(const struct timespec& time) {
-  return static_cast<int64_t>(time.tv_sec) * 1'000'000'000 + time.tv_nsec;
-}
 
 template <typename T>
 void AppendRaw(std::string* out, T value) {
@@ -65,15 +62,9 @@ StatKey StatKeyOf(const struct stat& info) {
   key.device = static_cast<uint64_t>(info.st_dev);
   key.inode = static_cast<uint64_t>(info.st_ino);
   key.size = static_cast<uint64_t>(info.st_size);
-  key.mtime_ns = Nanos(info.st_mtim);
-  key.ctime_ns = Nanos(info.st_ctim);
+  key.mtime_ns = UnixNanosOf(info.st_mtim);
+  key.ctime_ns = UnixNanosOf(info.st_ctim);
   return key;
-}
-
-int64_t NowUnixNanos() {
-  struct timespec now;
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  return Nanos(now);
 }
 
 namespace {

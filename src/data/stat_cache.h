@@ -50,9 +50,6 @@ struct StatKey {
 
 StatKey StatKeyOf(const struct stat& info);
 
-// The current wall-clock time in nanoseconds (the hashing time recorded).
-int64_t NowUnixNanos();
-
 class StatCache {
  public:
   // Files modified less than this long before they were hashed are racy.

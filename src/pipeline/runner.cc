@@ -829,7 +829,7 @@ Status RunState::AddCode(const StepSpec& step, StepReport* report) {
   for (size_t i = 0; i < step.code.size(); ++i) {
     // Every stat below is taken after this: a file changed less than the
     // racy window before it cannot vouch for the bytes hashed.
-    int64_t listed_at = data::NowUnixNanos();
+    int64_t listed_at = NowUnixNanos();
     std::vector<CodeFolder> folders;
     Result<std::vector<CodeFile>> files =
         ListCodeFiles(spec_.directory, step.code[i], &folders);
@@ -939,7 +939,7 @@ Result<Json> RunState::KeyParts(const StepSpec& step,
     if (!program.empty()) {
       auto cached = program_digests_.find(program.string());
       if (cached == program_digests_.end()) {
-        int64_t read_at = data::NowUnixNanos();
+        int64_t read_at = NowUnixNanos();
         struct stat info;
         if (::stat(program.c_str(), &info) != 0) {
           report_.replay.Refuse("cannot stat " + program.string());
@@ -1256,7 +1256,7 @@ Status RunState::VerifyCachedBlob(const Digest& digest) {
   }
   // The stat is taken before reading: a write during or after the read
   // changes the ctime, so the entry cannot vouch for other bytes.
-  int64_t hashed_at = data::NowUnixNanos();
+  int64_t hashed_at = NowUnixNanos();
   RETURN_IF_ERROR(blobs_->Verify(digest));
   blob_stats_.Put(key, stat_key, hashed_at, digest);
   return Status::Ok();

@@ -9,6 +9,7 @@
 #include <ctime>
 
 #include "core/canonical_json.h"
+#include "core/clock.h"
 #include "core/files.h"
 
 namespace lockstep::store {
@@ -25,21 +26,11 @@ constexpr int64_t kRacyWindowNs = 2'000'000'000;
 // Symlinks followed before giving up (the kernel's own limit).
 constexpr int kMaxLinks = 40;
 
-int64_t Nanos(const struct timespec& time) {
-  return static_cast<int64_t>(time.tv_sec) * 1'000'000'000 + time.tv_nsec;
-}
-
-int64_t NowNanos() {
-  struct timespec now;
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  return Nanos(now);
-}
-
 Json StatJson(const struct stat& st) {
   return {static_cast<int64_t>(st.st_dev), static_cast<int64_t>(st.st_ino),
           static_cast<int64_t>(st.st_mode), static_cast<int64_t>(st.st_uid),
           static_cast<int64_t>(st.st_gid), static_cast<int64_t>(st.st_size),
-          Nanos(st.st_mtim), Nanos(st.st_ctim)};
+          UnixNanosOf(st.st_mtim), UnixNanosOf(st.st_ctim)};
 }
 
 fs::path HostFactPath(const fs::path& store_root, std::string_view name) {
@@ -62,7 +53,7 @@ HostFactKey::HostFactKey() {
 
 void HostFactKey::AddFile(const std::string& label, const fs::path& path) {
   Json chain = Json::array();
-  int64_t now = NowNanos();
+  int64_t now = NowUnixNanos();
   fs::path current = path;
   for (int links = 0; links <= kMaxLinks; ++links) {
     struct stat st;
@@ -70,8 +61,8 @@ void HostFactKey::AddFile(const std::string& label, const fs::path& path) {
       chain.push_back({current.string(), nullptr});
       break;
     }
-    if (now - Nanos(st.st_ctim) < kRacyWindowNs ||
-        now - Nanos(st.st_mtim) < kRacyWindowNs) {
+    if (now - UnixNanosOf(st.st_ctim) < kRacyWindowNs ||
+        now - UnixNanosOf(st.st_mtim) < kRacyWindowNs) {
       settled_ = false;
     }
     chain.push_back({current.string(), StatJson(st)});

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "core/clock.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "store/blob_store.h"
@@ -43,16 +44,6 @@ uint64_t GetU64(const char* in) {
 }
 
 int HexValue(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
-
-int64_t NanosOf(const struct timespec& time) {
-  return static_cast<int64_t>(time.tv_sec) * 1'000'000'000 + time.tv_nsec;
-}
-
-int64_t NowNanos() {
-  struct timespec now;
-  ::clock_gettime(CLOCK_REALTIME, &now);
-  return NanosOf(now);
-}
 
 bool ByDigest(const PackEntry& a, const PackEntry& b) {
   return std::memcmp(a.digest.data(), b.digest.data(), 32) < 0;
@@ -386,7 +377,7 @@ std::vector<std::pair<fs::path, std::vector<size_t>>> PackSet::GroupByPack(
 bool PackSet::ChangedSinceScan() const {
   struct stat info;
   int64_t mtime = ::stat(folder_.c_str(), &info) == 0
-                      ? NanosOf(info.st_mtim)
+                      ? UnixNanosOf(info.st_mtim)
                       : -1;
   // A scan that began right after the folder changed may have missed a
   // rename in the same tick of the file system's clock: it is redone.
@@ -396,10 +387,10 @@ bool PackSet::ChangedSinceScan() const {
 
 void PackSet::Scan() {
   scanned_ = true;
-  scanned_at_ns_ = NowNanos();
+  scanned_at_ns_ = NowUnixNanos();
   struct stat info;
   folder_mtime_ns_ = ::stat(folder_.c_str(), &info) == 0
-                         ? NanosOf(info.st_mtim)
+                         ? UnixNanosOf(info.st_mtim)
                          : -1;
   std::error_code error;
   fs::directory_iterator it(folder_, error);
