@@ -190,7 +190,9 @@ int PrintRun(const GlobalOptions& globals, const pipeline::RunReport& report,
 int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   // The manifest records the code version; without libgit2 a run (or a
   // replay) could do all its work and then have no manifest.
-  if (Status git = env::CodeVersionAvailable(); !git.ok()) {
+  if (Status git = env::CodeVersionAvailable(
+          std::filesystem::path(flags.pipeline_file).parent_path());
+      !git.ok()) {
     return ReportError(git);
   }
   // Read once: the pipeline and params parsed and the replay fingerprint

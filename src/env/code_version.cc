@@ -455,11 +455,46 @@ Status IgnoreStore(git_repository* repo, const std::string& work_tree,
   return Status::Ok();
 }
 
+namespace {
+
+// Whether libgit2's discovery from `folder` (repository_open_ext with no
+// flags: parents of the real path, no environment variables) could find
+// a repository: some folder on the way up holds `.git` (a folder or a
+// gitfile) or `HEAD` (it may be a bare repository). Errors say yes.
+// Loading libgit2 (its libraries and certificate bundle) costs a no-op
+// run about a tenth of its time, so a folder outside any repository
+// skips it.
+bool MayBeInRepository(const fs::path& folder) {
+  std::error_code error;
+  fs::path at = fs::canonical(folder.empty() ? fs::path(".") : folder, error);
+  if (error) {
+    return true;
+  }
+  while (true) {
+    for (const char* name : {".git", "HEAD"}) {
+      struct stat info;
+      if (::lstat((at / name).c_str(), &info) == 0 || errno != ENOENT) {
+        return true;
+      }
+    }
+    if (at == at.parent_path()) {
+      return false;
+    }
+    at = at.parent_path();
+  }
+}
+
+}  // namespace
+
 Result<CodeVersion> CaptureCodeVersion(const fs::path& folder,
                                        store::BlobStore* blobs) {
+  CodeVersion version;
+  if (!MayBeInRepository(folder)) {
+    version.note = "not in a git work tree";
+    return version;
+  }
   ASSIGN_OR_RETURN(const GitApi* api, LoadLibgit2());
   const GitApi& git = *api;
-  CodeVersion version;
   git_repository* raw = nullptr;
   int error = git.repository_open_ext(&raw, folder.c_str(), 0, nullptr);
   if (error == GIT_ENOTFOUND) {
@@ -588,6 +623,11 @@ Result<CodeVersion> CodeVersion::FromJson(const Json& json) {
   return version;
 }
 
-Status CodeVersionAvailable() { return LoadLibgit2().status(); }
+Status CodeVersionAvailable(const fs::path& folder) {
+  if (!MayBeInRepository(folder)) {
+    return Status::Ok();
+  }
+  return LoadLibgit2().status();
+}
 
 }  // namespace lockstep::env

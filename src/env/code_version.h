@@ -52,10 +52,12 @@ struct CodeVersion {
 Result<CodeVersion> CaptureCodeVersion(const fs::path& folder,
                                        store::BlobStore* blobs = nullptr);
 
-// OK when CaptureCodeVersion can work: libgit2 opens. A run checks this
-// before its first step, so a missing library stops it before any work
-// rather than at its manifest (FailedPrecondition naming the package).
-Status CodeVersionAvailable();
+// OK when CaptureCodeVersion(folder) can work: libgit2 opens, or is not
+// needed because no folder from `folder` up could hold a repository. A
+// run checks this before its first step, so a missing library stops it
+// before any work rather than at its manifest (FailedPrecondition naming
+// the package).
+Status CodeVersionAvailable(const fs::path& folder);
 
 // Writes the tree of `version.commit` from the repository at `repo_path`
 // into `destination` (which must not exist), then applies the dirty patch

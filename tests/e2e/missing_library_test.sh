@@ -47,15 +47,34 @@ expect_exit 5 without libpq.so.5 \
   "$LOCKSTEP" --metadata postgresql://127.0.0.1:1/none runs list
 expect_contains stderr.txt "install the Debian package libpq5"
 
-# A run needs libgit2 for its manifest's code version: without it the run
-# stops before its first step, and no run is left recorded as running.
+# A run in a git work tree needs libgit2 for its manifest's code
+# version: without it the run stops before its first step, and no run is
+# left recorded as running.
+mkdir repo
+git -C repo init -q
 printf 'pipeline: p\nsteps:\n  a:\n    run: [sh, -c, "touch %s/ran; echo > outputs/o"]\n    outputs: {o: Artifact}\n' \
-  "$TEST_DIR" >p.yaml
-expect_exit 5 without libgit2.so.1.5 "$LOCKSTEP" run p.yaml --sandbox none
+  "$TEST_DIR" >repo/p.yaml
+expect_exit 5 without libgit2.so.1.5 "$LOCKSTEP" run repo/p.yaml \
+  --sandbox none
 expect_contains stderr.txt "install the Debian package libgit2-1.5"
 [[ ! -e ran ]] || fail "a step ran without libgit2"
 expect_exit 0 "$LOCKSTEP" --json runs list --status running
 expect_eq "$(json stdout.txt 'len(d["runs"])')" "0" "runs left running"
+
+# Outside any repository there is no code version to read, so the same
+# run needs no libgit2, and its manifest says where it ran.
+cp repo/p.yaml p.yaml
+if git -C "$TEST_DIR" rev-parse 2>/dev/null; then
+  echo "PASS (the test folder is inside a repository; outside case skipped)"
+  exit 0
+fi
+expect_exit 0 without libgit2.so.1.5 "$LOCKSTEP" run p.yaml --sandbox none
+[[ -e ran ]] || fail "the step did not run outside a repository"
+manifest=$(ls "$LOCKSTEP_STORE"/runs/*/manifest.json)
+expect_eq "$(json "$manifest" 'd["code"]["in_git_work_tree"]')" "False" \
+  "code version outside a repository"
+expect_eq "$(json "$manifest" 'd["code"]["note"]')" \
+  "not in a git work tree" "code note outside a repository"
 
 # With the libraries present the same commands get past loading them.
 expect_exit 0 "$LOCKSTEP" ml train --train train.csv --label label \
