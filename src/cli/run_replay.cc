@@ -172,14 +172,16 @@ Result<ReplayedRun> RecordReplay(ReplayPlan plan,
                                       .status = "running",
                                       .started_ms = report.started_ms,
                                       .labels = labels}));
+  // The cached executions are copied by the next process that reads
+  // lineage (MetadataStore::MaterializeReplays): a no-op writes one row.
   ASSIGN_OR_RETURN(int64_t copied,
-                   metadata.ReplayExecutions(
+                   metadata.DeferReplayExecutions(
                        original.context_id, original.run_id,
                        {run_context, pipeline_context}, report.run_id));
   report.steps = std::move(plan.steps);
   if (copied != static_cast<int64_t>(report.steps.size())) {
     (void)metadata.FinishRun(report.run_id, "failed", "", "");
-    return Status::Internal("replay of run " + original.run_id + " copied " +
+    return Status::Internal("replay of run " + original.run_id + " has " +
                             std::to_string(copied) + " executions for " +
                             std::to_string(report.steps.size()) + " steps");
   }
@@ -265,7 +267,8 @@ std::optional<Result<ReplayedRun>> TryReplayRun(
   }
   // A record lives in a store; with none yet there is nothing to replay.
   Result<OpenedStore> opened =
-      OpenStoreAndMetadata(globals, store::CreateIfMissing::kNo);
+      OpenStoreAndMetadata(globals, store::CreateIfMissing::kNo,
+                           {.defer_replays = true});
   if (!opened.ok()) {
     return std::nullopt;
   }

@@ -30,11 +30,13 @@ Json LibraryVersions() {
 }  // namespace
 
 Result<OpenedStore> OpenStoreAndMetadata(const GlobalOptions& globals,
-                                         store::CreateIfMissing create) {
+                                         store::CreateIfMissing create,
+                                         metadata::OpenOptions options) {
   ASSIGN_OR_RETURN(store::StoreLocation location, OpenStore(globals, create));
   std::string url =
       metadata::MetadataStore::DefaultUrl(location.root, globals.metadata);
-  ASSIGN_OR_RETURN(auto metadata, metadata::MetadataStore::Open(url));
+  ASSIGN_OR_RETURN(auto metadata,
+                   metadata::MetadataStore::Open(url, options));
   metadata->SetStoreRoot(location.root);
   return OpenedStore{location, store::BlobStore(location.root),
                      std::move(metadata)};

@@ -28,8 +28,9 @@ struct OpenedStore {
 };
 
 // Finds (or creates) the store and opens its metadata database.
-Result<OpenedStore> OpenStoreAndMetadata(const GlobalOptions& globals,
-                                         store::CreateIfMissing create);
+Result<OpenedStore> OpenStoreAndMetadata(
+    const GlobalOptions& globals, store::CreateIfMissing create,
+    metadata::OpenOptions options = {});
 
 // Parses --sandbox and --label, and fills in what built-in components
 // need (this binary's path, library versions). The sandbox probe's

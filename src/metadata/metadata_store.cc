@@ -12,6 +12,7 @@
 #include "core/canonical_json.h"
 #include "core/clock.h"
 #include "core/files.h"
+#include "core/log.h"
 
 namespace lockstep::metadata {
 
@@ -288,7 +289,7 @@ Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url) {
 }
 
 Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(
-    const std::string& url) {
+    const std::string& url, OpenOptions options) {
   ASSIGN_OR_RETURN(std::unique_ptr<SqlDatabase> db, OpenDatabase(url));
 
   Status status;
@@ -307,7 +308,17 @@ Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(
       (void)WriteFileAtomically(CreatedMarker(path), "");
     }
   }
-  return std::make_unique<MetadataStore>(std::move(db));
+  auto store = std::make_unique<MetadataStore>(std::move(db));
+  if (!options.defer_replays) {
+    // A reader that cannot write (a read-only copy of a store) still
+    // reads everything else; only the replays' steps are missing.
+    if (Status made = store->MaterializeReplays(); !made.ok()) {
+      LogWarning("{}; until a writable open records it, that run lists no "
+                 "steps",
+                 made.message());
+    }
+  }
+  return store;
 }
 
 MetadataStore::MetadataStore(std::unique_ptr<SqlDatabase> db)
@@ -662,6 +673,19 @@ MetadataStore::CacheAnswersFor(const std::vector<std::string>& cache_keys) {
 Result<int64_t> MetadataStore::ReplayExecutions(
     int64_t from, const std::string& from_run, const std::vector<int64_t>& to,
     const std::string& run_id) {
+  int64_t copied = 0;
+  int64_t now = NowUnixMillis();
+  RETURN_IF_ERROR(InTransaction([&]() -> Status {
+    ASSIGN_OR_RETURN(copied, CopyReplayedExecutions(from, from_run, to,
+                                                    run_id, now));
+    return Status::Ok();
+  }));
+  return copied;
+}
+
+Result<int64_t> MetadataStore::CopyReplayedExecutions(
+    int64_t from, const std::string& from_run, const std::vector<int64_t>& to,
+    const std::string& run_id, int64_t time_ms) {
   bool sqlite = db_->dialect() == SqlDialect::kSqlite;
   // A cached copy's own properties: only what differs from the execution
   // it repeats (readers merge them over that one's, ExecutionFromRow),
@@ -675,65 +699,135 @@ Result<int64_t> MetadataStore::ReplayExecutions(
                "'produced_by_run', CASE WHEN e.state = 'cached' THEN "
                "e.properties::jsonb->>'produced_by_run' ELSE ?::text "
                "END)::text";
-  int64_t copied = 0;
+
+  // New ids are the old ones shifted past every id in use, so events
+  // and associations follow their executions by the same shift.
+  ASSIGN_OR_RETURN(int64_t next, NextId("executions"));
+  ASSIGN_OR_RETURN(auto first,
+                   db_->Query("SELECT COALESCE(MIN(execution_id), 0), "
+                              "COUNT(*) FROM associations "
+                              "WHERE context_id = ?",
+                              {from}));
+  int64_t copied = AsInt(first[0][1]);
+  if (copied == 0) {
+    return copied;
+  }
+  int64_t shift = next - AsInt(first[0][0]);
+
+  const std::string from_executions =
+      " FROM associations s JOIN executions e ON e.id = s.execution_id "
+      "WHERE s.context_id = ?";
+  RETURN_IF_ERROR(db_->Execute(
+      "INSERT INTO executions (id, type_id, name, state, cache_key, "
+      "properties, create_time_ms, update_time_ms, properties_of) "
+      "SELECT e.id + CAST(? AS BIGINT), e.type_id, e.name, 'cached', "
+      "e.cache_key, " +
+          properties +
+          ", CAST(? AS BIGINT), CAST(? AS BIGINT), CASE WHEN "
+          "e.properties_of <> 0 THEN e.properties_of ELSE e.id END" +
+          from_executions + " ORDER BY e.id",
+      {shift, run_id, from_run, time_ms, time_ms, from}));
+  RETURN_IF_ERROR(db_->Execute(
+      "INSERT INTO events (artifact_id, execution_id, type, port, time_ms) "
+      "SELECT v.artifact_id, v.execution_id + CAST(? AS BIGINT), v.type, "
+      "v.port, CAST(? AS BIGINT) "
+      "FROM associations s JOIN events v ON v.execution_id = "
+      "s.execution_id WHERE s.context_id = ? ORDER BY v.id",
+      {shift, time_ms, from}));
+
+  for (int64_t context : to) {
+    RETURN_IF_ERROR(db_->Execute(
+        "INSERT INTO associations (context_id, execution_id) "
+        "SELECT CAST(? AS BIGINT), s.execution_id + CAST(? AS BIGINT) "
+        "FROM associations s "
+        "WHERE s.context_id = ? ON CONFLICT DO NOTHING",
+        {context, shift, from}));
+    RETURN_IF_ERROR(db_->Execute(
+        "INSERT INTO attributions (context_id, artifact_id) "
+        "SELECT DISTINCT CAST(? AS BIGINT), v.artifact_id FROM "
+        "associations s JOIN events v ON v.execution_id = s.execution_id "
+        "WHERE s.context_id = ? AND v.type = 'output' "
+        "ON CONFLICT DO NOTHING",
+        {context, from}));
+  }
+  if (!sqlite) {
+    // Explicit ids bypass the sequence; move it past what we used.
+    RETURN_IF_ERROR(db_->Execute(
+        "SELECT setval(pg_get_serial_sequence('executions', 'id'), "
+        "(SELECT MAX(id) FROM executions))"));
+  }
+  return copied;
+}
+
+namespace {
+
+// The contexts of a deferred replay as stored: ids joined by commas.
+std::string JoinIds(const std::vector<int64_t>& ids) {
+  std::string joined;
+  for (int64_t id : ids) {
+    joined += (joined.empty() ? "" : ",") + std::to_string(id);
+  }
+  return joined;
+}
+
+std::vector<int64_t> SplitIds(const std::string& joined) {
+  std::vector<int64_t> ids;
+  size_t start = 0;
+  while (start < joined.size()) {
+    size_t comma = joined.find(',', start);
+    if (comma == std::string::npos) comma = joined.size();
+    ids.push_back(std::stoll(joined.substr(start, comma - start)));
+    start = comma + 1;
+  }
+  return ids;
+}
+
+}  // namespace
+
+Result<int64_t> MetadataStore::DeferReplayExecutions(
+    int64_t from, const std::string& from_run, const std::vector<int64_t>& to,
+    const std::string& run_id) {
+  int64_t count = 0;
   int64_t now = NowUnixMillis();
   RETURN_IF_ERROR(InTransaction([&]() -> Status {
-    // New ids are the old ones shifted past every id in use, so events
-    // and associations follow their executions by the same shift.
-    ASSIGN_OR_RETURN(int64_t next, NextId("executions"));
-    ASSIGN_OR_RETURN(auto first,
-                     db_->Query("SELECT COALESCE(MIN(execution_id), 0), "
-                                "COUNT(*) FROM associations "
+    ASSIGN_OR_RETURN(auto rows,
+                     db_->Query("SELECT COUNT(*) FROM associations "
                                 "WHERE context_id = ?",
                                 {from}));
-    copied = AsInt(first[0][1]);
-    if (copied == 0) {
-      return Status::Ok();
-    }
-    int64_t shift = next - AsInt(first[0][0]);
-    const std::string from_executions =
-        " FROM associations s JOIN executions e ON e.id = s.execution_id "
-        "WHERE s.context_id = ?";
-    RETURN_IF_ERROR(db_->Execute(
-        "INSERT INTO executions (id, type_id, name, state, cache_key, "
-        "properties, create_time_ms, update_time_ms, properties_of) "
-        "SELECT e.id + CAST(? AS BIGINT), e.type_id, e.name, 'cached', "
-        "e.cache_key, " +
-            properties +
-            ", CAST(? AS BIGINT), CAST(? AS BIGINT), CASE WHEN "
-            "e.properties_of <> 0 THEN e.properties_of ELSE e.id END" +
-            from_executions + " ORDER BY e.id",
-        {shift, run_id, from_run, now, now, from}));
-    RETURN_IF_ERROR(db_->Execute(
-        "INSERT INTO events (artifact_id, execution_id, type, port, time_ms) "
-        "SELECT v.artifact_id, v.execution_id + CAST(? AS BIGINT), v.type, "
-        "v.port, CAST(? AS BIGINT) "
-        "FROM associations s JOIN events v ON v.execution_id = "
-        "s.execution_id WHERE s.context_id = ? ORDER BY v.id",
-        {shift, now, from}));
-    for (int64_t context : to) {
-      RETURN_IF_ERROR(db_->Execute(
-          "INSERT INTO associations (context_id, execution_id) "
-          "SELECT CAST(? AS BIGINT), s.execution_id + CAST(? AS BIGINT) "
-          "FROM associations s "
-          "WHERE s.context_id = ? ON CONFLICT DO NOTHING",
-          {context, shift, from}));
-      RETURN_IF_ERROR(db_->Execute(
-          "INSERT INTO attributions (context_id, artifact_id) "
-          "SELECT DISTINCT CAST(? AS BIGINT), v.artifact_id FROM "
-          "associations s JOIN events v ON v.execution_id = s.execution_id WHERE s.context_id = ? "
-          "AND v.type = 'output' ON CONFLICT DO NOTHING",
-          {context, from}));
-    }
-    if (!sqlite) {
-      // Explicit ids bypass the sequence; move it past what we used.
-      RETURN_IF_ERROR(db_->Execute(
-          "SELECT setval(pg_get_serial_sequence('executions', 'id'), "
-          "(SELECT MAX(id) FROM executions))"));
-    }
-    return Status::Ok();
+    count = AsInt(rows[0][0]);
+    return db_->Execute(
+        "INSERT INTO pending_replays (run_id, from_context, from_run, "
+        "contexts, time_ms) VALUES (?, ?, ?, ?, ?)",
+        {run_id, from, from_run, JoinIds(to), now});
   }));
-  return copied;
+  return count;
+}
+
+Status MetadataStore::MaterializeReplays() {
+  ASSIGN_OR_RETURN(auto pending,
+                   db_->Query("SELECT run_id FROM pending_replays "
+                              "ORDER BY time_ms, run_id"));
+  for (const SqlRow& row : pending) {
+    std::string run_id = AsText(row[0]);
+    RETURN_IF_ERROR(InTransaction([&]() -> Status {
+      // Taking the row is the claim: a process that lost the race to
+      // another finds it gone and copies nothing.
+      ASSIGN_OR_RETURN(auto taken,
+                       db_->Query("DELETE FROM pending_replays "
+                                  "WHERE run_id = ? RETURNING from_context, "
+                                  "from_run, contexts, time_ms",
+                                  {run_id}));
+      if (taken.empty()) {
+        return Status::Ok();
+      }
+      const SqlRow& replay = taken[0];
+      return CopyReplayedExecutions(AsInt(replay[0]), AsText(replay[1]),
+                                    SplitIds(AsText(replay[2])), run_id,
+                                    AsInt(replay[3]))
+          .status();
+    }).WithContext("recording the lineage of replayed run " + run_id));
+  }
+  return Status::Ok();
 }
 
 Result<Execution> MetadataStore::FindLatestExecution(

@@ -24,7 +24,7 @@
 namespace lockstep::metadata {
 
 // The schema version this binary reads and writes.
-inline constexpr int64_t kSchemaVersion = 4;
+inline constexpr int64_t kSchemaVersion = 5;
 
 // An input that is an output of an earlier record in the same
 // RecordExecutions batch, whose artifact id is assigned by that call.
@@ -54,6 +54,12 @@ struct RunFilter {
 
 enum class OpenMode { kReadWrite, kReadOnly };
 
+struct OpenOptions {
+  // Leave deferred replays (DeferReplayExecutions) uncopied: for the
+  // no-op fast path, which reads no lineage but the cache answers.
+  bool defer_replays = false;
+};
+
 class MetadataStore {
  public:
   // Opens the database at `url`: a path to a SQLite file, "sqlite:PATH",
@@ -64,8 +70,11 @@ class MetadataStore {
   // but the folder holding it has runs/*/manifest.json, or the marker
   // .NAME.created that Open leaves beside a database it has opened: a fresh
   // database there would forget those runs and snapshots and let gc sweep
-  // their bytes.
-  static Result<std::unique_ptr<MetadataStore>> Open(const std::string& url);
+  // their bytes. Unless `options` defer them, copies the executions of
+  // deferred replays first (MaterializeReplays), so every reader sees
+  // a replay's lineage.
+  static Result<std::unique_ptr<MetadataStore>> Open(
+      const std::string& url, OpenOptions options = {});
 
   // The default database of a store folder: <store>/metadata.db, unless
   // `url_override` (from --metadata or $LOCKSTEP_METADATA) is set.
@@ -164,6 +173,20 @@ class MetadataStore {
                                    const std::vector<int64_t>& to,
                                    const std::string& run_id);
 
+  // ReplayExecutions' record, made later: writes one row naming the
+  // replay and returns the number of executions its copy will hold. A
+  // no-op run then costs one row instead of thousands; the copy is made,
+  // with this call's time, by the next Open that does not defer it.
+  Result<int64_t> DeferReplayExecutions(int64_t from,
+                                        const std::string& from_run,
+                                        const std::vector<int64_t>& to,
+                                        const std::string& run_id);
+
+  // Makes the copies of every deferred replay, oldest first, each in one
+  // transaction that also removes its row, so racing processes make each
+  // copy exactly once.
+  Status MaterializeReplays();
+
   // Contexts: returns the id of the context with this type and name,
   // creating it when absent.
   Result<int64_t> PutContext(const Context& context);
@@ -243,6 +266,13 @@ class MetadataStore {
   // manifest this database does not know.
   Result<bool> LacksNothingOfStore(int64_t on_disk);
   Result<int64_t> InsertArtifact(const Artifact& artifact);
+  // ReplayExecutions' copy, inside the caller's transaction, stamped
+  // `time_ms`. Returns the number of executions copied.
+  Result<int64_t> CopyReplayedExecutions(int64_t from,
+                                         const std::string& from_run,
+                                         const std::vector<int64_t>& to,
+                                         const std::string& run_id,
+                                         int64_t time_ms);
   // The next free id of `table` (the caller holds the write lock).
   Result<int64_t> NextId(const std::string& table);
   // Runs `select` + IdSet() + `tail` with `ids` as one parameter; a

@@ -593,5 +593,66 @@ TEST_P(MetadataStoreTest, ReplayExecutionsCopiesARunAsCachedExecutions) {
   EXPECT_GT(later.execution.id, executions[1].id);
 }
 
+// A deferred replay writes one row and no execution; the next Open that
+// does not defer replays makes the same copy ReplayExecutions makes, once,
+// even when two processes materialize at the same time.
+TEST_P(MetadataStoreTest, DeferredReplayIsCopiedOnceByTheNextOpen) {
+  int64_t pipeline = *store_->PutContext({.type = "pipeline", .name = "p"});
+  int64_t first = *store_->PutContext({.type = "run", .name = "r1"});
+  std::vector<ExecutionRecord> records(2);
+  for (int i = 0; i < 2; ++i) {
+    std::string name = i == 0 ? "a" : "b";
+    records[i].execution = {.type = "command", .name = name,
+                            .state = ExecutionState::kComplete,
+                            .cache_key = "sha256:k" + name,
+                            .properties = {{"run_id", "r1"},
+                                           {"duration_ms", 3}}};
+    records[i].outputs = {{"o", Artifact{.type = "Dataset",
+                                         .digest = "sha256:d" + name}}};
+    records[i].context_ids = {first, pipeline};
+  }
+  ASSERT_TRUE(store_->RecordExecutions(&records).ok());
+  int64_t eager = *store_->PutContext({.type = "run", .name = "r2"});
+  ASSERT_EQ(*store_->ReplayExecutions(first, "r1", {eager}, "r2"), 2);
+
+  auto deferring = MetadataStore::Open(url_, {.defer_replays = true});
+  ASSERT_TRUE(deferring.ok()) << deferring.status().message();
+  int64_t deferred = *(*deferring)->PutContext({.type = "run", .name = "r3"});
+  auto count = (*deferring)->DeferReplayExecutions(first, "r1",
+                                                   {deferred, pipeline}, "r3");
+  ASSERT_TRUE(count.ok()) << count.status().message();
+  EXPECT_EQ(*count, 2);
+  EXPECT_EQ((*deferring)->ExecutionsInContext(deferred)->size(), 0u);
+  auto other = MetadataStore::Open(url_, {.defer_replays = true});
+  ASSERT_TRUE(other.ok());
+  EXPECT_EQ((*other)->ExecutionsInContext(deferred)->size(), 0u);
+
+  // Both take the row; only the first copies.
+  ASSERT_TRUE((*deferring)->MaterializeReplays().ok());
+  ASSERT_TRUE((*other)->MaterializeReplays().ok());
+  auto reopened = MetadataStore::Open(url_);
+  ASSERT_TRUE(reopened.ok());
+  auto copies = *(*reopened)->ExecutionsInContext(deferred);
+  auto expected = *(*reopened)->ExecutionsInContext(eager);
+  ASSERT_EQ(copies.size(), 2u);
+  for (size_t i = 0; i < copies.size(); ++i) {
+    EXPECT_EQ(copies[i].name, expected[i].name);
+    EXPECT_EQ(copies[i].state, ExecutionState::kCached);
+    EXPECT_EQ(copies[i].cache_key, expected[i].cache_key);
+    Json properties = expected[i].properties;
+    properties["run_id"] = "r3";
+    EXPECT_EQ(copies[i].properties, properties);
+    auto events = *(*reopened)->EventsOfExecution(copies[i].id);
+    ASSERT_EQ(events.size(), 1u);
+    EXPECT_EQ(events[0].artifact_id, records[i].outputs[0].second.id);
+  }
+  // The pipeline context holds the two originals and the two r3 copies.
+  EXPECT_EQ((*reopened)->ExecutionsInContext(pipeline)->size(), 4u);
+  auto pending = (*reopened)->database()->Query(
+      "SELECT COUNT(*) FROM pending_replays");
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(AsInt((*pending)[0][0]), 0);
+}
+
 }  // namespace
 }  // namespace lockstep::metadata

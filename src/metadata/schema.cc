@@ -140,6 +140,19 @@ const std::vector<std::string> kMigrationToV4 = {
     "DEFAULT 0",
 };
 
+// Version 5: a no-op run (the replay fast path) writes one row here and
+// leaves the copy of the replayed run's executions to the next process
+// that opens the store to read or write lineage (MaterializeReplays).
+// `contexts` holds the replay's context ids, joined by commas.
+const std::vector<std::string> kMigrationToV5 = {
+    "CREATE TABLE IF NOT EXISTS pending_replays ("
+    "run_id TEXT PRIMARY KEY, "
+    "from_context BIGINT NOT NULL, "
+    "from_run TEXT NOT NULL, "
+    "contexts TEXT NOT NULL, "
+    "time_ms BIGINT NOT NULL)",
+};
+
 std::string ForDialect(std::string sql, SqlDialect dialect) {
   const std::string placeholder = "{id}";
   const std::string id = dialect == SqlDialect::kSqlite
@@ -205,7 +218,8 @@ Status InWriteTransaction(SqlDatabase* db,
 std::vector<MigrationStep> SchemaMigrations() {
   return {{2, kMigrationToV2},
           {3, kMigrationToV3},
-          {4, kMigrationToV4}};
+          {4, kMigrationToV4},
+          {5, kMigrationToV5}};
 }
 
 Result<int64_t> ReadSchemaVersion(SqlDatabase* db) {

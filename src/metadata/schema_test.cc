@@ -74,7 +74,7 @@ TEST_P(SchemaTest, NewerSchemaIsRefusedNamingBothVersions) {
   ASSERT_FALSE(reopened.ok());
   EXPECT_EQ(reopened.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(reopened.status().message(),
-            "the metadata schema is version 99, newer than version 4 that "
+            "the metadata schema is version 99, newer than version 5 that "
             "this lockstep supports; upgrade lockstep");
 
   // `store migrate` refuses it the same way and leaves it alone.
@@ -95,7 +95,7 @@ TEST_P(SchemaTest, OlderSchemaIsRefusedUntilMigrateAndNothingIsWritten) {
   EXPECT_EQ(opened.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(opened.status().message(),
             "the metadata schema is version 1 and this lockstep uses version "
-            "4; run `lockstep store migrate` to upgrade it (nothing was "
+            "5; run `lockstep store migrate` to upgrade it (nothing was "
             "written)");
   EXPECT_EQ(*ReadSchemaVersion(db.get()), 1);
   EXPECT_TRUE(HasIndex(db.get(), "events_by_artifact"));
@@ -126,7 +126,7 @@ TEST_P(SchemaTest, MigrationFailingHalfWayLeavesVersionOneIntact) {
   // The real steps with a failing statement after the first two indexes
   // were created and before the old ones are dropped.
   std::vector<MigrationStep> steps = SchemaMigrations();
-  ASSERT_EQ(steps.size(), 3u);
+  ASSERT_EQ(steps.size(), 4u);
   auto& statements = steps[0].statements;
   statements.insert(statements.begin() + 2,
                     "CREATE INDEX broken ON no_such_table (x)");
@@ -160,6 +160,7 @@ TEST_P(SchemaTest, MigratingVersionTwoAddsAnEmptyStoresTable) {
   ASSERT_TRUE(db.ok()) << db.status().ToString();
   ASSERT_TRUE(CreateSchemaAtVersion(db->get(), 2).ok());
   EXPECT_EQ(Count(db->get(), "stores"), -1);  // No such table yet.
+  EXPECT_EQ(Count(db->get(), "pending_replays"), -1);
   ASSERT_TRUE((*db)->Execute(
       "INSERT INTO types (kind, name) VALUES ('context', 'run')").ok());
   ASSERT_TRUE((*db)->Execute(
@@ -170,7 +171,7 @@ TEST_P(SchemaTest, MigratingVersionTwoAddsAnEmptyStoresTable) {
       "'runs/r1/manifest.json', 'sha256:m', '{}' FROM contexts").ok());
   EXPECT_EQ(MetadataStore::Open(url).status().message(),
             "the metadata schema is version 2 and this lockstep uses version "
-            "4; run `lockstep store migrate` to upgrade it (nothing was "
+            "5; run `lockstep store migrate` to upgrade it (nothing was "
             "written)");
 
   int64_t from = 0;
@@ -178,6 +179,7 @@ TEST_P(SchemaTest, MigratingVersionTwoAddsAnEmptyStoresTable) {
   EXPECT_EQ(from, 2);
   EXPECT_EQ(*ReadSchemaVersion(db->get()), kSchemaVersion);
   EXPECT_EQ(Count(db->get(), "stores"), 0);
+  EXPECT_EQ(Count(db->get(), "pending_replays"), 0);  // Version 5.
   auto after = MetadataStore::Open(url);
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   EXPECT_EQ((*after)->GetRun("r1")->pipeline, "iris");

@@ -55,7 +55,7 @@ expect_contains stderr.txt "succeeded"
 # A newer schema is refused naming both versions, and nothing changes.
 sqlite3 "$db" "UPDATE schema_version SET version = 7"
 expect_exit 5 "$LOCKSTEP" runs list
-expect_contains stderr.txt "version 7, newer than version 4"
+expect_contains stderr.txt "version 7, newer than version 5"
 expect_exit 5 "$LOCKSTEP" store migrate
 expect_eq "$(sqlite3 "$db" 'SELECT version FROM schema_version')" "7" \
   "migrate leaves a newer store alone"

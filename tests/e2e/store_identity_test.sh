@@ -83,7 +83,7 @@ sqlite3 "$L/metadata.db" \
   UPDATE schema_version SET version = 2"
 expect_exit 5 "$LOCKSTEP" gc --grace 0s --store "$L"
 expect_contains stderr.txt "the metadata schema is version 2 and this \
-lockstep uses version 4; run \`lockstep store migrate\`"
+lockstep uses version 5; run \`lockstep store migrate\`"
 expect_exit 0 "$LOCKSTEP" store migrate --json --store "$L"
 legacy_id=$(cat "$L/store-id")
 expect_eq "$(json stdout.txt \
