@@ -226,6 +226,37 @@ TEST_F(FakeRootTest, TheCompilerLineIsCachedUntilAKeyPartChanges) {
   ::setenv("PATH", saved_path.c_str(), 1);
 }
 
+// The package list is cached while dpkg's status file keeps its stat,
+// and read again once it changes (dpkg replaces it by a rename).
+TEST_F(FakeRootTest, ThePackageListIsCachedUntilTheStatusFileChanges) {
+  fs::path store = *MakeTempDirectory(fs::temp_directory_path(), "st");
+  CaptureOptions options = AtRoot();
+  options.cache_root = store;
+  auto packages = [&]() {
+    return (*CaptureEnvironment(options))["debian_packages"];
+  };
+  ::sleep(2);  // Older than the racy window, so the answer is saved.
+  ::usleep(100000);
+  Json first = packages();
+  EXPECT_EQ(first, Json({{"libc6:amd64", "2.36-9+deb12u4"},
+                         {"tzdata:all", "2024a-0+deb12u1"}}));
+
+  // The cached answer is what a second capture returns: changed here by
+  // hand, it shows through.
+  fs::path record = store / "cache" / "host-v1" / "debian-packages.json";
+  Json saved = ParseJsonOrDiscarded(*ReadFile(record));
+  ASSERT_EQ(saved["answer"], first);
+  saved["answer"]["marker:all"] = "1";
+  ASSERT_TRUE(WriteFileAtomically(record, saved.dump()).ok());
+  EXPECT_EQ(packages()["marker:all"], "1");
+
+  Write("var/lib/dpkg/status",
+        "Package: zlib1g\nStatus: install ok installed\n"
+        "Architecture: amd64\nVersion: 1:1.2.13\n");
+  EXPECT_EQ(packages(), Json({{"zlib1g:amd64", "1:1.2.13"}}));
+  RemoveAllQuietly(store);
+}
+
 TEST(DiffEnvironmentsTest, ListsChangedAddedAndRemovedFields) {
   Json a = {{"os", {{"id", "debian"}, {"version_id", "12"}}},
             {"cpu", {{"flags", {"avx2", "sse2"}}}},
