@@ -123,6 +123,38 @@ Result<bool> SameCacheAnswers(metadata::MetadataStore& metadata,
   return true;
 }
 
+// The lineage store's cache generation at which every step's answer was
+// found to be the recorded one, or nullopt when the answers differ or a
+// write came between (then a replay checks each step). Read before and
+// after the check: a write that changes an answer advances the number in
+// its own transaction, so equal readings around a matching check mean
+// the answers matched at that number.
+std::optional<int64_t> CheckedCacheGeneration(
+    metadata::MetadataStore& metadata, const Json& record) {
+  Result<int64_t> before = metadata.CacheGeneration();
+  Result<bool> same = SameCacheAnswers(metadata, record);
+  Result<int64_t> after = metadata.CacheGeneration();
+  if (!before.ok() || !same.ok() || !*same || !after.ok() ||
+      *before != *after) {
+    return std::nullopt;
+  }
+  return *before;
+}
+
+// Whether every step would still get its recorded answer: at once when
+// nothing that can change an answer was written since the record was
+// checked, else by asking for each step.
+bool CacheStillAnswers(metadata::MetadataStore& metadata,
+                       const Json& record) {
+  Result<int64_t> generation = metadata.CacheGeneration();
+  if (generation.ok() && record.contains("cache_generation") &&
+      record.at("cache_generation").get<int64_t>() == *generation) {
+    return true;
+  }
+  Result<bool> same = SameCacheAnswers(metadata, record);
+  return same.ok() && *same;
+}
+
 // Records the replay: the run, its cached executions, its manifest.
 struct ReplayPlan {
   metadata::Run original;
@@ -236,8 +268,7 @@ std::optional<ReplayPlan> PlanReplay(const Json& record,
     return std::nullopt;
   }
   plan.original = *original;
-  Result<bool> same = SameCacheAnswers(*opened.metadata, record);
-  if (!same.ok() || !*same) {
+  if (!CacheStillAnswers(*opened.metadata, record)) {
     LogDebug("no replay of run {}: the cache has newer executions",
              original->run_id);
     return std::nullopt;
@@ -374,6 +405,10 @@ void SaveReplayRecord(const GlobalOptions& globals,
                  {"steps", steps},
                  {"fields", fixed},
                  {"steps_digest", Sha256Of(*steps_text).ToString()}};
+  if (std::optional<int64_t> generation =
+          CheckedCacheGeneration(*opened.metadata, record)) {
+    record["cache_generation"] = *generation;
+  }
   const fs::path& root = opened.location.root;
   std::error_code error;
   fs::create_directories(

@@ -670,6 +670,16 @@ MetadataStore::CacheAnswersFor(const std::vector<std::string>& cache_keys) {
   return answers;
 }
 
+Result<int64_t> MetadataStore::CacheGeneration() {
+  ASSIGN_OR_RETURN(auto rows, db_->Query("SELECT n FROM cache_generation"));
+  if (rows.size() != 1) {
+    return Status::DataLoss("cache_generation holds " +
+                            std::to_string(rows.size()) +
+                            " rows instead of one");
+  }
+  return AsInt(rows[0][0]);
+}
+
 Result<int64_t> MetadataStore::ReplayExecutions(
     int64_t from, const std::string& from_run, const std::vector<int64_t>& to,
     const std::string& run_id) {

@@ -162,6 +162,12 @@ class MetadataStore {
   Result<std::map<std::string, CacheAnswer>> CacheAnswersFor(
       const std::vector<std::string>& cache_keys);
 
+  // A number that changes, in the same transaction, with every write that
+  // could change a cache answer (an execution in state complete, an event
+  // of one, an artifact's digest, a type), kept by triggers (schema v5).
+  // Equal numbers at two times mean equal answers for every key.
+  Result<int64_t> CacheGeneration();
+
   // Records, in one transaction of bulk INSERT ... SELECTs, a copy of
   // every execution of the context `from` (a run all of whose steps ran
   // or hit) as a cached execution of run `run_id` in the contexts
@@ -310,6 +316,9 @@ Status MigrateSchema(SqlDatabase* db, int64_t* from_version);
 struct MigrationStep {
   int64_t to_version = 0;
   std::vector<std::string> statements;
+  // Run after `statements`, on one backend only (triggers differ).
+  std::vector<std::string> sqlite_statements;
+  std::vector<std::string> postgresql_statements;
 };
 
 // The upgrades after version 1, in order.

@@ -144,6 +144,14 @@ const std::vector<std::string> kMigrationToV4 = {
 // leaves the copy of the replayed run's executions to the next process
 // that opens the store to read or write lineage (MaterializeReplays).
 // `contexts` holds the replay's context ids, joined by commas.
+//
+// It also adds `cache_generation`, one number that triggers advance in
+// the transaction of every write that could change what a cache lookup
+// answers (MetadataStore::CacheGeneration): a no-op run that finds the
+// number its record saved skips checking each step's answer. SQLite's
+// row triggers leave out a replay's cached copies (never answers);
+// PostgreSQL's statement triggers count every write, which only makes
+// more runs check.
 const std::vector<std::string> kMigrationToV5 = {
     "CREATE TABLE IF NOT EXISTS pending_replays ("
     "run_id TEXT PRIMARY KEY, "
@@ -151,7 +159,62 @@ const std::vector<std::string> kMigrationToV5 = {
     "from_run TEXT NOT NULL, "
     "contexts TEXT NOT NULL, "
     "time_ms BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS cache_generation (n BIGINT NOT NULL)",
+    "INSERT INTO cache_generation (n) VALUES (0)",
 };
+
+// SQLite: a row trigger per change that can alter an answer.
+std::vector<std::string> SqliteCacheGenerationTriggers() {
+  const std::string bump =
+      " BEGIN UPDATE cache_generation SET n = n + 1; END";
+  const std::string of_complete =
+      "(SELECT state FROM executions WHERE id = %s.execution_id) = "
+      "'complete'";
+  auto event_of_complete = [&](const char* row) {
+    std::string condition = of_complete;
+    condition.replace(condition.find("%s"), 2, row);
+    return condition;
+  };
+  return {
+      "CREATE TRIGGER cache_generation_execution_insert AFTER INSERT ON "
+      "executions WHEN NEW.state = 'complete'" + bump,
+      "CREATE TRIGGER cache_generation_execution_update AFTER UPDATE ON "
+      "executions WHEN OLD.state = 'complete' OR NEW.state = 'complete'" +
+          bump,
+      "CREATE TRIGGER cache_generation_execution_delete AFTER DELETE ON "
+      "executions WHEN OLD.state = 'complete'" + bump,
+      "CREATE TRIGGER cache_generation_event_insert AFTER INSERT ON events "
+      "WHEN " + event_of_complete("NEW") + bump,
+      "CREATE TRIGGER cache_generation_event_update AFTER UPDATE ON events" +
+          bump,
+      "CREATE TRIGGER cache_generation_event_delete AFTER DELETE ON events "
+      "WHEN " + event_of_complete("OLD") + bump,
+      "CREATE TRIGGER cache_generation_artifact_update AFTER UPDATE OF "
+      "digest, type_id ON artifacts" + bump,
+      "CREATE TRIGGER cache_generation_artifact_delete AFTER DELETE ON "
+      "artifacts" + bump,
+      "CREATE TRIGGER cache_generation_type_update AFTER UPDATE ON types" +
+          bump,
+      "CREATE TRIGGER cache_generation_type_delete AFTER DELETE ON types" +
+          bump,
+  };
+}
+
+// PostgreSQL: one function, a statement trigger per table.
+std::vector<std::string> PostgresqlCacheGenerationTriggers() {
+  std::vector<std::string> statements = {
+      "CREATE OR REPLACE FUNCTION lockstep_bump_cache_generation() "
+      "RETURNS trigger LANGUAGE plpgsql AS "
+      "'BEGIN UPDATE cache_generation SET n = n + 1; RETURN NULL; END'"};
+  for (const char* table : {"executions", "events", "artifacts", "types"}) {
+    statements.push_back(std::string("CREATE TRIGGER cache_generation_") +
+                         table + " AFTER INSERT OR UPDATE OR DELETE ON " +
+                         table +
+                         " FOR EACH STATEMENT EXECUTE FUNCTION "
+                         "lockstep_bump_cache_generation()");
+  }
+  return statements;
+}
 
 std::string ForDialect(std::string sql, SqlDialect dialect) {
   const std::string placeholder = "{id}";
@@ -197,6 +260,14 @@ Status ApplySteps(SqlDatabase* db, int64_t from, int64_t to,
           "migrating the metadata schema to version " +
           std::to_string(step.to_version)));
     }
+    const std::vector<std::string>& own =
+        db->dialect() == SqlDialect::kSqlite ? step.sqlite_statements
+                                             : step.postgresql_statements;
+    for (const std::string& statement : own) {
+      RETURN_IF_ERROR(db->Execute(statement).WithContext(
+          "migrating the metadata schema to version " +
+          std::to_string(step.to_version)));
+    }
   }
   return db->Execute("UPDATE schema_version SET version = ?", {to});
 }
@@ -219,7 +290,10 @@ std::vector<MigrationStep> SchemaMigrations() {
   return {{2, kMigrationToV2},
           {3, kMigrationToV3},
           {4, kMigrationToV4},
-          {5, kMigrationToV5}};
+          {.to_version = 5,
+           .statements = kMigrationToV5,
+           .sqlite_statements = SqliteCacheGenerationTriggers(),
+           .postgresql_statements = PostgresqlCacheGenerationTriggers()}};
 }
 
 Result<int64_t> ReadSchemaVersion(SqlDatabase* db) {
