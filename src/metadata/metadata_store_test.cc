@@ -654,5 +654,63 @@ TEST_P(MetadataStoreTest, DeferredReplayIsCopiedOnceByTheNextOpen) {
   EXPECT_EQ(AsInt((*pending)[0][0]), 0);
 }
 
+// Every write that can change a cache answer advances the cache
+// generation; reads do not. On SQLite a replay's cached copies (never
+// answers) leave it alone too.
+TEST_P(MetadataStoreTest, CacheGenerationAdvancesWithWritesThatChangeAnswers) {
+  auto generation = [&]() { return *store_->CacheGeneration(); };
+  int64_t run = *store_->PutContext({.type = "run", .name = "r1"});
+
+  ExecutionRecord running;
+  running.execution = {.type = "command", .name = "a",
+                       .state = ExecutionState::kRunning,
+                       .cache_key = "sha256:ka"};
+  running.context_ids = {run};
+  ASSERT_TRUE(store_->RecordExecution(&running).ok());
+  int64_t after_running = generation();
+  ASSERT_TRUE(store_->UpdateExecutionState(running.execution.id,
+                                           ExecutionState::kComplete,
+                                           Json::object())
+                  .ok());
+  EXPECT_GT(generation(), after_running) << "running -> complete";
+
+  int64_t before = generation();
+  std::vector<ExecutionRecord> records(1);
+  records[0].execution = {.type = "command", .name = "b",
+                          .state = ExecutionState::kComplete,
+                          .cache_key = "sha256:kb"};
+  records[0].outputs = {{"o", Artifact{.type = "Dataset",
+                                       .digest = "sha256:b"}}};
+  records[0].context_ids = {run};
+  ASSERT_TRUE(store_->RecordExecutions(&records).ok());
+  EXPECT_GT(generation(), before) << "a complete execution recorded";
+
+  before = generation();
+  ASSERT_TRUE(store_->database()
+                  ->Execute("UPDATE artifacts SET digest = 'sha256:c' "
+                            "WHERE id = ?",
+                            {records[0].outputs[0].second.id})
+                  .ok());
+  EXPECT_GT(generation(), before) << "an output's digest changed";
+
+  before = generation();
+  ASSERT_TRUE(store_->database()
+                  ->Execute("DELETE FROM events WHERE execution_id = ?",
+                            {records[0].execution.id})
+                  .ok());
+  EXPECT_GT(generation(), before) << "an output event removed";
+
+  before = generation();
+  (void)store_->CacheAnswersFor({"sha256:ka", "sha256:kb"});
+  (void)store_->FindCachedExecution("sha256:ka");
+  EXPECT_EQ(generation(), before) << "reads";
+
+  int64_t copy = *store_->PutContext({.type = "run", .name = "r2"});
+  ASSERT_EQ(*store_->ReplayExecutions(run, "r1", {copy}, "r2"), 2);
+  if (GetParam() == testing::Backend::kSqlite) {
+    EXPECT_EQ(generation(), before) << "cached copies";
+  }
+}
+
 }  // namespace
 }  // namespace lockstep::metadata
