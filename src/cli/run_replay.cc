@@ -73,6 +73,7 @@ Json WatchedToJson(const std::vector<pipeline::WatchedPath>& paths) {
 // The steps as the run's output shows them (names, outputs and types).
 std::vector<pipeline::StepReport> ReplayedSteps(const Json& record) {
   std::vector<pipeline::StepReport> steps;
+  steps.reserve(record.at("steps").size());
   for (const Json& entry : record.at("steps")) {
     pipeline::StepReport step;
     step.name = entry.at("name").get<std::string>();
@@ -161,6 +162,8 @@ struct ReplayPlan {
   Json toolchain;
   std::vector<pipeline::StepReport> steps;
   std::map<std::string, std::string> fields;  // Manifest fields fixed.
+  // Digests of field texts checked on reading them (the steps).
+  std::map<std::string, std::string> field_hashes;
   std::string pipeline_bytes;  // The ones fingerprinted, not re-read.
 };
 
@@ -233,7 +236,8 @@ Result<ReplayedRun> RecordReplay(ReplayPlan plan,
   ASSIGN_OR_RETURN(fields["code"], CanonicalJson(context.code));
   ASSIGN_OR_RETURN(fields["environment"],
                    CanonicalJson(context.environment));
-  manifest::SealedFields sealed = manifest::SealFields(fields);
+  manifest::SealedFields sealed =
+      manifest::SealFields(fields, plan.field_hashes);
   fs::path path = manifest::ManifestPath(root, report.run_id);
   RETURN_IF_ERROR(WriteFileAtomically(path, sealed.text));
   RETURN_IF_ERROR(metadata.FinishRun(report.run_id, report.status,
@@ -279,6 +283,8 @@ std::optional<ReplayPlan> PlanReplay(const Json& record,
     plan.fields[name] = text.get<std::string>();
   }
   plan.fields["steps"] = std::move(steps_text);
+  // TryReplayRun compared this digest with the text's own.
+  plan.field_hashes["steps"] = record.at("steps_digest").get<std::string>();
   return plan;
 }
 

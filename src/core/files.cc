@@ -110,6 +110,13 @@ Result<std::string> ReadUpTo(const fs::path& path, uint64_t limit) {
     return ErrnoStatus(path, errno);
   }
   std::string content;
+  // Sized once for a regular file; pipes and /proc files report 0 and
+  // grow as they are read.
+  struct stat info;
+  if (::fstat(fd, &info) == 0 && info.st_size > 0 &&
+      static_cast<uint64_t>(info.st_size) <= limit) {
+    content.reserve(static_cast<size_t>(info.st_size));
+  }
   char buffer[1 << 16];
   while (true) {
     ssize_t n = ::read(fd, buffer, sizeof(buffer));

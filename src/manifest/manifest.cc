@@ -3,6 +3,7 @@
 #include "manifest/manifest.h"
 
 #include "core/canonical_json.h"
+#include "core/digest.h"
 #include "core/clock.h"
 #include "core/files.h"
 
@@ -152,29 +153,58 @@ Result<std::map<std::string, std::string>> CanonicalFields(
   return fields;
 }
 
-SealedFields SealFields(const std::map<std::string, std::string>& fields) {
-  // Top-level names are ASCII, so byte order is RFC 8785's UTF-16 order
-  // and the object's canonical text is its members joined in map order.
+namespace {
+
+// `members` (name -> canonical text, names ASCII) as one JSON object in
+// name order: RFC 8785's order for ASCII names. Passed piece by piece to
+// `sink`, so a hash needs no copy of a megabyte of steps.
+template <typename Sink>
+void JoinMembers(const std::map<std::string_view, std::string_view>& members,
+                 Sink&& sink) {
+  sink("{");
+  bool first = true;
+  for (const auto& [name, value] : members) {
+    sink(first ? "\"" : ",\"");
+    sink(name);
+    sink("\":");
+    sink(value);
+    first = false;
+  }
+  sink("}");
+}
+
+}  // namespace
+
+SealedFields SealFields(const std::map<std::string, std::string>& fields,
+                        const std::map<std::string, std::string>& known) {
   SealedFields sealed;
-  std::map<std::string, std::string> all = fields;
   std::string hashes = "{";
   for (const auto& [name, text] : fields) {
-    sealed.field_hashes[name] = Sha256Of(text).ToString();
-    hashes += (hashes.size() > 1 ? ",\"" : "\"") + name + "\":\"" +
-              sealed.field_hashes[name] + "\"";
+    auto given = known.find(name);
+    std::string& hash = sealed.field_hashes[name];
+    hash = given != known.end() ? given->second : Sha256Of(text).ToString();
+    hashes += (hashes.size() > 1 ? ",\"" : "\"") + name + "\":\"" + hash +
+              "\"";
   }
-  all["field_hashes"] = hashes + "}";
-  auto join = [&all]() {
-    std::string text = "{";
-    for (const auto& [name, value] : all) {
-      text += (text.size() > 1 ? ",\"" : "\"") + name + "\":";
-      text += value;
-    }
-    return text + "}";
-  };
-  sealed.manifest_hash = Sha256Of(join()).ToString();
-  all["manifest_hash"] = "\"" + sealed.manifest_hash + "\"";
-  sealed.text = join() + "\n";
+  hashes += "}";
+
+  std::map<std::string_view, std::string_view> members(fields.begin(),
+                                                       fields.end());
+  members["field_hashes"] = hashes;
+  Sha256 hasher;
+  JoinMembers(members, [&](std::string_view piece) { hasher.Update(piece); });
+  sealed.manifest_hash = hasher.Finish().ToString();
+
+  std::string quoted_hash = "\"" + sealed.manifest_hash + "\"";
+  members["manifest_hash"] = quoted_hash;
+  size_t size = 2;
+  for (const auto& [name, value] : members) {
+    size += name.size() + value.size() + 4;
+  }
+  sealed.text.reserve(size);
+  JoinMembers(members,
+              [&](std::string_view piece) { sealed.text.append(piece); });
+  sealed.text += "\n";
   return sealed;
 }
 

@@ -53,7 +53,12 @@ struct SealedFields {
   std::string manifest_hash;  // "sha256:..."
   std::map<std::string, std::string> field_hashes;
 };
-SealedFields SealFields(const std::map<std::string, std::string>& fields);
+// `known_hashes` may give the digests of some fields' texts already
+// computed (a replay checked its steps' text on reading it); they are
+// used as given.
+SealedFields SealFields(
+    const std::map<std::string, std::string>& fields,
+    const std::map<std::string, std::string>& known_hashes = {});
 
 // The canonical text of each top-level field of `manifest` but the
 // hashes. InvalidArgument when a value cannot be canonicalised.

@@ -160,7 +160,8 @@ const std::vector<std::string> kMigrationToV5 = {
     "contexts TEXT NOT NULL, "
     "time_ms BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS cache_generation (n BIGINT NOT NULL)",
-    "INSERT INTO cache_generation (n) VALUES (0)",
+    "INSERT INTO cache_generation (n) SELECT 0 WHERE NOT EXISTS "
+    "(SELECT 1 FROM cache_generation)",
 };
 
 // SQLite: a row trigger per change that can alter an answer.
@@ -176,26 +177,26 @@ std::vector<std::string> SqliteCacheGenerationTriggers() {
     return condition;
   };
   return {
-      "CREATE TRIGGER cache_generation_execution_insert AFTER INSERT ON "
+      "CREATE TRIGGER IF NOT EXISTS cache_generation_execution_insert AFTER INSERT ON "
       "executions WHEN NEW.state = 'complete'" + bump,
-      "CREATE TRIGGER cache_generation_execution_update AFTER UPDATE ON "
+      "CREATE TRIGGER IF NOT EXISTS cache_generation_execution_update AFTER UPDATE ON "
       "executions WHEN OLD.state = 'complete' OR NEW.state = 'complete'" +
           bump,
-      "CREATE TRIGGER cache_generation_execution_delete AFTER DELETE ON "
+      "CREATE TRIGGER IF NOT EXISTS cache_generation_execution_delete AFTER DELETE ON "
       "executions WHEN OLD.state = 'complete'" + bump,
-      "CREATE TRIGGER cache_generation_event_insert AFTER INSERT ON events "
+      "CREATE TRIGGER IF NOT EXISTS cache_generation_event_insert AFTER INSERT ON events "
       "WHEN " + event_of_complete("NEW") + bump,
-      "CREATE TRIGGER cache_generation_event_update AFTER UPDATE ON events" +
+      "CREATE TRIGGER IF NOT EXISTS cache_generation_event_update AFTER UPDATE ON events" +
           bump,
-      "CREATE TRIGGER cache_generation_event_delete AFTER DELETE ON events "
+      "CREATE TRIGGER IF NOT EXISTS cache_generation_event_delete AFTER DELETE ON events "
       "WHEN " + event_of_complete("OLD") + bump,
-      "CREATE TRIGGER cache_generation_artifact_update AFTER UPDATE OF "
+      "CREATE TRIGGER IF NOT EXISTS cache_generation_artifact_update AFTER UPDATE OF "
       "digest, type_id ON artifacts" + bump,
-      "CREATE TRIGGER cache_generation_artifact_delete AFTER DELETE ON "
+      "CREATE TRIGGER IF NOT EXISTS cache_generation_artifact_delete AFTER DELETE ON "
       "artifacts" + bump,
-      "CREATE TRIGGER cache_generation_type_update AFTER UPDATE ON types" +
+      "CREATE TRIGGER IF NOT EXISTS cache_generation_type_update AFTER UPDATE ON types" +
           bump,
-      "CREATE TRIGGER cache_generation_type_delete AFTER DELETE ON types" +
+      "CREATE TRIGGER IF NOT EXISTS cache_generation_type_delete AFTER DELETE ON types" +
           bump,
   };
 }
@@ -207,7 +208,8 @@ std::vector<std::string> PostgresqlCacheGenerationTriggers() {
       "RETURNS trigger LANGUAGE plpgsql AS "
       "'BEGIN UPDATE cache_generation SET n = n + 1; RETURN NULL; END'"};
   for (const char* table : {"executions", "events", "artifacts", "types"}) {
-    statements.push_back(std::string("CREATE TRIGGER cache_generation_") +
+    statements.push_back(std::string("CREATE OR REPLACE TRIGGER "
+                                     "cache_generation_") +
                          table + " AFTER INSERT OR UPDATE OR DELETE ON " +
                          table +
                          " FOR EACH STATEMENT EXECUTE FUNCTION "

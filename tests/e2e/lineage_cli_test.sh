@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 mkdir -p "$LOCKSTEP_STORE/blobs"
 
 expect_exit 0 "$LOCKSTEP" store migrate --json
-expect_eq "$(json stdout.txt 'd["from_version"], d["to_version"]')" "0 4" \
+expect_eq "$(json stdout.txt 'd["from_version"], d["to_version"]')" "0 5" \
   "migrate creates the newest schema"
 expect_exit 0 "$LOCKSTEP" store info --json
 expect_eq "$(json stdout.txt 'd["backend"], d["schema_version"]')" \
