@@ -10,7 +10,7 @@ expect_eq "$(json stdout.txt 'd["from_version"], d["to_version"]')" "0 5" \
   "migrate creates the newest schema"
 expect_exit 0 "$LOCKSTEP" store info --json
 expect_eq "$(json stdout.txt 'd["backend"], d["schema_version"]')" \
-  "sqlite 4" "store info"
+  "sqlite 5" "store info"
 
 # Two runs written straight into the database, as the engine would.
 db="$LOCKSTEP_STORE/metadata.db"

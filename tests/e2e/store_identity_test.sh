@@ -88,7 +88,7 @@ expect_exit 0 "$LOCKSTEP" store migrate --json --store "$L"
 legacy_id=$(cat "$L/store-id")
 expect_eq "$(json stdout.txt \
   'd["from_version"], d["to_version"], d["store_id"], d["store"]')" \
-  "2 4 $legacy_id recorded" "migrate records the store"
+  "2 5 $legacy_id recorded" "migrate records the store"
 expect_eq "$(cat "$L/store-generation")" 1 "generation after migrate"
 expect_exit 0 "$LOCKSTEP" gc --grace 0s --store "$L"
 expect_exit 0 "$LOCKSTEP" store migrate --store "$L"
