@@ -155,10 +155,22 @@ Status LayOutStep(const StepInvocation& invocation, store::BlobStore* blobs,
   return Status::Ok();
 }
 
+// Binds each code file read-only at its place: the copies are the key's
+// bytes, and root inside the sandbox's user namespace could otherwise
+// rewrite or delete them despite their mode.
+void AddCodeBinds(const StepInvocation& invocation, const fs::path& dir,
+                  std::vector<std::string>* argv) {
+  for (const auto& [path, file] : invocation.code) {
+    argv->insert(argv->end(), {"--ro-bind", (dir / path).string(),
+                               std::string(kSandboxRoot) + "/" + path});
+  }
+}
+
 // The sandbox of a step in an image: the image's root, read-only, as /,
 // with the same writable folders, no network and the same cleared
 // environment as a host step.
-std::vector<std::string> ImageSandboxArgv(const fs::path& rootfs,
+std::vector<std::string> ImageSandboxArgv(const StepInvocation& invocation,
+                                          const fs::path& rootfs,
                                           const fs::path& dir,
                                           const std::vector<std::string>& env) {
   std::vector<std::string> argv = {
@@ -169,6 +181,7 @@ std::vector<std::string> ImageSandboxArgv(const fs::path& rootfs,
       "--ro-bind", (dir / "inputs").string(),
       std::string(kSandboxRoot) + "/inputs",
       "--chdir", kSandboxRoot, "--clearenv"};
+  AddCodeBinds(invocation, dir, &argv);
   for (const std::string& entry : env) {
     size_t eq = entry.find('=');
     argv.insert(argv.end(),
@@ -197,6 +210,7 @@ std::vector<std::string> SandboxArgv(const StepInvocation& invocation,
   if (HostHasLib64()) {
     argv.insert(argv.end(), {"--symlink", "usr/lib64", "/lib64"});
   }
+  AddCodeBinds(invocation, dir, &argv);
   if (invocation.component != "command") {
     argv.insert(argv.end(), {"--ro-bind", config.lockstep_binary.string(),
                              kSandboxBinary});
@@ -585,7 +599,7 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   if (sandboxed) {
     process.argv = rootfs.empty()
                        ? SandboxArgv(invocation, dir, config, env)
-                       : ImageSandboxArgv(rootfs, dir, env);
+                       : ImageSandboxArgv(invocation, rootfs, dir, env);
     process.argv.insert(process.argv.end(), argv.begin(), argv.end());
     process.environment = std::vector<std::string>{};
   } else {

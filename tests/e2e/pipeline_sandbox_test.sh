@@ -64,6 +64,26 @@ expect_exit 1 "$LOCKSTEP" run ro.yaml
 expect_contains stderr.txt "step write"
 expect_contains stderr.txt "outside its declared outputs"
 
+# A step cannot change or delete its code files: they are the bytes its
+# key was computed from.
+mkdir -p lib
+echo original >lib/c.txt
+for action in 'echo hacked > lib/c.txt' 'rm -f lib/c.txt'; do
+  cat >code.yaml <<YAML
+pipeline: sandbox-code
+steps:
+  edit:
+    run: [sh, -c, '$action && echo y > outputs/out']
+    code: [lib]
+    cache: false
+    outputs:
+      out: Artifact
+YAML
+  expect_exit 1 "$LOCKSTEP" run code.yaml
+  expect_contains stderr.txt "step edit"
+done
+expect_eq "$(cat lib/c.txt)" original "the code file on the host"
+
 # Writing to an absolute host path is impossible.
 cat >abs.yaml <<YAML
 pipeline: sandbox-abs
