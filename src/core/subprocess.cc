@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <spawn.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,20 +34,56 @@ int OpenForChild(const std::filesystem::path& path, int flags) {
   return ::open(path.c_str(), flags | O_CLOEXEC, 0644);
 }
 
+// A close-on-exec anonymous file holding `bytes`, at offset 0; -1 with
+// errno set on failure.
+int InMemoryFile(const std::string& bytes) {
+  int fd = ::memfd_create("lockstep-fd3", MFD_CLOEXEC);
+  if (fd < 0) {
+    return -1;
+  }
+  size_t written = 0;
+  while (written < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      int error = errno;
+      ::close(fd);
+      errno = error;
+      return -1;
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::lseek(fd, 0, SEEK_SET) < 0) {
+    int error = errno;
+    ::close(fd);
+    errno = error;
+    return -1;
+  }
+  return fd;
+}
+
 // Starts the child with posix_spawn: glibc clones with CLONE_VM |
 // CLONE_VFORK, so unlike fork() nothing of the (large, multi-threaded)
 // parent's page tables is copied. The child gets its own process group,
 // default signal dispositions and an empty signal mask. Returns the errno
 // of a failed spawn (including exec and chdir failures) or 0.
 int SpawnChild(char* const argv[], char* const envp[], const char* cwd,
-               const int fds[3], pid_t* pid) {
+               const int fds[4], pid_t* pid) {
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attributes;
   ::posix_spawn_file_actions_init(&actions);
   ::posix_spawnattr_init(&attributes);
-  for (int target = 0; target < 3; ++target) {
-    ::posix_spawn_file_actions_adddup2(&actions, fds[target], target);
+  for (int target = 0; target < 4; ++target) {
+    if (fds[target] >= 0) {
+      ::posix_spawn_file_actions_adddup2(&actions, fds[target], target);
+    }
   }
+  // Descriptors Lockstep itself inherited without close-on-exec (a
+  // caller's pipe) are not the step's to write to.
+  ::posix_spawn_file_actions_addclosefrom_np(&actions,
+                                              fds[3] >= 0 ? 4 : 3);
   if (cwd != nullptr) {
     ::posix_spawn_file_actions_addchdir_np(&actions, cwd);
   }
@@ -157,9 +194,10 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec) {
   envp.push_back(nullptr);
   std::string cwd = spec.working_directory.string();
 
-  int fds[3] = {::open("/dev/null", O_RDONLY | O_CLOEXEC),
+  int fds[4] = {::open("/dev/null", O_RDONLY | O_CLOEXEC),
                 OpenForChild(spec.stdout_path, O_WRONLY | O_CREAT | O_TRUNC),
-                OpenForChild(spec.stderr_path, O_WRONLY | O_CREAT | O_TRUNC)};
+                OpenForChild(spec.stderr_path, O_WRONLY | O_CREAT | O_TRUNC),
+                spec.fd3_contents ? InMemoryFile(*spec.fd3_contents) : -1};
   auto close_all = [&] {
     for (int fd : fds) {
       if (fd >= 0) {
@@ -167,7 +205,8 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec) {
       }
     }
   };
-  if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0) {
+  if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0 ||
+      (spec.fd3_contents && fds[3] < 0)) {
     int error = errno;
     close_all();
     return Status::Unavailable(std::string("cannot open step output: ") +

@@ -30,6 +30,10 @@ struct ProcessSpec {
   // Kill what the child left running in its process group when it exits:
   // a step's background job must not write on after the step ended.
   bool kill_leftovers = false;
+  // Bytes the child can read from its file descriptor 3 (an anonymous
+  // in-memory file at offset 0), for options that must not show in its
+  // /proc/PID/cmdline; unset means no descriptor 3.
+  std::optional<std::string> fd3_contents;
 };
 
 struct ProcessOutcome {

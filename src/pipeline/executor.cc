@@ -597,9 +597,19 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   process.stdout_path = dir.string() + ".stdout";
   process.stderr_path = dir.string() + ".stderr";
   if (sandboxed) {
-    process.argv = rootfs.empty()
-                       ? SandboxArgv(invocation, dir, config, env)
+    std::vector<std::string> sandbox =
+        rootfs.empty() ? SandboxArgv(invocation, dir, config, env)
                        : ImageSandboxArgv(invocation, rootfs, dir, env);
+    // bwrap stays in the sandbox as its PID 1, and a step can read that
+    // process's cmdline: its options (host paths of the store, the run's
+    // folder) go through descriptor 3, which bwrap closes after reading.
+    std::string options;
+    for (size_t i = 1; i + 1 < sandbox.size(); ++i) {
+      options += sandbox[i];
+      options += '\0';
+    }
+    process.fd3_contents = std::move(options);
+    process.argv = {sandbox.front(), "--args", "3", "--"};
     process.argv.insert(process.argv.end(), argv.begin(), argv.end());
     process.environment = std::vector<std::string>{};
   } else {

@@ -33,6 +33,32 @@ done
 if grep -q SECRET "$env_file"; then fail "undeclared SECRET leaked"; fi
 if grep -q "$TEST_DIR" "$env_file"; then fail "host path leaked"; fi
 
+# The command lines of the sandbox's processes name no host folder, and
+# the step holds no descriptor beyond 0-2 (the test runs with fd 7 open).
+# Known gap: /proc/PID/fd/1 and 2 still name the host files that collect
+# stdout and stderr.
+cat >procs.yaml <<'YAML'
+pipeline: sandbox-procs
+steps:
+  look:
+    run: [sh, -c, 'cat /proc/[0-9]*/cmdline > outputs/seen; ls /proc/self/fd > outputs/fds']
+    cache: false
+    outputs:
+      seen: Artifact
+      fds: Artifact
+YAML
+expect_exit 0 "$LOCKSTEP" run procs.yaml --json 7</dev/null
+seen=$(json stdout.txt 'd["steps"][0]["outputs"]["seen"]')
+seen_file="$LOCKSTEP_STORE/blobs/sha256/${seen:7:2}/${seen:7}"
+if grep -aq "$TEST_DIR" "$seen_file"; then
+  fail "a host path shows inside the sandbox: $(tr '\0' ' ' <"$seen_file")"
+fi
+grep -aq "cat" "$seen_file" || fail "the step's own command line is missing"
+fds=$(json stdout.txt 'd["steps"][0]["outputs"]["fds"]')
+fds_file="$LOCKSTEP_STORE/blobs/sha256/${fds:7:2}/${fds:7}"
+# ls itself holds 0-2 and the folder it lists (3).
+expect_eq "$(tr '\n' ' ' <"$fds_file")" "0 1 2 3 " "the step's descriptors"
+
 # Writing next to the inputs (outside outputs/) fails clearly.
 cat >stray.yaml <<'YAML'
 pipeline: sandbox-stray
