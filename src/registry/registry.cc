@@ -10,6 +10,7 @@
 
 #include "core/canonical_json.h"
 #include "core/clock.h"
+#include "core/files.h"
 #include "store/location.h"
 
 namespace lockstep::registry {
@@ -38,6 +39,27 @@ ApiResult<Empty> CheckName(const std::string& repo) {
   return Empty{};
 }
 
+// Makes every shard folder of the loose blobs (blobs/sha256/00 to ff)
+// that is missing, then syncs their parent once. An upload then never
+// creates one on its way to its 201: that cost a mkdir per new shard,
+// and the new folder's own entry was never synced.
+Status CreateShardFolders(const store::BlobStore& blobs) {
+  static const char kHex[] = "0123456789abcdef";
+  bool created = false;
+  fs::path parent;
+  for (int shard = 0; shard < 256; ++shard) {
+    std::string hex(64, '0');
+    hex[0] = kHex[shard >> 4];
+    hex[1] = kHex[shard & 15];
+    fs::path folder = blobs.PathOf(Digest::FromHex(hex)).parent_path();
+    parent = folder.parent_path();
+    std::error_code error;
+    if (fs::create_directory(folder, error)) created = true;
+    if (error) return ErrnoStatus(folder, error.value());
+  }
+  return created ? FsyncDirectory(parent) : Status::Ok();
+}
+
 }  // namespace
 
 ApiResult<Digest> ParseDigestParam(const std::string& text) {
@@ -57,8 +79,10 @@ Result<std::unique_ptr<Registry>> Registry::Open(
   RETURN_IF_ERROR(store::InitializeStoreLayout(store_root));
   ASSIGN_OR_RETURN(std::unique_ptr<Index> index,
                    Index::Open(store_root / "registry" / "index.db"));
-  return std::unique_ptr<Registry>(
+  auto registry = std::unique_ptr<Registry>(
       new Registry(store_root, std::move(index)));
+  RETURN_IF_ERROR(CreateShardFolders(registry->blobs_));
+  return registry;
 }
 
 void Registry::Touch(const Digest& digest) {

@@ -312,6 +312,18 @@ TEST_F(RegistryTest, RestartedRegistryForgetsSessions) {
             "BLOB_UPLOAD_UNKNOWN");
 }
 
+// Every shard folder exists once the registry is open, so no upload
+// creates one (a folder whose own entry nothing would sync).
+TEST_F(RegistryTest, OpenMakesEveryShardFolder) {
+  size_t shards = 0;
+  for (const auto& entry : fs::directory_iterator(root_ / "blobs/sha256")) {
+    EXPECT_TRUE(entry.is_directory()) << entry.path();
+    EXPECT_EQ(entry.path().filename().string().size(), 2u);
+    ++shards;
+  }
+  EXPECT_EQ(shards, 256u);
+}
+
 // Each chunk queues a background sync of the session's data; chunks and
 // the commit may run before, during or after it, and the blob is whole.
 TEST_F(RegistryTest, ChunksAndCommitRaceBackgroundSyncs) {
