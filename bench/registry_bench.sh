@@ -25,16 +25,22 @@
 #
 #   scripts/install-deps.sh --bench
 #   bench/registry_bench.sh [--large] [--reps N] [--lockstep build/lockstep]
+#   bench/registry_bench.sh --against OTHER_LOCKSTEP [--reps N]
+# The second form compares two lockstep binaries (a branch and main) on
+# the push of the 200-layer image alone, alternated in each of N rounds
+# on fresh servers, and prints each one's median push time.
 set -euo pipefail
 
 lockstep=build/lockstep
 reps=3
 large=0
+against=""
 while [[ $# -gt 0 ]]; do
   case $1 in
     --large) large=1 ;;
     --reps) reps=$2; shift ;;
     --lockstep) lockstep=$2; shift ;;
+    --against) against=$(realpath "$2"); shift ;;
     *) echo "unknown flag $1" >&2; exit 64 ;;
   esac
   shift
@@ -63,13 +69,13 @@ wait_up() {
 
 # start_server KIND: starts a fresh server, sets ADDR and PID.
 start_server() {
-  local kind=$1 port
+  local kind=$1 port binary=${2:-$lockstep}
   port=$(free_port)
   ADDR="127.0.0.1:$port"
   local dir="$work/$kind-$RANDOM$RANDOM"
   mkdir -p "$dir"
   if [[ $kind == lockstep ]]; then
-    "$lockstep" registry serve --quiet --store "$dir/store" \
+    "$binary" registry serve --quiet --store "$dir/store" \
       --listen "$ADDR" >"$dir/log" 2>&1 &
   else
     # Our own config: loopback only, storage in the temp folder.
@@ -306,6 +312,33 @@ cpu_line() {
 
 echo "building the test images in $work ..." >&2
 make_layout "$work/small" 200 4096 >/dev/null
+
+# push_ab: the 200-layer push with $lockstep and $against alternated.
+push_ab() {
+  local times_a="" times_b="" binary t0 t1
+  for _ in $(seq 1 "$reps"); do
+    for binary in "$lockstep" "$against"; do
+      start_server lockstep "$binary"
+      t0=$(now)
+      skopeo copy -q --dest-tls-verify=false "oci:$work/small:bench" \
+        "docker://$ADDR/bench/ab:v1"
+      t1=$(now)
+      kill "$PID"
+      wait "$PID" 2>/dev/null || true
+      if [[ $binary == "$lockstep" ]]; then
+        times_a+="$(echo "$t1 - $t0" | bc) "
+      else
+        times_b+="$(echo "$t1 - $t0" | bc) "
+      fi
+    done
+  done
+  ratio_line "push, 200 small layers ($lockstep against $against)" \
+    "$times_a" "$times_b" | sed 's/docker-registry/against/'
+}
+if [[ -n $against ]]; then
+  push_ab
+  exit 0
+fi
 run_case small-200 "$work/small"
 if [[ $large == 1 ]]; then
   make_layout "$work/large" 1 $((1024 * 1024 * 1024)) >/dev/null

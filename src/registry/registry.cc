@@ -10,6 +10,7 @@
 
 #include "core/canonical_json.h"
 #include "core/clock.h"
+#include "core/files.h"
 #include "store/location.h"
 
 namespace lockstep::registry {
@@ -38,6 +39,27 @@ ApiResult<Empty> CheckName(const std::string& repo) {
   return Empty{};
 }
 
+// Makes every shard folder of the loose blobs (blobs/sha256/00 to ff)
+// that is missing, then syncs their parent once. An upload then never
+// creates one on its way to its 201: that cost a mkdir per new shard,
+// and the new folder's own entry was never synced.
+Status CreateShardFolders(const store::BlobStore& blobs) {
+  static const char kHex[] = "0123456789abcdef";
+  bool created = false;
+  fs::path parent;
+  for (int shard = 0; shard < 256; ++shard) {
+    std::string hex(64, '0');
+    hex[0] = kHex[shard >> 4];
+    hex[1] = kHex[shard & 15];
+    fs::path folder = blobs.PathOf(Digest::FromHex(hex)).parent_path();
+    parent = folder.parent_path();
+    std::error_code error;
+    if (fs::create_directory(folder, error)) created = true;
+    if (error) return ErrnoStatus(folder, error.value());
+  }
+  return created ? FsyncDirectory(parent) : Status::Ok();
+}
+
 }  // namespace
 
 ApiResult<Digest> ParseDigestParam(const std::string& text) {
@@ -57,8 +79,10 @@ Result<std::unique_ptr<Registry>> Registry::Open(
   RETURN_IF_ERROR(store::InitializeStoreLayout(store_root));
   ASSIGN_OR_RETURN(std::unique_ptr<Index> index,
                    Index::Open(store_root / "registry" / "index.db"));
-  return std::unique_ptr<Registry>(
+  auto registry = std::unique_ptr<Registry>(
       new Registry(store_root, std::move(index)));
+  RETURN_IF_ERROR(CreateShardFolders(registry->blobs_));
+  return registry;
 }
 
 void Registry::Touch(const Digest& digest) {
@@ -115,11 +139,11 @@ ApiResult<Empty> Registry::DeleteBlob(const std::string& repo,
 ApiResult<UploadState> Registry::StartUpload(const std::string& repo) {
   auto name = CheckName(repo);
   if (!name.ok()) return name.error();
-  Result<std::unique_ptr<store::BlobWriter>> writer = blobs_.NewWriter();
-  if (!writer.ok()) return InternalError(writer.status());
+  Result<std::unique_ptr<UploadFile>> upload = UploadFile::Create(blobs_);
+  if (!upload.ok()) return InternalError(upload.status());
   auto session = std::make_shared<Session>();
   session->repo = repo;
-  session->writer = std::move(*writer);
+  session->upload = std::move(*upload);
   std::string id = RandomSessionId();
   std::lock_guard lock(sessions_mutex_);
   sessions_[id] = session;
@@ -177,10 +201,10 @@ ApiResult<UploadState> Registry::UploadStatus(const std::string& repo,
     return BlobUploadUnknown("no upload session " + id + " in " + repo);
   }
   std::lock_guard lock(session->mutex);
-  if (!session->writer) {
+  if (!session->upload) {
     return BlobUploadUnknown("upload session " + id + " has ended");
   }
-  return UploadState{id, session->writer->size()};
+  return UploadState{id, session->upload->size()};
 }
 
 ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
@@ -191,11 +215,11 @@ ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
   if (!session) {
     return BlobUploadUnknown("no upload session " + id + " in " + repo);
   }
-  std::lock_guard lock(session->mutex);
-  if (!session->writer) {
+  std::unique_lock lock(session->mutex);
+  if (!session->upload) {
     return BlobUploadUnknown("upload session " + id + " has ended");
   }
-  uint64_t size = session->writer->size();
+  uint64_t size = session->upload->size();
   if (start.has_value() && *start != size) {
     return RangeInvalid("chunk starts at " + std::to_string(*start) +
                         " but the upload has " + std::to_string(size) +
@@ -206,7 +230,7 @@ ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
   // into 1 MiB writes saves ~250 write calls (and hash calls) per MiB.
   constexpr size_t kWriteBytes = 1 << 20;
   Status write_status;
-  store::BlobWriter* writer = session->writer.get();
+  UploadFile* writer = session->upload.get();
   std::string pending;
   bool complete = read([&](const char* data, size_t length) {
     pending.append(data, length);
@@ -225,12 +249,27 @@ ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
   if (!complete) {
     // The client went away mid-chunk: the session's bytes no longer
     // match what it believes it sent, so the session is ended.
-    session->writer.reset();
+    session->upload.reset();
     std::lock_guard sessions_lock(sessions_mutex_);
     sessions_.erase(id);
     return BlobUploadInvalid("chunk was cut short; upload cancelled");
   }
-  return UploadState{id, writer->size()};
+  UploadState state{id, writer->size()};
+  lock.unlock();
+  if (state.size != size) SyncSoon(session);
+  return state;
+}
+
+void Registry::SyncSoon(const std::shared_ptr<Session>& session) {
+  background_.Post([weak = std::weak_ptr<Session>(session)] {
+    std::shared_ptr<Session> alive = weak.lock();
+    if (!alive) return;
+    // A request holding the session (the next chunk, or the commit) does
+    // its own sync; waiting here would only delay it.
+    std::unique_lock lock(alive->mutex, std::try_to_lock);
+    // A failure is kept by the upload and fails its commit.
+    if (lock && alive->upload) (void)alive->upload->SyncData();
+  });
 }
 
 ApiResult<Digest> Registry::FinishUpload(const std::string& repo,
@@ -242,42 +281,36 @@ ApiResult<Digest> Registry::FinishUpload(const std::string& repo,
   }
   auto expected = ParseDigestParam(text);
   if (!expected.ok()) return expected.error();
-  std::unique_ptr<store::BlobWriter> writer;
+  std::unique_ptr<UploadFile> upload;
   {
     std::lock_guard lock(session->mutex);
-    writer = std::move(session->writer);
+    upload = std::move(session->upload);
   }
   {
     std::lock_guard lock(sessions_mutex_);
     sessions_.erase(id);
   }
-  if (!writer) {
+  if (!upload) {
     return BlobUploadUnknown("upload session " + id + " has ended");
   }
 
-  // Publish and link under the index's write lock, so gc's sweep (which
-  // takes the same lock) sees either no blob or a linked one.
-  bool mismatch = false;
-  std::string mismatch_message;
-  uint64_t size = writer->size();
+  // Verified and synced before the index's lock is taken: other
+  // requests, HEADs of other blobs too, need not wait on the disk.
+  Status sealed = upload->Seal(*expected);
+  if (sealed.IsInvalidArgument()) {
+    return DigestInvalid("upload to " + repo + " " + sealed.message());
+  }
+  if (!sealed.ok()) return InternalError(sealed);
+  // Published and linked under the index's write lock, so gc's sweep
+  // (which takes the same lock) sees either no blob or a linked one.
+  uint64_t size = upload->size();
   Status status = index_->InWriteTransaction([&]() -> Status {
-    Result<Digest> committed = writer->Commit(&*expected);
-    if (!committed.ok()) {
-      if (committed.status().IsInvalidArgument()) {
-        mismatch = true;
-        mismatch_message = committed.status().message();
-        return Status::Ok();
-      }
-      return committed.status();
-    }
-    Touch(*committed);
-    return index_->LinkBlob(repo, *committed, static_cast<int64_t>(size),
+    RETURN_IF_ERROR(upload->Publish());
+    Touch(*expected);
+    return index_->LinkBlob(repo, *expected, static_cast<int64_t>(size),
                             NowUnixMillis());
   });
   if (!status.ok()) return InternalError(status);
-  if (mismatch) {
-    return DigestInvalid("upload to " + repo + " " + mismatch_message);
-  }
   return *expected;
 }
 
@@ -288,7 +321,7 @@ ApiResult<Empty> Registry::CancelUpload(const std::string& repo,
     return BlobUploadUnknown("no upload session " + id + " in " + repo);
   }
   std::lock_guard lock(session->mutex);
-  session->writer.reset();
+  session->upload.reset();
   std::lock_guard sessions_lock(sessions_mutex_);
   sessions_.erase(id);
   return Empty{};

@@ -7,9 +7,11 @@
 //
 // Blobs are written into the shared store::BlobStore and become visible in
 // a repository through a link in the Index. An upload session streams into
-// a temporary file under <store>/tmp; only a verified Commit publishes it,
-// so a server killed mid-upload leaves nothing partial visible, and a
-// restarted server knows no sessions (BLOB_UPLOAD_UNKNOWN).
+// a temporary file under <store>/tmp; only a verified and synced upload is
+// published, so a server killed mid-upload leaves nothing partial visible,
+// and a restarted server knows no sessions (BLOB_UPLOAD_UNKNOWN). A chunk
+// that arrives is synced in the background right away, so the commit
+// that follows it usually finds the data on disk already.
 
 #ifndef LOCKSTEP_REGISTRY_REGISTRY_H_
 #define LOCKSTEP_REGISTRY_REGISTRY_H_
@@ -25,8 +27,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "registry/background_queue.h"
 #include "registry/index.h"
 #include "registry/oci.h"
+#include "registry/upload_file.h"
 #include "store/blob_store.h"
 
 namespace lockstep::registry {
@@ -142,7 +146,7 @@ class Registry {
   struct Session {
     std::mutex mutex;
     std::string repo;
-    std::unique_ptr<store::BlobWriter> writer;
+    std::unique_ptr<UploadFile> upload;  // null once the session ended
   };
 
   Registry(std::filesystem::path root, std::unique_ptr<Index> index);
@@ -155,11 +159,15 @@ class Registry {
   // Refreshes the blob file's mtime so a concurrent gc that began before
   // this write never sweeps it (gc skips files newer than its mark).
   void Touch(const Digest& digest);
+  // Queues a sync of the session's data; skipped if a request holds it.
+  void SyncSoon(const std::shared_ptr<Session>& session);
 
   store::BlobStore blobs_;
   std::unique_ptr<Index> index_;
   std::mutex sessions_mutex_;
   std::map<std::string, std::shared_ptr<Session>> sessions_;
+  // Last, so that it stops before the sessions its jobs look at go.
+  BackgroundQueue background_;
 };
 
 // Reads a digest from a request: DIGEST_INVALID when malformed.

@@ -312,5 +312,44 @@ TEST_F(RegistryTest, RestartedRegistryForgetsSessions) {
             "BLOB_UPLOAD_UNKNOWN");
 }
 
+// Every shard folder exists once the registry is open, so no upload
+// creates one (a folder whose own entry nothing would sync).
+TEST_F(RegistryTest, OpenMakesEveryShardFolder) {
+  size_t shards = 0;
+  for (const auto& entry : fs::directory_iterator(root_ / "blobs/sha256")) {
+    EXPECT_TRUE(entry.is_directory()) << entry.path();
+    EXPECT_EQ(entry.path().filename().string().size(), 2u);
+    ++shards;
+  }
+  EXPECT_EQ(shards, 256u);
+}
+
+// Each chunk queues a background sync of the session's data; chunks and
+// the commit may run before, during or after it, and the blob is whole.
+TEST_F(RegistryTest, ChunksAndCommitRaceBackgroundSyncs) {
+  auto chunk = [](const std::string& bytes) {
+    return [bytes](const Registry::ChunkSink& sink) {
+      return sink(bytes.data(), bytes.size());
+    };
+  };
+  for (int round = 0; round < 20; ++round) {
+    std::string body;
+    auto upload = registry_->StartUpload("demo");
+    ASSERT_TRUE(upload.ok());
+    for (int i = 0; i < 5; ++i) {
+      std::string piece = "round " + std::to_string(round) + " chunk " +
+                          std::to_string(i) + ";";
+      ASSERT_TRUE(registry_
+                      ->AppendChunk("demo", upload->id, body.size(),
+                                    chunk(piece))
+                      .ok());
+      body += piece;
+    }
+    auto done = registry_->FinishUpload("demo", upload->id, DigestOf(body));
+    ASSERT_TRUE(done.ok()) << done.error().message;
+    EXPECT_EQ(*registry_->blobs().ReadVerified(*done), body);
+  }
+}
+
 }  // namespace
 }  // namespace lockstep::registry

@@ -1,0 +1,91 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "registry/upload_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+
+#include "core/files.h"
+
+namespace lockstep::registry {
+
+Result<std::unique_ptr<UploadFile>> UploadFile::Create(
+    store::BlobStore& blobs) {
+  std::error_code error;
+  std::filesystem::create_directories(blobs.TempDirectory(), error);
+  std::filesystem::path temp =
+      UniqueTempPath(blobs.TempDirectory(), "upload-");
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                  0644);
+  if (fd < 0) return ErrnoStatus(temp, errno);
+  return std::unique_ptr<UploadFile>(new UploadFile(blobs, temp, fd));
+}
+
+UploadFile::UploadFile(store::BlobStore& blobs, std::filesystem::path temp,
+                       int fd)
+    : blobs_(blobs), temp_(std::move(temp)), fd_(fd) {}
+
+UploadFile::~UploadFile() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!published_) ::unlink(temp_.c_str());
+}
+
+Status UploadFile::Append(std::string_view bytes) {
+  if (fd_ < 0) return Status::FailedPrecondition("upload already sealed");
+  hasher_.Update(bytes);
+  size_ += bytes.size();
+  RETURN_IF_ERROR(WriteAll(fd_, bytes, temp_));
+  // Start writeback of every full 8 MiB as it arrives, so the final sync
+  // finds little left to flush (as store::BlobWriter does).
+  constexpr uint64_t kWritebackBytes = 8u << 20;
+  if (size_ - written_back_ >= kWritebackBytes) {
+    ::sync_file_range(fd_, static_cast<off_t>(written_back_),
+                      static_cast<off_t>(size_ - written_back_),
+                      SYNC_FILE_RANGE_WRITE);
+    written_back_ = size_;
+  }
+  return Status::Ok();
+}
+
+Status UploadFile::SyncData() {
+  if (!sync_error_.ok() || synced_ == size_) return sync_error_;
+  if (fd_ < 0) return Status::FailedPrecondition("upload file is closed");
+  if (::fdatasync(fd_) != 0) {
+    sync_error_ = ErrnoStatus(temp_, errno);
+    return sync_error_;
+  }
+  synced_ = size_;
+  return Status::Ok();
+}
+
+Status UploadFile::Seal(const Digest& expected) {
+  if (sealed_ || fd_ < 0) {
+    return Status::FailedPrecondition("upload already sealed");
+  }
+  // Hashed before syncing: a wrong digest costs no disk flush.
+  Digest actual = hasher_.Finish();
+  if (actual != expected) {
+    ::close(fd_);
+    fd_ = -1;
+    return Status::InvalidArgument("content hashes to " + actual.ToString() +
+                                   ", not the expected " +
+                                   expected.ToString());
+  }
+  RETURN_IF_ERROR(SyncData());
+  ::close(fd_);
+  fd_ = -1;
+  sealed_ = actual;
+  return Status::Ok();
+}
+
+Status UploadFile::Publish() {
+  if (!sealed_) return Status::FailedPrecondition("upload is not sealed");
+  if (published_) return Status::Ok();
+  published_ = true;  // Publish takes the file, or removes it on failure
+  return blobs_.Publish(temp_, *sealed_);
+}
+
+}  // namespace lockstep::registry
