@@ -1,0 +1,156 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "share/bundle.h"
+
+#include <algorithm>
+
+#include "data/file_store.h"
+
+namespace lockstep::share {
+
+namespace {
+
+constexpr std::string_view kTitle = "org.opencontainers.image.title";
+
+// What a file adds to its bundle: its bytes and its index entry.
+uint64_t Weight(const SizedBlob& blob) {
+  return blob.size + store::kPackEntryBytes;
+}
+
+// Whether a bundle ends after `blob`: with probability Weight / target,
+// decided by the digest's last 32 bits, which are uniform and independent
+// of its position in digest order.
+bool CutsAfter(const SizedBlob& blob, uint64_t target_bytes) {
+  uint64_t low = std::stoull(blob.digest.hex().substr(56), nullptr, 16);
+  // low < 2^32 * weight / target, without overflow for any target.
+  return static_cast<long double>(low) * target_bytes <
+         static_cast<long double>(Weight(blob)) * 4294967296.0L;
+}
+
+// The bundle of `members` (positions in `files`), stored as a loose blob.
+Result<Digest> WriteBundle(store::BlobStore* blobs,
+                           const std::vector<SizedBlob>& files,
+                           const std::vector<size_t>& members) {
+  std::vector<std::string> bytes;
+  bytes.reserve(members.size());
+  for (size_t i : members) {
+    ASSIGN_OR_RETURN(std::string read, blobs->ReadVerified(files[i].digest));
+    bytes.push_back(std::move(read));
+  }
+  std::vector<std::pair<Digest, std::string_view>> packed;
+  packed.reserve(members.size());
+  for (size_t k = 0; k < members.size(); ++k) {
+    packed.emplace_back(files[members[k]].digest, bytes[k]);
+  }
+  return blobs->PutBytes(store::EncodePack(packed));
+}
+
+bool IsSmallFile(const store::BlobStore& blobs,
+                 const registry::PushLayer& layer) {
+  if (layer.annotations.value("lockstep.role", "") != kFileRole) return false;
+  Result<uint64_t> size = blobs.SizeOf(layer.digest);
+  return size.ok() && *size <= data::kPackedFileLimit;
+}
+
+}  // namespace
+
+std::vector<std::vector<size_t>> SplitIntoBundles(
+    const std::vector<SizedBlob>& blobs, const BundleSizes& sizes) {
+  std::vector<std::vector<size_t>> bundles;
+  std::vector<size_t> current;
+  uint64_t weight = 0;
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    if (!current.empty() && weight + Weight(blobs[i]) > sizes.max_bytes) {
+      bundles.push_back(std::move(current));
+      current.clear();
+      weight = 0;
+    }
+    current.push_back(i);
+    weight += Weight(blobs[i]);
+    if (CutsAfter(blobs[i], sizes.target_bytes)) {
+      bundles.push_back(std::move(current));
+      current.clear();
+      weight = 0;
+    }
+  }
+  if (!current.empty()) bundles.push_back(std::move(current));
+  return bundles;
+}
+
+Status BundleSmallFiles(store::BlobStore* blobs, const std::string& prefix,
+                        const BundleSizes& sizes,
+                        std::vector<registry::PushLayer>* layers) {
+  std::vector<registry::PushLayer> kept;
+  std::vector<SizedBlob> small;
+  size_t insert_at = 0;
+  for (registry::PushLayer& layer : *layers) {
+    if (!IsSmallFile(*blobs, layer)) {
+      kept.push_back(std::move(layer));
+      continue;
+    }
+    if (small.empty()) insert_at = kept.size();
+    small.push_back({layer.digest, *blobs->SizeOf(layer.digest)});
+  }
+  std::sort(small.begin(), small.end(),
+            [](const SizedBlob& a, const SizedBlob& b) {
+              return a.digest.hex() < b.digest.hex();
+            });
+  std::vector<registry::PushLayer> bundles;
+  for (const std::vector<size_t>& members : SplitIntoBundles(small, sizes)) {
+    ASSIGN_OR_RETURN(Digest digest, WriteBundle(blobs, small, members));
+    registry::PushLayer layer;
+    layer.digest = digest;
+    layer.media_type = std::string(kPackLayer);
+    layer.annotations = {
+        {std::string(kTitle),
+         prefix + "files-" + std::to_string(bundles.size() + 1) + ".pack"},
+        {"lockstep.role", std::string(kBundleRole)},
+        {"lockstep.files", std::to_string(members.size())}};
+    bundles.push_back(std::move(layer));
+  }
+  kept.insert(kept.begin() + static_cast<std::ptrdiff_t>(insert_at),
+              bundles.begin(), bundles.end());
+  *layers = std::move(kept);
+  return Status::Ok();
+}
+
+Result<size_t> UnpackBundle(store::BlobStore* blobs,
+                            const registry::PushLayer& layer,
+                            const BundleSizes& sizes,
+                            store::PackWriter* packs) {
+  std::string what = "bundle " + layer.digest.ToString() + " (" +
+                     layer.annotations.value(std::string(kTitle), "") + ")";
+  ASSIGN_OR_RETURN(uint64_t size, blobs->SizeOf(layer.digest));
+  if (size > sizes.max_bytes + store::kPackFooterBytes) {
+    return Status::InvalidArgument(what + " is " + std::to_string(size) +
+                                   " bytes; at most " +
+                                   std::to_string(sizes.max_bytes) +
+                                   " expected");
+  }
+  ASSIGN_OR_RETURN(std::string bytes, blobs->ReadVerified(layer.digest));
+  ASSIGN_OR_RETURN(std::vector<store::PackEntry> entries,
+                   store::DecodePack(bytes, what));
+  // Every file first, so a bad bundle stores none of its files.
+  for (const store::PackEntry& entry : entries) {
+    std::string_view file(bytes.data() + entry.offset, entry.length);
+    Digest actual = Sha256Of(file);
+    if (actual != store::FromRaw(entry.digest)) {
+      return Status::DataLoss(what + " is corrupt: its file " +
+                              store::FromRaw(entry.digest).ToString() +
+                              " hashes to " + actual.ToString());
+    }
+  }
+  for (const store::PackEntry& entry : entries) {
+    Digest digest = store::FromRaw(entry.digest);
+    if (blobs->Contains(digest, store::PackRefresh::kNo)) continue;
+    std::string_view file(bytes.data() + entry.offset, entry.length);
+    if (entry.length <= data::kPackedFileLimit) {
+      RETURN_IF_ERROR(packs->Add(digest, file));
+    } else {
+      RETURN_IF_ERROR(blobs->PutBytes(file).status());
+    }
+  }
+  return entries.size();
+}
+
+}  // namespace lockstep::share
