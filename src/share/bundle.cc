@@ -47,12 +47,21 @@ Result<Digest> WriteBundle(store::BlobStore* blobs,
 
 bool IsSmallFile(const store::BlobStore& blobs,
                  const registry::PushLayer& layer) {
-  if (layer.annotations.value("lockstep.role", "") != kFileRole) return false;
+  if (AnnotationOf(layer, "lockstep.role") != kFileRole) return false;
   Result<uint64_t> size = blobs.SizeOf(layer.digest);
   return size.ok() && *size <= data::kPackedFileLimit;
 }
 
 }  // namespace
+
+std::string AnnotationOf(const registry::PushLayer& layer,
+                         const std::string& key) {
+  if (!layer.annotations.is_object()) return "";
+  auto found = layer.annotations.find(key);
+  return found != layer.annotations.end() && found->is_string()
+             ? found->get<std::string>()
+             : "";
+}
 
 std::vector<std::vector<size_t>> SplitIntoBundles(
     const std::vector<SizedBlob>& blobs, const BundleSizes& sizes) {
@@ -119,7 +128,7 @@ Result<size_t> UnpackBundle(store::BlobStore* blobs,
                             const BundleSizes& sizes,
                             store::PackWriter* packs) {
   std::string what = "bundle " + layer.digest.ToString() + " (" +
-                     layer.annotations.value(std::string(kTitle), "") + ")";
+                     AnnotationOf(layer, std::string(kTitle)) + ")";
   ASSIGN_OR_RETURN(uint64_t size, blobs->SizeOf(layer.digest));
   if (size > sizes.max_bytes + store::kPackFooterBytes) {
     return Status::InvalidArgument(what + " is " + std::to_string(size) +

@@ -47,6 +47,11 @@ struct SizedBlob {
   uint64_t size = 0;
 };
 
+// The string annotation `key` of `layer`, or "" (a pulled layer's
+// annotations may be absent or of any type).
+std::string AnnotationOf(const registry::PushLayer& layer,
+                         const std::string& key);
+
 // Splits `blobs`, sorted by digest and distinct, into bundles: each inner
 // list holds positions in `blobs`, in order. Depends only on the digests
 // and sizes, never on the folder's paths or the order files were found.

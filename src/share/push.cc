@@ -122,7 +122,7 @@ Status RequireManifestFits(const store::BlobStore& blobs,
   if (bytes <= registry::kMaxManifestBytes) return Status::Ok();
   size_t own = 0;  // Files too large for a bundle.
   for (const registry::PushLayer& layer : request.layers) {
-    if (layer.annotations.value("lockstep.role", "") == kFileRole) ++own;
+    if (AnnotationOf(layer, "lockstep.role") == kFileRole) ++own;
   }
   return Status::InvalidArgument(
       what + ": its OCI manifest would be " + std::to_string(bytes) +
