@@ -299,7 +299,7 @@ Result<PushSummary> Sharer::PushRun(const std::string& run_id,
     layer.annotations["lockstep.run"] = run_id;
     model_request.layers.push_back(layer);
     model_request.annotations = {{"lockstep.run", run_id},
-                           {"lockstep.output", models[i].name}};
+                                 {"lockstep.output", models[i].name}};
     registry::Reference model_target = ModelReference(target, i);
     ASSIGN_OR_RETURN(registry::PushResult pushed,
                      Send(model_target, std::move(model_request)));
