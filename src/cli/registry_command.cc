@@ -433,13 +433,6 @@ int PushFiles(const GlobalOptions& globals, const TransferFlags& flags,
     if (item.rfind("sha256:", 0) == 0) {
       auto digest = Digest::Parse(item);
       if (!digest.ok()) return ReportError(digest.status());
-      // A packed blob is small: checked here, a corrupt one is exit 4,
-      // not the registry's refusal after upload (exit 6).
-      auto where = blobs.Locate(*digest);
-      if (where.ok() && where->packed) {
-        Status intact = blobs.Verify(*digest);
-        if (!intact.ok()) return ReportError(intact);
-      }
       layer.digest = *digest;
     } else {
       std::error_code error;
