@@ -12,6 +12,8 @@
 #include "data/tree_digest.h"
 #include "manifest/manifest.h"
 #include "manifest/retention.h"
+#include "registry/oci.h"
+#include "share/bundle.h"
 #include "share/share.h"
 
 namespace lockstep::share {
@@ -45,7 +47,7 @@ Result<std::vector<registry::PushLayer>> TreeLayers(
     }
     layers.push_back(Layer(entry.digest, kBlobLayer,
                            label + "/" + data::DisplayPath(entry.path),
-                           "snapshot-file"));
+                           std::string(kFileRole)));
   }
   return layers;
 }
@@ -75,6 +77,59 @@ Status RequirePresent(const store::BlobStore& blobs,
     }
   }
   return Status::Ok();
+}
+
+// The manifest the client will put for `request`, built the same way
+// (registry::Client::Push) so its size can be checked before any upload.
+Json ManifestFor(const store::BlobStore& blobs,
+                 const registry::PushRequest& request) {
+  Json layers = Json::array();
+  for (const registry::PushLayer& layer : request.layers) {
+    Result<uint64_t> size = blobs.SizeOf(layer.digest);
+    Json entry = {{"mediaType", layer.media_type},
+                  {"digest", layer.digest.ToString()},
+                  {"size", size.ok() ? *size : 0}};
+    if (layer.annotations.is_object()) entry["annotations"] = layer.annotations;
+    layers.push_back(std::move(entry));
+  }
+  Json manifest = {{"schemaVersion", 2},
+                   {"mediaType", std::string(registry::kOciManifest)},
+                   {"artifactType", request.artifact_type},
+                   {"config", {{"mediaType",
+                                std::string(registry::kOciEmptyConfig)},
+                               {"digest", Sha256Of("{}").ToString()},
+                               {"size", 2}}},
+                   {"layers", layers}};
+  if (request.subject) {
+    // The longest descriptor the client could write for it.
+    manifest["subject"] = {{"mediaType", std::string(registry::kOciIndex)},
+                           {"digest", request.subject->ToString()},
+                           {"size", INT64_MAX}};
+  }
+  if (request.annotations.is_object()) {
+    manifest["annotations"] = request.annotations;
+  }
+  return manifest;
+}
+
+// InvalidArgument when `request`'s manifest would be larger than
+// registries accept: found after uploading every blob, the refusal wasted
+// the whole push.
+Status RequireManifestFits(const store::BlobStore& blobs,
+                           const registry::PushRequest& request,
+                           const std::string& what) {
+  uint64_t bytes = ManifestFor(blobs, request).dump().size();
+  if (bytes <= registry::kMaxManifestBytes) return Status::Ok();
+  size_t own = 0;  // Files too large for a bundle.
+  for (const registry::PushLayer& layer : request.layers) {
+    if (AnnotationOf(layer, "lockstep.role") == kFileRole) ++own;
+  }
+  return Status::InvalidArgument(
+      what + ": its OCI manifest would be " + std::to_string(bytes) +
+      " bytes for " + std::to_string(request.layers.size()) + " layers (" +
+      std::to_string(own) + " of them files over 64 KiB, a layer each), "
+      "more than the " + std::to_string(registry::kMaxManifestBytes) +
+      " bytes registries accept; nothing was uploaded");
 }
 
 PushSummary Summarize(const std::string& kind,
@@ -140,6 +195,8 @@ Result<registry::PushResult> Sharer::Send(const registry::Reference& target,
                                    ": push to a tag, not a digest");
   }
   RETURN_IF_ERROR(RequirePresent(*blobs_, request.layers, target.ToString()));
+  RETURN_IF_ERROR(
+      RequireManifestFits(*blobs_, request, "push to " + target.ToString()));
   request.mount_from = mount_from_;
   return client_->Push(target, request);
 }
@@ -208,6 +265,7 @@ Result<PushSummary> Sharer::PushRun(const std::string& run_id,
   }
   DropRepeatedLayers(&layers);
   RETURN_IF_ERROR(RequirePresent(*blobs_, layers, "run " + run_id));
+  RETURN_IF_ERROR(BundleSmallFiles(blobs_, "data/", bundle_sizes_, &layers));
   // Checked before anything is uploaded: a tag near the 128-character
   // limit failed only at the model's manifest, after every blob went.
   for (size_t i = 0; i < models.size(); ++i) {
@@ -219,24 +277,7 @@ Result<PushSummary> Sharer::PushRun(const std::string& run_id,
     }
   }
 
-  // Each model as an artifact of its own, so the run can refer to it.
-  std::vector<PushSummary> pushed_models;
-  for (size_t i = 0; i < models.size(); ++i) {
-    registry::PushRequest request;
-    request.artifact_type = std::string(kModelArtifact);
-    registry::PushLayer layer =
-        Layer(models[i].digest, kBlobLayer, models[i].name, "model");
-    layer.annotations["lockstep.run"] = run_id;
-    request.layers.push_back(layer);
-    request.annotations = {{"lockstep.run", run_id},
-                           {"lockstep.output", models[i].name}};
-    registry::Reference model_target = ModelReference(target, i);
-    ASSIGN_OR_RETURN(registry::PushResult pushed,
-                     Send(model_target, std::move(request)));
-    pushed_models.push_back(Summarize("model", model_target, pushed, 1));
-  }
-
-  // The run, a referrer of its first model.
+  // The run's own manifest, checked before the models go.
   registry::PushRequest request;
   request.artifact_type = std::string(kRunArtifact);
   request.layers = layers;
@@ -244,6 +285,28 @@ Result<PushSummary> Sharer::PushRun(const std::string& run_id,
       {"lockstep.run", run_id},
       {"lockstep.pipeline", run.pipeline},
       {"lockstep.manifest-hash", manifest.value("manifest_hash", "")}};
+  // Any digest stands in for the first model's: only its size counts.
+  if (!models.empty()) request.subject = Sha256Of("");
+  RETURN_IF_ERROR(RequireManifestFits(*blobs_, request, "run " + run_id));
+
+  // Each model as an artifact of its own, so the run can refer to it.
+  std::vector<PushSummary> pushed_models;
+  for (size_t i = 0; i < models.size(); ++i) {
+    registry::PushRequest model_request;
+    model_request.artifact_type = std::string(kModelArtifact);
+    registry::PushLayer layer =
+        Layer(models[i].digest, kBlobLayer, models[i].name, "model");
+    layer.annotations["lockstep.run"] = run_id;
+    model_request.layers.push_back(layer);
+    model_request.annotations = {{"lockstep.run", run_id},
+                                 {"lockstep.output", models[i].name}};
+    registry::Reference model_target = ModelReference(target, i);
+    ASSIGN_OR_RETURN(registry::PushResult pushed,
+                     Send(model_target, std::move(model_request)));
+    pushed_models.push_back(Summarize("model", model_target, pushed, 1));
+  }
+
+  // The run, a referrer of its first model.
   if (!pushed_models.empty()) request.subject = pushed_models[0].manifest;
   ASSIGN_OR_RETURN(registry::PushResult pushed, Send(target, request));
   PushSummary summary = Summarize("run", target, pushed, layers.size());
@@ -295,6 +358,8 @@ Result<PushSummary> Sharer::PushSnapshot(const std::string& ref_text,
     layers.push_back(Layer(digest, kBlobLayer, label, "snapshot"));
   }
   DropRepeatedLayers(&layers);
+  RETURN_IF_ERROR(
+      BundleSmallFiles(blobs_, label + "/", bundle_sizes_, &layers));
 
   registry::PushRequest request;
   request.artifact_type = std::string(kSnapshotArtifact);
@@ -332,6 +397,8 @@ Result<PushSummary> Sharer::PushArtifact(int64_t artifact_id,
     layers.push_back(layer);
   }
   DropRepeatedLayers(&layers);
+  RETURN_IF_ERROR(
+      BundleSmallFiles(blobs_, label + "/", bundle_sizes_, &layers));
 
   registry::PushRequest request;
   request.artifact_type = std::string(kArtifactArtifact);

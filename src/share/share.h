@@ -20,6 +20,7 @@
 #include "core/status.h"
 #include "metadata/metadata_store.h"
 #include "registry/client.h"
+#include "share/bundle.h"
 #include "store/blob_store.h"
 
 namespace lockstep::share {
@@ -73,6 +74,7 @@ struct PullSummary {
   std::vector<std::string> snapshots;  // NAME@V registered (or present)
   std::vector<int64_t> artifacts;      // artifact ids registered
   std::vector<std::string> missing;    // needed blobs the pull lacked
+  size_t bundled_files = 0;  // files unpacked from bundles, verified
 
   Json ToJson() const;
 };
@@ -89,6 +91,9 @@ class Sharer {
   void set_mount_from(std::string repository) {
     mount_from_ = std::move(repository);
   }
+
+  // How large the bundles of small folder files are (share/bundle.h).
+  void set_bundle_sizes(const BundleSizes& sizes) { bundle_sizes_ = sizes; }
 
   // Pushes a recorded run: its manifest and every blob it needs, plus its
   // Model outputs as artifacts of their own (tagged TAG-model, TAG-model-2,
@@ -120,6 +125,9 @@ class Sharer {
   // The snapshot's record as a layer titled `title`.
   Result<registry::PushLayer> SnapshotRecordLayer(const std::string& title,
                                                   const metadata::Snapshot&);
+  // Stores the files of every bundle layer (share/bundle.h) into packs,
+  // verified; returns how many there were.
+  Result<size_t> UnpackBundles(const registry::PullResult& pulled);
   Status RegisterRun(const Json& manifest, const std::string& bytes,
                      const std::string& origin, PullSummary* summary);
   Status RegisterSnapshot(const Json& record, const std::string& origin,
@@ -130,6 +138,7 @@ class Sharer {
   metadata::MetadataStore* metadata_;
   registry::Client* client_;
   std::string mount_from_;
+  BundleSizes bundle_sizes_;
 };
 
 // True when `run_id` is safe as one path component (letters, digits,

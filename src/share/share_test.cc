@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/files.h"
+#include "data/file_store.h"
 #include "data/snapshot.h"
 #include "data/test_util.h"
 #include "manifest/manifest.h"
@@ -187,6 +188,36 @@ TEST_F(ShareTest, ManifestNeedsListsFolderFilesOnceEach) {
 
   // Without a blob store, trees are not opened.
   EXPECT_EQ(manifest::ManifestNeeds(manifest).size(), 2u);
+}
+
+TEST_F(ShareTest, ATooLargeManifestIsRefusedBeforeAnyUpload) {
+  // 1,200 files over 64 KiB (a layer each) under a path of 3,500 bytes:
+  // each layer's descriptor holds its 3,500-byte title, so the manifest
+  // passes 4 MiB.
+  fs::path deep = root_ / "big";
+  for (int i = 0; i < 14; ++i) deep /= std::string(250, 'a' + i);
+  std::string bytes(data::kPackedFileLimit + 1, 'x');
+  for (int i = 0; i < 1200; ++i) {
+    std::string n = std::to_string(i);
+    bytes.replace(0, n.size(), n);
+    WriteBytes(deep / ("f" + n), bytes);
+  }
+  Snap(root_ / "big", "big", 0);
+  // Nothing listens on port 1: an upload would fail as unavailable.
+  registry::Client client(*blobs_, registry::ClientOptions{});
+  Sharer sharer(blobs_.get(), metadata_.get(), &client);
+  auto target = registry::ParseReference("127.0.0.1:1/data/big:v1", true);
+  ASSERT_TRUE(target.ok());
+  auto pushed = sharer.PushSnapshot("big@1", *target);
+  EXPECT_TRUE(pushed.status().IsInvalidArgument())
+      << pushed.status().ToString();
+  const std::string& message = pushed.status().message();
+  EXPECT_NE(message.find("its OCI manifest would be "), std::string::npos);
+  EXPECT_NE(message.find(" bytes for 1202 layers (1200 of them files over "
+                         "64 KiB, a layer each), more than the 4194304 "
+                         "bytes registries accept; nothing was uploaded"),
+            std::string::npos)
+      << message;
 }
 
 TEST(RunIdTest, OnlyOnePathComponent) {

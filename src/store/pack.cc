@@ -468,3 +468,64 @@ Result<std::vector<PackIndex>> PackSet::ReadAll(
 }
 
 }  // namespace lockstep::store
+
+namespace lockstep::store {
+
+std::string EncodePack(
+    const std::vector<std::pair<Digest, std::string_view>>& blobs) {
+  std::string pack;
+  std::vector<PackEntry> entries;
+  for (const auto& [digest, bytes] : blobs) {
+    entries.push_back({ToRaw(digest), pack.size(), bytes.size()});
+    pack.append(bytes);
+  }
+  // The same index and footer as PackWriter::Seal (pack_test checks that
+  // both give the same bytes).
+  std::stable_sort(entries.begin(), entries.end(), ByDigest);
+  entries.erase(std::unique(entries.begin(), entries.end(),
+                            [](const PackEntry& a, const PackEntry& b) {
+                              return a.digest == b.digest;
+                            }),
+                entries.end());
+  uint64_t data_end = pack.size();
+  std::string index;
+  for (const PackEntry& entry : entries) {
+    index.append(reinterpret_cast<const char*>(entry.digest.data()), 32);
+    PutU64(&index, entry.offset);
+    PutU64(&index, entry.length);
+  }
+  RawDigest name = ToRaw(Sha256Of(index));
+  pack.append(index);
+  pack.append(kPackMagic);
+  PutU64(&pack, data_end);
+  PutU64(&pack, entries.size());
+  pack.append(reinterpret_cast<const char*>(name.data()), name.size());
+  return pack;
+}
+
+Result<std::vector<PackEntry>> DecodePack(std::string_view bytes,
+                                          const std::string& what) {
+  fs::path path(what);
+  if (bytes.size() < kPackFooterBytes) return Malformed(path, "too short");
+  std::string_view footer = bytes.substr(bytes.size() - kPackFooterBytes);
+  if (footer.substr(0, kPackMagic.size()) != kPackMagic) {
+    return Malformed(path, "no pack footer");
+  }
+  uint64_t index_at = GetU64(footer.data() + 16);
+  uint64_t count = GetU64(footer.data() + 24);
+  uint64_t index_end = bytes.size() - kPackFooterBytes;
+  if (index_at > index_end ||
+      (index_end - index_at) % kPackEntryBytes != 0 ||
+      count != (index_end - index_at) / kPackEntryBytes) {
+    return Malformed(path, "footer sizes do not add up");
+  }
+  std::string_view index = bytes.substr(index_at, index_end - index_at);
+  RawDigest recorded;
+  std::memcpy(recorded.data(), footer.data() + 32, 32);
+  if (Sha256Of(index) != FromRaw(recorded)) {
+    return Malformed(path, "its index does not hash to its footer");
+  }
+  return DecodeEntries(index, index_at, path);
+}
+
+}  // namespace lockstep::store

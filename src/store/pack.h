@@ -29,6 +29,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/digest.h"
@@ -71,6 +72,21 @@ struct PackIndex {
 // every entry inside the data region. DataLoss when any check fails,
 // NotFound when the file is gone.
 Result<PackIndex> ReadPackIndex(const fs::path& path);
+
+// The bytes of a pack holding `blobs` in the order given, built in
+// memory exactly as PackWriter lays out a file: a folder's small files
+// travel through registries as such packs (docs/formats/oci-artifacts.md),
+// and the same blobs in the same order always give the same bytes, so a
+// registry that has the pack already skips it. The caller hashed each
+// blob to its digest.
+std::string EncodePack(
+    const std::vector<std::pair<Digest, std::string_view>>& blobs);
+
+// Decodes a whole pack held in memory, with ReadPackIndex's checks except
+// the file name's (it has none): DataLoss naming `what` when malformed.
+// The blobs' bytes are not hashed here; the caller verifies each one.
+Result<std::vector<PackEntry>> DecodePack(std::string_view bytes,
+                                          const std::string& what);
 
 // Writes packs of the blobs handed to it, starting a new pack whenever
 // the current one reaches `target_bytes`. Single-threaded: use one

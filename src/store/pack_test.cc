@@ -213,5 +213,38 @@ TEST_F(PackTest, RemovePackForgetsItsBlobs) {
   EXPECT_FALSE(blobs.Contains(Sha256Of("gone")));
 }
 
+TEST_F(PackTest, EncodePackGivesTheBytesAWriterWrites) {
+  BlobStore blobs(root_);
+  Pack(&blobs, {"bb", "a", "bb"});
+  std::string written = *ReadFile(PackFiles().at(0));
+  std::string encoded = EncodePack({{Sha256Of("bb"), "bb"},
+                                    {Sha256Of("a"), "a"},
+                                    {Sha256Of("bb"), "bb"}});
+  EXPECT_EQ(encoded, written);
+  // 5 data bytes, 2 entries (the repeat is indexed once), the footer.
+  EXPECT_EQ(encoded.size(), 5u + 2 * 48 + 64);
+}
+
+TEST_F(PackTest, DecodePackReadsEntriesAndRefusesDamage) {
+  std::string pack = EncodePack({{Sha256Of("bb"), "bb"},
+                                 {Sha256Of("a"), "a"}});
+  Result<std::vector<PackEntry>> entries = DecodePack(pack, "bundle");
+  ASSERT_TRUE(entries.ok()) << entries.status().ToString();
+  ASSERT_EQ(entries->size(), 2u);
+  EXPECT_EQ(FromRaw((*entries)[0].digest), Sha256Of("bb"));
+  EXPECT_EQ((*entries)[0].offset, 0u);
+  EXPECT_EQ((*entries)[1].offset, 2u);
+  EXPECT_EQ((*entries)[1].length, 1u);
+
+  std::string bad_index = pack;
+  bad_index[3 + 40] ^= 1;  // The first entry's length.
+  Result<std::vector<PackEntry>> refused = DecodePack(bad_index, "bundle");
+  EXPECT_TRUE(refused.status().IsDataLoss());
+  EXPECT_EQ(refused.status().message(),
+            "pack bundle is corrupt: its index does not hash to its footer");
+  EXPECT_TRUE(DecodePack(pack.substr(1), "bundle").status().IsDataLoss());
+  EXPECT_TRUE(DecodePack("short", "bundle").status().IsDataLoss());
+}
+
 }  // namespace
 }  // namespace lockstep::store

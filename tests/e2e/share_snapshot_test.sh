@@ -27,8 +27,9 @@ expect_eq "$(ls "$LOCKSTEP_STORE/packs" | wc -l)" 1 "one pack in A (a small fold
 expect_exit 0 "$LOCKSTEP" push --json --insecure snapshot:docs@1 \
   "$REGISTRY/data/docs:v1"
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["kind"]')" snapshot "kind"
-# Record, tree, and two distinct file blobs (same.txt repeats a.txt).
-expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["layers"]')" 4 "layers"
+# Record, tree, and one bundle of the two distinct small files
+# (same.txt repeats a.txt).
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["layers"]')" 3 "layers"
 curl -sf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
   "http://$REGISTRY/v2/data/docs/manifests/v1" >m.json
 expect_eq "$(json m.json 'd["artifactType"]')" \
@@ -37,12 +38,21 @@ expect_eq "$(json m.json '[l["mediaType"] for l in d["layers"]][:2]')" \
   "['application/vnd.lockstep.snapshot.v1+json', 'application/vnd.lockstep.tree.v1']" \
   "record and tree layers"
 expect_eq "$(json m.json 'd["layers"][1]["digest"]')" "$tree_digest" "tree"
+expect_eq "$(json m.json 'd["layers"][2]["mediaType"]')" \
+  application/vnd.lockstep.pack.v1 "bundle layer"
+expect_eq "$(json m.json 'd["layers"][2]["annotations"]["lockstep.files"]')" \
+  2 "files in the bundle"
 
 mkdir -p "$TEST_DIR/b" && cd "$TEST_DIR/b"
 export LOCKSTEP_STORE="$TEST_DIR/b/.lockstep"
 expect_exit 0 "$LOCKSTEP" pull --json --insecure "$REGISTRY/data/docs:v1"
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["snapshots"]')" "['docs@1']" \
   "registered"
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["bundledFiles"]')" 2 "unbundled"
+# The small files arrive packed, as `data snapshot` stores them.
+[[ ! -e "$LOCKSTEP_STORE/blobs/sha256/${hex:0:2}/$hex" ]] ||
+  fail "a.txt arrived loose, not packed"
+expect_eq "$(ls "$LOCKSTEP_STORE/packs" | wc -l)" 1 "one pack in B"
 expect_exit 0 "$LOCKSTEP" data verify docs@1
 expect_exit 0 "$LOCKSTEP" data show docs@1 --json
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["labels"]["team"]')" ml "label"
