@@ -22,6 +22,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/utf8.h"
 #include "data/csv.h"
 #include "data/file_store.h"
 #include "data/parallel.h"
@@ -239,6 +240,22 @@ DataSnapshots::DataSnapshots(store::BlobStore* blobs,
                              fs::path cache_dir)
     : blobs_(blobs), metadata_(metadata), cache_dir_(std::move(cache_dir)) {}
 
+namespace {
+
+// What a snapshot records is UTF-8 JSON; the content itself is hashed as
+// bytes and may hold anything.
+Status CheckRequestUtf8(const SnapshotRequest& request) {
+  RETURN_IF_ERROR(RequireUtf8("the snapshot path", request.source));
+  RETURN_IF_ERROR(RequireUtf8("--description", request.description));
+  RETURN_IF_ERROR(RequireUtf8("the creator", request.creator));
+  for (const auto& [key, value] : request.labels) {
+    RETURN_IF_ERROR(RequireUtf8("--label " + EscapeBytes(key), key + value));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
   if (!IsValidNewName(request.name)) {
     return Status::InvalidArgument(
@@ -249,6 +266,7 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
   if (request.version < 0) {
     return Status::InvalidArgument("--version must be a positive integer");
   }
+  RETURN_IF_ERROR(CheckRequestUtf8(request));
   // Refuse a taken version before doing any work.
   if (request.version > 0 &&
       metadata_->GetSnapshot(request.name, request.version).ok()) {
@@ -288,6 +306,10 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
     }
   }
   RETURN_IF_ERROR(info.status());
+  for (const std::string& column : info->columns) {
+    RETURN_IF_ERROR(
+        RequireUtf8(request.source + ":1: CSV column name", column));
+  }
   if (request.reuse_unchanged && request.version == 0) {
     Result<SnapshotInfo> latest = Get({request.name, 0});
     if (latest.ok() && !latest->Removed() && latest->kind == info->kind &&

@@ -8,6 +8,7 @@
 
 #include "core/files.h"
 #include "core/base64.h"
+#include "core/utf8.h"
 
 namespace lockstep::env {
 namespace {
@@ -368,6 +369,15 @@ bool Parser::ParseHash(const Token& token, std::string_view value,
 }
 
 void Parser::ParseLine(const LogicalLine& line) {
+  // Requirements are ASCII (PEP 508); other bytes would also reach
+  // error messages and --json output, which are UTF-8.
+  for (const Token& token : line.tokens) {
+    Status utf8 = RequireUtf8("the line", token.text);
+    if (!utf8.ok()) {
+      Error(token.line, utf8.message());
+      return;
+    }
+  }
   if (StartsWith(line.tokens[0].text, "-")) {
     ParseGlobalOption(line);
     return;

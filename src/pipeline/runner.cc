@@ -19,6 +19,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/utf8.h"
 #include "env/lockfile.h"
 #include "image/reference.h"
 #include "image/rootfs.h"
@@ -157,6 +158,8 @@ class RunState {
   // watch (snapshots, images, lockfiles, built-ins) or must not be
   // replayed (cache off, --explain, --resume).
   void CheckReplayable();
+  // Refuses a declared env value that is not UTF-8.
+  Status CheckEnvValues() const;
   // Records the stats of every step's outputs that the blob stat cache
   // vouches for; refuses the record when one is not vouched for.
   void NoteReplayOutputs();
@@ -292,6 +295,7 @@ Status RunState::Start() {
     LogWarning("cannot check for abandoned runs: {}",
                recovered.status().message());
   }
+  RETURN_IF_ERROR(CheckEnvValues());
   report_.run_id = NewRunId();
   // Held until the run is recorded as finished (see run_lock.h).
   ASSIGN_OR_RETURN(RunLock lock,
@@ -355,6 +359,23 @@ Status RunState::Start() {
          ++j) {
       if (!spec_.steps[j].is_finally) {
         dependencies_[i].push_back(j);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// Env values are hashed and recorded as UTF-8 JSON: one that is not
+// UTF-8 is refused before any step runs, at the `env:` entry naming it.
+Status RunState::CheckEnvValues() const {
+  for (const StepSpec& step : spec_.steps) {
+    for (size_t i = 0; i < step.env.size(); ++i) {
+      const char* value = std::getenv(step.env[i].c_str());
+      Status utf8 = RequireUtf8(
+          "env: the host value of " + step.env[i],
+          value != nullptr ? value : "");
+      if (!utf8.ok()) {
+        return SpecError(step.EnvWhere(i), utf8.message());
       }
     }
   }
@@ -1497,6 +1518,11 @@ Result<Json> RunState::ForEachItems(const StepSpec& step) {
   if (!items.ok()) {
     return SpecError(step.for_each_where,
                      "for_each: " + items.status().message());
+  }
+  // Items become argv, the cache key and the manifest, all UTF-8.
+  Status utf8 = RequireUtf8Json("for_each: the item list", *items);
+  if (!utf8.ok()) {
+    return SpecError(step.for_each_where, utf8.message());
   }
   if (!items->is_array()) {
     return SpecError(step.for_each_where,

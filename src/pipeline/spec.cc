@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/files.h"
+#include "core/utf8.h"
 #include "image/reference.h"
 #include "pipeline/code_files.h"
 #include "pipeline/components.h"
@@ -683,9 +684,10 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
   }
   if (node["env"].IsDefined()) {
     ASSIGN_OR_RETURN(step->env, StringList(node["env"], "env"));
+    const YAML::Node& env = node["env"];
     for (size_t i = 0; i < step->env.size(); ++i) {
+      step->env_where.push_back(Where(env.IsScalar() ? env : env[i]));
       if (!IsEnvName(step->env[i])) {
-        const YAML::Node& env = node["env"];
         return Error(env.IsScalar() ? env : env[i],
                      "env: '" + step->env[i] + "' is not a variable name "
                      "([A-Za-z_][A-Za-z0-9_]*); env: lists the names of "
@@ -693,7 +695,6 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
       }
       if (std::string why = ProgramChoosingEnvReason(step->env[i]);
           !why.empty()) {
-        const YAML::Node& env = node["env"];
         return Error(env.IsScalar() ? env : env[i], why);
       }
     }
@@ -1320,8 +1321,33 @@ const ParamSpec* WholeParamOf(const PipelineSpec& spec,
   return spec.FindParam(trimmed.substr(7));
 }
 
+namespace {
+
+// A pipeline file is UTF-8 text (YAML 1.2 section 5.2): a stray byte in
+// `run:` would reach the manifest and the cache key, which are UTF-8 JSON,
+// only after steps ran, so it is refused here at its line and column.
+Status CheckPipelineUtf8(const std::string& text,
+                         const std::filesystem::path& file) {
+  size_t bad = FirstNonUtf8(text);
+  if (bad == std::string::npos) {
+    return Status::Ok();
+  }
+  size_t line_start = text.rfind('\n', bad);
+  line_start = line_start == std::string::npos ? 0 : line_start + 1;
+  int line = 1 + static_cast<int>(std::count(
+                     text.begin(), text.begin() + bad, '\n'));
+  int column = 1 + static_cast<int>(bad - line_start);
+  return SpecError({file.string(), line, column},
+                   "byte " + EscapeBytes(text.substr(bad, 1)) +
+                       " is not UTF-8; a pipeline file must be UTF-8 "
+                       "text");
+}
+
+}  // namespace
+
 Result<PipelineSpec> ParsePipeline(const std::string& text,
                                    const std::filesystem::path& file) {
+  RETURN_IF_ERROR(CheckPipelineUtf8(text, file));
   try {
     return SpecParser(text, file).Parse();
   } catch (const YAML::Exception& error) {
