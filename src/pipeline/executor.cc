@@ -433,6 +433,27 @@ Result<StepInvocation> StepInvocation::FromJson(const Json& json) {
   return invocation;
 }
 
+namespace {
+
+// "train" for "train[3]": an iteration's cache entry is keyed by its item,
+// not its position (docs/pipeline-file.md), so the position must not
+// reach the step, whose output could otherwise depend on it unkeyed.
+std::string StepOfIteration(const std::string& name) {
+  size_t open = name.rfind('[');
+  if (open == std::string::npos || name.back() != ']' ||
+      open + 2 >= name.size()) {
+    return name;
+  }
+  for (size_t i = open + 1; i + 1 < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') {
+      return name;
+    }
+  }
+  return name.substr(0, open);
+}
+
+}  // namespace
+
 std::map<std::string, std::string> FixedStepEnvironment(
     const StepInvocation& invocation) {
   bool sandboxed = invocation.sandbox == SandboxMode::kBubblewrap;
@@ -444,7 +465,7 @@ std::map<std::string, std::string> FixedStepEnvironment(
       {"SOURCE_DATE_EPOCH", kSourceDateEpoch},
       {"PYTHONHASHSEED", "0"},
       {"PYTHONDONTWRITEBYTECODE", "1"},
-      {"LOCKSTEP_STEP", invocation.step_name},
+      {"LOCKSTEP_STEP", StepOfIteration(invocation.step_name)},
   };
   if (sandboxed) {
     env["HOME"] = "/tmp";
