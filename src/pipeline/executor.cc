@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <fstream>
 #include <set>
 
 #include "core/files.h"
@@ -247,6 +249,28 @@ std::string DescribeFailure(const StepOutcome& outcome,
     message += "\n  stderr: " + tail;
   }
   return message;
+}
+
+// How much of a failed step's stderr is read for the message and the
+// sandbox hints: the end is what explains a failure, and reading the
+// whole of it held a 600 MB stderr in memory twice over.
+constexpr size_t kStderrTailBytes = 64 * 1024;
+
+// The last `limit` bytes of the file at `path` ("" when it cannot be
+// read: the message then just lacks them).
+std::string ReadFileTail(const fs::path& path, size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  std::error_code error;
+  uintmax_t size = fs::file_size(path, error);
+  if (!in || error) {
+    return "";
+  }
+  size_t length = static_cast<size_t>(std::min<uintmax_t>(size, limit));
+  in.seekg(static_cast<std::streamoff>(size - length));
+  std::string tail(length, '\0');
+  in.read(tail.data(), static_cast<std::streamsize>(length));
+  tail.resize(static_cast<size_t>(in.gcount()));
+  return tail;
 }
 
 // Stores a step's stdout or stderr. Most are empty: those skip the
@@ -619,6 +643,13 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   Status status = ran.status();
   if (status.ok()) {
     outcome.process = *ran;
+  }
+  std::string stderr_text;
+  if (status.ok() && !outcome.process.succeeded()) {
+    // Read before the file moves into the store, which keeps it whole.
+    stderr_text = ReadFileTail(process.stderr_path, kStderrTailBytes);
+  }
+  if (status.ok()) {
     ASSIGN_OR_RETURN(outcome.stdout_digest,
                      AdoptLog(blobs, process.stdout_path));
     ASSIGN_OR_RETURN(outcome.stderr_digest,
@@ -626,9 +657,6 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   }
 
   if (status.ok() && !outcome.process.succeeded()) {
-    Result<std::string> stderr_bytes =
-        blobs->ReadVerified(outcome.stderr_digest);
-    std::string stderr_text = stderr_bytes.ok() ? *stderr_bytes : "";
     outcome.failure =
         DescribeFailure(outcome, stderr_text, invocation.sandbox);
   } else if (status.ok()) {
