@@ -212,20 +212,33 @@ Json SnapshotDiff::ToJson(int64_t now_ms) const {
           {"changes", ChangesJson()}, {"notes", notes}};
 }
 
+// At most 17 digits: far from int64's end, so "one past the latest"
+// can never overflow.
+constexpr int64_t kMaxSnapshotVersion = 99'999'999'999'999'999;
+
+Result<int64_t> ParseSnapshotVersion(std::string_view text) {
+  bool digits = !text.empty() && text.size() < 18 &&
+                std::all_of(text.begin(), text.end(), ::isdigit);
+  if (!digits || std::stoll(std::string(text)) < 1) {
+    return Status::InvalidArgument(
+        "the version must be a positive integer of at most 17 digits, "
+        "not '" + std::string(text) + "'");
+  }
+  return std::stoll(std::string(text));
+}
+
 Result<SnapshotRef> ParseSnapshotRef(std::string_view text) {
   SnapshotRef ref;
   size_t at = text.rfind('@');
   ref.name = std::string(text.substr(0, at));
   if (at != std::string_view::npos) {
-    std::string_view version = text.substr(at + 1);
-    bool digits = !version.empty() && version.size() < 18 &&
-                  std::all_of(version.begin(), version.end(), ::isdigit);
-    if (!digits || std::stoll(std::string(version)) < 1) {
+    Result<int64_t> version = ParseSnapshotVersion(text.substr(at + 1));
+    if (!version.ok()) {
       return Status::InvalidArgument("'" + std::string(text) +
                                      "': the version after @ must be a "
                                      "positive integer");
     }
-    ref.version = std::stoll(std::string(version));
+    ref.version = *version;
   }
   if (!IsValidName(ref.name)) {
     return Status::InvalidArgument(
@@ -267,6 +280,15 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
     return Status::InvalidArgument("--version must be a positive integer");
   }
   RETURN_IF_ERROR(CheckRequestUtf8(request));
+  if (request.version == 0) {
+    Result<metadata::Snapshot> latest = metadata_->LatestSnapshot(request.name);
+    if (latest.ok() && latest->version >= kMaxSnapshotVersion) {
+      return Status::InvalidArgument(
+          request.name + "@" + std::to_string(latest->version) +
+          " is the last version a reference can name; snapshot under "
+          "another name");
+    }
+  }
   // Refuse a taken version before doing any work.
   if (request.version > 0 &&
       metadata_->GetSnapshot(request.name, request.version).ok()) {
