@@ -394,6 +394,14 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
   return values;
 }
 
+std::optional<std::string> FindInexactInteger(const Json& value) {
+  return InexactInteger(value);
+}
+
+bool IsInexactIntegerText(const std::string& text) {
+  return IsInexactIntText(text);
+}
+
 Json TypedParam(const Json& value) {
   return Json{{"type", ParamTypeName(TypeOfValue(value))}, {"value", value}};
 }

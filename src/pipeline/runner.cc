@@ -1528,6 +1528,15 @@ Result<Json> RunState::ForEachItems(const StepSpec& step) {
     return SpecError(step.for_each_where,
                      "for_each: gave " + items->dump() + ", not a list");
   }
+  // Such an item would reach the key and the step as the nearest double:
+  // two different ids would become one. Params refuse them the same way.
+  if (std::optional<std::string> found = FindInexactInteger(*items)) {
+    return SpecError(step.for_each_where,
+                     "for_each: the integer " + *found +
+                         " is outside +-9007199254740991 (2^53 - 1), the "
+                         "integers a manifest's RFC 8785 numbers record "
+                         "exactly; write it as a string");
+  }
   return *items;
 }
 

@@ -94,6 +94,7 @@ class SpecParser {
   Status ParseRetries(const YAML::Node& node, StepSpec* step) const;
   Result<int64_t> Duration(const YAML::Node& node,
                            const std::string& what) const;
+  Status CheckExactIntegers(const YAML::Node& node) const;
   Status ParseForEach(const YAML::Node& node, StepSpec* step) const;
   Result<bool> Bool(const YAML::Node& node, const std::string& what) const;
   Result<int64_t> NonNegativeInt(const YAML::Node& node,
@@ -560,11 +561,32 @@ Status SpecParser::ParseRetries(const YAML::Node& node,
   return Status::Ok();
 }
 
+// Refuses a plain integer outside +-(2^53 - 1) in a literal list: it
+// would become the nearest double, and two items one item (params refuse
+// them the same way).
+Status SpecParser::CheckExactIntegers(const YAML::Node& node) const {
+  if (node.IsScalar()) {
+    if (node.Tag() == "?" && IsInexactIntegerText(node.Scalar())) {
+      return Error(node, "for_each: the integer " + node.Scalar() +
+                             " is outside +-9007199254740991 (2^53 - 1), "
+                             "the integers a manifest's RFC 8785 numbers "
+                             "record exactly; quote it as a string");
+    }
+    return Status::Ok();
+  }
+  for (const auto& item : node) {
+    RETURN_IF_ERROR(
+        CheckExactIntegers(node.IsMap() ? item.second : YAML::Node(item)));
+  }
+  return Status::Ok();
+}
+
 // `for_each: [a, b]` or `for_each: ${{ params.list }}`.
 Status SpecParser::ParseForEach(const YAML::Node& node,
                                 StepSpec* step) const {
   step->for_each_where = Where(node);
   if (node.IsSequence()) {
+    RETURN_IF_ERROR(CheckExactIntegers(node));
     ASSIGN_OR_RETURN(step->for_each, ToJson(node));
     return Status::Ok();
   }
