@@ -551,12 +551,14 @@ Status RunState::LoadResumedRun() {
                             "' in this store (see `lockstep runs`)");
   }
   if (run->pipeline != spec_.name) {
-    return Status::FailedPrecondition(
+    // Naming the wrong run is malformed input (docs/exit-codes.md, 3),
+    // not a store in an unusable state.
+    return Status::InvalidArgument(
         "--resume: run " + run->run_id + " is of pipeline '" +
         run->pipeline + "', not '" + spec_.name + "'");
   }
   if (run->status != "failed" && run->status != "cancelled") {
-    return Status::FailedPrecondition(
+    return Status::InvalidArgument(
         "--resume: run " + run->run_id + " " + run->status +
         "; only a failed or cancelled run can be resumed");
   }
@@ -722,21 +724,20 @@ Status RunState::ResolveInputs(const StepSpec& step, StepReport* report) {
       report->input_sources[input.name] = input.step + "." + input.output;
       continue;
     }
-    metadata::Snapshot snapshot;
-    if (input.snapshot_version == 0) {
-      ASSIGN_OR_RETURN(snapshot,
-                       metadata_->LatestSnapshot(input.snapshot_name));
-    } else {
-      Result<metadata::Snapshot> found = metadata_->GetSnapshot(
-          input.snapshot_name, input.snapshot_version);
-      if (!found.ok()) {
-        return SpecError(input.where, found.status().message() +
-                                          " (create it with `lockstep data "
-                                          "snapshot FILE --name " +
-                                          input.snapshot_name + "`)");
-      }
-      snapshot = *found;
+    Result<metadata::Snapshot> found =
+        input.snapshot_version == 0
+            ? metadata_->LatestSnapshot(input.snapshot_name)
+            : metadata_->GetSnapshot(input.snapshot_name,
+                                     input.snapshot_version);
+    if (!found.ok()) {
+      // Keeps the code: a missing snapshot is exit 2 however it is
+      // named (docs/exit-codes.md), a failing database is not.
+      return Status(found.status().code(),
+                    input.where.Prefix() + found.status().message() +
+                        " (create it with `lockstep data snapshot FILE "
+                        "--name " + input.snapshot_name + "`)");
     }
+    metadata::Snapshot snapshot = *found;
     ASSIGN_OR_RETURN(Artifact artifact,
                      metadata_->GetArtifact(snapshot.artifact_id));
     if (artifact.state != "live") {
