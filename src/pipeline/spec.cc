@@ -306,7 +306,9 @@ Result<InputSpec> SpecParser::ParseInput(const std::string& name,
       }
     }
     if (node["optional"].IsDefined()) {
-      input.optional = node["optional"].as<std::string>() == "true";
+      // Anything but a boolean (maybe, 1, "true") is refused, as
+      // cache: and always_run: are; it used to mean false silently.
+      ASSIGN_OR_RETURN(input.optional, Bool(node["optional"], "optional:"));
     }
     if (!node["from"].IsDefined()) {
       if (!input.optional) {

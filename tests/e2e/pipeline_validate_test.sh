@@ -131,4 +131,16 @@ steps:
 expect_exit 3 timeout 20 "$LOCKSTEP" run hang.yaml --sandbox none
 expect_contains stderr.txt "hang.yaml:9:20: step 'report' cannot depend \
 on finally: step 'notify', which runs after every other step"
+
+# optional: is a boolean like cache: and always_run: (maybe, 1 and "true"
+# were accepted and meant false).
+for value in maybe 1 '"true"'; do
+  printf 'pipeline: x\nsteps:\n  a:\n    run: [echo]\n    inputs:\n      i: {from: b.o, optional: %s}\n  b:\n    run: [echo]\n    outputs: {o: Artifact}\n' \
+    "$value" >optional.yaml
+  expect_exit 3 "$LOCKSTEP" validate optional.yaml
+  expect_contains stderr.txt "optional.yaml:6:32: optional: must be true \
+or false"
+done
+sed -i 's/optional: "true"/optional: true/' optional.yaml
+expect_exit 0 "$LOCKSTEP" validate optional.yaml
 echo ok
