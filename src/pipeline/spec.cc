@@ -815,6 +815,23 @@ class ReferenceChecker {
   }
 
  private:
+  // `item.KEY` over a literal list: every item must be a map with KEY,
+  // refused in the words `run` uses when it substitutes the item.
+  Status CheckItemField(const std::string& reference) const {
+    if (reference == "item" || !step_.for_each.is_array()) {
+      return Status::Ok();
+    }
+    std::string key = reference.substr(5);
+    for (const Json& item : step_.for_each) {
+      if (!item.is_object() || !item.contains(key)) {
+        return SpecError(step_.for_each_where,
+                         "the for_each item " + item.dump() +
+                             " has no field '" + key + "'");
+      }
+    }
+    return Status::Ok();
+  }
+
   Status CheckReference(const std::string& reference,
                         const SourceLocation& where, bool allow_paths) const {
     std::vector<std::string> parts;
@@ -832,7 +849,7 @@ class ReferenceChecker {
         return SpecError(where, "'" + reference + "' is available only in "
                                 "a for_each: step");
       }
-      return Status::Ok();
+      return CheckItemField(reference);
     }
     if (reference == "run.status" && allow_paths) {
       if (!step_.is_finally) {
@@ -1398,6 +1415,25 @@ Status CheckCodePaths(const PipelineSpec& spec) {
 }
 
 }  // namespace
+
+Status CheckImagesPinned(const PipelineSpec& spec) {
+  for (const StepSpec& step : spec.steps) {
+    const EnvironmentSpec* environment = spec.ImageOf(step);
+    if (environment == nullptr) {
+      continue;
+    }
+    Result<registry::Reference> ref = image::ParseImageRef(environment->image);
+    if (!ref.ok()) {
+      return SpecError(environment->image_where, ref.status().message());
+    }
+    if (!image::IsPinned(*ref)) {
+      return SpecError(environment->image_where,
+                       image::RequirePinned(*ref, "").message() +
+                           " (or run with --allow-tags to resolve it once)");
+    }
+  }
+  return Status::Ok();
+}
 
 Result<std::string> ReadPipelineFile(const std::filesystem::path& file) {
   Result<std::string> text = ReadDocument(file);

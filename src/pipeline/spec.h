@@ -191,6 +191,10 @@ Result<PipelineSpec> LoadPipeline(const std::filesystem::path& file);
 Result<PipelineSpec> LoadPipelineBytes(const std::string& text,
                                        const std::filesystem::path& file);
 
+// Refuses an image given by tag only, at its line, in the words `run`
+// uses without --allow-tags.
+Status CheckImagesPinned(const PipelineSpec& spec);
+
 // ReadFile with LoadPipeline's message when the file cannot be read.
 Result<std::string> ReadPipelineFile(const std::filesystem::path& file);
 
