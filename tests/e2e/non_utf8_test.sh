@@ -62,4 +62,8 @@ expect_exit 2 "$LOCKSTEP" data show dd
 mkdir fold
 echo a >$'fold/\xfe'
 expect_exit 0 "$LOCKSTEP" data snapshot fold --name fo
+# --json output echoes such a name as U+FFFD instead of aborting.
+expect_exit 2 "$LOCKSTEP" --json validate $'\xff.yaml'
+expect_eq "$(json stdout.txt 'd["valid"]')" "False" "validate --json"
+expect_contains stdout.txt $'\xef\xbf\xbd.yaml'
 echo "PASS"
