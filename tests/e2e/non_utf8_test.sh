@@ -5,7 +5,8 @@ source "$(dirname "$0")/lib.sh"
 
 printf 'pipeline: u\nparams:\n  s: x\nsteps:\n  a:\n    env: [FOO]\n    run: [sh, -c, "echo $FOO ${{ params.s }} > outputs/o"]\n    outputs: {o: Artifact}\n' >p.yaml
 FOO=$'\xff' expect_exit 3 "$LOCKSTEP" run p.yaml
-expect_contains stderr.txt "p.yaml:6:11: env: the host value of FOO holds a byte that is not UTF-8 (0xff at byte 0 of '\xff')"
+expect_contains stderr.txt "p.yaml:6:11: env: the host value of FOO holds \
+a byte that is not UTF-8 (0xff at byte 0 of '\xff')"
 expect_exit 3 "$LOCKSTEP" run p.yaml -p s=$'\xe9'
 expect_contains stderr.txt "-p s holds a byte that is not UTF-8 (0xe9 at byte 0"
 # Neither started a run.
@@ -20,7 +21,8 @@ mkdir lib
 echo x >$'lib/\xff.sh'
 printf 'pipeline: c\nsteps:\n  a:\n    code: [lib]\n    run: [sh, -c, "ls lib > outputs/o"]\n    outputs: {o: Artifact}\n' >code.yaml
 expect_exit 3 "$LOCKSTEP" run code.yaml
-expect_contains stderr.txt "code.yaml:4:12: code path lib/\xff.sh: the name is not UTF-8"
+expect_contains stderr.txt \
+  "code.yaml:4:12: code path lib/\xff.sh: the name is not UTF-8"
 
 cat >items.yaml <<'YAML'
 pipeline: fe
@@ -34,7 +36,8 @@ steps:
     outputs: {o: Artifact}
 YAML
 expect_exit 1 "$LOCKSTEP" --json run items.yaml
-expect_eq "$(json stdout.txt '[s["message"] for s in d["steps"] if s["name"] == "c"][0][:71]')" \
+expect_eq "$(json stdout.txt \
+  '[s["message"] for s in d["steps"] if s["name"] == "c"][0][:71]')" \
   "items.yaml:7:15: for_each: the item list holds a byte that is not UTF-8" \
   "for_each message"
 
@@ -46,7 +49,8 @@ expect_eq "$(json stdout.txt 'd["errors"][0][:65]')" \
 
 printf 'name,caf\xe9\n1,2\n' >latin1.csv
 expect_exit 3 "$LOCKSTEP" data snapshot latin1.csv --name l1
-expect_contains stderr.txt "latin1.csv:1: CSV column name holds a byte that is not UTF-8 (0xe9 at byte 3 of 'caf\xe9')"
+expect_contains stderr.txt "latin1.csv:1: CSV column name holds a byte \
+that is not UTF-8 (0xe9 at byte 3 of 'caf\xe9')"
 echo a >$'\xff.txt'
 expect_exit 3 "$LOCKSTEP" data snapshot $'\xff.txt' --name ff
 expect_contains stderr.txt "the snapshot path holds a byte that is not UTF-8"
