@@ -45,7 +45,12 @@ Result<store::StoreLocation> OpenStore(const GlobalOptions& globals,
 }
 
 void PrintJson(const nlohmann::json& value) {
-  std::cout << value.dump(2) << std::endl;
+  // Output for people and tools, never hashed: a byte that is not UTF-8
+  // (a file name echoed in an error) is shown as U+FFFD rather than
+  // aborting the command. Recorded text is refused where it enters.
+  std::cout << value.dump(2, ' ', false,
+                          nlohmann::json::error_handler_t::replace)
+            << std::endl;
 }
 
 }  // namespace lockstep::cli

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include "cli/cli.h"
 #include "core/clock.h"
@@ -108,7 +109,8 @@ Result<std::map<std::string, std::string>> ParseLabels(
 void AddSnapshot(CLI::App* data, CommandContext context) {
   struct Flags {
     std::string source, name, expires, description;
-    int64_t version = 0;
+    // Parsed as text: CLI11 clamps an integer past int64 to its maximum.
+    std::optional<std::string> version;
     std::vector<std::string> labels;
   };
   auto flags = std::make_shared<Flags>();
@@ -129,7 +131,14 @@ void AddSnapshot(CLI::App* data, CommandContext context) {
       data::SnapshotRequest request;
       request.source = flags->source;
       request.name = flags->name;
-      request.version = flags->version;
+      if (flags->version) {
+        Result<int64_t> version = data::ParseSnapshotVersion(*flags->version);
+        if (!version.ok()) {
+          return ReportError(Status::InvalidArgument(
+              "--version: " + version.status().message()));
+        }
+        request.version = *version;
+      }
       request.description = flags->description;
       Result<std::map<std::string, std::string>> labels =
           ParseLabels(flags->labels);

@@ -4,6 +4,7 @@
 // that parsing selected.
 
 #include <cstdlib>
+#include <exception>
 #include <iostream>
 
 #include "cli/cli.h"
@@ -83,7 +84,23 @@ int Main(int argc, char** argv) {
   return action();
 }
 
+// An exception that escaped every handler is a Lockstep bug; it gets the
+// one-line error and the internal-error code (docs/exit-codes.md) rather
+// than std::terminate's abort and core dump.
+int MainOrInternalError(int argc, char** argv) {
+  try {
+    return Main(argc, argv);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "lockstep: error: internal: %s\n", error.what());
+  } catch (...) {
+    std::fprintf(stderr, "lockstep: error: internal: unknown exception\n");
+  }
+  return kExitError;
+}
+
 }  // namespace
 }  // namespace lockstep::cli
 
-int main(int argc, char** argv) { return lockstep::cli::Main(argc, argv); }
+int main(int argc, char** argv) {
+  return lockstep::cli::MainOrInternalError(argc, argv);
+}

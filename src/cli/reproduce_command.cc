@@ -164,6 +164,10 @@ int ReproduceTarget(const GlobalOptions& globals,
   if (!report.ok()) {
     ReportError(report.status());
     if (report.status().IsNotFound()) return kReproduceMissing;
+    // A corrupt input blob is what 4 means for every command, run too.
+    if (report.status().code() == StatusCode::kDataLoss) {
+      return kExitDataLoss;
+    }
     return report.status().IsInvalidArgument() ? kReproduceBadManifest
                                                 : kExitError;
   }

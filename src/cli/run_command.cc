@@ -334,13 +334,20 @@ int PrintRun(const GlobalOptions& globals, const pipeline::RunReport& report,
              : kExitFailed;
 }
 
-int ValidatePipeline(const GlobalOptions& globals, const std::string& file) {
+int ValidatePipeline(const GlobalOptions& globals, const std::string& file,
+                     bool allow_tags) {
   Result<pipeline::PipelineSpec> spec = pipeline::LoadPipeline(file);
-  // The defaults `run` would refuse are refused here, in the same words.
+  // The defaults and images `run` would refuse are refused here, in the
+  // same words.
   if (spec.ok()) {
     if (Status defaults = pipeline::CheckParamDefaults(*spec);
         !defaults.ok()) {
       spec = defaults;
+    }
+  }
+  if (spec.ok() && !allow_tags) {
+    if (Status images = pipeline::CheckImagesPinned(*spec); !images.ok()) {
+      spec = images;
     }
   }
   if (!spec.ok() && globals.json) {
@@ -437,12 +444,15 @@ void AddRunCommands(CLI::App& app, CommandContext context) {
   });
 
   auto file = std::make_shared<std::string>();
+  auto allow_tags = std::make_shared<bool>(false);
   CLI::App* validate =
       app.add_subcommand("validate", "Check a pipeline file without running");
   validate->add_option("pipeline", *file, "Pipeline file (YAML)")->required();
-  validate->callback([context, file] {
-    *context.action = [context, file] {
-      return ValidatePipeline(*context.globals, *file);
+  validate->add_flag("--allow-tags", *allow_tags,
+                     "Accept images given by tag only, as run --allow-tags");
+  validate->callback([context, file, allow_tags] {
+    *context.action = [context, file, allow_tags] {
+      return ValidatePipeline(*context.globals, *file, *allow_tags);
     };
   });
 }

@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "core/files.h"
+#include "core/utf8.h"
 #include "env/capture.h"
 #include "env/code_version.h"
 #include "manifest/manifest.h"
@@ -77,6 +78,8 @@ Status FillRunOptions(const GlobalOptions& globals,
       return Status::InvalidArgument("--label " + label +
                                      ": expected key=value");
     }
+    // Labels are recorded as UTF-8 JSON with the run.
+    RETURN_IF_ERROR(RequireUtf8("--label", label));
     options->labels[label.substr(0, eq)] = label.substr(eq + 1);
   }
   options->lockstep_binary = SelfBinary();

@@ -34,7 +34,9 @@ int ListRuns(const GlobalOptions& globals, const ListFlags& flags) {
                              .status = flags.status,
                              .label = flags.label,
                              .limit = flags.limit};
-  if (!flags.label.empty() && flags.label.find('=') == std::string::npos) {
+  // An empty key matches nothing useful; run refuses it, so does this.
+  size_t eq = flags.label.find('=');
+  if (!flags.label.empty() && (eq == std::string::npos || eq == 0)) {
     return ReportError(Status::InvalidArgument(
         "--label: expected key=value, got '" + flags.label + "'"));
   }

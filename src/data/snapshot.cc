@@ -22,6 +22,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/utf8.h"
 #include "data/csv.h"
 #include "data/file_store.h"
 #include "data/parallel.h"
@@ -211,20 +212,33 @@ Json SnapshotDiff::ToJson(int64_t now_ms) const {
           {"changes", ChangesJson()}, {"notes", notes}};
 }
 
+// At most 17 digits: far from int64's end, so "one past the latest"
+// can never overflow.
+constexpr int64_t kMaxSnapshotVersion = 99'999'999'999'999'999;
+
+Result<int64_t> ParseSnapshotVersion(std::string_view text) {
+  bool digits = !text.empty() && text.size() < 18 &&
+                std::all_of(text.begin(), text.end(), ::isdigit);
+  if (!digits || std::stoll(std::string(text)) < 1) {
+    return Status::InvalidArgument(
+        "the version must be a positive integer of at most 17 digits, "
+        "not '" + std::string(text) + "'");
+  }
+  return std::stoll(std::string(text));
+}
+
 Result<SnapshotRef> ParseSnapshotRef(std::string_view text) {
   SnapshotRef ref;
   size_t at = text.rfind('@');
   ref.name = std::string(text.substr(0, at));
   if (at != std::string_view::npos) {
-    std::string_view version = text.substr(at + 1);
-    bool digits = !version.empty() && version.size() < 18 &&
-                  std::all_of(version.begin(), version.end(), ::isdigit);
-    if (!digits || std::stoll(std::string(version)) < 1) {
+    Result<int64_t> version = ParseSnapshotVersion(text.substr(at + 1));
+    if (!version.ok()) {
       return Status::InvalidArgument("'" + std::string(text) +
                                      "': the version after @ must be a "
                                      "positive integer");
     }
-    ref.version = std::stoll(std::string(version));
+    ref.version = *version;
   }
   if (!IsValidName(ref.name)) {
     return Status::InvalidArgument(
@@ -239,6 +253,22 @@ DataSnapshots::DataSnapshots(store::BlobStore* blobs,
                              fs::path cache_dir)
     : blobs_(blobs), metadata_(metadata), cache_dir_(std::move(cache_dir)) {}
 
+namespace {
+
+// What a snapshot records is UTF-8 JSON; the content itself is hashed as
+// bytes and may hold anything.
+Status CheckRequestUtf8(const SnapshotRequest& request) {
+  RETURN_IF_ERROR(RequireUtf8("the snapshot path", request.source));
+  RETURN_IF_ERROR(RequireUtf8("--description", request.description));
+  RETURN_IF_ERROR(RequireUtf8("the creator", request.creator));
+  for (const auto& [key, value] : request.labels) {
+    RETURN_IF_ERROR(RequireUtf8("--label " + EscapeBytes(key), key + value));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
   if (!IsValidNewName(request.name)) {
     return Status::InvalidArgument(
@@ -248,6 +278,16 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
   }
   if (request.version < 0) {
     return Status::InvalidArgument("--version must be a positive integer");
+  }
+  RETURN_IF_ERROR(CheckRequestUtf8(request));
+  if (request.version == 0) {
+    Result<metadata::Snapshot> latest = metadata_->LatestSnapshot(request.name);
+    if (latest.ok() && latest->version >= kMaxSnapshotVersion) {
+      return Status::InvalidArgument(
+          request.name + "@" + std::to_string(latest->version) +
+          " is the last version a reference can name; snapshot under "
+          "another name");
+    }
   }
   // Refuse a taken version before doing any work.
   if (request.version > 0 &&
@@ -288,6 +328,10 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
     }
   }
   RETURN_IF_ERROR(info.status());
+  for (const std::string& column : info->columns) {
+    RETURN_IF_ERROR(
+        RequireUtf8(request.source + ":1: CSV column name", column));
+  }
   if (request.reuse_unchanged && request.version == 0) {
     Result<SnapshotInfo> latest = Get({request.name, 0});
     if (latest.ok() && !latest->Removed() && latest->kind == info->kind &&

@@ -81,6 +81,10 @@ struct SnapshotRef {
 };
 Result<SnapshotRef> ParseSnapshotRef(std::string_view text);
 
+// A snapshot version as written after @ or given to --version: 1 to
+// 99999999999999999 (17 digits). InvalidArgument otherwise.
+Result<int64_t> ParseSnapshotVersion(std::string_view text);
+
 // What `verify` found: empty `problems` means everything matched.
 struct VerifyReport {
   SnapshotInfo snapshot;

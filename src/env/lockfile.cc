@@ -8,6 +8,7 @@
 
 #include "core/files.h"
 #include "core/base64.h"
+#include "core/utf8.h"
 
 namespace lockstep::env {
 namespace {
@@ -325,8 +326,16 @@ bool Parser::ParseRequirement(std::string_view text, int line,
   } else if (StartsWith(rest, "==")) {
     version = Trim(rest.substr(2));
   }
-  bool pinned = !version.empty() &&
-                version.find_first_of(",*<>=!~ ") == std::string_view::npos;
+  // A PEP 440 epoch ("1!2.0") is the one place a '!' may appear.
+  std::string_view release = version;
+  size_t bang = release.find('!');
+  if (bang != std::string_view::npos && bang > 0 &&
+      std::all_of(release.begin(), release.begin() + bang,
+                  [](char c) { return c >= '0' && c <= '9'; })) {
+    release.remove_prefix(bang + 1);
+  }
+  bool pinned = !release.empty() &&
+                release.find_first_of(",*<>=!~ ") == std::string_view::npos;
   if (!pinned) {
     Error(line, fmt::format("'{}' is not pinned with ==", text));
     return false;
@@ -368,6 +377,15 @@ bool Parser::ParseHash(const Token& token, std::string_view value,
 }
 
 void Parser::ParseLine(const LogicalLine& line) {
+  // Requirements are ASCII (PEP 508); other bytes would also reach
+  // error messages and --json output, which are UTF-8.
+  for (const Token& token : line.tokens) {
+    Status utf8 = RequireUtf8("the line", token.text);
+    if (!utf8.ok()) {
+      Error(token.line, utf8.message());
+      return;
+    }
+  }
   if (StartsWith(line.tokens[0].text, "-")) {
     ParseGlobalOption(line);
     return;

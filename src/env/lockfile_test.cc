@@ -147,6 +147,19 @@ TEST(ParseLockfileTest, TrailingCommentWithBackslashDoesNotContinue) {
   EXPECT_EQ(lock->packages.size(), 2u);
 }
 
+// PEP 440 epochs ("1!2.0") are exact pins; a '!' anywhere else is not.
+TEST(ParseLockfileTest, EpochPinIsPinnedButOtherBangsAreNot) {
+  std::string hash = " --hash=sha256:" + std::string(kWheelSha) + "\n";
+  auto lock = ParseLockfile("y==1!2.0" + hash, "x.lock");
+  ASSERT_TRUE(lock.ok()) << lock.status().ToString();
+  EXPECT_EQ(lock->packages[0].version, "1!2.0");
+  for (const char* bad : {"y==!2.0", "y==1!", "y==a!2.0", "y==1!!2"}) {
+    auto refused = ParseLockfile(bad + hash, "x.lock");
+    EXPECT_EQ(refused.status().message(),
+              std::string("x.lock:1: '") + bad + "' is not pinned with ==");
+  }
+}
+
 TEST(ParseLockfileTest, UnpinnedEditableAndVcsFailWithLineNumbers) {
   auto lock = LoadLockfile(DataDir() / "unhashable.txt");
   ASSERT_FALSE(lock.ok());

@@ -160,6 +160,12 @@ Result<VerifyOutcome> VerifyManifestFile(
     return outcome;
   }
   outcome.signature = env::Verify(*bytes, *signature, *public_pem);
+  if (outcome.signature.IsInvalidArgument()) {
+    // A --key that is no Ed25519 public key is malformed input (exit 3),
+    // not an answer about the manifest (exit 1).
+    return Status::InvalidArgument(public_key_path.string() + ": " +
+                                   outcome.signature.message());
+  }
   return outcome;
 }
 

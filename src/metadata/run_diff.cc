@@ -26,7 +26,33 @@ struct Side {
   Json metrics = Json::object();
 };
 
-// Flattens nested objects to dotted keys: {"a": {"b": 1}} -> "a.b": 1.
+// A member name as one JSON Pointer reference token (RFC 6901).
+std::string PointerToken(const std::string& key) {
+  std::string token;
+  for (char c : key) {
+    token += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
+  }
+  return token;
+}
+
+// Flattens nested objects to JSON Pointer paths appended to `prefix`:
+// {"a": {"b": 1}} -> "/a/b": 1, and {"a.b": 1} -> "/a.b": 1. Dotted
+// paths made those two the same key, so different params compared equal.
+void FlattenToPointers(const Json& value, const std::string& prefix,
+                       Values* out) {
+  if (value.is_object() && !value.empty()) {
+    for (const auto& [key, item] : value.items()) {
+      FlattenToPointers(item, prefix + "/" + PointerToken(key), out);
+    }
+    return;
+  }
+  if (!prefix.empty()) {
+    (*out)[prefix] = value;
+  }
+}
+
+// Flattens nested objects to dotted keys: {"a": {"b": 1}} -> "a.b": 1,
+// the keys CompareMetrics reports deltas under.
 void Flatten(const Json& value, const std::string& prefix, Values* out) {
   if (value.is_object() && !value.empty()) {
     for (const auto& [key, item] : value.items()) {
@@ -121,7 +147,7 @@ Result<Side> Collect(MetadataStore* store, const Run& run) {
   ASSIGN_OR_RETURN(Json manifest, ReadManifest(run));
   for (const char* section : {"params", "environment"}) {
     if (manifest.contains(section)) {
-      Flatten(manifest[section], "", &side.sections[section]);
+      FlattenToPointers(manifest[section], "", &side.sections[section]);
     }
   }
   ASSIGN_OR_RETURN(auto steps, StepsOfRun(store, run));

@@ -68,12 +68,12 @@ TEST_P(RunDiffTest, MarksDifferingParamsOutputsStatesAndMetrics) {
   ASSERT_TRUE(diff.ok()) << diff.status().ToString();
   EXPECT_FALSE(diff->identical);
 
-  const DiffRow* lr = Row(*diff, "params", "train.learning_rate");
+  const DiffRow* lr = Row(*diff, "params", "/train/learning_rate");
   ASSERT_NE(lr, nullptr);
   EXPECT_EQ(lr->a, 0.1);
   EXPECT_EQ(lr->b, 0.2);
   EXPECT_TRUE(lr->differs);
-  EXPECT_FALSE(Row(*diff, "environment", "python")->differs);
+  EXPECT_FALSE(Row(*diff, "environment", "/python")->differs);
   EXPECT_FALSE(Row(*diff, "inputs", "train.data")->differs);
   EXPECT_EQ(Row(*diff, "inputs", "train.data")->a, "sha256:data");
   EXPECT_EQ(Row(*diff, "steps", "train")->b, "cached");
@@ -84,17 +84,42 @@ TEST_P(RunDiffTest, MarksDifferingParamsOutputsStatesAndMetrics) {
   EXPECT_EQ(accuracy->b, 0.8);
   // The same delta reproduce reports: 0.8 - 0.9 in doubles.
   EXPECT_EQ(accuracy->delta, Json(0.8 - 0.9));
-  EXPECT_TRUE(Row(*diff, "params", "train.learning_rate")->delta.is_null());
+  EXPECT_TRUE(Row(*diff, "params", "/train/learning_rate")->delta.is_null());
 
   std::string text = RunDiffToText(*diff);
-  EXPECT_NE(text.find("* train.learning_rate"), std::string::npos) << text;
-  EXPECT_NE(text.find("  python"), std::string::npos) << text;
+  EXPECT_NE(text.find("* /train/learning_rate"), std::string::npos) << text;
+  EXPECT_NE(text.find("  /python"), std::string::npos) << text;
   EXPECT_NE(text.find("0.8 (delta " + Json(0.8 - 0.9).dump() + ")"),
             std::string::npos) << text;
   Json json = RunDiffToJson(*diff);
-  EXPECT_EQ(json["sections"]["params"][0]["key"], "train.learning_rate");
+  EXPECT_EQ(json["sections"]["params"][0]["key"], "/train/learning_rate");
   EXPECT_FALSE(Row(*diff, "run", "status")->differs);
   EXPECT_EQ(Row(*diff, "run", "pipeline")->a, "iris");
+}
+
+// {"a": {"b": 1}} and {"a.b": 1} are different params; dotted paths
+// made both "o.a.b" and the runs compared identical.
+TEST_P(RunDiffTest, NestedAndDottedParamKeysStayApart) {
+  for (const auto& [run_id, params] :
+       {std::pair{"n", Json{{"o", {{"a", {{"b", 1}}}}}}},
+        std::pair{"d", Json{{"o", {{"a.b", 1}}}}}}) {
+    int64_t ctx = *store_->PutContext({.type = "run", .name = run_id});
+    fs::path manifest = dir_ / (std::string(run_id) + ".json");
+    Json body = {{"params", params}};
+    ASSERT_TRUE(WriteFileAtomically(manifest, body.dump()).ok());
+    ASSERT_TRUE(store_->CreateRun({.run_id = run_id, .context_id = ctx,
+                                   .pipeline = "t",
+                                   .status = "succeeded",
+                                   .manifest_path = manifest.string()})
+                    .ok());
+  }
+  auto diff = DiffRuns(store_.get(), "n", "d");
+  ASSERT_TRUE(diff.ok()) << diff.status().ToString();
+  EXPECT_FALSE(diff->identical);
+  EXPECT_EQ(Row(*diff, "params", "/o/a/b")->a, 1);
+  EXPECT_TRUE(Row(*diff, "params", "/o/a/b")->b.is_null());
+  EXPECT_TRUE(Row(*diff, "params", "/o/a.b")->a.is_null());
+  EXPECT_EQ(Row(*diff, "params", "/o/a.b")->b, 1);
 }
 
 TEST_P(RunDiffTest, SameRunIsIdenticalAndUnknownRunIsNotFound) {

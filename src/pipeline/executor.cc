@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <fstream>
 #include <set>
 
 #include "core/files.h"
@@ -263,6 +265,28 @@ std::string DescribeFailure(const StepOutcome& outcome,
   return message;
 }
 
+// How much of a failed step's stderr is read for the message and the
+// sandbox hints: the end is what explains a failure, and reading the
+// whole of it held a 600 MB stderr in memory twice over.
+constexpr size_t kStderrTailBytes = 64 * 1024;
+
+// The last `limit` bytes of the file at `path` ("" when it cannot be
+// read: the message then just lacks them).
+std::string ReadFileTail(const fs::path& path, size_t limit) {
+  std::ifstream in(path, std::ios::binary);
+  std::error_code error;
+  uintmax_t size = fs::file_size(path, error);
+  if (!in || error) {
+    return "";
+  }
+  size_t length = static_cast<size_t>(std::min<uintmax_t>(size, limit));
+  in.seekg(static_cast<std::streamoff>(size - length));
+  std::string tail(length, '\0');
+  in.read(tail.data(), static_cast<std::streamsize>(length));
+  tail.resize(static_cast<size_t>(in.gcount()));
+  return tail;
+}
+
 // Stores a step's stdout or stderr. Most are empty: those skip the
 // adopt-and-fsync of a file whose blob every store already has.
 Result<Digest> AdoptLog(store::BlobStore* blobs, const fs::path& path) {
@@ -447,6 +471,27 @@ Result<StepInvocation> StepInvocation::FromJson(const Json& json) {
   return invocation;
 }
 
+namespace {
+
+// "train" for "train[3]": an iteration's cache entry is keyed by its item,
+// not its position (docs/pipeline-file.md), so the position must not
+// reach the step, whose output could otherwise depend on it unkeyed.
+std::string StepOfIteration(const std::string& name) {
+  size_t open = name.rfind('[');
+  if (open == std::string::npos || name.back() != ']' ||
+      open + 2 >= name.size()) {
+    return name;
+  }
+  for (size_t i = open + 1; i + 1 < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') {
+      return name;
+    }
+  }
+  return name.substr(0, open);
+}
+
+}  // namespace
+
 std::map<std::string, std::string> FixedStepEnvironment(
     const StepInvocation& invocation) {
   bool sandboxed = invocation.sandbox == SandboxMode::kBubblewrap;
@@ -458,7 +503,7 @@ std::map<std::string, std::string> FixedStepEnvironment(
       {"SOURCE_DATE_EPOCH", kSourceDateEpoch},
       {"PYTHONHASHSEED", "0"},
       {"PYTHONDONTWRITEBYTECODE", "1"},
-      {"LOCKSTEP_STEP", invocation.step_name},
+      {"LOCKSTEP_STEP", StepOfIteration(invocation.step_name)},
   };
   if (sandboxed) {
     env["HOME"] = "/tmp";
@@ -622,6 +667,13 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   Status status = ran.status();
   if (status.ok()) {
     outcome.process = *ran;
+  }
+  std::string stderr_text;
+  if (status.ok() && !outcome.process.succeeded()) {
+    // Read before the file moves into the store, which keeps it whole.
+    stderr_text = ReadFileTail(process.stderr_path, kStderrTailBytes);
+  }
+  if (status.ok()) {
     ASSIGN_OR_RETURN(outcome.stdout_digest,
                      AdoptLog(blobs, process.stdout_path));
     ASSIGN_OR_RETURN(outcome.stderr_digest,
@@ -629,9 +681,6 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   }
 
   if (status.ok() && !outcome.process.succeeded()) {
-    Result<std::string> stderr_bytes =
-        blobs->ReadVerified(outcome.stderr_digest);
-    std::string stderr_text = stderr_bytes.ok() ? *stderr_bytes : "";
     outcome.failure =
         DescribeFailure(outcome, stderr_text, invocation.sandbox);
   } else if (status.ok()) {

@@ -73,7 +73,8 @@ struct StepInvocation {
 Status CheckInvocationNames(const StepInvocation& invocation);
 
 // The environment every step starts from (before declared variables):
-// TZ=UTC, LC_ALL=C.UTF-8, SOURCE_DATE_EPOCH, PYTHONHASHSEED, ...
+// TZ=UTC, LC_ALL=C.UTF-8, SOURCE_DATE_EPOCH, PYTHONHASHSEED, ...; its
+// LOCKSTEP_STEP is the step name, without the [i] of an iteration.
 std::map<std::string, std::string> FixedStepEnvironment(
     const StepInvocation& invocation);
 

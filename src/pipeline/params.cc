@@ -11,6 +11,7 @@
 
 #include "core/canonical_json.h"
 #include "core/files.h"
+#include "core/utf8.h"
 #include "pipeline/components.h"
 
 namespace lockstep::pipeline {
@@ -366,6 +367,8 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
                                      " declares no param '" + name + "'");
     }
     std::string text = assignment.substr(eq + 1);
+    // Params are hashed and recorded as UTF-8 JSON.
+    RETURN_IF_ERROR(RequireUtf8("-p " + name, text));
     Json value = text;
     if (param->type != ParamType::kString) {
       ASSIGN_OR_RETURN(value, TypeCommandLineValue(name, text));
@@ -389,6 +392,14 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
   }
   RETURN_IF_ERROR(CheckComponentParams(spec, values));
   return values;
+}
+
+std::optional<std::string> FindInexactInteger(const Json& value) {
+  return InexactInteger(value);
+}
+
+bool IsInexactIntegerText(const std::string& text) {
+  return IsInexactIntText(text);
 }
 
 Json TypedParam(const Json& value) {

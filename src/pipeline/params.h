@@ -9,6 +9,7 @@
 #define LOCKSTEP_PIPELINE_PARAMS_H_
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,15 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
 // Refuses a default integer beyond +-(2^53 - 1), naming its
 // file:line:column; `run` (ResolveParams) and `validate` both check it.
 Status CheckParamDefaults(const PipelineSpec& spec);
+
+// An integer anywhere in `value` outside +-(2^53 - 1), which manifests
+// and keys (RFC 8785 doubles) cannot record exactly, as its text; nullopt
+// when there is none.
+std::optional<std::string> FindInexactInteger(const Json& value);
+
+// Whether `text` is an integer literal outside that range (a YAML or
+// command-line integer past int64 has become a float once parsed).
+bool IsInexactIntegerText(const std::string& text);
 
 // {"type": "int", "value": 2}: the typed form used in keys and manifests.
 Json TypedParam(const Json& value);

@@ -19,6 +19,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "core/progress.h"
+#include "core/utf8.h"
 #include "env/lockfile.h"
 #include "image/reference.h"
 #include "image/rootfs.h"
@@ -157,6 +158,8 @@ class RunState {
   // watch (snapshots, images, lockfiles, built-ins) or must not be
   // replayed (cache off, --explain, --resume).
   void CheckReplayable();
+  // Refuses a declared env value that is not UTF-8.
+  Status CheckEnvValues() const;
   // Records the stats of every step's outputs that the blob stat cache
   // vouches for; refuses the record when one is not vouched for.
   void NoteReplayOutputs();
@@ -292,6 +295,7 @@ Status RunState::Start() {
     LogWarning("cannot check for abandoned runs: {}",
                recovered.status().message());
   }
+  RETURN_IF_ERROR(CheckEnvValues());
   report_.run_id = NewRunId();
   // Held until the run is recorded as finished (see run_lock.h).
   ASSIGN_OR_RETURN(RunLock lock,
@@ -355,6 +359,23 @@ Status RunState::Start() {
          ++j) {
       if (!spec_.steps[j].is_finally) {
         dependencies_[i].push_back(j);
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// Env values are hashed and recorded as UTF-8 JSON: one that is not
+// UTF-8 is refused before any step runs, at the `env:` entry naming it.
+Status RunState::CheckEnvValues() const {
+  for (const StepSpec& step : spec_.steps) {
+    for (size_t i = 0; i < step.env.size(); ++i) {
+      const char* value = std::getenv(step.env[i].c_str());
+      Status utf8 = RequireUtf8(
+          "env: the host value of " + step.env[i],
+          value != nullptr ? value : "");
+      if (!utf8.ok()) {
+        return SpecError(step.EnvWhere(i), utf8.message());
       }
     }
   }
@@ -530,12 +551,14 @@ Status RunState::LoadResumedRun() {
                             "' in this store (see `lockstep runs`)");
   }
   if (run->pipeline != spec_.name) {
-    return Status::FailedPrecondition(
+    // Naming the wrong run is malformed input (docs/exit-codes.md, 3),
+    // not a store in an unusable state.
+    return Status::InvalidArgument(
         "--resume: run " + run->run_id + " is of pipeline '" +
         run->pipeline + "', not '" + spec_.name + "'");
   }
   if (run->status != "failed" && run->status != "cancelled") {
-    return Status::FailedPrecondition(
+    return Status::InvalidArgument(
         "--resume: run " + run->run_id + " " + run->status +
         "; only a failed or cancelled run can be resumed");
   }
@@ -701,21 +724,20 @@ Status RunState::ResolveInputs(const StepSpec& step, StepReport* report) {
       report->input_sources[input.name] = input.step + "." + input.output;
       continue;
     }
-    metadata::Snapshot snapshot;
-    if (input.snapshot_version == 0) {
-      ASSIGN_OR_RETURN(snapshot,
-                       metadata_->LatestSnapshot(input.snapshot_name));
-    } else {
-      Result<metadata::Snapshot> found = metadata_->GetSnapshot(
-          input.snapshot_name, input.snapshot_version);
-      if (!found.ok()) {
-        return SpecError(input.where, found.status().message() +
-                                          " (create it with `lockstep data "
-                                          "snapshot FILE --name " +
-                                          input.snapshot_name + "`)");
-      }
-      snapshot = *found;
+    Result<metadata::Snapshot> found =
+        input.snapshot_version == 0
+            ? metadata_->LatestSnapshot(input.snapshot_name)
+            : metadata_->GetSnapshot(input.snapshot_name,
+                                     input.snapshot_version);
+    if (!found.ok()) {
+      // Keeps the code: a missing snapshot is exit 2 however it is
+      // named (docs/exit-codes.md), a failing database is not.
+      return Status(found.status().code(),
+                    input.where.Prefix() + found.status().message() +
+                        " (create it with `lockstep data snapshot FILE "
+                        "--name " + input.snapshot_name + "`)");
     }
+    metadata::Snapshot snapshot = *found;
     ASSIGN_OR_RETURN(Artifact artifact,
                      metadata_->GetArtifact(snapshot.artifact_id));
     if (artifact.state != "live") {
@@ -1498,9 +1520,23 @@ Result<Json> RunState::ForEachItems(const StepSpec& step) {
     return SpecError(step.for_each_where,
                      "for_each: " + items.status().message());
   }
+  // Items become argv, the cache key and the manifest, all UTF-8.
+  Status utf8 = RequireUtf8Json("for_each: the item list", *items);
+  if (!utf8.ok()) {
+    return SpecError(step.for_each_where, utf8.message());
+  }
   if (!items->is_array()) {
     return SpecError(step.for_each_where,
                      "for_each: gave " + items->dump() + ", not a list");
+  }
+  // Such an item would reach the key and the step as the nearest double:
+  // two different ids would become one. Params refuse them the same way.
+  if (std::optional<std::string> found = FindInexactInteger(*items)) {
+    return SpecError(step.for_each_where,
+                     "for_each: the integer " + *found +
+                         " is outside +-9007199254740991 (2^53 - 1), the "
+                         "integers a manifest's RFC 8785 numbers record "
+                         "exactly; write it as a string");
   }
   return *items;
 }

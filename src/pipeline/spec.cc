@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/files.h"
+#include "core/utf8.h"
 #include "image/reference.h"
 #include "pipeline/code_files.h"
 #include "pipeline/components.h"
@@ -93,6 +94,7 @@ class SpecParser {
   Status ParseRetries(const YAML::Node& node, StepSpec* step) const;
   Result<int64_t> Duration(const YAML::Node& node,
                            const std::string& what) const;
+  Status CheckExactIntegers(const YAML::Node& node) const;
   Status ParseForEach(const YAML::Node& node, StepSpec* step) const;
   Result<bool> Bool(const YAML::Node& node, const std::string& what) const;
   Result<int64_t> NonNegativeInt(const YAML::Node& node,
@@ -304,7 +306,9 @@ Result<InputSpec> SpecParser::ParseInput(const std::string& name,
       }
     }
     if (node["optional"].IsDefined()) {
-      input.optional = node["optional"].as<std::string>() == "true";
+      // Anything but a boolean (maybe, 1, "true") is refused, as
+      // cache: and always_run: are; it used to mean false silently.
+      ASSIGN_OR_RETURN(input.optional, Bool(node["optional"], "optional:"));
     }
     if (!node["from"].IsDefined()) {
       if (!input.optional) {
@@ -559,11 +563,32 @@ Status SpecParser::ParseRetries(const YAML::Node& node,
   return Status::Ok();
 }
 
+// Refuses a plain integer outside +-(2^53 - 1) in a literal list: it
+// would become the nearest double, and two items one item (params refuse
+// them the same way).
+Status SpecParser::CheckExactIntegers(const YAML::Node& node) const {
+  if (node.IsScalar()) {
+    if (node.Tag() == "?" && IsInexactIntegerText(node.Scalar())) {
+      return Error(node, "for_each: the integer " + node.Scalar() +
+                             " is outside +-9007199254740991 (2^53 - 1), "
+                             "the integers a manifest's RFC 8785 numbers "
+                             "record exactly; quote it as a string");
+    }
+    return Status::Ok();
+  }
+  for (const auto& item : node) {
+    RETURN_IF_ERROR(
+        CheckExactIntegers(node.IsMap() ? item.second : YAML::Node(item)));
+  }
+  return Status::Ok();
+}
+
 // `for_each: [a, b]` or `for_each: ${{ params.list }}`.
 Status SpecParser::ParseForEach(const YAML::Node& node,
                                 StepSpec* step) const {
   step->for_each_where = Where(node);
   if (node.IsSequence()) {
+    RETURN_IF_ERROR(CheckExactIntegers(node));
     ASSIGN_OR_RETURN(step->for_each, ToJson(node));
     return Status::Ok();
   }
@@ -683,9 +708,10 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
   }
   if (node["env"].IsDefined()) {
     ASSIGN_OR_RETURN(step->env, StringList(node["env"], "env"));
+    const YAML::Node& env = node["env"];
     for (size_t i = 0; i < step->env.size(); ++i) {
+      step->env_where.push_back(Where(env.IsScalar() ? env : env[i]));
       if (!IsEnvName(step->env[i])) {
-        const YAML::Node& env = node["env"];
         return Error(env.IsScalar() ? env : env[i],
                      "env: '" + step->env[i] + "' is not a variable name "
                      "([A-Za-z_][A-Za-z0-9_]*); env: lists the names of "
@@ -693,7 +719,6 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
       }
       if (std::string why = ProgramChoosingEnvReason(step->env[i]);
           !why.empty()) {
-        const YAML::Node& env = node["env"];
         return Error(env.IsScalar() ? env : env[i], why);
       }
     }
@@ -790,6 +815,23 @@ class ReferenceChecker {
   }
 
  private:
+  // `item.KEY` over a literal list: every item must be a map with KEY,
+  // refused in the words `run` uses when it substitutes the item.
+  Status CheckItemField(const std::string& reference) const {
+    if (reference == "item" || !step_.for_each.is_array()) {
+      return Status::Ok();
+    }
+    std::string key = reference.substr(5);
+    for (const Json& item : step_.for_each) {
+      if (!item.is_object() || !item.contains(key)) {
+        return SpecError(step_.for_each_where,
+                         "the for_each item " + item.dump() +
+                             " has no field '" + key + "'");
+      }
+    }
+    return Status::Ok();
+  }
+
   Status CheckReference(const std::string& reference,
                         const SourceLocation& where, bool allow_paths) const {
     std::vector<std::string> parts;
@@ -807,7 +849,7 @@ class ReferenceChecker {
         return SpecError(where, "'" + reference + "' is available only in "
                                 "a for_each: step");
       }
-      return Status::Ok();
+      return CheckItemField(reference);
     }
     if (reference == "run.status" && allow_paths) {
       if (!step_.is_finally) {
@@ -1320,8 +1362,33 @@ const ParamSpec* WholeParamOf(const PipelineSpec& spec,
   return spec.FindParam(trimmed.substr(7));
 }
 
+namespace {
+
+// A pipeline file is UTF-8 text (YAML 1.2 section 5.2): a stray byte in
+// `run:` would reach the manifest and the cache key, which are UTF-8 JSON,
+// only after steps ran, so it is refused here at its line and column.
+Status CheckPipelineUtf8(const std::string& text,
+                         const std::filesystem::path& file) {
+  size_t bad = FirstNonUtf8(text);
+  if (bad == std::string::npos) {
+    return Status::Ok();
+  }
+  size_t line_start = text.rfind('\n', bad);
+  line_start = line_start == std::string::npos ? 0 : line_start + 1;
+  int line = 1 + static_cast<int>(std::count(
+                     text.begin(), text.begin() + bad, '\n'));
+  int column = 1 + static_cast<int>(bad - line_start);
+  return SpecError({file.string(), line, column},
+                   "byte " + EscapeBytes(text.substr(bad, 1)) +
+                       " is not UTF-8; a pipeline file must be UTF-8 "
+                       "text");
+}
+
+}  // namespace
+
 Result<PipelineSpec> ParsePipeline(const std::string& text,
                                    const std::filesystem::path& file) {
+  RETURN_IF_ERROR(CheckPipelineUtf8(text, file));
   try {
     return SpecParser(text, file).Parse();
   } catch (const YAML::Exception& error) {
@@ -1348,6 +1415,25 @@ Status CheckCodePaths(const PipelineSpec& spec) {
 }
 
 }  // namespace
+
+Status CheckImagesPinned(const PipelineSpec& spec) {
+  for (const StepSpec& step : spec.steps) {
+    const EnvironmentSpec* environment = spec.ImageOf(step);
+    if (environment == nullptr) {
+      continue;
+    }
+    Result<registry::Reference> ref = image::ParseImageRef(environment->image);
+    if (!ref.ok()) {
+      return SpecError(environment->image_where, ref.status().message());
+    }
+    if (!image::IsPinned(*ref)) {
+      return SpecError(environment->image_where,
+                       image::RequirePinned(*ref, "").message() +
+                           " (or run with --allow-tags to resolve it once)");
+    }
+  }
+  return Status::Ok();
+}
 
 Result<std::string> ReadPipelineFile(const std::filesystem::path& file) {
   Result<std::string> text = ReadDocument(file);

@@ -109,6 +109,7 @@ struct StepSpec {
   SourceLocation condition_where;
   std::vector<std::string> needs;
   std::vector<std::string> env;   // host variables allowed through.
+  std::vector<SourceLocation> env_where;  // Of each `env:` item.
   std::vector<std::string> code;  // files/folders copied in and hashed.
   std::vector<SourceLocation> code_where;  // Of each `code:` item.
   bool cache = true;
@@ -133,6 +134,10 @@ struct StepSpec {
   // Where code item `i` is written (the step, for specs built in code).
   const SourceLocation& CodeWhere(size_t i) const {
     return i < code_where.size() ? code_where[i] : where;
+  }
+  // Where env item `i` is written (the step, for specs built in code).
+  const SourceLocation& EnvWhere(size_t i) const {
+    return i < env_where.size() ? env_where[i] : where;
   }
   // Where `run:` item `i` and `with:` value `key` are written (the step,
   // for specs built in code).
@@ -185,6 +190,10 @@ Result<PipelineSpec> LoadPipeline(const std::filesystem::path& file);
 // a second time.
 Result<PipelineSpec> LoadPipelineBytes(const std::string& text,
                                        const std::filesystem::path& file);
+
+// Refuses an image given by tag only, at its line, in the words `run`
+// uses without --allow-tags.
+Status CheckImagesPinned(const PipelineSpec& spec);
 
 // ReadFile with LoadPipeline's message when the file cannot be read.
 Result<std::string> ReadPipelineFile(const std::filesystem::path& file);

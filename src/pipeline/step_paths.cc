@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <regex>
 
+#include "core/utf8.h"
+
 namespace lockstep::pipeline {
 
 const std::set<std::string>& StepLayoutFolders() {
@@ -52,6 +54,12 @@ Status CheckCodePath(const std::string& path) {
   }
   if (path.find('\0') != std::string::npos) {
     return refuse("contains a NUL byte");
+  }
+  // Code paths are keys of the manifest's and the cache key's JSON.
+  if (!IsUtf8(path)) {
+    return Status::InvalidArgument(
+        "code path " + EscapeBytes(path) + ": the name is not UTF-8; "
+        "Lockstep records code paths in UTF-8 JSON, so rename it");
   }
   std::filesystem::path normal =
       std::filesystem::path(path).lexically_normal();

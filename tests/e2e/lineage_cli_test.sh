@@ -29,6 +29,10 @@ expect_eq "$(json stdout.txt '[r["run_id"] for r in d["runs"]]')" \
 expect_exit 0 "$LOCKSTEP" runs list --label team=a --json
 expect_eq "$(json stdout.txt '[r["run_id"] for r in d["runs"]]')" "['r1']" \
   "label filter"
+# A label with no key is refused, as `run --label =x` is (it was
+# accepted and ignored, listing every run).
+expect_exit 3 "$LOCKSTEP" runs list --label =a --json
+expect_contains stderr.txt "--label: expected key=value, got '=a'"
 expect_exit 0 "$LOCKSTEP" runs list --since 2026-01-02 --json
 expect_eq "$(json stdout.txt '[r["run_id"] for r in d["runs"]]')" "['r2']" \
   "since filter"

@@ -68,7 +68,7 @@ expect_eq "$(wc -l <first.log)" 1 "first ran once"
 expect_contains resume.json "resumed: succeeded in run $run_id"
 
 # A succeeded run cannot be resumed; an unknown one is not found.
-expect_exit 5 "$LOCKSTEP" run p.yaml --sandbox none \
+expect_exit 3 "$LOCKSTEP" run p.yaml --sandbox none \
   --resume "$(json resume.json 'd["run_id"]')"
 expect_contains stderr.txt "only a failed or cancelled run can be resumed"
 expect_exit 2 "$LOCKSTEP" run p.yaml --sandbox none --resume nope

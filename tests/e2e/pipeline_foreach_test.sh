@@ -103,4 +103,29 @@ expect_eq "$(json stdout.txt '[(s["name"], s["state"]) for s in d["steps"]]')" \
   "[('d', 'cached'), ('e', 'failed')]" "for_each: steps"
 expect_contains stdout.txt "folder_each.yaml:7:15: for_each: \
 steps.d.outputs.f is a folder; an expression reads only a file output"
+
+# An iteration is keyed by its item, not its position: adding an item at
+# the front of a sweep runs one iteration, and LOCKSTEP_STEP carries no
+# index an output could depend on without it being in the key.
+cat >front.yaml <<'YAML'
+pipeline: front
+params:
+  depths: [2, 4, 8]
+steps:
+  train:
+    for_each: ${{ params.depths }}
+    run: [sh, -c, 'echo "$LOCKSTEP_STEP ${{ item }}" > outputs/model']
+    outputs:
+      model: Model
+YAML
+expect_exit 0 "$LOCKSTEP" run front.yaml --sandbox none --json
+expect_exit 0 "$LOCKSTEP" run front.yaml --sandbox none --json \
+  -p 'depths=[1, 2, 4, 8]'
+expect_eq "$(json stdout.txt '[(s["name"], s["state"]) for s in d["steps"]]')" \
+  "[('train', 'ran'), ('train[0]', 'ran'), ('train[1]', 'cached'), \
+('train[2]', 'cached'), ('train[3]', 'cached')]" "front insert"
+digest=$(json stdout.txt \
+  '[s for s in d["steps"] if s["name"] == "train[0]"][0]["outputs"]["model"]')
+expect_eq "$(cat "$LOCKSTEP_STORE/blobs/sha256/${digest:7:2}/${digest:7}")" \
+  "train 1" "LOCKSTEP_STEP of an iteration"
 echo ok

@@ -131,4 +131,31 @@ steps:
 expect_exit 3 timeout 20 "$LOCKSTEP" run hang.yaml --sandbox none
 expect_contains stderr.txt "hang.yaml:9:20: step 'report' cannot depend \
 on finally: step 'notify', which runs after every other step"
+
+# optional: is a boolean like cache: and always_run: (maybe, 1 and "true"
+# were accepted and meant false).
+for value in maybe 1 '"true"'; do
+  printf 'pipeline: x\nsteps:\n  a:\n    run: [echo]\n    inputs:\n      i: {from: b.o, optional: %s}\n  b:\n    run: [echo]\n    outputs: {o: Artifact}\n' \
+    "$value" >optional.yaml
+  expect_exit 3 "$LOCKSTEP" validate optional.yaml
+  expect_contains stderr.txt "optional.yaml:6:32: optional: must be true \
+or false"
+done
+sed -i 's/optional: "true"/optional: true/' optional.yaml
+expect_exit 0 "$LOCKSTEP" validate optional.yaml
+
+# validate refuses what run refuses, in the same words: item.FIELD over
+# a literal list of non-maps, and an image given by tag only.
+printf 'pipeline: x\nsteps:\n  a:\n    for_each: [1, 2]\n    run: [sh, -c, "echo ${{ item.x }} > outputs/o"]\n    outputs: {o: Artifact}\n' >itemx.yaml
+expect_exit 3 "$LOCKSTEP" validate itemx.yaml
+expect_contains stderr.txt "itemx.yaml:4:15: the for_each item 1 has no \
+field 'x'"
+expect_exit 3 "$LOCKSTEP" run itemx.yaml --sandbox none
+expect_contains stderr.txt "itemx.yaml:4:15: the for_each item 1 has no \
+field 'x'"
+printf 'pipeline: x\nenvironment: {image: 127.0.0.1:5000/ml/base:latest}\nsteps:\n  a:\n    run: [sh, -c, "echo > outputs/o"]\n    outputs: {o: Artifact}\n' >tag.yaml
+expect_exit 3 "$LOCKSTEP" validate tag.yaml
+expect_contains stderr.txt "tag.yaml:2:22: image \
+127.0.0.1:5000/ml/base:latest is given by tag only; pin it by digest"
+expect_exit 0 "$LOCKSTEP" validate tag.yaml --allow-tags
 echo ok

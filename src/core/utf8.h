@@ -1,0 +1,43 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// UTF-8 checks for text that ends up in JSON (manifests, cache keys, the
+// metadata store): nlohmann::json refuses to write a string that is not
+// UTF-8, so such text is refused where it enters, with a message saying
+// where, instead of aborting later on a half-recorded run.
+
+#ifndef LOCKSTEP_CORE_UTF8_H_
+#define LOCKSTEP_CORE_UTF8_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "core/canonical_json.h"
+#include "core/status.h"
+
+namespace lockstep {
+
+// The offset of the first byte of `text` that does not start a
+// well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
+// nothing past U+10FFFF), or std::string_view::npos when it is all UTF-8.
+size_t FirstNonUtf8(std::string_view text);
+
+inline bool IsUtf8(std::string_view text) {
+  return FirstNonUtf8(text) == std::string_view::npos;
+}
+
+// `text` with every byte outside printable ASCII written as \xHH, so a
+// message can show which bytes were refused.
+std::string EscapeBytes(std::string_view text);
+
+// InvalidArgument "`what` holds a byte that is not UTF-8 (0xHH at byte
+// N): ..." naming the first bad byte; Ok when `text` is UTF-8.
+Status RequireUtf8(std::string_view what, std::string_view text);
+
+// RequireUtf8 over every string and object key in `value`; `what`
+// names the value, and the message adds the JSON pointer of the string.
+Status RequireUtf8Json(std::string_view what, const Json& value);
+
+}  // namespace lockstep
+
+#endif  // LOCKSTEP_CORE_UTF8_H_

@@ -1,0 +1,43 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "core/utf8.h"
+
+#include <gtest/gtest.h>
+
+namespace lockstep {
+namespace {
+
+TEST(Utf8Test, FindsTheFirstByteThatIsNotUtf8) {
+  EXPECT_EQ(FirstNonUtf8(""), std::string_view::npos);
+  EXPECT_EQ(FirstNonUtf8("caf\xc3\xa9 \xf0\x9f\x98\x80"),
+            std::string_view::npos);
+  EXPECT_EQ(FirstNonUtf8("\xff"), 0u);
+  EXPECT_EQ(FirstNonUtf8("caf\xe9"), 3u);        // Latin-1 e-acute.
+  EXPECT_EQ(FirstNonUtf8("ab\xc3"), 2u);         // Cut short.
+  EXPECT_EQ(FirstNonUtf8("\xc0\xaf"), 0u);       // Overlong '/'.
+  EXPECT_EQ(FirstNonUtf8("x\xed\xa0\x80"), 1u);  // A UTF-16 surrogate.
+  EXPECT_EQ(FirstNonUtf8("\xf4\x90\x80\x80"), 0u);  // Past U+10FFFF.
+}
+
+TEST(Utf8Test, NamesTheBadByteAndWhereItIs) {
+  EXPECT_TRUE(RequireUtf8("x", "plain").ok());
+  Status status = RequireUtf8("-p s", "a\xe9");
+  EXPECT_EQ(status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(status.message(),
+            "-p s holds a byte that is not UTF-8 (0xe9 at byte 1 of "
+            "'a\\xe9'); Lockstep records text as UTF-8 JSON, so convert "
+            "it (e.g. iconv -f latin1 -t utf-8) or rename it");
+}
+
+TEST(Utf8Test, ChecksEveryStringAndKeyOfAJsonValue) {
+  EXPECT_TRUE(RequireUtf8Json("items", Json{{"a", {1, "b"}}}).ok());
+  Status status = RequireUtf8Json("items", Json{"ok", "\377"});
+  EXPECT_EQ(status.message().substr(0, 49),
+            "items at /1 holds a byte that is not UTF-8 (0xff ");
+  Status key = RequireUtf8Json("items", Json{{"a/\xff", 1}});
+  EXPECT_EQ(key.message().substr(0, 46),
+            "items (a key) holds a byte that is not UTF-8 (");
+}
+
+}  // namespace
+}  // namespace lockstep
