@@ -27,6 +27,7 @@
 #include "data/parallel.h"
 #include "data/stat_cache.h"
 #include "data/table_source.h"
+#include "data/vouched_trees.h"
 #include "store/sweep_lock.h"
 
 namespace lockstep::data {
@@ -37,6 +38,7 @@ constexpr std::string_view kDatasetType = "Dataset";
 constexpr std::string_view kSourceType = "Artifact";
 constexpr std::string_view kExecutionType = "lockstep/data-snapshot";
 constexpr std::string_view kStatCacheFile = "stat-cache-v1";
+constexpr std::string_view kVouchedTreesFile = "vouched-trees-v1";
 
 // What a reference may name: letters, digits, . _ - and /, not starting
 // with '.' or '/'. Lenient so that snapshots made before the stricter
@@ -276,7 +278,7 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
                              : Status::InvalidArgument(reason);
     }
     if (S_ISDIR(status.st_mode)) {
-      info = SnapshotFolder(path);
+      info = SnapshotFolder(path, sweep_lock.stamp());
     } else if (S_ISREG(status.st_mode)) {
       // Files are read refusing links (O_NOFOLLOW): read the target.
       std::error_code error;
@@ -336,7 +338,8 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFile(const fs::path& path) {
   return info;
 }
 
-Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
+Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
+                                                   const std::string& stamp) {
   SnapshotInfo info;
   info.kind = SourceKind::kFolder;
   fs::path root = fs::absolute(path).lexically_normal();
@@ -422,12 +425,21 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
   for (const WalkedEntry& item : walked) AppendTreeEntry(&tree, item.entry);
   Digest digest = Sha256Of(tree);
 
-  // Every blob this tree names that was not just stored is refreshed:
-  // gc's grace then spares it, and the refresh proves it present (a
-  // present tree does not vouch for its files while a gc sweeps). One
-  // missing is stored again from the folder. Fresh blobs are durable
-  // already (large ones fsynced one by one, small ones published above),
-  // so the tree is written after all of its files.
+  // A tree recorded under the sweep lock's current stamp vouches for its
+  // files (data/vouched_trees.h): refreshing it alone is enough.
+  fs::path vouched = cache_dir_ / kVouchedTreesFile;
+  if (IsVouched(vouched, digest, stamp) && blobs_->Refresh(digest)) {
+    info.digest = digest.ToString();
+    info.size = total;
+    info.file_count = files.size();
+    return info;
+  }
+
+  // Otherwise every blob this tree names that was not just stored is
+  // refreshed: gc's grace then spares it, and the refresh proves it
+  // present. One missing is stored again from the folder. Fresh blobs
+  // are durable already (large ones fsynced one by one, small ones
+  // published above), so the tree is written after all of its files.
   std::vector<size_t> reused;
   std::vector<Digest> reused_digests;
   for (size_t k = 0; k < files.size(); ++k) {
@@ -448,6 +460,12 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
   if (!blobs_->Refresh(digest)) {
     ASSIGN_OR_RETURN(Digest stored_tree, blobs_->PutBytes(tree));
     (void)stored_tree;
+  }
+  // Every blob of the tree, and the tree, refreshed or written under the
+  // lock that also fixed `stamp`: so later snapshots may trust it.
+  Status recorded = RecordVouched(vouched, digest, stamp);
+  if (!recorded.ok()) {
+    LogWarning("vouched trees not saved: {}", recorded.message());
   }
 
   info.digest = digest.ToString();

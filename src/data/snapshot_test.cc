@@ -13,6 +13,7 @@
 #include "core/files.h"
 #include "data/stat_cache.h"
 #include "data/test_util.h"
+#include "store/sweep_lock.h"
 
 namespace lockstep::data {
 namespace {
@@ -295,6 +296,42 @@ TEST_F(SnapshotTest, ReusedFileBlobSweptMeanwhileIsStoredAgain) {
   auto report = snapshots_->Verify({"new", 1});
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->problems, std::vector<std::string>{});
+}
+
+// An unchanged folder whose tree was recorded under the sweep lock's
+// current stamp refreshes the tree alone: no gc came in between, so the
+// files an earlier snapshot refreshed are still present (and young to
+// any gc that fixed its cutoff before). A new stamp (gc fixing its
+// cutoff) ends that, and every reused blob is refreshed again.
+TEST_F(SnapshotTest, OnlyANewSweepStampMakesAnUnchangedFolderRefreshAll) {
+  fs::path folder = root_ / "data";
+  WriteBytes(folder / "a.txt", "alpha");
+  WriteBytes(folder / "sub/b.txt", "beta");
+  ::usleep(2'200'000);  // Past the racy window: the cache vouches next.
+  SnapshotInfo first = Snap(folder, "s");
+  fs::path tree = blobs_->Locate(*Digest::Parse(first.digest))->file;
+  fs::path pack =
+      blobs_->Locate(*Digest::Parse(Sha256Sum(folder / "a.txt")))->file;
+  ASSERT_NE(pack, tree);
+  struct timespec three_hours_ago[2] = {{::time(nullptr) - 3 * 3600, 0},
+                                        {::time(nullptr) - 3 * 3600, 0}};
+  auto age = [&] {
+    for (const fs::path& blob : {tree, pack}) {
+      ASSERT_EQ(::utimensat(AT_FDCWD, blob.c_str(), three_hours_ago, 0), 0);
+    }
+  };
+  age();
+  EXPECT_EQ(Snap(folder, "s").digest, first.digest);
+  EXPECT_LT(AgeSeconds(tree), 60);
+  EXPECT_GE(AgeSeconds(pack), 3 * 3600 - 60);
+
+  age();
+  ASSERT_TRUE(store::SweepLock::Acquire(blobs_->root(),
+                                        store::SweepLock::Mode::kExclusive)
+                  .ok());
+  EXPECT_EQ(Snap(folder, "s").digest, first.digest);
+  EXPECT_LT(AgeSeconds(tree), 60);
+  EXPECT_LT(AgeSeconds(pack), 60);
 }
 
 TEST_F(SnapshotTest, SqliteTableMatchesAHandExportInKeyOrder) {

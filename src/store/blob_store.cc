@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "core/files.h"
+#include "store/sweep_lock.h"
 
 namespace lockstep::store {
 
@@ -263,6 +264,10 @@ std::vector<size_t> BlobStore::Refresh(const std::vector<Digest>& digests) {
 }
 
 bool BlobStore::Refresh(const Digest& digest) {
+  // A tree or a large file is loose: one call, and no pack index read.
+  if (::utimensat(AT_FDCWD, PathOf(digest).c_str(), nullptr, 0) == 0) {
+    return true;
+  }
   return Refresh(std::vector<Digest>{digest}).empty();
 }
 
@@ -390,6 +395,9 @@ Status BlobStore::CopyOut(const Digest& digest,
 }
 
 Status BlobStore::Remove(const Digest& digest) {
+  // Before the removal: a snapshot that reads the old stamp afterwards
+  // would trust this blob to be present (store/sweep_lock.h).
+  RETURN_IF_ERROR(RestampSweepLock(root_));
   fs::path path = PathOf(digest);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return ErrnoStatus(path, errno);
@@ -398,6 +406,7 @@ Status BlobStore::Remove(const Digest& digest) {
 }
 
 Status BlobStore::RemovePack(const fs::path& pack) {
+  RETURN_IF_ERROR(RestampSweepLock(root_));  // As in Remove.
   if (::unlink(pack.c_str()) != 0 && errno != ENOENT) {
     return ErrnoStatus(pack, errno);
   }
