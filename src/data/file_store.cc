@@ -363,8 +363,10 @@ Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
   result.digest = Sha256Of(bytes);
   result.size = have;
   {
+    // Claimed once, whether then reused or written: either way the store
+    // holds it for this batch, and a set lookup is a few cache misses.
     std::lock_guard lock(mutex_);
-    if (queued_.contains(store::ToRaw(result.digest))) return result;
+    if (!queued_.insert(store::ToRaw(result.digest)).second) return result;
   }
   if (blobs_->ReuseIfIntact(result.digest)) {
     return result;
@@ -382,7 +384,6 @@ Status SmallFileBatch::WritePacked(std::string_view bytes,
   store::PackWriter* writer = nullptr;
   {
     std::unique_lock lock(mutex_);
-    if (!queued_.insert(store::ToRaw(digest)).second) return Status::Ok();
     if (idle_writers_.empty() &&
         (writers_.empty() || packed_bytes_ >= kOneWriterBytes)) {
       writers_.push_back(std::make_unique<store::PackWriter>(blobs_));
@@ -439,7 +440,6 @@ Status SmallFileBatch::WriteTemp(std::string_view bytes,
   int group = GroupOf(digest);
   {
     std::lock_guard lock(mutex_);
-    if (!queued_.insert(store::ToRaw(digest)).second) return Status::Ok();
     ASSIGN_OR_RETURN(folder, Folder(group));
     name = std::to_string(pending_[group].size());
     pending_[group].push_back({name, digest});

@@ -77,6 +77,9 @@ class SmallFileBatch {
   // two components instead of the whole absolute path, once per file.
   void OpenRelativeTo(const fs::path& root);
 
+  // Room for `files` Adds without rehashing the set of digests seen.
+  void Reserve(size_t files) { queued_.reserve(files); }
+
   // Reads `path` whole and hashes it. `expected_size` is the size lstat
   // saw; a different size is Aborted. An existing blob is kept when it
   // verifies; a corrupt one is replaced at Publish.

@@ -384,6 +384,7 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
   std::vector<int64_t> hashed_at(walked.size(), 0);  // 0: from the cache.
   SmallFileBatch batch(blobs_);
   batch.OpenRelativeTo(root);
+  batch.Reserve(unknown.size());
   Progress progress("snapshot " + root.filename().string(), files.size(),
                     "files");
   progress.Advance(files.size() - unknown.size());

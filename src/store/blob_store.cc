@@ -2,13 +2,17 @@
 
 #include "store/blob_store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <bitset>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -22,6 +26,10 @@ namespace lockstep::store {
 struct BlobStore::LooseFolder {
   std::once_flag opened;
   int fd = -1;
+  // Its shard folders (by the first byte of the digest) that existed
+  // when first asked, listed once (see MayHoldLoose).
+  std::once_flag listed;
+  std::bitset<256> shards;
   ~LooseFolder() {
     if (fd >= 0) ::close(fd);
   }
@@ -42,6 +50,25 @@ bool BlobStore::StatLoose(const Digest& digest, struct stat* info) const {
   char name[2 + 1 + 64 + 1];
   std::snprintf(name, sizeof name, "%.2s/%s", hex.c_str(), hex.c_str());
   return ::fstatat(loose_->fd, name, info, 0) == 0;
+}
+
+bool BlobStore::MayHoldLoose(const Digest& digest) const {
+  std::call_once(loose_->listed, [this] {
+    fs::path folder = root_ / "blobs" / "sha256";
+    DIR* dir = ::opendir(folder.c_str());
+    if (dir == nullptr) return;
+    while (struct dirent* item = ::readdir(dir)) {
+      char* end = nullptr;
+      unsigned long byte = std::strtoul(item->d_name, &end, 16);
+      if (std::strlen(item->d_name) == 2 && *end == '\0') {
+        loose_->shards.set(byte);
+      }
+    }
+    ::closedir(dir);
+  });
+  const std::string& hex = digest.hex();
+  char first[3] = {hex[0], hex[1], '\0'};
+  return loose_->shards.test(std::strtoul(first, nullptr, 16));
 }
 
 namespace {
@@ -208,7 +235,7 @@ bool BlobStore::ReuseLooseIfIntact(const Digest& digest) {
 
 bool BlobStore::ReuseIfIntact(const Digest& digest) {
   struct stat info;
-  if (StatLoose(digest, &info)) {
+  if (MayHoldLoose(digest) && StatLoose(digest, &info)) {
     return ReuseLooseIfIntact(digest);
   }
   for (const PackedBlob& copy : packs_->FindAll(digest, PackRefresh::kNo)) {
