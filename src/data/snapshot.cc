@@ -350,22 +350,23 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
   fs::path store = fs::weakly_canonical(blobs_->root());
   fs::path inside = store.lexically_relative(fs::weakly_canonical(root));
   if (!inside.empty() && *inside.begin() != "..") skip.push_back(inside);
-  ASSIGN_OR_RETURN(std::vector<WalkedEntry> walked, WalkFolder(root, skip));
+  StatCache cache = StatCache::Load(cache_dir_ / kStatCacheFile);
+  std::string prefix = root.string();
+  if (prefix.back() != '/') prefix += '/';
+  // A folder the cache knows nothing of is read whole: its files' lstat
+  // fields are taken once each is open (fstat, no path lookup).
+  WalkStat walk_stat = cache.HoldsAnyUnder(prefix) ? WalkStat::kAll
+                                                   : WalkStat::kNotFiles;
+  ASSIGN_OR_RETURN(std::vector<WalkedEntry> walked,
+                   WalkFolder(root, skip, walk_stat));
 
   std::vector<size_t> files;
-  uint64_t total = 0;
   for (size_t i = 0; i < walked.size(); ++i) {
-    if (walked[i].entry.type == EntryType::kFile) {
-      files.push_back(i);
-      total += walked[i].entry.size;
-    }
+    if (walked[i].entry.type == EntryType::kFile) files.push_back(i);
   }
 
   // Files the stat cache vouches for take its digest; one pass on this
   // thread, since a lookup is a binary search and costs no system call.
-  StatCache cache = StatCache::Load(cache_dir_ / kStatCacheFile);
-  std::string prefix = root.string();
-  if (prefix.back() != '/') prefix += '/';
   std::vector<size_t> unknown;  // Indexes into `walked` to hash.
   std::string absolute = prefix;
   size_t cursor = 0;  // `files` are in path order, and so are lookups.
@@ -373,7 +374,9 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
     WalkedEntry& item = walked[index];
     absolute.resize(prefix.size());
     absolute += item.entry.path;
-    if (auto digest = cache.Lookup(absolute, item.key, &cursor)) {
+    if (item.unstatted) {
+      unknown.push_back(index);
+    } else if (auto digest = cache.Lookup(absolute, item.key, &cursor)) {
       item.entry.digest = std::move(*digest);
     } else {
       unknown.push_back(index);
@@ -392,6 +395,19 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
     WalkedEntry& item = walked[unknown[k]];
     std::string file = prefix + item.entry.path;
     hashed_at[unknown[k]] = NowUnixNanos();
+    if (item.unstatted) {
+      struct stat info;
+      ASSIGN_OR_RETURN(std::optional<StoredFile> small,
+                       batch.AddUnstatted(file, &info));
+      item.key = StatKeyOf(info);
+      item.entry.executable = (info.st_mode & S_IXUSR) != 0;
+      item.entry.size = static_cast<uint64_t>(info.st_size);
+      if (small) {
+        item.entry.digest = small->digest;
+        progress.Advance(1);
+        return Status::Ok();
+      }
+    }
     Result<StoredFile> stored =
         item.entry.size <= kSmallFileLimit
             ? batch.Add(file, item.entry.size)
@@ -425,6 +441,9 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
   tree.reserve(kTreeMagic.size() + walked.size() * 80);
   for (const WalkedEntry& item : walked) AppendTreeEntry(&tree, item.entry);
   Digest digest = Sha256Of(tree);
+
+  uint64_t total = 0;
+  for (size_t index : files) total += walked[index].entry.size;
 
   // A tree recorded under the sweep lock's current stamp vouches for its
   // files (data/vouched_trees.h): refreshing it alone is enough.

@@ -13,6 +13,7 @@
 #include "core/files.h"
 #include "data/stat_cache.h"
 #include "data/test_util.h"
+#include "data/tree_digest.h"
 #include "store/sweep_lock.h"
 
 namespace lockstep::data {
@@ -332,6 +333,37 @@ TEST_F(SnapshotTest, OnlyANewSweepStampMakesAnUnchangedFolderRefreshAll) {
   EXPECT_EQ(Snap(folder, "s").digest, first.digest);
   EXPECT_LT(AgeSeconds(tree), 60);
   EXPECT_LT(AgeSeconds(pack), 60);
+}
+
+// A folder the stat cache knows nothing of is walked without lstat of
+// its files (fstat once open). Its digest must be the one the lstat
+// walk and sha256sum give: executable bit, sizes (one file too big to
+// pack, one empty), a link recorded as a link.
+TEST_F(SnapshotTest, ColdFolderReadWithoutLstatHasTheLstatWalksDigest) {
+  fs::path folder = root_ / "data";
+  WriteBytes(folder / "run.sh", "#!/bin/sh\n");
+  ASSERT_EQ(::chmod((folder / "run.sh").c_str(), 0755), 0);
+  WriteBytes(folder / "big.bin", std::string(5 << 20, 'x'));
+  WriteBytes(folder / "empty", "");
+  WriteBytes(folder / "sub/a.txt", "alpha");
+  fs::create_symlink("run.sh", folder / "link");
+  SnapshotInfo cold = Snap(folder, "cold");
+
+  auto walked = WalkFolder(folder);
+  ASSERT_TRUE(walked.ok());
+  std::vector<TreeEntry> entries;
+  uint64_t size = 0;
+  for (WalkedEntry& item : *walked) {
+    if (item.entry.type == EntryType::kFile) {
+      item.entry.digest = *Digest::Parse(Sha256Sum(folder / item.entry.path));
+      size += item.entry.size;
+    }
+    entries.push_back(item.entry);
+  }
+  EXPECT_EQ(cold.digest, TreeDigest(entries).ToString());
+  EXPECT_EQ(cold.size, size);
+  EXPECT_EQ(cold.size, (5u << 20) + 15);
+  EXPECT_EQ(cold.file_count, 4u);
 }
 
 TEST_F(SnapshotTest, SqliteTableMatchesAHandExportInKeyOrder) {
