@@ -41,6 +41,8 @@ while [[ $# -gt 0 ]]; do
     --runs) RUNS=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+               exit 0 ;;
     *) echo "unknown flag $1" >&2; exit 64 ;;
   esac
 done

@@ -327,14 +327,46 @@ size_t SmallFileBatch::pending() const {
   return count;
 }
 
-Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
-                                       uint64_t expected_size) {
+Result<int> SmallFileBatch::OpenSource(const fs::path& path) const {
   const std::string& name = path.native();
   int in = root_fd_ >= 0 && name.starts_with(root_prefix_)
                ? ::openat(root_fd_, name.c_str() + root_prefix_.size(),
                           O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
                : ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (in < 0) return ErrnoStatus(path, errno);
+  return in;
+}
+
+Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
+                                       uint64_t expected_size) {
+  ASSIGN_OR_RETURN(int in, OpenSource(path));
+  return ReadAndStore(in, path, expected_size);
+}
+
+Result<std::optional<StoredFile>> SmallFileBatch::AddUnstatted(
+    const fs::path& path, struct stat* info) {
+  ASSIGN_OR_RETURN(int in, OpenSource(path));
+  if (::fstat(in, info) != 0) {
+    Status status = ErrnoStatus(path, errno);
+    ::close(in);
+    return status;
+  }
+  if (!S_ISREG(info->st_mode)) {
+    ::close(in);
+    return Status::Aborted(path.string() + " changed while being read");
+  }
+  if (static_cast<uint64_t>(info->st_size) > kSmallFileLimit) {
+    ::close(in);
+    return std::optional<StoredFile>();
+  }
+  ASSIGN_OR_RETURN(StoredFile stored,
+                   ReadAndStore(in, path,
+                                static_cast<uint64_t>(info->st_size)));
+  return std::optional<StoredFile>(stored);
+}
+
+Result<StoredFile> SmallFileBatch::ReadAndStore(int in, const fs::path& path,
+                                                uint64_t expected_size) {
   // One buffer per thread; one byte more than expected is asked for, to
   // see a file that grew. A read of a regular file returns less than
   // asked only at its end, so a short read that filled the expected size
@@ -363,8 +395,10 @@ Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
   result.digest = Sha256Of(bytes);
   result.size = have;
   {
+    // Claimed once, whether then reused or written: either way the store
+    // holds it for this batch, and a set lookup is a few cache misses.
     std::lock_guard lock(mutex_);
-    if (queued_.contains(store::ToRaw(result.digest))) return result;
+    if (!queued_.insert(store::ToRaw(result.digest)).second) return result;
   }
   if (blobs_->ReuseIfIntact(result.digest)) {
     return result;
@@ -382,7 +416,6 @@ Status SmallFileBatch::WritePacked(std::string_view bytes,
   store::PackWriter* writer = nullptr;
   {
     std::unique_lock lock(mutex_);
-    if (!queued_.insert(store::ToRaw(digest)).second) return Status::Ok();
     if (idle_writers_.empty() &&
         (writers_.empty() || packed_bytes_ >= kOneWriterBytes)) {
       writers_.push_back(std::make_unique<store::PackWriter>(blobs_));
@@ -439,7 +472,6 @@ Status SmallFileBatch::WriteTemp(std::string_view bytes,
   int group = GroupOf(digest);
   {
     std::lock_guard lock(mutex_);
-    if (!queued_.insert(store::ToRaw(digest)).second) return Status::Ok();
     ASSIGN_OR_RETURN(folder, Folder(group));
     name = std::to_string(pending_[group].size());
     pending_[group].push_back({name, digest});

@@ -11,6 +11,8 @@
 #ifndef LOCKSTEP_DATA_FILE_STORE_H_
 #define LOCKSTEP_DATA_FILE_STORE_H_
 
+#include <sys/stat.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <condition_variable>
@@ -18,6 +20,7 @@
 #include <filesystem>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_set>
 #include <utility>
@@ -77,10 +80,21 @@ class SmallFileBatch {
   // two components instead of the whole absolute path, once per file.
   void OpenRelativeTo(const fs::path& root);
 
+  // Room for `files` Adds without rehashing the set of digests seen.
+  void Reserve(size_t files) { queued_.reserve(files); }
+
   // Reads `path` whole and hashes it. `expected_size` is the size lstat
   // saw; a different size is Aborted. An existing blob is kept when it
   // verifies; a corrupt one is replaced at Publish.
   Result<StoredFile> Add(const fs::path& path, uint64_t expected_size);
+
+  // As Add, for a file whose lstat fields are not known yet: they are
+  // taken with fstat once it is open (before reading) into `*info`. A
+  // file over kSmallFileLimit is only stat'd, and nullopt returned, for
+  // the caller to store whole; one that is no longer a regular file is
+  // Aborted.
+  Result<std::optional<StoredFile>> AddUnstatted(const fs::path& path,
+                                                 struct stat* info);
 
   // Makes the added blobs durable and visible (see above). Call once,
   // after every Add has returned.
@@ -96,6 +110,10 @@ class SmallFileBatch {
     Digest digest;
   };
 
+  Result<int> OpenSource(const fs::path& path) const;
+  // Reads the open file `in` whole, hashes and stores it; closes `in`.
+  Result<StoredFile> ReadAndStore(int in, const fs::path& path,
+                                  uint64_t expected_size);
   Result<int> Folder(int group);
   Status WriteTemp(std::string_view bytes, const Digest& digest);
   Status WritePacked(std::string_view bytes, const Digest& digest);

@@ -28,6 +28,7 @@
 #include "data/parallel.h"
 #include "data/stat_cache.h"
 #include "data/table_source.h"
+#include "data/vouched_trees.h"
 #include "store/sweep_lock.h"
 
 namespace lockstep::data {
@@ -38,6 +39,7 @@ constexpr std::string_view kDatasetType = "Dataset";
 constexpr std::string_view kSourceType = "Artifact";
 constexpr std::string_view kExecutionType = "lockstep/data-snapshot";
 constexpr std::string_view kStatCacheFile = "stat-cache-v1";
+constexpr std::string_view kVouchedTreesFile = "vouched-trees-v1";
 
 // What a reference may name: letters, digits, . _ - and /, not starting
 // with '.' or '/'. Lenient so that snapshots made before the stricter
@@ -316,7 +318,7 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
                              : Status::InvalidArgument(reason);
     }
     if (S_ISDIR(status.st_mode)) {
-      info = SnapshotFolder(path);
+      info = SnapshotFolder(path, sweep_lock.stamp());
     } else if (S_ISREG(status.st_mode)) {
       // Files are read refusing links (O_NOFOLLOW): read the target.
       std::error_code error;
@@ -380,7 +382,8 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFile(const fs::path& path) {
   return info;
 }
 
-Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
+Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
+                                                   const std::string& stamp) {
   SnapshotInfo info;
   info.kind = SourceKind::kFolder;
   fs::path root = fs::absolute(path).lexically_normal();
@@ -391,22 +394,23 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
   fs::path store = fs::weakly_canonical(blobs_->root());
   fs::path inside = store.lexically_relative(fs::weakly_canonical(root));
   if (!inside.empty() && *inside.begin() != "..") skip.push_back(inside);
-  ASSIGN_OR_RETURN(std::vector<WalkedEntry> walked, WalkFolder(root, skip));
+  StatCache cache = StatCache::Load(cache_dir_ / kStatCacheFile);
+  std::string prefix = root.string();
+  if (prefix.back() != '/') prefix += '/';
+  // A folder the cache knows nothing of is read whole: its files' lstat
+  // fields are taken once each is open (fstat, no path lookup).
+  WalkStat walk_stat = cache.HoldsAnyUnder(prefix) ? WalkStat::kAll
+                                                   : WalkStat::kNotFiles;
+  ASSIGN_OR_RETURN(std::vector<WalkedEntry> walked,
+                   WalkFolder(root, skip, walk_stat));
 
   std::vector<size_t> files;
-  uint64_t total = 0;
   for (size_t i = 0; i < walked.size(); ++i) {
-    if (walked[i].entry.type == EntryType::kFile) {
-      files.push_back(i);
-      total += walked[i].entry.size;
-    }
+    if (walked[i].entry.type == EntryType::kFile) files.push_back(i);
   }
 
   // Files the stat cache vouches for take its digest; one pass on this
   // thread, since a lookup is a binary search and costs no system call.
-  StatCache cache = StatCache::Load(cache_dir_ / kStatCacheFile);
-  std::string prefix = root.string();
-  if (prefix.back() != '/') prefix += '/';
   std::vector<size_t> unknown;  // Indexes into `walked` to hash.
   std::string absolute = prefix;
   size_t cursor = 0;  // `files` are in path order, and so are lookups.
@@ -414,7 +418,9 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
     WalkedEntry& item = walked[index];
     absolute.resize(prefix.size());
     absolute += item.entry.path;
-    if (auto digest = cache.Lookup(absolute, item.key, &cursor)) {
+    if (item.unstatted) {
+      unknown.push_back(index);
+    } else if (auto digest = cache.Lookup(absolute, item.key, &cursor)) {
       item.entry.digest = std::move(*digest);
     } else {
       unknown.push_back(index);
@@ -425,6 +431,7 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
   std::vector<int64_t> hashed_at(walked.size(), 0);  // 0: from the cache.
   SmallFileBatch batch(blobs_);
   batch.OpenRelativeTo(root);
+  batch.Reserve(unknown.size());
   Progress progress("snapshot " + root.filename().string(), files.size(),
                     "files");
   progress.Advance(files.size() - unknown.size());
@@ -432,6 +439,19 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
     WalkedEntry& item = walked[unknown[k]];
     std::string file = prefix + item.entry.path;
     hashed_at[unknown[k]] = NowUnixNanos();
+    if (item.unstatted) {
+      struct stat info;
+      ASSIGN_OR_RETURN(std::optional<StoredFile> small,
+                       batch.AddUnstatted(file, &info));
+      item.key = StatKeyOf(info);
+      item.entry.executable = (info.st_mode & S_IXUSR) != 0;
+      item.entry.size = static_cast<uint64_t>(info.st_size);
+      if (small) {
+        item.entry.digest = small->digest;
+        progress.Advance(1);
+        return Status::Ok();
+      }
+    }
     Result<StoredFile> stored =
         item.entry.size <= kSmallFileLimit
             ? batch.Add(file, item.entry.size)
@@ -466,12 +486,24 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
   for (const WalkedEntry& item : walked) AppendTreeEntry(&tree, item.entry);
   Digest digest = Sha256Of(tree);
 
-  // Every blob this tree names that was not just stored is refreshed:
-  // gc's grace then spares it, and the refresh proves it present (a
-  // present tree does not vouch for its files while a gc sweeps). One
-  // missing is stored again from the folder. Fresh blobs are durable
-  // already (large ones fsynced one by one, small ones published above),
-  // so the tree is written after all of its files.
+  uint64_t total = 0;
+  for (size_t index : files) total += walked[index].entry.size;
+
+  // A tree recorded under the sweep lock's current stamp vouches for its
+  // files (data/vouched_trees.h): refreshing it alone is enough.
+  fs::path vouched = cache_dir_ / kVouchedTreesFile;
+  if (IsVouched(vouched, digest, stamp) && blobs_->Refresh(digest)) {
+    info.digest = digest.ToString();
+    info.size = total;
+    info.file_count = files.size();
+    return info;
+  }
+
+  // Otherwise every blob this tree names that was not just stored is
+  // refreshed: gc's grace then spares it, and the refresh proves it
+  // present. One missing is stored again from the folder. Fresh blobs
+  // are durable already (large ones fsynced one by one, small ones
+  // published above), so the tree is written after all of its files.
   std::vector<size_t> reused;
   std::vector<Digest> reused_digests;
   for (size_t k = 0; k < files.size(); ++k) {
@@ -492,6 +524,12 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path) {
   if (!blobs_->Refresh(digest)) {
     ASSIGN_OR_RETURN(Digest stored_tree, blobs_->PutBytes(tree));
     (void)stored_tree;
+  }
+  // Every blob of the tree, and the tree, refreshed or written under the
+  // lock that also fixed `stamp`: so later snapshots may trust it.
+  Status recorded = RecordVouched(vouched, digest, stamp);
+  if (!recorded.ok()) {
+    LogWarning("vouched trees not saved: {}", recorded.message());
   }
 
   info.digest = digest.ToString();

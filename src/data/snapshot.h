@@ -140,7 +140,9 @@ class DataSnapshots {
 
  private:
   Result<SnapshotInfo> SnapshotFile(const fs::path& path);
-  Result<SnapshotInfo> SnapshotFolder(const fs::path& path);
+  // `stamp` is the sweep lock's, held shared by the caller.
+  Result<SnapshotInfo> SnapshotFolder(const fs::path& path,
+                                      const std::string& stamp);
   Result<SnapshotInfo> SnapshotTable(const std::string& url);
   Status Record(const SnapshotRequest& request, SnapshotInfo* info);
   Result<std::vector<TreeEntry>> ReadTree(const SnapshotInfo& info);

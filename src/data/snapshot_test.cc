@@ -13,6 +13,8 @@
 #include "core/files.h"
 #include "data/stat_cache.h"
 #include "data/test_util.h"
+#include "data/tree_digest.h"
+#include "store/sweep_lock.h"
 
 namespace lockstep::data {
 namespace {
@@ -295,6 +297,73 @@ TEST_F(SnapshotTest, ReusedFileBlobSweptMeanwhileIsStoredAgain) {
   auto report = snapshots_->Verify({"new", 1});
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   EXPECT_EQ(report->problems, std::vector<std::string>{});
+}
+
+// An unchanged folder whose tree was recorded under the sweep lock's
+// current stamp refreshes the tree alone: no gc came in between, so the
+// files an earlier snapshot refreshed are still present (and young to
+// any gc that fixed its cutoff before). A new stamp (gc fixing its
+// cutoff) ends that, and every reused blob is refreshed again.
+TEST_F(SnapshotTest, OnlyANewSweepStampMakesAnUnchangedFolderRefreshAll) {
+  fs::path folder = root_ / "data";
+  WriteBytes(folder / "a.txt", "alpha");
+  WriteBytes(folder / "sub/b.txt", "beta");
+  ::usleep(2'200'000);  // Past the racy window: the cache vouches next.
+  SnapshotInfo first = Snap(folder, "s");
+  fs::path tree = blobs_->Locate(*Digest::Parse(first.digest))->file;
+  fs::path pack =
+      blobs_->Locate(*Digest::Parse(Sha256Sum(folder / "a.txt")))->file;
+  ASSERT_NE(pack, tree);
+  struct timespec three_hours_ago[2] = {{::time(nullptr) - 3 * 3600, 0},
+                                        {::time(nullptr) - 3 * 3600, 0}};
+  auto age = [&] {
+    for (const fs::path& blob : {tree, pack}) {
+      ASSERT_EQ(::utimensat(AT_FDCWD, blob.c_str(), three_hours_ago, 0), 0);
+    }
+  };
+  age();
+  EXPECT_EQ(Snap(folder, "s").digest, first.digest);
+  EXPECT_LT(AgeSeconds(tree), 60);
+  EXPECT_GE(AgeSeconds(pack), 3 * 3600 - 60);
+
+  age();
+  ASSERT_TRUE(store::SweepLock::Acquire(blobs_->root(),
+                                        store::SweepLock::Mode::kExclusive)
+                  .ok());
+  EXPECT_EQ(Snap(folder, "s").digest, first.digest);
+  EXPECT_LT(AgeSeconds(tree), 60);
+  EXPECT_LT(AgeSeconds(pack), 60);
+}
+
+// A folder the stat cache knows nothing of is walked without lstat of
+// its files (fstat once open). Its digest must be the one the lstat
+// walk and sha256sum give: executable bit, sizes (one file too big to
+// pack, one empty), a link recorded as a link.
+TEST_F(SnapshotTest, ColdFolderReadWithoutLstatHasTheLstatWalksDigest) {
+  fs::path folder = root_ / "data";
+  WriteBytes(folder / "run.sh", "#!/bin/sh\n");
+  ASSERT_EQ(::chmod((folder / "run.sh").c_str(), 0755), 0);
+  WriteBytes(folder / "big.bin", std::string(5 << 20, 'x'));
+  WriteBytes(folder / "empty", "");
+  WriteBytes(folder / "sub/a.txt", "alpha");
+  fs::create_symlink("run.sh", folder / "link");
+  SnapshotInfo cold = Snap(folder, "cold");
+
+  auto walked = WalkFolder(folder);
+  ASSERT_TRUE(walked.ok());
+  std::vector<TreeEntry> entries;
+  uint64_t size = 0;
+  for (WalkedEntry& item : *walked) {
+    if (item.entry.type == EntryType::kFile) {
+      item.entry.digest = *Digest::Parse(Sha256Sum(folder / item.entry.path));
+      size += item.entry.size;
+    }
+    entries.push_back(item.entry);
+  }
+  EXPECT_EQ(cold.digest, TreeDigest(entries).ToString());
+  EXPECT_EQ(cold.size, size);
+  EXPECT_EQ(cold.size, (5u << 20) + 15);
+  EXPECT_EQ(cold.file_count, 4u);
 }
 
 TEST_F(SnapshotTest, SqliteTableMatchesAHandExportInKeyOrder) {

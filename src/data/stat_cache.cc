@@ -149,6 +149,16 @@ const StatCache::Loaded* StatCache::FindLoaded(std::string_view path) const {
   return &*found;
 }
 
+bool StatCache::HoldsAnyUnder(std::string_view prefix) const {
+  auto found = std::lower_bound(
+      loaded_.begin(), loaded_.end(), prefix,
+      [](const Loaded& entry, std::string_view p) { return entry.path < p; });
+  if (found != loaded_.end() && found->path.starts_with(prefix)) return true;
+  auto added = added_.lower_bound(prefix);
+  return added != added_.end() &&
+         std::string_view(added->first).starts_with(prefix);
+}
+
 StatCache::Entry StatCache::Decode(const char* fields) {
   Entry entry;
   entry.key.device = ReadRaw<uint64_t>(fields);

@@ -69,6 +69,10 @@ class StatCache {
   std::optional<Digest> Lookup(std::string_view path, const StatKey& key,
                                size_t* cursor) const;
 
+  // Whether any path recorded starts with `prefix` (a folder's, ending
+  // in '/'): when none does, its files need no lstat before reading.
+  bool HoldsAnyUnder(std::string_view prefix) const;
+
   // Records that `path`, with lstat `key` taken before reading, hashed to
   // `digest` at `hashed_at_ns` (taken before reading too).
   void Put(const std::string& path, const StatKey& key, int64_t hashed_at_ns,

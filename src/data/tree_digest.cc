@@ -12,6 +12,7 @@
 #include <cstring>
 #include <iterator>
 #include <set>
+#include <utility>
 
 #include "core/files.h"
 #include "data/parallel.h"
@@ -238,6 +239,7 @@ struct Walker {
   std::vector<WalkedEntry>* out = nullptr;
   // When set, subfolders are recorded here instead of being walked.
   std::vector<Deferred>* deferred = nullptr;
+  WalkStat stat = WalkStat::kAll;
 
   // Lists the folder open at `dir_fd` whose relative path is `prefix`.
   Status Walk(int dir_fd, const fs::path& absolute, const std::string& prefix) {
@@ -247,11 +249,11 @@ struct Walker {
       ::close(dir_fd);
       return status;
     }
-    std::vector<std::string> names;
+    std::vector<std::pair<std::string, unsigned char>> names;
     errno = 0;
     while (struct dirent* item = ::readdir(dir)) {
       std::string_view name = item->d_name;
-      if (name != "." && name != "..") names.emplace_back(name);
+      if (name != "." && name != "..") names.emplace_back(name, item->d_type);
     }
     Status status = Status::Ok();
     // Room for this folder's entries, growing geometrically so nested
@@ -259,8 +261,8 @@ struct Walker {
     if (out->capacity() - out->size() < names.size()) {
       out->reserve(std::max(out->size() + names.size(), 2 * out->capacity()));
     }
-    for (const std::string& name : names) {
-      status = Visit(dir_fd, absolute, prefix, name);
+    for (const auto& [name, type] : names) {
+      status = Visit(dir_fd, absolute, prefix, name, type);
       if (!status.ok()) break;
     }
     ::closedir(dir);
@@ -268,10 +270,20 @@ struct Walker {
   }
 
   Status Visit(int dir_fd, const fs::path& absolute, const std::string& prefix,
-               const std::string& name) {
+               const std::string& name, unsigned char type) {
     WalkedEntry walked;
     TreeEntry& entry = walked.entry;
     entry.path = prefix.empty() ? name : prefix + "/" + name;
+    if (type == DT_REG && stat == WalkStat::kNotFiles) {
+      if (rules->Ignored(entry.path, false)) return Status::Ok();
+      if (std::find(skip->begin(), skip->end(), entry.path) != skip->end()) {
+        return Status::Ok();
+      }
+      entry.type = EntryType::kFile;
+      walked.unstatted = true;
+      out->push_back(std::move(walked));
+      return Status::Ok();
+    }
     // Built only when needed: fs::path's parsing costs more than lstat.
     auto where = [&] { return absolute / name; };
     struct stat info;
@@ -366,7 +378,8 @@ std::vector<WalkedEntry> MergeParts(
 }  // namespace
 
 Result<std::vector<WalkedEntry>> WalkFolder(
-    const fs::path& root, const std::vector<std::string>& skip) {
+    const fs::path& root, const std::vector<std::string>& skip,
+    WalkStat stat) {
   IgnoreRules rules;
   Result<std::string> ignore = ReadFile(root / ".lockstepignore");
   if (ignore.ok()) rules = IgnoreRules::Parse(*ignore);
@@ -375,7 +388,7 @@ Result<std::vector<WalkedEntry>> WalkFolder(
   // the worker pool (lstat on all cores), into a list of its own.
   std::vector<WalkedEntry> entries;
   std::vector<Deferred> folders;
-  Walker top{&rules, &skip, &entries, &folders};
+  Walker top{&rules, &skip, &entries, &folders, stat};
   int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(root, errno);
   int root_fd = ::dup(fd);
@@ -390,7 +403,7 @@ Result<std::vector<WalkedEntry>> WalkFolder(
   // Each folder's list is sorted on the core that walked it.
   std::vector<std::vector<WalkedEntry>> parts(folders.size());
   Status walked = ParallelFor(folders.size(), [&](size_t i) -> Status {
-    Walker walker{&rules, &skip, &parts[i], nullptr};
+    Walker walker{&rules, &skip, &parts[i], nullptr, stat};
     // Top-level names hold no '/', so O_NOFOLLOW guards the whole path.
     int child = ::openat(root_fd, folders[i].prefix.c_str(),
                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -87,7 +87,15 @@ class IgnoreRules {
 struct WalkedEntry {
   TreeEntry entry;
   StatKey key;
+  // A regular file the walk did not lstat (WalkStat::kNotFiles): its
+  // key, size and executable bit are for the reader to fill in.
+  bool unstatted = false;
 };
+
+// Whether the walk lstats regular files. A first snapshot has no use
+// for their fields before it opens them (nothing cached to compare), so
+// it takes them with fstat once open: a path lookup less per file.
+enum class WalkStat { kAll, kNotFiles };
 
 // Lists `root` recursively without following symlinks, applying
 // `root/.lockstepignore`. Entries are returned sorted; file digests are
@@ -95,7 +103,8 @@ struct WalkedEntry {
 // InvalidArgument naming the path. Relative paths in `skip` are left out
 // too (the store's own folder, when it sits inside `root`).
 Result<std::vector<WalkedEntry>> WalkFolder(
-    const fs::path& root, const std::vector<std::string>& skip = {});
+    const fs::path& root, const std::vector<std::string>& skip = {},
+    WalkStat stat = WalkStat::kAll);
 
 // Shows a path of exact bytes as UTF-8 text: invalid bytes become \xNN.
 std::string DisplayPath(std::string_view bytes);

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <functional>
 
 #include "core/files.h"
 #include "data/file_store.h"
@@ -10,6 +13,9 @@
 #include "data/test_util.h"
 #include "manifest/manifest.h"
 #include "manifest/retention.h"
+#include "registry/gc.h"
+#include "registry/registry.h"
+#include "registry/retention.h"
 #include "share/expiry.h"
 #include "share/share.h"
 
@@ -218,6 +224,80 @@ TEST_F(ShareTest, ATooLargeManifestIsRefusedBeforeAnyUpload) {
                          "bytes registries accept; nothing was uploaded"),
             std::string::npos)
       << message;
+}
+
+// gc against snapshots of an unchanged folder whose tree vouches for its
+// files (data/vouched_trees.h). The snapshots are no roots here (as if
+// never recorded), so only the refreshes and the stamps protect them.
+class ResnapshotGcTest : public ShareTest {
+ protected:
+  void SetUp() override {
+    ShareTest::SetUp();
+    registry_ = std::move(*registry::Registry::Open(root_ / "store"));
+    folder_ = root_ / "data";
+    WriteBytes(folder_ / "a.txt", "alpha\n");
+    WriteBytes(folder_ / "sub" / "b.txt", "beta\n");
+    // Past the racy window, so re-snapshots take digests from the cache.
+    ::usleep(2'200'000);
+  }
+
+  registry::GcReport Collect(const std::function<void()>& after_mark) {
+    // As in registry's gc tests: the sleep puts earlier writes before
+    // the cutoff on the file system's coarser clock too.
+    ::usleep(30'000);
+    registry::GcOptions options;
+    options.grace_ms = 0;
+    options.after_mark = after_mark;
+    registry::NoRetentionRoots none;
+    auto report = registry::CollectGarbage(
+        registry_->index(), registry_->blobs(), none, options);
+    EXPECT_TRUE(report.ok()) << report.status().ToString();
+    return report.ok() ? *report : registry::GcReport{};
+  }
+
+  void ExpectIntact(const std::string& name, int64_t version) {
+    auto report = snapshots_->Verify({name, version});
+    ASSERT_TRUE(report.ok()) << report.status().ToString();
+    EXPECT_EQ(report->problems, std::vector<std::string>{});
+  }
+
+  std::unique_ptr<registry::Registry> registry_;
+  fs::path folder_;
+};
+
+// The snapshot before gc vouched under the old stamp; gc's cutoff is a
+// new one, so a re-snapshot between its mark and its sweep refreshes
+// every file (young: spared) instead of trusting the tree.
+TEST_F(ResnapshotGcTest, SnapshotDuringGcRefreshesEveryFile) {
+  Snap(folder_, "s", 0);
+  registry::GcReport report =
+      Collect([&] { Snap(folder_, "s", 0); });
+  EXPECT_TRUE(report.swept.empty());
+  ExpectIntact("s", 2);
+}
+
+// gc fixed its cutoff before both snapshots: the first wrote the files
+// after it, the second trusts them under the same stamp, and the sweep
+// finds them young.
+TEST_F(ResnapshotGcTest, SnapshotsAfterTheCutoffAreSpared) {
+  registry::GcReport report = Collect([&] {
+    Snap(folder_, "s", 0);
+    Snap(folder_, "s", 0);
+  });
+  EXPECT_TRUE(report.swept.empty());
+  ExpectIntact("s", 2);
+}
+
+// gc after both: without roots it sweeps them (they are old and nothing
+// holds them), and its stamps end the vouch, so the next snapshot
+// stores the files again instead of naming swept blobs.
+TEST_F(ResnapshotGcTest, SnapshotAfterAGcThatSweptStoresAgain) {
+  Snap(folder_, "s", 0);
+  Snap(folder_, "s", 0);
+  registry::GcReport report = Collect(nullptr);
+  EXPECT_EQ(report.swept.size(), 3u);  // The tree and both files.
+  Snap(folder_, "s", 0);
+  ExpectIntact("s", 3);
 }
 
 TEST(RunIdTest, OnlyOnePathComponent) {

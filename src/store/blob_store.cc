@@ -2,18 +2,23 @@
 
 #include "store/blob_store.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <bitset>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <optional>
 
 #include "core/files.h"
+#include "store/sweep_lock.h"
 
 namespace lockstep::store {
 
@@ -21,6 +26,10 @@ namespace lockstep::store {
 struct BlobStore::LooseFolder {
   std::once_flag opened;
   int fd = -1;
+  // Its shard folders (by the first byte of the digest) that existed
+  // when first asked, listed once (see MayHoldLoose).
+  std::once_flag listed;
+  std::bitset<256> shards;
   ~LooseFolder() {
     if (fd >= 0) ::close(fd);
   }
@@ -41,6 +50,25 @@ bool BlobStore::StatLoose(const Digest& digest, struct stat* info) const {
   char name[2 + 1 + 64 + 1];
   std::snprintf(name, sizeof name, "%.2s/%s", hex.c_str(), hex.c_str());
   return ::fstatat(loose_->fd, name, info, 0) == 0;
+}
+
+bool BlobStore::MayHoldLoose(const Digest& digest) const {
+  std::call_once(loose_->listed, [this] {
+    fs::path folder = root_ / "blobs" / "sha256";
+    DIR* dir = ::opendir(folder.c_str());
+    if (dir == nullptr) return;
+    while (struct dirent* item = ::readdir(dir)) {
+      char* end = nullptr;
+      unsigned long byte = std::strtoul(item->d_name, &end, 16);
+      if (std::strlen(item->d_name) == 2 && *end == '\0') {
+        loose_->shards.set(byte);
+      }
+    }
+    ::closedir(dir);
+  });
+  const std::string& hex = digest.hex();
+  char first[3] = {hex[0], hex[1], '\0'};
+  return loose_->shards.test(std::strtoul(first, nullptr, 16));
 }
 
 namespace {
@@ -207,7 +235,7 @@ bool BlobStore::ReuseLooseIfIntact(const Digest& digest) {
 
 bool BlobStore::ReuseIfIntact(const Digest& digest) {
   struct stat info;
-  if (StatLoose(digest, &info)) {
+  if (MayHoldLoose(digest) && StatLoose(digest, &info)) {
     return ReuseLooseIfIntact(digest);
   }
   for (const PackedBlob& copy : packs_->FindAll(digest, PackRefresh::kNo)) {
@@ -263,6 +291,10 @@ std::vector<size_t> BlobStore::Refresh(const std::vector<Digest>& digests) {
 }
 
 bool BlobStore::Refresh(const Digest& digest) {
+  // A tree or a large file is loose: one call, and no pack index read.
+  if (::utimensat(AT_FDCWD, PathOf(digest).c_str(), nullptr, 0) == 0) {
+    return true;
+  }
   return Refresh(std::vector<Digest>{digest}).empty();
 }
 
@@ -390,6 +422,9 @@ Status BlobStore::CopyOut(const Digest& digest,
 }
 
 Status BlobStore::Remove(const Digest& digest) {
+  // Before the removal: a snapshot that reads the old stamp afterwards
+  // would trust this blob to be present (store/sweep_lock.h).
+  RETURN_IF_ERROR(RestampSweepLock(root_));
   fs::path path = PathOf(digest);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
     return ErrnoStatus(path, errno);
@@ -398,6 +433,7 @@ Status BlobStore::Remove(const Digest& digest) {
 }
 
 Status BlobStore::RemovePack(const fs::path& pack) {
+  RETURN_IF_ERROR(RestampSweepLock(root_));  // As in Remove.
   if (::unlink(pack.c_str()) != 0 && errno != ENOENT) {
     return ErrnoStatus(pack, errno);
   }

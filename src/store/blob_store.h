@@ -96,7 +96,9 @@ class BlobStore {
   // of the same bytes may then reuse. Its file's (or its pack's) mtime is
   // set to now, so a gc whose mark began before this reuse sees it as
   // fresh and spares it. Packs published by other processes since this
-  // store last looked are not seen (a miss only costs a duplicate).
+  // store last looked are not seen, nor loose blobs in a shard folder
+  // that did not exist when this object first asked (a miss only costs
+  // a duplicate).
   bool ReuseIfIntact(const Digest& digest);
 
   // For blobs a writer names again without re-hashing them (a snapshot
@@ -163,6 +165,10 @@ class BlobStore {
   // stat(2) of the loose blob, relative to blobs/sha256 (a 2-component
   // lookup instead of the whole path: the check runs once per new file).
   bool StatLoose(const Digest& digest, struct stat* info) const;
+  // False when the blob's shard folder did not exist when this object
+  // first asked: then the blob was not loose, and a first snapshot into
+  // a store of packs saves a failed stat per file (~8% of its CPU).
+  bool MayHoldLoose(const Digest& digest) const;
 
   struct LooseFolder;
 

@@ -90,6 +90,26 @@ TEST_F(BlobStoreTest, ReuseRefreshesTheBlobsModificationTime) {
   )));
 }
 
+// ReuseIfIntact lists the shard folders once: a loose blob in a shard
+// that existed then is found, one published later by another process
+// into a new shard is not (the caller then only stores a duplicate).
+TEST_F(BlobStoreTest, ReuseSeesLooseBlobsOfShardsThatExistedWhenFirstAsked) {
+  BlobStore writer(root_);
+  Digest early = *writer.PutBytes("early");
+  BlobStore reader(root_);
+  EXPECT_TRUE(reader.ReuseIfIntact(early));
+  std::string late_bytes;
+  Digest late;
+  for (int i = 0;; ++i) {  // Bytes whose shard folder does not exist.
+    late_bytes = "late " + std::to_string(i);
+    late = Sha256Of(late_bytes);
+    if (!fs::exists(writer.PathOf(late).parent_path())) break;
+  }
+  ASSERT_TRUE(writer.PutBytes(late_bytes).ok());
+  EXPECT_FALSE(reader.ReuseIfIntact(late));
+  EXPECT_TRUE(BlobStore(root_).ReuseIfIntact(late));
+}
+
 TEST_F(BlobStoreTest, WriterWithWrongExpectedDigestStoresNothing) {
   BlobStore blobs(root_);
   auto writer = *blobs.NewWriter();
