@@ -394,7 +394,6 @@ void PackSet::Scan() {
                          : -1;
   std::error_code error;
   fs::directory_iterator it(folder_, error);
-  bool added = false;
   for (; !error && it != fs::directory_iterator(); it.increment(error)) {
     std::string name = it->path().filename().string();
     if (!name.ends_with(".pack") || !known_.insert(name).second) continue;
