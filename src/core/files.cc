@@ -145,6 +145,16 @@ Result<std::string> ReadUpTo(const fs::path& path, uint64_t limit) {
 
 }  // namespace
 
+void StartWritebackEvery8MiB(int fd, uint64_t size, uint64_t* written_back) {
+  constexpr uint64_t kWritebackBytes = 8u << 20;
+  if (size - *written_back >= kWritebackBytes) {
+    ::sync_file_range(fd, static_cast<off_t>(*written_back),
+                      static_cast<off_t>(size - *written_back),
+                      SYNC_FILE_RANGE_WRITE);
+    *written_back = size;
+  }
+}
+
 Result<std::string> ReadFile(const fs::path& path) {
   return ReadUpTo(path, std::numeric_limits<uint64_t>::max());
 }

@@ -29,4 +29,18 @@ Status RequireKnownKeys(const Json& object, std::string_view text,
   return Status::Ok();
 }
 
+std::string PointerToken(std::string_view key) {
+  std::string token;
+  for (char c : key) {
+    if (c == '~') {
+      token += "~0";
+    } else if (c == '/') {
+      token += "~1";
+    } else {
+      token.push_back(c);
+    }
+  }
+  return token;
+}
+
 }  // namespace lockstep

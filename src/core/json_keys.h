@@ -8,6 +8,7 @@
 #define LOCKSTEP_CORE_JSON_KEYS_H_
 
 #include <initializer_list>
+#include <string>
 #include <string_view>
 
 #include "core/canonical_json.h"
@@ -23,6 +24,10 @@ Status RequireKnownKeys(const Json& object, std::string_view text,
                         std::string_view source, std::string_view pointer,
                         std::string_view where,
                         std::initializer_list<const char*> known);
+
+// A member name as one JSON Pointer reference token (RFC 6901): "~" is
+// written "~0" and "/" is written "~1".
+std::string PointerToken(std::string_view key);
 
 }  // namespace lockstep
 

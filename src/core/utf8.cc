@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "core/json_keys.h"
+
 namespace lockstep {
 
 namespace {
@@ -43,19 +45,6 @@ size_t SequenceLength(std::string_view text, size_t i) {
   return length;
 }
 
-std::string PointerToken(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
 
 Status CheckJson(std::string_view what, const Json& value,
                  const std::string& pointer) {

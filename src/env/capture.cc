@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json_keys.h"
 #include "core/files.h"
 #include "core/subprocess.h"
 #include "env/lockfile.h"
@@ -199,21 +200,6 @@ bool IsListOfScalars(const Json& value) {
   return value.is_array() &&
          std::all_of(value.begin(), value.end(),
                      [](const Json& v) { return !v.is_structured(); });
-}
-
-// RFC 6901 escaping of one reference token.
-std::string PointerToken(std::string_view key) {
-  std::string out;
-  for (char c : key) {
-    if (c == '~') {
-      out += "~0";
-    } else if (c == '/') {
-      out += "~1";
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 void DiffValues(const std::string& field, const Json& a, const Json& b,

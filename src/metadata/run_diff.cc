@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "core/json_keys.h"
 #include "core/canonical_json.h"
 #include "core/files.h"
 #include "metadata/compare.h"
@@ -25,15 +26,6 @@ struct Side {
   // Metrics documents by "step.port", compared with CompareMetrics.
   Json metrics = Json::object();
 };
-
-// A member name as one JSON Pointer reference token (RFC 6901).
-std::string PointerToken(const std::string& key) {
-  std::string token;
-  for (char c : key) {
-    token += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-  }
-  return token;
-}
 
 // Flattens nested objects to JSON Pointer paths appended to `prefix`:
 // {"a": {"b": 1}} -> "/a/b": 1, and {"a.b": 1} -> "/a.b": 1. Dotted

@@ -38,15 +38,7 @@ Status UploadFile::Append(std::string_view bytes) {
   hasher_.Update(bytes);
   size_ += bytes.size();
   RETURN_IF_ERROR(WriteAll(fd_, bytes, temp_));
-  // Start writeback of every full 8 MiB as it arrives, so the final sync
-  // finds little left to flush (as store::BlobWriter does).
-  constexpr uint64_t kWritebackBytes = 8u << 20;
-  if (size_ - written_back_ >= kWritebackBytes) {
-    ::sync_file_range(fd_, static_cast<off_t>(written_back_),
-                      static_cast<off_t>(size_ - written_back_),
-                      SYNC_FILE_RANGE_WRITE);
-    written_back_ = size_;
-  }
+  StartWritebackEvery8MiB(fd_, size_, &written_back_);
   return Status::Ok();
 }
 

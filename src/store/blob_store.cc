@@ -501,16 +501,7 @@ Status BlobWriter::Append(std::string_view bytes) {
   hasher_.Update(bytes);
   size_ += bytes.size();
   RETURN_IF_ERROR(WriteAll(fd_, bytes, temp_));
-  // Start writeback of every full 8 MiB as it arrives, so the fsync in
-  // Commit finds little left to flush: a 1 GiB upload otherwise waited
-  // seconds at the end for the whole file to reach the disk.
-  constexpr uint64_t kWritebackBytes = 8u << 20;
-  if (size_ - written_back_ >= kWritebackBytes) {
-    ::sync_file_range(fd_, static_cast<off_t>(written_back_),
-                      static_cast<off_t>(size_ - written_back_),
-                      SYNC_FILE_RANGE_WRITE);
-    written_back_ = size_;
-  }
+  StartWritebackEvery8MiB(fd_, size_, &written_back_);
   return Status::Ok();
 }
 
