@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "core/clock.h"
+#include "core/files.h"
 
 namespace lockstep {
 
@@ -41,21 +42,7 @@ int InMemoryFile(const std::string& bytes) {
   if (fd < 0) {
     return -1;
   }
-  size_t written = 0;
-  while (written < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n <= 0) {
-      int error = errno;
-      ::close(fd);
-      errno = error;
-      return -1;
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::lseek(fd, 0, SEEK_SET) < 0) {
+  if (!WriteAll(fd, bytes, "fd 3").ok() || ::lseek(fd, 0, SEEK_SET) < 0) {
     int error = errno;
     ::close(fd);
     errno = error;
