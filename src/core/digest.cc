@@ -62,20 +62,36 @@ Result<Digest> Digest::Parse(std::string_view text) {
 }
 
 Digest Digest::FromHex(std::string_view hex) {
+  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
   Digest digest;
-  digest.hex_ = std::string(hex);
+  digest.set_ = true;
+  for (size_t i = 0; i < kSize && 2 * i + 1 < hex.size(); ++i) {
+    digest.raw_[i] = static_cast<unsigned char>(nibble(hex[2 * i]) << 4 |
+                                                nibble(hex[2 * i + 1]));
+  }
   return digest;
 }
 
+Digest Digest::FromRaw(const unsigned char* bytes) {
+  Digest digest;
+  digest.set_ = true;
+  std::memcpy(digest.raw_.data(), bytes, kSize);
+  return digest;
+}
+
+std::string Digest::hex() const {
+  return set_ ? ToHex(raw_.data(), raw_.size()) : std::string();
+}
+
 std::string Digest::ToString() const {
-  if (hex_.empty()) {
+  if (!set_) {
     return "";
   }
-  return std::string(kPrefix) + hex_;
+  return std::string(kPrefix) + hex();
 }
 
 std::string Digest::Short() const {
-  return std::string(kPrefix) + hex_.substr(0, 12);
+  return std::string(kPrefix) + hex().substr(0, 12);
 }
 
 Sha256::Sha256() : context_(EVP_MD_CTX_new()) {
@@ -92,7 +108,7 @@ Digest Sha256::Finish() {
   unsigned char bytes[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   EVP_DigestFinal_ex(context_, bytes, &size);
-  return Digest::FromHex(ToHex(bytes, size));
+  return Digest::FromRaw(bytes);
 }
 
 Digest Sha256Of(std::string_view bytes) {

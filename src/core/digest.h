@@ -8,8 +8,10 @@
 #ifndef LOCKSTEP_CORE_DIGEST_H_
 #define LOCKSTEP_CORE_DIGEST_H_
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -23,6 +25,9 @@ namespace lockstep {
 
 class Digest {
  public:
+  static constexpr size_t kSize = 32;  // SHA-256's.
+  using Raw = std::array<unsigned char, kSize>;
+
   Digest() = default;
 
   // Parses "sha256:<64 lowercase hex>". InvalidArgument otherwise.
@@ -31,8 +36,13 @@ class Digest {
   // Wraps 64 lowercase hex characters. REQUIRES: `hex` is well formed.
   static Digest FromHex(std::string_view hex);
 
-  bool empty() const { return hex_.empty(); }
-  const std::string& hex() const { return hex_; }
+  // Wraps kSize bytes of a digest.
+  static Digest FromRaw(const unsigned char* bytes);
+
+  bool empty() const { return !set_; }
+  // The 64 lowercase hex characters; "" for an empty digest.
+  std::string hex() const;
+  const Raw& raw() const { return raw_; }
 
   // "sha256:<hex>", or "" for an empty digest.
   std::string ToString() const;
@@ -40,14 +50,17 @@ class Digest {
   // "sha256:<first 12 hex>", for human output only.
   std::string Short() const;
 
+  // An empty digest sorts first; others in the order of their hex.
   friend bool operator==(const Digest&, const Digest&) = default;
   friend auto operator<=>(const Digest&, const Digest&) = default;
 
  private:
-  std::string hex_;
+  // Held as bytes, not hex: a folder snapshot keeps one per file, and a
+  // string each cost an allocation to make, copy and free.
+  bool set_ = false;
+  Raw raw_{};
 };
 
-// Incremental SHA-256. Not thread-safe; one hasher per stream.
 class Sha256 {
  public:
   Sha256();
@@ -85,7 +98,10 @@ inline constexpr size_t kHashChunkSize = 1 << 20;
 template <>
 struct std::hash<lockstep::Digest> {
   size_t operator()(const lockstep::Digest& d) const {
-    return std::hash<std::string>()(d.hex());
+    // The bytes of a digest are already uniformly spread.
+    size_t h;
+    std::memcpy(&h, d.raw().data(), sizeof(h));
+    return d.empty() ? 0 : h;
   }
 };
 

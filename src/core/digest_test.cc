@@ -74,5 +74,28 @@ TEST(DigestTest, ParseAcceptsOnlyCanonicalForm) {
   EXPECT_EQ(Digest::Parse("sha256:" + hex)->ToString(), "sha256:" + hex);
 }
 
+// Held as bytes: the hex, the order and the equality must be those of
+// the text form, and an empty digest differs from one of zero bytes.
+TEST(DigestTest, BytesRoundTripAndOrderLikeTheirHex) {
+  std::string low = "00" + std::string(62, 'f');
+  std::string high = "0f" + std::string(62, '0');
+  Digest a = Digest::FromHex(low);
+  Digest b = Digest::FromHex(high);
+  EXPECT_EQ(a.hex(), low);
+  EXPECT_EQ(Digest::FromRaw(b.raw().data()), b);
+  EXPECT_EQ(b.raw()[0], 0x0f);
+  EXPECT_LT(a, b);
+  EXPECT_EQ(low < high, a < b);
+
+  Digest empty;
+  Digest zero = Digest::FromHex(std::string(64, '0'));
+  EXPECT_TRUE(empty.empty());
+  EXPECT_EQ(empty.hex(), "");
+  EXPECT_EQ(empty.ToString(), "");
+  EXPECT_NE(empty, zero);
+  EXPECT_LT(empty, zero);
+  EXPECT_EQ(zero.ToString(), "sha256:" + std::string(64, '0'));
+}
+
 }  // namespace
 }  // namespace lockstep

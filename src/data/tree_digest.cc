@@ -35,24 +35,6 @@ uint64_t ReadBigEndian(std::string_view bytes) {
   return value;
 }
 
-// Appends the bytes of lowercase hex (a Digest's, so well formed).
-void AppendHexAsRaw(std::string* out, std::string_view hex) {
-  auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out->push_back(static_cast<char>(nibble(hex[i]) << 4 | nibble(hex[i + 1])));
-  }
-}
-
-std::string RawToHex(std::string_view raw) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char c : raw) {
-    hex.push_back(kDigits[c >> 4]);
-    hex.push_back(kDigits[c & 0xf]);
-  }
-  return hex;
-}
-
 // A safe relative path: no empty, "." or ".." component, no NUL, not
 // absolute. Export writes these paths, so a crafted tree must not escape.
 bool IsSafeRelativePath(std::string_view path) {
@@ -106,7 +88,8 @@ void AppendTreeEntry(std::string* out, const TreeEntry& entry) {
   *out += entry.path;
   AppendBigEndian(out, entry.size, 8);
   if (entry.type == EntryType::kFile) {
-    AppendHexAsRaw(out, entry.digest.hex());
+    const Digest::Raw& raw = entry.digest.raw();
+    out->append(reinterpret_cast<const char*>(raw.data()), raw.size());
   } else if (entry.type == EntryType::kSymlink) {
     *out += entry.target;
   }
@@ -152,7 +135,8 @@ Result<std::vector<TreeEntry>> DecodeTree(std::string_view bytes) {
 
     if (entry.type == EntryType::kFile) {
       if (bytes.size() - at < 32) return Malformed(start, "truncated digest");
-      entry.digest = Digest::FromHex(RawToHex(bytes.substr(at, 32)));
+      entry.digest = Digest::FromRaw(
+          reinterpret_cast<const unsigned char*>(bytes.data() + at));
       at += 32;
     } else if (entry.type == EntryType::kSymlink) {
       if (bytes.size() - at < entry.size) {

@@ -43,8 +43,6 @@ uint64_t GetU64(const char* in) {
   return value;
 }
 
-int HexValue(char c) { return c <= '9' ? c - '0' : c - 'a' + 10; }
-
 bool ByDigest(const PackEntry& a, const PackEntry& b) {
   return std::memcmp(a.digest.data(), b.digest.data(), 32) < 0;
 }
@@ -93,25 +91,9 @@ Result<std::vector<PackEntry>> DecodeEntries(std::string_view index,
 
 }  // namespace
 
-RawDigest ToRaw(const Digest& digest) {
-  RawDigest raw{};
-  const std::string& hex = digest.hex();
-  for (size_t i = 0; i < raw.size() && 2 * i + 1 < hex.size(); ++i) {
-    raw[i] = static_cast<unsigned char>(HexValue(hex[2 * i]) << 4 |
-                                        HexValue(hex[2 * i + 1]));
-  }
-  return raw;
-}
+RawDigest ToRaw(const Digest& digest) { return digest.raw(); }
 
-Digest FromRaw(const RawDigest& raw) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex(64, '0');
-  for (size_t i = 0; i < raw.size(); ++i) {
-    hex[2 * i] = kHex[raw[i] >> 4];
-    hex[2 * i + 1] = kHex[raw[i] & 0xf];
-  }
-  return Digest::FromHex(hex);
-}
+Digest FromRaw(const RawDigest& raw) { return Digest::FromRaw(raw.data()); }
 
 Result<PackIndex> ReadPackIndex(const fs::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

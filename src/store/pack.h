@@ -41,7 +41,7 @@ namespace fs = std::filesystem;
 
 class BlobStore;
 
-using RawDigest = std::array<unsigned char, 32>;
+using RawDigest = Digest::Raw;
 
 RawDigest ToRaw(const Digest& digest);
 Digest FromRaw(const RawDigest& raw);
