@@ -161,5 +161,32 @@ TEST(StatCacheTest, UnchangedEntriesAreNotRewritten) {
   RemoveAllQuietly(root);
 }
 
+// Puts out of path order (a pipeline's files, hashed as met): the last
+// Put of a path wins in lookups, in HoldsAnyUnder and in the saved file.
+TEST(StatCacheTest, PutsOutOfOrderKeepTheLastOfEachPath) {
+  fs::path root = *MakeTempDirectory(fs::temp_directory_path(), "statc-");
+  fs::path file = root / "stat";
+  int64_t mtime = kSecond;
+  StatCache cache = StatCache::Load(file);
+  cache.Put("/d/b", Key(mtime), 10 * kSecond, Some());
+  cache.Put("/d/a", Key(mtime), 10 * kSecond, Some());
+  cache.Put("/d/b", Key(mtime), 10 * kSecond, Other());
+  cache.Put("/c", Key(mtime), 10 * kSecond, Other());
+
+  EXPECT_EQ(cache.Lookup("/d/b", Key(mtime)), Other());
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_TRUE(cache.HoldsAnyUnder("/d/"));
+  EXPECT_FALSE(cache.HoldsAnyUnder("/e/"));
+  ASSERT_TRUE(cache.Save().ok());
+
+  StatCache loaded = StatCache::Load(file);
+  EXPECT_EQ(loaded.size(), 3u);
+  size_t cursor = 0;  // The saved file is sorted: one run of lookups.
+  EXPECT_EQ(loaded.Lookup("/c", Key(mtime), &cursor), Other());
+  EXPECT_EQ(loaded.Lookup("/d/a", Key(mtime), &cursor), Some());
+  EXPECT_EQ(loaded.Lookup("/d/b", Key(mtime), &cursor), Other());
+  RemoveAllQuietly(root);
+}
+
 }  // namespace
 }  // namespace lockstep::data
