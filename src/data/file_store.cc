@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <new>
@@ -295,7 +296,25 @@ Result<StoredFile> StoreLargeFile(store::BlobStore* blobs,
   return result;
 }
 
-SmallFileBatch::SmallFileBatch(store::BlobStore* blobs) : blobs_(blobs) {
+namespace {
+
+// The pack writer a thread owns, and the batch it belongs to (by serial
+// number: a batch's address can be reused by the next one).
+struct OwnedWriter {
+  uint64_t batch = 0;
+  store::PackWriter* writer = nullptr;
+};
+thread_local OwnedWriter owned_writer;
+
+uint64_t NextBatchSerial() {
+  static std::atomic<uint64_t> next{1};
+  return next++;
+}
+
+}  // namespace
+
+SmallFileBatch::SmallFileBatch(store::BlobStore* blobs)
+    : blobs_(blobs), serial_(NextBatchSerial()) {
   std::fill(std::begin(group_fds_), std::end(group_fds_), -1);
 }
 
@@ -327,8 +346,8 @@ size_t SmallFileBatch::pending() const {
   return count;
 }
 
-Result<int> SmallFileBatch::OpenSource(const fs::path& path) const {
-  const std::string& name = path.native();
+Result<int> SmallFileBatch::OpenSource(const std::string& path) const {
+  const std::string& name = path;
   int in = root_fd_ >= 0 && name.starts_with(root_prefix_)
                ? ::openat(root_fd_, name.c_str() + root_prefix_.size(),
                           O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
@@ -337,14 +356,14 @@ Result<int> SmallFileBatch::OpenSource(const fs::path& path) const {
   return in;
 }
 
-Result<StoredFile> SmallFileBatch::Add(const fs::path& path,
+Result<StoredFile> SmallFileBatch::Add(const std::string& path,
                                        uint64_t expected_size) {
   ASSIGN_OR_RETURN(int in, OpenSource(path));
   return ReadAndStore(in, path, expected_size);
 }
 
 Result<std::optional<StoredFile>> SmallFileBatch::AddUnstatted(
-    const fs::path& path, struct stat* info) {
+    const std::string& path, struct stat* info) {
   ASSIGN_OR_RETURN(int in, OpenSource(path));
   if (::fstat(in, info) != 0) {
     Status status = ErrnoStatus(path, errno);
@@ -353,7 +372,7 @@ Result<std::optional<StoredFile>> SmallFileBatch::AddUnstatted(
   }
   if (!S_ISREG(info->st_mode)) {
     ::close(in);
-    return Status::Aborted(path.string() + " changed while being read");
+    return Status::Aborted(path + " changed while being read");
   }
   if (static_cast<uint64_t>(info->st_size) > kSmallFileLimit) {
     ::close(in);
@@ -365,7 +384,8 @@ Result<std::optional<StoredFile>> SmallFileBatch::AddUnstatted(
   return std::optional<StoredFile>(stored);
 }
 
-Result<StoredFile> SmallFileBatch::ReadAndStore(int in, const fs::path& path,
+Result<StoredFile> SmallFileBatch::ReadAndStore(int in,
+                                                const std::string& path,
                                                 uint64_t expected_size) {
   // One buffer per thread; one byte more than expected is asked for, to
   // see a file that grew. A read of a regular file returns less than
@@ -387,19 +407,16 @@ Result<StoredFile> SmallFileBatch::ReadAndStore(int in, const fs::path& path,
   }
   ::close(in);
   if (have != expected_size) {
-    return Status::Aborted(path.string() + " changed while being read");
+    return Status::Aborted(path + " changed while being read");
   }
 
   StoredFile result;
   std::string_view bytes(buffer.data(), have);
   result.digest = Sha256Of(bytes);
   result.size = have;
-  {
-    // Claimed once, whether then reused or written: either way the store
-    // holds it for this batch, and a set lookup is a few cache misses.
-    std::lock_guard lock(mutex_);
-    if (!queued_.insert(store::ToRaw(result.digest)).second) return result;
-  }
+  // Claimed once, whether then reused or written: either way the store
+  // holds it for this batch.
+  if (!Claim(result.digest)) return result;
   if (blobs_->ReuseIfIntact(result.digest)) {
     return result;
   }
@@ -409,39 +426,58 @@ Result<StoredFile> SmallFileBatch::ReadAndStore(int in, const fs::path& path,
   return result;
 }
 
-Status SmallFileBatch::WritePacked(std::string_view bytes,
-                                   const Digest& digest) {
-  // A writer is taken from the idle list (or made) under the lock and
-  // written to outside it, so each thread fills a pack of its own.
-  store::PackWriter* writer = nullptr;
-  {
-    std::unique_lock lock(mutex_);
-    if (idle_writers_.empty() &&
-        (writers_.empty() || packed_bytes_ >= kOneWriterBytes)) {
-      writers_.push_back(std::make_unique<store::PackWriter>(blobs_));
-      idle_writers_.push_back(writers_.back().get());
-    }
-    writer_idle_.wait(lock, [this] { return !idle_writers_.empty(); });
-    writer = idle_writers_.back();
-    idle_writers_.pop_back();
-    packed_bytes_ += bytes.size();
+bool SmallFileBatch::Claim(const Digest& digest) {
+  const store::RawDigest& raw = digest.raw();
+  ClaimShard& shard = claims_[raw[1] % kClaimShards];
+  std::lock_guard lock(shard.mutex);
+  return shard.digests.insert(raw).second;
+}
+
+store::PackWriter* SmallFileBatch::TakeWriter(uint64_t bytes) {
+  if (owned_writer.batch == serial_) return owned_writer.writer;
+  std::unique_lock lock(mutex_);
+  if (packed_bytes_ >= kOneWriterBytes) {
+    // Enough to share among threads: this one gets a writer for good.
+    writers_.push_back(std::make_unique<store::PackWriter>(blobs_));
+    owned_writer = {serial_, writers_.back().get()};
+    return owned_writer.writer;
   }
-  Status status = writer->Add(digest, bytes);
+  // Below that, all share the first writer, so a small folder makes one
+  // pack whatever the thread timing.
+  if (writers_.empty()) {
+    writers_.push_back(std::make_unique<store::PackWriter>(blobs_));
+    idle_writers_.push_back(writers_.back().get());
+  }
+  writer_idle_.wait(lock, [this] { return !idle_writers_.empty(); });
+  store::PackWriter* writer = idle_writers_.back();
+  idle_writers_.pop_back();
+  packed_bytes_ += bytes;
+  return writer;
+}
+
+void SmallFileBatch::ReturnWriter(store::PackWriter* writer) {
+  if (owned_writer.batch == serial_ && owned_writer.writer == writer) return;
   {
     std::lock_guard lock(mutex_);
     idle_writers_.push_back(writer);
   }
   writer_idle_.notify_one();
+}
+
+Status SmallFileBatch::WritePacked(std::string_view bytes,
+                                   const Digest& digest) {
+  // Written to outside the lock: each writer is used by one thread at a
+  // time.
+  store::PackWriter* writer = TakeWriter(bytes.size());
+  Status status = writer->Add(digest, bytes);
+  ReturnWriter(writer);
   return status;
 }
 
 namespace {
 
 // The batch subfolder of a digest: its first hex digit.
-int GroupOf(const Digest& digest) {
-  char c = digest.hex()[0];
-  return c <= '9' ? c - '0' : c - 'a' + 10;
-}
+int GroupOf(const Digest& digest) { return digest.raw()[0] >> 4; }
 
 }  // namespace
 
@@ -493,7 +529,7 @@ Status SmallFileBatch::PublishGroup(int group) {
   Status status = Status::Ok();
   size_t published = 0;
   for (const Pending& item : items) {
-    int shard = std::stoi(item.digest.hex().substr(0, 2), nullptr, 16);
+    int shard = item.digest.raw()[0];
     fs::path destination = blobs_->PathOf(item.digest);
     if (shards[shard] < 0) {
       std::error_code error;

@@ -320,6 +320,13 @@ std::vector<PackedBlob> PackSet::FindAll(const Digest& digest,
     }
     return hits;
   };
+  {
+    std::shared_lock shared(mutex_);
+    if (scanned_) {
+      std::vector<PackedBlob> hits = lookup();
+      if (!hits.empty() || refresh == PackRefresh::kNo) return hits;
+    }
+  }
   std::lock_guard lock(mutex_);
   if (!scanned_) Scan();
   std::vector<PackedBlob> hits = lookup();

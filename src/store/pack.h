@@ -25,6 +25,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -193,7 +194,9 @@ class PackSet {
   void Insert(const PackIndex& index);
 
   const fs::path folder_;
-  std::mutex mutex_;
+  // Shared by lookups once scanned: a folder snapshot asks once per new
+  // file, from every core.
+  std::shared_mutex mutex_;
   bool scanned_ = false;
   int64_t scanned_at_ns_ = 0;  // When the last scan began.
   int64_t folder_mtime_ns_ = -1;  // The folder's mtime then.
