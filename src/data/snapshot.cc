@@ -401,30 +401,37 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
   // fields are taken once each is open (fstat, no path lookup).
   WalkStat walk_stat = cache.HoldsAnyUnder(prefix) ? WalkStat::kAll
                                                    : WalkStat::kNotFiles;
-  ASSIGN_OR_RETURN(std::vector<WalkedEntry> walked,
-                   WalkFolder(root, skip, walk_stat));
-
-  std::vector<size_t> files;
-  for (size_t i = 0; i < walked.size(); ++i) {
-    if (walked[i].entry.type == EntryType::kFile) files.push_back(i);
+  // Files the stat cache vouches for take its digest on the core that
+  // walked them. Each list is in path order, and so are its lookups.
+  WalkedPartVisitor look_up = [&](std::vector<WalkedEntry>* part) {
+    std::string absolute = prefix;
+    size_t cursor = 0;
+    for (WalkedEntry& item : *part) {
+      if (item.entry.type != EntryType::kFile || item.unstatted) continue;
+      absolute.resize(prefix.size());
+      absolute += item.entry.path;
+      if (auto digest = cache.Lookup(absolute, item.key, &cursor)) {
+        item.entry.digest = *digest;
+      }
+    }
+  };
+  if (walk_stat == WalkStat::kNotFiles) look_up = nullptr;  // Nothing held.
+  ASSIGN_OR_RETURN(WalkedParts parts,
+                   WalkFolderParts(root, skip, walk_stat, look_up));
+  std::vector<WalkedEntry*> walked;  // In path order.
+  size_t count = 0;
+  for (const std::vector<WalkedEntry>& part : parts) count += part.size();
+  walked.reserve(count);
+  for (std::vector<WalkedEntry>& part : parts) {
+    for (WalkedEntry& item : part) walked.push_back(&item);
   }
 
-  // Files the stat cache vouches for take its digest; one pass on this
-  // thread, since a lookup is a binary search and costs no system call.
-  std::vector<size_t> unknown;  // Indexes into `walked` to hash.
-  std::string absolute = prefix;
-  size_t cursor = 0;  // `files` are in path order, and so are lookups.
-  for (size_t index : files) {
-    WalkedEntry& item = walked[index];
-    absolute.resize(prefix.size());
-    absolute += item.entry.path;
-    if (item.unstatted) {
-      unknown.push_back(index);
-    } else if (auto digest = cache.Lookup(absolute, item.key, &cursor)) {
-      item.entry.digest = std::move(*digest);
-    } else {
-      unknown.push_back(index);
-    }
+  std::vector<size_t> files;    // Indexes into `walked`.
+  std::vector<size_t> unknown;  // The files to hash.
+  for (size_t i = 0; i < walked.size(); ++i) {
+    if (walked[i]->entry.type != EntryType::kFile) continue;
+    files.push_back(i);
+    if (walked[i]->entry.digest.empty()) unknown.push_back(i);
   }
 
   // Hash (and store) the rest on all cores.
@@ -436,7 +443,7 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
                     "files");
   progress.Advance(files.size() - unknown.size());
   RETURN_IF_ERROR(ParallelFor(unknown.size(), [&](size_t k) -> Status {
-    WalkedEntry& item = walked[unknown[k]];
+    WalkedEntry& item = *walked[unknown[k]];
     std::string file = prefix + item.entry.path;
     hashed_at[unknown[k]] = NowUnixNanos();
     if (item.unstatted) {
@@ -472,22 +479,33 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
   // so their order does not matter. The future's destructor waits for it
   // on every return below.
   std::future<void> cache_saved = std::async(std::launch::async, [&] {
+    std::string cached = prefix;
     for (size_t index : unknown) {
-      const WalkedEntry& item = walked[index];
-      cache.Put(prefix + item.entry.path, item.key, hashed_at[index],
-                item.entry.digest);
+      const WalkedEntry& item = *walked[index];
+      cached.resize(prefix.size());
+      cached += item.entry.path;
+      cache.Put(cached, item.key, hashed_at[index], item.entry.digest);
     }
     Status saved = cache.Save();
     if (!saved.ok()) LogWarning("stat cache not saved: {}", saved.message());
   });
 
-  std::string tree(kTreeMagic);
-  tree.reserve(kTreeMagic.size() + walked.size() * 80);
-  for (const WalkedEntry& item : walked) AppendTreeEntry(&tree, item.entry);
-  Digest digest = Sha256Of(tree);
+  // Each list's part of the tree is encoded on a core of its own.
+  std::vector<std::string> encoded(parts.size());
+  RETURN_IF_ERROR(ParallelFor(parts.size(), [&](size_t i) -> Status {
+    encoded[i].reserve(parts[i].size() * 80);
+    for (const WalkedEntry& item : parts[i]) {
+      AppendTreeEntry(&encoded[i], item.entry);
+    }
+    return Status::Ok();
+  }));
+  Sha256 hasher;
+  hasher.Update(kTreeMagic);
+  for (const std::string& part : encoded) hasher.Update(part);
+  Digest digest = hasher.Finish();
 
   uint64_t total = 0;
-  for (size_t index : files) total += walked[index].entry.size;
+  for (size_t index : files) total += walked[index]->entry.size;
 
   // A tree recorded under the sweep lock's current stamp vouches for its
   // files (data/vouched_trees.h): refreshing it alone is enough.
@@ -509,11 +527,11 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
   for (size_t k = 0; k < files.size(); ++k) {
     if (hashed_at[files[k]] != 0) continue;
     reused.push_back(files[k]);
-    reused_digests.push_back(walked[files[k]].entry.digest);
+    reused_digests.push_back(walked[files[k]]->entry.digest);
   }
   std::vector<size_t> gone = blobs_->Refresh(reused_digests);
   RETURN_IF_ERROR(ParallelFor(gone.size(), [&](size_t k) -> Status {
-    const WalkedEntry& item = walked[reused[gone[k]]];
+    const WalkedEntry& item = *walked[reused[gone[k]]];
     std::string file = prefix + item.entry.path;
     ASSIGN_OR_RETURN(StoredFile stored, StoreLargeFile(blobs_, file));
     if (stored.digest != item.entry.digest) {
@@ -522,8 +540,14 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
     return Status::Ok();
   }));
   if (!blobs_->Refresh(digest)) {
+    std::string tree(kTreeMagic);
+    for (const std::string& part : encoded) tree += part;
     ASSIGN_OR_RETURN(Digest stored_tree, blobs_->PutBytes(tree));
-    (void)stored_tree;
+    if (stored_tree != digest) {
+      return Status::Internal("tree of " + root.string() + " stored as " +
+                              stored_tree.ToString() + ", hashed as " +
+                              digest.ToString());
+    }
   }
   // Every blob of the tree, and the tree, refreshed or written under the
   // lock that also fixed `stamp`: so later snapshots may trust it.

@@ -239,6 +239,9 @@ struct Walker {
       std::string_view name = item->d_name;
       if (name != "." && name != "..") names.emplace_back(name, item->d_type);
     }
+    // Visited in name order, a folder's files come out sorted, and the
+    // sort of its (much larger) entries has nothing left to move.
+    std::sort(names.begin(), names.end());
     Status status = Status::Ok();
     // Room for this folder's entries, growing geometrically so nested
     // folders do not reallocate the list once each.
@@ -321,49 +324,55 @@ struct Walker {
 };
 
 void SortWalked(std::vector<WalkedEntry>* entries) {
-  std::sort(entries->begin(), entries->end(),
-            [](const WalkedEntry& a, const WalkedEntry& b) {
-              return a.entry.path < b.entry.path;
-            });
+  auto by_path = [](const WalkedEntry& a, const WalkedEntry& b) {
+    return a.entry.path < b.entry.path;
+  };
+  // A folder's contents come out sorted unless a subfolder's own entries
+  // belong after a later sibling ("d/x-y" sorts before "d/x/1").
+  if (std::is_sorted(entries->begin(), entries->end(), by_path)) return;
+  std::sort(entries->begin(), entries->end(), by_path);
 }
 
-// Merges the sorted top-level entries with each top-level folder's sorted
-// list of contents. All of folder D's paths start with "D/" and no
-// top-level path holds a '/', so the whole list sits where "D/" sorts
-// among the top-level paths; "D/" may sort after a sibling "D-x" even
-// though "D" sorts before it, hence the merge on "D/".
-std::vector<WalkedEntry> MergeParts(
-    std::vector<WalkedEntry> top, const std::vector<Deferred>& folders,
-    std::vector<std::vector<WalkedEntry>> parts) {
+// Puts the sorted top-level entries and each top-level folder's sorted
+// list of contents in path order. All of folder D's paths start with
+// "D/" and no top-level path holds a '/', so the whole list sits where
+// "D/" sorts among the top-level paths; "D/" may sort after a sibling
+// "D-x" even though "D" sorts before it, hence the order on "D/".
+WalkedParts OrderParts(std::vector<WalkedEntry> top,
+                       const std::vector<Deferred>& folders,
+                       std::vector<std::vector<WalkedEntry>> contents) {
   std::vector<size_t> order(folders.size());
   std::vector<std::string> keys(folders.size());
-  size_t total = top.size();
   for (size_t i = 0; i < folders.size(); ++i) {
     order[i] = i;
     keys[i] = folders[i].prefix + "/";
-    total += parts[i].size();
   }
   std::sort(order.begin(), order.end(),
             [&keys](size_t a, size_t b) { return keys[a] < keys[b]; });
-  std::vector<WalkedEntry> out;
-  out.reserve(total);
+  WalkedParts parts;
+  parts.reserve(2 * folders.size() + 1);
+  std::vector<WalkedEntry> run;  // Top-level entries between two lists.
   size_t next_top = 0;
   for (size_t i : order) {
     while (next_top < top.size() && top[next_top].entry.path < keys[i]) {
-      out.push_back(std::move(top[next_top++]));
+      run.push_back(std::move(top[next_top++]));
     }
-    std::move(parts[i].begin(), parts[i].end(), std::back_inserter(out));
+    if (!run.empty()) parts.push_back(std::move(run));
+    run.clear();
+    if (!contents[i].empty()) parts.push_back(std::move(contents[i]));
   }
   std::move(top.begin() + static_cast<std::ptrdiff_t>(next_top), top.end(),
-            std::back_inserter(out));
-  return out;
+            std::back_inserter(run));
+  if (!run.empty()) parts.push_back(std::move(run));
+  return parts;
 }
 
 }  // namespace
 
-Result<std::vector<WalkedEntry>> WalkFolder(
-    const fs::path& root, const std::vector<std::string>& skip,
-    WalkStat stat) {
+Result<WalkedParts> WalkFolderParts(const fs::path& root,
+                                    const std::vector<std::string>& skip,
+                                    WalkStat stat,
+                                    const WalkedPartVisitor& on_part) {
   IgnoreRules rules;
   Result<std::string> ignore = ReadFile(root / ".lockstepignore");
   if (ignore.ok()) rules = IgnoreRules::Parse(*ignore);
@@ -384,7 +393,8 @@ Result<std::vector<WalkedEntry>> WalkFolder(
     return listed;
   }
 
-  // Each folder's list is sorted on the core that walked it.
+  // Each folder's list is sorted (and visited) on the core that walked
+  // it.
   std::vector<std::vector<WalkedEntry>> parts(folders.size());
   Status walked = ParallelFor(folders.size(), [&](size_t i) -> Status {
     Walker walker{&rules, &skip, &parts[i], nullptr, stat};
@@ -395,12 +405,26 @@ Result<std::vector<WalkedEntry>> WalkFolder(
     RETURN_IF_ERROR(walker.Walk(child, folders[i].absolute,
                                 folders[i].prefix));
     SortWalked(&parts[i]);
+    if (on_part) on_part(&parts[i]);
     return Status::Ok();
   });
   ::close(root_fd);
   RETURN_IF_ERROR(walked);
   SortWalked(&entries);
-  return MergeParts(std::move(entries), folders, std::move(parts));
+  if (on_part) on_part(&entries);
+  return OrderParts(std::move(entries), folders, std::move(parts));
+}
+
+Result<std::vector<WalkedEntry>> WalkFolder(
+    const fs::path& root, const std::vector<std::string>& skip,
+    WalkStat stat) {
+  ASSIGN_OR_RETURN(WalkedParts parts,
+                   WalkFolderParts(root, skip, stat, nullptr));
+  std::vector<WalkedEntry> entries;
+  for (std::vector<WalkedEntry>& part : parts) {
+    std::move(part.begin(), part.end(), std::back_inserter(entries));
+  }
+  return entries;
 }
 
 namespace {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -105,6 +106,21 @@ enum class WalkStat { kAll, kNotFiles };
 Result<std::vector<WalkedEntry>> WalkFolder(
     const fs::path& root, const std::vector<std::string>& skip = {},
     WalkStat stat = WalkStat::kAll);
+
+// The same listing as the lists the cores made, in order: concatenated,
+// they are WalkFolder's. A snapshot of 100,000 files spent 25 ms moving
+// them into one list and freeing the parts.
+using WalkedParts = std::vector<std::vector<WalkedEntry>>;
+
+// Called once per sorted list of a walk (a folder's contents, or the
+// top-level entries), on the core that made it, before the lists are
+// put in order: the place for per-entry work that needs no other list.
+using WalkedPartVisitor = std::function<void(std::vector<WalkedEntry>*)>;
+
+Result<WalkedParts> WalkFolderParts(const fs::path& root,
+                                    const std::vector<std::string>& skip,
+                                    WalkStat stat,
+                                    const WalkedPartVisitor& on_part);
 
 // Shows a path of exact bytes as UTF-8 text: invalid bytes become \xNN.
 std::string DisplayPath(std::string_view bytes);
