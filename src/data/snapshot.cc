@@ -470,14 +470,15 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
     return Status::Ok();
   }));
   progress.Finish();
-  // New small blobs become durable and visible before any tree names them.
-  RETURN_IF_ERROR(batch.Publish());
 
   // The stat cache is updated and saved (a 12 MB file for 100,000 files)
-  // on a second thread while the tree is built and stored: both only read
-  // `walked`, and every digest it records is of a blob already durable,
-  // so their order does not matter. The future's destructor waits for it
-  // on every return below.
+  // on a second thread while the blobs are published and the tree is
+  // built and stored; all only read `walked`. A digest it records whose
+  // blob does not become durable (a crash, a failed publish) costs
+  // nothing: a snapshot that takes it from the cache refreshes every
+  // reused blob and stores a missing one again from the folder, and a
+  // tree is vouched for only once all of its blobs were stored. The
+  // future's destructor waits for it on every return below.
   std::future<void> cache_saved = std::async(std::launch::async, [&] {
     std::string cached = prefix;
     for (size_t index : unknown) {
@@ -489,6 +490,9 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
     Status saved = cache.Save();
     if (!saved.ok()) LogWarning("stat cache not saved: {}", saved.message());
   });
+
+  // New small blobs become durable and visible before any tree names them.
+  RETURN_IF_ERROR(batch.Publish());
 
   // Each list's part of the tree is encoded on a core of its own.
   std::vector<std::string> encoded(parts.size());
