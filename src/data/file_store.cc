@@ -428,9 +428,10 @@ Result<StoredFile> SmallFileBatch::ReadAndStore(int in,
 
 bool SmallFileBatch::Claim(const Digest& digest) {
   const store::RawDigest& raw = digest.raw();
-  ClaimShard& shard = claims_[raw[1] % kClaimShards];
+  // By the last byte: the set hashes on the first eight.
+  ClaimShard& shard = claims_[raw[31] % kClaimShards];
   std::lock_guard lock(shard.mutex);
-  return shard.digests.insert(raw).second;
+  return shard.digests.Insert(raw);
 }
 
 store::PackWriter* SmallFileBatch::TakeWriter(uint64_t bytes) {

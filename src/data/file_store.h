@@ -22,11 +22,11 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
 #include "core/digest.h"
+#include "core/digest_set.h"
 #include "core/progress.h"
 #include "core/status.h"
 #include "store/blob_store.h"
@@ -82,7 +82,9 @@ class SmallFileBatch {
 
   // Room for `files` Adds without rehashing the set of digests seen.
   void Reserve(size_t files) {
-    for (ClaimShard& shard : claims_) shard.digests.reserve(files / 8);
+    for (ClaimShard& shard : claims_) {
+      shard.digests.Reserve(files / kClaimShards + 1);
+    }
   }
 
   // Reads `path` whole and hashes it. `expected_size` is the size lstat
@@ -135,21 +137,12 @@ class SmallFileBatch {
   std::mutex mutex_;
   fs::path folder_;  // tmp/batch-*, created on the first write.
   int group_fds_[kGroups];  // Its subfolders, opened as first needed.
-  // Digests written, as raw bytes: a set of 100,000 hex strings cost 4%
-  // of a first snapshot's CPU in allocation and hashing.
-  struct RawHash {
-    size_t operator()(const store::RawDigest& raw) const {
-      size_t h;
-      std::memcpy(&h, raw.data(), sizeof h);  // Already uniform.
-      return h;
-    }
-  };
   // Claimed digests, in shards by a digest byte with a lock each: one
   // lock for all cost a first snapshot of 100,000 files 8% of its CPU
   // in futex calls on two cores.
   struct ClaimShard {
     std::mutex mutex;
-    std::unordered_set<store::RawDigest, RawHash> digests;
+    DigestSet digests;
   };
   static constexpr int kClaimShards = 16;
   ClaimShard claims_[kClaimShards];
