@@ -420,11 +420,50 @@ std::string Absolute(const Reference& ref, const std::string& location) {
   return ref.scheme + "://" + ref.registry + location;
 }
 
+// The status an OCI error code stands for, from the client's side: what
+// the registry says is missing is NotFound, what it refuses as sent is
+// InvalidArgument; other codes, and a body without one, are the network
+// or the registry failing.
+StatusCode CodeOfRegistryError(std::string_view code) {
+  static constexpr std::string_view kMissing[] = {
+      "BLOB_UNKNOWN", "BLOB_UPLOAD_UNKNOWN", "MANIFEST_UNKNOWN",
+      "NAME_UNKNOWN"};
+  static constexpr std::string_view kRefused[] = {
+      "BLOB_UPLOAD_INVALID", "DIGEST_INVALID",        "MANIFEST_BLOB_UNKNOWN",
+      "MANIFEST_INVALID",    "MANIFEST_UNVERIFIED",   "NAME_INVALID",
+      "SIZE_INVALID",        "TAG_INVALID",           "UNSUPPORTED"};
+  for (std::string_view missing : kMissing) {
+    if (code == missing) return StatusCode::kNotFound;
+  }
+  for (std::string_view refused : kRefused) {
+    if (code == refused) return StatusCode::kInvalidArgument;
+  }
+  return StatusCode::kUnavailable;
+}
+
+// An answer other than the one expected, named by the first OCI error
+// code and message of its body when it has them.
 Status Unexpected(const std::string& what, long status,
                   const std::string& body) {
-  return Status::Unavailable(what + " answered HTTP " +
-                             std::to_string(status) + ": " +
-                             body.substr(0, 300));
+  std::string message = what + " answered HTTP " + std::to_string(status);
+  Json parsed = ParseJsonOrDiscarded(body);
+  const Json* error = nullptr;
+  if (parsed.is_object() && parsed.contains("errors") &&
+      parsed["errors"].is_array() && !parsed["errors"].empty() &&
+      parsed["errors"][0].is_object()) {
+    error = &parsed["errors"][0];
+  }
+  if (error == nullptr || !error->contains("code") ||
+      !(*error)["code"].is_string()) {
+    return Status::Unavailable(message + ": " + body.substr(0, 300));
+  }
+  std::string code = (*error)["code"];
+  message += " " + code;
+  if (error->contains("message") && (*error)["message"].is_string()) {
+    message += ": " + (*error)["message"].get<std::string>().substr(0, 300);
+  }
+  if (status >= 500) return Status::Unavailable(message);
+  return Status(CodeOfRegistryError(code), message);
 }
 
 // Where to resume a chunked upload after a 416 whose Range header is
@@ -443,6 +482,47 @@ std::optional<uint64_t> ResumeOffset(const std::string& range,
   uint64_t last = held->last;
   if (last == 0) return attempted == 0 ? 1 : 0;
   return last + 1;
+}
+
+}  // namespace
+
+namespace {
+
+// DataLoss when the bytes of `digest` at `where` (hashed while they were
+// sent when `sent` is set, else read again) do not hash to it.
+Status CheckSent(const Digest& digest,
+                 const store::BlobStore::Location& where,
+                 std::optional<Digest> sent) {
+  if (!sent) {
+    int fd = ::open(where.file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus(where.file, errno);
+    Sha256 hasher;
+    std::string buffer(kHashChunkSize, '\0');
+    uint64_t done = 0;
+    Status status;
+    while (done < where.size) {
+      size_t want = static_cast<size_t>(
+          std::min<uint64_t>(buffer.size(), where.size - done));
+      ssize_t got = ::pread(fd, buffer.data(), want,
+                            static_cast<off_t>(where.offset + done));
+      if (got <= 0) {
+        status = got < 0 ? ErrnoStatus(where.file, errno)
+                         : Status::DataLoss(where.file.string() +
+                                            ": shorter than blob " +
+                                            digest.ToString());
+        break;
+      }
+      hasher.Update(buffer.data(), static_cast<size_t>(got));
+      done += static_cast<uint64_t>(got);
+    }
+    ::close(fd);
+    RETURN_IF_ERROR(status);
+    sent = hasher.Finish();
+  }
+  if (*sent == digest) return Status::Ok();
+  return Status::DataLoss("blob " + digest.ToString() + " in " +
+                          where.file.string() + " is corrupt: its bytes "
+                          "hash to " + sent->ToString() + "; not pushed");
 }
 
 }  // namespace
@@ -476,6 +556,12 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
   uint64_t offset = 0;
   int resumes = 0;
   Status status;
+  // The bytes sent are hashed as they go, so a blob that rotted in the
+  // store is caught before the PUT would name it (a resume that goes
+  // back makes a second read necessary).
+  Sha256 sent;
+  uint64_t hashed = 0;
+  bool in_order = true;
   while (offset < size && status.ok()) {
     chunk.resize(std::min<uint64_t>(options_.chunk_size, size - offset));
     ssize_t got = ::pread(fd, chunk.data(), chunk.size(),
@@ -504,6 +590,7 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
                             patch->status, patch->body);
         break;
       }
+      if (*resume != hashed) in_order = false;
       offset = *resume;
       if (!patch->Header("location").empty()) {
         location = Absolute(ref, patch->Header("location"));
@@ -514,6 +601,10 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
       status = Unexpected("PATCH " + location, patch->status, patch->body);
       break;
     }
+    if (in_order && offset == hashed) {
+      sent.Update(chunk);
+      hashed += chunk.size();
+    }
     offset += chunk.size();
     if (!patch->Header("location").empty()) {
       location = Absolute(ref, patch->Header("location"));
@@ -521,6 +612,10 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
   }
   ::close(fd);
   RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(CheckSent(digest, where,
+                            in_order && hashed == size
+                                ? std::optional<Digest>(sent.Finish())
+                                : std::nullopt));
 
   std::string put = location +
                     (location.find('?') == std::string::npos ? "?" : "&") +

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <mutex>
@@ -280,6 +283,48 @@ TEST_F(ClientUploadTest, AnInterruptedPushContinuesWhereItStopped) {
   EXPECT_EQ(registry.Blob(second), Pattern(20000, 2));
   EXPECT_EQ(registry.Blob(third), Pattern(20000, 3));
   EXPECT_TRUE(registry.HasManifest("v1"));
+}
+
+// A blob that rotted in the store is caught by the hash of the bytes
+// sent, before the closing PUT could name it: DataLoss, nothing stored.
+TEST_F(ClientUploadTest, ACorruptLocalBlobIsNotPushed) {
+  std::string bytes = Pattern(40000, 5);
+  Digest digest = *blobs_->PutBytes(bytes);
+  store::BlobStore::Location where = *blobs_->Locate(digest);
+  ::chmod(where.file.c_str(), 0644);
+  int fd = ::open(where.file.c_str(), O_WRONLY);
+  ASSERT_GE(fd, 0);
+  char flipped = static_cast<char>(bytes[30000] ^ 1);
+  ASSERT_EQ(::pwrite(fd, &flipped, 1,
+                     static_cast<off_t>(where.offset + 30000)), 1);
+  ::close(fd);
+  FaultyRegistry registry;
+
+  Result<PushResult> pushed = PushTo(registry, {digest});
+  ASSERT_FALSE(pushed.ok());
+  EXPECT_TRUE(pushed.status().IsDataLoss()) << pushed.status().ToString();
+  EXPECT_NE(pushed.status().message().find(digest.ToString()),
+            std::string::npos);
+  EXPECT_EQ(registry.Blob(digest), "");
+  EXPECT_FALSE(registry.HasManifest("v1"));
+}
+
+// The registry's own error code names the refusal and sets the status:
+// here it silently kept too few bytes of the last chunk, so the closing
+// PUT's digest does not match what it holds.
+TEST_F(ClientUploadTest, ARegistrysErrorCodeIsNamedAndMapped) {
+  Digest digest = *blobs_->PutBytes(Pattern(20000, 9));
+  FaultyRegistry registry;
+  registry.lose_patch = 3;  // The layer's second and last chunk.
+  registry.keep_bytes = 10;
+
+  Result<PushResult> pushed = PushTo(registry, {digest});
+  ASSERT_FALSE(pushed.ok());
+  EXPECT_TRUE(pushed.status().IsInvalidArgument())
+      << pushed.status().ToString();
+  EXPECT_NE(pushed.status().message().find("HTTP 400 DIGEST_INVALID"),
+            std::string::npos)
+      << pushed.status().message();
 }
 
 }  // namespace
