@@ -224,11 +224,13 @@ Result<std::vector<int64_t>> ResolveLineageRef(MetadataStore* store,
     ASSIGN_OR_RETURN(Artifact artifact, store->GetArtifact(std::stoll(ref)));
     return std::vector<int64_t>{artifact.id};
   }
-  if (std::count(ref.begin(), ref.end(), '/') >= 2) {
-    return ResolveRunOutput(store, ref);
-  }
+  // Before the '/' test: a snapshot's name may hold '/' (team/iris@1),
+  // and no run id, step or output name holds '@'.
   if (ref.find('@') != std::string::npos) {
     return ResolveSnapshot(store, ref);
+  }
+  if (std::count(ref.begin(), ref.end(), '/') >= 2) {
+    return ResolveRunOutput(store, ref);
   }
   return Status::InvalidArgument(
       "lineage reference '" + ref +

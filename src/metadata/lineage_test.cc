@@ -107,6 +107,10 @@ TEST_P(LineageTest, ReferencesResolveInEveryForm) {
   EXPECT_EQ(*ResolveLineageRef(store_.get(), "iris@1"),
             std::vector<int64_t>{first_.snapshot});
   EXPECT_TRUE(ResolveLineageRef(store_.get(), "iris@9").status().IsNotFound());
+  // A name in parts holds '/', which RUN/step/output also has.
+  ASSERT_TRUE(store_->PutSnapshot({"team/iris", 4, first_.snapshot}).ok());
+  EXPECT_EQ(*ResolveLineageRef(store_.get(), "team/iris@4"),
+            std::vector<int64_t>{first_.snapshot});
   EXPECT_TRUE(ResolveLineageRef(store_.get(), "run-2/evaluate/nope")
                   .status()
                   .IsNotFound());

@@ -83,32 +83,32 @@ Result<Json> Coerce(const Json& value, ParamType type,
 // A YAML node as JSON, scalars typed as in the pipeline file. Counts the
 // values it makes in `*budget` and gives up (nullopt) past
 // kMaxYamlValues: aliases let a few bytes of YAML stand for billions.
-std::optional<Json> YamlValue(const YAML::Node& node, size_t* budget) {
+Result<Json> YamlValue(const YAML::Node& node, size_t* budget) {
   if (++*budget > kMaxYamlValues) {
-    return std::nullopt;
+    return Status::InvalidArgument(
+        "the value expands to more than " + std::to_string(kMaxYamlValues) +
+        " values (YAML aliases repeat what they name)");
   }
   if (node.IsSequence()) {
     Json list = Json::array();
     for (const YAML::Node& item : node) {
-      std::optional<Json> value = YamlValue(item, budget);
-      if (!value) return std::nullopt;
-      list.push_back(std::move(*value));
+      ASSIGN_OR_RETURN(Json value, YamlValue(item, budget));
+      list.push_back(std::move(value));
     }
     return list;
   }
   if (node.IsMap()) {
     Json map = Json::object();
     for (const auto& entry : node) {
-      std::optional<Json> value = YamlValue(entry.second, budget);
-      if (!value) return std::nullopt;
-      map[entry.first.Scalar()] = std::move(*value);
+      ASSIGN_OR_RETURN(Json value, YamlValue(entry.second, budget));
+      map[entry.first.Scalar()] = std::move(value);
     }
     return map;
   }
   if (node.IsNull()) {
-    return nullptr;
+    return Json(nullptr);
   }
-  return TypePlainScalar(node.Scalar(), node.Tag() == "!");
+  return TypeYamlScalar(node.Scalar(), node.Tag());
 }
 
 // The value of `-p name=text` before coercion: typed as YAML would type it,
@@ -120,14 +120,12 @@ Result<Json> TypeCommandLineValue(const std::string& name,
     YAML::Node node = YAML::Load(text);
     if (node.IsScalar() || node.IsSequence() || node.IsMap()) {
       size_t budget = 0;
-      std::optional<Json> value = YamlValue(node, &budget);
-      if (!value) {
-        return Status::InvalidArgument(
-            "-p " + name + ": the value expands to more than " +
-            std::to_string(kMaxYamlValues) +
-            " values (YAML aliases repeat what they name)");
+      Result<Json> value = YamlValue(node, &budget);
+      if (!value.ok()) {
+        return Status::InvalidArgument("-p " + name + ": " +
+                                       value.status().message());
       }
-      return *value;
+      return value;
     }
   } catch (const YAML::Exception&) {
   }
@@ -246,6 +244,31 @@ Status ApplyParamsFile(const PipelineSpec& spec, const ParamsFile& file,
 }
 
 }  // namespace
+
+Result<Json> TypeYamlScalar(const std::string& text, const std::string& tag) {
+  if (tag == "!" || tag == "tag:yaml.org,2002:str") return Json(text);
+  Json typed = TypePlainScalar(text, false);
+  if (tag == "?" || tag.empty()) return typed;
+  constexpr std::string_view kCore = "tag:yaml.org,2002:";
+  std::string_view type = std::string_view(tag).starts_with(kCore)
+                              ? std::string_view(tag).substr(kCore.size())
+                              : std::string_view();
+  if (type != "int" && type != "float" && type != "bool" && type != "null") {
+    return Status::InvalidArgument(
+        "unsupported YAML tag '" + tag +
+        "' (only !!str, !!int, !!float, !!bool and !!null)");
+  }
+  bool fits = type == "int"     ? typed.is_number_integer()
+              : type == "float" ? typed.is_number()
+              : type == "bool"  ? typed.is_boolean()
+                                : typed.is_null();
+  if (!fits) {
+    return Status::InvalidArgument("'" + text + "' is not a !!" +
+                                   std::string(type) + " value");
+  }
+  if (type == "float") return Json(typed.get<double>());
+  return typed;
+}
 
 Json TypePlainScalar(const std::string& text, bool quoted) {
   if (quoted) {

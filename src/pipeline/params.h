@@ -23,6 +23,13 @@ using ParamValues = std::map<std::string, Json>;
 // string. Quoted scalars are always strings; pass `quoted`.
 Json TypePlainScalar(const std::string& text, bool quoted);
 
+// A YAML scalar's value given its tag as yaml-cpp reports it ("?" plain,
+// "!" quoted, else an explicit tag): quoted text and `!!str` are strings,
+// `!!int`, `!!float`, `!!bool` and `!!null` that type (InvalidArgument
+// when the text is not of it), plain text is typed by its form, and any
+// other tag is InvalidArgument rather than a guess.
+Result<Json> TypeYamlScalar(const std::string& text, const std::string& tag);
+
 // Applies defaults, a params file (JSON or YAML map) and `-p name=value`
 // overrides, in that order. A value is converted to the param's declared
 // type (an int given to a float param becomes a float; text given to a

@@ -68,6 +68,7 @@ class SpecParser {
 
   // The node as JSON; refuses documents past kMaxYamlValues in all.
   Result<Json> ToJson(const YAML::Node& node) const;
+  Result<Json> ScalarValue(const YAML::Node& node) const;
   Result<Json> ConvertNode(const YAML::Node& node) const;
   Status CheckKeys(const YAML::Node& map, const std::set<std::string>& keys,
                    const std::string& what) const;
@@ -116,13 +117,18 @@ Result<Json> SpecParser::ToJson(const YAML::Node& node) const {
   return value;
 }
 
+// A scalar's value as YAML types it (TypeYamlScalar), or an error at it.
+Result<Json> SpecParser::ScalarValue(const YAML::Node& node) const {
+  Result<Json> value = TypeYamlScalar(node.Scalar(), node.Tag());
+  if (!value.ok()) return Error(node, value.status().message());
+  return value;
+}
+
 Result<Json> SpecParser::ConvertNode(const YAML::Node& node) const {
   if (++values_made_ > kMaxYamlValues) {
     return Status::InvalidArgument("too many values");
   }
-  if (node.IsScalar()) {
-    return TypePlainScalar(node.Scalar(), node.Tag() == "!");
-  }
+  if (node.IsScalar()) return ScalarValue(node);
   if (node.IsNull()) {
     return Json(nullptr);
   }
@@ -322,9 +328,10 @@ Result<InputSpec> SpecParser::ParseInput(const std::string& name,
   }
   ASSIGN_OR_RETURN(std::string text, Scalar(source, "input '" + name + "'"));
 
-  // NAME@VERSION names a data snapshot; STEP.OUTPUT another step's output.
+  // NAME@VERSION names a data snapshot (NAME may be team/iris, parts
+  // joined by '/'); STEP.OUTPUT another step's output.
   static const std::regex kSnapshot(
-      "([A-Za-z0-9._-]+)@([0-9]{1,18}|latest)");
+      "([A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*)@([0-9]{1,18}|latest)");
   static const std::regex kOutput("([A-Za-z0-9_-]+)\\.([A-Za-z0-9_-]+)");
   std::smatch match;
   if (std::regex_match(text, match, kSnapshot)) {
@@ -417,7 +424,7 @@ Status SpecParser::ParseCommand(const YAML::Node& node,
     const YAML::Node& program = run.IsScalar() ? run : run[0];
     // `run: 42` used to pass validation and fail in the sandbox. No
     // program is named like a number; `true` and `false` are programs.
-    Json typed = TypePlainScalar(program.Scalar(), program.Tag() == "!");
+    ASSIGN_OR_RETURN(Json typed, ScalarValue(program));
     if (typed.is_number() || typed.is_null()) {
       std::string what = typed.is_null()
                              ? std::string("null")
@@ -1180,7 +1187,16 @@ std::vector<std::string> UnusedOutputWarnings(const PipelineSpec& spec) {
 Result<PipelineSpec> SpecParser::Parse() {
   YAML::Node root;
   try {
-    root = YAML::Load(text_);
+    // All documents, so a second one (after `---`) is refused rather
+    // than silently left out, as `validate` and `run` once did.
+    std::vector<YAML::Node> documents = YAML::LoadAll(text_);
+    if (documents.size() > 1) {
+      YAML::Mark second = documents[1].Mark();
+      return SpecError(
+          {file_.string(), second.line + 1, second.column + 1},
+          "a second YAML document: a pipeline file holds one");
+    }
+    if (!documents.empty()) root = documents[0];
   } catch (const YAML::ParserException& error) {
     return SpecError({file_.string(), error.mark.line + 1,
                       error.mark.column + 1},

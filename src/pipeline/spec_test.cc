@@ -59,6 +59,41 @@ steps:
   EXPECT_TRUE(UntypedParam(TypedParam(Json("2")))->is_string());
 }
 
+// Explicit core-schema tags set the type (a tester found `!!str 2` read
+// as the integer 2); a tag the value does not fit, or any other tag, is
+// an error at its line.
+TEST(ParamsTest, YamlTagsSetTheType) {
+  auto spec = Parse(R"(pipeline: p
+params:
+  s: !!str 2
+  f: !!float 3
+  i: !!int 4
+  b: !!bool true
+steps:
+  a: {run: [echo]}
+)");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  auto values = ResolveParams(*spec, {}, "");
+  ASSERT_TRUE(values.ok()) << values.status().ToString();
+  EXPECT_EQ((*values)["s"], Json("2"));
+  EXPECT_TRUE((*values)["f"].is_number_float());
+  EXPECT_EQ((*values)["f"].get<double>(), 3.0);
+  EXPECT_EQ((*values)["i"], Json(4));
+  EXPECT_EQ((*values)["b"], Json(true));
+
+  auto misfit = Parse("pipeline: p\nparams:\n  n: !!int seven\n"
+                      "steps:\n  a: {run: [echo]}\n");
+  EXPECT_NE(misfit.status().message().find(
+                "p.yaml:3:6: 'seven' is not a !!int value"),
+            std::string::npos)
+      << misfit.status().message();
+  auto local = Parse("pipeline: p\nparams:\n  n: !mine 1\n"
+                     "steps:\n  a: {run: [echo]}\n");
+  EXPECT_NE(local.status().message().find("unsupported YAML tag '!mine'"),
+            std::string::npos)
+      << local.status().message();
+}
+
 TEST(ParamsTest, BadOverridesAreRefused) {
   auto spec = Parse("pipeline: p\nparams:\n  n: 2\nsteps:\n"
                     "  a: {run: [echo]}\n");
@@ -86,6 +121,33 @@ TEST(SpecTest, ErrorsNameFileLineAndColumn) {
       "pipeline: p\nsteps:\n  a:\n    run: [echo, \"${{ params.q }}\"]\n");
   EXPECT_NE(bad_ref.status().message().find("unknown param 'q'"),
             std::string::npos);
+}
+
+// A snapshot named in parts (team/iris, as `data snapshot --name` allows)
+// is an input like any other; a tester found it refused as neither form.
+TEST(SpecTest, SnapshotNamesMayHoldSlashes) {
+  auto spec = Parse("pipeline: p\nsteps:\n  a:\n    run: [echo]\n"
+                    "    inputs: {data: team/iris-2.1@3, all: team/x@latest}\n");
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  const std::vector<InputSpec>& inputs = spec->steps[0].inputs;
+  ASSERT_EQ(inputs.size(), 2u);
+  EXPECT_EQ(inputs[0].kind, InputSpec::Kind::kSnapshot);
+  EXPECT_EQ(inputs[0].snapshot_name, "team/iris-2.1");
+  EXPECT_EQ(inputs[0].snapshot_version, 3);
+  EXPECT_EQ(inputs[1].snapshot_name, "team/x");
+  EXPECT_EQ(inputs[1].snapshot_version, 0);
+}
+
+// A tester found a second document after `---` silently left out.
+TEST(SpecTest, ASecondYamlDocumentIsRefused) {
+  auto two = Parse("pipeline: p\nsteps:\n  a: {run: [echo]}\n---\n"
+                   "pipeline: q\nsteps:\n  b: {run: [echo]}\n");
+  EXPECT_NE(two.status().message().find(
+                "p.yaml:5:1: a second YAML document"),
+            std::string::npos)
+      << two.status().message();
+  auto one = Parse("---\npipeline: p\nsteps:\n  a: {run: [echo]}\n...\n");
+  EXPECT_TRUE(one.ok()) << one.status().ToString();
 }
 
 // Found by a tester: `n: 1` then `n: 2` under params: validated and ran
