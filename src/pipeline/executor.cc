@@ -623,6 +623,10 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
     env_map["TMPDIR"] = (dir / "tmp").string();
   }
   for (const auto& [name, value] : invocation.env) {
+    // A host that does not set a declared variable (or sets it empty)
+    // leaves a fixed one as it is: `env: [TZ]` still runs in UTC there,
+    // where it used to run with TZ blank.
+    if (value.empty() && env_map.count(name) > 0) continue;
     env_map[name] = value;
   }
   std::vector<std::string> env;

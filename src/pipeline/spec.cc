@@ -724,7 +724,7 @@ Status SpecParser::ParseStep(const std::string& name, const YAML::Node& key,
                      "([A-Za-z_][A-Za-z0-9_]*); env: lists the names of "
                      "host variables to pass, not NAME=VALUE");
       }
-      if (std::string why = ProgramChoosingEnvReason(step->env[i]);
+      if (std::string why = RefusedEnvReason(step->env[i]);
           !why.empty()) {
         return Error(env.IsScalar() ? env : env[i], why);
       }

@@ -29,7 +29,7 @@ bool IsEnvName(const std::string& name) {
   return std::regex_match(name, kEnv);
 }
 
-std::string ProgramChoosingEnvReason(const std::string& name) {
+std::string RefusedEnvReason(const std::string& name) {
   if (name == "PATH") {
     return "env: 'PATH' is refused: a step's program is found on the "
            "fixed PATH, which the cache key covers; list the program in "
@@ -40,6 +40,14 @@ std::string ProgramChoosingEnvReason(const std::string& name) {
     return "env: '" + name + "' is refused: it makes the dynamic loader "
            "run library code the cache key does not cover; list the "
            "libraries in code: or use a pinned image (environment:)";
+  }
+  if (name == "HOME" || name == "TMPDIR") {
+    return "env: '" + name + "' is refused: Lockstep sets it for each "
+           "step to the step's private temporary folder";
+  }
+  if (name == "LOCKSTEP_STEP" || name == "LOCKSTEP_SEED") {
+    return "env: '" + name + "' is refused: Lockstep sets it for each "
+           "step (the step's name; the pipeline's seed param)";
   }
   return "";
 }

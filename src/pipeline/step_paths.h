@@ -37,8 +37,11 @@ bool IsEnvName(const std::string& name);
 // when it may. PATH and the dynamic loader's LD_PRELOAD, LD_LIBRARY_PATH
 // and LD_AUDIT choose which program or library code runs, while the key
 // covers only the program found on the fixed PATH and the code: files,
-// so editing the code they pick would never re-run the step.
-std::string ProgramChoosingEnvReason(const std::string& name);
+// so editing the code they pick would never re-run the step. HOME,
+// TMPDIR, LOCKSTEP_STEP and LOCKSTEP_SEED are Lockstep's to set for each
+// step: a host value would point outside the step's private folder or
+// name another step (an unset one blanked them).
+std::string RefusedEnvReason(const std::string& name);
 
 // Why the code path `path` (relative to the pipeline folder, and so to
 // the step folder) cannot be laid out, or Ok: it must be relative, stay

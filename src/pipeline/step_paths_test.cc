@@ -30,11 +30,16 @@ TEST(StepPathsTest, SimpleNames) {
   EXPECT_TRUE(IsEnvName("_A1"));
   EXPECT_FALSE(IsEnvName("LD_PRELOAD=/x"));
   EXPECT_FALSE(IsEnvName("1A"));
-  EXPECT_NE(ProgramChoosingEnvReason("PATH"), "");
-  EXPECT_NE(ProgramChoosingEnvReason("LD_PRELOAD"), "");
-  EXPECT_NE(ProgramChoosingEnvReason("LD_LIBRARY_PATH"), "");
-  EXPECT_EQ(ProgramChoosingEnvReason("OMP_NUM_THREADS"), "");
-  EXPECT_EQ(ProgramChoosingEnvReason("MYPATH"), "");
+  EXPECT_NE(RefusedEnvReason("PATH"), "");
+  EXPECT_NE(RefusedEnvReason("LD_PRELOAD"), "");
+  EXPECT_NE(RefusedEnvReason("LD_LIBRARY_PATH"), "");
+  EXPECT_NE(RefusedEnvReason("TMPDIR"), "");
+  EXPECT_NE(RefusedEnvReason("HOME"), "");
+  EXPECT_NE(RefusedEnvReason("LOCKSTEP_STEP"), "");
+  EXPECT_NE(RefusedEnvReason("LOCKSTEP_SEED"), "");
+  EXPECT_EQ(RefusedEnvReason("TZ"), "");
+  EXPECT_EQ(RefusedEnvReason("OMP_NUM_THREADS"), "");
+  EXPECT_EQ(RefusedEnvReason("MYPATH"), "");
 }
 
 TEST(StepPathsTest, CodePaths) {

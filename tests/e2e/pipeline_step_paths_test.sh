@@ -81,6 +81,30 @@ steps:
     env: LD_LIBRARY_PATH
     outputs: {x: Artifact}' \
   "bad.yaml:5:10: env: 'LD_LIBRARY_PATH' is refused"
+# A tester found `env: [TMPDIR]` blanking the private temporary folder
+# on a host without TMPDIR. Lockstep's own variables are refused, and a
+# fixed one the host does not set keeps its fixed value.
+check . 'pipeline: p
+steps:
+  a:
+    run: [sh, -c, "echo > outputs/x"]
+    env: [TZ, TMPDIR]
+    outputs: {x: Artifact}' \
+  "bad.yaml:5:15: env: 'TMPDIR' is refused: Lockstep sets it"
+cat >tz.yaml <<'YAML'
+pipeline: p
+steps:
+  a:
+    run: [sh, -c, 'echo "TZ=$TZ LANG=$LANG" > outputs/x']
+    env: [TZ, LANG]
+    outputs: {x: Artifact}
+YAML
+env -u TZ -u LANG "$LOCKSTEP" run tz.yaml --sandbox none --json \
+  >tz.json 2>stderr.txt || { cat stderr.txt; exit 1; }
+tz=$(json tz.json \
+  '[s for s in d["steps"] if s["name"]=="a"][0]["outputs"]["x"]')
+expect_eq "$(cat "$LOCKSTEP_STORE/blobs/sha256/${tz:7:2}/${tz:7}")" \
+  "TZ=UTC LANG=C.UTF-8" "fixed values kept"
 check . 'pipeline: p
 steps:
   a:
