@@ -127,7 +127,8 @@ TEST(SpecTest, ErrorsNameFileLineAndColumn) {
 // is an input like any other; a tester found it refused as neither form.
 TEST(SpecTest, SnapshotNamesMayHoldSlashes) {
   auto spec = Parse("pipeline: p\nsteps:\n  a:\n    run: [echo]\n"
-                    "    inputs: {data: team/iris-2.1@3, all: team/x@latest}\n");
+                    "    inputs: {data: team/iris-2.1@3, "
+                    "all: team/x@latest}\n");
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   const std::vector<InputSpec>& inputs = spec->steps[0].inputs;
   ASSERT_EQ(inputs.size(), 2u);
