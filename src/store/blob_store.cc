@@ -313,15 +313,19 @@ Status BlobStore::Publish(const fs::path& temp, const Digest& digest) {
     return Status::Ok();
   }
   fs::path destination = PathOf(digest);
+  fs::path shard = destination.parent_path();
   std::error_code error;
-  fs::create_directories(destination.parent_path(), error);
+  // A shard folder made here is itself an entry of its parent, which
+  // must reach the disk too, or a crash loses the folder with the blob.
+  bool made = fs::create_directories(shard, error);
   ::chmod(temp.c_str(), 0444);
   if (::rename(temp.c_str(), destination.c_str()) != 0) {
     Status status = ErrnoStatus(destination, errno);
     ::unlink(temp.c_str());
     return status;
   }
-  return FsyncDirectory(destination.parent_path());
+  RETURN_IF_ERROR(FsyncDirectory(shard));
+  return made ? FsyncDirectory(shard.parent_path()) : Status::Ok();
 }
 
 Result<std::unique_ptr<BlobWriter>> BlobStore::NewWriter() {
