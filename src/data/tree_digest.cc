@@ -11,7 +11,9 @@
 #include <cerrno>
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <set>
+#include <thread>
 #include <utility>
 
 #include "core/files.h"
@@ -333,38 +335,77 @@ void SortWalked(std::vector<WalkedEntry>* entries) {
   std::sort(entries->begin(), entries->end(), by_path);
 }
 
-// Puts the sorted top-level entries and each top-level folder's sorted
-// list of contents in path order. All of folder D's paths start with
-// "D/" and no top-level path holds a '/', so the whole list sits where
-// "D/" sorts among the top-level paths; "D/" may sort after a sibling
-// "D-x" even though "D" sorts before it, hence the order on "D/".
-WalkedParts OrderParts(std::vector<WalkedEntry> top,
-                       const std::vector<Deferred>& folders,
-                       std::vector<std::vector<WalkedEntry>> contents) {
-  std::vector<size_t> order(folders.size());
-  std::vector<std::string> keys(folders.size());
-  for (size_t i = 0; i < folders.size(); ++i) {
+// Folders a walk spreads over the cores. A tree with fewer at its top
+// (dataset/ holding train/ and test/) is listed a level deeper, up to
+// kMaxListedLevels, so that one big folder is not walked on one core.
+constexpr size_t kFoldersPerCore = 8;
+constexpr int kMaxListedLevels = 4;
+
+// Opens the folder at `relative` under `root_fd` one component at a
+// time, following no link on the way (the walk never follows links).
+Result<int> OpenFolderUnder(int root_fd, const std::string& relative,
+                            const fs::path& absolute) {
+  int fd = ::fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
+  size_t start = 0;
+  while (fd >= 0) {
+    size_t slash = relative.find('/', start);
+    std::string part = relative.substr(start, slash - start);
+    int next = ::openat(fd, part.c_str(),
+                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int error = errno;
+    ::close(fd);
+    if (next < 0) return ErrnoStatus(absolute, error);
+    fd = next;
+    if (slash == std::string::npos) return fd;
+    start = slash + 1;
+  }
+  return ErrnoStatus(absolute, errno);
+}
+
+// A folder's own entries, sorted, and its subfolders: each walked whole
+// on one core (`whole`) or listed the same way in turn (`listed`).
+struct Listing {
+  std::vector<WalkedEntry> entries;
+  std::vector<Deferred> folders;
+  std::vector<std::unique_ptr<Listing>> listed;  // By folder; null: whole.
+  std::vector<std::vector<WalkedEntry>> whole;   // By folder.
+};
+
+// Appends `listing`'s entries and its folders' contents to `parts` in
+// path order. All of folder D's paths start with "D/", so they sit where
+// "D/" sorts among its siblings; "D/" may sort after a sibling "D-x"
+// even though "D" sorts before it, hence the order on "D/".
+void Order(Listing& listing, WalkedParts* parts) {
+  size_t count = listing.folders.size();
+  std::vector<size_t> order(count);
+  std::vector<std::string> keys(count);
+  for (size_t i = 0; i < count; ++i) {
     order[i] = i;
-    keys[i] = folders[i].prefix + "/";
+    keys[i] = listing.folders[i].prefix + "/";
   }
   std::sort(order.begin(), order.end(),
             [&keys](size_t a, size_t b) { return keys[a] < keys[b]; });
-  WalkedParts parts;
-  parts.reserve(2 * folders.size() + 1);
-  std::vector<WalkedEntry> run;  // Top-level entries between two lists.
-  size_t next_top = 0;
-  for (size_t i : order) {
-    while (next_top < top.size() && top[next_top].entry.path < keys[i]) {
-      run.push_back(std::move(top[next_top++]));
-    }
-    if (!run.empty()) parts.push_back(std::move(run));
+  std::vector<WalkedEntry>& entries = listing.entries;
+  std::vector<WalkedEntry> run;  // Entries between two folders' contents.
+  size_t next = 0;
+  auto flush = [&] {
+    if (!run.empty()) parts->push_back(std::move(run));
     run.clear();
-    if (!contents[i].empty()) parts.push_back(std::move(contents[i]));
+  };
+  for (size_t i : order) {
+    while (next < entries.size() && entries[next].entry.path < keys[i]) {
+      run.push_back(std::move(entries[next++]));
+    }
+    flush();
+    if (listing.listed[i] != nullptr) {
+      Order(*listing.listed[i], parts);
+    } else if (!listing.whole[i].empty()) {
+      parts->push_back(std::move(listing.whole[i]));
+    }
   }
-  std::move(top.begin() + static_cast<std::ptrdiff_t>(next_top), top.end(),
-            std::back_inserter(run));
-  if (!run.empty()) parts.push_back(std::move(run));
-  return parts;
+  std::move(entries.begin() + static_cast<std::ptrdiff_t>(next),
+            entries.end(), std::back_inserter(run));
+  flush();
 }
 
 }  // namespace
@@ -377,42 +418,90 @@ Result<WalkedParts> WalkFolderParts(const fs::path& root,
   Result<std::string> ignore = ReadFile(root / ".lockstepignore");
   if (ignore.ok()) rules = IgnoreRules::Parse(*ignore);
 
-  // The top level on this thread; each of its folders is then walked on
-  // the worker pool (lstat on all cores), into a list of its own.
-  std::vector<WalkedEntry> entries;
-  std::vector<Deferred> folders;
-  Walker top{&rules, &skip, &entries, &folders, stat};
+  // The top level on this thread; its folders are then listed, level by
+  // level on all cores, until there are enough to spread over them.
+  Listing top;
   int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(root, errno);
-  int root_fd = ::dup(fd);
+  int root_fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   Status listed = root_fd < 0 ? ErrnoStatus(root, errno) : Status::Ok();
-  Status walked_top = top.Walk(fd, root, "");
+  Walker top_walker{&rules, &skip, &top.entries, &top.folders, stat};
+  Status walked_top = top_walker.Walk(fd, root, "");
   if (listed.ok()) listed = walked_top;
   if (!listed.ok()) {
     if (root_fd >= 0) ::close(root_fd);
     return listed;
   }
 
-  // Each folder's list is sorted (and visited) on the core that walked
-  // it.
-  std::vector<std::vector<WalkedEntry>> parts(folders.size());
-  Status walked = ParallelFor(folders.size(), [&](size_t i) -> Status {
-    Walker walker{&rules, &skip, &parts[i], nullptr, stat};
-    // Top-level names hold no '/', so O_NOFOLLOW guards the whole path.
-    int child = ::openat(root_fd, folders[i].prefix.c_str(),
-                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (child < 0) return ErrnoStatus(folders[i].absolute, errno);
-    RETURN_IF_ERROR(walker.Walk(child, folders[i].absolute,
-                                folders[i].prefix));
-    SortWalked(&parts[i]);
-    if (on_part) on_part(&parts[i]);
+  // A folder to walk: the listing holding it and its index there.
+  struct Job {
+    Listing* listing;
+    size_t folder;
+  };
+  auto jobs_of = [](const std::vector<Listing*>& listings) {
+    std::vector<Job> jobs;
+    for (Listing* listing : listings) {
+      listing->listed.resize(listing->folders.size());
+      listing->whole.resize(listing->folders.size());
+      for (size_t i = 0; i < listing->folders.size(); ++i) {
+        jobs.push_back({listing, i});
+      }
+    }
+    return jobs;
+  };
+  // Each list is sorted (and visited) on the core that made it.
+  auto walk = [&](const Job& job, bool whole) -> Status {
+    const Deferred& folder = job.listing->folders[job.folder];
+    ASSIGN_OR_RETURN(int child,
+                     OpenFolderUnder(root_fd, folder.prefix,
+                                     folder.absolute));
+    std::vector<WalkedEntry>* out = nullptr;
+    std::vector<Deferred>* deeper = nullptr;
+    if (whole) {
+      out = &job.listing->whole[job.folder];
+    } else {
+      job.listing->listed[job.folder] = std::make_unique<Listing>();
+      out = &job.listing->listed[job.folder]->entries;
+      deeper = &job.listing->listed[job.folder]->folders;
+    }
+    Walker walker{&rules, &skip, out, deeper, stat};
+    RETURN_IF_ERROR(walker.Walk(child, folder.absolute, folder.prefix));
+    SortWalked(out);
+    if (on_part) on_part(out);
     return Status::Ok();
-  });
+  };
+
+  size_t wanted = kFoldersPerCore *
+                  std::max(1u, std::thread::hardware_concurrency());
+  std::vector<Listing*> frontier = {&top};
+  std::vector<Job> jobs = jobs_of(frontier);
+  Status status = Status::Ok();
+  for (int level = 1; level < kMaxListedLevels && status.ok() &&
+                      !jobs.empty() && jobs.size() < wanted;
+       ++level) {
+    status = ParallelFor(jobs.size(), [&](size_t k) {
+      return walk(jobs[k], false);
+    });
+    frontier.clear();
+    for (const Job& job : jobs) {
+      if (job.listing->listed[job.folder] != nullptr) {
+        frontier.push_back(job.listing->listed[job.folder].get());
+      }
+    }
+    jobs = jobs_of(frontier);
+  }
+  if (status.ok()) {
+    status = ParallelFor(jobs.size(), [&](size_t k) {
+      return walk(jobs[k], true);
+    });
+  }
   ::close(root_fd);
-  RETURN_IF_ERROR(walked);
-  SortWalked(&entries);
-  if (on_part) on_part(&entries);
-  return OrderParts(std::move(entries), folders, std::move(parts));
+  RETURN_IF_ERROR(status);
+  SortWalked(&top.entries);
+  if (on_part) on_part(&top.entries);
+  WalkedParts parts;
+  Order(top, &parts);
+  return parts;
 }
 
 Result<std::vector<WalkedEntry>> WalkFolder(

@@ -156,6 +156,40 @@ TEST_F(TreeDigestTest, ParallelWalkMergesFolderContentsInByteOrder) {
                        "a0", "\xff", "\xff/q"}));
 }
 
+// A tree with one folder at its top is listed levels deeper so the walk
+// spreads over the cores; the order must stay the bytes' order at every
+// level, a link to a folder at any depth stays a link, and ignore rules
+// still apply. The expected list is computed apart, by the standard
+// library's recursive walk (which follows no link) and a byte sort.
+TEST_F(TreeDigestTest, ANarrowDeepTreeWalksInByteOrder) {
+  fs::path top = root_ / "only";
+  WriteBytes(root_ / ".lockstepignore", "*.tmp\n");
+  for (const char* path :
+       {"a/x", "a/y/z", "a-b", "a.c/in", "a0", "\xff/q", "a/y-1/w",
+        "a/y/z2/deep/er", "b/c/d/e/f/g", "b/c/d-e", "junk.tmp", "a/k.tmp"}) {
+    WriteBytes(top / path, "x");
+  }
+  fs::create_directory_symlink("../a", top / "b" / "c" / "up");
+  fs::create_directories(top / "empty" / "still");
+
+  auto walked = WalkFolder(root_);
+  ASSERT_TRUE(walked.ok()) << walked.status().ToString();
+  std::vector<std::string> paths;
+  for (const WalkedEntry& item : *walked) paths.push_back(item.entry.path);
+  std::vector<std::string> expected;
+  for (auto it = fs::recursive_directory_iterator(root_);
+       it != fs::recursive_directory_iterator(); ++it) {
+    std::string path = fs::relative(it->path(), root_).string();
+    if (path.ends_with(".tmp")) continue;
+    expected.push_back(path);
+  }
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(paths, expected);
+  auto link = std::find(paths.begin(), paths.end(), "only/b/c/up");
+  ASSERT_NE(link, paths.end());
+  EXPECT_EQ((*walked)[link - paths.begin()].entry.type, EntryType::kSymlink);
+}
+
 TEST_F(TreeDigestTest, LockstepIgnoreLeavesEntriesOut) {
   WriteBytes(root_ / ".lockstepignore",
              "# comment\n*.tmp\ncache/\n/top-only.txt\n");
