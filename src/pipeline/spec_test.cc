@@ -513,7 +513,7 @@ TEST(SpecTest, EnvEntriesAreVariableNames) {
 steps:
   a:
     run: [sh]
-    env: [HOME, "LD_PRELOAD=/x"]
+    env: [LANG, "LD_PRELOAD=/x"]
 )"),
             "p.yaml:5:17: env: 'LD_PRELOAD=/x' is not a variable name "
             "([A-Za-z_][A-Za-z0-9_]*); env: lists the names of host "
