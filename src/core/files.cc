@@ -3,6 +3,8 @@
 #include "core/files.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +72,43 @@ Status FsyncDirectory(const fs::path& directory) {
   ::fsync(fd);
   ::close(fd);
   return Status::Ok();
+}
+
+Result<int> OpenWithoutLinks(int dir_fd, const std::string& relative,
+                             int flags, const fs::path& shown) {
+  flags |= O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+  // openat2 refuses every link in one call (Linux 5.6 on).
+  struct open_how how = {};
+  how.flags = static_cast<uint64_t>(flags);
+  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH;
+  auto failed = [&shown](int error) {
+    Status status = ErrnoStatus(shown, error);
+    errno = error;  // For callers that tell ELOOP apart.
+    return status;
+  };
+  long fd = ::syscall(SYS_openat2, dir_fd, relative.c_str(), &how,
+                      sizeof(how));
+  if (fd >= 0) return static_cast<int>(fd);
+  if (errno != ENOSYS) return failed(errno);
+
+  // An older kernel: one component at a time, each with O_NOFOLLOW.
+  int at = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+  if (at < 0) return failed(errno);
+  size_t start = 0;
+  while (true) {
+    size_t slash = relative.find('/', start);
+    bool last = slash == std::string::npos;
+    std::string part = relative.substr(start, slash - start);
+    int next = ::openat(at, part.c_str(),
+                        last ? flags : O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                           O_CLOEXEC);
+    int error = errno;
+    ::close(at);
+    if (next < 0) return failed(error);
+    if (last) return next;
+    at = next;
+    start = slash + 1;
+  }
 }
 
 Status WriteFileAtomically(const fs::path& path, std::string_view content) {

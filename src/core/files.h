@@ -48,6 +48,15 @@ Result<std::string> ReadDocument(const fs::path& path);
 // Fsyncs a folder so that a rename inside it is durable.
 Status FsyncDirectory(const fs::path& directory);
 
+// Opens `relative` under the folder open at `dir_fd` without following a
+// link anywhere on the way, the last component included (a link there,
+// or a folder on the way swapped for one, is ELOOP), and without blocking
+// (a FIFO swapped in opens at once, for the caller's type check).
+// `flags` are added to O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC. `shown` names
+// the file in errors; errno is left set on failure.
+Result<int> OpenWithoutLinks(int dir_fd, const std::string& relative,
+                             int flags, const fs::path& shown);
+
 // Creates a fresh, uniquely named folder inside `parent`.
 Result<fs::path> MakeTempDirectory(const fs::path& parent,
                                    std::string_view prefix);

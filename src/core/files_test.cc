@@ -6,6 +6,10 @@
 #include "core/files.h"
 
 #include <gtest/gtest.h>
+#include <cerrno>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 
 #include <filesystem>
 
@@ -63,6 +67,33 @@ TEST_F(FilesTest, FileAsParentFolderIsNotFound) {
   ASSERT_TRUE(WriteFileAtomically(dir_ / "plain", "x").ok());
   EXPECT_EQ(ReadFile(dir_ / "plain" / "child").status().code(),
             StatusCode::kNotFound);
+}
+
+// A folder on the way swapped for a link (to outside) is never followed,
+// nor a link at the end; a FIFO opens at once (no writer waited for).
+TEST(OpenWithoutLinksTest, FollowsNoLinkAnywhere) {
+  fs::path root = *MakeTempDirectory(fs::temp_directory_path(), "nolink-");
+  ASSERT_TRUE(WriteFileAtomically(root / "in/a/file", "inside").ok());
+  ASSERT_TRUE(WriteFileAtomically(root / "out/file", "outside").ok());
+  fs::create_directory_symlink("../out", root / "in" / "l");
+  fs::create_symlink("a/file", root / "in" / "fl");
+  ASSERT_EQ(::mkfifo((root / "in" / "fifo").c_str(), 0644), 0);
+  int dir = ::open((root / "in").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(dir, 0);
+
+  Result<int> good = OpenWithoutLinks(dir, "a/file", O_RDONLY, "a/file");
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  ::close(*good);
+  errno = 0;
+  EXPECT_FALSE(OpenWithoutLinks(dir, "l/file", O_RDONLY, "l/file").ok());
+  EXPECT_EQ(errno, ELOOP);
+  EXPECT_FALSE(OpenWithoutLinks(dir, "fl", O_RDONLY, "fl").ok());
+  EXPECT_FALSE(OpenWithoutLinks(dir, "../out/file", O_RDONLY, "x").ok());
+  Result<int> fifo = OpenWithoutLinks(dir, "fifo", O_RDONLY, "fifo");
+  ASSERT_TRUE(fifo.ok()) << fifo.status().ToString();
+  ::close(*fifo);
+  ::close(dir);
+  RemoveAllQuietly(root);
 }
 
 }  // namespace

@@ -48,7 +48,10 @@ Status WriteAll(int fd, std::string_view bytes, const fs::path& path) {
 }
 
 Result<int> OpenForReading(const fs::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  // Non-blocking: a FIFO where a file was opens at once, and is then
+  // refused as not a regular file instead of waiting for a writer.
+  int fd = ::open(path.c_str(),
+                  O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return ErrnoStatus(path, errno);
   return fd;
 }
@@ -249,8 +252,19 @@ Result<StoredFile> StoreLargeFile(store::BlobStore* blobs,
                                   const ChunkVisitor& on_chunk,
                                   Progress* progress) {
   ASSIGN_OR_RETURN(int in, OpenForReading(path));
+  return StoreLargeFileFrom(blobs, in, path, on_chunk, progress);
+}
+
+Result<StoredFile> StoreLargeFileFrom(store::BlobStore* blobs, int in,
+                                      const fs::path& path,
+                                      const ChunkVisitor& on_chunk,
+                                      Progress* progress) {
   struct stat before;
-  ::fstat(in, &before);
+  if (::fstat(in, &before) != 0 || !S_ISREG(before.st_mode)) {
+    ::close(in);
+    return Status::Aborted(path.string() + " changed while being read: "
+                           "no longer a regular file");
+  }
   ::posix_fadvise(in, 0, 0, POSIX_FADV_SEQUENTIAL);
   Result<std::pair<fs::path, int>> temp = CreateTemp(blobs);
   if (!temp.ok()) {
@@ -347,18 +361,33 @@ size_t SmallFileBatch::pending() const {
 }
 
 Result<int> SmallFileBatch::OpenSource(const std::string& path) const {
-  const std::string& name = path;
-  int in = root_fd_ >= 0 && name.starts_with(root_prefix_)
-               ? ::openat(root_fd_, name.c_str() + root_prefix_.size(),
-                          O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-               : ::open(name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (in < 0) return ErrnoStatus(path, errno);
-  return in;
+  // Under the root, no link is followed on the way either: a folder
+  // swapped for a link to elsewhere mid-snapshot would otherwise bring
+  // outside files in under the folder's name.
+  if (root_fd_ >= 0 && path.starts_with(root_prefix_)) {
+    Result<int> in = OpenWithoutLinks(
+        root_fd_, path.substr(root_prefix_.size()), O_RDONLY, path);
+    if (in.ok() || errno != ELOOP) return in;
+    return Status::Aborted(path + " changed while being snapshotted: a "
+                           "link is now on its path");
+  }
+  return OpenForReading(path);
+}
+
+Result<StoredFile> SmallFileBatch::AddLarge(const std::string& path) {
+  ASSIGN_OR_RETURN(int in, OpenSource(path));
+  return StoreLargeFileFrom(blobs_, in, path);
 }
 
 Result<StoredFile> SmallFileBatch::Add(const std::string& path,
                                        uint64_t expected_size) {
   ASSIGN_OR_RETURN(int in, OpenSource(path));
+  struct stat info;
+  if (::fstat(in, &info) != 0 || !S_ISREG(info.st_mode)) {
+    ::close(in);
+    return Status::Aborted(path + " changed while being read: no longer "
+                           "a regular file");
+  }
   return ReadAndStore(in, path, expected_size);
 }
 

@@ -54,6 +54,13 @@ Result<StoredFile> StoreLargeFile(store::BlobStore* blobs,
                                   const ChunkVisitor& on_chunk = nullptr,
                                   Progress* progress = nullptr);
 
+// The same for the file open at `in` (which it closes); Aborted when it
+// is not a regular file (a FIFO or device swapped in).
+Result<StoredFile> StoreLargeFileFrom(store::BlobStore* blobs, int in,
+                                      const fs::path& path,
+                                      const ChunkVisitor& on_chunk = nullptr,
+                                      Progress* progress = nullptr);
+
 // Small files of a folder snapshot, stored without an fsync each. Add
 // reads and hashes a file on the calling thread (any number of threads
 // may call it at once). A blob the store already holds (loose or packed)
@@ -101,6 +108,10 @@ class SmallFileBatch {
   // Aborted.
   Result<std::optional<StoredFile>> AddUnstatted(const std::string& path,
                                                  struct stat* info);
+
+  // Stores a file too large for the batch (StoreLargeFileFrom), opened
+  // as Add opens files: under the root, following no link.
+  Result<StoredFile> AddLarge(const std::string& path);
 
   // Makes the added blobs durable and visible (see above). Call once,
   // after every Add has returned.

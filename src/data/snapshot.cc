@@ -462,7 +462,7 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
     Result<StoredFile> stored =
         item.entry.size <= kSmallFileLimit
             ? batch.Add(file, item.entry.size)
-            : StoreLargeFile(blobs_, file);
+            : batch.AddLarge(file);
     RETURN_IF_ERROR(stored.status());
     item.entry.digest = stored->digest;
     item.entry.size = stored->size;
@@ -496,17 +496,21 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
 
   // Each list's part of the tree is encoded on a core of its own.
   std::vector<std::string> encoded(parts.size());
-  RETURN_IF_ERROR(ParallelFor(parts.size(), [&](size_t i) -> Status {
-    encoded[i].reserve(parts[i].size() * 80);
-    for (const WalkedEntry& item : parts[i]) {
-      AppendTreeEntry(&encoded[i], item.entry);
-    }
-    return Status::Ok();
-  }));
-  Sha256 hasher;
-  hasher.Update(kTreeMagic);
-  for (const std::string& part : encoded) hasher.Update(part);
-  Digest digest = hasher.Finish();
+  auto encode_tree = [&]() -> Result<Digest> {
+    RETURN_IF_ERROR(ParallelFor(parts.size(), [&](size_t i) -> Status {
+      encoded[i].clear();
+      encoded[i].reserve(parts[i].size() * 80);
+      for (const WalkedEntry& item : parts[i]) {
+        AppendTreeEntry(&encoded[i], item.entry);
+      }
+      return Status::Ok();
+    }));
+    Sha256 hasher;
+    hasher.Update(kTreeMagic);
+    for (const std::string& part : encoded) hasher.Update(part);
+    return hasher.Finish();
+  };
+  ASSIGN_OR_RETURN(Digest digest, encode_tree());
 
   uint64_t total = 0;
   for (size_t index : files) total += walked[index]->entry.size;
@@ -534,15 +538,27 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
     reused_digests.push_back(walked[files[k]]->entry.digest);
   }
   std::vector<size_t> gone = blobs_->Refresh(reused_digests);
+  std::atomic<bool> corrected{false};
   RETURN_IF_ERROR(ParallelFor(gone.size(), [&](size_t k) -> Status {
-    const WalkedEntry& item = *walked[reused[gone[k]]];
+    WalkedEntry& item = *walked[reused[gone[k]]];
     std::string file = prefix + item.entry.path;
-    ASSIGN_OR_RETURN(StoredFile stored, StoreLargeFile(blobs_, file));
-    if (stored.digest != item.entry.digest) {
+    ASSIGN_OR_RETURN(StoredFile stored, batch.AddLarge(file));
+    if (stored.digest == item.entry.digest) return Status::Ok();
+    struct stat now;
+    if (::lstat(file.c_str(), &now) != 0 || !(StatKeyOf(now) == item.key)) {
       return Status::Aborted(file + " changed while being snapshotted");
     }
+    // Unchanged since the walk: the stat cache's digest was wrong (a
+    // damaged cache file), and the bytes just read stand.
+    item.entry.digest = stored.digest;
+    corrected = true;
     return Status::Ok();
   }));
+  if (corrected) {
+    LogWarning("the stat cache held wrong digests for {}; they were read "
+               "again", root.string());
+    ASSIGN_OR_RETURN(digest, encode_tree());
+  }
   if (!blobs_->Refresh(digest)) {
     std::string tree(kTreeMagic);
     for (const std::string& part : encoded) tree += part;

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <fnmatch.h>
 #include <unistd.h>
 
@@ -335,6 +336,38 @@ void SortWalked(std::vector<WalkedEntry>* entries) {
   std::sort(entries->begin(), entries->end(), by_path);
 }
 
+// The rules of `root/.lockstepignore`: none when it does not exist. It
+// must be a regular file in the folder, of at most 1 MiB: a link (maybe
+// to outside), a FIFO (a read that never ends) or a device (/dev/zero)
+// is refused, naming it.
+Result<IgnoreRules> ReadIgnoreRules(const fs::path& root) {
+  fs::path file = root / ".lockstepignore";
+  constexpr off_t kMaxBytes = 1 << 20;
+  int fd = ::open(file.c_str(),
+                  O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return IgnoreRules();
+  if (fd < 0 && errno == ELOOP) {
+    return Status::InvalidArgument(file.string() + ": a link; it must be "
+                                   "a regular file in the folder");
+  }
+  if (fd < 0) return ErrnoStatus(file, errno);
+  struct stat info;
+  bool regular = ::fstat(fd, &info) == 0 && S_ISREG(info.st_mode);
+  if (!regular || info.st_size > kMaxBytes) {
+    ::close(fd);
+    return Status::InvalidArgument(
+        file.string() + (regular ? ": larger than 1 MiB"
+                                 : ": not a regular file"));
+  }
+  std::string text(static_cast<size_t>(info.st_size), '\0');
+  ssize_t got = ::pread(fd, text.data(), text.size(), 0);
+  int error = errno;
+  ::close(fd);
+  if (got < 0) return ErrnoStatus(file, error);
+  text.resize(static_cast<size_t>(got));
+  return IgnoreRules::Parse(text);
+}
+
 // Folders a walk spreads over the cores. A tree with fewer at its top
 // (dataset/ holding train/ and test/) is listed a level deeper, up to
 // kMaxListedLevels, so that one big folder is not walked on one core.
@@ -414,9 +447,7 @@ Result<WalkedParts> WalkFolderParts(const fs::path& root,
                                     const std::vector<std::string>& skip,
                                     WalkStat stat,
                                     const WalkedPartVisitor& on_part) {
-  IgnoreRules rules;
-  Result<std::string> ignore = ReadFile(root / ".lockstepignore");
-  if (ignore.ok()) rules = IgnoreRules::Parse(*ignore);
+  ASSIGN_OR_RETURN(IgnoreRules rules, ReadIgnoreRules(root));
 
   // The top level on this thread; its folders are then listed, level by
   // level on all cores, until there are enough to spread over them.

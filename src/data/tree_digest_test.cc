@@ -3,6 +3,7 @@
 #include "data/tree_digest.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/files.h"
@@ -188,6 +189,27 @@ TEST_F(TreeDigestTest, ANarrowDeepTreeWalksInByteOrder) {
   auto link = std::find(paths.begin(), paths.end(), "only/b/c/up");
   ASSERT_NE(link, paths.end());
   EXPECT_EQ((*walked)[link - paths.begin()].entry.type, EntryType::kSymlink);
+}
+
+// A tester found a .lockstepignore that is a FIFO hanging every snapshot,
+// one linked to /dev/zero read until memory ran out, and one linked
+// outside the folder followed. It must be a regular file in the folder.
+TEST_F(TreeDigestTest, ALockstepIgnoreThatIsNotAFileIsRefused) {
+  WriteBytes(root_ / "f", "x");
+  ASSERT_EQ(::mkfifo((root_ / ".lockstepignore").c_str(), 0644), 0);
+  auto fifo = WalkFolder(root_);
+  ASSERT_FALSE(fifo.ok());
+  EXPECT_TRUE(fifo.status().IsInvalidArgument());
+  EXPECT_NE(fifo.status().message().find(".lockstepignore: not a regular "
+                                         "file"),
+            std::string::npos);
+
+  fs::remove(root_ / ".lockstepignore");
+  fs::create_symlink("/dev/zero", root_ / ".lockstepignore");
+  auto link = WalkFolder(root_);
+  ASSERT_FALSE(link.ok());
+  EXPECT_NE(link.status().message().find(".lockstepignore: a link"),
+            std::string::npos);
 }
 
 TEST_F(TreeDigestTest, LockstepIgnoreLeavesEntriesOut) {
