@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/utf8.h"
+#include "data/snapshot.h"
 #include "image/reference.h"
 #include "pipeline/code_files.h"
 #include "pipeline/components.h"
@@ -331,14 +332,20 @@ Result<InputSpec> SpecParser::ParseInput(const std::string& name,
   // NAME@VERSION names a data snapshot (NAME may be team/iris, parts
   // joined by '/'); STEP.OUTPUT another step's output.
   static const std::regex kSnapshot(
-      "([A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*)@([0-9]{1,18}|latest)");
+      "([A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*)@([0-9]+|latest)");
   static const std::regex kOutput("([A-Za-z0-9_-]+)\\.([A-Za-z0-9_-]+)");
   std::smatch match;
   if (std::regex_match(text, match, kSnapshot)) {
     input.kind = InputSpec::Kind::kSnapshot;
     input.snapshot_name = match[1];
-    input.snapshot_version =
-        match[2] == "latest" ? 0 : std::stoll(match[2].str());
+    if (match[2] == "latest") return input;  // Version 0: the latest.
+    // `@0` read as "latest" once: a pin that floated with new versions.
+    Result<int64_t> version = data::ParseSnapshotVersion(match[2].str());
+    if (!version.ok()) {
+      return Error(source, "input '" + name + "': " +
+                               version.status().message());
+    }
+    input.snapshot_version = *version;
     return input;
   }
   if (std::regex_match(text, match, kOutput)) {
@@ -1224,7 +1231,9 @@ Result<PipelineSpec> SpecParser::Parse() {
   }
   ASSIGN_OR_RETURN(spec.name, Scalar(name, "pipeline"));
   if (root["cache"].IsDefined()) {
-    spec.cache = root["cache"].Scalar() != "false";
+    // As a step's cache: only true or false; `maybe` and "false" were
+    // taken as true and as false.
+    ASSIGN_OR_RETURN(spec.cache, Bool(root["cache"], "cache:"));
   }
   if (root["params"].IsDefined()) {
     RETURN_IF_ERROR(ParseParams(root["params"], &spec));

@@ -151,6 +151,36 @@ TEST(SpecTest, ASecondYamlDocumentIsRefused) {
   EXPECT_TRUE(one.ok()) << one.status().ToString();
 }
 
+// A tester found the pipeline-level cache: taking anything, `maybe` as
+// true and the string "false" as false.
+TEST(SpecTest, PipelineCacheIsTrueOrFalse) {
+  for (const char* value : {"maybe", "1", "\"false\""}) {
+    auto spec = Parse(std::string("pipeline: p\ncache: ") + value +
+                      "\nsteps:\n  a: {run: [echo]}\n");
+    EXPECT_NE(spec.status().message().find(
+                  "p.yaml:2:8: cache: must be true or false"),
+              std::string::npos)
+        << value << ": " << spec.status().message();
+  }
+  auto off = Parse("pipeline: p\ncache: false\nsteps:\n  a: {run: [echo]}\n");
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_FALSE(off->cache);
+}
+
+// `d@0` once meant the latest version, a pin that floated; versions are
+// 1 to 17 digits, as for every other snapshot reference.
+TEST(SpecTest, SnapshotVersionZeroIsRefused) {
+  for (const char* version : {"0", "00", "999999999999999999"}) {
+    auto spec = Parse(std::string("pipeline: p\nsteps:\n  a:\n") +
+                      "    run: [echo]\n    inputs: {d: iris@" + version +
+                      "}\n");
+    EXPECT_NE(spec.status().message().find(
+                  "input 'd': the version must be a positive integer"),
+              std::string::npos)
+        << version << ": " << spec.status().message();
+  }
+}
+
 // Found by a tester: `n: 1` then `n: 2` under params: validated and ran
 // with one of the two, silently (YAML requires unique keys).
 TEST(SpecTest, DuplicateKeysAreErrorsAtTheSecond) {
