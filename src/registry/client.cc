@@ -422,8 +422,9 @@ std::string Absolute(const Reference& ref, const std::string& location) {
 
 // The status an OCI error code stands for, from the client's side: what
 // the registry says is missing is NotFound, what it refuses as sent is
-// InvalidArgument; other codes, and a body without one, are the network
-// or the registry failing.
+// InvalidArgument, a login it refuses FailedPrecondition (as when none
+// is found); other codes, and a body without one, are the network or the
+// registry failing.
 StatusCode CodeOfRegistryError(std::string_view code) {
   static constexpr std::string_view kMissing[] = {
       "BLOB_UNKNOWN", "BLOB_UPLOAD_UNKNOWN", "MANIFEST_UNKNOWN",
@@ -437,6 +438,9 @@ StatusCode CodeOfRegistryError(std::string_view code) {
   }
   for (std::string_view refused : kRefused) {
     if (code == refused) return StatusCode::kInvalidArgument;
+  }
+  if (code == "DENIED" || code == "UNAUTHORIZED") {
+    return StatusCode::kFailedPrecondition;
   }
   return StatusCode::kUnavailable;
 }
@@ -611,11 +615,18 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
     }
   }
   ::close(fd);
-  RETURN_IF_ERROR(status);
-  RETURN_IF_ERROR(CheckSent(digest, where,
-                            in_order && hashed == size
-                                ? std::optional<Digest>(sent.Finish())
-                                : std::nullopt));
+  if (status.ok()) {
+    status = CheckSent(digest, where,
+                       in_order && hashed == size
+                           ? std::optional<Digest>(sent.Finish())
+                           : std::nullopt);
+  }
+  if (!status.ok()) {
+    // Cancelled, so the registry drops what it holds of it now rather
+    // than at its own cleanup (the answer changes nothing here).
+    (void)Send(ref, "DELETE", location, {}, "", true);
+    return status;
+  }
 
   std::string put = location +
                     (location.find('?') == std::string::npos ? "?" : "&") +
