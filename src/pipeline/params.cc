@@ -89,6 +89,7 @@ Result<Json> YamlValue(const YAML::Node& node, size_t* budget) {
         "the value expands to more than " + std::to_string(kMaxYamlValues) +
         " values (YAML aliases repeat what they name)");
   }
+  RETURN_IF_ERROR(CheckYamlTag(node));
   if (node.IsSequence()) {
     Json list = Json::array();
     for (const YAML::Node& item : node) {
@@ -100,6 +101,7 @@ Result<Json> YamlValue(const YAML::Node& node, size_t* budget) {
   if (node.IsMap()) {
     Json map = Json::object();
     for (const auto& entry : node) {
+      RETURN_IF_ERROR(CheckYamlTag(entry.first));
       ASSIGN_OR_RETURN(Json value, YamlValue(entry.second, budget));
       map[entry.first.Scalar()] = std::move(value);
     }
@@ -268,6 +270,21 @@ Result<Json> TypeYamlScalar(const std::string& text, const std::string& tag) {
   }
   if (type == "float") return Json(typed.get<double>());
   return typed;
+}
+
+Status CheckYamlTag(const YAML::Node& node) {
+  const std::string& tag = node.Tag();
+  if (tag.empty() || tag == "?" || tag == "!") return Status::Ok();
+  if (node.IsScalar()) return TypeYamlScalar(node.Scalar(), tag).status();
+  std::string_view kind = node.IsSequence() ? "seq"
+                          : node.IsMap()    ? "map"
+                                            : "null";
+  if (tag == "tag:yaml.org,2002:" + std::string(kind)) return Status::Ok();
+  return Status::InvalidArgument("unsupported YAML tag '" + tag + "' on a " +
+                                 (kind == "seq"   ? "list"
+                                  : kind == "map" ? "map"
+                                                  : "empty value") +
+                                 " (only !!" + std::string(kind) + ")");
 }
 
 Json TypePlainScalar(const std::string& text, bool quoted) {

@@ -15,6 +15,10 @@
 
 #include "pipeline/spec.h"
 
+namespace YAML {
+class Node;
+}  // namespace YAML
+
 namespace lockstep::pipeline {
 
 using ParamValues = std::map<std::string, Json>;
@@ -29,6 +33,11 @@ Json TypePlainScalar(const std::string& text, bool quoted);
 // when the text is not of it), plain text is typed by its form, and any
 // other tag is InvalidArgument rather than a guess.
 Result<Json> TypeYamlScalar(const std::string& text, const std::string& tag);
+
+// InvalidArgument when `node` carries a tag other than its core-schema
+// kind's (!!seq on a list, !!map on a map, !!null on an empty value) or,
+// on a scalar, one TypeYamlScalar refuses.
+Status CheckYamlTag(const YAML::Node& node);
 
 // Applies defaults, a params file (JSON or YAML map) and `-p name=value`
 // overrides, in that order. A value is converted to the param's declared

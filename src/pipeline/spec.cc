@@ -179,6 +179,11 @@ Status SpecParser::CheckUniqueKeys(const YAML::Node& node,
                                    size_t* visited) const {
   // Aliases can make a small file a huge tree; ToJson refuses that later.
   if (++*visited > kMaxYamlValues) return Status::Ok();
+  // Tags too, everywhere (keys and collections included): one that is
+  // not understood is an error rather than a guess.
+  if (Status tagged = CheckYamlTag(node); !tagged.ok()) {
+    return Error(node, tagged.message());
+  }
   if (node.IsSequence()) {
     for (const YAML::Node& item : node) {
       RETURN_IF_ERROR(CheckUniqueKeys(item, visited));
@@ -188,6 +193,9 @@ Status SpecParser::CheckUniqueKeys(const YAML::Node& node,
   if (!node.IsMap()) return Status::Ok();
   std::map<std::string, YAML::Mark> seen;
   for (const auto& entry : node) {
+    if (Status tagged = CheckYamlTag(entry.first); !tagged.ok()) {
+      return Error(entry.first, tagged.message());
+    }
     if (entry.first.IsScalar()) {
       auto [first, inserted] =
           seen.emplace(entry.first.Scalar(), entry.first.Mark());

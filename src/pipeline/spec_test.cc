@@ -94,6 +94,32 @@ steps:
       << local.status().message();
 }
 
+// Tags on lists, maps and keys count too: a tester found `!mine {a: 1}`,
+// `!!int {a: 1}` and a tagged key accepted (and -p values the same).
+TEST(ParamsTest, TagsOnCollectionsAndKeysAreChecked) {
+  auto error_of = [](const std::string& text) {
+    auto spec = Parse(text);
+    return spec.ok() ? std::string("(valid)") : spec.status().message();
+  };
+  std::string steps = "steps:\n  a: {run: [echo]}\n";
+  EXPECT_NE(error_of("pipeline: p\nparams:\n  x: !mine {a: 1}\n" + steps)
+                .find("p.yaml:3:6: unsupported YAML tag '!mine' on a map"),
+            std::string::npos);
+  EXPECT_NE(error_of("pipeline: p\nparams:\n  x: !!int [1]\n" + steps)
+                .find("unsupported YAML tag 'tag:yaml.org,2002:int' on a "
+                      "list"),
+            std::string::npos);
+  EXPECT_NE(error_of("!mine pipeline: p\n" + steps)
+                .find("p.yaml:1:1: unsupported YAML tag '!mine'"),
+            std::string::npos);
+  EXPECT_EQ(error_of("pipeline: p\nparams:\n  x: !!seq [1]\n"
+                     "  y: !!map {a: 1}\n" + steps),
+            "(valid)");
+  auto spec = Parse("pipeline: p\nparams:\n  l: [1]\n" + steps);
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  EXPECT_FALSE(ResolveParams(*spec, {"l=!mine [1]"}, "").ok());
+}
+
 TEST(ParamsTest, BadOverridesAreRefused) {
   auto spec = Parse("pipeline: p\nparams:\n  n: 2\nsteps:\n"
                     "  a: {run: [echo]}\n");
