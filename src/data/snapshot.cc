@@ -43,7 +43,7 @@ constexpr std::string_view kVouchedTreesFile = "vouched-trees-v1";
 
 // What a reference may name: letters, digits, . _ - and /, not starting
 // with '.' or '/'. Lenient so that snapshots made before the stricter
-// IsValidNewName stay reachable.
+// IsValidNewSnapshotName stay reachable.
 bool IsValidName(std::string_view name) {
   if (name.empty() || name.size() > 200) return false;
   for (char c : name) {
@@ -52,25 +52,6 @@ bool IsValidName(std::string_view name) {
     if (!ok) return false;
   }
   return name.front() != '.' && name.front() != '/';
-}
-
-// A new snapshot's name (docs/data.md): components joined by single '/',
-// each non-empty, of letters, digits, . _ -, and not starting with '.'
-// or '-'. A name becomes part of registry references and of paths, where
-// `..`, `a//b` and `a/` would climb out, alias another name, or be
-// refused, and of command lines, where `-rf` would read as a flag.
-bool IsValidNewName(std::string_view name) {
-  if (!IsValidName(name)) return false;
-  size_t start = 0;
-  while (true) {
-    size_t slash = name.find('/', start);
-    std::string_view part = name.substr(start, slash - start);
-    if (part.empty() || part.front() == '.' || part.front() == '-') {
-      return false;
-    }
-    if (slash == std::string_view::npos) return true;
-    start = slash + 1;
-  }
 }
 
 bool IsCsvPath(const fs::path& path) {
@@ -218,6 +199,25 @@ Json SnapshotDiff::ToJson(int64_t now_ms) const {
 // can never overflow.
 constexpr int64_t kMaxSnapshotVersion = 99'999'999'999'999'999;
 
+// A new snapshot's name (docs/data.md): components joined by single '/',
+// each non-empty, of letters, digits, . _ -, and not starting with '.'
+// or '-'. A name becomes part of registry references and of paths, where
+// `..`, `a//b` and `a/` would climb out, alias another name, or be
+// refused, and of command lines, where `-rf` would read as a flag.
+bool IsValidNewSnapshotName(std::string_view name) {
+  if (!IsValidName(name)) return false;
+  size_t start = 0;
+  while (true) {
+    size_t slash = name.find('/', start);
+    std::string_view part = name.substr(start, slash - start);
+    if (part.empty() || part.front() == '.' || part.front() == '-') {
+      return false;
+    }
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
+}
+
 Result<int64_t> ParseSnapshotVersion(std::string_view text) {
   bool digits = !text.empty() && text.size() < 18 &&
                 std::all_of(text.begin(), text.end(), ::isdigit);
@@ -272,7 +272,7 @@ Status CheckRequestUtf8(const SnapshotRequest& request) {
 }  // namespace
 
 Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
-  if (!IsValidNewName(request.name)) {
+  if (!IsValidNewSnapshotName(request.name)) {
     return Status::InvalidArgument(
         "'" + request.name + "' is not a valid snapshot name: parts of "
         "letters, digits, . _ - joined by single '/', none empty or "

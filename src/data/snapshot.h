@@ -83,6 +83,11 @@ Result<SnapshotRef> ParseSnapshotRef(std::string_view text);
 
 // A snapshot version as written after @ or given to --version: 1 to
 // 99999999999999999 (17 digits). InvalidArgument otherwise.
+// Whether `name` may name a new snapshot (docs/data.md): parts of
+// letters, digits, . _ - joined by single '/', none empty or starting
+// with '.' or '-'.
+bool IsValidNewSnapshotName(std::string_view name);
+
 Result<int64_t> ParseSnapshotVersion(std::string_view text);
 
 // What `verify` found: empty `problems` means everything matched.

@@ -220,6 +220,12 @@ Status Sharer::RegisterSnapshot(const Json& record, const std::string& origin,
     return Status::InvalidArgument(what + ": field 'version' must be a "
                                    "positive integer");
   }
+  // The record, not only the manifest's annotation, names what this
+  // store then holds: `-rf/../..` would reach paths and command lines.
+  if (!data::IsValidNewSnapshotName(name)) {
+    return Status::InvalidArgument(what + ": '" + name +
+                                   "' is not a valid snapshot name");
+  }
   std::string label = name + "@" + std::to_string(version->get<int64_t>());
   RETURN_IF_ERROR(data::ParseSnapshotRef(label).status().WithContext(what));
   ASSIGN_OR_RETURN(std::string digest_text,
