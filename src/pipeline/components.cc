@@ -2,6 +2,8 @@
 
 #include "pipeline/components.h"
 
+#include "data/snapshot.h"
+
 namespace lockstep::pipeline {
 
 namespace {
@@ -13,7 +15,7 @@ const std::vector<ComponentSpec>& Components() {
       {.name = "lockstep/data-snapshot",
        .outputs = {{"dataset", "", "Dataset"}},
        .arguments = {{"source", Kind::kText, true},
-                     {"name", Kind::kText, true}},
+                     {"name", Kind::kSnapshotName, true}},
        .in_process = true},
       {.name = "lockstep/data-validate",
        .command = {"ml", "validate"},
@@ -134,6 +136,18 @@ std::string ArgumentProblem(const ComponentArgument& argument,
            std::string(value.is_null() ? "null" : value.dump());
   }
   if (argument.kind == Kind::kText) {
+    return "";
+  }
+  if (argument.kind == Kind::kSnapshotName) {
+    if (!value.is_string()) {
+      return "must be a snapshot name (text), not " + value.dump();
+    }
+    if (!data::IsValidNewSnapshotName(value.get<std::string>())) {
+      return "'" + value.get<std::string>() +
+             "' is not a valid snapshot name: parts of letters, digits, "
+             ". _ - joined by single '/', none empty or starting with '.' "
+             "or '-'";
+    }
     return "";
   }
   bool fits = argument.kind == Kind::kInt ? value.is_number_integer()

@@ -27,7 +27,9 @@ struct ComponentPort {
 // What a `with:` key of a component takes. Ranges are inclusive unless
 // marked exclusive; they mirror what the component's command refuses.
 struct ComponentArgument {
-  enum class Kind { kText, kNumber, kInt };
+  // kSnapshotName: text that names a new snapshot (data::
+  // IsValidNewSnapshotName), checked when the file is validated.
+  enum class Kind { kText, kNumber, kInt, kSnapshotName };
   std::string key;
   Kind kind = Kind::kText;
   bool required = false;

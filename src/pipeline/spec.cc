@@ -972,14 +972,17 @@ Status CheckArgument(const PipelineSpec& spec, const StepSpec& step,
     return Status::Ok();  // Only known once substituted.
   }
   bool fits = argument.kind == ComponentArgument::Kind::kText ||
+              (argument.kind == ComponentArgument::Kind::kSnapshotName &&
+               param->type == ParamType::kString) ||
               param->type == ParamType::kInt ||
               (param->type == ParamType::kFloat &&
                argument.kind == ComponentArgument::Kind::kNumber);
   if (!fits) {
+    using Kind = ComponentArgument::Kind;
     return SpecError(where, prefix + "takes a " +
-                                (argument.kind ==
-                                         ComponentArgument::Kind::kInt
-                                     ? "whole number"
+                                (argument.kind == Kind::kInt ? "whole number"
+                                 : argument.kind == Kind::kSnapshotName
+                                     ? "snapshot name"
                                      : "number") +
                                 ", but param '" + param->name + "' is a " +
                                 ParamTypeName(param->type));

@@ -672,6 +672,19 @@ steps:
 )"),
             "p.yaml:5:43: unknown with: key 'bogus' for "
             "lockstep/data-snapshot (known: source, name)");
+  // `validate` passed snapshot names that `run` then refused.
+  auto snapshot_named = [](const std::string& name) {
+    return ErrorOf("pipeline: p\nsteps:\n  a:\n"
+                   "    uses: lockstep/data-snapshot\n"
+                   "    with: {source: d.csv, name: " + name + "}\n");
+  };
+  EXPECT_EQ(snapshot_named("\"a/../b\""),
+            "p.yaml:5:33: lockstep/data-snapshot with: name 'a/../b' is "
+            "not a valid snapshot name: parts of letters, digits, . _ - "
+            "joined by single '/', none empty or starting with '.' or '-'");
+  EXPECT_NE(snapshot_named("!!int 5").find("must be a snapshot name (text)"),
+            std::string::npos);
+  EXPECT_EQ(snapshot_named("team/iris-2"), "(valid)");
   // ml-train passes other lowercase keys to XGBoost, but not its own
   // flags.
   std::string train = "pipeline: p\nsteps:\n  a:\n"
