@@ -374,27 +374,6 @@ Result<IgnoreRules> ReadIgnoreRules(const fs::path& root) {
 constexpr size_t kFoldersPerCore = 8;
 constexpr int kMaxListedLevels = 4;
 
-// Opens the folder at `relative` under `root_fd` one component at a
-// time, following no link on the way (the walk never follows links).
-Result<int> OpenFolderUnder(int root_fd, const std::string& relative,
-                            const fs::path& absolute) {
-  int fd = ::fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
-  size_t start = 0;
-  while (fd >= 0) {
-    size_t slash = relative.find('/', start);
-    std::string part = relative.substr(start, slash - start);
-    int next = ::openat(fd, part.c_str(),
-                        O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int error = errno;
-    ::close(fd);
-    if (next < 0) return ErrnoStatus(absolute, error);
-    fd = next;
-    if (slash == std::string::npos) return fd;
-    start = slash + 1;
-  }
-  return ErrnoStatus(absolute, errno);
-}
-
 // A folder's own entries, sorted, and its subfolders: each walked whole
 // on one core (`whole`) or listed the same way in turn (`listed`).
 struct Listing {
@@ -483,9 +462,11 @@ Result<WalkedParts> WalkFolderParts(const fs::path& root,
   // Each list is sorted (and visited) on the core that made it.
   auto walk = [&](const Job& job, bool whole) -> Status {
     const Deferred& folder = job.listing->folders[job.folder];
+    // No link followed on the way: the walk never leaves the folder.
     ASSIGN_OR_RETURN(int child,
-                     OpenFolderUnder(root_fd, folder.prefix,
-                                     folder.absolute));
+                     OpenWithoutLinks(root_fd, folder.prefix,
+                                      O_RDONLY | O_DIRECTORY,
+                                      folder.absolute));
     std::vector<WalkedEntry>* out = nullptr;
     std::vector<Deferred>* deeper = nullptr;
     if (whole) {
