@@ -61,6 +61,8 @@ class FaultyRegistry {
   size_t keep_bytes = 0;
   // The `refuse_put`-th closing PUT of an upload answers 500.
   int refuse_put = 0;
+  // Every upload start answers 403 DENIED, as for a user who may read.
+  bool deny_pushes = false;
 
   FaultyRegistry() {
     server_.Post(R"(/v2/(.+)/blobs/uploads/)",
@@ -71,6 +73,13 @@ class FaultyRegistry {
                   [this](const httplib::Request& req, httplib::Response& res) {
                     Patch(req, res);
                   });
+    server_.Delete(R"(/v2/(.+)/blobs/uploads/([0-9]+))",
+                   [this](const httplib::Request& req,
+                          httplib::Response& res) {
+                     std::lock_guard lock(mutex_);
+                     cancelled += uploads_.erase(req.matches[2]);
+                     res.status = 204;
+                   });
     server_.Put(R"(/v2/(.+)/blobs/uploads/([0-9]+))",
                 [this](const httplib::Request& req, httplib::Response& res) {
                   Close(req, res);
@@ -119,6 +128,7 @@ class FaultyRegistry {
   std::vector<uint64_t> patch_starts;
   std::vector<int> patch_statuses;
   int uploads_started = 0;
+  size_t cancelled = 0;  // Uploads ended by DELETE.
 
  private:
   // Range as distribution reports it: "0-0" for an empty upload too.
@@ -128,6 +138,13 @@ class FaultyRegistry {
 
   void Start(const httplib::Request& req, httplib::Response& res) {
     std::lock_guard lock(mutex_);
+    if (deny_pushes) {
+      res.status = 403;
+      res.set_content("{\"errors\":[{\"code\":\"DENIED\",\"message\":"
+                      "\"user bob may not push\"}]}",
+                      "application/json");
+      return;
+    }
     std::string id = std::to_string(++uploads_started);
     uploads_[id] = "";
     res.status = 202;
@@ -307,6 +324,22 @@ TEST_F(ClientUploadTest, ACorruptLocalBlobIsNotPushed) {
             std::string::npos);
   EXPECT_EQ(registry.Blob(digest), "");
   EXPECT_FALSE(registry.HasManifest("v1"));
+  EXPECT_EQ(registry.cancelled, 1u);  // Not left for the registry's gc.
+}
+
+// A login the registry refuses is exit 5 (docs/exit-codes.md), with the
+// registry's code and message, not a network error.
+TEST_F(ClientUploadTest, ARefusedPushIsAFailedPrecondition) {
+  Digest digest = *blobs_->PutBytes(Pattern(100, 3));
+  FaultyRegistry registry;
+  registry.deny_pushes = true;
+  Result<PushResult> pushed = PushTo(registry, {digest});
+  ASSERT_FALSE(pushed.ok());
+  EXPECT_EQ(pushed.status().code(), StatusCode::kFailedPrecondition)
+      << pushed.status().ToString();
+  EXPECT_NE(pushed.status().message().find(
+                "HTTP 403 DENIED: user bob may not push"),
+            std::string::npos);
 }
 
 // The registry's own error code names the refusal and sets the status:
