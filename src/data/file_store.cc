@@ -379,20 +379,8 @@ Result<StoredFile> SmallFileBatch::AddLarge(const std::string& path) {
   return StoreLargeFileFrom(blobs_, in, path);
 }
 
-Result<StoredFile> SmallFileBatch::Add(const std::string& path,
-                                       uint64_t expected_size) {
-  ASSIGN_OR_RETURN(int in, OpenSource(path));
-  struct stat info;
-  if (::fstat(in, &info) != 0 || !S_ISREG(info.st_mode)) {
-    ::close(in);
-    return Status::Aborted(path + " changed while being read: no longer "
-                           "a regular file");
-  }
-  return ReadAndStore(in, path, expected_size);
-}
-
-Result<std::optional<StoredFile>> SmallFileBatch::AddUnstatted(
-    const std::string& path, struct stat* info) {
+Result<int> SmallFileBatch::OpenRegular(const std::string& path,
+                                        struct stat* info) const {
   ASSIGN_OR_RETURN(int in, OpenSource(path));
   if (::fstat(in, info) != 0) {
     Status status = ErrnoStatus(path, errno);
@@ -401,8 +389,22 @@ Result<std::optional<StoredFile>> SmallFileBatch::AddUnstatted(
   }
   if (!S_ISREG(info->st_mode)) {
     ::close(in);
-    return Status::Aborted(path + " changed while being read");
+    return Status::Aborted(path + " changed while being read: no longer "
+                           "a regular file");
   }
+  return in;
+}
+
+Result<StoredFile> SmallFileBatch::Add(const std::string& path,
+                                       uint64_t expected_size) {
+  struct stat info;
+  ASSIGN_OR_RETURN(int in, OpenRegular(path, &info));
+  return ReadAndStore(in, path, expected_size);
+}
+
+Result<std::optional<StoredFile>> SmallFileBatch::AddUnstatted(
+    const std::string& path, struct stat* info) {
+  ASSIGN_OR_RETURN(int in, OpenRegular(path, info));
   if (static_cast<uint64_t>(info->st_size) > kSmallFileLimit) {
     ::close(in);
     return std::optional<StoredFile>();

@@ -128,6 +128,9 @@ class SmallFileBatch {
   };
 
   Result<int> OpenSource(const std::string& path) const;
+  // OpenSource, then fstat into `*info`: Aborted (and closed) unless it
+  // is a regular file, as a FIFO or device swapped in is not.
+  Result<int> OpenRegular(const std::string& path, struct stat* info) const;
   // Reads the open file `in` whole, hashes and stores it; closes `in`.
   Result<StoredFile> ReadAndStore(int in, const std::string& path,
                                   uint64_t expected_size);
