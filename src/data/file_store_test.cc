@@ -3,6 +3,7 @@
 #include "data/file_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <fstream>
 #include <random>
@@ -138,6 +139,34 @@ TEST_F(FileStoreTest, FilesUnderTheRootAreReadRelativeToIt) {
   EXPECT_EQ(inside->digest, Sha256Of("inside\n"));
   EXPECT_EQ(outside->digest, Sha256Of("outside\n"));
   EXPECT_TRUE(batch.Add(root_ / "tree" / "missing", 1).status().IsNotFound());
+}
+
+// Found by a tester: a folder on a file's path swapped for a link to
+// elsewhere was followed, and a file swapped for a FIFO hung the read.
+TEST_F(FileStoreTest, ALinkOnThePathOrAFifoIsRefusedAsAChange) {
+  store::BlobStore blobs(root_ / "store");
+  WriteBytes(root_ / "secret" / "f", "secret\n");
+  fs::create_directories(root_ / "tree");
+  fs::create_directory_symlink("../secret", root_ / "tree" / "sub");
+  ASSERT_EQ(::mkfifo((root_ / "tree" / "fifo").c_str(), 0644), 0);
+  SmallFileBatch batch(&blobs);
+  batch.OpenRelativeTo(root_ / "tree");
+
+  std::string linked = (root_ / "tree" / "sub" / "f").string();
+  auto through_link = batch.Add(linked, 7);
+  ASSERT_FALSE(through_link.ok());
+  EXPECT_EQ(through_link.status().message(),
+            linked + " changed while being snapshotted: a link is now on "
+                     "its path");
+  std::string fifo = (root_ / "tree" / "fifo").string();
+  for (bool statted : {true, false}) {
+    struct stat info;
+    Status status = statted ? batch.Add(fifo, 0).status()
+                            : batch.AddUnstatted(fifo, &info).status();
+    EXPECT_TRUE(status.IsAborted());
+    EXPECT_EQ(status.message(),
+              fifo + " changed while being read: no longer a regular file");
+  }
 }
 
 TEST_F(FileStoreTest, AnUnpublishedBatchLeavesNothingBehind) {
