@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -74,20 +75,24 @@ Status FsyncDirectory(const fs::path& directory) {
   return Status::Ok();
 }
 
-Result<int> OpenWithoutLinks(int dir_fd, const std::string& relative,
-                             int flags, const fs::path& shown) {
+Result<int> OpenWithoutLinks(int dir_fd, std::string_view relative,
+                             int flags, std::string_view shown) {
   flags |= O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
   // openat2 refuses every link in one call (Linux 5.6 on).
   struct open_how how = {};
   how.flags = static_cast<uint64_t>(flags);
   how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH;
   auto failed = [&shown](int error) {
-    Status status = ErrnoStatus(shown, error);
+    Status status = ErrnoStatus(fs::path(shown), error);
     errno = error;  // For callers that tell ELOOP apart.
     return status;
   };
-  long fd = ::syscall(SYS_openat2, dir_fd, relative.c_str(), &how,
-                      sizeof(how));
+  // The kernel needs a terminated string; a path fits on the stack.
+  char name[PATH_MAX];
+  if (relative.size() >= sizeof name) return failed(ENAMETOOLONG);
+  relative.copy(name, relative.size());
+  name[relative.size()] = '\0';
+  long fd = ::syscall(SYS_openat2, dir_fd, name, &how, sizeof(how));
   if (fd >= 0) return static_cast<int>(fd);
   if (errno != ENOSYS) return failed(errno);
 
@@ -98,7 +103,7 @@ Result<int> OpenWithoutLinks(int dir_fd, const std::string& relative,
   while (true) {
     size_t slash = relative.find('/', start);
     bool last = slash == std::string::npos;
-    std::string part = relative.substr(start, slash - start);
+    std::string part(relative.substr(start, slash - start));
     int next = ::openat(at, part.c_str(),
                         last ? flags : O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
                                            O_CLOEXEC);

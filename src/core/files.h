@@ -54,8 +54,9 @@ Status FsyncDirectory(const fs::path& directory);
 // (a FIFO swapped in opens at once, for the caller's type check).
 // `flags` are added to O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC. `shown` names
 // the file in errors; errno is left set on failure.
-Result<int> OpenWithoutLinks(int dir_fd, const std::string& relative,
-                             int flags, const fs::path& shown);
+// Neither is copied on success: a snapshot opens one file per call.
+Result<int> OpenWithoutLinks(int dir_fd, std::string_view relative,
+                             int flags, std::string_view shown);
 
 // Creates a fresh, uniquely named folder inside `parent`.
 Result<fs::path> MakeTempDirectory(const fs::path& parent,

@@ -42,13 +42,17 @@ void ClearProgressLine() {
 }
 
 Progress::Progress(std::string label, uint64_t total, std::string unit)
-    : label_(std::move(label)), unit_(std::move(unit)), total_(total) {}
+    : enabled_(ProgressEnabled()),
+      label_(std::move(label)),
+      unit_(std::move(unit)),
+      total_(total) {}
 
 Progress::~Progress() { Finish(); }
 
 void Progress::Advance(uint64_t amount) {
+  done_.fetch_add(amount, std::memory_order_relaxed);
+  if (!enabled_) return;
   std::lock_guard<std::mutex> lock(mutex_);
-  done_ += amount;
   Draw();
 }
 
@@ -74,23 +78,24 @@ void Progress::Finish() {
 }
 
 void Progress::Draw() {
-  if (finished_ || !ProgressEnabled()) {
+  if (finished_ || !enabled_) {
     return;
   }
   // Redrawing more than ten times a second only costs time.
   int64_t now = NowUnixMillis();
-  if (now - last_draw_millis_ < 100 && done_ < total_) {
+  uint64_t done = done_.load(std::memory_order_relaxed);
+  if (now - last_draw_millis_ < 100 && done < total_) {
     return;
   }
   last_draw_millis_ = now;
 
   constexpr int kWidth = 30;
   int filled = total_ == 0 ? 0
-                           : static_cast<int>(kWidth * std::min(done_, total_) /
+                           : static_cast<int>(kWidth * std::min(done, total_) /
                                               total_);
   std::string block = label_ + " [" + std::string(filled, '=') +
                       std::string(kWidth - filled, ' ') + "] " +
-                      std::to_string(done_) + "/" + std::to_string(total_) +
+                      std::to_string(done) + "/" + std::to_string(total_) +
                       (unit_.empty() ? "" : " " + unit_);
   for (const std::string& line : lines_) {
     block += "\n  " + line.substr(0, 76);

@@ -7,6 +7,7 @@
 #ifndef LOCKSTEP_CORE_PROGRESS_H_
 #define LOCKSTEP_CORE_PROGRESS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -42,11 +43,14 @@ class Progress {
  private:
   void Draw();
 
+  // Settled when made: without a terminal, or with --quiet, Advance is
+  // one atomic add (a snapshot advances once per file on every core).
+  const bool enabled_;
   std::mutex mutex_;
   std::string label_;
   std::string unit_;
   uint64_t total_;
-  uint64_t done_ = 0;
+  std::atomic<uint64_t> done_{0};
   int64_t last_draw_millis_ = 0;
   std::vector<std::string> lines_;
   bool finished_ = false;

@@ -366,7 +366,8 @@ Result<int> SmallFileBatch::OpenSource(const std::string& path) const {
   // outside files in under the folder's name.
   if (root_fd_ >= 0 && path.starts_with(root_prefix_)) {
     Result<int> in = OpenWithoutLinks(
-        root_fd_, path.substr(root_prefix_.size()), O_RDONLY, path);
+        root_fd_, std::string_view(path).substr(root_prefix_.size()),
+        O_RDONLY, path);
     if (in.ok() || errno != ELOOP) return in;
     return Status::Aborted(path + " changed while being snapshotted: a "
                            "link is now on its path");

@@ -466,7 +466,7 @@ Result<WalkedParts> WalkFolderParts(const fs::path& root,
     ASSIGN_OR_RETURN(int child,
                      OpenWithoutLinks(root_fd, folder.prefix,
                                       O_RDONLY | O_DIRECTORY,
-                                      folder.absolute));
+                                      folder.absolute.native()));
     std::vector<WalkedEntry>* out = nullptr;
     std::vector<Deferred>* deeper = nullptr;
     if (whole) {

@@ -66,9 +66,8 @@ bool BlobStore::MayHoldLoose(const Digest& digest) const {
     }
     ::closedir(dir);
   });
-  const std::string& hex = digest.hex();
-  char first[3] = {hex[0], hex[1], '\0'};
-  return loose_->shards.test(std::strtoul(first, nullptr, 16));
+  // A shard folder is named by the digest's first byte.
+  return loose_->shards.test(digest.raw()[0]);
 }
 
 namespace {
@@ -507,6 +506,10 @@ Status BlobWriter::Append(std::string_view bytes) {
   RETURN_IF_ERROR(WriteAll(fd_, bytes, temp_));
   StartWritebackEvery8MiB(fd_, size_, &written_back_);
   return Status::Ok();
+}
+
+Status BlobWriter::Flush() {
+  return ::fsync(fd_) == 0 ? Status::Ok() : ErrnoStatus(temp_, errno);
 }
 
 Result<Digest> BlobWriter::Commit(const Digest* expected) {

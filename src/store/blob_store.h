@@ -189,6 +189,10 @@ class BlobWriter {
   Status Append(std::string_view bytes);
   uint64_t size() const { return size_; }
 
+  // Makes the bytes so far durable without publishing them, so that the
+  // flush can overlap other work and a later Commit only renames.
+  Status Flush();
+
   // Publishes the blob. With `expected` set, InvalidArgument (and nothing
   // stored) when the bytes hash to something else.
   Result<Digest> Commit(const Digest* expected = nullptr);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -45,6 +46,27 @@ uint64_t GetU64(const char* in) {
 
 bool ByDigest(const PackEntry& a, const PackEntry& b) {
   return std::memcmp(a.digest.data(), b.digest.data(), 32) < 0;
+}
+
+// A digest's first eight bytes as a number that orders as memcmp does.
+uint64_t LeadingWord(const RawDigest& digest) {
+  uint64_t word;
+  std::memcpy(&word, digest.data(), sizeof word);
+  if constexpr (std::endian::native == std::endian::little) {
+    word = __builtin_bswap64(word);
+  }
+  return word;
+}
+
+// The order of a stable sort by digest (a repeat after its first copy),
+// for an unstable sort that needs no buffer and mostly compares numbers:
+// a pack of 100,000 small files is sorted on the way to its fsync.
+bool ByDigestThenOffset(const PackEntry& a, const PackEntry& b) {
+  uint64_t left = LeadingWord(a.digest);
+  uint64_t right = LeadingWord(b.digest);
+  if (left != right) return left < right;
+  int order = std::memcmp(a.digest.data(), b.digest.data(), 32);
+  return order != 0 ? order < 0 : a.offset < b.offset;
 }
 
 Status Malformed(const fs::path& path, const std::string& what) {
@@ -247,7 +269,7 @@ Status PackWriter::WriteAt(const char* data, size_t size, uint64_t offset) {
 Status PackWriter::Seal() {
   // The index: entries sorted by digest, each digest once (a repeat's
   // bytes stay in the data region, unnamed).
-  std::stable_sort(entries_.begin(), entries_.end(), ByDigest);
+  std::sort(entries_.begin(), entries_.end(), ByDigestThenOffset);
   entries_.erase(std::unique(entries_.begin(), entries_.end(),
                              [](const PackEntry& a, const PackEntry& b) {
                                return a.digest == b.digest;
