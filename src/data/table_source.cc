@@ -333,7 +333,8 @@ Result<std::vector<PgColumn>> PgTableColumns(PGconn* connection,
       PgQuery(connection,
               "SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
               "a.attcollation <> 0, "
-              "coalesce(array_position(i.indkey::int2[], a.attnum), 0) "
+              "coalesce(array_position(i.indkey::int2[], a.attnum) - "
+              "array_lower(i.indkey::int2[], 1) + 1, 0) "
               "FROM pg_attribute a LEFT JOIN pg_index i ON "
               "i.indrelid = a.attrelid AND i.indisprimary "
               "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND "
