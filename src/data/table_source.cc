@@ -18,6 +18,8 @@ namespace lockstep::data {
 namespace {
 
 constexpr size_t kFlushSize = 1 << 20;
+// How long a SQLite source locked by a writer is waited for.
+constexpr int kSqliteBusyMillis = 10000;
 
 int HexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -61,8 +63,13 @@ Result<std::string> TakeOurKeys(std::string_view query_string,
     std::string_view value =
         equals == std::string_view::npos ? "" : pair.substr(equals + 1);
     if (key == "table" || key == "query") {
-      ASSIGN_OR_RETURN(std::string decoded, PercentDecode(value));
-      (key == "table" ? source->table : source->query) = decoded;
+      std::string& field = key == "table" ? source->table : source->query;
+      // A second one would silently win over the first.
+      if (!field.empty()) {
+        return Status::InvalidArgument("?" + std::string(key) +
+                                       "= is given twice");
+      }
+      ASSIGN_OR_RETURN(field, PercentDecode(value));
       continue;
     }
     rest += rest.empty() ? "" : "&";
@@ -149,7 +156,13 @@ Result<Statement> Prepare(sqlite3* db, const std::string& sql,
                           const TableSource& source) {
   sqlite3_stmt* raw = nullptr;
   if (sqlite3_prepare_v2(db, sql.c_str(), -1, &raw, nullptr) != SQLITE_OK) {
-    return Status::InvalidArgument(source.display + ": " + sqlite3_errmsg(db));
+    // A writer holding the database past the busy timeout is not a
+    // fault of the source given.
+    int code = sqlite3_errcode(db);
+    std::string message = source.display + ": " + sqlite3_errmsg(db);
+    return code == SQLITE_BUSY || code == SQLITE_LOCKED
+               ? Status::Unavailable(message)
+               : Status::InvalidArgument(message);
   }
   return Statement(raw);
 }
@@ -158,7 +171,12 @@ Result<Statement> Prepare(sqlite3* db, const std::string& sql,
 // column, compared as bytes (COLLATE BINARY) whatever the schema says.
 Result<std::string> SqliteTableSelect(sqlite3* db, const TableSource& source) {
   ASSIGN_OR_RETURN(Statement info,
-                   Prepare(db, "SELECT name, pk FROM pragma_table_info(?)",
+                   Prepare(db,
+                           // Generated columns are in SELECT *, so in the
+                           // snapshot (hidden 2 and 3); hidden 1 is a
+                           // virtual table's hidden column, never shown.
+                           "SELECT name, pk FROM pragma_table_xinfo(?) "
+                           "WHERE hidden <> 1",
                            source));
   sqlite3_bind_text(info.get(), 1, source.table.c_str(), -1, SQLITE_TRANSIENT);
   std::vector<std::string> names;
@@ -232,6 +250,9 @@ Result<TableExport> ExportSqlite(const TableSource& source,
     return Status::NotFound(source.display + ": cannot open the database: " +
                             (raw ? sqlite3_errmsg(raw) : "out of memory"));
   }
+  // A database another process is writing is waited for, as Python's
+  // sqlite3 does, rather than refused at once.
+  sqlite3_busy_timeout(db.get(), kSqliteBusyMillis);
   std::string sql;
   if (!source.table.empty()) {
     ASSIGN_OR_RETURN(sql, SqliteTableSelect(db.get(), source));
