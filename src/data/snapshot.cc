@@ -306,7 +306,8 @@ Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
                                              store::SweepLock::Mode::kShared));
   Result<SnapshotInfo> info = Status::Internal("unset");
   if (IsTableUrl(request.source)) {
-    info = SnapshotTable(request.source);
+    // A relative SQLite path is recorded absolute, as a file's is.
+    info = SnapshotTable(AnchorSqliteUrl(request.source, ""));
   } else {
     struct stat status;
     fs::path path = request.source;

@@ -495,6 +495,29 @@ bool IsTableUrl(std::string_view text) {
          text.starts_with("postgres://");
 }
 
+std::string AnchorSqliteUrl(const std::string& url,
+                            const std::filesystem::path& directory) {
+  namespace fs = std::filesystem;
+  if (!url.starts_with("sqlite:")) {
+    return url;
+  }
+  size_t start = url.compare(7, 2, "//") == 0 ? 9 : 7;
+  if (url.compare(start, 1, "/") == 0) {
+    return url;
+  }
+  // An empty folder ("p.yaml" has no folder part) is the current one.
+  std::error_code error;
+  fs::path base = directory.empty() ? fs::path(".") : directory;
+  std::string folder = fs::absolute(base, error).lexically_normal().string();
+  std::string encoded;
+  for (char c : folder) {
+    // The path is percent-decoded when the URL is parsed.
+    encoded += c == '%' ? "%25" : c == '?' ? "%3F" : std::string(1, c);
+  }
+  if (!encoded.ends_with('/')) encoded += '/';
+  return "sqlite://" + encoded + url.substr(start);
+}
+
 Result<TableSource> ParseTableUrl(std::string_view url) {
   TableSource source;
   size_t question = url.find('?');

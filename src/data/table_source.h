@@ -11,6 +11,7 @@
 #define LOCKSTEP_DATA_TABLE_SOURCE_H_
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,12 @@ struct TableExport {
 };
 
 using CsvSink = std::function<Status(std::string_view bytes)>;
+
+// `url` with a relative SQLite path made absolute against `directory`
+// (the current folder when empty); other URLs are returned as they are.
+// A source is recorded so, whatever folder it was named from.
+std::string AnchorSqliteUrl(const std::string& url,
+                            const std::filesystem::path& directory);
 
 // Writes the table as canonical CSV to `sink`. NotFound for a missing
 // table or database file, InvalidArgument for a failing query,

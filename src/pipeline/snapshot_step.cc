@@ -37,28 +37,6 @@ Result<int64_t> SourceArtifactOf(const data::SnapshotInfo& info,
   return Status::NotFound("no source artifact for snapshot " + info.Ref());
 }
 
-// A relative SQLite path in `url` made absolute against `directory`, as
-// paths in a pipeline file are; other URLs are returned as they are.
-std::string AnchorSqliteUrl(const std::string& url,
-                            const fs::path& directory) {
-  if (!url.starts_with("sqlite:")) {
-    return url;
-  }
-  size_t start = url.compare(7, 2, "//") == 0 ? 9 : 7;
-  if (url.compare(start, 1, "/") == 0) {
-    return url;
-  }
-  std::error_code error;
-  std::string folder =
-      fs::absolute(directory, error).lexically_normal().string();
-  std::string encoded;
-  for (char c : folder) {
-    // The path is percent-decoded when the URL is parsed.
-    encoded += c == '%' ? "%25" : c == '?' ? "%3F" : std::string(1, c);
-  }
-  if (!encoded.ends_with('/')) encoded += '/';
-  return "sqlite://" + encoded + url.substr(start);
-}
 
 }  // namespace
 
@@ -93,7 +71,7 @@ Result<SnapshotStepResult> TakeSnapshotForStep(
   data::SnapshotRequest request;
   std::error_code error;
   request.source = data::IsTableUrl(source)
-                       ? AnchorSqliteUrl(source, pipeline_directory)
+                       ? data::AnchorSqliteUrl(source, pipeline_directory)
                        : fs::absolute(pipeline_directory / source, error)
                              .string();
   request.name = name;

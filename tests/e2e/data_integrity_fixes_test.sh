@@ -61,6 +61,11 @@ expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["row_count"]')" 2 "row_count"
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["digest"]')" \
   "sha256:$(printf 'x\n""\na\n' | sha256sum | cut -d' ' -f1)" "nt digest"
 expect_exit 0 "$LOCKSTEP" data verify nt
+# Found by a tester: the relative path was recorded as typed, while a
+# file's is recorded absolute (and a pipeline's SQLite path too).
+expect_exit 0 "$LOCKSTEP" data show nt --json
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["source"]')" \
+  "sqlite://$TEST_DIR/n.db?table=t" "relative SQLite source recorded"
 
 # 9. An input whose snapshot gc removed names the snapshot and why.
 "$LOCKSTEP" data snapshot e.csv --name rm --expires 1s -q

@@ -93,4 +93,12 @@ expect_exit 0 "$LOCKSTEP" data show reltable --json
 expect_eq "$(json stdout.txt 'd["source"]')" \
   "sqlite://$TEST_DIR/rel/shop.db?table=t" "recorded source"
 expect_eq "$(json stdout.txt 'd["row_count"]')" 2 "rows"
+
+# Found by a tester: run from its own folder as `run q.yaml` (no folder
+# in the name), the same URL became sqlite:///shop.db, exit 2.
+sed -i 's/name: reltable/name: fromhere/' rel/q.yaml
+(cd rel && expect_exit 0 "$LOCKSTEP" run q.yaml)
+expect_exit 0 "$LOCKSTEP" data show fromhere --json
+expect_eq "$(json stdout.txt 'd["source"]')" \
+  "sqlite://$TEST_DIR/rel/shop.db?table=t" "source of a bare file name"
 echo "pipeline snapshot step: ok"
