@@ -711,6 +711,78 @@ Result<std::vector<SnapshotInfo>> DataSnapshots::List() {
   return out;
 }
 
+namespace {
+
+// Hashes every file blob `files` names, on all cores, and returns a
+// problem for each one missing, corrupt or of the wrong size. `checked`
+// gets the bytes read.
+std::vector<std::string> CheckTreeFiles(
+    const store::BlobStore& blobs,
+    const std::vector<const TreeEntry*>& files, const std::string& label,
+    uint64_t* checked) {
+  std::vector<std::string> problems(files.size());
+  std::atomic<uint64_t> read{0};
+  Progress progress(label, files.size(), "files");
+  Status status = ParallelFor(files.size(), [&](size_t k) -> Status {
+    const TreeEntry& entry = *files[k];
+    // Loose or packed: the store finds the bytes either way.
+    uint64_t size = 0;
+    Result<Digest> hashed = blobs.Stream(entry.digest, nullptr, &size);
+    std::string where = "file '" + DisplayPath(entry.path) + "': ";
+    if (!hashed.ok()) {
+      problems[k] = where + "blob " + entry.digest.ToString() +
+                    (hashed.status().IsNotFound() ? " is missing"
+                                                  : " is unreadable");
+    } else if (*hashed != entry.digest) {
+      problems[k] = where + "blob " + entry.digest.ToString() +
+                    PackNote(blobs, entry.digest) +
+                    " is corrupt (hashes to " + hashed->ToString() + ")";
+    } else if (size != entry.size) {
+      problems[k] = where + "size " + std::to_string(size) +
+                    ", recorded " + std::to_string(entry.size);
+    }
+    read += hashed.ok() ? size : 0;
+    progress.Advance(1);
+    return Status::Ok();
+  });
+  progress.Finish();
+  if (!status.ok()) return {status.message()};
+  std::erase_if(problems, [](const std::string& p) { return p.empty(); });
+  *checked = read;
+  return problems;
+}
+
+std::vector<const TreeEntry*> FilesOf(const std::vector<TreeEntry>& tree) {
+  std::vector<const TreeEntry*> files;
+  for (const TreeEntry& entry : tree) {
+    if (entry.type == EntryType::kFile) files.push_back(&entry);
+  }
+  return files;
+}
+
+}  // namespace
+
+std::vector<std::string> CheckSnapshotContent(store::BlobStore* blobs,
+                                              const Digest& digest,
+                                              uint64_t recorded_size) {
+  Result<std::string> prefix = blobs->ReadPrefix(digest, kTreeMagic.size());
+  Result<uint64_t> size = blobs->SizeOf(digest);
+  bool tree = prefix.ok() && *prefix == kTreeMagic && size.ok() &&
+              *size != recorded_size;
+  if (!tree) {
+    Status status = blobs->Verify(digest);
+    if (status.ok()) return {};
+    return {status.message()};
+  }
+  Result<std::string> bytes = blobs->ReadVerified(digest);
+  if (!bytes.ok()) return {"tree: " + bytes.status().message()};
+  Result<std::vector<TreeEntry>> entries = DecodeTree(*bytes);
+  if (!entries.ok()) return {"tree: " + entries.status().message()};
+  uint64_t checked = 0;
+  return CheckTreeFiles(*blobs, FilesOf(*entries), "check " +
+                        digest.Short(), &checked);
+}
+
 Result<std::vector<TreeEntry>> DataSnapshots::ReadTree(
     const SnapshotInfo& info) {
   ASSIGN_OR_RETURN(Digest digest, Digest::Parse(info.digest));
@@ -779,42 +851,13 @@ Result<VerifyReport> DataSnapshots::Verify(const SnapshotRef& ref) {
     report.problems.push_back(tree.status().message());
     return report;
   }
-  std::vector<const TreeEntry*> files;
+  std::vector<const TreeEntry*> files = FilesOf(*tree);
   uint64_t total = 0;
-  for (const TreeEntry& entry : *tree) {
-    if (entry.type == EntryType::kFile) {
-      files.push_back(&entry);
-      total += entry.size;
-    }
-  }
-  std::vector<std::string> problems(files.size());
-  std::atomic<uint64_t> checked{0};
-  Progress progress("verify " + info.Ref(), files.size(), "files");
-  RETURN_IF_ERROR(ParallelFor(files.size(), [&](size_t k) -> Status {
-    const TreeEntry& entry = *files[k];
-    // Loose or packed: the store finds the bytes either way.
-    uint64_t size = 0;
-    Result<Digest> hashed = blobs_->Stream(entry.digest, nullptr, &size);
-    std::string where = "file '" + DisplayPath(entry.path) + "': ";
-    if (!hashed.ok()) {
-      problems[k] = where + "blob " + entry.digest.ToString() +
-                    (hashed.status().IsNotFound() ? " is missing"
-                                                  : " is unreadable");
-    } else if (*hashed != entry.digest) {
-      problems[k] = where + "blob " + entry.digest.ToString() +
-                    PackNote(*blobs_, entry.digest) +
-                    " is corrupt (hashes to " + hashed->ToString() + ")";
-    } else if (size != entry.size) {
-      problems[k] = where + "size " + std::to_string(size) +
-                    ", recorded " + std::to_string(entry.size);
-    }
-    checked += hashed.ok() ? size : 0;
-    progress.Advance(1);
-    return Status::Ok();
-  }));
-  progress.Finish();
-  for (std::string& problem : problems) {
-    if (!problem.empty()) report.problems.push_back(std::move(problem));
+  for (const TreeEntry* entry : files) total += entry->size;
+  uint64_t checked = 0;
+  for (std::string& problem :
+       CheckTreeFiles(*blobs_, files, "verify " + info.Ref(), &checked)) {
+    report.problems.push_back(std::move(problem));
   }
   if (total != info.size) {
     report.problems.push_back("size: recorded " + std::to_string(info.size) +

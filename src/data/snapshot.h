@@ -81,14 +81,23 @@ struct SnapshotRef {
 };
 Result<SnapshotRef> ParseSnapshotRef(std::string_view text);
 
-// A snapshot version as written after @ or given to --version: 1 to
-// 99999999999999999 (17 digits). InvalidArgument otherwise.
 // Whether `name` may name a new snapshot (docs/data.md): parts of
 // letters, digits, . _ - joined by single '/', none empty or starting
 // with '.' or '-'.
 bool IsValidNewSnapshotName(std::string_view name);
 
+// A snapshot version as written after @ or given to --version: 1 to
+// 99999999999999999 (17 digits). InvalidArgument otherwise.
 Result<int64_t> ParseSnapshotVersion(std::string_view text);
+
+// Checks a snapshot's stored content from its digest alone, for a
+// manifest that names no record: the blob, and when it is a folder's
+// tree every file blob the tree names. A tree is told from a file by
+// `recorded_size`: a folder records the total of its files, not its
+// tree's size. Returns what is missing or corrupt; empty when intact.
+std::vector<std::string> CheckSnapshotContent(store::BlobStore* blobs,
+                                              const Digest& digest,
+                                              uint64_t recorded_size);
 
 // What `verify` found: empty `problems` means everything matched.
 struct VerifyReport {

@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "data/snapshot.h"
 #include "env/code_version.h"
 #include "pipeline/executor.h"
 #include "pipeline/expression.h"
@@ -72,19 +73,33 @@ StepVerdict Reproducer::CheckSnapshot(const Json& step) {
   StepVerdict verdict{step["name"], "identical", "", {}};
   std::string digest_text = step["outputs"]["dataset"]["digest"];
   Result<Digest> digest = Digest::Parse(digest_text);
-  Status status = digest.ok() ? blobs_->Verify(*digest) : digest.status();
   std::string label;
+  uint64_t recorded_size = 0;
   for (const Json& snapshot : manifest_.value("data", Json::array())) {
     if (snapshot.value("digest", "") == digest_text) {
       label = snapshot["name"].get<std::string>() + "@" +
               std::to_string(snapshot["version"].get<int64_t>());
+      recorded_size = snapshot.value("size", uint64_t{0});
     }
   }
-  if (!status.ok()) {
+  // A folder's files are checked too, not only its tree: without them
+  // the steps that read it cannot run again.
+  std::vector<std::string> problems =
+      digest.ok()
+          ? data::CheckSnapshotContent(blobs_, *digest, recorded_size)
+          : std::vector<std::string>{digest.status().message()};
+  if (!problems.empty()) {
+    std::string what = " is not in the store";
+    if (digest.ok() && blobs_->Contains(*digest)) {
+      what = " is damaged in the store: " + problems.front();
+      if (problems.size() > 1) {
+        what += " (and " + std::to_string(problems.size() - 1) + " more)";
+      }
+    }
     verdict.status = "missing";
-    verdict.note = "data snapshot " + label + " (" + digest_text +
-                   ") is not in the store; pull it with `lockstep pull` or "
-                   "snapshot the original data again";
+    verdict.note = "data snapshot " + label + " (" + digest_text + ")" +
+                   what + "; pull it with `lockstep pull` or snapshot "
+                   "the original data again";
     report_.missing.push_back(verdict.note);
     return verdict;
   }

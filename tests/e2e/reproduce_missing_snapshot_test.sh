@@ -31,4 +31,26 @@ expect_eq "$(json stdout.txt 'd["steps"][0]["status"]')" missing \
   "snapshot step status"
 expect_exit 2 "$LOCKSTEP" reproduce manifest.json
 expect_contains stdout.txt "missing: data snapshot rows@1 ($digest)"
+
+# Found by a tester: a folder snapshot whose file blobs are gone (only its
+# tree left) was "present and verified", exit 0.
+export LOCKSTEP_STORE="$TEST_DIR/folder-store"
+mkdir -p folder/sub
+printf x >folder/x
+printf y >folder/sub/y
+cat >f.yaml <<'YAML'
+pipeline: snapfolder
+steps:
+  take:
+    uses: lockstep/data-snapshot
+    with: {source: folder, name: f}
+YAML
+"$LOCKSTEP" run f.yaml --json >frun.json 2>/dev/null
+fmanifest=$(json frun.json 'd["manifest"]')
+expect_exit 0 "$LOCKSTEP" reproduce "$fmanifest"
+rm -f "$LOCKSTEP_STORE"/packs/*.pack
+expect_exit 2 "$LOCKSTEP" reproduce "$fmanifest" --json
+expect_contains stdout.txt "data snapshot f@1 ("
+expect_contains stdout.txt ") is damaged in the store: file '"
+expect_contains stdout.txt " is missing (and 1 more)"
 echo "reproduce missing snapshot: ok"
