@@ -977,6 +977,11 @@ Result<SnapshotDiff> DataSnapshots::Diff(const SnapshotRef& from,
   if (a.columns != b.columns) diff.notes.push_back("columns differ");
   if (a.kind != SourceKind::kFolder || b.kind != SourceKind::kFolder ||
       diff.same_content) {
+    // One blob each: nothing finer to say than that its bytes differ,
+    // which must still be said when size and rows are the same.
+    if (!diff.same_content) {
+      diff.notes.push_back("content: " + a.digest + " -> " + b.digest);
+    }
     return diff;
   }
 

@@ -100,6 +100,15 @@ TEST_F(SnapshotTest, ChangeInTheLastOf10001RowsChangesTheDigest) {
   EXPECT_NE(before.digest, after.digest);
   EXPECT_EQ(after.digest, Sha256Sum(root_ / "big.csv"));
   EXPECT_EQ(after.version, before.version + 1);
+
+  // Found by a tester: with size and rows the same, diff said nothing.
+  auto diff = snapshots_->Diff({after.name, before.version},
+                               {after.name, after.version});
+  ASSERT_TRUE(diff.ok());
+  EXPECT_FALSE(diff->same_content);
+  EXPECT_EQ(diff->notes, std::vector<std::string>{"content: " +
+                                                  before.digest + " -> " +
+                                                  after.digest});
 }
 
 TEST_F(SnapshotTest, SameSizeRewriteRightAfterHashingIsSeen) {
