@@ -198,6 +198,9 @@ IgnoreRules IgnoreRules::Parse(std::string_view text) {
 
 bool IgnoreRules::Ignored(std::string_view path, bool is_directory) const {
   if (patterns_.empty()) return false;  // The common case: no copies.
+  // The rules themselves are part of what was snapshotted, whatever they
+  // say (`*` included): without them the tree cannot be explained.
+  if (path == ".lockstepignore" && !is_directory) return false;
   std::string full(path);
   size_t slash = full.rfind('/');
   std::string base = slash == std::string::npos ? full : full.substr(slash + 1);

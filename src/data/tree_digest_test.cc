@@ -229,6 +229,19 @@ TEST_F(TreeDigestTest, LockstepIgnoreLeavesEntriesOut) {
                                              "sub", "sub/top-only.txt"}));
 }
 
+// Found by a tester: `*` (or `.*`) left the rules file itself out,
+// though docs/data.md says it is kept.
+TEST_F(TreeDigestTest, LockstepIgnoreKeepsItselfWhateverItSays) {
+  WriteBytes(root_ / ".lockstepignore", "*\n");
+  WriteBytes(root_ / "a.csv", "a");
+  WriteBytes(root_ / "sub/.lockstepignore", "a nested one is data");
+  auto walked = WalkFolder(root_);
+  ASSERT_TRUE(walked.ok());
+  std::vector<std::string> paths;
+  for (const WalkedEntry& item : *walked) paths.push_back(item.entry.path);
+  EXPECT_EQ(paths, std::vector<std::string>{".lockstepignore"});
+}
+
 TEST_F(TreeDigestTest, DecodeRejectsUnsafeOrUnsortedTrees) {
   std::string escape = "lockstep-tree-v1\n" +
                        std::string("L\0\0\0\0\2..", 8) + std::string(7, '\0') +
