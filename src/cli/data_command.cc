@@ -101,7 +101,16 @@ Result<std::map<std::string, std::string>> ParseLabels(
     if (equals == 0 || equals == std::string::npos) {
       return Status::InvalidArgument("--label '" + flag + "' is not KEY=VALUE");
     }
-    labels[flag.substr(0, equals)] = flag.substr(equals + 1);
+    std::string key = flag.substr(0, equals);
+    // A key is one line of text, and given once: a second value would
+    // silently replace the first.
+    if (key.find_first_of("\r\n") != std::string::npos) {
+      return Status::InvalidArgument("--label '" + flag +
+                                     "': the key holds a line break");
+    }
+    if (!labels.emplace(key, flag.substr(equals + 1)).second) {
+      return Status::InvalidArgument("--label " + key + " is given twice");
+    }
   }
   return labels;
 }

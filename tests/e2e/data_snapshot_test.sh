@@ -15,6 +15,14 @@ expect_eq "$(json lf.json 'd["row_count"]')" "2" "lf rows"
 expect_eq "$(json lf.json 'd["labels"]["team"]')" "ml" "label"
 [[ "$(json lf.json 'd["digest"]')" != "$(json crlf.json 'd["digest"]')" ]] ||
   fail "CRLF and LF files must differ"
+# Found by a tester: a repeated key kept the last value, and a key could
+# hold a line break. Both are refused, and nothing is recorded.
+expect_exit 3 $LOCKSTEP data snapshot lf.csv --name twice --label a=1 \
+  --label a=2
+expect_contains stderr.txt "--label a is given twice"
+expect_exit 3 $LOCKSTEP data snapshot lf.csv --name nl --label $'a\nb=1'
+expect_contains stderr.txt "the key holds a line break"
+expect_exit 2 $LOCKSTEP data show twice
 
 # A folder with a subfolder, an executable and a dangling symlink.
 mkdir -p data/sub
