@@ -236,7 +236,8 @@ CleanupDecision Decide(const std::vector<CleanupPolicy>& policies,
                        const std::string& repo, const Item& item,
                        const std::map<std::string, std::set<Digest>>& recent,
                        const std::string& lineage, int64_t now_ms) {
-  CleanupDecision decision{repo, item.tag, item.digest, false, ""};
+  CleanupDecision decision{repo, item.tag, item.digest, false, "",
+                           item.pushed_ms};
   if (!lineage.empty()) {
     decision.reason = "lineage: " + lineage;
     return decision;
@@ -315,7 +316,8 @@ Status PlanRepo(Index& index, const std::vector<CleanupPolicy>& policies,
     if (tagged.count(row.digest)) {
       if (!survivors.count(row.digest)) {
         manifest_decisions[row.digest] = {repo, "", row.digest, true,
-                                          "all its tags are removed"};
+                                          "all its tags are removed",
+                                          row.pushed_ms};
       }
       continue;
     }
@@ -451,7 +453,15 @@ Status ApplyCleanup(Index& index, const CleanupPlan& plan) {
     for (const CleanupDecision& decision : plan.decisions) {
       if (!decision.remove) continue;
       if (!decision.tag.empty()) {
-        RETURN_IF_ERROR(index.DeleteTag(decision.repository, decision.tag));
+        // Only the tag as planned: one pushed again since (found by a
+        // tester, mid-cleanup) is judged by the next cleanup.
+        ASSIGN_OR_RETURN(std::optional<TagRow> now,
+                         index.FindTag(decision.repository, decision.tag));
+        if (now && now->digest == decision.digest &&
+            now->pushed_ms == decision.pushed_ms) {
+          RETURN_IF_ERROR(
+              index.DeleteTag(decision.repository, decision.tag));
+        }
         continue;
       }
       // A tag pushed since the plan was made holds the manifest.

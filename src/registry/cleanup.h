@@ -63,6 +63,9 @@ struct CleanupDecision {
   Digest digest;
   bool remove = false;
   std::string reason;  // the policy, or the path that kept it
+  // When the tag (or the manifest) was pushed, as planned: a tag pushed
+  // again while the plan is applied is newer than the plan and stays.
+  int64_t pushed_ms = 0;
 };
 
 struct CleanupPlan {

@@ -194,6 +194,32 @@ TEST_F(CleanupTest, ManifestGoesWhenAllItsTagsGo) {
   EXPECT_FALSE(index_->FindManifest("app", D("a"))->has_value());
 }
 
+// Found by a tester: a tag pushed again (to a new manifest, or the same
+// one) between planning and applying was deleted by the old plan.
+TEST_F(CleanupTest, ATagPushedAgainAfterThePlanStays) {
+  Manifest("a", 10);
+  Manifest("b", 0);
+  Tag("dev-1", "a", 10);
+  Tag("dev-2", "a", 10);
+  Tag("dev-3", "a", 10);
+  CleanupPlan plan = Plan(R"([{"name":"drop-dev","action":"Delete",
+      "condition":{"tagPrefixes":["dev-"],"olderThan":"1d"}}])");
+  EXPECT_EQ(Summary(plan),
+            (std::vector<std::string>{"dev-1:remove", "dev-2:remove",
+                                      "dev-3:remove", "@b:keep",
+                                      "@a:remove"}));
+  Tag("dev-1", "b", 0);  // Moved to a new manifest.
+  Tag("dev-2", "a", 0);  // The same manifest, pushed again.
+  ASSERT_TRUE(ApplyCleanup(*index_, plan).ok());
+  std::vector<std::string> left;
+  for (const TagRow& tag : *index_->TagsOf("app")) {
+    left.push_back(tag.tag + "=" + (tag.digest == D("b") ? "b" : "a"));
+  }
+  EXPECT_EQ(left, (std::vector<std::string>{"dev-1=b", "dev-2=a"}));
+  // dev-2 still holds a, so a stays too.
+  EXPECT_TRUE(index_->FindManifest("app", D("a"))->has_value());
+}
+
 TEST_F(CleanupTest, KeepMostRecentBeatsDeleteUntagged) {
   Manifest("a", 30);
   Manifest("b", 20);
