@@ -61,24 +61,30 @@ void AddServe(CLI::App& group, CommandContext context) {
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on");
-  cmd->add_option("--htpasswd", flags->htpasswd,
-                  "htpasswd file with bcrypt entries (htpasswd -B)");
+  CLI::Option* htpasswd =
+      cmd->add_option("--htpasswd", flags->htpasswd,
+                      "htpasswd file with bcrypt entries (htpasswd -B)");
+  // Without --htpasswd these would leave the registry open while the
+  // operator believes it guarded: a usage error, not a quiet default.
   cmd->add_option("--access", flags->access,
-                  "JSON access rules (docs/registry.md); needs --htpasswd");
+                  "JSON access rules (docs/registry.md); needs --htpasswd")
+      ->needs(htpasswd);
   cmd->add_option("--auth", flags->auth_mode,
-                  "basic (HTTP Basic) or token (Docker token flow at /token)")
-      ->check(CLI::IsMember({"basic", "token"}));
-  cmd->add_option("--tls-cert", flags->tls_cert, "PEM certificate");
-  cmd->add_option("--tls-key", flags->tls_key, "PEM private key");
+                  "basic (HTTP Basic) or token (Docker token flow at "
+                  "/token); needs --htpasswd")
+      ->check(CLI::IsMember({"basic", "token"}))
+      ->needs(htpasswd);
+  CLI::Option* tls_cert =
+      cmd->add_option("--tls-cert", flags->tls_cert, "PEM certificate");
+  CLI::Option* tls_key =
+      cmd->add_option("--tls-key", flags->tls_key, "PEM private key");
+  tls_cert->needs(tls_key);
+  tls_key->needs(tls_cert);
   cmd->add_flag("--read-only", flags->read_only, "Refuse every write");
   cmd->callback([context, flags] {
     *context.action = [context, flags]() -> int {
       Result<std::pair<std::string, int>> listen = ParseListen(flags->listen);
       if (!listen.ok()) return ReportError(listen.status());
-      if (flags->tls_cert.empty() != flags->tls_key.empty()) {
-        return ReportError(Status::InvalidArgument(
-            "--tls-cert and --tls-key go together"));
-      }
       auto location = OpenStore(*context.globals, store::CreateIfMissing::kYes);
       if (!location.ok()) return ReportError(location.status());
       auto registry = registry::Registry::Open(location->root);
@@ -90,9 +96,6 @@ void AddServe(CLI::App& group, CommandContext context) {
             registry::Authenticator::Load(flags->htpasswd, flags->access);
         if (!loaded.ok()) return ReportError(loaded.status());
         auth = std::move(*loaded);
-      } else if (!flags->access.empty()) {
-        return ReportError(
-            Status::InvalidArgument("--access needs --htpasswd"));
       }
       registry::ServeOptions options;
       options.host = listen->first;

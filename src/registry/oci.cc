@@ -156,6 +156,10 @@ Result<ParsedManifest> ParseManifest(std::string_view body,
     return Status::InvalidArgument("manifest: not a JSON object");
   }
   ParsedManifest parsed;
+  auto version = root.find("schemaVersion");
+  if (version != root.end() && version->is_number_integer()) {
+    parsed.schema_version = version->get<int64_t>();
+  }
   std::string declared;
   auto media = root.find("mediaType");
   if (media != root.end() && media->is_string()) {

@@ -114,6 +114,7 @@ struct ParsedManifest {
   std::optional<Digest> subject;
   std::string artifact_type;       // artifactType, else config.mediaType
   nlohmann::json annotations;      // null when absent
+  int64_t schema_version = 0;      // 0 when absent or not an integer
 };
 
 // Parses `body` sent with Content-Type `content_type`. When the body names

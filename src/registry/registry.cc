@@ -366,21 +366,42 @@ ApiResult<Digest> Registry::ResolveReference(const std::string& repo,
 
 ApiResult<Empty> Registry::CheckReferences(const std::string& repo,
                                            const ParsedManifest& parsed) {
-  for (const Descriptor& blob : parsed.blobs) {
+  // A descriptor's size must be the content's: a client trusts it to
+  // stop reading, so a wrong one breaks every later pull.
+  auto wrong_size = [](const std::string& field, const Descriptor& held,
+                       uint64_t actual) {
+    return ManifestInvalid(field + ": size " + std::to_string(held.size) +
+                           " differs from " + held.digest.ToString() +
+                           "'s " + std::to_string(actual) + " bytes");
+  };
+  for (size_t i = 0; i < parsed.blobs.size(); ++i) {
+    const Descriptor& blob = parsed.blobs[i];
     Result<bool> linked = index_->HasBlobLink(repo, blob.digest);
     if (!linked.ok()) return InternalError(linked.status());
-    if (!*linked || !blobs_.Contains(blob.digest)) {
+    Result<uint64_t> size = blobs_.SizeOf(blob.digest);
+    if (!*linked || !size.ok()) {
       return ManifestBlobUnknown("blob " + blob.digest.ToString() +
                                  " is not in repository " + repo);
     }
+    if (blob.size < 0 || static_cast<uint64_t>(blob.size) != *size) {
+      // parsed.blobs holds the config, then the layers.
+      return wrong_size(
+          i == 0 ? "config" : "layers[" + std::to_string(i - 1) + "]", blob,
+          *size);
+    }
   }
-  for (const Descriptor& child : parsed.children) {
+  for (size_t i = 0; i < parsed.children.size(); ++i) {
+    const Descriptor& child = parsed.children[i];
     Result<std::optional<ManifestRow>> row =
         index_->FindManifest(repo, child.digest);
     if (!row.ok()) return InternalError(row.status());
     if (!row->has_value()) {
       return ManifestBlobUnknown("manifest " + child.digest.ToString() +
                                  " is not in repository " + repo);
+    }
+    if (child.size != (*row)->size) {
+      return wrong_size("manifests[" + std::to_string(i) + "]", child,
+                        static_cast<uint64_t>((*row)->size));
     }
   }
   return Empty{};
@@ -408,6 +429,11 @@ ApiResult<PutManifestOutcome> Registry::PutManifest(
   }
   Result<ParsedManifest> parsed = ParseManifest(body, content_type);
   if (!parsed.ok()) return ManifestInvalid(parsed.status().message());
+  // Both the OCI and the Docker schema 2 formats require it, and a
+  // manifest stored here must be one a client can read back.
+  if (parsed->schema_version != 2) {
+    return ManifestInvalid("manifest: schemaVersion: must be 2");
+  }
 
   std::optional<ApiError> refused;
   Status status = index_->InWriteTransaction([&]() -> Status {

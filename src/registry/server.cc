@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include <httplib.h>
@@ -41,34 +42,41 @@ Route ParseRoute(const std::string& path) {
     route.kind = Route::kCatalog;
     return route;
   }
-  struct Marker {
-    const char* text;
-    Route::Kind kind;
-  };
-  // Longest markers first: "/blobs/uploads/" before "/blobs/".
-  const Marker markers[] = {
-      {"/blobs/uploads/", Route::kUpload}, {"/manifests/", Route::kManifest},
-      {"/blobs/", Route::kBlob},           {"/referrers/", Route::kReferrers},
-  };
   if (tail.size() > 10 && tail.ends_with("/tags/list")) {
     route.kind = Route::kTags;
     route.repo = tail.substr(0, tail.size() - 10);
     return route;
   }
+  if (tail.ends_with("/blobs/uploads")) {
+    route.kind = Route::kUploadStart;
+    route.repo = tail.substr(0, tail.size() - 14);
+    return route;
+  }
+  // A reference, digest or upload id holds no '/', so the last part is
+  // it and the marker ends what is left: a repository may itself be
+  // named "a/manifests/x" or "a/blobs/uploads" (found by a tester).
+  struct Marker {
+    std::string_view text;
+    Route::Kind kind;
+  };
+  const Marker markers[] = {
+      {"/blobs/uploads", Route::kUpload}, {"/manifests", Route::kManifest},
+      {"/blobs", Route::kBlob},           {"/referrers", Route::kReferrers},
+  };
+  size_t last = tail.rfind('/');
+  if (last == std::string::npos) return route;
+  std::string_view head(tail.data(), last);
   for (const Marker& marker : markers) {
-    size_t at = tail.rfind(marker.text);
-    if (at == std::string::npos || at == 0) continue;
+    if (head.size() <= marker.text.size() || !head.ends_with(marker.text)) {
+      continue;
+    }
     route.kind = marker.kind;
-    route.repo = tail.substr(0, at);
-    route.rest = tail.substr(at + std::strlen(marker.text));
+    route.repo = head.substr(0, head.size() - marker.text.size());
+    route.rest = tail.substr(last + 1);
     if (route.kind == Route::kUpload && route.rest.empty()) {
       route.kind = Route::kUploadStart;
     }
     return route;
-  }
-  if (tail.ends_with("/blobs/uploads")) {
-    route.kind = Route::kUploadStart;
-    route.repo = tail.substr(0, tail.size() - 14);
   }
   return route;
 }
@@ -101,13 +109,16 @@ void SendUploadState(httplib::Response& res, const std::string& repo,
   res.set_header("Docker-Upload-UUID", state.id);
 }
 
+// The page size `n`: a whole decimal number, all of it ("2abc", "0x2"
+// and "2.5" are not, as distribution says too); -1 when it is not.
 std::optional<int64_t> ParseN(const httplib::Request& req) {
   if (!req.has_param("n")) return std::nullopt;
-  try {
-    return std::stoll(req.get_param_value("n"));
-  } catch (...) {
-    return -1;
-  }
+  std::string text = req.get_param_value("n");
+  int64_t n = -1;
+  const char* end = text.data() + text.size();
+  auto [stop, error] = std::from_chars(text.data(), end, n);
+  if (error != std::errc() || stop != end || n < 0) return -1;
+  return n;
 }
 
 // The span a chunk's Content-Range claims, checked against the body's
@@ -242,7 +253,13 @@ class Handlers {
     }
   }
 
-  enum class Verdict { kAllowed, kNoCredentials, kBadCredentials, kDenied };
+  enum class Verdict {
+    kAllowed,
+    kNoCredentials,
+    kBadCredentials,
+    kInsufficientScope,  // a valid token, without this repository's action
+    kDenied,
+  };
 
   // Decides whether the request may read (or write) `repo` ("" for the
   // registry-wide endpoints), naming the user in `*user`.
@@ -272,11 +289,17 @@ class Handlers {
         return Verdict::kAllowed;
       }
     }
-    return Verdict::kNoCredentials;  // ask for a token with this scope
+    // A new token helps only if its user may have the action; one who
+    // may not gets the same 403 as with basic auth (found by a tester:
+    // a pull-only user was told to log in again).
+    if (!claims->user.empty() && !auth->Allowed(claims->user, repo, write)) {
+      return Verdict::kDenied;
+    }
+    return Verdict::kInsufficientScope;
   }
 
   std::string Challenge(const httplib::Request& req, const std::string& repo,
-                        bool write) const {
+                        bool write, bool insufficient_scope = false) const {
     if (options_.tokens == nullptr) return "Basic realm=\"lockstep\"";
     std::string scheme = options_.tls_cert.empty() ? "http" : "https";
     std::string challenge = "Bearer realm=\"" + scheme + "://" +
@@ -286,6 +309,8 @@ class Handlers {
       challenge += ",scope=\"repository:" + repo +
                    (write ? ":pull,push\"" : ":pull\"");
     }
+    // Docker's token spec: the token was good, its scope too narrow.
+    if (insufficient_scope) challenge += ",error=\"insufficient_scope\"";
     return challenge;
   }
 
@@ -314,6 +339,13 @@ class Handlers {
       case Verdict::kNoCredentials:
         res.set_header("WWW-Authenticate", Challenge(req, repo, write));
         SendError(res, Unauthorized("authentication required"));
+        return false;
+      case Verdict::kInsufficientScope:
+        res.set_header("WWW-Authenticate",
+                       Challenge(req, repo, write, true));
+        SendError(res, Unauthorized("the token does not grant " +
+                                    std::string(write ? "push" : "pull") +
+                                    " on " + repo));
         return false;
     }
     return false;
@@ -464,7 +496,14 @@ class Handlers {
       res.status = 206;
       res.set_header("Content-Range", ContentRangeValue(range, blob->size));
     }
-    uint64_t length = blob->size == 0 ? 0 : span.length();
+    if (blob->size == 0) {
+      // httplib sends no Content-Length for an empty provider, and a
+      // keep-alive GET without one has no end (found by a tester).
+      res.set_header("Content-Type", "application/octet-stream");
+      res.set_header("Content-Length", "0");
+      return;
+    }
+    uint64_t length = span.length();
     res.set_content_provider(
         length, "application/octet-stream",
         [file, first = blob->offset + span.first](size_t offset,

@@ -61,7 +61,8 @@ expect_eq "$(http_status GET \
 expect_eq "$(http_status GET "$base/team/app/tags/list" \
   -H "Authorization: Bearer $token")" 200 "read with token"
 expect_eq "$(http_status POST "$base/team/app/blobs/uploads/" \
-  -H "Authorization: Bearer $token")" 401 "push with a pull-only token"
+  -H "Authorization: Bearer $token")" 403 "push by a user who may not"
+expect_contains "$TEST_DIR/body.txt" DENIED
 # The signature's last character changed to another (a fixed "0" left the
 # token intact whenever it already ended in 0: a flaky pass of 200).
 last=${token: -1}
