@@ -404,9 +404,10 @@ Result<StoredFile> SmallFileBatch::Add(const std::string& path,
 }
 
 Result<std::optional<StoredFile>> SmallFileBatch::AddUnstatted(
-    const std::string& path, struct stat* info) {
+    const std::string& path, struct stat* info, uint64_t limit) {
   ASSIGN_OR_RETURN(int in, OpenRegular(path, info));
-  if (static_cast<uint64_t>(info->st_size) > kSmallFileLimit) {
+  if (static_cast<uint64_t>(info->st_size) >
+      std::min(limit, kSmallFileLimit)) {
     ::close(in);
     return std::optional<StoredFile>();
   }

@@ -103,11 +103,12 @@ class SmallFileBatch {
 
   // As Add, for a file whose lstat fields are not known yet: they are
   // taken with fstat once it is open (before reading) into `*info`. A
-  // file over kSmallFileLimit is only stat'd, and nullopt returned, for
-  // the caller to store whole; one that is no longer a regular file is
-  // Aborted.
-  Result<std::optional<StoredFile>> AddUnstatted(const std::string& path,
-                                                 struct stat* info);
+  // file over `limit` (or kSmallFileLimit) is only stat'd, and
+  // nullopt returned, for the caller to store later or whole; one that
+  // is no longer a regular file is Aborted.
+  Result<std::optional<StoredFile>> AddUnstatted(
+      const std::string& path, struct stat* info,
+      uint64_t limit = UINT64_MAX);
 
   // Stores a file too large for the batch (StoreLargeFileFrom), opened
   // as Add opens files: under the root, following no link.

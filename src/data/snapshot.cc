@@ -40,6 +40,11 @@ constexpr std::string_view kSourceType = "Artifact";
 constexpr std::string_view kExecutionType = "lockstep/data-snapshot";
 constexpr std::string_view kStatCacheFile = "stat-cache-v1";
 constexpr std::string_view kVouchedTreesFile = "vouched-trees-v1";
+// What one folder's list may have read on the core that walked it (see
+// SnapshotFolder): bounds by which one core can finish after the other.
+constexpr size_t kFilesReadWhileWalking = 4096;
+constexpr uint64_t kLargestReadWhileWalking = 64 << 10;
+constexpr uint64_t kBytesReadWhileWalking = 8 << 20;
 
 // What a reference may name: letters, digits, . _ - and /, not starting
 // with '.' or '/'. Lenient so that snapshots made before the stricter
@@ -402,55 +407,22 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
   // fields are taken once each is open (fstat, no path lookup).
   WalkStat walk_stat = cache.HoldsAnyUnder(prefix) ? WalkStat::kAll
                                                    : WalkStat::kNotFiles;
-  // Files the stat cache vouches for take its digest on the core that
-  // walked them. Each list is in path order, and so are its lookups.
-  WalkedPartVisitor look_up = [&](std::vector<WalkedEntry>* part) {
-    std::string absolute = prefix;
-    size_t cursor = 0;
-    for (WalkedEntry& item : *part) {
-      if (item.entry.type != EntryType::kFile || item.unstatted) continue;
-      absolute.resize(prefix.size());
-      absolute += item.entry.path;
-      if (auto digest = cache.Lookup(absolute, item.key, &cursor)) {
-        item.entry.digest = *digest;
-      }
-    }
-  };
-  if (walk_stat == WalkStat::kNotFiles) look_up = nullptr;  // Nothing held.
-  ASSIGN_OR_RETURN(WalkedParts parts,
-                   WalkFolderParts(root, skip, walk_stat, look_up));
-  std::vector<WalkedEntry*> walked;  // In path order.
-  size_t count = 0;
-  for (const std::vector<WalkedEntry>& part : parts) count += part.size();
-  walked.reserve(count);
-  for (std::vector<WalkedEntry>& part : parts) {
-    for (WalkedEntry& item : part) walked.push_back(&item);
-  }
-
-  std::vector<size_t> files;    // Indexes into `walked`.
-  std::vector<size_t> unknown;  // The files to hash.
-  for (size_t i = 0; i < walked.size(); ++i) {
-    if (walked[i]->entry.type != EntryType::kFile) continue;
-    files.push_back(i);
-    if (walked[i]->entry.digest.empty()) unknown.push_back(i);
-  }
-
-  // Hash (and store) the rest on all cores.
-  std::vector<int64_t> hashed_at(walked.size(), 0);  // 0: from the cache.
   SmallFileBatch batch(blobs_);
   batch.OpenRelativeTo(root);
-  batch.Reserve(unknown.size());
-  Progress progress("snapshot " + root.filename().string(), files.size(),
-                    "files");
-  progress.Advance(files.size() - unknown.size());
-  RETURN_IF_ERROR(ParallelFor(unknown.size(), [&](size_t k) -> Status {
-    WalkedEntry& item = *walked[unknown[k]];
+  // The total is known once the walk ends; until then the count alone.
+  Progress progress("snapshot " + root.filename().string(), 0, "files");
+
+  // Reads one file into the store, filling in what the walk left out.
+  // A file over `defer_above` bytes is only opened for its fields and
+  // left for the pass below, which spreads files over the cores.
+  auto read_file = [&](WalkedEntry& item, uint64_t defer_above) -> Status {
     std::string file = prefix + item.entry.path;
-    hashed_at[unknown[k]] = NowUnixNanos();
+    item.hashed_at = NowUnixNanos();
     if (item.unstatted) {
       struct stat opened;
       ASSIGN_OR_RETURN(std::optional<StoredFile> small,
-                       batch.AddUnstatted(file, &opened));
+                       batch.AddUnstatted(file, &opened, defer_above));
+      item.unstatted = false;
       item.key = StatKeyOf(opened);
       item.entry.executable = (opened.st_mode & S_IXUSR) != 0;
       item.entry.size = static_cast<uint64_t>(opened.st_size);
@@ -460,6 +432,7 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
         return Status::Ok();
       }
     }
+    if (item.entry.size > defer_above) return Status::Ok();
     Result<StoredFile> stored =
         item.entry.size <= kSmallFileLimit
             ? batch.Add(file, item.entry.size)
@@ -469,8 +442,64 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
     item.entry.size = stored->size;
     progress.Advance(1);
     return Status::Ok();
+  };
+
+  // Each list the walk makes is finished on the core that made it: files
+  // the stat cache vouches for take its digest (the list is in path
+  // order, and so are its lookups), and small files are read at once, so
+  // reading overlaps the walk. What could keep one core busy while the
+  // other idles (a flat folder's long list, big files, more than a few
+  // MiB from one list) waits for the pass below instead.
+  WalkedPartVisitor finish_part = [&](std::vector<WalkedEntry>* part) {
+    std::string absolute = prefix;
+    size_t cursor = 0;
+    for (WalkedEntry& item : *part) {
+      if (item.entry.type != EntryType::kFile || item.unstatted) continue;
+      absolute.resize(prefix.size());
+      absolute += item.entry.path;
+      if (auto digest = cache.Lookup(absolute, item.key, &cursor)) {
+        item.entry.digest = *digest;
+        progress.Advance(1);
+      }
+    }
+    if (part->size() > kFilesReadWhileWalking) return Status::Ok();
+    uint64_t budget = kBytesReadWhileWalking;
+    for (WalkedEntry& item : *part) {
+      if (item.entry.type != EntryType::kFile) continue;
+      if (!item.entry.digest.empty()) continue;
+      if (budget < kLargestReadWhileWalking) break;
+      RETURN_IF_ERROR(read_file(item, kLargestReadWhileWalking));
+      if (!item.entry.digest.empty()) budget -= item.entry.size;
+    }
+    return Status::Ok();
+  };
+  ASSIGN_OR_RETURN(WalkedParts parts,
+                   WalkFolderParts(root, skip, walk_stat, finish_part));
+  std::vector<WalkedEntry*> walked;  // In path order.
+  size_t count = 0;
+  for (const std::vector<WalkedEntry>& part : parts) count += part.size();
+  walked.reserve(count);
+  for (std::vector<WalkedEntry>& part : parts) {
+    for (WalkedEntry& item : part) walked.push_back(&item);
+  }
+
+  std::vector<size_t> files;    // Indexes into `walked`.
+  std::vector<size_t> unknown;  // The files still to read.
+  for (size_t i = 0; i < walked.size(); ++i) {
+    if (walked[i]->entry.type != EntryType::kFile) continue;
+    files.push_back(i);
+    if (walked[i]->entry.digest.empty()) unknown.push_back(i);
+  }
+
+  // The rest on all cores.
+  progress.SetTotal(files.size());
+  RETURN_IF_ERROR(ParallelFor(unknown.size(), [&](size_t k) {
+    return read_file(*walked[unknown[k]], UINT64_MAX);
   }));
   progress.Finish();
+  bool read_any = std::any_of(files.begin(), files.end(), [&](size_t i) {
+    return walked[i]->hashed_at != 0;
+  });
 
   // The stat cache is updated and saved (a 12 MB file for 100,000 files)
   // on a second thread while the blobs are published and the tree is
@@ -482,11 +511,12 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
   // future's destructor waits for it on every return below.
   std::future<void> cache_saved = std::async(std::launch::async, [&] {
     std::string cached = prefix;
-    for (size_t index : unknown) {
+    for (size_t index : files) {
       const WalkedEntry& item = *walked[index];
+      if (item.hashed_at == 0) continue;  // Unchanged, from the cache.
       cached.resize(prefix.size());
       cached += item.entry.path;
-      cache.Put(cached, item.key, hashed_at[index], item.entry.digest);
+      cache.Put(cached, item.key, item.hashed_at, item.entry.digest);
     }
     Status saved = cache.Save();
     if (!saved.ok()) LogWarning("stat cache not saved: {}", saved.message());
@@ -524,7 +554,7 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
   };
   auto write_tree = [&]() -> Result<Digest> {
     ASSIGN_OR_RETURN(Digest encoded_digest, encode_tree());
-    if (!unknown.empty()) RETURN_IF_ERROR(fill_tree_writer());
+    if (read_any) RETURN_IF_ERROR(fill_tree_writer());
     return encoded_digest;
   };
   std::future<Result<Digest>> tree_written =
@@ -555,7 +585,7 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFolder(const fs::path& path,
   std::vector<size_t> reused;
   std::vector<Digest> reused_digests;
   for (size_t k = 0; k < files.size(); ++k) {
-    if (hashed_at[files[k]] != 0) continue;
+    if (walked[files[k]]->hashed_at != 0) continue;
     reused.push_back(files[k]);
     reused_digests.push_back(walked[files[k]]->entry.digest);
   }

@@ -482,8 +482,7 @@ Result<WalkedParts> WalkFolderParts(const fs::path& root,
     Walker walker{&rules, &skip, out, deeper, stat};
     RETURN_IF_ERROR(walker.Walk(child, folder.absolute, folder.prefix));
     SortWalked(out);
-    if (on_part) on_part(out);
-    return Status::Ok();
+    return on_part ? on_part(out) : Status::Ok();
   };
 
   size_t wanted = kFoldersPerCore *
@@ -513,7 +512,7 @@ Result<WalkedParts> WalkFolderParts(const fs::path& root,
   ::close(root_fd);
   RETURN_IF_ERROR(status);
   SortWalked(&top.entries);
-  if (on_part) on_part(&top.entries);
+  if (on_part) RETURN_IF_ERROR(on_part(&top.entries));
   WalkedParts parts;
   Order(top, &parts);
   return parts;

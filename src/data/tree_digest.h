@@ -91,6 +91,9 @@ struct WalkedEntry {
   // A regular file the walk did not lstat (WalkStat::kNotFiles): its
   // key, size and executable bit are for the reader to fill in.
   bool unstatted = false;
+  // When the reader read it (Unix nanoseconds); 0 when its digest came
+  // from elsewhere (the stat cache).
+  int64_t hashed_at = 0;
 };
 
 // Whether the walk lstats regular files. A first snapshot has no use
@@ -115,7 +118,9 @@ using WalkedParts = std::vector<std::vector<WalkedEntry>>;
 // Called once per sorted list of a walk (a folder's contents, or the
 // top-level entries), on the core that made it, before the lists are
 // put in order: the place for per-entry work that needs no other list.
-using WalkedPartVisitor = std::function<void(std::vector<WalkedEntry>*)>;
+// An error ends the walk with it.
+using WalkedPartVisitor =
+    std::function<Status(std::vector<WalkedEntry>*)>;
 
 Result<WalkedParts> WalkFolderParts(const fs::path& root,
                                     const std::vector<std::string>& skip,
