@@ -904,6 +904,9 @@ Result<VerifyReport> DataSnapshots::Verify(const SnapshotRef& ref) {
 
 Status DataSnapshots::Export(const SnapshotRef& ref,
                              const fs::path& destination) {
+  if (destination.empty()) {
+    return Status::InvalidArgument("export: the destination is empty");
+  }
   ASSIGN_OR_RETURN(SnapshotInfo info, Get(ref));
   struct stat existing;
   if (::lstat(destination.c_str(), &existing) == 0) {

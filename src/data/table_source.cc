@@ -160,9 +160,15 @@ Result<Statement> Prepare(sqlite3* db, const std::string& sql,
     // fault of the source given.
     int code = sqlite3_errcode(db);
     std::string message = source.display + ": " + sqlite3_errmsg(db);
-    return code == SQLITE_BUSY || code == SQLITE_LOCKED
-               ? Status::Unavailable(message)
-               : Status::InvalidArgument(message);
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED) {
+      return Status::Unavailable(message);
+    }
+    // A query naming a missing table is a missing source, as a missing
+    // ?table= is (exit 2), not a malformed one.
+    if (std::string_view(sqlite3_errmsg(db)).starts_with("no such table")) {
+      return Status::NotFound(message);
+    }
+    return Status::InvalidArgument(message);
   }
   return Statement(raw);
 }

@@ -23,6 +23,10 @@ expect_contains stderr.txt "--label a is given twice"
 expect_exit 3 $LOCKSTEP data snapshot lf.csv --name nl --label $'a\nb=1'
 expect_contains stderr.txt "the key holds a line break"
 expect_exit 2 $LOCKSTEP data show twice
+# An empty export destination named nothing (": No such file or
+# directory", exit 2).
+expect_exit 3 $LOCKSTEP data export lf@1 ''
+expect_contains stderr.txt "export: the destination is empty"
 
 # A folder with a subfolder, an executable and a dangling symlink.
 mkdir -p data/sub

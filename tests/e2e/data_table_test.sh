@@ -25,6 +25,12 @@ expect_eq "$(json sqlite.json 'd["column_types"]')" \
   "['INTEGER', 'TEXT', 'REAL']" "sqlite types"
 expect_exit 2 $LOCKSTEP data snapshot "sqlite://$TEST_DIR/shop.db?table=nope" \
   --name x
+# Found by a tester: a query naming a missing table was exit 3; a
+# mistyped query stays 3.
+expect_exit 2 $LOCKSTEP data snapshot \
+  "sqlite://$TEST_DIR/shop.db?query=SELECT%20*%20FROM%20nope" --name x
+expect_exit 3 $LOCKSTEP data snapshot \
+  "sqlite://$TEST_DIR/shop.db?query=SELEKT%201" --name x
 
 # PostgreSQL: a throwaway server, exported by hand with psql's \copy.
 PG_DIR="$TEST_DIR/pg"
