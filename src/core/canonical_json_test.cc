@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/json_keys.h"
+
 namespace lockstep {
 namespace {
 
@@ -223,6 +225,28 @@ TEST(JsonKeyLocationTest, PointsAtTheMemberOfTheNamedObject) {
   // Values that spell the key, and other objects, do not count.
   EXPECT_EQ(JsonKeyLocation(text, "/0", "x"), "");
   EXPECT_EQ(JsonKeyLocation(text, "/2", "a"), "");
+}
+
+// Checkers name fields as "[1].a.b" or "rules[0].read"; a tester found
+// their type errors gave no line:column, as exit-codes.md promises.
+TEST(JsonKeyLocationTest, PathsAsCheckersWriteThem) {
+  std::string text =
+      "[{\"a\": 1},\n {\"a\": {\"b\": \"x\"},\n  \"c/d\": {\"b\": 2}}]";
+  EXPECT_EQ(JsonPathLocation(text, "[1].a.b"), "2:9");
+  EXPECT_EQ(JsonPathLocation(text, "[1].c/d.b"), "3:11");
+  EXPECT_EQ(JsonPathLocation(text, "[1]"), "");
+  std::string rules = "{\"rules\": [{\"read\": 1},\n  {\"read\": 2}]}";
+  EXPECT_EQ(JsonPathLocation(rules, "rules[1].read"), "2:4");
+  EXPECT_EQ(JsonPathLocation(rules, "rules"), "1:2");
+
+  Status missing = LocateJsonError(
+      Status::InvalidArgument("r.json: rules[1].write: missing"), rules,
+      "r.json");
+  // A missing member is shown at the nearest key above it.
+  EXPECT_EQ(missing.message(), "r.json:1:2: rules[1].write: missing");
+  Status no_path = Status::InvalidArgument("r.json: not an object");
+  EXPECT_EQ(LocateJsonError(no_path, rules, "r.json").message(),
+            "r.json: not an object");
 }
 
 }  // namespace lockstep

@@ -29,6 +29,21 @@ Status RequireKnownKeys(const Json& object, std::string_view text,
 // written "~0" and "/" is written "~1".
 std::string PointerToken(std::string_view key);
 
+// Where the member a checker's field path names starts in `text`, as
+// "LINE:COLUMN": the path is written as the checkers write it in their
+// messages ("[1].condition.olderThan", "rules[0].read"). "" when the
+// path ends in an index or names nothing. REQUIRES: `text` is
+// well-formed JSON.
+std::string JsonPathLocation(std::string_view text, std::string_view path);
+
+// `status` with `source`:LINE:COLUMN in front when it is an
+// InvalidArgument of the form "`source`: PATH: what" and PATH (or, for a
+// missing member, the nearest key above it) is in `text`; otherwise
+// `status` itself. Lets a checker of a parsed JSON file name fields by
+// path and still point at their line.
+Status LocateJsonError(const Status& status, std::string_view text,
+                       std::string_view source);
+
 }  // namespace lockstep
 
 #endif  // LOCKSTEP_CORE_JSON_KEYS_H_

@@ -56,6 +56,16 @@ Result<std::vector<std::string>> StringList(const Json& value,
 Result<Authenticator> Authenticator::FromText(
     const std::string& htpasswd, const std::string& htpasswd_source,
     const std::string& rules, const std::string& source) {
+  // Checks name fields by path; their line is found in the text after.
+  Result<Authenticator> loaded =
+      FromTextUnlocated(htpasswd, htpasswd_source, rules, source);
+  if (!loaded.ok()) return LocateJsonError(loaded.status(), rules, source);
+  return loaded;
+}
+
+Result<Authenticator> Authenticator::FromTextUnlocated(
+    const std::string& htpasswd, const std::string& htpasswd_source,
+    const std::string& rules, const std::string& source) {
   Authenticator auth;
   std::istringstream lines(htpasswd);
   std::string line;

@@ -51,6 +51,11 @@ class Authenticator {
                bool write) const;
 
  private:
+  // FromText, its errors naming fields by path alone.
+  static Result<Authenticator> FromTextUnlocated(
+      const std::string& htpasswd, const std::string& htpasswd_source,
+      const std::string& rules, const std::string& source);
+
   std::map<std::string, std::string> hashes_;  // user -> bcrypt hash
   std::vector<AccessRule> rules_;
   std::vector<std::string> anonymous_pull_;

@@ -87,7 +87,7 @@ TEST(AuthenticatorTest, RuleErrorsNameTheField) {
       "rules.json");
   ASSERT_FALSE(auth.ok());
   EXPECT_EQ(auth.status().message(),
-            "rules.json: rules[0].read: not a list of strings");
+            "rules.json:1:32: rules[0].read: not a list of strings");
 }
 
 // Found by a tester: with "write" given twice the last list won (bob

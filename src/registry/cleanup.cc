@@ -395,8 +395,10 @@ Status CheckPolicyKeys(const Json& policy, std::string_view text,
 
 }  // namespace
 
-Result<std::vector<CleanupPolicy>> ParsePolicies(std::string_view text,
-                                                 const std::string& source) {
+namespace {
+
+Result<std::vector<CleanupPolicy>> ParsePoliciesUnlocated(
+    std::string_view text, const std::string& source) {
   ASSIGN_OR_RETURN(Json root, ParseJsonWithUniqueKeys(text, source));
   if (!root.is_array()) {
     return Status::InvalidArgument(source + ": want a list of policies");
@@ -415,6 +417,17 @@ Result<std::vector<CleanupPolicy>> ParsePolicies(std::string_view text,
     }
     policies.push_back(std::move(policy));
   }
+  return policies;
+}
+
+}  // namespace
+
+Result<std::vector<CleanupPolicy>> ParsePolicies(std::string_view text,
+                                                 const std::string& source) {
+  // Checks name fields by path; their line is found in the text after.
+  Result<std::vector<CleanupPolicy>> policies =
+      ParsePoliciesUnlocated(text, source);
+  if (!policies.ok()) return LocateJsonError(policies.status(), text, source);
   return policies;
 }
 

@@ -80,25 +80,27 @@ TEST_F(CleanupTest, ParseErrorsNameTheField) {
       "p.json");
   ASSERT_FALSE(bad_state.ok());
   EXPECT_EQ(bad_state.status().message(),
-            "p.json: [1].condition.tagState: want tagged, untagged or any");
+            "p.json:2:54: [1].condition.tagState: want tagged, untagged or "
+            "any");
   auto bad_count = ParsePolicies(
       R"([{"name":"k","action":"Keep","mostRecentVersions":{}}])", "p.json");
   EXPECT_EQ(bad_count.status().message(),
-            "p.json: [0].mostRecentVersions.keepCount: want an integer >= 0");
+            "p.json:1:30: [0].mostRecentVersions.keepCount: want an "
+            "integer >= 0");
   auto bad_age = ParsePolicies(
       R"([{"name":"o","action":"Delete","condition":{"olderThan":"soon"}}])",
       "p.json");
   EXPECT_EQ(bad_age.status().message(),
-            "p.json: [0].condition.olderThan: 'soon' is not a duration: want "
-            "a whole number and a unit, ms, s, m, h, d or w (30s, 12h, "
-            "365d)");
+            "p.json:1:45: [0].condition.olderThan: 'soon' is not a "
+            "duration: want a whole number and a unit, ms, s, m, h, d or w "
+            "(30s, 12h, 365d)");
   // Twenty 9s of days wrapped int64 and deleted every tag.
   auto huge_age = ParsePolicies(
       R"([{"name":"o","action":"Delete",)"
       R"("condition":{"olderThan":"99999999999999999999d"}}])",
       "p.json");
   EXPECT_EQ(huge_age.status().message(),
-            "p.json: [0].condition.olderThan: duration "
+            "p.json:1:45: [0].condition.olderThan: duration "
             "'99999999999999999999d' is too long: at most 1000000d (about "
             "2,700 years)");
   EXPECT_FALSE(ParsePolicies("{}", "p.json").ok());
