@@ -22,6 +22,16 @@ class TreeDigestTest : public ::testing::Test {
   }
   void TearDown() override { RemoveAllQuietly(root_); }
 
+  // The relative paths a walk of root_ lists, in its order.
+  std::vector<std::string> WalkedPaths() {
+    auto walked = WalkFolder(root_);
+    EXPECT_TRUE(walked.ok()) << walked.status().ToString();
+    std::vector<std::string> paths;
+    if (!walked.ok()) return paths;
+    for (const WalkedEntry& item : *walked) paths.push_back(item.entry.path);
+    return paths;
+  }
+
   Digest DigestOf(const fs::path& folder) {
     auto walked = WalkFolder(folder);
     EXPECT_TRUE(walked.ok()) << walked.status().ToString();
@@ -221,12 +231,9 @@ TEST_F(TreeDigestTest, LockstepIgnoreLeavesEntriesOut) {
   WriteBytes(root_ / "cache/blob", "c");
   WriteBytes(root_ / "top-only.txt", "t");
   WriteBytes(root_ / "sub/top-only.txt", "kept");
-  auto walked = WalkFolder(root_);
-  ASSERT_TRUE(walked.ok());
-  std::vector<std::string> paths;
-  for (const WalkedEntry& item : *walked) paths.push_back(item.entry.path);
-  EXPECT_EQ(paths, (std::vector<std::string>{".lockstepignore", "keep.csv",
-                                             "sub", "sub/top-only.txt"}));
+  EXPECT_EQ(WalkedPaths(),
+            (std::vector<std::string>{".lockstepignore", "keep.csv", "sub",
+                                      "sub/top-only.txt"}));
 }
 
 // Found by a tester: `*` (or `.*`) left the rules file itself out,
@@ -235,11 +242,7 @@ TEST_F(TreeDigestTest, LockstepIgnoreKeepsItselfWhateverItSays) {
   WriteBytes(root_ / ".lockstepignore", "*\n");
   WriteBytes(root_ / "a.csv", "a");
   WriteBytes(root_ / "sub/.lockstepignore", "a nested one is data");
-  auto walked = WalkFolder(root_);
-  ASSERT_TRUE(walked.ok());
-  std::vector<std::string> paths;
-  for (const WalkedEntry& item : *walked) paths.push_back(item.entry.path);
-  EXPECT_EQ(paths, std::vector<std::string>{".lockstepignore"});
+  EXPECT_EQ(WalkedPaths(), std::vector<std::string>{".lockstepignore"});
 }
 
 TEST_F(TreeDigestTest, DecodeRejectsUnsafeOrUnsortedTrees) {
