@@ -377,7 +377,9 @@ void AddGc(CLI::App& app, CommandContext context) {
                 "Use a lineage database gc would refuse (one that does not "
                 "record this store, or is older than it)");
   cmd->add_option("--grace", *grace,
-                  "Never sweep blobs younger than this (default 1h)");
+                  "Never sweep blobs younger than this (default 1h); keep "
+                  "it longer than any push takes, or a layer uploaded "
+                  "before its manifest may be swept");
   cmd->callback([context, dry_run, grace, trust] {
     *context.action = [context, dry_run, grace, trust] {
       return RunGc(*context.globals, *dry_run, *grace, *trust);
