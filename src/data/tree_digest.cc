@@ -181,6 +181,15 @@ IgnoreRules IgnoreRules::Parse(std::string_view text) {
     if (line.empty() || line.front() == '#') continue;
 
     Pattern pattern;
+    // "!" puts back what an earlier pattern left out; "\!" and "\#"
+    // begin a name with the character itself.
+    if (line.front() == '!') {
+      pattern.negated = true;
+      line.erase(0, 1);
+    } else if (line.starts_with("\\!") || line.starts_with("\\#")) {
+      line.erase(0, 1);
+    }
+    if (line.empty()) continue;
     if (line.back() == '/') {
       pattern.directory_only = true;
       line.pop_back();
@@ -204,12 +213,14 @@ bool IgnoreRules::Ignored(std::string_view path, bool is_directory) const {
   std::string full(path);
   size_t slash = full.rfind('/');
   std::string base = slash == std::string::npos ? full : full.substr(slash + 1);
-  for (const Pattern& pattern : patterns_) {
+  // The last pattern that matches decides, as in .gitignore.
+  for (auto it = patterns_.rbegin(); it != patterns_.rend(); ++it) {
+    const Pattern& pattern = *it;
     if (pattern.directory_only && !is_directory) continue;
     const std::string& subject = pattern.anchored ? full : base;
     int flags = pattern.anchored ? FNM_PATHNAME : 0;
     if (::fnmatch(pattern.glob.c_str(), subject.c_str(), flags) == 0) {
-      return true;
+      return !pattern.negated;
     }
   }
   return false;

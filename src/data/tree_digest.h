@@ -78,6 +78,7 @@ class IgnoreRules {
     std::string glob;
     bool anchored = false;        // Matched against the whole path.
     bool directory_only = false;  // Written with a trailing '/'.
+    bool negated = false;         // Written with a leading '!'.
   };
   std::vector<Pattern> patterns_;
 };

@@ -245,6 +245,22 @@ TEST_F(TreeDigestTest, LockstepIgnoreKeepsItselfWhateverItSays) {
   EXPECT_EQ(WalkedPaths(), std::vector<std::string>{".lockstepignore"});
 }
 
+// .gitignore's "!" (DVC's .dvcignore has it too): the last pattern that
+// matches decides. A folder left out is not descended, so nothing under
+// it can be put back; "\!" starts a name with "!".
+TEST_F(TreeDigestTest, LockstepIgnoreNegationPutsBack) {
+  WriteBytes(root_ / ".lockstepignore",
+             "*.tmp\n!keep.tmp\nlogs/\n!logs/a.log\n\\!bang\n");
+  for (const char* path :
+       {"x.tmp", "keep.tmp", "sub/keep.tmp", "sub/y.tmp", "logs/a.log",
+        "!bang", "bang"}) {
+    WriteBytes(root_ / path, "x");
+  }
+  EXPECT_EQ(WalkedPaths(),
+            (std::vector<std::string>{".lockstepignore", "bang", "keep.tmp",
+                                      "sub", "sub/keep.tmp"}));
+}
+
 TEST_F(TreeDigestTest, DecodeRejectsUnsafeOrUnsortedTrees) {
   std::string escape = "lockstep-tree-v1\n" +
                        std::string("L\0\0\0\0\2..", 8) + std::string(7, '\0') +
