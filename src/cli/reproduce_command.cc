@@ -161,6 +161,12 @@ int ReproduceTarget(const GlobalOptions& globals,
   options.keep = flags.keep;
   Result<manifest::ReproduceReport> report =
       manifest::Reproduce(document, &opened->blobs, options);
+  // A step stopped by the signal is no divergence: 1 would tell a script
+  // that an output differs (found by a tester).
+  if (CancellationRequested()) {
+    LogError("reproduce interrupted: nothing was decided");
+    return kExitInterrupted;
+  }
   if (!report.ok()) {
     ReportError(report.status());
     if (report.status().IsNotFound()) return kReproduceMissing;

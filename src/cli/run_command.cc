@@ -289,6 +289,13 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   if (flags.check_determinism && report->status == "succeeded") {
     Result<Json> checked =
         CheckRunDeterminism(*manifest_path, &opened->blobs);
+    // Steps stopped by the signal differ for that reason alone: no
+    // verdict, only the interruption (found by a tester).
+    if (CancellationRequested()) {
+      LogError("determinism check interrupted; the run itself is recorded "
+               "in {}", *manifest_path);
+      return kExitInterrupted;
+    }
     if (!checked.ok()) {
       return ReportError(checked.status());
     }
