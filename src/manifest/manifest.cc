@@ -267,6 +267,59 @@ Status VerifyManifestHash(const Json& manifest) {
       "hashes to " + actual.ToString() + "; changed field(s): " + changed);
 }
 
+Status CheckManifestShape(const Json& manifest) {
+  if (!manifest.is_object() || !manifest.contains("manifest_version")) {
+    return Status::InvalidArgument(
+        "not a Lockstep manifest (no manifest_version)");
+  }
+  if (manifest["manifest_version"] != kManifestVersion) {
+    return Status::InvalidArgument(
+        "manifest_version " + manifest["manifest_version"].dump() +
+        " is not supported (this lockstep reads version " +
+        std::to_string(kManifestVersion) + ")");
+  }
+  using Type = Json::value_t;
+  struct Field {
+    const char* name;
+    Type type;
+  };
+  static constexpr Field kFields[] = {
+      {"kind", Type::string},         {"run_id", Type::string},
+      {"status", Type::string},       {"started", Type::string},
+      {"finished", Type::string},     {"pipeline", Type::object},
+      {"code", Type::object},         {"params", Type::object},
+      {"seeds", Type::object},        {"data", Type::array},
+      {"environment", Type::object},  {"sandbox", Type::string},
+      {"warnings", Type::array},      {"steps", Type::array},
+      {"field_hashes", Type::object}, {"manifest_hash", Type::string},
+  };
+  for (const Field& field : kFields) {
+    auto value = manifest.find(field.name);
+    if (value == manifest.end()) {
+      return Status::InvalidArgument(std::string(field.name) +
+                                     ": missing");
+    }
+    if (value->type() != field.type) {
+      return Status::InvalidArgument(std::string(field.name) + ": want " +
+                                     Json(field.type).type_name());
+    }
+  }
+  auto one_of = [&](const char* name,
+                    std::initializer_list<const char*> values) -> Status {
+    std::string value = manifest[name];
+    std::string known;
+    for (const char* allowed : values) {
+      if (value == allowed) return Status::Ok();
+      known += (known.empty() ? "" : ", ") + std::string(allowed);
+    }
+    return Status::InvalidArgument(std::string(name) + ": '" + value +
+                                   "' is not one of " + known);
+  };
+  RETURN_IF_ERROR(one_of("kind", {"lockstep.run"}));
+  RETURN_IF_ERROR(one_of("status", {"succeeded", "failed", "cancelled"}));
+  return one_of("sandbox", {"bubblewrap", "none"});
+}
+
 Result<Json> LoadManifest(const std::filesystem::path& path) {
   Result<std::string> text = ReadDocument(path);
   if (!text.ok()) {
@@ -278,17 +331,7 @@ Result<Json> LoadManifest(const std::filesystem::path& path) {
   // next JSON reader, while the hash covers only the last value.
   Result<Json> manifest = ParseJsonWithUniqueKeys(*text, path.string());
   RETURN_IF_ERROR(manifest.status());
-  if (!manifest->is_object() || !manifest->contains("manifest_version")) {
-    return Status::InvalidArgument(path.string() +
-                                   ": not a Lockstep manifest (no "
-                                   "manifest_version)");
-  }
-  if ((*manifest)["manifest_version"] != kManifestVersion) {
-    return Status::InvalidArgument(
-        path.string() + ": manifest_version " +
-        (*manifest)["manifest_version"].dump() + " is not supported (this "
-        "lockstep reads version " + std::to_string(kManifestVersion) + ")");
-  }
+  RETURN_IF_ERROR(CheckManifestShape(*manifest).WithContext(path.string()));
   RETURN_IF_ERROR(VerifyManifestHash(*manifest).WithContext(path.string()));
   return manifest;
 }

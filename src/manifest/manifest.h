@@ -69,7 +69,13 @@ Result<std::map<std::string, std::string>> CanonicalFields(
 // fields whose content no longer matches.
 Status VerifyManifestHash(const Json& manifest);
 
-// Reads and parses a manifest file, checking its version and hash.
+// Checks what every reader relies on before the hash (the top level of
+// docs/manifest.schema.json): the known manifest_version, kind
+// "lockstep.run", every required field with its JSON type, and status
+// and sandbox among their values. InvalidArgument naming the field.
+Status CheckManifestShape(const Json& manifest);
+
+// Reads and parses a manifest file, checking its shape and hash.
 // InvalidArgument for malformed JSON, an unknown version or a bad hash.
 Result<Json> LoadManifest(const std::filesystem::path& path);
 

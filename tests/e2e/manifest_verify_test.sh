@@ -50,3 +50,45 @@ jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))
 PY
   fail "the manifest does not follow docs/manifest.schema.json"
 echo "manifest schema: ok"
+
+# Found by a tester: a manifest no reader accepts (an unknown version,
+# another kind, no steps, an unknown status) verified, exit 0, once its
+# hashes were recomputed. Each edit is re-hashed as docs/manifest.md
+# defines it (RFC 8785 has no floats to format here), so only its shape
+# is wrong.
+/usr/bin/python3 - "$manifest" <<'PY'
+import hashlib, json, sys
+def canonical(value):
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: k.encode("utf-16-be"))
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" +
+                              canonical(value[k]) for k in keys) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(canonical(v) for v in value) + "]"
+    assert not isinstance(value, float)
+    return json.dumps(value, ensure_ascii=False)
+def sha(text):
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+edits = {"v99": ("manifest_version", 99), "vstr": ("manifest_version", "1"),
+         "kind": ("kind", "something.else"), "nosteps": ("steps", None),
+         "status": ("status", "weird"), "same": ("status", "succeeded")}
+for name, (field, value) in edits.items():
+    d = json.load(open(sys.argv[1]))
+    d.pop("manifest_hash")
+    if value is None:
+        d.pop(field)
+    else:
+        d[field] = value
+    d["field_hashes"] = {k: sha(canonical(v)) for k, v in d.items()
+                         if k != "field_hashes"}
+    d["manifest_hash"] = sha(canonical(d))
+    open(name + ".json", "w").write(canonical(d) + "\n")
+PY
+expect_exit 0 "$LOCKSTEP" manifest verify same.json
+for edited in v99 vstr kind nosteps status; do
+  expect_exit 1 "$LOCKSTEP" manifest verify "$edited.json"
+  expect_exit 3 "$LOCKSTEP" reproduce "$edited.json"
+done
+expect_exit 1 "$LOCKSTEP" manifest verify status.json --json
+expect_contains stdout.txt "status: 'weird' is not one of succeeded, failed"
+echo "manifest shape: ok"
