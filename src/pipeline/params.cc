@@ -60,6 +60,26 @@ bool IsFloatText(const std::string& text) {
   return at == text.size();
 }
 
+// A core-schema float that JSON numbers cannot hold: .inf, -.inf, .nan
+// in their three spellings, or a decimal past a double's range (1e400).
+bool IsUnrecordableFloatText(const std::string& text) {
+  // An integer past int64 is the exact-range check's to report.
+  if (text.empty() || IsIntText(text)) return false;
+  std::string_view rest = text;
+  if (rest.starts_with('+') || rest.starts_with('-')) rest.remove_prefix(1);
+  for (std::string_view special : {".inf", ".Inf", ".INF"}) {
+    if (rest == special) return true;
+  }
+  for (std::string_view nan : {".nan", ".NaN", ".NAN"}) {
+    if (text == nan) return true;
+  }
+  double number = 0;
+  const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
+  return IsFloatText(text) &&
+         std::from_chars(begin, text.data() + text.size(), number).ec ==
+             std::errc::result_out_of_range;
+}
+
 // Converts `value` to `type`, or explains why it cannot be.
 Result<Json> Coerce(const Json& value, ParamType type,
                     const std::string& name) {
@@ -250,6 +270,14 @@ Status ApplyParamsFile(const PipelineSpec& spec, const ParamsFile& file,
 Result<Json> TypeYamlScalar(const std::string& text, const std::string& tag) {
   if (tag == "!" || tag == "tag:yaml.org,2002:str") return Json(text);
   Json typed = TypePlainScalar(text, false);
+  // Read as a string, a float the YAML file meant would be a silent
+  // change of type (found by a tester).
+  if (typed.is_string() && IsUnrecordableFloatText(text)) {
+    return Status::InvalidArgument(
+        "'" + text + "' is a YAML float that a manifest cannot record "
+        "(RFC 8785 has no infinity or NaN, and no number past 1.8e308); "
+        "quote it to pass it as text");
+  }
   if (tag == "?" || tag.empty()) return typed;
   constexpr std::string_view kCore = "tag:yaml.org,2002:";
   std::string_view type = std::string_view(tag).starts_with(kCore)
@@ -308,6 +336,15 @@ Json TypePlainScalar(const std::string& text, bool quoted) {
     if (error == std::errc() && end == text.data() + text.size()) {
       return Json(n);
     }
+  }
+  // The core schema's other ints: 0x1F and 0o17, without a sign.
+  if (text.size() > 2 && text[0] == '0' &&
+      (text[1] == 'x' || text[1] == 'o')) {
+    int64_t n = 0;
+    const char* last = text.data() + text.size();
+    auto [end, error] =
+        std::from_chars(text.data() + 2, last, n, text[1] == 'x' ? 16 : 8);
+    if (error == std::errc() && end == last) return Json(n);
   }
   if (IsFloatText(text)) {
     // from_chars, not stod: a value out of a double's range (1e400) stays
