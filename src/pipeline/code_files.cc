@@ -34,6 +34,13 @@ class CodeWalker {
       : files_(files), folders_(folders) {}
 
   Status Visit(const fs::path& path, const std::string& relative) {
+    // A git repository's own files change with every commit (which the
+    // run records on its own) and are no step's code: `code: [.]` in a
+    // repository re-ran every step after each commit (found by a
+    // tester). A submodule's or worktree's .git file likewise.
+    if (relative == ".git" || relative.ends_with("/.git")) {
+      return Status::Ok();
+    }
     struct stat info;
     if (::stat(path.c_str(), &info) != 0) {
       return StatProblem(path, relative, errno);
