@@ -357,6 +357,11 @@ int ValidatePipeline(const GlobalOptions& globals, const std::string& file,
       spec = images;
     }
   }
+  if (spec.ok()) {
+    if (Status locks = pipeline::CheckLockfilesLoad(*spec); !locks.ok()) {
+      spec = locks;
+    }
+  }
   if (!spec.ok() && globals.json) {
     // The message starts "file:line:column: reason"; split it for tools.
     std::string message = spec.status().message();

@@ -13,6 +13,7 @@
 #include "core/files.h"
 #include "core/utf8.h"
 #include "data/snapshot.h"
+#include "env/lockfile.h"
 #include "image/reference.h"
 #include "pipeline/code_files.h"
 #include "pipeline/components.h"
@@ -1467,6 +1468,26 @@ Status CheckImagesPinned(const PipelineSpec& spec) {
                        image::RequirePinned(*ref, "").message() +
                            " (or run with --allow-tags to resolve it once)");
     }
+  }
+  return Status::Ok();
+}
+
+Status CheckLockfilesLoad(const PipelineSpec& spec) {
+  std::set<std::string> checked;
+  auto check = [&](const EnvironmentSpec& environment) -> Status {
+    if (environment.lockfile.empty() ||
+        !checked.insert(environment.lockfile).second) {
+      return Status::Ok();
+    }
+    Result<env::Lockfile> lock =
+        env::LoadLockfile(spec.directory / environment.lockfile);
+    return lock.ok() ? Status::Ok()
+                     : SpecError(environment.lockfile_where,
+                                 lock.status().message());
+  };
+  RETURN_IF_ERROR(check(spec.environment));
+  for (const StepSpec& step : spec.steps) {
+    RETURN_IF_ERROR(check(step.environment));
   }
   return Status::Ok();
 }

@@ -195,6 +195,11 @@ Result<PipelineSpec> LoadPipelineBytes(const std::string& text,
 // uses without --allow-tags.
 Status CheckImagesPinned(const PipelineSpec& spec);
 
+// Refuses an `environment: lockfile:` that cannot be read or parsed, at
+// its line, in the words `run` uses: validate passed a missing one that
+// run then refused.
+Status CheckLockfilesLoad(const PipelineSpec& spec);
+
 // ReadFile with LoadPipeline's message when the file cannot be read.
 Result<std::string> ReadPipelineFile(const std::filesystem::path& file);
 

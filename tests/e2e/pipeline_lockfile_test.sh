@@ -108,4 +108,21 @@ printf 'tampered\n' >"$wheel"
 expect_exit 0 "$LOCKSTEP" run drift.yaml --sandbox none --json
 expect_eq "$(json stdout.txt 'd["steps"][0]["state"]')" cached "same drift"
 printf 'demo wheel\n' >"$wheel"
+
+# Found by a tester: validate passed a lockfile that does not exist, which
+# run then refused. Both refuse it now, at its line, in the same words.
+cat >nolock.yaml <<'YAML'
+pipeline: nolock
+environment:
+  lockfile: nope.lock
+steps:
+  a:
+    run: [sh, -c, "echo > outputs/o"]
+    outputs: {o: Artifact}
+YAML
+expect_exit 3 "$LOCKSTEP" validate nolock.yaml
+expect_contains stderr.txt "nolock.yaml:3:13: "
+cp stderr.txt validate.err
+expect_exit 3 "$LOCKSTEP" run nolock.yaml
+expect_eq "$(cat stderr.txt)" "$(cat validate.err)" "same words"
 echo ok
