@@ -1235,6 +1235,11 @@ Result<PipelineSpec> SpecParser::Parse() {
   spec.directory = file_.parent_path();
   spec.text = text_;
   spec.spec_digest = Sha256Of(text_);
+  if (root["pipeline"].IsDefined() && root["name"].IsDefined()) {
+    // Which one names the pipeline would be a guess.
+    return Error(root["name"], "name: the pipeline is already named by "
+                               "pipeline:; give one of the two");
+  }
   YAML::Node name = root["pipeline"].IsDefined() ? root["pipeline"]
                                                  : root["name"];
   if (!name.IsDefined()) {
@@ -1242,6 +1247,15 @@ Result<PipelineSpec> SpecParser::Parse() {
                      "the pipeline needs a name (pipeline: NAME)");
   }
   ASSIGN_OR_RETURN(spec.name, Scalar(name, "pipeline"));
+  // A name is one line of text: listings print it in a column.
+  bool blank = spec.name.find_first_not_of(' ') == std::string::npos;
+  bool control = std::any_of(spec.name.begin(), spec.name.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+  });
+  if (blank || control) {
+    return Error(name, "pipeline: the name must be one line of visible "
+                       "text");
+  }
   if (root["cache"].IsDefined()) {
     // As a step's cache: only true or false; `maybe` and "false" were
     // taken as true and as false.

@@ -193,6 +193,27 @@ TEST(SpecTest, PipelineCacheIsTrueOrFalse) {
   EXPECT_FALSE(off->cache);
 }
 
+// Found by a tester: an empty, blank or multi-line name was taken (and a
+// multi-line one broke the runs list), and `name:` beside `pipeline:` was
+// silently one of the two.
+TEST(SpecTest, PipelineNameIsOneLineOfVisibleText) {
+  for (const char* name : {"\"\"", "\"   \"", "\"a\\nb\"", "\"a\\tb\""}) {
+    auto spec = Parse(std::string("pipeline: ") + name +
+                      "\nsteps:\n  a: {run: [echo]}\n");
+    EXPECT_EQ(spec.status().message(),
+              "p.yaml:1:11: pipeline: the name must be one line of visible "
+              "text")
+        << name;
+  }
+  auto both = Parse("pipeline: a\nname: b\nsteps:\n  a: {run: [echo]}\n");
+  EXPECT_EQ(both.status().message(),
+            "p.yaml:2:7: name: the pipeline is already named by pipeline:; "
+            "give one of the two");
+  auto spaced = Parse("pipeline: my pipeline\nsteps:\n  a: {run: [echo]}\n");
+  ASSERT_TRUE(spaced.ok()) << spaced.status().ToString();
+  EXPECT_EQ(spaced->name, "my pipeline");
+}
+
 // `d@0` once meant the latest version, a pin that floated; versions are
 // 1 to 17 digits, as for every other snapshot reference.
 TEST(SpecTest, SnapshotVersionZeroIsRefused) {
