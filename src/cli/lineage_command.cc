@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/metadata_access.h"
+#include "core/digest.h"
 #include "core/files.h"
 #include "metadata/lineage.h"
 
@@ -41,6 +42,13 @@ Result<std::string> Render(const metadata::LineageGraph& graph,
 int Lineage(const GlobalOptions& globals, LineageFlags flags) {
   if (globals.json) {
     flags.format = "json";
+  }
+  // A malformed digest is a mistake in the argument (exit 3), not an
+  // artifact that is missing (2).
+  if (flags.ref.starts_with("sha256:")) {
+    if (Result<Digest> digest = Digest::Parse(flags.ref); !digest.ok()) {
+      return ReportError(digest.status());
+    }
   }
   auto store = OpenMetadata(globals);
   if (!store.ok()) {

@@ -4,6 +4,7 @@
 // the lineage store, newest first, and the steps of one run.
 
 #include <iostream>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -147,7 +148,9 @@ void AddRunsCommands(CLI::App& app, CommandContext context) {
   list->add_option("--label", flags->label, "Only runs labelled key=value");
   list->add_option("--since", flags->since,
                    "Only runs started since a duration ago (7d) or a date");
-  list->add_option("--limit", flags->limit, "At most N runs");
+  // 0 or less listed every run, the opposite of a limit.
+  list->add_option("--limit", flags->limit, "At most N runs (N >= 1)")
+      ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max()));
   list->callback([context, flags] {
     *context.action = [globals = context.globals, flags] {
       return ListRuns(*globals, *flags);

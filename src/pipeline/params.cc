@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cmath>
 #include <optional>
+#include <set>
 
 #include <yaml-cpp/yaml.h>
 
@@ -430,6 +431,7 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
     RETURN_IF_ERROR(ApplyParamsFile(spec, *params_file, &values));
   }
 
+  std::set<std::string> overridden;
   for (const std::string& assignment : overrides) {
     size_t eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -437,6 +439,10 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
                                      ": expected -p name=value");
     }
     std::string name = assignment.substr(0, eq);
+    // The last of two would win unseen, as in a script that appends.
+    if (!overridden.insert(name).second) {
+      return Status::InvalidArgument("-p " + name + " is given twice");
+    }
     const ParamSpec* param = spec.FindParam(name);
     if (param == nullptr) {
       return Status::InvalidArgument("-p " + assignment + ": " +

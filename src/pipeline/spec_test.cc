@@ -130,6 +130,9 @@ TEST(ParamsTest, BadOverridesAreRefused) {
   EXPECT_NE(ResolveParams(*spec, {"m=1"}, "").status().message().find(
                 "declares no param 'm'"),
             std::string::npos);
+  // Found by a tester: the second -p silently won.
+  EXPECT_EQ(ResolveParams(*spec, {"n=2", "n=3"}, "").status().message(),
+            "-p n is given twice");
 }
 
 TEST(SpecTest, ErrorsNameFileLineAndColumn) {

@@ -33,6 +33,15 @@ expect_eq "$(json stdout.txt '[r["run_id"] for r in d["runs"]]')" "['r1']" \
 # accepted and ignored, listing every run).
 expect_exit 3 "$LOCKSTEP" runs list --label =a --json
 expect_contains stderr.txt "--label: expected key=value, got '=a'"
+# Found by a tester: --limit 0 or -1 listed every run, and a malformed
+# digest was "not found" (exit 2) rather than a bad argument.
+expect_exit 0 "$LOCKSTEP" runs list --limit 1 --json
+expect_eq "$(json stdout.txt '[r["run_id"] for r in d["runs"]]')" "['r2']" \
+  "limit 1"
+expect_exit 64 "$LOCKSTEP" runs list --limit 0
+expect_exit 64 "$LOCKSTEP" runs list --limit -1
+expect_exit 3 "$LOCKSTEP" lineage sha256:zz
+expect_contains stderr.txt "digest 'sha256:zz' is not 64 lowercase hex"
 expect_exit 0 "$LOCKSTEP" runs list --since 2026-01-02 --json
 expect_eq "$(json stdout.txt '[r["run_id"] for r in d["runs"]]')" "['r2']" \
   "since filter"
@@ -42,7 +51,8 @@ expect_eq "$(json stdout.txt 'd["started"], d["steps"]')" \
 expect_exit 3 "$LOCKSTEP" runs list --since tomorrow
 expect_exit 2 "$LOCKSTEP" runs show nope
 
-expect_exit 2 "$LOCKSTEP" lineage sha256:none
+expect_exit 2 "$LOCKSTEP" lineage \
+  "sha256:$(printf absent | sha256sum | cut -d' ' -f1)"
 expect_exit 3 "$LOCKSTEP" lineage notaref
 expect_exit 2 "$LOCKSTEP" lineage r1/train/model
 expect_exit 2 "$LOCKSTEP" diff r1 nope
