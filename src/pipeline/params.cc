@@ -251,16 +251,20 @@ Status ApplyParamsFile(const PipelineSpec& spec, const ParamsFile& file,
                                    "param names to values");
   }
   for (const auto& [name, value] : parsed.items()) {
+    // Each fault is shown where its param is written (found by a tester:
+    // only the file was named).
+    std::string where = path + ":" + JsonKeyLocation(text, "", name);
     const ParamSpec* param = spec.FindParam(name);
     if (param == nullptr) {
-      return Status::InvalidArgument(path + ": unknown param '" + name + "'");
+      return Status::InvalidArgument(where + ": unknown param '" + name +
+                                     "'");
     }
     if (auto found = InexactInteger(value)) {
-      return Status::InvalidArgument(path + ": " +
+      return Status::InvalidArgument(where + ": " +
                                      ExactRangeMessage(name, *found));
     }
     Result<Json> typed = Coerce(value, param->type, name);
-    RETURN_IF_ERROR(typed.status().WithContext(path));
+    RETURN_IF_ERROR(typed.status().WithContext(where));
     (*values)[name] = *typed;
   }
   return Status::Ok();

@@ -44,6 +44,10 @@ echo '[1]' >list.json
 expect_exit 3 "$LOCKSTEP" run p.yaml --params list.json
 expect_contains stderr.txt \
   "list.json: a params file is a JSON object of param names to values"
+# Found by a tester: a param's wrong value named only the file.
+printf '{\n  "epochs": 2,\n  "nope": 1\n}\n' >unknown.json
+expect_exit 3 "$LOCKSTEP" run p.yaml --params unknown.json
+expect_contains stderr.txt "unknown.json:3:3: unknown param 'nope'"
 # Found by a tester: a params file nested 50,000 deep crashed the run
 # (SIGSEGV) after it was recorded; it is refused before anything runs.
 python3 -c "n=50000; open('deep.json','w').write('{\"p\": '+'['*n+']'*n+'}')"
