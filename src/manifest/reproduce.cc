@@ -166,6 +166,12 @@ Result<StepInvocation> Reproducer::Rewire(const Json& step,
       verdict->note = "input " + name + " (" + from + ", " +
                       invocation.inputs[name].ToString() +
                       ") is not in the store";
+      // A snapshot read by name has the same remedy as a snapshot step's
+      // (docs/manifest.md).
+      if (from.starts_with("snapshot:")) {
+        verdict->note += "; pull it with `lockstep pull` or snapshot the "
+                         "original data again";
+      }
       report_.missing.push_back(verdict->note);
     }
   }

@@ -53,4 +53,24 @@ expect_exit 2 "$LOCKSTEP" reproduce "$fmanifest" --json
 expect_contains stdout.txt "data snapshot f@1 ("
 expect_contains stdout.txt ") is damaged in the store: file '"
 expect_contains stdout.txt " is missing (and 1 more)"
+
+# Found by a tester: a step that reads a snapshot by name (inputs: d:
+# rows@1) missing from the store got no remedy in its message.
+export LOCKSTEP_STORE="$TEST_DIR/named-store"
+"$LOCKSTEP" data snapshot rows.csv --name rows -q
+cat >named.yaml <<'YAML'
+pipeline: named
+steps:
+  count:
+    run: [sh, -c, "wc -l <inputs/d >outputs/n"]
+    inputs: {d: rows@1}
+    outputs: {n: Artifact}
+YAML
+"$LOCKSTEP" run named.yaml --json >named.json 2>/dev/null
+cp "$(json named.json 'd["manifest"]')" named-manifest.json
+export LOCKSTEP_STORE="$TEST_DIR/empty-store-2"
+expect_exit 2 "$LOCKSTEP" reproduce named-manifest.json --json
+expect_eq "$(json stdout.txt 'd["missing"][0]')" \
+  "input d (snapshot:rows@1, $digest) is not in the store; pull it with \`lockstep pull\` or snapshot the original data again" \
+  "named snapshot input's remedy"
 echo "reproduce missing snapshot: ok"
