@@ -267,7 +267,29 @@ Status VerifyManifestHash(const Json& manifest) {
       "hashes to " + actual.ToString() + "; changed field(s): " + changed);
 }
 
-Status CheckManifestShape(const Json& manifest) {
+namespace {
+
+// InvalidArgument unless the string field `name` is one of `values`.
+Status RequireOneOf(const Json& manifest, const char* name,
+                    std::initializer_list<const char*> values) {
+  auto field = manifest.find(name);
+  if (field == manifest.end() || !field->is_string()) {
+    return Status::InvalidArgument(std::string(name) +
+                                   ": missing or not a string");
+  }
+  std::string value = *field;
+  std::string known;
+  for (const char* allowed : values) {
+    if (value == allowed) return Status::Ok();
+    known += (known.empty() ? "" : ", ") + std::string(allowed);
+  }
+  return Status::InvalidArgument(std::string(name) + ": '" + value +
+                                 "' is not one of " + known);
+}
+
+}  // namespace
+
+Status CheckManifestKind(const Json& manifest) {
   if (!manifest.is_object() || !manifest.contains("manifest_version")) {
     return Status::InvalidArgument(
         "not a Lockstep manifest (no manifest_version)");
@@ -278,20 +300,30 @@ Status CheckManifestShape(const Json& manifest) {
         " is not supported (this lockstep reads version " +
         std::to_string(kManifestVersion) + ")");
   }
+  RETURN_IF_ERROR(RequireOneOf(manifest, "kind", {"lockstep.run"}));
+  RETURN_IF_ERROR(
+      RequireOneOf(manifest, "status", {"succeeded", "failed", "cancelled"}));
+  if (!manifest.contains("steps") || !manifest["steps"].is_array()) {
+    return Status::InvalidArgument("steps: missing or not a list");
+  }
+  return Status::Ok();
+}
+
+Status CheckManifestShape(const Json& manifest) {
+  RETURN_IF_ERROR(CheckManifestKind(manifest));
   using Type = Json::value_t;
   struct Field {
     const char* name;
     Type type;
   };
   static constexpr Field kFields[] = {
-      {"kind", Type::string},         {"run_id", Type::string},
-      {"status", Type::string},       {"started", Type::string},
+      {"run_id", Type::string},       {"started", Type::string},
       {"finished", Type::string},     {"pipeline", Type::object},
       {"code", Type::object},         {"params", Type::object},
       {"seeds", Type::object},        {"data", Type::array},
       {"environment", Type::object},  {"sandbox", Type::string},
-      {"warnings", Type::array},      {"steps", Type::array},
-      {"field_hashes", Type::object}, {"manifest_hash", Type::string},
+      {"warnings", Type::array},      {"field_hashes", Type::object},
+      {"manifest_hash", Type::string},
   };
   for (const Field& field : kFields) {
     auto value = manifest.find(field.name);
@@ -304,20 +336,7 @@ Status CheckManifestShape(const Json& manifest) {
                                      Json(field.type).type_name());
     }
   }
-  auto one_of = [&](const char* name,
-                    std::initializer_list<const char*> values) -> Status {
-    std::string value = manifest[name];
-    std::string known;
-    for (const char* allowed : values) {
-      if (value == allowed) return Status::Ok();
-      known += (known.empty() ? "" : ", ") + std::string(allowed);
-    }
-    return Status::InvalidArgument(std::string(name) + ": '" + value +
-                                   "' is not one of " + known);
-  };
-  RETURN_IF_ERROR(one_of("kind", {"lockstep.run"}));
-  RETURN_IF_ERROR(one_of("status", {"succeeded", "failed", "cancelled"}));
-  return one_of("sandbox", {"bubblewrap", "none"});
+  return RequireOneOf(manifest, "sandbox", {"bubblewrap", "none"});
 }
 
 Result<Json> LoadManifest(const std::filesystem::path& path) {
@@ -331,7 +350,7 @@ Result<Json> LoadManifest(const std::filesystem::path& path) {
   // next JSON reader, while the hash covers only the last value.
   Result<Json> manifest = ParseJsonWithUniqueKeys(*text, path.string());
   RETURN_IF_ERROR(manifest.status());
-  RETURN_IF_ERROR(CheckManifestShape(*manifest).WithContext(path.string()));
+  RETURN_IF_ERROR(CheckManifestKind(*manifest).WithContext(path.string()));
   RETURN_IF_ERROR(VerifyManifestHash(*manifest).WithContext(path.string()));
   return manifest;
 }

@@ -69,13 +69,17 @@ Result<std::map<std::string, std::string>> CanonicalFields(
 // fields whose content no longer matches.
 Status VerifyManifestHash(const Json& manifest);
 
-// Checks what every reader relies on before the hash (the top level of
-// docs/manifest.schema.json): the known manifest_version, kind
-// "lockstep.run", every required field with its JSON type, and status
-// and sandbox among their values. InvalidArgument naming the field.
+// Checks what every reader relies on before the hash: the known
+// manifest_version, kind "lockstep.run", a known status and a steps
+// list. InvalidArgument naming the field.
+Status CheckManifestKind(const Json& manifest);
+
+// CheckManifestKind and the rest of the top level of
+// docs/manifest.schema.json (every required field with its JSON type,
+// sandbox among its values), as `manifest verify` checks it.
 Status CheckManifestShape(const Json& manifest);
 
-// Reads and parses a manifest file, checking its shape and hash.
+// Reads and parses a manifest file, checking its kind and hash.
 // InvalidArgument for malformed JSON, an unknown version or a bad hash.
 Result<Json> LoadManifest(const std::filesystem::path& path);
 

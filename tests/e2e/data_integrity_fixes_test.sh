@@ -109,7 +109,7 @@ expect_exit 3 "$LOCKSTEP" run params.yaml --sandbox none \
 expect_contains "$TEST_DIR/stderr.txt" "param 'n': the integer"
 printf '{"n": 9007199254740993}\n' >p.json
 expect_exit 3 "$LOCKSTEP" run params.yaml --sandbox none --params p.json
-expect_contains "$TEST_DIR/stderr.txt" "p.json: param 'n': the integer"
+expect_contains "$TEST_DIR/stderr.txt" "p.json:1:2: param 'n': the integer"
 sed 's/  n: 1/  n: 99999999999999999999/' params.yaml >big.yaml
 expect_exit 3 "$LOCKSTEP" run big.yaml --sandbox none
 expect_contains "$TEST_DIR/stderr.txt" \

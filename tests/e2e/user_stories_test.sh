@@ -59,7 +59,7 @@ steps:
     outputs: {o: Artifact}
 YAML
 expect_exit 3 "$LOCKSTEP" run p.yaml -p n=1e999
-expect_contains stderr.txt "param 'n' is int"
+expect_contains stderr.txt "-p n: '1e999' is a YAML float that a manifest cannot record"
 expect_exit 3 "$LOCKSTEP" run p.yaml -p "n=$(printf '9%.0s' {1..100000})"
 expect_contains stderr.txt "param 'n': the integer 99999999999999999999... \
 (100000 characters) is outside"
