@@ -947,7 +947,8 @@ Result<Json> RunState::KeyParts(const StepSpec& step,
                      image::ParseImageRef(invocation.image));
     environment = {{"kind", "image"}, {"digest", ref.digest}};
   } else if (report.component == "command" && !invocation.argv.empty() &&
-      !invocation.code.contains(invocation.argv[0])) {
+             IsHostProgram(invocation.argv[0]) &&
+             !invocation.code.contains(invocation.argv[0])) {
     auto resolved = program_paths_.find(invocation.argv[0]);
     if (resolved == program_paths_.end()) {
       // Looked up once per run: a program does not move mid-run.
@@ -1927,6 +1928,14 @@ Json HostToolchain() {
               {"arch", host.machine},
               {"libc", std::string("glibc ") + gnu_get_libc_version()},
               {"lockstep", kLockstepVersion}};
+}
+
+bool IsHostProgram(const std::string& name) {
+  // `./tool` or `scripts/x.sh` is a file in the step folder (a code file
+  // or an input, each in the key already), never one under lockstep's
+  // own current folder: looked up there, `run /abs/p.yaml` from another
+  // folder failed, or keyed another file (found by a tester).
+  return name.starts_with('/') || name.find('/') == std::string::npos;
 }
 
 fs::path FindStepProgram(const std::string& name) {

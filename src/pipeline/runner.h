@@ -138,6 +138,11 @@ std::string NewRunId();
 // C library, and Lockstep's version. Nothing volatile (no memory, no time).
 Json HostToolchain();
 
+// Whether a step's argv[0] names a program of the host (an absolute path,
+// or a name looked up on the fixed PATH) rather than a file in the step
+// folder (a relative path with a '/').
+bool IsHostProgram(const std::string& name);
+
 // Finds a program on the fixed step PATH, as the step's shell would;
 // empty when there is none.
 std::filesystem::path FindStepProgram(const std::string& name);
