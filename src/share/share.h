@@ -74,6 +74,9 @@ struct PullSummary {
   std::vector<std::string> snapshots;  // NAME@V registered (or present)
   std::vector<int64_t> artifacts;      // artifact ids registered
   std::vector<std::string> missing;    // needed blobs the pull lacked
+  // A run's NAME@V that names another dataset here: the run keeps its
+  // own by digest, and the local name is left alone.
+  std::vector<std::string> renamed_away;
   size_t bundled_files = 0;  // files unpacked from bundles, verified
 
   Json ToJson() const;

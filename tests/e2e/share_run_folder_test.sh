@@ -54,4 +54,22 @@ expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["bundledFiles"]')" 3 "unbundled"
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["snapshots"]')" "['docs@1']" \
   "snapshots"
 expect_exit 0 "$LOCKSTEP" data verify docs@1
+
+# Found by a tester: a machine whose own first snapshot is also docs@1
+# (versions count from 1 everywhere) got exit 3 after the run had been
+# registered, on every retry. The run keeps its snapshot by digest; this
+# store's docs@1 stays its own; reproduce finds everything.
+mkdir -p "$TEST_DIR/c/mine" && cd "$TEST_DIR/c"
+export LOCKSTEP_STORE="$TEST_DIR/c/.lockstep"
+echo mine >mine/x.txt
+"$LOCKSTEP" data snapshot mine --name docs --json >mine.json
+expect_exit 0 "$LOCKSTEP" pull --json --insecure "$REGISTRY/team/folder:run1"
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["snapshotsNamedOtherwiseHere"]')" \
+  "['docs@1']" "the clash is reported"
+expect_contains "$TEST_DIR/stderr.txt" "snapshot docs@1 here is another dataset"
+expect_exit 0 "$LOCKSTEP" data show docs@1 --json
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["digest"]')" \
+  "$(json mine.json 'd["digest"]')" "this store's docs@1 unchanged"
+expect_exit 0 "$LOCKSTEP" pull --insecure "$REGISTRY/team/folder:run1"
+expect_exit 0 "$LOCKSTEP" reproduce "$run_id"
 echo "share_run_folder_test: ok"
