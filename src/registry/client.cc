@@ -736,7 +736,57 @@ Result<PushResult> Client::Push(const Reference& target,
     return Status::DataLoss("registry stored the manifest as " + echoed +
                             ", not " + result.manifest.ToString());
   }
+  // No OCI-Subject: the registry has no referrers API, and distribution
+  // spec 1.1 has the client keep the referrers tag instead.
+  if (request.subject && put.Header("oci-subject").empty()) {
+    Json descriptor = {{"mediaType", std::string(kOciManifest)},
+                       {"digest", result.manifest.ToString()},
+                       {"size", body.size()},
+                       {"artifactType", request.artifact_type}};
+    if (request.annotations.is_object()) {
+      descriptor["annotations"] = request.annotations;
+    }
+    RETURN_IF_ERROR(
+        AddToReferrersTag(target, *request.subject, std::move(descriptor)));
+  }
   return result;
+}
+
+Status Client::AddToReferrersTag(const Reference& target,
+                                 const Digest& subject, Json descriptor) {
+  // The tag is the subject's digest with ':' made '-' (spec 1.1).
+  std::string url =
+      BaseUrl(target) + "/manifests/sha256-" + subject.hex();
+  std::string index_type(kOciIndex);
+  ASSIGN_OR_RETURN(Response got,
+                   Send(target, "GET", url, {"Accept: " + index_type}, "",
+                        true));
+  Json index = {{"schemaVersion", 2},
+                {"mediaType", index_type},
+                {"manifests", Json::array()}};
+  if (got.status == 200) {
+    Json known = ParseJsonOrDiscarded(got.body);
+    if (!known.is_object() || !known.contains("manifests") ||
+        !known["manifests"].is_array()) {
+      return Status::InvalidArgument(url + ": the referrers tag holds no "
+                                     "image index");
+    }
+    index = std::move(known);
+  } else if (got.status != 404) {
+    return Unexpected("GET " + url, got.status, got.body);
+  }
+  for (const Json& listed : index["manifests"]) {
+    if (listed.value("digest", "") == descriptor["digest"]) {
+      return Status::Ok();  // Listed already (a push repeated).
+    }
+  }
+  index["manifests"].push_back(std::move(descriptor));
+  std::string body = index.dump();
+  ASSIGN_OR_RETURN(Response put,
+                   Send(target, "PUT", url, {"Content-Type: " + index_type},
+                        body, true));
+  if (put.status != 201) return Unexpected("PUT " + url, put.status, put.body);
+  return Status::Ok();
 }
 
 Result<Digest> Client::PushManifest(const Reference& target,

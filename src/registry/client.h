@@ -129,6 +129,10 @@ class Client {
                         uint64_t max_body = kMaxManifestBytes);
   Status Authenticate(const Reference& ref, const std::string& challenge,
                       bool push_scope);
+  // Lists `descriptor` in the referrers tag of `subject` (sha256-<hex>),
+  // for a registry without the referrers API.
+  Status AddToReferrersTag(const Reference& target, const Digest& subject,
+                           nlohmann::json descriptor);
   std::optional<std::string> Credentials(const std::string& registry);
   Result<bool> UploadBlob(const Reference& ref, const Digest& digest,
                           const std::string& mount_from, bool* mounted);

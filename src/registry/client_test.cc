@@ -102,6 +102,19 @@ class FaultyRegistry {
                   res.set_header("Docker-Content-Digest",
                                  Sha256Of(req.body).ToString());
                 });
+    // As distribution 2.8: manifests by tag, no referrers API, and so no
+    // OCI-Subject header on a PUT.
+    server_.Get(R"(/v2/(.+)/manifests/(.+))",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  std::lock_guard lock(mutex_);
+                  auto found = manifests_.find(req.matches[2]);
+                  if (found == manifests_.end()) {
+                    res.status = 404;
+                    return;
+                  }
+                  res.set_content(found->second,
+                                  std::string(kOciIndex).c_str());
+                });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
     while (!server_.is_running()) {
@@ -123,6 +136,10 @@ class FaultyRegistry {
   bool HasManifest(const std::string& tag) {
     std::lock_guard lock(mutex_);
     return manifests_.count(tag) > 0;
+  }
+  std::string Manifest(const std::string& tag) {
+    std::lock_guard lock(mutex_);
+    return manifests_.count(tag) ? manifests_[tag] : "";
   }
   // Content-Range starts of every PATCH, and the statuses answered.
   std::vector<uint64_t> patch_starts;
@@ -358,6 +375,46 @@ TEST_F(ClientUploadTest, ARegistrysErrorCodeIsNamedAndMapped) {
   EXPECT_NE(pushed.status().message().find("HTTP 400 DIGEST_INVALID"),
             std::string::npos)
       << pushed.status().message();
+}
+
+// Found by a tester: against distribution 2.8 (no referrers API, no
+// OCI-Subject) a pushed referrer was findable only by its digest. The
+// client keeps the referrers tag sha256-<hex> as spec 1.1 says: an index
+// of every referrer, each once.
+TEST_F(ClientUploadTest, KeepsTheReferrersTagWithoutAReferrersApi) {
+  FaultyRegistry registry;
+  std::string subject_bytes = "{\"schemaVersion\":2}";
+  Digest subject = Sha256Of(subject_bytes);
+  Digest layer = *blobs_->PutBytes("run manifest");
+  ClientOptions options;
+  options.docker_config = root_ / "docker";
+  Client client(*blobs_, options);
+  Reference target = *ParseReference(registry.Address() + "/a/b:run", true);
+  auto push = [&](const std::string& note) {
+    PushRequest request;
+    request.layers.push_back({layer});
+    request.artifact_type = "application/vnd.lockstep.run.v1";
+    request.subject = subject;
+    request.subject_media_type = std::string(kOciManifest);
+    request.subject_size = static_cast<int64_t>(subject_bytes.size());
+    request.annotations = {{"note", note}};
+    return client.Push(target, request);
+  };
+  Result<PushResult> first = push("one");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_TRUE(push("one").ok());  // The same manifest again.
+  Result<PushResult> second = push("two");
+  ASSERT_TRUE(second.ok()) << second.status().ToString();
+
+  nlohmann::json index =
+      nlohmann::json::parse(registry.Manifest("sha256-" + subject.hex()));
+  EXPECT_EQ(index["mediaType"], std::string(kOciIndex));
+  ASSERT_EQ(index["manifests"].size(), 2u) << index.dump();
+  EXPECT_EQ(index["manifests"][0]["digest"], first->manifest.ToString());
+  EXPECT_EQ(index["manifests"][1]["digest"], second->manifest.ToString());
+  EXPECT_EQ(index["manifests"][0]["artifactType"],
+            "application/vnd.lockstep.run.v1");
+  EXPECT_EQ(index["manifests"][1]["annotations"]["note"], "two");
 }
 
 }  // namespace
