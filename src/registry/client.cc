@@ -880,11 +880,15 @@ Status Client::PullManifestTree(const Reference& ref,
   Digest digest = Sha256Of(response.body);
   std::string echoed = response.Header("docker-content-digest");
   bool by_digest = reference.find(':') != std::string::npos;
-  if ((by_digest && reference != digest.ToString()) ||
-      (!echoed.empty() && echoed != digest.ToString())) {
+  if (by_digest && reference != digest.ToString()) {
     return Status::DataLoss(url + ": manifest hashes to " +
-                            digest.ToString() + ", not " +
-                            (by_digest ? reference : echoed));
+                            digest.ToString() + ", not " + reference);
+  }
+  // Said apart: by digest, the two would name the same digest twice.
+  if (!echoed.empty() && echoed != digest.ToString()) {
+    return Status::DataLoss(url + ": the registry names the manifest " +
+                            echoed + " (Docker-Content-Digest), but its "
+                            "bytes hash to " + digest.ToString());
   }
   RETURN_IF_ERROR(blobs_.PutBytes(response.body).status());
   ASSIGN_OR_RETURN(ParsedManifest parsed,

@@ -63,6 +63,8 @@ class FaultyRegistry {
   int refuse_put = 0;
   // Every upload start answers 403 DENIED, as for a user who may read.
   bool deny_pushes = false;
+  // Manifests are served with this Docker-Content-Digest when set.
+  std::string digest_header;
 
   FaultyRegistry() {
     server_.Post(R"(/v2/(.+)/blobs/uploads/)",
@@ -114,6 +116,9 @@ class FaultyRegistry {
                   }
                   res.set_content(found->second,
                                   std::string(kOciIndex).c_str());
+                  if (!digest_header.empty()) {
+                    res.set_header("Docker-Content-Digest", digest_header);
+                  }
                 });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -415,6 +420,43 @@ TEST_F(ClientUploadTest, KeepsTheReferrersTagWithoutAReferrersApi) {
   EXPECT_EQ(index["manifests"][0]["artifactType"],
             "application/vnd.lockstep.run.v1");
   EXPECT_EQ(index["manifests"][1]["annotations"]["note"], "two");
+}
+
+// Found by a tester: pulled by digest from a registry whose
+// Docker-Content-Digest is wrong, the error named the same digest twice
+// ("hashes to X, not X").
+TEST_F(ClientUploadTest, AWrongDigestHeaderIsNamedAsTheRegistrys) {
+  FaultyRegistry registry;
+  std::string index = "{\"schemaVersion\":2,\"mediaType\":\"" +
+                      std::string(kOciIndex) + "\",\"manifests\":[]}";
+  Digest digest = Sha256Of(index);
+  std::string lie = Sha256Of("something else").ToString();
+  {
+    ClientOptions options;
+    options.docker_config = root_ / "docker";
+    Client client(*blobs_, options);
+    // The index is put by its digest, so a pull by digest finds it.
+    Reference put =
+        *ParseReference(registry.Address() + "/a/b@" + digest.ToString(),
+                        true);
+    ASSERT_TRUE(client.PushManifest(put, {}, std::string(kOciIndex), index)
+                    .ok());
+  }
+  registry.digest_header = lie;
+  ClientOptions options;
+  options.docker_config = root_ / "docker";
+  Client client(*blobs_, options);
+  Reference ref = *ParseReference(
+      registry.Address() + "/a/b@" + digest.ToString(), true);
+  Result<PullResult> pulled = client.Pull(ref);
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_EQ(pulled.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(pulled.status().message().find(
+                "the registry names the manifest " + lie +
+                " (Docker-Content-Digest), but its bytes hash to " +
+                digest.ToString()),
+            std::string::npos)
+      << pulled.status().message();
 }
 
 }  // namespace

@@ -91,8 +91,11 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source) {
     summary.artifact_type = body->value("artifactType", std::string());
   }
   summary.kind = KindOf(summary.artifact_type);
-  std::string origin = source.ToString() + "@" +
-                       summary.pulled.manifest.ToString();
+  // Pulled by digest, the reference names it already.
+  std::string origin = source.digest.empty()
+                           ? source.ToString() + "@" +
+                                 summary.pulled.manifest.ToString()
+                           : source.ToString();
   ASSIGN_OR_RETURN(summary.bundled_files, UnpackBundles(summary.pulled));
 
   // The run's manifest first: records are only registered for a valid run.
