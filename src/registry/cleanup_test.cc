@@ -214,7 +214,10 @@ TEST_F(CleanupTest, ATagPushedAgainAfterThePlanStays) {
   Tag("dev-2", "a", 0);  // The same manifest, pushed again.
   ASSERT_TRUE(ApplyCleanup(*index_, plan).ok());
   std::vector<std::string> left;
-  for (const TagRow& tag : *index_->TagsOf("app")) {
+  // Held first: a range-for over *TagsOf() would outlive its Result.
+  Result<std::vector<TagRow>> tags = index_->TagsOf("app");
+  ASSERT_TRUE(tags.ok());
+  for (const TagRow& tag : *tags) {
     left.push_back(tag.tag + "=" + (tag.digest == D("b") ? "b" : "a"));
   }
   EXPECT_EQ(left, (std::vector<std::string>{"dev-1=b", "dev-2=a"}));
