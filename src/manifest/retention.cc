@@ -285,6 +285,18 @@ Result<std::vector<registry::KeptBlob>> LineageRetentionRoots::Roots() {
       roots.push_back({file, reason + " (file)"});
     }
   }
+
+  // An artifact pulled on its own names bytes nothing else keeps (found
+  // by a tester: gc took them and left the record).
+  ASSIGN_OR_RETURN(
+      std::vector<metadata::Artifact> pulled,
+      metadata_->OutputsOfExecutionType(kPulledArtifactExecution));
+  for (const metadata::Artifact& artifact : pulled) {
+    Result<Digest> digest = Digest::Parse(artifact.digest);
+    if (artifact.state != "live" || !digest.ok()) continue;
+    roots.push_back({*digest, "pulled artifact " +
+                                  std::to_string(artifact.id)});
+  }
   return roots;
 }
 

@@ -1025,6 +1025,23 @@ Result<std::vector<Artifact>> MetadataStore::GetArtifacts(
   return artifacts;
 }
 
+Result<std::vector<Artifact>> MetadataStore::OutputsOfExecutionType(
+    const std::string& type) {
+  ASSIGN_OR_RETURN(
+      auto rows,
+      db_->Query(std::string("SELECT DISTINCT ") + kArtifactColumns +
+                     " FROM artifacts a JOIN types t ON t.id = a.type_id "
+                     "JOIN events e ON e.artifact_id = a.id "
+                     "JOIN executions x ON x.id = e.execution_id "
+                     "JOIN types xt ON xt.id = x.type_id "
+                     "WHERE xt.kind = 'execution' AND xt.name = ? AND "
+                     "e.type = 'output' ORDER BY a.id",
+                 {type}));
+  std::vector<Artifact> artifacts;
+  for (const SqlRow& row : rows) artifacts.push_back(ArtifactFromRow(row));
+  return artifacts;
+}
+
 Result<std::vector<Execution>> MetadataStore::GetExecutions(
     const std::vector<int64_t>& ids) {
   ASSIGN_OR_RETURN(auto rows,

@@ -206,6 +206,10 @@ class MetadataStore {
   // Batch reads for graph walks: one query for any number of ids. Missing
   // ids are left out; order is by id.
   Result<std::vector<Artifact>> GetArtifacts(const std::vector<int64_t>& ids);
+
+  // Every artifact an execution of `type` output, by id. Reads only.
+  Result<std::vector<Artifact>> OutputsOfExecutionType(
+      const std::string& type);
   Result<std::vector<Execution>> GetExecutions(
       const std::vector<int64_t>& ids);
   // The events of type `type` touching any of these artifacts (or

@@ -335,8 +335,14 @@ Status Sharer::RegisterArtifact(const Json& record, PullSummary* summary) {
   Json custom = record.value("custom_properties", Json::object());
   artifact.properties = properties.is_object() ? properties : Json::object();
   artifact.custom_properties = custom.is_object() ? custom : Json::object();
-  ASSIGN_OR_RETURN(int64_t id, metadata_->PutArtifact(artifact));
-  summary->artifacts.push_back(id);
+  // Recorded as a pull's output: that makes it a root gc keeps.
+  metadata::ExecutionRecord pull;
+  pull.execution.type = manifest::kPulledArtifactExecution;
+  pull.execution.name = digest_text;
+  pull.execution.state = metadata::ExecutionState::kComplete;
+  pull.outputs.emplace_back("artifact", artifact);
+  RETURN_IF_ERROR(metadata_->RecordExecution(&pull).status());
+  summary->artifacts.push_back(pull.outputs[0].second.id);
   return Status::Ok();
 }
 

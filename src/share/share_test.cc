@@ -140,6 +140,34 @@ TEST_F(ShareTest, ExpiredSnapshotNoRunNeedsIsRemovedAndStopsBeingARoot) {
   EXPECT_TRUE(again->empty());
 }
 
+// Found by a tester: an artifact pulled on its own (not in a run or a
+// snapshot) had a record but no root, so gc took its bytes. Its pull is
+// now recorded, and its output kept while it lives.
+TEST_F(ShareTest, AnArtifactPulledOnItsOwnIsARoot) {
+  Digest model = *blobs_->PutBytes("model bytes");
+  metadata::Artifact artifact;
+  artifact.type = "Model";
+  artifact.digest = model.ToString();
+  metadata::ExecutionRecord pull;
+  pull.execution.type = manifest::kPulledArtifactExecution;
+  pull.execution.name = model.ToString();
+  pull.execution.state = metadata::ExecutionState::kComplete;
+  pull.outputs.emplace_back("artifact", artifact);
+  ASSERT_TRUE(metadata_->RecordExecution(&pull).ok());
+  EXPECT_TRUE(Has(RootDigests(), model.ToString()));
+
+  // Another execution type's outputs are not kept by this rule.
+  Digest other = *blobs_->PutBytes("other bytes");
+  metadata::ExecutionRecord step;
+  step.execution.type = "command";
+  step.execution.name = "train";
+  step.execution.state = metadata::ExecutionState::kComplete;
+  artifact.digest = other.ToString();
+  step.outputs.emplace_back("model", artifact);
+  ASSERT_TRUE(metadata_->RecordExecution(&step).ok());
+  EXPECT_FALSE(Has(RootDigests(), other.ToString()));
+}
+
 TEST_F(ShareTest, ExpiredSnapshotARunNeedsIsKeptNamingTheRun) {
   WriteBytes(root_ / "train.csv", "x\n1\n2\n");
   data::SnapshotInfo info = Snap(root_ / "train.csv", "train", 1000);
