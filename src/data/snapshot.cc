@@ -223,6 +223,12 @@ bool IsValidNewSnapshotName(std::string_view name) {
   }
 }
 
+std::string InvalidSnapshotNameMessage(std::string_view name) {
+  return "'" + std::string(name) + "' is not a valid snapshot name: parts "
+         "of letters, digits, . _ - joined by single '/', none empty or "
+         "starting with '.' or '-'";
+}
+
 Result<int64_t> ParseSnapshotVersion(std::string_view text) {
   bool digits = !text.empty() && text.size() < 18 &&
                 std::all_of(text.begin(), text.end(), ::isdigit);
@@ -278,10 +284,8 @@ Status CheckRequestUtf8(const SnapshotRequest& request) {
 
 Result<SnapshotInfo> DataSnapshots::Create(const SnapshotRequest& request) {
   if (!IsValidNewSnapshotName(request.name)) {
-    return Status::InvalidArgument(
-        "'" + request.name + "' is not a valid snapshot name: parts of "
-        "letters, digits, . _ - joined by single '/', none empty or "
-        "starting with '.' or '-' (like iris or team/iris-2.1)");
+    return Status::InvalidArgument(InvalidSnapshotNameMessage(request.name) +
+                                   " (like iris or team/iris-2.1)");
   }
   if (request.version < 0) {
     return Status::InvalidArgument("--version must be a positive integer");
@@ -792,12 +796,16 @@ std::vector<const TreeEntry*> FilesOf(const std::vector<TreeEntry>& tree) {
 
 }  // namespace
 
+bool IsTreeBlob(const store::BlobStore& blobs, const Digest& digest) {
+  Result<std::string> head = blobs.ReadPrefix(digest, kTreeMagic.size());
+  return head.ok() && *head == kTreeMagic;
+}
+
 std::vector<std::string> CheckSnapshotContent(store::BlobStore* blobs,
                                               const Digest& digest,
                                               uint64_t recorded_size) {
-  Result<std::string> prefix = blobs->ReadPrefix(digest, kTreeMagic.size());
   Result<uint64_t> size = blobs->SizeOf(digest);
-  bool tree = prefix.ok() && *prefix == kTreeMagic && size.ok() &&
+  bool tree = IsTreeBlob(*blobs, digest) && size.ok() &&
               *size != recorded_size;
   if (!tree) {
     Status status = blobs->Verify(digest);

@@ -86,9 +86,16 @@ Result<SnapshotRef> ParseSnapshotRef(std::string_view text);
 // with '.' or '-'.
 bool IsValidNewSnapshotName(std::string_view name);
 
+// "'NAME' is not a valid snapshot name: " and the rule above, the words
+// every refusal of a name uses.
+std::string InvalidSnapshotNameMessage(std::string_view name);
+
 // A snapshot version as written after @ or given to --version: 1 to
 // 99999999999999999 (17 digits). InvalidArgument otherwise.
 Result<int64_t> ParseSnapshotVersion(std::string_view text);
+
+// Whether the stored blob starts like a folder tree (reads 17 bytes).
+bool IsTreeBlob(const store::BlobStore& blobs, const Digest& digest);
 
 // Checks a snapshot's stored content from its digest alone, for a
 // manifest that names no record: the blob, and when it is a folder's

@@ -26,6 +26,10 @@ namespace {
 
 using pipeline::StepInvocation;
 
+// What to do about a snapshot the store lacks (docs/manifest.md).
+constexpr char kSnapshotRemedy[] =
+    "pull it with `lockstep pull` or snapshot the original data again";
+
 class Reproducer {
  public:
   // With `same_inputs`, every step gets the inputs it had in the run
@@ -98,8 +102,7 @@ StepVerdict Reproducer::CheckSnapshot(const Json& step) {
     }
     verdict.status = "missing";
     verdict.note = "data snapshot " + label + " (" + digest_text + ")" +
-                   what + "; pull it with `lockstep pull` or snapshot "
-                   "the original data again";
+                   what + "; " + kSnapshotRemedy;
     report_.missing.push_back(verdict.note);
     return verdict;
   }
@@ -169,8 +172,7 @@ Result<StepInvocation> Reproducer::Rewire(const Json& step,
       // A snapshot read by name has the same remedy as a snapshot step's
       // (docs/manifest.md).
       if (from.starts_with("snapshot:")) {
-        verdict->note += "; pull it with `lockstep pull` or snapshot the "
-                         "original data again";
+        verdict->note += std::string("; ") + kSnapshotRemedy;
       }
       report_.missing.push_back(verdict->note);
     }

@@ -8,6 +8,7 @@
 
 #include "core/canonical_json.h"
 #include "core/log.h"
+#include "data/snapshot.h"
 #include "data/tree_digest.h"
 #include "manifest/manifest.h"
 
@@ -44,7 +45,7 @@ class NeedsCollector {
 // Adds the files of a folder snapshot whose tree is in `blobs`.
 void AddTreeFiles(const store::BlobStore& blobs, const Digest& tree,
                   const std::string& label, NeedsCollector* needs) {
-  if (!IsTreeBlob(blobs, tree)) {
+  if (!data::IsTreeBlob(blobs, tree)) {
     return;
   }
   Result<std::string> bytes = blobs.ReadVerified(tree);
@@ -71,11 +72,6 @@ std::string StepName(const Json& step) {
 }
 
 }  // namespace
-
-bool IsTreeBlob(const store::BlobStore& blobs, const Digest& digest) {
-  Result<std::string> head = blobs.ReadPrefix(digest, data::kTreeMagic.size());
-  return head.ok() && *head == data::kTreeMagic;
-}
 
 namespace {
 

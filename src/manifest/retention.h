@@ -53,9 +53,6 @@ std::vector<registry::KeptBlob> ManifestRoots(
 Result<std::vector<Digest>> TreeFileDigests(const store::BlobStore& blobs,
                                             const Digest& tree);
 
-// Whether the stored blob starts like a folder tree (reads 17 bytes).
-bool IsTreeBlob(const store::BlobStore& blobs, const Digest& digest);
-
 // The execution `pull` records for an artifact pulled on its own (not
 // in a run or a snapshot): its outputs are retention roots while live.
 inline constexpr char kPulledArtifactExecution[] = "lockstep/pull-artifact";

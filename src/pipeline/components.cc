@@ -143,10 +143,7 @@ std::string ArgumentProblem(const ComponentArgument& argument,
       return "must be a snapshot name (text), not " + value.dump();
     }
     if (!data::IsValidNewSnapshotName(value.get<std::string>())) {
-      return "'" + value.get<std::string>() +
-             "' is not a valid snapshot name: parts of letters, digits, "
-             ". _ - joined by single '/', none empty or starting with '.' "
-             "or '-'";
+      return data::InvalidSnapshotNameMessage(value.get<std::string>());
     }
     return "";
   }

@@ -61,11 +61,13 @@ bool IsFloatText(const std::string& text) {
   return at == text.size();
 }
 
-// A core-schema float that JSON numbers cannot hold: .inf, -.inf, .nan
-// in their three spellings, or a decimal past a double's range (1e400).
+// Whether plain `text` that TypePlainScalar left a string is a
+// core-schema float that JSON numbers cannot hold: .inf, -.inf, .nan in
+// their three spellings, or a decimal past a double's range (1e400),
+// the only float form TypePlainScalar does not type.
 bool IsUnrecordableFloatText(const std::string& text) {
   // An integer past int64 is the exact-range check's to report.
-  if (text.empty() || IsIntText(text)) return false;
+  if (IsIntText(text)) return false;
   std::string_view rest = text;
   if (rest.starts_with('+') || rest.starts_with('-')) rest.remove_prefix(1);
   for (std::string_view special : {".inf", ".Inf", ".INF"}) {
@@ -74,11 +76,7 @@ bool IsUnrecordableFloatText(const std::string& text) {
   for (std::string_view nan : {".nan", ".NaN", ".NAN"}) {
     if (text == nan) return true;
   }
-  double number = 0;
-  const char* begin = text.data() + (text[0] == '+' ? 1 : 0);
-  return IsFloatText(text) &&
-         std::from_chars(begin, text.data() + text.size(), number).ec ==
-             std::errc::result_out_of_range;
+  return IsFloatText(text);
 }
 
 // Converts `value` to `type`, or explains why it cannot be.

@@ -243,7 +243,7 @@ Result<PushSummary> Sharer::PushRun(const std::string& run_id,
   std::vector<manifest::NeededBlob> models;
   for (const manifest::NeededBlob& need : needs) {
     bool tree = need.role == "snapshot" && blobs_->Contains(need.digest) &&
-                manifest::IsTreeBlob(*blobs_, need.digest);
+                data::IsTreeBlob(*blobs_, need.digest);
     registry::PushLayer layer = Layer(
         need.digest, tree ? kTreeLayer : kBlobLayer, need.name, need.role);
     if (!need.type.empty()) layer.annotations["lockstep.type"] = need.type;
@@ -387,7 +387,7 @@ Result<PushSummary> Sharer::PushArtifact(int64_t artifact_id,
   std::vector<registry::PushLayer> layers;
   layers.push_back(Layer(record_blob, kArtifactRecordLayer, label + ".json",
                          "artifact-record"));
-  if (blobs_->Contains(digest) && manifest::IsTreeBlob(*blobs_, digest)) {
+  if (blobs_->Contains(digest) && data::IsTreeBlob(*blobs_, digest)) {
     ASSIGN_OR_RETURN(std::vector<registry::PushLayer> tree,
                      TreeLayers(*blobs_, digest, label));
     layers.insert(layers.end(), tree.begin(), tree.end());
