@@ -12,54 +12,13 @@
 
 #include "core/canonical_json.h"
 #include "core/files.h"
+#include "core/number_text.h"
 #include "core/utf8.h"
 #include "pipeline/components.h"
 
 namespace lockstep::pipeline {
 
 namespace {
-
-// Scanners instead of std::regex: libstdc++'s regex recurses once per
-// character, so a long param value overflowed the stack.
-
-// Advances `*at` over digits; true when there was at least one.
-bool SkipDigits(const std::string& text, size_t* at) {
-  size_t start = *at;
-  while (*at < text.size() && text[*at] >= '0' && text[*at] <= '9') ++*at;
-  return *at > start;
-}
-
-// Advances `*at` over an optional sign.
-void SkipSign(const std::string& text, size_t* at) {
-  if (*at < text.size() && (text[*at] == '-' || text[*at] == '+')) ++*at;
-}
-
-// [-+]?[0-9]+
-bool IsIntText(const std::string& text) {
-  size_t at = 0;
-  SkipSign(text, &at);
-  return SkipDigits(text, &at) && at == text.size();
-}
-
-// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
-bool IsFloatText(const std::string& text) {
-  size_t at = 0;
-  SkipSign(text, &at);
-  bool whole = SkipDigits(text, &at);
-  if (at < text.size() && text[at] == '.') {
-    ++at;
-    bool fraction = SkipDigits(text, &at);
-    if (!whole && !fraction) return false;
-  } else if (!whole) {
-    return false;
-  }
-  if (at < text.size() && (text[at] == 'e' || text[at] == 'E')) {
-    ++at;
-    SkipSign(text, &at);
-    if (!SkipDigits(text, &at)) return false;
-  }
-  return at == text.size();
-}
 
 // Whether plain `text` that TypePlainScalar left a string is a
 // core-schema float that JSON numbers cannot hold: .inf, -.inf, .nan in
