@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "core/files.h"
+#include "core/number_text.h"
 
 namespace lockstep::data {
 namespace {
@@ -368,6 +369,50 @@ Result<size_t> CsvTable::ColumnIndex(std::string_view name,
         fmt::join(columns, ", ")));
   }
   return static_cast<size_t>(it - columns.begin());
+}
+
+std::vector<std::string> InferColumnTypes(std::string_view sample,
+                                          bool truncated, size_t columns) {
+  // Each column's rank only rises: integer, then real, then text.
+  enum Rank { kNoValue, kInteger, kReal, kText };
+  std::vector<Rank> ranks(columns, kNoValue);
+  std::vector<Rank> pending;  // The last record's, kept back if truncated.
+  auto apply = [&](const std::vector<Rank>& record) {
+    for (size_t i = 0; i < record.size() && i < columns; ++i) {
+      ranks[i] = std::max(ranks[i], record[i]);
+    }
+  };
+  CsvReader reader(sample, "sample");
+  CsvRecord record;
+  bool header = true;
+  size_t seen = 0;
+  while (true) {
+    Result<bool> more = reader.Next(&record);
+    if (!more.ok() || !*more) break;
+    if (header) {
+      header = false;
+      continue;
+    }
+    // Another record began, so the one before it was whole.
+    apply(pending);
+    pending.clear();
+    if (seen == kTypeSampleRecords) break;
+    for (std::string_view field : record.fields) {
+      pending.push_back(field.empty()        ? kNoValue
+                        : IsIntText(field)   ? kInteger
+                        : IsFloatText(field) ? kReal
+                                             : kText);
+    }
+    ++seen;
+  }
+  if (!truncated) apply(pending);
+  std::vector<std::string> types;
+  for (Rank rank : ranks) {
+    types.push_back(rank == kInteger ? "integer"
+                    : rank == kReal  ? "real"
+                                     : "text");
+  }
+  return types;
 }
 
 Result<CsvTable> ParseCsv(std::string_view text, std::string_view source) {

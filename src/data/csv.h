@@ -110,6 +110,21 @@ struct CsvTable {
                              std::string_view source) const;
 };
 
+// How many records, and bytes from the start, column types are inferred
+// from: a snapshot of a 5 GiB file reads no more than this again.
+inline constexpr size_t kTypeSampleRecords = 1000;
+inline constexpr size_t kTypeSampleBytes = 1 << 20;
+
+// The type of each of `columns` columns, inferred from the data records
+// of `sample` (the header skipped; at most kTypeSampleRecords of them):
+// "integer" when every non-empty field is one, else "real" when every
+// one is a decimal number, else "text" (also for a column with no
+// value). With `truncated`, `sample` is the start of a longer file and
+// its last record, maybe cut, is left out; a record the reader cannot
+// parse ends the sample there.
+std::vector<std::string> InferColumnTypes(std::string_view sample,
+                                          bool truncated, size_t columns);
+
 // Parses CSV text. InvalidArgument when a row's field count differs from
 // the header's, besides the reader's errors. An empty input is an error.
 Result<CsvTable> ParseCsv(std::string_view text, std::string_view source);

@@ -388,6 +388,11 @@ Result<SnapshotInfo> DataSnapshots::SnapshotFile(const fs::path& path) {
     }
     info.row_count = counter->records();
     info.columns = counter->columns();
+    // Types from the first records, read back from the stored blob.
+    ASSIGN_OR_RETURN(std::string sample,
+                     blobs_->ReadPrefix(stored.digest, kTypeSampleBytes));
+    info.column_types = InferColumnTypes(
+        sample, sample.size() < stored.size, info.columns.size());
   }
   return info;
 }

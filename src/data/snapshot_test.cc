@@ -67,6 +67,8 @@ TEST_F(SnapshotTest, QuotedNewlineIsOneRecord) {
 TEST_F(SnapshotTest, BomIsHashedButNotPartOfTheFirstColumn) {
   SnapshotInfo info = SnapCsv("bom.csv", "\xEF\xBB\xBFname,n\nx,1\n");
   EXPECT_EQ(info.columns, (std::vector<std::string>{"name", "n"}));
+  EXPECT_EQ(info.column_types,
+            (std::vector<std::string>{"text", "integer"}));
   EXPECT_EQ(info.row_count, 1u);
   EXPECT_EQ(info.size, 14u);
   EXPECT_EQ(info.digest, Sha256Sum(root_ / "bom.csv"));

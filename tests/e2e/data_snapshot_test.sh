@@ -28,6 +28,27 @@ expect_exit 2 $LOCKSTEP data show twice
 expect_exit 3 $LOCKSTEP data export lf@1 ''
 expect_contains stderr.txt "export: the destination is empty"
 
+# Column types of a real CSV, against Python's own reading of it: integer
+# when every value is one, real when every value is a number, else text.
+cp "$LOCKSTEP_SOURCE_DIR/tests/data/breast_cancer.csv" bc.csv
+# (In a store of its own: the listing below counts this one's snapshots.)
+LOCKSTEP_STORE="$TEST_DIR/bc-store" $LOCKSTEP data snapshot bc.csv --name bc \
+  --json >bc.json
+expect_eq "$(json bc.json 'd["column_types"]')" "$(python3 - <<'PY'
+import csv, re
+rows = list(csv.reader(open("bc.csv", newline="")))
+def kind(values):
+    values = [v for v in values if v]
+    if values and all(re.fullmatch(r"[-+]?[0-9]+", v) for v in values):
+        return "integer"
+    number = r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?"
+    if values and all(re.fullmatch(number, v) for v in values):
+        return "real"
+    return "text"
+print([kind(column) for column in zip(*rows[1:1001])])
+PY
+)" "breast cancer column types"
+
 # A folder with a subfolder, an executable and a dangling symlink.
 mkdir -p data/sub
 echo one > data/a.txt
