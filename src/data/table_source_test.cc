@@ -3,7 +3,6 @@
 #include "data/table_source.h"
 
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -11,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/files.h"
 #include "data/test_util.h"
 
 namespace lockstep::data {
@@ -91,19 +91,26 @@ Result<std::string> ExportToString(const std::string& url) {
   return csv;
 }
 
-std::string FreshDatabase(const std::string& name) {
-  fs::path folder = fs::temp_directory_path() /
-                    ("table-source-" + std::to_string(::getpid()));
-  fs::create_directories(folder);
-  fs::path db = folder / name;
-  fs::remove(db);
-  return db.string();
-}
+// Gives each test a folder of its own for its databases, removed after.
+class SqliteTableTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    folder_ = *MakeTempDirectory(fs::temp_directory_path(), "table-source-");
+  }
+  void TearDown() override { fs::remove_all(folder_); }
+
+  std::string FreshDatabase(const std::string& name) const {
+    return (folder_ / name).string();
+  }
+
+ private:
+  fs::path folder_;
+};
 
 // Found by a tester: generated columns were left out, though SELECT *
 // (which docs/data.md says the snapshot equals) shows them. The expected
 // bytes are Python's csv.writer over SELECT *.
-TEST(TableSourceTest, SqliteGeneratedColumnsAreKept) {
+TEST_F(SqliteTableTest, GeneratedColumnsAreKept) {
   std::string db = FreshDatabase("generated.db");
   testing::Shell("sqlite3 '" + db + "' \"CREATE TABLE gen (a INTEGER "
                  "PRIMARY KEY, b INT, c INT GENERATED ALWAYS AS (b * 2) "
@@ -125,7 +132,7 @@ TEST(TableSourceTest, SqliteGeneratedColumnsAreKept) {
 
 // Found by a tester: a database another connection was writing failed
 // at once ("database is locked", exit 3). It is now waited for.
-TEST(TableSourceTest, SqliteWaitsForAWriter) {
+TEST_F(SqliteTableTest, WaitsForAWriter) {
   std::string db = FreshDatabase("busy.db");
   testing::Shell("sqlite3 '" + db + "' 'CREATE TABLE t (a INTEGER PRIMARY "
                  "KEY); INSERT INTO t VALUES (1);'");
