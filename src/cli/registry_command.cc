@@ -547,39 +547,6 @@ int RunPush(const GlobalOptions& globals, const TransferFlags& flags) {
   return kExitOk;
 }
 
-// A layer's file name for --output: its title annotation when that is a
-// plain file name, else its digest.
-std::string OutputName(const registry::PushLayer& layer) {
-  if (layer.annotations.is_object()) {
-    auto title = layer.annotations.find("org.opencontainers.image.title");
-    if (title != layer.annotations.end() && title->is_string()) {
-      std::string name = title->get<std::string>();
-      if (!name.empty() && name != "." && name != ".." &&
-          name.find('/') == std::string::npos) {
-        return name;
-      }
-    }
-  }
-  return layer.digest.hex();
-}
-
-// Refuses layers that --output would write under the same name: the
-// second would silently replace the first.
-Status RequireDistinctOutputNames(
-    const std::vector<registry::PushLayer>& layers) {
-  std::map<std::string, const registry::PushLayer*> seen;
-  for (const registry::PushLayer& layer : layers) {
-    auto [at, added] = seen.emplace(OutputName(layer), &layer);
-    if (!added && at->second->digest != layer.digest) {
-      return Status::InvalidArgument(
-          "--output: layers " + at->second->digest.ToString() + " and " +
-          layer.digest.ToString() + " are both titled " + at->first +
-          "; nothing written");
-    }
-  }
-  return Status::Ok();
-}
-
 int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
   if (flags.args.size() != 1) {
     return ReportError(Status::InvalidArgument("pull wants one REFERENCE"));
@@ -590,23 +557,9 @@ int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
   if (!opened.ok()) return ReportError(opened.status());
   registry::Client client(opened->blobs, ClientOptionsFor(flags));
   share::Sharer sharer(&opened->blobs, opened->metadata.get(), &client);
-  auto pulled = sharer.Pull(*source);
+  auto pulled = sharer.Pull(*source, flags.output);
   if (!pulled.ok()) return ReportError(pulled.status());
 
-  nlohmann::json files = nlohmann::json::array();
-  if (!flags.output.empty()) {
-    Status distinct = RequireDistinctOutputNames(pulled->pulled.layers);
-    if (!distinct.ok()) return ReportError(distinct);
-    std::error_code error;
-    std::filesystem::create_directories(flags.output, error);
-    for (const auto& layer : pulled->pulled.layers) {
-      std::filesystem::path path =
-          std::filesystem::path(flags.output) / OutputName(layer);
-      Status copied = opened->blobs.CopyOut(layer.digest, path);
-      if (!copied.ok()) return ReportError(copied);
-      files.push_back(path.string());
-    }
-  }
   for (const std::string& missing : pulled->missing) {
     LogWarning("run {} needs {}, which the artifact did not bring",
                pulled->run_id, missing);
@@ -614,7 +567,6 @@ int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
   if (globals.json) {
     nlohmann::json out = pulled->ToJson();
     out["reference"] = source->ToString();
-    out["files"] = files;
     PrintJson(out);
     return kExitOk;
   }

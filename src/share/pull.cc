@@ -10,6 +10,7 @@
 #include "data/snapshot.h"
 #include "manifest/manifest.h"
 #include "manifest/retention.h"
+#include "share/layer_files.h"
 #include "share/share.h"
 
 namespace lockstep::share {
@@ -75,7 +76,8 @@ Json PullSummary::ToJson() const {
               {"artifacts", artifacts},
               {"missing", missing},
               {"snapshotsNamedOtherwiseHere", renamed_away},
-              {"bundledFiles", bundled_files}};
+              {"bundledFiles", bundled_files},
+              {"files", files}};
   if (!run_id.empty()) {
     out["run"] = run_id;
     out["manifest"] = manifest_path;
@@ -83,9 +85,13 @@ Json PullSummary::ToJson() const {
   return out;
 }
 
-Result<PullSummary> Sharer::Pull(const registry::Reference& source) {
+Result<PullSummary> Sharer::Pull(const registry::Reference& source,
+                                 const std::filesystem::path& output) {
   PullSummary summary;
   ASSIGN_OR_RETURN(summary.pulled, client_->Pull(source));
+  if (!output.empty()) {
+    RETURN_IF_ERROR(CheckLayerFileNames(summary.pulled.layers));
+  }
   Result<Json> body = ParseJson(summary.pulled.body, source.ToString());
   if (body.ok() && body->is_object()) {
     summary.artifact_type = body->value("artifactType", std::string());
@@ -128,6 +134,14 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source) {
     } else if (layer.media_type == kArtifactRecordLayer) {
       ASSIGN_OR_RETURN(Json record, ReadRecord(*blobs_, layer));
       RETURN_IF_ERROR(RegisterArtifact(record, &summary));
+    }
+  }
+
+  if (!output.empty()) {
+    ASSIGN_OR_RETURN(std::vector<std::filesystem::path> written,
+                     WriteLayerFiles(*blobs_, summary.pulled.layers, output));
+    for (const std::filesystem::path& path : written) {
+      summary.files.push_back(path.string());
     }
   }
   return summary;

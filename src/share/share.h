@@ -11,6 +11,7 @@
 #define LOCKSTEP_SHARE_SHARE_H_
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -78,6 +79,7 @@ struct PullSummary {
   // own by digest, and the local name is left alone.
   std::vector<std::string> renamed_away;
   size_t bundled_files = 0;  // files unpacked from bundles, verified
+  std::vector<std::string> files;  // written under the output folder
 
   Json ToJson() const;
 };
@@ -119,8 +121,11 @@ class Sharer {
   // checked) and a row in the runs table; snapshot records become Dataset
   // artifacts and snapshot rows; artifact records become artifacts.
   // AlreadyExists when the local store has the same run or NAME@V with
-  // other content.
-  Result<PullSummary> Pull(const registry::Reference& source);
+  // other content. With an `output` folder, every layer is also written
+  // there as a file (share/layer_files.h); names that clash are refused
+  // before anything is registered.
+  Result<PullSummary> Pull(const registry::Reference& source,
+                           const std::filesystem::path& output = {});
 
  private:
   Result<registry::PushResult> Send(const registry::Reference& target,

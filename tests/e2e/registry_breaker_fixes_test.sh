@@ -243,8 +243,42 @@ expect_exit 3 "$LOCKSTEP" pull "$REGISTRY/r/twins:v1" --insecure \
   --output "$TEST_DIR/out"
 second="sha256:$(sha256sum "$TEST_DIR/two/x.txt" | cut -d' ' -f1)"
 expect_contains "$TEST_DIR/stderr.txt" \
-  "$second are both titled x.txt; nothing written"
+  "$second are both titled x.txt; nothing was pulled"
 [[ ! -e "$TEST_DIR/out" ]] || fail "--output was written to"
+
+# 15. pull --output wrote a layer titled "model/weights.bin" (as oras
+# titles files pushed from a folder) under its digest instead.
+weights=weights-bytes
+config='{}'
+for blob in "$weights" "$config"; do
+  expect_eq "$(printf '%s' "$blob" | curl -s -o /dev/null -w '%{http_code}' \
+    -X POST --data-binary @- -H 'Content-Type: application/octet-stream' \
+    "http://$REGISTRY/v2/r/nested/blobs/uploads/?digest=sha256:$(sha "$blob")")" \
+    201 "blob upload"
+done
+cat >"$TEST_DIR/nested.json" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+"config":{"mediaType":"application/vnd.oci.empty.v1+json",
+"digest":"sha256:$(sha "$config")","size":2},
+"layers":[{"mediaType":"application/octet-stream",
+"digest":"sha256:$(sha "$weights")","size":${#weights},
+"annotations":{"org.opencontainers.image.title":"model/weights.bin"}},
+{"mediaType":"application/octet-stream",
+"digest":"sha256:$(sha "$config")","size":2,
+"annotations":{"org.opencontainers.image.title":"../escape"}}]}
+JSON
+expect_eq "$(http_status PUT "http://$REGISTRY/v2/r/nested/manifests/v1" \
+  -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  --data-binary "@$TEST_DIR/nested.json")" 201 "manifest put"
+expect_exit 0 "$LOCKSTEP" pull "$REGISTRY/r/nested:v1" --insecure --json \
+  --output "$TEST_DIR/nested"
+expect_eq "$(cat "$TEST_DIR/nested/model/weights.bin")" "$weights" "nested"
+expect_eq "$(cat "$TEST_DIR/nested/$(sha "$config")")" "$config" \
+  "a title climbing out is written under its digest"
+[[ ! -e "$TEST_DIR/escape" ]] || fail "a title climbed out of --output"
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["files"]')" \
+  "['$TEST_DIR/nested/model/weights.bin', '$TEST_DIR/nested/$(sha "$config")']" \
+  "files"
 
 export DOCKER_CONFIG="$TEST_DIR/no-logins"
 for mode in basic token; do

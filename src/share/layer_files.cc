@@ -1,0 +1,90 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "share/layer_files.h"
+
+#include <map>
+#include <string_view>
+#include <system_error>
+
+#include "core/files.h"
+
+namespace lockstep::share {
+
+namespace {
+
+constexpr std::string_view kTitle = "org.opencontainers.image.title";
+
+// A title stays inside the output folder when it is relative and each
+// of its parts names something (no "", "." or "..").
+bool IsSafeRelativePath(std::string_view title) {
+  if (title.empty() || title.find('\0') != std::string_view::npos) {
+    return false;
+  }
+  size_t start = 0;
+  while (true) {
+    size_t slash = title.find('/', start);
+    std::string_view part = title.substr(start, slash - start);
+    if (part.empty() || part == "." || part == "..") return false;
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
+}
+
+}  // namespace
+
+std::string LayerFileName(const registry::PushLayer& layer) {
+  if (layer.annotations.is_object()) {
+    auto title = layer.annotations.find(kTitle);
+    if (title != layer.annotations.end() && title->is_string() &&
+        IsSafeRelativePath(title->get<std::string>())) {
+      return title->get<std::string>();
+    }
+  }
+  return layer.digest.hex();
+}
+
+Status CheckLayerFileNames(const std::vector<registry::PushLayer>& layers) {
+  std::map<std::string, const registry::PushLayer*> names;
+  for (const registry::PushLayer& layer : layers) {
+    auto [at, added] = names.emplace(LayerFileName(layer), &layer);
+    if (!added && at->second->digest != layer.digest) {
+      return Status::InvalidArgument(
+          "--output: layers " + at->second->digest.ToString() + " and " +
+          layer.digest.ToString() + " are both titled " + at->first +
+          "; nothing was pulled");
+    }
+  }
+  // "a" and "a/b" cannot both be written: "a" is a file or a folder.
+  for (const auto& [name, layer] : names) {
+    for (size_t slash = name.find('/'); slash != std::string::npos;
+         slash = name.find('/', slash + 1)) {
+      std::string folder = name.substr(0, slash);
+      if (names.count(folder) != 0) {
+        return Status::InvalidArgument(
+            "--output: layer " + names.at(folder)->digest.ToString() +
+            " is titled " + folder + ", the folder of layer " +
+            layer->digest.ToString() + " (" + name +
+            "); nothing was pulled");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::filesystem::path>> WriteLayerFiles(
+    const store::BlobStore& blobs,
+    const std::vector<registry::PushLayer>& layers,
+    const std::filesystem::path& folder) {
+  std::vector<std::filesystem::path> written;
+  for (const registry::PushLayer& layer : layers) {
+    std::filesystem::path path = folder / LayerFileName(layer);
+    std::error_code error;
+    std::filesystem::create_directories(path.parent_path(), error);
+    if (error) return ErrnoStatus(path.parent_path(), error.value());
+    RETURN_IF_ERROR(blobs.CopyOut(layer.digest, path));
+    written.push_back(std::move(path));
+  }
+  return written;
+}
+
+}  // namespace lockstep::share

@@ -1,0 +1,39 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+//
+// `lockstep pull --output DIR`: the layers of a pulled artifact written
+// out as files, each named by its org.opencontainers.image.title
+// annotation as oras names them. A title may name a file in a subfolder
+// ("model/weights.json"); one that is absolute, empty or climbs out
+// ("..") is not trusted, and the layer is written under its digest.
+
+#ifndef LOCKSTEP_SHARE_LAYER_FILES_H_
+#define LOCKSTEP_SHARE_LAYER_FILES_H_
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "registry/client.h"
+#include "store/blob_store.h"
+
+namespace lockstep::share {
+
+// The path, relative to the output folder, `layer` is written to.
+std::string LayerFileName(const registry::PushLayer& layer);
+
+// InvalidArgument when two layers with different bytes would be written
+// to one path, or when one layer's path is the folder of another's.
+Status CheckLayerFileNames(const std::vector<registry::PushLayer>& layers);
+
+// Writes every layer (already in `blobs`, verified again as it is
+// copied) under `folder`, creating it and the subfolders titles name.
+// Returns the paths written, in layer order.
+Result<std::vector<std::filesystem::path>> WriteLayerFiles(
+    const store::BlobStore& blobs,
+    const std::vector<registry::PushLayer>& layers,
+    const std::filesystem::path& folder);
+
+}  // namespace lockstep::share
+
+#endif  // LOCKSTEP_SHARE_LAYER_FILES_H_

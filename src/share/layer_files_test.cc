@@ -1,0 +1,80 @@
+// Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
+
+#include "share/layer_files.h"
+
+#include <gtest/gtest.h>
+
+#include "core/digest.h"
+#include "core/files.h"
+
+namespace lockstep::share {
+namespace {
+
+namespace fs = std::filesystem;
+
+registry::PushLayer Titled(const std::string& title, char fill = 'a') {
+  registry::PushLayer layer;
+  layer.digest = Sha256Of(std::string(3, fill));
+  layer.annotations = {{"org.opencontainers.image.title", title}};
+  return layer;
+}
+
+TEST(LayerFilesTest, TitlesInsideTheFolderAreKept) {
+  EXPECT_EQ(LayerFileName(Titled("model.json")), "model.json");
+  EXPECT_EQ(LayerFileName(Titled("model/weights.json")),
+            "model/weights.json");
+  EXPECT_EQ(LayerFileName(Titled("a..b")), "a..b");
+}
+
+// Found by a tester: a title with a folder in it was written under the
+// digest. Titles that would leave the folder still are.
+TEST(LayerFilesTest, TitlesThatLeaveTheFolderFallBackToTheDigest) {
+  for (const char* title :
+       {"", "/etc/passwd", "../up", "a/../../up", "a//b", "./a", "a/.",
+        "a/", ".."}) {
+    registry::PushLayer layer = Titled(title);
+    EXPECT_EQ(LayerFileName(layer), layer.digest.hex()) << title;
+  }
+  registry::PushLayer with_nul = Titled(std::string("a\0b", 3));
+  EXPECT_EQ(LayerFileName(with_nul), with_nul.digest.hex());
+  registry::PushLayer untitled;
+  untitled.digest = Sha256Of("x");
+  EXPECT_EQ(LayerFileName(untitled), untitled.digest.hex());
+}
+
+TEST(LayerFilesTest, ClashingNamesAreRefused) {
+  EXPECT_TRUE(CheckLayerFileNames({Titled("a", 'x'), Titled("a", 'x')}).ok());
+  Status same_title = CheckLayerFileNames({Titled("a", 'x'), Titled("a")});
+  EXPECT_EQ(same_title.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(same_title.message().find("both titled a"), std::string::npos);
+  Status file_and_folder =
+      CheckLayerFileNames({Titled("a/b", 'x'), Titled("a")});
+  EXPECT_EQ(file_and_folder.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(file_and_folder.message().find("titled a, the folder of"),
+            std::string::npos);
+  EXPECT_TRUE(CheckLayerFileNames({Titled("a/b", 'x'), Titled("ab")}).ok());
+}
+
+TEST(LayerFilesTest, WritesEachLayerUnderItsTitle) {
+  fs::path root = *MakeTempDirectory(fs::temp_directory_path(), "layers-");
+  store::BlobStore blobs(root / "store");
+  Digest weights = *blobs.PutBytes("weights");
+  Digest card = *blobs.PutBytes("card");
+  registry::PushLayer nested{weights, "application/octet-stream",
+                             {{"org.opencontainers.image.title",
+                               "model/weights.bin"}}};
+  registry::PushLayer untitled{card, "application/octet-stream", nullptr};
+
+  auto written = WriteLayerFiles(blobs, {nested, untitled}, root / "out");
+
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  ASSERT_EQ(written->size(), 2u);
+  EXPECT_EQ((*written)[0], root / "out" / "model" / "weights.bin");
+  EXPECT_EQ(*ReadFile((*written)[0]), "weights");
+  EXPECT_EQ((*written)[1], root / "out" / card.hex());
+  EXPECT_EQ(*ReadFile((*written)[1]), "card");
+  RemoveAllQuietly(root);
+}
+
+}  // namespace
+}  // namespace lockstep::share
