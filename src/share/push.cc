@@ -175,8 +175,10 @@ Json PushSummary::ToJson() const {
 }
 
 bool IsValidRunId(std::string_view run_id) {
-  if (run_id.empty() || run_id.size() > 200 || run_id == "." ||
-      run_id == "..") {
+  // The first character is a letter or digit, as NewRunId's are: an id
+  // such as "--help" or ".x" could not be named on a command line.
+  if (run_id.empty() || run_id.size() > 200 ||
+      !std::isalnum(static_cast<unsigned char>(run_id[0]))) {
     return false;
   }
   for (char c : run_id) {

@@ -149,8 +149,9 @@ class Sharer {
   BundleSizes bundle_sizes_;
 };
 
-// True when `run_id` is safe as one path component (letters, digits,
-// '.', '_', '-'; not "." or "..").
+// True when `run_id` is safe as one path component and as a command-line
+// argument: letters, digits, '.', '_', '-', starting with a letter or
+// digit.
 bool IsValidRunId(std::string_view run_id);
 
 }  // namespace lockstep::share

@@ -334,6 +334,11 @@ TEST(RunIdTest, OnlyOnePathComponent) {
   EXPECT_FALSE(IsValidRunId(".."));
   EXPECT_FALSE(IsValidRunId("a/b"));
   EXPECT_FALSE(IsValidRunId("../../etc"));
+  // Found by a tester: a pulled run could not be named on a command line.
+  EXPECT_FALSE(IsValidRunId("--help"));
+  EXPECT_FALSE(IsValidRunId("-r"));
+  EXPECT_FALSE(IsValidRunId(".hidden"));
+  EXPECT_TRUE(IsValidRunId("r1.x_y-z"));
 }
 
 }  // namespace
