@@ -38,7 +38,7 @@ int OpenForChild(const std::filesystem::path& path, int flags) {
 // A close-on-exec anonymous file holding `bytes`, at offset 0; -1 with
 // errno set on failure.
 int InMemoryFile(const std::string& bytes) {
-  int fd = ::memfd_create("lockstep-fd3", MFD_CLOEXEC);
+  int fd = ::memfd_create("lockstep-child-input", MFD_CLOEXEC);
   if (fd < 0) {
     return -1;
   }
@@ -49,6 +49,19 @@ int InMemoryFile(const std::string& bytes) {
     return -1;
   }
   return fd;
+}
+
+// Everything written to the in-memory file `fd`, from its start.
+std::string ReadCaptured(int fd) {
+  std::string bytes;
+  char buffer[4096];
+  off_t offset = 0;
+  ssize_t got;
+  while ((got = ::pread(fd, buffer, sizeof(buffer), offset)) > 0) {
+    bytes.append(buffer, static_cast<size_t>(got));
+    offset += got;
+  }
+  return bytes;
 }
 
 // Starts the child with posix_spawn: glibc clones with CLONE_VM |
@@ -181,10 +194,18 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec) {
   envp.push_back(nullptr);
   std::string cwd = spec.working_directory.string();
 
-  int fds[4] = {::open("/dev/null", O_RDONLY | O_CLOEXEC),
-                OpenForChild(spec.stdout_path, O_WRONLY | O_CREAT | O_TRUNC),
-                OpenForChild(spec.stderr_path, O_WRONLY | O_CREAT | O_TRUNC),
-                spec.fd3_contents ? InMemoryFile(*spec.fd3_contents) : -1};
+  int fds[4] = {
+      spec.stdin_contents ? InMemoryFile(*spec.stdin_contents)
+                          : ::open("/dev/null", O_RDONLY | O_CLOEXEC),
+      spec.capture_stdout
+          ? ::memfd_create("lockstep-child-stdout", MFD_CLOEXEC)
+          : OpenForChild(spec.stdout_path, O_WRONLY | O_CREAT | O_TRUNC),
+      OpenForChild(spec.stderr_path, O_WRONLY | O_CREAT | O_TRUNC),
+      spec.fd3_contents ? InMemoryFile(*spec.fd3_contents) : -1};
+  // Read back after the child exits; fds[1] is closed with the others.
+  int captured = spec.capture_stdout && fds[1] >= 0
+                     ? ::fcntl(fds[1], F_DUPFD_CLOEXEC, 0)
+                     : -1;
   auto close_all = [&] {
     for (int fd : fds) {
       if (fd >= 0) {
@@ -193,9 +214,11 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec) {
     }
   };
   if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0 ||
-      (spec.fd3_contents && fds[3] < 0)) {
+      (spec.fd3_contents && fds[3] < 0) ||
+      (spec.capture_stdout && captured < 0)) {
     int error = errno;
     close_all();
+    if (captured >= 0) ::close(captured);
     return Status::Unavailable(std::string("cannot open step output: ") +
                                std::strerror(error));
   }
@@ -206,6 +229,7 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec) {
                          cwd.empty() ? nullptr : cwd.c_str(), fds, &pid);
   if (error == EAGAIN || error == ENOMEM) {
     close_all();
+    if (captured >= 0) ::close(captured);
     return Status::Unavailable(std::string("cannot start a process: ") +
                                std::strerror(error));
   }
@@ -218,12 +242,19 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec) {
     ssize_t ignored = ::write(fds[2], message.data(), message.size());
     (void)ignored;
     close_all();
+    if (captured >= 0) ::close(captured);
     ProcessOutcome outcome;
     outcome.exit_code = 127;
     return outcome;
   }
   close_all();
-  return WaitForChild(pid, spec.timeout_millis, spec.kill_leftovers);
+  ProcessOutcome outcome =
+      WaitForChild(pid, spec.timeout_millis, spec.kill_leftovers);
+  if (captured >= 0) {
+    outcome.captured_stdout = ReadCaptured(captured);
+    ::close(captured);
+  }
+  return outcome;
 }
 
 void RequestCancellation() { g_cancel_requested = true; }

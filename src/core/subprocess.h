@@ -22,6 +22,8 @@ struct ProcessSpec {
   std::filesystem::path working_directory;
   // "NAME=value" entries. When unset the child inherits the environment.
   std::optional<std::vector<std::string>> environment;
+  // Bytes the child reads on stdin; unset means /dev/null.
+  std::optional<std::string> stdin_contents;
   // Where stdout and stderr go; empty means /dev/null.
   std::filesystem::path stdout_path;
   std::filesystem::path stderr_path;
@@ -34,6 +36,10 @@ struct ProcessSpec {
   // in-memory file at offset 0), for options that must not show in its
   // /proc/PID/cmdline; unset means no descriptor 3.
   std::optional<std::string> fd3_contents;
+  // Keep what the child writes on stdout, in memory (stdout_path is then
+  // not used): for small answers, such as a credential helper's, that
+  // must not touch the disk.
+  bool capture_stdout = false;
 };
 
 struct ProcessOutcome {
@@ -41,6 +47,7 @@ struct ProcessOutcome {
   int term_signal = 0;      // Non-zero when a signal ended it.
   bool timed_out = false;
   bool cancelled = false;   // Stopped because cancellation was requested.
+  std::string captured_stdout;  // With ProcessSpec::capture_stdout.
 
   bool succeeded() const {
     return exit_code == 0 && term_signal == 0 && !timed_out && !cancelled;

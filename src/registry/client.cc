@@ -15,6 +15,7 @@
 #include "core/files.h"
 #include "core/progress.h"
 #include "registry/byte_range.h"
+#include "registry/docker_config.h"
 #include "registry/oci.h"
 
 namespace lockstep::registry {
@@ -193,33 +194,44 @@ Client::~Client() {
   if (curl_ != nullptr) Curl().easy_cleanup(static_cast<CURL*>(curl_));
 }
 
-std::optional<std::string> Client::Credentials(const std::string& registry) {
-  Result<std::string> text = ReadFile(options_.docker_config);
-  if (!text.ok()) return std::nullopt;
-  Json config = ParseJsonOrDiscarded(*text);
-  if (!config.is_object() || !config.contains("auths")) return std::nullopt;
-  const Json& auths = config["auths"];
-  for (const std::string& key :
-       {registry, "http://" + registry, "https://" + registry}) {
-    if (auths.contains(key) && auths[key].is_object() &&
-        auths[key].contains("auth") && auths[key]["auth"].is_string()) {
-      return Base64Decode(auths[key]["auth"].get<std::string>());
-    }
+Result<std::optional<std::string>> Client::Credentials(
+    const std::string& registry) {
+  auto known = credentials_.find(registry);
+  if (known != credentials_.end()) return known->second;
+  ASSIGN_OR_RETURN(std::optional<RegistryLogin> login,
+                   FindDockerLogin(options_.docker_config, registry));
+  std::optional<std::string> credentials;
+  if (login) credentials = login->username + ":" + login->password;
+  credentials_[registry] = credentials;
+  return credentials;
+}
+
+std::string Client::DescribeLogin(const std::string& registry) const {
+  if (options_.docker_config.empty()) {
+    return "no login for " + registry + ": no Docker config file "
+           "($DOCKER_CONFIG and $HOME are unset)";
   }
-  return std::nullopt;
+  auto known = credentials_.find(registry);
+  if (known == credentials_.end() || !known->second) {
+    return "no login for " + registry + " in " +
+           options_.docker_config.string();
+  }
+  std::string user = known->second->substr(0, known->second->find(':'));
+  return "user " + user + " from " + options_.docker_config.string();
 }
 
 Status Client::Authenticate(const Reference& ref, const std::string& challenge,
                             bool push_scope) {
   std::string key = ref.registry + "|" + ref.repository + "|" +
                     (push_scope ? "push" : "pull");
-  std::optional<std::string> credentials = Credentials(ref.registry);
+  ASSIGN_OR_RETURN(std::optional<std::string> credentials,
+                   Credentials(ref.registry));
   std::string scheme = Lower(challenge.substr(0, challenge.find(' ')));
   if (scheme == "basic") {
     if (!credentials) {
       return Status::FailedPrecondition(
-          ref.registry + " wants a user name and password; add them to " +
-          options_.docker_config.string());
+          ref.registry + " wants a user name and password; " +
+          DescribeLogin(ref.registry));
     }
     authorization_[key] = "Basic " + Base64Encode(*credentials);
     return Status::Ok();
@@ -251,9 +263,8 @@ Status Client::Authenticate(const Reference& ref, const std::string& challenge,
   if (response.status != 200) {
     return Status::FailedPrecondition(
         "token request to " + params["realm"] + " answered " +
-        std::to_string(response.status) +
-        (credentials ? "" : "; no credentials in " +
-                                options_.docker_config.string()));
+        std::to_string(response.status) + " (" +
+        DescribeLogin(ref.registry) + ")");
   }
   Json body = ParseJsonOrDiscarded(response.body);
   std::string token;
@@ -393,9 +404,8 @@ Result<Client::Response> Client::Send(const Reference& ref,
       // Missing or refused credentials, whether Basic or a token's: the
       // same exit code in both modes (the machine lacks a usable login).
       return Status::FailedPrecondition(
-          method + " " + url + " answered 401 after authenticating; check "
-          "the credentials for " + ref.registry + " in " +
-          options_.docker_config.string());
+          method + " " + url + " answered 401 after authenticating (" +
+          DescribeLogin(ref.registry) + ")");
     }
     if (response.status != 401 || attempt == 1 || ref.registry.empty()) {
       return response;

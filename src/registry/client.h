@@ -133,7 +133,11 @@ class Client {
   // for a registry without the referrers API.
   Status AddToReferrersTag(const Reference& target, const Digest& subject,
                            nlohmann::json descriptor);
-  std::optional<std::string> Credentials(const std::string& registry);
+  // "user:password" for `registry` from the Docker config file (read, or
+  // its credential helper asked, once per registry).
+  Result<std::optional<std::string>> Credentials(const std::string& registry);
+  // Whose login was used for `registry`, and from where, for messages.
+  std::string DescribeLogin(const std::string& registry) const;
   Result<bool> UploadBlob(const Reference& ref, const Digest& digest,
                           const std::string& mount_from, bool* mounted);
   Status PullManifestTree(const Reference& ref, const std::string& reference,
@@ -147,6 +151,7 @@ class Client {
   // A repository to ask pull access to along with the push scope (the
   // source of a cross-repository mount).
   std::string mount_scope_;
+  std::map<std::string, std::optional<std::string>> credentials_;
   // Authorization header per registry and scope kind.
   std::map<std::string, std::string> authorization_;
 };

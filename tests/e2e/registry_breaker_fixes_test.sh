@@ -280,13 +280,42 @@ expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["files"]')" \
   "['$TEST_DIR/nested/model/weights.bin', '$TEST_DIR/nested/$(sha "$config")']" \
   "files"
 
-export DOCKER_CONFIG="$TEST_DIR/no-logins"
+# 16. Every fault in the Docker config file was reported as "wants a
+# user name and password"; credential helpers were not asked.
+mkdir -p "$TEST_DIR/helpers" "$TEST_DIR/helped"
+cat >"$TEST_DIR/helpers/docker-credential-test" <<'SH'
+#!/bin/sh
+read host
+echo "$host" >"$(dirname "$0")/asked"
+printf '{"ServerURL":"%s","Username":"ana","Secret":"secret pass"}\n' "$host"
+SH
+chmod +x "$TEST_DIR/helpers/docker-credential-test"
 for mode in basic token; do
   stop_registry
   start_registry --htpasswd "$TEST_DIR/h.htp" --auth "$mode"
+  export DOCKER_CONFIG="$TEST_DIR/no-logins"
   expect_exit 5 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/x:v4" \
     --insecure
-  expect_contains "$TEST_DIR/stderr.txt" "$TEST_DIR/no-logins/config.json"
+  expect_contains "$TEST_DIR/stderr.txt" \
+    "no login for $REGISTRY in $TEST_DIR/no-logins/config.json"
+
+  export DOCKER_CONFIG="$TEST_DIR/helped"
+  echo "{\"credHelpers\": {\"$REGISTRY\": \"test\"}}" \
+    >"$DOCKER_CONFIG/config.json"
+  PATH="$TEST_DIR/helpers:$PATH" expect_exit 0 "$LOCKSTEP" -q push \
+    "$TEST_DIR/f.txt" "$REGISTRY/r/x:helped-$mode" --insecure
+  expect_eq "$(cat "$TEST_DIR/helpers/asked")" "$REGISTRY" "helper asked"
 done
+printf '{"auths": {\n  "%s": {"auth": "not base64!"}}}' "$REGISTRY" \
+  >"$DOCKER_CONFIG/config.json"
+expect_exit 3 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/x:v5" \
+  --insecure
+expect_contains "$TEST_DIR/stderr.txt" \
+  "$DOCKER_CONFIG/config.json:2:$((${#REGISTRY} + 8)): auths.\"$REGISTRY\".auth: is not base64"
+echo '{"credsStore": "absent"}' >"$DOCKER_CONFIG/config.json"
+expect_exit 5 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/x:v5" \
+  --insecure
+expect_contains "$TEST_DIR/stderr.txt" \
+  "docker-credential-absent (named in $DOCKER_CONFIG/config.json) is not on PATH"
 
 echo PASS
