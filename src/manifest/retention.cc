@@ -75,18 +75,20 @@ std::string StepName(const Json& step) {
 
 namespace {
 
-// A step's image: its manifest and, when the manifest is in the store, its
-// config and layers, so that the step can run again in the same image.
-void AddImage(const std::string& reference, const store::BlobStore* blobs,
-              const std::string& where, NeedsCollector* needs) {
-  size_t at = reference.rfind("@sha256:");
-  if (at == std::string::npos) {
-    return;
-  }
-  Json manifest_digest = reference.substr(at + 1);
-  needs->Add(manifest_digest, {{}, "image", "image/manifest", "",
-                               where + ", image " + reference});
-  Result<Digest> digest = Digest::Parse(manifest_digest.get<std::string>());
+// How deep image indexes may nest before the walk stops; real ones nest
+// one level (an index of per-platform manifests).
+constexpr int kMaxImageIndexDepth = 4;
+
+// The image manifest or index `digest` and, when it is in the store, what
+// it references: an index's child manifests (each walked in turn), a
+// manifest's config and layers.
+void AddImageManifest(const Json& digest_text, const store::BlobStore* blobs,
+                      const std::string& what, int depth,
+                      NeedsCollector* needs) {
+  needs->Add(digest_text, {{}, "image", "image/manifest", "", what});
+  Result<Digest> digest = Digest::Parse(digest_text.is_string()
+                                            ? digest_text.get<std::string>()
+                                            : std::string());
   if (blobs == nullptr || !digest.ok() || !blobs->Contains(*digest)) {
     return;
   }
@@ -95,14 +97,38 @@ void AddImage(const std::string& reference, const store::BlobStore* blobs,
   if (!image.is_object()) {
     return;
   }
-  Json config = image.value("config", Json::object());
-  needs->Add(config.value("digest", Json()),
-             {{}, "image", "image/config", "", where + ", image config"});
-  Json layers = image.value("layers", Json::array());
-  for (const Json& layer : layers) {
-    needs->Add(layer.value("digest", Json()),
-               {{}, "image", "image/layer", "", where + ", image layer"});
+  Json children = image.value("manifests", Json::array());
+  if (children.is_array() && depth < kMaxImageIndexDepth) {
+    for (const Json& child : children) {
+      if (!child.is_object()) continue;
+      AddImageManifest(child.value("digest", Json()), blobs,
+                       what + ", child manifest", depth + 1, needs);
+    }
   }
+  Json config = image.value("config", Json::object());
+  if (config.is_object()) {
+    needs->Add(config.value("digest", Json()),
+               {{}, "image", "image/config", "", what + ", config"});
+  }
+  Json layers = image.value("layers", Json::array());
+  if (!layers.is_array()) return;
+  for (const Json& layer : layers) {
+    if (!layer.is_object()) continue;
+    needs->Add(layer.value("digest", Json()),
+               {{}, "image", "image/layer", "", what + ", layer"});
+  }
+}
+
+// A step's image, pinned by digest, so that the step can run again in the
+// same image.
+void AddImage(const std::string& reference, const store::BlobStore* blobs,
+              const std::string& where, NeedsCollector* needs) {
+  size_t at = reference.rfind("@sha256:");
+  if (at == std::string::npos) {
+    return;
+  }
+  AddImageManifest(Json(reference.substr(at + 1)), blobs,
+                   where + ", image " + reference, 0, needs);
 }
 
 }  // namespace

@@ -6,8 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <string>
+
+#include "core/files.h"
+#include "store/blob_store.h"
 
 namespace lockstep::manifest {
 namespace {
@@ -45,6 +49,46 @@ TEST(ManifestRootsTest, KeepsEveryBlobARunNames) {
             "run r1 needs it (step train, input train)");
   EXPECT_EQ(reasons[DigestOf('5')],
             "run r1 needs it (step train, output model)");
+}
+
+// Found by a tester: a run whose image was pinned by an index digest kept
+// only the index; gc swept the platform manifest, its config and layers,
+// and the run could no longer reproduce offline.
+TEST(ManifestRootsTest, AnImageIndexKeepsItsChildrenAndTheirBlobs) {
+  namespace fs = std::filesystem;
+  fs::path root = *MakeTempDirectory(fs::temp_directory_path(), "roots-");
+  store::BlobStore blobs(root / "store");
+  Json child = {{"schemaVersion", 2},
+                {"config", {{"digest", DigestOf('c')}, {"size", 1}}},
+                {"layers", {{{"digest", DigestOf('d')}, {"size", 1}}}}};
+  Digest child_digest = *blobs.PutBytes(child.dump());
+  Json index = {{"schemaVersion", 2},
+                {"manifests",
+                 {{{"digest", child_digest.ToString()}, {"size", 1}},
+                  {{"digest", DigestOf('e')}, {"size", 1}}}}};
+  Digest index_digest = *blobs.PutBytes(index.dump());
+  Json manifest = {
+      {"run_id", "r1"},
+      {"steps",
+       {{{"name", "s"},
+         {"invocation",
+          {{"image", "registry.test/app@" + index_digest.ToString()}}}}}}};
+
+  std::map<std::string, std::string> reasons;
+  for (const registry::KeptBlob& kept : ManifestRoots(manifest, &blobs)) {
+    reasons[kept.digest.ToString()] = kept.reason;
+  }
+  RemoveAllQuietly(root);
+
+  std::string image = "run r1 needs it (step s, image registry.test/app@" +
+                      index_digest.ToString();
+  ASSERT_EQ(reasons.size(), 5u);
+  EXPECT_EQ(reasons[index_digest.ToString()], image + ")");
+  EXPECT_EQ(reasons[child_digest.ToString()], image + ", child manifest)");
+  EXPECT_EQ(reasons[DigestOf('e')], image + ", child manifest)")
+      << "a child not in the store is still kept by digest";
+  EXPECT_EQ(reasons[DigestOf('c')], image + ", child manifest, config)");
+  EXPECT_EQ(reasons[DigestOf('d')], image + ", child manifest, layer)");
 }
 
 }  // namespace
