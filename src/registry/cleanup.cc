@@ -461,32 +461,78 @@ Result<CleanupPlan> PlanCleanup(Index& index,
   return plan;
 }
 
+namespace {
+
+// Removes the tag as planned: one pushed again since (found by a tester,
+// mid-cleanup) is judged by the next cleanup.
+Status RemovePlannedTag(Index& index, const CleanupDecision& decision) {
+  ASSIGN_OR_RETURN(std::optional<TagRow> now,
+                   index.FindTag(decision.repository, decision.tag));
+  if (now && now->digest == decision.digest &&
+      now->pushed_ms == decision.pushed_ms) {
+    RETURN_IF_ERROR(index.DeleteTag(decision.repository, decision.tag));
+  }
+  return Status::Ok();
+}
+
+using RepoDigest = std::pair<std::string, Digest>;
+
+// Whether the planned removal of a manifest still stands: the registry
+// served pushes while the plan was made, and a tag or a fresh push of the
+// same manifest since then holds it.
+Result<bool> StillUnheld(Index& index, const CleanupDecision& decision) {
+  ASSIGN_OR_RETURN(std::optional<ManifestRow> row,
+                   index.FindManifest(decision.repository, decision.digest));
+  if (!row || row->pushed_ms != decision.pushed_ms) return false;
+  ASSIGN_OR_RETURN(std::vector<TagRow> tags,
+                   index.TagsOf(decision.repository));
+  return std::none_of(tags.begin(), tags.end(), [&](const TagRow& tag) {
+    return tag.digest == decision.digest;
+  });
+}
+
+// Drops from `doomed` every manifest an index outside it lists (one
+// pushed since the plan, or one whose own removal no longer stands),
+// until none is left to drop.
+Status SpareListedManifests(Index& index, std::set<RepoDigest>* doomed) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (auto it = doomed->begin(); it != doomed->end();) {
+      ASSIGN_OR_RETURN(std::vector<Digest> parents,
+                       index.ListedBy(it->first, it->second));
+      bool listed = std::any_of(
+          parents.begin(), parents.end(), [&](const Digest& parent) {
+            return doomed->count({it->first, parent}) == 0;
+          });
+      if (listed) {
+        it = doomed->erase(it);
+        changed = true;
+      } else {
+        ++it;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ApplyCleanup(Index& index, const CleanupPlan& plan) {
   return index.InWriteTransaction([&]() -> Status {
+    std::set<RepoDigest> doomed;
     for (const CleanupDecision& decision : plan.decisions) {
       if (!decision.remove) continue;
       if (!decision.tag.empty()) {
-        // Only the tag as planned: one pushed again since (found by a
-        // tester, mid-cleanup) is judged by the next cleanup.
-        ASSIGN_OR_RETURN(std::optional<TagRow> now,
-                         index.FindTag(decision.repository, decision.tag));
-        if (now && now->digest == decision.digest &&
-            now->pushed_ms == decision.pushed_ms) {
-          RETURN_IF_ERROR(
-              index.DeleteTag(decision.repository, decision.tag));
-        }
+        RETURN_IF_ERROR(RemovePlannedTag(index, decision));
         continue;
       }
-      // A tag pushed since the plan was made holds the manifest.
-      ASSIGN_OR_RETURN(std::vector<TagRow> tags,
-                       index.TagsOf(decision.repository));
-      bool tagged = std::any_of(tags.begin(), tags.end(), [&](auto& tag) {
-        return tag.digest == decision.digest;
-      });
-      if (!tagged) {
-        RETURN_IF_ERROR(
-            index.DeleteManifest(decision.repository, decision.digest));
-      }
+      ASSIGN_OR_RETURN(bool unheld, StillUnheld(index, decision));
+      if (unheld) doomed.insert({decision.repository, decision.digest});
+    }
+    RETURN_IF_ERROR(SpareListedManifests(index, &doomed));
+    for (const auto& [repo, digest] : doomed) {
+      RETURN_IF_ERROR(index.DeleteManifest(repo, digest));
     }
     return Status::Ok();
   });

@@ -225,6 +225,35 @@ TEST_F(CleanupTest, ATagPushedAgainAfterThePlanStays) {
   EXPECT_TRUE(index_->FindManifest("app", D("a"))->has_value());
 }
 
+// Found by a tester: an index pushed (and accepted) between planning and
+// applying listed a planned manifest, and cleanup deleted the manifest
+// all the same, leaving the index with a missing child.
+TEST_F(CleanupTest, AManifestListedSinceThePlanStays) {
+  Manifest("a", 10);
+  Manifest("b", 10);
+  Manifest("c", 10);
+  Manifest("d", 10);
+  Manifest("index", 10, {{D("d"), true}});  // Goes with its child d.
+  CleanupPlan plan = Plan(R"([{"name":"untagged","action":"Delete",
+      "condition":{"tagState":"untagged"}}])");
+  std::vector<std::string> planned = Summary(plan);
+  std::sort(planned.begin(), planned.end());
+  EXPECT_EQ(planned,
+            (std::vector<std::string>{"@a:remove", "@b:remove", "@c:remove",
+                                      "@d:remove", "@index:remove"}));
+  Manifest("new index", 0, {{D("a"), true}});
+  Tag("latest", "new index", 0);
+  Manifest("b", 0);  // Pushed again.
+
+  ASSERT_TRUE(ApplyCleanup(*index_, plan).ok());
+
+  EXPECT_TRUE(index_->FindManifest("app", D("a"))->has_value());
+  EXPECT_TRUE(index_->FindManifest("app", D("b"))->has_value());
+  EXPECT_FALSE(index_->FindManifest("app", D("c"))->has_value());
+  EXPECT_FALSE(index_->FindManifest("app", D("d"))->has_value());
+  EXPECT_FALSE(index_->FindManifest("app", D("index"))->has_value());
+}
+
 TEST_F(CleanupTest, KeepMostRecentBeatsDeleteUntagged) {
   Manifest("a", 30);
   Manifest("b", 20);

@@ -371,6 +371,22 @@ Result<std::vector<ManifestRef>> Index::RefsOf(const std::string& repo,
   return refs;
 }
 
+Result<std::vector<Digest>> Index::ListedBy(const std::string& repo,
+                                            const Digest& child) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, statements_,
+              "SELECT manifest FROM manifest_refs WHERE child = ? AND "
+              "repository = ? AND is_manifest != 0 ORDER BY manifest");
+  s.Bind(child.ToString()).Bind(repo);
+  std::vector<Digest> parents;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    parents.push_back(DigestColumn(s.Text(0)));
+  }
+  return parents;
+}
+
 Result<std::optional<TagRow>> Index::FindTag(const std::string& repo,
                                              const std::string& tag) {
   std::lock_guard lock(mutex_);

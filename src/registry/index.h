@@ -92,6 +92,9 @@ class Index {
                                             const Digest& subject);
   Result<std::vector<ManifestRef>> RefsOf(const std::string& repo,
                                          const Digest& manifest);
+  // The indexes (and lists) in `repo` that list manifest `child`.
+  Result<std::vector<Digest>> ListedBy(const std::string& repo,
+                                      const Digest& child);
 
   Result<std::optional<TagRow>> FindTag(const std::string& repo,
                                         const std::string& tag);
