@@ -213,11 +213,21 @@ std::set<Digest> MostRecent(const RepoState& state, int64_t keep_count) {
   return kept;
 }
 
+// Blobs that carry nothing of their own: the empty config every artifact
+// shares ("{}", OCI's empty descriptor) and zero bytes. A run needing
+// them (an output "{}") says nothing about a manifest that holds them.
+bool IsContentFree(const Digest& digest) {
+  static const Digest kEmptyJson = Sha256Of("{}");
+  static const Digest kNoBytes = Sha256Of("");
+  return digest == kEmptyJson || digest == kNoBytes;
+}
+
 // Why a retention root holds `digest` (directly or through what it
 // references), as "reason (path)"; empty when nothing does.
 std::string RootReason(const Digest& digest, const RepoState& state,
                        const std::map<Digest, std::string>& roots,
                        std::set<Digest>& visiting) {
+  if (IsContentFree(digest)) return "";
   auto direct = roots.find(digest);
   if (direct != roots.end()) return direct->second;
   if (!visiting.insert(digest).second) return "";
@@ -225,9 +235,11 @@ std::string RootReason(const Digest& digest, const RepoState& state,
   if (refs == state.refs.end()) return "";
   for (const ManifestRef& ref : refs->second) {
     std::string below = RootReason(ref.digest, state, roots, visiting);
-    if (!below.empty()) {
-      return below + " <- " + ref.digest.Short() + " <- " + digest.Short();
-    }
+    if (below.empty()) continue;
+    // A manifest reached through others already ends the path below.
+    bool held_directly = roots.count(ref.digest) != 0;
+    return below + (held_directly ? " <- " + ref.digest.Short() : "") +
+           " <- " + digest.Short();
   }
   return "";
 }

@@ -349,6 +349,27 @@ TEST_F(CleanupTest, LineageKeepsWhatAKeptRunNeeds) {
   }
 }
 
+// Found by a tester: a run whose output was "{}" kept every artifact in
+// every repository (they share the empty config), and a path through an
+// index named each manifest twice.
+TEST_F(CleanupTest, LineageIgnoresTheEmptyConfigAndNamesEachStepOnce) {
+  Digest empty = Sha256Of("{}");
+  Manifest("a", 10, {{empty, false}, {D("model layer"), false}});
+  Manifest("index", 10, {{D("a"), true}});
+  Manifest("b", 10, {{empty, false}, {D("other layer"), false}});
+  FixedRetentionRoots roots({{D("model layer"), "run train-7 needs it"},
+                             {empty, "run metrics-1 needs it"}});
+  CleanupPlan plan = Plan(R"([{"name":"untagged","action":"Delete",
+      "condition":{"tagState":"untagged"}}])", &roots);
+  std::map<Digest, CleanupDecision> decisions;
+  for (const CleanupDecision& d : plan.decisions) decisions[d.digest] = d;
+  EXPECT_TRUE(decisions[D("b")].remove) << decisions[D("b")].reason;
+  EXPECT_FALSE(decisions[D("index")].remove);
+  EXPECT_EQ(decisions[D("index")].reason,
+            "lineage: run train-7 needs it <- " + D("model layer").Short() +
+                " <- " + D("a").Short() + " <- " + D("index").Short());
+}
+
 TEST_F(CleanupTest, ImmutableTagsSurviveCleanup) {
   Manifest("a", 10);
   Tag("dev-1", "a", 10);
