@@ -125,6 +125,9 @@ ApiError Unsupported(const std::string& m) {
 ApiError Unauthorized(const std::string& m) {
   return Make(401, "UNAUTHORIZED", m);
 }
+ApiError TooManyRequests(const std::string& m) {
+  return Make(429, "TOOMANYREQUESTS", m);
+}
 ApiError InternalError(const Status& status) {
   return Make(500, "UNKNOWN", status.message());
 }

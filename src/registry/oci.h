@@ -85,6 +85,7 @@ ApiError TagInvalid(const std::string& message);
 ApiError Denied(const std::string& message);
 ApiError Unsupported(const std::string& message);
 ApiError Unauthorized(const std::string& message);
+ApiError TooManyRequests(const std::string& message);
 // Wraps an internal Status (I/O, database) as a 500.
 ApiError InternalError(const Status& status);
 

@@ -139,15 +139,56 @@ ApiResult<Empty> Registry::DeleteBlob(const std::string& repo,
 ApiResult<UploadState> Registry::StartUpload(const std::string& repo) {
   auto name = CheckName(repo);
   if (!name.ok()) return name.error();
+  int64_t now = NowUnixMillis();
+  std::lock_guard lock(sessions_mutex_);
+  if (!MakeRoomForSessionLocked(now)) {
+    return TooManyRequests(
+        std::to_string(sessions_.size()) + " uploads are in progress, "
+        "the most this registry keeps open; retry when one has finished");
+  }
   Result<std::unique_ptr<UploadFile>> upload = UploadFile::Create(blobs_);
   if (!upload.ok()) return InternalError(upload.status());
   auto session = std::make_shared<Session>();
   session->repo = repo;
   session->upload = std::move(*upload);
+  session->last_active_ms = now;
   std::string id = RandomSessionId();
-  std::lock_guard lock(sessions_mutex_);
   sessions_[id] = session;
   return UploadState{id, 0};
+}
+
+bool Registry::MakeRoomForSessionLocked(int64_t now_ms) {
+  auto longest_idle = sessions_.end();
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    int64_t idle = now_ms - it->second->last_active_ms;
+    if (idle > upload_limits_.idle_ms) {
+      it = sessions_.erase(it);
+      continue;
+    }
+    if (longest_idle == sessions_.end() ||
+        it->second->last_active_ms < longest_idle->second->last_active_ms) {
+      longest_idle = it;
+    }
+    ++it;
+  }
+  if (sessions_.size() < upload_limits_.max_sessions) return true;
+  if (longest_idle != sessions_.end() &&
+      now_ms - longest_idle->second->last_active_ms >=
+          upload_limits_.evictable_idle_ms) {
+    sessions_.erase(longest_idle);
+    return true;
+  }
+  return false;
+}
+
+void Registry::set_upload_limits(const UploadLimits& limits) {
+  std::lock_guard lock(sessions_mutex_);
+  upload_limits_ = limits;
+}
+
+size_t Registry::open_upload_sessions() {
+  std::lock_guard lock(sessions_mutex_);
+  return sessions_.size();
 }
 
 ApiResult<MountOutcome> Registry::MountOrStart(const std::string& repo,
@@ -186,11 +227,17 @@ ApiResult<MountOutcome> Registry::MountOrStart(const std::string& repo,
 
 std::shared_ptr<Registry::Session> Registry::FindSession(
     const std::string& repo, const std::string& id) {
+  int64_t now = NowUnixMillis();
   std::lock_guard lock(sessions_mutex_);
   auto found = sessions_.find(id);
   if (found == sessions_.end() || found->second->repo != repo) {
     return nullptr;
   }
+  if (now - found->second->last_active_ms > upload_limits_.idle_ms) {
+    sessions_.erase(found);
+    return nullptr;
+  }
+  found->second->last_active_ms = now;
   return found->second;
 }
 
@@ -237,6 +284,8 @@ ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
     if (pending.size() >= kWriteBytes) {
       write_status = writer->Append(pending);
       pending.clear();
+      // A long chunk is activity: the session must not look idle.
+      session->last_active_ms = NowUnixMillis();
     }
     return write_status.ok();
   });
@@ -310,6 +359,9 @@ ApiResult<Digest> Registry::FinishUpload(const std::string& repo,
     return index_->LinkBlob(repo, *expected, static_cast<int64_t>(size),
                             NowUnixMillis());
   });
+  if (status.IsNotFound()) {
+    return BlobUploadUnknown(status.message() + "; start the upload again");
+  }
   if (!status.ok()) return InternalError(status);
   return *expected;
 }

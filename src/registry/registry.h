@@ -16,6 +16,7 @@
 #ifndef LOCKSTEP_REGISTRY_REGISTRY_H_
 #define LOCKSTEP_REGISTRY_REGISTRY_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -65,6 +66,18 @@ struct StoredManifest {
 struct PutManifestOutcome {
   Digest digest;
   std::optional<Digest> subject;
+};
+
+// Each open upload session holds an open file and a temporary file in the
+// store, so sessions are bounded: one idle longer than `idle_ms` ends (its
+// client gets BLOB_UPLOAD_UNKNOWN and starts again), and past
+// `max_sessions` the longest-idle session ends to make room, or, when
+// all are busy, a new upload gets 429 TOOMANYREQUESTS.
+struct UploadLimits {
+  int64_t idle_ms = 60 * 60 * 1000;
+  size_t max_sessions = 1024;
+  // Under pressure, only a session idle this long is ended for a new one.
+  int64_t evictable_idle_ms = 30 * 1000;
 };
 
 struct TagPage {
@@ -142,16 +155,26 @@ class Registry {
   // InvalidArgument for a name no push could create.
   Status SetTagsImmutable(const std::string& repo, bool immutable);
 
+  void set_upload_limits(const UploadLimits& limits);
+  size_t open_upload_sessions();
+
  private:
   struct Session {
     std::mutex mutex;
     std::string repo;
     std::unique_ptr<UploadFile> upload;  // null once the session ended
+    std::atomic<int64_t> last_active_ms{0};
   };
 
   Registry(std::filesystem::path root, std::unique_ptr<Index> index);
+  // The live session `id` of `repo`, marked active now; null when there
+  // is none or it has been idle too long (it is then ended).
   std::shared_ptr<Session> FindSession(const std::string& repo,
                                        const std::string& id);
+  // Ends sessions idle past the limit and, at the session limit, the
+  // longest-idle one that may be evicted. False when no room is left.
+  // REQUIRES: sessions_mutex_ held.
+  bool MakeRoomForSessionLocked(int64_t now_ms);
   ApiResult<Digest> ResolveReference(const std::string& repo,
                                      const std::string& reference);
   ApiResult<Empty> CheckReferences(const std::string& repo,
@@ -166,6 +189,7 @@ class Registry {
   std::unique_ptr<Index> index_;
   std::mutex sessions_mutex_;
   std::map<std::string, std::shared_ptr<Session>> sessions_;
+  UploadLimits upload_limits_;
   // Last, so that it stops before the sessions its jobs look at go.
   BackgroundQueue background_;
 };

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "core/files.h"
 
 namespace lockstep::registry {
@@ -99,6 +102,86 @@ TEST_F(RegistryTest, UnknownSessionIsBlobUploadUnknown) {
   ASSERT_FALSE(status.ok());
   EXPECT_EQ(status.error().code, "BLOB_UPLOAD_UNKNOWN");
   EXPECT_EQ(status.error().http_status, 404);
+}
+
+size_t FilesIn(const fs::path& folder) {
+  size_t count = 0;
+  for (const auto& unused : fs::directory_iterator(folder)) ++count;
+  return count;
+}
+
+// Found by a tester: every unfinished upload kept an open file and a
+// temporary file until the server restarted; 250 of them made every
+// later upload fail with "Too many open files".
+TEST_F(RegistryTest, IdleUploadSessionsEnd) {
+  registry_->set_upload_limits({.idle_ms = 50});
+  auto upload = registry_->StartUpload("demo");
+  ASSERT_TRUE(upload.ok());
+  EXPECT_EQ(FilesIn(root_ / "tmp"), 1u);
+
+  std::this_thread::sleep_for(std::chrono::milliseconds(120));
+
+  auto status = registry_->UploadStatus("demo", upload->id);
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().code, "BLOB_UPLOAD_UNKNOWN");
+  EXPECT_EQ(registry_->open_upload_sessions(), 0u);
+  EXPECT_EQ(FilesIn(root_ / "tmp"), 0u);
+}
+
+TEST_F(RegistryTest, AtTheSessionLimitTheLongestIdleMakesRoom) {
+  registry_->set_upload_limits(
+      {.idle_ms = 60'000, .max_sessions = 2, .evictable_idle_ms = 0});
+  auto first = registry_->StartUpload("demo");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto second = registry_->StartUpload("demo");
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_TRUE(registry_->UploadStatus("demo", first->id).ok());  // Active.
+
+  auto third = registry_->StartUpload("demo");
+
+  ASSERT_TRUE(third.ok());
+  EXPECT_EQ(registry_->open_upload_sessions(), 2u);
+  EXPECT_TRUE(registry_->UploadStatus("demo", first->id).ok());
+  EXPECT_FALSE(registry_->UploadStatus("demo", second->id).ok());
+  EXPECT_EQ(FilesIn(root_ / "tmp"), 2u);
+}
+
+TEST_F(RegistryTest, WhenEverySessionIsBusyANewUploadIs429) {
+  registry_->set_upload_limits(
+      {.idle_ms = 60'000, .max_sessions = 1, .evictable_idle_ms = 60'000});
+  auto busy = registry_->StartUpload("demo");
+  ASSERT_TRUE(busy.ok());
+
+  auto refused = registry_->StartUpload("demo");
+
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().http_status, 429);
+  EXPECT_EQ(refused.error().code, "TOOMANYREQUESTS");
+  EXPECT_TRUE(registry_->UploadStatus("demo", busy->id).ok());
+}
+
+// Found by a tester: an upload whose temporary file was removed (gc
+// judged it left by a killed process) failed its commit with a 500 that
+// named a blobs/ path. The client is now told to start again.
+TEST_F(RegistryTest, AnUploadWhoseFileWasRemovedIsUnknown) {
+  auto upload = registry_->StartUpload("demo");
+  ASSERT_TRUE(upload.ok());
+  ASSERT_TRUE(registry_
+                  ->AppendChunk("demo", upload->id, 0,
+                                [](const Registry::ChunkSink& sink) {
+                                  return sink("abc", 3);
+                                })
+                  .ok());
+  for (const auto& entry : fs::directory_iterator(root_ / "tmp")) {
+    fs::remove(entry.path());
+  }
+
+  auto done = registry_->FinishUpload("demo", upload->id, DigestOf("abc"));
+
+  ASSERT_FALSE(done.ok());
+  EXPECT_EQ(done.error().code, "BLOB_UPLOAD_UNKNOWN");
+  EXPECT_EQ(done.error().http_status, 404);
+  EXPECT_FALSE(registry_->blobs().Contains(Sha256Of("abc")));
 }
 
 TEST_F(RegistryTest, TagPagination) {

@@ -3,10 +3,13 @@
 #include "registry/server.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <charconv>
 #include <cstring>
 
@@ -17,6 +20,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "registry/byte_range.h"
+#include "registry/connection_pool.h"
 
 namespace lockstep::registry {
 namespace {
@@ -698,6 +702,25 @@ class Handlers {
   const ServeOptions& options_;
 };
 
+// Descriptors kept for the index, the store's files and the listener.
+constexpr size_t kReservedFiles = 64;
+
+// Raises the soft limit on open files to the hard one, as servers do
+// (Go's runtime does it for distribution), and returns the limit.
+size_t RaiseOpenFileLimit() {
+  struct rlimit limit = {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlim_t wanted = limit.rlim_max;
+    limit.rlim_cur = wanted;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+      ::getrlimit(RLIMIT_NOFILE, &limit);
+    }
+  }
+  if (limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
+  return static_cast<size_t>(limit.rlim_cur);
+}
+
 }  // namespace
 
 Status Serve(Registry& registry, const ServeOptions& options) {
@@ -716,14 +739,24 @@ Status Serve(Registry& registry, const ServeOptions& options) {
   }
   Handlers handlers(registry, options);
   handlers.Install(*server);
-  // httplib keeps a thread per keep-alive connection, so the pool must
-  // exceed the clients' connection count or connections starve.
-  server->new_task_queue = [] { return new httplib::ThreadPool(128); };
+  // Connections and upload sessions each hold a descriptor: share what
+  // the process may open between them, leaving some for the store.
+  size_t budget = RaiseOpenFileLimit();
+  budget = budget > kReservedFiles ? budget - kReservedFiles : 16;
+  UploadLimits limits;
+  limits.max_sessions = std::clamp<size_t>(budget / 2, 8, 4096);
+  registry.set_upload_limits(limits);
+  size_t max_threads = std::clamp<size_t>(budget / 2, 8, 1024);
+  server->new_task_queue = [max_threads] {
+    return new ConnectionPool(max_threads, std::chrono::seconds(30));
+  };
   server->set_keep_alive_max_count(100000);
   // Headers and body go out in separate writes; without TCP_NODELAY the
   // body of a small blob waits for the client's delayed ACK.
   server->set_tcp_nodelay(true);
-  server->set_read_timeout(300, 0);
+  // A connection that sends nothing for this long is dropped, so one
+  // that stalls mid-request gives its thread back.
+  server->set_read_timeout(60, 0);
   server->set_write_timeout(300, 0);
   // httplib's default sets SO_REUSEPORT, with which a second server on
   // the same port starts too and the kernel splits clients between two

@@ -3,6 +3,7 @@
 #include "registry/upload_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -76,6 +77,15 @@ Status UploadFile::Seal(const Digest& expected) {
 Status UploadFile::Publish() {
   if (!sealed_) return Status::FailedPrecondition("upload is not sealed");
   if (published_) return Status::Ok();
+  // Removed behind the server's back (by hand, or by a gc told that old
+  // temporary files are left by killed processes): the bytes are only
+  // in the open file now, and the client is told to start again.
+  struct stat unused;
+  if (::fstatat(AT_FDCWD, temp_.c_str(), &unused, AT_SYMLINK_NOFOLLOW) != 0 &&
+      errno == ENOENT) {
+    return Status::NotFound("the upload's temporary file " + temp_.string() +
+                            " was removed");
+  }
   published_ = true;  // Publish takes the file, or removes it on failure
   return blobs_.Publish(temp_, *sealed_);
 }
