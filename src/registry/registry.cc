@@ -289,19 +289,19 @@ ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
     }
     return write_status.ok();
   });
-  if (write_status.ok() && complete && !pending.empty()) {
+  // What arrived of a chunk cut short is still the start of it, in
+  // order: it is kept, and the client reads the upload's Range (GET) to
+  // resume from there, as the spec's resumable uploads do.
+  if (write_status.ok() && !pending.empty()) {
     write_status = writer->Append(pending);
   }
   if (!write_status.ok()) {
     return InternalError(write_status);
   }
   if (!complete) {
-    // The client went away mid-chunk: the session's bytes no longer
-    // match what it believes it sent, so the session is ended.
-    session->upload.reset();
-    std::lock_guard sessions_lock(sessions_mutex_);
-    sessions_.erase(id);
-    return BlobUploadInvalid("chunk was cut short; upload cancelled");
+    return BlobUploadInvalid(
+        "chunk was cut short after " + std::to_string(writer->size() - size) +
+        " bytes; the upload keeps them (GET it for its Range)");
   }
   UploadState state{id, writer->size()};
   lock.unlock();

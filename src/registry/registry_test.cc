@@ -97,6 +97,35 @@ TEST_F(RegistryTest, OutOfOrderChunkIs416AndLeavesUploadUnchanged) {
   EXPECT_EQ(*registry_->blobs().ReadVerified(*done), "abcdef");
 }
 
+// Found by a tester: a chunk cut off mid-way ended the whole upload,
+// chunks accepted before it included, so a client could not resume by
+// asking for the upload's Range.
+TEST_F(RegistryTest, AChunkCutShortKeepsWhatArrived) {
+  auto upload = registry_->StartUpload("demo");
+  ASSERT_TRUE(upload.ok());
+  auto whole = [](std::string bytes) {
+    return [bytes](const Registry::ChunkSink& sink) {
+      return sink(bytes.data(), bytes.size());
+    };
+  };
+  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, 0, whole("ab")).ok());
+
+  auto cut = registry_->AppendChunk(
+      "demo", upload->id, 2, [](const Registry::ChunkSink& sink) {
+        sink("cd", 2);
+        return false;  // The connection went away.
+      });
+
+  ASSERT_FALSE(cut.ok());
+  EXPECT_EQ(cut.error().code, "BLOB_UPLOAD_INVALID");
+  auto status = registry_->UploadStatus("demo", upload->id);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(status->size, 4u);
+  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, 4, whole("ef")).ok());
+  auto done = registry_->FinishUpload("demo", upload->id, DigestOf("abcdef"));
+  ASSERT_TRUE(done.ok()) << done.error().message;
+}
+
 TEST_F(RegistryTest, UnknownSessionIsBlobUploadUnknown) {
   auto status = registry_->UploadStatus("demo", "no-such-session");
   ASSERT_FALSE(status.ok());
