@@ -137,6 +137,13 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
     }
   }
 
+  // Files, or any artifact not made by Lockstep: its layers are recorded
+  // as what the pull brought, so gc keeps them like any pulled artifact.
+  if (summary.run_id.empty() && summary.snapshots.empty() &&
+      summary.artifacts.empty()) {
+    RETURN_IF_ERROR(RegisterLayers(origin, &summary));
+  }
+
   if (!output.empty()) {
     ASSIGN_OR_RETURN(std::vector<std::filesystem::path> written,
                      WriteLayerFiles(*blobs_, summary.pulled.layers, output));
@@ -357,6 +364,45 @@ Status Sharer::RegisterArtifact(const Json& record, PullSummary* summary) {
   pull.outputs.emplace_back("artifact", artifact);
   RETURN_IF_ERROR(metadata_->RecordExecution(&pull).status());
   summary->artifacts.push_back(pull.outputs[0].second.id);
+  return Status::Ok();
+}
+
+Status Sharer::RegisterLayers(const std::string& origin,
+                              PullSummary* summary) {
+  metadata::ExecutionRecord pull;
+  pull.execution.type = manifest::kPulledArtifactExecution;
+  pull.execution.name = origin;
+  pull.execution.state = metadata::ExecutionState::kComplete;
+  std::vector<int64_t> known;
+  for (const registry::PushLayer& layer : summary->pulled.layers) {
+    ASSIGN_OR_RETURN(std::vector<metadata::Artifact> same,
+                     metadata_->FindArtifactsByDigest(layer.digest.ToString()));
+    for (const metadata::Artifact& artifact : same) {
+      if (artifact.type == kPulledFileType && artifact.uri == origin) {
+        known.push_back(artifact.id);
+        break;
+      }
+    }
+  }
+  // Pulled before: recorded already.
+  if (known.size() == summary->pulled.layers.size()) {
+    summary->artifacts = known;
+    return Status::Ok();
+  }
+  for (const registry::PushLayer& layer : summary->pulled.layers) {
+    metadata::Artifact artifact;
+    artifact.type = kPulledFileType;
+    artifact.uri = origin;
+    artifact.digest = layer.digest.ToString();
+    artifact.custom_properties = {{"mediaType", layer.media_type},
+                                  {"title", LayerFileName(layer)}};
+    pull.outputs.emplace_back("layer", std::move(artifact));
+  }
+  if (pull.outputs.empty()) return Status::Ok();
+  RETURN_IF_ERROR(metadata_->RecordExecution(&pull).status());
+  for (const auto& [unused, artifact] : pull.outputs) {
+    summary->artifacts.push_back(artifact.id);
+  }
   return Status::Ok();
 }
 

@@ -49,6 +49,9 @@ inline constexpr std::string_view kTreeLayer =
     "application/vnd.lockstep.tree.v1";
 inline constexpr std::string_view kBlobLayer = "application/octet-stream";
 
+// The lineage type of a pulled layer that no Lockstep record describes.
+inline constexpr char kPulledFileType[] = "File";
+
 // What one push sent.
 struct PushSummary {
   std::string kind;  // run, snapshot or artifact
@@ -141,6 +144,9 @@ class Sharer {
   Status RegisterSnapshot(const Json& record, const std::string& origin,
                           PullSummary* summary);
   Status RegisterArtifact(const Json& record, PullSummary* summary);
+  // Records each layer of an artifact that carries no Lockstep record
+  // (files, another tool's artifact) as a pulled artifact.
+  Status RegisterLayers(const std::string& origin, PullSummary* summary);
 
   store::BlobStore* blobs_;
   metadata::MetadataStore* metadata_;

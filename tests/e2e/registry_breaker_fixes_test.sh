@@ -280,7 +280,22 @@ expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["files"]')" \
   "['$TEST_DIR/nested/model/weights.bin', '$TEST_DIR/nested/$(sha "$config")']" \
   "files"
 
-# 16. Every fault in the Docker config file was reported as "wants a
+# 16. Files pulled on their own (no Lockstep record) were kept by
+# nothing: the next gc swept them.
+pulled="$TEST_DIR/pulled-store"
+LOCKSTEP_STORE="$pulled" expect_exit 0 "$LOCKSTEP" pull --json --insecure \
+  "$REGISTRY/r/nested:v1"
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'len(d["artifacts"])')" 2 \
+  "each layer recorded"
+LOCKSTEP_STORE="$pulled" expect_exit 0 "$LOCKSTEP" pull --json --insecure \
+  "$REGISTRY/r/nested:v1"
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'len(d["artifacts"])')" 2 \
+  "a second pull records nothing new"
+LOCKSTEP_STORE="$pulled" expect_exit 0 "$LOCKSTEP" gc --grace 0s
+held="$pulled/blobs/sha256/$(sha "$weights" | cut -c1-2)/$(sha "$weights")"
+[[ -e "$held" ]] || fail "gc swept a pulled file"
+
+# 17. Every fault in the Docker config file was reported as "wants a
 # user name and password"; credential helpers were not asked.
 mkdir -p "$TEST_DIR/helpers" "$TEST_DIR/helped"
 cat >"$TEST_DIR/helpers/docker-credential-test" <<'SH'
