@@ -8,6 +8,7 @@
 #include "core/files.h"
 #include "core/log.h"
 #include "data/snapshot.h"
+#include "data/snapshot_record.h"
 #include "manifest/manifest.h"
 #include "manifest/retention.h"
 #include "share/layer_files.h"
@@ -32,13 +33,20 @@ Result<std::string> ReadSmallLayer(const store::BlobStore& blobs,
   return blobs.ReadVerified(layer.digest);
 }
 
+// The record layer's JSON object, whose "kind" must be `kind`. A key
+// given twice is refused: which copy counts would depend on the reader.
 Result<Json> ReadRecord(const store::BlobStore& blobs,
-                        const registry::PushLayer& layer) {
+                        const registry::PushLayer& layer,
+                        const std::string& kind) {
+  std::string what = "record layer " + layer.digest.ToString();
   ASSIGN_OR_RETURN(std::string text, ReadSmallLayer(blobs, layer));
-  ASSIGN_OR_RETURN(Json record, ParseJson(text, layer.digest.ToString()));
+  ASSIGN_OR_RETURN(Json record, ParseJsonWithUniqueKeys(text, what));
   if (!record.is_object()) {
-    return Status::InvalidArgument(layer.digest.ToString() +
-                                   ": a record must be a JSON object");
+    return Status::InvalidArgument(what + ": must be a JSON object");
+  }
+  if (record.value("kind", Json()) != kind) {
+    return Status::InvalidArgument(what + ": field 'kind' must be \"" +
+                                   kind + "\"");
   }
   return record;
 }
@@ -129,10 +137,12 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
 
   for (const registry::PushLayer& layer : summary.pulled.layers) {
     if (layer.media_type == kSnapshotRecordLayer) {
-      ASSIGN_OR_RETURN(Json record, ReadRecord(*blobs_, layer));
+      ASSIGN_OR_RETURN(Json record,
+                       ReadRecord(*blobs_, layer, "lockstep.snapshot"));
       RETURN_IF_ERROR(RegisterSnapshot(record, origin, &summary));
     } else if (layer.media_type == kArtifactRecordLayer) {
-      ASSIGN_OR_RETURN(Json record, ReadRecord(*blobs_, layer));
+      ASSIGN_OR_RETURN(Json record,
+                       ReadRecord(*blobs_, layer, "lockstep.artifact"));
       RETURN_IF_ERROR(RegisterArtifact(record, &summary));
     }
   }
@@ -267,6 +277,9 @@ Status Sharer::RegisterSnapshot(const Json& record, const std::string& origin,
     return Status::DataLoss(label + ": its bytes " + digest_text +
                             " were not in the pulled artifact");
   }
+  // The record's claims (size, rows, files) before anyone repeats them.
+  RETURN_IF_ERROR(
+      data::CheckSnapshotProperties(*blobs_, digest, properties, what));
   if (properties.value("kind", "") == "folder") {
     ASSIGN_OR_RETURN(std::vector<Digest> files,
                      manifest::TreeFileDigests(*blobs_, digest));
