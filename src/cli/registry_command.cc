@@ -28,6 +28,7 @@
 #include "registry/registry.h"
 #include "registry/server.h"
 #include "share/expiry.h"
+#include "share/layer_files.h"
 #include "share/share.h"
 
 namespace lockstep::cli {
@@ -432,28 +433,10 @@ int PushFiles(const GlobalOptions& globals, const TransferFlags& flags,
     }
     request.subject = *subject;
   }
-  for (size_t i = 0; i + 1 < flags.args.size(); ++i) {
-    const std::string& item = flags.args[i];
-    registry::PushLayer layer;
-    if (item.rfind("sha256:", 0) == 0) {
-      auto digest = Digest::Parse(item);
-      if (!digest.ok()) return ReportError(digest.status());
-      layer.digest = *digest;
-    } else {
-      std::error_code error;
-      if (std::filesystem::is_directory(item, error)) {
-        return ReportError(Status::InvalidArgument(
-            item + " is a folder: push the files in it, or snapshot it "
-            "(lockstep data snapshot) and push snapshot:NAME@V"));
-      }
-      auto stored = blobs.PutFile(item);
-      if (!stored.ok()) return ReportError(stored.status().WithContext(item));
-      layer.digest = *stored;
-      layer.annotations = {{"org.opencontainers.image.title",
-                            std::filesystem::path(item).filename().string()}};
-    }
-    request.layers.push_back(std::move(layer));
-  }
+  std::vector<std::string> items(flags.args.begin(), flags.args.end() - 1);
+  auto layers = share::LayersOfFiles(blobs, items);
+  if (!layers.ok()) return ReportError(layers.status());
+  request.layers = std::move(*layers);
   registry::Client client(blobs, ClientOptionsFor(flags));
   auto pushed = client.Push(target, request);
   if (!pushed.ok()) return ReportError(pushed.status());

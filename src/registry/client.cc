@@ -650,6 +650,25 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
   return true;
 }
 
+namespace {
+
+// Where a manifest hashing to `digest` is put: under the target's tag, or
+// its digest. A target that names another digest is refused: the
+// registry would store the manifest under its own digest, and the one
+// named would not exist.
+Result<std::string> ManifestPutReference(const Reference& target,
+                                         const Digest& digest) {
+  if (!target.digest.empty() && target.digest != digest.ToString()) {
+    return Status::InvalidArgument(
+        target.ToString() + ": the manifest pushed hashes to " +
+        digest.ToString() + ", not " + target.digest +
+        "; push to a tag, or to the digest the manifest has");
+  }
+  return target.tag.empty() ? digest.ToString() : target.tag;
+}
+
+}  // namespace
+
 Result<PushResult> Client::Push(const Reference& target,
                                 const PushRequest& request) {
   PushResult result;
@@ -733,9 +752,9 @@ Result<PushResult> Client::Push(const Reference& target,
   }
   std::string body = manifest.dump();
   result.manifest = Sha256Of(body);
-  std::string url = BaseUrl(target) + "/manifests/" +
-                    (target.tag.empty() ? result.manifest.ToString()
-                                        : target.tag);
+  ASSIGN_OR_RETURN(std::string reference,
+                   ManifestPutReference(target, result.manifest));
+  std::string url = BaseUrl(target) + "/manifests/" + reference;
   ASSIGN_OR_RETURN(Response put,
                    Send(target, "PUT", url,
                         {"Content-Type: " + std::string(kOciManifest)}, body,
@@ -817,8 +836,9 @@ Result<Digest> Client::PushManifest(const Reference& target,
   }
   progress.Finish();
   Digest digest = Sha256Of(body);
-  std::string url = BaseUrl(target) + "/manifests/" +
-                    (target.tag.empty() ? digest.ToString() : target.tag);
+  ASSIGN_OR_RETURN(std::string reference,
+                   ManifestPutReference(target, digest));
+  std::string url = BaseUrl(target) + "/manifests/" + reference;
   ASSIGN_OR_RETURN(Response put,
                    Send(target, "PUT", url, {"Content-Type: " + media_type},
                         body, true));

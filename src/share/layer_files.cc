@@ -30,7 +30,45 @@ bool IsSafeRelativePath(std::string_view title) {
   }
 }
 
+// The title of the file pushed as `item`.
+std::string TitleOf(const std::string& item) {
+  std::filesystem::path path = std::filesystem::path(item).lexically_normal();
+  std::string relative = path.generic_string();
+  if (path.is_relative() && IsSafeRelativePath(relative)) return relative;
+  return path.filename().string();
+}
+
 }  // namespace
+
+Result<std::vector<registry::PushLayer>> LayersOfFiles(
+    store::BlobStore& blobs, const std::vector<std::string>& items) {
+  std::vector<registry::PushLayer> layers;
+  for (const std::string& item : items) {
+    registry::PushLayer layer;
+    if (item.starts_with("sha256:")) {
+      ASSIGN_OR_RETURN(layer.digest, Digest::Parse(item));
+      layers.push_back(std::move(layer));
+      continue;
+    }
+    std::error_code error;
+    if (std::filesystem::is_directory(item, error)) {
+      return Status::InvalidArgument(
+          item + " is a folder: push the files in it, or snapshot it "
+          "(lockstep data snapshot) and push snapshot:NAME@V");
+    }
+    Result<Digest> stored = blobs.PutFile(item);
+    if (!stored.ok()) return stored.status().WithContext(item);
+    layer.digest = *stored;
+    layer.annotations = {{std::string(kTitle), TitleOf(item)}};
+    layers.push_back(std::move(layer));
+  }
+  Status distinct = CheckLayerFileNames(layers);
+  if (!distinct.ok()) {
+    return Status::InvalidArgument(distinct.message() +
+                                   "; nothing was pushed");
+  }
+  return layers;
+}
 
 std::string LayerFileName(const registry::PushLayer& layer) {
   if (layer.annotations.is_object()) {
@@ -49,9 +87,8 @@ Status CheckLayerFileNames(const std::vector<registry::PushLayer>& layers) {
     auto [at, added] = names.emplace(LayerFileName(layer), &layer);
     if (!added && at->second->digest != layer.digest) {
       return Status::InvalidArgument(
-          "--output: layers " + at->second->digest.ToString() + " and " +
-          layer.digest.ToString() + " are both titled " + at->first +
-          "; nothing was pulled");
+          "layers " + at->second->digest.ToString() + " and " +
+          layer.digest.ToString() + " are both titled " + at->first);
     }
   }
   // "a" and "a/b" cannot both be written: "a" is a file or a folder.
@@ -61,10 +98,9 @@ Status CheckLayerFileNames(const std::vector<registry::PushLayer>& layers) {
       std::string folder = name.substr(0, slash);
       if (names.count(folder) != 0) {
         return Status::InvalidArgument(
-            "--output: layer " + names.at(folder)->digest.ToString() +
-            " is titled " + folder + ", the folder of layer " +
-            layer->digest.ToString() + " (" + name +
-            "); nothing was pulled");
+            "layer " + names.at(folder)->digest.ToString() + " is titled " +
+            folder + ", the folder of layer " + layer->digest.ToString() +
+            " (" + name + ")");
       }
     }
   }

@@ -19,6 +19,15 @@
 
 namespace lockstep::share {
 
+// The layers `lockstep push FILE... REF` sends: each file stored in
+// `blobs` and titled, as oras titles them, by its path as given when that
+// is relative and stays below the current folder ("out/model.bin"),
+// else by its name; a `sha256:DIGEST` item is a store blob as it is,
+// untitled. Folders and titles that clash (CheckLayerFileNames) are
+// refused before anything is sent.
+Result<std::vector<registry::PushLayer>> LayersOfFiles(
+    store::BlobStore& blobs, const std::vector<std::string>& items);
+
 // The path, relative to the output folder, `layer` is written to.
 std::string LayerFileName(const registry::PushLayer& layer);
 

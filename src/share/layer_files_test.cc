@@ -55,6 +55,55 @@ TEST(LayerFilesTest, ClashingNamesAreRefused) {
   EXPECT_TRUE(CheckLayerFileNames({Titled("a/b", 'x'), Titled("ab")}).ok());
 }
 
+// Found by a tester: `push a/x b/x` titled both layers "x", and the
+// same tool's pull --output then refused them.
+TEST(LayerFilesTest, PushedFilesAreTitledByTheirRelativePath) {
+  fs::path root = *MakeTempDirectory(fs::temp_directory_path(), "layers-");
+  store::BlobStore blobs(root / "store");
+  fs::create_directories(root / "a");
+  fs::create_directories(root / "b");
+  ASSERT_TRUE(WriteFileAtomically(root / "a" / "x", "one").ok());
+  ASSERT_TRUE(WriteFileAtomically(root / "b" / "x", "two").ok());
+  fs::path previous = fs::current_path();
+  fs::current_path(root);
+
+  auto relative = LayersOfFiles(blobs, {"a/x", "./b//x"});
+  auto absolute = LayersOfFiles(blobs, {(root / "a" / "x").string()});
+  auto clash = LayersOfFiles(blobs, {"a/x", (root / "b" / "x").string()});
+  auto above = LayersOfFiles(blobs, {"../" + root.filename().string() +
+                                     "/a/x"});
+  fs::current_path(previous);
+  RemoveAllQuietly(root);
+
+  ASSERT_TRUE(relative.ok()) << relative.status().ToString();
+  EXPECT_EQ(LayerFileName((*relative)[0]), "a/x");
+  EXPECT_EQ(LayerFileName((*relative)[1]), "b/x");
+  EXPECT_EQ((*relative)[0].digest, Sha256Of("one"));
+  ASSERT_TRUE(absolute.ok());
+  EXPECT_EQ(LayerFileName((*absolute)[0]), "x");
+  ASSERT_TRUE(clash.ok()) << "a/x and x do not clash";
+  ASSERT_TRUE(above.ok());
+  EXPECT_EQ(LayerFileName((*above)[0]), "x");
+}
+
+TEST(LayerFilesTest, PushedNamesThatClashAreRefused) {
+  fs::path root = *MakeTempDirectory(fs::temp_directory_path(), "layers-");
+  store::BlobStore blobs(root / "store");
+  ASSERT_TRUE(WriteFileAtomically(root / "x", "one").ok());
+  fs::create_directories(root / "other");
+  ASSERT_TRUE(WriteFileAtomically(root / "other" / "x", "two").ok());
+
+  auto clash = LayersOfFiles(
+      blobs, {(root / "x").string(), (root / "other" / "x").string()});
+  RemoveAllQuietly(root);
+
+  EXPECT_EQ(clash.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(clash.status().message().find("both titled x; nothing was "
+                                          "pushed"),
+            std::string::npos)
+      << clash.status().message();
+}
+
 TEST(LayerFilesTest, WritesEachLayerUnderItsTitle) {
   fs::path root = *MakeTempDirectory(fs::temp_directory_path(), "layers-");
   store::BlobStore blobs(root / "store");

@@ -98,7 +98,11 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
   PullSummary summary;
   ASSIGN_OR_RETURN(summary.pulled, client_->Pull(source));
   if (!output.empty()) {
-    RETURN_IF_ERROR(CheckLayerFileNames(summary.pulled.layers));
+    Status distinct = CheckLayerFileNames(summary.pulled.layers);
+    if (!distinct.ok()) {
+      return Status::InvalidArgument("--output: " + distinct.message() +
+                                     "; nothing was pulled");
+    }
   }
   Result<Json> body = ParseJson(summary.pulled.body, source.ToString());
   if (body.ok() && body->is_object()) {

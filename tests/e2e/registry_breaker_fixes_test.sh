@@ -233,18 +233,52 @@ expect_exit 3 "$LOCKSTEP" push "$TEST_DIR/folder" "$REGISTRY/r/x:v4" \
   --insecure
 expect_contains "$TEST_DIR/stderr.txt" \
   "error: $TEST_DIR/folder is a folder: push the files in it"
-# 14. pull --output wrote two layers titled alike to one file, exit 0.
+# 14. pull --output wrote two layers titled alike to one file, exit 0;
+# and push titled two files by their names alone, so `push one/x.txt
+# two/x.txt` made such layers.
 mkdir -p "$TEST_DIR/one" "$TEST_DIR/two"
 echo first >"$TEST_DIR/one/x.txt"
 echo second >"$TEST_DIR/two/x.txt"
-expect_exit 0 "$LOCKSTEP" -q push "$TEST_DIR/one/x.txt" "$TEST_DIR/two/x.txt" \
+first="sha256:$(sha256sum "$TEST_DIR/one/x.txt" | cut -d' ' -f1)"
+second="sha256:$(sha256sum "$TEST_DIR/two/x.txt" | cut -d' ' -f1)"
+expect_exit 3 "$LOCKSTEP" -q push "$TEST_DIR/one/x.txt" "$TEST_DIR/two/x.txt" \
   "$REGISTRY/r/twins:v1" --insecure
+expect_contains "$TEST_DIR/stderr.txt" \
+  "$second are both titled x.txt; nothing was pushed"
+(cd "$TEST_DIR" && expect_exit 0 "$LOCKSTEP" -q push one/x.txt two/x.txt \
+  "$REGISTRY/r/twins:v2" --insecure)
+# Another tool may still send such layers.
+for file in one two; do
+  expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST \
+    --data-binary "@$TEST_DIR/$file/x.txt" \
+    "http://$REGISTRY/v2/r/twins/blobs/uploads/?digest=sha256:$(sha256sum \
+      "$TEST_DIR/$file/x.txt" | cut -d' ' -f1)")" 201 "blob upload"
+done
+expect_eq "$(printf '{}' | curl -s -o /dev/null -w '%{http_code}' -X POST \
+  --data-binary @- \
+  "http://$REGISTRY/v2/r/twins/blobs/uploads/?digest=sha256:$(sha '{}')")" \
+  201 "config upload"
+cat >"$TEST_DIR/twins.json" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
+"config":{"mediaType":"application/vnd.oci.empty.v1+json",
+"digest":"sha256:$(sha '{}')","size":2},
+"layers":[{"mediaType":"text/plain","digest":"$first","size":6,
+"annotations":{"org.opencontainers.image.title":"x.txt"}},
+{"mediaType":"text/plain","digest":"$second","size":7,
+"annotations":{"org.opencontainers.image.title":"x.txt"}}]}
+JSON
+expect_eq "$(http_status PUT "http://$REGISTRY/v2/r/twins/manifests/v1" \
+  -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  --data-binary "@$TEST_DIR/twins.json")" 201 "manifest put"
 expect_exit 3 "$LOCKSTEP" pull "$REGISTRY/r/twins:v1" --insecure \
   --output "$TEST_DIR/out"
-second="sha256:$(sha256sum "$TEST_DIR/two/x.txt" | cut -d' ' -f1)"
 expect_contains "$TEST_DIR/stderr.txt" \
   "$second are both titled x.txt; nothing was pulled"
 [[ ! -e "$TEST_DIR/out" ]] || fail "--output was written to"
+expect_exit 0 "$LOCKSTEP" pull "$REGISTRY/r/twins:v2" --insecure \
+  --output "$TEST_DIR/out2"
+cmp "$TEST_DIR/one/x.txt" "$TEST_DIR/out2/one/x.txt" || fail "one/x.txt"
+cmp "$TEST_DIR/two/x.txt" "$TEST_DIR/out2/two/x.txt" || fail "two/x.txt"
 
 # 15. pull --output wrote a layer titled "model/weights.bin" (as oras
 # titles files pushed from a folder) under its digest instead.
@@ -294,6 +328,12 @@ expect_eq "$(json "$TEST_DIR/stdout.txt" 'len(d["artifacts"])')" 2 \
 LOCKSTEP_STORE="$pulled" expect_exit 0 "$LOCKSTEP" gc --grace 0s
 held="$pulled/blobs/sha256/$(sha "$weights" | cut -c1-2)/$(sha "$weights")"
 [[ -e "$held" ]] || fail "gc swept a pulled file"
+
+# 18. A push to REPO@sha256:X ignored X and exited 0; X did not exist.
+wrong="sha256:$(sha 'not this manifest')"
+expect_exit 3 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/x@$wrong" \
+  --insecure
+expect_contains "$TEST_DIR/stderr.txt" ", not $wrong; push to a tag"
 
 # 17. Every fault in the Docker config file was reported as "wants a
 # user name and password"; credential helpers were not asked.
