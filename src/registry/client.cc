@@ -652,6 +652,21 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
 
 namespace {
 
+// A manifest PUT the registry did not accept. DENIED after blobs were
+// written under the same login refuses the manifest itself (an
+// immutable tag moved, a registry policy), not the login: InvalidArgument
+// like the other refusals of what was pushed. Without blobs written it
+// may be the login that may only pull, as before.
+Status ManifestRefused(const std::string& what, long status,
+                       const std::string& body, bool wrote_blobs) {
+  Status refused = Unexpected(what, status, body);
+  if (wrote_blobs && status == 403 &&
+      refused.code() == StatusCode::kFailedPrecondition) {
+    return Status::InvalidArgument(refused.message());
+  }
+  return refused;
+}
+
 // Where a manifest hashing to `digest` is put: under the target's tag, or
 // its digest. A target that names another digest is refused: the
 // registry would store the manifest under its own digest, and the one
@@ -759,7 +774,10 @@ Result<PushResult> Client::Push(const Reference& target,
                    Send(target, "PUT", url,
                         {"Content-Type: " + std::string(kOciManifest)}, body,
                         true));
-  if (put.status != 201) return Unexpected("PUT " + url, put.status, put.body);
+  if (put.status != 201) {
+    return ManifestRefused("PUT " + url, put.status, put.body,
+                           result.uploaded + result.mounted > 0);
+  }
   std::string echoed = put.Header("docker-content-digest");
   if (!echoed.empty() && echoed != result.manifest.ToString()) {
     return Status::DataLoss("registry stored the manifest as " + echoed +
@@ -829,9 +847,11 @@ Result<Digest> Client::PushManifest(const Reference& target,
     total += size;
   }
   Progress progress("pushing " + target.ToString(), total, "B");
+  bool wrote_blobs = false;
   for (const Digest& digest : blobs) {
     bool mounted = false;
-    RETURN_IF_ERROR(UploadBlob(target, digest, "", &mounted).status());
+    ASSIGN_OR_RETURN(bool sent, UploadBlob(target, digest, "", &mounted));
+    wrote_blobs = wrote_blobs || sent || mounted;
     progress.Advance(*blobs_.SizeOf(digest));
   }
   progress.Finish();
@@ -842,7 +862,9 @@ Result<Digest> Client::PushManifest(const Reference& target,
   ASSIGN_OR_RETURN(Response put,
                    Send(target, "PUT", url, {"Content-Type: " + media_type},
                         body, true));
-  if (put.status != 201) return Unexpected("PUT " + url, put.status, put.body);
+  if (put.status != 201) {
+    return ManifestRefused("PUT " + url, put.status, put.body, wrote_blobs);
+  }
   std::string echoed = put.Header("docker-content-digest");
   if (!echoed.empty() && echoed != digest.ToString()) {
     return Status::DataLoss("registry stored the manifest as " + echoed +

@@ -335,6 +335,16 @@ expect_exit 3 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/x@$wrong" \
   --insecure
 expect_contains "$TEST_DIR/stderr.txt" ", not $wrong; push to a tag"
 
+# 19. Moving an immutable tag exited 5, which means no usable login.
+echo one >"$TEST_DIR/im1.txt"
+echo two >"$TEST_DIR/im2.txt"
+expect_exit 0 "$LOCKSTEP" -q push "$TEST_DIR/im1.txt" "$REGISTRY/im/x:v1" \
+  --insecure
+"$LOCKSTEP" registry immutable im/x -q
+expect_exit 3 "$LOCKSTEP" push "$TEST_DIR/im2.txt" "$REGISTRY/im/x:v1" \
+  --insecure
+expect_contains "$TEST_DIR/stderr.txt" "DENIED: tag v1 in im/x is immutable"
+
 # 17. Every fault in the Docker config file was reported as "wants a
 # user name and password"; credential helpers were not asked.
 mkdir -p "$TEST_DIR/helpers" "$TEST_DIR/helped"
