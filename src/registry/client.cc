@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 
 #include "core/base64.h"
@@ -298,6 +299,35 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+// When the bytes moved last, for a transfer that must not stall longer
+// than `limit`.
+struct StallWatch {
+  explicit StallWatch(long limit_seconds)
+      : limit(std::chrono::seconds(limit_seconds)),
+        last_move(std::chrono::steady_clock::now()) {}
+
+  std::chrono::steady_clock::duration limit;
+  std::chrono::steady_clock::time_point last_move;
+  curl_off_t downloaded = 0;
+  curl_off_t uploaded = 0;
+  bool stalled = false;
+};
+
+// libcurl's transfer callback (at least once a second): non-zero aborts.
+int OnTransferProgress(void* user, curl_off_t, curl_off_t downloaded,
+                       curl_off_t, curl_off_t uploaded) {
+  auto* watch = static_cast<StallWatch*>(user);
+  auto now = std::chrono::steady_clock::now();
+  if (downloaded != watch->downloaded || uploaded != watch->uploaded) {
+    watch->downloaded = downloaded;
+    watch->uploaded = uploaded;
+    watch->last_move = now;
+    return 0;
+  }
+  watch->stalled = now - watch->last_move >= watch->limit;
+  return watch->stalled ? 1 : 0;
+}
+
 struct BodyTarget {
   CURL* curl;
   std::string* body;
@@ -370,10 +400,14 @@ Result<Client::Response> Client::Send(const Reference& ref,
     api.easy_setopt(curl, CURLOPT_WRITEDATA, &target);
     api.easy_setopt(curl, CURLOPT_USERAGENT, "lockstep/0.1");
     // A registry that stops answering (or never does) must not hang
-    // the push or pull: below one byte a second for the timeout aborts.
+    // the push or pull: a transfer in which no byte moves either way for
+    // the timeout aborts. (libcurl's low-speed check averages over a
+    // window, and fired seconds late.)
+    StallWatch watch(options_.timeout_seconds);
     api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options_.timeout_seconds);
-    api.easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    api.easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, options_.timeout_seconds);
+    api.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    api.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnTransferProgress);
+    api.easy_setopt(curl, CURLOPT_XFERINFODATA, &watch);
     if (!options_.verify_tls) {
       api.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
       api.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -389,7 +423,8 @@ Result<Client::Response> Client::Send(const Reference& ref,
     CURLcode code = api.easy_perform(curl);
     api.slist_free_all(list);
     if (!target.status.ok()) return target.status;
-    if (code == CURLE_OPERATION_TIMEDOUT) {
+    if (code == CURLE_OPERATION_TIMEDOUT ||
+        (code == CURLE_ABORTED_BY_CALLBACK && watch.stalled)) {
       return Status::Unavailable(
           method + " " + url + ": no progress for " +
           std::to_string(options_.timeout_seconds) +
