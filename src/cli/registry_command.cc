@@ -536,6 +536,12 @@ int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
   }
   auto source = registry::ParseReference(flags.args[0], flags.insecure);
   if (!source.ok()) return ReportError(source.status());
+  std::error_code error;
+  if (!flags.output.empty() && std::filesystem::exists(flags.output, error) &&
+      !std::filesystem::is_directory(flags.output, error)) {
+    return ReportError(Status::InvalidArgument(
+        "--output " + flags.output + " is not a folder; nothing was pulled"));
+  }
   auto opened = OpenStoreAndMetadata(globals, store::CreateIfMissing::kYes);
   if (!opened.ok()) return ReportError(opened.status());
   registry::Client client(opened->blobs, ClientOptionsFor(flags));
@@ -553,8 +559,12 @@ int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
     PrintJson(out);
     return kExitOk;
   }
-  std::printf("%s@%s\n", source->ToString().c_str(),
-              pulled->pulled.manifest.ToString().c_str());
+  // A reference pulled by digest names it already.
+  std::string pulled_ref = source->ToString();
+  if (source->digest.empty()) {
+    pulled_ref += "@" + pulled->pulled.manifest.ToString();
+  }
+  std::printf("%s\n", pulled_ref.c_str());
   if (!pulled->run_id.empty()) {
     std::printf("run %s: %s\n", pulled->run_id.c_str(),
                 pulled->manifest_path.c_str());

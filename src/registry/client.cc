@@ -431,8 +431,15 @@ Result<Client::Response> Client::Send(const Reference& ref,
           " seconds; the registry stopped answering (--timeout)");
     }
     if (code != CURLE_OK) {
-      return Status::Unavailable(method + " " + url + ": " +
-                                 api.easy_strerror(code));
+      // The usual cause: a plain-HTTP registry (a local one) asked for
+      // TLS.
+      bool plain_http_likely = code == CURLE_SSL_CONNECT_ERROR &&
+                               url.starts_with("https://");
+      return Status::Unavailable(
+          method + " " + url + ": " + api.easy_strerror(code) +
+          (plain_http_likely ? "; if the registry serves plain HTTP, give "
+                               "--insecure"
+                             : ""));
     }
     api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
     if (response.status == 401 && attempt == 1) {

@@ -331,13 +331,13 @@ LOCKSTEP_STORE="$pulled" expect_exit 0 "$LOCKSTEP" gc --grace 0s
 held="$pulled/blobs/sha256/$(sha "$weights" | cut -c1-2)/$(sha "$weights")"
 [[ -e "$held" ]] || fail "gc swept a pulled file"
 
-# 18. A push to REPO@sha256:X ignored X and exited 0; X did not exist.
+# 17. A push to REPO@sha256:X ignored X and exited 0; X did not exist.
 wrong="sha256:$(sha 'not this manifest')"
 expect_exit 3 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/x@$wrong" \
   --insecure
 expect_contains "$TEST_DIR/stderr.txt" ", not $wrong; push to a tag"
 
-# 19. Moving an immutable tag exited 5, which means no usable login.
+# 18. Moving an immutable tag exited 5, which means no usable login.
 echo one >"$TEST_DIR/im1.txt"
 echo two >"$TEST_DIR/im2.txt"
 expect_exit 0 "$LOCKSTEP" -q push "$TEST_DIR/im1.txt" "$REGISTRY/im/x:v1" \
@@ -347,7 +347,24 @@ expect_exit 3 "$LOCKSTEP" push "$TEST_DIR/im2.txt" "$REGISTRY/im/x:v1" \
   --insecure
 expect_contains "$TEST_DIR/stderr.txt" "DENIED: tag v1 in im/x is immutable"
 
-# 17. Every fault in the Docker config file was reported as "wants a
+# 19. A pull by digest printed the digest twice; --output naming a file
+# failed after the pull with a message naming a temporary file; https
+# to a plain-HTTP registry said only "SSL connect error".
+nested=$(curl -s -o /dev/null -w '%header{docker-content-digest}' \
+  -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+  "http://$REGISTRY/v2/r/nested/manifests/v1")
+expect_exit 0 "$LOCKSTEP" pull "$REGISTRY/r/nested@$nested" --insecure
+expect_eq "$(head -1 "$TEST_DIR/stdout.txt")" "$REGISTRY/r/nested@$nested" \
+  "pulled reference"
+expect_exit 3 "$LOCKSTEP" pull "$REGISTRY/r/nested:v1" --insecure \
+  --output "$TEST_DIR/f.txt"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "--output $TEST_DIR/f.txt is not a folder; nothing was pulled"
+expect_exit 6 "$LOCKSTEP" pull "$REGISTRY/r/nested:v1"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "if the registry serves plain HTTP, give --insecure"
+
+# 20. Every fault in the Docker config file was reported as "wants a
 # user name and password"; credential helpers were not asked.
 mkdir -p "$TEST_DIR/helpers" "$TEST_DIR/helped"
 cat >"$TEST_DIR/helpers/docker-credential-test" <<'SH'
