@@ -1,8 +1,9 @@
 // Copyright 2026 The Lockstep Authors. Licensed under the Apache License 2.0.
 //
 // `lockstep store migrate` upgrades the lineage store's schema (the only
-// command that does: opening never migrates), and `lockstep store info`
-// says which database is in use and at which schema version.
+// command that does: opening never migrates), `lockstep store info`
+// says which database is in use and at which schema version, and
+// `lockstep store verify` checks the whole store at rest.
 
 #include <iostream>
 #include <optional>
@@ -12,7 +13,10 @@
 #include "cli/cli.h"
 #include "cli/metadata_access.h"
 #include "core/log.h"
+#include "manifest/retention.h"
 #include "metadata/metadata_store.h"
+#include "registry/index.h"
+#include "registry/store_check.h"
 #include "store/identity.h"
 
 namespace lockstep::cli {
@@ -192,6 +196,49 @@ int Info(const GlobalOptions& globals) {
   return kExitOk;
 }
 
+int Verify(const GlobalOptions& globals, bool skip_hashing) {
+  auto location = OpenStore(globals, store::CreateIfMissing::kNo);
+  if (!location.ok()) return ReportError(location.status());
+  store::BlobStore blobs(location->root);
+  auto metadata = OpenMetadata(globals);
+  if (!metadata.ok()) return ReportError(metadata.status());
+  // Another store's database would report this store's runs missing.
+  Status own = RequireStoreDatabase("store verify", globals, metadata->get(),
+                                    /*trust=*/false);
+  if (!own.ok()) return ReportError(own);
+  // Opened only when it exists: verifying creates nothing.
+  std::filesystem::path index_path = location->root / "registry" / "index.db";
+  std::unique_ptr<registry::Index> index;
+  if (std::filesystem::exists(index_path)) {
+    auto opened = registry::Index::Open(index_path);
+    if (!opened.ok()) return ReportError(opened.status());
+    index = std::move(*opened);
+  }
+
+  manifest::LineageRetentionRoots roots(metadata->get(), &blobs);
+  registry::StoreCheckOptions options;
+  options.skip_hashing = skip_hashing;
+  auto report = registry::CheckStore(blobs, index.get(), roots, options);
+  if (!report.ok()) return ReportError(report.status());
+
+  if (globals.json) {
+    PrintJson(report->ToJson());
+  } else {
+    for (const registry::StoreProblem& problem : report->problems) {
+      std::cout << problem.kind << " " << problem.digest << ": "
+                << problem.detail << "\n";
+    }
+    std::cout << fmt::format(
+        "{} blobs ({} bytes) re-hashed, {} references followed: {}\n",
+        report->blobs_checked, report->bytes_checked,
+        report->references_checked,
+        report->problems.empty()
+            ? std::string("no problems")
+            : std::to_string(report->problems.size()) + " problems");
+  }
+  return report->problems.empty() ? kExitOk : kExitFailed;
+}
+
 }  // namespace
 
 void AddStoreCommands(CLI::App& app, CommandContext context) {
@@ -210,6 +257,18 @@ void AddStoreCommands(CLI::App& app, CommandContext context) {
       "info", "Show the metadata database, its backend and schema version");
   info->callback([context] {
     *context.action = [globals = context.globals] { return Info(*globals); };
+  });
+
+  auto skip_hashing = std::make_shared<bool>(false);
+  CLI::App* verify = store->add_subcommand(
+      "verify", "Check every blob's digest and every reference the "
+                "registry and the lineage store hold");
+  verify->add_flag("--no-hash", *skip_hashing,
+                   "Only follow references; do not re-hash the blobs");
+  verify->callback([context, skip_hashing] {
+    *context.action = [globals = context.globals, skip_hashing] {
+      return Verify(*globals, *skip_hashing);
+    };
   });
 }
 
