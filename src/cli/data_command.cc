@@ -245,6 +245,43 @@ void AddShow(CLI::App* data, CommandContext context) {
   });
 }
 
+// `problems` in JSON lists the missing blobs too, as it did before they
+// were told apart; `missing` lists them alone.
+void PrintVerifyReport(const data::VerifyReport& report, bool json) {
+  std::vector<std::string> all = report.missing;
+  all.insert(all.end(), report.problems.begin(), report.problems.end());
+  if (json) {
+    PrintJson({{"snapshot", report.snapshot.Ref()},
+               {"digest", report.snapshot.digest},
+               {"ok", all.empty()},
+               {"bytes_checked", report.bytes_checked},
+               {"problems", all},
+               {"missing", report.missing}});
+  } else if (all.empty()) {
+    std::cout << report.snapshot.Ref() << ": ok ("
+              << HumanSize(report.bytes_checked) << " checked)\n";
+  } else {
+    for (const std::string& problem : all) {
+      std::cout << report.snapshot.Ref() << ": " << problem << "\n";
+    }
+  }
+}
+
+// Says that bytes are gone, not changed, and why if gc removed the
+// snapshot: a script must not take blobs gc freed for corruption.
+void ReportMissingBytes(const data::VerifyReport& report) {
+  const SnapshotInfo& info = report.snapshot;
+  size_t count = report.missing.size();
+  std::string why =
+      info.Removed()
+          ? "; the snapshot was removed (" + info.removal_reason +
+                "), and gc frees the bytes no run or live snapshot keeps"
+          : "; the snapshot is live, and gc and cleanup keep a live "
+            "snapshot's bytes, so something else removed them";
+  LogError("{}: its stored bytes are missing ({} blob{}), not changed{}",
+           info.Ref(), count, count == 1 ? "" : "s", why);
+}
+
 void AddVerify(CLI::App* data, CommandContext context) {
   auto ref = std::make_shared<std::string>();
   CLI::App* command = data->add_subcommand(
@@ -259,22 +296,13 @@ void AddVerify(CLI::App* data, CommandContext context) {
       if (!session.ok()) return ReportError(session.status());
       Result<data::VerifyReport> report = session->snapshots->Verify(*parsed);
       if (!report.ok()) return ReportError(report.status());
-      bool ok = report->problems.empty();
-      if (globals->json) {
-        PrintJson({{"snapshot", report->snapshot.Ref()},
-                   {"digest", report->snapshot.digest},
-                   {"ok", ok},
-                   {"bytes_checked", report->bytes_checked},
-                   {"problems", report->problems}});
-      } else if (ok) {
-        std::cout << report->snapshot.Ref() << ": ok ("
-                  << HumanSize(report->bytes_checked) << " checked)\n";
-      } else {
-        for (const std::string& problem : report->problems) {
-          std::cout << report->snapshot.Ref() << ": " << problem << "\n";
-        }
-      }
-      return ok ? kExitOk : kExitFailed;
+      PrintVerifyReport(*report, globals->json);
+      // exit-codes.md: 1 for a changed byte, the graver finding when
+      // both are found; 2 when bytes are only missing.
+      if (!report->problems.empty()) return kExitFailed;
+      if (report->missing.empty()) return kExitOk;
+      ReportMissingBytes(*report);
+      return kExitNotFound;
     };
   });
 }

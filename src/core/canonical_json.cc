@@ -395,6 +395,52 @@ void VisitObjectKeys(std::string_view text, const KeyVisitor& visit) {
   }
 }
 
+// Calls `visit(pointer, offset)` for the first character of every value
+// in document order (the root's pointer is ""), until it returns true.
+// An array element or a whole document has no key to point at, so a
+// checker refusing one points here. REQUIRES: well-formed JSON.
+using ValueVisitor = std::function<bool(const std::string&, size_t)>;
+void VisitValueStarts(std::string_view text, const ValueVisitor& visit) {
+  std::vector<OpenContainer> open;
+  bool value_next = true;  // The document's own value comes first.
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    bool empty_array = c == ']' && !open.empty() && !open.back().is_object;
+    if (value_next && !empty_array) {
+      value_next = false;
+      std::string pointer = open.empty() ? "" : open.back().ChildPointer();
+      if (visit(pointer, i)) return;
+    }
+    if (c == '"') {
+      size_t start = i;
+      for (++i; text[i] != '"'; ++i) {
+        if (text[i] == '\\') ++i;
+      }
+      if (open.empty() || !open.back().expecting_key) continue;
+      open.back().member =
+          Json::parse(text.substr(start, i - start + 1)).get<std::string>();
+      open.back().expecting_key = false;
+    } else if (c == ':') {
+      value_next = true;
+    } else if (c == '{' || c == '[') {
+      std::string pointer = open.empty() ? "" : open.back().ChildPointer();
+      open.push_back({c == '{', c == '{', std::move(pointer), "", 0});
+      value_next = c == '[';
+    } else if (c == '}' || c == ']') {
+      value_next = false;
+      open.pop_back();
+    } else if (c == ',' && !open.empty()) {
+      if (open.back().is_object) {
+        open.back().expecting_key = true;
+      } else {
+        ++open.back().index;
+        value_next = true;
+      }
+    }
+  }
+}
+
 // Where the first key repeated within one object starts, and the key;
 // npos when there is none. REQUIRES: `text` is well-formed JSON.
 std::pair<size_t, std::string> RepeatedKeyAt(std::string_view text) {
@@ -417,6 +463,17 @@ std::string JsonKeyLocation(std::string_view text, std::string_view object,
   VisitObjectKeys(text, [&](const std::string& pointer,
                             const std::string& member, size_t at) {
     if (pointer != object || member != key) return false;
+    location = LineAndColumn(text, at);
+    return true;
+  });
+  return location;
+}
+
+std::string JsonValueLocation(std::string_view text,
+                              std::string_view pointer) {
+  std::string location;
+  VisitValueStarts(text, [&](const std::string& at_pointer, size_t at) {
+    if (at_pointer != pointer) return false;
     location = LineAndColumn(text, at);
     return true;
   });

@@ -54,6 +54,13 @@ Result<Json> ParseJsonWithUniqueKeys(std::string_view text,
 std::string JsonKeyLocation(std::string_view text, std::string_view object,
                             std::string_view key);
 
+// Where the value at JSON pointer `pointer` (such as "/1", or "" for the
+// whole document) starts in `text`, as "LINE:COLUMN", for a value that
+// has no key to point at: an array element, the top level. "" when there
+// is no such value. REQUIRES: `text` is well-formed JSON.
+std::string JsonValueLocation(std::string_view text,
+                              std::string_view pointer);
+
 // Parses JSON text that may be anything (a step's metrics, a registry's
 // answer): a discarded value when it is malformed or too deep, never an
 // exception.

@@ -240,7 +240,9 @@ TEST(JsonKeyLocationTest, PathsAsCheckersWriteThem) {
       "[{\"a\": 1},\n {\"a\": {\"b\": \"x\"},\n  \"c/d\": {\"b\": 2}}]";
   EXPECT_EQ(JsonPathLocation(text, "[1].a.b"), "2:9");
   EXPECT_EQ(JsonPathLocation(text, "[1].c/d.b"), "3:11");
-  EXPECT_EQ(JsonPathLocation(text, "[1]"), "");
+  // An element has no key: its value's first character is shown.
+  EXPECT_EQ(JsonPathLocation(text, "[1]"), "2:2");
+  EXPECT_EQ(JsonPathLocation(text, "[2]"), "");
   std::string rules = "{\"rules\": [{\"read\": 1},\n  {\"read\": 2}]}";
   EXPECT_EQ(JsonPathLocation(rules, "rules[1].read"), "2:4");
   EXPECT_EQ(JsonPathLocation(rules, "rules"), "1:2");
@@ -248,11 +250,30 @@ TEST(JsonKeyLocationTest, PathsAsCheckersWriteThem) {
   Status missing = LocateJsonError(
       Status::InvalidArgument("r.json: rules[1].write: missing"), rules,
       "r.json");
-  // A missing member is shown at the nearest key above it.
-  EXPECT_EQ(missing.message(), "r.json:1:2: rules[1].write: missing");
+  // A missing member is shown at the object that lacks it.
+  EXPECT_EQ(missing.message(), "r.json:2:3: rules[1].write: missing");
   Status no_path = Status::InvalidArgument("r.json: not an object");
   EXPECT_EQ(LocateJsonError(no_path, rules, "r.json").message(),
             "r.json: not an object");
+}
+
+// A policy list's element that is not an object, or a file whose top
+// level is not a list, has no key to point at; a tester found such
+// errors gave no line:column.
+TEST(JsonValueLocationTest, PointsAtElementsAndTheTopLevel) {
+  std::string text = "\n  [{\"a\": [], \"b\": \"[x,\"},\n   5, [ ],\n\t\"s\"]";
+  EXPECT_EQ(JsonValueLocation(text, ""), "2:3");
+  EXPECT_EQ(JsonValueLocation(text, "/0"), "2:4");
+  EXPECT_EQ(JsonValueLocation(text, "/0/a"), "2:10");
+  EXPECT_EQ(JsonValueLocation(text, "/0/b"), "2:19");
+  EXPECT_EQ(JsonValueLocation(text, "/1"), "3:4");
+  EXPECT_EQ(JsonValueLocation(text, "/2"), "3:7");
+  EXPECT_EQ(JsonValueLocation(text, "/3"), "4:2");
+  // An empty array has no element; an index past the end names nothing.
+  EXPECT_EQ(JsonValueLocation(text, "/0/a/0"), "");
+  EXPECT_EQ(JsonValueLocation(text, "/2/0"), "");
+  EXPECT_EQ(JsonValueLocation(text, "/4"), "");
+  EXPECT_EQ(JsonValueLocation("7", ""), "1:1");
 }
 
 }  // namespace lockstep

@@ -50,7 +50,9 @@ std::string JsonPathLocation(std::string_view text, std::string_view path) {
     ends_in_key = true;
     at = end;
   }
-  return ends_in_key ? JsonKeyLocation(text, pointer, key) : "";
+  // An element has no key: point at where its value starts.
+  return ends_in_key ? JsonKeyLocation(text, pointer, key)
+                     : JsonValueLocation(text, pointer);
 }
 
 Status LocateJsonError(const Status& status, std::string_view text,
@@ -62,7 +64,7 @@ Status LocateJsonError(const Status& status, std::string_view text,
   std::string_view rest = message.substr(prefix.size());
   size_t colon = rest.find(": ");
   if (colon == std::string_view::npos) return status;
-  // A member that is missing is shown where its object's key is.
+  // A member that is missing is shown where its object is.
   std::string_view path = rest.substr(0, colon);
   std::string location;
   while (location.empty() && !path.empty()) {

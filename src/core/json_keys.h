@@ -31,16 +31,16 @@ std::string PointerToken(std::string_view key);
 
 // Where the member a checker's field path names starts in `text`, as
 // "LINE:COLUMN": the path is written as the checkers write it in their
-// messages ("[1].condition.olderThan", "rules[0].read"). "" when the
-// path ends in an index or names nothing. REQUIRES: `text` is
-// well-formed JSON.
+// messages ("[1].condition.olderThan", "rules[0].read"); a path ending
+// in an index ("[1]") gives where that element's value starts. "" when
+// the path names nothing. REQUIRES: `text` is well-formed JSON.
 std::string JsonPathLocation(std::string_view text, std::string_view path);
 
 // `status` with `source`:LINE:COLUMN in front when it is an
 // InvalidArgument of the form "`source`: PATH: what" and PATH (or, for a
-// missing member, the nearest key above it) is in `text`; otherwise
-// `status` itself. Lets a checker of a parsed JSON file name fields by
-// path and still point at their line.
+// missing member, the nearest key or element above it) is in `text`;
+// otherwise `status` itself. Lets a checker of a parsed JSON file name
+// fields by path and still point at their line.
 Status LocateJsonError(const Status& status, std::string_view text,
                        std::string_view source);
 

@@ -752,14 +752,27 @@ Result<std::vector<SnapshotInfo>> DataSnapshots::List() {
 
 namespace {
 
-// Hashes every file blob `files` names, on all cores, and returns a
-// problem for each one missing, corrupt or of the wrong size. `checked`
-// gets the bytes read.
-std::vector<std::string> CheckTreeFiles(
-    const store::BlobStore& blobs,
-    const std::vector<const TreeEntry*>& files, const std::string& label,
-    uint64_t* checked) {
+// What CheckTreeFiles found, kept apart: a missing file is not a
+// changed one.
+struct TreeFileCheck {
+  std::vector<std::string> changed;  // Corrupt, unreadable, wrong size.
+  std::vector<std::string> missing;  // Not in the store.
+  uint64_t checked = 0;              // Bytes read.
+
+  std::vector<std::string> All() const {
+    std::vector<std::string> all = missing;
+    all.insert(all.end(), changed.begin(), changed.end());
+    return all;
+  }
+};
+
+// Hashes every file blob `files` names, on all cores, and names each one
+// missing, corrupt or of the wrong size.
+TreeFileCheck CheckTreeFiles(const store::BlobStore& blobs,
+                             const std::vector<const TreeEntry*>& files,
+                             const std::string& label) {
   std::vector<std::string> problems(files.size());
+  std::vector<char> missing(files.size(), 0);
   std::atomic<uint64_t> read{0};
   Progress progress(label, files.size(), "files");
   Status status = ParallelFor(files.size(), [&](size_t k) -> Status {
@@ -769,9 +782,9 @@ std::vector<std::string> CheckTreeFiles(
     Result<Digest> hashed = blobs.Stream(entry.digest, nullptr, &size);
     std::string where = "file '" + DisplayPath(entry.path) + "': ";
     if (!hashed.ok()) {
+      missing[k] = hashed.status().IsNotFound();
       problems[k] = where + "blob " + entry.digest.ToString() +
-                    (hashed.status().IsNotFound() ? " is missing"
-                                                  : " is unreadable");
+                    (missing[k] ? " is missing" : " is unreadable");
     } else if (*hashed != entry.digest) {
       problems[k] = where + "blob " + entry.digest.ToString() +
                     PackNote(blobs, entry.digest) +
@@ -785,10 +798,18 @@ std::vector<std::string> CheckTreeFiles(
     return Status::Ok();
   });
   progress.Finish();
-  if (!status.ok()) return {status.message()};
-  std::erase_if(problems, [](const std::string& p) { return p.empty(); });
-  *checked = read;
-  return problems;
+  TreeFileCheck check;
+  if (!status.ok()) {
+    check.changed.push_back(status.message());
+    return check;
+  }
+  for (size_t k = 0; k < files.size(); ++k) {
+    if (problems[k].empty()) continue;
+    (missing[k] ? check.missing : check.changed)
+        .push_back(std::move(problems[k]));
+  }
+  check.checked = read;
+  return check;
 }
 
 std::vector<const TreeEntry*> FilesOf(const std::vector<TreeEntry>& tree) {
@@ -821,9 +842,8 @@ std::vector<std::string> CheckSnapshotContent(store::BlobStore* blobs,
   if (!bytes.ok()) return {"tree: " + bytes.status().message()};
   Result<std::vector<TreeEntry>> entries = DecodeTree(*bytes);
   if (!entries.ok()) return {"tree: " + entries.status().message()};
-  uint64_t checked = 0;
   return CheckTreeFiles(*blobs, FilesOf(*entries), "check " +
-                        digest.Short(), &checked);
+                        digest.Short()).All();
 }
 
 Result<std::vector<TreeEntry>> DataSnapshots::ReadTree(
@@ -859,8 +879,8 @@ Result<VerifyReport> DataSnapshots::Verify(const SnapshotRef& ref) {
         &progress);
     progress.Finish();
     if (hashed.status().IsNotFound()) {
-      report.problems.push_back("content blob " + info.digest +
-                                " is missing from the store");
+      report.missing.push_back("content blob " + info.digest +
+                               " is missing from the store");
       return report;
     }
     RETURN_IF_ERROR(hashed.status());
@@ -891,17 +911,16 @@ Result<VerifyReport> DataSnapshots::Verify(const SnapshotRef& ref) {
   // A folder: the tree, then every file blob on all cores.
   Result<std::vector<TreeEntry>> tree = ReadTree(info);
   if (!tree.ok()) {
-    report.problems.push_back(tree.status().message());
+    (tree.status().IsNotFound() ? report.missing : report.problems)
+        .push_back(tree.status().message());
     return report;
   }
   std::vector<const TreeEntry*> files = FilesOf(*tree);
   uint64_t total = 0;
   for (const TreeEntry* entry : files) total += entry->size;
-  uint64_t checked = 0;
-  for (std::string& problem :
-       CheckTreeFiles(*blobs_, files, "verify " + info.Ref(), &checked)) {
-    report.problems.push_back(std::move(problem));
-  }
+  TreeFileCheck check = CheckTreeFiles(*blobs_, files, "verify " + info.Ref());
+  report.problems = std::move(check.changed);
+  report.missing = std::move(check.missing);
   if (total != info.size) {
     report.problems.push_back("size: recorded " + std::to_string(info.size) +
                               ", the tree holds " + std::to_string(total));
@@ -911,7 +930,7 @@ Result<VerifyReport> DataSnapshots::Verify(const SnapshotRef& ref) {
         "file_count: recorded " + std::to_string(info.file_count) +
         ", the tree holds " + std::to_string(files.size()));
   }
-  report.bytes_checked = checked;
+  report.bytes_checked = check.checked;
   return report;
 }
 

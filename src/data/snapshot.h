@@ -106,11 +106,16 @@ std::vector<std::string> CheckSnapshotContent(store::BlobStore* blobs,
                                               const Digest& digest,
                                               uint64_t recorded_size);
 
-// What `verify` found: empty `problems` means everything matched.
+// What `verify` found: everything matched when both lists are empty.
 struct VerifyReport {
   SnapshotInfo snapshot;
   uint64_t bytes_checked = 0;
+  // Bytes that differ from the record (a changed byte, a wrong count).
   std::vector<std::string> problems;
+  // Blobs (the content, a folder's tree or files) not in the store at
+  // all: nothing changed, the bytes are gone (gc frees a removed
+  // snapshot's), which `verify` tells apart from a changed byte.
+  std::vector<std::string> missing;
 };
 
 // How two snapshots differ. For folders, per-file changes by digest.

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "core/files.h"
+#include "data/file_store.h"
 #include "data/stat_cache.h"
 #include "data/test_util.h"
 #include "data/tree_digest.h"
@@ -252,6 +253,52 @@ TEST_F(SnapshotTest, VerifyNamesTheCorruptFileAndExportRefuses) {
   EXPECT_FALSE(fs::exists(root_ / "out2"));
   EXPECT_EQ(snapshots_->Export({"folder", 1}, root_ / "out").code(),
             StatusCode::kAlreadyExists);
+}
+
+// Found by a tester: verify of a snapshot whose blobs gc had freed
+// reported them as it reports a changed byte, so the CLI exited 1 (as
+// for corruption) rather than 2 (missing). They are now kept apart.
+TEST_F(SnapshotTest, VerifyTellsMissingBytesFromChangedOnes) {
+  fs::path folder = root_ / "data";
+  // Over kPackedFileLimit, so loose and removable one by one.
+  WriteBytes(folder / "gone.txt", std::string(kPackedFileLimit + 1, 'g'));
+  WriteBytes(folder / "rot.txt", "will rot");
+  SnapshotInfo info = Snap(folder, "folder");
+  Digest gone = *Digest::Parse(Sha256Sum(folder / "gone.txt"));
+  ASSERT_TRUE(blobs_->Remove(gone).ok());
+  ASSERT_FALSE(blobs_->Contains(gone));
+  auto report = snapshots_->Verify({"folder", 1});
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->problems, std::vector<std::string>{});
+  ASSERT_EQ(report->missing.size(), 1u);
+  EXPECT_NE(report->missing[0].find("gone.txt"), std::string::npos);
+
+  Digest rot = *Digest::Parse(Sha256Sum(folder / "rot.txt"));
+  ::chmod(blobs_->PathOf(rot).c_str(), 0644);
+  WriteBytes(blobs_->PathOf(rot), "has rot!");
+  report = snapshots_->Verify({"folder", 1});
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->problems.size(), 1u);
+  EXPECT_NE(report->problems[0].find("rot.txt"), std::string::npos);
+  EXPECT_EQ(report->missing.size(), 1u);
+
+  // The folder's tree gone: nothing below it can be checked.
+  ASSERT_TRUE(blobs_->Remove(*Digest::Parse(info.digest)).ok());
+  report = snapshots_->Verify({"folder", 1});
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->problems, std::vector<std::string>{});
+  ASSERT_EQ(report->missing.size(), 1u);
+  EXPECT_NE(report->missing[0].find(info.digest), std::string::npos);
+
+  // A file snapshot's one blob.
+  WriteBytes(root_ / "one.txt", "single");
+  SnapshotInfo one = Snap(root_ / "one.txt", "one");
+  ASSERT_TRUE(blobs_->Remove(*Digest::Parse(one.digest)).ok());
+  report = snapshots_->Verify({"one", 1});
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->problems, std::vector<std::string>{});
+  ASSERT_EQ(report->missing.size(), 1u);
+  EXPECT_NE(report->missing[0].find(one.digest), std::string::npos);
 }
 
 // Found by a tester: a link to a folder or a file was refused ("not a

@@ -93,9 +93,11 @@ Result<CleanupPolicy> ParsePolicy(const Json& value,
   }
   CleanupPolicy policy;
   auto name = value.find("name");
-  if (name == value.end() || !name->is_string() ||
-      name->get<std::string>().empty()) {
+  if (name == value.end()) {
     return Status::InvalidArgument(where + ".name: missing");
+  }
+  if (!name->is_string() || name->get<std::string>().empty()) {
+    return Status::InvalidArgument(where + ".name: want a non-empty string");
   }
   policy.name = name->get<std::string>();
   // Artifact Registry writes {"type": "Delete"}; a bare string is
@@ -115,9 +117,14 @@ Result<CleanupPolicy> ParsePolicy(const Json& value,
 
   auto condition = value.find("condition");
   auto recent = value.find("mostRecentVersions");
-  if ((condition == value.end()) == (recent == value.end())) {
+  if (condition == value.end() && recent == value.end()) {
     return Status::InvalidArgument(
-        where + ": want exactly one of condition or mostRecentVersions");
+        where + ": want a condition or mostRecentVersions");
+  }
+  if (condition != value.end() && recent != value.end()) {
+    return Status::InvalidArgument(
+        where + ".mostRecentVersions: want a condition or "
+                "mostRecentVersions, not both");
   }
   if (condition != value.end()) {
     ASSIGN_OR_RETURN(policy.condition,
@@ -413,7 +420,11 @@ Result<std::vector<CleanupPolicy>> ParsePoliciesUnlocated(
     std::string_view text, const std::string& source) {
   ASSIGN_OR_RETURN(Json root, ParseJsonWithUniqueKeys(text, source));
   if (!root.is_array()) {
-    return Status::InvalidArgument(source + ": want a list of policies");
+    // No field to name: the top-level value itself is shown.
+    return Status::InvalidArgument(source + ":" +
+                                   JsonValueLocation(text, "") +
+                                   ": want a list of policies at the top "
+                                   "level");
   }
   std::vector<CleanupPolicy> policies;
   for (size_t i = 0; i < root.size(); ++i) {

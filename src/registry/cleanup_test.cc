@@ -147,6 +147,35 @@ TEST_F(CleanupTest, UnknownKeysAreRefusedWhereTheyAre) {
             "[0].mostRecentVersions (known: packageNamePrefixes, keepCount)");
 }
 
+// Found by a tester: these gave no line:column, though exit-codes.md
+// promises one for a fault in a file, and a name given as a number was
+// called "missing". Lines and columns counted by hand.
+TEST_F(CleanupTest, ShapeErrorsPointAtTheirPolicy) {
+  auto message = [](const std::string& text) {
+    return ParsePolicies(text, "p.json").status().message();
+  };
+  EXPECT_EQ(message("[\n {\"action\": \"Delete\",\n  \"condition\": {}}]\n"),
+            "p.json:2:2: [0].name: missing");
+  EXPECT_EQ(message("[\n {\"name\": 5, \"action\": \"Delete\", "
+                    "\"condition\": {}}]\n"),
+            "p.json:2:3: [0].name: want a non-empty string");
+  EXPECT_EQ(message("[\n {\"name\": \"\", \"action\": \"Delete\", "
+                    "\"condition\": {}}]\n"),
+            "p.json:2:3: [0].name: want a non-empty string");
+  EXPECT_EQ(message("[\n {\"name\": \"a\", \"action\": \"Delete\"}]\n"),
+            "p.json:2:2: [0]: want a condition or mostRecentVersions");
+  EXPECT_EQ(message("[\n {\"name\": \"a\", \"action\": \"Keep\",\n"
+                    "  \"condition\": {}, \"mostRecentVersions\": "
+                    "{\"keepCount\": 3}}]\n"),
+            "p.json:3:20: [0].mostRecentVersions: want a condition or "
+            "mostRecentVersions, not both");
+  EXPECT_EQ(message("[\n {\"name\": \"a\", \"action\": \"Keep\", "
+                    "\"condition\": {}},\n 5]\n"),
+            "p.json:3:2: [1]: want an object");
+  EXPECT_EQ(message("\n  {\"name\": \"a\"}\n"),
+            "p.json:2:3: want a list of policies at the top level");
+}
+
 // Found by a tester: --repository no-such-repo printed nothing, exit 0.
 TEST_F(CleanupTest, AnUnknownRepositoryIsNotFound) {
   Manifest("a", 10);

@@ -156,6 +156,28 @@ registry::Reference ModelReference(const registry::Reference& target,
   return model;
 }
 
+// Every Model output of the run, in step order, each under its own name
+// ("train/model"). Not taken from ManifestNeeds, which lists a blob once
+// under its first use: a tester found that a Model whose bytes equalled
+// an input, or an earlier Model, got no TAG-model artifact of its own.
+std::vector<manifest::NeededBlob> ModelOutputs(const Json& manifest) {
+  std::vector<manifest::NeededBlob> models;
+  for (const Json& step : manifest.value("steps", Json::array())) {
+    std::string name = step.value("name", std::string());
+    const Json outputs = step.value("outputs", Json::object());
+    for (const auto& [output, entry] : outputs.items()) {
+      if (!entry.is_object() || entry.value("type", "") != "Model") continue;
+      Json digest = entry.value("digest", Json());
+      Result<Digest> parsed = digest.is_string()
+                                  ? Digest::Parse(digest.get<std::string>())
+                                  : Result<Digest>(Status::NotFound("none"));
+      if (!parsed.ok()) continue;
+      models.push_back({*parsed, "output", name + "/" + output, "Model", ""});
+    }
+  }
+  return models;
+}
+
 }  // namespace
 
 Json PushSummary::ToJson() const {
@@ -242,7 +264,7 @@ Result<PushSummary> Sharer::PushRun(const std::string& run_id,
   layers.push_back(manifest_layer);
   std::vector<manifest::NeededBlob> needs =
       manifest::ManifestNeeds(manifest, blobs_);
-  std::vector<manifest::NeededBlob> models;
+  std::vector<manifest::NeededBlob> models = ModelOutputs(manifest);
   for (const manifest::NeededBlob& need : needs) {
     bool tree = need.role == "snapshot" && blobs_->Contains(need.digest) &&
                 data::IsTreeBlob(*blobs_, need.digest);
@@ -250,7 +272,6 @@ Result<PushSummary> Sharer::PushRun(const std::string& run_id,
         need.digest, tree ? kTreeLayer : kBlobLayer, need.name, need.role);
     if (!need.type.empty()) layer.annotations["lockstep.type"] = need.type;
     layers.push_back(std::move(layer));
-    if (need.role == "output" && need.type == "Model") models.push_back(need);
   }
   for (const Json& data : manifest.value("data", Json::array())) {
     Result<metadata::Snapshot> snapshot = metadata_->GetSnapshot(

@@ -65,6 +65,19 @@ grep -E '^old@1 .* removed$' "$TEST_DIR/stdout.txt" >/dev/null ||
   fail "data list does not show old@1 as removed"
 grep -E '^used@1 .* expired$' "$TEST_DIR/stdout.txt" >/dev/null ||
   fail "data list does not show used@1 as expired"
+# Verify of the removed snapshot: its bytes are missing, not changed, so
+# exit 2 as for anything named that does not exist (a tester saw 1, the
+# code for a changed byte), with the removal named.
+expect_exit 2 "$LOCKSTEP" data verify old@1
+expect_contains "$TEST_DIR/stdout.txt" "sha256:$old_hex is missing"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "old@1: its stored bytes are missing (1 blob), not changed"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "gc frees the bytes no run or live snapshot keeps"
+expect_exit 2 "$LOCKSTEP" data verify old@1 --json
+expect_eq "$(json "$TEST_DIR/stdout.txt" '(d["ok"], len(d["missing"]))')" \
+  "(False, 1)" "verify json of the removed snapshot"
+expect_exit 0 "$LOCKSTEP" data verify used@1
 expect_exit 0 "$LOCKSTEP" reproduce "$run_id"
 # A second gc decides nothing new about the removed snapshot.
 expect_exit 0 "$LOCKSTEP" gc --grace 0 --json
