@@ -295,8 +295,9 @@ class Handlers {
       return auth->Allowed(*user, repo, write) ? Verdict::kAllowed
                                                 : Verdict::kDenied;
     }
-    if (header.rfind("Bearer ", 0) != 0) return Verdict::kBadCredentials;
-    auto claims = options_.tokens->Verify(header.substr(7), NowUnixMillis());
+    std::optional<std::string> token = CredentialsOf(header, "Bearer");
+    if (!token) return Verdict::kBadCredentials;
+    auto claims = options_.tokens->Verify(*token, NowUnixMillis());
     if (!claims) return Verdict::kBadCredentials;
     *user = claims->user;
     if (repo.empty()) return write ? Verdict::kDenied : Verdict::kAllowed;
