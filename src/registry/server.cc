@@ -318,10 +318,13 @@ class Handlers {
   std::string Challenge(const httplib::Request& req, const std::string& repo,
                         bool write, bool insufficient_scope = false) const {
     if (options_.tokens == nullptr) return "Basic realm=\"lockstep\"";
-    std::string scheme = options_.tls_cert.empty() ? "http" : "https";
-    std::string challenge = "Bearer realm=\"" + scheme + "://" +
-                            req.get_header_value("Host") +
-                            "/token\",service=\"lockstep\"";
+    std::string realm = options_.token_realm;
+    if (realm.empty()) {
+      std::string scheme = options_.tls_cert.empty() ? "http" : "https";
+      realm = scheme + "://" + req.get_header_value("Host") + "/token";
+    }
+    std::string challenge =
+        "Bearer realm=\"" + realm + "\",service=\"lockstep\"";
     if (!repo.empty()) {
       challenge += ",scope=\"repository:" + repo +
                    (write ? ":pull,push\"" : ":pull\"");
