@@ -179,15 +179,27 @@ void AddImmutable(CLI::App& group, CommandContext context) {
       "immutable", "Make a repository's tags immutable (or --off)");
   auto repo = std::make_shared<std::string>();
   auto off = std::make_shared<bool>(false);
+  auto create = std::make_shared<bool>(false);
   cmd->add_option("REPOSITORY", *repo, "Repository name")->required();
   cmd->add_flag("--off", *off, "Allow tags to move again");
-  cmd->callback([context, repo, off] {
-    *context.action = [context, repo, off]() -> int {
-      auto location = OpenStore(*context.globals, store::CreateIfMissing::kYes);
+  cmd->add_flag("--create", *create,
+                "Set it for a repository nothing was pushed to yet");
+  cmd->callback([context, repo, off, create] {
+    *context.action = [context, repo, off, create]() -> int {
+      // Only configures a store: a mistyped --store must not make one
+      // and report the real repository protected.
+      auto location = OpenStore(*context.globals, store::CreateIfMissing::kNo);
       if (!location.ok()) return ReportError(location.status());
       auto registry = registry::Registry::Open(location->root);
       if (!registry.ok()) return ReportError(registry.status());
-      Status status = (*registry)->SetTagsImmutable(*repo, !*off);
+      Status status = (*registry)->SetTagsImmutable(
+          *repo, !*off,
+          *create ? store::CreateIfMissing::kYes : store::CreateIfMissing::kNo);
+      if (status.IsNotFound()) {
+        status = Status::NotFound(status.message() + "; check the name, or "
+                                  "pass --create to set it before the "
+                                  "first push");
+      }
       if (!status.ok()) return ReportError(status);
       if (context.globals->json) {
         PrintJson({{"repository", *repo}, {"immutableTags", !*off}});

@@ -32,6 +32,7 @@
 #include "registry/oci.h"
 #include "registry/upload_file.h"
 #include "store/blob_store.h"
+#include "store/location.h"
 
 namespace lockstep::registry {
 
@@ -139,8 +140,10 @@ class Registry {
                                       const std::string& digest,
                                       const std::string& artifact_type);
 
-  // InvalidArgument for a name no push could create.
-  Status SetTagsImmutable(const std::string& repo, bool immutable);
+  // InvalidArgument for a name no push could create; NotFound for a
+  // repository not known yet unless `create` records it.
+  Status SetTagsImmutable(const std::string& repo, bool immutable,
+                          store::CreateIfMissing create);
 
  private:
   struct Session {
