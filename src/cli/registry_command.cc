@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -27,6 +28,7 @@
 #include "registry/gc.h"
 #include "registry/registry.h"
 #include "registry/server.h"
+#include "registry/tls_files.h"
 #include "share/expiry.h"
 #include "share/layer_files.h"
 #include "share/share.h"
@@ -34,23 +36,54 @@
 namespace lockstep::cli {
 namespace {
 
-// Splits "HOST:PORT" (HOST may be empty, meaning 127.0.0.1).
+// Splits "HOST:PORT" (HOST may be empty, meaning 127.0.0.1). The port is
+// all digits, 1 to 65535 ("5000abc" used to listen on 5000).
 Result<std::pair<std::string, int>> ParseListen(const std::string& text) {
   size_t colon = text.rfind(':');
   if (colon == std::string::npos) {
-    return Status::InvalidArgument("--listen " + text + ": want HOST:PORT");
+    return Status::InvalidArgument("want HOST:PORT, not '" + text + "'");
   }
   std::string host = text.substr(0, colon);
+  std::string port_text = text.substr(colon + 1);
   int port = 0;
-  try {
-    port = std::stoi(text.substr(colon + 1));
-  } catch (...) {
-    port = -1;
-  }
-  if (port <= 0 || port > 65535) {
-    return Status::InvalidArgument("--listen " + text + ": bad port");
+  const char* end = port_text.data() + port_text.size();
+  auto [stop, error] = std::from_chars(port_text.data(), end, port);
+  if (error != std::errc() || stop != end || port <= 0 || port > 65535) {
+    return Status::InvalidArgument("the port of '" + text + "' must be "
+                                   "a number from 1 to 65535");
   }
   return std::make_pair(host.empty() ? "127.0.0.1" : host, port);
+}
+
+// A malformed flag value is a usage error (exit 64), refused by CLI11
+// before the store is opened; it used to exit 3 like a malformed file.
+CLI::Validator ListenValidator() {
+  return CLI::Validator(
+      [](std::string& text) {
+        Result<std::pair<std::string, int>> parsed = ParseListen(text);
+        return parsed.ok() ? std::string() : parsed.status().message();
+      },
+      "HOST:PORT");
+}
+
+// The realm goes into a quoted header parameter, and clients send their
+// password to it: an absolute http(s) URL without quotes or blanks.
+CLI::Validator RealmValidator() {
+  return CLI::Validator(
+      [](std::string& url) {
+        bool absolute = url.starts_with("http://") ||
+                        url.starts_with("https://");
+        bool quotable = std::none_of(url.begin(), url.end(), [](char c) {
+          return c == '"' || c == '\\' ||
+                 std::isspace(static_cast<unsigned char>(c)) ||
+                 std::iscntrl(static_cast<unsigned char>(c));
+        });
+        return absolute && quotable
+                   ? std::string()
+                   : "--token-realm must be an http:// or https:// URL "
+                     "without quotes or blanks, not '" + url + "'";
+      },
+      "URL");
 }
 
 void AddServe(CLI::App& group, CommandContext context) {
@@ -58,10 +91,12 @@ void AddServe(CLI::App& group, CommandContext context) {
   struct Flags {
     std::string listen = "127.0.0.1:5000";
     std::string htpasswd, access, tls_cert, tls_key, auth_mode = "basic";
+    std::string token_realm;
     bool read_only = false;
   };
   auto flags = std::make_shared<Flags>();
-  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on");
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on")
+      ->check(ListenValidator());
   CLI::Option* htpasswd =
       cmd->add_option("--htpasswd", flags->htpasswd,
                       "htpasswd file with bcrypt entries (htpasswd -B)");
@@ -70,11 +105,18 @@ void AddServe(CLI::App& group, CommandContext context) {
   cmd->add_option("--access", flags->access,
                   "JSON access rules (docs/registry.md); needs --htpasswd")
       ->needs(htpasswd);
-  cmd->add_option("--auth", flags->auth_mode,
-                  "basic (HTTP Basic) or token (Docker token flow at "
-                  "/token); needs --htpasswd")
-      ->check(CLI::IsMember({"basic", "token"}))
-      ->needs(htpasswd);
+  CLI::Option* auth_mode =
+      cmd->add_option("--auth", flags->auth_mode,
+                      "basic (HTTP Basic) or token (Docker token flow at "
+                      "/token); needs --htpasswd")
+          ->check(CLI::IsMember({"basic", "token"}))
+          ->needs(htpasswd);
+  cmd->add_option("--token-realm", flags->token_realm,
+                  "With --auth token: the URL clients are sent to for a "
+                  "token (default: this server's /token, from the "
+                  "request's Host header)")
+      ->check(RealmValidator())
+      ->needs(auth_mode);
   CLI::Option* tls_cert =
       cmd->add_option("--tls-cert", flags->tls_cert, "PEM certificate");
   CLI::Option* tls_key =
@@ -83,9 +125,20 @@ void AddServe(CLI::App& group, CommandContext context) {
   tls_key->needs(tls_cert);
   cmd->add_flag("--read-only", flags->read_only, "Refuse every write");
   cmd->callback([context, flags] {
+    // A realm under basic auth would be ignored while looking set.
+    if (!flags->token_realm.empty() && flags->auth_mode != "token") {
+      throw CLI::ValidationError("--token-realm",
+                                 "applies only with --auth token");
+    }
     *context.action = [context, flags]() -> int {
       Result<std::pair<std::string, int>> listen = ParseListen(flags->listen);
-      if (!listen.ok()) return ReportError(listen.status());
+      if (!listen.ok()) {
+        return ReportError(listen.status().WithContext("--listen"));
+      }
+      if (!flags->tls_cert.empty()) {
+        Status tls = registry::CheckTlsFiles(flags->tls_cert, flags->tls_key);
+        if (!tls.ok()) return ReportError(tls);
+      }
       auto location = OpenStore(*context.globals, store::CreateIfMissing::kYes);
       if (!location.ok()) return ReportError(location.status());
       auto registry = registry::Registry::Open(location->root);
@@ -105,6 +158,7 @@ void AddServe(CLI::App& group, CommandContext context) {
       options.tls_key = flags->tls_key;
       options.read_only = flags->read_only;
       options.auth = auth ? &*auth : nullptr;
+      options.token_realm = flags->token_realm;
       // The key is kept in the store, so tokens outlive a restart until
       // they expire.
       std::optional<registry::TokenIssuer> tokens;
@@ -126,15 +180,27 @@ void AddImmutable(CLI::App& group, CommandContext context) {
       "immutable", "Make a repository's tags immutable (or --off)");
   auto repo = std::make_shared<std::string>();
   auto off = std::make_shared<bool>(false);
+  auto create = std::make_shared<bool>(false);
   cmd->add_option("REPOSITORY", *repo, "Repository name")->required();
   cmd->add_flag("--off", *off, "Allow tags to move again");
-  cmd->callback([context, repo, off] {
-    *context.action = [context, repo, off]() -> int {
-      auto location = OpenStore(*context.globals, store::CreateIfMissing::kYes);
+  cmd->add_flag("--create", *create,
+                "Set it for a repository nothing was pushed to yet");
+  cmd->callback([context, repo, off, create] {
+    *context.action = [context, repo, off, create]() -> int {
+      // Only configures a store: a mistyped --store must not make one
+      // and report the real repository protected.
+      auto location = OpenStore(*context.globals, store::CreateIfMissing::kNo);
       if (!location.ok()) return ReportError(location.status());
       auto registry = registry::Registry::Open(location->root);
       if (!registry.ok()) return ReportError(registry.status());
-      Status status = (*registry)->SetTagsImmutable(*repo, !*off);
+      Status status = (*registry)->SetTagsImmutable(
+          *repo, !*off,
+          *create ? store::CreateIfMissing::kYes : store::CreateIfMissing::kNo);
+      if (status.IsNotFound()) {
+        status = Status::NotFound(status.message() + "; check the name, or "
+                                  "pass --create to set it before the "
+                                  "first push");
+      }
       if (!status.ok()) return ReportError(status);
       if (context.globals->json) {
         PrintJson({{"repository", *repo}, {"immutableTags", !*off}});

@@ -10,6 +10,8 @@
 #include <openssl/rand.h>
 #include <openssl/crypto.h>
 
+#include <algorithm>
+#include <cctype>
 #include <sstream>
 
 #include "core/base64.h"
@@ -52,6 +54,23 @@ Result<std::vector<std::string>> StringList(const Json& value,
 }
 
 }  // namespace
+
+std::optional<std::string> CredentialsOf(std::string_view header,
+                                         std::string_view scheme) {
+  if (header.size() <= scheme.size() || header[scheme.size()] != ' ') {
+    return std::nullopt;
+  }
+  for (size_t i = 0; i < scheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) !=
+        std::tolower(static_cast<unsigned char>(scheme[i]))) {
+      return std::nullopt;
+    }
+  }
+  std::string_view credentials = header.substr(scheme.size());
+  credentials.remove_prefix(
+      std::min(credentials.find_first_not_of(' '), credentials.size()));
+  return std::string(credentials);
+}
 
 Result<Authenticator> Authenticator::FromText(
     const std::string& htpasswd, const std::string& htpasswd_source,
@@ -133,8 +152,9 @@ Result<Authenticator> Authenticator::Load(const std::filesystem::path& htpasswd,
 
 std::optional<std::string> Authenticator::CheckBasic(
     const std::string& header) const {
-  if (header.rfind("Basic ", 0) != 0) return std::nullopt;
-  std::optional<std::string> decoded = Base64Decode(header.substr(6));
+  std::optional<std::string> credentials = CredentialsOf(header, "Basic");
+  if (!credentials) return std::nullopt;
+  std::optional<std::string> decoded = Base64Decode(*credentials);
   if (!decoded) return std::nullopt;
   size_t colon = decoded->find(':');
   if (colon == std::string::npos) return std::nullopt;

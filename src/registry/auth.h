@@ -16,11 +16,18 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
 
 namespace lockstep::registry {
+
+// The credentials of an Authorization header whose scheme is `scheme`
+// ("Basic", "Bearer"), compared case-insensitively as RFC 9110 section
+// 11.1 says ("basic" was refused); nullopt for another scheme.
+std::optional<std::string> CredentialsOf(std::string_view header,
+                                         std::string_view scheme);
 
 struct AccessRule {
   std::string repository;  // exact name, or a prefix pattern ending in '*'
@@ -41,8 +48,8 @@ class Authenticator {
                                         const std::string& rules,
                                         const std::string& source);
 
-  // The user named by a "Basic base64(user:pass)" header whose password
-  // checks out; nullopt otherwise.
+  // The user named by a "Basic base64(user:pass)" header (the scheme in
+  // any case) whose password checks out; nullopt otherwise.
   std::optional<std::string> CheckBasic(const std::string& header) const;
 
   // True when `user` ("" for anonymous) may read (or write) `repo`.

@@ -33,6 +33,25 @@ TEST(AuthenticatorTest, ChecksBcryptPasswords) {
   EXPECT_FALSE(auth->CheckBasic("Bearer abc").has_value());
 }
 
+// Found by a tester: "basic ..." got 401 while "Basic ..." got 200; RFC
+// 9110 section 11.1 makes the scheme case-insensitive.
+TEST(AuthenticatorTest, ReadsTheSchemeInAnyCase) {
+  auto auth = Authenticator::FromText(kUsers, "users", "", "");
+  ASSERT_TRUE(auth.ok());
+  EXPECT_EQ(auth->CheckBasic("basic YW5hOnNlY3JldCBwYXNz"), "ana");
+  EXPECT_EQ(auth->CheckBasic("BASIC YW5hOnNlY3JldCBwYXNz"), "ana");
+  EXPECT_FALSE(auth->CheckBasic("Basically YW5hOnNlY3JldCBwYXNz"));
+}
+
+TEST(CredentialsOfTest, MatchesTheSchemeWord) {
+  EXPECT_EQ(CredentialsOf("bearer abc", "Bearer"), "abc");
+  EXPECT_EQ(CredentialsOf("Bearer  abc", "Bearer"), "abc");
+  EXPECT_EQ(CredentialsOf("BeArEr abc", "Bearer"), "abc");
+  EXPECT_FALSE(CredentialsOf("Bearerabc", "Bearer"));
+  EXPECT_FALSE(CredentialsOf("Basic abc", "Bearer"));
+  EXPECT_FALSE(CredentialsOf("Bearer", "Bearer"));
+}
+
 // Found by a tester: "secret pass\0x" was accepted, crypt(3) reading
 // only up to the NUL.
 TEST(AuthenticatorTest, RefusesPasswordsWithNul) {

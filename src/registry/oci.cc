@@ -2,6 +2,8 @@
 
 #include "registry/oci.h"
 
+#include <cctype>
+#include <limits>
 #include <regex>
 
 #include "core/canonical_json.h"
@@ -11,6 +13,28 @@ namespace {
 
 ApiError Make(int status, const char* code, const std::string& message) {
   return ApiError{status, code, message};
+}
+
+// A descriptor's size: a whole number of bytes. Each refusal says what
+// is wrong ("10.0" used to be called "missing or negative").
+Result<int64_t> ParseSize(const Json& size, const std::string& where) {
+  if (!size.is_number_integer()) {
+    return Status::InvalidArgument(where + ".size: must be a whole number "
+                                   "of bytes, not " + size.dump());
+  }
+  // Above INT64_MAX the parser keeps it unsigned; read as int64 it
+  // would turn negative.
+  if (size.is_number_unsigned() &&
+      size.get<uint64_t>() >
+          static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return Status::InvalidArgument(where + ".size: " + size.dump() +
+                                   " is too large");
+  }
+  if (size.get<int64_t>() < 0) {
+    return Status::InvalidArgument(where + ".size: must not be negative, "
+                                   "not " + size.dump());
+  }
+  return size.get<int64_t>();
 }
 
 // Reads one descriptor at `where` (e.g. "layers[2]").
@@ -35,11 +59,10 @@ Result<Descriptor> ParseDescriptor(const Json& value,
   }
   descriptor.digest = *parsed;
   auto size = value.find("size");
-  if (size == value.end() || !size->is_number_integer() ||
-      size->get<int64_t>() < 0) {
-    return Status::InvalidArgument(where + ".size: missing or negative");
+  if (size == value.end()) {
+    return Status::InvalidArgument(where + ".size: missing");
   }
-  descriptor.size = size->get<int64_t>();
+  ASSIGN_OR_RETURN(descriptor.size, ParseSize(*size, where));
   auto artifact = value.find("artifactType");
   if (artifact != value.end() && artifact->is_string()) {
     descriptor.artifact_type = artifact->get<std::string>();
@@ -152,9 +175,24 @@ bool IsManifestMediaType(std::string_view media_type) {
          media_type == kDockerManifest || media_type == kDockerManifestList;
 }
 
+std::string CanonicalMediaType(std::string_view value) {
+  std::string_view type = value.substr(0, value.find(';'));
+  size_t first = type.find_first_not_of(" \t");
+  size_t last = type.find_last_not_of(" \t");
+  if (first == std::string_view::npos) return "";
+  std::string canonical(type.substr(first, last - first + 1));
+  for (char& c : canonical) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return canonical;
+}
+
 Result<ParsedManifest> ParseManifest(std::string_view body,
                                      std::string_view content_type) {
-  ASSIGN_OR_RETURN(Json root, ParseJson(body, "manifest"));
+  // A key given twice is read one way by one client and another way by
+  // the next: with "layers" twice, this parser kept the last list, and
+  // a client keeping the first pulled a layer never checked to exist.
+  ASSIGN_OR_RETURN(Json root, ParseJsonWithUniqueKeys(body, "manifest"));
   if (!root.is_object()) {
     return Status::InvalidArgument("manifest: not a JSON object");
   }
@@ -166,13 +204,13 @@ Result<ParsedManifest> ParseManifest(std::string_view body,
   std::string declared;
   auto media = root.find("mediaType");
   if (media != root.end() && media->is_string()) {
-    declared = media->get<std::string>();
+    declared = CanonicalMediaType(media->get<std::string>());
   }
-  // Strip parameters such as "; charset=utf-8" from the header.
-  std::string header(content_type.substr(0, content_type.find(';')));
+  std::string header = CanonicalMediaType(content_type);
   if (!declared.empty() && !header.empty() && declared != header) {
-    return Status::InvalidArgument("manifest: mediaType " + declared +
-                                   " differs from Content-Type " + header);
+    return Status::InvalidArgument(
+        "manifest: mediaType " + media->get<std::string>() +
+        " differs from Content-Type " + std::string(content_type));
   }
   parsed.media_type = !header.empty() ? header : declared;
   if (parsed.media_type.empty()) {

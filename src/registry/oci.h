@@ -118,9 +118,17 @@ struct ParsedManifest {
   int64_t schema_version = 0;      // 0 when absent or not an integer
 };
 
+// `value` (a Content-Type or a mediaType field) without its parameters
+// ("; charset=utf-8") and surrounding blanks, in lower case: media types
+// are case-insensitive (RFC 9110 section 8.3.1), and the registry stores
+// and serves this one spelling.
+std::string CanonicalMediaType(std::string_view value);
+
 // Parses `body` sent with Content-Type `content_type`. When the body names
-// its own mediaType it must agree with the header. InvalidArgument naming
-// the field on malformed input.
+// its own mediaType it must agree with the header, case aside. The
+// effective media type is canonical (CanonicalMediaType). InvalidArgument
+// naming the field on malformed input, and the key on a key repeated
+// within one object.
 Result<ParsedManifest> ParseManifest(std::string_view body,
                                      std::string_view content_type);
 

@@ -594,13 +594,23 @@ ApiResult<Empty> Registry::DeleteManifest(const std::string& repo,
   return Empty{};
 }
 
-Status Registry::SetTagsImmutable(const std::string& repo, bool immutable) {
+Status Registry::SetTagsImmutable(const std::string& repo, bool immutable,
+                                  store::CreateIfMissing create) {
   // A name with a typo would be recorded and protect nothing.
   if (!IsValidRepositoryName(repo)) {
     return Status::InvalidArgument(
         "invalid repository name '" + repo + "': want at most 255 "
         "characters matching [a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*"
         "(/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*");
+  }
+  // So would one never pushed (a typo of the real one), unless asked for
+  // ahead of the first push.
+  if (create == store::CreateIfMissing::kNo) {
+    ASSIGN_OR_RETURN(bool exists, index_->RepositoryExists(repo));
+    if (!exists) {
+      return Status::NotFound(
+          "repository " + repo + " is not known: nothing was pushed to it");
+    }
   }
   return index_->SetTagsImmutable(repo, immutable);
 }

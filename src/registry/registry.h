@@ -33,6 +33,7 @@
 #include "registry/oci.h"
 #include "registry/upload_file.h"
 #include "store/blob_store.h"
+#include "store/location.h"
 
 namespace lockstep::registry {
 
@@ -152,8 +153,10 @@ class Registry {
                                       const std::string& digest,
                                       const std::string& artifact_type);
 
-  // InvalidArgument for a name no push could create.
-  Status SetTagsImmutable(const std::string& repo, bool immutable);
+  // InvalidArgument for a name no push could create; NotFound for a
+  // repository not known yet unless `create` records it.
+  Status SetTagsImmutable(const std::string& repo, bool immutable,
+                          store::CreateIfMissing create);
 
   void set_upload_limits(const UploadLimits& limits);
   size_t open_upload_sessions();

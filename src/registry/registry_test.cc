@@ -297,8 +297,30 @@ TEST_F(RegistryTest, InvalidNamesAndTags) {
             "TAG_INVALID");
 }
 
+// Found by a tester: a mistyped name ("prod/ap" for "prod/app") was
+// recorded, reported protected, and left the real one mutable.
+TEST_F(RegistryTest, ImmutableTagsNeedAKnownRepository) {
+  Blob("prod/app", "x");
+  Status typo = registry_->SetTagsImmutable("prod/ap", true,
+                                            store::CreateIfMissing::kNo);
+  EXPECT_TRUE(typo.IsNotFound()) << typo.ToString();
+  EXPECT_NE(typo.message().find("prod/ap"), std::string::npos);
+  auto catalog = registry_->Catalog(std::nullopt, "");
+  ASSERT_TRUE(catalog.ok());
+  EXPECT_EQ(catalog->tags, std::vector<std::string>{"prod/app"});
+
+  EXPECT_TRUE(registry_->SetTagsImmutable("prod/app", true,
+                                          store::CreateIfMissing::kNo)
+                  .ok());
+  EXPECT_TRUE(registry_->SetTagsImmutable("next/app", true,
+                                          store::CreateIfMissing::kYes)
+                  .ok());
+  EXPECT_TRUE(registry_->index().TagsImmutable("next/app").value());
+}
+
 TEST_F(RegistryTest, ImmutableTags) {
-  ASSERT_TRUE(registry_->SetTagsImmutable("demo", true).ok());
+  ASSERT_TRUE(registry_->SetTagsImmutable("demo", true,
+                                           store::CreateIfMissing::kYes).ok());
   std::string one = ImageManifest("demo", "one");
   std::string two = ImageManifest("demo", "two");
   std::string type(kOciManifest);

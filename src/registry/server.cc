@@ -114,15 +114,31 @@ void SendUploadState(httplib::Response& res, const std::string& repo,
 }
 
 // The page size `n`: a whole decimal number, all of it ("2abc", "0x2"
-// and "2.5" are not, as distribution says too); -1 when it is not.
-std::optional<int64_t> ParseN(const httplib::Request& req) {
-  if (!req.has_param("n")) return std::nullopt;
+// and "2.5" are not, as distribution says too). Unset when not given.
+// Each refusal says what is wrong: all used to be "n must be >= 0".
+ApiResult<std::optional<int64_t>> ParseN(const httplib::Request& req) {
+  if (!req.has_param("n")) return std::optional<int64_t>();
   std::string text = req.get_param_value("n");
-  int64_t n = -1;
+  auto invalid = [](const std::string& message) {
+    return ApiError{400, "PAGINATION_NUMBER_INVALID", message};
+  };
+  int64_t n = 0;
   const char* end = text.data() + text.size();
   auto [stop, error] = std::from_chars(text.data(), end, n);
-  if (error != std::errc() || stop != end || n < 0) return -1;
-  return n;
+  bool whole = stop == end && (error == std::errc() ||
+                                error == std::errc::result_out_of_range);
+  if (!whole) {
+    return invalid("n must be a whole number, not '" + text + "'");
+  }
+  bool huge = error == std::errc::result_out_of_range;
+  if (n < 0 || (huge && text[0] == '-')) {
+    return invalid("n must be >= 0, not " + text);
+  }
+  if (huge) {
+    return invalid("n=" + text + " is too large (at most " +
+                   std::to_string(INT64_MAX) + ")");
+  }
+  return std::optional<int64_t>(n);
 }
 
 // The span a chunk's Content-Range claims, checked against the body's
@@ -283,8 +299,9 @@ class Handlers {
       return auth->Allowed(*user, repo, write) ? Verdict::kAllowed
                                                 : Verdict::kDenied;
     }
-    if (header.rfind("Bearer ", 0) != 0) return Verdict::kBadCredentials;
-    auto claims = options_.tokens->Verify(header.substr(7), NowUnixMillis());
+    std::optional<std::string> token = CredentialsOf(header, "Bearer");
+    if (!token) return Verdict::kBadCredentials;
+    auto claims = options_.tokens->Verify(*token, NowUnixMillis());
     if (!claims) return Verdict::kBadCredentials;
     *user = claims->user;
     if (repo.empty()) return write ? Verdict::kDenied : Verdict::kAllowed;
@@ -305,10 +322,13 @@ class Handlers {
   std::string Challenge(const httplib::Request& req, const std::string& repo,
                         bool write, bool insufficient_scope = false) const {
     if (options_.tokens == nullptr) return "Basic realm=\"lockstep\"";
-    std::string scheme = options_.tls_cert.empty() ? "http" : "https";
-    std::string challenge = "Bearer realm=\"" + scheme + "://" +
-                            req.get_header_value("Host") +
-                            "/token\",service=\"lockstep\"";
+    std::string realm = options_.token_realm;
+    if (realm.empty()) {
+      std::string scheme = options_.tls_cert.empty() ? "http" : "https";
+      realm = scheme + "://" + req.get_header_value("Host") + "/token";
+    }
+    std::string challenge =
+        "Bearer realm=\"" + realm + "\",service=\"lockstep\"";
     if (!repo.empty()) {
       challenge += ",scope=\"repository:" + repo +
                    (write ? ":pull,push\"" : ":pull\"");
@@ -420,7 +440,9 @@ class Handlers {
   }
 
   void GetCatalog(const httplib::Request& req, httplib::Response& res) {
-    std::optional<int64_t> n = ParseN(req);
+    auto parsed_n = ParseN(req);
+    if (!parsed_n.ok()) return SendError(res, parsed_n.error());
+    std::optional<int64_t> n = *parsed_n;
     std::string last = req.get_param_value("last");
     // Only what the caller may read: names alone tell too much.
     std::string user;
@@ -441,7 +463,9 @@ class Handlers {
 
   void GetTags(const httplib::Request& req, httplib::Response& res,
                const Route& route) {
-    std::optional<int64_t> n = ParseN(req);
+    auto parsed_n = ParseN(req);
+    if (!parsed_n.ok()) return SendError(res, parsed_n.error());
+    std::optional<int64_t> n = *parsed_n;
     auto page = registry_.ListTags(route.repo, n, req.get_param_value("last"));
     if (!page.ok()) return SendError(res, page.error());
     if (page->more) {

@@ -26,6 +26,10 @@ struct ServeOptions {
   // Set (with auth): Docker's token flow, tokens issued at /token;
   // otherwise HTTP Basic on every request.
   const TokenIssuer* tokens = nullptr;
+  // The token endpoint URL sent as the Bearer challenge's realm. Empty:
+  // built from the request's Host header, which a client or a proxy
+  // forwarding Host can set to any server (docs/registry.md).
+  std::string token_realm;
 };
 
 // Serves until the process is stopped. Returns only on a bind or TLS
