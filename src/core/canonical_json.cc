@@ -360,15 +360,29 @@ struct OpenContainer {
   }
 };
 
-// Calls `visit(object pointer, key, offset of the key's quote)` for every
-// member key in document order, until it returns true. Keys are decoded,
-// so "\u0061" and "a" are the same key. REQUIRES: well-formed JSON.
+// Calls `on_key(object pointer, key, offset of the key's quote)` for
+// every member key, and `on_value(pointer, offset)` for the first
+// character of every value (the root's pointer is ""), in document order,
+// until one returns true; either may be null. Keys are decoded, so
+// "\u0061" and "a" are the same key. An array element or a whole
+// document has no key to point at, so a checker refusing one points at
+// its value. REQUIRES: well-formed JSON.
 using KeyVisitor =
     std::function<bool(const std::string&, const std::string&, size_t)>;
-void VisitObjectKeys(std::string_view text, const KeyVisitor& visit) {
+using ValueVisitor = std::function<bool(const std::string&, size_t)>;
+void WalkJson(std::string_view text, const KeyVisitor& on_key,
+              const ValueVisitor& on_value) {
   std::vector<OpenContainer> open;
+  bool value_next = true;  // The document's own value comes first.
   for (size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
+    bool empty_array = c == ']' && !open.empty() && !open.back().is_object;
+    if (value_next && !empty_array) {
+      value_next = false;
+      std::string pointer = open.empty() ? "" : open.back().ChildPointer();
+      if (on_value && on_value(pointer, i)) return;
+    }
     if (c == '"') {
       size_t start = i;
       for (++i; text[i] != '"'; ++i) {
@@ -379,48 +393,7 @@ void VisitObjectKeys(std::string_view text, const KeyVisitor& visit) {
       current.member =
           Json::parse(text.substr(start, i - start + 1)).get<std::string>();
       current.expecting_key = false;
-      if (visit(current.pointer, current.member, start)) return;
-    } else if (c == '{' || c == '[') {
-      std::string pointer = open.empty() ? "" : open.back().ChildPointer();
-      open.push_back({c == '{', c == '{', std::move(pointer), "", 0});
-    } else if (c == '}' || c == ']') {
-      open.pop_back();
-    } else if (c == ',' && !open.empty()) {
-      if (open.back().is_object) {
-        open.back().expecting_key = true;
-      } else {
-        ++open.back().index;
-      }
-    }
-  }
-}
-
-// Calls `visit(pointer, offset)` for the first character of every value
-// in document order (the root's pointer is ""), until it returns true.
-// An array element or a whole document has no key to point at, so a
-// checker refusing one points here. REQUIRES: well-formed JSON.
-using ValueVisitor = std::function<bool(const std::string&, size_t)>;
-void VisitValueStarts(std::string_view text, const ValueVisitor& visit) {
-  std::vector<OpenContainer> open;
-  bool value_next = true;  // The document's own value comes first.
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') continue;
-    bool empty_array = c == ']' && !open.empty() && !open.back().is_object;
-    if (value_next && !empty_array) {
-      value_next = false;
-      std::string pointer = open.empty() ? "" : open.back().ChildPointer();
-      if (visit(pointer, i)) return;
-    }
-    if (c == '"') {
-      size_t start = i;
-      for (++i; text[i] != '"'; ++i) {
-        if (text[i] == '\\') ++i;
-      }
-      if (open.empty() || !open.back().expecting_key) continue;
-      open.back().member =
-          Json::parse(text.substr(start, i - start + 1)).get<std::string>();
-      open.back().expecting_key = false;
+      if (on_key && on_key(current.pointer, current.member, start)) return;
     } else if (c == ':') {
       value_next = true;
     } else if (c == '{' || c == '[') {
@@ -439,6 +412,14 @@ void VisitValueStarts(std::string_view text, const ValueVisitor& visit) {
       }
     }
   }
+}
+
+void VisitObjectKeys(std::string_view text, const KeyVisitor& visit) {
+  WalkJson(text, visit, nullptr);
+}
+
+void VisitValueStarts(std::string_view text, const ValueVisitor& visit) {
+  WalkJson(text, nullptr, visit);
 }
 
 // Where the first key repeated within one object starts, and the key;

@@ -153,6 +153,17 @@ Digest DigestColumn(const std::string& text) {
   return digest.ok() ? *digest : Digest();
 }
 
+// Every row's first column, a digest, until the statement is done.
+Result<std::vector<Digest>> DigestsOfFirstColumn(Statement& s) {
+  std::vector<Digest> digests;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    digests.push_back(DigestColumn(s.Text(0)));
+  }
+  return digests;
+}
+
 ManifestRow ReadManifest(Statement& s) {
   ManifestRow row;
   row.repository = s.Text(0);
@@ -378,13 +389,7 @@ Result<std::vector<Digest>> Index::ListedBy(const std::string& repo,
               "SELECT manifest FROM manifest_refs WHERE child = ? AND "
               "repository = ? AND is_manifest != 0 ORDER BY manifest");
   s.Bind(child.ToString()).Bind(repo);
-  std::vector<Digest> parents;
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, s.Step());
-    if (!more) break;
-    parents.push_back(DigestColumn(s.Text(0)));
-  }
-  return parents;
+  return DigestsOfFirstColumn(s);
 }
 
 Result<std::optional<TagRow>> Index::FindTag(const std::string& repo,
@@ -521,13 +526,7 @@ Result<std::vector<Digest>> Index::AllHeldDigests(int64_t link_cutoff_ms) {
                         "l WHERE ") + kLiveLink;
   Statement s(db_, statements_, sql.c_str());
   s.Bind(link_cutoff_ms);
-  std::vector<Digest> digests;
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, s.Step());
-    if (!more) break;
-    digests.push_back(DigestColumn(s.Text(0)));
-  }
-  return digests;
+  return DigestsOfFirstColumn(s);
 }
 
 Result<bool> Index::IsHeld(const Digest& digest, int64_t link_cutoff_ms) {

@@ -289,7 +289,8 @@ config='{}'
 for blob in "$weights" "$config"; do
   expect_eq "$(printf '%s' "$blob" | curl -s -o /dev/null -w '%{http_code}' \
     -X POST --data-binary @- -H 'Content-Type: application/octet-stream' \
-    "http://$REGISTRY/v2/r/nested/blobs/uploads/?digest=sha256:$(sha "$blob")")" \
+    "http://$REGISTRY/v2/r/nested/blobs/uploads/?digest=sha256:$(
+      sha "$blob")")" \
     201 "blob upload"
 done
 cat >"$TEST_DIR/nested.json" <<JSON
@@ -313,7 +314,8 @@ expect_eq "$(cat "$TEST_DIR/nested/$(sha "$config")")" "$config" \
   "a title climbing out is written under its digest"
 [[ ! -e "$TEST_DIR/escape" ]] || fail "a title climbed out of --output"
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["files"]')" \
-  "['$TEST_DIR/nested/model/weights.bin', '$TEST_DIR/nested/$(sha "$config")']" \
+  "['$TEST_DIR/nested/model/weights.bin', \
+'$TEST_DIR/nested/$(sha "$config")']" \
   "files"
 
 # 16. Files pulled on their own (no Lockstep record) were kept by
@@ -395,11 +397,13 @@ printf '{"auths": {\n  "%s": {"auth": "not base64!"}}}' "$REGISTRY" \
 expect_exit 3 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/x:v5" \
   --insecure
 expect_contains "$TEST_DIR/stderr.txt" \
-  "$DOCKER_CONFIG/config.json:2:$((${#REGISTRY} + 8)): auths.\"$REGISTRY\".auth: is not base64"
+  "$DOCKER_CONFIG/config.json:2:$((${#REGISTRY} + 8)): \
+auths.\"$REGISTRY\".auth: is not base64"
 echo '{"credsStore": "absent"}' >"$DOCKER_CONFIG/config.json"
 expect_exit 5 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/x:v5" \
   --insecure
 expect_contains "$TEST_DIR/stderr.txt" \
-  "docker-credential-absent (named in $DOCKER_CONFIG/config.json) is not on PATH"
+  "docker-credential-absent (named in $DOCKER_CONFIG/config.json) is \
+not on PATH"
 
 echo PASS

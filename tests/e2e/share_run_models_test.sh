@@ -19,7 +19,10 @@ cat >pipeline.yaml <<'YAML'
 pipeline: models
 steps:
   train:
-    run: [sh, -c, 'cp inputs/w outputs/a; cp inputs/w outputs/b; echo other >outputs/c']
+    run:
+      - sh
+      - -c
+      - cp inputs/w outputs/a; cp inputs/w outputs/b; echo other >outputs/c
     inputs:
       w: w@1
     outputs:
