@@ -19,7 +19,8 @@ namespace {
 // Collects needed blobs, each digest once.
 class NeedsCollector {
  public:
-  explicit NeedsCollector(std::string run) : run_(std::move(run)) {}
+  // `holder` names who needs the blobs: "run R", "pulled artifact 7".
+  explicit NeedsCollector(std::string holder) : holder_(std::move(holder)) {}
 
   void Add(const Json& digest_text, NeededBlob blob) {
     if (!digest_text.is_string()) {
@@ -30,14 +31,14 @@ class NeedsCollector {
       return;
     }
     blob.digest = *digest;
-    blob.reason = "run " + run_ + " needs it (" + blob.reason + ")";
+    blob.reason = holder_ + " needs it (" + blob.reason + ")";
     needs_.push_back(std::move(blob));
   }
 
   std::vector<NeededBlob> Take() { return std::move(needs_); }
 
  private:
-  std::string run_;
+  std::string holder_;
   std::unordered_set<Digest> seen_;
   std::vector<NeededBlob> needs_;
 };
@@ -135,7 +136,7 @@ void AddImage(const std::string& reference, const store::BlobStore* blobs,
 
 std::vector<NeededBlob> ManifestNeeds(const Json& manifest,
                                       const store::BlobStore* blobs) {
-  NeedsCollector needs(manifest.value("run_id", std::string("?")));
+  NeedsCollector needs("run " + manifest.value("run_id", std::string("?")));
 
   // The pipeline file and the uncommitted patch.
   const Json& pipeline = manifest.value("pipeline", Json::object());
@@ -316,8 +317,19 @@ Result<std::vector<registry::KeptBlob>> LineageRetentionRoots::Roots() {
   for (const metadata::Artifact& artifact : pulled) {
     Result<Digest> digest = Digest::Parse(artifact.digest);
     if (artifact.state != "live" || !digest.ok()) continue;
-    roots.push_back({*digest, "pulled artifact " +
-                                  std::to_string(artifact.id)});
+    std::string holder = "pulled artifact " + std::to_string(artifact.id);
+    if (artifact.type != kPulledManifestType) {
+      roots.push_back({*digest, holder});
+      continue;
+    }
+    // An index (or a manifest without layers) pulled as it is: what it
+    // references is kept through it.
+    NeedsCollector needs(holder);
+    AddImageManifest(Json(artifact.digest), blobs_, "OCI manifest", 0,
+                     &needs);
+    for (NeededBlob& blob : needs.Take()) {
+      roots.push_back({blob.digest, std::move(blob.reason)});
+    }
   }
   return roots;
 }

@@ -56,6 +56,9 @@ Result<std::vector<Digest>> TreeFileDigests(const store::BlobStore& blobs,
 // The execution `pull` records for an artifact pulled on its own (not
 // in a run or a snapshot): its outputs are retention roots while live.
 inline constexpr char kPulledArtifactExecution[] = "lockstep/pull-artifact";
+// The type of such an output that is a whole OCI manifest or index: gc
+// keeps what it references (child manifests, configs, layers) too.
+inline constexpr char kPulledManifestType[] = "OciManifest";
 
 class LineageRetentionRoots : public registry::RetentionRoots {
  public:

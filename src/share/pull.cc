@@ -386,36 +386,50 @@ Status Sharer::RegisterArtifact(const Json& record, PullSummary* summary) {
 
 Status Sharer::RegisterLayers(const std::string& origin,
                               PullSummary* summary) {
-  metadata::ExecutionRecord pull;
-  pull.execution.type = manifest::kPulledArtifactExecution;
-  pull.execution.name = origin;
-  pull.execution.state = metadata::ExecutionState::kComplete;
-  std::vector<int64_t> known;
+  // Each layer a File; an index (or a manifest without layers) itself,
+  // which keeps what it references.
+  std::vector<metadata::Artifact> brought;
   for (const registry::PushLayer& layer : summary->pulled.layers) {
+    metadata::Artifact artifact;
+    artifact.type = kPulledFileType;
+    artifact.digest = layer.digest.ToString();
+    artifact.custom_properties = {{"mediaType", layer.media_type},
+                                  {"title", LayerFileName(layer)}};
+    brought.push_back(std::move(artifact));
+  }
+  if (brought.empty()) {
+    metadata::Artifact artifact;
+    artifact.type = manifest::kPulledManifestType;
+    artifact.digest = summary->pulled.manifest.ToString();
+    artifact.custom_properties = {{"mediaType", summary->pulled.media_type}};
+    brought.push_back(std::move(artifact));
+  }
+
+  // Pulled before from the same reference: recorded already.
+  std::vector<int64_t> known;
+  for (const metadata::Artifact& wanted : brought) {
     ASSIGN_OR_RETURN(std::vector<metadata::Artifact> same,
-                     metadata_->FindArtifactsByDigest(layer.digest.ToString()));
+                     metadata_->FindArtifactsByDigest(wanted.digest));
     for (const metadata::Artifact& artifact : same) {
-      if (artifact.type == kPulledFileType && artifact.uri == origin) {
+      if (artifact.type == wanted.type && artifact.uri == origin) {
         known.push_back(artifact.id);
         break;
       }
     }
   }
-  // Pulled before: recorded already.
-  if (known.size() == summary->pulled.layers.size()) {
+  if (known.size() == brought.size()) {
     summary->artifacts = known;
     return Status::Ok();
   }
-  for (const registry::PushLayer& layer : summary->pulled.layers) {
-    metadata::Artifact artifact;
-    artifact.type = kPulledFileType;
+
+  metadata::ExecutionRecord pull;
+  pull.execution.type = manifest::kPulledArtifactExecution;
+  pull.execution.name = origin;
+  pull.execution.state = metadata::ExecutionState::kComplete;
+  for (metadata::Artifact& artifact : brought) {
     artifact.uri = origin;
-    artifact.digest = layer.digest.ToString();
-    artifact.custom_properties = {{"mediaType", layer.media_type},
-                                  {"title", LayerFileName(layer)}};
     pull.outputs.emplace_back("layer", std::move(artifact));
   }
-  if (pull.outputs.empty()) return Status::Ok();
   RETURN_IF_ERROR(metadata_->RecordExecution(&pull).status());
   for (const auto& [unused, artifact] : pull.outputs) {
     summary->artifacts.push_back(artifact.id);

@@ -332,6 +332,26 @@ expect_eq "$(json "$TEST_DIR/stdout.txt" 'len(d["artifacts"])')" 2 \
 LOCKSTEP_STORE="$pulled" expect_exit 0 "$LOCKSTEP" gc --grace 0s
 held="$pulled/blobs/sha256/$(sha "$weights" | cut -c1-2)/$(sha "$weights")"
 [[ -e "$held" ]] || fail "gc swept a pulled file"
+# An index pulled on its own recorded nothing, and gc swept it all.
+child="sha256:$(sha256sum "$TEST_DIR/nested.json" | cut -d' ' -f1)"
+printf '%s' "{\"schemaVersion\":2,\
+\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\
+\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\
+\"digest\":\"$child\",\"size\":$(stat -c %s "$TEST_DIR/nested.json")}]}" \
+  >"$TEST_DIR/index.json"
+expect_eq "$(http_status PUT "http://$REGISTRY/v2/r/nested/manifests/idx" \
+  -H 'Content-Type: application/vnd.oci.image.index.v1+json' \
+  --data-binary "@$TEST_DIR/index.json")" 201 "index put"
+indexed="$TEST_DIR/index-store"
+LOCKSTEP_STORE="$indexed" expect_exit 0 "$LOCKSTEP" pull --json --insecure \
+  "$REGISTRY/r/nested:idx"
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'len(d["artifacts"])')" 1 \
+  "the index recorded"
+LOCKSTEP_STORE="$indexed" expect_exit 0 "$LOCKSTEP" gc --grace 0s
+held="$indexed/blobs/sha256/$(sha "$weights" | cut -c1-2)/$(sha "$weights")"
+[[ -e "$held" ]] || fail "gc swept a layer of a pulled index"
+[[ -e "$indexed/blobs/sha256/${child:7:2}/${child:7}" ]] ||
+  fail "gc swept the child manifest of a pulled index"
 
 # 17. A push to REPO@sha256:X ignored X and exited 0; X did not exist.
 wrong="sha256:$(sha 'not this manifest')"
