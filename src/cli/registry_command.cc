@@ -602,12 +602,6 @@ int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
   }
   auto source = registry::ParseReference(flags.args[0], flags.insecure);
   if (!source.ok()) return ReportError(source.status());
-  std::error_code error;
-  if (!flags.output.empty() && std::filesystem::exists(flags.output, error) &&
-      !std::filesystem::is_directory(flags.output, error)) {
-    return ReportError(Status::InvalidArgument(
-        "--output " + flags.output + " is not a folder; nothing was pulled"));
-  }
   auto opened = OpenStoreAndMetadata(globals, store::CreateIfMissing::kYes);
   if (!opened.ok()) return ReportError(opened.status());
   registry::Client client(opened->blobs, ClientOptionsFor(flags));

@@ -2,6 +2,9 @@
 
 #include "share/layer_files.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <map>
 #include <string_view>
 #include <system_error>
@@ -38,7 +41,63 @@ std::string TitleOf(const std::string& item) {
   return path.filename().string();
 }
 
+// What is at `path`, not following a symbolic link: "missing", "link",
+// "folder" or "other".
+std::string KindAt(const std::filesystem::path& path) {
+  struct stat info;
+  if (::lstat(path.c_str(), &info) != 0) return "missing";
+  if (S_ISLNK(info.st_mode)) return "link";
+  if (S_ISDIR(info.st_mode)) return "folder";
+  return "other";
+}
+
+// Refuses a file `name` (a safe title) under `folder` whose folders
+// exist as anything but real folders: through a symbolic link planted
+// there the file would land outside `folder`. With `create`, makes the
+// missing folders one part at a time, each checked as it is made.
+Status PrepareFolders(const std::filesystem::path& folder,
+                      const std::string& name, bool create) {
+  std::filesystem::path at = folder;
+  for (size_t slash = name.find('/'); slash != std::string::npos;
+       slash = name.find('/', slash + 1)) {
+    at = folder / name.substr(0, slash);
+    std::string kind = KindAt(at);
+    if (kind == "missing" && create && ::mkdir(at.c_str(), 0755) != 0 &&
+        errno != EEXIST) {
+      return ErrnoStatus(at, errno);
+    }
+    if (kind == "missing" && create) kind = KindAt(at);
+    if (kind == "link" || kind == "other") {
+      return Status::InvalidArgument(
+          at.string() + " is " +
+          (kind == "link" ? "a symbolic link" : "not a folder") +
+          ", and a layer titled " + name + " would be written " +
+          (kind == "link" ? "through it" : "under it"));
+    }
+  }
+  if (KindAt(folder / name) == "folder") {
+    return Status::InvalidArgument((folder / name).string() +
+                                   " is a folder, and a layer is titled " +
+                                   name);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
+
+Status CheckOutputFolder(const std::vector<registry::PushLayer>& layers,
+                         const std::filesystem::path& folder) {
+  std::string kind = KindAt(folder);
+  if (kind != "missing" && kind != "folder" &&
+      !std::filesystem::is_directory(folder)) {
+    return Status::InvalidArgument(folder.string() + " is not a folder");
+  }
+  for (const registry::PushLayer& layer : layers) {
+    RETURN_IF_ERROR(PrepareFolders(folder, LayerFileName(layer),
+                                   /*create=*/false));
+  }
+  return Status::Ok();
+}
 
 Result<std::vector<registry::PushLayer>> LayersOfFiles(
     store::BlobStore& blobs, const std::vector<std::string>& items) {
@@ -112,11 +171,13 @@ Result<std::vector<std::filesystem::path>> WriteLayerFiles(
     const std::vector<registry::PushLayer>& layers,
     const std::filesystem::path& folder) {
   std::vector<std::filesystem::path> written;
+  std::error_code error;
+  std::filesystem::create_directories(folder, error);
+  if (error) return ErrnoStatus(folder, error.value());
   for (const registry::PushLayer& layer : layers) {
-    std::filesystem::path path = folder / LayerFileName(layer);
-    std::error_code error;
-    std::filesystem::create_directories(path.parent_path(), error);
-    if (error) return ErrnoStatus(path.parent_path(), error.value());
+    std::string name = LayerFileName(layer);
+    RETURN_IF_ERROR(PrepareFolders(folder, name, /*create=*/true));
+    std::filesystem::path path = folder / name;
     RETURN_IF_ERROR(blobs.CopyOut(layer.digest, path));
     written.push_back(std::move(path));
   }

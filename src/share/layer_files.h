@@ -35,8 +35,16 @@ std::string LayerFileName(const registry::PushLayer& layer);
 // to one path, or when one layer's path is the folder of another's.
 Status CheckLayerFileNames(const std::vector<registry::PushLayer>& layers);
 
+// InvalidArgument when writing `layers` under `folder` would go through
+// something other than a real folder (a symbolic link planted in it, a
+// file where a title needs a folder) or replace a folder, or `folder` is
+// not one. Nothing is changed.
+Status CheckOutputFolder(const std::vector<registry::PushLayer>& layers,
+                         const std::filesystem::path& folder);
+
 // Writes every layer (already in `blobs`, verified again as it is
-// copied) under `folder`, creating it and the subfolders titles name.
+// copied) under `folder`, creating it and the subfolders titles name,
+// with CheckOutputFolder's checks made again as each folder is made.
 // Returns the paths written, in layer order.
 Result<std::vector<std::filesystem::path>> WriteLayerFiles(
     const store::BlobStore& blobs,

@@ -104,6 +104,41 @@ TEST(LayerFilesTest, PushedNamesThatClashAreRefused) {
       << clash.status().message();
 }
 
+// Found by a tester: with out/ok a symbolic link to a folder outside,
+// a layer titled ok/authorized_keys was written through it.
+TEST(LayerFilesTest, NothingIsWrittenThroughALinkOrOverAFolder) {
+  fs::path root = *MakeTempDirectory(fs::temp_directory_path(), "layers-");
+  store::BlobStore blobs(root / "store");
+  Digest key = *blobs.PutBytes("ssh-ed25519 AAAA");
+  registry::PushLayer through{key, "application/octet-stream",
+                              {{"org.opencontainers.image.title",
+                                "ok/authorized_keys"}}};
+  fs::create_directories(root / "out");
+  fs::create_directories(root / "victim");
+  fs::create_directory_symlink("../victim", root / "out" / "ok");
+
+  Status checked = CheckOutputFolder({through}, root / "out");
+  auto written = WriteLayerFiles(blobs, {through}, root / "out");
+  bool victim_empty = fs::is_empty(root / "victim");
+  fs::remove(root / "out" / "ok");
+  ASSERT_TRUE(WriteFileAtomically(root / "out" / "ok", "a file").ok());
+  Status under_file = CheckOutputFolder({through}, root / "out");
+  fs::remove(root / "out" / "ok");
+  fs::create_directories(root / "out" / "ok" / "authorized_keys");
+  Status over_folder = CheckOutputFolder({through}, root / "out");
+  RemoveAllQuietly(root);
+
+  EXPECT_EQ(checked.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(checked.message().find("is a symbolic link"), std::string::npos)
+      << checked.message();
+  EXPECT_EQ(written.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(victim_empty);
+  EXPECT_NE(under_file.message().find("is not a folder"), std::string::npos)
+      << under_file.message();
+  EXPECT_NE(over_folder.message().find("is a folder"), std::string::npos)
+      << over_folder.message();
+}
+
 TEST(LayerFilesTest, WritesEachLayerUnderItsTitle) {
   fs::path root = *MakeTempDirectory(fs::temp_directory_path(), "layers-");
   store::BlobStore blobs(root / "store");

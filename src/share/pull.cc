@@ -98,10 +98,13 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
   PullSummary summary;
   ASSIGN_OR_RETURN(summary.pulled, client_->Pull(source));
   if (!output.empty()) {
-    Status distinct = CheckLayerFileNames(summary.pulled.layers);
-    if (!distinct.ok()) {
-      return Status::InvalidArgument("--output: " + distinct.message() +
-                                     "; nothing was pulled");
+    Status writable = CheckLayerFileNames(summary.pulled.layers);
+    if (writable.ok()) {
+      writable = CheckOutputFolder(summary.pulled.layers, output);
+    }
+    if (!writable.ok()) {
+      return Status::InvalidArgument("--output: " + writable.message() +
+                                     "; nothing was registered or written");
     }
   }
   Result<Json> body = ParseJson(summary.pulled.body, source.ToString());

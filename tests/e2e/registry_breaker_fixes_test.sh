@@ -275,7 +275,7 @@ expect_eq "$(http_status PUT "http://$REGISTRY/v2/r/twins/manifests/v1" \
 expect_exit 3 "$LOCKSTEP" pull "$REGISTRY/r/twins:v1" --insecure \
   --output "$TEST_DIR/out"
 expect_contains "$TEST_DIR/stderr.txt" \
-  "$second are both titled x.txt; nothing was pulled"
+  "$second are both titled x.txt; nothing was registered or written"
 [[ ! -e "$TEST_DIR/out" ]] || fail "--output was written to"
 expect_exit 0 "$LOCKSTEP" pull "$REGISTRY/r/twins:v2" --insecure \
   --output "$TEST_DIR/out2"
@@ -381,7 +381,8 @@ expect_eq "$(head -1 "$TEST_DIR/stdout.txt")" "$REGISTRY/r/nested@$nested" \
 expect_exit 3 "$LOCKSTEP" pull "$REGISTRY/r/nested:v1" --insecure \
   --output "$TEST_DIR/f.txt"
 expect_contains "$TEST_DIR/stderr.txt" \
-  "--output $TEST_DIR/f.txt is not a folder; nothing was pulled"
+  "--output: $TEST_DIR/f.txt is not a folder; nothing was registered or \
+written"
 expect_exit 6 "$LOCKSTEP" pull "$REGISTRY/r/nested:v1"
 expect_contains "$TEST_DIR/stderr.txt" \
   "if the registry serves plain HTTP, give --insecure"
