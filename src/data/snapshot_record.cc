@@ -73,8 +73,8 @@ Status CheckTypes(const Json& properties, const std::string& where) {
     }
   }
   for (const char* time : {"created_ms", "expires_ms"}) {
-    if (properties.contains(time) && !properties[time].is_number_integer()) {
-      return bad(time, "must be an integer (Unix milliseconds)");
+    if (properties.contains(time) && !IsCount(properties[time])) {
+      return bad(time, "must be a non-negative integer (Unix milliseconds)");
     }
   }
   if (properties.contains("labels") && !IsStringMap(properties["labels"])) {
@@ -103,6 +103,14 @@ Status CheckFolder(const store::BlobStore& blobs, const Digest& digest,
                                    digest.ToString() + " is not a folder "
                                    "tree (" + entries.status().message() +
                                    ")");
+  }
+  // A folder has no records or columns of its own.
+  if (properties.contains("row_count") && !properties["row_count"].is_null()) {
+    return Status::InvalidArgument(where + ".row_count: a folder has none; "
+                                   "it must be null");
+  }
+  if (!properties.value("columns", Json::array()).empty()) {
+    return Status::InvalidArgument(where + ".columns: a folder has none");
   }
   uint64_t files = 0;
   uint64_t size = 0;
@@ -139,14 +147,26 @@ Status CheckSingleBlob(const store::BlobStore& blobs, const Digest& digest,
                                 return Status::Ok();
                               })
                       .status());
-  Status parsed = counter.Finish();
-  if (!parsed.ok()) {
-    return Status::InvalidArgument(where + ".row_count: the bytes are not "
-                                   "CSV (" + parsed.message() + ")");
-  }
+  // A CSV that breaks RFC 4180 is still snapshotted, with the records
+  // counted as far as they go, and so it is checked.
+  (void)counter.Finish();
   if (properties["row_count"].get<uint64_t>() != counter.records()) {
     return Mismatch(where, "row_count", properties["row_count"],
                     counter.records());
+  }
+  if (properties.contains("columns") &&
+      properties["columns"] != Json(counter.columns())) {
+    return Status::InvalidArgument(
+        where + ".columns: the record says " + properties["columns"].dump() +
+        ", the header holds " + Json(counter.columns()).dump());
+  }
+  Json types = properties.value("column_types", Json::array());
+  if (!types.empty() && types.size() != counter.columns().size()) {
+    return Status::InvalidArgument(where + ".column_types: " +
+                                   std::to_string(types.size()) +
+                                   " types for " +
+                                   std::to_string(counter.columns().size()) +
+                                   " columns");
   }
   return Status::Ok();
 }

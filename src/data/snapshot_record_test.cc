@@ -47,6 +47,41 @@ TEST_F(SnapshotRecordTest, SizeAndRowsMustBeTheBytes) {
                             "5000, the bytes hold 2");
 }
 
+// Found by a tester: columns that were not the header's, and a folder
+// claiming rows, were registered.
+TEST_F(SnapshotRecordTest, ColumnsAreTheHeadersAndFoldersHaveNoRows) {
+  Digest csv = *blobs_->PutBytes("a,b\n1,2\n");
+  EXPECT_TRUE(Check(csv, {{"size", 8}, {"row_count", 1},
+                          {"columns", {"a", "b"}},
+                          {"column_types", {"integer", "integer"}}})
+                  .ok());
+  EXPECT_EQ(Check(csv, {{"size", 8}, {"row_count", 1},
+                        {"columns", {"a", "b", "c"}}})
+                .message(),
+            "docs@1: properties.columns: the record says [\"a\",\"b\","
+            "\"c\"], the header holds [\"a\",\"b\"]");
+  EXPECT_EQ(Check(csv, {{"size", 8}, {"row_count", 1},
+                        {"column_types", {"integer"}}})
+                .code(),
+            StatusCode::kInvalidArgument);
+  // A CSV that breaks RFC 4180 is snapshotted as it is, and so checked.
+  Digest open_quote = *blobs_->PutBytes("a\n\"x\n");
+  EXPECT_TRUE(Check(open_quote, {{"size", 5}, {"row_count", 1}}).ok());
+
+  std::vector<TreeEntry> entries = {
+      {"f", EntryType::kFile, false, 1, *blobs_->PutBytes("f"), ""}};
+  Digest tree = *blobs_->PutBytes(EncodeTree(entries));
+  EXPECT_EQ(Check(tree, {{"kind", "folder"}, {"size", 1},
+                         {"file_count", 1}, {"row_count", 5}})
+                .message(),
+            "docs@1: properties.row_count: a folder has none; it must be "
+            "null");
+  EXPECT_TRUE(Check(tree, {{"kind", "folder"}, {"size", 1},
+                           {"file_count", 1}, {"row_count", nullptr},
+                           {"columns", Json::array()}})
+                  .ok());
+}
+
 TEST_F(SnapshotRecordTest, FieldsMustHaveTheirTypes) {
   Digest digest = *blobs_->PutBytes("x");
   for (const Json& bad :
@@ -55,7 +90,8 @@ TEST_F(SnapshotRecordTest, FieldsMustHaveTheirTypes) {
         Json{{"size", 1}, {"row_count", "2"}},
         Json{{"size", 1}, {"columns", {"a", 1}}},
         Json{{"size", 1}, {"labels", {{"team", 3}}}},
-        Json{{"size", 1}, {"created_ms", "today"}}, Json::array()}) {
+        Json{{"size", 1}, {"created_ms", "today"}},
+        Json{{"size", 1}, {"created_ms", -584}}, Json::array()}) {
     Status status = Check(digest, bad);
     EXPECT_EQ(status.code(), StatusCode::kInvalidArgument) << bad.dump();
     EXPECT_EQ(status.message().rfind("docs@1: properties", 0), 0u)

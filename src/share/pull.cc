@@ -278,6 +278,11 @@ Status Sharer::RegisterSnapshot(const Json& record, const std::string& origin,
   if (!properties.is_object()) {
     return Status::InvalidArgument(what + ": 'properties' must be an object");
   }
+  // Snapshots are Dataset artifacts, whatever the record says.
+  if (record.value("type", Json("Dataset")) != "Dataset") {
+    return Status::InvalidArgument(what + ": field 'type' must be "
+                                   "\"Dataset\"");
+  }
 
   // The bytes must have come along (a folder: its tree and every file).
   if (!blobs_->Contains(digest)) {
@@ -333,7 +338,7 @@ Status Sharer::RegisterSnapshot(const Json& record, const std::string& origin,
   if (!known.status().IsNotFound()) return known.status();
 
   metadata::Artifact dataset;
-  dataset.type = record.value("type", std::string("Dataset"));
+  dataset.type = "Dataset";
   dataset.uri = record.value("uri", std::string());
   dataset.digest = digest_text;
   dataset.properties = properties;
