@@ -200,7 +200,8 @@ Result<std::optional<std::string>> Client::Credentials(
   auto known = credentials_.find(registry);
   if (known != credentials_.end()) return known->second;
   ASSIGN_OR_RETURN(std::optional<RegistryLogin> login,
-                   FindDockerLogin(options_.docker_config, registry));
+                   FindDockerLogin(options_.docker_config, registry,
+                                   options_.timeout_seconds * 1000));
   std::optional<std::string> credentials;
   if (login) credentials = login->username + ":" + login->password;
   credentials_[registry] = credentials;

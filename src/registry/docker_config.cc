@@ -2,6 +2,7 @@
 
 #include "registry/docker_config.h"
 
+#include <cstdint>
 #include <string_view>
 
 #include "core/base64.h"
@@ -74,18 +75,21 @@ Status IdentityTokenRefused(const std::filesystem::path& config,
 // Asks docker-credential-`helper` for the login of `server`.
 Result<MaybeLogin> AskHelper(
     const std::filesystem::path& config, const std::string& helper,
-    const std::string& server, const std::string& registry) {
+    const std::string& server, const std::string& registry,
+    int64_t timeout_ms) {
   std::string program = "docker-credential-" + helper;
   ProcessSpec spec;
   spec.argv = {program, "get"};
   spec.stdin_contents = server;
   spec.capture_stdout = true;
-  spec.timeout_millis = 60000;
+  spec.timeout_millis = timeout_ms;
+  spec.kill_leftovers = true;
   ASSIGN_OR_RETURN(ProcessOutcome outcome, RunProcess(spec));
   std::string named_by = " (named in " + config.string() + ")";
   if (outcome.exit_code == 127) {
-    return Status::FailedPrecondition("the credential helper " + program +
-                                      named_by + " is not on PATH");
+    return Status::FailedPrecondition(
+        "the credential helper " + program + named_by +
+        " could not be run: it is not on PATH, or not executable");
   }
   if (!outcome.succeeded()) {
     // Docker's helpers say so when they hold nothing for the server.
@@ -154,8 +158,9 @@ Result<MaybeLogin> LoginOfAuthsEntry(
 
 }  // namespace
 
-Result<MaybeLogin> FindDockerLogin(
-    const std::filesystem::path& config, const std::string& registry) {
+Result<MaybeLogin> FindDockerLogin(const std::filesystem::path& config,
+                                   const std::string& registry,
+                                   int64_t helper_timeout_ms) {
   Result<std::string> text = ReadDocument(config);
   if (!text.ok() && text.status().IsNotFound()) {
     return MaybeLogin();
@@ -163,7 +168,8 @@ Result<MaybeLogin> FindDockerLogin(
   RETURN_IF_ERROR(text.status());
   ASSIGN_OR_RETURN(Json parsed, ParseJson(*text, config.string()));
   if (!parsed.is_object()) {
-    return Status::InvalidArgument(config.string() +
+    return Status::InvalidArgument(config.string() + ":" +
+                                   JsonValueLocation(*text, "") +
                                    ": must be a JSON object");
   }
   for (const char* section : {"auths", "credHelpers"}) {
@@ -176,13 +182,14 @@ Result<MaybeLogin> FindDockerLogin(
       IsDockerHub(registry) ? std::string(kDockerHubKey) : registry;
 
   std::string key;
-  if (const Json* helper = EntryFor(parsed, "credHelpers", registry, &key)) {
-    if (!helper->is_string() || helper->get<std::string>().empty()) {
-      return BadEntry(config, *text, "/credHelpers", key,
-                      "credHelpers.\"" + key +
-                          "\": must name a helper");
-    }
-    return AskHelper(config, *helper, server, registry);
+  const Json* helper = EntryFor(parsed, "credHelpers", registry, &key);
+  if (helper != nullptr && !helper->is_string()) {
+    return BadEntry(config, *text, "/credHelpers", key,
+                    "credHelpers.\"" + key + "\": must name a helper");
+  }
+  // An empty name is no helper, as docker reads it.
+  if (helper != nullptr && !helper->get<std::string>().empty()) {
+    return AskHelper(config, *helper, server, registry, helper_timeout_ms);
   }
   if (parsed.contains("credsStore")) {
     const Json& store = parsed["credsStore"];
@@ -191,7 +198,7 @@ Result<MaybeLogin> FindDockerLogin(
                       "credsStore: must be a string");
     }
     if (!store.get<std::string>().empty()) {
-      return AskHelper(config, store, server, registry);
+      return AskHelper(config, store, server, registry, helper_timeout_ms);
     }
   }
   if (const Json* entry =

@@ -11,6 +11,7 @@
 #ifndef LOCKSTEP_REGISTRY_DOCKER_CONFIG_H_
 #define LOCKSTEP_REGISTRY_DOCKER_CONFIG_H_
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -29,8 +30,11 @@ struct RegistryLogin {
 // line and field, for a malformed file or entry; FailedPrecondition for
 // a helper that is missing or fails, or a login Lockstep cannot use (an
 // identity token).
+// A helper that runs longer than `helper_timeout_ms` is stopped, with
+// what it started, and fails.
 Result<std::optional<RegistryLogin>> FindDockerLogin(
-    const std::filesystem::path& config, const std::string& registry);
+    const std::filesystem::path& config, const std::string& registry,
+    int64_t helper_timeout_ms = 60000);
 
 }  // namespace lockstep::registry
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <cstdlib>
 
 #include "core/base64.h"
@@ -98,6 +99,36 @@ TEST_F(DockerConfigTest, MalformedFilesNameTheLineAndField) {
   EXPECT_EQ(Find("r.test").status().code(), StatusCode::kInvalidArgument);
 }
 
+// Found by a tester: a helper that never answered hung the push for
+// good, --timeout or not.
+TEST_F(DockerConfigTest, AHelperThatHangsIsStopped) {
+  WriteHelper("slow", "sleep 30\n");
+  WriteConfig("{\"credsStore\": \"slow\"}");
+  auto start = std::chrono::steady_clock::now();
+
+  Status stopped = FindDockerLogin(config_, "r.test", 300).status();
+
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  EXPECT_EQ(stopped.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(stopped.message().find("timed out"), std::string::npos)
+      << stopped.message();
+}
+
+// Docker reads an empty helper name as none, and a top-level value that
+// is not an object is named by its place.
+TEST_F(DockerConfigTest, AnEmptyHelperNameIsNoHelper) {
+  WriteConfig("{\"credHelpers\": {\"r.test\": \"\"}, \"auths\": "
+              "{\"r.test\": {\"username\": \"u\", \"password\": "
+              "\"p\"}}}");
+  auto login = Find("r.test");
+  ASSERT_TRUE(login.ok() && login->has_value()) << login.status().ToString();
+  EXPECT_EQ((*login)->username, "u");
+
+  WriteConfig("\n  []");
+  EXPECT_EQ(Find("r.test").status().message(),
+            config_.string() + ":2:3: must be a JSON object");
+}
+
 TEST_F(DockerConfigTest, IdentityTokensAreRefusedPlainly) {
   WriteConfig("{\"auths\": {\"r.test\": {\"identitytoken\": \"t\"}}}");
   Status refused = Find("r.test").status();
@@ -136,9 +167,15 @@ TEST_F(DockerConfigTest, AMissingOrFailingHelperIsNamed) {
   EXPECT_EQ(missing.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(missing.message().find(
                 "docker-credential-absent-helper (named in " +
-                config_.string() + ") is not on PATH"),
+                config_.string() + ") could not be run"),
             std::string::npos)
       << missing.message();
+
+  WriteHelper("closed", "echo never\n");
+  ::chmod((root_ / "docker-credential-closed").c_str(), 0644);
+  WriteConfig("{\"credsStore\": \"closed\"}");
+  EXPECT_NE(Find("r.test").status().message().find("or not executable"),
+            std::string::npos);
 
   WriteHelper("broken", "echo 'not json'\n");
   WriteConfig("{\"credsStore\": \"broken\"}");

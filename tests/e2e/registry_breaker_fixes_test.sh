@@ -424,7 +424,7 @@ echo '{"credsStore": "absent"}' >"$DOCKER_CONFIG/config.json"
 expect_exit 5 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/x:v5" \
   --insecure
 expect_contains "$TEST_DIR/stderr.txt" \
-  "docker-credential-absent (named in $DOCKER_CONFIG/config.json) is \
-not on PATH"
+  "docker-credential-absent (named in $DOCKER_CONFIG/config.json) could \
+not be run"
 
 echo PASS
