@@ -514,8 +514,7 @@ int PushFiles(const GlobalOptions& globals, const TransferFlags& flags,
                {"skipped", pushed->skipped},
                {"mounted", pushed->mounted}});
   } else {
-    std::printf("%s@%s\n", target.ToString().c_str(),
-                pushed->manifest.ToString().c_str());
+    std::printf("%s\n", target.PinnedTo(pushed->manifest).c_str());
   }
   return kExitOk;
 }
@@ -619,12 +618,7 @@ int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
     PrintJson(out);
     return kExitOk;
   }
-  // A reference pulled by digest names it already.
-  std::string pulled_ref = source->ToString();
-  if (source->digest.empty()) {
-    pulled_ref += "@" + pulled->pulled.manifest.ToString();
-  }
-  std::printf("%s\n", pulled_ref.c_str());
+  std::printf("%s\n", source->PinnedTo(pulled->pulled.manifest).c_str());
   if (!pulled->run_id.empty()) {
     std::printf("run %s: %s\n", pulled->run_id.c_str(),
                 pulled->manifest_path.c_str());

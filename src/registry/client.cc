@@ -136,6 +136,11 @@ std::string Reference::ToString() const {
   return text;
 }
 
+std::string Reference::PinnedTo(const Digest& manifest) const {
+  return digest.empty() ? ToString() + "@" + manifest.ToString()
+                        : ToString();
+}
+
 Result<Reference> ParseReference(const std::string& text, bool insecure) {
   Reference ref;
   std::string rest = text;
@@ -727,18 +732,85 @@ Result<std::string> ManifestPutReference(const Reference& target,
 
 }  // namespace
 
+Result<std::string> Client::ArtifactManifest(const Reference& target,
+                                             const PushRequest& request,
+                                             const Digest& config) {
+  Json layers = Json::array();
+  for (const PushLayer& layer : request.layers) {
+    if (!blobs_.Contains(layer.digest)) {
+      return Status::NotFound("blob " + layer.digest.ToString() +
+                              " is not in the store");
+    }
+    Json entry = {{"mediaType", layer.media_type},
+                  {"digest", layer.digest.ToString()},
+                  {"size", *blobs_.SizeOf(layer.digest)}};
+    if (layer.annotations.is_object()) entry["annotations"] = layer.annotations;
+    layers.push_back(std::move(entry));
+  }
+  Json manifest = {{"schemaVersion", 2},
+                   {"mediaType", std::string(kOciManifest)},
+                   {"artifactType", request.artifact_type},
+                   {"config", {{"mediaType", std::string(kOciEmptyConfig)},
+                               {"digest", config.ToString()},
+                               {"size", 2}}},
+                   {"layers", layers}};
+  if (request.subject) {
+    ASSIGN_OR_RETURN(manifest["subject"], SubjectDescriptor(target, request));
+  }
+  if (request.annotations.is_object()) {
+    manifest["annotations"] = request.annotations;
+  }
+  return manifest.dump();
+}
+
+Result<Json> Client::SubjectDescriptor(const Reference& target,
+                                       const PushRequest& request) {
+  std::string media_type = request.subject_media_type;
+  int64_t size = request.subject_size;
+  if (media_type.empty() || size == 0) {
+    // Describe the subject as the registry holds it.
+    std::string url = BaseUrl(target) + "/manifests/" +
+                      request.subject->ToString();
+    std::string accept = "Accept: " + std::string(kOciManifest) + ", " +
+                         std::string(kOciIndex) + ", " +
+                         std::string(kDockerManifest) + ", " +
+                         std::string(kDockerManifestList);
+    ASSIGN_OR_RETURN(Response head,
+                     Send(target, "GET", url, {accept}, "", true));
+    if (head.status == 404) {
+      return Status::NotFound("--subject " + request.subject->ToString() +
+                              " is not a manifest in " + target.repository);
+    }
+    if (head.status != 200) {
+      return Unexpected("subject " + url, head.status, head.body);
+    }
+    if (Sha256Of(head.body) != *request.subject) {
+      return Status::DataLoss(url + ": subject bytes do not match");
+    }
+    media_type = head.Header("content-type");
+    size = static_cast<int64_t>(head.body.size());
+  }
+  return Json{{"mediaType", media_type},
+              {"digest", request.subject->ToString()},
+              {"size", size}};
+}
+
 Result<PushResult> Client::Push(const Reference& target,
                                 const PushRequest& request) {
   PushResult result;
   mount_scope_ = request.mount_from;
   // Artifacts carry the spec's empty config.
   ASSIGN_OR_RETURN(Digest config, blobs_.PutBytes("{}"));
+  // The manifest first: a target it cannot be put under is refused
+  // before any blob goes up.
+  ASSIGN_OR_RETURN(std::string body,
+                   ArtifactManifest(target, request, config));
+  result.manifest = Sha256Of(body);
+  ASSIGN_OR_RETURN(std::string reference,
+                   ManifestPutReference(target, result.manifest));
+
   std::vector<Digest> digests{config};
   for (const PushLayer& layer : request.layers) {
-    if (!blobs_.Contains(layer.digest)) {
-      return Status::NotFound("blob " + layer.digest.ToString() +
-                              " is not in the store");
-    }
     digests.push_back(layer.digest);
   }
   uint64_t total = 0;
@@ -759,59 +831,6 @@ Result<PushResult> Client::Push(const Reference& target,
   }
   progress.Finish();
 
-  Json layers = Json::array();
-  for (const PushLayer& layer : request.layers) {
-    Json entry = {{"mediaType", layer.media_type},
-                  {"digest", layer.digest.ToString()},
-                  {"size", *blobs_.SizeOf(layer.digest)}};
-    if (layer.annotations.is_object()) entry["annotations"] = layer.annotations;
-    layers.push_back(std::move(entry));
-  }
-  Json manifest = {{"schemaVersion", 2},
-                   {"mediaType", std::string(kOciManifest)},
-                   {"artifactType", request.artifact_type},
-                   {"config", {{"mediaType", std::string(kOciEmptyConfig)},
-                               {"digest", config.ToString()},
-                               {"size", 2}}},
-                   {"layers", layers}};
-  if (request.subject) {
-    std::string media_type = request.subject_media_type;
-    int64_t size = request.subject_size;
-    if (media_type.empty() || size == 0) {
-      // Describe the subject as the registry holds it.
-      std::string url = BaseUrl(target) + "/manifests/" +
-                        request.subject->ToString();
-      std::string accept = "Accept: " + std::string(kOciManifest) + ", " +
-                           std::string(kOciIndex) + ", " +
-                           std::string(kDockerManifest) + ", " +
-                           std::string(kDockerManifestList);
-      ASSIGN_OR_RETURN(Response head,
-                       Send(target, "GET", url, {accept}, "", true));
-      if (head.status == 404) {
-        return Status::NotFound("--subject " + request.subject->ToString() +
-                                " is not a manifest in " +
-                                target.repository);
-      }
-      if (head.status != 200) {
-        return Unexpected("subject " + url, head.status, head.body);
-      }
-      if (Sha256Of(head.body) != *request.subject) {
-        return Status::DataLoss(url + ": subject bytes do not match");
-      }
-      media_type = head.Header("content-type");
-      size = static_cast<int64_t>(head.body.size());
-    }
-    manifest["subject"] = {{"mediaType", media_type},
-                           {"digest", request.subject->ToString()},
-                           {"size", size}};
-  }
-  if (request.annotations.is_object()) {
-    manifest["annotations"] = request.annotations;
-  }
-  std::string body = manifest.dump();
-  result.manifest = Sha256Of(body);
-  ASSIGN_OR_RETURN(std::string reference,
-                   ManifestPutReference(target, result.manifest));
   std::string url = BaseUrl(target) + "/manifests/" + reference;
   ASSIGN_OR_RETURN(Response put,
                    Send(target, "PUT", url,

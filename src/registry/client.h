@@ -45,6 +45,9 @@ struct Reference {
     return digest.empty() ? tag : digest;
   }
   std::string ToString() const;
+  // ToString() pinned to `manifest`: REGISTRY/REPO[:TAG]@DIGEST (a
+  // reference that names a digest already is left as it is).
+  std::string PinnedTo(const Digest& manifest) const;
 };
 
 // Parses a reference; `insecure` picks http when no scheme is given.
@@ -129,6 +132,15 @@ class Client {
                         uint64_t max_body = kMaxManifestBytes);
   Status Authenticate(const Reference& ref, const std::string& challenge,
                       bool push_scope);
+  // The OCI manifest body of an artifact push (the layers must be in the
+  // store), with `config` as its config.
+  Result<std::string> ArtifactManifest(const Reference& target,
+                                       const PushRequest& request,
+                                       const Digest& config);
+  // The descriptor of `request.subject`, read from the registry unless
+  // the request gives its media type and size.
+  Result<nlohmann::json> SubjectDescriptor(const Reference& target,
+                                           const PushRequest& request);
   // Lists `descriptor` in the referrers tag of `subject` (sha256-<hex>),
   // for a registry without the referrers API.
   Status AddToReferrersTag(const Reference& target, const Digest& subject,

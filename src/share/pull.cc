@@ -112,11 +112,7 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
     summary.artifact_type = body->value("artifactType", std::string());
   }
   summary.kind = KindOf(summary.artifact_type);
-  // Pulled by digest, the reference names it already.
-  std::string origin = source.digest.empty()
-                           ? source.ToString() + "@" +
-                                 summary.pulled.manifest.ToString()
-                           : source.ToString();
+  std::string origin = source.PinnedTo(summary.pulled.manifest);
   ASSIGN_OR_RETURN(summary.bundled_files, UnpackBundles(summary.pulled));
 
   // The run's manifest first: records are only registered for a valid run.

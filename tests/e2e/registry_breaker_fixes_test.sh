@@ -358,6 +358,18 @@ wrong="sha256:$(sha 'not this manifest')"
 expect_exit 3 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/x@$wrong" \
   --insecure
 expect_contains "$TEST_DIR/stderr.txt" ", not $wrong; push to a tag"
+# ... before any blob went up; and the right digest is printed once.
+expect_exit 3 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/y@$wrong" \
+  --insecure
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' \
+  "http://$REGISTRY/v2/r/y/tags/list")" 404 "no repository made"
+expect_exit 0 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/y:v1" \
+  --insecure
+right=$(sed 's/.*@//' "$TEST_DIR/stdout.txt")
+expect_exit 0 "$LOCKSTEP" push "$TEST_DIR/f.txt" "$REGISTRY/r/y@$right" \
+  --insecure
+expect_eq "$(cat "$TEST_DIR/stdout.txt")" "$REGISTRY/r/y@$right" \
+  "a digest target printed once"
 
 # 18. Moving an immutable tag exited 5, which means no usable login.
 echo one >"$TEST_DIR/im1.txt"
