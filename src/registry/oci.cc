@@ -151,6 +151,9 @@ ApiError Unauthorized(const std::string& m) {
 ApiError TooManyRequests(const std::string& m) {
   return Make(429, "TOOMANYREQUESTS", m);
 }
+ApiError Unavailable(const std::string& m) {
+  return Make(503, "UNAVAILABLE", m);
+}
 ApiError InternalError(const Status& status) {
   return Make(500, "UNKNOWN", status.message());
 }

@@ -86,6 +86,10 @@ ApiError Denied(const std::string& message);
 ApiError Unsupported(const std::string& message);
 ApiError Unauthorized(const std::string& message);
 ApiError TooManyRequests(const std::string& message);
+// 503 UNAVAILABLE (distribution's code for it): the registry cannot
+// answer now (out of open files, an I/O error) but the content may be
+// there; never a 404 that would tell a client it is gone.
+ApiError Unavailable(const std::string& message);
 // Wraps an internal Status (I/O, database) as a 500.
 ApiError InternalError(const Status& status);
 

@@ -97,10 +97,14 @@ ApiResult<BlobInfo> Registry::StatBlob(const std::string& repo,
   if (!digest.ok()) return digest.error();
   Result<bool> linked = index_->HasBlobLink(repo, *digest);
   if (!linked.ok()) return InternalError(linked.status());
-  Result<store::BlobStore::Location> where = blobs_.Locate(*digest);
-  if (!*linked || !where.ok()) {
+  if (!*linked) {
     return BlobUnknown("blob " + text + " is not in repository " + repo);
   }
+  Result<store::BlobStore::Location> where = blobs_.Locate(*digest);
+  if (where.status().IsNotFound()) {
+    return BlobUnknown("blob " + text + " is not in the store");
+  }
+  if (!where.ok()) return Unavailable(where.status().message());
   return BlobInfo{*digest, where->size, where->file, where->offset};
 }
 
@@ -546,10 +550,12 @@ ApiResult<StoredManifest> Registry::GetManifest(const std::string& repo,
     return ManifestUnknown("manifest " + reference + " is not in " + repo);
   }
   Result<std::string> body = blobs_.ReadVerified(*digest);
-  if (!body.ok()) {
+  if (body.status().IsNotFound()) {
     return ManifestUnknown("manifest " + digest->ToString() +
-                           " is unreadable: " + body.status().message());
+                           " is missing from the store");
   }
+  if (body.status().IsDataLoss()) return InternalError(body.status());
+  if (!body.ok()) return Unavailable(body.status().message());
   return StoredManifest{*digest, (*row)->media_type, std::move(*body)};
 }
 

@@ -126,6 +126,29 @@ TEST_F(RegistryTest, AChunkCutShortKeepsWhatArrived) {
   ASSERT_TRUE(done.ok()) << done.error().message;
 }
 
+// Found by a tester: a server out of open files answered 404
+// MANIFEST_UNKNOWN for a manifest it holds, which tells a client the
+// content is gone. A read that fails other than by absence is 503.
+TEST_F(RegistryTest, AManifestThatCannotBeReadNowIsUnavailableNotUnknown) {
+  std::string manifest = ImageManifest("demo", "layer");
+  auto put = registry_->PutManifest("demo", "v1", std::string(kOciManifest),
+                                    manifest);
+  ASSERT_TRUE(put.ok()) << put.error().message;
+  fs::path file = registry_->blobs().PathOf(Sha256Of(manifest));
+  fs::remove(file);
+  fs::create_directory(file);  // Reading it fails, and not as absence.
+
+  auto busy = registry_->GetManifest("demo", "v1");
+
+  ASSERT_FALSE(busy.ok());
+  EXPECT_EQ(busy.error().http_status, 503);
+  EXPECT_EQ(busy.error().code, "UNAVAILABLE");
+  fs::remove(file);
+  auto gone = registry_->GetManifest("demo", "v1");
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.error().code, "MANIFEST_UNKNOWN");
+}
+
 TEST_F(RegistryTest, UnknownSessionIsBlobUploadUnknown) {
   auto status = registry_->UploadStatus("demo", "no-such-session");
   ASSERT_FALSE(status.ok());

@@ -94,6 +94,10 @@ constexpr char kJson[] = "application/json; charset=utf-8";
 
 void SendError(httplib::Response& res, const ApiError& error) {
   res.status = error.http_status;
+  // Busy, not wrong: a client may ask again in a second.
+  if (error.http_status == 429 || error.http_status == 503) {
+    res.set_header("Retry-After", "1");
+  }
   res.set_content(error.ToJson(), kJson);
 }
 
@@ -492,8 +496,13 @@ class Handlers {
     auto blob = registry_.StatBlob(route.repo, route.rest);
     if (!blob.ok()) return SendError(res, blob.error());
     int fd = ::open(blob->path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
+    if (fd < 0 && errno == ENOENT) {
       return SendError(res, BlobUnknown("blob " + route.rest + " vanished"));
+    }
+    if (fd < 0) {
+      // Out of open files, say: the blob is there, this answer is not.
+      return SendError(res, Unavailable("cannot open blob " + route.rest +
+                                        ": " + std::strerror(errno)));
     }
     auto file = std::shared_ptr<int>(new int(fd), [](int* f) {
       ::close(*f);
