@@ -166,6 +166,7 @@ bool Registry::MakeRoomForSessionLocked(int64_t now_ms) {
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     int64_t idle = now_ms - it->second->last_active_ms;
     if (idle > upload_limits_.idle_ms) {
+      it->second->ended = true;
       it = sessions_.erase(it);
       continue;
     }
@@ -179,6 +180,7 @@ bool Registry::MakeRoomForSessionLocked(int64_t now_ms) {
   if (longest_idle != sessions_.end() &&
       now_ms - longest_idle->second->last_active_ms >=
           upload_limits_.evictable_idle_ms) {
+    longest_idle->second->ended = true;
     sessions_.erase(longest_idle);
     return true;
   }
@@ -238,6 +240,7 @@ std::shared_ptr<Registry::Session> Registry::FindSession(
     return nullptr;
   }
   if (now - found->second->last_active_ms > upload_limits_.idle_ms) {
+    found->second->ended = true;
     sessions_.erase(found);
     return nullptr;
   }
@@ -284,14 +287,14 @@ ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
   UploadFile* writer = session->upload.get();
   std::string pending;
   bool complete = read([&](const char* data, size_t length) {
+    // Every byte is activity: a slow chunk must not look idle.
+    session->last_active_ms = NowUnixMillis();
     pending.append(data, length);
     if (pending.size() >= kWriteBytes) {
       write_status = writer->Append(pending);
       pending.clear();
-      // A long chunk is activity: the session must not look idle.
-      session->last_active_ms = NowUnixMillis();
     }
-    return write_status.ok();
+    return write_status.ok() && !session->ended;
   });
   // What arrived of a chunk cut short is still the start of it, in
   // order: it is kept, and the client reads the upload's Range (GET) to
@@ -301,6 +304,10 @@ ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
   }
   if (!write_status.ok()) {
     return InternalError(write_status);
+  }
+  if (session->ended) {
+    return BlobUploadUnknown("upload session " + id + " was ended to make "
+                             "room; start the upload again");
   }
   if (!complete) {
     return BlobUploadInvalid(

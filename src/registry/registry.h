@@ -167,6 +167,9 @@ class Registry {
     std::string repo;
     std::unique_ptr<UploadFile> upload;  // null once the session ended
     std::atomic<int64_t> last_active_ms{0};
+    // Set when the session is ended to make room: a request still writing
+    // to it stops, and answers BLOB_UPLOAD_UNKNOWN.
+    std::atomic<bool> ended{false};
   };
 
   Registry(std::filesystem::path root, std::unique_ptr<Index> index);

@@ -198,6 +198,53 @@ TEST_F(RegistryTest, AtTheSessionLimitTheLongestIdleMakesRoom) {
   EXPECT_EQ(FilesIn(root_ / "tmp"), 2u);
 }
 
+// Found by a tester: a session ended to make room while its PATCH was
+// still arriving answered 202, though its bytes were thrown away.
+TEST_F(RegistryTest, ASessionEndedMidChunkSaysSo) {
+  registry_->set_upload_limits(
+      {.idle_ms = 60'000, .max_sessions = 1, .evictable_idle_ms = 0});
+  auto first = registry_->StartUpload("demo");
+  ASSERT_TRUE(first.ok());
+  bool second_started = false;
+
+  auto appended = registry_->AppendChunk(
+      "demo", first->id, 0, [&](const Registry::ChunkSink& sink) {
+        if (!sink("a", 1)) return false;
+        // Another client's upload takes the only place meanwhile.
+        second_started = registry_->StartUpload("demo").ok();
+        return sink("b", 1);
+      });
+
+  EXPECT_TRUE(second_started);
+  ASSERT_FALSE(appended.ok());
+  EXPECT_EQ(appended.error().code, "BLOB_UPLOAD_UNKNOWN");
+}
+
+// A session receiving bytes, however slowly, is busy.
+TEST_F(RegistryTest, ASlowChunkIsNotIdle) {
+  registry_->set_upload_limits(
+      {.idle_ms = 60'000, .max_sessions = 1, .evictable_idle_ms = 200});
+  auto first = registry_->StartUpload("demo");
+  ASSERT_TRUE(first.ok());
+  bool refused = false;
+
+  auto appended = registry_->AppendChunk(
+      "demo", first->id, 0, [&](const Registry::ChunkSink& sink) {
+        // 300 ms in all, longer than may be idle, in 20 ms gaps.
+        for (int i = 0; i < 15; ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+          if (!sink("x", 1)) return false;
+        }
+        auto second = registry_->StartUpload("demo");
+        refused = !second.ok() && second.error().http_status == 429;
+        return true;
+      });
+
+  ASSERT_TRUE(appended.ok()) << appended.error().message;
+  EXPECT_EQ(appended->size, 15u);
+  EXPECT_TRUE(refused);
+}
+
 TEST_F(RegistryTest, WhenEverySessionIsBusyANewUploadIs429) {
   registry_->set_upload_limits(
       {.idle_ms = 60'000, .max_sessions = 1, .evictable_idle_ms = 60'000});
