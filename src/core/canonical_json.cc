@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <cctype>
 #include <map>
 #include <set>
 #include <utility>
@@ -424,12 +425,19 @@ void VisitValueStarts(std::string_view text, const ValueVisitor& visit) {
 
 // Where the first key repeated within one object starts, and the key;
 // npos when there is none. REQUIRES: `text` is well-formed JSON.
-std::pair<size_t, std::string> RepeatedKeyAt(std::string_view text) {
+std::pair<size_t, std::string> RepeatedKeyAt(std::string_view text,
+                                             KeyCase key_case) {
   std::map<std::string, std::set<std::string>> keys_by_object;
   std::pair<size_t, std::string> repeated{std::string_view::npos, ""};
   VisitObjectKeys(text, [&](const std::string& object,
                             const std::string& key, size_t at) {
-    if (keys_by_object[object].insert(key).second) return false;
+    std::string seen = key;
+    if (key_case == KeyCase::kIgnored) {
+      for (char& c : seen) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      }
+    }
+    if (keys_by_object[object].insert(seen).second) return false;
     repeated = {at, key};
     return true;
   });
@@ -509,13 +517,16 @@ Result<Json> ParseJson(std::string_view text, std::string_view source) {
 }
 
 Result<Json> ParseJsonWithUniqueKeys(std::string_view text,
-                                     std::string_view source) {
+                                     std::string_view source,
+                                     KeyCase key_case) {
   ASSIGN_OR_RETURN(Json value, ParseJson(text, source));
-  auto [at, key] = RepeatedKeyAt(text);
+  auto [at, key] = RepeatedKeyAt(text, key_case);
   if (at != std::string_view::npos) {
     return Status::InvalidArgument(
-        std::string(source) + ":" + LineAndColumn(text, at) +
-        ": key \"" + key + "\" appears twice in the same object");
+        std::string(source) + ":" + LineAndColumn(text, at) + ": key \"" +
+        key + "\" appears twice in the same object" +
+        (key_case == KeyCase::kIgnored ? " (keys are compared ignoring case)"
+                                       : ""));
   }
   return value;
 }

@@ -44,8 +44,14 @@ Result<Json> ParseJson(std::string_view text, std::string_view source);
 // one tool and another way by the next (params, policies): a key that
 // appears twice in one object is InvalidArgument naming
 // `source`:line:column of its second appearance.
+// With `KeyCase::kIgnored`, keys that differ only in ASCII case count as
+// the same key too: Go's encoding/json matches them so, and so reads
+// {"layers": [...], "Layers": [...]} as one member (the last), as do
+// the OCI clients built on it.
+enum class KeyCase { kExact, kIgnored };
 Result<Json> ParseJsonWithUniqueKeys(std::string_view text,
-                                     std::string_view source);
+                                     std::string_view source,
+                                     KeyCase key_case = KeyCase::kExact);
 
 // Where the member `key` of the object at JSON pointer `object` (such as
 // "/0/condition") starts in `text`, as "LINE:COLUMN", so a checker that

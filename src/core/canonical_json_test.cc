@@ -220,6 +220,22 @@ TEST(ParseJsonTest, UniqueKeysRefusesARepeatedKeyWhereItRepeats) {
   EXPECT_FALSE(ParseJsonWithUniqueKeys("{\"a\": ", "m.json").ok());
 }
 
+// Found by a tester: a manifest with "layers" and "Layers" passed the
+// repeated-key check, and Go clients read the unchecked second list.
+TEST(ParseJsonWithUniqueKeysTest, KeysMayBeComparedIgnoringCase) {
+  std::string text = "{\"layers\": [1],\n \"Layers\": []}";
+  EXPECT_TRUE(ParseJsonWithUniqueKeys(text, "m.json").ok());
+  Status refused =
+      ParseJsonWithUniqueKeys(text, "m.json", KeyCase::kIgnored).status();
+  EXPECT_EQ(refused.message(),
+            "m.json:2:2: key \"Layers\" appears twice in the same object "
+            "(keys are compared ignoring case)");
+  EXPECT_TRUE(ParseJsonWithUniqueKeys("{\"a\": {\"A\": 1}}", "m.json",
+                                      KeyCase::kIgnored)
+                  .ok())
+      << "keys of different objects never clash";
+}
+
 }  // namespace
 TEST(JsonKeyLocationTest, PointsAtTheMemberOfTheNamedObject) {
   std::string text =

@@ -195,7 +195,8 @@ Result<ParsedManifest> ParseManifest(std::string_view body,
   // A key given twice is read one way by one client and another way by
   // the next: with "layers" twice, this parser kept the last list, and
   // a client keeping the first pulled a layer never checked to exist.
-  ASSIGN_OR_RETURN(Json root, ParseJsonWithUniqueKeys(body, "manifest"));
+  ASSIGN_OR_RETURN(Json root, ParseJsonWithUniqueKeys(body, "manifest",
+                                                      KeyCase::kIgnored));
   if (!root.is_object()) {
     return Status::InvalidArgument("manifest: not a JSON object");
   }

@@ -33,6 +33,20 @@ std::string LayerOfSize(const std::string& size) {
 
 // Found by a tester: with "layers" twice the last list won, so a client
 // reading the first pulled a layer the registry never checked.
+// Found by a tester: "layers" and "Layers" passed; Go's encoding/json
+// (skopeo, docker) matches keys ignoring case and took the second.
+TEST(ParseManifestTest, RefusesKeysThatDifferOnlyInCase) {
+  std::string text = ManifestWithLayers(
+      "\"layers\":[],\"Layers\":[" + LayerOfSize("0") + "]");
+  auto parsed = ParseManifest(text, kOciManifest);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_NE(parsed.status().message().find(
+                "key \"Layers\" appears twice in the same object (keys are "
+                "compared ignoring case)"),
+            std::string::npos)
+      << parsed.status().message();
+}
+
 TEST(ParseManifestTest, RefusesARepeatedKey) {
   std::string text = ManifestWithLayers(
       "\"layers\":[" + LayerOfSize("0") + "],\"layers\":[]");
