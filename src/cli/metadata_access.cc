@@ -34,10 +34,11 @@ std::string RedactedUrl(const std::string& url) {
 
 Status RequireStoreDatabase(const std::string& command,
                             const GlobalOptions& globals,
-                            metadata::MetadataStore* metadata, bool trust) {
+                            metadata::MetadataStore* metadata, bool trust,
+                            bool deletes) {
   if (trust) return Status::Ok();
   ASSIGN_OR_RETURN(std::string url, MetadataUrl(globals));
-  return metadata->CheckStoreDatabase(command, RedactedUrl(url));
+  return metadata->CheckStoreDatabase(command, RedactedUrl(url), deletes);
 }
 
 Result<std::unique_ptr<metadata::MetadataStore>> OpenMetadata(

@@ -27,7 +27,8 @@ std::string RedactedUrl(const std::string& url);
 // says so.
 Status RequireStoreDatabase(const std::string& command,
                             const GlobalOptions& globals,
-                            metadata::MetadataStore* metadata, bool trust);
+                            metadata::MetadataStore* metadata, bool trust,
+                            bool deletes = true);
 
 // Opens the lineage store for a read or write command.
 Result<std::unique_ptr<metadata::MetadataStore>> OpenMetadata(

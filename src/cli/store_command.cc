@@ -196,7 +196,8 @@ int Info(const GlobalOptions& globals) {
   return kExitOk;
 }
 
-int Verify(const GlobalOptions& globals, bool skip_hashing) {
+int Verify(const GlobalOptions& globals, bool skip_hashing,
+           bool trust_metadata) {
   auto location = OpenStore(globals, store::CreateIfMissing::kNo);
   if (!location.ok()) return ReportError(location.status());
   store::BlobStore blobs(location->root);
@@ -204,7 +205,7 @@ int Verify(const GlobalOptions& globals, bool skip_hashing) {
   if (!metadata.ok()) return ReportError(metadata.status());
   // Another store's database would report this store's runs missing.
   Status own = RequireStoreDatabase("store verify", globals, metadata->get(),
-                                    /*trust=*/false);
+                                    trust_metadata, /*deletes=*/false);
   if (!own.ok()) return ReportError(own);
   // Opened only when it exists: verifying creates nothing.
   std::filesystem::path index_path = location->root / "registry" / "index.db";
@@ -260,14 +261,19 @@ void AddStoreCommands(CLI::App& app, CommandContext context) {
   });
 
   auto skip_hashing = std::make_shared<bool>(false);
+  auto trust_metadata = std::make_shared<bool>(false);
   CLI::App* verify = store->add_subcommand(
       "verify", "Check every blob's digest and every reference the "
                 "registry and the lineage store hold");
   verify->add_flag("--no-hash", *skip_hashing,
                    "Only follow references; do not re-hash the blobs");
-  verify->callback([context, skip_hashing] {
-    *context.action = [globals = context.globals, skip_hashing] {
-      return Verify(*globals, *skip_hashing);
+  verify->add_flag("--trust-metadata", *trust_metadata,
+                   "Check against a lineage database that is not the "
+                   "store's own");
+  verify->callback([context, skip_hashing, trust_metadata] {
+    *context.action = [globals = context.globals, skip_hashing,
+                       trust_metadata] {
+      return Verify(*globals, *skip_hashing, *trust_metadata);
     };
   });
 }

@@ -100,9 +100,10 @@ class MetadataStore {
   // is wrong: another store's database, a fresh one, or an older copy
   // (restored from a backup) would let the command delete what the
   // store's runs and snapshots need. FailedPrecondition when the store
-  // has no id yet (`lockstep store migrate` makes one).
+  // has no id yet (`lockstep store migrate` makes one). `deletes` says
+  // whether the command deletes (gc, cleanup) or only reads (a check).
   Status CheckStoreDatabase(const std::string& command,
-                            const std::string& url);
+                            const std::string& url, bool deletes = true);
 
   // Records the store's id in this database (`lockstep store migrate`),
   // making the id first when the store has none, unless the store has

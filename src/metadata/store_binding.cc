@@ -26,9 +26,14 @@ namespace {
 
 // What a destructive command risks with a database that lacks the
 // store's roots, and the way out.
-std::string Consequence(const std::string& command, const std::string& url) {
-  return "; " + command + " would delete what this store's runs and "
-         "snapshots need. Use the store's own lineage database, or pass "
+std::string Consequence(const std::string& command, const std::string& url,
+                        bool deletes) {
+  return "; " + command +
+         (deletes ? " would delete what this store's runs and snapshots "
+                    "need"
+                  : " would report what this store's runs and snapshots "
+                    "need as missing") +
+         ". Use the store's own lineage database, or pass "
          "--trust-metadata if " + url + " holds every run and snapshot of "
          "this store";
 }
@@ -118,7 +123,8 @@ Status MetadataStore::InRootTransaction(
 }
 
 Status MetadataStore::CheckStoreDatabase(const std::string& command,
-                                         const std::string& url) {
+                                         const std::string& url,
+                                         bool deletes) {
   const fs::path id_path = store_root_ / store::kStoreIdFile;
   Result<std::string> id = store::ReadStoreId(store_root_);
   if (id.status().IsNotFound()) {
@@ -147,7 +153,7 @@ Status MetadataStore::CheckStoreDatabase(const std::string& command,
         id_path.string() + ") but " +
         (names.empty() ? "no store at all (a fresh database)"
                        : "only store " + Join(names)) +
-        Consequence(command, url));
+        Consequence(command, url, deletes));
   }
   int64_t generation = AsInt(rows[0][0]);
   const fs::path generation_path =
@@ -159,7 +165,7 @@ Status MetadataStore::CheckStoreDatabase(const std::string& command,
         std::to_string(generation) + " and " + generation_path.string() +
         " at " + std::to_string(on_disk) +
         ", as a copy restored from an old backup would be" +
-        Consequence(command, url));
+        Consequence(command, url, deletes));
   }
   ASSIGN_OR_RETURN(std::vector<fs::path> unknown, ManifestsUnknownHere());
   if (!unknown.empty()) {
@@ -171,7 +177,7 @@ Status MetadataStore::CheckStoreDatabase(const std::string& command,
         command + " refuses to run: the lineage database " + url +
         " lacks runs of this store: it does not know the run of " +
         unknown[0].string() + more + " (an older copy, or the runs were "
-        "recorded in another database)" + Consequence(command, url));
+        "recorded in another database)" + Consequence(command, url, deletes));
   }
   return Status::Ok();
 }
