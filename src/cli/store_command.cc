@@ -226,12 +226,15 @@ int Verify(const GlobalOptions& globals, bool skip_hashing,
     PrintJson(report->ToJson());
   } else {
     for (const registry::StoreProblem& problem : report->problems) {
-      std::cout << problem.kind << " " << problem.digest << ": "
-                << problem.detail << "\n";
+      // A damaged pack's index names no blob: the pack stands for it.
+      std::cout << problem.kind << " "
+                << (problem.digest.empty() ? problem.file : problem.digest)
+                << ": " << problem.detail << "\n";
     }
     std::cout << fmt::format(
-        "{} blobs ({} bytes) re-hashed, {} references followed: {}\n",
-        report->blobs_checked, report->bytes_checked,
+        "{} blobs ({} bytes, {} packs) re-hashed, {} references "
+        "followed: {}\n",
+        report->blobs_checked, report->bytes_checked, report->packs_checked,
         report->references_checked,
         report->problems.empty()
             ? std::string("no problems")

@@ -245,6 +245,16 @@ Status Index::InWriteTransaction(const std::function<Status()>& body) {
   return status;
 }
 
+Status Index::InReadTransaction(const std::function<Status()>& body) {
+  std::lock_guard lock(mutex_);
+  // A deferred BEGIN: the snapshot is taken by the first read in `body`
+  // and held until COMMIT.
+  RETURN_IF_ERROR(Exec("BEGIN DEFERRED"));
+  Status status = body();
+  Status ended = Exec(status.ok() ? "COMMIT" : "ROLLBACK");
+  return status.ok() ? ended : status;
+}
+
 Result<bool> Index::HasBlobLink(const std::string& repo, const Digest& d) {
   std::lock_guard lock(mutex_);
   Statement s(db_, statements_,

@@ -75,6 +75,13 @@ class Index {
   // Rolls back when `body` fails.
   Status InWriteTransaction(const std::function<Status()>& body);
 
+  // Runs `body` inside one read transaction: every read in it sees the
+  // same snapshot of the database (WAL keeps it while writers commit), so
+  // rows read by separate statements agree with each other. Takes no
+  // write lock, so writers in other processes go on; other threads of
+  // this process wait for `body`, which should be short.
+  Status InReadTransaction(const std::function<Status()>& body);
+
   Result<bool> HasBlobLink(const std::string& repo, const Digest& digest);
   Status LinkBlob(const std::string& repo, const Digest& digest, int64_t size,
                   int64_t pushed_ms);

@@ -138,6 +138,30 @@ Result<Digest> StreamPacked(const std::vector<PackedBlob>& copies,
 
 }  // namespace
 
+Status HashPackMembers(const PackIndex& pack,
+                       const PackMemberVisitor& on_blob) {
+  int fd = ::open(pack.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoStatus(pack.path, errno);
+  struct FdCloser {
+    int fd;
+    ~FdCloser() { ::close(fd); }
+  } closer{fd};
+  // File order, so a pack is read front to back once.
+  std::vector<const PackEntry*> by_offset;
+  for (const PackEntry& entry : pack.entries) by_offset.push_back(&entry);
+  std::sort(by_offset.begin(), by_offset.end(),
+            [](const PackEntry* a, const PackEntry* b) {
+              return a->offset < b->offset;
+            });
+  for (const PackEntry* entry : by_offset) {
+    ASSIGN_OR_RETURN(Digest actual,
+                     StreamRange(fd, entry->offset, entry->length, nullptr,
+                                 pack.path));
+    RETURN_IF_ERROR(on_blob(*entry, actual));
+  }
+  return Status::Ok();
+}
+
 fs::path BlobStore::PathOf(const Digest& digest) const {
   const std::string& hex = digest.hex();
   return root_ / "blobs" / "sha256" / hex.substr(0, 2) / hex;

@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -177,6 +178,17 @@ class BlobStore {
   std::shared_ptr<PackSet> packs_;
   std::shared_ptr<LooseFolder> loose_;
 };
+
+// Re-hashes every blob `pack` indexes from the pack's own bytes, whatever
+// other copies of the same digests exist (a loose file, another pack),
+// in file order, calling `on_blob` with each entry and the digest its
+// bytes now hash to (`store verify`: a read takes one copy and would
+// never look at the others). NotFound when the pack is gone; DataLoss
+// when it ends inside a blob.
+using PackMemberVisitor =
+    std::function<Status(const PackEntry& entry, const Digest& actual)>;
+Status HashPackMembers(const PackIndex& pack,
+                       const PackMemberVisitor& on_blob);
 
 // A blob being written in pieces. Nothing is visible in the store until
 // Commit succeeds; destroying an uncommitted writer removes its temp file.

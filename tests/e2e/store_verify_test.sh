@@ -24,6 +24,22 @@ expect_eq "$(json stdout.txt 'd["problems"]')" "[]" "a fresh store is sound"
 # rows.csv, pushed.txt, the empty config and the manifest.
 expect_eq "$(json stdout.txt 'd["blobsChecked"]')" 4 "blobs re-hashed"
 
+# A manifest_refs row deleted by hand: gc marks from those rows, so it
+# would sweep the pushed file while app/files:v1 needs it. Found from the
+# manifest's own bytes.
+pushed=$(sha256sum pushed.txt | cut -d' ' -f1)
+db="$LOCKSTEP_STORE/registry/index.db"
+manifest=$(sqlite3 "$db" \
+  "SELECT manifest FROM manifest_refs WHERE child = 'sha256:$pushed'")
+sqlite3 "$db" "DELETE FROM manifest_refs WHERE child = 'sha256:$pushed'"
+expect_exit 1 "$LOCKSTEP" store verify --json
+expect_eq "$(json stdout.txt \
+  '[(p["kind"], p["digest"]) for p in d["problems"]]')" \
+  "[('index', 'sha256:$pushed')]" "a lost manifest_refs row"
+sqlite3 "$db" "INSERT INTO manifest_refs VALUES \
+  ('app/files', '$manifest', 'sha256:$pushed', 0)"
+expect_exit 0 "$LOCKSTEP" store verify
+
 # A flipped byte in the snapshot's bytes.
 rows=$(sha256sum rows.csv | cut -d' ' -f1)
 chmod u+w "$(blob_path "$rows")"
@@ -45,6 +61,61 @@ expect_eq "$(json stdout.txt \
   "what is gone, and who needs it"
 expect_contains stdout.txt "references a blob that is not in the store"
 expect_contains stdout.txt "rows@1"
+
+# A folder's small files go into a pack; the same bytes are loose too,
+# as an upload of them makes. Each copy is re-hashed where it lies.
+export LOCKSTEP_STORE="$TEST_DIR/packed"
+mkdir small
+for i in 1 2 3; do echo "small file $i" >"small/f$i.txt"; done
+$LOCKSTEP -q data snapshot small --name small
+pack=$(ls "$LOCKSTEP_STORE"/packs/*.pack)
+for f in small/*; do
+  h=$(sha256sum "$f" | cut -d' ' -f1)
+  mkdir -p "$LOCKSTEP_STORE/blobs/sha256/${h:0:2}"
+  cp "$f" "$LOCKSTEP_STORE/blobs/sha256/${h:0:2}/$h"
+done
+expect_exit 0 "$LOCKSTEP" store verify --json
+expect_eq "$(json stdout.txt 'd["packsChecked"]')" 1 "one pack"
+chmod u+w "$pack"
+cp "$pack" sound.pack
+# pack_entry OFFSET: the digest the pack's index names at data OFFSET,
+# read with the layout of docs/formats/pack.md.
+pack_entry() {
+  python3 - "$pack" "$1" <<'PY'
+import sys
+b = open(sys.argv[1], "rb").read()
+at = int.from_bytes(b[-48:-40], "big")
+n = int.from_bytes(b[-40:-32], "big")
+for i in range(n):
+    e = b[at + 48 * i:at + 48 * (i + 1)]
+    if int.from_bytes(e[32:40], "big") == int(sys.argv[2]):
+        print(e[:32].hex())
+PY
+}
+flip_bit() {
+  python3 -c 'import sys; p, o = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(p, "rb").read()); b[o] ^= 1; open(p, "wb").write(b)' \
+    "$1" "$2"
+}
+
+# A flipped bit in the packed copy of a blob that is loose as well.
+first=$(pack_entry 0)
+flip_bit "$pack" 2
+expect_exit 1 "$LOCKSTEP" store verify --json
+expect_eq "$(json stdout.txt \
+  '[(p["kind"], p["digest"], p["file"]) for p in d["problems"]]')" \
+  "[('corrupt', 'sha256:$first', '$pack')]" "the packed copy, named"
+
+# A flipped bit in the pack's index (the first entry's digest).
+cp sound.pack "$pack"
+index_at=$(python3 -c 'import sys; b = open(sys.argv[1], "rb").read()
+print(int.from_bytes(b[-48:-40], "big"))' "$pack")
+flip_bit "$pack" $((index_at + 5))
+expect_exit 1 "$LOCKSTEP" store verify --json
+expect_eq "$(json stdout.txt \
+  '[(p["kind"], p["digest"], p["file"]) for p in d["problems"]]')" \
+  "[('corrupt', '', '$pack')]" "the pack's damaged index, named"
+expect_contains stdout.txt "its index does not hash to its name"
 
 # A store that does not exist is not created by verifying it.
 LOCKSTEP_STORE="$TEST_DIR/none" expect_exit 2 "$LOCKSTEP" store verify
