@@ -16,6 +16,7 @@
 #include "manifest/retention.h"
 #include "metadata/metadata_store.h"
 #include "registry/index.h"
+#include "registry/registry.h"
 #include "registry/store_check.h"
 #include "store/identity.h"
 
@@ -207,8 +208,12 @@ int Verify(const GlobalOptions& globals, bool skip_hashing,
   Status own = RequireStoreDatabase("store verify", globals, metadata->get(),
                                     trust_metadata, /*deletes=*/false);
   if (!own.ok()) return ReportError(own);
-  // Opened only when it exists: verifying creates nothing.
-  std::filesystem::path index_path = location->root / "registry" / "index.db";
+  // Opened only when it exists: verifying creates nothing. One lost
+  // would make the registry's blobs look unreferenced.
+  Status index_kept = registry::CheckRegistryIndexNotLost(location->root);
+  if (!index_kept.ok()) return ReportError(index_kept);
+  std::filesystem::path index_path =
+      registry::RegistryIndexPath(location->root);
   std::unique_ptr<registry::Index> index;
   if (std::filesystem::exists(index_path)) {
     auto opened = registry::Index::Open(index_path);

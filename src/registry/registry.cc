@@ -74,11 +74,61 @@ ApiResult<Digest> ParseDigestParam(const std::string& text) {
 Registry::Registry(std::filesystem::path root, std::unique_ptr<Index> index)
     : blobs_(std::move(root)), index_(std::move(index)) {}
 
+std::filesystem::path RegistryIndexPath(
+    const std::filesystem::path& store_root) {
+  return store_root / "registry" / "index.db";
+}
+
+namespace {
+
+// Written at the store's top once the index exists, outside registry/,
+// so that losing that folder does not lose the evidence too.
+std::filesystem::path IndexCreatedMarker(
+    const std::filesystem::path& store_root) {
+  return store_root / ".registry-index.created";
+}
+
+}  // namespace
+
+Status CheckRegistryIndexNotLost(const std::filesystem::path& store_root) {
+  std::filesystem::path db = RegistryIndexPath(store_root);
+  std::error_code error;
+  uintmax_t size = std::filesystem::file_size(db, error);
+  if (!error && size > 0) return Status::Ok();
+  bool missing = error == std::errc::no_such_file_or_directory;
+  if (error && !missing) return Status::Ok();  // Opening it says why.
+  // Its write-ahead log alone may hold every tag.
+  std::filesystem::path wal = db.string() + "-wal";
+  std::filesystem::path marker = IndexCreatedMarker(store_root);
+  std::filesystem::path evidence;
+  if (std::filesystem::exists(wal, error)) {
+    evidence = wal;
+  } else if (std::filesystem::exists(marker, error)) {
+    evidence = marker;
+  } else {
+    return Status::Ok();  // A store that never served.
+  }
+  return Status::DataLoss(
+      db.string() + ": the registry index is " +
+      (missing ? "missing" : "empty") + " but " + evidence.string() +
+      " shows it held tags and manifests; refusing to start a fresh one, "
+      "in which gc would find nothing to keep. Restore " + db.string() +
+      " from a backup or copy");
+}
+
 Result<std::unique_ptr<Registry>> Registry::Open(
     const std::filesystem::path& store_root) {
   RETURN_IF_ERROR(store::InitializeStoreLayout(store_root));
+  RETURN_IF_ERROR(CheckRegistryIndexNotLost(store_root));
   ASSIGN_OR_RETURN(std::unique_ptr<Index> index,
-                   Index::Open(store_root / "registry" / "index.db"));
+                   Index::Open(RegistryIndexPath(store_root)));
+  std::error_code error;
+  if (!std::filesystem::exists(IndexCreatedMarker(store_root), error)) {
+    RETURN_IF_ERROR(WriteFileAtomically(
+        IndexCreatedMarker(store_root),
+        "The registry index (registry/index.db) exists; see "
+        "docs/registry.md.\n"));
+  }
   auto registry = std::unique_ptr<Registry>(
       new Registry(store_root, std::move(index)));
   RETURN_IF_ERROR(CreateShardFolders(registry->blobs_));

@@ -86,6 +86,15 @@ struct TagPage {
   bool more = false;  // a next page exists (Link header)
 };
 
+// Where the registry's index of a store lives.
+std::filesystem::path RegistryIndexPath(const std::filesystem::path& store_root);
+
+// DataLoss when the store's registry index is missing or empty although
+// the store shows it had one (<store>/.registry-index.created, or the
+// index's write-ahead log): a fresh index would hold no tags or
+// manifests, and gc would then sweep every blob they kept.
+Status CheckRegistryIndexNotLost(const std::filesystem::path& store_root);
+
 class Registry {
  public:
   // Opens the registry over the store at `store_root` (index at

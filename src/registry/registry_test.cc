@@ -149,6 +149,35 @@ TEST_F(RegistryTest, AManifestThatCannotBeReadNowIsUnavailableNotUnknown) {
   EXPECT_EQ(gone.error().code, "MANIFEST_UNKNOWN");
 }
 
+// Found by a tester: with registry/index.db deleted or emptied, gc saw
+// no tags and would have swept every pushed blob, and store verify said
+// "no problems". A lost index is refused instead.
+TEST_F(RegistryTest, ALostIndexIsRefusedNotRecreated) {
+  registry_.reset();
+  fs::path db = RegistryIndexPath(root_);
+  ASSERT_TRUE(fs::exists(db));
+  ASSERT_TRUE(fs::exists(root_ / ".registry-index.created"));
+
+  ASSERT_TRUE(WriteFileAtomically(db, "").ok());
+  fs::remove(db.string() + "-wal");
+  auto emptied = Registry::Open(root_);
+  fs::remove(db);
+  auto removed = Registry::Open(root_);
+
+  ASSERT_FALSE(emptied.ok());
+  EXPECT_EQ(emptied.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(emptied.status().message().find("the registry index is empty"),
+            std::string::npos)
+      << emptied.status().message();
+  ASSERT_FALSE(removed.ok());
+  EXPECT_NE(removed.status().message().find("the registry index is missing"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(db)) << "nothing was recreated";
+  // A store that never served has nothing to lose.
+  fs::remove(root_ / ".registry-index.created");
+  EXPECT_TRUE(Registry::Open(root_).ok());
+}
+
 TEST_F(RegistryTest, UnknownSessionIsBlobUploadUnknown) {
   auto status = registry_->UploadStatus("demo", "no-such-session");
   ASSERT_FALSE(status.ok());

@@ -371,8 +371,18 @@ Result<StoreCheckReport> CheckStore(store::BlobStore& blobs, Index* index,
     }
   }
 
-  ASSIGN_OR_RETURN(std::vector<KeptBlob> needed, roots.Roots());
-  for (const KeptBlob& root : needed) {
+  // A run manifest that no longer matches its hash is damage to report
+  // with the rest, not a reason to stop (gc stops on it, rightly).
+  Result<std::vector<KeptBlob>> needed = roots.Roots();
+  if (needed.status().IsDataLoss() || needed.status().IsInvalidArgument()) {
+    report.problems.push_back(
+        {"corrupt", "",
+         "the lineage roots could not be read: " + needed.status().message(),
+         ""});
+    return report;
+  }
+  RETURN_IF_ERROR(needed.status());
+  for (const KeptBlob& root : *needed) {
     ++report.references_checked;
     if (!blobs.Contains(root.digest)) {
       report.problems.push_back(

@@ -354,5 +354,34 @@ TEST_F(StoreCheckTest, AManifestDeletedAndSweptDuringTheCheckIsNoProblem) {
                             "dangling " + Sha256Of("a layer").ToString()}));
 }
 
+// Found by a tester: one run manifest that no longer matched its hash
+// stopped the whole check (exit 4, "refusing to collect garbage"), and
+// the other damage went unreported.
+class UnreadableRoots : public RetentionRoots {
+ public:
+  Result<std::vector<KeptBlob>> Roots() override {
+    return Status::DataLoss("runs/r1/manifest.json: manifest hash does not "
+                            "match");
+  }
+};
+
+TEST_F(StoreCheckTest, AnUnreadableRunIsOneProblemAmongOthers) {
+  Digest corrupt = *blobs_->PutBytes("intact");
+  fs::path file = blobs_->PathOf(corrupt);
+  fs::permissions(file, fs::perms::owner_write, fs::perm_options::add);
+  ASSERT_TRUE(WriteFileAtomically(file, "damage").ok());
+  UnreadableRoots roots;
+
+  auto report = CheckStore(*blobs_, index_.get(), roots, {});
+
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->problems.size(), 2u);
+  EXPECT_EQ(report->problems[0].kind, "corrupt");
+  EXPECT_EQ(report->problems[0].digest, corrupt.ToString());
+  EXPECT_EQ(report->problems[1].kind, "corrupt");
+  EXPECT_NE(report->problems[1].detail.find("runs/r1/manifest.json"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace lockstep::registry

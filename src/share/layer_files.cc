@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <map>
+#include <set>
 #include <string_view>
 #include <system_error>
 
@@ -28,6 +29,8 @@ bool IsSafeRelativePath(std::string_view title) {
     size_t slash = title.find('/', start);
     std::string_view part = title.substr(start, slash - start);
     if (part.empty() || part == "." || part == "..") return false;
+    // Longer than a file name may be (NAME_MAX): it could not be written.
+    if (part.size() > 255) return false;
     if (slash == std::string_view::npos) return true;
     start = slash + 1;
   }
@@ -174,8 +177,11 @@ Result<std::vector<std::filesystem::path>> WriteLayerFiles(
   std::error_code error;
   std::filesystem::create_directories(folder, error);
   if (error) return ErrnoStatus(folder, error.value());
+  std::set<std::string> done;
   for (const registry::PushLayer& layer : layers) {
     std::string name = LayerFileName(layer);
+    // The same bytes under the same title, twice: one file.
+    if (!done.insert(name).second) continue;
     RETURN_IF_ERROR(PrepareFolders(folder, name, /*create=*/true));
     std::filesystem::path path = folder / name;
     RETURN_IF_ERROR(blobs.CopyOut(layer.digest, path));

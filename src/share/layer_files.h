@@ -45,7 +45,7 @@ Status CheckOutputFolder(const std::vector<registry::PushLayer>& layers,
 // Writes every layer (already in `blobs`, verified again as it is
 // copied) under `folder`, creating it and the subfolders titles name,
 // with CheckOutputFolder's checks made again as each folder is made.
-// Returns the paths written, in layer order.
+// Returns the paths written, in layer order, each once.
 Result<std::vector<std::filesystem::path>> WriteLayerFiles(
     const store::BlobStore& blobs,
     const std::vector<registry::PushLayer>& layers,

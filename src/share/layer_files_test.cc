@@ -35,6 +35,12 @@ TEST(LayerFilesTest, TitlesThatLeaveTheFolderFallBackToTheDigest) {
     registry::PushLayer layer = Titled(title);
     EXPECT_EQ(LayerFileName(layer), layer.digest.hex()) << title;
   }
+  // Found by a tester: a 300-byte title failed the pull after it was
+  // registered (exit 6, "File name too long").
+  registry::PushLayer long_name = Titled("d/" + std::string(256, 'q'));
+  EXPECT_EQ(LayerFileName(long_name), long_name.digest.hex());
+  EXPECT_EQ(LayerFileName(Titled(std::string(255, 'q'))),
+            std::string(255, 'q'));
   registry::PushLayer with_nul = Titled(std::string("a\0b", 3));
   EXPECT_EQ(LayerFileName(with_nul), with_nul.digest.hex());
   registry::PushLayer untitled;
@@ -149,7 +155,9 @@ TEST(LayerFilesTest, WritesEachLayerUnderItsTitle) {
                                "model/weights.bin"}}};
   registry::PushLayer untitled{card, "application/octet-stream", nullptr};
 
-  auto written = WriteLayerFiles(blobs, {nested, untitled}, root / "out");
+  // The same layer twice is written, and listed, once.
+  auto written =
+      WriteLayerFiles(blobs, {nested, untitled, nested}, root / "out");
 
   ASSERT_TRUE(written.ok()) << written.status().ToString();
   ASSERT_EQ(written->size(), 2u);

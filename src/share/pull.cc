@@ -3,6 +3,9 @@
 // The pull half of share.h: fetch an OCI artifact and re-register the
 // run, snapshots and artifacts it carries in the local lineage store.
 
+#include <set>
+#include <utility>
+
 #include "core/canonical_json.h"
 #include "core/clock.h"
 #include "core/files.h"
@@ -393,7 +396,9 @@ Status Sharer::RegisterLayers(const std::string& origin,
   // Each layer a File; an index (or a manifest without layers) itself,
   // which keeps what it references.
   std::vector<metadata::Artifact> brought;
+  std::set<std::pair<Digest, std::string>> seen;
   for (const registry::PushLayer& layer : summary->pulled.layers) {
+    if (!seen.insert({layer.digest, LayerFileName(layer)}).second) continue;
     metadata::Artifact artifact;
     artifact.type = kPulledFileType;
     artifact.digest = layer.digest.ToString();

@@ -62,6 +62,18 @@ expect_eq "$(json stdout.txt \
 expect_contains stdout.txt "references a blob that is not in the store"
 expect_contains stdout.txt "rows@1"
 
+# Found by a tester: with registry/index.db gone, verify said "no
+# problems" and gc would have swept every pushed blob.
+mv "$LOCKSTEP_STORE/registry/index.db" "$TEST_DIR/index.db.saved"
+rm -f "$LOCKSTEP_STORE/registry/index.db-wal" \
+  "$LOCKSTEP_STORE/registry/index.db-shm"
+expect_exit 4 "$LOCKSTEP" store verify
+expect_contains stderr.txt "the registry index is missing"
+expect_exit 4 "$LOCKSTEP" gc --dry-run
+expect_contains stderr.txt "refusing to start a fresh one"
+[[ ! -e "$LOCKSTEP_STORE/registry/index.db" ]] || fail "an index was made"
+mv "$TEST_DIR/index.db.saved" "$LOCKSTEP_STORE/registry/index.db"
+
 # A folder's small files go into a pack; the same bytes are loose too,
 # as an upload of them makes. Each copy is re-hashed where it lies.
 export LOCKSTEP_STORE="$TEST_DIR/packed"
