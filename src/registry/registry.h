@@ -87,7 +87,8 @@ struct TagPage {
 };
 
 // Where the registry's index of a store lives.
-std::filesystem::path RegistryIndexPath(const std::filesystem::path& store_root);
+std::filesystem::path RegistryIndexPath(
+    const std::filesystem::path& store_root);
 
 // DataLoss when the store's registry index is missing or empty although
 // the store shows it had one (<store>/.registry-index.created, or the
