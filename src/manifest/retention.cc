@@ -317,7 +317,18 @@ Result<std::vector<registry::KeptBlob>> LineageRetentionRoots::Roots() {
   for (const metadata::Artifact& artifact : pulled) {
     Result<Digest> digest = Digest::Parse(artifact.digest);
     if (artifact.state != "live" || !digest.ok()) continue;
+    // Named as the pull recorded it: the reference, and a file's title.
     std::string holder = "pulled artifact " + std::to_string(artifact.id);
+    const Json& properties = artifact.custom_properties;
+    std::string title;
+    if (properties.is_object() && properties.contains("title") &&
+        properties["title"].is_string()) {
+      title = properties["title"].get<std::string>();
+    }
+    if (!artifact.uri.empty()) {
+      holder += " (" + artifact.uri + (title.empty() ? "" : ", " + title) +
+                ")";
+    }
     if (artifact.type != kPulledManifestType) {
       roots.push_back({*digest, holder});
       continue;

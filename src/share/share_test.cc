@@ -168,6 +168,32 @@ TEST_F(ShareTest, AnArtifactPulledOnItsOwnIsARoot) {
   EXPECT_FALSE(Has(RootDigests(), other.ToString()));
 }
 
+// Found by a tester: `store verify` said "missing sha256:...: pulled
+// artifact 2", naming neither the reference nor the file.
+TEST_F(ShareTest, APulledFileIsNamedByItsReferenceAndTitle) {
+  metadata::Artifact artifact;
+  artifact.type = kPulledFileType;
+  artifact.uri = "127.0.0.1:5000/app/files:v1@sha256:" + std::string(64, 'a');
+  artifact.digest = Sha256Of("gone").ToString();
+  artifact.custom_properties = {{"title", "model/weights.bin"}};
+  metadata::ExecutionRecord pull;
+  pull.execution.type = manifest::kPulledArtifactExecution;
+  pull.execution.name = artifact.uri;
+  pull.execution.state = metadata::ExecutionState::kComplete;
+  pull.outputs.emplace_back("layer", artifact);
+  ASSERT_TRUE(metadata_->RecordExecution(&pull).ok());
+  int64_t id = pull.outputs[0].second.id;
+
+  manifest::LineageRetentionRoots roots(metadata_.get(), blobs_.get());
+  auto kept = roots.Roots();
+
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ((*kept)[0].reason, "pulled artifact " + std::to_string(id) +
+                                   " (" + artifact.uri +
+                                   ", model/weights.bin)");
+}
+
 TEST_F(ShareTest, ExpiredSnapshotARunNeedsIsKeptNamingTheRun) {
   WriteBytes(root_ / "train.csv", "x\n1\n2\n");
   data::SnapshotInfo info = Snap(root_ / "train.csv", "train", 1000);
