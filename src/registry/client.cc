@@ -813,38 +813,11 @@ Result<PushResult> Client::Push(const Reference& target,
   for (const PushLayer& layer : request.layers) {
     digests.push_back(layer.digest);
   }
-  uint64_t total = 0;
-  for (const Digest& digest : digests) total += *blobs_.SizeOf(digest);
-  Progress progress("pushing " + target.ToString(), total, "B");
-  for (const Digest& digest : digests) {
-    bool mounted = false;
-    ASSIGN_OR_RETURN(bool sent, UploadBlob(target, digest, request.mount_from,
-                                           &mounted));
-    if (mounted) {
-      ++result.mounted;
-    } else if (sent) {
-      ++result.uploaded;
-    } else {
-      ++result.skipped;
-    }
-    progress.Advance(*blobs_.SizeOf(digest));
-  }
-  progress.Finish();
-
-  std::string url = BaseUrl(target) + "/manifests/" + reference;
+  RETURN_IF_ERROR(UploadBlobs(target, digests, request.mount_from, &result));
   ASSIGN_OR_RETURN(Response put,
-                   Send(target, "PUT", url,
-                        {"Content-Type: " + std::string(kOciManifest)}, body,
-                        true));
-  if (put.status != 201) {
-    return ManifestRefused("PUT " + url, put.status, put.body,
-                           result.uploaded + result.mounted > 0);
-  }
-  std::string echoed = put.Header("docker-content-digest");
-  if (!echoed.empty() && echoed != result.manifest.ToString()) {
-    return Status::DataLoss("registry stored the manifest as " + echoed +
-                            ", not " + result.manifest.ToString());
-  }
+                   PutManifestBody(target, reference, std::string(kOciManifest),
+                                   body, result.manifest,
+                                   result.uploaded + result.mounted > 0));
   // No OCI-Subject: the registry has no referrers API, and distribution
   // spec 1.1 has the client keep the referrers tag instead.
   if (request.subject && put.Header("oci-subject").empty()) {
@@ -903,23 +876,50 @@ Result<Digest> Client::PushManifest(const Reference& target,
                                     const std::string& media_type,
                                     const std::string& body) {
   mount_scope_.clear();
+  // As for an artifact: a target the manifest cannot be put under is
+  // refused before any blob goes up.
+  Digest digest = Sha256Of(body);
+  ASSIGN_OR_RETURN(std::string reference,
+                   ManifestPutReference(target, digest));
+  PushResult sent;
+  RETURN_IF_ERROR(UploadBlobs(target, blobs, "", &sent));
+  RETURN_IF_ERROR(PutManifestBody(target, reference, media_type, body, digest,
+                                  sent.uploaded + sent.mounted > 0)
+                      .status());
+  return digest;
+}
+
+Status Client::UploadBlobs(const Reference& target,
+                           const std::vector<Digest>& digests,
+                           const std::string& mount_from,
+                           PushResult* counts) {
   uint64_t total = 0;
-  for (const Digest& digest : blobs) {
+  for (const Digest& digest : digests) {
     ASSIGN_OR_RETURN(uint64_t size, blobs_.SizeOf(digest));
     total += size;
   }
   Progress progress("pushing " + target.ToString(), total, "B");
-  bool wrote_blobs = false;
-  for (const Digest& digest : blobs) {
+  for (const Digest& digest : digests) {
     bool mounted = false;
-    ASSIGN_OR_RETURN(bool sent, UploadBlob(target, digest, "", &mounted));
-    wrote_blobs = wrote_blobs || sent || mounted;
+    ASSIGN_OR_RETURN(bool sent,
+                     UploadBlob(target, digest, mount_from, &mounted));
+    if (mounted) {
+      ++counts->mounted;
+    } else if (sent) {
+      ++counts->uploaded;
+    } else {
+      ++counts->skipped;
+    }
     progress.Advance(*blobs_.SizeOf(digest));
   }
   progress.Finish();
-  Digest digest = Sha256Of(body);
-  ASSIGN_OR_RETURN(std::string reference,
-                   ManifestPutReference(target, digest));
+  return Status::Ok();
+}
+
+Result<Client::Response> Client::PutManifestBody(
+    const Reference& target, const std::string& reference,
+    const std::string& media_type, const std::string& body,
+    const Digest& digest, bool wrote_blobs) {
   std::string url = BaseUrl(target) + "/manifests/" + reference;
   ASSIGN_OR_RETURN(Response put,
                    Send(target, "PUT", url, {"Content-Type: " + media_type},
@@ -932,7 +932,7 @@ Result<Digest> Client::PushManifest(const Reference& target,
     return Status::DataLoss("registry stored the manifest as " + echoed +
                             ", not " + digest.ToString());
   }
-  return digest;
+  return put;
 }
 
 namespace {

@@ -132,6 +132,20 @@ class Client {
                         uint64_t max_body = kMaxManifestBytes);
   Status Authenticate(const Reference& ref, const std::string& challenge,
                       bool push_scope);
+  // Uploads `digests` (which must be in the store) to `target`, with a
+  // progress bar, counting each as uploaded, mounted or skipped.
+  Status UploadBlobs(const Reference& target,
+                     const std::vector<Digest>& digests,
+                     const std::string& mount_from, PushResult* counts);
+  // PUTs `body` (hashing to `digest`) as the manifest `reference` of
+  // `target`, and checks the digest the registry answers with.
+  // `wrote_blobs` tells a refusal of the manifest from one of the login
+  // (ManifestRefused).
+  Result<Response> PutManifestBody(const Reference& target,
+                                   const std::string& reference,
+                                   const std::string& media_type,
+                                   const std::string& body,
+                                   const Digest& digest, bool wrote_blobs);
   // The OCI manifest body of an artifact push (the layers must be in the
   // store), with `config` as its config.
   Result<std::string> ArtifactManifest(const Reference& target,
