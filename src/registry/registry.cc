@@ -211,13 +211,18 @@ ApiResult<UploadState> Registry::StartUpload(const std::string& repo) {
   return UploadState{id, 0};
 }
 
+Registry::SessionMap::iterator Registry::EndSessionLocked(
+    SessionMap::iterator session) {
+  session->second->ended = true;
+  return sessions_.erase(session);
+}
+
 bool Registry::MakeRoomForSessionLocked(int64_t now_ms) {
   auto longest_idle = sessions_.end();
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     int64_t idle = now_ms - it->second->last_active_ms;
     if (idle > upload_limits_.idle_ms) {
-      it->second->ended = true;
-      it = sessions_.erase(it);
+      it = EndSessionLocked(it);
       continue;
     }
     if (longest_idle == sessions_.end() ||
@@ -230,8 +235,7 @@ bool Registry::MakeRoomForSessionLocked(int64_t now_ms) {
   if (longest_idle != sessions_.end() &&
       now_ms - longest_idle->second->last_active_ms >=
           upload_limits_.evictable_idle_ms) {
-    longest_idle->second->ended = true;
-    sessions_.erase(longest_idle);
+    EndSessionLocked(longest_idle);
     return true;
   }
   return false;
@@ -290,8 +294,7 @@ std::shared_ptr<Registry::Session> Registry::FindSession(
     return nullptr;
   }
   if (now - found->second->last_active_ms > upload_limits_.idle_ms) {
-    found->second->ended = true;
-    sessions_.erase(found);
+    EndSessionLocked(found);
     return nullptr;
   }
   found->second->last_active_ms = now;

@@ -191,6 +191,10 @@ class Registry {
   // longest-idle one that may be evicted. False when no room is left.
   // REQUIRES: sessions_mutex_ held.
   bool MakeRoomForSessionLocked(int64_t now_ms);
+  using SessionMap = std::map<std::string, std::shared_ptr<Session>>;
+  // Ends `session` to make room or for idleness: a request still writing
+  // to it sees `ended`. Returns the next entry. REQUIRES: sessions_mutex_.
+  SessionMap::iterator EndSessionLocked(SessionMap::iterator session);
   ApiResult<Digest> ResolveReference(const std::string& repo,
                                      const std::string& reference);
   ApiResult<Empty> CheckReferences(const std::string& repo,
@@ -204,7 +208,7 @@ class Registry {
   store::BlobStore blobs_;
   std::unique_ptr<Index> index_;
   std::mutex sessions_mutex_;
-  std::map<std::string, std::shared_ptr<Session>> sessions_;
+  SessionMap sessions_;
   UploadLimits upload_limits_;
   // Last, so that it stops before the sessions its jobs look at go.
   BackgroundQueue background_;
