@@ -380,15 +380,30 @@ Status Sharer::RegisterArtifact(const Json& record, PullSummary* summary) {
   Json custom = record.value("custom_properties", Json::object());
   artifact.properties = properties.is_object() ? properties : Json::object();
   artifact.custom_properties = custom.is_object() ? custom : Json::object();
-  // Recorded as a pull's output: that makes it a root gc keeps.
+  ASSIGN_OR_RETURN(std::vector<int64_t> ids,
+                   RecordPulledArtifacts(digest_text, "artifact",
+                                         {std::move(artifact)}));
+  summary->artifacts.push_back(ids[0]);
+  return Status::Ok();
+}
+
+Result<std::vector<int64_t>> Sharer::RecordPulledArtifacts(
+    const std::string& name, const std::string& port,
+    std::vector<metadata::Artifact> artifacts) {
+  // Recorded as a pull's outputs: that makes them roots gc keeps.
   metadata::ExecutionRecord pull;
   pull.execution.type = manifest::kPulledArtifactExecution;
-  pull.execution.name = digest_text;
+  pull.execution.name = name;
   pull.execution.state = metadata::ExecutionState::kComplete;
-  pull.outputs.emplace_back("artifact", artifact);
+  for (metadata::Artifact& artifact : artifacts) {
+    pull.outputs.emplace_back(port, std::move(artifact));
+  }
   RETURN_IF_ERROR(metadata_->RecordExecution(&pull).status());
-  summary->artifacts.push_back(pull.outputs[0].second.id);
-  return Status::Ok();
+  std::vector<int64_t> ids;
+  for (const auto& [unused, artifact] : pull.outputs) {
+    ids.push_back(artifact.id);
+  }
+  return ids;
 }
 
 Status Sharer::RegisterLayers(const std::string& origin,
@@ -398,12 +413,13 @@ Status Sharer::RegisterLayers(const std::string& origin,
   std::vector<metadata::Artifact> brought;
   std::set<std::pair<Digest, std::string>> seen;
   for (const registry::PushLayer& layer : summary->pulled.layers) {
-    if (!seen.insert({layer.digest, LayerFileName(layer)}).second) continue;
+    std::string title = LayerFileName(layer);
+    if (!seen.insert({layer.digest, title}).second) continue;
     metadata::Artifact artifact;
     artifact.type = kPulledFileType;
     artifact.digest = layer.digest.ToString();
     artifact.custom_properties = {{"mediaType", layer.media_type},
-                                  {"title", LayerFileName(layer)}};
+                                  {"title", title}};
     brought.push_back(std::move(artifact));
   }
   if (brought.empty()) {
@@ -431,18 +447,9 @@ Status Sharer::RegisterLayers(const std::string& origin,
     return Status::Ok();
   }
 
-  metadata::ExecutionRecord pull;
-  pull.execution.type = manifest::kPulledArtifactExecution;
-  pull.execution.name = origin;
-  pull.execution.state = metadata::ExecutionState::kComplete;
-  for (metadata::Artifact& artifact : brought) {
-    artifact.uri = origin;
-    pull.outputs.emplace_back("layer", std::move(artifact));
-  }
-  RETURN_IF_ERROR(metadata_->RecordExecution(&pull).status());
-  for (const auto& [unused, artifact] : pull.outputs) {
-    summary->artifacts.push_back(artifact.id);
-  }
+  for (metadata::Artifact& artifact : brought) artifact.uri = origin;
+  ASSIGN_OR_RETURN(summary->artifacts,
+                   RecordPulledArtifacts(origin, "layer", std::move(brought)));
   return Status::Ok();
 }
 

@@ -147,6 +147,12 @@ class Sharer {
   // Records each layer of an artifact that carries no Lockstep record
   // (files, another tool's artifact) as a pulled artifact.
   Status RegisterLayers(const std::string& origin, PullSummary* summary);
+  // Records `artifacts` as the outputs (on `port`) of one
+  // lockstep/pull-artifact execution named `name`, which makes them
+  // retention roots; returns their ids, in order.
+  Result<std::vector<int64_t>> RecordPulledArtifacts(
+      const std::string& name, const std::string& port,
+      std::vector<metadata::Artifact> artifacts);
 
   store::BlobStore* blobs_;
   metadata::MetadataStore* metadata_;
