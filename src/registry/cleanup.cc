@@ -501,17 +501,15 @@ Status RemovePlannedTag(Index& index, const CleanupDecision& decision) {
 using RepoDigest = std::pair<std::string, Digest>;
 
 // Whether the planned removal of a manifest still stands: the registry
-// served pushes while the plan was made, and a tag or a fresh push of the
-// same manifest since then holds it.
-Result<bool> StillUnheld(Index& index, const CleanupDecision& decision) {
+// served pushes while the plan was made, and a tag (among `tagged`, what
+// the repository's tags point at now) or a fresh push of the same
+// manifest since then holds it.
+Result<bool> StillUnheld(Index& index, const CleanupDecision& decision,
+                         const std::set<Digest>& tagged) {
   ASSIGN_OR_RETURN(std::optional<ManifestRow> row,
                    index.FindManifest(decision.repository, decision.digest));
   if (!row || row->pushed_ms != decision.pushed_ms) return false;
-  ASSIGN_OR_RETURN(std::vector<TagRow> tags,
-                   index.TagsOf(decision.repository));
-  return std::none_of(tags.begin(), tags.end(), [&](const TagRow& tag) {
-    return tag.digest == decision.digest;
-  });
+  return tagged.count(decision.digest) == 0;
 }
 
 // Drops from `doomed` every manifest an index outside it lists (one
@@ -543,14 +541,25 @@ Status SpareListedManifests(Index& index, std::set<RepoDigest>* doomed) {
 
 Status ApplyCleanup(Index& index, const CleanupPlan& plan) {
   return index.InWriteTransaction([&]() -> Status {
+    // Tags first: a manifest is judged against the tags left after them.
+    for (const CleanupDecision& decision : plan.decisions) {
+      if (decision.remove && !decision.tag.empty()) {
+        RETURN_IF_ERROR(RemovePlannedTag(index, decision));
+      }
+    }
+    std::map<std::string, std::set<Digest>> tagged;  // Read once a repo.
     std::set<RepoDigest> doomed;
     for (const CleanupDecision& decision : plan.decisions) {
-      if (!decision.remove) continue;
-      if (!decision.tag.empty()) {
-        RETURN_IF_ERROR(RemovePlannedTag(index, decision));
-        continue;
+      if (!decision.remove || !decision.tag.empty()) continue;
+      if (!tagged.count(decision.repository)) {
+        ASSIGN_OR_RETURN(std::vector<TagRow> tags,
+                         index.TagsOf(decision.repository));
+        std::set<Digest>& digests = tagged[decision.repository];
+        for (const TagRow& tag : tags) digests.insert(tag.digest);
       }
-      ASSIGN_OR_RETURN(bool unheld, StillUnheld(index, decision));
+      ASSIGN_OR_RETURN(bool unheld,
+                       StillUnheld(index, decision,
+                                   tagged.at(decision.repository)));
       if (unheld) doomed.insert({decision.repository, decision.digest});
     }
     RETURN_IF_ERROR(SpareListedManifests(index, &doomed));
