@@ -44,14 +44,15 @@ std::string TitleOf(const std::string& item) {
   return path.filename().string();
 }
 
-// What is at `path`, not following a symbolic link: "missing", "link",
-// "folder" or "other".
-std::string KindAt(const std::filesystem::path& path) {
+enum class PathKind { kMissing, kLink, kFolder, kOther };
+
+// What is at `path`, not following a symbolic link.
+PathKind KindAt(const std::filesystem::path& path) {
   struct stat info;
-  if (::lstat(path.c_str(), &info) != 0) return "missing";
-  if (S_ISLNK(info.st_mode)) return "link";
-  if (S_ISDIR(info.st_mode)) return "folder";
-  return "other";
+  if (::lstat(path.c_str(), &info) != 0) return PathKind::kMissing;
+  if (S_ISLNK(info.st_mode)) return PathKind::kLink;
+  if (S_ISDIR(info.st_mode)) return PathKind::kFolder;
+  return PathKind::kOther;
 }
 
 // Refuses a file `name` (a safe title) under `folder` whose folders
@@ -60,25 +61,29 @@ std::string KindAt(const std::filesystem::path& path) {
 // missing folders one part at a time, each checked as it is made.
 Status PrepareFolders(const std::filesystem::path& folder,
                       const std::string& name, bool create) {
-  std::filesystem::path at = folder;
   for (size_t slash = name.find('/'); slash != std::string::npos;
        slash = name.find('/', slash + 1)) {
-    at = folder / name.substr(0, slash);
-    std::string kind = KindAt(at);
-    if (kind == "missing" && create && ::mkdir(at.c_str(), 0755) != 0 &&
-        errno != EEXIST) {
-      return ErrnoStatus(at, errno);
+    std::filesystem::path at = folder / name.substr(0, slash);
+    PathKind kind = KindAt(at);
+    if (kind == PathKind::kMissing && create) {
+      if (::mkdir(at.c_str(), 0755) != 0 && errno != EEXIST) {
+        return ErrnoStatus(at, errno);
+      }
+      kind = KindAt(at);  // Made here, or by someone else meanwhile.
     }
-    if (kind == "missing" && create) kind = KindAt(at);
-    if (kind == "link" || kind == "other") {
-      return Status::InvalidArgument(
-          at.string() + " is " +
-          (kind == "link" ? "a symbolic link" : "not a folder") +
-          ", and a layer titled " + name + " would be written " +
-          (kind == "link" ? "through it" : "under it"));
+    if (kind == PathKind::kLink) {
+      return Status::InvalidArgument(at.string() +
+                                     " is a symbolic link, and a layer "
+                                     "titled " + name +
+                                     " would be written through it");
+    }
+    if (kind == PathKind::kOther) {
+      return Status::InvalidArgument(at.string() +
+                                     " is not a folder, and a layer titled " +
+                                     name + " would be written under it");
     }
   }
-  if (KindAt(folder / name) == "folder") {
+  if (KindAt(folder / name) == PathKind::kFolder) {
     return Status::InvalidArgument((folder / name).string() +
                                    " is a folder, and a layer is titled " +
                                    name);
@@ -90,8 +95,9 @@ Status PrepareFolders(const std::filesystem::path& folder,
 
 Status CheckOutputFolder(const std::vector<registry::PushLayer>& layers,
                          const std::filesystem::path& folder) {
-  std::string kind = KindAt(folder);
-  if (kind != "missing" && kind != "folder" &&
+  PathKind kind = KindAt(folder);
+  // The folder itself may be a link to one: the user's own choice.
+  if (kind != PathKind::kMissing && kind != PathKind::kFolder &&
       !std::filesystem::is_directory(folder)) {
     return Status::InvalidArgument(folder.string() + " is not a folder");
   }
