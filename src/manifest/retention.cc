@@ -309,6 +309,31 @@ Result<std::vector<registry::KeptBlob>> LineageRetentionRoots::Roots() {
     }
   }
 
+  RETURN_IF_ERROR(AddPulledArtifacts(&roots));
+  return roots;
+}
+
+namespace {
+
+// Who holds a pulled artifact's bytes, named as the pull recorded it:
+// the reference pulled, and a file's title.
+std::string PulledHolder(const metadata::Artifact& artifact) {
+  std::string holder = "pulled artifact " + std::to_string(artifact.id);
+  if (artifact.uri.empty()) return holder;
+  const Json& properties = artifact.custom_properties;
+  std::string title;
+  if (properties.is_object() && properties.contains("title") &&
+      properties["title"].is_string()) {
+    title = properties["title"].get<std::string>();
+  }
+  return holder + " (" + artifact.uri + (title.empty() ? "" : ", " + title) +
+         ")";
+}
+
+}  // namespace
+
+Status LineageRetentionRoots::AddPulledArtifacts(
+    std::vector<registry::KeptBlob>* roots) const {
   // An artifact pulled on its own names bytes nothing else keeps (found
   // by a tester: gc took them and left the record).
   ASSIGN_OR_RETURN(
@@ -317,20 +342,9 @@ Result<std::vector<registry::KeptBlob>> LineageRetentionRoots::Roots() {
   for (const metadata::Artifact& artifact : pulled) {
     Result<Digest> digest = Digest::Parse(artifact.digest);
     if (artifact.state != "live" || !digest.ok()) continue;
-    // Named as the pull recorded it: the reference, and a file's title.
-    std::string holder = "pulled artifact " + std::to_string(artifact.id);
-    const Json& properties = artifact.custom_properties;
-    std::string title;
-    if (properties.is_object() && properties.contains("title") &&
-        properties["title"].is_string()) {
-      title = properties["title"].get<std::string>();
-    }
-    if (!artifact.uri.empty()) {
-      holder += " (" + artifact.uri + (title.empty() ? "" : ", " + title) +
-                ")";
-    }
+    std::string holder = PulledHolder(artifact);
     if (artifact.type != kPulledManifestType) {
-      roots.push_back({*digest, holder});
+      roots->push_back({*digest, holder});
       continue;
     }
     // An index (or a manifest without layers) pulled as it is: what it
@@ -339,10 +353,10 @@ Result<std::vector<registry::KeptBlob>> LineageRetentionRoots::Roots() {
     AddImageManifest(Json(artifact.digest), blobs_, "OCI manifest", 0,
                      &needs);
     for (NeededBlob& blob : needs.Take()) {
-      roots.push_back({blob.digest, std::move(blob.reason)});
+      roots->push_back({blob.digest, std::move(blob.reason)});
     }
   }
-  return roots;
+  return Status::Ok();
 }
 
 }  // namespace lockstep::manifest

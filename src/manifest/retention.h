@@ -85,6 +85,8 @@ class LineageRetentionRoots : public registry::RetentionRoots {
  private:
   Status AddManifestsOnDisk(const std::set<std::string>& recorded,
                             std::vector<registry::KeptBlob>* roots) const;
+  // The outputs of lockstep/pull-artifact executions that still live.
+  Status AddPulledArtifacts(std::vector<registry::KeptBlob>* roots) const;
 
   metadata::MetadataStore* metadata_;
   const store::BlobStore* blobs_;
