@@ -7,11 +7,12 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
-#include <cctype>
 #include <map>
 #include <set>
 #include <utility>
 #include <vector>
+
+#include "core/ascii.h"
 
 namespace lockstep {
 
@@ -431,12 +432,8 @@ std::pair<size_t, std::string> RepeatedKeyAt(std::string_view text,
   std::pair<size_t, std::string> repeated{std::string_view::npos, ""};
   VisitObjectKeys(text, [&](const std::string& object,
                             const std::string& key, size_t at) {
-    std::string seen = key;
-    if (key_case == KeyCase::kIgnored) {
-      for (char& c : seen) {
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      }
-    }
+    std::string seen = key_case == KeyCase::kIgnored ? AsciiLowercase(key)
+                                                     : key;
     if (keys_by_object[object].insert(seen).second) return false;
     repeated = {at, key};
     return true;

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <thread>
 
+#include "core/ascii.h"
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/log.h"
@@ -60,10 +61,7 @@ bool IsValidName(std::string_view name) {
 }
 
 bool IsCsvPath(const fs::path& path) {
-  std::string extension = path.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  return extension == ".csv";
+  return AsciiLowercase(path.extension().string()) == ".csv";
 }
 
 std::string DefaultCreator() {

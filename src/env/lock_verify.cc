@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 
+#include "core/ascii.h"
 #include "core/files.h"
 #include "core/base64.h"
 #include "env/lockfile.h"
@@ -14,16 +15,10 @@
 namespace lockstep::env {
 namespace {
 
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // Versions compare case-insensitively; a leading "v" is not significant
 // (PEP 440 normalisation).
 bool SameVersion(std::string_view a, std::string_view b) {
-  std::string x = Lower(a), y = Lower(b);
+  std::string x = AsciiLowercase(a), y = AsciiLowercase(b);
   if (!x.empty() && x[0] == 'v') x.erase(0, 1);
   if (!y.empty() && y[0] == 'v') y.erase(0, 1);
   return x == y;

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <fmt/format.h>
 
+#include "core/ascii.h"
 #include "core/files.h"
 #include "core/base64.h"
 #include "core/utf8.h"
@@ -29,12 +30,6 @@ std::string_view Trim(std::string_view text) {
   while (!text.empty() && IsSpace(text.front())) text.remove_prefix(1);
   while (!text.empty() && IsSpace(text.back())) text.remove_suffix(1);
   return text;
-}
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 bool StartsWith(std::string_view text, std::string_view prefix) {
@@ -353,8 +348,8 @@ bool Parser::ParseHash(const Token& token, std::string_view value,
                                   value));
     return false;
   }
-  std::string algorithm = Lower(value.substr(0, colon));
-  std::string hex = Lower(value.substr(colon + 1));
+  std::string algorithm = AsciiLowercase(value.substr(0, colon));
+  std::string hex = AsciiLowercase(value.substr(colon + 1));
   bool is_hex = !hex.empty() && std::all_of(hex.begin(), hex.end(), [](char c) {
     return std::isxdigit(static_cast<unsigned char>(c));
   });

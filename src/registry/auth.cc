@@ -11,9 +11,9 @@
 #include <openssl/crypto.h>
 
 #include <algorithm>
-#include <cctype>
 #include <sstream>
 
+#include "core/ascii.h"
 #include "core/base64.h"
 #include "core/canonical_json.h"
 #include "core/files.h"
@@ -57,14 +57,9 @@ Result<std::vector<std::string>> StringList(const Json& value,
 
 std::optional<std::string> CredentialsOf(std::string_view header,
                                          std::string_view scheme) {
-  if (header.size() <= scheme.size() || header[scheme.size()] != ' ') {
+  if (header.size() <= scheme.size() || header[scheme.size()] != ' ' ||
+      !EqualsIgnoringAsciiCase(header.substr(0, scheme.size()), scheme)) {
     return std::nullopt;
-  }
-  for (size_t i = 0; i < scheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) !=
-        std::tolower(static_cast<unsigned char>(scheme[i]))) {
-      return std::nullopt;
-    }
   }
   std::string_view credentials = header.substr(scheme.size());
   credentials.remove_prefix(

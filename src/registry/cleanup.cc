@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "core/ascii.h"
 #include "core/canonical_json.h"
 #include "core/clock.h"
 #include "core/json_keys.h"
@@ -32,11 +33,6 @@ Result<std::vector<std::string>> Strings(const Json& object, const char* key,
   return out;
 }
 
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(c));
-  return text;
-}
-
 Result<std::optional<int64_t>> Duration(const Json& object, const char* key,
                                         const std::string& where) {
   auto found = object.find(key);
@@ -61,7 +57,8 @@ Result<PolicyCondition> ParseCondition(const Json& value,
   PolicyCondition condition;
   auto state = value.find("tagState");
   if (state != value.end()) {
-    std::string text = state->is_string() ? Lower(*state) : "";
+    std::string text =
+        state->is_string() ? AsciiLowercase(state->get<std::string>()) : "";
     if (text == "tagged") {
       condition.tag_state = TagState::kTagged;
     } else if (text == "untagged") {
@@ -105,10 +102,10 @@ Result<CleanupPolicy> ParsePolicy(const Json& value,
   auto action = value.find("action");
   std::string type;
   if (action != value.end() && action->is_string()) {
-    type = Lower(*action);
+    type = AsciiLowercase(action->get<std::string>());
   } else if (action != value.end() && action->is_object() &&
              action->contains("type") && (*action)["type"].is_string()) {
-    type = Lower((*action)["type"]);
+    type = AsciiLowercase((*action)["type"].get<std::string>());
   }
   if (type != "delete" && type != "keep") {
     return Status::InvalidArgument(where + ".action: want Delete or Keep");

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "core/ascii.h"
 #include "core/base64.h"
 #include "core/canonical_json.h"
 #include "core/dynamic_library.h"
@@ -76,11 +77,6 @@ void* NewCurlHandle() {
   return api.ok() ? (*api)->easy_init() : nullptr;
 }
 
-std::string Lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(c));
-  return text;
-}
-
 // key="value" pairs of a WWW-Authenticate challenge after its scheme.
 std::map<std::string, std::string> ChallengeParams(const std::string& text) {
   std::map<std::string, std::string> params;
@@ -102,7 +98,7 @@ std::map<std::string, std::string> ChallengeParams(const std::string& text) {
       value = text.substr(next, comma - next);
       at = comma;
     }
-    params[Lower(key)] = value;
+    params[AsciiLowercase(key)] = value;
   }
   return params;
 }
@@ -233,7 +229,7 @@ Status Client::Authenticate(const Reference& ref, const std::string& challenge,
                     (push_scope ? "push" : "pull");
   ASSIGN_OR_RETURN(std::optional<std::string> credentials,
                    Credentials(ref.registry));
-  std::string scheme = Lower(challenge.substr(0, challenge.find(' ')));
+  std::string scheme = AsciiLowercase(challenge.substr(0, challenge.find(' ')));
   if (scheme == "basic") {
     if (!credentials) {
       return Status::FailedPrecondition(
@@ -298,7 +294,7 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) {
       value.pop_back();
     }
-    (*headers)[Lower(line.substr(0, colon))] = value;
+    (*headers)[AsciiLowercase(line.substr(0, colon))] = value;
   } else if (line.rfind("HTTP/", 0) == 0) {
     headers->clear();  // a new response (after a redirect or 100)
   }

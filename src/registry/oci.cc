@@ -2,10 +2,10 @@
 
 #include "registry/oci.h"
 
-#include <cctype>
 #include <limits>
 #include <regex>
 
+#include "core/ascii.h"
 #include "core/canonical_json.h"
 
 namespace lockstep::registry {
@@ -183,11 +183,7 @@ std::string CanonicalMediaType(std::string_view value) {
   size_t first = type.find_first_not_of(" \t");
   size_t last = type.find_last_not_of(" \t");
   if (first == std::string_view::npos) return "";
-  std::string canonical(type.substr(first, last - first + 1));
-  for (char& c : canonical) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return canonical;
+  return AsciiLowercase(type.substr(first, last - first + 1));
 }
 
 Result<ParsedManifest> ParseManifest(std::string_view body,
