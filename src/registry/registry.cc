@@ -469,8 +469,12 @@ ApiResult<Digest> Registry::ResolveReference(const std::string& repo,
     }
     return *digest;
   }
+  // A lookup is answered by what exists: no tag can be named so, so the
+  // manifest is unknown. The OCI conformance suite and docker/distribution
+  // answer 404 here; only a PUT refuses the name itself (TAG_INVALID).
   if (!IsValidTag(reference)) {
-    return TagInvalid("invalid tag '" + reference + "'");
+    return ManifestUnknown("no manifest named '" + reference + "' in " +
+                           repo + ": it is not a valid tag");
   }
   Result<std::optional<TagRow>> tag = index_->FindTag(repo, reference);
   if (!tag.ok()) return InternalError(tag.status());

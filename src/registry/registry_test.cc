@@ -396,6 +396,18 @@ TEST_F(RegistryTest, InvalidNamesAndTags) {
             "TAG_INVALID");
 }
 
+// From the OCI conformance suite ("GET nonexistent manifest should return
+// 404"): a lookup by a name no tag can have is a 404, not a 400.
+TEST_F(RegistryTest, LookupByInvalidTagIsManifestUnknown) {
+  auto got = registry_->GetManifest("demo", ".INVALID_MANIFEST_NAME");
+  ASSERT_FALSE(got.ok());
+  EXPECT_EQ(got.error().http_status, 404);
+  EXPECT_EQ(got.error().code, "MANIFEST_UNKNOWN");
+  auto deleted = registry_->DeleteManifest("demo", "-bad");
+  ASSERT_FALSE(deleted.ok());
+  EXPECT_EQ(deleted.error().http_status, 404);
+}
+
 // Found by a tester: a mistyped name ("prod/ap" for "prod/app") was
 // recorded, reported protected, and left the real one mutable.
 TEST_F(RegistryTest, ImmutableTagsNeedAKnownRepository) {
