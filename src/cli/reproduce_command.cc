@@ -78,8 +78,14 @@ void PrintReportText(const manifest::ReproduceReport& report) {
       }
     }
   }
-  if (report.reproduced) {
+  size_t accepted = report.AcceptedNotIdentical();
+  if (report.reproduced && accepted == 0) {
     std::cout << "reproduced: bit-identical" << std::endl;
+  } else if (report.reproduced) {
+    std::cout << "reproduced within policy: " << accepted
+              << " output(s) differ but their reproduce policy accepts "
+                 "them; every other output is bit-identical"
+              << std::endl;
   } else if (!report.missing.empty()) {
     std::cout << "not reproduced: missing inputs" << std::endl;
     for (const std::string& missing : report.missing) {

@@ -482,6 +482,16 @@ Result<ReproduceReport> Reproducer::Run() {
 
 }  // namespace
 
+size_t ReproduceReport::AcceptedNotIdentical() const {
+  size_t count = 0;
+  for (const StepVerdict& step : steps) {
+    for (const OutputVerdict& output : step.outputs) {
+      if (!output.identical && output.accepted) ++count;
+    }
+  }
+  return count;
+}
+
 int ReproduceReport::ExitCode() const {
   if (!missing.empty()) {
     return 2;
@@ -512,6 +522,7 @@ Json ReproduceReport::ToJson() const {
     steps_json.push_back(entry);
   }
   Json result = {{"run_id", run_id}, {"reproduced", reproduced},
+                 {"bit_identical", reproduced && AcceptedNotIdentical() == 0},
                  {"steps", steps_json}};
   if (!first_divergence.empty()) {
     result["first_divergence"] = first_divergence;

@@ -46,6 +46,10 @@ struct ReproduceReport {
   // Code files rebuilt from git: {"commit", "folder", "files": [path]}.
   Json code_restored;
 
+  // Outputs that came out different but that their reproduce policy
+  // (tolerance, ignore) accepted: a run with any is reproduced, but not
+  // bit-identical, and the report must not say it is.
+  size_t AcceptedNotIdentical() const;
   // 0 identical, 1 diverged, 2 something needed is missing.
   int ExitCode() const;
   Json ToJson() const;

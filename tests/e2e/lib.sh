@@ -57,6 +57,11 @@ expect_contains() {
   grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 lacks '$2'"; }
 }
 
+# expect_not_contains FILE TEXT
+expect_not_contains() {
+  ! grep -qF -- "$2" "$1" || { cat "$1" >&2; fail "$1 has '$2'"; }
+}
+
 # json FILE EXPR: evaluates a jq-like Python expression on a JSON file,
 # e.g. json out.json 'd["steps"][0]["state"]'.
 json() {
