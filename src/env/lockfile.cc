@@ -472,7 +472,12 @@ std::string NormalizePackageName(std::string_view name) {
 Result<Lockfile> ParseLockfile(std::string_view text, std::string_view source,
                                const LockfileOptions& options) {
   Parser parser(source, options);
-  for (const LogicalLine& line : JoinLines(text)) {
+  // Editors on Windows start UTF-8 files with a byte-order mark, and pip
+  // reads such a requirements file; the mark is not part of a name. The
+  // digest below still covers the file's bytes as they are.
+  std::string_view body = text;
+  if (body.starts_with("\xEF\xBB\xBF")) body.remove_prefix(3);
+  for (const LogicalLine& line : JoinLines(body)) {
     parser.ParseLine(line);
   }
   parser.CheckDuplicates(parser.packages);

@@ -118,6 +118,19 @@ TEST(ParseLockfileTest, PipCompileOutputGivesPackagesAndHashes) {
   EXPECT_EQ(lock->digest, Sha256Of(*bytes));
 }
 
+// Found by a tester: a file saved with a UTF-8 byte-order mark, which pip
+// reads, was refused ("cannot read a package name in '\xEF\xBB\xBFa==1.0'").
+TEST(ParseLockfileTest, ByteOrderMarkIsNotPartOfTheFirstName) {
+  std::string text = "\xEF\xBB\xBF" "demo-pkg==1.0 --hash=sha256:" +
+                     std::string(kWheelSha) + "\n";
+  auto lock = ParseLockfile(text, "bom.lock");
+  ASSERT_TRUE(lock.ok()) << lock.status().ToString();
+  ASSERT_EQ(lock->packages.size(), 1u);
+  EXPECT_EQ(lock->packages[0].name, "demo-pkg");
+  EXPECT_EQ(lock->packages[0].line, 1);
+  EXPECT_EQ(lock->digest, Sha256Of(text));
+}
+
 TEST(ParseLockfileTest, ViaCommentNeverMergesTheNextRequirement) {
   // The last hash line wrongly ends in '\'; pip would glue "b==2.0" onto
   // "a" and fail. Here the comment closes "a" and "b" stands alone.
