@@ -999,11 +999,14 @@ std::vector<std::string> EntryChanges(const TreeEntry& x,
     what.push_back("executable " + yes_no(x.executable) + " -> " +
                    yes_no(y.executable));
   }
-  if (x.size != y.size) {
+  // A folder or a link has no content of its own (its size reads 0 and
+  // its digest is empty), so once the type changed, the type says it all.
+  bool same_type = x.type == y.type;
+  if (same_type && x.size != y.size) {
     what.push_back("size " + std::to_string(x.size) + " -> " +
                    std::to_string(y.size));
   }
-  if (x.digest != y.digest) {
+  if (same_type && x.digest != y.digest) {
     what.push_back("content " + x.digest.ToString() + " -> " +
                    y.digest.ToString());
   }

@@ -133,6 +133,22 @@ TEST_F(SnapshotTest, SameSizeRewriteRightAfterHashingIsSeen) {
                 Sha256Sum(folder / "f.txt")});
 }
 
+// Found by a tester: a file that became a folder read "type file ->
+// folder; size 5 -> 0; content sha256:... -> " with nothing on the right.
+TEST_F(SnapshotTest, FileBecomingFolderIsATypeChangeOnly) {
+  fs::path folder = root_ / "data";
+  WriteBytes(folder / "model", "12345");
+  Snap(folder, "folder");
+  fs::remove(folder / "model");
+  WriteBytes(folder / "model" / "weights", "w");
+  Snap(folder, "folder");
+
+  auto diff = snapshots_->Diff({"folder", 1}, {"folder", 2});
+  ASSERT_TRUE(diff.ok());
+  EXPECT_EQ(diff->changes.at("model"),
+            std::vector<std::string>{"type file -> folder"});
+}
+
 TEST_F(SnapshotTest, OldFilesComeFromTheStatCache) {
   fs::path folder = root_ / "data";
   WriteBytes(folder / "f.txt", "aaaa");
