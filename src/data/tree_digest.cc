@@ -167,6 +167,24 @@ Result<std::vector<TreeEntry>> DecodeTree(std::string_view bytes) {
   return entries;
 }
 
+namespace {
+
+// As in .gitignore, trailing spaces end a pattern unless a backslash
+// quotes one ("trail\ " names "trail "); fnmatch then reads "\ " as
+// the space itself. An even run of backslashes quotes only themselves.
+void StripUnescapedTrailingSpaces(std::string* line) {
+  while (!line->empty() && line->back() == ' ') {
+    size_t backslashes = 0;
+    for (size_t i = line->size() - 1; i > 0 && (*line)[i - 1] == '\\'; --i) {
+      ++backslashes;
+    }
+    if (backslashes % 2 == 1) return;
+    line->pop_back();
+  }
+}
+
+}  // namespace
+
 IgnoreRules IgnoreRules::Parse(std::string_view text) {
   IgnoreRules rules;
   size_t start = 0;
@@ -177,7 +195,7 @@ IgnoreRules IgnoreRules::Parse(std::string_view text) {
     start = end + 1;
 
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    while (!line.empty() && line.back() == ' ') line.pop_back();
+    StripUnescapedTrailingSpaces(&line);
     if (line.empty() || line.front() == '#') continue;
 
     Pattern pattern;

@@ -261,6 +261,17 @@ TEST_F(TreeDigestTest, LockstepIgnoreNegationPutsBack) {
                                       "sub", "sub/keep.tmp"}));
 }
 
+// Found by a tester: "trail\ " lost its quoted space, so a file whose
+// name ends in a space could not be left out by name (gitignore(5)).
+TEST_F(TreeDigestTest, LockstepIgnoreKeepsAQuotedTrailingSpace) {
+  WriteBytes(root_ / ".lockstepignore", "trail\\ \nplain  \n");
+  for (const char* path : {"trail ", "trail", "plain", "plain "}) {
+    WriteBytes(root_ / path, "x");
+  }
+  EXPECT_EQ(WalkedPaths(),
+            (std::vector<std::string>{".lockstepignore", "plain ", "trail"}));
+}
+
 TEST_F(TreeDigestTest, DecodeRejectsUnsafeOrUnsortedTrees) {
   std::string escape = "lockstep-tree-v1\n" +
                        std::string("L\0\0\0\0\2..", 8) + std::string(7, '\0') +
