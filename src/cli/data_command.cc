@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "data/snapshot.h"
 #include "data/tree_digest.h"
 #include "metadata/metadata_store.h"
@@ -335,7 +336,7 @@ void AddExport(CLI::App* data, CommandContext context) {
 
 void PrintList(const char* sign, const std::vector<std::string>& paths) {
   for (const std::string& path : paths) {
-    std::cout << sign << " " << data::DisplayPath(path) << "\n";
+    std::cout << sign << " " << DisplayPath(path) << "\n";
   }
 }
 
@@ -367,7 +368,7 @@ void AddDiff(CLI::App* data, CommandContext context) {
       PrintList("+", diff->added);
       PrintList("-", diff->removed);
       for (const std::string& path : diff->changed) {
-        std::cout << "M " << data::DisplayPath(path);
+        std::cout << "M " << DisplayPath(path);
         const char* separator = " (";
         for (const std::string& what : diff->changes.at(path)) {
           std::cout << separator << what;

@@ -100,6 +100,30 @@ std::string EscapeBytes(std::string_view text) {
   return out;
 }
 
+std::string DisplayPath(std::string_view bytes) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  size_t i = 0;
+  while (i < bytes.size()) {
+    auto byte = static_cast<unsigned char>(bytes[i]);
+    size_t length = SequenceLength(bytes, i);
+    if (length > 0 && byte >= 0x20 && byte != 0x7f) {
+      out.append(bytes.substr(i, length));
+      i += length;
+      continue;
+    }
+    out += "\\x";
+    out.push_back(kHex[byte >> 4]);
+    out.push_back(kHex[byte & 0xf]);
+    ++i;
+  }
+  return out;
+}
+
+std::string JsonPath(std::string_view bytes) {
+  return IsUtf8(bytes) ? std::string(bytes) : DisplayPath(bytes);
+}
+
 Status RequireUtf8(std::string_view what, std::string_view text) {
   size_t bad = FirstNonUtf8(text);
   if (bad == std::string_view::npos) {

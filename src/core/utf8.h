@@ -30,6 +30,16 @@ inline bool IsUtf8(std::string_view text) {
 // message can show which bytes were refused.
 std::string EscapeBytes(std::string_view text);
 
+// A path (or any name) of exact bytes shown as UTF-8 text: each byte
+// that does not start a well-formed sequence, and each control byte,
+// becomes \xHH.
+std::string DisplayPath(std::string_view bytes);
+
+// A path for a JSON string: its exact bytes when they are UTF-8 (JSON
+// escapes control characters such as a newline unambiguously), else
+// DisplayPath's form, since JSON cannot carry bytes that are not UTF-8.
+std::string JsonPath(std::string_view bytes);
+
 // InvalidArgument "`what` holds a byte that is not UTF-8 (0xHH at byte
 // N): ..." naming the first bad byte; Ok when `text` is UTF-8.
 Status RequireUtf8(std::string_view what, std::string_view text);

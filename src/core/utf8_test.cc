@@ -40,4 +40,20 @@ TEST(Utf8Test, ChecksEveryStringAndKeyOfAJsonValue) {
 }
 
 }  // namespace
+// Names of files are bytes. Overlong forms and surrogates are not UTF-8
+// (JSON writers refuse them), so they are escaped like any stray byte.
+TEST(Utf8Test, DisplayPathEscapesEveryByteThatIsNotUtf8) {
+  EXPECT_EQ(DisplayPath("caf\xe9"), "caf\\xe9");
+  EXPECT_EQ(DisplayPath("caf\xc3\xa9"), "caf\xc3\xa9");
+  EXPECT_EQ(DisplayPath("a\xc0\x80"), "a\\xc0\\x80");
+  EXPECT_EQ(DisplayPath("\xed\xa0\x80"), "\\xed\\xa0\\x80");
+  EXPECT_EQ(DisplayPath("tab\there"), "tab\\x09here");
+}
+
+TEST(Utf8Test, JsonPathKeepsUtf8AndEscapesTheRest) {
+  EXPECT_EQ(JsonPath("line\nbreak"), "line\nbreak");
+  EXPECT_EQ(JsonPath("caf\xe9"), "caf\\xe9");
+  EXPECT_EQ(JsonPath("caf\xe8"), "caf\\xe8");
+}
+
 }  // namespace lockstep

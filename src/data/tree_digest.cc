@@ -18,6 +18,7 @@
 #include <utility>
 
 #include "core/files.h"
+#include "core/utf8.h"
 #include "data/parallel.h"
 
 namespace lockstep::data {
@@ -557,52 +558,6 @@ Result<std::vector<WalkedEntry>> WalkFolder(
     std::move(part.begin(), part.end(), std::back_inserter(entries));
   }
   return entries;
-}
-
-namespace {
-
-// The length of the valid UTF-8 sequence that starts at bytes[i], or 0
-// when the bytes there are not one.
-size_t Utf8SequenceAt(std::string_view bytes, size_t i) {
-  unsigned char c = static_cast<unsigned char>(bytes[i]);
-  size_t length = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3
-                  : (c >> 3) == 0x1e ? 4 : 0;
-  if (length == 0 || i + length > bytes.size()) return 0;
-  for (size_t k = 1; k < length; ++k) {
-    if ((static_cast<unsigned char>(bytes[i + k]) >> 6) != 0x2) return 0;
-  }
-  return length;
-}
-
-}  // namespace
-
-std::string DisplayPath(std::string_view bytes) {
-  std::string out;
-  size_t i = 0;
-  while (i < bytes.size()) {
-    unsigned char c = static_cast<unsigned char>(bytes[i]);
-    size_t length = Utf8SequenceAt(bytes, i);
-    if (length > 0 && c >= 0x20 && c != 0x7f) {
-      out.append(bytes.substr(i, length));
-      i += length;
-      continue;
-    }
-    static constexpr char kDigits[] = "0123456789abcdef";
-    out += "\\x";
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 0xf]);
-    ++i;
-  }
-  return out;
-}
-
-std::string JsonPath(std::string_view bytes) {
-  for (size_t i = 0; i < bytes.size();) {
-    size_t length = Utf8SequenceAt(bytes, i);
-    if (length == 0) return DisplayPath(bytes);
-    i += length;
-  }
-  return std::string(bytes);
 }
 
 }  // namespace lockstep::data

@@ -128,14 +128,6 @@ Result<WalkedParts> WalkFolderParts(const fs::path& root,
                                     WalkStat stat,
                                     const WalkedPartVisitor& on_part);
 
-// Shows a path of exact bytes as UTF-8 text: invalid bytes become \xNN.
-std::string DisplayPath(std::string_view bytes);
-
-// A path for a JSON string: its exact bytes when they are UTF-8 (JSON
-// escapes control characters such as a newline unambiguously), else
-// DisplayPath's form, since JSON cannot carry invalid UTF-8.
-std::string JsonPath(std::string_view bytes);
-
 }  // namespace lockstep::data
 
 #endif  // LOCKSTEP_DATA_TREE_DIGEST_H_

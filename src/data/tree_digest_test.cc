@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "core/files.h"
+#include "core/utf8.h"
 #include "data/test_util.h"
 
 namespace lockstep::data {

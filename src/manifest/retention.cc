@@ -8,6 +8,7 @@
 
 #include "core/canonical_json.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "data/snapshot.h"
 #include "data/tree_digest.h"
 #include "manifest/manifest.h"
@@ -61,7 +62,7 @@ void AddTreeFiles(const store::BlobStore& blobs, const Digest& tree,
     if (entry.type != data::EntryType::kFile) {
       continue;
     }
-    std::string path = data::DisplayPath(entry.path);
+    std::string path = DisplayPath(entry.path);
     needs->Add(Json(entry.digest.ToString()),
                {{}, "snapshot-file", "data/" + label + "/" + path, "",
                 "snapshot " + label + ", file " + path});

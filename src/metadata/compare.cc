@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/canonical_json.h"
+#include "core/utf8.h"
 #include "store/tar.h"
 
 namespace lockstep::metadata {
@@ -103,7 +104,16 @@ std::string FolderChanges::FirstPath() const {
 }
 
 Json FolderChanges::ToJson() const {
-  return {{"changed", changed}, {"added", added}, {"removed", removed}};
+  // Entry names are bytes; JSON carries only UTF-8 (nlohmann would put
+  // U+FFFD in place of each bad byte, so two names could read the same).
+  auto names = [](const std::vector<std::string>& paths) {
+    Json list = Json::array();
+    for (const std::string& path : paths) list.push_back(JsonPath(path));
+    return list;
+  };
+  return {{"changed", names(changed)},
+          {"added", names(added)},
+          {"removed", names(removed)}};
 }
 
 Result<FolderChanges> CompareFolders(const store::BlobStore& blobs,
@@ -186,7 +196,7 @@ OutputComparison CompareOutput(const std::string& name,
     Result<FolderChanges> changes = CompareFolders(blobs, *expected, actual);
     if (changes.ok()) {
       verdict.folder_changes = changes->ToJson();
-      verdict.first_file = changes->FirstPath();
+      verdict.first_file = JsonPath(changes->FirstPath());
     }
   }
   return verdict;

@@ -83,6 +83,18 @@ TEST_F(CompareFoldersTest, NamesChangedAddedAndRemovedFiles) {
   EXPECT_TRUE(CompareFolders(*blobs_, a, a)->empty());
 }
 
+// Found by a tester: names that are not UTF-8 came out of `reproduce
+// --json` as U+FFFD, so caf\xe9 and caf\xe8 read the same.
+TEST_F(CompareFoldersTest, NamesThatAreNotUtf8AreEscapedInJson) {
+  Digest a = Pack("a", {{"caf\xe9", "1"}, {"caf\xe8", "1"}});
+  Digest b = Pack("b", {{"caf\xe9", "2"}, {"caf\xe8", "1"}});
+  RecordedOutput folder{"Dataset", "exact", 0, a.ToString(), true};
+  OutputComparison verdict = CompareOutput("tree", folder, b, *blobs_);
+  EXPECT_EQ(verdict.first_file, "caf\\xe9");
+  EXPECT_EQ(verdict.ToJson()["folder_changes"]["changed"],
+            Json({"caf\\xe9"}));
+}
+
 TEST_F(CompareFoldersTest, CompareOutputAppliesPoliciesAndOpensOutputs) {
   Digest a = Pack("a", {{"x", "1"}, {"when", "100"}});
   Digest b = Pack("b", {{"x", "1"}, {"when", "200"}});

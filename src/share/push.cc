@@ -8,6 +8,7 @@
 
 #include "core/canonical_json.h"
 #include "core/files.h"
+#include "core/utf8.h"
 #include "data/snapshot.h"
 #include "data/tree_digest.h"
 #include "manifest/manifest.h"
@@ -46,7 +47,7 @@ Result<std::vector<registry::PushLayer>> TreeLayers(
       continue;
     }
     layers.push_back(Layer(entry.digest, kBlobLayer,
-                           label + "/" + data::DisplayPath(entry.path),
+                           label + "/" + DisplayPath(entry.path),
                            std::string(kFileRole)));
   }
   return layers;
