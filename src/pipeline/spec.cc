@@ -7,6 +7,7 @@
 #include <regex>
 #include <set>
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include "core/clock.h"
@@ -1216,6 +1217,13 @@ Result<PipelineSpec> SpecParser::Parse() {
           "a second YAML document: a pipeline file holds one");
     }
     if (!documents.empty()) root = documents[0];
+  } catch (const YAML::DeepRecursion& error) {
+    // yaml-cpp says only "bad file" when its recursion guard trips: a
+    // few hundred nested [ ] or { }, valid YAML but more than it reads.
+    return SpecError({file_.string(), error.mark.line + 1,
+                      error.mark.column + 1},
+                     "YAML nested too deeply to read (the parser stops "
+                     "at a few hundred levels of [ ] or { })");
   } catch (const YAML::ParserException& error) {
     return SpecError({file_.string(), error.mark.line + 1,
                       error.mark.column + 1},

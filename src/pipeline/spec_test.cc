@@ -728,5 +728,21 @@ steps:
             "number > 0, not 0");
 }
 
+// Found by a tester: 500 nested [ ] (valid YAML, which PyYAML reads)
+// were refused as "malformed YAML: bad file", yaml-cpp's words for its
+// recursion guard.
+TEST(SpecTest, NestingPastTheParserIsNamedAsSuch) {
+  std::string deep = "pipeline: deep\nparams:\n  p: " +
+                     std::string(500, '[') + std::string(500, ']') +
+                     "\nsteps:\n  s:\n    run: [echo, hi]\n";
+  auto spec = Parse(deep);
+  ASSERT_FALSE(spec.ok());
+  EXPECT_NE(spec.status().message().find("p.yaml:3:"), std::string::npos)
+      << spec.status().message();
+  EXPECT_NE(spec.status().message().find("nested too deeply"),
+            std::string::npos)
+      << spec.status().message();
+}
+
 }  // namespace
 }  // namespace lockstep::pipeline
