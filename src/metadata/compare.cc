@@ -40,6 +40,20 @@ void CollectMetricChanges(const std::string& prefix, const Json& before,
   changes->push_back(change);
 }
 
+// The non-finite token Python writes at text[i], or empty.
+std::string_view NonFiniteTokenAt(std::string_view text, size_t i) {
+  for (std::string_view token : {"NaN", "Infinity", "-Infinity"}) {
+    if (text.substr(i, token.size()) != token) continue;
+    size_t end = i + token.size();
+    // A token, not the start of a longer word such as NaNa.
+    if (end == text.size() || std::string_view(",]} \t\r\n").find(
+                                  text[end]) != std::string_view::npos) {
+      return token;
+    }
+  }
+  return {};
+}
+
 // The Metrics documents of both sides, or null when either is unreadable.
 Json MetricChanges(const store::BlobStore& blobs, const std::string& before,
                    const Digest& after) {
@@ -52,8 +66,8 @@ Json MetricChanges(const store::BlobStore& blobs, const std::string& before,
   if (!old_bytes.ok() || !new_bytes.ok()) {
     return nullptr;
   }
-  Json old_metrics = ParseJsonOrDiscarded(*old_bytes);
-  Json new_metrics = ParseJsonOrDiscarded(*new_bytes);
+  Json old_metrics = ParseMetrics(*old_bytes);
+  Json new_metrics = ParseMetrics(*new_bytes);
   if (old_metrics.is_discarded() || new_metrics.is_discarded()) {
     return nullptr;
   }
@@ -64,6 +78,32 @@ Json MetricChanges(const store::BlobStore& blobs, const std::string& before,
 
 bool IsMetricsType(std::string_view type) {
   return type == "Metrics" || type == "ClassificationMetrics";
+}
+
+Json ParseMetrics(std::string_view text) {
+  std::string quoted;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      quoted += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        quoted += text[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    std::string_view token = NonFiniteTokenAt(text, i);
+    if (!token.empty()) {
+      quoted += '"' + std::string(token) + '"';
+      i += token.size() - 1;
+      continue;
+    }
+    in_string = c == '"';
+    quoted += c;
+  }
+  return ParseJsonOrDiscarded(quoted);
 }
 
 Json CompareMetrics(const Json& before, const Json& after,

@@ -26,6 +26,13 @@ using Json = nlohmann::json;
 // True for the artifact types whose bytes are a JSON metrics document.
 bool IsMetricsType(std::string_view type);
 
+// A Metrics document, or a discarded Json when the text is not one. As
+// Python's json.dumps writes them (and MLflow logs them), the bare tokens
+// NaN, Infinity and -Infinity are read, as the strings "NaN", "Infinity"
+// and "-Infinity": JSON has no such numbers, and one NaN must not make
+// every other metric of the file unreadable. They compare by equality.
+Json ParseMetrics(std::string_view text);
+
 // The leaves that differ between two Metrics documents, as
 // [{key, old, new, delta}] with dotted keys under `prefix`; `delta`
 // (new - old) only when both sides are numbers.

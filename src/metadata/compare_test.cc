@@ -123,5 +123,33 @@ TEST_F(CompareFoldersTest, CompareOutputAppliesPoliciesAndOpensOutputs) {
   EXPECT_FALSE(CompareOutput("m", metrics, m2, *blobs_).accepted);
 }
 
+// Found by a tester: Python's json.dumps writes NaN, and one NaN made a
+// whole Metrics file unreadable, so no tolerance applied to the rest.
+TEST(ParseMetricsTest, ReadsPythonsNonFiniteTokensAsStrings) {
+  Json parsed = ParseMetrics(
+      R"({"p": NaN, "q": [Infinity, -Infinity], "s": "NaN in a string",)"
+      R"( "t": 0.5})");
+  ASSERT_FALSE(parsed.is_discarded());
+  EXPECT_EQ(parsed["p"], "NaN");
+  EXPECT_EQ(parsed["q"], Json({"Infinity", "-Infinity"}));
+  EXPECT_EQ(parsed["s"], "NaN in a string");
+  EXPECT_EQ(parsed["t"], 0.5);
+  EXPECT_TRUE(ParseMetrics(R"({"p": NaNa})").is_discarded());
+  EXPECT_TRUE(ParseMetrics(R"({"p": nan})").is_discarded());
+}
+
+TEST_F(CompareFoldersTest, ANaNMetricLeavesTheOthersComparable) {
+  Digest m1 = *blobs_->PutBytes(R"({"precision": NaN, "loss": 0.5})");
+  Digest m2 = *blobs_->PutBytes(R"({"precision": NaN, "loss": 0.505})");
+  Digest m3 = *blobs_->PutBytes(R"({"precision": 0.9, "loss": 0.5})");
+  RecordedOutput metrics{"Metrics", "tolerance", 0.01, m1.ToString(), false};
+  OutputComparison close = CompareOutput("m", metrics, m2, *blobs_);
+  EXPECT_TRUE(close.accepted);
+  ASSERT_EQ(close.metric_changes.size(), 1u);
+  EXPECT_EQ(close.metric_changes[0]["key"], "loss");
+  // NaN to a number has no delta, so no tolerance accepts it.
+  EXPECT_FALSE(CompareOutput("m", metrics, m3, *blobs_).accepted);
+}
+
 }  // namespace
 }  // namespace lockstep::metadata

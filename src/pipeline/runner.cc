@@ -23,6 +23,7 @@
 #include "env/lockfile.h"
 #include "image/reference.h"
 #include "image/rootfs.h"
+#include "metadata/compare.h"
 #include "data/stat_cache.h"
 #include "pipeline/cache_key.h"
 #include "pipeline/code_files.h"
@@ -1180,7 +1181,7 @@ Status RunState::RecordExecution(size_t index, ExecutionState state,
           output.type == "ClassificationMetrics") {
         Result<std::string> bytes =
             blobs_->ReadVerified(report.outputs.at(output.name));
-        Json metrics = bytes.ok() ? ParseJsonOrDiscarded(*bytes)
+        Json metrics = bytes.ok() ? metadata::ParseMetrics(*bytes)
                                   : Json();
         if (!metrics.is_discarded() && metrics.is_object()) {
           artifact.properties["metrics"] = metrics;
