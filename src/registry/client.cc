@@ -330,30 +330,45 @@ int OnTransferProgress(void* user, curl_off_t, curl_off_t downloaded,
   return watch->stalled ? 1 : 0;
 }
 
+// The most bytes kept of an answer that is not content (an error, a
+// redirect, an upload's acknowledgement): enough for any error message.
+constexpr uint64_t kMaxAnswerBytes = 1 << 20;
+
 struct BodyTarget {
   CURL* curl;
   std::string* body;
   store::BlobWriter* sink;
   Status status;
-  uint64_t limit = 0;  // the most bytes the body may have
+  uint64_t limit = 0;  // the most bytes content (200, 206) may have
   uint64_t received = 0;
   std::string what;    // "GET URL", for the message
 };
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* target = static_cast<BodyTarget*>(user);
+  // The status first: only content is held to the size expected of it.
+  // A 404's error body is longer than a 2-byte config, and is read for
+  // its message.
+  long code = 0;
+  Curl().easy_getinfo(target->curl, CURLINFO_RESPONSE_CODE, &code);
+  bool content = code == 200 || code == 206;
   // A registry that sends more than it declared (or forever) would fill
   // the disk or memory; returning 0 makes libcurl abort the transfer.
   target->received += size * count;
-  if (target->received > target->limit) {
+  if (content && target->received > target->limit) {
     target->status = Status::DataLoss(
         target->what + ": the registry sent more than the " +
         std::to_string(target->limit) + " bytes expected; refused");
     return 0;
   }
-  long code = 0;
-  Curl().easy_getinfo(target->curl, CURLINFO_RESPONSE_CODE, &code);
-  if (target->sink != nullptr && (code == 200 || code == 206)) {
+  if (!content && target->received > kMaxAnswerBytes) {
+    target->status = Status::Unavailable(
+        target->what + ": the registry's HTTP " + std::to_string(code) +
+        " answer has more than " + std::to_string(kMaxAnswerBytes) +
+        " bytes; refused");
+    return 0;
+  }
+  if (target->sink != nullptr && content) {
     target->status = target->sink->Append(std::string_view(data, size * count));
     return target->status.ok() ? size * count : 0;
   }

@@ -47,6 +47,12 @@ TEST(ParseReferenceTest, RejectsMalformedReferences) {
   EXPECT_FALSE(ParseReference("reg/app@sha256:short", false).ok());
 }
 
+// As distribution answers a blob it does not have: longer than a small
+// blob (the 2-byte empty config).
+constexpr char kBlobUnknownBody[] =
+    "{\"errors\":[{\"code\":\"BLOB_UNKNOWN\",\"message\":"
+    "\"blob unknown to registry\",\"detail\":{}}]}";
+
 // A minimal OCI registry on loopback that keeps blobs in memory and can
 // misbehave on purpose: it can lose part of an acknowledged chunk (as a
 // registry restored from an older state, or a replica behind a balancer,
@@ -92,6 +98,7 @@ class FaultyRegistry {
                   auto found = blobs_.find(req.matches[2]);
                   if (found == blobs_.end()) {
                     res.status = 404;
+                    res.set_content(kBlobUnknownBody, "application/json");
                     return;
                   }
                   res.set_content(found->second, "application/octet-stream");
@@ -100,6 +107,8 @@ class FaultyRegistry {
                 [this](const httplib::Request& req, httplib::Response& res) {
                   std::lock_guard lock(mutex_);
                   manifests_[req.matches[2]] = req.body;
+                  media_types_[req.matches[2]] =
+                      req.get_header_value("Content-Type");
                   res.status = 201;
                   res.set_header("Docker-Content-Digest",
                                  Sha256Of(req.body).ToString());
@@ -115,7 +124,7 @@ class FaultyRegistry {
                     return;
                   }
                   res.set_content(found->second,
-                                  std::string(kOciIndex).c_str());
+                                  media_types_[req.matches[2]].c_str());
                   if (!digest_header.empty()) {
                     res.set_header("Docker-Content-Digest", digest_header);
                   }
@@ -220,6 +229,7 @@ class FaultyRegistry {
   std::map<std::string, std::string> uploads_;
   std::map<std::string, std::string> blobs_;
   std::map<std::string, std::string> manifests_;
+  std::map<std::string, std::string> media_types_;  // Of each manifest.
 };
 
 class ClientUploadTest : public ::testing::Test {
@@ -457,6 +467,82 @@ TEST_F(ClientUploadTest, AWrongDigestHeaderIsNamedAsTheRegistrys) {
                 digest.ToString()),
             std::string::npos)
       << pulled.status().message();
+}
+
+// A second store, as on the machine that pulls.
+class ClientPullTest : public ClientUploadTest {
+ protected:
+  void SetUp() override {
+    ClientUploadTest::SetUp();
+    ASSERT_TRUE(store::InitializeStoreLayout(root_ / "puller").ok());
+    puller_blobs_ = std::make_unique<store::BlobStore>(root_ / "puller");
+  }
+
+  ClientOptions Options() const {
+    ClientOptions options;
+    options.docker_config = root_ / "docker";
+    return options;
+  }
+
+  // Puts `blobs` (from the pushing store) and `manifest` as `reference`.
+  void Put(FaultyRegistry& registry, const std::string& reference,
+           const std::vector<Digest>& blobs, std::string_view media_type,
+           const std::string& manifest) {
+    Client client(*blobs_, Options());
+    Reference target = *ParseReference(registry.Address() + "/a/b" +
+                                       reference, true);
+    Result<Digest> put =
+        client.PushManifest(target, blobs, std::string(media_type), manifest);
+    ASSERT_TRUE(put.ok()) << put.status().ToString();
+  }
+
+  Result<PullResult> PullFrom(FaultyRegistry& registry,
+                              const std::string& reference) {
+    Client client(*puller_blobs_, Options());
+    return client.Pull(
+        *ParseReference(registry.Address() + "/a/b" + reference, true));
+  }
+
+  // An OCI image manifest of `config` and one layer `layer`, whose
+  // descriptor declares `layer_size` bytes.
+  static std::string ImageManifest(const std::string& config,
+                                   const std::string& layer,
+                                   int64_t layer_size) {
+    nlohmann::json layers = nlohmann::json::array();
+    layers.push_back({{"mediaType", "application/octet-stream"},
+                      {"digest", Sha256Of(layer).ToString()},
+                      {"size", layer_size}});
+    return nlohmann::json{
+        {"schemaVersion", 2},
+        {"mediaType", std::string(kOciManifest)},
+        {"config", {{"mediaType", std::string(kOciEmptyConfig)},
+                    {"digest", Sha256Of(config).ToString()},
+                    {"size", config.size()}}},
+        {"layers", layers}}
+        .dump();
+  }
+
+  std::unique_ptr<store::BlobStore> puller_blobs_;
+};
+
+// Found by a tester: a missing blob smaller than the registry's 404 body
+// (the 2-byte config every artifact shares) was reported as "the
+// registry sent more than the 2 bytes expected" (exit 4, as for corrupt
+// bytes), although the registry answered BLOB_UNKNOWN (exit 2).
+TEST_F(ClientPullTest, AMissingSmallBlobIsBlobUnknown) {
+  FaultyRegistry registry;
+  Digest layer = *blobs_->PutBytes("layer");
+  std::string config = "[]";  // Never pushed.
+  Put(registry, ":v1", {layer}, kOciManifest,
+      ImageManifest(config, "layer", 5));
+
+  Result<PullResult> pulled = PullFrom(registry, ":v1");
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_EQ(pulled.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(pulled.status().message(),
+            "GET http://" + registry.Address() + "/v2/a/b/blobs/" +
+                Sha256Of(config).ToString() +
+                " answered HTTP 404 BLOB_UNKNOWN: blob unknown to registry");
 }
 
 }  // namespace
