@@ -948,28 +948,47 @@ Result<Client::Response> Client::PutManifestBody(
 
 namespace {
 
-// The size a descriptor declares, which its bytes may not exceed.
+// The size a descriptor declares, which its bytes must have.
 uint64_t DeclaredSize(const Descriptor& descriptor) {
   return descriptor.size < 0 ? 0 : static_cast<uint64_t>(descriptor.size);
 }
 
+// DataLoss unless `bytes` is the size that `listed`, a descriptor of the
+// manifest `manifest`, declares. The digest alone would accept content
+// cut short under a descriptor that says it is longer: the image spec
+// has such content not trusted, and Lockstep's registry refuses such a
+// manifest.
+Status CheckDeclaredSize(const Digest& manifest, const Descriptor& listed,
+                         uint64_t bytes) {
+  if (bytes == DeclaredSize(listed)) return Status::Ok();
+  return Status::DataLoss("manifest " + manifest.ToString() + " " +
+                          listed.where + ": " + listed.digest.ToString() +
+                          " has " + std::to_string(bytes) +
+                          " bytes, but its descriptor declares " +
+                          std::to_string(listed.size) + "; refused");
+}
+
 }  // namespace
 
-Status Client::PullBlob(const Reference& ref, const Digest& digest,
-                        uint64_t size, PullResult* result) {
-  if (blobs_.Contains(digest)) {
+Status Client::PullBlob(const Reference& ref, const Digest& manifest,
+                        const Descriptor& listed, PullResult* result) {
+  if (blobs_.Contains(listed.digest)) {
+    ASSIGN_OR_RETURN(uint64_t size, blobs_.SizeOf(listed.digest));
+    RETURN_IF_ERROR(CheckDeclaredSize(manifest, listed, size));
     ++result->present;
     return Status::Ok();
   }
   ASSIGN_OR_RETURN(std::unique_ptr<store::BlobWriter> writer,
                    blobs_.NewWriter());
-  std::string url = BaseUrl(ref) + "/blobs/" + digest.ToString();
+  std::string url = BaseUrl(ref) + "/blobs/" + listed.digest.ToString();
   ASSIGN_OR_RETURN(Response response,
-                   Send(ref, "GET", url, {}, "", false, writer.get(), size));
+                   Send(ref, "GET", url, {}, "", false, writer.get(),
+                        DeclaredSize(listed)));
   if (response.status != 200) {
     return Unexpected("GET " + url, response.status, response.body);
   }
-  Result<Digest> committed = writer->Commit(&digest);
+  RETURN_IF_ERROR(CheckDeclaredSize(manifest, listed, writer->size()));
+  Result<Digest> committed = writer->Commit(&listed.digest);
   if (!committed.ok()) {
     return Status::DataLoss(url + ": " + committed.status().message());
   }
@@ -979,8 +998,8 @@ Status Client::PullBlob(const Reference& ref, const Digest& digest,
 
 Status Client::PullManifestTree(const Reference& ref,
                                 const std::string& reference,
-                                uint64_t max_size, int depth,
-                                PullResult* result) {
+                                const Digest* index, const Descriptor* listed,
+                                int depth, PullResult* result) {
   if (depth > kMaxIndexDepth) {
     return Status::InvalidArgument(ref.ToString() + ": indexes nest too deep");
   }
@@ -989,6 +1008,10 @@ Status Client::PullManifestTree(const Reference& ref,
                        std::string(kOciIndex) + ", " +
                        std::string(kDockerManifest) + ", " +
                        std::string(kDockerManifestList);
+  // The top manifest's size is not declared anywhere; registries refuse
+  // manifests above 4 MiB.
+  uint64_t max_size =
+      listed != nullptr ? DeclaredSize(*listed) : kMaxManifestBytes;
   ASSIGN_OR_RETURN(Response response,
                    Send(ref, "GET", url, {accept}, "", false, nullptr,
                         max_size));
@@ -1015,18 +1038,21 @@ Status Client::PullManifestTree(const Reference& ref,
                             echoed + " (Docker-Content-Digest), but its "
                             "bytes hash to " + digest.ToString());
   }
+  if (listed != nullptr) {
+    RETURN_IF_ERROR(CheckDeclaredSize(*index, *listed, response.body.size()));
+  }
   RETURN_IF_ERROR(blobs_.PutBytes(response.body).status());
   ASSIGN_OR_RETURN(ParsedManifest parsed,
                    ParseManifest(response.body, response.Header(
                                                     "content-type")));
   for (const Descriptor& child : parsed.children) {
-    RETURN_IF_ERROR(PullManifestTree(ref, child.digest.ToString(),
-                                     DeclaredSize(child), depth + 1, result));
+    RETURN_IF_ERROR(PullManifestTree(ref, child.digest.ToString(), &digest,
+                                     &child, depth + 1, result));
   }
   Progress progress("pulling " + ref.repository + "@" + digest.Short(),
                     parsed.blobs.size(), "blobs");
   for (const Descriptor& blob : parsed.blobs) {
-    RETURN_IF_ERROR(PullBlob(ref, blob.digest, DeclaredSize(blob), result));
+    RETURN_IF_ERROR(PullBlob(ref, digest, blob, result));
     progress.Advance(1);
   }
   progress.Finish();
@@ -1045,10 +1071,8 @@ Status Client::PullManifestTree(const Reference& ref,
 
 Result<PullResult> Client::Pull(const Reference& source) {
   PullResult result;
-  // The top manifest's size is not declared anywhere; registries refuse
-  // manifests above 4 MiB.
   RETURN_IF_ERROR(PullManifestTree(source, source.ManifestReference(),
-                                   kMaxManifestBytes, 0, &result));
+                                   nullptr, nullptr, 0, &result));
   return result;
 }
 

@@ -166,10 +166,16 @@ class Client {
   std::string DescribeLogin(const std::string& registry) const;
   Result<bool> UploadBlob(const Reference& ref, const Digest& digest,
                           const std::string& mount_from, bool* mounted);
+  // Pulls the manifest `reference` and all it references. A child of an
+  // index comes with `listed`, its descriptor in the index `index`, whose
+  // size it must have; the manifest pulled has neither.
   Status PullManifestTree(const Reference& ref, const std::string& reference,
-                          uint64_t max_size, int depth, PullResult* result);
-  Status PullBlob(const Reference& ref, const Digest& digest, uint64_t size,
-                  PullResult* result);
+                          const Digest* index, const Descriptor* listed,
+                          int depth, PullResult* result);
+  // Pulls the blob `listed`, a descriptor of the manifest `manifest`,
+  // unless the store has it; its bytes must be the size declared.
+  Status PullBlob(const Reference& ref, const Digest& manifest,
+                  const Descriptor& listed, PullResult* result);
 
   store::BlobStore& blobs_;
   ClientOptions options_;

@@ -545,5 +545,61 @@ TEST_F(ClientPullTest, AMissingSmallBlobIsBlobUnknown) {
                 " answered HTTP 404 BLOB_UNKNOWN: blob unknown to registry");
 }
 
+// Found by a tester: a blob shorter than its descriptor's size was
+// accepted when its digest matched the short bytes. Lockstep's registry
+// refuses such a manifest, and the image spec has such content not
+// trusted: refused (exit 4), naming the manifest and the descriptor,
+// and nothing of it kept.
+TEST_F(ClientPullTest, ABlobShorterThanItsDescriptorIsRefused) {
+  std::string bytes = "the layer bytes\n";  // 16 bytes
+  Digest config = *blobs_->PutBytes("{}");
+  Digest layer = *blobs_->PutBytes(bytes);
+  for (int64_t declared : {int64_t{17}, int64_t{1000000000000000}}) {
+    FaultyRegistry registry;
+    std::string manifest = ImageManifest("{}", bytes, declared);
+    Put(registry, ":v1", {config, layer}, kOciManifest, manifest);
+
+    Result<PullResult> pulled = PullFrom(registry, ":v1");
+    ASSERT_FALSE(pulled.ok()) << declared;
+    EXPECT_EQ(pulled.status().code(), StatusCode::kDataLoss);
+    EXPECT_EQ(pulled.status().message(),
+              "manifest " + Sha256Of(manifest).ToString() + " layers[0]: " +
+                  layer.ToString() +
+                  " has 16 bytes, but its descriptor declares " +
+                  std::to_string(declared) + "; refused");
+    EXPECT_FALSE(puller_blobs_->Contains(layer));
+  }
+}
+
+// The same for a manifest an index lists.
+TEST_F(ClientPullTest, AManifestShorterThanItsIndexDescriptorIsRefused) {
+  FaultyRegistry registry;
+  Digest config = *blobs_->PutBytes("{}");
+  Digest layer = *blobs_->PutBytes("layer");
+  std::string child = ImageManifest("{}", "layer", 5);
+  Digest child_digest = Sha256Of(child);
+  Put(registry, "@" + child_digest.ToString(), {config, layer}, kOciManifest,
+      child);
+  nlohmann::json entries = nlohmann::json::array();
+  entries.push_back({{"mediaType", std::string(kOciManifest)},
+                     {"digest", child_digest.ToString()},
+                     {"size", child.size() + 1}});
+  std::string index = nlohmann::json{{"schemaVersion", 2},
+                                     {"mediaType", std::string(kOciIndex)},
+                                     {"manifests", entries}}
+                          .dump();
+  Put(registry, ":list", {}, kOciIndex, index);
+
+  Result<PullResult> pulled = PullFrom(registry, ":list");
+  ASSERT_FALSE(pulled.ok());
+  EXPECT_EQ(pulled.status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(pulled.status().message(),
+            "manifest " + Sha256Of(index).ToString() + " manifests[0]: " +
+                child_digest.ToString() + " has " +
+                std::to_string(child.size()) +
+                " bytes, but its descriptor declares " +
+                std::to_string(child.size() + 1) + "; refused");
+}
+
 }  // namespace
 }  // namespace lockstep::registry
