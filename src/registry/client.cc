@@ -40,6 +40,10 @@ struct CurlApi {
   decltype(&curl_free) free;
   decltype(&curl_slist_append) slist_append;
   decltype(&curl_slist_free_all) slist_free_all;
+  decltype(&curl_url) url;
+  decltype(&curl_url_cleanup) url_cleanup;
+  decltype(&curl_url_set) url_set;
+  decltype(&curl_url_get) url_get;
 };
 
 Result<CurlApi> BindCurl() {
@@ -57,6 +61,10 @@ Result<CurlApi> BindCurl() {
   library.Bind(api.free, "curl_free");
   library.Bind(api.slist_append, "curl_slist_append");
   library.Bind(api.slist_free_all, "curl_slist_free_all");
+  library.Bind(api.url, "curl_url");
+  library.Bind(api.url_cleanup, "curl_url_cleanup");
+  library.Bind(api.url_set, "curl_url_set");
+  library.Bind(api.url_get, "curl_url_get");
   RETURN_IF_ERROR(library.status());
   return api;
 }
@@ -110,6 +118,100 @@ std::string Escape(CURL* curl, const std::string& text) {
   std::string out = escaped ? escaped : "";
   api.free(escaped);
   return out;
+}
+
+// A URL parsed by libcurl's URL API, the RFC 3986 parser libcurl itself
+// follows redirects with.
+class CurlUrl {
+ public:
+  explicit CurlUrl(const CurlApi& api) : api_(api), handle_(api.url()) {}
+  ~CurlUrl() {
+    if (handle_ != nullptr) api_.url_cleanup(handle_);
+  }
+  CurlUrl(const CurlUrl&) = delete;
+  CurlUrl& operator=(const CurlUrl&) = delete;
+
+  // Sets the whole URL; a relative reference is resolved against the URL
+  // set before (RFC 3986 section 5). False when it does not parse.
+  bool Set(const std::string& url) {
+    return handle_ != nullptr &&
+           api_.url_set(handle_, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK;
+  }
+
+  std::optional<std::string> Get(CURLUPart part, unsigned flags = 0) const {
+    char* text = nullptr;
+    if (handle_ == nullptr ||
+        api_.url_get(handle_, part, &text, flags) != CURLUE_OK) {
+      return std::nullopt;
+    }
+    std::string out = text;
+    api_.free(text);
+    return out;
+  }
+
+ private:
+  const CurlApi& api_;
+  CURLU* handle_;
+};
+
+}  // namespace
+
+Result<std::string> ResolveLocation(const std::string& base,
+                                    const std::string& location) {
+  ASSIGN_OR_RETURN(const CurlApi* api, LoadCurl());
+  CurlUrl url(*api);
+  if (!url.Set(base)) {
+    return Status::InvalidArgument("'" + base + "' is not a URL");
+  }
+  // An empty reference would name the base itself; no registry means
+  // that by an empty Location.
+  if (location.empty() || !url.Set(location)) {
+    return Status::InvalidArgument("'" + location +
+                                   "' is not a URL reference");
+  }
+  std::optional<std::string> resolved = url.Get(CURLUPART_URL);
+  if (!resolved) {
+    return Status::InvalidArgument("'" + location + "' relative to '" + base +
+                                   "' is not a URL");
+  }
+  return *resolved;
+}
+
+Result<std::string> UrlOrigin(const std::string& url) {
+  ASSIGN_OR_RETURN(const CurlApi* api, LoadCurl());
+  CurlUrl parsed(*api);
+  std::optional<std::string> scheme, host, port;
+  if (parsed.Set(url)) {
+    scheme = parsed.Get(CURLUPART_SCHEME);
+    host = parsed.Get(CURLUPART_HOST);
+    port = parsed.Get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  }
+  if (scheme) scheme = AsciiLowercase(*scheme);
+  if (!scheme || !host || !port || (*scheme != "http" && *scheme != "https")) {
+    return Status::InvalidArgument("'" + url +
+                                   "' is not an http or https URL");
+  }
+  return *scheme + "://" + AsciiLowercase(*host) + ":" + *port;
+}
+
+namespace {
+
+// Where `location`, a URL reference in the answer to METHOD `from`,
+// points, resolved against `from`: an upload's next URL. Unavailable
+// (the registry breaks the protocol) when it is not an http or https
+// URL.
+Result<std::string> FollowLocation(const std::string& method,
+                                   const std::string& from,
+                                   const std::string& location) {
+  std::string what = method + " " + from + " answered with Location";
+  Result<std::string> resolved = ResolveLocation(from, location);
+  Result<std::string> to =
+      resolved.ok() ? UrlOrigin(*resolved) : resolved.status();
+  if (!to.ok()) {
+    return Status::Unavailable(what + " '" + location +
+                               "', which is not an http or https URL");
+  }
+  return *resolved;
 }
 
 }  // namespace
@@ -482,13 +584,6 @@ std::string BaseUrl(const Reference& ref) {
   return ref.scheme + "://" + ref.registry + "/v2/" + ref.repository;
 }
 
-std::string Absolute(const Reference& ref, const std::string& location) {
-  if (location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0) {
-    return location;
-  }
-  return ref.scheme + "://" + ref.registry + location;
-}
-
 // The status an OCI error code stands for, from the client's side: what
 // the registry says is missing is NotFound, what it refuses as sent is
 // InvalidArgument, a login it refuses FailedPrecondition (as when none
@@ -618,7 +713,10 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
   }
   if (post.status != 202) return Unexpected("POST " + start, post.status,
                                             post.body);
-  std::string location = Absolute(ref, post.Header("location"));
+  // The upload's URL is the last Location the registry gave, resolved
+  // against the URL of the request that gave it.
+  ASSIGN_OR_RETURN(std::string location,
+                   FollowLocation("POST", start, post.Header("location")));
 
   // Loose or packed: the bytes are `size` bytes of `where.file`.
   ASSIGN_OR_RETURN(store::BlobStore::Location where, blobs_.Locate(digest));
@@ -665,22 +763,24 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
       }
       if (*resume != hashed) in_order = false;
       offset = *resume;
-      if (!patch->Header("location").empty()) {
-        location = Absolute(ref, patch->Header("location"));
-      }
-      continue;
-    }
-    if (patch->status != 202) {
+    } else if (patch->status != 202) {
       status = Unexpected("PATCH " + location, patch->status, patch->body);
       break;
+    } else {
+      if (in_order && offset == hashed) {
+        sent.Update(chunk);
+        hashed += chunk.size();
+      }
+      offset += chunk.size();
     }
-    if (in_order && offset == hashed) {
-      sent.Update(chunk);
-      hashed += chunk.size();
-    }
-    offset += chunk.size();
     if (!patch->Header("location").empty()) {
-      location = Absolute(ref, patch->Header("location"));
+      Result<std::string> next =
+          FollowLocation("PATCH", location, patch->Header("location"));
+      if (!next.ok()) {
+        status = next.status();
+        break;
+      }
+      location = *next;
     }
   }
   ::close(fd);

@@ -53,6 +53,18 @@ struct Reference {
 // Parses a reference; `insecure` picks http when no scheme is given.
 Result<Reference> ParseReference(const std::string& text, bool insecure);
 
+// `location` (a Location header) resolved against `base`, the URL of
+// the request answered with it, as RFC 3986 section 5 says: an absolute
+// URL, `//host:port/path`, `/path` or a relative path, query kept.
+// InvalidArgument when either does not parse.
+Result<std::string> ResolveLocation(const std::string& base,
+                                    const std::string& location);
+
+// "scheme://host:port" of an http or https `url`, in lower case and with
+// the scheme's port when it names none: two URLs with the same origin
+// reach the same server the same way. InvalidArgument for another URL.
+Result<std::string> UrlOrigin(const std::string& url);
+
 struct PushLayer {
   Digest digest;
   std::string media_type = "application/octet-stream";

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <mutex>
 #include <thread>
@@ -599,6 +600,298 @@ TEST_F(ClientPullTest, AManifestShorterThanItsIndexDescriptorIsRefused) {
                 std::to_string(child.size()) +
                 " bytes, but its descriptor declares " +
                 std::to_string(child.size() + 1) + "; refused");
+}
+
+TEST(ResolveLocationTest, ResolvesEachFormOfReference) {
+  std::string start = "http://127.0.0.1:5000/v2/x/y/blobs/uploads/";
+  std::vector<std::pair<std::string, std::string>> cases = {
+      // Absolute URL: as it is.
+      {"https://storage.example/up/1?sig=a%2Bb",
+       "https://storage.example/up/1?sig=a%2Bb"},
+      // Network-path reference: the scheme of the request.
+      {"//127.0.0.1:6000/up/UID?x=1", "http://127.0.0.1:6000/up/UID?x=1"},
+      // Absolute-path reference: the request's host and port.
+      {"/up/UID?x=1", "http://127.0.0.1:5000/up/UID?x=1"},
+      // Relative-path reference: below the request's folder.
+      {"up/UID", "http://127.0.0.1:5000/v2/x/y/blobs/uploads/up/UID"},
+      {"../uploads/UID?_state=s",
+       "http://127.0.0.1:5000/v2/x/y/blobs/uploads/UID?_state=s"},
+  };
+  for (const auto& [location, expected] : cases) {
+    Result<std::string> resolved = ResolveLocation(start, location);
+    ASSERT_TRUE(resolved.ok()) << location << ": "
+                               << resolved.status().ToString();
+    EXPECT_EQ(*resolved, expected) << location;
+  }
+  // Against an upload's URL, whose query is the registry's state.
+  std::string patch = "http://127.0.0.1:5000/v2/x/y/blobs/uploads/abc?_state=1";
+  EXPECT_EQ(*ResolveLocation(patch, "def?_state=2"),
+            "http://127.0.0.1:5000/v2/x/y/blobs/uploads/def?_state=2");
+  EXPECT_EQ(*ResolveLocation(patch, "?_state=2"),
+            "http://127.0.0.1:5000/v2/x/y/blobs/uploads/abc?_state=2");
+
+  EXPECT_TRUE(ResolveLocation(start, "").status().IsInvalidArgument());
+  EXPECT_TRUE(
+      ResolveLocation(start, "http://[::1/up").status().IsInvalidArgument());
+}
+
+TEST(UrlOriginTest, IsSchemeHostAndPort) {
+  EXPECT_EQ(*UrlOrigin("http://127.0.0.1:5000/v2/a/b"),
+            "http://127.0.0.1:5000");
+  EXPECT_EQ(*UrlOrigin("HTTPS://Registry.Example/v2/"),
+            "https://registry.example:443");
+  EXPECT_EQ(*UrlOrigin("https://registry.example:443/x?y=1"),
+            "https://registry.example:443");
+  EXPECT_EQ(*UrlOrigin("http://registry.example/"),
+            "http://registry.example:80");
+  EXPECT_TRUE(UrlOrigin("ftp://registry.example/").status()
+                  .IsInvalidArgument());
+  EXPECT_TRUE(UrlOrigin("/v2/a/b").status().IsInvalidArgument());
+}
+
+// A registry that wants a Basic login (user u, password p) and hands
+// uploads and blob downloads to another server, offloaded storage on
+// another port (another origin), by the Location of its answers, as the
+// distribution spec allows. Blobs and manifests are kept in memory, and
+// every request either server gets is recorded.
+class OffloadingRegistry {
+ public:
+  // The Location answering an upload's POST, and each PATCH: "{id}" is
+  // the upload's number, "{storage}" the storage server's port.
+  std::string post_location = "http://127.0.0.1:{storage}/up/{id}";
+  std::string patch_location = "http://127.0.0.1:{storage}/up/{id}";
+
+  struct Request {
+    std::string server;  // "registry" or "storage"
+    std::string method;
+    std::string target;  // path and query
+    std::string authorization;
+  };
+
+  OffloadingRegistry() {
+    Install(registry_, "registry");
+    Install(storage_, "storage");
+    registry_port_ = Start(registry_, registry_thread_);
+    storage_port_ = Start(storage_, storage_thread_);
+  }
+  ~OffloadingRegistry() {
+    registry_.stop();
+    storage_.stop();
+    registry_thread_.join();
+    storage_thread_.join();
+  }
+
+  std::string Address() const {
+    return "127.0.0.1:" + std::to_string(registry_port_);
+  }
+  std::vector<Request> Requests(const std::string& server) {
+    std::lock_guard lock(mutex_);
+    std::vector<Request> found;
+    for (const Request& request : requests_) {
+      if (request.server == server) found.push_back(request);
+    }
+    return found;
+  }
+  std::string Blob(const Digest& digest) {
+    std::lock_guard lock(mutex_);
+    return blobs_.count(digest.ToString()) ? blobs_[digest.ToString()] : "";
+  }
+  bool HasManifest(const std::string& reference) {
+    std::lock_guard lock(mutex_);
+    return manifests_.count(reference) > 0;
+  }
+
+  static constexpr char kLogin[] = "Basic dTpw";  // u:p
+
+ private:
+  static int Start(httplib::Server& server, std::thread& thread) {
+    int port = server.bind_to_any_port("127.0.0.1");
+    thread = std::thread([&server] { server.listen_after_bind(); });
+    while (!server.is_running()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return port;
+  }
+
+  std::string Expand(std::string text, const std::string& id) const {
+    for (auto [name, value] :
+         {std::pair<std::string, std::string>{"{id}", id},
+          {"{storage}", std::to_string(storage_port_)}}) {
+      size_t at = text.find(name);
+      if (at != std::string::npos) text.replace(at, name.size(), value);
+    }
+    return text;
+  }
+
+  void Install(httplib::Server& server, const std::string& name) {
+    server.set_pre_routing_handler(
+        [this, name](const httplib::Request& req, httplib::Response& res) {
+          std::lock_guard lock(mutex_);
+          std::string login = req.get_header_value("Authorization");
+          requests_.push_back({name, req.method, req.target, login});
+          if (name == "storage" || login == kLogin) {
+            return httplib::Server::HandlerResponse::Unhandled;
+          }
+          res.status = 401;
+          res.set_header("WWW-Authenticate", "Basic realm=\"test\"");
+          return httplib::Server::HandlerResponse::Handled;
+        });
+    server.Post(R"(/v2/(.+)/blobs/uploads/)",
+                [this](const httplib::Request&, httplib::Response& res) {
+                  std::lock_guard lock(mutex_);
+                  std::string id = std::to_string(++uploads_started_);
+                  uploads_[id] = "";
+                  res.status = 202;
+                  res.set_header("Location", Expand(post_location, id));
+                });
+    server.Put(R"(/v2/(.+)/manifests/(.+))",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 std::lock_guard lock(mutex_);
+                 manifests_[req.matches[2]] = req.body;
+                 res.status = 201;
+                 res.set_header("Docker-Content-Digest",
+                                Sha256Of(req.body).ToString());
+               });
+    server.Get(R"(/v2/(.+)/manifests/(.+))",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 std::lock_guard lock(mutex_);
+                 auto found = manifests_.find(req.matches[2]);
+                 if (found == manifests_.end()) {
+                   res.status = 404;
+                   return;
+                 }
+                 res.set_content(found->second,
+                                 std::string(kOciManifest).c_str());
+               });
+    // The registry sends blob downloads to the storage too.
+    server.Get(R"(/v2/(.+)/blobs/(sha256:[0-9a-f]+))",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 res.status = 307;
+                 res.set_header("Location",
+                                Expand("http://127.0.0.1:{storage}/blobs/",
+                                       "") +
+                                    req.matches[2].str());
+               });
+    server.Get(R"(/blobs/(sha256:[0-9a-f]+))",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 std::lock_guard lock(mutex_);
+                 auto found = blobs_.find(req.matches[1]);
+                 if (found == blobs_.end()) {
+                   res.status = 404;
+                   return;
+                 }
+                 res.set_content(found->second, "application/octet-stream");
+               });
+    server.Patch(R"(.*/([0-9]+))",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   std::lock_guard lock(mutex_);
+                   std::string id = req.matches[1];
+                   uploads_[id] += req.body;
+                   res.status = 202;
+                   res.set_header("Location", Expand(patch_location, id));
+                 });
+    server.Put(R"(.*/([0-9]+))",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 std::lock_guard lock(mutex_);
+                 std::string bytes = uploads_[req.matches[1]] + req.body;
+                 std::string digest = req.get_param_value("digest");
+                 if (Sha256Of(bytes).ToString() != digest) {
+                   res.status = 400;
+                   return;
+                 }
+                 blobs_[digest] = bytes;
+                 res.status = 201;
+               });
+  }
+
+  httplib::Server registry_;
+  httplib::Server storage_;
+  std::thread registry_thread_;
+  std::thread storage_thread_;
+  int registry_port_ = 0;
+  int storage_port_ = 0;
+  std::mutex mutex_;
+  std::vector<Request> requests_;
+  int uploads_started_ = 0;
+  std::map<std::string, std::string> uploads_;
+  std::map<std::string, std::string> blobs_;
+  std::map<std::string, std::string> manifests_;
+};
+
+class ClientOffloadTest : public ClientUploadTest {
+ protected:
+  ClientOptions Options(OffloadingRegistry& registry) {
+    fs::path config = root_ / "config.json";
+    EXPECT_TRUE(WriteFileAtomically(config, "{\"auths\": {\"" +
+                                            registry.Address() +
+                                            "\": {\"auth\": \"dTpw\"}}}")
+                    .ok());
+    ClientOptions options;
+    options.docker_config = config;
+    return options;
+  }
+
+  Result<PushResult> PushTo(OffloadingRegistry& registry,
+                            const Digest& layer) {
+    Client client(*blobs_, Options(registry));
+    PushRequest request;
+    request.layers.push_back({layer});
+    return client.Push(*ParseReference(registry.Address() + "/a/b:v1", true),
+                       request);
+  }
+};
+
+// Found by a tester: a relative Location was glued onto the host
+// ("http://127.0.0.1:5000up/1", "http://HOST//HOST:PORT/up/1"). It is
+// resolved against the URL of the request it answered (RFC 3986).
+TEST_F(ClientOffloadTest, RelativeLocationsAreResolvedAgainstTheRequest) {
+  struct Case {
+    std::string post_location;
+    std::string patch_location;
+    // The PATCH and closing PUT of the layer (upload 2), where they went.
+    std::string patch_server, patch_target, put_target;
+  };
+  std::vector<Case> cases = {
+      // A relative path: below /v2/a/b/blobs/uploads/, then below the
+      // upload's own folder, with the registry's state as query.
+      {"up/{id}", "{id}?state=x", "registry",
+       "/v2/a/b/blobs/uploads/up/2", "/v2/a/b/blobs/uploads/up/2?state=x&"},
+      // A network-path reference: the storage, over the same scheme.
+      {"//127.0.0.1:{storage}/up/{id}?part=1",
+       "//127.0.0.1:{storage}/up/{id}?part=2", "storage", "/up/2?part=1",
+       "/up/2?part=2&"},
+      // An absolute path on the registry, query kept.
+      {"/v2/a/b/blobs/uploads/{id}?s=1", "/v2/a/b/blobs/uploads/{id}?s=2",
+       "registry", "/v2/a/b/blobs/uploads/2?s=1",
+       "/v2/a/b/blobs/uploads/2?s=2&"},
+  };
+  for (const Case& test : cases) {
+    OffloadingRegistry registry;
+    registry.post_location = test.post_location;
+    registry.patch_location = test.patch_location;
+    Digest layer = *blobs_->PutBytes("layer bytes");
+    Result<PushResult> pushed = PushTo(registry, layer);
+    ASSERT_TRUE(pushed.ok()) << test.post_location << ": "
+                             << pushed.status().ToString();
+    EXPECT_EQ(registry.Blob(layer), "layer bytes") << test.post_location;
+
+    std::vector<OffloadingRegistry::Request> seen =
+        registry.Requests(test.patch_server);
+    auto patch = std::find_if(
+        seen.begin(), seen.end(),
+        [&](const OffloadingRegistry::Request& request) {
+          return request.method == "PATCH" &&
+                 request.target == test.patch_target;
+        });
+    ASSERT_NE(patch, seen.end()) << test.post_location;
+    auto put = std::find_if(
+        patch, seen.end(), [&](const OffloadingRegistry::Request& request) {
+          return request.method == "PUT";
+        });
+    ASSERT_NE(put, seen.end()) << test.post_location;
+    EXPECT_EQ(put->target, test.put_target + "digest=" + layer.ToString())
+        << test.post_location;
+  }
 }
 
 }  // namespace
