@@ -197,13 +197,17 @@ Result<std::string> UrlOrigin(const std::string& url) {
 namespace {
 
 // Where `location`, a URL reference in the answer to METHOD `from`,
-// points, resolved against `from`: an upload's next URL. Unavailable
-// (the registry breaks the protocol) when it is not an http or https
-// URL.
+// points, resolved against `from`: an upload's next URL or a redirect's
+// target (`field` "Location"), or a token realm. Unavailable (the
+// registry breaks the protocol) when it is not an http or https URL, or
+// when it leaves https for plain http, where the bytes, and any
+// credentials the other end asks for, could be read and changed on the
+// way.
 Result<std::string> FollowLocation(const std::string& method,
                                    const std::string& from,
-                                   const std::string& location) {
-  std::string what = method + " " + from + " answered with Location";
+                                   const std::string& location,
+                                   const std::string& field = "Location") {
+  std::string what = method + " " + from + " answered with " + field;
   Result<std::string> resolved = ResolveLocation(from, location);
   Result<std::string> to =
       resolved.ok() ? UrlOrigin(*resolved) : resolved.status();
@@ -211,12 +215,19 @@ Result<std::string> FollowLocation(const std::string& method,
     return Status::Unavailable(what + " '" + location +
                                "', which is not an http or https URL");
   }
+  ASSIGN_OR_RETURN(std::string origin, UrlOrigin(from));
+  if (origin.starts_with("https:") && to->starts_with("http:")) {
+    return Status::Unavailable(what + " " + *resolved +
+                               ", which leaves https for plain http; "
+                               "refused");
+  }
   return *resolved;
 }
 
 }  // namespace
 
 struct Client::Response {
+  std::string url;  // that answered, after any redirect
   long status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
@@ -326,7 +337,7 @@ std::string Client::DescribeLogin(const std::string& registry) const {
 }
 
 Status Client::Authenticate(const Reference& ref, const std::string& challenge,
-                            bool push_scope) {
+                            const std::string& challenged, bool push_scope) {
   std::string key = ref.registry + "|" + ref.repository + "|" +
                     (push_scope ? "push" : "pull");
   ASSIGN_OR_RETURN(std::optional<std::string> credentials,
@@ -347,7 +358,9 @@ Status Client::Authenticate(const Reference& ref, const std::string& challenge,
   }
   auto params = ChallengeParams(challenge);
   CURL* curl = static_cast<CURL*>(curl_);
-  std::string url = params["realm"];
+  ASSIGN_OR_RETURN(std::string url,
+                   FollowLocation("GET", challenged, params["realm"],
+                                  "the token realm"));
   url += (url.find('?') == std::string::npos ? "?" : "&");
   url += "service=" + Escape(curl, params["service"]);
   url += "&scope=" + Escape(curl, "repository:" + ref.repository +
@@ -355,16 +368,15 @@ Status Client::Authenticate(const Reference& ref, const std::string& challenge,
   if (push_scope && !mount_scope_.empty()) {
     url += "&scope=" + Escape(curl, "repository:" + mount_scope_ + ":pull");
   }
-  std::vector<std::string> headers;
-  if (credentials) {
-    headers.push_back("Authorization: Basic " + Base64Encode(*credentials));
-  }
-  // The token request itself carries no registry authorization.
+  // The token server is asked with the login itself (Docker's token
+  // flow), which goes to the realm's origin only.
+  Credential login;
+  ASSIGN_OR_RETURN(login.origin, UrlOrigin(url));
+  if (credentials) login.authorization = "Basic " + Base64Encode(*credentials);
   authorization_.erase(key);
-  Reference realm_ref = ref;
-  realm_ref.registry = "";
   ASSIGN_OR_RETURN(Response response,
-                   Send(realm_ref, "GET", url, headers, "", false));
+                   Fetch("GET", url, {}, "", login, nullptr,
+                         kMaxManifestBytes));
   if (response.status != 200) {
     return Status::FailedPrecondition(
         "token request to " + params["realm"] + " answered " +
@@ -478,7 +490,119 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+// The answers whose Location a GET follows (RFC 9110 section 15.4).
+bool IsRedirect(long status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 ||
+         status == 308;
+}
+
+constexpr int kMaxRedirects = 10;
+
 }  // namespace
+
+Result<Client::Response> Client::Exchange(
+    const std::string& method, const std::string& url,
+    const std::vector<std::string>& headers, std::string_view body,
+    store::BlobWriter* sink, uint64_t max_body) {
+  ASSIGN_OR_RETURN(const CurlApi* loaded, LoadCurl());
+  const CurlApi& api = *loaded;
+  if (curl_ == nullptr) {
+    return Status::Unavailable("libcurl could not create a handle");
+  }
+  CURL* curl = static_cast<CURL*>(curl_);
+  api.easy_reset(curl);
+  Response response;
+  response.url = url;
+  BodyTarget target{curl, &response.body, sink, Status::Ok(), max_body,
+                    0, method + " " + url};
+  curl_slist* list = nullptr;
+  for (const std::string& header : headers) {
+    list = api.slist_append(list, header.c_str());
+  }
+  list = api.slist_append(list, "Expect:");
+  api.easy_setopt(curl, CURLOPT_URL, url.c_str());
+  api.easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+  api.easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+  api.easy_setopt(curl, CURLOPT_WRITEDATA, &target);
+  api.easy_setopt(curl, CURLOPT_USERAGENT, "lockstep/0.1");
+  // A registry that stops answering (or never does) must not hang
+  // the push or pull: a transfer in which no byte moves either way for
+  // the timeout aborts. (libcurl's low-speed check averages over a
+  // window, and fired seconds late.)
+  StallWatch watch(options_.timeout_seconds);
+  api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options_.timeout_seconds);
+  api.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  api.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnTransferProgress);
+  api.easy_setopt(curl, CURLOPT_XFERINFODATA, &watch);
+  if (!options_.verify_tls) {
+    api.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+    api.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (method == "HEAD") {
+    api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (method != "GET") {
+    api.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+    api.easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                    static_cast<curl_off_t>(body.size()));
+  }
+  CURLcode code = api.easy_perform(curl);
+  api.slist_free_all(list);
+  if (!target.status.ok()) return target.status;
+  if (code == CURLE_OPERATION_TIMEDOUT ||
+      (code == CURLE_ABORTED_BY_CALLBACK && watch.stalled)) {
+    return Status::Unavailable(
+        method + " " + url + ": no progress for " +
+        std::to_string(options_.timeout_seconds) +
+        " seconds; the registry stopped answering (--timeout)");
+  }
+  if (code != CURLE_OK) {
+    // The usual cause: a plain-HTTP registry (a local one) asked for
+    // TLS.
+    bool plain_http_likely = code == CURLE_SSL_CONNECT_ERROR &&
+                             url.starts_with("https://");
+    return Status::Unavailable(
+        method + " " + url + ": " + api.easy_strerror(code) +
+        (plain_http_likely ? "; if the registry serves plain HTTP, give "
+                             "--insecure"
+                           : ""));
+  }
+  api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+Result<Client::Response> Client::Fetch(const std::string& method,
+                                       const std::string& url,
+                                       const std::vector<std::string>& headers,
+                                       std::string_view body,
+                                       const Credential& credential,
+                                       store::BlobWriter* sink,
+                                       uint64_t max_body) {
+  std::string at = url;
+  for (int redirects = 0;; ++redirects) {
+    // Upload URLs and redirects may lead to other servers (offloaded
+    // storage), which must not learn the registry's login.
+    ASSIGN_OR_RETURN(std::string origin, UrlOrigin(at));
+    std::vector<std::string> sent = headers;
+    if (!credential.authorization.empty() && origin == credential.origin) {
+      sent.push_back("Authorization: " + credential.authorization);
+    }
+    ASSIGN_OR_RETURN(Response response,
+                     Exchange(method, at, sent, body, sink, max_body));
+    std::string location = response.Header("location");
+    if (method != "GET" || !IsRedirect(response.status) || location.empty()) {
+      return response;
+    }
+    if (redirects == kMaxRedirects) {
+      return Status::Unavailable("GET " + url + ": more than " +
+                                 std::to_string(kMaxRedirects) +
+                                 " redirects; refused");
+    }
+    ASSIGN_OR_RETURN(at, FollowLocation(method, at, location));
+  }
+}
 
 Result<Client::Response> Client::Send(const Reference& ref,
                                       const std::string& method,
@@ -487,93 +611,33 @@ Result<Client::Response> Client::Send(const Reference& ref,
                                       std::string_view body, bool push_scope,
                                       store::BlobWriter* sink,
                                       uint64_t max_body) {
-  ASSIGN_OR_RETURN(const CurlApi* loaded, LoadCurl());
-  const CurlApi& api = *loaded;
-  if (curl_ == nullptr) {
-    return Status::Unavailable("libcurl could not create a handle");
-  }
   std::string key = ref.registry + "|" + ref.repository + "|" +
                     (push_scope ? "push" : "pull");
+  Credential credential;
+  ASSIGN_OR_RETURN(credential.origin,
+                   UrlOrigin(ref.scheme + "://" + ref.registry + "/"));
   for (int attempt = 0; attempt < 2; ++attempt) {
-    CURL* curl = static_cast<CURL*>(curl_);
-    api.easy_reset(curl);
-    Response response;
-    BodyTarget target{curl, &response.body, sink, Status::Ok(), max_body,
-                      0, method + " " + url};
-    curl_slist* list = nullptr;
-    for (const std::string& header : headers) {
-      list = api.slist_append(list, header.c_str());
-    }
     auto auth = authorization_.find(key);
-    if (!ref.registry.empty() && auth != authorization_.end()) {
-      list = api.slist_append(list,
-                              ("Authorization: " + auth->second).c_str());
+    credential.authorization =
+        auth == authorization_.end() ? "" : auth->second;
+    ASSIGN_OR_RETURN(Response response,
+                     Fetch(method, url, headers, body, credential, sink,
+                           max_body));
+    // Only the registry's own challenge is answered with its login.
+    ASSIGN_OR_RETURN(std::string answered, UrlOrigin(response.url));
+    if (response.status != 401 || answered != credential.origin) {
+      return response;
     }
-    list = api.slist_append(list, "Expect:");
-    api.easy_setopt(curl, CURLOPT_URL, url.c_str());
-    api.easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    api.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, method == "GET" ? 1L : 0L);
-    api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-    api.easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
-    api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-    api.easy_setopt(curl, CURLOPT_WRITEDATA, &target);
-    api.easy_setopt(curl, CURLOPT_USERAGENT, "lockstep/0.1");
-    // A registry that stops answering (or never does) must not hang
-    // the push or pull: a transfer in which no byte moves either way for
-    // the timeout aborts. (libcurl's low-speed check averages over a
-    // window, and fired seconds late.)
-    StallWatch watch(options_.timeout_seconds);
-    api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options_.timeout_seconds);
-    api.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    api.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnTransferProgress);
-    api.easy_setopt(curl, CURLOPT_XFERINFODATA, &watch);
-    if (!options_.verify_tls) {
-      api.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-      api.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (method == "HEAD") {
-      api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    } else if (method != "GET") {
-      api.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-      api.easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-      api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                      static_cast<curl_off_t>(body.size()));
-    }
-    CURLcode code = api.easy_perform(curl);
-    api.slist_free_all(list);
-    if (!target.status.ok()) return target.status;
-    if (code == CURLE_OPERATION_TIMEDOUT ||
-        (code == CURLE_ABORTED_BY_CALLBACK && watch.stalled)) {
-      return Status::Unavailable(
-          method + " " + url + ": no progress for " +
-          std::to_string(options_.timeout_seconds) +
-          " seconds; the registry stopped answering (--timeout)");
-    }
-    if (code != CURLE_OK) {
-      // The usual cause: a plain-HTTP registry (a local one) asked for
-      // TLS.
-      bool plain_http_likely = code == CURLE_SSL_CONNECT_ERROR &&
-                               url.starts_with("https://");
-      return Status::Unavailable(
-          method + " " + url + ": " + api.easy_strerror(code) +
-          (plain_http_likely ? "; if the registry serves plain HTTP, give "
-                               "--insecure"
-                             : ""));
-    }
-    api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-    if (response.status == 401 && attempt == 1) {
+    if (attempt == 1) {
       // Missing or refused credentials, whether Basic or a token's: the
       // same exit code in both modes (the machine lacks a usable login).
       return Status::FailedPrecondition(
           method + " " + url + " answered 401 after authenticating (" +
           DescribeLogin(ref.registry) + ")");
     }
-    if (response.status != 401 || attempt == 1 || ref.registry.empty()) {
-      return response;
-    }
     std::string challenge = response.Header("www-authenticate");
     if (challenge.empty()) return response;
-    RETURN_IF_ERROR(Authenticate(ref, challenge, push_scope));
+    RETURN_IF_ERROR(Authenticate(ref, challenge, response.url, push_scope));
   }
   return Status::Internal("unreachable");
 }

@@ -841,6 +841,46 @@ class ClientOffloadTest : public ClientUploadTest {
   }
 };
 
+// Found by a tester: every PATCH and PUT to the server an upload's
+// Location named carried the registry's login. It goes to the
+// registry's own origin only; the storage never asked for one.
+TEST_F(ClientOffloadTest, TheLoginGoesToTheRegistryOnly) {
+  OffloadingRegistry registry;
+  Digest layer = *blobs_->PutBytes("layer bytes");
+  Result<PushResult> pushed = PushTo(registry, layer);
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  EXPECT_EQ(registry.Blob(layer), "layer bytes");
+  EXPECT_TRUE(registry.HasManifest("v1"));
+
+  std::vector<OffloadingRegistry::Request> stored =
+      registry.Requests("storage");
+  ASSERT_EQ(stored.size(), 4u);  // PATCH and PUT of the config and layer
+  for (const OffloadingRegistry::Request& request : stored) {
+    EXPECT_EQ(request.authorization, "")
+        << request.method << " " << request.target;
+  }
+  EXPECT_EQ(stored[2].method, "PATCH");
+  EXPECT_EQ(stored[2].target, "/up/2");
+  // The registry got it once it asked (the first request, unanswered).
+  std::vector<OffloadingRegistry::Request> asked =
+      registry.Requests("registry");
+  ASSERT_GT(asked.size(), 2u);
+  EXPECT_EQ(asked[0].authorization, "");
+  EXPECT_EQ(asked.back().method, "PUT");
+  EXPECT_EQ(asked.back().authorization, OffloadingRegistry::kLogin);
+
+  // A pull's blob download, redirected to the storage, goes without too.
+  Client client(*blobs_, Options(registry));
+  ASSERT_TRUE(blobs_->Remove(layer).ok());
+  Result<PullResult> pulled =
+      client.Pull(*ParseReference(registry.Address() + "/a/b:v1", true));
+  ASSERT_TRUE(pulled.ok()) << pulled.status().ToString();
+  stored = registry.Requests("storage");
+  ASSERT_EQ(stored.size(), 5u);
+  EXPECT_EQ(stored[4].target, "/blobs/" + layer.ToString());
+  EXPECT_EQ(stored[4].authorization, "");
+}
+
 // Found by a tester: a relative Location was glued onto the host
 // ("http://127.0.0.1:5000up/1", "http://HOST//HOST:PORT/up/1"). It is
 // resolved against the URL of the request it answered (RFC 3986).

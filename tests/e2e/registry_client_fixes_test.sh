@@ -6,6 +6,53 @@
 source "$(dirname "$0")/lib.sh"
 source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
 on_exit stop_registry
+on_exit stop_offload
+
+stop_offload() {
+  if [[ -n "${OFFLOAD_PID:-}" ]]; then
+    kill "$OFFLOAD_PID" 2>/dev/null || true
+    wait "$OFFLOAD_PID" 2>/dev/null || true
+    OFFLOAD_PID=
+  fi
+}
+
+# 1. A registry over https whose upload Location, and blob redirect, name
+# a storage server over plain http: refused (exit 6, a registry breaking
+# the protocol) before the storage gets a byte or the login. --insecure
+# only turns certificate checks off; it allows no downgrade.
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$TEST_DIR/key.pem" \
+  -out "$TEST_DIR/cert.pem" 2>/dev/null
+python3 "$LOCKSTEP_SOURCE_DIR/tests/e2e/offload_registry.py" \
+  "$TEST_DIR/offload.ports" "$TEST_DIR/cert.pem" "$TEST_DIR/key.pem" \
+  "$TEST_DIR/storage.log" &
+OFFLOAD_PID=$!
+wait_for "$TEST_DIR/offload.ports"
+read -r registry_port storage_port <"$TEST_DIR/offload.ports"
+OFFLOAD="127.0.0.1:$registry_port"
+export DOCKER_CONFIG="$TEST_DIR/docker"
+mkdir -p "$DOCKER_CONFIG"
+printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$OFFLOAD" \
+  "$(printf 'u:p' | base64)" >"$DOCKER_CONFIG/config.json"
+touch "$TEST_DIR/storage.log"
+
+echo hello >"$TEST_DIR/f.txt"
+expect_exit 6 "$LOCKSTEP" push --insecure "$TEST_DIR/f.txt" \
+  "https://$OFFLOAD/x/y:v1"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "lockstep: error: POST https://$OFFLOAD/v2/x/y/blobs/uploads/ answered \
+with Location http://127.0.0.1:$storage_port/up/1, which leaves https for \
+plain http; refused"
+blob="sha256:$(sha '{}')"  # The config, fetched first.
+expect_exit 6 "$LOCKSTEP" --store "$TEST_DIR/puller" pull --insecure \
+  "https://$OFFLOAD/x/y:v1"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "lockstep: error: GET https://$OFFLOAD/v2/x/y/blobs/$blob answered with \
+Location http://127.0.0.1:$storage_port/blobs/$blob, which leaves https \
+for plain http; refused"
+expect_eq "$(cat "$TEST_DIR/storage.log")" "" "requests the storage got"
+stop_offload
+unset DOCKER_CONFIG
 
 # 3. A 404 for a blob smaller than the registry's error body was "the
 # registry sent more than the 8 bytes expected" (exit 4, as for corrupt
