@@ -70,4 +70,36 @@ expect_contains "$TEST_DIR/stderr.txt" \
   "lockstep: error: GET http://$REGISTRY/v2/bd/x/blobs/$layer answered \
 HTTP 404 BLOB_UNKNOWN: "
 
+# 10. `pull --output` of an index wrote no file and said nothing (exit
+# 0). An index has no files of its own: refused (exit 3), naming the
+# manifests it lists, before anything is registered or written.
+expect_exit 0 "$LOCKSTEP" -q push --insecure "$TEST_DIR/f.txt" \
+  "$REGISTRY/r/x:one"
+expect_eq "$(http_status GET "http://$REGISTRY/v2/r/x/manifests/one" \
+  -H 'Accept: application/vnd.oci.image.manifest.v1+json')" 200 "manifest"
+child="sha256:$(sha256sum <"$TEST_DIR/body.txt" | cut -d' ' -f1)"
+size=$(wc -c <"$TEST_DIR/body.txt")
+index_type=application/vnd.oci.image.index.v1+json
+printf '{"schemaVersion":2,"mediaType":"%s","manifests":[%s]}' \
+  "$index_type" "{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\
+\"digest\":\"$child\",\"size\":$size,\"platform\":{\"os\":\"linux\",\
+\"architecture\":\"arm64\",\"variant\":\"v8\"}}" >"$TEST_DIR/index.json"
+expect_eq "$(http_status PUT "http://$REGISTRY/v2/r/x/manifests/idx" \
+  -H "Content-Type: $index_type" --data-binary "@$TEST_DIR/index.json")" \
+  201 "index PUT"
+expect_exit 3 "$LOCKSTEP" --store "$TEST_DIR/cs" pull --insecure \
+  "$REGISTRY/r/x:idx" --output "$TEST_DIR/out"
+expect_contains "$TEST_DIR/stderr.txt" \
+  "lockstep: error: --output: $REGISTRY/r/x:idx is an image index, which \
+has no files of its own (--output writes those of one manifest); pull one \
+of the 1 it lists with --output: $REGISTRY/r/x@$child (linux/arm64/v8); \
+nothing was registered or written"
+expect_eq "$(ls -A "$TEST_DIR/out" 2>/dev/null)" "" "files written"
+# As it says: the manifest it lists writes its file.
+expect_exit 0 "$LOCKSTEP" --store "$TEST_DIR/cs" --json pull --insecure \
+  "$REGISTRY/r/x@$child" --output "$TEST_DIR/out"
+expect_eq "$(cat "$TEST_DIR/out/f.txt")" hello "file written"
+# Without --output, the index is pulled as before.
+expect_exit 0 "$LOCKSTEP" --store "$TEST_DIR/cs" pull --insecure \
+  "$REGISTRY/r/x:idx"
 echo PASS
