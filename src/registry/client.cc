@@ -40,6 +40,10 @@ struct CurlApi {
   decltype(&curl_free) free;
   decltype(&curl_slist_append) slist_append;
   decltype(&curl_slist_free_all) slist_free_all;
+  decltype(&curl_url) url;
+  decltype(&curl_url_cleanup) url_cleanup;
+  decltype(&curl_url_set) url_set;
+  decltype(&curl_url_get) url_get;
 };
 
 Result<CurlApi> BindCurl() {
@@ -57,6 +61,10 @@ Result<CurlApi> BindCurl() {
   library.Bind(api.free, "curl_free");
   library.Bind(api.slist_append, "curl_slist_append");
   library.Bind(api.slist_free_all, "curl_slist_free_all");
+  library.Bind(api.url, "curl_url");
+  library.Bind(api.url_cleanup, "curl_url_cleanup");
+  library.Bind(api.url_set, "curl_url_set");
+  library.Bind(api.url_get, "curl_url_get");
   RETURN_IF_ERROR(library.status());
   return api;
 }
@@ -112,9 +120,114 @@ std::string Escape(CURL* curl, const std::string& text) {
   return out;
 }
 
+// A URL parsed by libcurl's URL API, the RFC 3986 parser libcurl itself
+// follows redirects with.
+class CurlUrl {
+ public:
+  explicit CurlUrl(const CurlApi& api) : api_(api), handle_(api.url()) {}
+  ~CurlUrl() {
+    if (handle_ != nullptr) api_.url_cleanup(handle_);
+  }
+  CurlUrl(const CurlUrl&) = delete;
+  CurlUrl& operator=(const CurlUrl&) = delete;
+
+  // Sets the whole URL; a relative reference is resolved against the URL
+  // set before (RFC 3986 section 5). False when it does not parse.
+  bool Set(const std::string& url) {
+    return handle_ != nullptr &&
+           api_.url_set(handle_, CURLUPART_URL, url.c_str(), 0) == CURLUE_OK;
+  }
+
+  std::optional<std::string> Get(CURLUPart part, unsigned flags = 0) const {
+    char* text = nullptr;
+    if (handle_ == nullptr ||
+        api_.url_get(handle_, part, &text, flags) != CURLUE_OK) {
+      return std::nullopt;
+    }
+    std::string out = text;
+    api_.free(text);
+    return out;
+  }
+
+ private:
+  const CurlApi& api_;
+  CURLU* handle_;
+};
+
+}  // namespace
+
+Result<std::string> ResolveLocation(const std::string& base,
+                                    const std::string& location) {
+  ASSIGN_OR_RETURN(const CurlApi* api, LoadCurl());
+  CurlUrl url(*api);
+  if (!url.Set(base)) {
+    return Status::InvalidArgument("'" + base + "' is not a URL");
+  }
+  // An empty reference would name the base itself; no registry means
+  // that by an empty Location.
+  if (location.empty() || !url.Set(location)) {
+    return Status::InvalidArgument("'" + location +
+                                   "' is not a URL reference");
+  }
+  std::optional<std::string> resolved = url.Get(CURLUPART_URL);
+  if (!resolved) {
+    return Status::InvalidArgument("'" + location + "' relative to '" + base +
+                                   "' is not a URL");
+  }
+  return *resolved;
+}
+
+Result<std::string> UrlOrigin(const std::string& url) {
+  ASSIGN_OR_RETURN(const CurlApi* api, LoadCurl());
+  CurlUrl parsed(*api);
+  std::optional<std::string> scheme, host, port;
+  if (parsed.Set(url)) {
+    scheme = parsed.Get(CURLUPART_SCHEME);
+    host = parsed.Get(CURLUPART_HOST);
+    port = parsed.Get(CURLUPART_PORT, CURLU_DEFAULT_PORT);
+  }
+  if (scheme) scheme = AsciiLowercase(*scheme);
+  if (!scheme || !host || !port || (*scheme != "http" && *scheme != "https")) {
+    return Status::InvalidArgument("'" + url +
+                                   "' is not an http or https URL");
+  }
+  return *scheme + "://" + AsciiLowercase(*host) + ":" + *port;
+}
+
+namespace {
+
+// Where `location`, a URL reference in the answer to METHOD `from`,
+// points, resolved against `from`: an upload's next URL or a redirect's
+// target (`field` "Location"), or a token realm. Unavailable (the
+// registry breaks the protocol) when it is not an http or https URL, or
+// when it leaves https for plain http, where the bytes, and any
+// credentials the other end asks for, could be read and changed on the
+// way.
+Result<std::string> FollowLocation(const std::string& method,
+                                   const std::string& from,
+                                   const std::string& location,
+                                   const std::string& field = "Location") {
+  std::string what = method + " " + from + " answered with " + field;
+  Result<std::string> resolved = ResolveLocation(from, location);
+  Result<std::string> to =
+      resolved.ok() ? UrlOrigin(*resolved) : resolved.status();
+  if (!to.ok()) {
+    return Status::Unavailable(what + " '" + location +
+                               "', which is not an http or https URL");
+  }
+  ASSIGN_OR_RETURN(std::string origin, UrlOrigin(from));
+  if (origin.starts_with("https:") && to->starts_with("http:")) {
+    return Status::Unavailable(what + " " + *resolved +
+                               ", which leaves https for plain http; "
+                               "refused");
+  }
+  return *resolved;
+}
+
 }  // namespace
 
 struct Client::Response {
+  std::string url;  // that answered, after any redirect
   long status = 0;
   std::map<std::string, std::string> headers;  // lower-case names
   std::string body;
@@ -224,7 +337,7 @@ std::string Client::DescribeLogin(const std::string& registry) const {
 }
 
 Status Client::Authenticate(const Reference& ref, const std::string& challenge,
-                            bool push_scope) {
+                            const std::string& challenged, bool push_scope) {
   std::string key = ref.registry + "|" + ref.repository + "|" +
                     (push_scope ? "push" : "pull");
   ASSIGN_OR_RETURN(std::optional<std::string> credentials,
@@ -245,7 +358,9 @@ Status Client::Authenticate(const Reference& ref, const std::string& challenge,
   }
   auto params = ChallengeParams(challenge);
   CURL* curl = static_cast<CURL*>(curl_);
-  std::string url = params["realm"];
+  ASSIGN_OR_RETURN(std::string url,
+                   FollowLocation("GET", challenged, params["realm"],
+                                  "the token realm"));
   url += (url.find('?') == std::string::npos ? "?" : "&");
   url += "service=" + Escape(curl, params["service"]);
   url += "&scope=" + Escape(curl, "repository:" + ref.repository +
@@ -253,16 +368,15 @@ Status Client::Authenticate(const Reference& ref, const std::string& challenge,
   if (push_scope && !mount_scope_.empty()) {
     url += "&scope=" + Escape(curl, "repository:" + mount_scope_ + ":pull");
   }
-  std::vector<std::string> headers;
-  if (credentials) {
-    headers.push_back("Authorization: Basic " + Base64Encode(*credentials));
-  }
-  // The token request itself carries no registry authorization.
+  // The token server is asked with the login itself (Docker's token
+  // flow), which goes to the realm's origin only.
+  Credential login;
+  ASSIGN_OR_RETURN(login.origin, UrlOrigin(url));
+  if (credentials) login.authorization = "Basic " + Base64Encode(*credentials);
   authorization_.erase(key);
-  Reference realm_ref = ref;
-  realm_ref.registry = "";
   ASSIGN_OR_RETURN(Response response,
-                   Send(realm_ref, "GET", url, headers, "", false));
+                   Fetch("GET", url, {}, "", login, nullptr,
+                         kMaxManifestBytes));
   if (response.status != 200) {
     return Status::FailedPrecondition(
         "token request to " + params["realm"] + " answered " +
@@ -330,30 +444,45 @@ int OnTransferProgress(void* user, curl_off_t, curl_off_t downloaded,
   return watch->stalled ? 1 : 0;
 }
 
+// The most bytes kept of an answer that is not content (an error, a
+// redirect, an upload's acknowledgement): enough for any error message.
+constexpr uint64_t kMaxAnswerBytes = 1 << 20;
+
 struct BodyTarget {
   CURL* curl;
   std::string* body;
   store::BlobWriter* sink;
   Status status;
-  uint64_t limit = 0;  // the most bytes the body may have
+  uint64_t limit = 0;  // the most bytes content (200, 206) may have
   uint64_t received = 0;
   std::string what;    // "GET URL", for the message
 };
 
 size_t OnBody(char* data, size_t size, size_t count, void* user) {
   auto* target = static_cast<BodyTarget*>(user);
+  // The status first: only content is held to the size expected of it.
+  // A 404's error body is longer than a 2-byte config, and is read for
+  // its message.
+  long code = 0;
+  Curl().easy_getinfo(target->curl, CURLINFO_RESPONSE_CODE, &code);
+  bool content = code == 200 || code == 206;
   // A registry that sends more than it declared (or forever) would fill
   // the disk or memory; returning 0 makes libcurl abort the transfer.
   target->received += size * count;
-  if (target->received > target->limit) {
+  if (content && target->received > target->limit) {
     target->status = Status::DataLoss(
         target->what + ": the registry sent more than the " +
         std::to_string(target->limit) + " bytes expected; refused");
     return 0;
   }
-  long code = 0;
-  Curl().easy_getinfo(target->curl, CURLINFO_RESPONSE_CODE, &code);
-  if (target->sink != nullptr && (code == 200 || code == 206)) {
+  if (!content && target->received > kMaxAnswerBytes) {
+    target->status = Status::Unavailable(
+        target->what + ": the registry's HTTP " + std::to_string(code) +
+        " answer has more than " + std::to_string(kMaxAnswerBytes) +
+        " bytes; refused");
+    return 0;
+  }
+  if (target->sink != nullptr && content) {
     target->status = target->sink->Append(std::string_view(data, size * count));
     return target->status.ok() ? size * count : 0;
   }
@@ -361,7 +490,119 @@ size_t OnBody(char* data, size_t size, size_t count, void* user) {
   return size * count;
 }
 
+// The answers whose Location a GET follows (RFC 9110 section 15.4).
+bool IsRedirect(long status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 ||
+         status == 308;
+}
+
+constexpr int kMaxRedirects = 10;
+
 }  // namespace
+
+Result<Client::Response> Client::Exchange(
+    const std::string& method, const std::string& url,
+    const std::vector<std::string>& headers, std::string_view body,
+    store::BlobWriter* sink, uint64_t max_body) {
+  ASSIGN_OR_RETURN(const CurlApi* loaded, LoadCurl());
+  const CurlApi& api = *loaded;
+  if (curl_ == nullptr) {
+    return Status::Unavailable("libcurl could not create a handle");
+  }
+  CURL* curl = static_cast<CURL*>(curl_);
+  api.easy_reset(curl);
+  Response response;
+  response.url = url;
+  BodyTarget target{curl, &response.body, sink, Status::Ok(), max_body,
+                    0, method + " " + url};
+  curl_slist* list = nullptr;
+  for (const std::string& header : headers) {
+    list = api.slist_append(list, header.c_str());
+  }
+  list = api.slist_append(list, "Expect:");
+  api.easy_setopt(curl, CURLOPT_URL, url.c_str());
+  api.easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
+  api.easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
+  api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
+  api.easy_setopt(curl, CURLOPT_WRITEDATA, &target);
+  api.easy_setopt(curl, CURLOPT_USERAGENT, "lockstep/0.1");
+  // A registry that stops answering (or never does) must not hang
+  // the push or pull: a transfer in which no byte moves either way for
+  // the timeout aborts. (libcurl's low-speed check averages over a
+  // window, and fired seconds late.)
+  StallWatch watch(options_.timeout_seconds);
+  api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options_.timeout_seconds);
+  api.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  api.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnTransferProgress);
+  api.easy_setopt(curl, CURLOPT_XFERINFODATA, &watch);
+  if (!options_.verify_tls) {
+    api.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
+    api.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (method == "HEAD") {
+    api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (method != "GET") {
+    api.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+    api.easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                    static_cast<curl_off_t>(body.size()));
+  }
+  CURLcode code = api.easy_perform(curl);
+  api.slist_free_all(list);
+  if (!target.status.ok()) return target.status;
+  if (code == CURLE_OPERATION_TIMEDOUT ||
+      (code == CURLE_ABORTED_BY_CALLBACK && watch.stalled)) {
+    return Status::Unavailable(
+        method + " " + url + ": no progress for " +
+        std::to_string(options_.timeout_seconds) +
+        " seconds; the registry stopped answering (--timeout)");
+  }
+  if (code != CURLE_OK) {
+    // The usual cause: a plain-HTTP registry (a local one) asked for
+    // TLS.
+    bool plain_http_likely = code == CURLE_SSL_CONNECT_ERROR &&
+                             url.starts_with("https://");
+    return Status::Unavailable(
+        method + " " + url + ": " + api.easy_strerror(code) +
+        (plain_http_likely ? "; if the registry serves plain HTTP, give "
+                             "--insecure"
+                           : ""));
+  }
+  api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+Result<Client::Response> Client::Fetch(const std::string& method,
+                                       const std::string& url,
+                                       const std::vector<std::string>& headers,
+                                       std::string_view body,
+                                       const Credential& credential,
+                                       store::BlobWriter* sink,
+                                       uint64_t max_body) {
+  std::string at = url;
+  for (int redirects = 0;; ++redirects) {
+    // Upload URLs and redirects may lead to other servers (offloaded
+    // storage), which must not learn the registry's login.
+    ASSIGN_OR_RETURN(std::string origin, UrlOrigin(at));
+    std::vector<std::string> sent = headers;
+    if (!credential.authorization.empty() && origin == credential.origin) {
+      sent.push_back("Authorization: " + credential.authorization);
+    }
+    ASSIGN_OR_RETURN(Response response,
+                     Exchange(method, at, sent, body, sink, max_body));
+    std::string location = response.Header("location");
+    if (method != "GET" || !IsRedirect(response.status) || location.empty()) {
+      return response;
+    }
+    if (redirects == kMaxRedirects) {
+      return Status::Unavailable("GET " + url + ": more than " +
+                                 std::to_string(kMaxRedirects) +
+                                 " redirects; refused");
+    }
+    ASSIGN_OR_RETURN(at, FollowLocation(method, at, location));
+  }
+}
 
 Result<Client::Response> Client::Send(const Reference& ref,
                                       const std::string& method,
@@ -370,93 +611,33 @@ Result<Client::Response> Client::Send(const Reference& ref,
                                       std::string_view body, bool push_scope,
                                       store::BlobWriter* sink,
                                       uint64_t max_body) {
-  ASSIGN_OR_RETURN(const CurlApi* loaded, LoadCurl());
-  const CurlApi& api = *loaded;
-  if (curl_ == nullptr) {
-    return Status::Unavailable("libcurl could not create a handle");
-  }
   std::string key = ref.registry + "|" + ref.repository + "|" +
                     (push_scope ? "push" : "pull");
+  Credential credential;
+  ASSIGN_OR_RETURN(credential.origin,
+                   UrlOrigin(ref.scheme + "://" + ref.registry + "/"));
   for (int attempt = 0; attempt < 2; ++attempt) {
-    CURL* curl = static_cast<CURL*>(curl_);
-    api.easy_reset(curl);
-    Response response;
-    BodyTarget target{curl, &response.body, sink, Status::Ok(), max_body,
-                      0, method + " " + url};
-    curl_slist* list = nullptr;
-    for (const std::string& header : headers) {
-      list = api.slist_append(list, header.c_str());
-    }
     auto auth = authorization_.find(key);
-    if (!ref.registry.empty() && auth != authorization_.end()) {
-      list = api.slist_append(list,
-                              ("Authorization: " + auth->second).c_str());
+    credential.authorization =
+        auth == authorization_.end() ? "" : auth->second;
+    ASSIGN_OR_RETURN(Response response,
+                     Fetch(method, url, headers, body, credential, sink,
+                           max_body));
+    // Only the registry's own challenge is answered with its login.
+    ASSIGN_OR_RETURN(std::string answered, UrlOrigin(response.url));
+    if (response.status != 401 || answered != credential.origin) {
+      return response;
     }
-    list = api.slist_append(list, "Expect:");
-    api.easy_setopt(curl, CURLOPT_URL, url.c_str());
-    api.easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    api.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, method == "GET" ? 1L : 0L);
-    api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, OnHeader);
-    api.easy_setopt(curl, CURLOPT_HEADERDATA, &response.headers);
-    api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, OnBody);
-    api.easy_setopt(curl, CURLOPT_WRITEDATA, &target);
-    api.easy_setopt(curl, CURLOPT_USERAGENT, "lockstep/0.1");
-    // A registry that stops answering (or never does) must not hang
-    // the push or pull: a transfer in which no byte moves either way for
-    // the timeout aborts. (libcurl's low-speed check averages over a
-    // window, and fired seconds late.)
-    StallWatch watch(options_.timeout_seconds);
-    api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, options_.timeout_seconds);
-    api.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    api.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, OnTransferProgress);
-    api.easy_setopt(curl, CURLOPT_XFERINFODATA, &watch);
-    if (!options_.verify_tls) {
-      api.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
-      api.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-    if (method == "HEAD") {
-      api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    } else if (method != "GET") {
-      api.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
-      api.easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
-      api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                      static_cast<curl_off_t>(body.size()));
-    }
-    CURLcode code = api.easy_perform(curl);
-    api.slist_free_all(list);
-    if (!target.status.ok()) return target.status;
-    if (code == CURLE_OPERATION_TIMEDOUT ||
-        (code == CURLE_ABORTED_BY_CALLBACK && watch.stalled)) {
-      return Status::Unavailable(
-          method + " " + url + ": no progress for " +
-          std::to_string(options_.timeout_seconds) +
-          " seconds; the registry stopped answering (--timeout)");
-    }
-    if (code != CURLE_OK) {
-      // The usual cause: a plain-HTTP registry (a local one) asked for
-      // TLS.
-      bool plain_http_likely = code == CURLE_SSL_CONNECT_ERROR &&
-                               url.starts_with("https://");
-      return Status::Unavailable(
-          method + " " + url + ": " + api.easy_strerror(code) +
-          (plain_http_likely ? "; if the registry serves plain HTTP, give "
-                               "--insecure"
-                             : ""));
-    }
-    api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-    if (response.status == 401 && attempt == 1) {
+    if (attempt == 1) {
       // Missing or refused credentials, whether Basic or a token's: the
       // same exit code in both modes (the machine lacks a usable login).
       return Status::FailedPrecondition(
           method + " " + url + " answered 401 after authenticating (" +
           DescribeLogin(ref.registry) + ")");
     }
-    if (response.status != 401 || attempt == 1 || ref.registry.empty()) {
-      return response;
-    }
     std::string challenge = response.Header("www-authenticate");
     if (challenge.empty()) return response;
-    RETURN_IF_ERROR(Authenticate(ref, challenge, push_scope));
+    RETURN_IF_ERROR(Authenticate(ref, challenge, response.url, push_scope));
   }
   return Status::Internal("unreachable");
 }
@@ -465,13 +646,6 @@ namespace {
 
 std::string BaseUrl(const Reference& ref) {
   return ref.scheme + "://" + ref.registry + "/v2/" + ref.repository;
-}
-
-std::string Absolute(const Reference& ref, const std::string& location) {
-  if (location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0) {
-    return location;
-  }
-  return ref.scheme + "://" + ref.registry + location;
 }
 
 // The status an OCI error code stands for, from the client's side: what
@@ -603,7 +777,10 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
   }
   if (post.status != 202) return Unexpected("POST " + start, post.status,
                                             post.body);
-  std::string location = Absolute(ref, post.Header("location"));
+  // The upload's URL is the last Location the registry gave, resolved
+  // against the URL of the request that gave it.
+  ASSIGN_OR_RETURN(std::string location,
+                   FollowLocation("POST", start, post.Header("location")));
 
   // Loose or packed: the bytes are `size` bytes of `where.file`.
   ASSIGN_OR_RETURN(store::BlobStore::Location where, blobs_.Locate(digest));
@@ -650,22 +827,24 @@ Result<bool> Client::UploadBlob(const Reference& ref, const Digest& digest,
       }
       if (*resume != hashed) in_order = false;
       offset = *resume;
-      if (!patch->Header("location").empty()) {
-        location = Absolute(ref, patch->Header("location"));
-      }
-      continue;
-    }
-    if (patch->status != 202) {
+    } else if (patch->status != 202) {
       status = Unexpected("PATCH " + location, patch->status, patch->body);
       break;
+    } else {
+      if (in_order && offset == hashed) {
+        sent.Update(chunk);
+        hashed += chunk.size();
+      }
+      offset += chunk.size();
     }
-    if (in_order && offset == hashed) {
-      sent.Update(chunk);
-      hashed += chunk.size();
-    }
-    offset += chunk.size();
     if (!patch->Header("location").empty()) {
-      location = Absolute(ref, patch->Header("location"));
+      Result<std::string> next =
+          FollowLocation("PATCH", location, patch->Header("location"));
+      if (!next.ok()) {
+        status = next.status();
+        break;
+      }
+      location = *next;
     }
   }
   ::close(fd);
@@ -933,28 +1112,47 @@ Result<Client::Response> Client::PutManifestBody(
 
 namespace {
 
-// The size a descriptor declares, which its bytes may not exceed.
+// The size a descriptor declares, which its bytes must have.
 uint64_t DeclaredSize(const Descriptor& descriptor) {
   return descriptor.size < 0 ? 0 : static_cast<uint64_t>(descriptor.size);
 }
 
+// DataLoss unless `bytes` is the size that `listed`, a descriptor of the
+// manifest `manifest`, declares. The digest alone would accept content
+// cut short under a descriptor that says it is longer: the image spec
+// has such content not trusted, and Lockstep's registry refuses such a
+// manifest.
+Status CheckDeclaredSize(const Digest& manifest, const Descriptor& listed,
+                         uint64_t bytes) {
+  if (bytes == DeclaredSize(listed)) return Status::Ok();
+  return Status::DataLoss("manifest " + manifest.ToString() + " " +
+                          listed.where + ": " + listed.digest.ToString() +
+                          " has " + std::to_string(bytes) +
+                          " bytes, but its descriptor declares " +
+                          std::to_string(listed.size) + "; refused");
+}
+
 }  // namespace
 
-Status Client::PullBlob(const Reference& ref, const Digest& digest,
-                        uint64_t size, PullResult* result) {
-  if (blobs_.Contains(digest)) {
+Status Client::PullBlob(const Reference& ref, const Digest& manifest,
+                        const Descriptor& listed, PullResult* result) {
+  if (blobs_.Contains(listed.digest)) {
+    ASSIGN_OR_RETURN(uint64_t size, blobs_.SizeOf(listed.digest));
+    RETURN_IF_ERROR(CheckDeclaredSize(manifest, listed, size));
     ++result->present;
     return Status::Ok();
   }
   ASSIGN_OR_RETURN(std::unique_ptr<store::BlobWriter> writer,
                    blobs_.NewWriter());
-  std::string url = BaseUrl(ref) + "/blobs/" + digest.ToString();
+  std::string url = BaseUrl(ref) + "/blobs/" + listed.digest.ToString();
   ASSIGN_OR_RETURN(Response response,
-                   Send(ref, "GET", url, {}, "", false, writer.get(), size));
+                   Send(ref, "GET", url, {}, "", false, writer.get(),
+                        DeclaredSize(listed)));
   if (response.status != 200) {
     return Unexpected("GET " + url, response.status, response.body);
   }
-  Result<Digest> committed = writer->Commit(&digest);
+  RETURN_IF_ERROR(CheckDeclaredSize(manifest, listed, writer->size()));
+  Result<Digest> committed = writer->Commit(&listed.digest);
   if (!committed.ok()) {
     return Status::DataLoss(url + ": " + committed.status().message());
   }
@@ -964,8 +1162,8 @@ Status Client::PullBlob(const Reference& ref, const Digest& digest,
 
 Status Client::PullManifestTree(const Reference& ref,
                                 const std::string& reference,
-                                uint64_t max_size, int depth,
-                                PullResult* result) {
+                                const Digest* index, const Descriptor* listed,
+                                int depth, PullResult* result) {
   if (depth > kMaxIndexDepth) {
     return Status::InvalidArgument(ref.ToString() + ": indexes nest too deep");
   }
@@ -974,6 +1172,10 @@ Status Client::PullManifestTree(const Reference& ref,
                        std::string(kOciIndex) + ", " +
                        std::string(kDockerManifest) + ", " +
                        std::string(kDockerManifestList);
+  // The top manifest's size is not declared anywhere; registries refuse
+  // manifests above 4 MiB.
+  uint64_t max_size =
+      listed != nullptr ? DeclaredSize(*listed) : kMaxManifestBytes;
   ASSIGN_OR_RETURN(Response response,
                    Send(ref, "GET", url, {accept}, "", false, nullptr,
                         max_size));
@@ -1000,18 +1202,21 @@ Status Client::PullManifestTree(const Reference& ref,
                             echoed + " (Docker-Content-Digest), but its "
                             "bytes hash to " + digest.ToString());
   }
+  if (listed != nullptr) {
+    RETURN_IF_ERROR(CheckDeclaredSize(*index, *listed, response.body.size()));
+  }
   RETURN_IF_ERROR(blobs_.PutBytes(response.body).status());
   ASSIGN_OR_RETURN(ParsedManifest parsed,
                    ParseManifest(response.body, response.Header(
                                                     "content-type")));
   for (const Descriptor& child : parsed.children) {
-    RETURN_IF_ERROR(PullManifestTree(ref, child.digest.ToString(),
-                                     DeclaredSize(child), depth + 1, result));
+    RETURN_IF_ERROR(PullManifestTree(ref, child.digest.ToString(), &digest,
+                                     &child, depth + 1, result));
   }
   Progress progress("pulling " + ref.repository + "@" + digest.Short(),
                     parsed.blobs.size(), "blobs");
   for (const Descriptor& blob : parsed.blobs) {
-    RETURN_IF_ERROR(PullBlob(ref, blob.digest, DeclaredSize(blob), result));
+    RETURN_IF_ERROR(PullBlob(ref, digest, blob, result));
     progress.Advance(1);
   }
   progress.Finish();
@@ -1030,10 +1235,8 @@ Status Client::PullManifestTree(const Reference& ref,
 
 Result<PullResult> Client::Pull(const Reference& source) {
   PullResult result;
-  // The top manifest's size is not declared anywhere; registries refuse
-  // manifests above 4 MiB.
   RETURN_IF_ERROR(PullManifestTree(source, source.ManifestReference(),
-                                   kMaxManifestBytes, 0, &result));
+                                   nullptr, nullptr, 0, &result));
   return result;
 }
 

@@ -9,9 +9,13 @@
 // Authentication follows the registry's WWW-Authenticate challenge: Basic,
 // or Docker's token flow (Bearer realm/service/scope), with credentials
 // from the Docker config file (~/.docker/config.json "auths", or
-// $DOCKER_CONFIG/config.json). Blobs the registry already has (HEAD) are
-// skipped; a mount is used only when the registry answers 201; uploads
-// are chunked, and a 416 resumes from the Range the registry reports.
+// $DOCKER_CONFIG/config.json). The login goes only to the registry's own
+// origin (scheme, host and port): an upload Location or a redirect to
+// another server (offloaded storage) is followed without it, and one
+// from https to plain http is refused. Blobs the registry already has
+// (HEAD) are skipped; a mount is used only when the registry answers
+// 201; uploads are chunked, and a 416 resumes from the Range the
+// registry reports.
 
 #ifndef LOCKSTEP_REGISTRY_CLIENT_H_
 #define LOCKSTEP_REGISTRY_CLIENT_H_
@@ -52,6 +56,19 @@ struct Reference {
 
 // Parses a reference; `insecure` picks http when no scheme is given.
 Result<Reference> ParseReference(const std::string& text, bool insecure);
+
+// `location` (a Location header, a token realm) resolved against `base`,
+// the URL of the request answered with it, as RFC 3986 section 5 says:
+// an absolute URL, `//host:port/path`, `/path` or a relative path, query
+// kept. The one resolver for every URL the client is sent to.
+// InvalidArgument when either does not parse.
+Result<std::string> ResolveLocation(const std::string& base,
+                                    const std::string& location);
+
+// "scheme://host:port" of an http or https `url`, in lower case and with
+// the scheme's port when it names none: two URLs with the same origin
+// reach the same server the same way. InvalidArgument for another URL.
+Result<std::string> UrlOrigin(const std::string& url);
 
 struct PushLayer {
   Digest digest;
@@ -122,16 +139,36 @@ class Client {
 
  private:
   struct Response;
-  // Sends one request (authenticating on a 401). A 200 or 206 body goes
-  // to `sink` when given; a body longer than `max_body` is DataLoss.
+  // An Authorization header's value and the one origin it may go to.
+  struct Credential {
+    std::string origin;         // as UrlOrigin gives it
+    std::string authorization;  // "Basic ...", "Bearer ..."; empty: none
+  };
+  // Sends one request to `url` for the registry of `ref` (authenticating
+  // on the registry's 401), following a GET's redirects. A 200 or 206
+  // body goes to `sink` when given; one longer than `max_body` is
+  // DataLoss.
   Result<Response> Send(const Reference& ref, const std::string& method,
                         const std::string& url,
                         std::vector<std::string> headers,
                         std::string_view body, bool push_scope,
                         store::BlobWriter* sink = nullptr,
                         uint64_t max_body = kMaxManifestBytes);
+  // Send without the registry's login: `credential` goes with the
+  // request, and with each redirect, to its origin only.
+  Result<Response> Fetch(const std::string& method, const std::string& url,
+                         const std::vector<std::string>& headers,
+                         std::string_view body, const Credential& credential,
+                         store::BlobWriter* sink, uint64_t max_body);
+  // One request and its answer, no redirect followed.
+  Result<Response> Exchange(const std::string& method, const std::string& url,
+                            const std::vector<std::string>& headers,
+                            std::string_view body, store::BlobWriter* sink,
+                            uint64_t max_body);
+  // Answers the WWW-Authenticate `challenge` of the registry's answer to
+  // `challenged` (a URL): a token realm is resolved against it.
   Status Authenticate(const Reference& ref, const std::string& challenge,
-                      bool push_scope);
+                      const std::string& challenged, bool push_scope);
   // Uploads `digests` (which must be in the store) to `target`, with a
   // progress bar, counting each as uploaded, mounted or skipped.
   Status UploadBlobs(const Reference& target,
@@ -166,10 +203,16 @@ class Client {
   std::string DescribeLogin(const std::string& registry) const;
   Result<bool> UploadBlob(const Reference& ref, const Digest& digest,
                           const std::string& mount_from, bool* mounted);
+  // Pulls the manifest `reference` and all it references. A child of an
+  // index comes with `listed`, its descriptor in the index `index`, whose
+  // size it must have; the manifest pulled has neither.
   Status PullManifestTree(const Reference& ref, const std::string& reference,
-                          uint64_t max_size, int depth, PullResult* result);
-  Status PullBlob(const Reference& ref, const Digest& digest, uint64_t size,
-                  PullResult* result);
+                          const Digest* index, const Descriptor* listed,
+                          int depth, PullResult* result);
+  // Pulls the blob `listed`, a descriptor of the manifest `manifest`,
+  // unless the store has it; its bytes must be the size declared.
+  Status PullBlob(const Reference& ref, const Digest& manifest,
+                  const Descriptor& listed, PullResult* result);
 
   store::BlobStore& blobs_;
   ClientOptions options_;

@@ -44,6 +44,7 @@ Result<Descriptor> ParseDescriptor(const Json& value,
     return Status::InvalidArgument(where + ": not an object");
   }
   Descriptor descriptor;
+  descriptor.where = where;
   auto media = value.find("mediaType");
   if (media != value.end() && media->is_string()) {
     descriptor.media_type = media->get<std::string>();

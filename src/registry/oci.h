@@ -109,6 +109,7 @@ struct Descriptor {
   int64_t size = 0;
   std::string artifact_type;
   nlohmann::json annotations;  // null when absent
+  std::string where;  // its place in the manifest: "config", "layers[2]"
 };
 
 // What the registry needs from a manifest or index body.

@@ -74,6 +74,60 @@ Result<std::string> StringField(const Json& record, const std::string& key,
   return found->get<std::string>();
 }
 
+// What sets one manifest of an index apart: its platform, else its
+// artifactType; empty when it has neither.
+std::string IndexEntryLabel(const Json& entry) {
+  auto platform = entry.find("platform");
+  if (platform != entry.end() && platform->is_object()) {
+    std::string label = platform->value("os", std::string()) + "/" +
+                        platform->value("architecture", std::string());
+    std::string variant = platform->value("variant", std::string());
+    return variant.empty() ? label : label + "/" + variant;
+  }
+  return entry.value("artifactType", std::string());
+}
+
+// How many of an index's manifests a refusal lists.
+constexpr size_t kIndexEntriesNamed = 10;
+
+// --output writes the files of one manifest, and an image index has none
+// of its own; what it lists may be one manifest per platform, whose
+// files would collide. InvalidArgument for an index, naming the
+// manifests it lists as references to pull with --output instead.
+Status CheckManifestHasFiles(const registry::Reference& source,
+                             const registry::PullResult& pulled) {
+  if (pulled.media_type != registry::kOciIndex &&
+      pulled.media_type != registry::kDockerManifestList) {
+    return Status::Ok();
+  }
+  // The client parsed and verified this body already.
+  Json index = Json::parse(pulled.body, nullptr, false);
+  Json entries = index.is_object() ? index.value("manifests", Json::array())
+                                   : Json::array();
+  std::string message = source.ToString() +
+                        " is an image index, which has no files of its own "
+                        "(--output writes those of one manifest)";
+  if (!entries.is_array() || entries.empty()) {
+    return Status::InvalidArgument(message + ", and it lists no manifest");
+  }
+  message += "; pull one of the " + std::to_string(entries.size()) +
+             " it lists with --output:";
+  for (size_t i = 0; i < entries.size() && i < kIndexEntriesNamed; ++i) {
+    const Json& entry = entries[i];
+    std::string digest =
+        entry.is_object() ? entry.value("digest", std::string()) : "";
+    message += (i == 0 ? " " : ", ") + source.registry + "/" +
+               source.repository + "@" + digest;
+    std::string label = entry.is_object() ? IndexEntryLabel(entry) : "";
+    if (!label.empty()) message += " (" + label + ")";
+  }
+  if (entries.size() > kIndexEntriesNamed) {
+    message += ", and " +
+               std::to_string(entries.size() - kIndexEntriesNamed) + " more";
+  }
+  return Status::InvalidArgument(message);
+}
+
 }  // namespace
 
 Json PullSummary::ToJson() const {
@@ -101,7 +155,10 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
   PullSummary summary;
   ASSIGN_OR_RETURN(summary.pulled, client_->Pull(source));
   if (!output.empty()) {
-    Status writable = CheckLayerFileNames(summary.pulled.layers);
+    Status writable = CheckManifestHasFiles(source, summary.pulled);
+    if (writable.ok()) {
+      writable = CheckLayerFileNames(summary.pulled.layers);
+    }
     if (writable.ok()) {
       writable = CheckOutputFolder(summary.pulled.layers, output);
     }
