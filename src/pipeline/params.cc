@@ -38,7 +38,11 @@ bool IsUnrecordableFloatText(const std::string& text) {
   return IsFloatText(text);
 }
 
-// Converts `value` to `type`, or explains why it cannot be.
+// Converts `value` to `type`, or explains why it cannot be. The one
+// conversion is the documented one, an int given to a float param; any
+// other value of another type is refused: a --params `1.10` given to a
+// string param used to run as the text "1.1", and `true` as "true"
+// (found by a tester).
 Result<Json> Coerce(const Json& value, ParamType type,
                     const std::string& name) {
   ParamType actual = TypeOfValue(value);
@@ -48,14 +52,16 @@ Result<Json> Coerce(const Json& value, ParamType type,
   if (type == ParamType::kFloat && actual == ParamType::kInt) {
     return Json(value.get<double>());
   }
-  if (type == ParamType::kString && value.is_primitive() &&
-      !value.is_null()) {
-    return Json(value.is_string() ? value.get<std::string>() : value.dump());
-  }
+  // A float is named by its type alone: its text as read back is not
+  // what was written (1.10 reads as 1.1).
+  std::string shown = value.is_number_float()
+                          ? "is a float"
+                          : value.dump() + " is " + ParamTypeName(actual);
+  std::string hint =
+      type == ParamType::kString ? " (write it in quotes to pass text)" : "";
   return Status::InvalidArgument("param '" + name + "' is " +
                                  ParamTypeName(type) + ", but the value " +
-                                 value.dump() + " is " +
-                                 ParamTypeName(actual));
+                                 shown + hint);
 }
 
 // A YAML node as JSON, scalars typed as in the pipeline file. Counts the

@@ -7,6 +7,7 @@ cat >p.yaml <<'YAML'
 pipeline: p
 params:
   epochs: 1
+  version: {type: string, default: "1.10"}
 steps:
   a:
     run: [echo, "${{ params.epochs }}"]
@@ -54,6 +55,13 @@ python3 -c "n=50000; open('deep.json','w').write('{\"p\": '+'['*n+']'*n+'}')"
 expect_exit 3 "$LOCKSTEP" run p.yaml --params deep.json
 expect_contains stderr.txt \
   "deep.json:1:262: malformed JSON: nested deeper than 256 levels"
+
+# Found by a tester: a JSON number given to a string param ran as other
+# text (1.10 as "1.1"). A value of another type is refused at its key.
+printf '{\n  "version": 1.10\n}\n' >number.json
+expect_exit 3 "$LOCKSTEP" run p.yaml --params number.json
+expect_contains stderr.txt "number.json:2:3: param 'version' is string, but \
+the value is a float (write it in quotes to pass text)"
 
 [[ ! -e "$LOCKSTEP_STORE" ]] || fail "a usage error created $LOCKSTEP_STORE"
 echo "run usage errors: ok"
