@@ -45,6 +45,14 @@ bool IsUnrecordableFloatText(const std::string& text) {
 // (found by a tester).
 Result<Json> Coerce(const Json& value, ParamType type,
                     const std::string& name) {
+  // Null is no param's value: a --params null used to pass for a string
+  // param, even a required one, and run as "" (found by a tester).
+  if (value.is_null()) {
+    return Status::InvalidArgument(
+        "param '" + name + "' is " + ParamTypeName(type) +
+        ", but the value is null; no param takes null (give a value of "
+        "its type, or leave the param out to use its default)");
+  }
   ParamType actual = TypeOfValue(value);
   if (actual == type) {
     return value;
@@ -104,7 +112,10 @@ Result<Json> TypeCommandLineValue(const std::string& name,
                                   const std::string& text) {
   try {
     YAML::Node node = YAML::Load(text);
-    if (node.IsScalar() || node.IsSequence() || node.IsMap()) {
+    // `-p n=null` is YAML's null, which the type check then names (it
+    // was the text "null", reported as a string); `-p n=` stays "".
+    bool null = node.IsNull() && !text.empty();
+    if (null || node.IsScalar() || node.IsSequence() || node.IsMap()) {
       size_t budget = 0;
       Result<Json> value = YamlValue(node, &budget);
       if (!value.ok()) {

@@ -239,6 +239,37 @@ TEST(ParamsFileTest, AValueOfAnotherTypeIsRefused) {
   EXPECT_EQ(ResolveFile(spec, "{\"s\": \"1.10\"}")->at("s"), Json("1.10"));
 }
 
+// Found by a tester: `{"s": null}` satisfied a string param, even a
+// required one, and ran as "". No param takes null, from any source.
+TEST(ParamsFileTest, NullIsNoParamsValue) {
+  PipelineSpec spec = OneParamOfEachType();
+  for (const char* name : {"i", "f", "s", "b", "l", "m"}) {
+    Result<ParamValues> values =
+        ResolveFile(spec, "{\"" + std::string(name) + "\": null}");
+    ASSERT_FALSE(values.ok()) << name;
+    EXPECT_NE(values.status().message().find(
+                  "but the value is null; no param takes null"),
+              std::string::npos)
+        << values.status().message();
+  }
+  auto required = ParsePipeline(
+      "pipeline: p\nparams:\n  s: {type: string}\nsteps:\n"
+      "  a: {run: [echo]}\n",
+      "p.yaml");
+  ASSERT_TRUE(required.ok()) << required.status().ToString();
+  EXPECT_EQ(ResolveFile(*required, "{\"s\": null}").status().message(),
+            "v.json:1:2: param 's' is string, but the value is null; no "
+            "param takes null (give a value of its type, or leave the "
+            "param out to use its default)");
+  // -p: YAML's null for other types; a string param takes the text.
+  EXPECT_EQ(ResolveParams(spec, {"i=null"}, nullptr).status().message(),
+            "param 'i' is int, but the value is null; no param takes null "
+            "(give a value of its type, or leave the param out to use its "
+            "default)");
+  EXPECT_FALSE(ResolveParams(spec, {"l=~"}, nullptr).ok());
+  EXPECT_EQ(ResolveParams(spec, {"s=null"}, nullptr)->at("s"), Json("null"));
+}
+
 // -p keeps its documented text parsing: a string param takes the text as
 // written, other types read it as YAML.
 TEST(ParamsFileTest, CommandLineTextStaysText) {

@@ -260,6 +260,13 @@ Result<ParamSpec> SpecParser::ParseParam(const std::string& name,
   param.type = *type;
   if (value["default"].IsDefined()) {
     ASSIGN_OR_RETURN(Json default_value, ToJson(value["default"]));
+    // As for `name: null` above; a null read as a string default. Named
+    // at the param: yaml-cpp marks an empty `default:` at the next line.
+    if (default_value.is_null()) {
+      return Error(key,
+                   "param '" + name + "' has a null default; no param "
+                   "takes null (leave default: out to make it required)");
+    }
     ParamType actual = TypeOfValue(default_value);
     bool widened = *type == ParamType::kFloat && actual == ParamType::kInt;
     if (actual != *type && !widened) {

@@ -120,6 +120,25 @@ TEST(ParamsTest, TagsOnCollectionsAndKeysAreChecked) {
   EXPECT_FALSE(ResolveParams(*spec, {"l=!mine [1]"}, "").ok());
 }
 
+// A declared param's null default read as a string param's value; it is
+// refused as `name: null` is, at the param's name.
+TEST(ParamsTest, NullDefaultIsRefused) {
+  std::string steps = "steps:\n  a: {run: [echo]}\n";
+  for (const char* value : {"null", "~", "Null"}) {
+    auto spec = Parse("pipeline: p\nparams:\n  s: {type: string, default: " +
+                      std::string(value) + "}\n" + steps);
+    EXPECT_EQ(spec.status().message(),
+              "p.yaml:3:3: param 's' has a null default; no param takes "
+              "null (leave default: out to make it required)")
+        << value;
+  }
+  auto typed = Parse("pipeline: p\nparams:\n  n:\n    type: int\n"
+                     "    default:\n" + steps);
+  EXPECT_EQ(typed.status().message(),
+            "p.yaml:3:3: param 'n' has a null default; no param takes "
+            "null (leave default: out to make it required)");
+}
+
 TEST(ParamsTest, BadOverridesAreRefused) {
   auto spec = Parse("pipeline: p\nparams:\n  n: 2\nsteps:\n"
                     "  a: {run: [echo]}\n");

@@ -62,6 +62,11 @@ printf '{\n  "version": 1.10\n}\n' >number.json
 expect_exit 3 "$LOCKSTEP" run p.yaml --params number.json
 expect_contains stderr.txt "number.json:2:3: param 'version' is string, but \
 the value is a float (write it in quotes to pass text)"
+# Found by a tester: null satisfied a string param and ran as "".
+printf '{"version": null}' >null.json
+expect_exit 3 "$LOCKSTEP" run p.yaml --params null.json
+expect_contains stderr.txt "null.json:1:2: param 'version' is string, but \
+the value is null; no param takes null"
 
 [[ ! -e "$LOCKSTEP_STORE" ]] || fail "a usage error created $LOCKSTEP_STORE"
 echo "run usage errors: ok"
