@@ -72,8 +72,16 @@ Result<Json> Coerce(const Json& value, ParamType type,
                                  shown + hint);
 }
 
-// A YAML node as JSON, scalars typed as in the pipeline file. Counts the
-// values it makes in `*budget` and gives up (nullopt) past
+// " (line L, column C of the value)": where `node` is in a -p value.
+std::string MarkText(const YAML::Node& node) {
+  YAML::Mark mark = node.Mark();
+  if (mark.line < 0) return "";
+  return " (line " + std::to_string(mark.line + 1) + ", column " +
+         std::to_string(mark.column + 1) + " of the value)";
+}
+
+// A -p value's YAML node as JSON, scalars typed as in the pipeline file.
+// Counts the values it makes in `*budget` and gives up (nullopt) past
 // kMaxYamlValues: aliases let a few bytes of YAML stand for billions.
 Result<Json> YamlValue(const YAML::Node& node, size_t* budget) {
   if (++*budget > kMaxYamlValues) {
@@ -94,8 +102,20 @@ Result<Json> YamlValue(const YAML::Node& node, size_t* budget) {
     Json map = Json::object();
     for (const auto& entry : node) {
       RETURN_IF_ERROR(CheckYamlTag(entry.first));
-      ASSIGN_OR_RETURN(Json value, YamlValue(entry.second, budget));
-      map[entry.first.Scalar()] = std::move(value);
+      // A list or map as a key read as the key "".
+      if (!entry.first.IsScalar()) {
+        return Status::InvalidArgument(
+            "a map's key must be a single value" + MarkText(entry.first));
+      }
+      // yaml-cpp keeps both of `{a: 1, a: 2}` and the last one won, while
+      // the pipeline file and --params refuse them (found by a tester).
+      const std::string& key = entry.first.Scalar();
+      if (map.contains(key)) {
+        return Status::InvalidArgument("key \"" + key +
+                                       "\" appears twice in the same "
+                                       "object" + MarkText(entry.first));
+      }
+      ASSIGN_OR_RETURN(map[key], YamlValue(entry.second, budget));
     }
     return map;
   }

@@ -270,6 +270,33 @@ TEST(ParamsFileTest, NullIsNoParamsValue) {
   EXPECT_EQ(ResolveParams(spec, {"s=null"}, nullptr)->at("s"), Json("null"));
 }
 
+// Found by a tester: `-p 'm={"a": 1, "a": 2}'` ran with {"a": 2}, where
+// the pipeline file and --params refuse a repeated key.
+TEST(ParamsFileTest, RepeatedKeyInACommandLineMapIsRefused) {
+  PipelineSpec spec = OneParamOfEachType();
+  EXPECT_EQ(ResolveParams(spec, {"m={\"a\": 1, \"a\": 2}"}, nullptr)
+                .status()
+                .message(),
+            "-p m: key \"a\" appears twice in the same object (line 1, "
+            "column 10 of the value)");
+  EXPECT_EQ(ResolveParams(spec, {"m={a: 1, a: 2}"}, nullptr)
+                .status()
+                .message(),
+            "-p m: key \"a\" appears twice in the same object (line 1, "
+            "column 8 of the value)");
+  EXPECT_EQ(ResolveParams(spec, {"l=[{b: 1}, {b: 2,\n b: 3}]"}, nullptr)
+                .status()
+                .message(),
+            "-p l: key \"b\" appears twice in the same object (line 2, "
+            "column 2 of the value)");
+  // A list as a key read as the key "".
+  EXPECT_EQ(ResolveParams(spec, {"m={[1]: 2}"}, nullptr).status().message(),
+            "-p m: a map's key must be a single value (line 1, column 2 "
+            "of the value)");
+  EXPECT_EQ(ResolveParams(spec, {"m={a: 1, b: 2}"}, nullptr)->at("m"),
+            (Json{{"a", 1}, {"b", 2}}));
+}
+
 // -p keeps its documented text parsing: a string param takes the text as
 // written, other types read it as YAML.
 TEST(ParamsFileTest, CommandLineTextStaysText) {

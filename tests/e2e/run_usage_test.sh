@@ -1,6 +1,7 @@
 # Command-line mistakes of `lockstep run` are usage errors (exit 64) that
 # name the mistake; a malformed --params file is reported at its line and
-# column (exit 3). None of them creates a store.
+# column, and a param value that is not of its type names the param
+# (exit 3). None of them creates a store.
 source "$(dirname "$0")/lib.sh"
 
 cat >p.yaml <<'YAML'
@@ -8,6 +9,7 @@ pipeline: p
 params:
   epochs: 1
   version: {type: string, default: "1.10"}
+  opts: {a: 1}
 steps:
   a:
     run: [echo, "${{ params.epochs }}"]
@@ -67,6 +69,10 @@ printf '{"version": null}' >null.json
 expect_exit 3 "$LOCKSTEP" run p.yaml --params null.json
 expect_contains stderr.txt "null.json:1:2: param 'version' is string, but \
 the value is null; no param takes null"
+# Found by a tester: a key repeated in a -p map kept the last value.
+expect_exit 3 "$LOCKSTEP" run p.yaml -p 'opts={"a": 1, "a": 2}'
+expect_contains stderr.txt "-p opts: key \"a\" appears twice in the same \
+object (line 1, column 10 of the value)"
 
 [[ ! -e "$LOCKSTEP_STORE" ]] || fail "a usage error created $LOCKSTEP_STORE"
 echo "run usage errors: ok"
