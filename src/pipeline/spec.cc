@@ -309,6 +309,10 @@ Status SpecParser::CheckPortName(const YAML::Node& key,
                           "' must be letters, digits, _ and - (it names "
                           "the file " + what + "s/NAME in the step folder)");
   }
+  if (std::string problem = PortNameLengthProblem(what, name);
+      !problem.empty()) {
+    return Error(key, problem);
+  }
   return Status::Ok();
 }
 
@@ -1287,6 +1291,10 @@ Result<PipelineSpec> SpecParser::Parse() {
     if (!IsSimpleName(step_name)) {
       return Error(entry.first, "step name '" + step_name +
                                     "' must be letters, digits, _ and -");
+    }
+    if (std::string problem = StepNameLengthProblem(step_name);
+        !problem.empty()) {
+      return Error(entry.first, problem);
     }
     if (!seen.insert(step_name).second) {
       return Error(entry.first, "step '" + step_name + "' is defined twice");

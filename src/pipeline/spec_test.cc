@@ -7,6 +7,7 @@
 #include "pipeline/dag.h"
 #include "pipeline/expression.h"
 #include "pipeline/params.h"
+#include "pipeline/step_paths.h"
 
 namespace lockstep::pipeline {
 namespace {
@@ -604,6 +605,37 @@ steps:
     outputs: {Model_2-b: Artifact}
 )"),
             "(valid)");
+}
+
+// Found by a tester: a 240-character step name passed validation, and the
+// run failed with "File name too long" and no line. The limits follow
+// from the file names the names become (step_paths.h).
+TEST(SpecTest, NamesLongerThanTheirFileNamesAreRefused) {
+  auto with_names = [](const std::string& step, const std::string& input,
+                       const std::string& output) {
+    return "pipeline: p\nsteps:\n  a:\n    run: [sh]\n    outputs: {o: "
+           "Artifact}\n  " + step + ":\n    for_each: [1, 2]\n    run: "
+           "[sh]\n    inputs: {" + input + ": a.o}\n    outputs: {" +
+           output + ": Artifact}\n";
+  };
+  EXPECT_EQ(kMaxStepNameBytes, 227u);
+  EXPECT_EQ(kMaxStepRecordNameBytes, 238u);
+  EXPECT_EQ(ErrorOf(with_names(std::string(227, 's'), std::string(255, 'i'),
+                               std::string(255, 'o'))),
+            "(valid)");
+  EXPECT_EQ(ErrorOf(with_names(std::string(228, 's'), "i", "o")),
+            "p.yaml:6:3: step name 'ssssssssssssssssssss...' is 228 "
+            "characters; at most 227 fit (it names the step's work folder "
+            "NAME[N]-<16 hex digits>, and a file name takes at most 255 "
+            "bytes)");
+  EXPECT_EQ(ErrorOf(with_names("b", std::string(256, 'i'), "o")),
+            "p.yaml:9:14: input name 'iiiiiiiiiiiiiiiiiiii...' is 256 "
+            "characters; at most 255 fit (it names the file inputs/NAME in "
+            "the step folder, and a file name takes at most 255 bytes)");
+  EXPECT_EQ(ErrorOf(with_names("b", "i", std::string(256, 'o'))),
+            "p.yaml:10:15: output name 'oooooooooooooooooooo...' is 256 "
+            "characters; at most 255 fit (it names the file outputs/NAME "
+            "in the step folder, and a file name takes at most 255 bytes)");
 }
 
 // `env: ["LD_PRELOAD=/x"]` became a variable named `LD_PRELOAD=/x`.
