@@ -116,6 +116,25 @@ Result<std::map<std::string, std::string>> ParseLabels(
   return labels;
 }
 
+// Why `text` is not an --expires duration, or "" when it is one.
+std::string ExpiresProblem(const std::string& text) {
+  Result<int64_t> after = ParseDurationMillis(text);
+  if (!after.ok()) return after.status().message();
+  return *after > 0 ? "" : "'" + text + "' must be longer than 0";
+}
+
+// Malformed --version and --expires values are usage errors (exit 64),
+// refused by CLI11 before the store is opened, as other flags' are; they
+// exited 3 like a malformed file.
+CLI::Validator VersionValidator() {
+  return CLI::Validator(
+      [](std::string& text) {
+        Result<int64_t> version = data::ParseSnapshotVersion(text);
+        return version.ok() ? std::string() : version.status().message();
+      },
+      "N");
+}
+
 void AddSnapshot(CLI::App* data, CommandContext context) {
   struct Flags {
     std::string source, name, expires, description;
@@ -131,10 +150,12 @@ void AddSnapshot(CLI::App* data, CommandContext context) {
       ->required();
   command->add_option("--name", flags->name, "Snapshot name")->required();
   command->add_option("--version", flags->version,
-                      "Version (default: one past the latest)");
+                      "Version (default: one past the latest)")
+      ->check(VersionValidator());
   command->add_option("--label", flags->labels, "A KEY=VALUE label");
   command->add_option("--expires", flags->expires,
-                      "Expire after a duration such as 365d, 12h, 4w");
+                      "Expire after a duration such as 365d, 12h, 4w")
+      ->check(CLI::Validator(ExpiresProblem, "DURATION"));
   command->add_option("--description", flags->description, "Free text");
   command->callback([flags, context] {
     *context.action = [flags, globals = context.globals]() -> int {
@@ -159,10 +180,6 @@ void AddSnapshot(CLI::App* data, CommandContext context) {
         if (!after.ok()) {
           return ReportError(Status::InvalidArgument(
               "--expires: " + after.status().message()));
-        }
-        if (*after <= 0) {
-          return ReportError(Status::InvalidArgument(
-              "--expires '" + flags->expires + "' must be longer than 0"));
         }
         request.expires_after_ms = *after;
       }

@@ -334,10 +334,25 @@ void PrintScratch(const pipeline::ScratchSweep& sweep, bool dry_run) {
   }
 }
 
+// --grace: a duration, or 0.
+Result<int64_t> ParseGrace(const std::string& grace) {
+  return grace == "0" ? Result<int64_t>(0) : ParseDurationMillis(grace);
+}
+
+// A malformed --grace is a usage error (exit 64), refused by CLI11 before
+// the store is opened, as --listen is; it exited 3.
+CLI::Validator GraceValidator() {
+  return CLI::Validator(
+      [](std::string& text) {
+        Result<int64_t> grace = ParseGrace(text);
+        return grace.ok() ? std::string() : grace.status().message();
+      },
+      "DURATION");
+}
+
 int RunGc(const GlobalOptions& globals, bool dry_run,
           const std::string& grace, bool trust_metadata) {
-  Result<int64_t> grace_ms =
-      grace == "0" ? Result<int64_t>(0) : ParseDurationMillis(grace);
+  Result<int64_t> grace_ms = ParseGrace(grace);
   if (!grace_ms.ok()) {
     return ReportError(Status::InvalidArgument(
         "--grace: " + grace_ms.status().message()));
@@ -446,7 +461,8 @@ void AddGc(CLI::App& app, CommandContext context) {
   cmd->add_option("--grace", *grace,
                   "Never sweep blobs younger than this (default 1h); keep "
                   "it longer than any push takes, or a layer uploaded "
-                  "before its manifest may be swept");
+                  "before its manifest may be swept")
+      ->check(GraceValidator());
   cmd->callback([context, dry_run, grace, trust] {
     *context.action = [context, dry_run, grace, trust] {
       return RunGc(*context.globals, *dry_run, *grace, *trust);
@@ -644,9 +660,17 @@ void AddTransfer(CLI::App& app, CommandContext context) {
       ->required();
   push->add_option("--artifact-type", push_flags->artifact_type,
                    "The manifest's artifactType");
+  // A malformed digest is a usage error (exit 64), refused before a
+  // store is created for the push; it exited 3 after creating one.
   push->add_option("--subject", push_flags->subject,
                    "Attach as a referrer of this manifest digest (in the "
-                   "same repository)");
+                   "same repository)")
+      ->check(CLI::Validator(
+          [](std::string& text) {
+            Result<Digest> digest = Digest::Parse(text);
+            return digest.ok() ? std::string() : digest.status().message();
+          },
+          "sha256:DIGEST"));
   push->add_option("--mount-from", push_flags->mount_from,
                    "Try to mount blobs from this repository first");
   // A chunk is held in memory; 0 or a negative number is a mistake.

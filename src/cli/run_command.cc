@@ -435,8 +435,11 @@ void AddRunCommands(CLI::App& app, CommandContext context) {
   run->add_flag("--no-cache", flags->no_cache, "Run every step");
   run->add_flag("--explain", flags->explain,
                 "Say why each step hit the cache or ran");
+  // A bad value is a usage error (exit 64) too; it exited 3 after the
+  // pipeline file had been read (found by a tester).
   run->add_option("--sandbox", flags->sandbox,
-                  "bubblewrap (default) or none");
+                  "bubblewrap (default) or none")
+      ->check(CLI::Validator(SandboxProblem, "bubblewrap|none"));
   run->add_flag("--keep-work", flags->keep_work,
                 "Keep step folders under <store>/work");
   run->add_option("--label", flags->labels, "Label the run: key=value");

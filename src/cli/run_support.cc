@@ -49,6 +49,13 @@ std::string SelfBinary() {
   return n > 0 ? std::string(buffer, static_cast<size_t>(n)) : "lockstep";
 }
 
+std::string SandboxProblem(const std::string& sandbox) {
+  if (sandbox == "bubblewrap" || sandbox == "bwrap" || sandbox == "none") {
+    return "";
+  }
+  return "must be bubblewrap or none, not '" + sandbox + "'";
+}
+
 Status FillRunOptions(const GlobalOptions& globals,
                       const std::string& sandbox,
                       const std::vector<std::string>& labels,
@@ -69,8 +76,7 @@ Status FillRunOptions(const GlobalOptions& globals,
   } else if (sandbox == "none") {
     options->sandbox = pipeline::SandboxMode::kNone;
   } else {
-    return Status::InvalidArgument("--sandbox must be bubblewrap or none, "
-                                   "not '" + sandbox + "'");
+    return Status::InvalidArgument("--sandbox " + SandboxProblem(sandbox));
   }
   for (const std::string& label : labels) {
     size_t eq = label.find('=');

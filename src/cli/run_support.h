@@ -32,6 +32,10 @@ Result<OpenedStore> OpenStoreAndMetadata(
     const GlobalOptions& globals, store::CreateIfMissing create,
     metadata::OpenOptions options = {});
 
+// Why `sandbox` is not a --sandbox value (bubblewrap, also spelled bwrap,
+// or none), or "" when it is one.
+std::string SandboxProblem(const std::string& sandbox);
+
 // Parses --sandbox and --label, and fills in what built-in components
 // need (this binary's path, library versions). The sandbox probe's
 // answer is cached in the store, when there is one already.

@@ -505,6 +505,9 @@ TEST(RunViewTest, SinceAcceptsDurationsAndDates) {
   EXPECT_EQ(*ParseSince("7d", 10 * 86400000LL), 3 * 86400000LL);
   EXPECT_EQ(*ParseSince("2026-01-01", 0), 1767225600000);
   EXPECT_TRUE(ParseSince("soon", 0).status().IsInvalidArgument());
+  // The command line names the flag (a usage error, exit 64).
+  EXPECT_EQ(ParseSince("-1d", 0).status().message(),
+            "'-1d' is neither a duration (7d, 12h) nor a date (2026-01-01)");
 }
 
 TEST(PlaceholderTest, RewritesOnlyOutsideQuotes) {

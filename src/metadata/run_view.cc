@@ -96,11 +96,10 @@ Result<int64_t> ParseSince(std::string_view text, int64_t now_ms) {
   }
   if (text.find('-') == std::string_view::npos) {
     // Not a date: say what is wrong with it as a duration (too long).
-    return Status::InvalidArgument("--since: " +
-                                   duration.status().message());
+    return duration.status();
   }
   return Status::InvalidArgument(
-      "--since: '" + std::string(text) +
+      "'" + std::string(text) +
       "' is neither a duration (7d, 12h) nor a date (2026-01-01)");
 }
 

@@ -44,7 +44,8 @@ Json RunToJson(const Run& run);
 Json RunDetailsToJson(const Run& run, const std::vector<RunStep>& steps);
 
 // Parses a `--since` value: a duration back from `now_ms` ("7d", "12h")
-// or a date ("2026-01-01", RFC 3339). InvalidArgument otherwise.
+// or a date ("2026-01-01", RFC 3339). InvalidArgument otherwise, in
+// words that do not name the flag (the command line adds it).
 Result<int64_t> ParseSince(std::string_view text, int64_t now_ms);
 
 }  // namespace lockstep::metadata

@@ -395,15 +395,30 @@ Status CheckInvocationNames(const StepInvocation& invocation) {
   if (!IsStepRecordName(invocation.step_name)) {
     return refuse("the step name", simple + " (NAME or NAME[N])");
   }
+  // A manifest's names may have been edited; they become file names.
+  if (std::string problem = NameLengthProblem(
+          "step", invocation.step_name, kMaxStepRecordNameBytes,
+          "the step's work folder NAME-<16 hex digits>");
+      !problem.empty()) {
+    return Status::InvalidArgument(problem);
+  }
   std::vector<std::string> names = invocation.outputs;
   for (const auto& [name, digest] : invocation.inputs) names.push_back(name);
   names.insert(names.end(), invocation.folder_inputs.begin(),
                invocation.folder_inputs.end());
   names.insert(names.end(), invocation.tree_inputs.begin(),
                invocation.tree_inputs.end());
-  for (const std::string& name : names) {
+  for (size_t i = 0; i < names.size(); ++i) {
+    const std::string& name = names[i];
     if (!IsSimpleName(name)) {
       return refuse("input or output name '" + name + "'", simple);
+    }
+    bool output = i < invocation.outputs.size();  // They come first.
+    if (std::string problem =
+            PortNameLengthProblem(output ? "output" : "input", name);
+        !problem.empty()) {
+      return Status::InvalidArgument("step '" + invocation.step_name +
+                                     "': " + problem);
     }
   }
   for (const auto& [path, file] : invocation.code) {

@@ -38,9 +38,21 @@ bool IsUnrecordableFloatText(const std::string& text) {
   return IsFloatText(text);
 }
 
-// Converts `value` to `type`, or explains why it cannot be.
+// Converts `value` to `type`, or explains why it cannot be. The one
+// conversion is the documented one, an int given to a float param; any
+// other value of another type is refused: a --params `1.10` given to a
+// string param used to run as the text "1.1", and `true` as "true"
+// (found by a tester).
 Result<Json> Coerce(const Json& value, ParamType type,
                     const std::string& name) {
+  // Null is no param's value: a --params null used to pass for a string
+  // param, even a required one, and run as "" (found by a tester).
+  if (value.is_null()) {
+    return Status::InvalidArgument(
+        "param '" + name + "' is " + ParamTypeName(type) +
+        ", but the value is null; no param takes null (give a value of "
+        "its type, or leave the param out to use its default)");
+  }
   ParamType actual = TypeOfValue(value);
   if (actual == type) {
     return value;
@@ -48,18 +60,28 @@ Result<Json> Coerce(const Json& value, ParamType type,
   if (type == ParamType::kFloat && actual == ParamType::kInt) {
     return Json(value.get<double>());
   }
-  if (type == ParamType::kString && value.is_primitive() &&
-      !value.is_null()) {
-    return Json(value.is_string() ? value.get<std::string>() : value.dump());
-  }
+  // A float is named by its type alone: its text as read back is not
+  // what was written (1.10 reads as 1.1).
+  std::string shown = value.is_number_float()
+                          ? "is a float"
+                          : value.dump() + " is " + ParamTypeName(actual);
+  std::string hint =
+      type == ParamType::kString ? " (write it in quotes to pass text)" : "";
   return Status::InvalidArgument("param '" + name + "' is " +
                                  ParamTypeName(type) + ", but the value " +
-                                 value.dump() + " is " +
-                                 ParamTypeName(actual));
+                                 shown + hint);
 }
 
-// A YAML node as JSON, scalars typed as in the pipeline file. Counts the
-// values it makes in `*budget` and gives up (nullopt) past
+// " (line L, column C of the value)": where `node` is in a -p value.
+std::string MarkText(const YAML::Node& node) {
+  YAML::Mark mark = node.Mark();
+  if (mark.line < 0) return "";
+  return " (line " + std::to_string(mark.line + 1) + ", column " +
+         std::to_string(mark.column + 1) + " of the value)";
+}
+
+// A -p value's YAML node as JSON, scalars typed as in the pipeline file.
+// Counts the values it makes in `*budget` and gives up (nullopt) past
 // kMaxYamlValues: aliases let a few bytes of YAML stand for billions.
 Result<Json> YamlValue(const YAML::Node& node, size_t* budget) {
   if (++*budget > kMaxYamlValues) {
@@ -80,8 +102,20 @@ Result<Json> YamlValue(const YAML::Node& node, size_t* budget) {
     Json map = Json::object();
     for (const auto& entry : node) {
       RETURN_IF_ERROR(CheckYamlTag(entry.first));
-      ASSIGN_OR_RETURN(Json value, YamlValue(entry.second, budget));
-      map[entry.first.Scalar()] = std::move(value);
+      // A list or map as a key read as the key "".
+      if (!entry.first.IsScalar()) {
+        return Status::InvalidArgument(
+            "a map's key must be a single value" + MarkText(entry.first));
+      }
+      // yaml-cpp keeps both of `{a: 1, a: 2}` and the last one won, while
+      // the pipeline file and --params refuse them (found by a tester).
+      const std::string& key = entry.first.Scalar();
+      if (map.contains(key)) {
+        return Status::InvalidArgument("key \"" + key +
+                                       "\" appears twice in the same "
+                                       "object" + MarkText(entry.first));
+      }
+      ASSIGN_OR_RETURN(map[key], YamlValue(entry.second, budget));
     }
     return map;
   }
@@ -98,7 +132,10 @@ Result<Json> TypeCommandLineValue(const std::string& name,
                                   const std::string& text) {
   try {
     YAML::Node node = YAML::Load(text);
-    if (node.IsScalar() || node.IsSequence() || node.IsMap()) {
+    // `-p n=null` is YAML's null, which the type check then names (it
+    // was the text "null", reported as a string); `-p n=` stays "".
+    bool null = node.IsNull() && !text.empty();
+    if (null || node.IsScalar() || node.IsSequence() || node.IsMap()) {
       size_t budget = 0;
       Result<Json> value = YamlValue(node, &budget);
       if (!value.ok()) {

@@ -39,11 +39,12 @@ Result<Json> TypeYamlScalar(const std::string& text, const std::string& tag);
 // on a scalar, one TypeYamlScalar refuses.
 Status CheckYamlTag(const YAML::Node& node);
 
-// Applies defaults, a params file (JSON or YAML map) and `-p name=value`
-// overrides, in that order. A value is converted to the param's declared
-// type (an int given to a float param becomes a float; text given to a
-// string param stays text). InvalidArgument for unknown params, values
-// that do not fit the type, and required params left unset.
+// Applies defaults, a params file (a JSON object) and `-p name=value`
+// overrides, in that order. `-p` text given to a string param is that
+// text, and is read as YAML for other types. A value must be of the
+// param's declared type; the one conversion is an int given to a float
+// param, which becomes a float. InvalidArgument for unknown params,
+// values of another type, and required params left unset.
 Result<ParamValues> ResolveParams(const PipelineSpec& spec,
                                   const std::vector<std::string>& overrides,
                                   const std::string& params_file);

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 
 #include "pipeline/params.h"
@@ -172,6 +173,140 @@ TEST(YamlAliasTest, BombInACommandLineValueIsRefused) {
   EXPECT_EQ(values.status().message(),
             "-p xs: the value expands to more than 100000 values (YAML "
             "aliases repeat what they name)");
+}
+
+// One param of each type, each with a default, for --params files.
+PipelineSpec OneParamOfEachType() {
+  auto spec = ParsePipeline(
+      "pipeline: p\nparams:\n"
+      "  i: {type: int, default: 1}\n  f: {type: float, default: 1.5}\n"
+      "  s: {type: string, default: x}\n  b: {type: bool, default: true}\n"
+      "  l: {type: list, default: []}\n  m: {type: map, default: {}}\n"
+      "steps:\n  a: {run: [echo]}\n",
+      "p.yaml");
+  EXPECT_TRUE(spec.ok()) << spec.status().ToString();
+  return *spec;
+}
+
+Result<ParamValues> ResolveFile(const PipelineSpec& spec,
+                                const std::string& text) {
+  ParamsFile file{.path = "v.json", .text = text};
+  return ResolveParams(spec, {}, &file);
+}
+
+// Found by a tester: a --params `1.10` given to a string param ran as the
+// text "1.1" (1e2 as "100.0", true as "true"), where the pipeline file
+// and -p keep what was written. A value of another type is refused at
+// its key, naming the param; the one conversion is an int given to a
+// float param, as the docs say.
+TEST(ParamsFileTest, AValueOfAnotherTypeIsRefused) {
+  PipelineSpec spec = OneParamOfEachType();
+  EXPECT_EQ(ResolveFile(spec, "{\"s\": 1.10}").status().message(),
+            "v.json:1:2: param 's' is string, but the value is a float "
+            "(write it in quotes to pass text)");
+  EXPECT_EQ(ResolveFile(spec, "{\n  \"s\": true}").status().message(),
+            "v.json:2:3: param 's' is string, but the value true is bool "
+            "(write it in quotes to pass text)");
+  EXPECT_EQ(ResolveFile(spec, "{\"i\": \"2\"}").status().message(),
+            "v.json:1:2: param 'i' is int, but the value \"2\" is string");
+  EXPECT_EQ(ResolveFile(spec, "{\"i\": 2.0}").status().message(),
+            "v.json:1:2: param 'i' is int, but the value is a float");
+
+  // Every type against every JSON kind: only the same type, and an int
+  // for a float, are taken.
+  const std::map<std::string, std::string> kinds = {
+      {"int", "2"},   {"float", "1e2"}, {"string", "\"1.10\""},
+      {"bool", "false"}, {"list", "[1]"}, {"map", "{\"a\": 1}"}};
+  const std::map<std::string, std::string> params = {
+      {"i", "int"}, {"f", "float"}, {"s", "string"},
+      {"b", "bool"}, {"l", "list"}, {"m", "map"}};
+  for (const auto& [name, type] : params) {
+    for (const auto& [kind, text] : kinds) {
+      Result<ParamValues> values =
+          ResolveFile(spec, "{\"" + name + "\": " + text + "}");
+      bool taken = kind == type || (type == "float" && kind == "int");
+      EXPECT_EQ(values.ok(), taken) << name << " given " << text;
+      if (taken) {
+        EXPECT_EQ(TypedParam(values->at(name))["type"], type) << text;
+      } else {
+        EXPECT_TRUE(values.status().message().starts_with(
+            "v.json:1:2: param '" + name + "' is " + type + ", but the "))
+            << values.status().message();
+      }
+    }
+  }
+  EXPECT_EQ(ResolveFile(spec, "{\"f\": 2}")->at("f"), Json(2.0));
+  EXPECT_EQ(ResolveFile(spec, "{\"s\": \"1.10\"}")->at("s"), Json("1.10"));
+}
+
+// Found by a tester: `{"s": null}` satisfied a string param, even a
+// required one, and ran as "". No param takes null, from any source.
+TEST(ParamsFileTest, NullIsNoParamsValue) {
+  PipelineSpec spec = OneParamOfEachType();
+  for (const char* name : {"i", "f", "s", "b", "l", "m"}) {
+    Result<ParamValues> values =
+        ResolveFile(spec, "{\"" + std::string(name) + "\": null}");
+    ASSERT_FALSE(values.ok()) << name;
+    EXPECT_NE(values.status().message().find(
+                  "but the value is null; no param takes null"),
+              std::string::npos)
+        << values.status().message();
+  }
+  auto required = ParsePipeline(
+      "pipeline: p\nparams:\n  s: {type: string}\nsteps:\n"
+      "  a: {run: [echo]}\n",
+      "p.yaml");
+  ASSERT_TRUE(required.ok()) << required.status().ToString();
+  EXPECT_EQ(ResolveFile(*required, "{\"s\": null}").status().message(),
+            "v.json:1:2: param 's' is string, but the value is null; no "
+            "param takes null (give a value of its type, or leave the "
+            "param out to use its default)");
+  // -p: YAML's null for other types; a string param takes the text.
+  EXPECT_EQ(ResolveParams(spec, {"i=null"}, nullptr).status().message(),
+            "param 'i' is int, but the value is null; no param takes null "
+            "(give a value of its type, or leave the param out to use its "
+            "default)");
+  EXPECT_FALSE(ResolveParams(spec, {"l=~"}, nullptr).ok());
+  EXPECT_EQ(ResolveParams(spec, {"s=null"}, nullptr)->at("s"), Json("null"));
+}
+
+// Found by a tester: `-p 'm={"a": 1, "a": 2}'` ran with {"a": 2}, where
+// the pipeline file and --params refuse a repeated key.
+TEST(ParamsFileTest, RepeatedKeyInACommandLineMapIsRefused) {
+  PipelineSpec spec = OneParamOfEachType();
+  EXPECT_EQ(ResolveParams(spec, {"m={\"a\": 1, \"a\": 2}"}, nullptr)
+                .status()
+                .message(),
+            "-p m: key \"a\" appears twice in the same object (line 1, "
+            "column 10 of the value)");
+  EXPECT_EQ(ResolveParams(spec, {"m={a: 1, a: 2}"}, nullptr)
+                .status()
+                .message(),
+            "-p m: key \"a\" appears twice in the same object (line 1, "
+            "column 8 of the value)");
+  EXPECT_EQ(ResolveParams(spec, {"l=[{b: 1}, {b: 2,\n b: 3}]"}, nullptr)
+                .status()
+                .message(),
+            "-p l: key \"b\" appears twice in the same object (line 2, "
+            "column 2 of the value)");
+  // A list as a key read as the key "".
+  EXPECT_EQ(ResolveParams(spec, {"m={[1]: 2}"}, nullptr).status().message(),
+            "-p m: a map's key must be a single value (line 1, column 2 "
+            "of the value)");
+  EXPECT_EQ(ResolveParams(spec, {"m={a: 1, b: 2}"}, nullptr)->at("m"),
+            (Json{{"a", 1}, {"b", 2}}));
+}
+
+// -p keeps its documented text parsing: a string param takes the text as
+// written, other types read it as YAML.
+TEST(ParamsFileTest, CommandLineTextStaysText) {
+  PipelineSpec spec = OneParamOfEachType();
+  Result<ParamValues> values =
+      ResolveParams(spec, {"s=1.10", "f=1e2", "i=3"}, nullptr);
+  ASSERT_TRUE(values.ok()) << values.status().ToString();
+  EXPECT_EQ(values->at("s"), Json("1.10"));
+  EXPECT_EQ(values->at("f"), Json(100.0));
+  EXPECT_EQ(values->at("i"), Json(3));
 }
 
 }  // namespace

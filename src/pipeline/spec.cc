@@ -261,6 +261,13 @@ Result<ParamSpec> SpecParser::ParseParam(const std::string& name,
   param.type = *type;
   if (value["default"].IsDefined()) {
     ASSIGN_OR_RETURN(Json default_value, ToJson(value["default"]));
+    // As for `name: null` above; a null read as a string default. Named
+    // at the param: yaml-cpp marks an empty `default:` at the next line.
+    if (default_value.is_null()) {
+      return Error(key,
+                   "param '" + name + "' has a null default; no param "
+                   "takes null (leave default: out to make it required)");
+    }
     ParamType actual = TypeOfValue(default_value);
     bool widened = *type == ParamType::kFloat && actual == ParamType::kInt;
     if (actual != *type && !widened) {
@@ -302,6 +309,10 @@ Status SpecParser::CheckPortName(const YAML::Node& key,
     return Error(key, what + " name '" + name +
                           "' must be letters, digits, _ and - (it names "
                           "the file " + what + "s/NAME in the step folder)");
+  }
+  if (std::string problem = PortNameLengthProblem(what, name);
+      !problem.empty()) {
+    return Error(key, problem);
   }
   return Status::Ok();
 }
@@ -1288,6 +1299,10 @@ Result<PipelineSpec> SpecParser::Parse() {
     if (!IsSimpleName(step_name)) {
       return Error(entry.first, "step name '" + step_name +
                                     "' must be letters, digits, _ and -");
+    }
+    if (std::string problem = StepNameLengthProblem(step_name);
+        !problem.empty()) {
+      return Error(entry.first, problem);
     }
     if (!seen.insert(step_name).second) {
       return Error(entry.first, "step '" + step_name + "' is defined twice");

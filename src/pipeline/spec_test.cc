@@ -7,6 +7,7 @@
 #include "pipeline/dag.h"
 #include "pipeline/expression.h"
 #include "pipeline/params.h"
+#include "pipeline/step_paths.h"
 
 namespace lockstep::pipeline {
 namespace {
@@ -118,6 +119,25 @@ TEST(ParamsTest, TagsOnCollectionsAndKeysAreChecked) {
   auto spec = Parse("pipeline: p\nparams:\n  l: [1]\n" + steps);
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   EXPECT_FALSE(ResolveParams(*spec, {"l=!mine [1]"}, "").ok());
+}
+
+// A declared param's null default read as a string param's value; it is
+// refused as `name: null` is, at the param's name.
+TEST(ParamsTest, NullDefaultIsRefused) {
+  std::string steps = "steps:\n  a: {run: [echo]}\n";
+  for (const char* value : {"null", "~", "Null"}) {
+    auto spec = Parse("pipeline: p\nparams:\n  s: {type: string, default: " +
+                      std::string(value) + "}\n" + steps);
+    EXPECT_EQ(spec.status().message(),
+              "p.yaml:3:3: param 's' has a null default; no param takes "
+              "null (leave default: out to make it required)")
+        << value;
+  }
+  auto typed = Parse("pipeline: p\nparams:\n  n:\n    type: int\n"
+                     "    default:\n" + steps);
+  EXPECT_EQ(typed.status().message(),
+            "p.yaml:3:3: param 'n' has a null default; no param takes "
+            "null (leave default: out to make it required)");
 }
 
 TEST(ParamsTest, BadOverridesAreRefused) {
@@ -585,6 +605,37 @@ steps:
     outputs: {Model_2-b: Artifact}
 )"),
             "(valid)");
+}
+
+// Found by a tester: a 240-character step name passed validation, and the
+// run failed with "File name too long" and no line. The limits follow
+// from the file names the names become (step_paths.h).
+TEST(SpecTest, NamesLongerThanTheirFileNamesAreRefused) {
+  auto with_names = [](const std::string& step, const std::string& input,
+                       const std::string& output) {
+    return "pipeline: p\nsteps:\n  a:\n    run: [sh]\n    outputs: {o: "
+           "Artifact}\n  " + step + ":\n    for_each: [1, 2]\n    run: "
+           "[sh]\n    inputs: {" + input + ": a.o}\n    outputs: {" +
+           output + ": Artifact}\n";
+  };
+  EXPECT_EQ(kMaxStepNameBytes, 227u);
+  EXPECT_EQ(kMaxStepRecordNameBytes, 238u);
+  EXPECT_EQ(ErrorOf(with_names(std::string(227, 's'), std::string(255, 'i'),
+                               std::string(255, 'o'))),
+            "(valid)");
+  EXPECT_EQ(ErrorOf(with_names(std::string(228, 's'), "i", "o")),
+            "p.yaml:6:3: step name 'ssssssssssssssssssss...' is 228 "
+            "characters; at most 227 fit (it names the step's work folder "
+            "NAME[N]-<16 hex digits>, and a file name takes at most 255 "
+            "bytes)");
+  EXPECT_EQ(ErrorOf(with_names("b", std::string(256, 'i'), "o")),
+            "p.yaml:9:14: input name 'iiiiiiiiiiiiiiiiiiii...' is 256 "
+            "characters; at most 255 fit (it names the file inputs/NAME in "
+            "the step folder, and a file name takes at most 255 bytes)");
+  EXPECT_EQ(ErrorOf(with_names("b", "i", std::string(256, 'o'))),
+            "p.yaml:10:15: output name 'oooooooooooooooooooo...' is 256 "
+            "characters; at most 255 fit (it names the file outputs/NAME "
+            "in the step folder, and a file name takes at most 255 bytes)");
 }
 
 // `env: ["LD_PRELOAD=/x"]` became a variable named `LD_PRELOAD=/x`.

@@ -19,6 +19,30 @@ bool IsSimpleName(const std::string& name) {
   return std::regex_match(name, kName);
 }
 
+std::string NameLengthProblem(const std::string& what,
+                              const std::string& name, size_t limit,
+                              const std::string& becomes) {
+  if (name.size() <= limit) return "";
+  // A name of thousands of characters is shown by its start.
+  std::string shown = name.size() <= 40 ? name : name.substr(0, 20) + "...";
+  return what + " name '" + shown + "' is " + std::to_string(name.size()) +
+         " characters; at most " + std::to_string(limit) + " fit (it names " +
+         becomes + ", and a file name takes at most " +
+         std::to_string(kMaxFileNameBytes) + " bytes)";
+}
+
+std::string StepNameLengthProblem(const std::string& name) {
+  return NameLengthProblem("step", name, kMaxStepNameBytes,
+                           "the step's work folder NAME[N]-<16 hex "
+                           "digits>");
+}
+
+std::string PortNameLengthProblem(const std::string& what,
+                                  const std::string& name) {
+  return NameLengthProblem(what, name, kMaxPortNameBytes,
+                           "the file " + what + "s/NAME in the step folder");
+}
+
 bool IsStepRecordName(const std::string& name) {
   static const std::regex kRecord("[A-Za-z0-9_-]+(\\[[0-9]{1,9}\\])?");
   return std::regex_match(name, kRecord);

@@ -157,7 +157,7 @@ TEST(InvocationTest, ManifestNamesAreChecked) {
     change(&bad);
     Result<StepInvocation> read = StepInvocation::FromJson(bad.ToJson());
     return !read.ok() && read.status().message().starts_with(
-                             "malformed step record: step '");
+                             "malformed step record: step ");
   };
   EXPECT_TRUE(refused([](StepInvocation* i) {
     i->inputs["../../../../victim/keep.txt"] = Sha256Of("x");
@@ -181,6 +181,22 @@ TEST(InvocationTest, ManifestNamesAreChecked) {
     i->env["LD_PRELOAD=/x"] = "";
   }));
   EXPECT_TRUE(refused([](StepInvocation* i) { i->step_name = "../w"; }));
+  // Names longer than the file names they become (work folder NAME-<16
+  // hex digits>, outputs/NAME) failed in the executor without a reason.
+  EXPECT_TRUE(refused([](StepInvocation* i) {
+    i->step_name = std::string(236, 's') + "[0]";
+  }));
+  EXPECT_TRUE(refused([](StepInvocation* i) {
+    i->outputs.push_back(std::string(256, 'o'));
+  }));
+  EXPECT_TRUE(refused([](StepInvocation* i) {
+    i->inputs[std::string(256, 'i')] = Sha256Of("x");
+  }));
+  StepInvocation longest = good;
+  longest.step_name = std::string(235, 's') + "[0]";
+  longest.outputs = {std::string(255, 'o')};
+  Result<StepInvocation> read = StepInvocation::FromJson(longest.ToJson());
+  EXPECT_TRUE(read.ok()) << read.status().ToString();
   EXPECT_TRUE(refused([](StepInvocation* i) {
     i->folder_inputs.insert("..");
   }));

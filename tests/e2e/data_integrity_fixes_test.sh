@@ -9,14 +9,15 @@ source "$(dirname "$0")/lib.sh"
 printf 'a\n1\n' >e.csv
 
 # 1. Durations: 106751991167d times 86,400,000 ms wrapped int64 to a time
-# in the past, and the next gc removed the snapshot.
-expect_exit 3 "$LOCKSTEP" data snapshot e.csv --name ovf \
+# in the past, and the next gc removed the snapshot. A flag's is a usage
+# error (64), a pipeline file's malformed input (3).
+expect_exit 64 "$LOCKSTEP" data snapshot e.csv --name ovf \
   --expires 106751991167d
 expect_contains "$TEST_DIR/stderr.txt" \
   "--expires: duration '106751991167d' is too long: at most 1000000d"
 expect_exit 2 "$LOCKSTEP" data show ovf
 "$LOCKSTEP" data snapshot e.csv --name long --expires 1000000d -q
-expect_exit 3 "$LOCKSTEP" gc --dry-run --grace 99999999999999999999d
+expect_exit 64 "$LOCKSTEP" gc --dry-run --grace 99999999999999999999d
 expect_contains "$TEST_DIR/stderr.txt" "--grace: duration"
 expect_exit 0 "$LOCKSTEP" gc --grace 0s
 expect_exit 0 "$LOCKSTEP" data show long --json
@@ -41,7 +42,7 @@ YAML
 expect_exit 3 "$LOCKSTEP" run timeout.yaml --sandbox none
 expect_contains "$TEST_DIR/stderr.txt" \
   "timeout.yaml:5:14: timeout: duration '1000001d' is too long"
-expect_exit 3 "$LOCKSTEP" runs list --since 99999999999999d
+expect_exit 64 "$LOCKSTEP" runs list --since 99999999999999d
 expect_contains "$TEST_DIR/stderr.txt" "--since: duration"
 
 # 8. Snapshot names become registry references and paths.

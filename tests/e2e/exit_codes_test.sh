@@ -40,4 +40,24 @@ for ref in ds@99 nosuch@1 nosuch@latest; do
   expect_exit 2 "$LOCKSTEP" run in.yaml --sandbox none
   expect_contains stderr.txt "in.yaml:5:17: "
 done
+
+# 64: a malformed flag value, whichever flag (found by a tester: --since
+# exited 3 where --status exited 64). A bad --label stays 3, as the docs
+# say.
+expect_exit 64 "$LOCKSTEP" runs list --status bogus
+for since in -1d 1y 1000001d; do
+  expect_exit 64 "$LOCKSTEP" runs list --since "$since"
+  expect_contains stderr.txt "lockstep: error: --since: "
+done
+expect_exit 64 "$LOCKSTEP" run ok.yaml --sandbox bogus
+expect_contains stderr.txt "--sandbox: must be bubblewrap or none, not \
+'bogus'"
+expect_exit 64 "$LOCKSTEP" data snapshot d.txt --name ds --expires 0s
+expect_contains stderr.txt "--expires: '0s' must be longer than 0"
+expect_exit 64 "$LOCKSTEP" data snapshot d.txt --name ds --version x
+expect_exit 64 "$LOCKSTEP" gc --dry-run --grace -1h
+expect_exit 64 "$LOCKSTEP" push --insecure --subject bogus d.txt \
+  127.0.0.1:1/r/x:t
+expect_contains stderr.txt "--subject: digest 'bogus' does not start with"
+expect_exit 3 "$LOCKSTEP" runs list --label =a
 echo ok

@@ -48,7 +48,7 @@ expect_eq "$(json stdout.txt '[r["run_id"] for r in d["runs"]]')" "['r2']" \
 expect_exit 0 "$LOCKSTEP" runs show r1 --json
 expect_eq "$(json stdout.txt 'd["started"], d["steps"]')" \
   "2026-01-01T00:00:00.000Z []" "runs show"
-expect_exit 3 "$LOCKSTEP" runs list --since tomorrow
+expect_exit 64 "$LOCKSTEP" runs list --since tomorrow
 expect_exit 2 "$LOCKSTEP" runs show nope
 
 expect_exit 2 "$LOCKSTEP" lineage \

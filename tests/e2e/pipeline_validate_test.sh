@@ -158,4 +158,42 @@ expect_exit 3 "$LOCKSTEP" validate tag.yaml
 expect_contains stderr.txt "tag.yaml:2:22: image \
 127.0.0.1:5000/ml/base:latest is given by tag only; pin it by digest"
 expect_exit 0 "$LOCKSTEP" validate tag.yaml --allow-tags
+
+# Found by a tester: a 240-character step name passed validate, and run
+# failed with "File name too long", no line and no manifest. The longest
+# names (a for_each: step's 227, an output's 255) run; one more is
+# refused at its line by validate and run alike.
+step=$(printf 's%.0s' {1..227})
+out=$(printf 'o%.0s' {1..255})
+printf 'pipeline: x
+steps:
+  %s:
+    for_each: [1, 2]
+    run: [sh, -c, "echo ${{ item }} > outputs/%s"]
+    outputs: {%s: Artifact}
+' \
+  "$step" "$out" "$out" >longest.yaml
+expect_exit 0 "$LOCKSTEP" run longest.yaml --sandbox none
+printf 'pipeline: x
+steps:
+  %s:
+    run: [sh, -c, "echo > outputs/o"]
+    outputs: {o: Artifact}
+' \
+  "${step}s" >long.yaml
+expect_exit 3 "$LOCKSTEP" validate long.yaml
+expect_contains stderr.txt "long.yaml:3:3: step name 'ssssssssssssssssssss...' \
+is 228 characters; at most 227 fit"
+expect_exit 3 "$LOCKSTEP" run long.yaml --sandbox none
+expect_contains stderr.txt "long.yaml:3:3: step name"
+printf 'pipeline: x
+steps:
+  a:
+    run: [sh, -c, "echo > outputs/o"]
+    outputs: {%s: Artifact}
+' \
+  "${out}o" >longout.yaml
+expect_exit 3 "$LOCKSTEP" validate longout.yaml
+expect_contains stderr.txt "longout.yaml:5:15: output name \
+'oooooooooooooooooooo...' is 256 characters; at most 255 fit"
 echo ok

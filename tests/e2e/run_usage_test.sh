@@ -1,12 +1,15 @@
 # Command-line mistakes of `lockstep run` are usage errors (exit 64) that
 # name the mistake; a malformed --params file is reported at its line and
-# column (exit 3). None of them creates a store.
+# column, and a param value that is not of its type names the param
+# (exit 3). None of them creates a store.
 source "$(dirname "$0")/lib.sh"
 
 cat >p.yaml <<'YAML'
 pipeline: p
 params:
   epochs: 1
+  version: {type: string, default: "1.10"}
+  opts: {a: 1}
 steps:
   a:
     run: [echo, "${{ params.epochs }}"]
@@ -54,6 +57,22 @@ python3 -c "n=50000; open('deep.json','w').write('{\"p\": '+'['*n+']'*n+'}')"
 expect_exit 3 "$LOCKSTEP" run p.yaml --params deep.json
 expect_contains stderr.txt \
   "deep.json:1:262: malformed JSON: nested deeper than 256 levels"
+
+# Found by a tester: a JSON number given to a string param ran as other
+# text (1.10 as "1.1"). A value of another type is refused at its key.
+printf '{\n  "version": 1.10\n}\n' >number.json
+expect_exit 3 "$LOCKSTEP" run p.yaml --params number.json
+expect_contains stderr.txt "number.json:2:3: param 'version' is string, but \
+the value is a float (write it in quotes to pass text)"
+# Found by a tester: null satisfied a string param and ran as "".
+printf '{"version": null}' >null.json
+expect_exit 3 "$LOCKSTEP" run p.yaml --params null.json
+expect_contains stderr.txt "null.json:1:2: param 'version' is string, but \
+the value is null; no param takes null"
+# Found by a tester: a key repeated in a -p map kept the last value.
+expect_exit 3 "$LOCKSTEP" run p.yaml -p 'opts={"a": 1, "a": 2}'
+expect_contains stderr.txt "-p opts: key \"a\" appears twice in the same \
+object (line 1, column 10 of the value)"
 
 [[ ! -e "$LOCKSTEP_STORE" ]] || fail "a usage error created $LOCKSTEP_STORE"
 echo "run usage errors: ok"
