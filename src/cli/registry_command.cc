@@ -139,11 +139,8 @@ void AddServe(CLI::App& group, CommandContext context) {
         Status tls = registry::CheckTlsFiles(flags->tls_cert, flags->tls_key);
         if (!tls.ok()) return ReportError(tls);
       }
-      auto location = OpenStore(*context.globals, store::CreateIfMissing::kYes);
-      if (!location.ok()) return ReportError(location.status());
-      auto registry = registry::Registry::Open(location->root);
-      if (!registry.ok()) return ReportError(registry.status());
-
+      // Every argument is checked before a store is made, so a refused
+      // one leaves no empty store behind a mistyped --store.
       std::optional<registry::Authenticator> auth;
       if (!flags->htpasswd.empty()) {
         auto loaded =
@@ -151,6 +148,10 @@ void AddServe(CLI::App& group, CommandContext context) {
         if (!loaded.ok()) return ReportError(loaded.status());
         auth = std::move(*loaded);
       }
+      auto location = OpenStore(*context.globals, store::CreateIfMissing::kYes);
+      if (!location.ok()) return ReportError(location.status());
+      auto registry = registry::Registry::Open(location->root);
+      if (!registry.ok()) return ReportError(registry.status());
       registry::ServeOptions options;
       options.host = listen->first;
       options.port = listen->second;

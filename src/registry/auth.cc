@@ -67,6 +67,13 @@ std::optional<std::string> CredentialsOf(std::string_view header,
   return std::string(credentials);
 }
 
+bool IsEmptyBasicLogin(std::string_view header) {
+  std::optional<std::string> credentials = CredentialsOf(header, "Basic");
+  if (!credentials) return false;
+  std::optional<std::string> decoded = Base64Decode(*credentials);
+  return decoded && *decoded == ":";
+}
+
 Result<Authenticator> Authenticator::FromText(
     const std::string& htpasswd, const std::string& htpasswd_source,
     const std::string& rules, const std::string& source) {
@@ -86,13 +93,21 @@ Result<Authenticator> Authenticator::FromTextUnlocated(
   int number = 0;
   while (std::getline(lines, line)) {
     ++number;
-    if (line.empty() || line[0] == '#') continue;
+    // As distribution reads it: a file saved with CRLF line ends, or a
+    // stray space, must not turn every password into a wrong one.
+    size_t indent = line.find_first_not_of(" \t");
+    size_t end = line.find_last_not_of(" \t\r");
+    if (indent == std::string::npos || line[indent] == '#') continue;
+    line = line.substr(indent, end + 1 - indent);
     size_t colon = line.find(':');
     std::string hash = colon == std::string::npos ? "" : line.substr(colon + 1);
     if (hash.rfind("$2", 0) != 0) {
+      size_t column = indent + (colon == std::string::npos ? 0 : colon + 1);
       return Status::InvalidArgument(
-          htpasswd_source + " line " + std::to_string(number) +
-          ": only bcrypt entries (htpasswd -B) are accepted");
+          htpasswd_source + ":" + std::to_string(number) + ":" +
+          std::to_string(column + 1) +
+          ": only bcrypt entries (user:$2y$..., from htpasswd -B) are "
+          "accepted");
     }
     auth.hashes_[line.substr(0, colon)] = hash;
   }

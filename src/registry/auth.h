@@ -29,6 +29,11 @@ namespace lockstep::registry {
 std::optional<std::string> CredentialsOf(std::string_view header,
                                          std::string_view scheme);
 
+// True for a "Basic" header whose user name and password are both empty
+// ("Basic Og==", base64 of ":"): podman sends it when it has no login,
+// so it is no credentials at all, not wrong ones.
+bool IsEmptyBasicLogin(std::string_view header);
+
 struct AccessRule {
   std::string repository;  // exact name, or a prefix pattern ending in '*'
   std::vector<std::string> read;

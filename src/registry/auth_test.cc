@@ -68,7 +68,8 @@ TEST(AuthenticatorTest, RefusesNonBcryptEntries) {
   auto auth = Authenticator::FromText("eve:{SHA}abc\n", "users", "", "");
   ASSERT_FALSE(auth.ok());
   EXPECT_EQ(auth.status().message(),
-            "users line 1: only bcrypt entries (htpasswd -B) are accepted");
+            "users:1:5: only bcrypt entries (user:$2y$..., from htpasswd "
+            "-B) are accepted");
 }
 
 // Found by a tester: with --access given, a bad htpasswd line was
@@ -79,7 +80,32 @@ TEST(AuthenticatorTest, HtpasswdErrorsNameTheHtpasswdFile) {
       R"({"rules": []})", "acc.json");
   ASSERT_FALSE(auth.ok());
   EXPECT_EQ(auth.status().message(),
-            "h.htp line 3: only bcrypt entries (htpasswd -B) are accepted");
+            "h.htp:3:5: only bcrypt entries (user:$2y$..., from htpasswd "
+            "-B) are accepted");
+}
+
+// Found by a tester: a file saved with CRLF line ends (or a trailing
+// space) locked every user out, with nothing said at start.
+TEST(AuthenticatorTest, CrlfAndStraySpacesAreNotPartOfTheHash) {
+  std::string crlf;
+  for (char c : std::string(kUsers)) {
+    if (c == '\n') crlf += "  \r";
+    crlf += c;
+  }
+  auto auth = Authenticator::FromText("  # users\r\n" + crlf, "users", "",
+                                      "");
+  ASSERT_TRUE(auth.ok()) << auth.status().message();
+  EXPECT_EQ(auth->CheckBasic("Basic " + Base64Encode("ana:secret pass")),
+            "ana");
+}
+
+// Found by a tester: podman sends "Basic Og==" (empty user and password)
+// when it has no login; it is no login, not a wrong one.
+TEST(AuthenticatorTest, AnEmptyBasicLoginIsNoLogin) {
+  EXPECT_TRUE(IsEmptyBasicLogin("Basic Og=="));
+  EXPECT_TRUE(IsEmptyBasicLogin("basic " + Base64Encode(":")));
+  EXPECT_FALSE(IsEmptyBasicLogin("Basic " + Base64Encode("ana:")));
+  EXPECT_FALSE(IsEmptyBasicLogin("Bearer Og=="));
 }
 
 TEST(AuthenticatorTest, PerRepositoryRules) {

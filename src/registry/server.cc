@@ -295,7 +295,9 @@ class Handlers {
       return Verdict::kAllowed;  // anonymous pull
     }
     std::string header = req.get_header_value("Authorization");
-    if (header.empty()) return Verdict::kNoCredentials;
+    if (header.empty() || IsEmptyBasicLogin(header)) {
+      return Verdict::kNoCredentials;
+    }
     if (options_.tokens == nullptr) {
       std::optional<std::string> checked = auth->CheckBasic(header);
       if (!checked) return Verdict::kBadCredentials;
@@ -384,9 +386,9 @@ class Handlers {
   void IssueToken(const httplib::Request& req, httplib::Response& res) {
     const Authenticator* auth = options_.auth;
     std::string user;
-    if (req.has_header("Authorization")) {
-      std::optional<std::string> checked =
-          auth->CheckBasic(req.get_header_value("Authorization"));
+    std::string header = req.get_header_value("Authorization");
+    if (!header.empty() && !IsEmptyBasicLogin(header)) {
+      std::optional<std::string> checked = auth->CheckBasic(header);
       if (!checked) {
         res.set_header("WWW-Authenticate", "Basic realm=\"lockstep\"");
         return SendError(res, Unauthorized("wrong user name or password"));

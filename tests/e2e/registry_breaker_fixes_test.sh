@@ -174,7 +174,11 @@ echo 'old:S3iGgzRWx/TSU' >>"$TEST_DIR/old.htp"
 expect_exit 3 "$LOCKSTEP" registry serve --listen "127.0.0.1:$(free_port)" \
   --htpasswd "$TEST_DIR/old.htp" --access "$TEST_DIR/acc.json"
 expect_contains "$TEST_DIR/stderr.txt" \
-  "error: $TEST_DIR/old.htp line 3: only bcrypt entries (htpasswd -B)"
+  "error: $TEST_DIR/old.htp:3:5: only bcrypt entries"
+# ... and, refused, it made no store behind a mistyped --store.
+expect_exit 3 "$LOCKSTEP" --store "$TEST_DIR/typo-store" registry serve \
+  --listen "127.0.0.1:$(free_port)" --htpasswd "$TEST_DIR/old.htp"
+[[ ! -e "$TEST_DIR/typo-store" ]] || fail "a refused serve made a store"
 
 # 11. `registry immutable 'Bad Name!'` was recorded and protected nothing.
 expect_exit 3 "$LOCKSTEP" registry immutable 'Bad Name!'
