@@ -295,6 +295,27 @@ Result<std::optional<std::string>> Index::TagUsing(const std::string& repo,
   return std::optional<std::string>(s.Text(0));
 }
 
+Result<std::optional<TaggedUser>> Index::TaggedUserOf(
+    const std::string& repo, const Digest& digest, bool is_manifest) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, statements_,
+              "WITH RECURSIVE reach(tag, manifest) AS ("
+              " SELECT tag, digest FROM tags WHERE repository = ?1"
+              " UNION SELECT reach.tag, r.child FROM manifest_refs r"
+              " JOIN reach ON r.manifest = reach.manifest"
+              " WHERE r.repository = ?1 AND r.is_manifest = 1) "
+              "SELECT reach.manifest, reach.tag FROM reach"
+              " JOIN manifest_refs r ON r.repository = ?1"
+              " AND r.manifest = reach.manifest AND r.child = ?2"
+              " AND r.is_manifest = ?3 "
+              "ORDER BY 1, 2 LIMIT 1");
+  s.Bind(repo).Bind(digest.ToString()).Bind(int64_t{is_manifest ? 1 : 0});
+  ASSIGN_OR_RETURN(bool found, s.Step());
+  if (!found) return std::optional<TaggedUser>();
+  return std::optional<TaggedUser>(
+      TaggedUser{DigestColumn(s.Text(0)), s.Text(1)});
+}
+
 Result<bool> Index::UnlinkBlob(const std::string& repo, const Digest& d) {
   std::lock_guard lock(mutex_);
   Statement s(db_, statements_,
@@ -399,6 +420,16 @@ Result<std::vector<Digest>> Index::ListedBy(const std::string& repo,
               "SELECT manifest FROM manifest_refs WHERE child = ? AND "
               "repository = ? AND is_manifest != 0 ORDER BY manifest");
   s.Bind(child.ToString()).Bind(repo);
+  return DigestsOfFirstColumn(s);
+}
+
+Result<std::vector<Digest>> Index::UsingBlob(const std::string& repo,
+                                             const Digest& blob) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, statements_,
+              "SELECT manifest FROM manifest_refs WHERE child = ? AND "
+              "repository = ? AND is_manifest = 0 ORDER BY manifest");
+  s.Bind(blob.ToString()).Bind(repo);
   return DigestsOfFirstColumn(s);
 }
 

@@ -48,6 +48,12 @@ struct TagRow {
   int64_t pushed_ms = 0;
 };
 
+// A manifest that references some content, and a tag that holds it.
+struct TaggedUser {
+  Digest manifest;
+  std::string tag;
+};
+
 // A statement prepared once and reused while the connection lives.
 struct CachedStatement {
   sqlite3_stmt* stmt = nullptr;
@@ -102,6 +108,9 @@ class Index {
   // The indexes (and lists) in `repo` that list manifest `child`.
   Result<std::vector<Digest>> ListedBy(const std::string& repo,
                                       const Digest& child);
+  // The manifests in `repo` that use `blob` as their config or a layer.
+  Result<std::vector<Digest>> UsingBlob(const std::string& repo,
+                                        const Digest& blob);
 
   Result<std::optional<TagRow>> FindTag(const std::string& repo,
                                         const std::string& tag);
@@ -121,6 +130,12 @@ class Index {
   // nullopt. Guards immutable tags against losing their blobs.
   Result<std::optional<std::string>> TagUsing(const std::string& repo,
                                               const Digest& digest);
+  // The first manifest of `repo` that references `digest` (as a blob,
+  // or as a child manifest when `is_manifest`) and that a tag holds, at
+  // any depth of an index, with that tag; nullopt when no tag holds one.
+  Result<std::optional<TaggedUser>> TaggedUserOf(const std::string& repo,
+                                                 const Digest& digest,
+                                                 bool is_manifest);
   Status SetTagsImmutable(const std::string& repo, bool immutable);
 
   // Cleanup bookkeeping: when a dry run was first shown for `repo`; the

@@ -143,6 +143,9 @@ ApiError TagInvalid(const std::string& m) {
   return Make(400, "TAG_INVALID", m);
 }
 ApiError Denied(const std::string& m) { return Make(403, "DENIED", m); }
+ApiError StillReferenced(const std::string& m) {
+  return Make(405, "DENIED", m);
+}
 ApiError Unsupported(const std::string& m) {
   return Make(405, "UNSUPPORTED", m);
 }

@@ -83,6 +83,11 @@ ApiError NameUnknown(const std::string& message);
 ApiError SizeInvalid(const std::string& message);
 ApiError TagInvalid(const std::string& message);
 ApiError Denied(const std::string& message);
+// 405 DENIED: a DELETE refused because a manifest still references the
+// content. The OCI conformance suite accepts 405 for a blob DELETE a
+// registry refuses, and deletes blobs before their manifests in one of
+// its modes, so 409 would fail it.
+ApiError StillReferenced(const std::string& message);
 ApiError Unsupported(const std::string& message);
 ApiError Unauthorized(const std::string& message);
 ApiError TooManyRequests(const std::string& message);

@@ -39,6 +39,38 @@ ApiResult<Empty> CheckName(const std::string& repo) {
   return Empty{};
 }
 
+// The refusal of a DELETE of `digest`, a blob or (`is_manifest`) a
+// manifest, while manifests of `repo` reference it: the tag holding
+// them would no longer pull, a state a push is refused for. It names a
+// manifest that a tag holds if there is one, that tag, and what to
+// delete first; nullopt when nothing references the content.
+Result<std::optional<ApiError>> RefuseWhileReferenced(Index& index,
+                                                      const std::string& repo,
+                                                      const Digest& digest,
+                                                      bool is_manifest) {
+  std::vector<Digest> users;
+  if (is_manifest) {
+    ASSIGN_OR_RETURN(users, index.ListedBy(repo, digest));
+  } else {
+    ASSIGN_OR_RETURN(users, index.UsingBlob(repo, digest));
+  }
+  if (users.empty()) return std::optional<ApiError>();
+  ASSIGN_OR_RETURN(std::optional<TaggedUser> tagged,
+                   index.TaggedUserOf(repo, digest, is_manifest));
+  std::string user_kind = is_manifest ? "index" : "manifest";
+  std::string message =
+      (is_manifest ? "manifest " : "blob ") + digest.ToString() +
+      (is_manifest ? " is listed by " : " is used by ") + user_kind + " " +
+      (tagged ? tagged->manifest : users[0]).ToString();
+  if (users.size() > 1) {
+    message += " (and " + std::to_string(users.size() - 1) + " more)";
+  }
+  message += " in " + repo;
+  if (tagged) message += ", held by tag " + tagged->tag;
+  return std::optional<ApiError>(
+      StillReferenced(message + "; delete that " + user_kind + " first"));
+}
+
 // Makes every shard folder of the loose blobs (blobs/sha256/00 to ff)
 // that is missing, then syncs their parent once. An upload then never
 // creates one on its way to its 201: that cost a mkdir per new shard,
@@ -179,6 +211,11 @@ ApiResult<Empty> Registry::DeleteBlob(const std::string& repo,
         return Status::Ok();
       }
     }
+    // Any manifest's blobs stay, or pulling it would fail; the check
+    // and the unlink are one transaction, so no push slips between.
+    ASSIGN_OR_RETURN(refused, RefuseWhileReferenced(*index_, repo, *digest,
+                                                    /*is_manifest=*/false));
+    if (refused) return Status::Ok();
     ASSIGN_OR_RETURN(removed, index_->UnlinkBlob(repo, *digest));
     return Status::Ok();
   });
@@ -654,10 +691,13 @@ ApiResult<Empty> Registry::DeleteManifest(const std::string& repo,
         return Status::Ok();
       }
     }
-    if (by_digest) {
-      return index_->DeleteManifest(repo, *digest);
-    }
-    return index_->DeleteTag(repo, reference);
+    if (!by_digest) return index_->DeleteTag(repo, reference);
+    // An index keeps its children. A referrer (whose subject this is)
+    // does not hold it: the spec allows a subject that is not there.
+    ASSIGN_OR_RETURN(refused, RefuseWhileReferenced(*index_, repo, *digest,
+                                                    /*is_manifest=*/true));
+    if (refused) return Status::Ok();
+    return index_->DeleteManifest(repo, *digest);
   });
   if (!status.ok()) return InternalError(status);
   if (refused) return *refused;

@@ -357,6 +357,75 @@ TEST_F(RegistryTest, ManifestWithMissingBlobNamesTheDigest) {
             "MANIFEST_UNKNOWN");
 }
 
+// Found by a tester: deleting a blob a tagged manifest uses was accepted,
+// and the tag no longer pulled.
+TEST_F(RegistryTest, ABlobAManifestUsesCannotBeDeleted) {
+  std::string type(kOciManifest);
+  std::string one = ImageManifest("demo", "layer");
+  std::string two = ImageManifest("demo", "layer", ",\"annotations\":{}");
+  ASSERT_TRUE(registry_->PutManifest("demo", "v1", type, one).ok());
+  ASSERT_TRUE(registry_->PutManifest("demo", DigestOf(two), type, two).ok());
+  std::string layer = DigestOf("layer");
+
+  // The manifest a tag holds is named, whatever the digests' order.
+  auto refused = registry_->DeleteBlob("demo", layer);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().http_status, 405);
+  EXPECT_EQ(refused.error().code, "DENIED");
+  EXPECT_EQ(refused.error().message,
+            "blob " + layer + " is used by manifest " + DigestOf(one) +
+                " (and 1 more) in demo, held by tag v1; delete that "
+                "manifest first");
+  EXPECT_TRUE(registry_->StatBlob("demo", layer).ok());
+
+  // Untagged, they still use it: the first is named.
+  ASSERT_TRUE(registry_->DeleteManifest("demo", "v1").ok());
+  std::string first = std::min(DigestOf(one), DigestOf(two));
+  EXPECT_EQ(registry_->DeleteBlob("demo", layer).error().message,
+            "blob " + layer + " is used by manifest " + first +
+                " (and 1 more) in demo; delete that manifest first");
+
+  ASSERT_TRUE(registry_->DeleteManifest("demo", DigestOf(one)).ok());
+  ASSERT_TRUE(registry_->DeleteManifest("demo", DigestOf(two)).ok());
+  EXPECT_TRUE(registry_->DeleteBlob("demo", layer).ok());
+  EXPECT_EQ(registry_->StatBlob("demo", layer).error().code, "BLOB_UNKNOWN");
+}
+
+// Found by a tester: deleting a manifest a tagged index lists was
+// accepted, leaving an index that cannot be pulled.
+TEST_F(RegistryTest, AManifestAnIndexListsCannotBeDeleted) {
+  std::string type(kOciManifest);
+  std::string child = ImageManifest("demo", "child");
+  std::string child_digest = DigestOf(child);
+  ASSERT_TRUE(registry_->PutManifest("demo", child_digest, type, child).ok());
+  std::string index =
+      "{\"schemaVersion\":2,\"mediaType\":\"" + std::string(kOciIndex) +
+      "\",\"manifests\":[{\"mediaType\":\"" + type + "\",\"digest\":\"" +
+      child_digest + "\",\"size\":" + std::to_string(child.size()) + "}]}";
+  ASSERT_TRUE(registry_->PutManifest("demo", "list", std::string(kOciIndex),
+                                     index).ok());
+  // A referrer of the child does not hold it.
+  std::string sig = ImageManifest(
+      "demo", "sig",
+      ",\"subject\":{\"mediaType\":\"" + type + "\",\"digest\":\"" +
+          child_digest + "\",\"size\":" + std::to_string(child.size()) + "}");
+  ASSERT_TRUE(registry_->PutManifest("demo", DigestOf(sig), type, sig).ok());
+
+  auto refused = registry_->DeleteManifest("demo", child_digest);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().http_status, 405);
+  EXPECT_EQ(refused.error().code, "DENIED");
+  EXPECT_EQ(refused.error().message,
+            "manifest " + child_digest + " is listed by index " +
+                DigestOf(index) +
+                " in demo, held by tag list; delete that index first");
+  EXPECT_TRUE(registry_->GetManifest("demo", child_digest).ok());
+
+  ASSERT_TRUE(registry_->DeleteManifest("demo", DigestOf(index)).ok());
+  EXPECT_TRUE(registry_->DeleteManifest("demo", child_digest).ok());
+  EXPECT_EQ(registry_->GetManifest("demo", DigestOf(sig))->body, sig);
+}
+
 TEST_F(RegistryTest, BlobInAnotherRepositoryDoesNotSatisfyManifest) {
   std::string manifest = ImageManifest("other", "layer");
   auto put = registry_->PutManifest("demo", "v1", std::string(kOciManifest),

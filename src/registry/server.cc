@@ -615,6 +615,11 @@ class Handlers {
     } else {
       done = ApiError{404, "NOT_FOUND", "no such endpoint"};
     }
+    if (!done.ok() && done.error().http_status == 405) {
+      // RFC 9110 section 15.5.6: a 405 names the methods that remain.
+      res.set_header("Allow", route.kind == Route::kBlob ? "GET, HEAD"
+                                                         : "GET, HEAD, PUT");
+    }
     if (!done.ok()) return SendError(res, done.error());
     res.status = route.kind == Route::kUpload ? 204 : 202;
   }

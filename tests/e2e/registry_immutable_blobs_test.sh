@@ -60,8 +60,19 @@ expect_eq "$(http_status GET "$base/im/r/manifests/$child" \
 expect_eq "$(http_status DELETE "$base/im/r/blobs/$loose")" 202 \
   "a blob no tag uses"
 
-# Mutable again: the same delete is allowed.
+# Mutable again: the tag no longer forbids it, but a manifest still uses
+# the layer, so the delete waits for that manifest (405, see
+# registry_delete_referenced_test.sh).
 "$LOCKSTEP" registry immutable im/r --off -q
+expect_eq "$(http_status DELETE "$base/im/r/blobs/$layer")" 405 \
+  "deleting a layer a manifest uses under a mutable tag"
+expect_eq "$(http_status DELETE "$base/im/r/manifests/v1")" 202 \
+  "tag v1, mutable again"
+index_digest="sha256:$(sha "$index")"
+expect_eq "$(http_status DELETE "$base/im/r/manifests/$index_digest")" \
+  202 "the index"
+expect_eq "$(http_status DELETE "$base/im/r/manifests/$child")" 202 \
+  "the manifest"
 expect_eq "$(http_status DELETE "$base/im/r/blobs/$layer")" 202 \
-  "deleting under a mutable tag"
+  "the layer, once no manifest uses it"
 echo PASS
