@@ -263,6 +263,15 @@ Result<bool> Index::HasBlobLink(const std::string& repo, const Digest& d) {
   return s.Step();
 }
 
+Result<std::vector<Digest>> Index::BlobLinksOf(const std::string& repo) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, statements_,
+              "SELECT digest FROM blob_links WHERE repository = ? "
+              "ORDER BY digest");
+  s.Bind(repo);
+  return DigestsOfFirstColumn(s);
+}
+
 Status Index::LinkBlob(const std::string& repo, const Digest& digest,
                        int64_t size, int64_t pushed_ms) {
   std::lock_guard lock(mutex_);

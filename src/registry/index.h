@@ -89,6 +89,8 @@ class Index {
   Status InReadTransaction(const std::function<Status()>& body);
 
   Result<bool> HasBlobLink(const std::string& repo, const Digest& digest);
+  // The blobs linked into `repo`, in digest order.
+  Result<std::vector<Digest>> BlobLinksOf(const std::string& repo);
   Status LinkBlob(const std::string& repo, const Digest& digest, int64_t size,
                   int64_t pushed_ms);
   // True when a link was removed.

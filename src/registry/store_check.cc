@@ -141,6 +141,7 @@ struct RepositoryRows {
   std::vector<ManifestRow> manifests;
   std::vector<TagRow> tags;
   std::map<Digest, std::vector<ManifestRef>> refs;  // By manifest.
+  std::set<Digest> linked;  // The blobs the repository serves.
 };
 
 Result<RepositoryRows> ReadRepository(Index& index, const std::string& repo,
@@ -153,6 +154,8 @@ Result<RepositoryRows> ReadRepository(Index& index, const std::string& repo,
     for (const ManifestRow& row : rows.manifests) {
       ASSIGN_OR_RETURN(rows.refs[row.digest], index.RefsOf(repo, row.digest));
     }
+    ASSIGN_OR_RETURN(std::vector<Digest> linked, index.BlobLinksOf(repo));
+    rows.linked.insert(linked.begin(), linked.end());
     return Status::Ok();
   }));
   return rows;
@@ -235,6 +238,11 @@ class RepositoryCheck {
       if (!blobs_.Contains(blob.digest)) {
         Add("dangling", blob.digest,
             name + " references a blob that is not in the store");
+      } else if (rows_.linked.count(blob.digest) == 0) {
+        // The registry serves a repository only the blobs linked to it
+        // (a blob DELETE unlinks), so the manifest cannot be pulled.
+        Add("dangling", blob.digest,
+            name + " references a blob " + repo_ + " does not have");
       }
       CheckRecorded(name, blob.digest, false, recorded);
     }

@@ -84,6 +84,10 @@ class StoreCheckTest : public ::testing::Test {
     Digest manifest = Sha256Of(body);
     EXPECT_TRUE(index
                     .InWriteTransaction([&]() -> Status {
+                      for (const ManifestRef& ref : refs) {
+                        RETURN_IF_ERROR(
+                            index.LinkBlob(repo, ref.digest, 1, 1));
+                      }
                       RETURN_IF_ERROR(blobs_->PutBytes(body).status());
                       RETURN_IF_ERROR(index.PutManifest(
                           {repo, manifest, std::string(kOciManifest),
@@ -185,6 +189,27 @@ TEST_F(StoreCheckTest, NamesEveryKindOfDamage) {
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(Problems(roots), expected);
   (void)image;
+}
+
+// Found by a tester: a DELETE of a layer unlinked it from its repository,
+// so the tag no longer pulled, yet the blob was still in the store and
+// the check said "no problems".
+TEST_F(StoreCheckTest, ABlobTheRepositoryDoesNotHaveIsDangling) {
+  Digest image = PushImage(*index_, "app", "v1", {"a layer"});
+  Digest layer = Sha256Of("a layer");
+  ASSERT_TRUE(index_->UnlinkBlob("app", layer).ok());
+  // Linked elsewhere does not help: the registry serves per repository.
+  ASSERT_TRUE(index_->LinkBlob("other", layer, 7, 1).ok());
+
+  auto report = Check();
+
+  ASSERT_TRUE(report.ok());
+  ASSERT_EQ(report->problems.size(), 1u);
+  EXPECT_EQ(report->problems[0],
+            (StoreProblem{"dangling", layer.ToString(),
+                          "app@" + image.ToString() +
+                              " references a blob app does not have",
+                          ""}));
 }
 
 TEST_F(StoreCheckTest, ASoundStoreHasNoProblems) {

@@ -40,6 +40,23 @@ sqlite3 "$db" "INSERT INTO manifest_refs VALUES \
   ('app/files', '$manifest', 'sha256:$pushed', 0)"
 expect_exit 0 "$LOCKSTEP" store verify
 
+# Found by a tester: a blob DELETE (accepted then) unlinked a layer from
+# its repository. Its bytes are still in the store, but the registry no
+# longer serves it in app/files, so v1 does not pull; verify said "no
+# problems".
+link="repository = 'app/files' AND digest = 'sha256:$pushed'"
+row=$(sqlite3 "$db" "SELECT size || ', ' || pushed_ms FROM blob_links \
+  WHERE $link")
+sqlite3 "$db" "DELETE FROM blob_links WHERE $link"
+expect_exit 1 "$LOCKSTEP" store verify --json
+expect_eq "$(json stdout.txt \
+  '[(p["kind"], p["digest"], p["detail"]) for p in d["problems"]]')" \
+  "[('dangling', 'sha256:$pushed', 'app/files@$manifest references a blob \
+app/files does not have')]" "a layer its repository does not have"
+sqlite3 "$db" "INSERT INTO blob_links VALUES \
+  ('app/files', 'sha256:$pushed', $row)"
+expect_exit 0 "$LOCKSTEP" store verify
+
 # A flipped byte in the snapshot's bytes.
 rows=$(sha256sum rows.csv | cut -d' ' -f1)
 chmod u+w "$(blob_path "$rows")"
