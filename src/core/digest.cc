@@ -104,6 +104,10 @@ void Sha256::Update(const void* data, size_t size) {
   EVP_DigestUpdate(context_, data, size);
 }
 
+void Sha256::CopyFrom(const Sha256& other) {
+  EVP_MD_CTX_copy_ex(context_, other.context_);
+}
+
 Digest Sha256::Finish() {
   unsigned char bytes[EVP_MAX_MD_SIZE];
   unsigned int size = 0;

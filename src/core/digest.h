@@ -71,6 +71,11 @@ class Sha256 {
   void Update(const void* data, size_t size);
   void Update(std::string_view bytes) { Update(bytes.data(), bytes.size()); }
 
+  // Takes `other`'s state, as if this hasher had been given the same
+  // bytes: a copy made before a stretch of a stream lets the stream be
+  // taken back to that point.
+  void CopyFrom(const Sha256& other);
+
   // Returns the digest of everything passed to Update. The hasher must not
   // be used afterwards.
   Digest Finish();

@@ -42,6 +42,20 @@ TEST(DigestTest, StreamedHashEqualsOneShotForAnyChunkSize) {
   }
 }
 
+TEST(DigestTest, ACopiedStateTakesAStreamBack) {
+  Sha256 hasher;
+  hasher.Update("abc");
+  Sha256 saved;
+  saved.CopyFrom(hasher);
+  hasher.Update("bytes taken back");
+  hasher.CopyFrom(saved);
+  hasher.Update("def");
+  EXPECT_EQ(hasher.Finish(), Sha256Of("abcdef"));
+  // The copy is a state of its own.
+  saved.Update("x");
+  EXPECT_EQ(saved.Finish(), Sha256Of("abcx"));
+}
+
 TEST(DigestTest, FileDigestMatchesBytesAndReportsSize) {
   auto dir = MakeTempDirectory(fs::temp_directory_path(), "digest-test-");
   ASSERT_TRUE(dir.ok());

@@ -134,7 +134,7 @@ TEST_F(GcTest, BlobsWrittenDuringGcAreKept) {
   // An upload in flight when gc starts, finished after marking.
   auto upload = registry_->StartUpload("demo");
   std::string early = "started before gc";
-  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, 0,
+  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, std::nullopt,
       [&](const Registry::ChunkSink& sink) {
         return sink(early.data(), early.size());
       }).ok());

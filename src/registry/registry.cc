@@ -353,7 +353,7 @@ ApiResult<UploadState> Registry::UploadStatus(const std::string& repo,
 
 ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
                                              const std::string& id,
-                                             std::optional<uint64_t> start,
+                                             std::optional<ByteSpan> range,
                                              const ChunkReader& read) {
   std::shared_ptr<Session> session = FindSession(repo, id);
   if (!session) {
@@ -364,8 +364,8 @@ ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
     return BlobUploadUnknown("upload session " + id + " has ended");
   }
   uint64_t size = session->upload->size();
-  if (start.has_value() && *start != size) {
-    return RangeInvalid("chunk starts at " + std::to_string(*start) +
+  if (range && range->first != size) {
+    return RangeInvalid("chunk starts at " + std::to_string(range->first) +
                         " but the upload has " + std::to_string(size) +
                         " bytes");
   }
@@ -375,6 +375,7 @@ ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
   constexpr size_t kWriteBytes = 1 << 20;
   Status write_status;
   UploadFile* writer = session->upload.get();
+  writer->Mark();
   std::string pending;
   bool complete = read([&](const char* data, size_t length) {
     // Every byte is activity: a slow chunk must not look idle.
@@ -399,10 +400,22 @@ ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
     return BlobUploadUnknown("upload session " + id + " was ended to make "
                              "room; start the upload again");
   }
+  uint64_t received = writer->size() - size;
   if (!complete) {
     return BlobUploadInvalid(
-        "chunk was cut short after " + std::to_string(writer->size() - size) +
+        "chunk was cut short after " + std::to_string(received) +
         " bytes; the upload keeps them (GET it for its Range)");
+  }
+  // A chunked request body has no Content-Length to check the range
+  // against before it is read (found by a tester).
+  if (range && received != range->length()) {
+    Status rewound = writer->RewindToMark();
+    if (!rewound.ok()) return InternalError(rewound);
+    return RangeInvalid(
+        "Content-Range " + std::to_string(range->first) + "-" +
+        std::to_string(range->last) + " covers " +
+        std::to_string(range->length()) + " bytes but the body had " +
+        std::to_string(received) + "; the upload is unchanged");
   }
   UploadState state{id, writer->size()};
   lock.unlock();

@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "registry/background_queue.h"
+#include "registry/byte_range.h"
 #include "registry/index.h"
 #include "registry/oci.h"
 #include "registry/upload_file.h"
@@ -119,14 +120,17 @@ class Registry {
                                        const std::string& digest);
   ApiResult<UploadState> UploadStatus(const std::string& repo,
                                       const std::string& id);
-  // Appends a chunk. With `start` set (Content-Range) it must equal the
-  // bytes received so far; otherwise RANGE_INVALID (416) and the session
-  // is unchanged. `read` is called with a sink for the chunk's bytes.
+  // Appends a chunk. With `range` set (Content-Range) it must start at
+  // the bytes received so far, checked before `read` is called, and the
+  // chunk must be as long as it says, checked once it is read; otherwise
+  // 416 BLOB_UPLOAD_INVALID and the session is unchanged. `read` is
+  // called with a sink for the chunk's bytes, and returns false when the
+  // chunk was cut short: what arrived of it is kept (400).
   using ChunkSink = std::function<bool(const char*, size_t)>;
   using ChunkReader = std::function<bool(const ChunkSink&)>;
   ApiResult<UploadState> AppendChunk(const std::string& repo,
                                      const std::string& id,
-                                     std::optional<uint64_t> start,
+                                     std::optional<ByteSpan> range,
                                      const ChunkReader& read);
   // Finishes a session: verifies `digest` (DIGEST_INVALID and nothing
   // stored on mismatch), publishes the blob and links it.

@@ -84,14 +84,53 @@ TEST_F(RegistryTest, OutOfOrderChunkIs416AndLeavesUploadUnchanged) {
       return sink(bytes.data(), bytes.size());
     };
   };
-  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, 0, chunk("abc")).ok());
+  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, ByteSpan{0, 2},
+                                     chunk("abc")).ok());
 
-  auto skipped = registry_->AppendChunk("demo", upload->id, 5, chunk("xyz"));
+  auto skipped = registry_->AppendChunk("demo", upload->id, ByteSpan{5, 7},
+                                        chunk("xyz"));
   ASSERT_FALSE(skipped.ok());
   EXPECT_EQ(skipped.error().http_status, 416);
   EXPECT_EQ(registry_->UploadStatus("demo", upload->id)->size, 3u);
 
-  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, 3, chunk("def")).ok());
+  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, ByteSpan{3, 5},
+                                     chunk("def")).ok());
+  auto done = registry_->FinishUpload("demo", upload->id, DigestOf("abcdef"));
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  EXPECT_EQ(*registry_->blobs().ReadVerified(*done), "abcdef");
+}
+
+// Found by a tester: a chunked request body (no Content-Length to check
+// first) was stored whatever its Content-Range said.
+TEST_F(RegistryTest, AChunkLongerOrShorterThanItsRangeIs416AndUndone) {
+  auto upload = registry_->StartUpload("demo");
+  ASSERT_TRUE(upload.ok());
+  auto chunk = [](std::string bytes) {
+    return [bytes](const Registry::ChunkSink& sink) {
+      return sink(bytes.data(), bytes.size());
+    };
+  };
+  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, ByteSpan{0, 1},
+                                     chunk("ab")).ok());
+
+  auto short_body = registry_->AppendChunk("demo", upload->id,
+                                           ByteSpan{2, 6}, chunk("cd"));
+  ASSERT_FALSE(short_body.ok());
+  EXPECT_EQ(short_body.error().http_status, 416);
+  EXPECT_EQ(short_body.error().code, "BLOB_UPLOAD_INVALID");
+  EXPECT_EQ(short_body.error().message,
+            "Content-Range 2-6 covers 5 bytes but the body had 2; the "
+            "upload is unchanged");
+  EXPECT_EQ(registry_->UploadStatus("demo", upload->id)->size, 2u);
+
+  auto long_body = registry_->AppendChunk("demo", upload->id,
+                                          ByteSpan{2, 3}, chunk("cdXYZ"));
+  ASSERT_FALSE(long_body.ok());
+  EXPECT_EQ(long_body.error().http_status, 416);
+  EXPECT_EQ(registry_->UploadStatus("demo", upload->id)->size, 2u);
+
+  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, ByteSpan{2, 5},
+                                     chunk("cdef")).ok());
   auto done = registry_->FinishUpload("demo", upload->id, DigestOf("abcdef"));
   ASSERT_TRUE(done.ok()) << done.error().message;
   EXPECT_EQ(*registry_->blobs().ReadVerified(*done), "abcdef");
@@ -108,10 +147,11 @@ TEST_F(RegistryTest, AChunkCutShortKeepsWhatArrived) {
       return sink(bytes.data(), bytes.size());
     };
   };
-  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, 0, whole("ab")).ok());
+  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, ByteSpan{0, 1},
+                                     whole("ab")).ok());
 
   auto cut = registry_->AppendChunk(
-      "demo", upload->id, 2, [](const Registry::ChunkSink& sink) {
+      "demo", upload->id, ByteSpan{2, 5}, [](const Registry::ChunkSink& sink) {
         sink("cd", 2);
         return false;  // The connection went away.
       });
@@ -121,7 +161,8 @@ TEST_F(RegistryTest, AChunkCutShortKeepsWhatArrived) {
   auto status = registry_->UploadStatus("demo", upload->id);
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(status->size, 4u);
-  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, 4, whole("ef")).ok());
+  ASSERT_TRUE(registry_->AppendChunk("demo", upload->id, ByteSpan{4, 5},
+                                     whole("ef")).ok());
   auto done = registry_->FinishUpload("demo", upload->id, DigestOf("abcdef"));
   ASSERT_TRUE(done.ok()) << done.error().message;
 }
@@ -237,7 +278,7 @@ TEST_F(RegistryTest, ASessionEndedMidChunkSaysSo) {
   bool second_started = false;
 
   auto appended = registry_->AppendChunk(
-      "demo", first->id, 0, [&](const Registry::ChunkSink& sink) {
+      "demo", first->id, std::nullopt, [&](const Registry::ChunkSink& sink) {
         if (!sink("a", 1)) return false;
         // Another client's upload takes the only place meanwhile.
         second_started = registry_->StartUpload("demo").ok();
@@ -258,7 +299,7 @@ TEST_F(RegistryTest, ASlowChunkIsNotIdle) {
   bool refused = false;
 
   auto appended = registry_->AppendChunk(
-      "demo", first->id, 0, [&](const Registry::ChunkSink& sink) {
+      "demo", first->id, std::nullopt, [&](const Registry::ChunkSink& sink) {
         // 300 ms in all, longer than may be idle, in 20 ms gaps.
         for (int i = 0; i < 15; ++i) {
           std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -295,7 +336,7 @@ TEST_F(RegistryTest, AnUploadWhoseFileWasRemovedIsUnknown) {
   auto upload = registry_->StartUpload("demo");
   ASSERT_TRUE(upload.ok());
   ASSERT_TRUE(registry_
-                  ->AppendChunk("demo", upload->id, 0,
+                  ->AppendChunk("demo", upload->id, std::nullopt,
                                 [](const Registry::ChunkSink& sink) {
                                   return sink("abc", 3);
                                 })
@@ -654,7 +695,9 @@ TEST_F(RegistryTest, ChunksAndCommitRaceBackgroundSyncs) {
       std::string piece = "round " + std::to_string(round) + " chunk " +
                           std::to_string(i) + ";";
       ASSERT_TRUE(registry_
-                      ->AppendChunk("demo", upload->id, body.size(),
+                      ->AppendChunk("demo", upload->id,
+                                    ByteSpan{body.size(),
+                                             body.size() + piece.size() - 1},
                                     chunk(piece))
                       .ok());
       body += piece;

@@ -147,8 +147,10 @@ ApiResult<std::optional<int64_t>> ParseN(const httplib::Request& req) {
 
 // The span a chunk's Content-Range claims, checked against the body's
 // Content-Length when both are given: a chunk that says it is 16 bytes
-// but carries 10 must not be stored as if it were whole. Unset when the
-// request has no Content-Range; an error when it is malformed or disagrees.
+// but carries 10 must not be stored as if it were whole. A chunked body
+// has no length to check before it is read; AppendChunk checks it after.
+// Unset when the request has no Content-Range; an error when it is
+// malformed or disagrees.
 ApiResult<std::optional<ByteSpan>> ChunkSpan(const httplib::Request& req) {
   if (!req.has_header("Content-Range")) return std::optional<ByteSpan>();
   std::string value = req.get_header_value("Content-Range");
@@ -165,12 +167,6 @@ ApiResult<std::optional<ByteSpan>> ChunkSpan(const httplib::Request& req) {
                         " bytes but the body has " + length};
   }
   return span;
-}
-
-// Where the chunk says it starts, if it says so.
-std::optional<uint64_t> StartOf(const std::optional<ByteSpan>& span) {
-  if (!span) return std::nullopt;
-  return span->first;
 }
 
 // True when the request carries a body to read. httplib would wait for the
@@ -666,12 +662,12 @@ class Handlers {
   // Streams the request body into the session. `*consumed` tells
   // whether the body was read (a body must be read exactly once).
   ApiResult<UploadState> Append(const Route& route,
-                                std::optional<uint64_t> start,
+                                std::optional<ByteSpan> range,
                                 const httplib::ContentReader& reader,
                                 bool* consumed) {
     *consumed = false;
     return registry_.AppendChunk(
-        route.repo, route.rest, start,
+        route.repo, route.rest, range,
         [&reader, consumed](const Registry::ChunkSink& sink) {
           *consumed = true;
           return reader(sink);
@@ -682,7 +678,7 @@ class Handlers {
                    const Route& route, const httplib::ContentReader& reader) {
     bool consumed = false;
     auto span = ChunkSpan(req);
-    auto state = span.ok() ? Append(route, StartOf(*span), reader, &consumed)
+    auto state = span.ok() ? Append(route, *span, reader, &consumed)
                            : ApiResult<UploadState>(span.error());
     if (!state.ok()) {
       if (!consumed) Drain(reader);
@@ -705,7 +701,7 @@ class Handlers {
     }
     bool consumed = false;
     auto span = ChunkSpan(req);
-    auto state = span.ok() ? Append(route, StartOf(*span), reader, &consumed)
+    auto state = span.ok() ? Append(route, *span, reader, &consumed)
                            : ApiResult<UploadState>(span.error());
     if (!state.ok()) {
       if (!consumed) Drain(reader);

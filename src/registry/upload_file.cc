@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <system_error>
 
@@ -41,6 +42,29 @@ Status UploadFile::Append(std::string_view bytes) {
   RETURN_IF_ERROR(WriteAll(fd_, bytes, temp_));
   StartWritebackEvery8MiB(fd_, size_, &written_back_);
   return Status::Ok();
+}
+
+void UploadFile::Mark() {
+  mark_ = size_;
+  marked_hasher_.CopyFrom(hasher_);
+}
+
+Status UploadFile::RewindToMark() {
+  if (fd_ < 0) return Status::FailedPrecondition("upload already sealed");
+  if (size_ == mark_) return Status::Ok();
+  off_t mark = static_cast<off_t>(mark_);
+  if (::ftruncate(fd_, mark) != 0 || ::lseek(fd_, mark, SEEK_SET) != mark) {
+    return ErrnoStatus(temp_, errno);
+  }
+  hasher_.CopyFrom(marked_hasher_);
+  size_ = mark_;
+  written_back_ = std::min(written_back_, mark_);
+  if (synced_ > mark_ && sync_error_.ok()) {
+    // The longer file was synced: a crash must not bring its end back.
+    if (::fdatasync(fd_) != 0) sync_error_ = ErrnoStatus(temp_, errno);
+    synced_ = mark_;
+  }
+  return sync_error_;
 }
 
 Status UploadFile::SyncData() {

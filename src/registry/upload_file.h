@@ -36,6 +36,13 @@ class UploadFile {
   Status Append(std::string_view bytes);
   uint64_t size() const { return size_; }
 
+  // Remembers where the upload ends now. RewindToMark takes back what
+  // was appended since, from the file and the hash alike: a chunk whose
+  // length is known to be wrong only once it has been read and written
+  // (a chunked request body) leaves the upload as it was.
+  void Mark();
+  Status RewindToMark();
+
   // Makes the bytes written so far durable (fdatasync: for a new file the
   // size and blocks it needs to be read back are data). No system call
   // when nothing arrived since the last sync. A failed sync fails every
@@ -63,6 +70,8 @@ class UploadFile {
   uint64_t written_back_ = 0;  // bytes whose writeback has been started
   Status sync_error_;
   Sha256 hasher_;
+  uint64_t mark_ = 0;
+  Sha256 marked_hasher_;  // hasher_ as it was at mark_
   std::optional<Digest> sealed_;
   bool published_ = false;
 };

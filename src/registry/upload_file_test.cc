@@ -75,6 +75,23 @@ TEST_F(UploadFileTest, BytesAfterAnEarlySyncAreSyncedBySeal) {
   EXPECT_TRUE(upload->synced());
 }
 
+TEST_F(UploadFileTest, RewindTakesBackWhatCameAfterTheMark) {
+  auto upload = *UploadFile::Create(*store_);
+  ASSERT_TRUE(upload->Append("abc").ok());
+  upload->Mark();
+  ASSERT_TRUE(upload->Append("a chunk of the wrong length").ok());
+  ASSERT_TRUE(upload->SyncData().ok());
+  ASSERT_TRUE(upload->RewindToMark().ok());
+  EXPECT_EQ(upload->size(), 3u);
+  EXPECT_TRUE(upload->synced());
+  ASSERT_TRUE(upload->Append("def").ok());
+  Digest digest = *Digest::Parse(kAbcdef);
+  ASSERT_TRUE(upload->Seal(digest).ok());
+  ASSERT_TRUE(upload->Publish().ok());
+  EXPECT_EQ(*store_->ReadVerified(digest), "abcdef");
+  EXPECT_EQ(fs::file_size(store_->PathOf(digest)), 6u);
+}
+
 TEST_F(UploadFileTest, AppendAfterSealIsRefused) {
   auto upload = *UploadFile::Create(*store_);
   ASSERT_TRUE(upload->Append("abcdef").ok());
