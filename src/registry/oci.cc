@@ -37,6 +37,26 @@ Result<int64_t> ParseSize(const Json& size, const std::string& where) {
   return size.get<int64_t>();
 }
 
+// A descriptor's `urls`: a list of strings, empty when absent. Anything
+// else is refused, since whether the registry must hold the layer
+// depends on it.
+Result<std::vector<std::string>> ParseUrls(const Json& descriptor,
+                                           const std::string& where) {
+  std::vector<std::string> urls;
+  auto found = descriptor.find("urls");
+  if (found == descriptor.end()) return urls;
+  auto refuse = [&] {
+    return Status::InvalidArgument(where + ".urls: must be a list of "
+                                   "strings, not " + found->dump());
+  };
+  if (!found->is_array()) return refuse();
+  for (const Json& url : *found) {
+    if (!url.is_string()) return refuse();
+    urls.push_back(url.get<std::string>());
+  }
+  return urls;
+}
+
 // Reads one descriptor at `where` (e.g. "layers[2]").
 Result<Descriptor> ParseDescriptor(const Json& value,
                                    const std::string& where) {
@@ -72,17 +92,23 @@ Result<Descriptor> ParseDescriptor(const Json& value,
   if (annotations != value.end() && annotations->is_object()) {
     descriptor.annotations = *annotations;
   }
+  ASSIGN_OR_RETURN(descriptor.urls, ParseUrls(value, where));
   return descriptor;
 }
 
-// Foreign and non-distributable layers live elsewhere (their `urls`), so
-// a registry does not require them to have been pushed.
-bool IsNonDistributable(const Descriptor& descriptor) {
-  return descriptor.media_type.find("foreign") != std::string::npos ||
-         descriptor.media_type.find("nondistributable") != std::string::npos;
+// A foreign (Docker) or non-distributable (OCI) layer that says where
+// else it lives: the registry need not hold it, and a client fetches it
+// from its `urls`. Without `urls` nothing else can serve it.
+bool IsFetchedElsewhere(const Descriptor& layer) {
+  bool foreign =
+      layer.media_type.find("foreign") != std::string::npos ||
+      layer.media_type.find("nondistributable") != std::string::npos;
+  return foreign && !layer.urls.empty();
 }
 
-Status ParseDescriptorList(const Json& root, const char* field,
+// Reads the descriptors of the array `field`. With `layers` true, the
+// layers fetched elsewhere are left out.
+Status ParseDescriptorList(const Json& root, const char* field, bool layers,
                            std::vector<Descriptor>* out) {
   auto list = root.find(field);
   if (list == root.end()) {
@@ -94,7 +120,7 @@ Status ParseDescriptorList(const Json& root, const char* field,
   for (size_t i = 0; i < list->size(); ++i) {
     std::string where = std::string(field) + "[" + std::to_string(i) + "]";
     ASSIGN_OR_RETURN(Descriptor descriptor, ParseDescriptor((*list)[i], where));
-    if (!IsNonDistributable(descriptor)) {
+    if (!layers || !IsFetchedElsewhere(descriptor)) {
       out->push_back(std::move(descriptor));
     }
   }
@@ -233,7 +259,9 @@ Result<ParsedManifest> ParseManifest(std::string_view body,
     if (list == root.end() || !list->is_array()) {
       return Status::InvalidArgument("manifest: index without manifests[]");
     }
-    RETURN_IF_ERROR(ParseDescriptorList(root, "manifests", &parsed.children));
+    RETURN_IF_ERROR(
+        ParseDescriptorList(root, "manifests", /*layers=*/false,
+                            &parsed.children));
   } else {
     auto config = root.find("config");
     if (config == root.end()) {
@@ -246,7 +274,8 @@ Result<ParsedManifest> ParseManifest(std::string_view body,
     if (layers == root.end() || !layers->is_array()) {
       return Status::InvalidArgument("manifest: layers: missing");
     }
-    RETURN_IF_ERROR(ParseDescriptorList(root, "layers", &parsed.blobs));
+    RETURN_IF_ERROR(
+        ParseDescriptorList(root, "layers", /*layers=*/true, &parsed.blobs));
   }
 
   auto artifact = root.find("artifactType");

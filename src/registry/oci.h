@@ -115,12 +115,14 @@ struct Descriptor {
   std::string artifact_type;
   nlohmann::json annotations;  // null when absent
   std::string where;  // its place in the manifest: "config", "layers[2]"
+  std::vector<std::string> urls;  // where else it may be fetched from
 };
 
 // What the registry needs from a manifest or index body.
 struct ParsedManifest {
   std::string media_type;          // effective media type
-  std::vector<Descriptor> blobs;   // config and layers (must exist)
+  // Config and layers (must exist), but for foreign layers with `urls`.
+  std::vector<Descriptor> blobs;
   std::vector<Descriptor> children;  // index entries (must exist)
   std::optional<Digest> subject;
   std::string artifact_type;       // artifactType, else config.mediaType
@@ -138,7 +140,9 @@ std::string CanonicalMediaType(std::string_view value);
 // its own mediaType it must agree with the header, case aside. The
 // effective media type is canonical (CanonicalMediaType). InvalidArgument
 // naming the field on malformed input, and the key on a key repeated
-// within one object.
+// within one object. A foreign (non-distributable) layer that lists
+// `urls` is fetched from there, so it is left out of `blobs`; one
+// without `urls` can only come from the registry, like any other layer.
 Result<ParsedManifest> ParseManifest(std::string_view body,
                                      std::string_view content_type);
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace lockstep::registry {
 namespace {
@@ -92,6 +93,44 @@ TEST(ParseManifestTest, SaysWhatIsWrongWithASize) {
       ManifestWithLayers("\"layers\":[" + no_size + "]"), kOciManifest);
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(parsed.status().message(), "layers[0].size: missing");
+}
+
+// A layer of `media_type` (of no bytes), with `urls` verbatim after it.
+std::string LayerOfType(const std::string& media_type,
+                        const std::string& urls = "") {
+  return "{\"mediaType\":\"" + media_type + "\",\"digest\":\"" +
+         kNothing + "\",\"size\":0" + urls + "}";
+}
+
+// Found by a tester: a non-distributable layer was never checked to
+// exist, with or without `urls`; without them no one can fetch it.
+TEST(ParseManifestTest, OnlyForeignLayersWithUrlsLiveElsewhere) {
+  const std::string nondistributable =
+      "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
+  const std::string foreign =
+      "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+  const std::string urls = ",\"urls\":[\"https://example.com/layer\"]";
+  auto parsed = ParseManifest(
+      ManifestWithLayers("\"layers\":[" + LayerOfType(nondistributable) +
+                         "," + LayerOfType(foreign) + "," +
+                         LayerOfType(nondistributable, urls) + "," +
+                         LayerOfType(foreign, urls) + "," +
+                         LayerOfType(foreign, ",\"urls\":[]") + "]"),
+      kOciManifest);
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  std::vector<std::string> fields;
+  for (const Descriptor& blob : parsed->blobs) fields.push_back(blob.where);
+  EXPECT_EQ(fields, (std::vector<std::string>{"config", "layers[0]",
+                                              "layers[1]", "layers[4]"}));
+
+  auto bad = ParseManifest(
+      ManifestWithLayers("\"layers\":[" +
+                         LayerOfType(foreign, ",\"urls\":\"https://x\"") +
+                         "]"),
+      kOciManifest);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "layers[0].urls: must be a list of strings, not \"https://x\"");
 }
 
 // RFC 9110 section 8.3.1: type, subtype and parameter names are

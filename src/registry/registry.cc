@@ -538,14 +538,13 @@ ApiResult<Empty> Registry::CheckReferences(const std::string& repo,
                                            const ParsedManifest& parsed) {
   // A descriptor's size must be the content's: a client trusts it to
   // stop reading, so a wrong one breaks every later pull.
-  auto wrong_size = [](const std::string& field, const Descriptor& held,
-                       uint64_t actual) {
-    return ManifestInvalid(field + ": size " + std::to_string(held.size) +
-                           " differs from " + held.digest.ToString() +
-                           "'s " + std::to_string(actual) + " bytes");
+  auto wrong_size = [](const Descriptor& held, uint64_t actual) {
+    return ManifestInvalid(held.where + ": size " +
+                           std::to_string(held.size) + " differs from " +
+                           held.digest.ToString() + "'s " +
+                           std::to_string(actual) + " bytes");
   };
-  for (size_t i = 0; i < parsed.blobs.size(); ++i) {
-    const Descriptor& blob = parsed.blobs[i];
+  for (const Descriptor& blob : parsed.blobs) {
     Result<bool> linked = index_->HasBlobLink(repo, blob.digest);
     if (!linked.ok()) return InternalError(linked.status());
     Result<uint64_t> size = blobs_.SizeOf(blob.digest);
@@ -554,14 +553,10 @@ ApiResult<Empty> Registry::CheckReferences(const std::string& repo,
                                  " is not in repository " + repo);
     }
     if (blob.size < 0 || static_cast<uint64_t>(blob.size) != *size) {
-      // parsed.blobs holds the config, then the layers.
-      return wrong_size(
-          i == 0 ? "config" : "layers[" + std::to_string(i - 1) + "]", blob,
-          *size);
+      return wrong_size(blob, *size);
     }
   }
-  for (size_t i = 0; i < parsed.children.size(); ++i) {
-    const Descriptor& child = parsed.children[i];
+  for (const Descriptor& child : parsed.children) {
     Result<std::optional<ManifestRow>> row =
         index_->FindManifest(repo, child.digest);
     if (!row.ok()) return InternalError(row.status());
@@ -570,8 +565,7 @@ ApiResult<Empty> Registry::CheckReferences(const std::string& repo,
                                  " is not in repository " + repo);
     }
     if (child.size != (*row)->size) {
-      return wrong_size("manifests[" + std::to_string(i) + "]", child,
-                        static_cast<uint64_t>((*row)->size));
+      return wrong_size(child, static_cast<uint64_t>((*row)->size));
     }
   }
   return Empty{};

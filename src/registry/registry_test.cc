@@ -398,6 +398,51 @@ TEST_F(RegistryTest, ManifestWithMissingBlobNamesTheDigest) {
             "MANIFEST_UNKNOWN");
 }
 
+// Found by a tester: a non-distributable layer was accepted absent and
+// unchecked even without `urls`, from which alone a client could get it.
+TEST_F(RegistryTest, OnlyALayerWithUrlsMayBeAbsent) {
+  std::string config = Blob("demo", "{}");
+  std::string present = Blob("demo", "layer1");
+  std::string absent = DigestOf("never pushed");
+  auto manifest = [&](const std::string& layers) {
+    return "{\"schemaVersion\":2,\"config\":{\"mediaType\":\"application/"
+           "vnd.oci.image.config.v1+json\",\"digest\":\"" + config +
+           "\",\"size\":2},\"layers\":[" + layers + "]}";
+  };
+  auto layer = [](const std::string& digest, int size,
+                  const std::string& urls) {
+    return "{\"mediaType\":\"application/vnd.oci.image.layer."
+           "nondistributable.v1.tar+gzip\",\"digest\":\"" + digest +
+           "\",\"size\":" + std::to_string(size) + urls + "}";
+  };
+  std::string urls = ",\"urls\":[\"https://example.com/l\"]";
+  std::string type(kOciManifest);
+
+  auto no_urls = registry_->PutManifest("demo", "a", type,
+                                        manifest(layer(absent, 12, "")));
+  ASSERT_FALSE(no_urls.ok());
+  EXPECT_EQ(no_urls.error().code, "MANIFEST_BLOB_UNKNOWN");
+  EXPECT_EQ(no_urls.error().message,
+            "blob " + absent + " is not in repository demo");
+  auto wrong_size = registry_->PutManifest(
+      "demo", "b", type, manifest(layer(present, 999, "")));
+  ASSERT_FALSE(wrong_size.ok());
+  EXPECT_EQ(wrong_size.error().message,
+            "layers[0]: size 999 differs from " + present + "'s 6 bytes");
+
+  EXPECT_TRUE(registry_->PutManifest("demo", "c", type,
+                                     manifest(layer(absent, 12, urls)))
+                  .ok());
+  // The field is named as it stands in the manifest, whatever precedes
+  // it.
+  auto after = registry_->PutManifest(
+      "demo", "d", type,
+      manifest(layer(absent, 12, urls) + "," + layer(present, 7, "")));
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().message,
+            "layers[1]: size 7 differs from " + present + "'s 6 bytes");
+}
+
 // Found by a tester: deleting a blob a tagged manifest uses was accepted,
 // and the tag no longer pulled.
 TEST_F(RegistryTest, ABlobAManifestUsesCannotBeDeleted) {

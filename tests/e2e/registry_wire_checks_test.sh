@@ -33,4 +33,41 @@ expect_eq "$(patch_chunked 2-3 cd)" 202 "the right chunk after them"
 expect_eq "$(http_status PUT "$upload?digest=sha256:$(sha abcd)")" 201 \
   "the blob is exactly its chunks"
 
+# --- Foreign and non-distributable layers: only one that names `urls`
+# may be absent, since nothing else can serve it.
+put_blob() {
+  expect_eq "$(http_status POST \
+    "$base/mt/x/blobs/uploads/?digest=sha256:$(sha "$1")" \
+    --data-binary "$1")" 201 "upload '$1'"
+}
+put_blob '{}'
+put_blob layer1
+absent="sha256:$(sha 'never pushed')"
+nondist=application/vnd.oci.image.layer.nondistributable.v1.tar+gzip
+foreign=application/vnd.docker.image.rootfs.foreign.diff.tar.gzip
+urls=',"urls":["https://example.com/layer"]'
+# put_image TAG LAYER: PUT of an OCI manifest with the one LAYER.
+put_image() {
+  http_status PUT "$base/mt/x/manifests/$1" \
+    -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+    --data-binary "{\"schemaVersion\":2,\"config\":{\"mediaType\":\
+\"application/vnd.oci.empty.v1+json\",\"digest\":\"sha256:$(sha '{}')\",\
+\"size\":2},\"layers\":[$2]}"
+}
+for type in "$nondist" "$foreign"; do
+  expect_eq "$(put_image a \
+    "{\"mediaType\":\"$type\",\"digest\":\"$absent\",\"size\":12}")" 400 \
+    "an absent $type without urls"
+  expect_eq "$(json body.txt 'd["errors"][0]["code"]')" \
+    MANIFEST_BLOB_UNKNOWN "its code"
+  expect_eq "$(put_image b \
+    "{\"mediaType\":\"$type\",\"digest\":\"$absent\",\"size\":12$urls}")" \
+    201 "an absent $type with urls"
+done
+expect_eq "$(put_image c "{\"mediaType\":\"$nondist\",\"digest\":\
+\"sha256:$(sha layer1)\",\"size\":999}")" 400 "a wrong size"
+expect_eq "$(json body.txt 'd["errors"][0]["message"]')" \
+  "layers[0]: size 999 differs from sha256:$(sha layer1)'s 6 bytes" \
+  "the size is checked too"
+
 echo PASS
