@@ -101,6 +101,15 @@ void SendError(httplib::Response& res, const ApiError& error) {
   res.set_content(error.ToJson(), kJson);
 }
 
+// httplib 0.11 adds "Accept-Ranges: bytes" to every HEAD response that
+// has no such header, yet only blob GETs honour Range, and a HEAD must
+// say what its GET says (RFC 9110 section 9.3.2). So each GET and HEAD
+// says it itself: "none" unless it is a blob's.
+void SetAcceptRanges(httplib::Response& res, const char* value) {
+  res.headers.erase("Accept-Ranges");
+  res.set_header("Accept-Ranges", value);
+}
+
 std::string UploadLocation(const std::string& repo, const std::string& id) {
   return "/v2/" + repo + "/blobs/uploads/" + id;
 }
@@ -187,8 +196,11 @@ class Handlers {
 
   void Install(httplib::Server& server) {
     server.set_pre_routing_handler(
-        [](const httplib::Request& req, httplib::Response&) {
+        [](const httplib::Request& req, httplib::Response& res) {
           ForgetParsedRanges(req);
+          if (req.method == "GET" || req.method == "HEAD") {
+            SetAcceptRanges(res, "none");
+          }
           return httplib::Server::HandlerResponse::Unhandled;
         });
     server.set_error_handler(httplib::Server::HandlerWithResponse(
@@ -252,6 +264,7 @@ class Handlers {
     }
     ForgetParsedRanges(req);
     res = httplib::Response();
+    SetAcceptRanges(res, "none");
     RouteGet(req, res);
     return httplib::Server::HandlerResponse::Handled;
   }
@@ -269,6 +282,7 @@ class Handlers {
       SendError(res, ApiError{404, "NOT_FOUND", "no such endpoint"});
     } catch (const std::exception& e) {
       res = httplib::Response();
+      SetAcceptRanges(res, "none");
       SendError(res, ApiError{500, "UNKNOWN", e.what()});
     }
   }
@@ -507,7 +521,7 @@ class Handlers {
       delete f;
     });
     res.set_header("Docker-Content-Digest", blob->digest.ToString());
-    res.set_header("Accept-Ranges", "bytes");
+    SetAcceptRanges(res, "bytes");
 
     // The range is answered here, not by httplib: 0.11 sends ranges past
     // the end with a Content-Length it never fills, which hangs clients.

@@ -70,4 +70,22 @@ expect_eq "$(json body.txt 'd["errors"][0]["message"]')" \
   "layers[0]: size 999 differs from sha256:$(sha layer1)'s 6 bytes" \
   "the size is checked too"
 
+# --- Only a blob GET honours Range, so only blob responses offer it; a
+# HEAD says what its GET says (httplib added "bytes" to every HEAD).
+expect_eq "$(put_image v1 "{\"mediaType\":\"application/octet-stream\",\
+\"digest\":\"sha256:$(sha layer1)\",\"size\":6}")" 201 "tag v1"
+manifest=$(header Docker-Content-Digest)
+for path in "" mt/x/manifests/v1 mt/x/tags/list \
+  "mt/x/referrers/$manifest" mt/x/manifests/nothing no/such/endpoint; do
+  for method in GET HEAD; do
+    http_status "$method" "$base/$path" >/dev/null
+    expect_eq "$(header Accept-Ranges)" none "$method /v2/$path"
+  done
+done
+for method in GET HEAD; do
+  http_status "$method" "$base/mt/x/blobs/sha256:$(sha layer1)" >/dev/null
+  expect_eq "$(header Accept-Ranges)" bytes "$method of a blob"
+  expect_eq "$(grep -ci '^accept-ranges:' headers.txt)" 1 "said once"
+done
+
 echo PASS
