@@ -88,4 +88,14 @@ for method in GET HEAD; do
   expect_eq "$(grep -ci '^accept-ranges:' headers.txt)" 1 "said once"
 done
 
+# --- Only sha256 digests, written in lower case.
+for digest in "sha512:$(printf a | sha512sum | cut -d' ' -f1)" \
+  "sha256:$(sha a | tr a-f A-F)"; do
+  expect_eq "$(http_status POST \
+    "$base/mt/x/blobs/uploads/?digest=$digest" --data-binary a)" 400 \
+    "upload as $digest"
+  expect_eq "$(json body.txt 'd["errors"][0]["message"]')" \
+    "invalid digest '$digest': only sha256:<64 lowercase hex> is supported" \
+    "the DIGEST_INVALID message"
+done
 echo PASS
