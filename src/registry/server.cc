@@ -189,6 +189,41 @@ bool HasBody(const httplib::Request& req) {
   return !length.empty() && length != "0";
 }
 
+// httplib 0.11 reads a request body only for POST, PUT, PATCH and
+// DELETE. The body of any other request stayed on the connection and was
+// read as the next request, which httplib answered with a bare 400 the
+// client never asked for (the OCI conformance suite's GET with a chunked
+// body got one; a client then takes it as the answer to its next
+// request).
+bool HasUnreadBody(const httplib::Request& req) {
+  bool read = req.method == "POST" || req.method == "PUT" ||
+              req.method == "PATCH" || req.method == "DELETE";
+  return !read && HasBody(req);
+}
+
+// Answers a request whose body will not be read, and ends the connection
+// so that the body is not taken for a request. httplib keeps a connection
+// open whatever the response's Connection header says; it closes one
+// whose body could not be written, so the body's provider, once it has
+// written all of it, reports a failure.
+void RefuseUnreadBody(httplib::Response& res) {
+  res.status = 400;
+  res.set_header("Docker-Distribution-API-Version", "registry/2.0");
+  res.set_header("Connection", "close");
+  std::string body =
+      ApiError{400, "UNSUPPORTED",
+               "a request body is not accepted with this method"}
+          .ToJson();
+  size_t size = body.size();
+  res.set_content_provider(
+      size, kJson,
+      [body = std::move(body)](size_t offset, size_t length,
+                               httplib::DataSink& sink) {
+        sink.write(body.data() + offset, length);
+        return false;
+      });
+}
+
 class Handlers {
  public:
   Handlers(Registry& registry, const ServeOptions& options)
@@ -200,6 +235,10 @@ class Handlers {
           ForgetParsedRanges(req);
           if (req.method == "GET" || req.method == "HEAD") {
             SetAcceptRanges(res, "none");
+          }
+          if (HasUnreadBody(req)) {
+            RefuseUnreadBody(res);
+            return httplib::Server::HandlerResponse::Handled;
           }
           return httplib::Server::HandlerResponse::Unhandled;
         });
