@@ -13,13 +13,15 @@
 #     fsyncs) is in every wall-clock time, so the wall-clock ratio is
 #     bounded by the client, while the CPU ratio is the servers' own;
 #   - skopeo's own CPU time (user + system) for every pull;
-#   - as an extra pull row beside the default one ("pull, skopeo on
-#     tmpfs"), the same pull with skopeo's destination and its blob-info
-#     cache (/var/lib/containers/cache, a BoltDB it fdatasyncs about six
-#     times per layer) on fresh tmpfs mounts, in a private mount namespace
-#     (unshare -m, so needs root): the disk's share of skopeo's work taken
-#     out, equally for both servers. The default row keeps skopeo as it
-#     is: destination in $TMPDIR, the machine's own persistent cache.
+#   - as extra rows beside the default ones ("push, skopeo cache on
+#     tmpfs" and "pull, skopeo on tmpfs"), the same copies with skopeo's
+#     blob-info cache (/var/lib/containers/cache, a BoltDB it fdatasyncs
+#     about six times per layer) and, on pull, its destination on fresh
+#     tmpfs mounts, in a private mount namespace (unshare -m, so needs
+#     root): the disk's share of skopeo's work taken out, equally for
+#     both servers. The push row also starts from an empty cache each
+#     time. The default rows keep skopeo as it is: destination in $TMPDIR,
+#     the machine's own persistent cache.
 # Each push/pull case runs REPS times (default 3) against fresh servers
 # with empty storage; medians are reported.
 #
@@ -190,20 +192,24 @@ else
   echo "not root: no 'skopeo on tmpfs' row (it needs unshare -m)" >&2
 fi
 
-# skopeo_pull_tmpfs TIMES SOURCE: pulls SOURCE as skopeo_copy does, with
-# the destination and skopeo's blob-info cache on fresh tmpfs mounts that
-# exist only in a private mount namespace. Only the copy is timed.
-skopeo_pull_tmpfs() {
-  local dest="$work/pulled-tmpfs"
+# skopeo_tmpfs TIMES SOURCE DEST: copies SOURCE to DEST as skopeo_copy
+# does, with skopeo's blob-info cache on a fresh tmpfs mount that exists
+# only in a private mount namespace. DEST, when it is an `oci:` layout, is
+# on a fresh tmpfs too. Only the copy is timed.
+skopeo_tmpfs() {
+  local dest="$work/copied-tmpfs"
   mkdir -p "$dest"
   unshare --mount --propagation private bash -c '
     set -e
-    mount -t tmpfs bench-cache "$3"
-    mount -t tmpfs bench-dest "$4"
+    mount -t tmpfs bench-cache "$4"
+    mount -t tmpfs bench-dest "$5"
+    target=$3
+    [[ $target == oci:* ]] && target="oci:$5/image:bench"
     TIMEFORMAT="%R %U %S"
-    { time skopeo copy -q --src-tls-verify=false "$2" \
-        "oci:$4/image:bench" 2>"$1.err"; } 2>"$1.raw"
-  ' _ "$1" "$2" "$skopeo_cache" "$dest" || { cat "$1.err" >&2; exit 1; }
+    { time skopeo copy -q --src-tls-verify=false --dest-tls-verify=false \
+        "$2" "$target" 2>"$1.err"; } 2>"$1.raw"
+  ' _ "$1" "$2" "$3" "$skopeo_cache" "$dest" ||
+    { cat "$1.err" >&2; exit 1; }
   awk '{printf "%s %.3f\n", $1, $2 + $3}' "$1.raw" >"$1"
 }
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -215,7 +221,7 @@ run_case() {
   local name=$1 layout=$2
   local kind t0 t1
   local c0 c1
-  declare -A push pull push_cpu pull_cpu pull_skopeo tpull tpull_skopeo
+  declare -A push pull push_cpu pull_cpu pull_skopeo tpull tpull_skopeo tpush
   for kind in lockstep docker; do
     push[$kind]=""
     pull[$kind]=""
@@ -223,6 +229,7 @@ run_case() {
     pull_cpu[$kind]=""
     pull_skopeo[$kind]=""
     tpull[$kind]=""
+    tpush[$kind]=""
     tpull_skopeo[$kind]=""
   done
   local times="$work/times"
@@ -246,7 +253,7 @@ run_case() {
       pull_skopeo[$kind]+="$(cut -d' ' -f2 "$times") "
       pull_cpu[$kind]+="$(echo "$c1 - $c0" | bc) "
       if [[ $tmpfs_row == 1 ]]; then
-        skopeo_pull_tmpfs "$times" "docker://$ADDR/bench/$name:v1"
+        skopeo_tmpfs "$times" "docker://$ADDR/bench/$name:v1" oci:
         tpull[$kind]+="$(cut -d' ' -f1 "$times") "
         tpull_skopeo[$kind]+="$(cut -d' ' -f2 "$times") "
       fi
@@ -257,6 +264,15 @@ run_case() {
       fi
       kill "$PID"
       wait "$PID" 2>/dev/null || true
+      if [[ $tmpfs_row == 1 ]]; then
+        # A fresh server: on the first one every blob is already there.
+        start_server "$kind"
+        skopeo_tmpfs "$times" "oci:$layout:bench" \
+          "docker://$ADDR/bench/$name:v1"
+        tpush[$kind]+="$(cut -d' ' -f1 "$times") "
+        kill "$PID"
+        wait "$PID" 2>/dev/null || true
+      fi
     done
   done
   local pl pd ql qd
@@ -269,6 +285,8 @@ run_case() {
   printf '%-14s pull: lockstep %6.2fs  docker-registry %6.2fs  ratio %.2f\n' \
     "$name" "$ql" "$qd" "$(echo "$qd / $ql" | bc -l)"
   if [[ $tmpfs_row == 1 ]]; then
+    ratio_line "$name push, skopeo cache on tmpfs" \
+      "${tpush[lockstep]}" "${tpush[docker]}"
     ratio_line "$name pull, skopeo on tmpfs" \
       "${tpull[lockstep]}" "${tpull[docker]}"
   fi
