@@ -422,24 +422,25 @@ Result<std::vector<ManifestRef>> Index::RefsOf(const std::string& repo,
   return refs;
 }
 
-Result<std::vector<Digest>> Index::ListedBy(const std::string& repo,
-                                            const Digest& child) {
+Result<std::vector<Digest>> Index::Referencing(const std::string& repo,
+                                               const Digest& child,
+                                               bool as_manifest) {
   std::lock_guard lock(mutex_);
   Statement s(db_, statements_,
               "SELECT manifest FROM manifest_refs WHERE child = ? AND "
-              "repository = ? AND is_manifest != 0 ORDER BY manifest");
-  s.Bind(child.ToString()).Bind(repo);
+              "repository = ? AND (is_manifest != 0) = ? ORDER BY manifest");
+  s.Bind(child.ToString()).Bind(repo).Bind(int64_t{as_manifest ? 1 : 0});
   return DigestsOfFirstColumn(s);
+}
+
+Result<std::vector<Digest>> Index::ListedBy(const std::string& repo,
+                                            const Digest& child) {
+  return Referencing(repo, child, true);
 }
 
 Result<std::vector<Digest>> Index::UsingBlob(const std::string& repo,
                                              const Digest& blob) {
-  std::lock_guard lock(mutex_);
-  Statement s(db_, statements_,
-              "SELECT manifest FROM manifest_refs WHERE child = ? AND "
-              "repository = ? AND is_manifest = 0 ORDER BY manifest");
-  s.Bind(blob.ToString()).Bind(repo);
-  return DigestsOfFirstColumn(s);
+  return Referencing(repo, blob, false);
 }
 
 Result<std::optional<TagRow>> Index::FindTag(const std::string& repo,

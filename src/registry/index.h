@@ -161,6 +161,11 @@ class Index {
  private:
   explicit Index(sqlite3* db) : db_(db) {}
   Status Exec(const char* sql);
+  // The manifests in `repo` that reference `child`, as a child manifest
+  // (`as_manifest`) or as a config or layer.
+  Result<std::vector<Digest>> Referencing(const std::string& repo,
+                                          const Digest& child,
+                                          bool as_manifest);
 
   sqlite3* db_;
   std::recursive_mutex mutex_;
