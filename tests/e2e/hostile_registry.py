@@ -8,28 +8,14 @@ The manifest names a 17-byte layer and the empty config. MODE:
   stall             the layer's headers and 3 bytes, then nothing
   silent            accepts every connection and never answers
 """
-import hashlib
 import http.server
-import json
 import os
 import sys
 import time
 
+from mock_image import LAYER, MANIFEST, digest
+
 PORT_FILE, MODE = sys.argv[1], sys.argv[2]
-LAYER = b"17 bytes of data\n"
-
-
-def digest(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-MANIFEST = json.dumps({
-    "schemaVersion": 2,
-    "mediaType": "application/vnd.oci.image.manifest.v1+json",
-    "config": {"mediaType": "application/vnd.oci.empty.v1+json",
-               "digest": digest(b"{}"), "size": 2},
-    "layers": [{"mediaType": "application/octet-stream",
-                "digest": digest(LAYER), "size": len(LAYER)}]}).encode()
 
 
 class Handler(http.server.BaseHTTPRequestHandler):

@@ -10,7 +10,6 @@ answered with a Location on the storage; a blob GET with a 307 there.
 The manifest v1 names a 17-byte layer and the empty config.
 """
 import base64
-import hashlib
 import http.server
 import json
 import os
@@ -18,22 +17,10 @@ import ssl
 import sys
 import threading
 
+from mock_image import LAYER, MANIFEST, digest
+
 PORT_FILE, CERT, KEY, LOG = sys.argv[1:5]
 LOGIN = "Basic " + base64.b64encode(b"u:p").decode()
-LAYER = b"17 bytes of data\n"
-
-
-def digest(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-MANIFEST = json.dumps({
-    "schemaVersion": 2,
-    "mediaType": "application/vnd.oci.image.manifest.v1+json",
-    "config": {"mediaType": "application/vnd.oci.empty.v1+json",
-               "digest": digest(b"{}"), "size": 2},
-    "layers": [{"mediaType": "application/octet-stream",
-                "digest": digest(LAYER), "size": len(LAYER)}]}).encode()
 BLOBS = {digest(b"{}"): b"{}", digest(LAYER): LAYER}
 PORTS = {}
 
