@@ -241,7 +241,8 @@ int RunCleanup(const GlobalOptions& globals, const std::string& policy_path,
   if (!policies.ok()) return ReportError(policies.status());
   auto location = OpenStore(globals, store::CreateIfMissing::kNo);
   if (!location.ok()) return ReportError(location.status());
-  auto registry = registry::Registry::Open(location->root);
+  auto registry = dry_run ? registry::Registry::OpenToLook(location->root)
+                          : registry::Registry::Open(location->root);
   if (!registry.ok()) return ReportError(registry.status());
   registry::Index& index = (*registry)->index();
 
@@ -360,7 +361,8 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   }
   auto location = OpenStore(globals, store::CreateIfMissing::kNo);
   if (!location.ok()) return ReportError(location.status());
-  auto registry = registry::Registry::Open(location->root);
+  auto registry = dry_run ? registry::Registry::OpenToLook(location->root)
+                          : registry::Registry::Open(location->root);
   if (!registry.ok()) return ReportError(registry.status());
   auto metadata = OpenMetadata(globals);
   if (!metadata.ok()) return ReportError(metadata.status());

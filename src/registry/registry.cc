@@ -167,6 +167,19 @@ Result<std::unique_ptr<Registry>> Registry::Open(
   return registry;
 }
 
+Result<std::unique_ptr<Registry>> Registry::OpenToLook(
+    const std::filesystem::path& store_root) {
+  std::error_code error;
+  if (std::filesystem::exists(RegistryIndexPath(store_root), error)) {
+    return Open(store_root);
+  }
+  // A lost index is refused here as Open refuses it; only a store with
+  // no trace of one gets the empty stand-in.
+  RETURN_IF_ERROR(CheckRegistryIndexNotLost(store_root));
+  ASSIGN_OR_RETURN(std::unique_ptr<Index> index, Index::Open(":memory:"));
+  return std::unique_ptr<Registry>(new Registry(store_root, std::move(index)));
+}
+
 void Registry::Touch(const Digest& digest) {
   (void)blobs_.Refresh(digest);
 }

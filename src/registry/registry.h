@@ -104,6 +104,12 @@ class Registry {
   static Result<std::unique_ptr<Registry>> Open(
       const std::filesystem::path& store_root);
 
+  // As Open, for a command that only looks (`gc --dry-run`, `cleanup
+  // --dry-run`): in a store that never served, the registry is empty and
+  // no index is made for it.
+  static Result<std::unique_ptr<Registry>> OpenToLook(
+      const std::filesystem::path& store_root);
+
   store::BlobStore& blobs() { return blobs_; }
   Index& index() { return *index_; }
 
