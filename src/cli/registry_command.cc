@@ -8,6 +8,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
@@ -614,6 +615,20 @@ int RunPush(const GlobalOptions& globals, const TransferFlags& flags) {
   return kExitOk;
 }
 
+// A pull that failed recorded nothing, so a store it made holds nothing
+// anyone asked for: a mistyped reference or an unreachable registry must
+// not leave an empty store behind. Only a store whose lineage lives in
+// its own folder is removed; one recorded in another database is not.
+void RemoveStoreThisPullMade(const GlobalOptions& globals,
+                             OpenedStore* opened) {
+  const char* env = std::getenv("LOCKSTEP_METADATA");
+  bool own_database =
+      globals.metadata.empty() && (env == nullptr || *env == '\0');
+  if (!opened->location.created || !own_database) return;
+  opened->metadata.reset();
+  RemoveAllQuietly(opened->location.root);
+}
+
 int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
   if (flags.args.size() != 1) {
     return ReportError(Status::InvalidArgument("pull wants one REFERENCE"));
@@ -625,7 +640,10 @@ int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
   registry::Client client(opened->blobs, ClientOptionsFor(flags));
   share::Sharer sharer(&opened->blobs, opened->metadata.get(), &client);
   auto pulled = sharer.Pull(*source, flags.output);
-  if (!pulled.ok()) return ReportError(pulled.status());
+  if (!pulled.ok()) {
+    RemoveStoreThisPullMade(globals, &*opened);
+    return ReportError(pulled.status());
+  }
 
   for (const std::string& missing : pulled->missing) {
     LogWarning("run {} needs {}, which the artifact did not bring",

@@ -91,4 +91,11 @@ expect_exit 4 "$LOCKSTEP" pull --insecure "$REGISTRY/models/m:v1"
 expect_contains "$TEST_DIR/stderr.txt" "not the expected sha256:$model"
 [[ ! -e "$TEST_DIR/fresh-store/blobs/sha256/${model:0:2}/$model" ]] ||
   fail "a corrupt blob was stored"
+# ... and the store that failed pull made is gone with it: a failed pull
+# left a new, empty store behind.
+[[ ! -e "$TEST_DIR/fresh-store" ]] || fail "a failed pull left its store"
+# A store that was there before stays, whatever the pull did.
+export LOCKSTEP_STORE="$TEST_DIR/pull-store"
+expect_exit 2 "$LOCKSTEP" pull --insecure "$REGISTRY/models/m:nope"
+[[ -d "$TEST_DIR/pull-store/blobs" ]] || fail "a failed pull removed a store"
 echo PASS

@@ -69,7 +69,14 @@ mkdir -p "$TEST_DIR/puller" && cd "$TEST_DIR/puller"
 expect_exit 3 "$LOCKSTEP" pull --insecure "$REGISTRY/evil/a:t1"
 expect_contains "$TEST_DIR/stderr.txt" \
   "'a/../../b' is not a valid snapshot name"
+# Nothing was registered: the store the refused pull made is gone too.
+[[ ! -e "$LOCKSTEP_STORE" ]] || fail "the refused pull left its store"
+# Into a store that exists, the same pull registers nothing.
+printf 'a,b\n1,2\n' >t.csv
+expect_exit 0 "$LOCKSTEP" -q data snapshot t.csv --name t
+expect_exit 3 "$LOCKSTEP" pull --insecure "$REGISTRY/evil/a:t1"
 expect_exit 0 "$LOCKSTEP" data list --json
-expect_eq "$(json "$TEST_DIR/stdout.txt" 'len(d["snapshots"])')" 0 \
+names='[s["name"] for s in d["snapshots"]]'
+expect_eq "$(json "$TEST_DIR/stdout.txt" "$names")" "['t']" \
   "snapshots registered"
 echo "share crafted record: ok"
