@@ -17,6 +17,7 @@
 
 #include <memory>
 
+#include "core/ascii.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "registry/byte_range.h"
@@ -181,8 +182,9 @@ ApiResult<std::optional<ByteSpan>> ChunkSpan(const httplib::Request& req) {
 // True when the request carries a body to read. httplib would wait for the
 // connection to close on a bodiless request without Content-Length.
 bool HasBody(const httplib::Request& req) {
-  if (req.get_header_value("Transfer-Encoding").find("chunked") !=
-      std::string::npos) {
+  // Transfer codings are named in any case (RFC 9112 section 7).
+  if (AsciiLowercase(req.get_header_value("Transfer-Encoding"))
+          .find("chunked") != std::string::npos) {
     return true;
   }
   std::string length = req.get_header_value("Content-Length");
@@ -194,26 +196,50 @@ bool HasBody(const httplib::Request& req) {
 // read as the next request, which httplib answered with a bare 400 the
 // client never asked for (the OCI conformance suite's GET with a chunked
 // body got one; a client then takes it as the answer to its next
-// request).
+// request). Such a request is routed as a POST, so that httplib reads its
+// body, and refused once the body is read; this header, which no client
+// can set, keeps its real method.
+constexpr char kUnreadMethodHeader[] = "Lockstep-Unread-Method";
+
 bool HasUnreadBody(const httplib::Request& req) {
   bool read = req.method == "POST" || req.method == "PUT" ||
               req.method == "PATCH" || req.method == "DELETE";
   return !read && HasBody(req);
 }
 
-// Answers a request whose body will not be read, and ends the connection
-// so that the body is not taken for a request. httplib keeps a connection
-// open whatever the response's Connection header says; it closes one
-// whose body could not be written, so the body's provider, once it has
-// written all of it, reports a failure.
-void RefuseUnreadBody(httplib::Response& res) {
-  res.status = 400;
+// Two Content-Length headers that differ leave the body's end in doubt:
+// httplib takes the first, a proxy in front may take the last, and the
+// rest is then read as a request (RFC 9112 section 6.3: an error).
+bool HasConflictingLengths(const httplib::Request& req) {
+  size_t count = req.get_header_value_count("Content-Length");
+  for (size_t i = 1; i < count; ++i) {
+    if (req.get_header_value("Content-Length", i) !=
+        req.get_header_value("Content-Length", 0)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const ApiError kUnreadBody{
+    400, "UNSUPPORTED", "a request body is not accepted with this method"};
+const ApiError kConflictingLengths{
+    400, "UNSUPPORTED", "Content-Length is given twice, with two values"};
+const ApiError kUnreadableRequest{
+    400, "UNSUPPORTED", "the request could not be read as HTTP/1.1"};
+
+// Answers a request that leaves the connection's next bytes in doubt (a
+// body that will not be read, a request httplib could not parse), and
+// ends the connection so that nothing is taken for a request. httplib
+// keeps a connection open whatever the response's Connection header
+// says; it closes one whose body could not be written, so the body's
+// provider, once it has written all of it, reports a failure.
+void RefuseAndClose(httplib::Response& res, const ApiError& error) {
+  res = httplib::Response();
+  res.status = error.http_status;
   res.set_header("Docker-Distribution-API-Version", "registry/2.0");
   res.set_header("Connection", "close");
-  std::string body =
-      ApiError{400, "UNSUPPORTED",
-               "a request body is not accepted with this method"}
-          .ToJson();
+  std::string body = error.ToJson();
   size_t size = body.size();
   res.set_content_provider(
       size, kJson,
@@ -236,16 +262,29 @@ class Handlers {
           if (req.method == "GET" || req.method == "HEAD") {
             SetAcceptRanges(res, "none");
           }
-          if (HasUnreadBody(req)) {
-            RefuseUnreadBody(res);
+          RouteUnreadBodyAsPost(req);
+          if (HasConflictingLengths(req)) {
+            RefuseAndClose(res, kConflictingLengths);
             return httplib::Server::HandlerResponse::Handled;
           }
           return httplib::Server::HandlerResponse::Unhandled;
         });
     server.set_error_handler(httplib::Server::HandlerWithResponse(
         [this](const httplib::Request& req, httplib::Response& res) {
-          return AnswerRangeRejection(req, res);
+          return AnswerUnroutedError(req, res);
         }));
+    // httplib answers "100 Continue" before routing; a request whose body
+    // will not be read must not be asked for it. Any status but 100
+    // and 417 makes httplib send `res` as the final answer, unrouted (a
+    // 417 it sends as well as routing the request: two answers).
+    server.set_expect_100_continue_handler(
+        [](const httplib::Request& req, httplib::Response& res) {
+          if (HasConflictingLengths(req)) {
+            RefuseAndClose(res, kConflictingLengths);
+            return res.status;
+          }
+          return 100;
+        });
     if (options_.tokens != nullptr && options_.auth != nullptr) {
       server.Get("/token", [this](const httplib::Request& req,
                                   httplib::Response& res) {
@@ -257,6 +296,7 @@ class Handlers {
     auto with_body = [this](const httplib::Request& req,
                             httplib::Response& res,
                             const httplib::ContentReader& reader) {
+      if (RefuseReadBody(req, res, reader)) return;
       Write(req, res, reader);
     };
     server.Put(R"(/v2/.*)", with_body);
@@ -268,6 +308,7 @@ class Handlers {
     // until the client hangs up (RFC 9112 says its body is empty).
     auto outside = [](const httplib::Request& req, httplib::Response& res,
                       const httplib::ContentReader& reader) {
+      if (RefuseReadBody(req, res, reader)) return;
       if (HasBody(req)) Drain(reader);
       SendError(res, ApiError{404, "NOT_FOUND", "no such endpoint"});
     };
@@ -278,6 +319,30 @@ class Handlers {
   }
 
  private:
+  // A GET, HEAD or other method with a body goes on as a POST (see
+  // kUnreadMethodHeader). httplib built `req` as a mutable local.
+  static void RouteUnreadBodyAsPost(const httplib::Request& req) {
+    auto& request = const_cast<httplib::Request&>(req);
+    request.headers.erase(kUnreadMethodHeader);
+    if (!HasUnreadBody(req)) return;
+    request.set_header(kUnreadMethodHeader, req.method);
+    request.method = "POST";
+  }
+
+  // For a request RouteUnreadBodyAsPost rerouted: reads its body, gives
+  // it its method back (a HEAD's answer has no body) and refuses it.
+  static bool RefuseReadBody(const httplib::Request& req,
+                             httplib::Response& res,
+                             const httplib::ContentReader& reader) {
+    if (!req.has_header(kUnreadMethodHeader)) return false;
+    Drain(reader);
+    const_cast<httplib::Request&>(req).method =
+        req.get_header_value(kUnreadMethodHeader);
+    res.set_header("Docker-Distribution-API-Version", "registry/2.0");
+    SendError(res, kUnreadBody);
+    return true;
+  }
+
   // httplib 0.11 slices every body by the Range it parsed (a manifest, a
   // tag list or an error body came back truncated under status 200).
   // Only blob GETs answer Range, and they decide it themselves. httplib
@@ -293,6 +358,21 @@ class Handlers {
   // cannot use). A response no handler touched lacks the API version
   // header every handler sets first. Other methods carry a body httplib
   // has not read, so their 416 stands.
+  // An error response no handler wrote: a 416 for a Range httplib could
+  // not parse is answered as routing would have; a 400 is httplib's own
+  // for a request it could not parse (an unknown or lower-case method, a
+  // bad request line or header), after which the connection's bytes
+  // cannot be trusted to start a request, so it is closed.
+  httplib::Server::HandlerResponse AnswerUnroutedError(
+      const httplib::Request& req, httplib::Response& res) {
+    bool untouched = !res.has_header("Docker-Distribution-API-Version");
+    if (untouched && res.status == 400) {
+      RefuseAndClose(res, kUnreadableRequest);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return AnswerRangeRejection(req, res);
+  }
+
   httplib::Server::HandlerResponse AnswerRangeRejection(
       const httplib::Request& req, httplib::Response& res) {
     bool untouched = res.status == 416 &&

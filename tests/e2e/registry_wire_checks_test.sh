@@ -98,32 +98,65 @@ for digest in "sha512:$(printf a | sha512sum | cut -d' ' -f1)" \
     "invalid digest '$digest': only sha256:<64 lowercase hex> is supported" \
     "the DIGEST_INVALID message"
 done
-# --- httplib reads no body of a GET: the OCI conformance suite's GET with
-# a chunked body left its last chunk on the connection, read as the next
-# request, and a bare 400 came back that no request had asked for. Such a
-# request is refused and its connection closed; nothing else comes back.
-python3 - "$REGISTRY" <<'PY' >wire.txt
+# --- httplib 0.11 reads the body of POST, PUT, PATCH and DELETE only.
+# The OCI conformance suite's GET with a chunked body left its last chunk
+# on the connection, read as the next request: a bare 400 no request had
+# asked for, which Go's client once took as the answer to its next one.
+# A second tester found the same through a coding named in capitals, two
+# Content-Lengths that differ (smuggling), a method httplib cannot parse,
+# and a HEAD invited by "100 Continue". A body is now read and refused
+# (400 UNSUPPORTED), the connection kept in step; the others are refused
+# and their connection closed. Each case: the answers' status lines, and
+# whether the server closed the connection.
+python3 - "$REGISTRY" <<'PY' >desync.txt
 import socket, sys, time
 host, port = sys.argv[1].rsplit(":", 1)
-s = socket.create_connection((host, int(port)))
-s.sendall(b"GET /v2/mt/x/manifests/sha256:totallywrong HTTP/1.1\r\n"
-          b"Host: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nb\r\n")
-time.sleep(0.2)
-s.sendall(b"0\r\n\r\n")
-s.settimeout(10)
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-print(data.count(b"HTTP/1.1 "), data.split(b"\r\n")[0].decode())
-print(data.split(b"\r\n\r\n", 1)[1].decode())
+NEXT = b"GET /v2/_catalog HTTP/1.1\r\nHost: x\r\n\r\n"
+def run(*parts):
+    s = socket.create_connection((host, int(port)))
+    s.settimeout(2)
+    for part in parts:
+        try:
+            s.sendall(part)
+        except OSError:
+            pass
+        time.sleep(0.3)
+    data, state = b"", "open"
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                state = "closed"
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        state = "closed"
+    codes = [line.split()[1].decode() for line in
+             data.replace(b"HTTP/1.1 ", b"\r\nHTTP/1.1 ").split(b"\r\n")
+             if line.startswith(b"HTTP/1.1 ")]
+    print(" ".join(codes), state)
+run(b"GET /v2/x/y/manifests/sha256:totallywrong HTTP/1.1\r\nHost: x\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n1\r\nb\r\n", b"0\r\n\r\n", NEXT)
+run(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: Chunked\r\n\r\n",
+    b"5\r\nhello\r\n0\r\n\r\n", NEXT)
+run(b"GET /v2/ HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+    b"Content-Length: 39\r\n\r\n", NEXT)
+run(b"FOO /v2/ HTTP/1.1\r\nHost: x\r\nContent-Length: 39\r\n\r\n", NEXT)
+run(b"HEAD /v2/ HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+    b"Expect: 100-continue\r\n\r\n", b"hello", NEXT)
+run(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n", NEXT)
 PY
-expect_eq "$(sed -n 1p wire.txt)" "1 HTTP/1.1 400 Bad Request" \
-  "one answer, then the connection closed"
-refusal='{"errors":[{"code":"UNSUPPORTED","detail":{},"message":'
-refusal+='"a request body is not accepted with this method"}]}'
-expect_eq "$(sed -n 2p wire.txt)" "$refusal" "the refusal"
-expect_eq "$(http_status GET "$base/")" 200 "the server still serves"
+expect_eq "$(cat desync.txt)" "400 200 open
+400 200 open
+400 closed
+400 closed
+100 400 200 open
+200 200 open" "one answer per request, and no body read as a request"
+expect_eq "$(http_status GET "$base/x/y/manifests/latest" \
+  -H 'Transfer-Encoding: chunked' --data-binary abc -X GET)" 400 \
+  "a GET with a body, from curl"
+expect_eq "$(json body.txt 'd["errors"][0]["message"]')" \
+  "a request body is not accepted with this method" "the refusal"
 echo PASS
