@@ -66,7 +66,7 @@ Json StepJson(const pipeline::StepReport& step) {
 // output, or "" when it is not a JSON object.
 std::string MetricsSummary(store::BlobStore& blobs, const Digest& digest) {
   Result<std::string> bytes = blobs.ReadVerified(digest);
-  Json metrics = bytes.ok() ? ParseJsonOrDiscarded(*bytes) : Json();
+  Json metrics = bytes.ok() ? metadata::ParseMetrics(*bytes) : Json();
   if (!metrics.is_object()) {
     return "";
   }
@@ -76,6 +76,9 @@ std::string MetricsSummary(store::BlobStore& blobs, const Digest& digest) {
       char text[32];
       std::snprintf(text, sizeof(text), "%.4g", value.get<double>());
       summary += (summary.empty() ? "" : ", ") + name + " " + text;
+    } else if (metadata::IsNonFiniteMetric(value)) {
+      summary += (summary.empty() ? "" : ", ") + name + " " +
+                 value.get<std::string>();
     }
   }
   return summary;

@@ -106,6 +106,10 @@ Json ParseMetrics(std::string_view text) {
   return ParseJsonOrDiscarded(quoted);
 }
 
+bool IsNonFiniteMetric(const Json& value) {
+  return value == "NaN" || value == "Infinity" || value == "-Infinity";
+}
+
 Json CompareMetrics(const Json& before, const Json& after,
                     const std::string& prefix) {
   Json changes = Json::array();

@@ -33,6 +33,9 @@ bool IsMetricsType(std::string_view type);
 // every other metric of the file unreadable. They compare by equality.
 Json ParseMetrics(std::string_view text);
 
+// True for the strings ParseMetrics reads NaN, Infinity and -Infinity as.
+bool IsNonFiniteMetric(const Json& value);
+
 // The leaves that differ between two Metrics documents, as
 // [{key, old, new, delta}] with dotted keys under `prefix`; `delta`
 // (new - old) only when both sides are numbers.

@@ -50,6 +50,18 @@ expect_eq "$(json stdout.txt \
   'd["steps"][0]["outputs"][0]["metric_changes"][0]["key"]')" auc \
   "metric that moved"
 
+# Found by a tester: a NaN (as Python's json.dumps writes it) hid every
+# metric of the file from run's summary.
+cat >nan.yaml <<'YAML'
+pipeline: nan
+steps:
+  score:
+    run: [sh, -c, "printf '{\"loss\": NaN, \"acc\": 0.9}' >outputs/m"]
+    outputs: {m: Metrics}
+YAML
+expect_exit 0 "$LOCKSTEP" run nan.yaml
+expect_contains stdout.txt "m: acc 0.9, loss NaN"
+
 # The same pipeline run from two different folders gives the same
 # digests: the sandbox's fixed path keeps absolute paths out of outputs.
 cat >where.yaml <<'YAML'
