@@ -284,15 +284,20 @@ Status Index::LinkBlob(const std::string& repo, const Digest& digest,
   return s.Run();
 }
 
+// `reach(tag, manifest)`: every tag of repository ?1 with each manifest
+// it holds, itself and the children of indexes, recursively.
+constexpr char kReachFromTags[] =
+    "WITH RECURSIVE reach(tag, manifest) AS ("
+    " SELECT tag, digest FROM tags WHERE repository = ?1"
+    " UNION SELECT reach.tag, r.child FROM manifest_refs r"
+    " JOIN reach ON r.manifest = reach.manifest"
+    " WHERE r.repository = ?1 AND r.is_manifest = 1) ";
+
 Result<std::optional<std::string>> Index::TagUsing(const std::string& repo,
                                                   const Digest& digest) {
   std::lock_guard lock(mutex_);
   Statement s(db_, statements_,
-              "WITH RECURSIVE reach(tag, manifest) AS ("
-              " SELECT tag, digest FROM tags WHERE repository = ?1"
-              " UNION SELECT reach.tag, r.child FROM manifest_refs r"
-              " JOIN reach ON r.manifest = reach.manifest"
-              " WHERE r.repository = ?1 AND r.is_manifest = 1) "
+              std::string(kReachFromTags) +
               "SELECT reach.tag FROM reach WHERE reach.manifest = ?2 "
               "UNION SELECT reach.tag FROM reach JOIN manifest_refs r"
               " ON r.repository = ?1 AND r.manifest = reach.manifest"
@@ -308,11 +313,7 @@ Result<std::optional<TaggedUser>> Index::TaggedUserOf(
     const std::string& repo, const Digest& digest, bool is_manifest) {
   std::lock_guard lock(mutex_);
   Statement s(db_, statements_,
-              "WITH RECURSIVE reach(tag, manifest) AS ("
-              " SELECT tag, digest FROM tags WHERE repository = ?1"
-              " UNION SELECT reach.tag, r.child FROM manifest_refs r"
-              " JOIN reach ON r.manifest = reach.manifest"
-              " WHERE r.repository = ?1 AND r.is_manifest = 1) "
+              std::string(kReachFromTags) +
               "SELECT reach.manifest, reach.tag FROM reach"
               " JOIN manifest_refs r ON r.repository = ?1"
               " AND r.manifest = reach.manifest AND r.child = ?2"
