@@ -53,6 +53,15 @@ Result<Json> Coerce(const Json& value, ParamType type,
         ", but the value is null; no param takes null (give a value of "
         "its type, or leave the param out to use its default)");
   }
+  // A string reaches a step's command line, which ends at a NUL: the
+  // manifest recorded "a\0b" and the step ran with "a" (found by a
+  // tester).
+  if (value.is_string() &&
+      value.get_ref<const std::string&>().find('\0') != std::string::npos) {
+    return Status::InvalidArgument(
+        "param '" + name + "' holds a NUL byte, which no command line or "
+        "file name can carry");
+  }
   ParamType actual = TypeOfValue(value);
   if (actual == type) {
     return value;

@@ -239,6 +239,15 @@ TEST(ParamsFileTest, AValueOfAnotherTypeIsRefused) {
   EXPECT_EQ(ResolveFile(spec, "{\"s\": \"1.10\"}")->at("s"), Json("1.10"));
 }
 
+// Found by a tester: `{"s": "a\u0000b"}` was recorded whole and ran cut
+// short at the NUL.
+TEST(ParamsFileTest, ANulByteIsRefused) {
+  PipelineSpec spec = OneParamOfEachType();
+  EXPECT_EQ(ResolveFile(spec, "{\"s\": \"a\\u0000b\"}").status().message(),
+            "v.json:1:2: param 's' holds a NUL byte, which no command line "
+            "or file name can carry");
+}
+
 // Found by a tester: `{"s": null}` satisfied a string param, even a
 // required one, and ran as "". No param takes null, from any source.
 TEST(ParamsFileTest, NullIsNoParamsValue) {
