@@ -351,34 +351,35 @@ class Handlers {
     const_cast<httplib::Request&>(req).ranges.clear();
   }
 
+  // An error response no handler wrote (every handler sets the API
+  // version header first). A 400 is httplib's own for a request it could
+  // not parse (an unknown or lower-case method, a bad request line or
+  // header), after which the connection's bytes cannot be trusted to
+  // start a request, so it is closed. A 416 may be answered as routing
+  // would have (AnswerRangeRejection).
+  httplib::Server::HandlerResponse AnswerUnroutedError(
+      const httplib::Request& req, httplib::Response& res) {
+    if (res.has_header("Docker-Distribution-API-Version")) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    if (res.status == 400) {
+      RefuseAndClose(res, kUnreadableRequest);
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (res.status == 416) return AnswerRangeRejection(req, res);
+    return httplib::Server::HandlerResponse::Unhandled;
+  }
+
   // httplib 0.11 answers 416 itself, before any handler, to a Range it
   // cannot parse, where RFC 9110 section 14.2 lets a server ignore it; a
   // range with an unknown unit it must ignore. Such a GET or HEAD is
   // served here as if routing had been reached (GetBlob ignores what it
-  // cannot use). A response no handler touched lacks the API version
-  // header every handler sets first. Other methods carry a body httplib
-  // has not read, so their 416 stands.
-  // An error response no handler wrote: a 416 for a Range httplib could
-  // not parse is answered as routing would have; a 400 is httplib's own
-  // for a request it could not parse (an unknown or lower-case method, a
-  // bad request line or header), after which the connection's bytes
-  // cannot be trusted to start a request, so it is closed.
-  httplib::Server::HandlerResponse AnswerUnroutedError(
-      const httplib::Request& req, httplib::Response& res) {
-    bool untouched = !res.has_header("Docker-Distribution-API-Version");
-    if (untouched && res.status == 400) {
-      RefuseAndClose(res, kUnreadableRequest);
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    return AnswerRangeRejection(req, res);
-  }
-
+  // cannot use). Other methods carry a body httplib has not read, so
+  // their 416 stands.
   httplib::Server::HandlerResponse AnswerRangeRejection(
       const httplib::Request& req, httplib::Response& res) {
-    bool untouched = res.status == 416 &&
-                     !res.has_header("Docker-Distribution-API-Version") &&
-                     req.has_header("Range");
-    if (!untouched || (req.method != "GET" && req.method != "HEAD")) {
+    if (!req.has_header("Range") ||
+        (req.method != "GET" && req.method != "HEAD")) {
       return httplib::Server::HandlerResponse::Unhandled;
     }
     ForgetParsedRanges(req);
