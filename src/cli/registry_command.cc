@@ -8,7 +8,6 @@
 #include <cctype>
 #include <charconv>
 #include <cstdio>
-#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
@@ -621,12 +620,13 @@ int RunPush(const GlobalOptions& globals, const TransferFlags& flags) {
 // its own folder is removed; one recorded in another database is not.
 void RemoveStoreThisPullMade(const GlobalOptions& globals,
                              OpenedStore* opened) {
-  const char* env = std::getenv("LOCKSTEP_METADATA");
+  const std::filesystem::path& root = opened->location.root;
   bool own_database =
-      globals.metadata.empty() && (env == nullptr || *env == '\0');
+      metadata::MetadataStore::DefaultUrl(root, globals.metadata) ==
+      (root / "metadata.db").string();
   if (!opened->location.created || !own_database) return;
   opened->metadata.reset();
-  RemoveAllQuietly(opened->location.root);
+  RemoveAllQuietly(root);
 }
 
 int RunPull(const GlobalOptions& globals, const TransferFlags& flags) {
