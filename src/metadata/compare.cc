@@ -40,9 +40,13 @@ void CollectMetricChanges(const std::string& prefix, const Json& before,
   changes->push_back(change);
 }
 
+// What Python's json.dumps writes for the numbers JSON has no word for.
+constexpr std::string_view kNonFiniteTokens[] = {"NaN", "Infinity",
+                                                 "-Infinity"};
+
 // The non-finite token Python writes at text[i], or empty.
 std::string_view NonFiniteTokenAt(std::string_view text, size_t i) {
-  for (std::string_view token : {"NaN", "Infinity", "-Infinity"}) {
+  for (std::string_view token : kNonFiniteTokens) {
     if (text.substr(i, token.size()) != token) continue;
     size_t end = i + token.size();
     // A token, not the start of a longer word such as NaNa.
@@ -107,7 +111,10 @@ Json ParseMetrics(std::string_view text) {
 }
 
 bool IsNonFiniteMetric(const Json& value) {
-  return value == "NaN" || value == "Infinity" || value == "-Infinity";
+  if (!value.is_string()) return false;
+  const std::string& text = value.get_ref<const std::string&>();
+  return std::find(std::begin(kNonFiniteTokens), std::end(kNonFiniteTokens),
+                   text) != std::end(kNonFiniteTokens);
 }
 
 Json CompareMetrics(const Json& before, const Json& after,
