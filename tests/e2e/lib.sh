@@ -27,6 +27,7 @@ cleanup_test_dir() {
   exit $status
 }
 trap cleanup_test_dir EXIT
+TEST_SCRIPT=$(realpath "$0")
 cd "$TEST_DIR"
 
 fail() {
@@ -75,4 +76,40 @@ wait_for() {
     sleep 0.05
   done
   fail "$1 never appeared"
+}
+
+# private_mounts: re-runs the test in a mount namespace of its own
+# (unshare -m), whose mounts vanish with it, or skips the test where none
+# can be made (not root, no unshare), as the sandbox tests skip without
+# bubblewrap. Call it before the test does anything.
+private_mounts() {
+  [[ -n "${LOCKSTEP_PRIVATE_MOUNTS:-}" ]] && return 0
+  if [[ $(id -u) != 0 ]] || ! unshare -m true 2>/dev/null; then
+    echo "skipped: private mounts need root and unshare -m"
+    exit 0
+  fi
+  cd /
+  rm -rf "$TEST_DIR"
+  trap - EXIT
+  exec env LOCKSTEP_PRIVATE_MOUNTS=1 unshare -m bash "$TEST_SCRIPT"
+}
+
+# small_disk DIR SIZE: mounts a tmpfs of SIZE (e.g. 20m) at DIR, in the
+# test's private mount namespace, so that the test can fill it.
+small_disk() {
+  private_mounts
+  mkdir -p "$1"
+  mount -t tmpfs -o size="$2" tmpfs "$1" ||
+    { echo "skipped: cannot mount a tmpfs"; exit 0; }
+  on_exit "umount -l '$1'"
+}
+
+# fill_disk DIR BYTES: fills DIR's filesystem until BYTES are left free
+# (in DIR/filler; remove it to give the space back).
+fill_disk() {
+  local avail
+  avail=$(df -B1 --output=avail "$1" | tail -1)
+  if (( avail > $2 )); then
+    head -c $((avail - $2)) /dev/zero >>"$1/filler"
+  fi
 }
