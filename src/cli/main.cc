@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/subprocess.h"
+#include "metadata/metadata_store.h"
 
 namespace lockstep::cli {
 namespace {
@@ -28,7 +29,8 @@ int Main(int argc, char** argv) {
                  "$LOCKSTEP_STORE)");
   app.add_option("--metadata", globals.metadata,
                  "Metadata database URL: sqlite path or postgresql://... "
-                 "(default: $LOCKSTEP_METADATA, else the store's SQLite)");
+                 "(default: $LOCKSTEP_METADATA, else the store's SQLite)")
+      ->check(CLI::Validator(metadata::MetadataUrlProblem, "URL"));
   app.add_flag("--json", globals.json, "Print one JSON document on stdout");
   app.add_flag("--quiet,-q", globals.quiet, "No progress and no notices");
   app.add_flag("--verbose,-v", globals.verbose, "Debug logging");

@@ -20,7 +20,7 @@ Result<std::string> MetadataUrl(const GlobalOptions& globals) {
 }
 
 std::string RedactedUrl(const std::string& url) {
-  if (!url.starts_with("postgresql://") && !url.starts_with("postgres://")) {
+  if (!metadata::IsPostgresqlUrl(url)) {
     return url;
   }
   size_t scheme = url.find("://") + 3;

@@ -24,10 +24,6 @@ namespace lockstep::cli {
 
 namespace {
 
-bool IsPostgresql(const std::string& url) {
-  return url.starts_with("postgresql://") || url.starts_with("postgres://");
-}
-
 std::string_view BindingName(metadata::MetadataStore::Binding binding) {
   switch (binding) {
     case metadata::MetadataStore::Binding::kAlreadyRecorded:
@@ -154,7 +150,7 @@ int Info(const GlobalOptions& globals) {
   }
   nlohmann::json info = {
       {"url", RedactedUrl(*url)},
-      {"backend", IsPostgresql(*url) ? "postgresql" : "sqlite"},
+      {"backend", metadata::IsPostgresqlUrl(*url) ? "postgresql" : "sqlite"},
       {"schema_version", *version},
       {"supported_version", metadata::kSchemaVersion}};
   for (const char* table : {"artifacts", "executions", "events", "runs"}) {

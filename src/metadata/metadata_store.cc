@@ -3,6 +3,7 @@
 #include "metadata/metadata_store.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -223,10 +224,31 @@ std::string MetadataStore::DefaultUrl(const std::filesystem::path& store_root,
   return (store_root / "metadata.db").string();
 }
 
+bool IsPostgresqlUrl(std::string_view url) {
+  return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
+std::string MetadataUrlProblem(const std::string& url) {
+  if (IsPostgresqlUrl(url) || url.starts_with("sqlite:")) return "";
+  size_t separator = url.find("://");
+  if (separator == std::string::npos || separator == 0) return "";
+  std::string scheme = url.substr(0, separator);
+  // RFC 3986: a letter, then letters, digits, '+', '-' or '.'. Anything
+  // else before "://" is part of a file name.
+  bool is_scheme = std::isalpha(static_cast<unsigned char>(scheme[0]));
+  for (char c : scheme) {
+    is_scheme = is_scheme && (std::isalnum(static_cast<unsigned char>(c)) ||
+                              c == '+' || c == '-' || c == '.');
+  }
+  if (!is_scheme) return "";
+  return "'" + scheme + "://' is not a metadata database this build opens: "
+         "give a SQLite file path, sqlite:PATH or postgresql://...";
+}
+
 // The SQLite file a URL names, or empty for PostgreSQL (whose lineage
 // lives in the server) and in-memory databases.
 static std::filesystem::path SqlitePath(const std::string& url) {
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+  if (IsPostgresqlUrl(url)) {
     return {};
   }
   std::string path = url.starts_with("sqlite:") ? url.substr(7) : url;
@@ -281,8 +303,11 @@ static Status RefuseToForgetLineage(const std::string& url) {
 }
 
 Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url) {
+  if (std::string problem = MetadataUrlProblem(url); !problem.empty()) {
+    return Status::InvalidArgument(problem);
+  }
   RETURN_IF_ERROR(RefuseToForgetLineage(url));
-  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+  if (IsPostgresqlUrl(url)) {
     return OpenPostgresql(url);
   }
   return OpenSqlite(url.starts_with("sqlite:") ? url.substr(7) : url);

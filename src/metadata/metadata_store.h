@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -60,10 +61,20 @@ struct OpenOptions {
   bool defer_replays = false;
 };
 
+// Why `url` names no database MetadataStore::Open can open, or "" when
+// it may: a URL scheme other than postgresql:// and postgres:// (say
+// mysql://, or a typo) would otherwise be taken as a SQLite file name.
+std::string MetadataUrlProblem(const std::string& url);
+
+// Whether `url` names a PostgreSQL database (postgresql:// or
+// postgres://) rather than a SQLite file.
+bool IsPostgresqlUrl(std::string_view url);
+
 class MetadataStore {
  public:
   // Opens the database at `url`: a path to a SQLite file, "sqlite:PATH",
   // or "postgresql://...". Creates the schema on an empty database.
+  // InvalidArgument for a URL MetadataUrlProblem refuses.
   // FailedPrecondition when the stored schema is older (run `lockstep store
   // migrate`) or newer (upgrade Lockstep) than kSchemaVersion; nothing is
   // written in that case. DataLoss when a SQLite file is missing or empty

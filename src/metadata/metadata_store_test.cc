@@ -52,6 +52,30 @@ TEST(MetadataStoreOpenTest, RefusesAFreshDatabaseBesideRunManifests) {
   RemoveAllQuietly(root);
 }
 
+// A URL scheme that is neither PostgreSQL's nor SQLite's was taken as a
+// SQLite file name ("mysql:" folder, "//h/db" inside it); found by a
+// tester with --metadata bogus://x.
+TEST(MetadataStoreOpenTest, RefusesAnUnknownUrlScheme) {
+  EXPECT_EQ(MetadataUrlProblem("mysql://h/db"),
+            "'mysql://' is not a metadata database this build opens: give "
+            "a SQLite file path, sqlite:PATH or postgresql://...");
+  EXPECT_NE(MetadataUrlProblem("Bogus+x.y-z://"), "");
+  for (const char* fine :
+       {"postgresql://u@h/db", "postgres://h/db", "sqlite:///tmp/x.db",
+        "sqlite:x.db", "x.db", "/a/b.db", ":memory:", "a b://c.db",
+        "dir/x://y.db", "1x://y.db", "://x.db"}) {
+    EXPECT_EQ(MetadataUrlProblem(fine), "") << fine;
+  }
+
+  std::filesystem::path root =
+      *MakeTempDirectory(std::filesystem::temp_directory_path(), "md-");
+  std::string url = "bogus://" + (root / "x.db").string();
+  Result<std::unique_ptr<MetadataStore>> opened = MetadataStore::Open(url);
+  EXPECT_TRUE(opened.status().IsInvalidArgument());
+  EXPECT_TRUE(std::filesystem::is_empty(root));
+  RemoveAllQuietly(root);
+}
+
 // A store with snapshots but no runs: the marker written when the
 // database was first opened tells a lost database from a new one.
 TEST(MetadataStoreOpenTest, RefusesAFreshDatabaseWhereOneWasLost) {

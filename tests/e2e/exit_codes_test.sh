@@ -60,4 +60,12 @@ expect_exit 64 "$LOCKSTEP" push --insecure --subject bogus d.txt \
   127.0.0.1:1/r/x:t
 expect_contains stderr.txt "--subject: digest 'bogus' does not start with"
 expect_exit 3 "$LOCKSTEP" runs list --label =a
+
+# An unknown --metadata scheme was a SQLite file name ("bogus:" folder).
+expect_exit 64 "$LOCKSTEP" --metadata bogus://h/db runs list
+expect_contains stderr.txt "--metadata: 'bogus://' is not a metadata \
+database this build opens"
+LOCKSTEP_METADATA=mysql://h/db expect_exit 3 "$LOCKSTEP" runs list
+expect_contains stderr.txt "'mysql://' is not a metadata database"
+[[ ! -e bogus: && ! -e mysql: ]] || fail "a folder was made for the URL"
 echo ok
