@@ -466,6 +466,35 @@ std::string JsonValueLocation(std::string_view text,
   return location;
 }
 
+std::optional<std::string> OversizedIntegerLiteral(std::string_view text,
+                                                   std::string_view pointer) {
+  std::optional<std::string> found;
+  VisitValueStarts(text, [&](const std::string& at_pointer, size_t at) {
+    bool inside = at_pointer == pointer ||
+                  (at_pointer.starts_with(pointer) &&
+                   at_pointer[pointer.size()] == '/');
+    char first = text[at];
+    if (!inside || (first != '-' && (first < '0' || first > '9'))) {
+      return false;
+    }
+    size_t end = text.find_first_not_of("0123456789+-.eE", at);
+    std::string_view number = text.substr(at, end - at);
+    if (number.find_first_of(".eE") != std::string_view::npos) return false;
+    // What nlohmann's lexer holds: int64 when negative, else uint64.
+    const char* last = number.data() + number.size();
+    int64_t negative = 0;
+    uint64_t positive = 0;
+    std::errc error =
+        first == '-'
+            ? std::from_chars(number.data(), last, negative).ec
+            : std::from_chars(number.data(), last, positive).ec;
+    if (error != std::errc::result_out_of_range) return false;
+    found = std::string(number);
+    return true;
+  });
+  return found;
+}
+
 Json ParseJsonOrDiscarded(std::string_view text) {
   if (TooDeepAt(text, kMaxJsonDepth) != std::string_view::npos) {
     return Json(Json::value_t::discarded);

@@ -8,7 +8,9 @@
 #ifndef LOCKSTEP_CORE_CANONICAL_JSON_H_
 #define LOCKSTEP_CORE_CANONICAL_JSON_H_
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -66,6 +68,18 @@ std::string JsonKeyLocation(std::string_view text, std::string_view object,
 // is no such value. REQUIRES: `text` is well-formed JSON.
 std::string JsonValueLocation(std::string_view text,
                               std::string_view pointer);
+
+// The first number within the value at JSON pointer `pointer` of `text`
+// (the value itself, or any value inside it) that is written as an
+// integer, digits alone with no fraction or exponent, and that neither
+// int64 nor uint64 holds; as written, or nullopt when there is none.
+// ParseJson reads such a number as the nearest double
+// (123456789012345678901234567890 as 1.2345678901234568e+29), so only
+// the text still says it was an integer, for a reader whose rules for
+// integers and floats differ (params). REQUIRES: `text` is well-formed
+// JSON.
+std::optional<std::string> OversizedIntegerLiteral(std::string_view text,
+                                                   std::string_view pointer);
 
 // Parses JSON text that may be anything (a step's metrics, a registry's
 // answer): a discarded value when it is malformed or too deep, never an

@@ -292,4 +292,23 @@ TEST(JsonValueLocationTest, PointsAtElementsAndTheTopLevel) {
   EXPECT_EQ(JsonValueLocation("7", ""), "1:1");
 }
 
+// ParseJson reads an integer past int64 and uint64 as a double; only its
+// text still says it was an integer (a params reader needs to know).
+TEST(OversizedIntegerLiteralTest, FindsIntegersNoSixtyFourBitsHold) {
+  std::string text =
+      "{\"a\": 18446744073709551615, \"b\": [1.5e30, "
+      "-9223372036854775809],\n \"b/c\": {\"d\": 18446744073709551616},"
+      " \"bb\": 99999999999999999999, \"e\": \"99999999999999999999\"}";
+  EXPECT_EQ(OversizedIntegerLiteral(text, "/a"), std::nullopt);  // uint64
+  EXPECT_EQ(OversizedIntegerLiteral(text, "/b"), "-9223372036854775809");
+  EXPECT_EQ(OversizedIntegerLiteral(text, "/b/1"), "-9223372036854775809");
+  EXPECT_EQ(OversizedIntegerLiteral(text, "/b/0"), std::nullopt);  // float
+  EXPECT_EQ(OversizedIntegerLiteral(text, "/b~1c"), "18446744073709551616");
+  EXPECT_EQ(OversizedIntegerLiteral(text, "/e"), std::nullopt);  // string
+  EXPECT_EQ(OversizedIntegerLiteral(text, ""), "-9223372036854775809");
+  EXPECT_EQ(OversizedIntegerLiteral(text, "/bb"), "99999999999999999999");
+  EXPECT_EQ(OversizedIntegerLiteral("-9223372036854775808", ""),
+            std::nullopt);
+}
+
 }  // namespace lockstep

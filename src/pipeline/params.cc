@@ -12,6 +12,7 @@
 
 #include "core/canonical_json.h"
 #include "core/files.h"
+#include "core/json_keys.h"
 #include "core/number_text.h"
 #include "core/utf8.h"
 #include "pipeline/components.h"
@@ -79,6 +80,21 @@ Result<Json> Coerce(const Json& value, ParamType type,
   return Status::InvalidArgument("param '" + name + "' is " +
                                  ParamTypeName(type) + ", but the value " +
                                  shown + hint);
+}
+
+// Why param `name`'s integer `value` is refused: outside +-(2^53 - 1)
+// (kMaxExactInteger below), a manifest cannot record it exactly.
+std::string ExactRangeMessage(const std::string& name,
+                              const std::string& value) {
+  // A value of 100,000 digits is shown by its start and length.
+  std::string shown = value.size() <= 40
+                          ? value
+                          : value.substr(0, 20) + "... (" +
+                                std::to_string(value.size()) + " characters)";
+  return "param '" + name + "': the integer " + shown +
+         " is outside +-9007199254740991 (2^53 - 1), the integers a "
+         "manifest's RFC 8785 numbers (IEEE doubles) record exactly; pass "
+         "it as a string";
 }
 
 // " (line L, column C of the value)": where `node` is in a -p value.
@@ -151,6 +167,13 @@ Result<Json> TypeCommandLineValue(const std::string& name,
         return Status::InvalidArgument("-p " + name + ": " +
                                        value.status().message());
       }
+      // Past int64 an integer has become a float, in a list or map too
+      // (`-p xs='[123456789012345678901234567890]'` ran rounded; found
+      // by a tester): its text still says it is an integer.
+      if (std::optional<YAML::Node> inexact = FindInexactIntegerNode(node)) {
+        return Status::InvalidArgument(
+            "-p " + name + ": " + ExactRangeMessage(name, inexact->Scalar()));
+      }
       return value;
     }
   } catch (const YAML::Exception&) {
@@ -162,19 +185,6 @@ Result<Json> TypeCommandLineValue(const std::string& name,
 // 2^53 - 1 an integer may be recorded as a neighbour (...993 as ...992),
 // and two different runs would look identical.
 constexpr int64_t kMaxExactInteger = (int64_t{1} << 53) - 1;
-
-std::string ExactRangeMessage(const std::string& name,
-                              const std::string& value) {
-  // A value of 100,000 digits is shown by its start and length.
-  std::string shown = value.size() <= 40
-                          ? value
-                          : value.substr(0, 20) + "... (" +
-                                std::to_string(value.size()) + " characters)";
-  return "param '" + name + "': the integer " + shown +
-         " is outside +-9007199254740991 (2^53 - 1), the integers a "
-         "manifest's RFC 8785 numbers (IEEE doubles) record exactly; pass "
-         "it as a string";
-}
 
 // Whether `text` is an integer literal a double cannot hold exactly.
 bool IsInexactIntText(const std::string& text) {
@@ -213,20 +223,34 @@ std::optional<YAML::Node> DefaultNode(const PipelineSpec& spec,
     // The bytes parsed, not the file again: it may have changed since.
     YAML::Node param = YAML::Load(spec.text)["params"][name];
     if (param.IsMap() && param["type"].IsDefined()) param = param["default"];
-    if (param.IsScalar()) return param;
+    if (param.IsDefined()) return param;
   } catch (const YAML::Exception&) {
   }
   return std::nullopt;
 }
 
+// Whether `value` holds, anywhere (lists and maps too), an integer
+// outside +-(2^53 - 1) or a float as large, which may have been written
+// as such an integer: the cheap test before the file is read again.
+bool MayHoldInexactInteger(const Json& value) {
+  if (value.is_number_float()) {
+    return std::fabs(value.get<double>()) > double(kMaxExactInteger);
+  }
+  if (value.is_structured()) {
+    for (const Json& item : value) {
+      if (MayHoldInexactInteger(item)) return true;
+    }
+    return false;
+  }
+  return InexactInteger(value).has_value();
+}
+
 // Refuses a YAML default integer a manifest could not record exactly,
-// naming the default's file:line:column.
+// naming its file:line:column, inside a list or map too (a default
+// `[123456789012345678901234567890]` was a list of a rounded float).
 Status CheckDefaultIsExact(const PipelineSpec& spec, const ParamSpec& param) {
   const Json& value = *param.default_value;
-  bool suspect = InexactInteger(value).has_value() ||
-                 (value.is_number_float() &&
-                  std::fabs(value.get<double>()) > double(kMaxExactInteger));
-  if (!suspect) return Status::Ok();
+  if (!MayHoldInexactInteger(value)) return Status::Ok();
   std::optional<YAML::Node> node = DefaultNode(spec, param.name);
   if (!node) {
     if (auto found = InexactInteger(value)) {
@@ -234,12 +258,12 @@ Status CheckDefaultIsExact(const PipelineSpec& spec, const ParamSpec& param) {
     }
     return Status::Ok();
   }
-  std::string text = node->Scalar();
-  if (node->Tag() == "!" || !IsInexactIntText(text)) return Status::Ok();
+  std::optional<YAML::Node> inexact = FindInexactIntegerNode(*node);
+  if (!inexact) return Status::Ok();
   SourceLocation where = param.where;
-  where.line = node->Mark().line + 1;
-  where.column = node->Mark().column + 1;
-  return SpecError(where, ExactRangeMessage(param.name, text));
+  where.line = inexact->Mark().line + 1;
+  where.column = inexact->Mark().column + 1;
+  return SpecError(where, ExactRangeMessage(param.name, inexact->Scalar()));
 }
 
 Status ApplyParamsFile(const PipelineSpec& spec, const ParamsFile& file,
@@ -262,7 +286,14 @@ Status ApplyParamsFile(const PipelineSpec& spec, const ParamsFile& file,
       return Status::InvalidArgument(where + ": unknown param '" + name +
                                      "'");
     }
-    if (auto found = InexactInteger(value)) {
+    // Past int64 an integer literal has been read as a double, and was
+    // rounded for a float param or called a float for an int one (found
+    // by a tester); its text still says it is an integer.
+    std::optional<std::string> found = InexactInteger(value);
+    if (!found) {
+      found = OversizedIntegerLiteral(text, "/" + PointerToken(name));
+    }
+    if (found) {
       return Status::InvalidArgument(where + ": " +
                                      ExactRangeMessage(name, *found));
     }
@@ -462,10 +493,7 @@ Result<ParamValues> ResolveParams(const PipelineSpec& spec,
     Json value = text;
     if (param->type != ParamType::kString) {
       ASSIGN_OR_RETURN(value, TypeCommandLineValue(name, text));
-      // Past int64 the text has become a float; the text still says int.
-      std::optional<std::string> found = InexactInteger(value);
-      if (!found && IsInexactIntText(text)) found = text;
-      if (found) {
+      if (std::optional<std::string> found = InexactInteger(value)) {
         return Status::InvalidArgument("-p " + name + ": " +
                                        ExactRangeMessage(name, *found));
       }
@@ -488,8 +516,17 @@ std::optional<std::string> FindInexactInteger(const Json& value) {
   return InexactInteger(value);
 }
 
-bool IsInexactIntegerText(const std::string& text) {
-  return IsInexactIntText(text);
+std::optional<YAML::Node> FindInexactIntegerNode(const YAML::Node& node) {
+  if (node.IsScalar()) {
+    if (node.Tag() == "?" && IsInexactIntText(node.Scalar())) return node;
+    return std::nullopt;
+  }
+  for (const auto& item : node) {
+    std::optional<YAML::Node> found =
+        FindInexactIntegerNode(node.IsMap() ? item.second : YAML::Node(item));
+    if (found) return found;
+  }
+  return std::nullopt;
 }
 
 Json TypedParam(const Json& value) {

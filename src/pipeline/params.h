@@ -71,9 +71,11 @@ Status CheckParamDefaults(const PipelineSpec& spec);
 // when there is none.
 std::optional<std::string> FindInexactInteger(const Json& value);
 
-// Whether `text` is an integer literal outside that range (a YAML or
-// command-line integer past int64 has become a float once parsed).
-bool IsInexactIntegerText(const std::string& text);
+// The first plain scalar in `node` (lists and map values included)
+// written as an integer outside that range, or nullopt: a YAML or
+// command-line integer past int64 has become a float once typed, and
+// only its text tells.
+std::optional<YAML::Node> FindInexactIntegerNode(const YAML::Node& node);
 
 // {"type": "int", "value": 2}: the typed form used in keys and manifests.
 Json TypedParam(const Json& value);

@@ -239,6 +239,99 @@ TEST(ParamsFileTest, AValueOfAnotherTypeIsRefused) {
   EXPECT_EQ(ResolveFile(spec, "{\"s\": \"1.10\"}")->at("s"), Json("1.10"));
 }
 
+// How an integer past +-(2^53 - 1) is refused, after "the integer N".
+const std::string kRange =
+    " is outside +-9007199254740991 (2^53 - 1), the integers a "
+    "manifest's RFC 8785 numbers (IEEE doubles) record exactly; pass it "
+    "as a string";
+
+// Found by a tester: past int64 a --params integer was read as a double
+// before the +-(2^53 - 1) check, so for a float param it ran rounded
+// (1.2345678901234568e+29) and for an int param it was called a float.
+// It is refused as -p refuses it, at its key; inside a list too.
+TEST(ParamsFileTest, AnIntegerPastInt64IsOutsideTheExactRange) {
+  PipelineSpec spec = OneParamOfEachType();
+  EXPECT_EQ(ResolveFile(spec, "{\"f\": 123456789012345678901234567890}")
+                .status()
+                .message(),
+            "v.json:1:2: param 'f': the integer "
+            "123456789012345678901234567890" + kRange);
+  EXPECT_EQ(ResolveFile(spec, "{\"i\": 123456789012345678901234567890}")
+                .status()
+                .message(),
+            "v.json:1:2: param 'i': the integer "
+            "123456789012345678901234567890" + kRange);
+  EXPECT_EQ(ResolveFile(spec, "{\"b\": true,\n \"i\": "
+                              "-99999999999999999999}")
+                .status()
+                .message(),
+            "v.json:2:2: param 'i': the integer -99999999999999999999" +
+                kRange);
+  EXPECT_EQ(ResolveFile(spec, "{\"l\": [1, {\"a\": 18446744073709551616}]}")
+                .status()
+                .message(),
+            "v.json:1:2: param 'l': the integer 18446744073709551616" +
+                kRange);
+  // The same as -p says it.
+  EXPECT_EQ(ResolveParams(spec, {"f=123456789012345678901234567890"},
+                          nullptr)
+                .status()
+                .message(),
+            "-p f: param 'f': the integer 123456789012345678901234567890" +
+                kRange);
+  // A float literal that large is a float, and an integer in range a
+  // float param's value.
+  EXPECT_EQ(ResolveFile(spec, "{\"f\": 1.2345678901234568e29}")->at("f"),
+            Json(1.2345678901234568e29));
+  EXPECT_EQ(ResolveFile(spec, "{\"f\": 9007199254740991}")->at("f"),
+            Json(9007199254740991.0));
+  // Digits in quotes are text.
+  EXPECT_EQ(ResolveFile(spec, "{\"s\": \"123456789012345678901234567890\"}")
+                ->at("s"),
+            Json("123456789012345678901234567890"));
+}
+
+// Past int64 an integer inside a -p list or map, or a default's, was
+// typed as a float and ran rounded ([1.2345678901234568e+29]), where
+// the docs say integers inside lists and maps keep to +-(2^53 - 1).
+// Refused as at the top level, defaults at their file:line:column.
+TEST(ParamsFileTest, AnIntegerPastInt64InsideAValueIsRefused) {
+  PipelineSpec spec = OneParamOfEachType();
+  auto refusal = [&](const std::string& assignment) {
+    return ResolveParams(spec, {assignment}, nullptr).status().message();
+  };
+  EXPECT_EQ(refusal("l=[1, 123456789012345678901234567890]"),
+            "-p l: param 'l': the integer 123456789012345678901234567890" +
+                kRange);
+  EXPECT_EQ(refusal("m={a: [-99999999999999999999]}"),
+            "-p m: param 'm': the integer -99999999999999999999" + kRange);
+  EXPECT_EQ(refusal("l=[9007199254740993]"),
+            "-p l: param 'l': the integer 9007199254740993" + kRange);
+  EXPECT_EQ(refusal("i=99999999999999999999"),
+            "-p i: param 'i': the integer 99999999999999999999" + kRange);
+  // Quoted, it is text.
+  EXPECT_EQ(ResolveParams(spec, {"l=['99999999999999999999']"}, nullptr)
+                ->at("l"),
+            Json::array({"99999999999999999999"}));
+
+  auto defaults = ParsePipeline(
+      "pipeline: p\nparams:\n  d: [1,\n    123456789012345678901234567890]"
+      "\nsteps:\n  a: {run: [echo]}\n",
+      "p.yaml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(CheckParamDefaults(*defaults).message(),
+            "p.yaml:4:5: param 'd': the integer "
+            "123456789012345678901234567890" + kRange);
+  auto in_map = ParsePipeline(
+      "pipeline: p\nparams:\n  e: {type: map, default: {a: "
+      "-99999999999999999999}}\nsteps:\n  a: {run: [echo]}\n",
+      "p.yaml");
+  ASSERT_TRUE(in_map.ok()) << in_map.status().ToString();
+  EXPECT_EQ(CheckParamDefaults(*in_map).message(),
+            "p.yaml:3:31: param 'e': the integer -99999999999999999999" +
+                kRange);
+}
+
 // Found by a tester: `{"s": "a\u0000b"}` was recorded whole and ran cut
 // short at the NUL.
 TEST(ParamsFileTest, ANulByteIsRefused) {

@@ -602,20 +602,12 @@ Status SpecParser::ParseRetries(const YAML::Node& node,
 // would become the nearest double, and two items one item (params refuse
 // them the same way).
 Status SpecParser::CheckExactIntegers(const YAML::Node& node) const {
-  if (node.IsScalar()) {
-    if (node.Tag() == "?" && IsInexactIntegerText(node.Scalar())) {
-      return Error(node, "for_each: the integer " + node.Scalar() +
+  std::optional<YAML::Node> inexact = FindInexactIntegerNode(node);
+  if (!inexact) return Status::Ok();
+  return Error(*inexact, "for_each: the integer " + inexact->Scalar() +
                              " is outside +-9007199254740991 (2^53 - 1), "
                              "the integers a manifest's RFC 8785 numbers "
                              "record exactly; quote it as a string");
-    }
-    return Status::Ok();
-  }
-  for (const auto& item : node) {
-    RETURN_IF_ERROR(
-        CheckExactIntegers(node.IsMap() ? item.second : YAML::Node(item)));
-  }
-  return Status::Ok();
 }
 
 // `for_each: [a, b]` or `for_each: ${{ params.list }}`.
