@@ -132,6 +132,9 @@ Result<Json> YamlValue(const YAML::Node& node, size_t* budget) {
         return Status::InvalidArgument(
             "a map's key must be a single value" + MarkText(entry.first));
       }
+      // `{<<: {a: 1}}` ran as a map with the key "<<" (found by a
+      // tester), where the pipeline file refuses merge keys.
+      RETURN_IF_ERROR(CheckMergeKey(entry.first, MarkText(entry.first)));
       // yaml-cpp keeps both of `{a: 1, a: 2}` and the last one won, while
       // the pipeline file and --params refuse them (found by a tester).
       const std::string& key = entry.first.Scalar();
@@ -352,6 +355,16 @@ Status CheckYamlTag(const YAML::Node& node) {
                                   : kind == "map" ? "map"
                                                   : "empty value") +
                                  " (only !!" + std::string(kind) + ")");
+}
+
+Status CheckMergeKey(const YAML::Node& key, const std::string& where) {
+  if (!key.IsScalar() || key.Tag() != "?" || key.Scalar() != "<<") {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(
+      "YAML merge keys (<<) are not supported" + where +
+      "; write the keys out (an alias of a whole value, *name, works), or "
+      "quote \"<<\" for a key of that name");
 }
 
 Json TypePlainScalar(const std::string& text, bool quoted) {

@@ -39,6 +39,14 @@ Result<Json> TypeYamlScalar(const std::string& text, const std::string& tag);
 // on a scalar, one TypeYamlScalar refuses.
 Status CheckYamlTag(const YAML::Node& node);
 
+// InvalidArgument when `key`, a map's key, is a plain `<<`: YAML 1.1
+// reads it as a merge key (`<<: *base`), which Lockstep does not
+// support, and yaml-cpp as a key named "<<", so the map would silently
+// not be the one meant. A quoted "<<" is a key of that name. `where`
+// follows "not supported" in the message (" (line 1, column 2 of the
+// value)"), for a reader whose errors carry no file:line:column.
+Status CheckMergeKey(const YAML::Node& key, const std::string& where = "");
+
 // Applies defaults, a params file (a JSON object) and `-p name=value`
 // overrides, in that order. `-p` text given to a string param is that
 // text, and is read as YAML for other types. A value must be of the

@@ -399,6 +399,28 @@ TEST(ParamsFileTest, RepeatedKeyInACommandLineMapIsRefused) {
             (Json{{"a", 1}, {"b", 2}}));
 }
 
+// Found by a tester: `-p 'm={<<: {a: 1}}'` ran with the key "<<", where
+// the pipeline file refuses merge keys. Refused (exit 3, like a repeated
+// key); a quoted "<<" is a key of that name.
+TEST(ParamsFileTest, MergeKeyInACommandLineMapIsRefused) {
+  PipelineSpec spec = OneParamOfEachType();
+  const std::string kAdvice =
+      "; write the keys out (an alias of a whole value, *name, works), or "
+      "quote \"<<\" for a key of that name";
+  Status merged = ResolveParams(spec, {"m={<<: {a: 1}}"}, nullptr).status();
+  EXPECT_EQ(merged.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(merged.message(),
+            "-p m: YAML merge keys (<<) are not supported (line 1, column 2 "
+            "of the value)" + kAdvice);
+  EXPECT_EQ(ResolveParams(spec, {"l=[{b: 1}, {<<: &x {a: 1}}]"}, nullptr)
+                .status()
+                .message(),
+            "-p l: YAML merge keys (<<) are not supported (line 1, column 11 "
+            "of the value)" + kAdvice);
+  EXPECT_EQ(ResolveParams(spec, {"m={\"<<\": {a: 1}}"}, nullptr)->at("m"),
+            (Json{{"<<", {{"a", 1}}}}));
+}
+
 // -p keeps its documented text parsing: a string param takes the text as
 // written, other types read it as YAML.
 TEST(ParamsFileTest, CommandLineTextStaysText) {

@@ -146,6 +146,12 @@ Result<Json> SpecParser::ConvertNode(const YAML::Node& node) const {
   Json map = Json::object();
   for (const auto& entry : node) {
     ASSIGN_OR_RETURN(std::string key, Scalar(entry.first, "a key"));
+    // A param's map (`m: {<<: *base}`) was taken with the key "<<"
+    // where a merge was meant; CheckKeys refuses one in the file's own
+    // maps.
+    if (Status merge = CheckMergeKey(entry.first); !merge.ok()) {
+      return Error(entry.first, merge.message());
+    }
     ASSIGN_OR_RETURN(map[key], ConvertNode(entry.second));
   }
   return map;

@@ -283,6 +283,24 @@ TEST(SpecTest, MergeKeysAreNamedAsUnsupported) {
       << merged.status().ToString();
 }
 
+// Found by a tester (through -p): in a param's value a merge key was
+// taken as a key named "<<", so the map was not the one meant. It is
+// refused there too; a quoted "<<" is a key of that name.
+TEST(SpecTest, MergeKeysInValuesAreRefused) {
+  auto merged = Parse("pipeline: p\nparams:\n  m: {<<: {a: 1}}\nsteps:\n"
+                      "  a: {run: [echo]}\n");
+  ASSERT_FALSE(merged.ok());
+  EXPECT_EQ(merged.status().message(),
+            "p.yaml:3:7: YAML merge keys (<<) are not supported; write the "
+            "keys out (an alias of a whole value, *name, works), or quote "
+            "\"<<\" for a key of that name");
+  auto quoted = Parse("pipeline: p\nparams:\n  m: {\"<<\": {a: 1}}\n"
+                      "steps:\n  a: {run: [echo]}\n");
+  ASSERT_TRUE(quoted.ok()) << quoted.status().ToString();
+  EXPECT_EQ(quoted->FindParam("m")->default_value,
+            (Json{{"<<", {{"a", 1}}}}));
+}
+
 TEST(DagTest, OrderFollowsDependenciesAndFileOrderOtherwise) {
   auto spec = Parse(R"(pipeline: p
 steps:

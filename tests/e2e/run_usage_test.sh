@@ -73,6 +73,18 @@ the value is null; no param takes null"
 expect_exit 3 "$LOCKSTEP" run p.yaml -p 'opts={"a": 1, "a": 2}'
 expect_contains stderr.txt "-p opts: key \"a\" appears twice in the same \
 object (line 1, column 10 of the value)"
+# Found by a tester: past int64 a --params integer was read as a float,
+# so it ran rounded (or an int param called it a float). Refused as -p
+# refuses it.
+printf '{"epochs": 123456789012345678901234567890}' >big.json
+expect_exit 3 "$LOCKSTEP" run p.yaml --params big.json
+expect_contains stderr.txt "big.json:1:2: param 'epochs': the integer \
+123456789012345678901234567890 is outside +-9007199254740991 (2^53 - 1)"
+# Found by a tester: a -p merge key was taken as the key "<<". Refused
+# as the pipeline file refuses it.
+expect_exit 3 "$LOCKSTEP" run p.yaml -p 'opts={<<: {a: 1}}'
+expect_contains stderr.txt "-p opts: YAML merge keys (<<) are not supported \
+(line 1, column 2 of the value); write the keys out"
 
 [[ ! -e "$LOCKSTEP_STORE" ]] || fail "a usage error created $LOCKSTEP_STORE"
 echo "run usage errors: ok"
