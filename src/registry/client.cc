@@ -498,6 +498,40 @@ bool IsRedirect(long status) {
 
 constexpr int kMaxRedirects = 10;
 
+// "GET URL", or, when the answer came from where a redirect led,
+// "GET TARGET (reached by a redirect from URL)": an error names the
+// server that gave it. A blob GET the registry sent to offloaded
+// storage that refused it was reported as the registry's URL, which
+// pointed at the registry and its login (found by a tester).
+std::string Requested(const std::string& method, const std::string& url,
+                      const std::string& answered) {
+  if (answered == url) return method + " " + url;
+  return method + " " + answered + " (reached by a redirect from " + url +
+         ")";
+}
+
+// Why a 3xx answer to `method` is not followed, said in words: the
+// answer has no body to quote, and "answered HTTP 302: " said nothing
+// (found by a tester). Empty for an answer that is not a 3xx, and for
+// a HEAD, whose callers read any answer but 200 as "not there".
+std::string UnfollowedRedirect(const std::string& method, long status,
+                               const std::string& location) {
+  if (status < 300 || status > 399 || method == "HEAD") return "";
+  std::string answered = " answered HTTP " + std::to_string(status);
+  if (method != "GET") {
+    return answered + ", a redirect; Lockstep follows the redirects of a "
+                      "GET only";
+  }
+  if (!IsRedirect(status)) {
+    return answered + ", which is no redirect Lockstep follows (only 301, "
+                      "302, 303, 307 and 308)";
+  }
+  if (location.empty()) {
+    return answered + ", a redirect without a Location to follow";
+  }
+  return "";
+}
+
 }  // namespace
 
 Result<Client::Response> Client::Exchange(
@@ -592,7 +626,13 @@ Result<Client::Response> Client::Fetch(const std::string& method,
     ASSIGN_OR_RETURN(Response response,
                      Exchange(method, at, sent, body, sink, max_body));
     std::string location = response.Header("location");
-    if (method != "GET" || !IsRedirect(response.status) || location.empty()) {
+    std::string unfollowed =
+        UnfollowedRedirect(method, response.status, location);
+    if (!unfollowed.empty()) {
+      // The registry breaks the protocol: exit 6, as before.
+      return Status::Unavailable(Requested(method, url, at) + unfollowed);
+    }
+    if (method != "GET" || !IsRedirect(response.status)) {
       return response;
     }
     if (redirects == kMaxRedirects) {
@@ -957,7 +997,8 @@ Result<Json> Client::SubjectDescriptor(const Reference& target,
                               " is not a manifest in " + target.repository);
     }
     if (head.status != 200) {
-      return Unexpected("subject " + url, head.status, head.body);
+      return Unexpected("subject " + Requested("GET", url, head.url),
+                        head.status, head.body);
     }
     if (Sha256Of(head.body) != *request.subject) {
       return Status::DataLoss(url + ": subject bytes do not match");
@@ -1030,7 +1071,8 @@ Status Client::AddToReferrersTag(const Reference& target,
     }
     index = std::move(known);
   } else if (got.status != 404) {
-    return Unexpected("GET " + url, got.status, got.body);
+    return Unexpected(Requested("GET", url, got.url), got.status,
+                      got.body);
   }
   for (const Json& listed : index["manifests"]) {
     if (listed.value("digest", "") == descriptor["digest"]) {
@@ -1149,7 +1191,8 @@ Status Client::PullBlob(const Reference& ref, const Digest& manifest,
                    Send(ref, "GET", url, {}, "", false, writer.get(),
                         DeclaredSize(listed)));
   if (response.status != 200) {
-    return Unexpected("GET " + url, response.status, response.body);
+    return Unexpected(Requested("GET", url, response.url), response.status,
+                      response.body);
   }
   RETURN_IF_ERROR(CheckDeclaredSize(manifest, listed, writer->size()));
   Result<Digest> committed = writer->Commit(&listed.digest);
@@ -1187,7 +1230,8 @@ Status Client::PullManifestTree(const Reference& ref,
                             reference + " (GET " + url + " answered 404)");
   }
   if (response.status != 200) {
-    return Unexpected("GET " + url, response.status, response.body);
+    return Unexpected(Requested("GET", url, response.url), response.status,
+                      response.body);
   }
   Digest digest = Sha256Of(response.body);
   std::string echoed = response.Header("docker-content-digest");

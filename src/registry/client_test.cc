@@ -660,6 +660,13 @@ class OffloadingRegistry {
   // the upload's number, "{storage}" the storage server's port.
   std::string post_location = "http://127.0.0.1:{storage}/up/{id}";
   std::string patch_location = "http://127.0.0.1:{storage}/up/{id}";
+  // How a blob GET is answered: this status, with this Location ("{id}"
+  // is the digest; empty: no Location header).
+  int blob_redirect = 307;
+  std::string blob_location = "http://127.0.0.1:{storage}/blobs/{id}";
+  // Nonzero: the storage refuses every blob GET with this status and an
+  // OCI error body.
+  int storage_refuses = 0;
 
   struct Request {
     std::string server;  // "registry" or "storage"
@@ -683,6 +690,9 @@ class OffloadingRegistry {
 
   std::string Address() const {
     return "127.0.0.1:" + std::to_string(registry_port_);
+  }
+  std::string StorageAddress() const {
+    return "127.0.0.1:" + std::to_string(storage_port_);
   }
   std::vector<Request> Requests(const std::string& server) {
     std::lock_guard lock(mutex_);
@@ -766,15 +776,23 @@ class OffloadingRegistry {
     // The registry sends blob downloads to the storage too.
     server.Get(R"(/v2/(.+)/blobs/(sha256:[0-9a-f]+))",
                [this](const httplib::Request& req, httplib::Response& res) {
-                 res.status = 307;
-                 res.set_header("Location",
-                                Expand("http://127.0.0.1:{storage}/blobs/",
-                                       "") +
-                                    req.matches[2].str());
+                 res.status = blob_redirect;
+                 if (!blob_location.empty()) {
+                   res.set_header("Location",
+                                  Expand(blob_location, req.matches[2]));
+                 }
                });
     server.Get(R"(/blobs/(sha256:[0-9a-f]+))",
                [this](const httplib::Request& req, httplib::Response& res) {
                  std::lock_guard lock(mutex_);
+                 if (storage_refuses != 0) {
+                   res.status = storage_refuses;
+                   res.set_content(
+                       R"({"errors": [{"code": "DENIED", )"
+                       R"("message": "no token"}]})",
+                       "application/json");
+                   return;
+                 }
                  auto found = blobs_.find(req.matches[1]);
                  if (found == blobs_.end()) {
                    res.status = 404;
@@ -879,6 +897,81 @@ TEST_F(ClientOffloadTest, TheLoginGoesToTheRegistryOnly) {
   ASSERT_EQ(stored.size(), 5u);
   EXPECT_EQ(stored[4].target, "/blobs/" + layer.ToString());
   EXPECT_EQ(stored[4].authorization, "");
+}
+
+// Pulls a/b:v1 (a manifest of one layer) from `registry` again, with
+// the layer's blob gone from `blobs`; the error, or OK.
+Status PullAgain(OffloadingRegistry& registry, store::BlobStore& blobs,
+                 const Digest& layer, const ClientOptions& options) {
+  EXPECT_TRUE(blobs.Remove(layer).ok());
+  Client client(blobs, options);
+  return client.Pull(*ParseReference(registry.Address() + "/a/b:v1", true))
+      .status();
+}
+
+// Found by a tester: a blob GET that the registry redirected to storage
+// that refused it (401, 403) was reported under the registry's URL, which
+// pointed at the registry and its login. The error names the URL that
+// refused, reached by a redirect from the registry's.
+TEST_F(ClientOffloadTest, ARefusalAfterARedirectNamesTheServerThatRefused) {
+  for (int refusal : {401, 403}) {
+    OffloadingRegistry registry;
+    Digest layer = *blobs_->PutBytes("layer bytes");
+    ASSERT_TRUE(PushTo(registry, layer).ok());
+    registry.storage_refuses = refusal;
+    Status pulled = PullAgain(registry, *blobs_, layer, Options(registry));
+    EXPECT_EQ(pulled.message(),
+              "GET http://" + registry.StorageAddress() + "/blobs/" +
+                  layer.ToString() + " (reached by a redirect from http://" +
+                  registry.Address() + "/v2/a/b/blobs/" + layer.ToString() +
+                  ") answered HTTP " + std::to_string(refusal) +
+                  " DENIED: no token");
+  }
+}
+
+// Found by a tester: a redirect Lockstep cannot follow ended in
+// "answered HTTP 302: ", nothing after the colon. It says why (exit 6).
+TEST_F(ClientOffloadTest, AnUnfollowedRedirectSaysWhy) {
+  struct Case {
+    int status;
+    std::string location;
+    std::string why;
+  };
+  std::vector<Case> cases = {
+      {302, "", "a redirect without a Location to follow"},
+      {301, "", "a redirect without a Location to follow"},
+      {304, "http://127.0.0.1:1/x",
+       "which is no redirect Lockstep follows (only 301, 302, 303, 307 "
+       "and 308)"},
+      {300, "", "which is no redirect Lockstep follows (only 301, 302, "
+                "303, 307 and 308)"},
+      {305, "http://127.0.0.1:1/x",
+       "which is no redirect Lockstep follows (only 301, 302, 303, 307 "
+       "and 308)"},
+  };
+  for (const Case& test : cases) {
+    OffloadingRegistry registry;
+    Digest layer = *blobs_->PutBytes("layer bytes");
+    ASSERT_TRUE(PushTo(registry, layer).ok());
+    registry.blob_redirect = test.status;
+    registry.blob_location = test.location;
+    Status pulled = PullAgain(registry, *blobs_, layer, Options(registry));
+    EXPECT_EQ(pulled.code(), StatusCode::kUnavailable) << test.status;
+    EXPECT_EQ(pulled.message(),
+              "GET http://" + registry.Address() + "/v2/a/b/blobs/" +
+                  layer.ToString() + " answered HTTP " +
+                  std::to_string(test.status) + ", " + test.why);
+  }
+  // After a redirect, the server that answered is named, and where from.
+  OffloadingRegistry registry;
+  Digest layer = *blobs_->PutBytes("layer bytes");
+  ASSERT_TRUE(PushTo(registry, layer).ok());
+  registry.blob_location = "/v2/a/b/blobs/{id}";  // To itself: 307 again.
+  registry.blob_redirect = 307;
+  Status looped = PullAgain(registry, *blobs_, layer, Options(registry));
+  EXPECT_EQ(looped.message(),
+            "GET http://" + registry.Address() + "/v2/a/b/blobs/" +
+                layer.ToString() + ": more than 10 redirects; refused");
 }
 
 // Found by a tester: a relative Location was glued onto the host
