@@ -13,6 +13,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 #include "core/clock.h"
 #include "core/files.h"
@@ -64,6 +66,74 @@ std::string ReadCaptured(int fd) {
   return bytes;
 }
 
+// Copies the child's stderr from a pipe into its file, keeping the end
+// in memory.
+class StderrCopy {
+ public:
+  StderrCopy(std::filesystem::path path, int file, int pipe_read,
+             size_t limit)
+      : path_(std::move(path)), file_(file), pipe_(pipe_read),
+        limit_(limit) {}
+  ~StderrCopy() {
+    if (pipe_ >= 0) ::close(pipe_);
+    if (file_ >= 0) ::close(file_);
+  }
+  StderrCopy(const StderrCopy&) = delete;
+  StderrCopy& operator=(const StderrCopy&) = delete;
+
+  // The read end to poll; -1 once every writer has closed it.
+  int pipe() const { return pipe_; }
+
+  // Copies what the pipe holds now, without waiting.
+  void Drain() {
+    char buffer[16384];
+    while (pipe_ >= 0) {
+      ssize_t got = ::read(pipe_, buffer, sizeof(buffer));
+      if (got < 0 && errno == EINTR) {
+        continue;
+      }
+      if (got <= 0) {
+        if (got == 0 || errno != EAGAIN) {
+          ::close(pipe_);
+          pipe_ = -1;
+        }
+        return;
+      }
+      Keep(std::string_view(buffer, static_cast<size_t>(got)));
+    }
+  }
+
+  // Bytes Lockstep itself writes on the child's behalf.
+  void Keep(std::string_view bytes) {
+    if (file_error_.empty()) {
+      Status written = WriteAll(file_, bytes, path_);
+      if (!written.ok()) {
+        file_error_ = written.message();
+      }
+    }
+    tail_.append(bytes);
+    if (tail_.size() > 2 * limit_) {
+      tail_.erase(0, tail_.size() - limit_);
+    }
+  }
+
+  void Finish(ProcessOutcome* outcome) {
+    if (tail_.size() > limit_) {
+      tail_.erase(0, tail_.size() - limit_);
+    }
+    outcome->stderr_tail = std::move(tail_);
+    outcome->stderr_file_error = std::move(file_error_);
+  }
+
+ private:
+  std::filesystem::path path_;
+  int file_;
+  int pipe_;
+  size_t limit_;
+  std::string tail_;
+  std::string file_error_;
+};
+
 // Starts the child with posix_spawn: glibc clones with CLONE_VM |
 // CLONE_VFORK, so unlike fork() nothing of the (large, multi-threaded)
 // parent's page tables is copied. The child gets its own process group,
@@ -106,9 +176,10 @@ int SpawnChild(char* const argv[], char* const envp[], const char* cwd,
   return error;
 }
 
-// Waits for `pid`, enforcing the timeout and cancellation.
+// Waits for `pid`, enforcing the timeout and cancellation, and copying
+// its stderr when `copy` is given.
 ProcessOutcome WaitForChild(pid_t pid, int64_t timeout_millis,
-                            bool kill_leftovers) {
+                            bool kill_leftovers, StderrCopy* copy) {
   ProcessOutcome outcome;
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
   int64_t start = NowUnixMillis();
@@ -145,15 +216,25 @@ ProcessOutcome WaitForChild(pid_t pid, int64_t timeout_millis,
       ::kill(-pid, SIGKILL);
     }
 
-    if (pidfd >= 0) {
-      struct pollfd entry = {pidfd, POLLIN, 0};
-      ::poll(&entry, 1, 50);
+    struct pollfd entries[2] = {{pidfd, POLLIN, 0},
+                                {copy ? copy->pipe() : -1, POLLIN, 0}};
+    if (pidfd >= 0 || entries[1].fd >= 0) {
+      ::poll(entries, 2, pidfd >= 0 ? 50 : 2);
     } else {
       ::usleep(2000);
+    }
+    if (copy != nullptr) {
+      copy->Drain();
     }
   }
   if (pidfd >= 0) {
     ::close(pidfd);
+  }
+  // What the child wrote last; a leftover that still holds the pipe is
+  // not waited for.
+  if (copy != nullptr) {
+    copy->Drain();
+    copy->Finish(&outcome);
   }
   return outcome;
 }
@@ -202,6 +283,22 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec) {
           : OpenForChild(spec.stdout_path, O_WRONLY | O_CREAT | O_TRUNC),
       OpenForChild(spec.stderr_path, O_WRONLY | O_CREAT | O_TRUNC),
       spec.fd3_contents ? InMemoryFile(*spec.fd3_contents) : -1};
+  std::optional<StderrCopy> stderr_copy;
+  if (spec.stderr_tail_bytes > 0 && fds[2] >= 0) {
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0) {
+      int error = errno;
+      for (int fd : fds) {
+        if (fd >= 0) ::close(fd);
+      }
+      return Status::Unavailable(std::string("cannot open step output: ") +
+                                 std::strerror(error));
+    }
+    ::fcntl(ends[0], F_SETFL, O_NONBLOCK);
+    stderr_copy.emplace(spec.stderr_path, fds[2], ends[0],
+                        spec.stderr_tail_bytes);
+    fds[2] = ends[1];
+  }
   // Read back after the child exits; fds[1] is closed with the others.
   int captured = spec.capture_stdout && fds[1] >= 0
                      ? ::fcntl(fds[1], F_DUPFD_CLOEXEC, 0)
@@ -239,17 +336,23 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec) {
     // with the reason on the step's stderr.
     std::string message = "lockstep: could not execute the step's program " +
                           spec.argv[0] + ": " + std::strerror(error) + "\n";
-    ssize_t ignored = ::write(fds[2], message.data(), message.size());
-    (void)ignored;
+    ProcessOutcome outcome;
+    if (stderr_copy) {
+      stderr_copy->Keep(message);
+      stderr_copy->Finish(&outcome);
+    } else {
+      ssize_t ignored = ::write(fds[2], message.data(), message.size());
+      (void)ignored;
+    }
     close_all();
     if (captured >= 0) ::close(captured);
-    ProcessOutcome outcome;
     outcome.exit_code = 127;
     return outcome;
   }
   close_all();
   ProcessOutcome outcome =
-      WaitForChild(pid, spec.timeout_millis, spec.kill_leftovers);
+      WaitForChild(pid, spec.timeout_millis, spec.kill_leftovers,
+                   stderr_copy ? &*stderr_copy : nullptr);
   if (captured >= 0) {
     outcome.captured_stdout = ReadCaptured(captured);
     ::close(captured);

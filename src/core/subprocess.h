@@ -27,6 +27,11 @@ struct ProcessSpec {
   // Where stdout and stderr go; empty means /dev/null.
   std::filesystem::path stdout_path;
   std::filesystem::path stderr_path;
+  // When non-zero, stderr reaches stderr_path through a pipe this process
+  // copies, and its last this many bytes are kept in memory
+  // (ProcessOutcome::stderr_tail), even when the file refuses them: on a
+  // full disk the child's own complaint was otherwise lost.
+  size_t stderr_tail_bytes = 0;
   // Zero means no limit.
   int64_t timeout_millis = 0;
   // Kill what the child left running in its process group when it exits:
@@ -48,6 +53,10 @@ struct ProcessOutcome {
   bool timed_out = false;
   bool cancelled = false;   // Stopped because cancellation was requested.
   std::string captured_stdout;  // With ProcessSpec::capture_stdout.
+  // With ProcessSpec::stderr_tail_bytes: the end of stderr, and why the
+  // copy to stderr_path stopped ("" when it is whole).
+  std::string stderr_tail;
+  std::string stderr_file_error;
 
   bool succeeded() const {
     return exit_code == 0 && term_signal == 0 && !timed_out && !cancelled;

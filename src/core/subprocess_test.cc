@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <string>
+
 namespace lockstep {
 namespace {
 
@@ -41,6 +44,53 @@ TEST(SubprocessTest, WithoutStdinTheChildReadsNothing) {
 
   ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
   EXPECT_EQ(outcome->captured_stdout, "0\n");
+}
+
+TEST(SubprocessTest, KeepsTheEndOfStderrTheFileRefuses) {
+  ProcessSpec spec;
+  spec.argv = {"/bin/sh", "-c", "echo 'head: No space left on device' >&2; "
+                                "exit 1"};
+  spec.stderr_path = "/dev/full";  // Every write: ENOSPC.
+  spec.stderr_tail_bytes = 600;
+
+  Result<ProcessOutcome> outcome = RunProcess(spec);
+
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(outcome->exit_code, 1);
+  EXPECT_EQ(outcome->stderr_tail, "head: No space left on device\n");
+  EXPECT_EQ(outcome->stderr_file_error,
+            "/dev/full: No space left on device");
+}
+
+TEST(SubprocessTest, CopiesAllOfStderrAndKeepsItsEnd) {
+  std::string path = ::testing::TempDir() + "/copied.stderr";
+  ProcessSpec spec;
+  spec.argv = {"/bin/sh", "-c",
+               "head -c 200000 /dev/zero >&2; printf 'the end' >&2"};
+  spec.stderr_path = path;
+  spec.stderr_tail_bytes = 10;
+
+  Result<ProcessOutcome> outcome = RunProcess(spec);
+
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(outcome->stderr_tail, std::string(3, '\0') + "the end");
+  EXPECT_EQ(outcome->stderr_file_error, "");
+  EXPECT_EQ(std::filesystem::file_size(path), 200007u);
+}
+
+TEST(SubprocessTest, AProgramThatCannotRunSaysSoInTheKeptStderr) {
+  ProcessSpec spec;
+  spec.argv = {"/nonexistent/tool"};
+  spec.stderr_path = "/dev/null";
+  spec.stderr_tail_bytes = 600;
+
+  Result<ProcessOutcome> outcome = RunProcess(spec);
+
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(outcome->exit_code, 127);
+  EXPECT_EQ(outcome->stderr_tail,
+            "lockstep: could not execute the step's program "
+            "/nonexistent/tool: No such file or directory\n");
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
 #include <set>
 
 #include "core/files.h"
@@ -265,27 +264,10 @@ std::string DescribeFailure(const StepOutcome& outcome,
   return message;
 }
 
-// How much of a failed step's stderr is read for the message and the
-// sandbox hints: the end is what explains a failure, and reading the
-// whole of it held a 600 MB stderr in memory twice over.
+// How much of a step's stderr is kept in memory for a failure's message
+// and the sandbox hints: the end is what explains a failure, and reading
+// the whole of it held a 600 MB stderr in memory twice over.
 constexpr size_t kStderrTailBytes = 64 * 1024;
-
-// The last `limit` bytes of the file at `path` ("" when it cannot be
-// read: the message then just lacks them).
-std::string ReadFileTail(const fs::path& path, size_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  std::error_code error;
-  uintmax_t size = fs::file_size(path, error);
-  if (!in || error) {
-    return "";
-  }
-  size_t length = static_cast<size_t>(std::min<uintmax_t>(size, limit));
-  in.seekg(static_cast<std::streamoff>(size - length));
-  std::string tail(length, '\0');
-  in.read(tail.data(), static_cast<std::streamsize>(length));
-  tail.resize(static_cast<size_t>(in.gcount()));
-  return tail;
-}
 
 // Stores a step's stdout or stderr. Most are empty: those skip the
 // adopt-and-fsync of a file whose blob every store already has.
@@ -660,6 +642,7 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   process.kill_leftovers = true;
   process.stdout_path = dir.string() + ".stdout";
   process.stderr_path = dir.string() + ".stderr";
+  process.stderr_tail_bytes = kStderrTailBytes;
   if (sandboxed) {
     std::vector<std::string> sandbox =
         rootfs.empty() ? SandboxArgv(invocation, dir, config, env)
@@ -687,11 +670,10 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   if (status.ok()) {
     outcome.process = *ran;
   }
-  std::string stderr_text;
-  if (status.ok() && !outcome.process.succeeded()) {
-    // Read before the file moves into the store, which keeps it whole.
-    stderr_text = ReadFileTail(process.stderr_path, kStderrTailBytes);
-  }
+  // Kept in memory as it was copied: read back from the file, it lacked
+  // what a full disk refused (found by a tester).
+  std::string stderr_text =
+      status.ok() ? std::move(outcome.process.stderr_tail) : "";
   if (status.ok()) {
     ASSIGN_OR_RETURN(outcome.stdout_digest,
                      AdoptLog(blobs, process.stdout_path));
