@@ -275,9 +275,14 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   if (!manifest_path.ok()) {
     // Recorded now with the reason; left running, the run would later be
     // taken for one whose process was killed.
-    (void)opened->metadata->AbandonRun(
-        report->run_id, "failed",
-        "no manifest: " + manifest_path.status().message());
+    std::string reason = "no manifest: " + manifest_path.status().message();
+    Result<bool> recorded =
+        opened->metadata->AbandonRun(report->run_id, "failed", reason);
+    if (recorded.ok()) {
+      report->lock->EndRecorded();
+    } else {
+      report->lock->NoteError(reason);
+    }
     return ReportError(manifest_path.status());
   }
   SaveReplayRecord(globals,
@@ -285,7 +290,8 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
                    *spec,
                    *report, document, opened.value());
 
-  if (!report->failure.empty()) {
+  // A step Lockstep could not run has said so as it failed.
+  if (!report->failure.empty() && report->error.ok()) {
     LogError("{}", report->failure);
   }
   Json determinism;
@@ -304,8 +310,12 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
     }
     determinism = *checked;
   }
-  return PrintRun(globals, *report, *manifest_path, opened->blobs,
-                  determinism);
+  int code = PrintRun(globals, *report, *manifest_path, opened->blobs,
+                      determinism);
+  // Recorded like any failed run, but the cause was Lockstep's own (an
+  // I/O or internal error): its exit code, not a step's 1.
+  if (report->error.ok() || code == kExitInterrupted) return code;
+  return ExitCodeFor(report->error);
 }
 
 int PrintRun(const GlobalOptions& globals, const pipeline::RunReport& report,

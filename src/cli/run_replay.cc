@@ -167,22 +167,17 @@ struct ReplayPlan {
   std::string pipeline_bytes;  // The ones fingerprinted, not re-read.
 };
 
-Result<ReplayedRun> RecordReplay(ReplayPlan plan,
-                                 const ReplayRequest& request,
-                                 OpenedStore opened) {
+// Records the replay as run `run_id`, under its `lock`.
+Result<ReplayedRun> RecordReplayLocked(ReplayPlan plan,
+                                       const ReplayRequest& request,
+                                       OpenedStore opened,
+                                       const std::string& run_id,
+                                       pipeline::RunLock& lock) {
   const metadata::Run& original = plan.original;
   metadata::MetadataStore& metadata = *opened.metadata;
   const fs::path& root = opened.location.root;
-  Result<std::vector<std::string>> recovered =
-      pipeline::RecoverAbandonedRuns(root, &metadata);
-  if (!recovered.ok()) {
-    LogWarning("cannot check for abandoned runs: {}",
-               recovered.status().message());
-  }
   pipeline::RunReport report;
-  report.run_id = pipeline::NewRunId();
-  ASSIGN_OR_RETURN(pipeline::RunLock lock,
-                   pipeline::RunLock::Acquire(root, report.run_id));
+  report.run_id = run_id;
   report.pipeline = original.pipeline;
   report.started_ms = NowUnixMillis();
   report.toolchain = std::move(plan.toolchain);
@@ -207,6 +202,7 @@ Result<ReplayedRun> RecordReplay(ReplayPlan plan,
                                       .status = "running",
                                       .started_ms = report.started_ms,
                                       .labels = labels}));
+  lock.RunRecorded();
   // The cached executions are copied by the next process that reads
   // lineage (MetadataStore::MaterializeReplays): a no-op writes one row.
   ASSIGN_OR_RETURN(int64_t copied,
@@ -215,10 +211,13 @@ Result<ReplayedRun> RecordReplay(ReplayPlan plan,
                        {run_context, pipeline_context}, report.run_id));
   report.steps = std::move(plan.steps);
   if (copied != static_cast<int64_t>(report.steps.size())) {
-    (void)metadata.FinishRun(report.run_id, "failed", "", "");
-    return Status::Internal("replay of run " + original.run_id + " has " +
-                            std::to_string(copied) + " executions for " +
-                            std::to_string(report.steps.size()) + " steps");
+    std::string reason = "replay of run " + original.run_id + " has " +
+                         std::to_string(copied) + " executions for " +
+                         std::to_string(report.steps.size()) + " steps";
+    if (metadata.FinishRun(report.run_id, "failed", "", "", reason).ok()) {
+      lock.EndRecorded();
+    }
+    return Status::Internal(reason);
   }
 
   fs::path directory = fs::path(request.pipeline_file).parent_path();
@@ -242,10 +241,34 @@ Result<ReplayedRun> RecordReplay(ReplayPlan plan,
   RETURN_IF_ERROR(WriteFileAtomically(path, sealed.text));
   RETURN_IF_ERROR(metadata.FinishRun(report.run_id, report.status,
                                      path.string(), sealed.manifest_hash));
+  lock.EndRecorded();
   for (const pipeline::StepReport& step : report.steps) {
     LogInfo("step {}: cached", step.name);
   }
   return ReplayedRun{std::move(report), path.string(), std::move(opened)};
+}
+
+Result<ReplayedRun> RecordReplay(ReplayPlan plan,
+                                 const ReplayRequest& request,
+                                 OpenedStore opened) {
+  const fs::path root = opened.location.root;
+  Result<std::vector<std::string>> recovered =
+      pipeline::RecoverAbandonedRuns(root, opened.metadata.get());
+  if (!recovered.ok()) {
+    LogWarning("cannot check for abandoned runs: {}",
+               recovered.status().message());
+  }
+  std::string run_id = pipeline::NewRunId();
+  ASSIGN_OR_RETURN(pipeline::RunLock lock,
+                   pipeline::RunLock::Acquire(root, run_id));
+  Result<ReplayedRun> replayed = RecordReplayLocked(
+      std::move(plan), request, std::move(opened), run_id, lock);
+  // For the next process to record, should this one not have (see
+  // run_lock.h).
+  if (!replayed.ok()) {
+    lock.NoteError(replayed.status().message());
+  }
+  return replayed;
 }
 
 // The replay to record, or nullopt when anything the record lists

@@ -141,7 +141,10 @@ Result<std::string> WriteRunManifest(const pipeline::PipelineSpec& spec,
   RETURN_IF_ERROR(WriteFileAtomically(path, text));
   RETURN_IF_ERROR(opened.metadata->FinishRun(
       report.run_id, report.status, path.string(),
-      document["manifest_hash"].get<std::string>()));
+      document["manifest_hash"].get<std::string>(), report.failure));
+  if (report.lock) {
+    report.lock->EndRecorded();
+  }
   if (sealed != nullptr) {
     *sealed = std::move(document);
   }

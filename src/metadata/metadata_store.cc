@@ -1186,8 +1186,20 @@ Status MetadataStore::CreateRun(const Run& run) {
 Status MetadataStore::FinishRun(const std::string& run_id,
                                 const std::string& status,
                                 const std::string& manifest_path,
-                                const std::string& manifest_hash) {
-  return InRootTransaction([&] {
+                                const std::string& manifest_hash,
+                                const std::string& failure) {
+  return InRootTransaction([&]() -> Status {
+    if (!failure.empty()) {
+      ASSIGN_OR_RETURN(auto rows,
+                       db_->Query("SELECT labels FROM runs WHERE run_id = ?",
+                                  {run_id}));
+      if (rows.empty()) return Status::NotFound("no run " + run_id);
+      Json labels = ParseStoredJson(rows[0][0]);
+      labels["lockstep.failure"] = failure;
+      RETURN_IF_ERROR(db_->Execute(
+          "UPDATE runs SET labels = ? WHERE run_id = ?",
+          {labels.dump(), run_id}));
+    }
     return db_->Execute(
         "UPDATE runs SET status = ?, finished_ms = ?, manifest_path = ?, "
         "manifest_hash = ? WHERE run_id = ?",

@@ -242,9 +242,13 @@ class MetadataStore {
 
   // Runs.
   Status CreateRun(const Run& run);
+  // Records the end of a run; a non-empty `failure` (why it failed other
+  // than by a step's own doing) goes into its labels under
+  // "lockstep.failure", in the same transaction.
   Status FinishRun(const std::string& run_id, const std::string& status,
                    const std::string& manifest_path,
-                   const std::string& manifest_hash);
+                   const std::string& manifest_hash,
+                   const std::string& failure = "");
   // Records a run that is still "running" as `status`, with `reason` in
   // its labels under "lockstep.failure", atomically. False (and no write)
   // when the run is not running any more.

@@ -270,6 +270,31 @@ TEST_P(MetadataStoreTest, RunsListNewestFirstWithFilters) {
   EXPECT_EQ(store_->ListRuns({.status = "failed"})->at(0).run_id, "run-1");
 }
 
+// A run that failed other than by a step's own doing keeps the reason
+// beside its other labels; without one, the labels stay as they were.
+TEST_P(MetadataStoreTest, FinishRunRecordsTheFailureReason) {
+  int64_t ctx = *store_->PutContext({.type = "run", .name = "r"});
+  for (const char* id : {"run-a", "run-b"}) {
+    metadata::Run run{.run_id = id, .context_id = ctx, .pipeline = "p",
+                      .status = "running", .started_ms = 1000};
+    run.labels = {{"team", "x"}};
+    ASSERT_TRUE(store_->CreateRun(run).ok());
+  }
+  ASSERT_TRUE(store_->FinishRun("run-a", "failed", "m.json", "sha256:h",
+                                "step b: lockstep could not run the step: "
+                                "disk full")
+                  .ok());
+  ASSERT_TRUE(store_->FinishRun("run-b", "failed", "n.json", "sha256:i")
+                  .ok());
+  metadata::Run failed = *store_->GetRun("run-a");
+  EXPECT_EQ(failed.status, "failed");
+  EXPECT_EQ(failed.labels,
+            (Json{{"team", "x"},
+                  {"lockstep.failure",
+                   "step b: lockstep could not run the step: disk full"}}));
+  EXPECT_EQ(store_->GetRun("run-b")->labels, (Json{{"team", "x"}}));
+}
+
 TEST_P(MetadataStoreTest, SnapshotVersionsAreImmutable) {
   int64_t id = *store_->PutArtifact({.type = "Dataset", .digest = "sha256:d"});
   ASSERT_TRUE(store_->PutSnapshot({"iris", 1, id}).ok());

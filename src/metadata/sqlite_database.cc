@@ -82,9 +82,13 @@ class SqliteDatabase : public SqlDatabase {
     char* error = nullptr;
     int code = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &error);
     if (code != SQLITE_OK) {
+      // The error is usually sqlite3_errmsg's text, which SqliteError
+      // adds: said once, not twice.
       std::string message = error != nullptr ? error : "unknown error";
       sqlite3_free(error);
-      return SqliteError(db_, code, "SQLite script failed: " + message);
+      return message == sqlite3_errmsg(db_)
+                 ? SqliteError(db_, code, "SQLite script failed")
+                 : SqliteError(db_, code, "SQLite script failed: " + message);
     }
     return Status::Ok();
   }

@@ -25,15 +25,43 @@ fs::path LockPath(const fs::path& store_root, const std::string& run_id) {
   return store_root / "locks" / ("run-" + run_id + ".lock");
 }
 
-// The pid the owner wrote into its lock file, or "unknown".
-std::string OwnerPid(int fd) {
-  char buffer[32] = {};
-  ssize_t got = ::pread(fd, buffer, sizeof(buffer) - 1, 0);
+// What the owner wrote into its lock file: its pid, then (when it ended
+// on an error before recording the run's end) that error.
+struct OwnerNote {
+  std::string pid = "unknown";
+  std::string error;
+};
+
+// A lock file's note stays within its first block (see NoteError).
+constexpr size_t kNoteLimit = 4096;
+
+OwnerNote ReadOwnerNote(int fd) {
+  char buffer[kNoteLimit];
+  ssize_t got = ::pread(fd, buffer, sizeof(buffer), 0);
   std::string text = got > 0 ? std::string(buffer, got) : "";
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
-    text.pop_back();
+  size_t newline = text.find('\n');
+  OwnerNote note;
+  std::string pid = text.substr(0, newline);
+  if (!pid.empty()) {
+    note.pid = pid;
   }
-  return text.empty() ? "unknown" : text;
+  if (newline != std::string::npos) {
+    note.error = text.substr(newline + 1);
+  }
+  while (!note.error.empty() && note.error.back() == '\n') {
+    note.error.pop_back();
+  }
+  return note;
+}
+
+// Why a run recorded as running has no owner any more.
+std::string AbandonedReason(const OwnerNote& note) {
+  std::string owner = "abandoned: the lockstep process running it (pid " +
+                      note.pid + ")";
+  if (!note.error.empty()) {
+    return owner + " could not record its end: " + note.error;
+  }
+  return owner + " ended without finishing it (killed or crashed)";
 }
 
 }  // namespace
@@ -62,14 +90,21 @@ Result<RunLock> RunLock::Acquire(const fs::path& store_root,
   if (::ftruncate(fd, 0) != 0 ||
       ::pwrite(fd, pid.data(), pid.size(), 0) !=
           static_cast<ssize_t>(pid.size())) {
+    std::string reason = std::strerror(errno);
+    // No run is recorded under it yet: left behind, nothing would ever
+    // remove it (found by a tester, on a full disk).
+    ::unlink(path.c_str());
     ::close(fd);
-    return Status::Unavailable("cannot write " + path.string());
+    return Status::Unavailable("cannot write " + path.string() + ": " +
+                               reason);
   }
   return RunLock(path, fd);
 }
 
 RunLock::RunLock(RunLock&& other) noexcept
-    : path_(std::move(other.path_)), fd_(other.fd_) {
+    : path_(std::move(other.path_)),
+      fd_(other.fd_),
+      end_pending_(other.end_pending_) {
   other.fd_ = -1;
 }
 
@@ -78,6 +113,7 @@ RunLock& RunLock::operator=(RunLock&& other) noexcept {
     Release();
     path_ = std::move(other.path_);
     fd_ = other.fd_;
+    end_pending_ = other.end_pending_;
     other.fd_ = -1;
   }
   return *this;
@@ -85,13 +121,25 @@ RunLock& RunLock::operator=(RunLock&& other) noexcept {
 
 RunLock::~RunLock() { Release(); }
 
+void RunLock::NoteError(const std::string& message) {
+  if (fd_ < 0) {
+    return;
+  }
+  std::string note = std::to_string(::getpid()) + "\n" + message + "\n";
+  note.resize(std::min(note.size(), kNoteLimit));
+  (void)::pwrite(fd_, note.data(), note.size(), 0);
+}
+
 void RunLock::Release() {
   if (fd_ < 0) {
     return;
   }
   // Unlinked while still locked, so no other process can lock this file
-  // and take a finished run for an abandoned one.
-  ::unlink(path_.c_str());
+  // and take a finished run for an abandoned one. Kept when the run's end
+  // could not be recorded, so that the next process records it.
+  if (!end_pending_) {
+    ::unlink(path_.c_str());
+  }
   ::close(fd_);
   fd_ = -1;
 }
@@ -114,9 +162,7 @@ Result<std::vector<std::string>> RecoverAbandonedRuns(
     // Locked by us now. The owner records the end before it unlocks, so
     // AbandonRun, which only changes a run still running, cannot mistake
     // a run that finished meanwhile.
-    std::string reason = "abandoned: the lockstep process running it (pid " +
-                         OwnerPid(fd) +
-                         ") ended without finishing it (killed or crashed)";
+    std::string reason = AbandonedReason(ReadOwnerNote(fd));
     Result<bool> changed =
         metadata->AbandonRun(run.run_id, "failed", reason);
     if (changed.ok() && *changed) {

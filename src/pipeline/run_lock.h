@@ -6,7 +6,10 @@
 // owning process dies, however it dies (even SIGKILL), so a run recorded
 // as running whose lock file can be locked by someone else was abandoned.
 // RecoverAbandonedRuns records such runs as failed, with the reason, and
-// removes their step folders (<store>/work/<RUN>).
+// removes their step folders (<store>/work/<RUN>). A process that ends on
+// an error before it could record its run's end (a full disk refusing
+// the COMMIT) leaves the lock file behind, unlocked, for the same reason:
+// removed, it would leave the run "running" for good.
 
 #ifndef LOCKSTEP_PIPELINE_RUN_LOCK_H_
 #define LOCKSTEP_PIPELINE_RUN_LOCK_H_
@@ -26,13 +29,22 @@ std::filesystem::path RunWorkRoot(const std::filesystem::path& store_root,
                                   const std::string& run_id);
 
 // The lock a run in progress holds. Movable, not copyable; the destructor
-// removes the lock file and then releases the lock.
+// releases the lock, and removes the lock file unless the run was
+// recorded as running and its end never was (see above).
 class RunLock {
  public:
   // Creates and locks the run's lock file (writing this process's id in
   // it). FailedPrecondition if another process holds it.
   static Result<RunLock> Acquire(const std::filesystem::path& store_root,
                                  const std::string& run_id);
+
+  // Call once the run is recorded as running, and once its end is.
+  void RunRecorded() { end_pending_ = true; }
+  void EndRecorded() { end_pending_ = false; }
+  // Keeps, in the lock file after the owner's pid, the error this process
+  // ends on, for the reason the next one records (best effort: that
+  // block of the file is already allocated, even on a full disk).
+  void NoteError(const std::string& message);
 
   RunLock(RunLock&& other) noexcept;
   RunLock& operator=(RunLock&& other) noexcept;
@@ -46,6 +58,7 @@ class RunLock {
 
   std::filesystem::path path_;
   int fd_ = -1;
+  bool end_pending_ = false;
 };
 
 // Finds the runs recorded as running whose lock file in this store is no

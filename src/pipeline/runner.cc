@@ -143,9 +143,13 @@ class RunState {
            const PipelineSpec& spec, const RunOptions& options)
       : blobs_(blobs), metadata_(metadata), spec_(spec), options_(options) {}
 
+  // Runs the pipeline; on an error, leaves the reason in the run's lock
+  // file for the next process to record if this one could not.
   Result<RunReport> Run();
 
  private:
+  Result<RunReport> RunSteps();
+  Status RecordEnd(const std::string& failure);
   Status Start();
   // Refuses images given by tag only (or resolves them with --allow-tags)
   // and records the pinned reference of every step that runs in one.
@@ -337,6 +341,7 @@ Status RunState::Start() {
                                         .status = "running",
                                         .started_ms = report_.started_ms,
                                         .labels = labels}));
+  run_lock_->RunRecorded();
 
   blob_stats_ = data::StatCache::Load(blobs_->root() / "cache" /
                                       "blob-stat-cache-v1");
@@ -1479,7 +1484,22 @@ Status RunState::Complete(Completion completion) {
   };
   report.duration_ms = completion.duration_ms;
   report.attempts = completion.attempts;
-  RETURN_IF_ERROR(completion.outcome.status());
+  if (!completion.outcome.ok()) {
+    // Lockstep could not run the step (lay out its folder, store what
+    // it wrote). That ended the run on the spot, with no manifest and no
+    // reason recorded (found by a tester); now the step fails with the
+    // error, and the run ends as after any failed step.
+    const Status& error = completion.outcome.status();
+    report.message = "lockstep could not run the step: " + error.message();
+    if (report_.error.ok()) {
+      report_.error = error;
+      report_.failure = "step " + report.name + ": " + report.message;
+    }
+    RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kFailed, nullptr,
+                                    iteration));
+    finish("failed", report.message);
+    return Status::Ok();
+  }
   const StepOutcome& outcome = *completion.outcome;
   // A step stopped by Ctrl-C, or failed while Ctrl-C stopped its retries.
   if (outcome.process.cancelled ||
@@ -1803,13 +1823,29 @@ Status RunState::Schedule(const std::vector<size_t>& order) {
 }
 
 Result<RunReport> RunState::Run() {
+  Result<RunReport> report = RunSteps();
+  if (!report.ok() && run_lock_) {
+    run_lock_->NoteError(report.status().message());
+  }
+  return report;
+}
+
+// Records the end of a run that ends here (no report reaches a caller to
+// record it with a manifest), with `failure` as its reason.
+Status RunState::RecordEnd(const std::string& failure) {
+  RETURN_IF_ERROR(metadata_->FinishRun(report_.run_id, report_.status, "",
+                                       "", failure));
+  run_lock_->EndRecorded();
+  return Status::Ok();
+}
+
+Result<RunReport> RunState::RunSteps() {
   RETURN_IF_ERROR(Start());
   Status environment = CheckEnvironment();
   if (!environment.ok() || !report_.failure.empty()) {
     report_.finished_ms = NowUnixMillis();
     report_.status = "failed";
-    Status finished = metadata_->FinishRun(report_.run_id, report_.status,
-                                           "", "");
+    Status finished = RecordEnd(report_.failure);
     RETURN_IF_ERROR(environment);
     RETURN_IF_ERROR(finished);
     return report_;
@@ -1874,9 +1910,9 @@ Result<RunReport> RunState::Run() {
                    : failed_    ? "failed"
                                 : "succeeded";
   if (!status.ok()) {
-    // No report reaches a caller to record the end: record it here.
-    Status finished = metadata_->FinishRun(report_.run_id, report_.status,
-                                           "", "");
+    // The error is the run's reason: without it, a run failed on a full
+    // disk had neither a manifest nor a word why (found by a tester).
+    Status finished = RecordEnd(status.message());
     RETURN_IF_ERROR(status);
     RETURN_IF_ERROR(finished);
   }

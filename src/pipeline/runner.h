@@ -93,9 +93,16 @@ struct RunReport {
   std::vector<StepReport> steps;  // In the order they were decided.
   std::vector<SnapshotUse> snapshots;
   std::vector<std::string> warnings;
-  // Why the run failed before any step started (lockfile drift with
-  // on_drift: fail); empty otherwise.
+  // Why the run failed other than by a step's own doing: lockfile drift
+  // with on_drift: fail (no step ran), or `error`; empty otherwise. The
+  // run's record keeps it as the label lockstep.failure.
   std::string failure;
+  // The first error Lockstep itself met running a step: an I/O or
+  // internal error (a step folder it could not lay out, outputs it could
+  // not store). That step failed with it, and the run went on as after
+  // any failed step, to its finally: steps and its manifest; `run` then
+  // exits with this error's code. OK when there was none.
+  Status error;
   // Each lockfile's verification (env::LockVerification::ToJson plus
   // "on_drift") and each image the steps ran in ({"reference", "digest",
   // "resolved_from_tag"}), for the manifest's environment.

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,7 +85,9 @@ Status DescribeEntry(const fs::path& path, const std::string& name,
                      archive_entry* entry) {
   struct stat info;
   if (::lstat(path.c_str(), &info) != 0) {
-    return Status::Internal("cannot stat " + path.string());
+    // Why, too: a path past PATH_MAX that a step made reads here.
+    return Status::Internal("cannot stat " + path.string() + ": " +
+                            std::strerror(errno));
   }
   Libarchive().entry_set_pathname(entry, name.c_str());
   Libarchive().entry_set_mtime(entry, 0, 0);
