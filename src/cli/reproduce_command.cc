@@ -144,11 +144,17 @@ int ReproduceTarget(const GlobalOptions& globals,
   Result<OpenedStore> opened = OpenStoreAndMetadata(
       globals, is_file ? store::CreateIfMissing::kYes
                        : store::CreateIfMissing::kNo);
+  // A run id is looked up in the store's records: a store that cannot be
+  // read (a full or read-only disk) is that error, exit 6, not a missing
+  // manifest file named like the run (found by a tester). Only a store
+  // that does not exist, or a run it does not have, is exit 2.
+  if (!is_file && !opened.ok()) {
+    return ReportError(opened.status());
+  }
   Result<std::string> path =
       ManifestOf(flags.target, opened.ok() ? &opened.value() : nullptr);
   if (!path.ok()) {
-    ReportError(path.status());
-    return kReproduceMissing;
+    return ReportError(path.status());
   }
   if (!is_file) {
     if (std::optional<int> failed = LoadOrExit(*path, &document)) {
@@ -156,8 +162,7 @@ int ReproduceTarget(const GlobalOptions& globals,
     }
   }
   if (!opened.ok()) {
-    ReportError(opened.status());
-    return kReproduceMissing;
+    return ReportError(opened.status());
   }
 
   InstallCancellationHandlers();

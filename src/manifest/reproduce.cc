@@ -428,6 +428,17 @@ Status Reproducer::ReproduceStep(const Json& step) {
   ASSIGN_OR_RETURN(pipeline::StepOutcome outcome,
                    pipeline::ExecuteStep(invocation, blobs_, config));
   verdict.executed = true;
+  // Lockstep itself could not write in the store (its disk full or
+  // read-only), so the step failing says nothing about reproducibility:
+  // an I/O error with no verdict, not a divergence (found by a tester).
+  // A step whose own writes fail there also complains on stderr, which
+  // Lockstep then cannot copy into the step's log.
+  if (!outcome.succeeded() && !outcome.process.stderr_file_error.empty()) {
+    return Status::Unavailable(
+        "step " + name + ": cannot tell whether it reproduces: Lockstep "
+        "could not write its stderr log (" +
+        outcome.process.stderr_file_error + "), and " + outcome.failure);
+  }
   if (!outcome.succeeded()) {
     verdict.status = "diverged";
     verdict.note = "the step failed when re-run: " + outcome.failure;
