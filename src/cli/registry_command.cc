@@ -32,6 +32,7 @@
 #include "share/expiry.h"
 #include "share/layer_files.h"
 #include "share/share.h"
+#include "store/space_reserve.h"
 
 namespace lockstep::cli {
 namespace {
@@ -232,6 +233,17 @@ void ReportDecision(const registry::CleanupDecision& d, bool dry_run,
               what.c_str(), d.reason.c_str(), dry_run ? " [dry run]" : "");
 }
 
+// On a full disk, gc and cleanup give themselves the store's reserve
+// (store/space_reserve.h): their databases need room to record what they
+// remove. gc makes the reserve again once it has freed space.
+void UseSpaceReserveIfFull(const std::filesystem::path& root,
+                           const GlobalOptions& globals) {
+  if (store::ReleaseSpaceReserveIfLow(root) && !globals.quiet) {
+    LogInfo("the disk is full: using the store's {} KiB space reserve",
+            store::kSpaceReserveBytes >> 10);
+  }
+}
+
 int RunCleanup(const GlobalOptions& globals, const std::string& policy_path,
                const std::string& repository, bool dry_run,
                bool trust_metadata) {
@@ -241,6 +253,7 @@ int RunCleanup(const GlobalOptions& globals, const std::string& policy_path,
   if (!policies.ok()) return ReportError(policies.status());
   auto location = OpenStore(globals, store::CreateIfMissing::kNo);
   if (!location.ok()) return ReportError(location.status());
+  if (!dry_run) UseSpaceReserveIfFull(location->root, globals);
   auto registry = dry_run ? registry::Registry::OpenToLook(location->root)
                           : registry::Registry::Open(location->root);
   if (!registry.ok()) return ReportError(registry.status());
@@ -361,6 +374,7 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   }
   auto location = OpenStore(globals, store::CreateIfMissing::kNo);
   if (!location.ok()) return ReportError(location.status());
+  if (!dry_run) UseSpaceReserveIfFull(location->root, globals);
   auto registry = dry_run ? registry::Registry::OpenToLook(location->root)
                           : registry::Registry::Open(location->root);
   if (!registry.ok()) return ReportError(registry.status());
@@ -392,6 +406,9 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   auto scratch = pipeline::SweepAbandonedScratch(location->root, *grace_ms,
                                                  dry_run);
   if (!scratch.ok()) return ReportError(scratch.status());
+  // Made again (or for the first time, in an older store) once there is
+  // room: gc is what frees it.
+  if (!dry_run) (void)store::RefillSpaceReserve(location->root);
 
   if (globals.json) {
     nlohmann::json swept = nlohmann::json::array();

@@ -41,8 +41,62 @@ TEST_F(IdentityTest, ANewStoreGetsAnIdThatNeverChanges) {
 // records it in the database too, not from whichever command opens it.
 TEST_F(IdentityTest, AnExistingStoreWithoutAnIdIsLeftWithout) {
   fs::create_directories(root_ / "blobs");
+  ASSERT_TRUE(WriteFileAtomically(root_ / "metadata.db", "").ok());
   ASSERT_TRUE(InitializeStoreLayout(root_).ok());
   EXPECT_TRUE(ReadStoreId(root_).status().IsNotFound());
+  Result<StoreLocation> located =
+      LocateStore(root_.string(), CreateIfMissing::kNo);
+  ASSERT_TRUE(located.ok()) << located.status().message();
+  EXPECT_FALSE(located->created);
+  EXPECT_TRUE(ReadStoreId(root_).status().IsNotFound());
+}
+
+// What a creation killed after its folders but before its id left (an
+// earlier Lockstep made the folders first): no store to a command that
+// only reads, and a new store, finished with an id, to one that writes.
+TEST_F(IdentityTest, TheEmptyFoldersOfAStoppedCreationAreNoStoreYet) {
+  for (const char* sub : {"blobs/sha256", "runs", "tmp", "work"}) {
+    fs::create_directories(root_ / sub);
+  }
+  ASSERT_TRUE(WriteFileAtomically(root_ / "tmp" / "x.tmp", "").ok());
+  Result<StoreLocation> read =
+      LocateStore(root_.string(), CreateIfMissing::kNo);
+  ASSERT_TRUE(read.status().IsNotFound());
+  EXPECT_EQ(read.status().message(),
+            "no Lockstep store at " + root_.string() +
+                " (run a pipeline or snapshot data to create one, or pass "
+                "--store)");
+  Result<StoreLocation> written =
+      LocateStore(root_.string(), CreateIfMissing::kYes);
+  ASSERT_TRUE(written.ok()) << written.status().message();
+  EXPECT_TRUE(written->created);
+  Result<std::string> id = ReadStoreId(root_);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  written = LocateStore(root_.string(), CreateIfMissing::kNo);
+  ASSERT_TRUE(written.ok()) << written.status().message();
+  EXPECT_FALSE(written->created);
+  EXPECT_EQ(*ReadStoreId(root_), *id);
+}
+
+// A creation that fails part way (out of space, say) leaves the id and no
+// blobs/, so the folder is no store until the next command finishes it.
+TEST_F(IdentityTest, AStoreGetsItsIdBeforeTheFolderThatMarksIt) {
+  ASSERT_TRUE(WriteFileAtomically(root_ / "work", "in the way").ok());
+  Status failed = InitializeStoreLayout(root_);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_TRUE(failed.message().starts_with(
+      "cannot create " + (root_ / "work").string() + ": "))
+      << failed.message();
+  Result<std::string> id = ReadStoreId(root_);
+  ASSERT_TRUE(id.ok()) << id.status().message();
+  EXPECT_FALSE(fs::exists(root_ / "blobs"));
+  EXPECT_TRUE(LocateStore(root_.string(), CreateIfMissing::kNo)
+                  .status()
+                  .IsNotFound());
+  fs::remove(root_ / "work");
+  ASSERT_TRUE(LocateStore(root_.string(), CreateIfMissing::kYes).ok());
+  EXPECT_EQ(*ReadStoreId(root_), *id);
+  EXPECT_TRUE(fs::is_directory(root_ / "blobs" / "sha256"));
 }
 
 TEST_F(IdentityTest, TwoStoresGetDifferentIds) {

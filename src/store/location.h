@@ -28,7 +28,10 @@ Result<StoreLocation> LocateStore(const std::string& explicit_root,
                                   CreateIfMissing create);
 
 // Creates the store's fixed folders under `root` and, for a new store
-// (no blobs/ yet), its id (store/identity.h).
+// (no blobs/ yet, or only the empty folders of a creation stopped before
+// its id was made), its id (store/identity.h). The id is made first and
+// blobs/ last, so a creation stopped at any point leaves a folder that is
+// no store yet or a store with its id.
 Status InitializeStoreLayout(const std::filesystem::path& root);
 
 }  // namespace lockstep::store

@@ -110,6 +110,22 @@ expect_exit 5 "$LOCKSTEP" gc --grace 0s --store "$L"
 expect_contains stderr.txt "gc refuses to run: $L/store-id is missing (a \
 store made by an older Lockstep); run \`lockstep store migrate\` once"
 
+# A creation killed after its folders but before its id (brk-P finding
+# 6) left them empty: the next command finishes the store, and gc and
+# verify take it for a new store, not one from an older Lockstep.
+H="$TEST_DIR/half"
+mkdir -p "$H/blobs/sha256" "$H/runs" "$H/tmp" "$H/work"
+expect_exit 2 "$LOCKSTEP" data list --store "$H"
+expect_eq "$(cat stderr.txt)" "lockstep: error: no Lockstep store at $H \
+(run a pipeline or snapshot data to create one, or pass --store)" \
+  "an unfinished store is no store to a command that reads"
+expect_exit 0 "$LOCKSTEP" data snapshot a.csv --name first --store "$H"
+expect_eq "$(cat stderr.txt)" "lockstep: created a new store at $H" \
+  "an unfinished store is finished"
+[[ "$(cat "$H/store-id")" =~ ^[0-9a-f]{32}$ ]] || fail "no store-id in $H"
+expect_exit 0 "$LOCKSTEP" store verify --store "$H"
+expect_exit 0 "$LOCKSTEP" gc --grace 0s --store "$H"
+
 # PostgreSQL: the database the store has always used needs no
 # --trust-metadata; a fresh database and an older one are refused.
 PG_DIR="$TEST_DIR/pg"
