@@ -151,7 +151,11 @@ void AddServe(CLI::App& group, CommandContext context) {
       }
       auto location = OpenStore(*context.globals, store::CreateIfMissing::kYes);
       if (!location.ok()) return ReportError(location.status());
-      auto registry = registry::Registry::Open(location->root);
+      // A read-only server makes no index in a store that never served
+      // (which may be on a read-only file system): it serves nothing.
+      auto registry = flags->read_only
+                          ? registry::Registry::OpenToLook(location->root)
+                          : registry::Registry::Open(location->root);
       if (!registry.ok()) return ReportError(registry.status());
       registry::ServeOptions options;
       options.host = listen->first;

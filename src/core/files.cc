@@ -61,6 +61,35 @@ Status ErrnoStatus(const fs::path& path, int error) {
   return Status::Unavailable(message);
 }
 
+Status ExplainUnwritableDatabase(const fs::path& database, Status status) {
+  // A damaged or busy database is that, wherever it is.
+  if (status.IsDataLoss() || status.IsAborted()) return status;
+  std::error_code ignored;
+  fs::path folder = fs::absolute(database, ignored).parent_path();
+  // A folder the database would be made in (a store's registry/, say)
+  // may be missing because it could not be made: look at its parent.
+  int error = 0;
+  while (true) {
+    if (::access(folder.c_str(), W_OK) == 0) return status;
+    error = errno;
+    if (error != ENOENT || !folder.has_relative_path()) break;
+    folder = folder.parent_path();
+  }
+  std::string why;
+  if (error == EROFS) {
+    why = " is on a read-only file system";
+  } else if (error == EACCES || error == EPERM) {
+    why = " is not writable by this user";
+  } else {
+    return status;
+  }
+  return Status::Unavailable(database.string() +
+                             ": cannot open the database: " +
+                             folder.string() + why +
+                             ", and SQLite writes beside a database even "
+                             "to read it");
+}
+
 fs::path UniqueTempPath(const fs::path& directory, std::string_view prefix) {
   return directory / (std::string(prefix) + RandomSuffix() + ".tmp");
 }

@@ -72,6 +72,14 @@ void RemoveAllQuietly(const fs::path& path);
 // path, InvalidArgument for a folder where a file belongs, else Unavailable.
 Status ErrnoStatus(const fs::path& path, int error);
 
+// `status`, a failure to open the database file `database`, or, when the
+// database's folder (or the nearest one that exists) cannot be written
+// to, one that says so: "DATABASE: cannot open the database: FOLDER is on
+// a read-only file system" (or "is not writable by this user"). SQLite
+// writes beside a database (its journal or write-ahead log) even to read
+// it, and says only "unable to open database file".
+Status ExplainUnwritableDatabase(const fs::path& database, Status status);
+
 }  // namespace lockstep
 
 #endif  // LOCKSTEP_CORE_FILES_H_

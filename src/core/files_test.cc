@@ -58,6 +58,34 @@ TEST_F(FilesTest, DocumentBeyondTheLimitIsRefusedNamingIt) {
             StatusCode::kInvalidArgument);
 }
 
+// SQLite says only "unable to open database file" for a database in a
+// folder it cannot write (brk-P finding 7); a read-only file system is
+// covered by tests/e2e/store_read_only_test.sh.
+TEST_F(FilesTest, AnUnwritableDatabaseFolderIsNamed) {
+  Status opaque = Status::Internal("x.db: unable to open database file");
+  fs::path database = dir_ / "store" / "registry" / "index.db";
+  fs::create_directories(dir_ / "store");
+  EXPECT_EQ(ExplainUnwritableDatabase(database, opaque).message(),
+            opaque.message());  // Writable: SQLite's word stands.
+  Status damaged = Status::DataLoss("x.db: file is not a database");
+  fs::permissions(dir_ / "store", fs::perms::owner_read |
+                                      fs::perms::owner_exec);
+  EXPECT_EQ(ExplainUnwritableDatabase(database, damaged).message(),
+            damaged.message());
+  if (::geteuid() == 0) {
+    fs::permissions(dir_ / "store", fs::perms::owner_all);
+    GTEST_SKIP() << "root writes to any folder it may not";
+  }
+  Status explained = ExplainUnwritableDatabase(database, opaque);
+  fs::permissions(dir_ / "store", fs::perms::owner_all);
+  EXPECT_TRUE(explained.code() == StatusCode::kUnavailable);
+  EXPECT_EQ(explained.message(),
+            database.string() + ": cannot open the database: " +
+                (dir_ / "store").string() +
+                " is not writable by this user, and SQLite writes beside "
+                "a database even to read it");
+}
+
 TEST_F(FilesTest, MissingFileIsNotFound) {
   EXPECT_EQ(ReadFile(dir_ / "nope").status().code(), StatusCode::kNotFound);
 }

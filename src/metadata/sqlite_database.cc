@@ -10,6 +10,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "core/files.h"
 #include "metadata/sql.h"
 
 namespace lockstep::metadata {
@@ -252,7 +253,8 @@ Result<std::unique_ptr<SqlDatabase>> OpenSqlite(const std::string& path) {
   if (code != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close_v2(db);
-    return Status::Unavailable("cannot open " + path + ": " + message);
+    return ExplainUnwritableDatabase(
+        path, Status::Unavailable("cannot open " + path + ": " + message));
   }
   sqlite3_busy_timeout(db, kBusyTimeoutMillis);
   auto database = std::make_unique<SqliteDatabase>(db);
@@ -266,7 +268,9 @@ Result<std::unique_ptr<SqlDatabase>> OpenSqlite(const std::string& path) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20 + attempt * 5));
   }
-  RETURN_IF_ERROR(status.WithContext(path));
+  if (!status.ok()) {
+    return ExplainUnwritableDatabase(path, status.WithContext(path));
+  }
   return std::unique_ptr<SqlDatabase>(std::move(database));
 }
 

@@ -6,6 +6,8 @@
 
 #include <system_error>
 
+#include "core/files.h"
+
 namespace lockstep::registry {
 namespace {
 
@@ -210,13 +212,15 @@ Result<std::unique_ptr<Index>> Index::Open(const std::filesystem::path& db) {
   if (rc != SQLITE_OK) {
     std::string message = handle ? sqlite3_errmsg(handle) : "out of memory";
     sqlite3_close(handle);
-    return Status::Unavailable(db.string() + ": " + message);
+    return ExplainUnwritableDatabase(
+        db, Status::Unavailable(db.string() + ": " + message));
   }
   std::unique_ptr<Index> index(new Index(handle));
   sqlite3_busy_timeout(handle, 60000);
-  RETURN_IF_ERROR(index->Exec("PRAGMA journal_mode=WAL"));
-  RETURN_IF_ERROR(index->Exec("PRAGMA synchronous=NORMAL"));
-  RETURN_IF_ERROR(index->Exec(kSchema));
+  Status ready = index->Exec("PRAGMA journal_mode=WAL");
+  if (ready.ok()) ready = index->Exec("PRAGMA synchronous=NORMAL");
+  if (ready.ok()) ready = index->Exec(kSchema);
+  if (!ready.ok()) return ExplainUnwritableDatabase(db, ready);
   return index;
 }
 

@@ -105,8 +105,8 @@ class Registry {
       const std::filesystem::path& store_root);
 
   // As Open, for a command that only looks (`gc --dry-run`, `cleanup
-  // --dry-run`): in a store that never served, the registry is empty and
-  // no index is made for it.
+  // --dry-run`, `registry serve --read-only`): in a store that never
+  // served, the registry is empty and no index is made for it.
   static Result<std::unique_ptr<Registry>> OpenToLook(
       const std::filesystem::path& store_root);
 
