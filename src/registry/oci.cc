@@ -2,6 +2,8 @@
 
 #include "registry/oci.h"
 
+#include <cerrno>
+#include <cstring>
 #include <limits>
 #include <regex>
 
@@ -185,7 +187,19 @@ ApiError Unavailable(const std::string& m) {
   return Make(503, "UNAVAILABLE", m);
 }
 ApiError InternalError(const Status& status) {
-  return Make(500, "UNKNOWN", status.message());
+  const std::string& cause = status.message();
+  auto says = [&](const char* text) {
+    return cause.find(text) != std::string::npos;
+  };
+  // The text of ENOSPC and EROFS (ErrnoStatus) and of SQLite's
+  // SQLITE_FULL and SQLITE_READONLY.
+  std::string message =
+      says(std::strerror(ENOSPC)) || says("database or disk is full")
+          ? "the registry's disk is full"
+      : says(std::strerror(EROFS)) || says("readonly database")
+          ? "the registry's store is on a read-only file system"
+          : "the registry failed to answer; its log says why";
+  return ApiError{500, "UNKNOWN", message, cause};
 }
 
 bool IsValidRepositoryName(std::string_view name) {

@@ -42,6 +42,9 @@ struct ApiError {
   int http_status = 500;
   std::string code;
   std::string message;
+  // Why the registry failed, for its own log and never sent: it names
+  // the server's files, which a client can do nothing with.
+  std::string cause;
 
   // The spec's error body: {"errors":[{"code","message","detail"}]}.
   std::string ToJson() const;
@@ -95,7 +98,9 @@ ApiError TooManyRequests(const std::string& message);
 // answer now (out of open files, an I/O error) but the content may be
 // there; never a 404 that would tell a client it is gone.
 ApiError Unavailable(const std::string& message);
-// Wraps an internal Status (I/O, database) as a 500.
+// Wraps an internal Status (I/O, database) as a 500. The client's
+// message says what it can act on (a full disk, a read-only store) or
+// that the registry's log has the cause; the Status goes to `cause`.
 ApiError InternalError(const Status& status);
 
 // The spec's repository name pattern, path components joined by '/'.

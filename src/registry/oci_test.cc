@@ -157,5 +157,36 @@ TEST(CanonicalMediaTypeTest, DropsParametersBlanksAndCase) {
   EXPECT_EQ(CanonicalMediaType(" ; x=y"), "");
 }
 
+// A 500's body names no file of the server's (brk-P finding 8); the
+// server logs the cause.
+TEST(InternalErrorTest, TellsTheClientWhatFailedAndKeepsTheCause) {
+  Status full = Status::Unavailable(
+      "/srv/store/tmp/upload-6a1a.tmp: No space left on device");
+  ApiError error = InternalError(full);
+  EXPECT_EQ(error.http_status, 500);
+  EXPECT_EQ(error.code, "UNKNOWN");
+  EXPECT_EQ(error.message, "the registry's disk is full");
+  EXPECT_EQ(error.cause, full.message());
+  EXPECT_EQ(error.ToJson(),
+            "{\"errors\":[{\"code\":\"UNKNOWN\",\"detail\":{},"
+            "\"message\":\"the registry's disk is full\"}]}");
+  EXPECT_EQ(InternalError(Status::Unavailable(
+                              "running 'COMMIT': database or disk is full"))
+                .message,
+            "the registry's disk is full");
+  EXPECT_EQ(InternalError(Status::Unavailable(
+                              "/srv/store/registry/index.db: attempt to "
+                              "write a readonly database"))
+                .message,
+            "the registry's store is on a read-only file system");
+  EXPECT_EQ(InternalError(Status::Unavailable(
+                              "/srv/store/blobs: Read-only file system"))
+                .message,
+            "the registry's store is on a read-only file system");
+  EXPECT_EQ(InternalError(Status::Internal("/srv/store/x: disk I/O error"))
+                .message,
+            "the registry failed to answer; its log says why");
+}
+
 }  // namespace
 }  // namespace lockstep::registry

@@ -93,7 +93,14 @@ Route ParseRoute(const std::string& path) {
 // and the 2-byte "{}" of /v2/ grew to 22.
 constexpr char kJson[] = "application/json; charset=utf-8";
 
-void SendError(httplib::Response& res, const ApiError& error) {
+// A 500 is the registry's own failure, which its client cannot see the
+// cause of: the operator reads it here, as distribution logs every 5xx.
+void SendError(const httplib::Request& req, httplib::Response& res,
+               const ApiError& error) {
+  if (error.http_status == 500) {
+    LogError("registry: {} {}: 500 {}: {}", req.method, req.path,
+             error.code, error.cause.empty() ? error.message : error.cause);
+  }
   res.status = error.http_status;
   // Busy, not wrong: a client may ask again in a second.
   if (error.http_status == 429 || error.http_status == 503) {
@@ -310,7 +317,7 @@ class Handlers {
                       const httplib::ContentReader& reader) {
       if (RefuseReadBody(req, res, reader)) return;
       if (HasBody(req)) Drain(reader);
-      SendError(res, ApiError{404, "NOT_FOUND", "no such endpoint"});
+      SendError(req, res, ApiError{404, "NOT_FOUND", "no such endpoint"});
     };
     server.Put(R"(/.*)", outside);
     server.Post(R"(/.*)", outside);
@@ -339,7 +346,7 @@ class Handlers {
     const_cast<httplib::Request&>(req).method =
         req.get_header_value(kUnreadMethodHeader);
     res.set_header("Docker-Distribution-API-Version", "registry/2.0");
-    SendError(res, kUnreadBody);
+    SendError(req, res, kUnreadBody);
     return true;
   }
 
@@ -399,11 +406,11 @@ class Handlers {
         return IssueToken(req, res);
       }
       if (req.path.starts_with("/v2/")) return Get(req, res);
-      SendError(res, ApiError{404, "NOT_FOUND", "no such endpoint"});
+      SendError(req, res, ApiError{404, "NOT_FOUND", "no such endpoint"});
     } catch (const std::exception& e) {
       res = httplib::Response();
       SetAcceptRanges(res, "none");
-      SendError(res, ApiError{500, "UNKNOWN", e.what()});
+      SendError(req, res, InternalError(Status::Internal(e.what())));
     }
   }
 
@@ -480,7 +487,7 @@ class Handlers {
     if (write && options_.read_only) {
       // As distribution's read-only mode: 405 naming the methods left.
       res.set_header("Allow", "GET, HEAD");
-      SendError(res, Unsupported("this registry is read-only"));
+      SendError(req, res, Unsupported("this registry is read-only"));
       return false;
     }
     std::string user;
@@ -488,24 +495,24 @@ class Handlers {
       case Verdict::kAllowed:
         return true;
       case Verdict::kDenied:
-        SendError(res, Denied("user " + user + " may not " +
-                              (write ? "push to " : "pull from ") +
-                              (repo.empty() ? "this registry" : repo)));
+        SendError(req, res, Denied("user " + user + " may not " +
+                                   (write ? "push to " : "pull from ") +
+                                   (repo.empty() ? "this registry" : repo)));
         return false;
       case Verdict::kBadCredentials:
         res.set_header("WWW-Authenticate", Challenge(req, repo, write));
-        SendError(res, Unauthorized("wrong user name, password or token"));
+        SendError(req, res, Unauthorized("wrong user name, password or token"));
         return false;
       case Verdict::kNoCredentials:
         res.set_header("WWW-Authenticate", Challenge(req, repo, write));
-        SendError(res, Unauthorized("authentication required"));
+        SendError(req, res, Unauthorized("authentication required"));
         return false;
       case Verdict::kInsufficientScope:
         res.set_header("WWW-Authenticate",
                        Challenge(req, repo, write, true));
-        SendError(res, Unauthorized("the token does not grant " +
-                                    std::string(write ? "push" : "pull") +
-                                    " on " + repo));
+        SendError(req, res, Unauthorized("the token does not grant " +
+                                         std::string(write ? "push" : "pull") +
+                                         " on " + repo));
         return false;
     }
     return false;
@@ -521,7 +528,7 @@ class Handlers {
       std::optional<std::string> checked = auth->CheckBasic(header);
       if (!checked) {
         res.set_header("WWW-Authenticate", "Basic realm=\"lockstep\"");
-        return SendError(res, Unauthorized("wrong user name or password"));
+        return SendError(req, res, Unauthorized("wrong user name or password"));
       }
       user = *checked;
     }
@@ -565,19 +572,20 @@ class Handlers {
         return GetBlob(req, res, route);
       case Route::kUpload: {
         auto state = registry_.UploadStatus(route.repo, route.rest);
-        if (!state.ok()) return SendError(res, state.error());
+        if (!state.ok()) return SendError(req, res, state.error());
         return SendUploadState(res, route.repo, *state, 204);
       }
       case Route::kReferrers:
         return GetReferrers(req, res, route);
       default:
-        return SendError(res, ApiError{404, "NOT_FOUND", "no such endpoint"});
+        return SendError(req, res,
+                         ApiError{404, "NOT_FOUND", "no such endpoint"});
     }
   }
 
   void GetCatalog(const httplib::Request& req, httplib::Response& res) {
     auto parsed_n = ParseN(req);
-    if (!parsed_n.ok()) return SendError(res, parsed_n.error());
+    if (!parsed_n.ok()) return SendError(req, res, parsed_n.error());
     std::optional<int64_t> n = *parsed_n;
     std::string last = req.get_param_value("last");
     // Only what the caller may read: names alone tell too much.
@@ -587,7 +595,7 @@ class Handlers {
     auto page = registry_.Catalog(n, last, [&](const std::string& repo) {
       return auth == nullptr || auth->Allowed(user, repo, false);
     });
-    if (!page.ok()) return SendError(res, page.error());
+    if (!page.ok()) return SendError(req, res, page.error());
     if (page->more) {
       res.set_header("Link", "</v2/_catalog?n=" + std::to_string(*n) +
                                  "&last=" + page->tags.back() +
@@ -600,10 +608,10 @@ class Handlers {
   void GetTags(const httplib::Request& req, httplib::Response& res,
                const Route& route) {
     auto parsed_n = ParseN(req);
-    if (!parsed_n.ok()) return SendError(res, parsed_n.error());
+    if (!parsed_n.ok()) return SendError(req, res, parsed_n.error());
     std::optional<int64_t> n = *parsed_n;
     auto page = registry_.ListTags(route.repo, n, req.get_param_value("last"));
-    if (!page.ok()) return SendError(res, page.error());
+    if (!page.ok()) return SendError(req, res, page.error());
     if (page->more) {
       res.set_header("Link", "</v2/" + route.repo + "/tags/list?n=" +
                                  std::to_string(*n) + "&last=" +
@@ -614,10 +622,10 @@ class Handlers {
     res.set_content(body.dump(), kJson);
   }
 
-  void GetManifest(const httplib::Request&, httplib::Response& res,
+  void GetManifest(const httplib::Request& req, httplib::Response& res,
                    const Route& route) {
     auto manifest = registry_.GetManifest(route.repo, route.rest);
-    if (!manifest.ok()) return SendError(res, manifest.error());
+    if (!manifest.ok()) return SendError(req, res, manifest.error());
     res.status = 200;
     res.set_header("Docker-Content-Digest", manifest->digest.ToString());
     res.set_content(manifest->body, manifest->media_type.c_str());
@@ -626,15 +634,16 @@ class Handlers {
   void GetBlob(const httplib::Request& req, httplib::Response& res,
                const Route& route) {
     auto blob = registry_.StatBlob(route.repo, route.rest);
-    if (!blob.ok()) return SendError(res, blob.error());
+    if (!blob.ok()) return SendError(req, res, blob.error());
     int fd = ::open(blob->path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
-      return SendError(res, BlobUnknown("blob " + route.rest + " vanished"));
+      return SendError(req, res,
+                       BlobUnknown("blob " + route.rest + " vanished"));
     }
     if (fd < 0) {
       // Out of open files, say: the blob is there, this answer is not.
-      return SendError(res, Unavailable("cannot open blob " + route.rest +
-                                        ": " + std::strerror(errno)));
+      return SendError(req, res, Unavailable("cannot open blob " + route.rest +
+                                             ": " + std::strerror(errno)));
     }
     auto file = std::shared_ptr<int>(new int(fd), [](int* f) {
       ::close(*f);
@@ -690,7 +699,7 @@ class Handlers {
                     const Route& route) {
     std::string filter = req.get_param_value("artifactType");
     auto index = registry_.Referrers(route.repo, route.rest, filter);
-    if (!index.ok()) return SendError(res, index.error());
+    if (!index.ok()) return SendError(req, res, index.error());
     if (!filter.empty()) {
       res.set_header("OCI-Filters-Applied", "artifactType");
     }
@@ -732,8 +741,8 @@ class Handlers {
     }
     Drain(reader);
     if (req.method != "DELETE") {
-      return SendError(res, ApiError{405, "UNSUPPORTED",
-                                     "method not allowed here"});
+      return SendError(req, res, ApiError{405, "UNSUPPORTED",
+                                          "method not allowed here"});
     }
     ApiResult<Empty> done = Empty{};
     if (route.kind == Route::kUpload) {
@@ -750,7 +759,7 @@ class Handlers {
       res.set_header("Allow", route.kind == Route::kBlob ? "GET, HEAD"
                                                          : "GET, HEAD, PUT");
     }
-    if (!done.ok()) return SendError(res, done.error());
+    if (!done.ok()) return SendError(req, res, done.error());
     res.status = route.kind == Route::kUpload ? 204 : 202;
   }
 
@@ -769,7 +778,7 @@ class Handlers {
       if (Check(req, from, false, &user) != Verdict::kAllowed) from.clear();
       auto outcome = registry_.MountOrStart(route.repo, from,
                                             req.get_param_value("mount"));
-      if (!outcome.ok()) return SendError(res, outcome.error());
+      if (!outcome.ok()) return SendError(req, res, outcome.error());
       if (outcome->mounted) {
         res.status = 201;
         res.set_header("Location", "/v2/" + route.repo + "/blobs/" +
@@ -782,7 +791,7 @@ class Handlers {
     auto started = registry_.StartUpload(route.repo);
     if (!started.ok()) {
       Drain(reader);
-      return SendError(res, started.error());
+      return SendError(req, res, started.error());
     }
     if (!req.has_param("digest")) {
       Drain(reader);
@@ -820,7 +829,7 @@ class Handlers {
         auto current = registry_.UploadStatus(route.repo, route.rest);
         if (current.ok()) SendUploadState(res, route.repo, *current, 416);
       }
-      return SendError(res, state.error());
+      return SendError(req, res, state.error());
     }
     SendUploadState(res, route.repo, *state, 202);
   }
@@ -831,7 +840,7 @@ class Handlers {
     auto valid = ParseDigestParam(req.get_param_value("digest"));
     if (!valid.ok()) {
       Drain(reader);
-      return SendError(res, valid.error());
+      return SendError(req, res, valid.error());
     }
     bool consumed = false;
     auto span = ChunkSpan(req);
@@ -839,11 +848,11 @@ class Handlers {
                            : ApiResult<UploadState>(span.error());
     if (!state.ok()) {
       if (!consumed) Drain(reader);
-      return SendError(res, state.error());
+      return SendError(req, res, state.error());
     }
     std::string digest = req.get_param_value("digest");
     auto finished = registry_.FinishUpload(route.repo, route.rest, digest);
-    if (!finished.ok()) return SendError(res, finished.error());
+    if (!finished.ok()) return SendError(req, res, finished.error());
     res.status = 201;
     res.set_header("Location", "/v2/" + route.repo + "/blobs/" + digest);
     res.set_header("Docker-Content-Digest", digest);
@@ -858,7 +867,7 @@ class Handlers {
     });
     auto outcome = registry_.PutManifest(
         route.repo, route.rest, req.get_header_value("Content-Type"), body);
-    if (!outcome.ok()) return SendError(res, outcome.error());
+    if (!outcome.ok()) return SendError(req, res, outcome.error());
     res.status = 201;
     std::string digest = outcome->digest.ToString();
     res.set_header("Location", "/v2/" + route.repo + "/manifests/" + digest);
