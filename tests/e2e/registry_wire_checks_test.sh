@@ -115,12 +115,18 @@ NEXT = b"GET /v2/_catalog HTTP/1.1\r\nHost: x\r\n\r\n"
 def run(*parts):
     s = socket.create_connection((host, int(port)))
     s.settimeout(2)
-    for part in parts:
+    for i, part in enumerate(parts):
+        if i > 0:
+            # Time for the server to read the last part before this one
+            # comes: httplib 0.11 leaves a request that arrives with the
+            # previous one unread until more bytes come
+            # (docs/registry.md). 0.3 s was once too short on a loaded
+            # machine.
+            time.sleep(1)
         try:
             s.sendall(part)
         except OSError:
             pass
-        time.sleep(0.3)
     data, state = b"", "open"
     try:
         while True:
