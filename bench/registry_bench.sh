@@ -28,21 +28,34 @@
 #   scripts/install-deps.sh --bench
 #   bench/registry_bench.sh [--large] [--reps N] [--lockstep build/lockstep]
 #   bench/registry_bench.sh --against OTHER_LOCKSTEP [--reps N]
+#   bench/registry_bench.sh --layer-counts [--reps N]
+#   bench/registry_bench.sh --wire
 # The second form compares two lockstep binaries (a branch and main) on
 # the push of the 200-layer image alone, alternated in each of N rounds
-# on fresh servers, and prints each one's median push time.
+# on fresh servers, and prints each one's median push time. The third
+# pushes images of 50, 100, 200 and 400 small layers to both servers and
+# prints, for each count, the median wall times, their ratio and skopeo's
+# own CPU time: what the client costs as the layer count grows, which no
+# server can take off the wall-clock time. The fourth captures one push
+# and one pull of the 200-layer image per server with tcpdump and splits
+# each between the server's time on the wire and the client's
+# (bench/registry_wire_time.py).
 set -euo pipefail
 
 lockstep=build/lockstep
 reps=3
 large=0
 against=""
+layer_counts=0
+wire=0
 while [[ $# -gt 0 ]]; do
   case $1 in
     --large) large=1 ;;
     --reps) reps=$2; shift ;;
     --lockstep) lockstep=$2; shift ;;
     --against) against=$(realpath "$2"); shift ;;
+    --layer-counts) layer_counts=1 ;;
+    --wire) wire=1 ;;
     *) echo "unknown flag $1" >&2; exit 64 ;;
   esac
   shift
@@ -355,6 +368,78 @@ push_ab() {
 }
 if [[ -n $against ]]; then
   push_ab
+  exit 0
+fi
+
+# push_timed TIMES LAYOUT: pushes LAYOUT to the running server, appending
+# "WALL SKOPEO_CPU" to the file TIMES.
+push_timed() {
+  skopeo_copy "$1.one" --dest-tls-verify=false "oci:$2:bench" \
+    "docker://$ADDR/bench/count:v1"
+  cat "$1.one" >>"$1"
+}
+
+# layer_count_rows: one row per layer count, each server pushed to REPS
+# times from a fresh start.
+layer_count_rows() {
+  local count kind
+  for count in 50 100 200 400; do
+    make_layout "$work/layers-$count" "$count" 4096 >/dev/null
+    for kind in lockstep docker; do : >"$work/times-$kind"; done
+    for _ in $(seq 1 "$reps"); do
+      for kind in lockstep docker; do
+        start_server "$kind"
+        push_timed "$work/times-$kind" "$work/layers-$count"
+        kill "$PID"
+        wait "$PID" 2>/dev/null || true
+      done
+    done
+    local wl wd cl cd
+    wl=$(cut -d' ' -f1 "$work/times-lockstep" | median)
+    wd=$(cut -d' ' -f1 "$work/times-docker" | median)
+    cl=$(cut -d' ' -f2 "$work/times-lockstep" | median)
+    cd=$(cut -d' ' -f2 "$work/times-docker" | median)
+    printf '%3d layers push: lockstep %6.2fs  docker-registry %6.2fs  ' \
+      "$count" "$wl" "$wd"
+    printf 'ratio %.2f  skopeo CPU %6.2fs / %6.2fs\n' \
+      "$(echo "$wd / $wl" | bc -l)" "$cl" "$cd"
+  done
+}
+if [[ $layer_counts == 1 ]]; then
+  layer_count_rows
+  exit 0
+fi
+
+# captured COPY_NAME SOURCE DEST: one `skopeo copy` under tcpdump on the
+# running server's port, then the split of its time.
+captured() {
+  local pcap="$work/$1.pcap" port=${ADDR##*:} dump
+  tcpdump -U -i lo -n -s 256 -w "$pcap" "tcp port $port" 2>/dev/null &
+  dump=$!
+  sleep 1  # tcpdump has no "ready" signal
+  skopeo copy -q --src-tls-verify=false --dest-tls-verify=false "$2" "$3"
+  sleep 2  # tcpdump reads behind: stopped at once, it loses the end
+  kill -INT "$dump"
+  wait "$dump" || true
+  echo "$1:"
+  python3 "$(dirname "$0")/registry_wire_time.py" "$pcap" "$port"
+}
+
+wire_rows() {
+  local kind
+  for kind in lockstep docker; do
+    start_server "$kind"
+    captured "$kind push" "oci:$work/small:bench" \
+      "docker://$ADDR/bench/wire:v1"
+    rm -rf "$work/pulled"
+    captured "$kind pull" "docker://$ADDR/bench/wire:v1" \
+      "oci:$work/pulled:bench"
+    kill "$PID"
+    wait "$PID" 2>/dev/null || true
+  done
+}
+if [[ $wire == 1 ]]; then
+  wire_rows
   exit 0
 fi
 run_case small-200 "$work/small"

@@ -20,7 +20,7 @@ test_packages=(
 )
 bench_packages=(
   python3-xgboost python3-numpy hyperfine docker-registry wrk
-  linux-perf valgrind bc
+  linux-perf valgrind bc tcpdump
 )
 
 wanted=("${build_packages[@]}" "${test_packages[@]}")
