@@ -150,6 +150,10 @@ class RunState {
  private:
   Result<RunReport> RunSteps();
   Status RecordEnd(const std::string& failure);
+  // After step `name` failed: when Lockstep could not write its stderr
+  // log (`log_error`), makes that the run's error.
+  void NoteUnwritableLog(const std::string& name,
+                         const std::string& log_error);
   Status Start();
   // Refuses images given by tag only (or resolves them with --allow-tags)
   // and records the pinned reference of every step that runs in one.
@@ -1460,6 +1464,23 @@ void RunState::Launch(size_t index, int iteration) {
   threads_[{index, iteration}] = std::thread(std::move(attempt_all));
 }
 
+// A failed step whose stderr Lockstep could not copy into its log ran
+// on a store disk that is full or read-only, where the step's own writes
+// fail too: its failure is most likely the machine's, not the step's.
+// The run then exits as on Lockstep's own I/O error (6), not 1, as
+// reproduce gives no verdict then (found by a tester).
+void RunState::NoteUnwritableLog(const std::string& name,
+                                 const std::string& log_error) {
+  if (log_error.empty() || !report_.error.ok()) {
+    return;
+  }
+  report_.error = Status::Unavailable(
+      "step " + name + ": Lockstep could not write its stderr log (" +
+      log_error + "), so the step's failure may be the store disk's");
+  report_.failure = report_.error.message();
+  LogError("{}", report_.failure);
+}
+
 Status RunState::Complete(Completion completion) {
   size_t index = completion.index;
   int iteration = completion.iteration;
@@ -1518,6 +1539,7 @@ Status RunState::Complete(Completion completion) {
     RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kFailed, &outcome,
                                     iteration));
     finish("failed", report.message);
+    NoteUnwritableLog(report.name, outcome.process.stderr_file_error);
     return Status::Ok();
   }
   report.outputs = outcome.outputs;

@@ -99,9 +99,10 @@ struct RunReport {
   std::string failure;
   // The first error Lockstep itself met running a step: an I/O or
   // internal error (a step folder it could not lay out, outputs it could
-  // not store). That step failed with it, and the run went on as after
-  // any failed step, to its finally: steps and its manifest; `run` then
-  // exits with this error's code. OK when there was none.
+  // not store, a failed step's stderr it could not write to its log).
+  // That step failed with it, and the run went on as after any failed
+  // step, to its finally: steps and its manifest; `run` then exits with
+  // this error's code. OK when there was none.
   Status error;
   // Each lockfile's verification (env::LockVerification::ToJson plus
   // "on_drift") and each image the steps ran in ({"reference", "digest",
