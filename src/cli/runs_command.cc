@@ -42,6 +42,21 @@ std::string ShortDigest(const std::string& digest) {
   return digest.size() > 19 ? digest.substr(0, 19) : digest;
 }
 
+// A step's cache key as `runs show` prints it. A pulled run's steps keep
+// their key only as a property: they are no cache entries here.
+std::string KeyText(const metadata::Execution& execution) {
+  if (!execution.cache_key.empty()) {
+    return ShortDigest(execution.cache_key);
+  }
+  const nlohmann::json& properties = execution.properties;
+  if (properties.contains("pulled_from") &&
+      properties.value("cache_key", nlohmann::json()).is_string()) {
+    return ShortDigest(properties["cache_key"].get<std::string>()) +
+           " (pulled: not a cache entry here)";
+  }
+  return "-";
+}
+
 int ListRuns(const GlobalOptions& globals, const ListFlags& flags) {
   metadata::RunFilter filter{.pipeline = flags.pipeline,
                              .status = flags.status,
@@ -138,7 +153,7 @@ int ShowRun(const GlobalOptions& globals, const std::string& run_id) {
     std::cout << fmt::format(
         "  {:<20} {:<9} {}  key {}\n", step.execution.name,
         metadata::ExecutionStateName(step.execution.state),
-        step.execution.type, ShortDigest(step.execution.cache_key));
+        step.execution.type, KeyText(step.execution));
     PrintPorts(step.inputs, "<-");
     PrintPorts(step.outputs, "->");
   }

@@ -3,6 +3,7 @@
 // The pull half of share.h: fetch an OCI artifact and re-register the
 // run, snapshots and artifacts it carries in the local lineage store.
 
+#include <map>
 #include <set>
 #include <utility>
 
@@ -176,6 +177,8 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
   ASSIGN_OR_RETURN(summary.bundled_files, UnpackBundles(summary.pulled));
 
   // The run's manifest first: records are only registered for a valid run.
+  Json run_manifest;
+  std::string run_bytes;
   if (summary.kind == "run") {
     const registry::PushLayer* manifest_layer = nullptr;
     for (const registry::PushLayer& layer : summary.pulled.layers) {
@@ -193,9 +196,10 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
     }
     ASSIGN_OR_RETURN(std::string bytes,
                      ReadSmallLayer(*blobs_, *manifest_layer));
-    ASSIGN_OR_RETURN(Json manifest,
+    ASSIGN_OR_RETURN(run_manifest,
                      ParseJsonWithUniqueKeys(bytes, "run manifest layer"));
-    RETURN_IF_ERROR(RegisterRun(manifest, bytes, origin, &summary));
+    RETURN_IF_ERROR(RunIdOf(run_manifest, origin).status());
+    run_bytes = std::move(bytes);
   }
 
   for (const registry::PushLayer& layer : summary.pulled.layers) {
@@ -208,6 +212,10 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
                        ReadRecord(*blobs_, layer, "lockstep.artifact"));
       RETURN_IF_ERROR(RegisterArtifact(record, &summary));
     }
+  }
+  // After its snapshots, which its steps' lineage names.
+  if (summary.kind == "run") {
+    RETURN_IF_ERROR(RegisterRun(run_manifest, run_bytes, origin, &summary));
   }
 
   // Files, or any artifact not made by Lockstep: its layers are recorded
@@ -243,8 +251,8 @@ Result<size_t> Sharer::UnpackBundles(const registry::PullResult& pulled) {
   return files;
 }
 
-Status Sharer::RegisterRun(const Json& manifest, const std::string& bytes,
-                           const std::string& origin, PullSummary* summary) {
+Result<std::string> Sharer::RunIdOf(const Json& manifest,
+                                    const std::string& origin) {
   if (!manifest.is_object() ||
       manifest.value("kind", std::string()) != "lockstep.run" ||
       manifest.value("manifest_version", 0) != manifest::kManifestVersion) {
@@ -257,6 +265,12 @@ Status Sharer::RegisterRun(const Json& manifest, const std::string& bytes,
   if (!IsValidRunId(run_id)) {
     return Status::InvalidArgument(origin + ": bad run id '" + run_id + "'");
   }
+  return run_id;
+}
+
+Status Sharer::RegisterRun(const Json& manifest, const std::string& bytes,
+                           const std::string& origin, PullSummary* summary) {
+  ASSIGN_OR_RETURN(std::string run_id, RunIdOf(manifest, origin));
   std::string hash = manifest["manifest_hash"].get<std::string>();
   summary->run_id = run_id;
   std::filesystem::path path = manifest::ManifestPath(blobs_->root(), run_id);
@@ -298,6 +312,20 @@ Status Sharer::RegisterRun(const Json& manifest, const std::string& bytes,
   run.context_id = context;
   run.pipeline = manifest.value("pipeline", Json::object())
                      .value("name", std::string());
+  // The steps before the run: the run's row says its record is whole, so
+  // a pull killed between the two records the steps again, once.
+  ASSIGN_OR_RETURN(std::vector<metadata::Execution> recorded,
+                   metadata_->ExecutionsInContext(context));
+  if (recorded.empty()) {
+    std::vector<int64_t> contexts = {context};
+    if (!run.pipeline.empty()) {
+      ASSIGN_OR_RETURN(int64_t pipeline,
+                       metadata_->PutContext(
+                           {.type = "pipeline", .name = run.pipeline}));
+      contexts.push_back(pipeline);
+    }
+    RETURN_IF_ERROR(RecordPulledSteps(manifest, run_id, origin, contexts));
+  }
   run.status = manifest.value("status", std::string("succeeded"));
   run.started_ms =
       ParseRfc3339(manifest.value("started", std::string())).value_or(0);
@@ -307,6 +335,121 @@ Status Sharer::RegisterRun(const Json& manifest, const std::string& bytes,
   run.manifest_hash = hash;
   run.labels = {{"pulled_from", origin}};
   return metadata_->CreateRun(run);
+}
+
+namespace {
+
+// The lineage state of a manifest step's "state".
+metadata::ExecutionState PulledStepState(const std::string& state) {
+  using metadata::ExecutionState;
+  if (state == "ran") return ExecutionState::kComplete;
+  if (state == "cached") return ExecutionState::kCached;
+  if (state == "failed") return ExecutionState::kFailed;
+  if (state == "skipped") return ExecutionState::kSkipped;
+  if (state == "cancelled") return ExecutionState::kCancelled;
+  return ExecutionState::kNew;
+}
+
+// The execution of a pulled step, without its artifacts. It has no cache
+// key (the key is kept among its properties): the cache trusts only
+// what this store ran, and a registry can hand over any manifest whose
+// hash matches its own bytes, so a pulled key could name any output.
+metadata::Execution PulledExecution(const Json& step,
+                                    const std::string& run_id,
+                                    const std::string& origin) {
+  metadata::Execution execution;
+  execution.type = step.value("component", std::string());
+  execution.name = step.value("name", std::string());
+  execution.state = PulledStepState(step.value("state", std::string()));
+  execution.properties = {{"run_id", run_id}, {"pulled_from", origin}};
+  for (const char* field :
+       {"cache_key", "invocation", "message", "produced_by_run"}) {
+    if (step.contains(field)) {
+      execution.properties[field] = step[field];
+    }
+  }
+  return execution;
+}
+
+}  // namespace
+
+// The artifacts a pulled step wrote, as its manifest entry lists them.
+std::vector<std::pair<std::string, metadata::Artifact>> PulledOutputs(
+    const Json& step, const std::string& run_id, store::BlobStore* blobs) {
+  std::vector<std::pair<std::string, metadata::Artifact>> outputs;
+  std::string name = step.value("name", std::string());
+  // Held here: a range-for over .items() of a temporary would dangle.
+  const Json outputs_entry = step.value("outputs", Json::object());
+  for (const auto& [port, output] : outputs_entry.items()) {
+    if (!output.is_object() || !output.value("digest", Json()).is_string()) {
+      continue;  // A step that failed wrote nothing.
+    }
+    metadata::Artifact artifact;
+    artifact.type = output.value("type", std::string("Artifact"));
+    artifact.digest = output["digest"].get<std::string>();
+    artifact.uri = "lockstep://runs/" + run_id + "/" + name + "/" + port;
+    Result<Digest> digest = Digest::Parse(artifact.digest);
+    Result<uint64_t> size = digest.ok() ? blobs->SizeOf(*digest)
+                                        : Result<uint64_t>(digest.status());
+    if (size.ok()) artifact.properties["size"] = *size;
+    if (output.value("folder", false)) artifact.properties["format"] = "tar";
+    outputs.push_back({port, artifact});
+  }
+  return outputs;
+}
+
+Status Sharer::LinkPulledInputs(
+    const Json& step, const std::vector<metadata::ExecutionRecord>& records,
+    const std::map<std::string, size_t>& record_of,
+    metadata::ExecutionRecord* record) {
+  const Json inputs = step.value("inputs", Json::object());
+  for (const auto& [port, input] : inputs.items()) {
+    if (!input.is_object()) continue;
+    std::string from = input.value("from", std::string());
+    size_t dot = from.rfind('.');
+    auto producer = dot == std::string::npos
+                        ? record_of.end()
+                        : record_of.find(from.substr(0, dot));
+    if (producer != record_of.end()) {
+      std::string made = from.substr(dot + 1);
+      for (const auto& output : records[producer->second].outputs) {
+        if (output.first == made) {
+          record->batch_inputs.push_back({port, producer->second, made});
+        }
+      }
+      continue;
+    }
+    if (!input.value("digest", Json()).is_string()) continue;
+    ASSIGN_OR_RETURN(std::vector<metadata::Artifact> known,
+                     metadata_->FindArtifactsByDigest(
+                         input["digest"].get<std::string>()));
+    if (!known.empty()) record->inputs.push_back({port, known.front().id});
+  }
+  return Status::Ok();
+}
+
+Status Sharer::RecordPulledSteps(const Json& manifest,
+                                 const std::string& run_id,
+                                 const std::string& origin,
+                                 const std::vector<int64_t>& contexts) {
+  Json steps = manifest.value("steps", Json::array());
+  if (!steps.is_array()) return Status::Ok();
+  std::vector<metadata::ExecutionRecord> records;
+  std::map<std::string, size_t> record_of;  // Step name -> its record.
+  for (const Json& step : steps) {
+    if (!step.is_object() || !step.value("name", Json()).is_string()) {
+      continue;
+    }
+    metadata::ExecutionRecord record;
+    record.execution = PulledExecution(step, run_id, origin);
+    record.context_ids = contexts;
+    record.outputs = PulledOutputs(step, run_id, blobs_);
+    RETURN_IF_ERROR(LinkPulledInputs(step, records, record_of, &record));
+    record_of[record.execution.name] = records.size();
+    records.push_back(std::move(record));
+  }
+  if (records.empty()) return Status::Ok();
+  return metadata_->RecordExecutions(&records);
 }
 
 Status Sharer::RegisterSnapshot(const Json& record, const std::string& origin,

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -139,8 +140,26 @@ class Sharer {
   // Stores the files of every bundle layer (share/bundle.h) into packs,
   // verified; returns how many there were.
   Result<size_t> UnpackBundles(const registry::PullResult& pulled);
+  // The run id of a pulled run manifest, once its kind, version, hash
+  // and id are checked.
+  static Result<std::string> RunIdOf(const Json& manifest,
+                                     const std::string& origin);
   Status RegisterRun(const Json& manifest, const std::string& bytes,
                      const std::string& origin, PullSummary* summary);
+  // Records the steps of pulled run `run_id` (its manifest's "steps")
+  // as executions in `contexts`, with the artifacts they read and wrote.
+  Status RecordPulledSteps(const Json& manifest, const std::string& run_id,
+                           const std::string& origin,
+                           const std::vector<int64_t>& contexts);
+  // Links `record`, the pulled manifest step `step`, to what it read: an
+  // output of an earlier step of the run (`records`, by name in
+  // `record_of`) or, for any other input (a snapshot), the artifact this
+  // store knows by the input's digest, if any.
+  Status LinkPulledInputs(
+      const Json& step,
+      const std::vector<metadata::ExecutionRecord>& records,
+      const std::map<std::string, size_t>& record_of,
+      metadata::ExecutionRecord* record);
   Status RegisterSnapshot(const Json& record, const std::string& origin,
                           PullSummary* summary);
   Status RegisterArtifact(const Json& record, PullSummary* summary);

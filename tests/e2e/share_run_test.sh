@@ -106,6 +106,33 @@ stop_registry
 expect_exit 0 "$LOCKSTEP" runs list --json
 expect_eq "$(json "$TEST_DIR/stdout.txt" '[r["run_id"] for r in d["runs"]]')" \
   "['$run_id']" "runs in B"
+# Its steps are in B's lineage, as the manifest records them (they were
+# missing: runs show listed none). The model's producer is the step; the
+# data it read is the snapshot B registered.
+expect_exit 0 "$LOCKSTEP" runs show "$run_id" --json
+cp "$TEST_DIR/stdout.txt" show.json
+expect_eq "$(json show.json '[(s["name"], s["state"]) for s in d["steps"]]')" \
+  "[('train', 'complete')]" "pulled steps"
+expect_eq "$(json show.json 'd["steps"][0]["outputs"]["model"]["digest"]')" \
+  "$model_layer" "pulled step's model"
+expect_eq "$(json show.json 'd["steps"][0]["inputs"]["data"]["digest"]')" \
+  "$(json "$manifest_a" 'd["data"][0]["digest"]')" "pulled step's data"
+expect_exit 0 "$LOCKSTEP" data show train@1 --json
+expect_eq "$(json show.json 'd["steps"][0]["inputs"]["data"]["artifact_id"]')" \
+  "$(json "$TEST_DIR/stdout.txt" 'd["artifact_id"]')" "data is the snapshot"
+expect_exit 0 "$LOCKSTEP" lineage --up "$run_id/train/model"
+expect_contains "$TEST_DIR/stdout.txt" "train [command] complete"
+# A pulled key is no cache entry: a registry can hand over any manifest.
+# The same step, same key, runs in B.
+pulled_key=$(json "$manifest_a" 'd["steps"][0]["cache_key"]')
+expect_eq "$(json show.json 'd["steps"][0]["cache_key"]')" "" "no cache key"
+cp "$TEST_DIR/a/pipeline.yaml" .
+"$LOCKSTEP" run pipeline.yaml --json >rerun.json 2>/dev/null
+expect_eq "$(json rerun.json 'd["steps"][0]["state"]')" ran "not cached"
+rerun_manifest=$(json rerun.json 'd["manifest"]')
+expect_eq "$(json "$rerun_manifest" 'd["steps"][0]["cache_key"]')" \
+  "$pulled_key" "same key as the pulled step"
+
 expect_exit 0 "$LOCKSTEP" reproduce "$run_id" --json
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["reproduced"]')" True "reproduced"
 expect_exit 0 "$LOCKSTEP" data verify train@1
@@ -120,6 +147,9 @@ LOCKSTEP_STORE="$TEST_DIR/a/.lockstep" "$LOCKSTEP" push --insecure -q \
   "$run_id" "$REGISTRY/team/share:run1" >/dev/null
 expect_exit 0 "$LOCKSTEP" pull --json --insecure "$REGISTRY/team/share:run1"
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["run"]')" "$run_id" "re-pull"
+expect_exit 0 "$LOCKSTEP" runs show "$run_id" --json
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'len(d["steps"])')" 1 \
+  "steps after a re-pull"
 
 # An unknown source is a clear error, not a file push.
 expect_exit 2 "$LOCKSTEP" push --insecure no-such-run "$REGISTRY/team/x:1"
