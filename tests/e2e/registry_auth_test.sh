@@ -76,6 +76,29 @@ skopeo copy -q --src-tls-verify=false --src-creds 'bob:bob secret' \
   "docker://$REGISTRY/team/app:v2" "oci:$TEST_DIR/pulled:v2"
 skopeo copy -q --src-tls-verify=false \
   "docker://$REGISTRY/public/base:v1" "oci:$TEST_DIR/anonymous:v1"
+
+# A mount's challenge asks for its source too, as distribution's does: a
+# client that asks for exactly the scope challenged (the conformance
+# suite's) got 202 (upload again), never 201 (found by a tester).
+layer=$(json "$TEST_DIR/src/blobs/sha256/$(json "$TEST_DIR/src/index.json" \
+  'd["manifests"][0]["digest"][7:]')" 'd["layers"][0]["digest"]')
+mount="$base/team/copy/blobs/uploads/?mount=$layer&from=team/app"
+expect_eq "$(http_status POST "$mount")" 401 "mount without a token"
+expect_eq "$(header WWW-Authenticate)" \
+  "Bearer realm=\"http://$REGISTRY/token\",service=\"lockstep\",scope=\"repository:team/copy:pull,push repository:team/app:pull\"" \
+  "mount challenge"
+scope="repository:team/copy:pull,push%20repository:team/app:pull"
+expect_eq "$(http_status GET \
+  "http://$REGISTRY/token?service=lockstep&scope=$scope" \
+  -u 'ana:ana secret')" 200 "token for the challenged scope"
+mount_token=$(json "$TEST_DIR/body.txt" 'd["token"]')
+expect_eq "$(http_status POST "$mount" \
+  -H "Authorization: Bearer $mount_token")" 201 "mounted"
+expect_eq "$(http_status POST "$base/team/copy/blobs/uploads/?mount=$layer")" \
+  401 "mount without a source"
+expect_eq "$(header WWW-Authenticate)" \
+  "Bearer realm=\"http://$REGISTRY/token\",service=\"lockstep\",scope=\"repository:team/copy:pull,push\"" \
+  "no source, no second scope"
 stop_registry
 
 # The signing key is kept in the store: bob's token still works after a
