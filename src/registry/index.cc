@@ -267,6 +267,22 @@ Result<bool> Index::HasBlobLink(const std::string& repo, const Digest& d) {
   return s.Step();
 }
 
+Result<std::vector<std::string>> Index::RepositoriesLinking(
+    const Digest& d) {
+  std::lock_guard lock(mutex_);
+  Statement s(db_, statements_,
+              "SELECT repository FROM blob_links WHERE digest = ? "
+              "ORDER BY repository");
+  s.Bind(d.ToString());
+  std::vector<std::string> repositories;
+  while (true) {
+    ASSIGN_OR_RETURN(bool more, s.Step());
+    if (!more) break;
+    repositories.push_back(s.Text(0));
+  }
+  return repositories;
+}
+
 Result<std::vector<Digest>> Index::BlobLinksOf(const std::string& repo) {
   std::lock_guard lock(mutex_);
   Statement s(db_, statements_,

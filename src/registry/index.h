@@ -89,6 +89,8 @@ class Index {
   Status InReadTransaction(const std::function<Status()>& body);
 
   Result<bool> HasBlobLink(const std::string& repo, const Digest& digest);
+  // The repositories `digest` is linked into, in name order.
+  Result<std::vector<std::string>> RepositoriesLinking(const Digest& digest);
   // The blobs linked into `repo`, in digest order.
   Result<std::vector<Digest>> BlobLinksOf(const std::string& repo);
   Status LinkBlob(const std::string& repo, const Digest& digest, int64_t size,

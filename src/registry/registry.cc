@@ -301,38 +301,56 @@ size_t Registry::open_upload_sessions() {
   return sessions_.size();
 }
 
-ApiResult<MountOutcome> Registry::MountOrStart(const std::string& repo,
-                                               const std::string& from,
-                                               const std::string& text) {
+ApiResult<MountOutcome> Registry::MountOrStart(
+    const std::string& repo, const std::string& from, const std::string& text,
+    const std::function<bool(const std::string&)>& may_read) {
   auto name = CheckName(repo);
   if (!name.ok()) return name.error();
   auto digest = ParseDigestParam(text);
   if (!digest.ok()) return digest.error();
+  auto sources = MountSources(from, *digest, may_read);
+  if (!sources.ok()) return InternalError(sources.status());
 
-  // Mount only what the source repository really holds; anything else
+  // Mount only what a source repository really holds; anything else
   // (unknown repository, blob not linked there) falls back to an upload.
   bool mounted = false;
-  if (IsValidRepositoryName(from)) {
-    Status status = index_->InWriteTransaction([&]() -> Status {
-      ASSIGN_OR_RETURN(bool linked, index_->HasBlobLink(from, *digest));
+  Status status = index_->InWriteTransaction([&]() -> Status {
+    for (const std::string& source : *sources) {
+      ASSIGN_OR_RETURN(bool linked, index_->HasBlobLink(source, *digest));
       Result<uint64_t> size = blobs_.SizeOf(*digest);
       if (!linked || !size.ok()) {
-        return Status::Ok();
+        continue;
       }
       Touch(*digest);
       RETURN_IF_ERROR(index_->LinkBlob(
           repo, *digest, static_cast<int64_t>(*size), NowUnixMillis()));
       mounted = true;
       return Status::Ok();
-    });
-    if (!status.ok()) return InternalError(status);
-  }
+    }
+    return Status::Ok();
+  });
+  if (!status.ok()) return InternalError(status);
   if (mounted) {
     return MountOutcome{true, {}};
   }
   auto upload = StartUpload(repo);
   if (!upload.ok()) return upload.error();
   return MountOutcome{false, *upload};
+}
+
+Result<std::vector<std::string>> Registry::MountSources(
+    const std::string& from, const Digest& digest,
+    const std::function<bool(const std::string&)>& may_read) {
+  std::vector<std::string> sources;
+  if (!from.empty()) {
+    if (IsValidRepositoryName(from)) sources.push_back(from);
+  } else {
+    ASSIGN_OR_RETURN(sources, index_->RepositoriesLinking(digest));
+  }
+  std::erase_if(sources, [&](const std::string& source) {
+    return !may_read(source);
+  });
+  return sources;
 }
 
 std::shared_ptr<Registry::Session> Registry::FindSession(

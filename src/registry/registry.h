@@ -120,10 +120,13 @@ class Registry {
   // Upload sessions.
   ApiResult<UploadState> StartUpload(const std::string& repo);
   // Links `digest` from `from` when `from` really holds it (201), else
-  // starts a session (202).
-  ApiResult<MountOutcome> MountOrStart(const std::string& repo,
-                                       const std::string& from,
-                                       const std::string& digest);
+  // starts a session (202). Without `from`, from any repository that
+  // holds it (the spec's automatic content discovery). Only repositories
+  // `may_read` allows are mounted from.
+  ApiResult<MountOutcome> MountOrStart(
+      const std::string& repo, const std::string& from,
+      const std::string& digest,
+      const std::function<bool(const std::string&)>& may_read);
   ApiResult<UploadState> UploadStatus(const std::string& repo,
                                       const std::string& id);
   // Appends a chunk. With `range` set (Content-Range) it must start at
@@ -195,6 +198,11 @@ class Registry {
   Registry(std::filesystem::path root, std::unique_ptr<Index> index);
   // The live session `id` of `repo`, marked active now; null when there
   // is none or it has been idle too long (it is then ended).
+  // The repositories MountOrStart may mount `digest` from: `from`, or
+  // every one holding it when `from` is empty; those `may_read` allows.
+  Result<std::vector<std::string>> MountSources(
+      const std::string& from, const Digest& digest,
+      const std::function<bool(const std::string&)>& may_read);
   std::shared_ptr<Session> FindSession(const std::string& repo,
                                        const std::string& id);
   // Ends sessions idle past the limit and, at the session limit, the

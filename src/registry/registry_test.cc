@@ -625,19 +625,56 @@ TEST_F(RegistryTest, DeleteByDigestRemovesItsTags) {
   EXPECT_TRUE(registry_->GetManifest("demo", DigestOf(two)).ok());
 }
 
+bool MayReadAny(const std::string&) { return true; }
+
 TEST_F(RegistryTest, MountOnlyWhenSourceHoldsTheBlob) {
   std::string digest = Blob("source", "shared layer");
-  auto mounted = registry_->MountOrStart("dest", "source", digest);
+  auto mounted = registry_->MountOrStart("dest", "source", digest,
+                                         MayReadAny);
   ASSERT_TRUE(mounted.ok());
   EXPECT_TRUE(mounted->mounted);
   EXPECT_TRUE(registry_->StatBlob("dest", digest).ok());
 
   // The blob exists in the store but not in "elsewhere": no mount.
-  auto refused = registry_->MountOrStart("third", "elsewhere", digest);
+  auto refused = registry_->MountOrStart("third", "elsewhere", digest,
+                                         MayReadAny);
   ASSERT_TRUE(refused.ok());
   EXPECT_FALSE(refused->mounted);
   EXPECT_FALSE(refused->upload.id.empty());
   EXPECT_FALSE(registry_->StatBlob("third", digest).ok());
+
+  // Nor from a source the caller may not read.
+  auto unreadable = registry_->MountOrStart(
+      "fourth", "source", digest,
+      [](const std::string& repo) { return repo != "source"; });
+  ASSERT_TRUE(unreadable.ok());
+  EXPECT_FALSE(unreadable->mounted);
+  EXPECT_FALSE(registry_->StatBlob("fourth", digest).ok());
+}
+
+// Without `from`, the spec's automatic content discovery: any repository
+// holding the blob that the caller may read; none, an upload.
+TEST_F(RegistryTest, MountWithoutFromFindsAReadableSource) {
+  std::string digest = Blob("hidden", "shared layer");
+  auto only_hidden = registry_->MountOrStart(
+      "dest", "", digest,
+      [](const std::string& repo) { return repo != "hidden"; });
+  ASSERT_TRUE(only_hidden.ok());
+  EXPECT_FALSE(only_hidden->mounted);
+  EXPECT_FALSE(registry_->StatBlob("dest", digest).ok());
+
+  ASSERT_EQ(Blob("open", "shared layer"), digest);
+  auto found = registry_->MountOrStart(
+      "dest", "", digest,
+      [](const std::string& repo) { return repo != "hidden"; });
+  ASSERT_TRUE(found.ok());
+  EXPECT_TRUE(found->mounted);
+  EXPECT_TRUE(registry_->StatBlob("dest", digest).ok());
+
+  std::string unknown = DigestOf("in no repository");
+  auto none = registry_->MountOrStart("dest", "", unknown, MayReadAny);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->mounted);
 }
 
 TEST_F(RegistryTest, IndexNeedsItsChildrenAndReferrersFilter) {

@@ -788,12 +788,14 @@ class Handlers {
     if (req.has_param("mount")) {
       Drain(reader);
       // Mounting needs read access to the source; without it the client
-      // simply uploads.
-      std::string from = req.get_param_value("from");
-      std::string user;
-      if (Check(req, from, false, &user) != Verdict::kAllowed) from.clear();
-      auto outcome = registry_.MountOrStart(route.repo, from,
-                                            req.get_param_value("mount"));
+      // simply uploads. Without `from`, any source the caller may read.
+      auto may_read = [&](const std::string& source) {
+        std::string user;
+        return Check(req, source, false, &user) == Verdict::kAllowed;
+      };
+      auto outcome = registry_.MountOrStart(
+          route.repo, req.get_param_value("from"),
+          req.get_param_value("mount"), may_read);
       if (!outcome.ok()) return SendError(req, res, outcome.error());
       if (outcome->mounted) {
         res.status = 201;

@@ -108,4 +108,34 @@ expect_contains "$TEST_DIR/headers.txt" 'error="insufficient_scope"'
 ana=$(token_for ana:anapw repository:team/x:pull,push)
 expect_eq "$(http_status POST "$base/team/x/blobs/uploads/" \
   -H "Authorization: Bearer $ana")" 202 "ana's push token"
+stop_registry
+
+# A mount without `from` (the spec's automatic content discovery; the
+# conformance suite's OCI_AUTOMATIC_CROSSMOUNT=1) mounts from any
+# repository that holds the blob and that the caller may read: 201.
+# Before, it always started an upload, 202.
+htpasswd -Bb htpasswd cy cypw 2>/dev/null
+cat >access.json <<'JSON'
+{"rules": [{"repository": "team/*", "read": ["*"], "write": ["ana", "cy"]},
+           {"repository": "secret/*", "read": ["ana"], "write": ["ana"]}]}
+JSON
+start_registry --htpasswd htpasswd --access access.json
+base="http://$REGISTRY/v2"
+shared="sha256:$(sha 'a shared layer')"
+expect_eq "$(http_status POST "$base/secret/a/blobs/uploads/?digest=$shared" \
+  -u ana:anapw --data-binary 'a shared layer')" 201 "pushed to secret/a"
+expect_eq "$(http_status POST "$base/team/cy/blobs/uploads/?mount=$shared" \
+  -u cy:cypw)" 202 "cy may not read secret/a: an upload"
+expect_eq "$(http_status HEAD "$base/team/cy/blobs/$shared" -u cy:cypw)" \
+  404 "not mounted for cy"
+expect_eq "$(http_status POST "$base/team/ana/blobs/uploads/?mount=$shared" \
+  -u ana:anapw)" 201 "ana mounts from what she may read"
+expect_eq "$(header Location)" "/v2/team/ana/blobs/$shared" "mount Location"
+expect_eq "$(http_status HEAD "$base/team/ana/blobs/$shared" -u bob:bobpw)" \
+  200 "mounted blob"
+unknown="sha256:$(sha 'in no repository')"
+expect_eq "$(http_status POST "$base/team/ana/blobs/uploads/?mount=$unknown" \
+  -u ana:anapw)" 202 "nothing to mount: an upload"
+[[ $(header Location) == /v2/team/ana/blobs/uploads/* ]] ||
+  fail "no upload Location: $(header Location)"
 echo "registry conformance fixes: ok"
