@@ -239,7 +239,9 @@ void ReportDecision(const registry::CleanupDecision& d, bool dry_run,
 
 // On a full disk, gc and cleanup give themselves the store's reserve
 // (store/space_reserve.h): their databases need room to record what they
-// remove. gc makes the reserve again once it has freed space.
+// remove, and a dry run's need room too, since SQLite writes its log
+// beside a database even to read it. gc makes the reserve again once it
+// has freed space.
 void UseSpaceReserveIfFull(const std::filesystem::path& root,
                            const GlobalOptions& globals) {
   if (store::ReleaseSpaceReserveIfLow(root) && !globals.quiet) {
@@ -257,7 +259,7 @@ int RunCleanup(const GlobalOptions& globals, const std::string& policy_path,
   if (!policies.ok()) return ReportError(policies.status());
   auto location = OpenStore(globals, store::CreateIfMissing::kNo);
   if (!location.ok()) return ReportError(location.status());
-  if (!dry_run) UseSpaceReserveIfFull(location->root, globals);
+  UseSpaceReserveIfFull(location->root, globals);
   auto registry = dry_run ? registry::Registry::OpenToLook(location->root)
                           : registry::Registry::Open(location->root);
   if (!registry.ok()) return ReportError(registry.status());
@@ -378,7 +380,7 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   }
   auto location = OpenStore(globals, store::CreateIfMissing::kNo);
   if (!location.ok()) return ReportError(location.status());
-  if (!dry_run) UseSpaceReserveIfFull(location->root, globals);
+  UseSpaceReserveIfFull(location->root, globals);
   auto registry = dry_run ? registry::Registry::OpenToLook(location->root)
                           : registry::Registry::Open(location->root);
   if (!registry.ok()) return ReportError(registry.status());
