@@ -6,6 +6,7 @@
 #include <linux/openat2.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -61,28 +62,43 @@ Status ErrnoStatus(const fs::path& path, int error) {
   return Status::Unavailable(message);
 }
 
+namespace {
+
+// Why SQLite cannot open a database in `folder` (the nearest existing
+// one), or "" when nothing about the folder stops it.
+std::string UnwritableFolderReason(fs::path* folder) {
+  int error = 0;
+  while (true) {
+    if (::access(folder->c_str(), W_OK) == 0) break;
+    error = errno;
+    // A folder the database would be made in (a store's registry/, say)
+    // may be missing because it could not be made: look at its parent.
+    if (error != ENOENT || !folder->has_relative_path()) break;
+    *folder = folder->parent_path();
+  }
+  if (error == EROFS) return " is on a read-only file system";
+  if (error == EACCES || error == EPERM) {
+    return " is not writable by this user";
+  }
+  if (error != 0) return "";
+  // Its log and shared-memory file need a few pages (32 KiB and more).
+  struct statvfs disk;
+  if (::statvfs(folder->c_str(), &disk) == 0 &&
+      static_cast<uint64_t>(disk.f_bavail) * disk.f_frsize < 64 * 1024) {
+    return " is on a full disk";
+  }
+  return "";
+}
+
+}  // namespace
+
 Status ExplainUnwritableDatabase(const fs::path& database, Status status) {
   // A damaged or busy database is that, wherever it is.
   if (status.IsDataLoss() || status.IsAborted()) return status;
   std::error_code ignored;
   fs::path folder = fs::absolute(database, ignored).parent_path();
-  // A folder the database would be made in (a store's registry/, say)
-  // may be missing because it could not be made: look at its parent.
-  int error = 0;
-  while (true) {
-    if (::access(folder.c_str(), W_OK) == 0) return status;
-    error = errno;
-    if (error != ENOENT || !folder.has_relative_path()) break;
-    folder = folder.parent_path();
-  }
-  std::string why;
-  if (error == EROFS) {
-    why = " is on a read-only file system";
-  } else if (error == EACCES || error == EPERM) {
-    why = " is not writable by this user";
-  } else {
-    return status;
-  }
+  std::string why = UnwritableFolderReason(&folder);
+  if (why.empty()) return status;
   return Status::Unavailable(database.string() +
                              ": cannot open the database: " +
                              folder.string() + why +

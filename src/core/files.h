@@ -75,7 +75,8 @@ Status ErrnoStatus(const fs::path& path, int error);
 // `status`, a failure to open the database file `database`, or, when the
 // database's folder (or the nearest one that exists) cannot be written
 // to, one that says so: "DATABASE: cannot open the database: FOLDER is on
-// a read-only file system" (or "is not writable by this user"). SQLite
+// a read-only file system" (or "is not writable by this user", or "is on
+// a full disk", under 64 KiB free). SQLite
 // writes beside a database (its journal or write-ahead log) even to read
 // it, and says only "unable to open database file".
 Status ExplainUnwritableDatabase(const fs::path& database, Status status);
