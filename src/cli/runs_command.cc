@@ -42,19 +42,14 @@ std::string ShortDigest(const std::string& digest) {
   return digest.size() > 19 ? digest.substr(0, 19) : digest;
 }
 
-// A step's cache key as `runs show` prints it. A pulled run's steps keep
-// their key only as a property: they are no cache entries here.
+// A step's cache key as `runs show` prints it. A pulled run's steps are
+// no cache entries here: they say so.
 std::string KeyText(const metadata::Execution& execution) {
-  if (!execution.cache_key.empty()) {
-    return ShortDigest(execution.cache_key);
+  std::string key = ShortDigest(metadata::RecordedCacheKey(execution));
+  if (metadata::IsPulledExecution(execution)) {
+    key += " (pulled: not a cache entry here)";
   }
-  const nlohmann::json& properties = execution.properties;
-  if (properties.contains("pulled_from") &&
-      properties.value("cache_key", nlohmann::json()).is_string()) {
-    return ShortDigest(properties["cache_key"].get<std::string>()) +
-           " (pulled: not a cache entry here)";
-  }
-  return "-";
+  return key.empty() ? "-" : key;
 }
 
 int ListRuns(const GlobalOptions& globals, const ListFlags& flags) {

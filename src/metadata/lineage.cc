@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/dynamic_library.h"
+#include "metadata/run_view.h"
 
 namespace lockstep::metadata {
 
@@ -358,7 +359,7 @@ Json LineageToJson(const LineageGraph& graph) {
          {"type", execution.type},
          {"name", execution.name},
          {"state", std::string(ExecutionStateName(execution.state))},
-         {"cache_key", execution.cache_key}});
+         {"cache_key", RecordedCacheKey(execution)}});
   }
   Json edges = Json::array();
   for (const LineageEdge& edge : graph.edges) {

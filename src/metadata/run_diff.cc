@@ -89,7 +89,7 @@ void AddStoreSteps(const std::vector<RunStep>& steps, Side* side) {
     const std::string& name = step.execution.name;
     side->sections["steps"][name] =
         std::string(ExecutionStateName(step.execution.state));
-    side->sections["cache_keys"][name] = step.execution.cache_key;
+    side->sections["cache_keys"][name] = RecordedCacheKey(step.execution);
     for (const StepArtifact& input : step.inputs) {
       // Inputs of the run: what no step of this run produced.
       if (!produced.contains(input.artifact.id)) {

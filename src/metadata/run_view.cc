@@ -62,6 +62,19 @@ Json RunToJson(const Run& run) {
           {"manifest_hash", run.manifest_hash}};
 }
 
+bool IsPulledExecution(const Execution& execution) {
+  return execution.properties.contains("pulled_from");
+}
+
+std::string RecordedCacheKey(const Execution& execution) {
+  const Json& recorded = execution.properties.value("cache_key", Json());
+  if (execution.cache_key.empty() && IsPulledExecution(execution) &&
+      recorded.is_string()) {
+    return recorded.get<std::string>();
+  }
+  return execution.cache_key;
+}
+
 Json RunDetailsToJson(const Run& run, const std::vector<RunStep>& steps) {
   Json json = RunToJson(run);
   json["steps"] = Json::array();
@@ -74,14 +87,16 @@ Json RunDetailsToJson(const Run& run, const std::vector<RunStep>& steps) {
     for (const StepArtifact& output : step.outputs) {
       outputs[output.port] = ArtifactSummary(output.artifact);
     }
-    json["steps"].push_back(
-        {{"execution_id", step.execution.id},
-         {"name", step.execution.name},
-         {"type", step.execution.type},
-         {"state", std::string(ExecutionStateName(step.execution.state))},
-         {"cache_key", step.execution.cache_key},
-         {"inputs", inputs},
-         {"outputs", outputs}});
+    Json entry = {
+        {"execution_id", step.execution.id},
+        {"name", step.execution.name},
+        {"type", step.execution.type},
+        {"state", std::string(ExecutionStateName(step.execution.state))},
+        {"cache_key", RecordedCacheKey(step.execution)},
+        {"inputs", inputs},
+        {"outputs", outputs}};
+    if (IsPulledExecution(step.execution)) entry["pulled"] = true;
+    json["steps"].push_back(entry);
   }
   return json;
 }

@@ -38,9 +38,19 @@ Result<std::vector<RunStep>> StepsOfRun(MetadataStore* store,
 //  "finished_ms", "labels", "manifest_path", "manifest_hash"}.
 Json RunToJson(const Run& run);
 
+// Whether `execution` was recorded by a pull (share/), not run here.
+bool IsPulledExecution(const Execution& execution);
+
+// The cache key `execution` ran under: its own, or for a pulled one,
+// which is no cache entry here and has none, the key its manifest
+// recorded (kept among its properties).
+std::string RecordedCacheKey(const Execution& execution);
+
 // RunToJson plus "steps": [{"execution_id", "name", "type", "state",
 // "cache_key", "inputs": {port: artifact}, "outputs": {port: artifact}}]
-// where an artifact is {"artifact_id", "type", "uri", "digest", "state"}.
+// where an artifact is {"artifact_id", "type", "uri", "digest", "state"}
+// and "cache_key" is RecordedCacheKey; a pulled step also has
+// "pulled": true.
 Json RunDetailsToJson(const Run& run, const std::vector<RunStep>& steps);
 
 // Parses a `--since` value: a duration back from `now_ms` ("7d", "12h")

@@ -125,13 +125,21 @@ expect_contains "$TEST_DIR/stdout.txt" "train [command] complete"
 # A pulled key is no cache entry: a registry can hand over any manifest.
 # The same step, same key, runs in B.
 pulled_key=$(json "$manifest_a" 'd["steps"][0]["cache_key"]')
-expect_eq "$(json show.json 'd["steps"][0]["cache_key"]')" "" "no cache key"
+expect_eq "$(json show.json 'd["steps"][0]["cache_key"]')" "$pulled_key" \
+  "the recorded key"
+expect_eq "$(json show.json 'd["steps"][0]["pulled"]')" True "pulled step"
 cp "$TEST_DIR/a/pipeline.yaml" .
 "$LOCKSTEP" run pipeline.yaml --json >rerun.json 2>/dev/null
 expect_eq "$(json rerun.json 'd["steps"][0]["state"]')" ran "not cached"
 rerun_manifest=$(json rerun.json 'd["manifest"]')
 expect_eq "$(json "$rerun_manifest" 'd["steps"][0]["cache_key"]')" \
   "$pulled_key" "same key as the pulled step"
+# diff compares the keys the steps ran under: the same (they differed,
+# the pulled step's key reading as empty).
+"$LOCKSTEP" diff "$run_id" "$(json rerun.json 'd["run_id"]')" >diff.txt ||
+  true
+grep -q "^cache_keys:" diff.txt || fail "diff shows no cache keys"
+expect_not_contains diff.txt "* train "
 
 expect_exit 0 "$LOCKSTEP" reproduce "$run_id" --json
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["reproduced"]')" True "reproduced"
