@@ -94,6 +94,7 @@ void AddServe(CLI::App& group, CommandContext context) {
     std::string htpasswd, access, tls_cert, tls_key, auth_mode = "basic";
     std::string token_realm;
     bool read_only = false;
+    bool automatic_mount = false;
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on")
@@ -125,6 +126,9 @@ void AddServe(CLI::App& group, CommandContext context) {
   tls_cert->needs(tls_key);
   tls_key->needs(tls_cert);
   cmd->add_flag("--read-only", flags->read_only, "Refuse every write");
+  cmd->add_flag("--automatic-mount", flags->automatic_mount,
+                "Mount a blob asked for without `from` from any "
+                "repository the caller may read (default: upload it)");
   cmd->callback([context, flags] {
     // A realm under basic auth would be ignored while looking set.
     if (!flags->token_realm.empty() && flags->auth_mode != "token") {
@@ -163,6 +167,7 @@ void AddServe(CLI::App& group, CommandContext context) {
       options.tls_cert = flags->tls_cert;
       options.tls_key = flags->tls_key;
       options.read_only = flags->read_only;
+      options.automatic_mount = flags->automatic_mount;
       options.auth = auth ? &*auth : nullptr;
       options.token_realm = flags->token_realm;
       // The key is kept in the store, so tokens outlive a restart until

@@ -22,6 +22,10 @@ struct ServeOptions {
   std::filesystem::path tls_cert;  // both set: HTTPS
   std::filesystem::path tls_key;
   bool read_only = false;
+  // A mount without `from` mounts from any repository the caller may
+  // read (the spec's automatic content discovery). Off, as distribution
+  // has it: such a mount starts an upload, 202.
+  bool automatic_mount = false;
   const Authenticator* auth = nullptr;  // null: everyone may do anything
   // Set (with auth): Docker's token flow, tokens issued at /token;
   // otherwise HTTP Basic on every request.
