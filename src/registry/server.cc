@@ -20,6 +20,7 @@
 #include "core/ascii.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "registry/byte_range.h"
 #include "registry/connection_pool.h"
 
@@ -93,13 +94,29 @@ Route ParseRoute(const std::string& path) {
 // and the 2-byte "{}" of /v2/ grew to 22.
 constexpr char kJson[] = "application/json; charset=utf-8";
 
+// Whether a 4xx is one of the protocol's everyday answers (a login
+// asked for, a blob HEAD that finds nothing, a chunk to resend), logged
+// only with -v; any other refusal is logged as it is sent.
+bool IsRoutineRefusal(int http_status) {
+  return http_status == 401 || http_status == 404 || http_status == 416;
+}
+
 // A 500 is the registry's own failure, which its client cannot see the
 // cause of: the operator reads it here, as distribution logs every 5xx.
+// A refused request is logged too (found by a tester: why a push failed
+// showed nowhere on the server).
 void SendError(const httplib::Request& req, httplib::Response& res,
                const ApiError& error) {
+  std::string path = DisplayPath(req.path);  // Control bytes escaped.
   if (error.http_status == 500) {
-    LogError("registry: {} {}: 500 {}: {}", req.method, req.path,
-             error.code, error.cause.empty() ? error.message : error.cause);
+    LogError("registry: {} {}: 500 {}: {}", req.method, path, error.code,
+             error.cause.empty() ? error.message : error.cause);
+  } else if (IsRoutineRefusal(error.http_status)) {
+    LogDebug("registry: {} {}: {} {}: {}", req.method, path,
+             error.http_status, error.code, DisplayPath(error.message));
+  } else {
+    LogInfo("registry: {} {}: {} {}: {}", req.method, path,
+            error.http_status, error.code, DisplayPath(error.message));
   }
   res.status = error.http_status;
   // Busy, not wrong: a client may ask again in a second.

@@ -197,6 +197,16 @@ expect_eq "$(http_status PUT "$base/demo/manifests/t1" \
   -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
   --data-binary "$other")" 403 "moving an immutable tag"
 expect_contains "$TEST_DIR/body.txt" immutable
+# The server says why it refused (it said nothing; found by a tester),
+# with the path's control bytes escaped; a 404 is not logged without -v.
+expect_contains "$TEST_DIR/registry.log" \
+  "lockstep: registry: PUT /v2/demo/manifests/t1: 403 DENIED: "
+http_status GET "$base/demo/manifests/no%0Aline" >/dev/null
+http_status PUT "$base/demo/manifests/bad%01tag" --data-binary x >/dev/null
+expect_contains "$TEST_DIR/registry.log" \
+  "lockstep: registry: PUT /v2/demo/manifests/bad\\x01tag: 400 TAG_INVALID: \
+invalid tag 'bad\\x01tag'"
+expect_not_contains "$TEST_DIR/registry.log" "no\\x0aline"
 expect_eq "$(http_status DELETE "$base/demo/manifests/t2")" 403 \
   "deleting an immutable tag"
 "$LOCKSTEP" registry immutable demo --off -q
