@@ -32,6 +32,7 @@
 #include "share/expiry.h"
 #include "share/layer_files.h"
 #include "share/share.h"
+#include "store/scratch.h"
 #include "store/space_reserve.h"
 
 namespace lockstep::cli {
@@ -85,6 +86,26 @@ CLI::Validator RealmValidator() {
                      "without quotes or blanks, not '" + url + "'";
       },
       "URL");
+}
+
+// The upload files of sessions a killed server held: no server serves
+// them any more (sessions live in memory), and they were left until gc,
+// a day later, hundreds of megabytes after a few killed pushes (found
+// by a tester). Only files idle past the session limit, which another
+// server on the store could not still hold.
+void RemoveAbandonedUploads(const std::filesystem::path& root) {
+  auto swept = store::SweepAbandonedUploads(root / "tmp", 0, false);
+  if (!swept.ok()) {
+    LogWarning("cannot remove abandoned uploads: {}",
+               swept.status().message());
+    return;
+  }
+  uint64_t bytes = 0;
+  for (const store::ScratchEntry& entry : *swept) bytes += entry.bytes;
+  if (!swept->empty()) {
+    LogInfo("removed {} abandoned upload files ({} bytes)", swept->size(),
+            bytes);
+  }
 }
 
 void AddServe(CLI::App& group, CommandContext context) {
@@ -161,6 +182,7 @@ void AddServe(CLI::App& group, CommandContext context) {
                           ? registry::Registry::OpenToLook(location->root)
                           : registry::Registry::Open(location->root);
       if (!registry.ok()) return ReportError(registry.status());
+      if (!flags->read_only) RemoveAbandonedUploads(location->root);
       registry::ServeOptions options;
       options.host = listen->first;
       options.port = listen->second;

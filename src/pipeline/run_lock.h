@@ -94,10 +94,10 @@ struct ScratchSweep {
 
 // Removes (lists, on a dry run) the leftovers of killed processes:
 // work folders that no live run or reproduction claims and that were not
-// modified within `grace_ms`, and temporary files and folders not
-// modified within kTemporaryGraceMillis or `grace_ms`, whichever is
-// longer. Temporaries have no owner to ask, and a registry upload
-// session may rightly sit idle between chunks, hence the long wait.
+// modified within `grace_ms`, registry upload files no live session can
+// hold (store::SweepAbandonedUploads), and other temporary files and
+// folders not modified within kTemporaryGraceMillis or `grace_ms`,
+// whichever is longer: they have no owner to ask.
 constexpr int64_t kTemporaryGraceMillis = 24 * 3600 * 1000;
 Result<ScratchSweep> SweepAbandonedScratch(
     const std::filesystem::path& store_root, int64_t grace_ms,

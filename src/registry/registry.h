@@ -35,6 +35,7 @@
 #include "registry/upload_file.h"
 #include "store/blob_store.h"
 #include "store/location.h"
+#include "store/scratch.h"
 
 namespace lockstep::registry {
 
@@ -76,7 +77,7 @@ struct PutManifestOutcome {
 // `max_sessions` the longest-idle session ends to make room, or, when
 // all are busy, a new upload gets 429 TOOMANYREQUESTS.
 struct UploadLimits {
-  int64_t idle_ms = 60 * 60 * 1000;
+  int64_t idle_ms = store::kUploadIdleMillis;
   size_t max_sessions = 1024;
   // Under pressure, only a session idle this long is ended for a new one.
   int64_t evictable_idle_ms = 30 * 1000;

@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "core/files.h"
+#include "store/scratch.h"
 
 namespace lockstep::registry {
 
@@ -19,7 +20,7 @@ Result<std::unique_ptr<UploadFile>> UploadFile::Create(
   std::error_code error;
   std::filesystem::create_directories(blobs.TempDirectory(), error);
   std::filesystem::path temp =
-      UniqueTempPath(blobs.TempDirectory(), "upload-");
+      UniqueTempPath(blobs.TempDirectory(), store::kUploadPrefix);
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                   0644);
   if (fd < 0) return ErrnoStatus(temp, errno);

@@ -97,4 +97,14 @@ Result<std::vector<ScratchEntry>> SweepStaleScratch(
   return swept;
 }
 
+Result<std::vector<ScratchEntry>> SweepAbandonedUploads(
+    const fs::path& tmp_folder, int64_t grace_ms, bool dry_run) {
+  int64_t cutoff = FileClockNowMillis(tmp_folder) -
+                   std::max(grace_ms, kUploadIdleMillis);
+  auto not_an_upload = [](const std::string& name) {
+    return !name.starts_with(kUploadPrefix);
+  };
+  return SweepStaleScratch(tmp_folder, cutoff, not_an_upload, dry_run);
+}
+
 }  // namespace lockstep::store

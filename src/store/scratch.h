@@ -43,6 +43,20 @@ Result<std::vector<ScratchEntry>> SweepStaleScratch(
     const std::function<bool(const std::string& name)>& is_claimed,
     bool dry_run);
 
+// A registry upload session's temporary file in <store>/tmp is named
+// kUploadPrefix...; the server ends a session idle for kUploadIdleMillis
+// and removes its file, so an older one belongs to no live session: its
+// server was killed.
+inline constexpr char kUploadPrefix[] = "upload-";
+inline constexpr int64_t kUploadIdleMillis = 60 * 60 * 1000;
+
+// Removes (lists, on a dry run) the upload files in `tmp_folder` that no
+// live session can hold: not modified within kUploadIdleMillis, nor
+// within `grace_ms` when that is longer.
+Result<std::vector<ScratchEntry>> SweepAbandonedUploads(
+    const std::filesystem::path& tmp_folder, int64_t grace_ms,
+    bool dry_run);
+
 }  // namespace lockstep::store
 
 #endif  // LOCKSTEP_STORE_SCRATCH_H_

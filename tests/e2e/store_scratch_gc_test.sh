@@ -51,11 +51,22 @@ printf 'abcde' >"$LOCKSTEP_STORE/tmp/batch-killed/sub/part"
 touch -d '2 days ago' "$LOCKSTEP_STORE/tmp/batch-killed/sub/part" \
   "$LOCKSTEP_STORE/tmp/batch-killed/sub" "$LOCKSTEP_STORE/tmp/batch-killed"
 printf 'xy' >"$LOCKSTEP_STORE/tmp/blob-young"
+# Registry uploads go once idle past the server's session limit (an
+# hour): no live session can hold them. Other temporaries of that age
+# stay (they waited a day too: found by a tester, 571 MB after a few
+# killed pushes).
+printf 'upl' >"$LOCKSTEP_STORE/tmp/upload-killed.tmp"
+printf 'blob' >"$LOCKSTEP_STORE/tmp/blob-two-hours.tmp"
+printf 'live' >"$LOCKSTEP_STORE/tmp/upload-live.tmp"
+touch -d '2 hours ago' "$LOCKSTEP_STORE/tmp/upload-killed.tmp" \
+  "$LOCKSTEP_STORE/tmp/blob-two-hours.tmp"
+touch -d '50 minutes ago' "$LOCKSTEP_STORE/tmp/upload-live.tmp"
 
 "$LOCKSTEP" gc --grace 0 --dry-run --json >dry.json 2>dry.err ||
   { cat dry.err; fail "gc --dry-run failed"; }
 expect_eq "$(json dry.json 'sorted(e["path"].split("/")[-1] + ":" + str(e["bytes"]) for e in d["abandonedScratch"])')" \
-  "['$killed_id:12', 'batch-killed:5']" "dry run lists"
+  "['$killed_id:12', 'batch-killed:5', 'upload-killed.tmp:3']" \
+  "dry run lists"
 [[ -d "$LOCKSTEP_STORE/tmp/batch-killed" ]] || fail "dry run removed"
 
 "$LOCKSTEP" gc --grace 0 >gc.out 2>gc.err || { cat gc.err; fail "gc failed"; }
@@ -64,6 +75,10 @@ expect_contains gc.out "removed $LOCKSTEP_STORE/tmp/batch-killed (5 bytes"
 [[ ! -e "$LOCKSTEP_STORE/work/$killed_id" ]] || fail "killed folder kept"
 [[ ! -e "$LOCKSTEP_STORE/tmp/batch-killed" ]] || fail "old temporary kept"
 [[ -e "$LOCKSTEP_STORE/tmp/blob-young" ]] || fail "young temporary removed"
+[[ ! -e "$LOCKSTEP_STORE/tmp/upload-killed.tmp" ]] || fail "old upload kept"
+[[ -e "$LOCKSTEP_STORE/tmp/upload-live.tmp" ]] || fail "live upload removed"
+[[ -e "$LOCKSTEP_STORE/tmp/blob-two-hours.tmp" ]] ||
+  fail "a two-hour-old temporary removed"
 [[ -d "$LOCKSTEP_STORE/work/$live_id" ]] || fail "live run's folder removed"
 
 # gc --grace 0 during the live run swept its code-file blob (held by no
