@@ -107,16 +107,16 @@ bool IsRoutineRefusal(int http_status) {
 // showed nowhere on the server).
 void SendError(const httplib::Request& req, httplib::Response& res,
                const ApiError& error) {
-  std::string path = DisplayPath(req.path);  // Control bytes escaped.
-  if (error.http_status == 500) {
-    LogError("registry: {} {}: 500 {}: {}", req.method, path, error.code,
-             error.cause.empty() ? error.message : error.cause);
-  } else if (IsRoutineRefusal(error.http_status)) {
-    LogDebug("registry: {} {}: {} {}: {}", req.method, path,
-             error.http_status, error.code, DisplayPath(error.message));
-  } else {
-    LogInfo("registry: {} {}: {} {}: {}", req.method, path,
-            error.http_status, error.code, DisplayPath(error.message));
+  LogLevel level = error.http_status == 500 ? LogLevel::kError
+                   : IsRoutineRefusal(error.http_status) ? LogLevel::kDebug
+                                                         : LogLevel::kInfo;
+  if (GetLogLevel() <= level) {
+    const std::string& why =
+        error.cause.empty() ? error.message : error.cause;
+    // Control bytes escaped: a request must not forge a log line.
+    LogMessage(level, fmt::format("registry: {} {}: {} {}: {}", req.method,
+                                  DisplayPath(req.path), error.http_status,
+                                  error.code, DisplayPath(why)));
   }
   res.status = error.http_status;
   // Busy, not wrong: a client may ask again in a second.
