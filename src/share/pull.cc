@@ -420,12 +420,33 @@ Status Sharer::LinkPulledInputs(
       continue;
     }
     if (!input.value("digest", Json()).is_string()) continue;
-    ASSIGN_OR_RETURN(std::vector<metadata::Artifact> known,
-                     metadata_->FindArtifactsByDigest(
-                         input["digest"].get<std::string>()));
-    if (!known.empty()) record->inputs.push_back({port, known.front().id});
+    std::string digest = input["digest"].get<std::string>();
+    ASSIGN_OR_RETURN(int64_t artifact, KnownInputArtifact(from, digest));
+    if (artifact != 0) record->inputs.push_back({port, artifact});
   }
   return Status::Ok();
+}
+
+Result<int64_t> Sharer::KnownInputArtifact(const std::string& from,
+                                           const std::string& digest) {
+  // The snapshot the run names, when this store's has the same bytes (a
+  // name taken here by another dataset does not).
+  if (from.starts_with("snapshot:")) {
+    Result<data::SnapshotRef> ref = data::ParseSnapshotRef(from.substr(9));
+    Result<metadata::Snapshot> snapshot =
+        ref.ok() ? metadata_->GetSnapshot(ref->name, ref->version)
+                 : Result<metadata::Snapshot>(ref.status());
+    Result<metadata::Artifact> artifact =
+        snapshot.ok() ? metadata_->GetArtifact(snapshot->artifact_id)
+                      : Result<metadata::Artifact>(snapshot.status());
+    if (artifact.ok() && artifact->digest == digest) return artifact->id;
+  }
+  ASSIGN_OR_RETURN(std::vector<metadata::Artifact> known,
+                   metadata_->FindArtifactsByDigest(digest));
+  for (const metadata::Artifact& artifact : known) {
+    if (artifact.type == "Dataset") return artifact.id;
+  }
+  return known.empty() ? 0 : known.front().id;
 }
 
 Status Sharer::RecordPulledSteps(const Json& manifest,
@@ -532,15 +553,34 @@ Status Sharer::RegisterSnapshot(const Json& record, const std::string& origin,
                "{} ({}) is kept by digest, without the name",
                label, artifact.digest, label, digest_text);
     summary->renamed_away.push_back(label);
-    return Status::Ok();
+    // Still a dataset in the lineage, for the run's steps to have read
+    // (once: a second pull finds it).
+    ASSIGN_OR_RETURN(std::vector<metadata::Artifact> same,
+                     metadata_->FindArtifactsByDigest(digest_text));
+    for (const metadata::Artifact& other : same) {
+      if (other.type == "Dataset") return Status::Ok();
+    }
+    return RecordPulledDataset(label, record, digest_text, origin).status();
   }
   if (!known.status().IsNotFound()) return known.status();
 
+  ASSIGN_OR_RETURN(int64_t dataset,
+                   RecordPulledDataset(label, record, digest_text, origin));
+  RETURN_IF_ERROR(
+      metadata_->PutSnapshot({name, version->get<int64_t>(), dataset}));
+  summary->snapshots.push_back(label);
+  return Status::Ok();
+}
+
+Result<int64_t> Sharer::RecordPulledDataset(const std::string& label,
+                                            const Json& record,
+                                            const std::string& digest,
+                                            const std::string& origin) {
   metadata::Artifact dataset;
   dataset.type = "Dataset";
   dataset.uri = record.value("uri", std::string());
-  dataset.digest = digest_text;
-  dataset.properties = properties;
+  dataset.digest = digest;
+  dataset.properties = record.value("properties", Json::object());
   metadata::ExecutionRecord pull;
   pull.execution.type = "lockstep/pull";
   pull.execution.name = label;
@@ -548,10 +588,7 @@ Status Sharer::RegisterSnapshot(const Json& record, const std::string& origin,
   pull.execution.properties = {{"origin", origin}};
   pull.outputs.emplace_back("dataset", dataset);
   RETURN_IF_ERROR(metadata_->RecordExecution(&pull).status());
-  RETURN_IF_ERROR(metadata_->PutSnapshot(
-      {name, version->get<int64_t>(), pull.outputs[0].second.id}));
-  summary->snapshots.push_back(label);
-  return Status::Ok();
+  return pull.outputs[0].second.id;
 }
 
 Status Sharer::RegisterArtifact(const Json& record, PullSummary* summary) {

@@ -153,15 +153,27 @@ class Sharer {
                            const std::vector<int64_t>& contexts);
   // Links `record`, the pulled manifest step `step`, to what it read: an
   // output of an earlier step of the run (`records`, by name in
-  // `record_of`) or, for any other input (a snapshot), the artifact this
-  // store knows by the input's digest, if any.
+  // `record_of`) or, for any other input, KnownInputArtifact.
   Status LinkPulledInputs(
       const Json& step,
       const std::vector<metadata::ExecutionRecord>& records,
       const std::map<std::string, size_t>& record_of,
       metadata::ExecutionRecord* record);
+  // The artifact of this store a pulled step's input `from` with
+  // `digest` is: the snapshot it names (`snapshot:NAME@V`) when that has
+  // those bytes here, else one with the digest, a Dataset first; 0 when
+  // there is none.
+  Result<int64_t> KnownInputArtifact(const std::string& from,
+                                     const std::string& digest);
   Status RegisterSnapshot(const Json& record, const std::string& origin,
                           PullSummary* summary);
+  // Records the dataset of a pulled snapshot record (`label`, NAME@V, of
+  // bytes `digest`) as the output of a lockstep/pull execution from
+  // `origin`; its artifact id.
+  Result<int64_t> RecordPulledDataset(const std::string& label,
+                                      const Json& record,
+                                      const std::string& digest,
+                                      const std::string& origin);
   Status RegisterArtifact(const Json& record, PullSummary* summary);
   // Records each layer of an artifact that carries no Lockstep record
   // (files, another tool's artifact) as a pulled artifact.

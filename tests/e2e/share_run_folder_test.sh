@@ -70,6 +70,20 @@ expect_contains "$TEST_DIR/stderr.txt" "snapshot docs@1 here is another dataset"
 expect_exit 0 "$LOCKSTEP" data show docs@1 --json
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["digest"]')" \
   "$(json mine.json 'd["digest"]')" "this store's docs@1 unchanged"
+# The pulled step read the run's own dataset, not this store's docs@1.
+expect_exit 0 "$LOCKSTEP" runs show "$run_id" --json
+expect_eq "$(json "$TEST_DIR/stdout.txt" \
+  'd["steps"][0]["inputs"]["data"]["digest"]')" \
+  "$(json "$TEST_DIR/b/.lockstep/runs/$run_id/manifest.json" \
+    'd["data"][0]["digest"]')" "the pulled step's input"
 expect_exit 0 "$LOCKSTEP" pull --insecure "$REGISTRY/team/folder:run1"
+if command -v sqlite3 >/dev/null; then
+  pulled=$(json "$TEST_DIR/b/.lockstep/runs/$run_id/manifest.json" \
+    'd["data"][0]["digest"]')
+  expect_eq "$(sqlite3 "$LOCKSTEP_STORE/metadata.db" "select count(*) \
+from artifacts a join types t on t.id = a.type_id \
+where t.name = 'Dataset' and a.digest = '$pulled'")" 1 \
+    "the run's dataset, recorded once over two pulls"
+fi
 expect_exit 0 "$LOCKSTEP" reproduce "$run_id"
 echo "share_run_folder_test: ok"
