@@ -155,13 +155,24 @@ Digest DigestColumn(const std::string& text) {
   return digest.ok() ? *digest : Digest();
 }
 
-// Every row's first column, a digest, until the statement is done.
-Result<std::vector<Digest>> DigestsOfFirstColumn(Statement& s) {
-  std::vector<Digest> digests;
+// Every row's first column, as text, until the statement is done.
+Result<std::vector<std::string>> TextsOfFirstColumn(Statement& s) {
+  std::vector<std::string> texts;
   while (true) {
     ASSIGN_OR_RETURN(bool more, s.Step());
     if (!more) break;
-    digests.push_back(DigestColumn(s.Text(0)));
+    texts.push_back(s.Text(0));
+  }
+  return texts;
+}
+
+// Every row's first column, a digest, until the statement is done.
+Result<std::vector<Digest>> DigestsOfFirstColumn(Statement& s) {
+  ASSIGN_OR_RETURN(std::vector<std::string> texts, TextsOfFirstColumn(s));
+  std::vector<Digest> digests;
+  digests.reserve(texts.size());
+  for (const std::string& text : texts) {
+    digests.push_back(DigestColumn(text));
   }
   return digests;
 }
@@ -274,13 +285,7 @@ Result<std::vector<std::string>> Index::RepositoriesLinking(
               "SELECT repository FROM blob_links WHERE digest = ? "
               "ORDER BY repository");
   s.Bind(d.ToString());
-  std::vector<std::string> repositories;
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, s.Step());
-    if (!more) break;
-    repositories.push_back(s.Text(0));
-  }
-  return repositories;
+  return TextsOfFirstColumn(s);
 }
 
 Result<std::vector<Digest>> Index::BlobLinksOf(const std::string& repo) {
@@ -516,13 +521,7 @@ Result<std::vector<TagRow>> Index::TagsOf(const std::string& repo) {
 Result<std::vector<std::string>> Index::Repositories() {
   std::lock_guard lock(mutex_);
   Statement s(db_, statements_, "SELECT name FROM repositories ORDER BY name");
-  std::vector<std::string> names;
-  while (true) {
-    ASSIGN_OR_RETURN(bool more, s.Step());
-    if (!more) break;
-    names.push_back(s.Text(0));
-  }
-  return names;
+  return TextsOfFirstColumn(s);
 }
 
 Result<bool> Index::RepositoryExists(const std::string& repo) {
