@@ -11,10 +11,13 @@
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "data/snapshot.h"
 #include "data/snapshot_record.h"
 #include "manifest/manifest.h"
 #include "manifest/retention.h"
+#include "metadata/compare.h"
+#include "pipeline/step_paths.h"
 #include "share/layer_files.h"
 #include "share/share.h"
 
@@ -73,6 +76,90 @@ Result<std::string> StringField(const Json& record, const std::string& key,
                                    "' must be a non-empty string");
   }
   return found->get<std::string>();
+}
+
+// InvalidArgument naming `where` unless `value` is a string that parses
+// as a digest (`may_be_null`: or null, an output a failed step never
+// wrote).
+Status CheckDigestField(const Json& value, const std::string& where,
+                        bool may_be_null = false) {
+  if (may_be_null && value.is_null()) return Status::Ok();
+  if (value.is_string() && Digest::Parse(value.get<std::string>()).ok()) {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(where + ": want a digest");
+}
+
+// InvalidArgument naming `where` unless `step[key]`, when present (or
+// always, with `required`), is a string.
+Status CheckStringField(const Json& step, const char* key,
+                        const std::string& where, bool required = false) {
+  auto found = step.find(key);
+  if (found == step.end() ? !required : found->is_string()) {
+    return Status::Ok();
+  }
+  return Status::InvalidArgument(where + "." + key + ": want a string");
+}
+
+// The ports of one step's "inputs" or "outputs" (`kind`): an object of
+// simple names, each an object whose digest is one.
+Status CheckPulledPorts(const Json& step, const char* kind,
+                        const std::string& where) {
+  auto ports = step.find(kind);
+  if (ports == step.end()) return Status::Ok();
+  std::string at = where + "." + kind;
+  if (!ports->is_object()) {
+    return Status::InvalidArgument(at + ": want an object");
+  }
+  bool output = std::string_view(kind) == "outputs";
+  for (const auto& [port, entry] : ports->items()) {
+    std::string port_at = at + "." + DisplayPath(port);
+    if (!pipeline::IsSimpleName(port)) {
+      return Status::InvalidArgument(port_at + ": not a port name");
+    }
+    if (!entry.is_object()) {
+      return Status::InvalidArgument(port_at + ": want an object");
+    }
+    RETURN_IF_ERROR(CheckDigestField(entry.value("digest", Json()),
+                                     port_at + ".digest", output));
+    RETURN_IF_ERROR(
+        CheckStringField(entry, output ? "type" : "from", port_at));
+  }
+  return Status::Ok();
+}
+
+// What recording a pulled run's steps in the lineage relies on, checked
+// before anything of the pull is registered: a manifest's hash proves
+// only that it is the one its author sealed, not that it is well formed
+// (found by a tester: `"component": 5` ended a pull in an exception).
+Status CheckPulledSteps(const Json& steps, const std::string& what) {
+  std::set<std::string> names;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const Json& step = steps[i];
+    std::string where = what + " steps[" + std::to_string(i) + "]";
+    if (!step.is_object()) {
+      return Status::InvalidArgument(where + ": want an object");
+    }
+    const Json& name = step.value("name", Json());
+    if (!name.is_string() ||
+        !pipeline::IsStepRecordName(name.get<std::string>())) {
+      return Status::InvalidArgument(where + ".name: not a step name");
+    }
+    if (!names.insert(name.get<std::string>()).second) {
+      return Status::InvalidArgument(where + ".name: '" +
+                                     name.get<std::string>() +
+                                     "' appears twice");
+    }
+    for (const char* key : {"component", "state", "cache_key"}) {
+      RETURN_IF_ERROR(CheckStringField(step, key, where, true));
+    }
+    for (const char* key : {"message", "produced_by_run"}) {
+      RETURN_IF_ERROR(CheckStringField(step, key, where));
+    }
+    RETURN_IF_ERROR(CheckPulledPorts(step, "inputs", where));
+    RETURN_IF_ERROR(CheckPulledPorts(step, "outputs", where));
+  }
+  return Status::Ok();
 }
 
 // What sets one manifest of an index apart: its platform, else its
@@ -254,12 +341,18 @@ Result<size_t> Sharer::UnpackBundles(const registry::PullResult& pulled) {
 Result<std::string> Sharer::RunIdOf(const Json& manifest,
                                     const std::string& origin) {
   if (!manifest.is_object() ||
-      manifest.value("kind", std::string()) != "lockstep.run" ||
-      manifest.value("manifest_version", 0) != manifest::kManifestVersion) {
+      manifest.value("kind", Json()) != "lockstep.run" ||
+      manifest.value("manifest_version", Json()) !=
+          manifest::kManifestVersion) {
     return Status::InvalidArgument(origin + ": the manifest layer is not a "
                                    "version 1 lockstep.run manifest");
   }
+  // As `manifest verify` checks it: a run without its steps list (found
+  // by a tester) was registered, and then every gc refused the store.
+  RETURN_IF_ERROR(manifest::CheckManifestShape(manifest).WithContext(
+      origin + " manifest"));
   RETURN_IF_ERROR(manifest::VerifyManifestHash(manifest).WithContext(origin));
+  RETURN_IF_ERROR(CheckPulledSteps(manifest["steps"], origin + " manifest"));
   ASSIGN_OR_RETURN(std::string run_id,
                    StringField(manifest, "run_id", origin + " manifest"));
   if (!IsValidRunId(run_id)) {
@@ -392,7 +485,16 @@ std::vector<std::pair<std::string, metadata::Artifact>> PulledOutputs(
     Result<uint64_t> size = digest.ok() ? blobs->SizeOf(*digest)
                                         : Result<uint64_t>(digest.status());
     if (size.ok()) artifact.properties["size"] = *size;
-    if (output.value("folder", false)) artifact.properties["format"] = "tar";
+    if (output.value("folder", Json()) == true) {
+      artifact.properties["format"] = "tar";
+    }
+    // Its values, as a run here records them: diff compares them (found
+    // by a tester: a pulled run's metrics all read as changed).
+    if (metadata::IsMetricsType(artifact.type) && size.ok()) {
+      Result<std::string> bytes = blobs->ReadVerified(*digest);
+      Json metrics = bytes.ok() ? metadata::ParseMetrics(*bytes) : Json();
+      if (metrics.is_object()) artifact.properties["metrics"] = metrics;
+    }
     outputs.push_back({port, artifact});
   }
   return outputs;
@@ -441,12 +543,14 @@ Result<int64_t> Sharer::KnownInputArtifact(const std::string& from,
                       : Result<metadata::Artifact>(snapshot.status());
     if (artifact.ok() && artifact->digest == digest) return artifact->id;
   }
+  // Only a dataset: linking to any output with the same bytes made an
+  // unrelated step's output the pulled step's input (found by a tester).
   ASSIGN_OR_RETURN(std::vector<metadata::Artifact> known,
                    metadata_->FindArtifactsByDigest(digest));
   for (const metadata::Artifact& artifact : known) {
     if (artifact.type == "Dataset") return artifact.id;
   }
-  return known.empty() ? 0 : known.front().id;
+  return 0;
 }
 
 Status Sharer::RecordPulledSteps(const Json& manifest,

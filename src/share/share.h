@@ -131,6 +131,13 @@ class Sharer {
   Result<PullSummary> Pull(const registry::Reference& source,
                            const std::filesystem::path& output = {});
 
+  // The run id of a run manifest pulled from `origin`, once its kind,
+  // version, top-level shape (manifest::CheckManifestShape), hash, id
+  // and steps (their names, states, ports and digests, as recording them
+  // in the lineage needs) are checked: InvalidArgument naming the field.
+  static Result<std::string> RunIdOf(const Json& manifest,
+                                     const std::string& origin);
+
  private:
   Result<registry::PushResult> Send(const registry::Reference& target,
                                     registry::PushRequest request);
@@ -140,10 +147,6 @@ class Sharer {
   // Stores the files of every bundle layer (share/bundle.h) into packs,
   // verified; returns how many there were.
   Result<size_t> UnpackBundles(const registry::PullResult& pulled);
-  // The run id of a pulled run manifest, once its kind, version, hash
-  // and id are checked.
-  static Result<std::string> RunIdOf(const Json& manifest,
-                                     const std::string& origin);
   Status RegisterRun(const Json& manifest, const std::string& bytes,
                      const std::string& origin, PullSummary* summary);
   // Records the steps of pulled run `run_id` (its manifest's "steps")
@@ -161,8 +164,8 @@ class Sharer {
       metadata::ExecutionRecord* record);
   // The artifact of this store a pulled step's input `from` with
   // `digest` is: the snapshot it names (`snapshot:NAME@V`) when that has
-  // those bytes here, else one with the digest, a Dataset first; 0 when
-  // there is none.
+  // those bytes here, else a Dataset with the digest; 0 when there is
+  // none.
   Result<int64_t> KnownInputArtifact(const std::string& from,
                                      const std::string& digest);
   Status RegisterSnapshot(const Json& record, const std::string& origin,

@@ -367,5 +367,75 @@ TEST(RunIdTest, OnlyOnePathComponent) {
   EXPECT_TRUE(IsValidRunId("r1.x_y-z"));
 }
 
+// A sealed run manifest whose steps are `steps`: its hash verifies,
+// whatever the steps hold.
+Json SealedRunManifest(Json steps) {
+  Json manifest = {
+      {"manifest_version", manifest::kManifestVersion},
+      {"kind", "lockstep.run"}, {"run_id", "20260101-000000-abcdef"},
+      {"status", "succeeded"}, {"started", ""}, {"finished", ""},
+      {"pipeline", Json::object()}, {"code", Json::object()},
+      {"params", Json::object()}, {"seeds", Json::object()},
+      {"data", Json::array()}, {"environment", Json::object()},
+      {"sandbox", "none"}, {"warnings", Json::array()},
+      {"steps", std::move(steps)}};
+  EXPECT_TRUE(manifest::SealManifest(&manifest).ok());
+  return manifest;
+}
+
+Json GoodStep() {
+  return {{"name", "train"}, {"component", "command"}, {"state", "ran"},
+          {"cache_key", "sha256:" + std::string(64, 'a')},
+          {"inputs", {{"data", {{"digest", "sha256:" + std::string(64, 'b')},
+                                {"from", "snapshot:d@1"}}}}},
+          {"outputs", {{"model", {{"digest", nullptr}, {"type", "Model"}}}}}};
+}
+
+// Found by a tester: a sealed manifest's hash proves nothing about its
+// shape, and `"component": 5` ended a pull in a JSON exception (exit 6)
+// after parts of the run were registered; a run without steps blocked
+// every later gc. Each is refused up front, naming the field.
+TEST(RunIdTest, APulledManifestIsCheckedBeforeItsRunIsRecorded) {
+  auto refusal = [](Json step) {
+    Result<std::string> id =
+        Sharer::RunIdOf(SealedRunManifest(Json::array({step})), "r:t");
+    EXPECT_TRUE(id.status().IsInvalidArgument()) << id.status().message();
+    return id.status().message();
+  };
+  EXPECT_EQ(*Sharer::RunIdOf(SealedRunManifest(Json::array({GoodStep()})),
+                             "r:t"),
+            "20260101-000000-abcdef");
+  Json step = GoodStep();
+  step["component"] = 5;
+  EXPECT_EQ(refusal(step), "r:t manifest steps[0].component: want a string");
+  step = GoodStep();
+  step["name"] = "../x";
+  EXPECT_EQ(refusal(step), "r:t manifest steps[0].name: not a step name");
+  step = GoodStep();
+  step["outputs"]["model"]["digest"] = "hello";
+  EXPECT_EQ(refusal(step),
+            "r:t manifest steps[0].outputs.model.digest: want a digest");
+  step = GoodStep();
+  step["inputs"]["../d"] = step["inputs"]["data"];
+  EXPECT_EQ(refusal(step),
+            "r:t manifest steps[0].inputs.../d: not a port name");
+  step = GoodStep();
+  step["inputs"]["data"]["digest"] = nullptr;  // Only outputs may be.
+  EXPECT_EQ(refusal(step),
+            "r:t manifest steps[0].inputs.data.digest: want a digest");
+  EXPECT_EQ(Sharer::RunIdOf(SealedRunManifest(
+                                Json::array({GoodStep(), GoodStep()})),
+                            "r:t")
+                .status()
+                .message(),
+            "r:t manifest steps[1].name: 'train' appears twice");
+
+  Json no_steps = SealedRunManifest(Json::array());
+  no_steps.erase("steps");
+  ASSERT_TRUE(manifest::SealManifest(&no_steps).ok());
+  EXPECT_EQ(Sharer::RunIdOf(no_steps, "r:t").status().message(),
+            "r:t manifest: steps: missing or not a list");
+}
+
 }  // namespace
 }  // namespace lockstep::share
