@@ -4,6 +4,7 @@
 // artifacts (layout in docs/formats/oci-artifacts.md).
 
 #include <cctype>
+#include <optional>
 #include <unordered_set>
 
 #include "core/canonical_json.h"
@@ -246,6 +247,36 @@ Result<registry::PushLayer> Sharer::SnapshotRecordLayer(
   return layer;
 }
 
+Result<std::optional<metadata::Snapshot>> Sharer::SnapshotOfRun(
+    const Json& data) {
+  std::string name = data.value("name", "");
+  int64_t version = data.value("version", int64_t{0});
+  std::string digest = data.value("digest", "");
+  Result<metadata::Snapshot> named = metadata_->GetSnapshot(name, version);
+  if (named.ok()) {
+    ASSIGN_OR_RETURN(metadata::Artifact artifact,
+                     metadata_->GetArtifact(named->artifact_id));
+    if (artifact.digest == digest) {
+      return std::optional<metadata::Snapshot>(*named);
+    }
+  } else if (!named.status().IsNotFound()) {
+    return named.status();
+  }
+  // A run pulled where its NAME@V names another dataset keeps its own
+  // unnamed (found by a tester: this store's dataset, its path and
+  // columns, went out under the run's name, and the result could not be
+  // pulled).
+  ASSIGN_OR_RETURN(std::vector<metadata::Artifact> same,
+                   metadata_->FindArtifactsByDigest(digest));
+  for (const metadata::Artifact& artifact : same) {
+    if (artifact.type == "Dataset") {
+      return std::optional<metadata::Snapshot>(
+          metadata::Snapshot{name, version, artifact.id});
+    }
+  }
+  return std::optional<metadata::Snapshot>();
+}
+
 Result<PushSummary> Sharer::PushRun(const std::string& run_id,
                                     const registry::Reference& target) {
   ASSIGN_OR_RETURN(metadata::Run run, metadata_->GetRun(run_id));
@@ -275,9 +306,9 @@ Result<PushSummary> Sharer::PushRun(const std::string& run_id,
     layers.push_back(std::move(layer));
   }
   for (const Json& data : manifest.value("data", Json::array())) {
-    Result<metadata::Snapshot> snapshot = metadata_->GetSnapshot(
-        data.value("name", ""), data.value("version", int64_t{0}));
-    if (!snapshot.ok()) {
+    ASSIGN_OR_RETURN(std::optional<metadata::Snapshot> snapshot,
+                     SnapshotOfRun(data));
+    if (!snapshot) {
       continue;  // The bytes travel anyway; only the record is local.
     }
     std::string label = snapshot->name + "@" +

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -141,6 +142,11 @@ class Sharer {
  private:
   Result<registry::PushResult> Send(const registry::Reference& target,
                                     registry::PushRequest request);
+  // The snapshot a run's manifest `data` entry names, as this store
+  // holds it: NAME@V when it has the entry's digest here, else an
+  // unnamed Dataset with that digest under the run's NAME@V; nullopt
+  // when this store has neither.
+  Result<std::optional<metadata::Snapshot>> SnapshotOfRun(const Json& data);
   // The snapshot's record as a layer titled `title`.
   Result<registry::PushLayer> SnapshotRecordLayer(const std::string& title,
                                                   const metadata::Snapshot&);

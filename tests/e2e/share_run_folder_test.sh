@@ -77,13 +77,25 @@ expect_eq "$(json "$TEST_DIR/stdout.txt" \
   "$(json "$TEST_DIR/b/.lockstep/runs/$run_id/manifest.json" \
     'd["data"][0]["digest"]')" "the pulled step's input"
 expect_exit 0 "$LOCKSTEP" pull --insecure "$REGISTRY/team/folder:run1"
+pulled=$(json "$TEST_DIR/b/.lockstep/runs/$run_id/manifest.json" \
+  'd["data"][0]["digest"]')
 if command -v sqlite3 >/dev/null; then
-  pulled=$(json "$TEST_DIR/b/.lockstep/runs/$run_id/manifest.json" \
-    'd["data"][0]["digest"]')
   expect_eq "$(sqlite3 "$LOCKSTEP_STORE/metadata.db" "select count(*) \
 from artifacts a join types t on t.id = a.type_id \
 where t.name = 'Dataset' and a.digest = '$pulled'")" 1 \
     "the run's dataset, recorded once over two pulls"
 fi
 expect_exit 0 "$LOCKSTEP" reproduce "$run_id"
+
+# Pushed on from here, the run carries its own docs@1 record, not this
+# store's (found by a tester: this store's dataset went out under the
+# run's name, and the result could not be pulled).
+expect_exit 0 "$LOCKSTEP" push --insecure "$run_id" \
+  "$REGISTRY/team/folder:again"
+mkdir -p "$TEST_DIR/d" && cd "$TEST_DIR/d"
+export LOCKSTEP_STORE="$TEST_DIR/d/.lockstep"
+expect_exit 0 "$LOCKSTEP" pull --insecure "$REGISTRY/team/folder:again"
+expect_exit 0 "$LOCKSTEP" data show docs@1 --json
+expect_eq "$(json "$TEST_DIR/stdout.txt" 'd["digest"]')" "$pulled" \
+  "the run's docs@1, passed on"
 echo "share_run_folder_test: ok"
