@@ -875,6 +875,7 @@ Result<Execution> MetadataStore::FindLatestExecution(
                      "JOIN runs r ON r.context_id = s.context_id "
                      "WHERE r.pipeline = ? AND e.name = ? "
                      "AND e.state IN ('complete', 'cached') "
+                     "AND e.cache_key <> '' "
                      "ORDER BY e.id DESC LIMIT 1",
                  {pipeline, step}));
   if (rows.empty()) {

@@ -159,7 +159,8 @@ class MetadataStore {
   };
   Result<CachedExecution> FindCachedExecution(const std::string& cache_key);
 
-  // The newest execution of a step of a pipeline (for --explain).
+  // The newest execution of a step of a pipeline that was a cache entry
+  // (for --explain): not a pulled one, which has no key or key parts.
   Result<Execution> FindLatestExecution(const std::string& pipeline,
                                         const std::string& step);
 
