@@ -3,6 +3,7 @@
 // The pull half of share.h: fetch an OCI artifact and re-register the
 // run, snapshots and artifacts it carries in the local lineage store.
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <utility>
@@ -500,10 +501,66 @@ std::vector<std::pair<std::string, metadata::Artifact>> PulledOutputs(
   return outputs;
 }
 
+namespace {
+
+// A for_each step's collection (its lockstep/collect entry, NAME) reads
+// its iterations' outputs, so it is recorded after them (NAME[0], ...),
+// which a manifest lists after it; everything else in manifest order.
+std::vector<const Json*> InLineageOrder(const Json& steps) {
+  std::map<std::string, size_t> last_iteration;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    std::string name = steps[i].value("name", "");
+    size_t bracket = name.find('[');
+    if (bracket != std::string::npos) {
+      last_iteration[name.substr(0, bracket)] = i;
+    }
+  }
+  std::vector<std::pair<double, const Json*>> keyed;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    auto found = last_iteration.find(steps[i].value("name", ""));
+    bool collects = steps[i].value("component", "") == "lockstep/collect";
+    double key = collects && found != last_iteration.end()
+                     ? found->second + 0.5
+                     : static_cast<double>(i);
+    keyed.push_back({key, &steps[i]});
+  }
+  std::stable_sort(keyed.begin(), keyed.end(),
+                   [](const auto& a, const auto& b) {
+                     return a.first < b.first;
+                   });
+  std::vector<const Json*> ordered;
+  for (const auto& [key, step] : keyed) ordered.push_back(step);
+  return ordered;
+}
+
+// A collection's inputs, as a run records them: output PORT of
+// iteration NAME[I] as the port PORT[I].
+void LinkCollectedIterations(
+    const std::string& name,
+    const std::vector<metadata::ExecutionRecord>& records,
+    const std::map<std::string, size_t>& record_of,
+    metadata::ExecutionRecord* record) {
+  for (size_t i = 0;; ++i) {
+    std::string index = "[" + std::to_string(i) + "]";
+    auto iteration = record_of.find(name + index);
+    if (iteration == record_of.end()) return;
+    for (const auto& output : records[iteration->second].outputs) {
+      record->batch_inputs.push_back(
+          {output.first + index, iteration->second, output.first});
+    }
+  }
+}
+
+}  // namespace
+
 Status Sharer::LinkPulledInputs(
     const Json& step, const std::vector<metadata::ExecutionRecord>& records,
     const std::map<std::string, size_t>& record_of,
     metadata::ExecutionRecord* record) {
+  if (step.value("component", "") == "lockstep/collect") {
+    LinkCollectedIterations(step.value("name", ""), records, record_of,
+                            record);
+  }
   const Json inputs = step.value("inputs", Json::object());
   for (const auto& [port, input] : inputs.items()) {
     if (!input.is_object()) continue;
@@ -561,10 +618,8 @@ Status Sharer::RecordPulledSteps(const Json& manifest,
   if (!steps.is_array()) return Status::Ok();
   std::vector<metadata::ExecutionRecord> records;
   std::map<std::string, size_t> record_of;  // Step name -> its record.
-  for (const Json& step : steps) {
-    if (!step.is_object() || !step.value("name", Json()).is_string()) {
-      continue;
-    }
+  for (const Json* entry : InLineageOrder(steps)) {
+    const Json& step = *entry;
     metadata::ExecutionRecord record;
     record.execution = PulledExecution(step, run_id, origin);
     record.context_ids = contexts;
