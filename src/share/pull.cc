@@ -18,6 +18,7 @@
 #include "manifest/manifest.h"
 #include "manifest/retention.h"
 #include "metadata/compare.h"
+#include "metadata/run_view.h"
 #include "pipeline/step_paths.h"
 #include "share/layer_files.h"
 #include "share/share.h"
@@ -610,6 +611,31 @@ Result<int64_t> Sharer::KnownInputArtifact(const std::string& from,
   return 0;
 }
 
+Status Sharer::LinkCachedOutputs(const Json& step,
+                                 metadata::ExecutionRecord* record) {
+  std::string producer = step.value("produced_by_run", "");
+  if (step.value("state", "") != "cached" || producer.empty()) {
+    return Status::Ok();
+  }
+  Result<metadata::Run> run = metadata_->GetRun(producer);
+  if (run.status().IsNotFound()) return Status::Ok();
+  RETURN_IF_ERROR(run.status());
+  ASSIGN_OR_RETURN(std::vector<metadata::RunStep> made,
+                   metadata::StepsOfRun(metadata_, *run));
+  for (const metadata::RunStep& original : made) {
+    if (original.execution.name != record->execution.name) continue;
+    for (auto& [port, artifact] : record->outputs) {
+      for (const metadata::StepArtifact& output : original.outputs) {
+        if (output.port == port &&
+            output.artifact.digest == artifact.digest) {
+          artifact = output.artifact;  // Linked by its id, not made anew.
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 Status Sharer::RecordPulledSteps(const Json& manifest,
                                  const std::string& run_id,
                                  const std::string& origin,
@@ -624,6 +650,7 @@ Status Sharer::RecordPulledSteps(const Json& manifest,
     record.execution = PulledExecution(step, run_id, origin);
     record.context_ids = contexts;
     record.outputs = PulledOutputs(step, run_id, blobs_);
+    RETURN_IF_ERROR(LinkCachedOutputs(step, &record));
     RETURN_IF_ERROR(LinkPulledInputs(step, records, record_of, &record));
     record_of[record.execution.name] = records.size();
     records.push_back(std::move(record));

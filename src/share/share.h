@@ -160,6 +160,11 @@ class Sharer {
   Status RecordPulledSteps(const Json& manifest, const std::string& run_id,
                            const std::string& origin,
                            const std::vector<int64_t>& contexts);
+  // A pulled step that was a cache hit (state "cached") wrote the
+  // artifacts of the run that produced them (its "produced_by_run"):
+  // when that run is recorded here too, `record`'s outputs become them.
+  Status LinkCachedOutputs(const Json& step,
+                           metadata::ExecutionRecord* record);
   // Links `record`, the pulled manifest step `step`, to what it read: an
   // output of an earlier step of the run (`records`, by name in
   // `record_of`) or, for any other input, KnownInputArtifact.

@@ -42,7 +42,29 @@ edges() {
 ran_here=$(edges a)
 expect_contains a.json '"name": "sq[2]"'
 
+# The same pipeline again: every step a cache hit, writing the first
+# run's artifacts.
+"$LOCKSTEP" run p.yaml --sandbox none --json >again.json 2>/dev/null
+again_id=$(json again.json 'd["run_id"]')
+expect_eq "$(json again.json '{s["state"] for s in d["steps"]}')" \
+  "{'cached'}" "the second run's steps"
+expect_exit 0 "$LOCKSTEP" push --insecure "$again_id" "$REGISTRY/fan/run:v2"
+
+# The artifact id each step of a run wrote, by step and port.
+written() {
+  "$LOCKSTEP" runs show "$1" --json >written.json || fail "runs show $1"
+  json written.json '{s["name"] + "." + p: o["uri"] for s in d["steps"]
+    for p, o in s["outputs"].items()}'
+}
+written_here=$(written "$again_id")
+
 export LOCKSTEP_STORE="$TEST_DIR/b"
 expect_exit 0 "$LOCKSTEP" pull --insecure "$REGISTRY/fan/run:v1"
 expect_eq "$(edges b)" "$ran_here" "the pulled run's lineage"
+# Pulled after the run that made them, the cached steps lead back to
+# its artifacts, as where they ran (found by a tester).
+expect_exit 0 "$LOCKSTEP" pull --insecure "$REGISTRY/fan/run:v2"
+expect_eq "$(written "$again_id")" "$written_here" \
+  "what the cached steps wrote"
+expect_contains written.json "lockstep://runs/$run_id/use/r"
 echo "share_run_fan_out_test: ok"
