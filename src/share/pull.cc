@@ -832,17 +832,31 @@ Result<std::vector<int64_t>> Sharer::RecordPulledArtifacts(
 Status Sharer::RegisterLayers(const std::string& origin,
                               PullSummary* summary) {
   // Each layer a File; an index (or a manifest without layers) itself,
-  // which keeps what it references.
+  // which keeps what it references. A run's model pushed as an artifact
+  // of its own is a Model here too, naming its run and output (it was a
+  // plain File; found by a tester).
+  Json pulled = ParseJsonOrDiscarded(summary->pulled.body);
+  bool model = pulled.is_object() &&
+               pulled.value("artifactType", Json()) == kModelArtifact;
+  Json model_notes = Json::object();  // Its run and output, as pushed.
+  if (model && pulled.value("annotations", Json()).is_object()) {
+    for (const char* key : {"lockstep.run", "lockstep.output"}) {
+      if (pulled["annotations"].value(key, Json()).is_string()) {
+        model_notes[key] = pulled["annotations"][key];
+      }
+    }
+  }
   std::vector<metadata::Artifact> brought;
   std::set<std::pair<Digest, std::string>> seen;
   for (const registry::PushLayer& layer : summary->pulled.layers) {
     std::string title = LayerFileName(layer);
     if (!seen.insert({layer.digest, title}).second) continue;
     metadata::Artifact artifact;
-    artifact.type = kPulledFileType;
+    artifact.type = model ? "Model" : kPulledFileType;
     artifact.digest = layer.digest.ToString();
     artifact.custom_properties = {{"mediaType", layer.media_type},
                                   {"title", title}};
+    artifact.properties = model_notes;
     brought.push_back(std::move(artifact));
   }
   if (brought.empty()) {

@@ -163,6 +163,17 @@ expect_exit 0 "$LOCKSTEP" runs show "$run_id" --json
 expect_eq "$(json "$TEST_DIR/stdout.txt" 'len(d["steps"])')" 1 \
   "steps after a re-pull"
 
+# The model pulled on its own is a Model, naming its run and output (it
+# was a plain File; found by a tester).
+export LOCKSTEP_STORE="$TEST_DIR/c/.lockstep"
+expect_exit 0 "$LOCKSTEP" pull --insecure "$REGISTRY/team/share:run1-model"
+expect_exit 0 "$LOCKSTEP" lineage "$model_layer" --json
+expect_eq "$(json "$TEST_DIR/stdout.txt" '[(a["type"], a["digest"])
+  for a in d["artifacts"]]')" "[('Model', '$model_layer')]" "pulled model"
+expect_contains "$TEST_DIR/stdout.txt" "\"lockstep.run\": \"$run_id\""
+expect_contains "$TEST_DIR/stdout.txt" "\"lockstep.output\": \"train/model\""
+export LOCKSTEP_STORE="$TEST_DIR/b/.lockstep"
+
 # An unknown source is a clear error, not a file push.
 expect_exit 2 "$LOCKSTEP" push --insecure no-such-run "$REGISTRY/team/x:1"
 expect_contains "$TEST_DIR/stderr.txt" "is not a file, run, snapshot"
