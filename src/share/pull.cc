@@ -268,6 +268,7 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
   // The run's manifest first: records are only registered for a valid run.
   Json run_manifest;
   std::string run_bytes;
+  std::string run_id;
   if (summary.kind == "run") {
     const registry::PushLayer* manifest_layer = nullptr;
     for (const registry::PushLayer& layer : summary.pulled.layers) {
@@ -287,7 +288,7 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
                      ReadSmallLayer(*blobs_, *manifest_layer));
     ASSIGN_OR_RETURN(run_manifest,
                      ParseJsonWithUniqueKeys(bytes, "run manifest layer"));
-    RETURN_IF_ERROR(RunIdOf(run_manifest, origin).status());
+    ASSIGN_OR_RETURN(run_id, RunIdOf(run_manifest, origin));
     run_bytes = std::move(bytes);
   }
 
@@ -304,7 +305,8 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
   }
   // After its snapshots, which its steps' lineage names.
   if (summary.kind == "run") {
-    RETURN_IF_ERROR(RegisterRun(run_manifest, run_bytes, origin, &summary));
+    RETURN_IF_ERROR(
+        RegisterRun(run_manifest, run_bytes, run_id, origin, &summary));
   }
 
   // Files, or any artifact not made by Lockstep: its layers are recorded
@@ -364,8 +366,8 @@ Result<std::string> Sharer::RunIdOf(const Json& manifest,
 }
 
 Status Sharer::RegisterRun(const Json& manifest, const std::string& bytes,
+                           const std::string& run_id,
                            const std::string& origin, PullSummary* summary) {
-  ASSIGN_OR_RETURN(std::string run_id, RunIdOf(manifest, origin));
   std::string hash = manifest["manifest_hash"].get<std::string>();
   summary->run_id = run_id;
   std::filesystem::path path = manifest::ManifestPath(blobs_->root(), run_id);
@@ -466,8 +468,6 @@ metadata::Execution PulledExecution(const Json& step,
   return execution;
 }
 
-}  // namespace
-
 // The artifacts a pulled step wrote, as its manifest entry lists them.
 std::vector<std::pair<std::string, metadata::Artifact>> PulledOutputs(
     const Json& step, const std::string& run_id, store::BlobStore* blobs) {
@@ -501,8 +501,6 @@ std::vector<std::pair<std::string, metadata::Artifact>> PulledOutputs(
   }
   return outputs;
 }
-
-namespace {
 
 // A for_each step's collection (its lockstep/collect entry, NAME) reads
 // its iterations' outputs, so it is recorded after them (NAME[0], ...),
@@ -640,8 +638,7 @@ Status Sharer::RecordPulledSteps(const Json& manifest,
                                  const std::string& run_id,
                                  const std::string& origin,
                                  const std::vector<int64_t>& contexts) {
-  Json steps = manifest.value("steps", Json::array());
-  if (!steps.is_array()) return Status::Ok();
+  const Json& steps = manifest["steps"];  // A list: RunIdOf checked it.
   std::vector<metadata::ExecutionRecord> records;
   std::map<std::string, size_t> record_of;  // Step name -> its record.
   for (const Json* entry : InLineageOrder(steps)) {

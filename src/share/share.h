@@ -153,8 +153,10 @@ class Sharer {
   // Stores the files of every bundle layer (share/bundle.h) into packs,
   // verified; returns how many there were.
   Result<size_t> UnpackBundles(const registry::PullResult& pulled);
+  // Registers pulled run `run_id`, its manifest checked by RunIdOf.
   Status RegisterRun(const Json& manifest, const std::string& bytes,
-                     const std::string& origin, PullSummary* summary);
+                     const std::string& run_id, const std::string& origin,
+                     PullSummary* summary);
   // Records the steps of pulled run `run_id` (its manifest's "steps")
   // as executions in `contexts`, with the artifacts they read and wrote.
   Status RecordPulledSteps(const Json& manifest, const std::string& run_id,
