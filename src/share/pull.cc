@@ -587,23 +587,31 @@ Status Sharer::LinkPulledInputs(
 
 Result<int64_t> Sharer::KnownInputArtifact(const std::string& from,
                                            const std::string& digest) {
-  // The snapshot the run names, when this store's has the same bytes (a
-  // name taken here by another dataset does not).
-  if (from.starts_with("snapshot:")) {
-    Result<data::SnapshotRef> ref = data::ParseSnapshotRef(from.substr(9));
-    Result<metadata::Snapshot> snapshot =
-        ref.ok() ? metadata_->GetSnapshot(ref->name, ref->version)
-                 : Result<metadata::Snapshot>(ref.status());
-    Result<metadata::Artifact> artifact =
-        snapshot.ok() ? metadata_->GetArtifact(snapshot->artifact_id)
-                      : Result<metadata::Artifact>(snapshot.status());
-    if (artifact.ok() && artifact->digest == digest) return artifact->id;
-  }
   // Only a dataset: linking to any output with the same bytes made an
   // unrelated step's output the pulled step's input (found by a tester).
-  ASSIGN_OR_RETURN(std::vector<metadata::Artifact> known,
+  Result<data::SnapshotRef> named =
+      from.starts_with("snapshot:")
+          ? data::ParseSnapshotRef(from.substr(9))
+          : Result<data::SnapshotRef>(data::SnapshotRef{});
+  if (!named.ok()) return DatasetOf("", 0, digest);
+  return DatasetOf(named->name, named->version, digest);
+}
+
+Result<int64_t> Sharer::DatasetOf(const std::string& name, int64_t version,
+                                  const std::string& digest) {
+  Result<metadata::Snapshot> snapshot =
+      name.empty() ? Result<metadata::Snapshot>(Status::NotFound(""))
+                   : metadata_->GetSnapshot(name, version);
+  if (snapshot.ok()) {
+    ASSIGN_OR_RETURN(metadata::Artifact artifact,
+                     metadata_->GetArtifact(snapshot->artifact_id));
+    if (artifact.digest == digest) return artifact.id;
+  } else if (!snapshot.status().IsNotFound()) {
+    return snapshot.status();
+  }
+  ASSIGN_OR_RETURN(std::vector<metadata::Artifact> same,
                    metadata_->FindArtifactsByDigest(digest));
-  for (const metadata::Artifact& artifact : known) {
+  for (const metadata::Artifact& artifact : same) {
     if (artifact.type == "Dataset") return artifact.id;
   }
   return 0;
@@ -738,11 +746,9 @@ Status Sharer::RegisterSnapshot(const Json& record, const std::string& origin,
     summary->renamed_away.push_back(label);
     // Still a dataset in the lineage, for the run's steps to have read
     // (once: a second pull finds it).
-    ASSIGN_OR_RETURN(std::vector<metadata::Artifact> same,
-                     metadata_->FindArtifactsByDigest(digest_text));
-    for (const metadata::Artifact& other : same) {
-      if (other.type == "Dataset") return Status::Ok();
-    }
+    ASSIGN_OR_RETURN(int64_t kept,
+                     DatasetOf(name, version->get<int64_t>(), digest_text));
+    if (kept != 0) return Status::Ok();
     return RecordPulledDataset(label, record, digest_text, origin).status();
   }
   if (!known.status().IsNotFound()) return known.status();

@@ -251,30 +251,15 @@ Result<std::optional<metadata::Snapshot>> Sharer::SnapshotOfRun(
     const Json& data) {
   std::string name = data.value("name", "");
   int64_t version = data.value("version", int64_t{0});
-  std::string digest = data.value("digest", "");
-  Result<metadata::Snapshot> named = metadata_->GetSnapshot(name, version);
-  if (named.ok()) {
-    ASSIGN_OR_RETURN(metadata::Artifact artifact,
-                     metadata_->GetArtifact(named->artifact_id));
-    if (artifact.digest == digest) {
-      return std::optional<metadata::Snapshot>(*named);
-    }
-  } else if (!named.status().IsNotFound()) {
-    return named.status();
-  }
   // A run pulled where its NAME@V names another dataset keeps its own
   // unnamed (found by a tester: this store's dataset, its path and
   // columns, went out under the run's name, and the result could not be
   // pulled).
-  ASSIGN_OR_RETURN(std::vector<metadata::Artifact> same,
-                   metadata_->FindArtifactsByDigest(digest));
-  for (const metadata::Artifact& artifact : same) {
-    if (artifact.type == "Dataset") {
-      return std::optional<metadata::Snapshot>(
-          metadata::Snapshot{name, version, artifact.id});
-    }
-  }
-  return std::optional<metadata::Snapshot>();
+  ASSIGN_OR_RETURN(int64_t dataset,
+                   DatasetOf(name, version, data.value("digest", "")));
+  if (dataset == 0) return std::optional<metadata::Snapshot>();
+  return std::optional<metadata::Snapshot>(
+      metadata::Snapshot{name, version, dataset});
 }
 
 Result<PushSummary> Sharer::PushRun(const std::string& run_id,

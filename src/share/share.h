@@ -176,11 +176,16 @@ class Sharer {
       const std::map<std::string, size_t>& record_of,
       metadata::ExecutionRecord* record);
   // The artifact of this store a pulled step's input `from` with
-  // `digest` is: the snapshot it names (`snapshot:NAME@V`) when that has
-  // those bytes here, else a Dataset with the digest; 0 when there is
-  // none.
+  // `digest` is: DatasetOf the snapshot it names (`snapshot:NAME@V`), or
+  // of none.
   Result<int64_t> KnownInputArtifact(const std::string& from,
                                      const std::string& digest);
+  // The dataset of bytes `digest` that a run names NAME@V, as this store
+  // holds it: the snapshot NAME@V when it has those bytes here, else any
+  // Dataset with them (a pull keeps one unnamed where NAME@V is another
+  // dataset); 0 when there is none. An empty `name` names no snapshot.
+  Result<int64_t> DatasetOf(const std::string& name, int64_t version,
+                            const std::string& digest);
   Status RegisterSnapshot(const Json& record, const std::string& origin,
                           PullSummary* summary);
   // Records the dataset of a pulled snapshot record (`label`, NAME@V, of
