@@ -258,8 +258,10 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
     }
   }
   Result<Json> body = ParseJson(summary.pulled.body, source.ToString());
+  Json annotations = Json::object();
   if (body.ok() && body->is_object()) {
     summary.artifact_type = body->value("artifactType", std::string());
+    annotations = body->value("annotations", Json::object());
   }
   summary.kind = KindOf(summary.artifact_type);
   std::string origin = source.PinnedTo(summary.pulled.manifest);
@@ -313,7 +315,7 @@ Result<PullSummary> Sharer::Pull(const registry::Reference& source,
   // as what the pull brought, so gc keeps them like any pulled artifact.
   if (summary.run_id.empty() && summary.snapshots.empty() &&
       summary.artifacts.empty()) {
-    RETURN_IF_ERROR(RegisterLayers(origin, &summary));
+    RETURN_IF_ERROR(RegisterLayers(origin, annotations, &summary));
   }
 
   if (!output.empty()) {
@@ -617,18 +619,26 @@ Result<int64_t> Sharer::DatasetOf(const std::string& name, int64_t version,
   return 0;
 }
 
-Status Sharer::LinkCachedOutputs(const Json& step,
+Status Sharer::LinkCachedOutputs(const Json& step, ProducedSteps* produced,
                                  metadata::ExecutionRecord* record) {
   std::string producer = step.value("produced_by_run", "");
   if (step.value("state", "") != "cached" || producer.empty()) {
     return Status::Ok();
   }
-  Result<metadata::Run> run = metadata_->GetRun(producer);
-  if (run.status().IsNotFound()) return Status::Ok();
-  RETURN_IF_ERROR(run.status());
-  ASSIGN_OR_RETURN(std::vector<metadata::RunStep> made,
-                   metadata::StepsOfRun(metadata_, *run));
-  for (const metadata::RunStep& original : made) {
+  // Each producing run's steps read once: a run of many cached steps
+  // names the same one over and over.
+  auto known = produced->find(producer);
+  if (known == produced->end()) {
+    std::vector<metadata::RunStep> made;
+    Result<metadata::Run> run = metadata_->GetRun(producer);
+    if (run.ok()) {
+      ASSIGN_OR_RETURN(made, metadata::StepsOfRun(metadata_, *run));
+    } else if (!run.status().IsNotFound()) {
+      return run.status();
+    }
+    known = produced->emplace(producer, std::move(made)).first;
+  }
+  for (const metadata::RunStep& original : known->second) {
     if (original.execution.name != record->execution.name) continue;
     for (auto& [port, artifact] : record->outputs) {
       for (const metadata::StepArtifact& output : original.outputs) {
@@ -649,13 +659,14 @@ Status Sharer::RecordPulledSteps(const Json& manifest,
   const Json& steps = manifest["steps"];  // A list: RunIdOf checked it.
   std::vector<metadata::ExecutionRecord> records;
   std::map<std::string, size_t> record_of;  // Step name -> its record.
+  ProducedSteps produced;
   for (const Json* entry : InLineageOrder(steps)) {
     const Json& step = *entry;
     metadata::ExecutionRecord record;
     record.execution = PulledExecution(step, run_id, origin);
     record.context_ids = contexts;
     record.outputs = PulledOutputs(step, run_id, blobs_);
-    RETURN_IF_ERROR(LinkCachedOutputs(step, &record));
+    RETURN_IF_ERROR(LinkCachedOutputs(step, &produced, &record));
     RETURN_IF_ERROR(LinkPulledInputs(step, records, record_of, &record));
     record_of[record.execution.name] = records.size();
     records.push_back(std::move(record));
@@ -833,19 +844,18 @@ Result<std::vector<int64_t>> Sharer::RecordPulledArtifacts(
 }
 
 Status Sharer::RegisterLayers(const std::string& origin,
+                              const Json& annotations,
                               PullSummary* summary) {
   // Each layer a File; an index (or a manifest without layers) itself,
   // which keeps what it references. A run's model pushed as an artifact
   // of its own is a Model here too, naming its run and output (it was a
   // plain File; found by a tester).
-  Json pulled = ParseJsonOrDiscarded(summary->pulled.body);
-  bool model = pulled.is_object() &&
-               pulled.value("artifactType", Json()) == kModelArtifact;
+  bool model = summary->kind == "model";
   Json model_notes = Json::object();  // Its run and output, as pushed.
-  if (model && pulled.value("annotations", Json()).is_object()) {
+  if (model && annotations.is_object()) {
     for (const char* key : {"lockstep.run", "lockstep.output"}) {
-      if (pulled["annotations"].value(key, Json()).is_string()) {
-        model_notes[key] = pulled["annotations"][key];
+      if (annotations.value(key, Json()).is_string()) {
+        model_notes[key] = annotations[key];
       }
     }
   }

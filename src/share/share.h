@@ -22,6 +22,7 @@
 
 #include "core/status.h"
 #include "metadata/metadata_store.h"
+#include "metadata/run_view.h"
 #include "registry/client.h"
 #include "share/bundle.h"
 #include "store/blob_store.h"
@@ -165,7 +166,10 @@ class Sharer {
   // A pulled step that was a cache hit (state "cached") wrote the
   // artifacts of the run that produced them (its "produced_by_run"):
   // when that run is recorded here too, `record`'s outputs become them.
-  Status LinkCachedOutputs(const Json& step,
+  // `produced` keeps each producing run's steps once read.
+  using ProducedSteps =
+      std::map<std::string, std::vector<metadata::RunStep>>;
+  Status LinkCachedOutputs(const Json& step, ProducedSteps* produced,
                            metadata::ExecutionRecord* record);
   // Links `record`, the pulled manifest step `step`, to what it read: an
   // output of an earlier step of the run (`records`, by name in
@@ -198,7 +202,10 @@ class Sharer {
   Status RegisterArtifact(const Json& record, PullSummary* summary);
   // Records each layer of an artifact that carries no Lockstep record
   // (files, another tool's artifact) as a pulled artifact.
-  Status RegisterLayers(const std::string& origin, PullSummary* summary);
+  // `annotations` are the pulled manifest's (a model's: its run and
+  // output).
+  Status RegisterLayers(const std::string& origin, const Json& annotations,
+                        PullSummary* summary);
   // Records `artifacts` as the outputs (on `port`) of one
   // lockstep/pull-artifact execution named `name`, which makes them
   // retention roots; returns their ids, in order.
