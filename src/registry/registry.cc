@@ -303,33 +303,22 @@ size_t Registry::open_upload_sessions() {
 
 ApiResult<MountOutcome> Registry::MountOrStart(
     const std::string& repo, const std::string& from, const std::string& text,
-    const std::function<bool(const std::string&)>& may_read) {
+    bool discover, const std::function<bool(const std::string&)>& may_read) {
   auto name = CheckName(repo);
   if (!name.ok()) return name.error();
   auto digest = ParseDigestParam(text);
   if (!digest.ok()) return digest.error();
-  auto sources = MountSources(from, *digest, may_read);
+  auto sources = MountSources(from, *digest, discover, may_read);
   if (!sources.ok()) return InternalError(sources.status());
 
   // Mount only what a source repository really holds; anything else
   // (unknown repository, blob not linked there) falls back to an upload.
   bool mounted = false;
-  Status status = index_->InWriteTransaction([&]() -> Status {
-    for (const std::string& source : *sources) {
-      ASSIGN_OR_RETURN(bool linked, index_->HasBlobLink(source, *digest));
-      Result<uint64_t> size = blobs_.SizeOf(*digest);
-      if (!linked || !size.ok()) {
-        continue;
-      }
-      Touch(*digest);
-      RETURN_IF_ERROR(index_->LinkBlob(
-          repo, *digest, static_cast<int64_t>(*size), NowUnixMillis()));
-      mounted = true;
-      return Status::Ok();
-    }
-    return Status::Ok();
-  });
-  if (!status.ok()) return InternalError(status);
+  if (!sources->empty()) {
+    Result<bool> linked = LinkFromFirstHolder(repo, *sources, *digest);
+    if (!linked.ok()) return InternalError(linked.status());
+    mounted = *linked;
+  }
   if (mounted) {
     return MountOutcome{true, {}};
   }
@@ -338,13 +327,34 @@ ApiResult<MountOutcome> Registry::MountOrStart(
   return MountOutcome{false, *upload};
 }
 
+Result<bool> Registry::LinkFromFirstHolder(
+    const std::string& repo, const std::vector<std::string>& sources,
+    const Digest& digest) {
+  bool linked = false;
+  RETURN_IF_ERROR(index_->InWriteTransaction([&]() -> Status {
+    Result<uint64_t> size = blobs_.SizeOf(digest);
+    if (!size.ok()) return Status::Ok();
+    for (const std::string& source : sources) {
+      ASSIGN_OR_RETURN(bool holds, index_->HasBlobLink(source, digest));
+      if (!holds) continue;
+      Touch(digest);
+      RETURN_IF_ERROR(index_->LinkBlob(
+          repo, digest, static_cast<int64_t>(*size), NowUnixMillis()));
+      linked = true;
+      return Status::Ok();
+    }
+    return Status::Ok();
+  }));
+  return linked;
+}
+
 Result<std::vector<std::string>> Registry::MountSources(
-    const std::string& from, const Digest& digest,
+    const std::string& from, const Digest& digest, bool discover,
     const std::function<bool(const std::string&)>& may_read) {
   std::vector<std::string> sources;
   if (!from.empty()) {
     if (IsValidRepositoryName(from)) sources.push_back(from);
-  } else {
+  } else if (discover) {
     ASSIGN_OR_RETURN(sources, index_->RepositoriesLinking(digest));
   }
   std::erase_if(sources, [&](const std::string& source) {

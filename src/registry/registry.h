@@ -121,12 +121,12 @@ class Registry {
   // Upload sessions.
   ApiResult<UploadState> StartUpload(const std::string& repo);
   // Links `digest` from `from` when `from` really holds it (201), else
-  // starts a session (202). Without `from`, from any repository that
-  // holds it (the spec's automatic content discovery). Only repositories
-  // `may_read` allows are mounted from.
+  // starts a session (202). Without `from`, with `discover`, from any
+  // repository that holds it (the spec's automatic content discovery).
+  // Only repositories `may_read` allows are mounted from.
   ApiResult<MountOutcome> MountOrStart(
       const std::string& repo, const std::string& from,
-      const std::string& digest,
+      const std::string& digest, bool discover,
       const std::function<bool(const std::string&)>& may_read);
   ApiResult<UploadState> UploadStatus(const std::string& repo,
                                       const std::string& id);
@@ -197,13 +197,19 @@ class Registry {
   };
 
   Registry(std::filesystem::path root, std::unique_ptr<Index> index);
+  // The repositories MountOrStart may mount `digest` from: `from`, or,
+  // when it is empty and `discover` is set, every one holding it; those
+  // `may_read` allows.
+  Result<std::vector<std::string>> MountSources(
+      const std::string& from, const Digest& digest, bool discover,
+      const std::function<bool(const std::string&)>& may_read);
+  // Links `digest` into `repo` from the first of `sources` that holds
+  // it (and whose blob the store has); whether it did.
+  Result<bool> LinkFromFirstHolder(const std::string& repo,
+                                   const std::vector<std::string>& sources,
+                                   const Digest& digest);
   // The live session `id` of `repo`, marked active now; null when there
   // is none or it has been idle too long (it is then ended).
-  // The repositories MountOrStart may mount `digest` from: `from`, or
-  // every one holding it when `from` is empty; those `may_read` allows.
-  Result<std::vector<std::string>> MountSources(
-      const std::string& from, const Digest& digest,
-      const std::function<bool(const std::string&)>& may_read);
   std::shared_ptr<Session> FindSession(const std::string& repo,
                                        const std::string& id);
   // Ends sessions idle past the limit and, at the session limit, the

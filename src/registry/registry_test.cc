@@ -629,15 +629,15 @@ bool MayReadAny(const std::string&) { return true; }
 
 TEST_F(RegistryTest, MountOnlyWhenSourceHoldsTheBlob) {
   std::string digest = Blob("source", "shared layer");
-  auto mounted = registry_->MountOrStart("dest", "source", digest,
-                                         MayReadAny);
+  auto mounted =
+      registry_->MountOrStart("dest", "source", digest, false, MayReadAny);
   ASSERT_TRUE(mounted.ok());
   EXPECT_TRUE(mounted->mounted);
   EXPECT_TRUE(registry_->StatBlob("dest", digest).ok());
 
   // The blob exists in the store but not in "elsewhere": no mount.
-  auto refused = registry_->MountOrStart("third", "elsewhere", digest,
-                                         MayReadAny);
+  auto refused =
+      registry_->MountOrStart("third", "elsewhere", digest, false, MayReadAny);
   ASSERT_TRUE(refused.ok());
   EXPECT_FALSE(refused->mounted);
   EXPECT_FALSE(refused->upload.id.empty());
@@ -645,7 +645,7 @@ TEST_F(RegistryTest, MountOnlyWhenSourceHoldsTheBlob) {
 
   // Nor from a source the caller may not read.
   auto unreadable = registry_->MountOrStart(
-      "fourth", "source", digest,
+      "fourth", "source", digest, false,
       [](const std::string& repo) { return repo != "source"; });
   ASSERT_TRUE(unreadable.ok());
   EXPECT_FALSE(unreadable->mounted);
@@ -657,22 +657,28 @@ TEST_F(RegistryTest, MountOnlyWhenSourceHoldsTheBlob) {
 TEST_F(RegistryTest, MountWithoutFromFindsAReadableSource) {
   std::string digest = Blob("hidden", "shared layer");
   auto only_hidden = registry_->MountOrStart(
-      "dest", "", digest,
+      "dest", "", digest, true,
       [](const std::string& repo) { return repo != "hidden"; });
   ASSERT_TRUE(only_hidden.ok());
   EXPECT_FALSE(only_hidden->mounted);
   EXPECT_FALSE(registry_->StatBlob("dest", digest).ok());
 
   ASSERT_EQ(Blob("open", "shared layer"), digest);
+  // Without discovery (the server's default), no source is looked for.
+  auto off = registry_->MountOrStart("dest", "", digest, false, MayReadAny);
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->mounted);
+  EXPECT_FALSE(registry_->StatBlob("dest", digest).ok());
+
   auto found = registry_->MountOrStart(
-      "dest", "", digest,
+      "dest", "", digest, true,
       [](const std::string& repo) { return repo != "hidden"; });
   ASSERT_TRUE(found.ok());
   EXPECT_TRUE(found->mounted);
   EXPECT_TRUE(registry_->StatBlob("dest", digest).ok());
 
   std::string unknown = DigestOf("in no repository");
-  auto none = registry_->MountOrStart("dest", "", unknown, MayReadAny);
+  auto none = registry_->MountOrStart("dest", "", unknown, true, MayReadAny);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->mounted);
 }

@@ -807,14 +807,13 @@ class Handlers {
       // Mounting needs read access to the source; without it the client
       // simply uploads. Without `from`, any source the caller may read,
       // when the operator turned that on.
-      std::string from = req.get_param_value("from");
       auto may_read = [&](const std::string& source) {
-        if (from.empty() && !options_.automatic_mount) return false;
         std::string user;
         return Check(req, source, false, &user) == Verdict::kAllowed;
       };
       auto outcome = registry_.MountOrStart(
-          route.repo, from, req.get_param_value("mount"), may_read);
+          route.repo, req.get_param_value("from"),
+          req.get_param_value("mount"), options_.automatic_mount, may_read);
       if (!outcome.ok()) return SendError(req, res, outcome.error());
       if (outcome->mounted) {
         res.status = 201;
