@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
-#include <set>
 
 #include "core/files.h"
 #include "core/log.h"
@@ -234,22 +233,16 @@ Result<ScratchSweep> SweepAbandonedScratch(const fs::path& store_root,
                                             now - grace_ms, claimed,
                                             dry_run));
 
-  // Uploads first: their server bounds how long one may sit idle.
+  // Uploads by their own rule: their server bounds how long one may sit
+  // idle. Every other temporary after a day.
   ASSIGN_OR_RETURN(sweep.temporaries,
                    store::SweepAbandonedUploads(store_root / "tmp", grace_ms,
                                                 dry_run));
-  std::set<fs::path> listed;
-  for (const store::ScratchEntry& entry : sweep.temporaries) {
-    listed.insert(entry.path);
-  }
   int64_t temporary_grace = std::max(grace_ms, kTemporaryGraceMillis);
   ASSIGN_OR_RETURN(std::vector<store::ScratchEntry> others,
-                   store::SweepStaleScratch(
-                       store_root / "tmp", now - temporary_grace,
-                       [&](const std::string& name) {
-                         return listed.contains(store_root / "tmp" / name);
-                       },
-                       dry_run));
+                   store::SweepStaleScratch(store_root / "tmp",
+                                            now - temporary_grace,
+                                            store::IsUploadFile, dry_run));
   sweep.temporaries.insert(sweep.temporaries.end(), others.begin(),
                            others.end());
   return sweep;

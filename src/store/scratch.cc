@@ -102,7 +102,7 @@ Result<std::vector<ScratchEntry>> SweepAbandonedUploads(
   int64_t cutoff = FileClockNowMillis(tmp_folder) -
                    std::max(grace_ms, kUploadIdleMillis);
   auto not_an_upload = [](const std::string& name) {
-    return !name.starts_with(kUploadPrefix);
+    return !IsUploadFile(name);
   };
   return SweepStaleScratch(tmp_folder, cutoff, not_an_upload, dry_run);
 }

@@ -50,6 +50,11 @@ Result<std::vector<ScratchEntry>> SweepStaleScratch(
 inline constexpr char kUploadPrefix[] = "upload-";
 inline constexpr int64_t kUploadIdleMillis = 60 * 60 * 1000;
 
+// Whether the <store>/tmp entry `name` is an upload session's file.
+inline bool IsUploadFile(const std::string& name) {
+  return name.starts_with(kUploadPrefix);
+}
+
 // Removes (lists, on a dry run) the upload files in `tmp_folder` that no
 // live session can hold: not modified within kUploadIdleMillis, nor
 // within `grace_ms` when that is longer.
