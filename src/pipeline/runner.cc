@@ -154,6 +154,10 @@ class RunState {
   // log (`log_error`), makes that the run's error.
   void NoteUnwritableLog(const std::string& name,
                          const std::string& log_error);
+  // Makes `error` the run's own error, with `failure` as its reason,
+  // unless it already has one (the first is the one it exits with).
+  // Whether it did.
+  bool KeepFirstError(const Status& error, const std::string& failure);
   Status Start();
   // Refuses images given by tag only (or resolves them with --allow-tags)
   // and records the pinned reference of every step that runs in one.
@@ -1471,14 +1475,25 @@ void RunState::Launch(size_t index, int iteration) {
 // reproduce gives no verdict then (found by a tester).
 void RunState::NoteUnwritableLog(const std::string& name,
                                  const std::string& log_error) {
-  if (log_error.empty() || !report_.error.ok()) {
+  if (log_error.empty()) {
     return;
   }
-  report_.error = Status::Unavailable(
-      "step " + name + ": Lockstep could not write its stderr log (" +
-      log_error + "), so the step's failure may be the store disk's");
-  report_.failure = report_.error.message();
-  LogError("{}", report_.failure);
+  std::string why = "step " + name + ": Lockstep could not write its "
+                    "stderr log (" + log_error + "), so the step's "
+                    "failure may be the store disk's";
+  if (KeepFirstError(Status::Unavailable(why), why)) {
+    LogError("{}", why);
+  }
+}
+
+bool RunState::KeepFirstError(const Status& error,
+                              const std::string& failure) {
+  if (!report_.error.ok()) {
+    return false;
+  }
+  report_.error = error;
+  report_.failure = failure;
+  return true;
 }
 
 Status RunState::Complete(Completion completion) {
@@ -1512,10 +1527,7 @@ Status RunState::Complete(Completion completion) {
     // error, and the run ends as after any failed step.
     const Status& error = completion.outcome.status();
     report.message = "lockstep could not run the step: " + error.message();
-    if (report_.error.ok()) {
-      report_.error = error;
-      report_.failure = "step " + report.name + ": " + report.message;
-    }
+    KeepFirstError(error, "step " + report.name + ": " + report.message);
     RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kFailed, nullptr,
                                     iteration));
     finish("failed", report.message);
