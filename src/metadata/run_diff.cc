@@ -251,11 +251,23 @@ std::string RunDiffToText(const RunDiff& diff) {
       continue;
     }
     out += section.name + ":\n";
+    // An environment capture holds every package and tool on the host:
+    // hundreds of equal rows would hide the one that changed.
+    bool fold_matching = section.name == "environment";
+    size_t folded = 0;
     for (const DiffRow& row : section.rows) {
+      if (fold_matching && !row.differs) {
+        ++folded;
+        continue;
+      }
       std::string delta =
           row.delta.is_null() ? "" : " (delta " + row.delta.dump() + ")";
       out += fmt::format("{} {:<32} {:<30} {}{}\n", row.differs ? "*" : " ",
                          row.key, Cell(row.a), Cell(row.b), delta);
+    }
+    if (folded > 0) {
+      out += fmt::format("  ({} matching {} not shown; --json lists "
+                         "them)\n", folded, folded == 1 ? "row" : "rows");
     }
   }
   out += diff.identical ? "the runs match\n"

@@ -21,7 +21,8 @@ class RunDiffTest : public BackendTest {
     int64_t ctx = *store_->PutContext({.type = "run", .name = run_id});
     fs::path manifest = dir_ / (run_id + ".json");
     Json body = {{"params", {{"train", {{"learning_rate", learning_rate}}}}},
-                 {"environment", {{"python", "3.11.2"}}}};
+                 {"environment", {{"python", "3.11.2"},
+                                  {"host", "host-" + run_id}}}};
     ASSERT_TRUE(WriteFileAtomically(manifest, body.dump()).ok());
     ASSERT_TRUE(store_->CreateRun({.run_id = run_id, .context_id = ctx,
                                    .pipeline = "iris",
@@ -88,7 +89,12 @@ TEST_P(RunDiffTest, MarksDifferingParamsOutputsStatesAndMetrics) {
 
   std::string text = RunDiffToText(*diff);
   EXPECT_NE(text.find("* /train/learning_rate"), std::string::npos) << text;
-  EXPECT_NE(text.find("  /python"), std::string::npos) << text;
+  // Matching environment rows are counted, not printed.
+  EXPECT_EQ(text.find("/python"), std::string::npos) << text;
+  EXPECT_NE(text.find("environment:\n* /host "), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("host-b\n  (1 matching row not shown"),
+            std::string::npos) << text;
   EXPECT_NE(text.find("0.8 (delta " + Json(0.8 - 0.9).dump() + ")"),
             std::string::npos) << text;
   Json json = RunDiffToJson(*diff);
