@@ -15,6 +15,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <utility>
 
 namespace lockstep {
 
@@ -161,33 +162,118 @@ Result<int> OpenWithoutLinks(int dir_fd, std::string_view relative,
   }
 }
 
-Status WriteFileAtomically(const fs::path& path, std::string_view content) {
-  fs::path parent = path.parent_path().empty() ? fs::path(".")
-                                               : path.parent_path();
-  std::error_code error;
-  fs::create_directories(parent, error);
+namespace {
 
-  fs::path temp = UniqueTempPath(parent, "." + path.filename().string());
+// linkat(2) names an unnamed file through its /proc/self/fd entry
+// (AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH); without /proc an
+// unnamed file could never be named, so none is made.
+bool CanNameUnnamedFiles() {
+  static const bool can = ::access("/proc/self/fd", X_OK) == 0;
+  return can;
+}
+
+}  // namespace
+
+namespace {
+
+fs::path FolderOf(const fs::path& path) {
+  return path.parent_path().empty() ? fs::path(".") : path.parent_path();
+}
+
+}  // namespace
+
+Result<PendingFile> PendingFile::Create(const fs::path& destination) {
+  fs::path folder = FolderOf(destination);
+  if (CanNameUnnamedFiles()) {
+    int fd = ::open(folder.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      return PendingFile(fd, destination, fs::path());
+    }
+    // EOPNOTSUPP (or EISDIR from kernels that predate O_TMPFILE): the
+    // file system cannot; any other error the named file meets too.
+  }
+  fs::path temp =
+      UniqueTempPath(folder, "." + destination.filename().string());
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                   0644);
   if (fd < 0) {
     return ErrnoStatus(temp, errno);
   }
-  Status status = WriteAll(fd, content, temp);
-  if (status.ok() && ::fsync(fd) != 0) {
-    status = ErrnoStatus(temp, errno);
-  }
-  ::close(fd);
-  if (!status.ok()) {
-    ::unlink(temp.c_str());
-    return status;
-  }
+  return PendingFile(fd, destination, temp);
+}
 
-  if (::rename(temp.c_str(), path.c_str()) != 0) {
-    status = ErrnoStatus(path, errno);
-    ::unlink(temp.c_str());
-    return status;
+PendingFile::PendingFile(int fd, fs::path destination, fs::path temp)
+    : fd_(fd), destination_(std::move(destination)), temp_(std::move(temp)) {}
+
+PendingFile::PendingFile(PendingFile&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)),
+      destination_(std::move(other.destination_)),
+      temp_(std::move(other.temp_)) {
+  other.temp_.clear();
+}
+
+PendingFile::~PendingFile() { Discard(); }
+
+void PendingFile::Discard() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
   }
+  if (!temp_.empty()) {
+    ::unlink(temp_.c_str());
+    temp_.clear();
+  }
+}
+
+Status PendingFile::Commit() { return Name(/*flush=*/true); }
+
+Status PendingFile::CommitUnflushed() { return Name(/*flush=*/false); }
+
+Status PendingFile::Name(bool flush) {
+  Status status = Status::Ok();
+  if (flush && ::fsync(fd_) != 0) {
+    status = ErrnoStatus(destination_, errno);
+  } else if (temp_.empty()) {
+    status = LinkUnnamed();
+  }
+  if (status.ok() && !temp_.empty() &&
+      ::rename(temp_.c_str(), destination_.c_str()) != 0) {
+    status = ErrnoStatus(destination_, errno);
+  }
+  if (status.ok()) temp_.clear();  // Named now: nothing to remove.
+  Discard();
+  return status;
+}
+
+// Names the unnamed file the destination. link(2) never replaces a file,
+// so an existing destination is replaced by a rename from a name the
+// file holds for that moment only (left in temp_).
+Status PendingFile::LinkUnnamed() {
+  std::string proc = "/proc/self/fd/" + std::to_string(fd_);
+  if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, destination_.c_str(),
+               AT_SYMLINK_FOLLOW) == 0) {
+    return Status::Ok();
+  }
+  if (errno != EEXIST) {
+    return ErrnoStatus(destination_, errno);
+  }
+  fs::path temp = UniqueTempPath(FolderOf(destination_), ".link-");
+  if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, temp.c_str(),
+               AT_SYMLINK_FOLLOW) != 0) {
+    return ErrnoStatus(temp, errno);
+  }
+  temp_ = temp;
+  return Status::Ok();
+}
+
+Status WriteFileAtomically(const fs::path& path, std::string_view content) {
+  fs::path parent = FolderOf(path);
+  std::error_code error;
+  fs::create_directories(parent, error);
+
+  ASSIGN_OR_RETURN(PendingFile file, PendingFile::Create(path));
+  RETURN_IF_ERROR(WriteAll(file.fd(), content, path));
+  RETURN_IF_ERROR(file.Commit());
   return FsyncDirectory(parent);
 }
 

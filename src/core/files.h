@@ -22,6 +22,39 @@ namespace fs = std::filesystem;
 // the folder). Creates missing parent folders.
 Status WriteFileAtomically(const fs::path& path, std::string_view content);
 
+// A file written beside `destination` that takes that name only once
+// complete. Where the file system allows (O_TMPFILE: ext4, xfs, btrfs,
+// tmpfs) it has no name until Commit, so a process killed mid-write
+// leaves nothing behind; elsewhere it is a hidden temp file in the same
+// folder, removed when the write fails.
+class PendingFile {
+ public:
+  static Result<PendingFile> Create(const fs::path& destination);
+  PendingFile(PendingFile&& other) noexcept;
+  PendingFile& operator=(PendingFile&&) = delete;
+  ~PendingFile();  // Closes and forgets the file unless committed.
+
+  int fd() const { return fd_; }
+  const fs::path& destination() const { return destination_; }
+
+  // Fsyncs the file and names it the destination, replacing any file
+  // there. The folder is not fsynced.
+  Status Commit();
+  // Commit without the fsync, for a copy that can be made again (an
+  // export, a step's staged input): a crash may leave it empty.
+  Status CommitUnflushed();
+
+ private:
+  PendingFile(int fd, fs::path destination, fs::path temp);
+  Status Name(bool flush);
+  Status LinkUnnamed();
+  void Discard();
+
+  int fd_ = -1;
+  fs::path destination_;
+  fs::path temp_;  // Empty for an unnamed file.
+};
+
 // Writes all of `content` to `fd`, retrying short writes; `path` names
 // the file in errors.
 Status WriteAll(int fd, std::string_view content, const fs::path& path);

@@ -10,8 +10,13 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace lockstep {
 namespace {
@@ -30,6 +35,59 @@ TEST_F(FilesTest, ReadsBackWhatWasWritten) {
   Result<std::string> read = ReadFile(dir_ / "a" / "b.txt");
   ASSERT_TRUE(read.ok());
   EXPECT_EQ(*read, "x\ny");
+}
+
+std::vector<std::string> NamesIn(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+TEST_F(FilesTest, PendingFileReplacesTheDestinationOnlyOnCommit) {
+  ASSERT_TRUE(WriteFileAtomically(dir_ / "out", "old").ok());
+  Result<PendingFile> file = PendingFile::Create(dir_ / "out");
+  ASSERT_TRUE(file.ok()) << file.status().ToString();
+  ASSERT_TRUE(WriteAll(file->fd(), "new bytes", dir_ / "out").ok());
+  EXPECT_EQ(*ReadFile(dir_ / "out"), "old");
+
+  ASSERT_TRUE(file->Commit().ok());
+  EXPECT_EQ(*ReadFile(dir_ / "out"), "new bytes");
+  EXPECT_EQ(NamesIn(dir_), std::vector<std::string>{"out"});
+}
+
+TEST_F(FilesTest, UncommittedPendingFileLeavesNothing) {
+  {
+    Result<PendingFile> file = PendingFile::Create(dir_ / "out");
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE(WriteAll(file->fd(), "partial", dir_ / "out").ok());
+  }
+  EXPECT_TRUE(NamesIn(dir_).empty());
+}
+
+// A `data export` killed mid-copy left a .copy-*.tmp in the user's
+// folder. Killed with no chance to clean up, a pending file on a file
+// system with O_TMPFILE leaves no name behind.
+TEST_F(FilesTest, PendingFileOfAKilledProcessLeavesNothing) {
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    Result<PendingFile> file = PendingFile::Create(dir_ / "out");
+    if (file.ok()) {
+      (void)WriteAll(file->fd(), std::string(1 << 20, 'x'), dir_ / "out");
+    }
+    ::raise(SIGKILL);
+  }
+  int wait_status = 0;
+  ASSERT_EQ(::waitpid(child, &wait_status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(wait_status));
+
+  int probe = ::open(dir_.c_str(), O_TMPFILE | O_WRONLY, 0600);
+  if (probe < 0) GTEST_SKIP() << "no O_TMPFILE on this file system";
+  ::close(probe);
+  EXPECT_TRUE(NamesIn(dir_).empty());
 }
 
 // `lockstep run some-folder/` used to report "Is a directory" as an I/O

@@ -420,32 +420,15 @@ Result<Digest> BlobStore::AdoptFile(const fs::path& source) {
 
 Status BlobStore::CopyOut(const Digest& digest,
                           const fs::path& destination) const {
-  fs::path parent = destination.parent_path().empty()
-                        ? fs::path(".")
-                        : destination.parent_path();
-  fs::path temp = UniqueTempPath(parent, ".copy-");
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                  0644);
-  if (fd < 0) {
-    return ErrnoStatus(temp, errno);
+  ASSIGN_OR_RETURN(PendingFile file, PendingFile::Create(destination));
+  Result<Digest> actual = Stream(digest, [&](std::string_view chunk) {
+    return WriteAll(file.fd(), chunk, destination);
+  });
+  RETURN_IF_ERROR(actual.status());
+  if (*actual != digest) {
+    return Status::DataLoss("blob " + digest.ToString() + " is corrupt");
   }
-  Result<Digest> actual = Stream(
-      digest,
-      [&](std::string_view chunk) { return WriteAll(fd, chunk, temp); });
-  ::close(fd);
-  Status status = actual.status();
-  if (status.ok() && *actual != digest) {
-    status = Status::DataLoss("blob " + digest.ToString() + " is corrupt");
-  }
-  if (!status.ok()) {
-    ::unlink(temp.c_str());
-    return status;
-  }
-  if (::rename(temp.c_str(), destination.c_str()) != 0) {
-    status = ErrnoStatus(destination, errno);
-    ::unlink(temp.c_str());
-  }
-  return status;
+  return file.CommitUnflushed();
 }
 
 Status BlobStore::Remove(const Digest& digest) {
