@@ -445,13 +445,15 @@ class Handlers {
                 bool write, std::string* user) const {
     const Authenticator* auth = options_.auth;
     if (auth == nullptr) return Verdict::kAllowed;
-    if (!write && !repo.empty() && auth->Allowed("", repo, false)) {
-      return Verdict::kAllowed;  // anonymous pull
-    }
+    bool anonymous_pull =
+        !write && !repo.empty() && auth->Allowed("", repo, false);
     std::string header = req.get_header_value("Authorization");
     if (header.empty() || IsEmptyBasicLogin(header)) {
-      return Verdict::kNoCredentials;
+      return anonymous_pull ? Verdict::kAllowed : Verdict::kNoCredentials;
     }
+    // Credentials that are sent are checked even where none are needed,
+    // as Docker Hub does: a mistyped or stale login is told so at once,
+    // not found out at the first push.
     if (options_.tokens == nullptr) {
       std::optional<std::string> checked = auth->CheckBasic(header);
       if (!checked) return Verdict::kBadCredentials;
@@ -464,6 +466,7 @@ class Handlers {
     auto claims = options_.tokens->Verify(*token, NowUnixMillis());
     if (!claims) return Verdict::kBadCredentials;
     *user = claims->user;
+    if (anonymous_pull) return Verdict::kAllowed;
     if (repo.empty()) return write ? Verdict::kDenied : Verdict::kAllowed;
     for (const TokenGrant& grant : claims->grants) {
       if (grant.repository == repo && (write ? grant.push : grant.pull)) {

@@ -38,6 +38,12 @@ expect_eq "$(http_status GET "$base/team/app/tags/list" -u 'bob:bob secret')" \
   200 "bob read"
 expect_eq "$(http_status GET "$base/public/base/tags/list")" 200 \
   "anonymous pull of public/*"
+# Credentials sent are checked even where none are needed (they pulled
+# as anonymous before).
+expect_eq "$(http_status GET "$base/public/base/tags/list" -u 'ana:wrong')" \
+  401 "wrong password on an anonymous-pull repository"
+expect_eq "$(http_status GET "$base/public/base/tags/list" \
+  -u 'bob:bob secret')" 200 "bob reads public/*"
 expect_eq "$(http_status POST "$base/public/base/blobs/uploads/")" 401 \
   "anonymous push"
 stop_registry
