@@ -925,6 +925,28 @@ constexpr size_t kReservedFiles = 64;
 
 // Raises the soft limit on open files to the hard one, as servers do
 // (Go's runtime does it for distribution), and returns the limit.
+// A client that speaks plain HTTP to the TLS port (http:// where
+// https:// belongs) had its connection closed without a word. OpenSSL
+// recognises a request line where a handshake belongs; the client is
+// then told in plain HTTP, before httplib closes the connection.
+void AnswerPlainHttpOnTls(const SSL* ssl, int where, int ret) {
+  if ((where & SSL_CB_EXIT) == 0 || ret > 0) return;
+  unsigned long error = ERR_peek_error();
+  if (ERR_GET_LIB(error) != ERR_LIB_SSL ||
+      ERR_GET_REASON(error) != SSL_R_HTTP_REQUEST) {
+    return;
+  }
+  static constexpr std::string_view kBody =
+      "this port speaks TLS: use https://\n";
+  std::string answer = fmt::format(
+      "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
+      "Content-Length: {}\r\nConnection: close\r\n\r\n{}",
+      kBody.size(), kBody);
+  // Best effort on a connection about to close: a short write is left.
+  (void)::send(SSL_get_fd(ssl), answer.data(), answer.size(),
+               MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 size_t RaiseOpenFileLimit() {
   struct rlimit limit = {};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
@@ -951,6 +973,7 @@ Status Serve(Registry& registry, const ServeOptions& options) {
           "cannot load TLS certificate " + options.tls_cert.string() +
           " and key " + options.tls_key.string());
     }
+    SSL_CTX_set_info_callback(tls->ssl_context(), AnswerPlainHttpOnTls);
     server = std::move(tls);
   } else {
     server = std::make_unique<httplib::Server>();

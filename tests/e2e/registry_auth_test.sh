@@ -131,6 +131,9 @@ expect_eq "$(http_status GET "https://$REGISTRY/v2/" \
   --cacert "$TEST_DIR/cert.pem")" 200 "HTTPS with the CA"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "https://$REGISTRY/v2/" || true)" \
   000 "HTTPS without trusting the certificate"
+# Plain HTTP to the TLS port is told so (it got no answer at all).
+expect_eq "$(http_status GET "http://$REGISTRY/v2/")" 400 "HTTP to the TLS port"
+expect_contains "$TEST_DIR/body.txt" "use https://"
 mkdir -p "$TEST_DIR/certs.d"
 cp "$TEST_DIR/cert.pem" "$TEST_DIR/certs.d/ca.crt"
 skopeo copy -q --dest-cert-dir "$TEST_DIR/certs.d" \
