@@ -292,8 +292,13 @@ Result<ParsedManifest> ParseManifest(std::string_view body,
         ParseDescriptorList(root, "layers", /*layers=*/true, &parsed.blobs));
   }
 
+  // An empty artifactType falls back to the config's media type, as a
+  // missing one does (distribution-spec, "Listing Referrers").
   auto artifact = root.find("artifactType");
-  if (artifact != root.end() && artifact->is_string()) {
+  if (artifact != root.end() && !artifact->is_string()) {
+    return Status::InvalidArgument("manifest: artifactType: not a string");
+  }
+  if (artifact != root.end() && !artifact->get<std::string>().empty()) {
     parsed.artifact_type = artifact->get<std::string>();
   }
   auto subject = root.find("subject");

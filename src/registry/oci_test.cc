@@ -66,6 +66,31 @@ TEST(ParseManifestTest, RefusesARepeatedKey) {
       << parsed.status().message();
 }
 
+std::string ManifestWithArtifactType(const std::string& artifact_type) {
+  return ManifestWithLayers("\"layers\":[],\"artifactType\":" +
+                            artifact_type);
+}
+
+// Found by a tester: "artifactType": "" replaced the config's media type,
+// so the referrers listing showed none and a filter on it missed.
+TEST(ParseManifestTest, AnEmptyArtifactTypeIsTheConfigsMediaType) {
+  auto empty = ParseManifest(ManifestWithArtifactType("\"\""), kOciManifest);
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_EQ(empty->artifact_type, "application/vnd.oci.empty.v1+json");
+
+  auto set = ParseManifest(ManifestWithArtifactType("\"application/x.sbom\""),
+                           kOciManifest);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->artifact_type, "application/x.sbom");
+
+  for (const char* wrong : {"5", "null", "[]"}) {
+    auto parsed = ParseManifest(ManifestWithArtifactType(wrong), kOciManifest);
+    ASSERT_FALSE(parsed.ok()) << wrong;
+    EXPECT_EQ(parsed.status().message(),
+              "manifest: artifactType: not a string");
+  }
+}
+
 // Found by a tester: 10.0 was reported as "missing or negative".
 TEST(ParseManifestTest, SaysWhatIsWrongWithASize) {
   struct Case {
