@@ -664,6 +664,7 @@ class Handlers {
     if (!manifest.ok()) return SendError(req, res, manifest.error());
     res.status = 200;
     res.set_header("Docker-Content-Digest", manifest->digest.ToString());
+    res.set_header("ETag", "\"" + manifest->digest.ToString() + "\"");
     res.set_content(manifest->body, manifest->media_type.c_str());
   }
 
@@ -686,15 +687,25 @@ class Handlers {
       delete f;
     });
     res.set_header("Docker-Content-Digest", blob->digest.ToString());
+    // A blob never changes under its digest: the digest is its strong
+    // entity tag, as distribution sends it.
+    std::string etag = "\"" + blob->digest.ToString() + "\"";
+    res.set_header("ETag", etag);
     SetAcceptRanges(res, "bytes");
 
     // The range is answered here, not by httplib: 0.11 sends ranges past
     // the end with a Content-Length it never fills, which hangs clients.
     // GET is the only method with ranges (RFC 9110 section 14.2): a HEAD
-    // describes the whole blob whatever its Range says.
-    RangeDecision range = DecideRange(
-        req.method == "GET" ? req.get_header_value("Range") : "",
-        blob->size);
+    // describes the whole blob whatever its Range says. Under an If-Range
+    // that names another validator (a date, another tag) the Range is
+    // ignored (section 13.1.5): the client's copy is not this blob.
+    std::string range_header =
+        req.method == "GET" ? req.get_header_value("Range") : "";
+    if (req.has_header("If-Range") &&
+        req.get_header_value("If-Range") != etag) {
+      range_header.clear();
+    }
+    RangeDecision range = DecideRange(range_header, blob->size);
     if (range.kind == RangeDecision::Kind::kUnsatisfiable) {
       res.set_header("Content-Range", ContentRangeValue(range, blob->size));
       // The spec has no error code for this; like distribution, the

@@ -49,6 +49,17 @@ expect_eq "$(http_status GET "$base/demo/blobs/$d1" -H 'Range: bytes=6-9')" \
   206 "Range GET"
 expect_eq "$(cat "$TEST_DIR/body.txt")" "blob" "Range GET body"
 expect_eq "$(header Content-Range)" "bytes 6-9/10" "Range GET Content-Range"
+expect_eq "$(header ETag)" "\"$d1\"" "a blob's ETag is its digest"
+# If-Range (RFC 9110 13.1.5): the Range counts only under this blob's own
+# tag; another tag or a date gets the whole blob (it got 206 before).
+expect_eq "$(http_status GET "$base/demo/blobs/$d1" -H 'Range: bytes=6-9' \
+  -H "If-Range: \"$d1\"")" 206 "If-Range with the blob's tag"
+for validator in '"sha256:other"' 'Wed, 21 Oct 2015 07:28:00 GMT' \
+  "W/\"$d1\""; do
+  expect_eq "$(http_status GET "$base/demo/blobs/$d1" -H 'Range: bytes=6-9' \
+    -H "If-Range: $validator")" 200 "If-Range: $validator"
+  expect_eq "$(cat "$TEST_DIR/body.txt")" "hello blob" "whole blob"
+done
 # Found by a tester: ranges that pass the end were answered with a
 # Content-Length the body never filled, which hung clients.
 expect_eq "$(curl -s -m 10 -o "$TEST_DIR/body.txt" -D "$TEST_DIR/headers.txt" \
@@ -158,6 +169,7 @@ done
 expect_eq "$(header Docker-Content-Digest)" "$md" "PUT digest"
 expect_eq "$(http_status HEAD "$base/demo/manifests/t1")" 200 "HEAD manifest"
 expect_eq "$(header Content-Length)" "${#manifest}" "HEAD manifest length"
+expect_eq "$(header ETag)" "\"$md\"" "a manifest's ETag is its digest"
 # A manifest GET with a Range is served whole (it was sliced under 200).
 expect_eq "$(http_status GET "$base/demo/manifests/t1" \
   -H 'Range: bytes=0-3')" 200 "manifest with Range"
