@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <string_view>
@@ -239,7 +240,59 @@ ProcessOutcome WaitForChild(pid_t pid, int64_t timeout_millis,
   return outcome;
 }
 
+// The start time of process `pid` in clock ticks since boot (field 22 of
+// /proc/PID/stat), or "" when it does not exist. Fields after the
+// command name are counted from its closing parenthesis, as the name may
+// hold spaces and parentheses of its own.
+std::string StartTimeOf(pid_t pid) {
+  Result<std::string> stat =
+      ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat.ok()) return "";
+  size_t close = stat->rfind(')');
+  if (close == std::string::npos) return "";
+  size_t field = 3;  // The state, after the parenthesis.
+  size_t at = close + 2;
+  while (field < 22 && at < stat->size()) {
+    at = stat->find(' ', at);
+    if (at == std::string::npos) return "";
+    ++at;
+    ++field;
+  }
+  return stat->substr(at, stat->find(' ', at) - at);
+}
+
+// Written without a flush: after a crash of the machine nothing it names
+// is running.
+void RecordGroup(const fs::path& record, pid_t pid) {
+  std::string line = std::to_string(pid) + " " + StartTimeOf(pid) + "\n";
+  int fd = ::open(record.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+                  0644);
+  if (fd < 0) return;
+  (void)WriteAll(fd, line, record);
+  ::close(fd);
+}
+
 }  // namespace
+
+int StopRecordedGroup(const fs::path& record) {
+  Result<std::string> text = ReadFile(record);
+  if (!text.ok()) return 0;
+  size_t space = text->find(' ');
+  pid_t group = static_cast<pid_t>(std::atol(text->c_str()));
+  if (group <= 1 || space == std::string::npos) return 0;
+  std::string started = text->substr(space + 1);
+  while (!started.empty() && started.back() == '\n') started.pop_back();
+
+  // A leader alive under the same id but started at another time is a
+  // stranger that reused the id after the whole group ended.
+  std::string leader_started = StartTimeOf(group);
+  if (!leader_started.empty() && leader_started != started) return 0;
+  if (::kill(-group, SIGKILL) != 0) return 0;
+  for (int waited = 0; waited < 200 && ::kill(-group, 0) == 0; ++waited) {
+    ::usleep(10000);
+  }
+  return 1;
+}
 
 std::string ProcessOutcome::Describe() const {
   if (timed_out) {
@@ -350,9 +403,15 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec) {
     return outcome;
   }
   close_all();
+  if (!spec.group_record.empty()) {
+    RecordGroup(spec.group_record, pid);
+  }
   ProcessOutcome outcome =
       WaitForChild(pid, spec.timeout_millis, spec.kill_leftovers,
                    stderr_copy ? &*stderr_copy : nullptr);
+  if (!spec.group_record.empty()) {
+    ::unlink(spec.group_record.c_str());
+  }
   if (captured >= 0) {
     outcome.captured_stdout = ReadCaptured(captured);
     ::close(captured);

@@ -41,6 +41,11 @@ struct ProcessSpec {
   // in-memory file at offset 0), for options that must not show in its
   // /proc/PID/cmdline; unset means no descriptor 3.
   std::optional<std::string> fd3_contents;
+  // When set, the child's process group (its id and start time) is
+  // written here once it starts and removed once it ends, so that a later
+  // process can stop what this one left running if it is killed
+  // (StopRecordedGroup): with no sandbox, a step outlived a SIGKILLed run.
+  std::filesystem::path group_record;
   // Keep what the child writes on stdout, in memory (stdout_path is then
   // not used): for small answers, such as a credential helper's, that
   // must not touch the disk.
@@ -68,6 +73,13 @@ struct ProcessOutcome {
 // Runs the process to completion. Returns an error Status only when it
 // could not be started (for example, the program does not exist).
 Result<ProcessOutcome> RunProcess(const ProcessSpec& spec);
+
+// Kills (SIGKILL) what is left of the process group a ProcessSpec's
+// group_record names and waits up to two seconds for it to go. Nothing
+// is killed when the group's leader is another process now (its start
+// time differs); while any member lives the group's id is not reused.
+// Returns how many groups were found alive (0 or 1).
+int StopRecordedGroup(const std::filesystem::path& record);
 
 // Asks every RunProcess in flight to stop its child (SIGTERM, then SIGKILL
 // after a grace period). Async-signal-safe; called from the SIGINT handler.

@@ -3,9 +3,17 @@
 #include "core/subprocess.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <string>
+#include <thread>
+
+#include "core/files.h"
 
 namespace lockstep {
 namespace {
@@ -91,6 +99,55 @@ TEST(SubprocessTest, AProgramThatCannotRunSaysSoInTheKeptStderr) {
   EXPECT_EQ(outcome->stderr_tail,
             "lockstep: could not execute the step's program "
             "/nonexistent/tool: No such file or directory\n");
+}
+
+// The record names the running group; a later process (here, this test
+// standing in for RecoverAbandonedRuns) stops all of it through it.
+TEST(SubprocessTest, ARecordedGroupCanBeStoppedByAnotherProcess) {
+  fs::path dir = *MakeTempDirectory(fs::temp_directory_path(), "group-");
+  ProcessSpec spec;
+  spec.argv = {"/bin/sh", "-c", "sleep 60 & sleep 60; wait"};
+  spec.group_record = dir / "step.group";
+  std::future<Result<ProcessOutcome>> running =
+      std::async(std::launch::async, [&] { return RunProcess(spec); });
+  for (int i = 0; i < 500 && !fs::exists(spec.group_record); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(fs::exists(spec.group_record));
+
+  EXPECT_EQ(StopRecordedGroup(spec.group_record), 1);
+
+  ASSERT_EQ(running.wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
+  Result<ProcessOutcome> outcome = running.get();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->term_signal, SIGKILL);
+  EXPECT_FALSE(fs::exists(spec.group_record));  // Removed at the end.
+  EXPECT_EQ(StopRecordedGroup(spec.group_record), 0);
+  RemoveAllQuietly(dir);
+}
+
+// The group's id was reused by a process started later: it is not ours.
+TEST(SubprocessTest, AGroupWhoseLeaderStartedAtAnotherTimeIsLeftAlone) {
+  fs::path dir = *MakeTempDirectory(fs::temp_directory_path(), "group-");
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::setpgid(0, 0);
+    ::pause();
+    ::_exit(0);
+  }
+  ::setpgid(child, child);
+  fs::path record = dir / "stale.group";
+  ASSERT_TRUE(
+      WriteFileAtomically(record, std::to_string(child) + " 1\n").ok());
+
+  EXPECT_EQ(StopRecordedGroup(record), 0);
+
+  EXPECT_EQ(::kill(child, 0), 0) << "the stranger was killed";
+  ::kill(child, SIGKILL);
+  ::waitpid(child, nullptr, 0);
+  RemoveAllQuietly(dir);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include "data/tree_digest.h"
 #include "image/reference.h"
 #include "image/rootfs.h"
+#include "pipeline/run_lock.h"
 #include "pipeline/step_paths.h"
 #include "store/tar.h"
 
@@ -643,6 +644,9 @@ Result<StepOutcome> ExecuteStep(const StepInvocation& invocation,
   process.stdout_path = dir.string() + ".stdout";
   process.stderr_path = dir.string() + ".stderr";
   process.stderr_tail_bytes = kStderrTailBytes;
+  // Beside the step's folder, where the step cannot touch it; read by
+  // RecoverAbandonedRuns if this process is killed.
+  process.group_record = dir.string() + kStepGroupSuffix;
   if (sandboxed) {
     std::vector<std::string> sandbox =
         rootfs.empty() ? SandboxArgv(invocation, dir, config, env)

@@ -13,6 +13,7 @@
 
 #include "core/files.h"
 #include "core/log.h"
+#include "core/subprocess.h"
 #include "store/scratch.h"
 
 namespace lockstep::pipeline {
@@ -62,6 +63,22 @@ std::string AbandonedReason(const OwnerNote& note) {
     return owner + " could not record its end: " + note.error;
   }
   return owner + " ended without finishing it (killed or crashed)";
+}
+
+// Stops the process groups of steps a dead run left running, before
+// their folder is removed under them, and before a --resume runs the
+// same steps again beside them (a tester saw a step's side effects
+// twice).
+void StopLeftoverSteps(const fs::path& work_root, const std::string& run) {
+  std::error_code error;
+  for (fs::directory_iterator it(work_root, error), end; !error && it != end;
+       it.increment(error)) {
+    if (it->path().extension() != kStepGroupSuffix) continue;
+    if (StopRecordedGroup(it->path()) > 0) {
+      LogWarning("run {}: stopped step {} left running", run,
+                 it->path().stem().string());
+    }
+  }
 }
 
 }  // namespace
@@ -166,6 +183,7 @@ Result<std::vector<std::string>> RecoverAbandonedRuns(
     Result<bool> changed =
         metadata->AbandonRun(run.run_id, "failed", reason);
     if (changed.ok() && *changed) {
+      StopLeftoverSteps(RunWorkRoot(store_root, run.run_id), run.run_id);
       RemoveAllQuietly(RunWorkRoot(store_root, run.run_id));
       recovered.push_back(run.run_id);
       LogWarning("run {} was {}; recorded it as failed", run.run_id,

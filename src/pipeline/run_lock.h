@@ -24,6 +24,11 @@
 
 namespace lockstep::pipeline {
 
+// Beside each step folder in a run's work folder while its process runs:
+// the process group to stop if the run is abandoned (ProcessSpec's
+// group_record).
+inline constexpr const char* kStepGroupSuffix = ".group";
+
 // The folder a run's steps work in: <store>/work/<RUN>.
 std::filesystem::path RunWorkRoot(const std::filesystem::path& store_root,
                                   const std::string& run_id);
@@ -63,7 +68,8 @@ class RunLock {
 
 // Finds the runs recorded as running whose lock file in this store is no
 // longer held, records each as failed with a "labels" entry
-// lockstep.failure naming the reason, and removes its work folder. Runs
+// lockstep.failure naming the reason, stops the steps it left running
+// (with --sandbox none nothing else does), and removes its work folder. Runs
 // without a lock file here (another store sharing the database, or an
 // older Lockstep) are left alone. Returns the ids of the recovered runs.
 Result<std::vector<std::string>> RecoverAbandonedRuns(

@@ -48,9 +48,13 @@ kill -KILL "$pid"
 code=0
 wait "$pid" || code=$?
 expect_eq "$code" 137 "exit status of the killed lockstep"
-# The step's shell outlives lockstep without the sandbox; end it (we
-# started it) and check the store still shows the stale state.
-kill "$(cat slow.pid)" 2>/dev/null || true
+# The step's shell outlives lockstep without the sandbox, until the
+# recovery below stops it.
+step_pid=$(cat slow.pid)
+alive() {
+  [[ -e /proc/$1 ]] && ! grep -q '^[0-9]* (.*) Z' "/proc/$1/stat"
+}
+alive "$step_pid" || fail "the step ended with lockstep: nothing to test"
 expect_eq "$(sqlite3 "$db" "select status from runs where run_id='$run_id'")" \
   running "status right after SIGKILL"
 [[ -d "$LOCKSTEP_STORE/work/$run_id" ]] || fail "the killed run left no folder"
@@ -63,6 +67,13 @@ expect_eq "$(json after.json '[r["labels"]["lockstep.failure"] for r in d["runs"
   "abandoned: the lockstep process running it (pid $pid) ended without finishing it (killed or crashed)" \
   "recorded reason"
 expect_contains after.err "run $run_id was abandoned"
+# Found by a tester: the step ran on, writing into a folder about to be
+# removed, and a --resume ran it a second time beside it.
+if alive "$step_pid"; then
+  kill "$step_pid"
+  fail "the abandoned run's step was left running"
+fi
+expect_contains after.err "left running"
 "$LOCKSTEP" runs show "$run_id" >show.txt
 expect_contains show.txt "  reason: abandoned: the lockstep process running it (pid $pid)"
 [[ ! -e "$LOCKSTEP_STORE/work/$run_id" ]] || fail "stale step folder kept"
@@ -94,7 +105,6 @@ wait_for second.pid
 second_id=$(sqlite3 "$db" "select run_id from runs where status='running'")
 kill -KILL "$pid"
 wait "$pid" || true
-kill "$(cat second.pid)" 2>/dev/null || true
 touch third.go
 "$LOCKSTEP" run p.yaml --sandbox none -p tag=third --json >third.json \
   2>third.err || { cat third.err; fail "third run failed"; }
@@ -102,6 +112,7 @@ expect_contains third.err "run $second_id was abandoned"
 expect_eq "$(sqlite3 "$db" "select status from runs where run_id='$second_id'")" \
   failed "status of the run recovered by lockstep run"
 [[ ! -e "$LOCKSTEP_STORE/work/$second_id" ]] || fail "stale folder kept"
+alive "$(cat second.pid)" && fail "the second run's step was left running"
 
 # Found by a tester: a run killed after its last step but before its
 # manifest was written was recorded as succeeded with no manifest, and
