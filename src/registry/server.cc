@@ -302,12 +302,12 @@ class Handlers {
     // and 417 makes httplib send `res` as the final answer, unrouted (a
     // 417 it sends as well as routing the request: two answers).
     server.set_expect_100_continue_handler(
-        [](const httplib::Request& req, httplib::Response& res) {
+        [this](const httplib::Request& req, httplib::Response& res) {
           if (HasConflictingLengths(req)) {
             RefuseAndClose(res, kConflictingLengths);
             return res.status;
           }
-          return 100;
+          return RefusedBeforeBody(req, res) ? res.status : 100;
         });
     if (options_.tokens != nullptr && options_.auth != nullptr) {
       server.Get("/token", [this](const httplib::Request& req,
@@ -515,6 +515,24 @@ class Handlers {
     // Docker's token spec: the token was good, its scope too narrow.
     if (insufficient_scope) challenge += ",error=\"insufficient_scope\"";
     return challenge;
+  }
+
+  // For a write that waits for "100 Continue": true, with the answer in
+  // `res`, when it would be refused for want of a login or a right, so
+  // that the client never sends a body only to be told so (curl sent a
+  // whole layer before its 401). The connection then closes: a client
+  // may send the body all the same, and it must not be read as a request.
+  bool RefusedBeforeBody(const httplib::Request& req,
+                         httplib::Response& res) {
+    if (!req.path.starts_with("/v2/")) return false;
+    res.set_header("Docker-Distribution-API-Version", "registry/2.0");
+    Route route = ParseRoute(req.path);
+    if (Authorize(req, res, route.repo, /*write=*/true)) {
+      res = httplib::Response();
+      return false;
+    }
+    res.set_header("Connection", "close");
+    return true;
   }
 
   // Authenticates and authorizes; false (with the response set) if not.
