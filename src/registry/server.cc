@@ -283,6 +283,7 @@ class Handlers {
     server.set_pre_routing_handler(
         [](const httplib::Request& req, httplib::Response& res) {
           ForgetParsedRanges(req);
+          KeepBodyAsSent(req);
           if (req.method == "GET" || req.method == "HEAD") {
             SetAcceptRanges(res, "none");
           }
@@ -365,6 +366,15 @@ class Handlers {
     res.set_header("Docker-Distribution-API-Version", "registry/2.0");
     SendError(req, res, kUnreadBody);
     return true;
+  }
+
+  // httplib decodes a request body by its Content-Encoding (gzip,
+  // deflate, br), each failing its own way (a bad br body read as empty).
+  // A registry hashes and stores the bytes as sent, as distribution
+  // does: a digest is of what the client sent. `req` is httplib's
+  // mutable local, as above.
+  static void KeepBodyAsSent(const httplib::Request& req) {
+    const_cast<httplib::Request&>(req).headers.erase("Content-Encoding");
   }
 
   // httplib 0.11 slices every body by the Range it parsed (a manifest, a

@@ -31,6 +31,18 @@ expect_eq "$(http_status POST "$base/demo/blobs/uploads/?digest=$d1" \
   201 "single POST"
 expect_eq "$(header Location)" "/v2/demo/blobs/$d1" "single POST Location"
 
+# A body is stored as sent whatever its Content-Encoding: httplib decoded
+# gzip, so the digest of the bytes sent failed (a tester's finding).
+printf 'gzip me' | gzip -n >sent.gz
+dz="sha256:$(sha256sum sent.gz | cut -d' ' -f1)"
+for coding in gzip br deflate; do
+  expect_eq "$(http_status POST "$base/demo/blobs/uploads/?digest=$dz" \
+    -H "Content-Encoding: $coding" --data-binary @sent.gz)" 201 \
+    "a $coding-labelled body is stored as sent"
+done
+curl -s -o got.gz "$base/demo/blobs/$dz"
+cmp -s sent.gz got.gz || fail "the stored bytes are not the bytes sent"
+
 # Wrong digest: 400 DIGEST_INVALID and nothing stored.
 bad="sha256:$(sha 'not this')"
 expect_eq "$(http_status POST "$base/demo/blobs/uploads/?digest=$bad" \
