@@ -895,21 +895,31 @@ class Handlers {
         });
   }
 
-  void PatchUpload(const httplib::Request& req, httplib::Response& res,
-                   const Route& route, const httplib::ContentReader& reader) {
+  // Appends the request's chunk (PATCH, or a final PUT's) to the upload;
+  // on a refusal, answers it and returns nothing. A 416 carries the
+  // upload's Range, Location and id, so the client can resume from it.
+  std::optional<UploadState> AppendOrRefuse(
+      const httplib::Request& req, httplib::Response& res,
+      const Route& route, const httplib::ContentReader& reader) {
     bool consumed = false;
     auto span = ChunkSpan(req);
     auto state = span.ok() ? Append(route, *span, reader, &consumed)
                            : ApiResult<UploadState>(span.error());
-    if (!state.ok()) {
-      if (!consumed) Drain(reader);
-      if (state.error().http_status == 416) {
-        auto current = registry_.UploadStatus(route.repo, route.rest);
-        if (current.ok()) SendUploadState(res, route.repo, *current, 416);
-      }
-      return SendError(req, res, state.error());
+    if (state.ok()) return *state;
+    if (!consumed) Drain(reader);
+    if (state.error().http_status == 416) {
+      auto current = registry_.UploadStatus(route.repo, route.rest);
+      if (current.ok()) SendUploadState(res, route.repo, *current, 416);
     }
-    SendUploadState(res, route.repo, *state, 202);
+    SendError(req, res, state.error());
+    return std::nullopt;
+  }
+
+  void PatchUpload(const httplib::Request& req, httplib::Response& res,
+                   const Route& route, const httplib::ContentReader& reader) {
+    std::optional<UploadState> state =
+        AppendOrRefuse(req, res, route, reader);
+    if (state) SendUploadState(res, route.repo, *state, 202);
   }
 
   void PutUpload(const httplib::Request& req, httplib::Response& res,
@@ -920,14 +930,7 @@ class Handlers {
       Drain(reader);
       return SendError(req, res, valid.error());
     }
-    bool consumed = false;
-    auto span = ChunkSpan(req);
-    auto state = span.ok() ? Append(route, *span, reader, &consumed)
-                           : ApiResult<UploadState>(span.error());
-    if (!state.ok()) {
-      if (!consumed) Drain(reader);
-      return SendError(req, res, state.error());
-    }
+    if (!AppendOrRefuse(req, res, route, reader)) return;
     std::string digest = req.get_param_value("digest");
     auto finished = registry_.FinishUpload(route.repo, route.rest, digest);
     if (!finished.ok()) return SendError(req, res, finished.error());

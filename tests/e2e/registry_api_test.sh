@@ -149,6 +149,13 @@ expect_eq "$(header Range)" "0-4" "status Range unchanged"
 expect_eq "$(http_status PATCH "http://$REGISTRY$location" \
   -H 'Content-Range: 5-9' --data-binary 'ed-up')" 202 "second chunk"
 d2="sha256:$(sha 'chunked-up')"
+# A closing PUT whose chunk is misplaced gets the PATCH's 416, with the
+# upload's Range, Location and id to resume from (it had none).
+expect_eq "$(http_status PUT "http://$REGISTRY$location?digest=$d2" \
+  -H 'Content-Range: 50-52' --data-binary 'odd')" 416 "misplaced last chunk"
+expect_eq "$(header Range)" "0-9" "Range after a misplaced last chunk"
+expect_eq "$(header Location)" "$location" "Location after it"
+expect_eq "$(header Docker-Upload-UUID)" "${location##*/}" "upload id"
 expect_eq "$(http_status PUT "http://$REGISTRY$location?digest=$d2")" 201 \
   "closing PUT"
 expect_eq "$(http_status GET "$base/demo/blobs/$d2")" 200 "GET chunked"
