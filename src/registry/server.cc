@@ -152,11 +152,13 @@ void SendUploadState(httplib::Response& res, const std::string& repo,
 }
 
 // The page size `n`: a whole decimal number, all of it ("2abc", "0x2"
-// and "2.5" are not, as distribution says too). Unset when not given.
+// and "2.5" are not, as distribution says too). Unset when not given
+// or empty.
 // Each refusal says what is wrong: all used to be "n must be >= 0".
 ApiResult<std::optional<int64_t>> ParseN(const httplib::Request& req) {
-  if (!req.has_param("n")) return std::optional<int64_t>();
   std::string text = req.get_param_value("n");
+  // "?n=" is no page size, as for distribution (it was refused).
+  if (text.empty()) return std::optional<int64_t>();
   auto invalid = [](const std::string& message) {
     return ApiError{400, "PAGINATION_NUMBER_INVALID", message};
   };

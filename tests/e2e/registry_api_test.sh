@@ -197,6 +197,8 @@ expect_eq "$(header Content-Range)" "" "manifest Content-Range"
 expect_eq "$(http_status GET "$base/demo/tags/list?n=1" \
   -H 'Range: bytes=0-3')" 200 "tag list with Range"
 expect_contains "$TEST_DIR/body.txt" '"tags":["t1"]'
+expect_eq "$(http_status GET "$base/demo/tags/list?n=")" 200 "empty n"
+expect_contains "$TEST_DIR/body.txt" '"tags":["t1","t2","t3","t4","t5"]'
 
 missing="sha256:$(sha 'never pushed')"
 broken=${manifest/$d2/$missing}
