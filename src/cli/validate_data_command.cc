@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "cli/cli.h"
+#include "core/digest.h"
 #include "core/files.h"
 #include "ml/validate.h"
 
@@ -24,6 +25,11 @@ struct ValidateFlags {
 int ValidateData(const GlobalOptions& globals, const ValidateFlags& flags) {
   std::optional<std::string> digest;
   if (!flags.expected_digest.empty()) {
+    if (!Digest::Parse(flags.expected_digest).ok()) {
+      return ReportError(Status::InvalidArgument(
+          "--expected-digest: '" + flags.expected_digest +
+          "' is not a digest (sha256: and 64 hex digits)"));
+    }
     digest = flags.expected_digest;
   }
   std::optional<int64_t> rows;

@@ -2,6 +2,7 @@
 
 #include "pipeline/components.h"
 
+#include "core/digest.h"
 #include "data/snapshot.h"
 
 namespace lockstep::pipeline {
@@ -24,7 +25,7 @@ const std::vector<ComponentSpec>& Components() {
                    {"report", "--report", "Metrics", false}},
        .renamed_arguments = {{"expected_digest", "--expected-digest"},
                              {"expected_rows", "--expected-rows"}},
-       .arguments = {{"expected_digest", Kind::kText},
+       .arguments = {{"expected_digest", Kind::kDigest},
                      {"expected_rows", Kind::kInt, false, 0}}},
       {.name = "lockstep/ml-split",
        .command = {"ml", "split"},
@@ -144,6 +145,15 @@ std::string ArgumentProblem(const ComponentArgument& argument,
     }
     if (!data::IsValidNewSnapshotName(value.get<std::string>())) {
       return data::InvalidSnapshotNameMessage(value.get<std::string>());
+    }
+    return "";
+  }
+  if (argument.kind == Kind::kDigest) {
+    // A digest without its "sha256:" never matched, so the data was
+    // reported invalid whatever it held (found by a tester).
+    if (!value.is_string() || !Digest::Parse(value.get<std::string>()).ok()) {
+      return "must be a digest (sha256: and 64 hex digits), not " +
+             value.dump();
     }
     return "";
   }

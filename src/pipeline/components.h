@@ -29,7 +29,8 @@ struct ComponentPort {
 struct ComponentArgument {
   // kSnapshotName: text that names a new snapshot (data::
   // IsValidNewSnapshotName), checked when the file is validated.
-  enum class Kind { kText, kNumber, kInt, kSnapshotName };
+  // kDigest: "sha256:" and 64 lowercase hex digits.
+  enum class Kind { kText, kNumber, kInt, kSnapshotName, kDigest };
   std::string key;
   Kind kind = Kind::kText;
   bool required = false;

@@ -983,7 +983,8 @@ Status CheckArgument(const PipelineSpec& spec, const StepSpec& step,
     return Status::Ok();  // Only known once substituted.
   }
   bool fits = argument.kind == ComponentArgument::Kind::kText ||
-              (argument.kind == ComponentArgument::Kind::kSnapshotName &&
+              ((argument.kind == ComponentArgument::Kind::kSnapshotName ||
+                argument.kind == ComponentArgument::Kind::kDigest) &&
                param->type == ParamType::kString) ||
               param->type == ParamType::kInt ||
               (param->type == ParamType::kFloat &&
@@ -994,6 +995,8 @@ Status CheckArgument(const PipelineSpec& spec, const StepSpec& step,
                                 (argument.kind == Kind::kInt ? "whole number"
                                  : argument.kind == Kind::kSnapshotName
                                      ? "snapshot name"
+                                 : argument.kind == Kind::kDigest
+                                     ? "digest"
                                      : "number") +
                                 ", but param '" + param->name + "' is a " +
                                 ParamTypeName(param->type));

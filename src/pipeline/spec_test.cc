@@ -778,6 +778,24 @@ steps:
   EXPECT_NE(snapshot_named("!!int 5").find("must be a snapshot name (text)"),
             std::string::npos);
   EXPECT_EQ(snapshot_named("team/iris-2"), "(valid)");
+  // Found by a tester: a digest without "sha256:" passed validation and
+  // never matched, so the example's data was always reported invalid.
+  auto expecting = [](const std::string& digest) {
+    return ErrorOf("pipeline: p\nsteps:\n  a:\n"
+                   "    uses: lockstep/data-validate\n"
+                   "    inputs: {data: d@1}\n"
+                   "    outputs: {valid: Artifact}\n"
+                   "    with: {expected_digest: " + digest + "}\n");
+  };
+  std::string hex(64, 'a');
+  EXPECT_EQ(expecting("\"sha256:" + hex + "\""), "(valid)");
+  EXPECT_EQ(expecting(hex),
+            "p.yaml:7:29: lockstep/data-validate with: expected_digest "
+            "must be a digest (sha256: and 64 hex digits), not \"" + hex +
+            "\"");
+  EXPECT_NE(expecting("\"sha256:" + hex.substr(1) + "\"").find(
+                "must be a digest"),
+            std::string::npos);
   // ml-train passes other lowercase keys to XGBoost, but not its own
   // flags.
   std::string train = "pipeline: p\nsteps:\n  a:\n"

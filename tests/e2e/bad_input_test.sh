@@ -106,4 +106,15 @@ cmp -s "$manifest" tampered.json && fail "tampering did not change the file"
 expect_exit 3 "$LOCKSTEP" reproduce tampered.json
 expect_contains stderr.txt "tampered.json: manifest hash does not match"
 expect_contains stderr.txt "changed field(s): params"
+# A digest without "sha256:" never matched: the data was reported
+# invalid whatever it held (a tester's finding). Refused now.
+printf 'a,b\n1,2\n' >tiny.csv
+expect_exit 3 "$LOCKSTEP" ml validate --data tiny.csv --valid v.txt \
+  --expected-digest "$(sha256sum tiny.csv | cut -d' ' -f1)"
+expect_contains stderr.txt "--expected-digest: '"
+expect_contains stderr.txt "' is not a digest (sha256: and 64 hex digits)"
+[[ ! -e v.txt ]] || fail "a refused validation wrote its verdict"
+expect_exit 0 "$LOCKSTEP" ml validate --data tiny.csv --valid v.txt \
+  --expected-digest "sha256:$(sha256sum tiny.csv | cut -d' ' -f1)"
+expect_eq "$(cat v.txt)" true "verdict with a well-formed digest"
 echo "bad input: ok"
