@@ -9,6 +9,8 @@
 #include <iostream>
 #include <regex>
 
+#include <fmt/format.h>
+
 #include "cli/cli.h"
 #include "cli/run_replay.h"
 #include "cli/run_support.h"
@@ -62,24 +64,60 @@ Json StepJson(const pipeline::StepReport& step) {
   return entry;
 }
 
-// "accuracy 0.9649, roc_auc 0.9954, ..." for the numbers of a Metrics
-// output, or "" when it is not a JSON object.
+// One metric as the summary shows it ("accuracy 0.9649", "valid false",
+// "problems [a; b]"), or "" for what it leaves to the Metrics output
+// (text, objects, lists of anything but text).
+std::string MetricText(const std::string& name, const Json& value) {
+  if (value.is_number()) {
+    char text[32];
+    std::snprintf(text, sizeof(text), "%.4g", value.get<double>());
+    return name + " " + text;
+  }
+  if (metadata::IsNonFiniteMetric(value)) {
+    return name + " " + value.get<std::string>();
+  }
+  if (value.is_boolean()) {
+    return name + " " + (value.get<bool>() ? "true" : "false");
+  }
+  // A validation's problems say why a later step was skipped (a tester
+  // saw only "rows 569" while the run skipped training).
+  if (value.is_array() && !value.empty()) {
+    std::string items;
+    for (const Json& item : value) {
+      if (!item.is_string()) return "";
+      items += (items.empty() ? "" : "; ") + item.get<std::string>();
+    }
+    return name + " [" + items + "]";
+  }
+  return "";
+}
+
+// "accuracy 0.9649, roc_auc 0.9954, ..." for the first kMetricsShown
+// metrics of a Metrics output, or "" when it is not a JSON object. A
+// step may write thousands (one tester's wrote 300,000: 5.8 MB on
+// stdout); the rest are counted.
 std::string MetricsSummary(store::BlobStore& blobs, const Digest& digest) {
+  constexpr size_t kMetricsShown = 12;
   Result<std::string> bytes = blobs.ReadVerified(digest);
   Json metrics = bytes.ok() ? metadata::ParseMetrics(*bytes) : Json();
   if (!metrics.is_object()) {
     return "";
   }
   std::string summary;
+  size_t shown = 0;
+  size_t more = 0;
   for (const auto& [name, value] : metrics.items()) {
-    if (value.is_number()) {
-      char text[32];
-      std::snprintf(text, sizeof(text), "%.4g", value.get<double>());
-      summary += (summary.empty() ? "" : ", ") + name + " " + text;
-    } else if (metadata::IsNonFiniteMetric(value)) {
-      summary += (summary.empty() ? "" : ", ") + name + " " +
-                 value.get<std::string>();
+    std::string text = MetricText(name, value);
+    if (text.empty()) continue;
+    if (shown == kMetricsShown) {
+      ++more;
+      continue;
     }
+    summary += (summary.empty() ? "" : ", ") + text;
+    ++shown;
+  }
+  if (more > 0) {
+    summary += fmt::format(" (and {} more)", more);
   }
   return summary;
 }

@@ -127,4 +127,21 @@ expect_contains stdout.txt 'if: cannot order'
 manifest=$(json stdout.txt 'd["manifest"]')
 [[ -f "$manifest" ]] || fail "no manifest for the run"
 expect_exit 0 "$LOCKSTEP" manifest verify "$manifest"
+
+# The run's summary shows why a check failed (its problems and verdict,
+# not only its numbers: a tester saw "rows 569" beside skipped steps),
+# and counts what passes a dozen metrics instead of printing them all
+# (300,000 metrics once put 5.8 MB on stdout).
+cat >check.yaml <<'YAML'
+pipeline: check
+steps:
+  check:
+    run: [python3, -c, 'import json; m = {"problems": ["digest differs", "569 rows, not 570"], "rows": 569, "valid": False, "note": "text"}; m.update({"m%02d" % i: i for i in range(20)}); json.dump(m, open("outputs/report", "w"))']
+    outputs: {report: Metrics}
+YAML
+expect_exit 0 "$LOCKSTEP" run check.yaml --sandbox none
+expect_contains stdout.txt "    report: m00 0, m01 1, m02 2, m03 3, m04 4, m05 5, m06 6, m07 7, m08 8, m09 9, m10 10, m11 11 (and 11 more)"
+sed -i 's/m.update/0 and m.update/' check.yaml
+expect_exit 0 "$LOCKSTEP" run check.yaml --sandbox none
+expect_contains stdout.txt "    report: problems [digest differs; 569 rows, not 570], rows 569, valid false"
 echo ok
