@@ -107,7 +107,7 @@ std::string DisplayPath(std::string_view bytes) {
   while (i < bytes.size()) {
     auto byte = static_cast<unsigned char>(bytes[i]);
     size_t length = SequenceLength(bytes, i);
-    if (length > 0 && byte >= 0x20 && byte != 0x7f) {
+    if (length > 0 && byte >= 0x20 && byte != 0x7f && byte != '\\') {
       out.append(bytes.substr(i, length));
       i += length;
       continue;
@@ -121,7 +121,8 @@ std::string DisplayPath(std::string_view bytes) {
 }
 
 std::string JsonPath(std::string_view bytes) {
-  return IsUtf8(bytes) ? std::string(bytes) : DisplayPath(bytes);
+  bool plain = IsUtf8(bytes) && bytes.find('\\') == std::string_view::npos;
+  return plain ? std::string(bytes) : DisplayPath(bytes);
 }
 
 Status RequireUtf8(std::string_view what, std::string_view text) {

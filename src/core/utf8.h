@@ -31,13 +31,15 @@ inline bool IsUtf8(std::string_view text) {
 std::string EscapeBytes(std::string_view text);
 
 // A path (or any name) of exact bytes shown as UTF-8 text: each byte
-// that does not start a well-formed sequence, and each control byte,
-// becomes \xHH.
+// that does not start a well-formed sequence, each control byte, and the
+// backslash itself become \xHH, so no two names show alike (a name
+// holding a literal "\xff" looked like one holding the byte 0xff).
 std::string DisplayPath(std::string_view bytes);
 
-// A path for a JSON string: its exact bytes when they are UTF-8 (JSON
-// escapes control characters such as a newline unambiguously), else
-// DisplayPath's form, since JSON cannot carry bytes that are not UTF-8.
+// A path for a JSON string: its exact bytes when they are UTF-8 with no
+// backslash (JSON escapes control characters such as a newline
+// unambiguously), else DisplayPath's form, since JSON cannot carry bytes
+// that are not UTF-8 and the escapes must not be mistaken for a name.
 std::string JsonPath(std::string_view bytes);
 
 // InvalidArgument "`what` holds a byte that is not UTF-8 (0xHH at byte

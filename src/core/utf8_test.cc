@@ -50,6 +50,16 @@ TEST(Utf8Test, DisplayPathEscapesEveryByteThatIsNotUtf8) {
   EXPECT_EQ(DisplayPath("tab\there"), "tab\\x09here");
 }
 
+// Found by a tester: a name holding the four characters \xff and one
+// holding the byte 0xff both showed as \xff, in text and in JSON.
+TEST(Utf8Test, ALiteralBackslashIsEscapedSoNoTwoNamesShowAlike) {
+  EXPECT_EQ(DisplayPath("\\xff"), "\\x5cxff");
+  EXPECT_EQ(DisplayPath("\xff"), "\\xff");
+  EXPECT_EQ(JsonPath("\\xff"), "\\x5cxff");
+  EXPECT_EQ(JsonPath("\xff"), "\\xff");
+  EXPECT_EQ(JsonPath("plain/name"), "plain/name");
+}
+
 TEST(Utf8Test, JsonPathKeepsUtf8AndEscapesTheRest) {
   EXPECT_EQ(JsonPath("line\nbreak"), "line\nbreak");
   EXPECT_EQ(JsonPath("caf\xe9"), "caf\\xe9");
