@@ -19,6 +19,7 @@
 
 #include "core/clock.h"
 #include "core/files.h"
+#include "core/utf8.h"
 
 namespace lockstep {
 
@@ -261,6 +262,30 @@ std::string StartTimeOf(pid_t pid) {
   return stat->substr(at, stat->find(' ', at) - at);
 }
 
+// For E2BIG, which of the step's arguments Linux refused and why: the
+// bare "Argument list too long" named neither (a tester's 200,000-byte
+// param). "" for any other error.
+std::string TooLongExplained(int error, const ProcessSpec& spec) {
+  if (error != E2BIG) return "";
+  // MAX_ARG_STRLEN: 32 pages, the terminating NUL included.
+  constexpr size_t kMaxArgument = 32 * 4096 - 1;
+  size_t longest = 0;
+  for (size_t i = 1; i < spec.argv.size(); ++i) {
+    if (spec.argv[i].size() > spec.argv[longest].size()) longest = i;
+  }
+  size_t bytes = spec.argv[longest].size();
+  if (bytes <= kMaxArgument) {
+    return " (the arguments and environment together pass the system's "
+           "limit, getconf ARG_MAX)";
+  }
+  // Its start, not its place: behind a sandbox's own arguments the place
+  // would not be the step's.
+  std::string start = EscapeBytes(spec.argv[longest].substr(0, 24));
+  return " (an argument of " + std::to_string(bytes) + " bytes, '" + start +
+         "...'; Linux takes at most " + std::to_string(kMaxArgument) +
+         " in one argument: pass a value that large in a file)";
+}
+
 // Written without a flush: after a crash of the machine nothing it names
 // is running.
 void RecordGroup(const fs::path& record, pid_t pid) {
@@ -388,7 +413,8 @@ Result<ProcessOutcome> RunProcess(const ProcessSpec& spec) {
     // working folder): report it like a shell does, as exit code 127
     // with the reason on the step's stderr.
     std::string message = "lockstep: could not execute the step's program " +
-                          spec.argv[0] + ": " + std::strerror(error) + "\n";
+                          spec.argv[0] + ": " + std::strerror(error) +
+                          TooLongExplained(error, spec) + "\n";
     ProcessOutcome outcome;
     if (stderr_copy) {
       stderr_copy->Keep(message);

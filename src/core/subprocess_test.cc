@@ -101,6 +101,28 @@ TEST(SubprocessTest, AProgramThatCannotRunSaysSoInTheKeptStderr) {
             "/nonexistent/tool: No such file or directory\n");
 }
 
+// Found by a tester: a 200,000-byte param ended in a bare "Argument list
+// too long" that named neither the argument nor the limit.
+TEST(SubprocessTest, AnArgumentPastTheLinuxLimitIsNamed) {
+  ProcessSpec spec;
+  spec.argv = {"/bin/echo", "short", std::string(200000, 'x')};
+  spec.stderr_tail_bytes = 4096;
+  fs::path dir = *MakeTempDirectory(fs::temp_directory_path(), "e2big-");
+  spec.stderr_path = dir / "stderr";
+
+  Result<ProcessOutcome> outcome = RunProcess(spec);
+
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(outcome->exit_code, 127);
+  EXPECT_NE(outcome->stderr_tail.find(
+                "Argument list too long (an argument of 200000 bytes, '" +
+                std::string(24, 'x') + "...'; Linux takes at most 131071 "
+                "in one argument"),
+            std::string::npos)
+      << outcome->stderr_tail;
+  RemoveAllQuietly(dir);
+}
+
 // The record names the running group; a later process (here, this test
 // standing in for RecoverAbandonedRuns) stops all of it through it.
 TEST(SubprocessTest, ARecordedGroupCanBeStoppedByAnotherProcess) {
