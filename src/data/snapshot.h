@@ -74,7 +74,8 @@ struct SnapshotInfo {
   Json ToJson(int64_t now_ms) const;
 };
 
-// "NAME@V" or "NAME" (version 0: the latest). InvalidArgument otherwise.
+// "NAME@V", "NAME@latest" or "NAME" (version 0: the latest).
+// InvalidArgument otherwise.
 struct SnapshotRef {
   std::string name;
   int64_t version = 0;

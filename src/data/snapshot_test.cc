@@ -223,6 +223,11 @@ TEST_F(SnapshotTest, VersionsAreImmutableAndNamed) {
   EXPECT_TRUE(ParseSnapshotRef("x@0").status().IsInvalidArgument());
   EXPECT_TRUE(ParseSnapshotRef("x@").status().IsInvalidArgument());
   EXPECT_EQ(ParseSnapshotRef("a/b@12")->version, 12);
+  // As a pipeline's inputs spell the latest version.
+  ASSERT_TRUE(ParseSnapshotRef("a/b@latest").ok());
+  EXPECT_EQ(ParseSnapshotRef("a/b@latest")->name, "a/b");
+  EXPECT_EQ(ParseSnapshotRef("a/b@latest")->version, 0);
+  EXPECT_TRUE(ParseSnapshotRef("a@Latest").status().IsInvalidArgument());
 }
 
 TEST_F(SnapshotTest, LineageLinksTheSourceToTheDataset) {
