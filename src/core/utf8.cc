@@ -120,6 +120,29 @@ std::string DisplayPath(std::string_view bytes) {
   return out;
 }
 
+bool HasHiddenCharacters(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x20 || byte == 0x7f) return true;
+    auto next = [&](size_t k) {
+      return i + k < text.size() ? static_cast<unsigned char>(text[i + k])
+                                 : 0;
+    };
+    if (byte == 0xc2 && next(1) >= 0x80 && next(1) <= 0x9f) return true;
+    if (byte == 0xd8 && next(1) == 0x9c) return true;  // U+061C
+    if (byte == 0xe2 && next(1) == 0x80 &&
+        (next(2) == 0x8e || next(2) == 0x8f ||
+         (next(2) >= 0xaa && next(2) <= 0xae))) {
+      return true;  // U+200E, U+200F, U+202A..U+202E
+    }
+    if (byte == 0xe2 && next(1) == 0x81 && next(2) >= 0xa6 &&
+        next(2) <= 0xa9) {
+      return true;  // U+2066..U+2069
+    }
+  }
+  return false;
+}
+
 std::string JsonPath(std::string_view bytes) {
   bool plain = IsUtf8(bytes) && bytes.find('\\') == std::string_view::npos;
   return plain ? std::string(bytes) : DisplayPath(bytes);

@@ -42,6 +42,12 @@ std::string DisplayPath(std::string_view bytes);
 // that are not UTF-8 and the escapes must not be mistaken for a name.
 std::string JsonPath(std::string_view bytes);
 
+// Whether `text` holds a character a terminal does not show as itself:
+// a C0 or C1 control, DEL, or a bidirectional formatting character
+// (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069), which
+// reorders what follows it on screen ("Trojan Source", CVE-2021-42574).
+bool HasHiddenCharacters(std::string_view text);
+
 // InvalidArgument "`what` holds a byte that is not UTF-8 (0xHH at byte
 // N): ..." naming the first bad byte; Ok when `text` is UTF-8.
 Status RequireUtf8(std::string_view what, std::string_view text);

@@ -60,6 +60,17 @@ TEST(Utf8Test, ALiteralBackslashIsEscapedSoNoTwoNamesShowAlike) {
   EXPECT_EQ(JsonPath("plain/name"), "plain/name");
 }
 
+TEST(Utf8Test, HiddenCharactersAreControlsAndBidiFormatting) {
+  EXPECT_FALSE(HasHiddenCharacters("caf\xc3\xa9 \xe2\x80\x94 ok"));
+  EXPECT_FALSE(HasHiddenCharacters("\xe2\x80\x8d"));  // U+200D, a joiner
+  EXPECT_TRUE(HasHiddenCharacters("a\x1b[31m"));
+  EXPECT_TRUE(HasHiddenCharacters("a\x7f"));
+  EXPECT_TRUE(HasHiddenCharacters("a\xc2\x9b"));           // U+009B
+  EXPECT_TRUE(HasHiddenCharacters("a\xe2\x80\xae" "b"));  // U+202E
+  EXPECT_TRUE(HasHiddenCharacters("a\xe2\x81\xa6" "b"));  // U+2066
+  EXPECT_TRUE(HasHiddenCharacters("a\xd8\x9c" "b"));       // U+061C
+}
+
 TEST(Utf8Test, JsonPathKeepsUtf8AndEscapesTheRest) {
   EXPECT_EQ(JsonPath("line\nbreak"), "line\nbreak");
   EXPECT_EQ(JsonPath("caf\xe9"), "caf\\xe9");

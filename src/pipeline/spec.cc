@@ -1267,12 +1267,10 @@ Result<PipelineSpec> SpecParser::Parse() {
                      "the pipeline needs a name (pipeline: NAME)");
   }
   ASSIGN_OR_RETURN(spec.name, Scalar(name, "pipeline"));
-  // A name is one line of text: listings print it in a column.
+  // A name is one line of text that shows as itself: listings print it
+  // in a column (a right-to-left override reordered the line there).
   bool blank = spec.name.find_first_not_of(' ') == std::string::npos;
-  bool control = std::any_of(spec.name.begin(), spec.name.end(), [](char c) {
-    return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
-  });
-  if (blank || control) {
+  if (blank || HasHiddenCharacters(spec.name)) {
     return Error(name, "pipeline: the name must be one line of visible "
                        "text");
   }

@@ -220,7 +220,12 @@ TEST(SpecTest, PipelineCacheIsTrueOrFalse) {
 // multi-line one broke the runs list), and `name:` beside `pipeline:` was
 // silently one of the two.
 TEST(SpecTest, PipelineNameIsOneLineOfVisibleText) {
-  for (const char* name : {"\"\"", "\"   \"", "\"a\\nb\"", "\"a\\tb\""}) {
+  // And one that shows as itself: a right-to-left override (U+202E)
+  // reordered the runs list's line; a C1 control (U+009B) is a terminal
+  // escape of its own.
+  for (const char* name : {"\"\"", "\"   \"", "\"a\\nb\"", "\"a\\tb\"",
+                           "\"ab\\u202Ecd\"", "\"a\\u2067b\"",
+                           "\"a\\u009B31m\""}) {
     auto spec = Parse(std::string("pipeline: ") + name +
                       "\nsteps:\n  a: {run: [echo]}\n");
     EXPECT_EQ(spec.status().message(),
