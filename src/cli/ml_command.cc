@@ -9,6 +9,8 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/core.h>
@@ -33,6 +35,30 @@ double SecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() -
                                        start)
       .count();
+}
+
+// A path a command reads or writes, and the flag that named it.
+using FlaggedPath = std::pair<std::string_view, std::string>;
+
+// Refuses, before anything is read or written, an output that is one of
+// the inputs or another output: the write would replace that file (found
+// by a tester: `ml split --train` naming its --input cut the data to the
+// train rows, and the same --train and --test kept only a header).
+Status RequireDistinctOutputs(const std::vector<FlaggedPath>& inputs,
+                              const std::vector<FlaggedPath>& outputs) {
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    std::vector<FlaggedPath> others = inputs;
+    others.insert(others.end(), outputs.begin(), outputs.begin() + i);
+    for (const auto& [flag, path] : others) {
+      if (!SameFile(path, outputs[i].second)) continue;
+      return Status::InvalidArgument(fmt::format(
+          "{} {} and {} {} name the same file; writing it would replace "
+          "it (give {} another path)",
+          flag, path, outputs[i].first, outputs[i].second,
+          outputs[i].first));
+    }
+  }
+  return Status::Ok();
 }
 
 // Turns CLI11's leftovers ("--name value" or "--name=value") into params.
@@ -88,6 +114,9 @@ void AddSplit(CLI::App& ml, CommandContext context) {
 
   command->callback([=] {
     *context.action = [=] {
+      Status distinct = RequireDistinctOutputs(
+          {{"--input", *input}}, {{"--train", *train}, {"--test", *test}});
+      if (!distinct.ok()) return ReportError(distinct);
       Result<ml::SplitCounts> counts =
           ml::SplitCsvFile(*input, *options, *train, *test);
       if (!counts.ok()) return ReportError(counts.status());
@@ -138,6 +167,9 @@ void AddTrain(CLI::App& ml, CommandContext context) {
   command->callback([=] {
     std::vector<std::string> extras = command->remaining();
     *context.action = [=] {
+      Status distinct =
+          RequireDistinctOutputs({{"--train", *train}}, {{"--model", *model}});
+      if (!distinct.ok()) return ReportError(distinct);
       ml::TrainParams params;
       for (const auto& [name, value] : *named) {
         if (!value.empty()) params.emplace_back(name, value);
@@ -206,6 +238,10 @@ void AddEvaluate(CLI::App& ml, CommandContext context) {
 
   command->callback([=] {
     *context.action = [=] {
+      Status distinct =
+          RequireDistinctOutputs({{"--model", *model}, {"--test", *test}},
+                                 {{"--metrics", *metrics}});
+      if (!distinct.ok()) return ReportError(distinct);
       Result<ml::Evaluation> evaluation =
           ml::EvaluateModel(*model, *test, *options);
       if (!evaluation.ok()) return ReportError(evaluation.status());

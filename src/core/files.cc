@@ -50,6 +50,20 @@ Status WriteAll(int fd, std::string_view content, const fs::path& path) {
   return Status::Ok();
 }
 
+namespace {
+
+// `path` made absolute, its links resolved as far as it exists, and the
+// rest normalised: "./out/../a.csv" and "a.csv" give one answer.
+fs::path ResolvedPath(const fs::path& path) {
+  std::error_code error;
+  fs::path absolute = fs::absolute(path, error);
+  if (error) absolute = path;
+  fs::path resolved = fs::weakly_canonical(absolute, error);
+  return error ? absolute.lexically_normal() : resolved;
+}
+
+}  // namespace
+
 Status ErrnoStatus(const fs::path& path, int error) {
   std::string message = path.string() + ": " + std::strerror(error);
   // A path that names the wrong kind of thing is the caller's mistake
@@ -353,6 +367,15 @@ Result<fs::path> MakeTempDirectory(const fs::path& parent,
   }
   return Status::Internal("could not create a temporary folder in " +
                           parent.string());
+}
+
+bool SameFile(const fs::path& a, const fs::path& b) {
+  struct stat info_a;
+  struct stat info_b;
+  if (::stat(a.c_str(), &info_a) == 0 && ::stat(b.c_str(), &info_b) == 0) {
+    return info_a.st_dev == info_b.st_dev && info_a.st_ino == info_b.st_ino;
+  }
+  return ResolvedPath(a) == ResolvedPath(b);
 }
 
 void RemoveAllQuietly(const fs::path& path) {

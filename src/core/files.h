@@ -98,6 +98,12 @@ Result<fs::path> MakeTempDirectory(const fs::path& parent,
 // Returns the path of a unique, not yet existing file in `directory`.
 fs::path UniqueTempPath(const fs::path& directory, std::string_view prefix);
 
+// Whether `a` and `b` name one file: the same (st_dev, st_ino) when both
+// exist, so a hard link, a symlink or another spelling of the path is
+// caught; else the same absolute path once the links in the part of it
+// that exists are resolved (a file not yet made).
+bool SameFile(const fs::path& a, const fs::path& b);
+
 // Removes `path` recursively, ignoring errors (used for cleanup).
 void RemoveAllQuietly(const fs::path& path);
 

@@ -182,5 +182,28 @@ TEST(OpenWithoutLinksTest, FollowsNoLinkAnywhere) {
   RemoveAllQuietly(root);
 }
 
+// Found by a tester: `ml split --train` naming its own --input replaced
+// the data. Every spelling of one file must count as that file.
+TEST_F(FilesTest, SameFileSeesEverySpellingOfOneFile) {
+  fs::path data = dir_ / "data.csv";
+  ASSERT_TRUE(WriteFileAtomically(data, "a\n").ok());
+  fs::create_hard_link(data, dir_ / "hard.csv");
+  fs::create_symlink(data, dir_ / "soft.csv");
+  fs::create_directory(dir_ / "sub");
+  EXPECT_TRUE(SameFile(data, data));
+  EXPECT_TRUE(SameFile(data, dir_ / "hard.csv"));
+  EXPECT_TRUE(SameFile(data, dir_ / "soft.csv"));
+  EXPECT_TRUE(SameFile(data, dir_ / "sub" / ".." / "data.csv"));
+  EXPECT_FALSE(SameFile(data, dir_ / "other.csv"));
+
+  // Files not made yet are compared by their absolute paths.
+  EXPECT_TRUE(SameFile(dir_ / "new.csv", dir_ / "sub" / ".." / "new.csv"));
+  EXPECT_TRUE(SameFile(dir_ / "sub" / "x" / "y.csv",
+                       dir_ / "sub" / "x" / "." / "y.csv"));
+  EXPECT_FALSE(SameFile(dir_ / "new.csv", dir_ / "new2.csv"));
+  fs::create_directory_symlink(dir_ / "sub", dir_ / "link");
+  EXPECT_TRUE(SameFile(dir_ / "link" / "new.csv", dir_ / "sub" / "new.csv"));
+}
+
 }  // namespace
 }  // namespace lockstep

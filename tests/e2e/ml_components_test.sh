@@ -61,4 +61,40 @@ expect_contains stderr.txt \
   --metrics again.json --json >summary.json
 expect_eq "$(json summary.json 'd["positive_label"]')" M "json summary"
 cmp one/metrics.json again.json || fail "metrics differ"
+# Found by a tester: an output path that names an input or another output
+# replaced it (split cut its input to the train rows, train wrote the
+# model over the training CSV). Every spelling is refused, nothing is
+# written, and the message names both flags.
+mkdir -p same
+cp one/train.csv same/data.csv
+cp one/model.json same/model.json
+ln same/data.csv same/hard.csv
+ln -s data.csv same/soft.csv
+kept=$(sha256sum <same/data.csv)
+for output in same/data.csv ./same/../same/data.csv same/hard.csv \
+  same/soft.csv; do
+  expect_exit 3 "$LOCKSTEP" ml split --input same/data.csv \
+    --label diagnosis --train "$output" --test same/te.csv
+  expect_contains stderr.txt "--input same/data.csv and --train $output"
+  expect_exit 3 "$LOCKSTEP" ml split --input same/data.csv \
+    --label diagnosis --train same/tr.csv --test "$output"
+  expect_contains stderr.txt "--test $output name the same file"
+  expect_exit 3 "$LOCKSTEP" ml train --train same/data.csv \
+    --label diagnosis --positive-label M --model "$output"
+  expect_contains stderr.txt "--train same/data.csv and --model $output"
+  expect_exit 3 "$LOCKSTEP" ml evaluate --model same/model.json \
+    --test same/data.csv --metrics "$output"
+  expect_contains stderr.txt "--test same/data.csv and --metrics $output"
+done
+expect_eq "$(sha256sum <same/data.csv)" "$kept" "the input after refusals"
+expect_exit 3 "$LOCKSTEP" ml evaluate --model same/model.json \
+  --test same/data.csv --metrics same/model.json
+expect_contains stderr.txt "--model same/model.json and --metrics"
+cmp one/model.json same/model.json || fail "evaluate replaced its model"
+# Two outputs not made yet, spelled two ways.
+expect_exit 3 "$LOCKSTEP" ml split --input same/data.csv --label diagnosis \
+  --train same/new.csv --test ./same/new.csv
+expect_contains stderr.txt "--train same/new.csv and --test ./same/new.csv"
+[[ ! -e same/te.csv && ! -e same/tr.csv && ! -e same/new.csv ]] ||
+  fail "a refused command wrote a file"
 echo "ok"
