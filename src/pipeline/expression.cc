@@ -284,6 +284,11 @@ Result<Expression> Expression::Parse(const std::string& text,
   return expression;
 }
 
+std::optional<std::string> Expression::BareReference() const {
+  if (root_->kind != ExpressionNode::Kind::kReference) return std::nullopt;
+  return root_->reference;
+}
+
 Result<Json> Expression::Evaluate(const Resolver& resolve) const {
   return EvaluateNode(*root_, resolve);
 }

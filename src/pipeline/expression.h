@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,11 @@ class Expression {
   Result<Json> Evaluate(const Resolver& resolve) const;
 
   const std::string& text() const { return text_; }
+
+  // The reference when the whole expression is one ("params.xs"), else
+  // nothing: the only expression whose value can be a list (operators
+  // give booleans, literals scalars).
+  std::optional<std::string> BareReference() const;
 
  private:
   std::string text_;

@@ -1094,6 +1094,37 @@ Status CheckFinallyDependencies(const PipelineSpec& spec,
   return Status::Ok();
 }
 
+// A `for_each: ${{ }}` that can never give a list: a param declared as
+// anything but a list (no -p or --params value can change a param's
+// type: Coerce refuses another), or an expression that is not a bare
+// reference. `run` would fail on it every time (found by a tester:
+// `validate` passed `for_each: ${{ params.n }}` over an int).
+Status CheckForEachGivesList(const PipelineSpec& spec,
+                             const StepSpec& step) {
+  if (!step.for_each.is_string()) return Status::Ok();
+  Result<std::vector<TemplatePart>> parts =
+      ParseTemplate(step.for_each.get<std::string>());
+  if (!parts.ok() || parts->size() != 1) return Status::Ok();
+  const Expression& expression = *(*parts)[0].expression;
+  std::optional<std::string> reference = expression.BareReference();
+  if (!reference) {
+    return SpecError(step.for_each_where,
+                     "for_each: '" + step.for_each.get<std::string>() +
+                         "' gives one value, never a list (use a list "
+                         "param or a step's output)");
+  }
+  if (!reference->starts_with("params.")) return Status::Ok();
+  const ParamSpec* param = spec.FindParam(reference->substr(7));
+  if (param == nullptr || param->type == ParamType::kList) {
+    return Status::Ok();
+  }
+  return SpecError(step.for_each_where,
+                   "for_each: param '" + param->name + "' is " +
+                       ParamTypeName(param->type) +
+                       ", not a list, and no -p or --params value can "
+                       "change its type (declare it as a list)");
+}
+
 Status CheckStepReferences(const PipelineSpec& spec, const StepSpec& step) {
   for (const InputSpec& input : step.inputs) {
     if (input.kind != InputSpec::Kind::kStepOutput || input.step.empty()) {
@@ -1149,6 +1180,7 @@ Status CheckStepReferences(const PipelineSpec& spec, const StepSpec& step) {
   if (step.for_each.is_string()) {
     RETURN_IF_ERROR(checker.CheckTemplate(step.for_each.get<std::string>(),
                                           step.for_each_where, false));
+    RETURN_IF_ERROR(CheckForEachGivesList(spec, step));
   }
   if (!step.condition.empty()) {
     int column = 0;

@@ -456,6 +456,42 @@ steps:
   EXPECT_EQ(spec->steps[1].retry_backoff_millis, 1000);
 }
 
+// Found by a tester: validate passed a for_each: over an int, a string or
+// a map param, and every run then failed with exit 1. A param's type is
+// fixed, so the file is refused at the for_each: value.
+TEST(SpecTest, ForEachOverAParamThatIsNotAListIsAnError) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"3", "int"}, {"\"[1, 2]\"", "string"}, {"{a: 1}", "map"},
+      {"1.5", "float"}, {"true", "bool"}};
+  for (const auto& [value, type] : cases) {
+    auto spec = Parse(std::string("pipeline: p\nparams:\n  n: ") + value +
+                      "\nsteps:\n  a:\n    for_each: ${{ params.n }}\n"
+                      "    run: [echo, \"${{ item }}\"]\n");
+    ASSERT_FALSE(spec.ok()) << value;
+    EXPECT_EQ(spec.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(spec.status().message(),
+              std::string("p.yaml:6:15: for_each: param 'n' is ") + type +
+                  ", not a list, and no -p or --params value can change "
+                  "its type (declare it as a list)");
+  }
+  auto compare = Parse("pipeline: p\nparams:\n  xs: [1]\nsteps:\n  a:\n"
+                       "    for_each: ${{ params.xs == 1 }}\n"
+                       "    run: [echo]\n");
+  ASSERT_FALSE(compare.ok());
+  EXPECT_EQ(compare.status().message(),
+            "p.yaml:6:15: for_each: '${{ params.xs == 1 }}' gives one "
+            "value, never a list (use a list param or a step's output)");
+  // A list param, and a step's output (read when the step runs), pass.
+  EXPECT_TRUE(Parse("pipeline: p\nparams:\n  xs: [1]\nsteps:\n  a:\n"
+                    "    for_each: ${{ params.xs }}\n    run: [echo]\n")
+                  .ok());
+  EXPECT_TRUE(Parse("pipeline: p\nsteps:\n  m:\n    run: [echo]\n"
+                    "    outputs: {l: Artifact}\n  a:\n"
+                    "    for_each: ${{ steps.m.outputs.l }}\n"
+                    "    run: [echo]\n")
+                  .ok());
+}
+
 TEST(SpecTest, ItemOutsideForEachAndBadParallelismAreErrors) {
   auto item = Parse("pipeline: p\nsteps:\n  a:\n    run: [echo, "
                     "\"${{ item }}\"]\n");
