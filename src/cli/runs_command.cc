@@ -3,6 +3,7 @@
 // `lockstep runs list` and `lockstep runs show RUN`: the runs recorded in
 // the lineage store, newest first, and the steps of one run.
 
+#include <cstdio>
 #include <iostream>
 #include <limits>
 
@@ -13,6 +14,7 @@
 #include "core/clock.h"
 #include "metadata/run_view.h"
 #include "pipeline/run_lock.h"
+#include "store/blob_store.h"
 
 namespace lockstep::cli {
 
@@ -117,6 +119,28 @@ void PrintPorts(const std::vector<metadata::StepArtifact>& ports,
   }
 }
 
+// The digest `execution` recorded for its stderr, or "" (a cached or
+// pulled step ran nothing here).
+std::string StderrDigest(const metadata::Execution& execution) {
+  auto found = execution.properties.find("stderr");
+  if (found == execution.properties.end() || !found->is_string()) return "";
+  return found->get<std::string>();
+}
+
+// Under a failed step, where its whole stderr is: the failure message
+// kept only its end.
+void PrintStderrHint(const metadata::Run& run,
+                     const metadata::Execution& execution) {
+  std::string digest = StderrDigest(execution);
+  if (execution.state != metadata::ExecutionState::kFailed ||
+      digest.empty()) {
+    return;
+  }
+  std::cout << fmt::format("    stderr {} (lockstep runs show {} --stderr "
+                           "{})\n",
+                           ShortDigest(digest), run.run_id, execution.name);
+}
+
 int ShowRun(const GlobalOptions& globals, const std::string& run_id) {
   auto store = OpenMetadata(globals);
   if (!store.ok()) {
@@ -151,8 +175,70 @@ int ShowRun(const GlobalOptions& globals, const std::string& run_id) {
         step.execution.type, KeyText(step.execution));
     PrintPorts(step.inputs, "<-");
     PrintPorts(step.outputs, "->");
+    PrintStderrHint(*run, step.execution);
   }
   return kExitOk;
+}
+
+// The stderr digest step `step_name` of `run` recorded. A step recorded
+// more than once in one run (resumed) gives its last.
+Result<Digest> FindStepStderr(metadata::MetadataStore* store,
+                              const metadata::Run& run,
+                              const std::string& step_name) {
+  ASSIGN_OR_RETURN(std::vector<metadata::Execution> executions,
+                   store->ExecutionsInContext(run.context_id));
+  std::string recorded;
+  bool found = false;
+  for (const metadata::Execution& execution : executions) {
+    if (execution.name != step_name) continue;
+    found = true;
+    recorded = StderrDigest(execution);
+  }
+  if (!found) {
+    return Status::NotFound("run " + run.run_id + " has no step " +
+                            step_name);
+  }
+  if (recorded.empty()) {
+    return Status::NotFound("step " + step_name + " of run " + run.run_id +
+                            " recorded no stderr (it did not run here: "
+                            "cached or pulled)");
+  }
+  return Digest::Parse(recorded);
+}
+
+// Copies blob `digest` to stdout as it is read, then checks it hashed
+// to its name (a log can be gigabytes: it is never held in memory).
+Status StreamBlobToStdout(const store::BlobStore& blobs,
+                          const Digest& digest) {
+  ASSIGN_OR_RETURN(Digest streamed,
+                   blobs.Stream(digest, [](std::string_view chunk) {
+                     std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+                     return Status::Ok();
+                   }));
+  std::fflush(stdout);
+  if (streamed != digest) {
+    return Status::DataLoss("the blob " + digest.ToString() +
+                            " no longer matches its digest");
+  }
+  return Status::Ok();
+}
+
+// `runs show RUN --stderr STEP`: the whole log a failed step's message
+// gives only the end of.
+int PrintStepStderr(const GlobalOptions& globals, const std::string& run_id,
+                    const std::string& step_name) {
+  auto store = OpenMetadata(globals);
+  if (!store.ok()) return ReportError(store.status());
+  auto run = (*store)->GetRun(run_id);
+  if (!run.ok()) return ReportError(run.status());
+  Result<Digest> digest = FindStepStderr(store->get(), *run, step_name);
+  if (!digest.ok()) return ReportError(digest.status());
+  Result<store::StoreLocation> location =
+      OpenStore(globals, store::CreateIfMissing::kNo);
+  if (!location.ok()) return ReportError(location.status());
+  store::BlobStore blobs(location->root);
+  Status streamed = StreamBlobToStdout(blobs, *digest);
+  return streamed.ok() ? static_cast<int>(kExitOk) : ReportError(streamed);
 }
 
 }  // namespace
@@ -182,10 +268,16 @@ void AddRunsCommands(CLI::App& app, CommandContext context) {
   });
 
   auto run_id = std::make_shared<std::string>();
+  auto stderr_step = std::make_shared<std::string>();
   CLI::App* show = runs->add_subcommand("show", "Show the steps of a run");
   show->add_option("RUN", *run_id, "Run id")->required();
-  show->callback([context, run_id] {
-    *context.action = [globals = context.globals, run_id] {
+  show->add_option("--stderr", *stderr_step,
+                   "Print the whole stderr of this step instead");
+  show->callback([context, run_id, stderr_step] {
+    *context.action = [globals = context.globals, run_id, stderr_step] {
+      if (!stderr_step->empty()) {
+        return PrintStepStderr(*globals, *run_id, *stderr_step);
+      }
       return ShowRun(*globals, *run_id);
     };
   });

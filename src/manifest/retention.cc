@@ -276,6 +276,7 @@ Result<std::vector<registry::KeptBlob>> LineageRetentionRoots::Roots() {
     roots.insert(roots.end(), needed.begin(), needed.end());
   }
   RETURN_IF_ERROR(AddManifestsOnDisk(recorded, &roots));
+  RETURN_IF_ERROR(AddStepLogs(runs, &roots));
 
   ASSIGN_OR_RETURN(std::vector<metadata::Snapshot> snapshots,
                    metadata_->ListSnapshots());
@@ -332,6 +333,32 @@ std::string PulledHolder(const metadata::Artifact& artifact) {
 }
 
 }  // namespace
+
+Status LineageRetentionRoots::AddStepLogs(
+    const std::vector<metadata::Run>& runs,
+    std::vector<registry::KeptBlob>* roots) const {
+  // A step's stdout and stderr are blobs its execution names by digest;
+  // no manifest lists them (found by a tester: gc swept a failed step's
+  // stderr, the only full record of why it failed).
+  for (const metadata::Run& run : runs) {
+    ASSIGN_OR_RETURN(std::vector<metadata::Execution> executions,
+                     metadata_->ExecutionsInContext(run.context_id));
+    for (const metadata::Execution& execution : executions) {
+      for (const char* log : {"stdout", "stderr"}) {
+        const Json& properties = execution.properties;
+        if (!properties.contains(log) || !properties[log].is_string()) {
+          continue;
+        }
+        Result<Digest> digest =
+            Digest::Parse(properties[log].get<std::string>());
+        if (!digest.ok()) continue;
+        roots->push_back({*digest, "run " + run.run_id + " keeps the " +
+                                       log + " of step " + execution.name});
+      }
+    }
+  }
+  return Status::Ok();
+}
 
 Status LineageRetentionRoots::AddPulledArtifacts(
     std::vector<registry::KeptBlob>* roots) const {

@@ -3,7 +3,8 @@
 // Retention roots from the lineage store: every blob a recorded run needs
 // to be reproduced (its pipeline file, code files and patch, input and
 // output digests, data snapshots with, for a folder, its tree and every
-// file) and every live snapshot's bytes. Garbage collection and cleanup
+// file), the stdout and stderr of every step it recorded, and every live
+// snapshot's bytes. Garbage collection and cleanup
 // never remove these, and say which run or snapshot keeps each one.
 // ManifestNeeds is also the list `lockstep push RUN` sends.
 
@@ -85,6 +86,9 @@ class LineageRetentionRoots : public registry::RetentionRoots {
  private:
   Status AddManifestsOnDisk(const std::set<std::string>& recorded,
                             std::vector<registry::KeptBlob>* roots) const;
+  // The stdout and stderr blobs the executions of `runs` name.
+  Status AddStepLogs(const std::vector<metadata::Run>& runs,
+                     std::vector<registry::KeptBlob>* roots) const;
   // The outputs of lockstep/pull-artifact executions that still live.
   Status AddPulledArtifacts(std::vector<registry::KeptBlob>* roots) const;
 

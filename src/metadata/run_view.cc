@@ -96,6 +96,12 @@ Json RunDetailsToJson(const Run& run, const std::vector<RunStep>& steps) {
         {"inputs", inputs},
         {"outputs", outputs}};
     if (IsPulledExecution(step.execution)) entry["pulled"] = true;
+    for (const char* log : {"stdout", "stderr"}) {
+      const Json& properties = step.execution.properties;
+      if (properties.contains(log) && properties[log].is_string()) {
+        entry[log] = properties[log];
+      }
+    }
     json["steps"].push_back(entry);
   }
   return json;

@@ -50,7 +50,8 @@ std::string RecordedCacheKey(const Execution& execution);
 // "cache_key", "inputs": {port: artifact}, "outputs": {port: artifact}}]
 // where an artifact is {"artifact_id", "type", "uri", "digest", "state"}
 // and "cache_key" is RecordedCacheKey; a pulled step also has
-// "pulled": true.
+// "pulled": true, and a step that ran "stdout" and "stderr", the digests
+// of its logs.
 Json RunDetailsToJson(const Run& run, const std::vector<RunStep>& steps);
 
 // Parses a `--since` value: a duration back from `now_ms` ("7d", "12h")
