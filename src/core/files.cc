@@ -2,8 +2,10 @@
 
 #include "core/files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/file.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -367,6 +369,81 @@ Result<fs::path> MakeTempDirectory(const fs::path& parent,
   }
   return Status::Internal("could not create a temporary folder in " +
                           parent.string());
+}
+
+namespace {
+
+// Whether `name` is `prefix` and the 16 hex digits RandomSuffix makes:
+// nothing else in a user's folder is ever swept.
+bool IsTempName(std::string_view name, std::string_view prefix) {
+  if (!name.starts_with(prefix) || name.size() != prefix.size() + 16) {
+    return false;
+  }
+  return name.substr(prefix.size()).find_first_not_of(
+             "0123456789abcdef") == std::string_view::npos;
+}
+
+// Whether the folder open at `fd` is still the one named `path`: a
+// sweeper that took its lock before this process did has removed it.
+bool StillNamed(int fd, const fs::path& path) {
+  struct stat open_info;
+  struct stat named_info;
+  return ::fstat(fd, &open_info) == 0 &&
+         ::lstat(path.c_str(), &named_info) == 0 &&
+         open_info.st_dev == named_info.st_dev &&
+         open_info.st_ino == named_info.st_ino;
+}
+
+}  // namespace
+
+Result<LockedTempDirectory> LockedTempDirectory::Create(
+    const fs::path& parent, std::string_view prefix) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    ASSIGN_OR_RETURN(fs::path path, MakeTempDirectory(parent, prefix));
+    int fd = ::open(path.c_str(),
+                    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) continue;  // Swept before it was locked.
+    if (fd < 0) return ErrnoStatus(path, errno);
+    int locked = ::flock(fd, LOCK_EX | LOCK_NB);
+    if (locked != 0 && errno == EWOULDBLOCK) {
+      ::close(fd);  // A sweeper holds it and is removing it.
+      continue;
+    }
+    // Locked, or on a file system without flock: kept, never swept.
+    if (locked == 0 && !StillNamed(fd, path)) {
+      ::close(fd);
+      continue;
+    }
+    return LockedTempDirectory(fd, std::move(path));
+  }
+  return Status::Internal("could not create a temporary folder in " +
+                          parent.string());
+}
+
+LockedTempDirectory::LockedTempDirectory(
+    LockedTempDirectory&& other) noexcept
+    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
+
+LockedTempDirectory::~LockedTempDirectory() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void RemoveAbandonedTempDirectories(const fs::path& parent,
+                                    std::string_view prefix) {
+  DIR* listing = ::opendir(parent.c_str());
+  if (listing == nullptr) return;
+  while (const struct dirent* entry = ::readdir(listing)) {
+    if (!IsTempName(entry->d_name, prefix)) continue;
+    int fd = ::openat(::dirfd(listing), entry->d_name,
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;
+    // Held by a live process, or no flock here to tell: left alone.
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      RemoveAllQuietly(parent / entry->d_name);
+    }
+    ::close(fd);
+  }
+  ::closedir(listing);
 }
 
 bool SameFile(const fs::path& a, const fs::path& b) {

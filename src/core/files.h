@@ -95,6 +95,37 @@ Result<int> OpenWithoutLinks(int dir_fd, std::string_view relative,
 Result<fs::path> MakeTempDirectory(const fs::path& parent,
                                    std::string_view prefix);
 
+// A fresh folder inside `parent` named `prefix` and 16 hex digits, to
+// build something in before renaming it into place, with an flock held
+// on the folder itself while this object lives: a process killed
+// mid-way leaves it unlocked, which RemoveAbandonedTempDirectories
+// tells from one still in use. Where the file system has no flock on
+// folders (NFS) the folder is made unlocked, and never swept.
+class LockedTempDirectory {
+ public:
+  static Result<LockedTempDirectory> Create(const fs::path& parent,
+                                            std::string_view prefix);
+  LockedTempDirectory(LockedTempDirectory&& other) noexcept;
+  LockedTempDirectory& operator=(LockedTempDirectory&&) = delete;
+  // Releases the lock; the folder, renamed or not, stays.
+  ~LockedTempDirectory();
+
+  const fs::path& path() const { return path_; }
+
+ private:
+  LockedTempDirectory(int fd, fs::path path)
+      : fd_(fd), path_(std::move(path)) {}
+
+  int fd_ = -1;
+  fs::path path_;
+};
+
+// Removes every folder in `parent` named `prefix` and 16 hex digits
+// whose flock can be taken: a LockedTempDirectory whose process died.
+// Errors are ignored: this only tidies up.
+void RemoveAbandonedTempDirectories(const fs::path& parent,
+                                    std::string_view prefix);
+
 // Returns the path of a unique, not yet existing file in `directory`.
 fs::path UniqueTempPath(const fs::path& directory, std::string_view prefix);
 

@@ -205,5 +205,31 @@ TEST_F(FilesTest, SameFileSeesEverySpellingOfOneFile) {
   EXPECT_TRUE(SameFile(dir_ / "link" / "new.csv", dir_ / "sub" / "new.csv"));
 }
 
+// Found by a tester: a killed `data export` of a folder left its staging
+// folder beside DEST forever. A dead process's folder is swept; one in
+// use, and a user's folder of a similar name, are not.
+TEST_F(FilesTest, OnlyAbandonedTempDirectoriesAreSwept) {
+  fs::path dead = dir_ / ".export-0123456789abcdef";
+  fs::create_directories(dead / "sub");
+  ASSERT_TRUE(WriteFileAtomically(dead / "sub" / "f", "x").ok());
+  fs::create_directory(dir_ / ".export-config");
+  fs::create_directory(dir_ / ".export-0123456789ABCDEF");
+  Result<LockedTempDirectory> live =
+      LockedTempDirectory::Create(dir_, ".export-");
+  ASSERT_TRUE(live.ok()) << live.status().ToString();
+  fs::path live_path = live->path();
+
+  RemoveAbandonedTempDirectories(dir_, ".export-");
+  EXPECT_FALSE(fs::exists(dead));
+  EXPECT_TRUE(fs::is_directory(live_path));
+  EXPECT_TRUE(fs::is_directory(dir_ / ".export-config"));
+  EXPECT_TRUE(fs::is_directory(dir_ / ".export-0123456789ABCDEF"));
+
+  // Its lock goes with the object (or with the process).
+  { LockedTempDirectory released = std::move(*live); }
+  RemoveAbandonedTempDirectories(dir_, ".export-");
+  EXPECT_FALSE(fs::exists(live_path));
+}
+
 }  // namespace
 }  // namespace lockstep
