@@ -122,12 +122,10 @@ std::string FormatPinnedSummary(const Json& pins) {
 Result<VerifyOutcome> VerifyManifestFile(
     const std::filesystem::path& path,
     const std::filesystem::path& public_key_path) {
-  Result<std::string> bytes = ReadDocument(path);
-  if (!bytes.ok()) {
-    return Status(bytes.status().code(),
-                  path.string() + ": " + bytes.status().message());
-  }
-  ASSIGN_OR_RETURN(Json manifest, ParseJsonWithUniqueKeys(*bytes,
+  // ReadDocument's errors name the path already (found by a tester:
+  // "/nonexistent: /nonexistent: No such file or directory").
+  ASSIGN_OR_RETURN(std::string bytes, ReadDocument(path));
+  ASSIGN_OR_RETURN(Json manifest, ParseJsonWithUniqueKeys(bytes,
                                                           path.string()));
   VerifyOutcome outcome;
   // A manifest no reader would accept is not verified by its hash alone
@@ -163,7 +161,7 @@ Result<VerifyOutcome> VerifyManifestFile(
     outcome.signature = public_pem.status();
     return outcome;
   }
-  outcome.signature = env::Verify(*bytes, *signature, *public_pem);
+  outcome.signature = env::Verify(bytes, *signature, *public_pem);
   if (outcome.signature.IsInvalidArgument()) {
     // A --key that is no Ed25519 public key is malformed input (exit 3),
     // not an answer about the manifest (exit 1).

@@ -92,3 +92,10 @@ done
 expect_exit 1 "$LOCKSTEP" manifest verify status.json --json
 expect_contains stdout.txt "status: 'weird' is not one of succeeded, failed"
 echo "manifest shape: ok"
+
+# Found by a tester: a missing file was named twice ("/nonexistent:
+# /nonexistent: No such file or directory").
+expect_exit 2 "$LOCKSTEP" manifest verify nosuch.json
+expect_eq "$(cat stderr.txt)" \
+  "lockstep: error: nosuch.json: No such file or directory" "missing file"
+echo "missing manifest: ok"
