@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "core/clock.h"
 
@@ -32,7 +34,14 @@ void EraseDrawnLines() {
 
 void SetProgressQuiet(bool quiet) { g_quiet = quiet; }
 
-bool ProgressEnabled() { return !g_quiet && ::isatty(STDERR_FILENO) == 1; }
+// TERM=dumb is a terminal that cannot move the cursor (Emacs shell
+// buffers, some CI logs): it gets the plain lines (found by a tester:
+// the cursor codes reached it).
+bool ProgressEnabled() {
+  const char* term = std::getenv("TERM");
+  bool dumb = term != nullptr && std::string_view(term) == "dumb";
+  return !g_quiet && !dumb && ::isatty(STDERR_FILENO) == 1;
+}
 
 void ClearProgressLine() {
   if (g_drawn_lines > 0) {

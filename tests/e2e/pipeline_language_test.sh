@@ -105,6 +105,11 @@ if command -v script >/dev/null; then
     >tty.txt 2>&1 || true
   expect_contains tty.txt "7/7 steps"
   expect_contains tty.txt "first: running"
+  # Found by a tester: TERM=dumb got the cursor codes.
+  TERM=dumb script -qc "$LOCKSTEP run p.yaml --sandbox none --no-cache" \
+    /dev/null >dumb.txt 2>&1 || true
+  if grep -q $'\e\[' dumb.txt; then fail "cursor codes with TERM=dumb"; fi
+  expect_not_contains dumb.txt "/7 steps"
 fi
 if grep -q "steps \[\|/7 steps" run.err; then fail "progress bar off a tty"; fi
 
