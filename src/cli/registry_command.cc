@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -116,6 +117,7 @@ void AddServe(CLI::App& group, CommandContext context) {
     std::string token_realm;
     bool read_only = false;
     bool automatic_mount = false;
+    int header_timeout = 30;
   };
   auto flags = std::make_shared<Flags>();
   cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on")
@@ -150,6 +152,11 @@ void AddServe(CLI::App& group, CommandContext context) {
   cmd->add_flag("--automatic-mount", flags->automatic_mount,
                 "Mount a blob asked for without `from` from any "
                 "repository the caller may read (default: upload it)");
+  cmd->add_option("--header-timeout", flags->header_timeout,
+                  "Seconds a request's headers may take to arrive before "
+                  "the connection is dropped (0: no limit)")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
   cmd->callback([context, flags] {
     // A realm under basic auth would be ignored while looking set.
     if (!flags->token_realm.empty() && flags->auth_mode != "token") {
@@ -192,6 +199,7 @@ void AddServe(CLI::App& group, CommandContext context) {
       options.automatic_mount = flags->automatic_mount;
       options.auth = auth ? &*auth : nullptr;
       options.token_realm = flags->token_realm;
+      options.header_timeout = std::chrono::seconds(flags->header_timeout);
       // The key is kept in the store, so tokens outlive a restart until
       // they expire.
       std::optional<registry::TokenIssuer> tokens;

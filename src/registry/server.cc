@@ -23,6 +23,8 @@
 #include "core/utf8.h"
 #include "registry/byte_range.h"
 #include "registry/connection_pool.h"
+#include "registry/deadline_server.h"
+#include "registry/header_deadline.h"
 
 namespace lockstep::registry {
 namespace {
@@ -284,6 +286,8 @@ class Handlers {
   void Install(httplib::Server& server) {
     server.set_pre_routing_handler(
         [](const httplib::Request& req, httplib::Response& res) {
+          // The headers are in: their deadline no longer applies.
+          HeaderDeadlines::HeadersReceived();
           ForgetParsedRanges(req);
           KeepBodyAsSent(req);
           if (req.method == "GET" || req.method == "HEAD") {
@@ -1010,8 +1014,9 @@ size_t RaiseOpenFileLimit() {
 Status Serve(Registry& registry, const ServeOptions& options) {
   std::unique_ptr<httplib::Server> server;
   if (!options.tls_cert.empty() || !options.tls_key.empty()) {
-    auto tls = std::make_unique<httplib::SSLServer>(
-        options.tls_cert.c_str(), options.tls_key.c_str());
+    auto tls = std::make_unique<DeadlineSslServer>(
+        options.tls_cert.c_str(), options.tls_key.c_str(),
+        options.header_timeout);
     if (!tls->is_valid()) {
       return Status::InvalidArgument(
           "cannot load TLS certificate " + options.tls_cert.string() +
@@ -1020,7 +1025,7 @@ Status Serve(Registry& registry, const ServeOptions& options) {
     SSL_CTX_set_info_callback(tls->ssl_context(), AnswerPlainHttpOnTls);
     server = std::move(tls);
   } else {
-    server = std::make_unique<httplib::Server>();
+    server = std::make_unique<DeadlineServer>(options.header_timeout);
   }
   Handlers handlers(registry, options);
   handlers.Install(*server);
@@ -1040,7 +1045,9 @@ Status Serve(Registry& registry, const ServeOptions& options) {
   // body of a small blob waits for the client's delayed ACK.
   server->set_tcp_nodelay(true);
   // A connection that sends nothing for this long is dropped, so one
-  // that stalls mid-request gives its thread back.
+  // that stalls mid-request gives its thread back. A request's headers
+  // must also be in within options.header_timeout, however slowly they
+  // trickle (registry/header_deadline.h).
   server->set_read_timeout(60, 0);
   server->set_write_timeout(300, 0);
   // httplib's default sets SO_REUSEPORT, with which a second server on

@@ -7,6 +7,7 @@
 #ifndef LOCKSTEP_REGISTRY_SERVER_H_
 #define LOCKSTEP_REGISTRY_SERVER_H_
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -34,6 +35,11 @@ struct ServeOptions {
   // built from the request's Host header, which a client or a proxy
   // forwarding Host can set to any server (docs/registry.md).
   std::string token_realm;
+  // Each request's headers (and a TLS handshake) must be complete this
+  // long after its first byte is awaited, or the connection is dropped:
+  // a client that trickles them would hold its thread for ever (the read
+  // timeout restarts with every byte). Zero: no deadline.
+  std::chrono::milliseconds header_timeout = std::chrono::seconds(30);
 };
 
 // Serves until the process is stopped. Returns only on a bind or TLS
