@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Found by a tester: a client that trickles its headers, one byte every
+# 20 s, held its thread for ever (the 60 s read timeout restarts with
+# every byte), so as many such clients as threads froze the registry for
+# everyone, no login needed (slowloris). Each request's headers, and a
+# TLS handshake, must now be in within --header-timeout. Here a server
+# with 68 threads (ulimit -n 200) and a 2 s deadline gets 80 trickling
+# clients, and a normal request must still be answered within the
+# deadline plus a little; every trickler is dropped.
+source "$(dirname "$0")/lib.sh"
+source "$LOCKSTEP_SOURCE_DIR/tests/e2e/registry_lib.sh"
+on_exit stop_registry
+on_exit stop_tricklers
+
+TRICKLERS=80
+
+stop_tricklers() {
+  if [[ -n "${TRICKLERS_PID:-}" ]]; then
+    kill "$TRICKLERS_PID" 2>/dev/null || true
+    wait "$TRICKLERS_PID" 2>/dev/null || true
+    TRICKLERS_PID=
+  fi
+}
+
+# serve_small SCHEME ARGS...: the registry with few threads (its pool is
+# sized from the open-file limit) and a 2 s header deadline.
+serve_small() {
+  local scheme=$1
+  shift
+  REGISTRY="127.0.0.1:$(free_port)"
+  (ulimit -n 200 && exec "$LOCKSTEP" registry serve --listen "$REGISTRY" \
+    --header-timeout 2 "$@") >"$TEST_DIR/registry.log" 2>&1 &
+  REGISTRY_PID=$!
+  for _ in $(seq 1 100); do
+    curl -sk -o /dev/null "$scheme://$REGISTRY/v2/" && return 0
+    sleep 0.05
+  done
+  cat "$TEST_DIR/registry.log" >&2
+  fail "registry did not start"
+}
+
+# trickle MODE: TRICKLERS connections that each send a byte a second
+# (plain: header bytes; tls: every other one header bytes inside TLS,
+# the others a ClientHello), and reconnect when dropped, as an attacker
+# would, for 12 s. Writes "connected" once all are, then a line "closed"
+# for each connection the server ended. Without a deadline the TLS ones
+# never all connect: handshakes that never end hold every thread.
+trickle() {
+  rm -f "$TEST_DIR/trickle.txt"
+  python3 - "$REGISTRY" "$1" "$TRICKLERS" "$TEST_DIR/trickle.txt" <<'PY' &
+import socket, ssl, sys, time
+host, port = sys.argv[1].split(":")
+mode, count, out = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+# A real ClientHello's bytes, from a TLS client made to write into
+# memory, to send to the server one at a time.
+incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+try:
+    context.wrap_bio(incoming, outgoing).do_handshake()
+except ssl.SSLWantReadError:
+    pass
+hello = outgoing.read()
+headers = b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-a: " + b"a" * 100
+
+def connect(i):
+    s = socket.create_connection((host, int(port)))
+    data = headers
+    if mode == "tls" and i % 2 == 0:
+        data = hello
+    elif mode == "tls":
+        s = context.wrap_socket(s)
+    # At once: a connection that sends nothing is closed after 5 s
+    # anyway (the keep-alive wait).
+    s.sendall(data[:1])
+    return [s, 1, data, i]
+
+conns = [connect(i) for i in range(count)]
+with open(out, "w") as f:
+    f.write("connected\n")
+end = time.time() + 12
+while time.time() < end:
+    for conn in conns:
+        try:
+            conn[0].sendall(conn[2][conn[1]:conn[1] + 1])
+            conn[1] += 1
+        except OSError:
+            with open(out, "a") as f:
+                f.write("closed\n")
+            conn[:] = connect(conn[3])
+    time.sleep(1)
+time.sleep(60)
+PY
+  TRICKLERS_PID=$!
+  for _ in $(seq 1 300); do
+    grep -q connected "$TEST_DIR/trickle.txt" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  fail "the tricklers never connected"
+}
+
+# probe SCHEME WHAT: a normal GET /v2/ among the tricklers is answered
+# within 5 s (deadline 2 s, the watchdog's 1 s tick, then a free thread),
+# and within 10 more s as many tricklers as there are have been dropped.
+probe() {
+  local scheme=$1 what=$2 started took
+  sleep 0.5  # every trickler holds a thread or waits for one
+  started=$(date +%s%N)
+  expect_eq "$(curl -sk -o /dev/null -w '%{http_code}' --max-time 8 \
+    "$scheme://$REGISTRY/v2/")" 200 "a normal request among $what"
+  took=$(( ($(date +%s%N) - started) / 1000000 ))
+  echo "GET /v2/ among $TRICKLERS $what: $took ms"
+  (( took < 5000 )) || fail "GET /v2/ among $what took $took ms"
+  for _ in $(seq 1 100); do
+    (( $(grep -c closed "$TEST_DIR/trickle.txt") >= TRICKLERS )) && break
+    sleep 0.1
+  done
+  (( $(grep -c closed "$TEST_DIR/trickle.txt") >= TRICKLERS )) ||
+    fail "$what: only $(grep -c closed "$TEST_DIR/trickle.txt") dropped"
+  expect_contains "$TEST_DIR/registry.log" "request headers not complete \
+within 2 s"
+  stop_tricklers
+}
+
+serve_small http
+trickle plain
+probe http "clients trickling headers"
+# A keep-alive connection's next request has its own deadline: a quick
+# first request does not spend it, and a slow second one is dropped.
+python3 - "$REGISTRY" <<'PY' || fail "keep-alive deadline"
+import socket, sys, time
+host, port = sys.argv[1].split(":")
+s = socket.create_connection((host, int(port)))
+s.settimeout(10)
+for _ in range(2):
+    time.sleep(1.2)
+    s.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert b"200 OK" in s.recv(65536), "a request in time was refused"
+s.sendall(b"GET /v2/ HTTP/1.1\r\nHost: x\r\n")
+started = time.time()
+while s.recv(65536):
+    pass
+assert time.time() - started < 5, "the slow request was not dropped"
+PY
+stop_registry
+
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 \
+  -keyout "$TEST_DIR/tls.key" -out "$TEST_DIR/tls.crt" 2>/dev/null
+serve_small https --tls-cert "$TEST_DIR/tls.crt" --tls-key "$TEST_DIR/tls.key"
+trickle tls
+probe https "TLS clients trickling headers or a handshake"
+echo PASS
