@@ -243,8 +243,12 @@ Result<ScratchSweep> SweepAbandonedScratch(const fs::path& store_root,
   ScratchSweep sweep;
   int64_t now = store::FileClockNowMillis(store_root / "tmp");
 
+  // A folder no live run claims may still have steps of its dead run
+  // writing in it (--sandbox none): they are stopped before it goes.
   auto claimed = [&](const std::string& name) {
-    return WorkFolderClaimed(store_root, name);
+    if (WorkFolderClaimed(store_root, name)) return true;
+    if (!dry_run) StopLeftoverSteps(store_root / "work" / name, name);
+    return false;
   };
   ASSIGN_OR_RETURN(sweep.work_folders,
                    store::SweepStaleScratch(store_root / "work",

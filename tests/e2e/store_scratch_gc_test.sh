@@ -41,8 +41,10 @@ wait_for killed.pid
 killed_id=$(running_runs | grep -v "$live_id")
 kill -KILL "$killed_pid"
 wait "$killed_pid" || true
-kill "$(cat killed.pid)" 2>/dev/null || true
 [[ -d "$LOCKSTEP_STORE/work/$killed_id" ]] || fail "no leftover folder"
+# Its step runs on (--sandbox none) until gc stops it; the record of its
+# process group is part of the folder's bytes.
+killed_bytes=$((12 + $(cat "$LOCKSTEP_STORE/work/$killed_id"/*.group | wc -c)))
 
 # Temporaries: one written two days ago (a folder, as a killed snapshot
 # batch leaves), one just now.
@@ -65,12 +67,17 @@ touch -d '50 minutes ago' "$LOCKSTEP_STORE/tmp/upload-live.tmp"
 "$LOCKSTEP" gc --grace 0 --dry-run --json >dry.json 2>dry.err ||
   { cat dry.err; fail "gc --dry-run failed"; }
 expect_eq "$(json dry.json 'sorted(e["path"].split("/")[-1] + ":" + str(e["bytes"]) for e in d["abandonedScratch"])')" \
-  "['$killed_id:12', 'batch-killed:5', 'upload-killed.tmp:3']" \
+  "['$killed_id:$killed_bytes', 'batch-killed:5', 'upload-killed.tmp:3']" \
   "dry run lists"
 [[ -d "$LOCKSTEP_STORE/tmp/batch-killed" ]] || fail "dry run removed"
 
 "$LOCKSTEP" gc --grace 0 >gc.out 2>gc.err || { cat gc.err; fail "gc failed"; }
-expect_contains gc.out "removed $LOCKSTEP_STORE/work/$killed_id (12 bytes"
+expect_contains gc.out "removed $LOCKSTEP_STORE/work/$killed_id ($killed_bytes bytes"
+if [[ -e /proc/$(cat killed.pid) ]] &&
+  ! grep -q '^[0-9]* (.*) Z' "/proc/$(cat killed.pid)/stat"; then
+  kill "$(cat killed.pid)"
+  fail "gc removed the killed run's folder with its step still running"
+fi
 expect_contains gc.out "removed $LOCKSTEP_STORE/tmp/batch-killed (5 bytes"
 [[ ! -e "$LOCKSTEP_STORE/work/$killed_id" ]] || fail "killed folder kept"
 [[ ! -e "$LOCKSTEP_STORE/tmp/batch-killed" ]] || fail "old temporary kept"
