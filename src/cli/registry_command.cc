@@ -540,6 +540,7 @@ struct TransferFlags {
   bool insecure = false;
   uint64_t chunk_size = 16u << 20;
   long timeout_seconds = 60;
+  std::string cert_dir;
 };
 
 // The client options both push and pull take from their flags.
@@ -548,15 +549,21 @@ registry::ClientOptions ClientOptionsFor(const TransferFlags& flags) {
   options.verify_tls = !flags.insecure;
   options.chunk_size = std::max<uint64_t>(flags.chunk_size, 1);
   options.timeout_seconds = flags.timeout_seconds;
+  options.cert_dir = flags.cert_dir;
   return options;
 }
 
-// --timeout, for push and pull.
-void AddTimeout(CLI::App* cmd, TransferFlags* flags) {
+// --timeout and --cert-dir, for push and pull.
+void AddConnectionFlags(CLI::App* cmd, TransferFlags* flags) {
   cmd->add_option("--timeout", flags->timeout_seconds,
                   "Give up when connecting takes longer, or nothing moves "
                   "for this many seconds (default 60)")
       ->check(CLI::Range(1L, 86400L));
+  cmd->add_option("--cert-dir", flags->cert_dir,
+                  "Also trust the CA certificates DIR/*.crt (default: "
+                  "/etc/containers/certs.d/HOST:PORT, "
+                  "/etc/docker/certs.d/HOST:PORT)")
+      ->check(CLI::ExistingDirectory);
 }
 
 // Pushes files and sha256: store blobs as the layers of one artifact.
@@ -759,7 +766,7 @@ void AddTransfer(CLI::App& app, CommandContext context) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 30));
   push->add_flag("--insecure", push_flags->insecure,
                  "Plain HTTP (and no TLS verification)");
-  AddTimeout(push, push_flags.get());
+  AddConnectionFlags(push, push_flags.get());
   push->callback([context, push_flags] {
     *context.action = [context, push_flags] {
       return RunPush(*context.globals, *push_flags);
@@ -776,7 +783,7 @@ void AddTransfer(CLI::App& app, CommandContext context) {
                    "Also write the layers into this folder");
   pull->add_flag("--insecure", pull_flags->insecure,
                  "Plain HTTP (and no TLS verification)");
-  AddTimeout(pull, pull_flags.get());
+  AddConnectionFlags(pull, pull_flags.get());
   pull->callback([context, pull_flags] {
     *context.action = [context, pull_flags] {
       return RunPull(*context.globals, *pull_flags);

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 
@@ -534,6 +535,61 @@ std::string UnfollowedRedirect(const std::string& method, long status,
 
 }  // namespace
 
+namespace {
+
+// The *.crt files of `dir`, in name order, as one PEM text.
+std::string CertificatesIn(const fs::path& dir) {
+  std::vector<fs::path> files;
+  std::error_code error;
+  for (fs::directory_iterator it(dir, error), end; !error && it != end;
+       it.increment(error)) {
+    if (it->path().extension() == ".crt") files.push_back(it->path());
+  }
+  std::sort(files.begin(), files.end());
+  std::string pem;
+  for (const fs::path& file : files) {
+    Result<std::string> text = ReadFile(file);
+    if (text.ok()) pem += *text + "\n";
+  }
+  return pem;
+}
+
+// The certs.d folder names podman and docker give `url`'s server:
+// HOST:PORT, and HOST alone on the scheme's default port.
+std::vector<std::string> CertsDirNames(const std::string& url) {
+  Result<const CurlApi*> api = LoadCurl();
+  if (!api.ok()) return {};
+  CurlUrl parsed(**api);
+  if (!parsed.Set(url)) return {};
+  std::optional<std::string> host = parsed.Get(CURLUPART_HOST);
+  std::optional<std::string> port = parsed.Get(CURLUPART_PORT);
+  if (!host) return {};
+  if (!port) return {*host};
+  return {*host + ":" + *port};
+}
+
+}  // namespace
+
+const std::string& Client::ExtraCasFor(const std::string& url) {
+  Result<std::string> origin = UrlOrigin(url);
+  std::string key = origin.ok() ? *origin : url;
+  auto known = extra_cas_.find(key);
+  if (known != extra_cas_.end()) return known->second;
+
+  std::string pem;
+  if (!options_.cert_dir.empty()) {
+    pem = CertificatesIn(options_.cert_dir);
+  } else {
+    for (const char* root :
+         {"/etc/containers/certs.d", "/etc/docker/certs.d"}) {
+      for (const std::string& name : CertsDirNames(url)) {
+        pem += CertificatesIn(fs::path(root) / name);
+      }
+    }
+  }
+  return extra_cas_.emplace(key, std::move(pem)).first->second;
+}
+
 Result<Client::Response> Client::Exchange(
     const std::string& method, const std::string& url,
     const std::vector<std::string>& headers, std::string_view body,
@@ -574,6 +630,15 @@ Result<Client::Response> Client::Exchange(
     api.easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 0L);
     api.easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+  // A private CA is trusted beside the system's: the blob replaces the
+  // system bundle file, and the system's hashed folder stays.
+  const std::string& extra_cas = ExtraCasFor(url);
+  curl_blob cas{const_cast<char*>(extra_cas.data()), extra_cas.size(),
+                CURL_BLOB_NOCOPY};
+  if (options_.verify_tls && !extra_cas.empty()) {
+    api.easy_setopt(curl, CURLOPT_CAINFO_BLOB, &cas);
+    api.easy_setopt(curl, CURLOPT_CAPATH, "/etc/ssl/certs");
+  }
   if (method == "HEAD") {
     api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (method != "GET") {
@@ -597,11 +662,16 @@ Result<Client::Response> Client::Exchange(
     // TLS.
     bool plain_http_likely = code == CURLE_SSL_CONNECT_ERROR &&
                              url.starts_with("https://");
-    return Status::Unavailable(
-        method + " " + url + ": " + api.easy_strerror(code) +
-        (plain_http_likely ? "; if the registry serves plain HTTP, give "
-                             "--insecure"
-                           : ""));
+    std::string hint =
+        plain_http_likely
+            ? "; if the registry serves plain HTTP, give --insecure"
+        : code == CURLE_PEER_FAILED_VERIFICATION
+            ? "; to trust a private CA, put it in "
+              "/etc/containers/certs.d/HOST:PORT/ca.crt or give --cert-dir "
+              "DIR (DIR/*.crt)"
+            : "";
+    return Status::Unavailable(method + " " + url + ": " +
+                               api.easy_strerror(code) + hint);
   }
   api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   return response;

@@ -108,6 +108,11 @@ struct ClientOptions {
   std::filesystem::path docker_config;  // default: $DOCKER_CONFIG or ~/.docker
   uint64_t chunk_size = 16u << 20;      // PATCH size for chunked uploads
   bool verify_tls = true;
+  // CA certificates (DIR/*.crt) trusted for every server besides the
+  // system's, as skopeo's --cert-dir. Without it, those of
+  // /etc/containers/certs.d/HOST:PORT and /etc/docker/certs.d/HOST:PORT
+  // are trusted for that server, where podman and docker look.
+  std::filesystem::path cert_dir;
   // A connection that takes longer, or a transfer in which nothing moves
   // for this long, fails (Unavailable) instead of hanging forever.
   long timeout_seconds = 60;
@@ -215,7 +220,12 @@ class Client {
                   const Descriptor& listed, PullResult* result);
 
   store::BlobStore& blobs_;
+  // The PEM text of the extra CAs trusted for `url`'s server ("" for
+  // none), read once per server.
+  const std::string& ExtraCasFor(const std::string& url);
+
   ClientOptions options_;
+  std::map<std::string, std::string> extra_cas_;  // by origin
   void* curl_;  // CURL*, reused so connections stay alive
   // A repository to ask pull access to along with the push scope (the
   // source of a cross-repository mount).

@@ -167,4 +167,16 @@ skopeo copy -q --dest-cert-dir "$TEST_DIR/certs.d" \
 expect_eq "$(http_status GET "https://$REGISTRY/v2/secure/app/tags/list" \
   --cacert "$TEST_DIR/cert.pem")" 200 "tags over TLS"
 expect_eq "$(json "$TEST_DIR/body.txt" 'd["tags"]')" "['v1']" "TLS tags"
+# lockstep push and pull trust a private CA from --cert-dir, as skopeo
+# does (found by a tester: only --insecure got through, verifying
+# nothing). Without it, the refusal says where a CA goes.
+printf 'over TLS' >tls-file.txt
+expect_exit 6 "$LOCKSTEP" push tls-file.txt "$REGISTRY/secure/file:v1"
+expect_contains stderr.txt "to trust a private CA, put it in /etc/containers/certs.d/HOST:PORT/ca.crt or give --cert-dir DIR"
+expect_exit 0 "$LOCKSTEP" push tls-file.txt "$REGISTRY/secure/file:v1" \
+  --cert-dir "$TEST_DIR/certs.d"
+LOCKSTEP_STORE="$TEST_DIR/other-store" expect_exit 0 "$LOCKSTEP" pull \
+  "$REGISTRY/secure/file:v1" --cert-dir "$TEST_DIR/certs.d" \
+  --output tls-out
+cmp -s tls-file.txt tls-out/tls-file.txt || fail "pulled over TLS differs"
 echo PASS
