@@ -107,8 +107,7 @@ bool IsRoutineRefusal(int http_status) {
 // cause of: the operator reads it here, as distribution logs every 5xx.
 // A refused request is logged too (found by a tester: why a push failed
 // showed nowhere on the server).
-void SendError(const httplib::Request& req, httplib::Response& res,
-               const ApiError& error) {
+void LogRefusal(const httplib::Request& req, const ApiError& error) {
   LogLevel level = error.http_status == 500 ? LogLevel::kError
                    : IsRoutineRefusal(error.http_status) ? LogLevel::kDebug
                                                          : LogLevel::kInfo;
@@ -120,6 +119,21 @@ void SendError(const httplib::Request& req, httplib::Response& res,
                                   DisplayPath(req.path), error.http_status,
                                   error.code, DisplayPath(why)));
   }
+}
+
+// An answer that is no refusal, with -v only (as an access log): a
+// tester could not see from the server that a mount was answered 201.
+// Refusals are logged as they are sent (LogRefusal).
+void LogAnswer(const httplib::Request& req, const httplib::Response& res) {
+  if (res.status >= 400 || GetLogLevel() > LogLevel::kDebug) return;
+  LogDebug("registry: {} {}: {} (from {}:{})", req.method,
+           DisplayPath(req.path), res.status, req.remote_addr,
+           req.remote_port);
+}
+
+void SendError(const httplib::Request& req, httplib::Response& res,
+               const ApiError& error) {
+  LogRefusal(req, error);
   res.status = error.http_status;
   // Busy, not wrong: a client may ask again in a second.
   if (error.http_status == 429 || error.http_status == 503) {
@@ -295,11 +309,13 @@ class Handlers {
           }
           RouteUnreadBodyAsPost(req);
           if (HasConflictingLengths(req)) {
+            LogRefusal(req, kConflictingLengths);
             RefuseAndClose(res, kConflictingLengths);
             return httplib::Server::HandlerResponse::Handled;
           }
           return httplib::Server::HandlerResponse::Unhandled;
         });
+    server.set_logger(LogAnswer);
     server.set_error_handler(httplib::Server::HandlerWithResponse(
         [this](const httplib::Request& req, httplib::Response& res) {
           return AnswerUnroutedError(req, res);
@@ -311,6 +327,7 @@ class Handlers {
     server.set_expect_100_continue_handler(
         [this](const httplib::Request& req, httplib::Response& res) {
           if (HasConflictingLengths(req)) {
+            LogRefusal(req, kConflictingLengths);
             RefuseAndClose(res, kConflictingLengths);
             return res.status;
           }
@@ -403,6 +420,7 @@ class Handlers {
       return httplib::Server::HandlerResponse::Unhandled;
     }
     if (res.status == 400) {
+      LogRefusal(req, kUnreadableRequest);
       RefuseAndClose(res, kUnreadableRequest);
       return httplib::Server::HandlerResponse::Handled;
     }
@@ -993,6 +1011,7 @@ void AnswerPlainHttpOnTls(const SSL* ssl, int where, int ret) {
   // Best effort on a connection about to close: a short write is left.
   (void)::send(SSL_get_fd(ssl), answer.data(), answer.size(),
                MSG_NOSIGNAL | MSG_DONTWAIT);
+  LogInfo("registry: a plain HTTP request on the TLS port: 400");
 }
 
 size_t RaiseOpenFileLimit() {

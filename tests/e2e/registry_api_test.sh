@@ -327,4 +327,15 @@ expect_eq "$(http_status HEAD \
   "$base/demo/blobs/sha256:$(sha256sum <"$TEST_DIR/big.bin" | cut -d' ' -f1)")" \
   404 "HEAD of the killed upload"
 expect_eq "$(http_status HEAD "$base/demo/blobs/$d1")" 200 "earlier blob"
+expect_not_contains "$TEST_DIR/registry.log" ": 200 (from"
+
+# With -v every answer is logged, as an access log (a tester could not
+# see a mount's 201 on the server); without it only refusals are.
+stop_registry
+start_registry -v
+base="http://$REGISTRY/v2"
+expect_eq "$(http_status POST \
+  "$base/copy2/blobs/uploads/?mount=$d1&from=demo")" 201 "mount with -v"
+expect_contains "$TEST_DIR/registry.log" \
+  "lockstep: debug: registry: POST /v2/copy2/blobs/uploads/: 201 (from 127.0.0.1:"
 echo PASS
