@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -174,10 +175,12 @@ void AddServe(CLI::App& group, CommandContext context) {
       }
       // Every argument is checked before a store is made, so a refused
       // one leaves no empty store behind a mistyped --store.
-      std::optional<registry::Authenticator> auth;
+      std::unique_ptr<registry::AuthFiles> auth;
       if (!flags->htpasswd.empty()) {
-        auto loaded =
-            registry::Authenticator::Load(flags->htpasswd, flags->access);
+        // Looked at again at most once a second: a removed user is shut
+        // out within a second, and a stat per request is not paid.
+        auto loaded = registry::AuthFiles::Load(
+            flags->htpasswd, flags->access, std::chrono::seconds(1));
         if (!loaded.ok()) return ReportError(loaded.status());
         auth = std::move(*loaded);
       }
@@ -197,7 +200,7 @@ void AddServe(CLI::App& group, CommandContext context) {
       options.tls_key = flags->tls_key;
       options.read_only = flags->read_only;
       options.automatic_mount = flags->automatic_mount;
-      options.auth = auth ? &*auth : nullptr;
+      options.auth = auth.get();
       options.token_realm = flags->token_realm;
       options.header_timeout = std::chrono::seconds(flags->header_timeout);
       // The key is kept in the store, so tokens outlive a restart until

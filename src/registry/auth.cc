@@ -4,6 +4,7 @@
 
 #include <crypt.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -18,6 +19,7 @@
 #include "core/canonical_json.h"
 #include "core/files.h"
 #include "core/json_keys.h"
+#include "core/log.h"
 
 namespace lockstep::registry {
 namespace {
@@ -51,6 +53,23 @@ Result<std::vector<std::string>> StringList(const Json& value,
     out.push_back(item.get<std::string>());
   }
   return out;
+}
+
+AuthFiles::Stamp StampOf(const std::filesystem::path& path) {
+  AuthFiles::Stamp stamp;
+  if (path.empty()) return stamp;
+  struct stat info;
+  if (::stat(path.c_str(), &info) != 0) {
+    stamp.error = errno;
+    return stamp;
+  }
+  constexpr int64_t kNs = 1000000000;
+  stamp.device = info.st_dev;
+  stamp.inode = info.st_ino;
+  stamp.size = static_cast<uint64_t>(info.st_size);
+  stamp.mtime_ns = info.st_mtim.tv_sec * kNs + info.st_mtim.tv_nsec;
+  stamp.ctime_ns = info.st_ctim.tv_sec * kNs + info.st_ctim.tv_nsec;
+  return stamp;
 }
 
 }  // namespace
@@ -158,6 +177,53 @@ Result<Authenticator> Authenticator::Load(const std::filesystem::path& htpasswd,
     ASSIGN_OR_RETURN(rules_text, ReadFile(rules));
   }
   return FromText(users, htpasswd.string(), rules_text, rules.string());
+}
+
+Result<std::unique_ptr<AuthFiles>> AuthFiles::Load(
+    const std::filesystem::path& htpasswd, const std::filesystem::path& rules,
+    std::chrono::milliseconds recheck) {
+  std::unique_ptr<AuthFiles> files(new AuthFiles(htpasswd, rules, recheck));
+  // Stamped before reading: a change made while the files are read then
+  // shows as a change at the next look, and is read again.
+  files->htpasswd_stamp_ = StampOf(htpasswd);
+  files->rules_stamp_ = StampOf(rules);
+  ASSIGN_OR_RETURN(Authenticator loaded, Authenticator::Load(htpasswd, rules));
+  files->current_ = std::make_shared<const Authenticator>(std::move(loaded));
+  files->checked_ = std::chrono::steady_clock::now();
+  return files;
+}
+
+std::shared_ptr<const Authenticator> AuthFiles::Current() {
+  std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (now - checked_ >= recheck_) {
+    checked_ = now;
+    RefreshLocked();
+  }
+  return current_;
+}
+
+void AuthFiles::RefreshLocked() {
+  Stamp htpasswd = StampOf(htpasswd_);
+  Stamp rules = StampOf(rules_);
+  if (htpasswd == htpasswd_stamp_ && rules == rules_stamp_) return;
+  std::string changed = htpasswd == htpasswd_stamp_ ? "" : htpasswd_.string();
+  if (rules != rules_stamp_) {
+    changed += (changed.empty() ? "" : " and ") + rules_.string();
+  }
+  // Stamped whether or not the read succeeds: a broken file is reported
+  // once, not on every request, and read again once it changes.
+  htpasswd_stamp_ = htpasswd;
+  rules_stamp_ = rules;
+  Result<Authenticator> loaded = Authenticator::Load(htpasswd_, rules_);
+  if (!loaded.ok()) {
+    LogWarning("{}; keeping the users and rules read before until it is "
+               "fixed",
+               loaded.status().message());
+    return;
+  }
+  current_ = std::make_shared<const Authenticator>(std::move(*loaded));
+  LogInfo("{} changed: read again", changed);
 }
 
 std::optional<std::string> Authenticator::CheckBasic(

@@ -12,8 +12,11 @@
 #ifndef LOCKSTEP_REGISTRY_AUTH_H_
 #define LOCKSTEP_REGISTRY_AUTH_H_
 
+#include <chrono>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -72,6 +75,54 @@ class Authenticator {
   std::vector<AccessRule> rules_;
   std::vector<std::string> anonymous_pull_;
   bool has_rules_ = false;
+};
+
+// An Authenticator that follows its files, so that `htpasswd -D FILE
+// carl` takes effect without a restart (distribution rereads its
+// htpasswd file when it changes). A file is taken as changed when its
+// device, inode, size, mtime or ctime (in ns) differ: htpasswd rewrites
+// it in place (same inode) and other tools rename a new file over it.
+// A reread that fails (a file missing, half written or invalid) keeps
+// the users and rules read before, warning once per change, so that a
+// slip while editing neither opens the registry nor locks everyone out.
+class AuthFiles {
+ public:
+  // Reads both files (`rules` may be empty: no rules file); an error
+  // here stops the start. The files are looked at again at most once
+  // per `recheck` (zero: on every Current()).
+  static Result<std::unique_ptr<AuthFiles>> Load(
+      const std::filesystem::path& htpasswd,
+      const std::filesystem::path& rules,
+      std::chrono::milliseconds recheck);
+
+  // The users and rules to decide one request with; callers keep the
+  // snapshot for the whole request, so one decision sees one version.
+  std::shared_ptr<const Authenticator> Current();
+
+  // What identifies one version of a file without reading it.
+  struct Stamp {
+    int error = 0;  // errno of a failed stat; the rest is then zero
+    uint64_t device = 0, inode = 0, size = 0;
+    int64_t mtime_ns = 0, ctime_ns = 0;
+    bool operator==(const Stamp&) const = default;
+  };
+
+ private:
+  AuthFiles(std::filesystem::path htpasswd, std::filesystem::path rules,
+            std::chrono::milliseconds recheck)
+      : htpasswd_(std::move(htpasswd)),
+        rules_(std::move(rules)),
+        recheck_(recheck) {}
+  // Rereads the files if their stamps changed; mutex_ held.
+  void RefreshLocked();
+
+  const std::filesystem::path htpasswd_;
+  const std::filesystem::path rules_;
+  const std::chrono::milliseconds recheck_;
+  std::mutex mutex_;
+  std::shared_ptr<const Authenticator> current_;  // guarded by mutex_
+  Stamp htpasswd_stamp_, rules_stamp_;            // of the last read
+  std::chrono::steady_clock::time_point checked_;
 };
 
 // What a bearer token lets its holder do in one repository ("" with

@@ -2,9 +2,14 @@
 
 #include "registry/auth.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <thread>
 
 #include "core/base64.h"
 #include "core/files.h"
@@ -215,6 +220,105 @@ TEST(TokenIssuerTest, MalformedSignedClaimsAreRefused) {
   EXPECT_EQ(good->grants[0].repository, "team/m");
   EXPECT_TRUE(good->grants[0].pull);
   EXPECT_FALSE(good->grants[0].push);
+}
+
+// Writes `text` to `path` in place (same inode, as Apache's htpasswd
+// does) or by rename, and gives it mtime `second`: each version an
+// mtime of its own, so nothing rests on the clock's granularity.
+void WriteVersion(const fs::path& path, const std::string& text,
+                  int64_t second, bool in_place) {
+  if (in_place) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CREAT, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_TRUE(WriteAll(fd, text, path).ok());
+    ::close(fd);
+  } else {
+    ASSERT_TRUE(WriteFileAtomically(path, text).ok());
+  }
+  timespec times[2] = {{second, 0}, {second, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, path.c_str(), times, 0), 0);
+}
+
+// Found by a tester: a user removed with `htpasswd -D` could still push
+// until the server was restarted. Zero recheck: every Current() looks.
+TEST(AuthFilesTest, FollowsChangesAndKeepsTheLastGoodVersion) {
+  fs::path dir = *MakeTempDirectory(fs::temp_directory_path(), "authf-");
+  fs::path users = dir / "users";
+  fs::path rules = dir / "rules.json";
+  std::string ana(kUsers, std::string(kUsers).find('\n') + 1);
+  WriteVersion(users, ana, 1000, true);
+  WriteVersion(rules, R"({"rules": []})", 1000, true);
+  auto files = AuthFiles::Load(users, rules, std::chrono::milliseconds(0));
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  AuthFiles& auth = **files;
+  std::shared_ptr<const Authenticator> first = auth.Current();
+  EXPECT_EQ(first->CheckBasic(kAnaRight), "ana");
+  EXPECT_FALSE(first->CheckBasic(kBob));
+  EXPECT_FALSE(first->Allowed("ana", "team/m", true));
+
+  // Added in place (htpasswd -bB), then removed by rename.
+  WriteVersion(users, kUsers, 1001, true);
+  EXPECT_EQ(auth.Current()->CheckBasic(kBob), "bob");
+  WriteVersion(users, ana, 1002, false);
+  EXPECT_FALSE(auth.Current()->CheckBasic(kBob));
+  // A snapshot taken before a change stays as it was.
+  EXPECT_EQ(first->CheckBasic(kAnaRight), "ana");
+
+  // Broken: the last good users kept, one warning naming file and line.
+  testing::internal::CaptureStderr();
+  WriteVersion(users, ana + "carl:plain\n", 1003, true);
+  EXPECT_EQ(auth.Current()->CheckBasic(kAnaRight), "ana");
+  EXPECT_EQ(auth.Current()->CheckBasic(kAnaRight), "ana");
+  std::string log = testing::internal::GetCapturedStderr();
+  std::string warning = users.string() + ":2:6: only bcrypt entries";
+  ASSERT_NE(log.find(warning), std::string::npos) << log;
+  EXPECT_EQ(log.find(warning), log.rfind(warning)) << "warned twice";
+  // Missing: the same.
+  fs::remove(users);
+  EXPECT_EQ(auth.Current()->CheckBasic(kAnaRight), "ana");
+  // Fixed: read again.
+  WriteVersion(users, kUsers, 1004, false);
+  EXPECT_EQ(auth.Current()->CheckBasic(kBob), "bob");
+
+  // The rules file is followed too, and kept when broken.
+  WriteVersion(rules,
+               R"({"rules": [{"repository": "team/*", "write": ["ana"]}]})",
+               1005, true);
+  EXPECT_TRUE(auth.Current()->Allowed("ana", "team/m", true));
+  WriteVersion(rules, R"({"rules": [{"repository": "team/*",)", 1006, true);
+  EXPECT_TRUE(auth.Current()->Allowed("ana", "team/m", true));
+  RemoveAllQuietly(dir);
+}
+
+// Same size, same mtime, same inode: the ctime still tells (a copy
+// with cp -p keeps the mtime).
+TEST(AuthFilesTest, SeesARewriteThatKeepsSizeAndMtime) {
+  fs::path dir = *MakeTempDirectory(fs::temp_directory_path(), "authf-");
+  fs::path users = dir / "users";
+  std::string ana(kUsers, std::string(kUsers).find('\n') + 1);
+  std::string other = ana;
+  other.replace(0, 3, "eve");
+  WriteVersion(users, ana, 1000, true);
+  auto files = AuthFiles::Load(users, "", std::chrono::milliseconds(0));
+  ASSERT_TRUE(files.ok()) << files.status().ToString();
+  ASSERT_EQ((*files)->Current()->CheckBasic(kAnaRight), "ana");
+  // The ctime has no finer steps than the kernel's tick: wait one out.
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  WriteVersion(users, other, 1000, true);
+  EXPECT_FALSE((*files)->Current()->CheckBasic(kAnaRight));
+  RemoveAllQuietly(dir);
+}
+
+// Not looked at again within `recheck`.
+TEST(AuthFilesTest, LooksAtMostOncePerRecheck) {
+  fs::path dir = *MakeTempDirectory(fs::temp_directory_path(), "authf-");
+  fs::path users = dir / "users";
+  WriteVersion(users, kUsers, 1000, true);
+  auto files = AuthFiles::Load(users, "", std::chrono::hours(1));
+  ASSERT_TRUE(files.ok());
+  WriteVersion(users, "", 1001, true);
+  EXPECT_EQ((*files)->Current()->CheckBasic(kBob), "bob");
+  RemoveAllQuietly(dir);
 }
 
 // The key kept in the store: a second issuer over the same file (a

@@ -477,8 +477,8 @@ class Handlers {
   // registry-wide endpoints), naming the user in `*user`.
   Verdict Check(const httplib::Request& req, const std::string& repo,
                 bool write, std::string* user) const {
-    const Authenticator* auth = options_.auth;
-    if (auth == nullptr) return Verdict::kAllowed;
+    if (options_.auth == nullptr) return Verdict::kAllowed;
+    std::shared_ptr<const Authenticator> auth = options_.auth->Current();
     bool anonymous_pull =
         !write && !repo.empty() && auth->Allowed("", repo, false);
     std::string header = req.get_header_value("Authorization");
@@ -609,7 +609,7 @@ class Handlers {
   // GET /token: Docker's token endpoint. Basic credentials when given
   // must be right; the token grants the requested actions the user has.
   void IssueToken(const httplib::Request& req, httplib::Response& res) {
-    const Authenticator* auth = options_.auth;
+    std::shared_ptr<const Authenticator> auth = options_.auth->Current();
     std::string user;
     std::string header = req.get_header_value("Authorization");
     if (!header.empty() && !IsEmptyBasicLogin(header)) {
@@ -679,7 +679,8 @@ class Handlers {
     // Only what the caller may read: names alone tell too much.
     std::string user;
     Check(req, "", false, &user);
-    const Authenticator* auth = options_.auth;
+    std::shared_ptr<const Authenticator> auth =
+        options_.auth == nullptr ? nullptr : options_.auth->Current();
     auto page = registry_.Catalog(n, last, [&](const std::string& repo) {
       return auth == nullptr || auth->Allowed(user, repo, false);
     });

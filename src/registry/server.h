@@ -27,7 +27,9 @@ struct ServeOptions {
   // read (the spec's automatic content discovery). Off, as distribution
   // has it: such a mount starts an upload, 202.
   bool automatic_mount = false;
-  const Authenticator* auth = nullptr;  // null: everyone may do anything
+  // Users and rules, followed as their files change. Null: everyone may
+  // do anything.
+  AuthFiles* auth = nullptr;
   // Set (with auth): Docker's token flow, tokens issued at /token;
   // otherwise HTTP Basic on every request.
   const TokenIssuer* tokens = nullptr;
