@@ -65,6 +65,12 @@ class Authenticator {
   bool Allowed(const std::string& user, const std::string& repo,
                bool write) const;
 
+  // True when the htpasswd file lists `user`: a token names its user,
+  // who may have been removed since it was issued.
+  bool HasUser(const std::string& user) const {
+    return hashes_.count(user) != 0;
+  }
+
  private:
   // FromText, its errors naming fields by path alone.
   static Result<Authenticator> FromTextUnlocated(

@@ -500,10 +500,16 @@ class Handlers {
     auto claims = options_.tokens->Verify(*token, NowUnixMillis());
     if (!claims) return Verdict::kBadCredentials;
     *user = claims->user;
+    // A token outlives its issue by minutes; a user removed from the
+    // htpasswd file since (or a right taken away) must not keep it.
+    if (!claims->user.empty() && !auth->HasUser(claims->user)) {
+      return Verdict::kBadCredentials;
+    }
     if (anonymous_pull) return Verdict::kAllowed;
     if (repo.empty()) return write ? Verdict::kDenied : Verdict::kAllowed;
     for (const TokenGrant& grant : claims->grants) {
-      if (grant.repository == repo && (write ? grant.push : grant.pull)) {
+      if (grant.repository == repo && (write ? grant.push : grant.pull) &&
+          auth->Allowed(claims->user, repo, write)) {
         return Verdict::kAllowed;
       }
     }
