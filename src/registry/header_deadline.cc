@@ -69,6 +69,10 @@ void HeaderDeadlines::HeadersReceived() {
   if (current_connection != nullptr) current_connection->Disarm();
 }
 
+bool HeaderDeadlines::CurrentConnectionExpired() {
+  return current_connection != nullptr && current_connection->expired();
+}
+
 HeaderDeadlines::Connection::Connection(HeaderDeadlines& deadlines, int sock)
     : deadlines_(deadlines), previous_(current_connection) {
   {

@@ -62,8 +62,8 @@ class HeaderDeadlines {
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
-    // A request's first byte is awaited now: its headers are due within
-    // the limit.
+    // A request has begun (its first byte is in, or its TLS handshake
+    // has started): its headers are due within the limit.
     void Arm();
     // The headers are in (or there are none to wait for).
     void Disarm();
@@ -80,6 +80,11 @@ class HeaderDeadlines {
   // httplib has parsed a request's headers (its pre-routing handler),
   // which runs in the connection's thread.
   static void HeadersReceived();
+
+  // Whether the current thread's connection was dropped by the watchdog:
+  // httplib then answers the cut request 400, which no client receives
+  // and which must not be logged as a refusal.
+  static bool CurrentConnectionExpired();
 
   // Expires every armed connection whose headers were due by `now`;
   // returns how many. The watchdog calls it each tick; tests call it directly.

@@ -107,10 +107,13 @@ bool IsRoutineRefusal(int http_status) {
 // cause of: the operator reads it here, as distribution logs every 5xx.
 // A refused request is logged too (found by a tester: why a push failed
 // showed nowhere on the server).
-void LogRefusal(const httplib::Request& req, const ApiError& error) {
+// `routine` puts a refusal of another status among the everyday ones.
+void LogRefusal(const httplib::Request& req, const ApiError& error,
+                bool routine = false) {
   LogLevel level = error.http_status == 500 ? LogLevel::kError
-                   : IsRoutineRefusal(error.http_status) ? LogLevel::kDebug
-                                                         : LogLevel::kInfo;
+                   : routine || IsRoutineRefusal(error.http_status)
+                       ? LogLevel::kDebug
+                       : LogLevel::kInfo;
   if (GetLogLevel() <= level) {
     const std::string& why =
         error.cause.empty() ? error.message : error.cause;
@@ -420,7 +423,13 @@ class Handlers {
       return httplib::Server::HandlerResponse::Unhandled;
     }
     if (res.status == 400) {
-      LogRefusal(req, kUnreadableRequest);
+      // Unless the watchdog cut the request: its drop is logged, and
+      // this answer reaches nobody. With -v only: most are clients that
+      // hung up halfway through a request, whom this answer never
+      // reaches either.
+      if (!HeaderDeadlines::CurrentConnectionExpired()) {
+        LogRefusal(req, kUnreadableRequest, /*routine=*/true);
+      }
       RefuseAndClose(res, kUnreadableRequest);
       return httplib::Server::HandlerResponse::Handled;
     }
