@@ -69,13 +69,32 @@ struct Timeouts {
   int write_millis;
 };
 
+// What both streams say of their connection: its socket and addresses.
+class ConnectionStream : public httplib::Stream {
+ public:
+  ConnectionStream(int sock, Timeouts timeouts)
+      : sock_(sock), timeouts_(timeouts) {}
+
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    IpAndPort(sock_, true, ip, port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    IpAndPort(sock_, false, ip, port);
+  }
+  socket_t socket() const override { return sock_; }
+
+ protected:
+  const int sock_;
+  const Timeouts timeouts_;
+};
+
 // httplib's SocketStream: a blocking socket, each read and write first
 // waiting for readiness within its timeout. Small reads (header lines
 // are read a byte at a time) are served from a buffer.
-class PlainStream : public httplib::Stream {
+class PlainStream : public ConnectionStream {
  public:
   PlainStream(int sock, Timeouts timeouts)
-      : sock_(sock), timeouts_(timeouts), buffer_(4096) {}
+      : ConnectionStream(sock, timeouts), buffer_(4096) {}
 
   bool is_readable() const override {
     return WaitFor(sock_, POLLIN, timeouts_.read_millis);
@@ -116,14 +135,6 @@ class PlainStream : public httplib::Stream {
     }
   }
 
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    IpAndPort(sock_, true, ip, port);
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    IpAndPort(sock_, false, ip, port);
-  }
-  socket_t socket() const override { return sock_; }
-
  private:
   ssize_t Receive(char* ptr, size_t size) {
     for (;;) {
@@ -132,8 +143,6 @@ class PlainStream : public httplib::Stream {
     }
   }
 
-  const int sock_;
-  const Timeouts timeouts_;
   std::vector<char> buffer_;
   size_t offset_ = 0;
   size_t filled_ = 0;
@@ -142,10 +151,10 @@ class PlainStream : public httplib::Stream {
 // httplib's SSLSocketStream, on a non-blocking socket: a read or write
 // that needs the network waits for it within the stream's timeouts, so a
 // TLS record trickled a byte at a time cannot block a read for ever.
-class TlsStream : public httplib::Stream {
+class TlsStream : public ConnectionStream {
  public:
   TlsStream(int sock, SSL* ssl, Timeouts timeouts)
-      : sock_(sock), ssl_(ssl), timeouts_(timeouts) {}
+      : ConnectionStream(sock, timeouts), ssl_(ssl) {}
 
   bool is_readable() const override {
     return SSL_pending(ssl_) > 0 ||
@@ -184,14 +193,6 @@ class TlsStream : public httplib::Stream {
     }
   }
 
-  void get_remote_ip_and_port(std::string& ip, int& port) const override {
-    IpAndPort(sock_, true, ip, port);
-  }
-  void get_local_ip_and_port(std::string& ip, int& port) const override {
-    IpAndPort(sock_, false, ip, port);
-  }
-  socket_t socket() const override { return sock_; }
-
  private:
   bool AwaitNetwork(int error) const {
     if (error == SSL_ERROR_WANT_READ) {
@@ -203,9 +204,7 @@ class TlsStream : public httplib::Stream {
     return false;
   }
 
-  const int sock_;
   SSL* const ssl_;
-  const Timeouts timeouts_;
 };
 
 // httplib's keep-alive loop (process_server_socket_core), with the

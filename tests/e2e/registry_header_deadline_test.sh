@@ -106,11 +106,7 @@ for i in range(count):
 time.sleep(60)
 PY
   TRICKLERS_PID=$!
-  for _ in $(seq 1 300); do
-    [[ -e "$TEST_DIR/trickle.txt.connected" ]] && return 0
-    sleep 0.05
-  done
-  fail "the tricklers never connected"
+  wait_for "$TEST_DIR/trickle.txt.connected"
 }
 
 # probe SCHEME WHAT: a normal GET /v2/ among the tricklers is answered
