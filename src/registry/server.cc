@@ -567,7 +567,8 @@ class Handlers {
   }
 
   // For a write that waits for "100 Continue": true, with the answer in
-  // `res`, when it would be refused for want of a login or a right, so
+  // `res`, when it would be refused for want of a login or a right (or,
+  // for a closing PUT, of a valid digest), so
   // that the client never sends a body only to be told so (curl sent a
   // whole layer before its 401). The connection then closes: a client
   // may send the body all the same, and it must not be read as a request.
@@ -576,12 +577,25 @@ class Handlers {
     if (!req.path.starts_with("/v2/")) return false;
     res.set_header("Docker-Distribution-API-Version", "registry/2.0");
     Route route = ParseRoute(req.path);
-    if (Authorize(req, res, route.repo, /*write=*/true)) {
-      res = httplib::Response();
-      return false;
+    if (!Authorize(req, res, route.repo, /*write=*/true) ||
+        !ClosingDigestValid(req, res, route)) {
+      res.set_header("Connection", "close");
+      return true;
     }
-    res.set_header("Connection", "close");
-    return true;
+    res = httplib::Response();
+    return false;
+  }
+
+  // A closing PUT's ?digest= is known from its request line: one that is
+  // no digest is refused before the body is asked for (a tester's 50 MB
+  // went out only to be told DIGEST_INVALID).
+  bool ClosingDigestValid(const httplib::Request& req,
+                          httplib::Response& res, const Route& route) {
+    if (route.kind != Route::kUpload || req.method != "PUT") return true;
+    auto valid = ParseDigestParam(req.get_param_value("digest"));
+    if (valid.ok()) return true;
+    SendError(req, res, valid.error());
+    return false;
   }
 
   // Authenticates and authorizes; false (with the response set) if not.

@@ -161,6 +161,31 @@ expect_eq "$(http_status PUT "http://$REGISTRY$location?digest=$d2")" 201 \
 expect_eq "$(http_status GET "$base/demo/blobs/$d2")" 200 "GET chunked"
 expect_eq "$(cat "$TEST_DIR/body.txt")" "chunked-up" "chunked bytes"
 
+# A closing PUT whose ?digest= is no digest is refused before its body
+# is asked for (a tester sent 50 MB after 100 Continue to get the 400);
+# one with a good digest is asked for it.
+http_status POST "$base/demo/blobs/uploads/" >/dev/null
+python3 - "$REGISTRY" "$(header Location)" <<'PY' >expect.txt
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+for digest in (b"sha256:nothex", b"sha256:" + b"a" * 64):
+    s = socket.create_connection((host, int(port)))
+    s.settimeout(5)
+    s.sendall(b"PUT " + sys.argv[2].encode() + b"?digest=" + digest +
+              b" HTTP/1.1\r\nHost: x\r\nContent-Length: 50000000\r\n"
+              b"Expect: 100-continue\r\n\r\n")
+    data = b""
+    while b"\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    print(data.split(b"\r\n")[0].decode())
+    s.close()
+PY
+expect_eq "$(cat expect.txt)" "HTTP/1.1 400 Bad Request
+HTTP/1.1 100 Continue" "100 Continue only for a closing PUT with a digest"
+
 # Streamed (PATCH without Content-Range) then PUT.
 http_status POST "$base/demo/blobs/uploads/" >/dev/null
 location=$(header Location)
