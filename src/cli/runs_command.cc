@@ -3,6 +3,8 @@
 // `lockstep runs list` and `lockstep runs show RUN`: the runs recorded in
 // the lineage store, newest first, and the steps of one run.
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 #include <limits>
@@ -127,6 +129,23 @@ std::string StderrDigest(const metadata::Execution& execution) {
   return found->get<std::string>();
 }
 
+// `word` as a shell reads it back: as it is when it holds only letters,
+// digits and . _ - /, else in single quotes (an iteration's name, b[0],
+// is a glob pattern to the shell; found by a tester).
+std::string ShellWord(const std::string& word) {
+  bool plain = !word.empty() &&
+               std::all_of(word.begin(), word.end(), [](char c) {
+                 return std::isalnum(static_cast<unsigned char>(c)) ||
+                        c == '.' || c == '_' || c == '-' || c == '/';
+               });
+  if (plain) return word;
+  std::string quoted = "'";
+  for (char c : word) {
+    quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  }
+  return quoted + "'";
+}
+
 // Under a failed step, where its whole stderr is: the failure message
 // kept only its end.
 void PrintStderrHint(const metadata::Run& run,
@@ -138,7 +157,8 @@ void PrintStderrHint(const metadata::Run& run,
   }
   std::cout << fmt::format("    stderr {} (lockstep runs show {} --stderr "
                            "{})\n",
-                           ShortDigest(digest), run.run_id, execution.name);
+                           ShortDigest(digest), run.run_id,
+                           ShellWord(execution.name));
 }
 
 int ShowRun(const GlobalOptions& globals, const std::string& run_id) {

@@ -41,4 +41,22 @@ expect_contains stdout.txt "run $run keeps the stderr of step b"
 expect_exit 2 "$LOCKSTEP" runs show "$run" --stderr b
 expect_exit 2 "$LOCKSTEP" runs show "$run" --stderr nope
 expect_contains stderr.txt "has no step nope"
+
+# An iteration's name is quoted in the hint: b[0] is a glob pattern to
+# the shell, and a file named b0 here would have taken its place.
+cat >each.yaml <<'YAML'
+pipeline: each
+steps:
+  b:
+    for_each: [1]
+    run: [sh, -c, 'echo failed >&2; exit 3']
+YAML
+expect_exit 1 "$LOCKSTEP" run each.yaml --sandbox none
+run=$("$LOCKSTEP" runs list --pipeline each --json | python3 -c \
+  'import json,sys; print(json.load(sys.stdin)["runs"][0]["run_id"])')
+expect_exit 0 "$LOCKSTEP" runs show "$run"
+expect_contains stdout.txt "(lockstep runs show $run --stderr 'b[0]')"
+touch b0
+expect_exit 0 "$LOCKSTEP" runs show "$run" --stderr 'b[0]'
+expect_eq "$(cat stdout.txt)" failed "the iteration's stderr"
 echo PASS
