@@ -230,17 +230,13 @@ Result<Digest> FindStepStderr(metadata::MetadataStore* store,
 // to its name (a log can be gigabytes: it is never held in memory).
 Status StreamBlobToStdout(const store::BlobStore& blobs,
                           const Digest& digest) {
-  ASSIGN_OR_RETURN(Digest streamed,
-                   blobs.Stream(digest, [](std::string_view chunk) {
-                     std::fwrite(chunk.data(), 1, chunk.size(), stdout);
-                     return Status::Ok();
-                   }));
+  Status streamed =
+      blobs.StreamVerified(digest, [](std::string_view chunk) {
+        std::fwrite(chunk.data(), 1, chunk.size(), stdout);
+        return Status::Ok();
+      });
   std::fflush(stdout);
-  if (streamed != digest) {
-    return Status::DataLoss("the blob " + digest.ToString() +
-                            " no longer matches its digest");
-  }
-  return Status::Ok();
+  return streamed;
 }
 
 // `runs show RUN --stderr STEP`: the whole log a failed step's message

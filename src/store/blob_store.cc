@@ -220,16 +220,21 @@ Status BlobStore::Verify(const Digest& digest) const {
   return Status::Ok();
 }
 
-Result<std::string> BlobStore::ReadVerified(const Digest& digest) const {
-  std::string bytes;
-  Result<Digest> actual = Stream(digest, [&](std::string_view chunk) {
-    bytes.append(chunk);
-    return Status::Ok();
-  });
-  RETURN_IF_ERROR(actual.status());
-  if (*actual != digest) {
+Status BlobStore::StreamVerified(const Digest& digest,
+                                 const ChunkVisitor& on_chunk) const {
+  ASSIGN_OR_RETURN(Digest actual, Stream(digest, on_chunk));
+  if (actual != digest) {
     return Status::DataLoss("blob " + digest.ToString() + " is corrupt");
   }
+  return Status::Ok();
+}
+
+Result<std::string> BlobStore::ReadVerified(const Digest& digest) const {
+  std::string bytes;
+  RETURN_IF_ERROR(StreamVerified(digest, [&](std::string_view chunk) {
+    bytes.append(chunk);
+    return Status::Ok();
+  }));
   return bytes;
 }
 
@@ -421,13 +426,9 @@ Result<Digest> BlobStore::AdoptFile(const fs::path& source) {
 Status BlobStore::CopyOut(const Digest& digest,
                           const fs::path& destination) const {
   ASSIGN_OR_RETURN(PendingFile file, PendingFile::Create(destination));
-  Result<Digest> actual = Stream(digest, [&](std::string_view chunk) {
+  RETURN_IF_ERROR(StreamVerified(digest, [&](std::string_view chunk) {
     return WriteAll(file.fd(), chunk, destination);
-  });
-  RETURN_IF_ERROR(actual.status());
-  if (*actual != digest) {
-    return Status::DataLoss("blob " + digest.ToString() + " is corrupt");
-  }
+  }));
   return file.CommitUnflushed();
 }
 

@@ -89,6 +89,11 @@ class BlobStore {
   Result<Digest> Stream(const Digest& digest, const ChunkVisitor& on_chunk,
                         uint64_t* size = nullptr) const;
 
+  // Stream, then DataLoss ("blob D is corrupt") when the bytes did not
+  // hash to `digest`; what `on_chunk` received must then be discarded.
+  Status StreamVerified(const Digest& digest,
+                        const ChunkVisitor& on_chunk) const;
+
   // Re-hashes the blob. OK when it matches, NotFound when absent, DataLoss
   // when its bytes no longer hash to its name (naming the pack, if any).
   Status Verify(const Digest& digest) const;
