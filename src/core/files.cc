@@ -188,10 +188,7 @@ bool CanNameUnnamedFiles() {
   return can;
 }
 
-}  // namespace
-
-namespace {
-
+// The folder `path` is in ("." for a bare name).
 fs::path FolderOf(const fs::path& path) {
   return path.parent_path().empty() ? fs::path(".") : path.parent_path();
 }
