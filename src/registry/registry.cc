@@ -92,6 +92,15 @@ Status CreateShardFolders(const store::BlobStore& blobs) {
   return created ? FsyncDirectory(parent) : Status::Ok();
 }
 
+// A chunk must start where the upload ends (the spec's 416 otherwise).
+std::optional<ApiError> MisplacedChunk(std::optional<ByteSpan> range,
+                                       uint64_t size) {
+  if (!range || range->first == size) return std::nullopt;
+  return RangeInvalid("chunk starts at " + std::to_string(range->first) +
+                      " but the upload has " + std::to_string(size) +
+                      " bytes");
+}
+
 }  // namespace
 
 ApiResult<Digest> ParseDigestParam(const std::string& text) {
@@ -392,6 +401,17 @@ ApiResult<UploadState> Registry::UploadStatus(const std::string& repo,
   return UploadState{id, session->upload->size()};
 }
 
+ApiResult<UploadState> Registry::CheckChunkStart(
+    const std::string& repo, const std::string& id,
+    std::optional<ByteSpan> range) {
+  auto state = UploadStatus(repo, id);
+  if (!state.ok()) return state;
+  if (auto misplaced = MisplacedChunk(range, state->size)) {
+    return *misplaced;
+  }
+  return state;
+}
+
 ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
                                              const std::string& id,
                                              std::optional<ByteSpan> range,
@@ -405,11 +425,7 @@ ApiResult<UploadState> Registry::AppendChunk(const std::string& repo,
     return BlobUploadUnknown("upload session " + id + " has ended");
   }
   uint64_t size = session->upload->size();
-  if (range && range->first != size) {
-    return RangeInvalid("chunk starts at " + std::to_string(range->first) +
-                        " but the upload has " + std::to_string(size) +
-                        " bytes");
-  }
+  if (auto misplaced = MisplacedChunk(range, size)) return *misplaced;
 
   // The HTTP layer hands the body over in 4 KiB pieces; gathering them
   // into 1 MiB writes saves ~250 write calls (and hash calls) per MiB.

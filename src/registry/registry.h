@@ -130,6 +130,13 @@ class Registry {
       const std::function<bool(const std::string&)>& may_read);
   ApiResult<UploadState> UploadStatus(const std::string& repo,
                                       const std::string& id);
+  // The upload's state when a chunk spanning `range` (unset: no
+  // Content-Range) may be appended now; else 404 BLOB_UPLOAD_UNKNOWN or
+  // 416 BLOB_UPLOAD_INVALID, as AppendChunk would answer. Lets a write
+  // that waits for "100 Continue" be refused before its body is sent.
+  ApiResult<UploadState> CheckChunkStart(const std::string& repo,
+                                         const std::string& id,
+                                         std::optional<ByteSpan> range);
   // Appends a chunk. With `range` set (Content-Range) it must start at
   // the bytes received so far, checked before `read` is called, and the
   // chunk must be as long as it says, checked once it is read; otherwise

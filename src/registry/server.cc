@@ -578,7 +578,8 @@ class Handlers {
     res.set_header("Docker-Distribution-API-Version", "registry/2.0");
     Route route = ParseRoute(req.path);
     if (!Authorize(req, res, route.repo, /*write=*/true) ||
-        !ClosingDigestValid(req, res, route)) {
+        !ClosingDigestValid(req, res, route) ||
+        !ChunkFitsUpload(req, res, route)) {
       res.set_header("Connection", "close");
       return true;
     }
@@ -596,6 +597,35 @@ class Handlers {
     if (valid.ok()) return true;
     SendError(req, res, valid.error());
     return false;
+  }
+
+  // A chunk (PATCH, or a closing PUT's) for an upload that is not there,
+  // or whose Content-Range does not start where the upload ends, is
+  // refused from its headers: the 416 tells the client the upload's
+  // Range before it sends a body that would be thrown away.
+  bool ChunkFitsUpload(const httplib::Request& req,
+                       httplib::Response& res, const Route& route) {
+    if (route.kind != Route::kUpload) return true;
+    if (req.method != "PATCH" && req.method != "PUT") return true;
+    auto span = ChunkSpan(req);
+    auto state = span.ok()
+                     ? registry_.CheckChunkStart(route.repo, route.rest,
+                                                 *span)
+                     : ApiResult<UploadState>(span.error());
+    if (state.ok()) return true;
+    RefuseChunk(req, res, route, state.error());
+    return false;
+  }
+
+  // Answers a refused chunk; a 416 carries the upload's Range, Location
+  // and id, so the client can resume from it.
+  void RefuseChunk(const httplib::Request& req, httplib::Response& res,
+                   const Route& route, const ApiError& error) {
+    if (error.http_status == 416) {
+      auto current = registry_.UploadStatus(route.repo, route.rest);
+      if (current.ok()) SendUploadState(res, route.repo, *current, 416);
+    }
+    SendError(req, res, error);
   }
 
   // Authenticates and authorizes; false (with the response set) if not.
@@ -950,8 +980,7 @@ class Handlers {
   }
 
   // Appends the request's chunk (PATCH, or a final PUT's) to the upload;
-  // on a refusal, answers it and returns nothing. A 416 carries the
-  // upload's Range, Location and id, so the client can resume from it.
+  // on a refusal, answers it (RefuseChunk) and returns nothing.
   std::optional<UploadState> AppendOrRefuse(
       const httplib::Request& req, httplib::Response& res,
       const Route& route, const httplib::ContentReader& reader) {
@@ -961,11 +990,7 @@ class Handlers {
                            : ApiResult<UploadState>(span.error());
     if (state.ok()) return *state;
     if (!consumed) Drain(reader);
-    if (state.error().http_status == 416) {
-      auto current = registry_.UploadStatus(route.repo, route.rest);
-      if (current.ok()) SendUploadState(res, route.repo, *current, 416);
-    }
-    SendError(req, res, state.error());
+    RefuseChunk(req, res, route, state.error());
     return std::nullopt;
   }
 

@@ -186,6 +186,41 @@ PY
 expect_eq "$(cat expect.txt)" "HTTP/1.1 400 Bad Request
 HTTP/1.1 100 Continue" "100 Continue only for a closing PUT with a digest"
 
+# A chunk that does not start where its upload ends, or for an upload
+# that is not there, is refused from its headers (it was asked for its
+# body first, only to be thrown away); the 416 names the upload's Range.
+http_status POST "$base/demo/blobs/uploads/" >/dev/null
+location=$(header Location)
+expect_eq "$(http_status PATCH "http://$REGISTRY$location" \
+  -H 'Content-Range: 0-4' --data-binary 'first')" 202 "first chunk"
+python3 - "$REGISTRY" "$location" <<'PY' >expect.txt
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+for path, span in ((sys.argv[2], b"9-13"), (sys.argv[2], b"5-9"),
+                   ("/v2/demo/blobs/uploads/absent", b"0-4")):
+    s = socket.create_connection((host, int(port)))
+    s.settimeout(5)
+    s.sendall(b"PATCH " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+              b"Content-Range: " + span + b"\r\nContent-Length: 5\r\n"
+              b"Expect: 100-continue\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    head = data.split(b"\r\n\r\n")[0].split(b"\r\n")
+    ranges = [h for h in head[1:] if h.lower().startswith(b"range:")]
+    print(b" ".join([head[0]] + ranges).decode())
+    s.close()
+PY
+expect_eq "$(cat expect.txt)" "HTTP/1.1 416 Range Not Satisfiable Range: 0-4
+HTTP/1.1 100 Continue
+HTTP/1.1 404 Not Found" "a misplaced chunk is refused before its body"
+expect_eq "$(http_status GET "http://$REGISTRY$location")" 204 \
+  "upload status after the refusals"
+expect_eq "$(header Range)" "0-4" "the refused chunks changed nothing"
+
 # Streamed (PATCH without Content-Range) then PUT.
 http_status POST "$base/demo/blobs/uploads/" >/dev/null
 location=$(header Location)

@@ -49,13 +49,15 @@ expect_eq "$(http_status POST "$base/public/base/blobs/uploads/")" 401 \
 # Found by a tester: a write waiting for "100 Continue" was invited to
 # send its body (curl sent 200 MB) only to get 401. Refused at once now,
 # the body never asked for, and the connection closed in case it comes.
-python3 - "$REGISTRY" <<'PY' >expect.txt
+expect_eq "$(http_status POST "$base/team/app/blobs/uploads/" \
+  -u 'ana:ana secret')" 202 "ana starts an upload"
+python3 - "$REGISTRY" "$(header Location)" <<'PY' >expect.txt
 import socket, sys
 host, port = sys.argv[1].rsplit(":", 1)
 for auth in (b"", b"Authorization: Basic YW5hOmFuYSBzZWNyZXQ=\r\n"):
     s = socket.create_connection((host, int(port)))
     s.settimeout(5)
-    s.sendall(b"PATCH /v2/team/app/blobs/uploads/nosuch HTTP/1.1\r\n"
+    s.sendall(b"PATCH " + sys.argv[2].encode() + b" HTTP/1.1\r\n"
               b"Host: x\r\nContent-Length: 200000000\r\n" + auth +
               b"Expect: 100-continue\r\n\r\n")
     data = b""
