@@ -16,7 +16,7 @@ build_packages=(
 )
 test_packages=(
   sqlite3 postgresql bubblewrap skopeo busybox-static apache2-utils
-  ninja-build graphviz openssl python3-jsonschema
+  ninja-build graphviz openssl python3-jsonschema iproute2
 )
 bench_packages=(
   python3-xgboost python3-numpy hyperfine docker-registry wrk

@@ -1127,9 +1127,11 @@ Status Serve(Registry& registry, const ServeOptions& options) {
   // httplib's default sets SO_REUSEPORT, with which a second server on
   // the same port starts too and the kernel splits clients between two
   // stores. SO_REUSEADDR alone still allows a restart at once.
-  server->set_socket_options([](socket_t sock) {
+  socket_t listener = INVALID_SOCKET;
+  server->set_socket_options([&listener](socket_t sock) {
     int yes = 1;
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    listener = sock;
   });
   errno = 0;
   if (!server->bind_to_port(options.host, options.port)) {
@@ -1138,6 +1140,11 @@ Status Serve(Registry& registry, const ServeOptions& options) {
         std::to_string(options.port) +
         (errno == 0 ? "" : std::string(": ") + std::strerror(errno)));
   }
+  // httplib 0.11 listens with a backlog of 5: a burst of new connections
+  // (skopeo opens one per request, CI runners pull at once) overflowed
+  // it and the dropped SYNs were retried a second later. Listening again
+  // on the bound socket only raises the backlog (to net.core.somaxconn).
+  if (listener != INVALID_SOCKET) ::listen(listener, SOMAXCONN);
   LogInfo("registry listening on {}://{}:{}",
           options.tls_cert.empty() ? "http" : "https", options.host,
           options.port);
