@@ -30,6 +30,8 @@ struct DataSession {
   std::unique_ptr<DataSnapshots> snapshots;
 };
 
+// A session for a command that writes (CreateIfMissing::kYes: it may
+// make the store) or, with kNo, one that only reads the lineage.
 Result<DataSession> OpenSession(const GlobalOptions& globals,
                                 store::CreateIfMissing create) {
   ASSIGN_OR_RETURN(store::StoreLocation location, OpenStore(globals, create));
@@ -38,7 +40,8 @@ Result<DataSession> OpenSession(const GlobalOptions& globals,
   ASSIGN_OR_RETURN(session.metadata,
                    metadata::MetadataStore::Open(
                        metadata::MetadataStore::DefaultUrl(location.root,
-                                                           globals.metadata)));
+                                                           globals.metadata),
+                       {.reader = create == store::CreateIfMissing::kNo}));
   session.metadata->SetStoreRoot(location.root);
   session.snapshots = std::make_unique<DataSnapshots>(
       session.blobs.get(), session.metadata.get(), location.root / "cache");

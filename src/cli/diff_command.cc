@@ -15,7 +15,7 @@ namespace {
 
 int Diff(const GlobalOptions& globals, const std::string& a,
          const std::string& b) {
-  auto store = OpenMetadata(globals);
+  auto store = OpenMetadata(globals, {.reader = true});
   if (!store.ok()) {
     return ReportError(store.status());
   }

@@ -50,7 +50,7 @@ int Lineage(const GlobalOptions& globals, LineageFlags flags) {
       return ReportError(digest.status());
     }
   }
-  auto store = OpenMetadata(globals);
+  auto store = OpenMetadata(globals, {.reader = true});
   if (!store.ok()) {
     return ReportError(store.status());
   }

@@ -42,9 +42,9 @@ Status RequireStoreDatabase(const std::string& command,
 }
 
 Result<std::unique_ptr<metadata::MetadataStore>> OpenMetadata(
-    const GlobalOptions& globals) {
+    const GlobalOptions& globals, metadata::OpenOptions options) {
   ASSIGN_OR_RETURN(std::string url, MetadataUrl(globals));
-  ASSIGN_OR_RETURN(auto metadata, metadata::MetadataStore::Open(url));
+  ASSIGN_OR_RETURN(auto metadata, metadata::MetadataStore::Open(url, options));
 
   // Runs' manifests live in the store folder; with --metadata naming a
   // server there may be none here, and then only their recorded paths

@@ -30,9 +30,10 @@ Status RequireStoreDatabase(const std::string& command,
                             metadata::MetadataStore* metadata, bool trust,
                             bool deletes = true);
 
-// Opens the lineage store for a read or write command.
+// Opens the lineage store for a write command, or with `options.reader`
+// for a command that only reads.
 Result<std::unique_ptr<metadata::MetadataStore>> OpenMetadata(
-    const GlobalOptions& globals);
+    const GlobalOptions& globals, metadata::OpenOptions options = {});
 
 }  // namespace lockstep::cli
 

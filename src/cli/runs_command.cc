@@ -75,7 +75,7 @@ int ListRuns(const GlobalOptions& globals, const ListFlags& flags) {
     }
     filter.since_ms = *since;
   }
-  auto store = OpenMetadata(globals);
+  auto store = OpenMetadata(globals, {.reader = true});
   if (!store.ok()) {
     return ReportError(store.status());
   }
@@ -162,7 +162,7 @@ void PrintStderrHint(const metadata::Run& run,
 }
 
 int ShowRun(const GlobalOptions& globals, const std::string& run_id) {
-  auto store = OpenMetadata(globals);
+  auto store = OpenMetadata(globals, {.reader = true});
   if (!store.ok()) {
     return ReportError(store.status());
   }
@@ -243,7 +243,7 @@ Status StreamBlobToStdout(const store::BlobStore& blobs,
 // gives only the end of.
 int PrintStepStderr(const GlobalOptions& globals, const std::string& run_id,
                     const std::string& step_name) {
-  auto store = OpenMetadata(globals);
+  auto store = OpenMetadata(globals, {.reader = true});
   if (!store.ok()) return ReportError(store.status());
   auto run = (*store)->GetRun(run_id);
   if (!run.ok()) return ReportError(run.status());

@@ -140,7 +140,7 @@ int Info(const GlobalOptions& globals) {
   if (!url.ok()) {
     return ReportError(url.status());
   }
-  auto db = metadata::OpenDatabase(*url);
+  auto db = metadata::OpenDatabase(*url, metadata::SqliteAccess::kReader);
   if (!db.ok()) {
     return ReportError(db.status());
   }
@@ -198,7 +198,7 @@ int Verify(const GlobalOptions& globals, bool skip_hashing,
   auto location = OpenStore(globals, store::CreateIfMissing::kNo);
   if (!location.ok()) return ReportError(location.status());
   store::BlobStore blobs(location->root);
-  auto metadata = OpenMetadata(globals);
+  auto metadata = OpenMetadata(globals, {.reader = true});
   if (!metadata.ok()) return ReportError(metadata.status());
   // Another store's database would report this store's runs missing.
   Status own = RequireStoreDatabase("store verify", globals, metadata->get(),
@@ -212,7 +212,7 @@ int Verify(const GlobalOptions& globals, bool skip_hashing,
       registry::RegistryIndexPath(location->root);
   std::unique_ptr<registry::Index> index;
   if (std::filesystem::exists(index_path)) {
-    auto opened = registry::Index::Open(index_path);
+    auto opened = registry::Index::OpenToRead(index_path);
     if (!opened.ok()) return ReportError(opened.status());
     index = std::move(*opened);
   }

@@ -123,6 +123,12 @@ Status ExplainUnwritableDatabase(const fs::path& database, Status status) {
                              "to read it");
 }
 
+bool DatabaseFolderIsUnwritable(const fs::path& database) {
+  std::error_code ignored;
+  fs::path folder = fs::absolute(database, ignored).parent_path();
+  return !UnwritableFolderReason(&folder).empty();
+}
+
 fs::path UniqueTempPath(const fs::path& directory, std::string_view prefix) {
   return directory / (std::string(prefix) + RandomSuffix() + ".tmp");
 }

@@ -151,6 +151,10 @@ Status ErrnoStatus(const fs::path& path, int error);
 // it, and says only "unable to open database file".
 Status ExplainUnwritableDatabase(const fs::path& database, Status status);
 
+// Whether that is the case for `database`: its folder (or the nearest one
+// that exists) is read-only, not writable by this user, or full.
+bool DatabaseFolderIsUnwritable(const fs::path& database);
+
 }  // namespace lockstep
 
 #endif  // LOCKSTEP_CORE_FILES_H_

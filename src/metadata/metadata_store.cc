@@ -302,7 +302,8 @@ static Status RefuseToForgetLineage(const std::string& url) {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url) {
+Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url,
+                                                  SqliteAccess access) {
   if (std::string problem = MetadataUrlProblem(url); !problem.empty()) {
     return Status::InvalidArgument(problem);
   }
@@ -310,12 +311,15 @@ Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url) {
   if (IsPostgresqlUrl(url)) {
     return OpenPostgresql(url);
   }
-  return OpenSqlite(url.starts_with("sqlite:") ? url.substr(7) : url);
+  return OpenSqlite(url.starts_with("sqlite:") ? url.substr(7) : url,
+                    access);
 }
 
 Result<std::unique_ptr<MetadataStore>> MetadataStore::Open(
     const std::string& url, OpenOptions options) {
-  ASSIGN_OR_RETURN(std::unique_ptr<SqlDatabase> db, OpenDatabase(url));
+  ASSIGN_OR_RETURN(std::unique_ptr<SqlDatabase> db,
+                   OpenDatabase(url, options.reader ? SqliteAccess::kReader
+                                                    : SqliteAccess::kWriter));
 
   Status status;
   for (int attempt = 0; attempt < kMaxTransactionAttempts; ++attempt) {

@@ -59,6 +59,10 @@ struct OpenOptions {
   // Leave deferred replays (DeferReplayExecutions) uncopied: for the
   // no-op fast path, which reads no lineage but the cache answers.
   bool defer_replays = false;
+  // A command that only reads: a SQLite database whose folder it cannot
+  // write to (a read-only copy of a store, another user's store, a full
+  // disk) is opened read-only rather than refused (SqliteAccess).
+  bool reader = false;
 };
 
 // Why `url` names no database MetadataStore::Open can open, or "" when
@@ -355,9 +359,11 @@ Status MigrateSchemaWith(SqlDatabase* db,
 Status CreateSchemaAtVersion(SqlDatabase* db, int64_t version);
 
 // Opens the database at `url` (see MetadataStore::Open) without touching
-// its schema: for `lockstep store migrate` and `store info`. Refuses, as
-// Open does, a missing or empty SQLite file beside run manifests.
-Result<std::unique_ptr<SqlDatabase>> OpenDatabase(const std::string& url);
+// its schema: for `lockstep store migrate` and `store info` (a reader).
+// Refuses, as Open does, a missing or empty SQLite file beside run
+// manifests.
+Result<std::unique_ptr<SqlDatabase>> OpenDatabase(
+    const std::string& url, SqliteAccess access = SqliteAccess::kWriter);
 
 // Reads the stored schema version, or 0 for an empty database.
 Result<int64_t> ReadSchemaVersion(SqlDatabase* db);

@@ -66,8 +66,15 @@ double AsDouble(const SqlValue& value);
 std::string AsText(const SqlValue& value);
 bool IsNull(const SqlValue& value);
 
+// Who opens a SQLite database. A reader that cannot open it for writing
+// because its folder cannot be written to (a store on a read-only mount,
+// another user's store, a full disk) reads it read-only instead: SQLite
+// needs to write beside a database even to read it in WAL mode.
+enum class SqliteAccess { kWriter, kReader };
+
 // Opens a SQLite database file in WAL mode with a busy timeout.
-Result<std::unique_ptr<SqlDatabase>> OpenSqlite(const std::string& path);
+Result<std::unique_ptr<SqlDatabase>> OpenSqlite(
+    const std::string& path, SqliteAccess access = SqliteAccess::kWriter);
 
 // Connects to PostgreSQL with a libpq URL ("postgresql://user@host/db").
 // Unavailable when the server cannot be reached.

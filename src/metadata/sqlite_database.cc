@@ -7,11 +7,15 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
+#include <filesystem>
 #include <thread>
 #include <unordered_map>
 
 #include "core/files.h"
+#include "core/log.h"
 #include "metadata/sql.h"
+#include "metadata/sqlite_files.h"
 
 namespace lockstep::metadata {
 
@@ -38,6 +42,10 @@ constexpr const char* kConnectionPragmas =
     "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
     "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; "
     "PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=10000;";
+// A reader changes nothing.
+constexpr const char* kReaderPragmas =
+    "PRAGMA query_only=ON; PRAGMA foreign_keys=ON; "
+    "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;";
 
 Status SqliteError(sqlite3* db, int code, std::string_view what) {
   std::string message = std::string(what) + ": " + sqlite3_errmsg(db);
@@ -245,13 +253,22 @@ bool IsNull(const SqlValue& value) {
   return std::holds_alternative<std::monostate>(value);
 }
 
-Result<std::unique_ptr<SqlDatabase>> OpenSqlite(const std::string& path) {
+namespace {
+
+Result<std::unique_ptr<SqlDatabase>> OpenSqliteForWriting(
+    const std::string& path) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
               SQLITE_OPEN_NOMUTEX;
   int code = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  // SQLite opens a file it cannot write read-only without a word; a
+  // writer would fail only at its first write.
+  if (code == SQLITE_OK && sqlite3_db_readonly(db, "main") == 1) {
+    code = SQLITE_READONLY;
+  }
   if (code != SQLITE_OK) {
     std::string message = db != nullptr ? sqlite3_errmsg(db) : "out of memory";
+    if (code == SQLITE_READONLY) message = "the file cannot be written";
     sqlite3_close_v2(db);
     return ExplainUnwritableDatabase(
         path, Status::Unavailable("cannot open " + path + ": " + message));
@@ -272,6 +289,86 @@ Result<std::unique_ptr<SqlDatabase>> OpenSqlite(const std::string& path) {
     return ExplainUnwritableDatabase(path, status.WithContext(path));
   }
   return std::unique_ptr<SqlDatabase>(std::move(database));
+}
+
+// `path` as a SQLite URI filename: '?', '#' and '%' would end or escape
+// the path, so every byte but unreserved ones and '/' is %-encoded.
+std::string SqliteFileUri(const std::string& path) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string uri = "file:";
+  for (unsigned char c : path) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '.' || c == '_' ||
+        c == '~') {
+      uri += static_cast<char>(c);
+    } else {
+      uri += '%';
+      uri += kHex[c >> 4];
+      uri += kHex[c & 15];
+    }
+  }
+  return uri;
+}
+
+// Opens `path` read-only for a reader (OpenSqliteToRead).
+Result<std::unique_ptr<SqlDatabase>> OpenSqliteForReading(
+    const std::string& path) {
+  ASSIGN_OR_RETURN(sqlite3 * db,
+                   OpenSqliteToRead(path, SQLITE_OPEN_NOMUTEX));
+  sqlite3_busy_timeout(db, kBusyTimeoutMillis);
+  auto database = std::make_unique<SqliteDatabase>(db);
+  RETURN_IF_ERROR(database->ExecuteScript(kReaderPragmas));
+  return std::unique_ptr<SqlDatabase>(std::move(database));
+}
+
+}  // namespace
+
+Result<sqlite3*> OpenSqliteToRead(const std::string& path, int mutex_flag) {
+  std::error_code error;
+  bool log_pending = std::filesystem::file_size(path + "-wal", error) > 0 &&
+                     !error;
+  std::vector<std::string> attempts;
+  if (log_pending) attempts.push_back("?mode=ro");
+  attempts.push_back("?mode=ro&immutable=1");
+  for (const std::string& parameters : attempts) {
+    sqlite3* db = nullptr;
+    int code = sqlite3_open_v2((SqliteFileUri(path) + parameters).c_str(),
+                               &db,
+                               SQLITE_OPEN_READONLY | SQLITE_OPEN_URI |
+                                   mutex_flag,
+                               nullptr);
+    // The first read is where SQLite finds out whether it can use a log.
+    if (code == SQLITE_OK) {
+      code = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr,
+                          nullptr, nullptr);
+    }
+    if (code != SQLITE_OK) {
+      sqlite3_close_v2(db);
+      continue;
+    }
+    if (log_pending && parameters.ends_with("immutable=1")) {
+      LogWarning("{}: transactions in its write-ahead log ({}-wal) are "
+                 "not seen: it is read as it was when the log was last "
+                 "folded in",
+                 path, path);
+    }
+    return db;
+  }
+  return Status::Unavailable(path + ": cannot open the database to read");
+}
+
+Result<std::unique_ptr<SqlDatabase>> OpenSqlite(const std::string& path,
+                                                SqliteAccess access) {
+  auto database = OpenSqliteForWriting(path);
+  if (database.ok() || access != SqliteAccess::kReader ||
+      !DatabaseFolderIsUnwritable(path)) {
+    return database;
+  }
+  // The writer's message says why the folder stops it, so it stands
+  // when reading fails too.
+  auto read_only = OpenSqliteForReading(path);
+  if (!read_only.ok()) return database;
+  LogDebug("{}: its folder cannot be written to; read-only", path);
+  return read_only;
 }
 
 }  // namespace lockstep::metadata

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "core/files.h"
+#include "metadata/sqlite_files.h"
 
 namespace lockstep::registry {
 namespace {
@@ -220,8 +221,14 @@ Result<std::unique_ptr<Index>> Index::Open(const std::filesystem::path& db) {
       db.c_str(), &handle,
       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
       nullptr);
+  // SQLite opens a file it cannot write read-only without a word; a
+  // server would fail only at its first push.
+  if (rc == SQLITE_OK && sqlite3_db_readonly(handle, "main") == 1) {
+    rc = SQLITE_READONLY;
+  }
   if (rc != SQLITE_OK) {
     std::string message = handle ? sqlite3_errmsg(handle) : "out of memory";
+    if (rc == SQLITE_READONLY) message = "the file cannot be written";
     sqlite3_close(handle);
     return ExplainUnwritableDatabase(
         db, Status::Unavailable(db.string() + ": " + message));
@@ -233,6 +240,19 @@ Result<std::unique_ptr<Index>> Index::Open(const std::filesystem::path& db) {
   if (ready.ok()) ready = index->Exec(kSchema);
   if (!ready.ok()) return ExplainUnwritableDatabase(db, ready);
   return index;
+}
+
+Result<std::unique_ptr<Index>> Index::OpenToRead(
+    const std::filesystem::path& db) {
+  auto writable = Open(db);
+  if (writable.ok() || !DatabaseFolderIsUnwritable(db)) return writable;
+  // The writer's message says why the folder stops it, so it stands
+  // when reading fails too.
+  auto handle = metadata::OpenSqliteToRead(db.string(),
+                                           SQLITE_OPEN_FULLMUTEX);
+  if (!handle.ok()) return writable;
+  sqlite3_busy_timeout(*handle, 60000);
+  return std::unique_ptr<Index>(new Index(*handle));
 }
 
 Status Index::Exec(const char* sql) {

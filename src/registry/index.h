@@ -76,6 +76,13 @@ class Index {
   // Opens (creating) the database and its tables.
   static Result<std::unique_ptr<Index>> Open(const std::filesystem::path& db);
 
+  // Opens an existing index to read: as Open does, or, when its folder
+  // cannot be written to (a store on a read-only mount, another user's
+  // store, a full disk), read-only (metadata::OpenSqliteToRead); any
+  // write then fails.
+  static Result<std::unique_ptr<Index>> OpenToRead(
+      const std::filesystem::path& db);
+
   // Runs `body` inside one write transaction (BEGIN IMMEDIATE), so that
   // check-then-write sequences here and gc's sweep exclude each other.
   // Rolls back when `body` fails.

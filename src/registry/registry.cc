@@ -180,7 +180,17 @@ Result<std::unique_ptr<Registry>> Registry::OpenToLook(
     const std::filesystem::path& store_root) {
   std::error_code error;
   if (std::filesystem::exists(RegistryIndexPath(store_root), error)) {
-    return Open(store_root);
+    auto writable = Open(store_root);
+    if (writable.ok() ||
+        !DatabaseFolderIsUnwritable(RegistryIndexPath(store_root))) {
+      return writable;
+    }
+    // A store on a read-only file system is still looked at.
+    RETURN_IF_ERROR(CheckRegistryIndexNotLost(store_root));
+    auto index = Index::OpenToRead(RegistryIndexPath(store_root));
+    if (!index.ok()) return writable.status();
+    return std::unique_ptr<Registry>(
+        new Registry(store_root, std::move(*index)));
   }
   // A lost index is refused here as Open refuses it; only a store with
   // no trace of one gets the empty stand-in.
