@@ -337,6 +337,37 @@ Result<PgResult> PgQuery(PGconn* connection, const std::string& sql,
   return result;
 }
 
+// The settings that change how values are written as text, pinned for
+// the snapshot's session as pg_dump pins them: otherwise a server's,
+// database's or role's defaults, PGOPTIONS or the URL's options= would
+// change the digest of the same rows (TimeZone moves timestamptz), or
+// give different rows one digest (extra_float_digits=0 writes
+// 0.30000000000000004 as 0.3). A SET in the session comes after all of
+// those, so it wins. Each value writes what a server with the default
+// settings writes, so snapshots taken under the defaults keep their
+// digests.
+constexpr char kPgOutputSettings[] =
+    "SET TimeZone = 'UTC'; "
+    "SET DateStyle = 'ISO, MDY'; "
+    "SET IntervalStyle = 'postgres'; "
+    // Above 0 is the shortest exact text from PostgreSQL 12 on (the
+    // default is 1); 3, unlike 1, is exact on older servers too.
+    "SET extra_float_digits = 3; "
+    "SET bytea_output = 'hex'; "
+    "SET client_encoding = 'UTF8'; "
+    // money is written with the locale's symbol and separators.
+    "SET lc_monetary = 'C'";
+
+Status PgPinOutputSettings(PGconn* connection, const TableSource& source) {
+  PgResult result(Libpq().exec(connection, kPgOutputSettings));
+  if (Libpq().result_status(result.get()) != PGRES_COMMAND_OK) {
+    return Status::Unavailable(source.display +
+                               ": cannot pin the output settings: " +
+                               PgError(connection));
+  }
+  return Status::Ok();
+}
+
 struct PgColumn {
   std::string name;
   std::string type;
@@ -443,6 +474,7 @@ Result<TableExport> ExportPostgresql(const TableSource& source,
     return Status::Unavailable(source.display + ": " +
                                PgError(connection.get()));
   }
+  RETURN_IF_ERROR(PgPinOutputSettings(connection.get(), source));
   std::vector<PgColumn> columns;
   std::string sql;
   if (!source.table.empty()) {
