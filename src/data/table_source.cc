@@ -47,7 +47,16 @@ Result<std::string> PercentDecode(std::string_view text) {
   return out;
 }
 
-// Takes table= and query= out of `query_string`, returning the rest.
+// The field that our key `key` fills, or null for a key of libpq's.
+std::string* OurField(std::string_view key, TableSource* source) {
+  if (key == "table") return &source->table;
+  if (key == "query") return &source->query;
+  if (key == "schema") return &source->schema;
+  return nullptr;
+}
+
+// Takes table=, schema= and query= out of `query_string`, returning the
+// rest.
 Result<std::string> TakeOurKeys(std::string_view query_string,
                                 TableSource* source) {
   std::string rest;
@@ -62,14 +71,13 @@ Result<std::string> TakeOurKeys(std::string_view query_string,
     std::string_view key = pair.substr(0, equals);
     std::string_view value =
         equals == std::string_view::npos ? "" : pair.substr(equals + 1);
-    if (key == "table" || key == "query") {
-      std::string& field = key == "table" ? source->table : source->query;
+    if (std::string* field = OurField(key, source)) {
       // A second one would silently win over the first.
-      if (!field.empty()) {
+      if (!field->empty()) {
         return Status::InvalidArgument("?" + std::string(key) +
                                        "= is given twice");
       }
-      ASSIGN_OR_RETURN(field, PercentDecode(value));
+      ASSIGN_OR_RETURN(*field, PercentDecode(value));
       continue;
     }
     rest += rest.empty() ? "" : "&";
@@ -375,17 +383,52 @@ struct PgColumn {
   int key_position = 0;  // 1-based position in the primary key, or 0.
 };
 
+// Finds the table named exactly `source.table`, case and spaces kept: in
+// `source.schema`, else in the first schema on the search_path that has
+// one, as an unqualified name in SQL is found. Returns its oid and sets
+// *relation to its quoted, schema-qualified name.
+Result<std::string> PgFindTable(PGconn* connection, const TableSource& source,
+                                std::string* relation) {
+  ASSIGN_OR_RETURN(
+      PgResult found,
+      PgQuery(connection,
+              // ::name would cut a name longer than the server's limit to
+              // fit; the text comparison keeps it from matching.
+              "SELECT c.oid, n.nspname FROM pg_class c "
+              "JOIN pg_namespace n ON n.oid = c.relnamespace "
+              "WHERE c.relname = $1::text::name AND c.relname::text = $1 "
+              "AND CASE WHEN $2::text = '' "
+              "THEN n.nspname = ANY (current_schemas(true)) "
+              "ELSE n.nspname::text = $2 END "
+              "ORDER BY array_position(current_schemas(true), n.nspname) "
+              "LIMIT 1",
+              {source.table, source.schema}, source));
+  if (Libpq().ntuples(found.get()) == 0) {
+    std::string message =
+        source.display + ": no table named '" + source.table + "'";
+    if (!source.schema.empty()) {
+      message += " in schema '" + source.schema + "'";
+    } else if (size_t dot = source.table.find('.');
+               dot != std::string::npos) {
+      // table=s.t used to name a schema, and is how SQL writes one.
+      message += " (the name is taken as it is; for table '" +
+                 source.table.substr(dot + 1) + "' in schema '" +
+                 source.table.substr(0, dot) + "', give ?schema=" +
+                 source.table.substr(0, dot) + "&table=" +
+                 source.table.substr(dot + 1) + ")";
+    }
+    return Status::NotFound(message);
+  }
+  *relation = QuoteIdentifier(Libpq().getvalue(found.get(), 0, 1)) + "." +
+              QuoteIdentifier(source.table);
+  return std::string(Libpq().getvalue(found.get(), 0, 0));
+}
+
 Result<std::vector<PgColumn>> PgTableColumns(PGconn* connection,
                                              const TableSource& source,
                                              std::string* relation) {
-  ASSIGN_OR_RETURN(PgResult found,
-                   PgQuery(connection, "SELECT to_regclass($1)::text",
-                           {source.table}, source));
-  if (Libpq().getisnull(found.get(), 0, 0)) {
-    return Status::NotFound(source.display + ": no table named '" +
-                            source.table + "'");
-  }
-  *relation = Libpq().getvalue(found.get(), 0, 0);
+  ASSIGN_OR_RETURN(std::string oid,
+                   PgFindTable(connection, source, relation));
   ASSIGN_OR_RETURN(
       PgResult rows,
       PgQuery(connection,
@@ -395,9 +438,9 @@ Result<std::vector<PgColumn>> PgTableColumns(PGconn* connection,
               "array_lower(i.indkey::int2[], 1) + 1, 0) "
               "FROM pg_attribute a LEFT JOIN pg_index i ON "
               "i.indrelid = a.attrelid AND i.indisprimary "
-              "WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND "
+              "WHERE a.attrelid = $1::oid AND a.attnum > 0 AND "
               "NOT a.attisdropped ORDER BY a.attnum",
-              {source.table}, source));
+              {oid}, source));
   std::vector<PgColumn> columns;
   for (int i = 0; i < Libpq().ntuples(rows.get()); ++i) {
     PgColumn column;
@@ -569,8 +612,19 @@ Result<TableSource> ParseTableUrl(std::string_view url) {
                                    "?query=SQL");
   }
 
+  if (!source.schema.empty() && source.table.empty()) {
+    return Status::InvalidArgument("'" + WithoutPassword(url) +
+                                   "': ?schema= goes with ?table=, not "
+                                   "?query=");
+  }
+
   if (base.starts_with("sqlite:")) {
     source.engine = TableEngine::kSqlite;
+    // One file is one schema; an attached one cannot be named.
+    if (!source.schema.empty()) {
+      return Status::InvalidArgument("'" + std::string(url) +
+                                     "': ?schema= is for PostgreSQL");
+    }
     std::string_view path = base.substr(7);
     if (path.starts_with("//")) path.remove_prefix(2);
     if (path.empty() || !rest.empty()) {

@@ -24,11 +24,13 @@ namespace lockstep::data {
 enum class TableEngine { kSqlite, kPostgresql };
 
 // A parsed `sqlite:///path.db?table=T` or `postgresql://...?table=T`
-// (either with `query=SQL` instead of `table=`).
+// (either with `query=SQL` instead of `table=`). Names are exact, not
+// SQL: `table=My Table` is the table "My Table".
 struct TableSource {
   TableEngine engine = TableEngine::kSqlite;
   std::string location;  // SQLite file path, or libpq URL without our keys.
   std::string table;
+  std::string schema;    // PostgreSQL only; empty: the search_path decides.
   std::string query;
   std::string display;   // The URL as recorded: any password removed.
 };

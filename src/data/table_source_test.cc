@@ -44,6 +44,26 @@ TEST(TableSourceTest, ParsesUrlsAndHidesPasswords) {
   EXPECT_TRUE(ParseTableUrl("mysql://x?table=t").status().IsInvalidArgument());
 }
 
+TEST(TableSourceTest, TakesTheSchemaApartFromTheTable) {
+  auto pg = ParseTableUrl(
+      "postgresql://u@h/db?schema=My%20Schema&sslmode=disable&table=a.b");
+  ASSERT_TRUE(pg.ok());
+  EXPECT_EQ(pg->schema, "My Schema");
+  EXPECT_EQ(pg->table, "a.b");  // A dot is part of the name.
+  EXPECT_EQ(pg->location, "postgresql://u@h/db?sslmode=disable");
+
+  EXPECT_TRUE(ParseTableUrl("sqlite:///x.db?schema=main&table=t")
+                  .status()
+                  .IsInvalidArgument());
+  EXPECT_TRUE(ParseTableUrl("postgresql://h/db?schema=s&query=SELECT%201")
+                  .status()
+                  .IsInvalidArgument());
+  EXPECT_EQ(ParseTableUrl("postgresql://h/db?schema=s&schema=t&table=x")
+                .status()
+                .message(),
+            "?schema= is given twice");
+}
+
 TEST(TableSourceTest, QuotesOnlyWhenNeeded) {
   std::string out;
   AppendCsvField(&out, "plain", false);

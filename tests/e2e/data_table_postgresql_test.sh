@@ -76,4 +76,41 @@ expect_eq "$(snapshot fl table=f)" "$(digest_of f-three.csv)" \
 psql -qX "$URL" -c "ALTER DATABASE dat RESET ALL" \
   -c "ALTER ROLE postgres IN DATABASE dat RESET ALL"
 
+# ---- 2. ?table= is the exact name; ?schema= names a schema ----
+psql -qX "$DB" <<'SQL'
+CREATE TABLE "my table" (a int); INSERT INTO "my table" VALUES (1);
+CREATE TABLE "MixedCase" (a int); INSERT INTO "MixedCase" VALUES (2);
+CREATE TABLE mixedcase (a int); INSERT INTO mixedcase VALUES (3);
+CREATE TABLE "dotted.name" (a int); INSERT INTO "dotted.name" VALUES (4);
+CREATE TABLE t (a int); INSERT INTO t VALUES (5);
+CREATE SCHEMA "Other Schema";
+CREATE TABLE "Other Schema".t (a int); INSERT INTO "Other Schema".t VALUES (6);
+SQL
+for value in 1 2 3 4 5 6; do printf 'a\n%s\n' $value > a$value.csv; done
+expect_eq "$(snapshot n 'table=my%20table')" "$(digest_of a1.csv)" \
+  "a name with a space"
+expect_eq "$(snapshot n table=MixedCase)" "$(digest_of a2.csv)" \
+  "a mixed-case name"
+expect_eq "$(snapshot n table=mixedcase)" "$(digest_of a3.csv)" \
+  "a lower-case name"
+expect_eq "$(snapshot n table=dotted.name)" "$(digest_of a4.csv)" \
+  "a name with a dot"
+expect_eq "$(snapshot n table=t)" "$(digest_of a5.csv)" \
+  "an unqualified name, found on the search_path"
+expect_eq "$(snapshot n 'schema=Other%20Schema&table=t')" \
+  "$(digest_of a6.csv)" "a table in a named schema"
+expect_eq "$(snapshot n 'schema=public&table=t')" "$(digest_of a5.csv)" \
+  "schema=public"
+# A table that does not exist is still exit 2; a dotted name says how to
+# name a schema.
+expect_exit 2 $LOCKSTEP data snapshot "$DB?table=Other%20Schema.t" --name n
+expect_contains stderr.txt "give ?schema=Other Schema&table=t"
+expect_exit 2 $LOCKSTEP data snapshot "$DB?table=%22MixedCase%22" --name n
+expect_exit 2 $LOCKSTEP data snapshot "$DB?table=MIXEDCASE" --name n
+expect_exit 2 $LOCKSTEP data snapshot "$DB?schema=nosuch&table=t" --name n
+expect_contains stderr.txt "no table named 't' in schema 'nosuch'"
+expect_exit 2 $LOCKSTEP data snapshot "$DB?table=missing" --name n
+expect_exit 3 $LOCKSTEP data snapshot "$DB?schema=public&query=SELECT%201" \
+  --name n
+
 echo "data_table_postgresql_test: ok"
