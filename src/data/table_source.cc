@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <memory>
 
 #include "metadata/libpq_api.h"
@@ -380,6 +381,9 @@ struct PgColumn {
   std::string name;
   std::string type;
   bool collatable = false;
+  // The type has no default ordering (json, point, xml): ordered by its
+  // text instead.
+  bool ordered_as_text = false;
   int key_position = 0;  // 1-based position in the primary key, or 0.
 };
 
@@ -481,7 +485,8 @@ Result<std::vector<PgColumn>> PgQueryColumns(PGconn* connection,
 }
 
 // The ordered SELECT: primary key order, else every column; text compares
-// byte-wise (COLLATE "C") so the order does not depend on the locale.
+// byte-wise (COLLATE "C") so the order does not depend on the locale, and
+// so does the text form a column without an ordering is ordered by.
 std::string PgSelect(const std::vector<PgColumn>& columns,
                      const std::string& from) {
   std::string list, order;
@@ -497,7 +502,9 @@ std::string PgSelect(const std::vector<PgColumn>& columns,
   }
   auto add_order = [&](const PgColumn& column) {
     order += (order.empty() ? "" : ", ") + QuoteIdentifier(column.name) +
-             (column.collatable ? " COLLATE \"C\"" : "");
+             (column.ordered_as_text ? "::text COLLATE \"C\""
+              : column.collatable    ? " COLLATE \"C\""
+                                     : "");
   };
   for (const PgColumn* column : key) {
     if (column != nullptr) add_order(*column);
@@ -507,6 +514,48 @@ std::string PgSelect(const std::vector<PgColumn>& columns,
   }
   return "SELECT " + list + " FROM " + from +
          (order.empty() ? "" : " ORDER BY " + order);
+}
+
+// Whether the server can run `select` (LIMIT 0 reads no row): false
+// when it finds no ordering for a type (SQLSTATE 42883), an error for
+// any other failure.
+Result<bool> PgCanOrder(PGconn* connection, const std::string& select,
+                        const TableSource& source) {
+  PgResult result(Libpq().exec(connection, (select + " LIMIT 0").c_str()));
+  if (Libpq().result_status(result.get()) == PGRES_TUPLES_OK) return true;
+  const char* state =
+      Libpq().result_error_field(result.get(), PG_DIAG_SQLSTATE);
+  if (state != nullptr && std::string_view(state) == "42883") return false;
+  return Status::InvalidArgument(source.display + ": " +
+                                 PgError(connection));
+}
+
+// Marks the columns to order by their text. Only the server knows which
+// types it can sort (an array or a domain sorts as what it holds), so it
+// is asked: the whole SELECT first, which is all a table that sorts
+// costs, then one column of each type.
+Status PgMarkUnordered(PGconn* connection, const std::string& from,
+                       std::vector<PgColumn>* columns,
+                       const TableSource& source) {
+  ASSIGN_OR_RETURN(bool orders,
+                   PgCanOrder(connection, PgSelect(*columns, from), source));
+  if (orders) return Status::Ok();
+  std::map<std::string, bool> type_orders;
+  for (PgColumn& column : *columns) {
+    auto known = type_orders.find(column.type);
+    if (known != type_orders.end() && !column.type.empty()) {
+      column.ordered_as_text = !known->second;
+      continue;
+    }
+    ASSIGN_OR_RETURN(orders,
+                     PgCanOrder(connection,
+                                "SELECT " + QuoteIdentifier(column.name) +
+                                    " FROM " + from + " ORDER BY 1",
+                                source));
+    type_orders[column.type] = orders;
+    column.ordered_as_text = !orders;
+  }
+  return Status::Ok();
 }
 
 Result<TableExport> ExportPostgresql(const TableSource& source,
@@ -519,16 +568,16 @@ Result<TableExport> ExportPostgresql(const TableSource& source,
   }
   RETURN_IF_ERROR(PgPinOutputSettings(connection.get(), source));
   std::vector<PgColumn> columns;
-  std::string sql;
+  std::string from;
   if (!source.table.empty()) {
-    std::string relation;
-    ASSIGN_OR_RETURN(columns,
-                     PgTableColumns(connection.get(), source, &relation));
-    sql = PgSelect(columns, relation);
+    ASSIGN_OR_RETURN(columns, PgTableColumns(connection.get(), source, &from));
   } else {
     ASSIGN_OR_RETURN(columns, PgQueryColumns(connection.get(), source));
-    sql = PgSelect(columns, "(" + source.query + ") AS lockstep_query");
+    from = "(" + source.query + ") AS lockstep_query";
   }
+  RETURN_IF_ERROR(
+      PgMarkUnordered(connection.get(), from, &columns, source));
+  std::string sql = PgSelect(columns, from);
 
   TableExport result;
   for (const PgColumn& column : columns) {

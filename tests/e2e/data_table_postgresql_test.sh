@@ -113,4 +113,28 @@ expect_exit 2 $LOCKSTEP data snapshot "$DB?table=missing" --name n
 expect_exit 3 $LOCKSTEP data snapshot "$DB?schema=public&query=SELECT%201" \
   --name n
 
+# ---- 3. Types without an ordering sort by their text ----
+psql -qX "$DB" <<'SQL'
+CREATE TABLE j (a int, doc json, p point, x xml, arr json[]);
+INSERT INTO j VALUES
+  (1, '{"b":1}', '(1,2)', '<b/>', ARRAY['1'::json]),
+  (1, '{"a":1}', '(0,0)', '<a/>', NULL),
+  (0, NULL, NULL, NULL, NULL),
+  (1, '{"a":1}', '(-1,5)', '<c/>', ARRAY['2'::json]);
+CREATE TABLE plain (n int, s text);
+INSERT INTO plain VALUES (2, 'b'), (1, 'z'), (2, 'B'), (10, 'a'), (2, NULL);
+SQL
+# "(" then "-" (0x2d) sorts before "(" then "0" (0x30); NULLs last.
+printf '%s\n' 'a,doc,p,x,arr' '0,,,,' \
+  '1,"{""a"":1}","(-1,5)",<c/>,{2}' '1,"{""a"":1}","(0,0)",<a/>,' \
+  '1,"{""b"":1}","(1,2)",<b/>,{1}' > j.csv
+expect_eq "$(snapshot j table=j)" "$(digest_of j.csv)" "json, point, xml"
+printf '%s\n' doc '"{""a"":1}"' '"{""a"":1}"' '"{""b"":1}"' '""' > jq.csv
+expect_eq "$(snapshot jq 'query=SELECT%20doc%20FROM%20j')" \
+  "$(digest_of jq.csv)" "a json query column"
+# A table that sorted before is read in the same order as before, so
+# its digest is unchanged: by all columns, text byte-wise, NULLs last.
+printf '%s\n' n,s 1,z 2,B 2,b 2, 10,a > plain.csv
+expect_eq "$(snapshot plain table=plain)" "$(digest_of plain.csv)" \
+  "a table of ints and text"
 echo "data_table_postgresql_test: ok"
