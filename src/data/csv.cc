@@ -415,6 +415,18 @@ std::vector<std::string> InferColumnTypes(std::string_view sample,
   return types;
 }
 
+Status CheckDistinctColumns(const CsvRecord& header,
+                            std::string_view source) {
+  std::set<std::string_view> seen;
+  for (std::string_view name : header.fields) {
+    if (!seen.insert(name).second) {
+      return Status::InvalidArgument(fmt::format(
+          "{}:{}: duplicate column name '{}'", source, header.line, name));
+    }
+  }
+  return Status::Ok();
+}
+
 Result<CsvTable> ParseCsv(std::string_view text, std::string_view source) {
   CsvReader reader(text, std::string(source));
   CsvRecord record;
@@ -425,13 +437,7 @@ Result<CsvTable> ParseCsv(std::string_view text, std::string_view source) {
     return Status::InvalidArgument(
         fmt::format("{}: empty CSV (no header record)", source));
   }
-  std::set<std::string_view> seen;
-  for (std::string_view name : record.fields) {
-    if (!seen.insert(name).second) {
-      return Status::InvalidArgument(fmt::format(
-          "{}:{}: duplicate column name '{}'", source, record.line, name));
-    }
-  }
+  RETURN_IF_ERROR(CheckDistinctColumns(record, source));
   table.columns.assign(record.fields.begin(), record.fields.end());
 
   for (;;) {

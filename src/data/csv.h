@@ -99,6 +99,13 @@ class CsvReader {
   std::deque<std::string> scratch_;  // Stable addresses for the views.
 };
 
+// OK when the names in `header` (a CSV's first record, read from
+// `source`) are distinct; else InvalidArgument naming the source, the
+// header's line and the first name repeated. Every reader that finds
+// columns by name needs this: with a name twice, one of the columns
+// would be read as the other.
+Status CheckDistinctColumns(const CsvRecord& header, std::string_view source);
+
 // A whole CSV file: column names and rows of field text.
 struct CsvTable {
   std::vector<std::string> columns;

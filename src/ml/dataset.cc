@@ -78,11 +78,14 @@ Result<Dataset> LoadDataset(const std::filesystem::path& path,
   CsvReader reader(file.bytes(), source);
   CsvRecord record;
 
-  // The header fixes the label's position and the feature names.
+  // The header fixes the label's position and the feature names. Names
+  // must be distinct, as for `ml split`: a second label column was read
+  // as a feature that had no name (found by a tester: a crash).
   ASSIGN_OR_RETURN(bool has_header, reader.Next(&record));
   if (!has_header) {
     return Status::InvalidArgument(source + ": empty CSV (no header record)");
   }
+  RETURN_IF_ERROR(data::CheckDistinctColumns(record, source));
   Dataset dataset;
   size_t label_index = record.fields.size();
   for (size_t i = 0; i < record.fields.size(); ++i) {
@@ -95,6 +98,11 @@ Result<Dataset> LoadDataset(const std::filesystem::path& path,
   if (label_index == record.fields.size()) {
     return Status::InvalidArgument(fmt::format(
         "{}: no label column named '{}'", source, options.label_column));
+  }
+  if (dataset.feature_names.empty()) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: no feature columns, only the label '{}'", source,
+        options.label_column));
   }
   const size_t width = record.fields.size();
   dataset.features.reserve(file.bytes().size() / 8);

@@ -34,7 +34,9 @@ struct Dataset {
   size_t columns() const { return feature_names.size(); }
 };
 
-// Reads the CSV at `path`. Errors name the file, line and column: a
+// Reads the CSV at `path`. InvalidArgument for a header without the
+// label column, with no other column, or with a name twice (the message
+// `ml split` gives). Errors in the rows name the file, line and column: a
 // non-numeric or non-finite feature cell, an empty label, more than two
 // label values, or a positive label that cannot be determined.
 Result<Dataset> LoadDataset(const std::filesystem::path& path,

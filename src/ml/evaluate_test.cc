@@ -132,5 +132,40 @@ TEST(EvaluateTest, BreastCancerPipelineIsGoodAndByteIdentical) {
   RemoveAllQuietly(*dir);
 }
 
+// Found by a tester: a test CSV with its label column twice printed
+// heap bytes as a column name. A repeated name is refused before any row
+// is read, with `ml split`'s message.
+TEST(EvaluateTest, RepeatedColumnNamesAreRefused) {
+  Result<std::filesystem::path> dir =
+      MakeTempDirectory(std::filesystem::temp_directory_path(), "eval");
+  ASSERT_TRUE(dir.ok());
+  const std::filesystem::path train = *dir / "train.csv";
+  ASSERT_TRUE(WriteFileAtomically(
+                  train, "x,diagnosis\n1,M\n3,B\n2,M\n4,B\n")
+                  .ok());
+  Result<Dataset> data = LoadDataset(train, {"diagnosis", "M"});
+  ASSERT_TRUE(data.ok()) << data.status().ToString();
+  Result<std::string> model =
+      TrainModel(*data, "diagnosis", {{"n_estimators", "2"}});
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
+  ASSERT_TRUE(WriteFileAtomically(*dir / "model.json", *model).ok());
+
+  const std::pair<std::string, std::string> cases[] = {
+      {"x,diagnosis,diagnosis\n1,M,B\n3,B,M\n", "diagnosis"},
+      {"x,x,diagnosis\n1,2,M\n3,4,B\n", "x"},
+  };
+  for (const auto& [text, repeated] : cases) {
+    const std::filesystem::path test = *dir / "test.csv";
+    ASSERT_TRUE(WriteFileAtomically(test, text).ok());
+    Result<Evaluation> evaluation = EvaluateModel(*dir / "model.json", test,
+                                                  {});
+    ASSERT_FALSE(evaluation.ok()) << text;
+    EXPECT_TRUE(evaluation.status().IsInvalidArgument());
+    EXPECT_EQ(evaluation.status().message(),
+              test.string() + ":1: duplicate column name '" + repeated + "'");
+  }
+  RemoveAllQuietly(*dir);
+}
+
 }  // namespace
 }  // namespace lockstep::ml

@@ -90,6 +90,57 @@ TEST_F(TrainTest, BadCellsNameFileLineAndColumn) {
   EXPECT_FALSE(LoadDataset(third, {"nope", "x"}).ok());
 }
 
+// Found by a tester: a label column named twice crashed `ml train` (the
+// first copy was read as a feature past the end of the names), and a
+// feature named twice was trained on. Both get `ml split`'s message.
+TEST_F(TrainTest, RepeatedColumnNamesAreRefused) {
+  auto label = Write("duplab.csv", "x,diagnosis,diagnosis\n1,M,B\n3,B,M\n");
+  Result<Dataset> data = LoadDataset(label, {"diagnosis", "M"});
+  ASSERT_FALSE(data.ok());
+  EXPECT_TRUE(data.status().IsInvalidArgument());
+  EXPECT_EQ(data.status().message(),
+            label.string() + ":1: duplicate column name 'diagnosis'");
+
+  auto feature = Write("dupfeat.csv", "x,x,diagnosis\n1,2,M\n3,4,B\n");
+  data = LoadDataset(feature, {"diagnosis", "M"});
+  ASSERT_FALSE(data.ok());
+  EXPECT_EQ(data.status().message(),
+            feature.string() + ":1: duplicate column name 'x'");
+
+  // The header's line, after blank lines.
+  auto later = Write("later.csv", "\n\nx,y,x\n1,0,2\n");
+  EXPECT_EQ(LoadDataset(later, {"y", ""}).status().message(),
+            later.string() + ":3: duplicate column name 'x'");
+}
+
+TEST_F(TrainTest, OtherMalformedHeaders) {
+  auto only_label = Write("only.csv", "diagnosis\nM\nB\n");
+  EXPECT_EQ(LoadDataset(only_label, {"diagnosis", "M"}).status().message(),
+            only_label.string() +
+                ": no feature columns, only the label 'diagnosis'");
+
+  auto absent = Write("absent.csv", "x,y\n1,M\n");
+  EXPECT_EQ(LoadDataset(absent, {"diagnosis", "M"}).status().message(),
+            absent.string() + ": no label column named 'diagnosis'");
+
+  auto short_header = Write("short.csv", "x,diagnosis\n1,M,5\n");
+  EXPECT_EQ(
+      LoadDataset(short_header, {"diagnosis", "M"}).status().message(),
+      short_header.string() + ":2: expected 2 fields as in the header, "
+                              "found 3");
+
+  // An empty name is a name like any other (`ml split` keeps it too); a
+  // bad cell under it is reported with it, not with a neighbour's.
+  auto unnamed = Write("unnamed.csv", "diagnosis,,z\nM,1,2\nB,q,4\n");
+  Result<Dataset> data = LoadDataset(unnamed, {"diagnosis", "M"});
+  ASSERT_FALSE(data.ok());
+  EXPECT_EQ(data.status().message(),
+            unnamed.string() + ":3: column '': not a finite number: 'q'");
+  auto two_unnamed = Write("two.csv", ",diagnosis,\n1,M,2\n");
+  EXPECT_EQ(LoadDataset(two_unnamed, {"diagnosis", "M"}).status().message(),
+            two_unnamed.string() + ":1: duplicate column name ''");
+}
+
 TEST_F(TrainTest, ModelBytesAreDeterministicAcrossRunsAndThreads) {
   Result<Dataset> data = LoadDataset(BreastCancerPath(), {"diagnosis", "M"});
   ASSERT_TRUE(data.ok());

@@ -56,6 +56,26 @@ expect_contains stderr.txt \
   "bad.csv:3: column 'mean_radius': not a finite number: 'oops'"
 [[ ! -e m.json ]] || fail "a failed train left a model behind"
 
+# Found by a tester: a label column named twice crashed train (SIGSEGV)
+# and made evaluate print heap bytes as a column name; a feature named
+# twice was trained on. All three commands give split's message.
+printf 'x,diagnosis,diagnosis\n1,M,B\n3,B,M\n' >duplab.csv
+printf 'x,x,diagnosis\n1,2,M\n3,4,B\n' >dupfeat.csv
+for pair in duplab.csv:diagnosis dupfeat.csv:x; do
+  file=${pair%%:*}
+  message="lockstep: error: $file:1: duplicate column name '${pair#*:}'"
+  expect_exit 3 "$LOCKSTEP" ml split --input "$file" --label diagnosis \
+    --train tr.csv --test te.csv
+  expect_contains stderr.txt "$message"
+  expect_exit 3 "$LOCKSTEP" ml train --train "$file" --label diagnosis \
+    --positive-label M --model m.json
+  expect_contains stderr.txt "$message"
+  expect_exit 3 "$LOCKSTEP" ml evaluate --model one/model.json \
+    --test "$file" --metrics m.json
+  expect_contains stderr.txt "$message"
+done
+[[ ! -e m.json && ! -e tr.csv ]] || fail "a refused command wrote a file"
+
 # --json summaries parse.
 "$LOCKSTEP" ml evaluate --model one/model.json --test one/test.csv \
   --metrics again.json --json >summary.json
