@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
+#include <cstring>
 #include <set>
 
 #include "core/files.h"
@@ -226,13 +228,29 @@ std::vector<std::string> SandboxArgv(const StepInvocation& invocation,
   return argv;
 }
 
+// How the step's process ended. In the sandbox bubblewrap, the step's
+// PID 1, exits 128 + N when signal N killed the step (as a shell does),
+// so such a code is named as the signal it stands for; a tester saw only
+// "exit code 139" for a step that crashed.
+std::string DescribeEnd(const ProcessOutcome& process, bool sandboxed) {
+  const int signal = process.exit_code - 128;
+  if (!sandboxed || process.term_signal != 0 || process.timed_out ||
+      process.cancelled || signal <= 0 || signal >= NSIG) {
+    return process.Describe();
+  }
+  return "killed by signal " + std::to_string(signal) + " (" +
+         strsignal(signal) + "), which the sandbox reports as exit code " +
+         std::to_string(process.exit_code);
+}
+
 // Adds what a person needs to know to a failure: the last lines of stderr
 // and a hint when the sandbox's rules are the likely cause.
 std::string DescribeFailure(const StepOutcome& outcome,
                             const std::string& stderr_text,
                             SandboxMode sandbox) {
-  std::string message = "the step failed: " + outcome.process.Describe();
   bool sandboxed = sandbox == SandboxMode::kBubblewrap;
+  std::string message =
+      "the step failed: " + DescribeEnd(outcome.process, sandboxed);
   if (sandboxed && (stderr_text.find("Network is unreachable") !=
                         std::string::npos ||
                     stderr_text.find("Temporary failure in name resolution") !=

@@ -132,6 +132,28 @@ YAML
 expect_exit 1 "$LOCKSTEP" run net.yaml
 expect_contains stderr.txt "network"
 
+# Found by a tester: a step that crashed in the sandbox was reported as
+# "exit code 139", since bubblewrap (the step's PID 1) exits 128 + N for
+# a child killed by signal N. The failure names the signal, as it does
+# without the sandbox.
+cat >crash.yaml <<'YAML'
+pipeline: crash
+steps:
+  a:
+    run: [sh, -c, 'ulimit -c 0; kill -SEGV $$']
+    cache: false
+YAML
+expect_exit 1 "$LOCKSTEP" run crash.yaml
+expect_contains stderr.txt "step a: the step failed: killed by signal 11 \
+(Segmentation fault), which the sandbox reports as exit code 139"
+expect_exit 1 "$LOCKSTEP" run crash.yaml --sandbox none
+expect_contains stderr.txt \
+  "step a: the step failed: killed by signal 11 (Segmentation fault)"
+# A code above 128 outside the sandbox is the step's own.
+sed 's/kill -SEGV \$\$/exit 139/' crash.yaml >exit139.yaml
+expect_exit 1 "$LOCKSTEP" run exit139.yaml --sandbox none
+expect_contains stderr.txt "step a: the step failed: exit code 139"
+
 # Found by a tester: with --sandbox none a background job a step left
 # behind kept writing into its output after the store adopted it,
 # corrupting the blob. What the step leaves in its process group is
