@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -86,25 +87,33 @@ void Progress::Finish() {
   ClearProgressLine();
 }
 
+// A bar of how much of the total is done, or nothing while the total is
+// not known (a count alone then, not "N/0").
+std::string Progress::Meter(uint64_t done) const {
+  if (total_ == 0) return "";
+  constexpr uint64_t kWidth = 30;
+  uint64_t filled = kWidth * std::min(done, total_) / total_;
+  return "[" + std::string(filled, '=') + std::string(kWidth - filled, ' ') +
+         "] ";
+}
+
 void Progress::Draw() {
   if (finished_ || !enabled_) {
     return;
   }
-  // Redrawing more than ten times a second only costs time.
+  // Redrawing more than ten times a second only costs time; the last
+  // step of a known total is always shown. With no total (0: not known
+  // yet) every Advance was drawn: 3,000 frames for 3,000 small files.
   int64_t now = NowUnixMillis();
   uint64_t done = done_.load(std::memory_order_relaxed);
-  if (now - last_draw_millis_ < 100 && done < total_) {
+  bool complete = total_ != 0 && done >= total_;
+  if (now - last_draw_millis_ < 100 && !complete) {
     return;
   }
   last_draw_millis_ = now;
 
-  constexpr int kWidth = 30;
-  int filled = total_ == 0 ? 0
-                           : static_cast<int>(kWidth * std::min(done, total_) /
-                                              total_);
-  std::string block = label_ + " [" + std::string(filled, '=') +
-                      std::string(kWidth - filled, ' ') + "] " +
-                      std::to_string(done) + "/" + std::to_string(total_) +
+  std::string block = label_ + " " + Meter(done) + std::to_string(done) +
+                      (total_ == 0 ? "" : "/" + std::to_string(total_)) +
                       (unit_.empty() ? "" : " " + unit_);
   for (const std::string& line : lines_) {
     block += "\n  " + line.substr(0, 76);

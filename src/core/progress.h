@@ -42,6 +42,7 @@ class Progress {
 
  private:
   void Draw();
+  std::string Meter(uint64_t done) const;
 
   // Settled when made: without a terminal, or with --quiet, Advance is
   // one atomic add (a snapshot advances once per file on every core).
