@@ -104,7 +104,15 @@ Result<std::string> ManifestOf(const std::string& target,
   if (std::filesystem::exists(target, error) || opened == nullptr) {
     return target;
   }
-  ASSIGN_OR_RETURN(metadata::Run run, opened->metadata->GetRun(target));
+  Result<metadata::Run> found = opened->metadata->GetRun(target);
+  // A run id has no '/' and no ".json": a missing manifest file was
+  // reported as "no run ./nosuch.json" (found by a tester).
+  bool path_like = target.find('/') != std::string::npos ||
+                   target.ends_with(".json");
+  if (!found.ok() && found.status().IsNotFound() && path_like) {
+    return Status::NotFound(target + ": no such manifest file");
+  }
+  ASSIGN_OR_RETURN(metadata::Run run, std::move(found));
   if (run.manifest_path.empty()) {
     return Status::NotFound("run " + target + " has no manifest");
   }

@@ -73,4 +73,12 @@ expect_exit 2 "$LOCKSTEP" reproduce named-manifest.json --json
 expect_eq "$(json stdout.txt 'd["missing"][0]')" \
   "input d (snapshot:rows@1, $digest) is not in the store; pull it with \`lockstep pull\` or snapshot the original data again" \
   "named snapshot input's remedy"
+
+# A manifest file that is not there, named as a path, is said to be
+# missing; it was reported as "no run ./nosuch.json".
+for target in ./nosuch.json nosuch.json /nowhere/manifest.json; do
+  expect_exit 2 "$LOCKSTEP" reproduce "$target"
+  expect_eq "$(cat stderr.txt)" \
+    "lockstep: error: $target: no such manifest file" "reproduce $target"
+done
 echo "reproduce missing snapshot: ok"
