@@ -23,6 +23,15 @@ std::string PolicyName(pipeline::ReproducePolicy policy) {
   return "exact";
 }
 
+// An output's digest; null for one the step never made (it was skipped,
+// failed or cancelled).
+Json DigestOrNull(const std::map<std::string, Digest>& outputs,
+                  const std::string& name) {
+  auto digest = outputs.find(name);
+  return digest == outputs.end() ? Json(nullptr)
+                                 : Json(digest->second.ToString());
+}
+
 Json StepEntry(const pipeline::StepReport& step) {
   Json outputs = Json::object();
   for (const pipeline::OutputSpec& output : step.output_specs) {
@@ -31,10 +40,7 @@ Json StepEntry(const pipeline::StepReport& step) {
     if (output.reproduce == pipeline::ReproducePolicy::kTolerance) {
       entry["tolerance"] = output.tolerance;
     }
-    auto digest = step.outputs.find(output.name);
-    entry["digest"] = digest == step.outputs.end()
-                          ? Json(nullptr)
-                          : Json(digest->second.ToString());
+    entry["digest"] = DigestOrNull(step.outputs, output.name);
     if (step.folder_outputs.contains(output.name)) {
       // A reproducible tar: reproduce lists the files that differ.
       entry["folder"] = true;
@@ -42,11 +48,17 @@ Json StepEntry(const pipeline::StepReport& step) {
     outputs[output.name] = entry;
   }
   if (step.component == "lockstep/data-snapshot") {
+    // Null, as for any output, when the step was skipped, failed or
+    // cancelled before it took the snapshot (found by a tester: an
+    // early Ctrl-C ended the run in "internal: map::at", no manifest).
     outputs["dataset"] = {{"type", "Dataset"}, {"reproduce", "exact"},
-                          {"digest", step.outputs.at("dataset").ToString()}};
+                          {"digest", DigestOrNull(step.outputs, "dataset")}};
   }
 
   Json inputs = Json::object();
+  // The runner resolves an input's digest and its source together
+  // (Runner::ResolveInputs), whatever the step's state: every input
+  // here has its source.
   for (const auto& [name, digest] : step.invocation.inputs) {
     inputs[name] = {{"digest", digest.ToString()},
                     {"from", step.input_sources.at(name)}};
@@ -68,8 +80,10 @@ Json StepEntry(const pipeline::StepReport& step) {
   if (!step.produced_by_run.empty()) {
     entry["produced_by_run"] = step.produced_by_run;
   }
-  if (step.component == "lockstep/data-snapshot") {
-    entry["source"] = step.input_sources.at("source");
+  auto source = step.input_sources.find("source");
+  if (step.component == "lockstep/data-snapshot" &&
+      source != step.input_sources.end()) {
+    entry["source"] = source->second;
   }
   return entry;
 }

@@ -34,5 +34,28 @@ TEST(SealManifestTest, EqualsCanonicalFormOfTheWholeDocument) {
             CanonicalDigest(manifest["steps"])->ToString());
 }
 
+// A data-snapshot step cancelled (or skipped) before it took its snapshot
+// has no dataset and no source: the manifest records a null digest.
+// Found by a tester: an early Ctrl-C threw std::out_of_range here.
+TEST(BuildManifestTest, SnapshotStepThatNeverRanHasNullDataset) {
+  pipeline::PipelineSpec spec;
+  spec.name = "p";
+  pipeline::RunReport report;
+  report.run_id = "r1";
+  report.status = "cancelled";
+  pipeline::StepReport step;
+  step.name = "snap";
+  step.component = "lockstep/data-snapshot";
+  step.state = "cancelled";
+  step.message = "cancelled";
+  report.steps.push_back(step);
+  Result<Json> manifest = BuildManifest(spec, report, ManifestContext());
+  ASSERT_TRUE(manifest.ok()) << manifest.status().message();
+  const Json& entry = (*manifest)["steps"][0];
+  EXPECT_EQ(entry["state"], "cancelled");
+  EXPECT_TRUE(entry["outputs"]["dataset"]["digest"].is_null());
+  EXPECT_FALSE(entry.contains("source"));
+}
+
 }  // namespace
 }  // namespace lockstep::manifest

@@ -75,7 +75,20 @@ class Reproducer {
 
 StepVerdict Reproducer::CheckSnapshot(const Json& step) {
   StepVerdict verdict{step["name"], "identical", "", {}};
-  std::string digest_text = step["outputs"]["dataset"]["digest"];
+  Json recorded = step.value(Json::json_pointer("/outputs/dataset/digest"),
+                             Json());
+  if (!recorded.is_string()) {
+    // Skipped, failed or cancelled before it took the snapshot (its
+    // digest is null): there is nothing to check, as for a command step.
+    std::string state = step.value("state", std::string("skipped"));
+    bool ended = state == "failed" || state == "cancelled";
+    verdict.status = ended ? state : "skipped";
+    verdict.note = ended ? "the original step " + state
+                         : step.value("message", std::string("skipped"));
+    verdict.note += "; nothing to compare";
+    return verdict;
+  }
+  std::string digest_text = recorded;
   Result<Digest> digest = Digest::Parse(digest_text);
   std::string label;
   uint64_t recorded_size = 0;
