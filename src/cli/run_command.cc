@@ -24,6 +24,7 @@
 #include "metadata/compare.h"
 #include "pipeline/params.h"
 #include "pipeline/runner.h"
+#include "pipeline/snapshot_step.h"
 #include "pipeline/spec.h"
 
 namespace lockstep::cli {
@@ -294,6 +295,11 @@ int RunPipeline(const GlobalOptions& globals, const RunFlags& flags) {
   options.keep_work = flags.keep_work;
   options.resume_run = flags.resume;
   options.allow_tags = flags.allow_tags;
+  // A missing data file is bad input too: refused here rather than at
+  // its step, after earlier steps minted snapshots (found by a tester).
+  if (Status sources = pipeline::CheckSnapshotSources(*spec); !sources.ok()) {
+    return ReportError(sources);
+  }
 
   Result<OpenedStore> opened = OpenStoreAndMetadata(
       globals, store::CreateIfMissing::kYes);

@@ -184,6 +184,8 @@ class RunState {
   std::string UnfinishedSteps(const std::vector<size_t>& order) const;
   // Decides a step that is ready: skip, restore from cache, or launch.
   Status Decide(size_t index);
+  // Decide, failing the step on an error of its own (see there).
+  Status DecideOrFail(size_t index);
   Result<std::string> SkipReason(size_t index);
   Status PrepareInvocation(size_t index, int iteration = -1);
   Status ResolveInputs(const StepSpec& step, StepReport* report);
@@ -1165,8 +1167,11 @@ Status RunState::RecordExecution(size_t index, ExecutionState state,
     if (input.kind == InputSpec::Kind::kStepOutput && !input.step.empty()) {
       AddProducedInput({index_of_.at(input.step), -1}, input.output,
                        input.name, &record);
-    } else if (input.kind == InputSpec::Kind::kSnapshot) {
-      std::string source = report.input_sources[input.name];
+    } else if (input.kind == InputSpec::Kind::kSnapshot &&
+               report.input_sources.contains(input.name)) {
+      // Absent when the step failed resolving its inputs (the snapshot
+      // is missing): nothing to link.
+      const std::string& source = report.input_sources.at(input.name);
       size_t at = source.rfind('@');
       Result<metadata::Snapshot> snapshot = metadata_->GetSnapshot(
           source.substr(9, at - 9), std::stoll(source.substr(at + 1)));
@@ -1421,6 +1426,27 @@ Status RunState::Decide(size_t index) {
     return Status::Ok();
   }
   Launch(index);
+  return Status::Ok();
+}
+
+// A step Lockstep could not start once the run was recorded (its
+// snapshot's source deleted meanwhile, an input snapshot removed by gc,
+// a code file gone) ended the run on the spot, with no manifest and no
+// summary (found by a tester). Now the step fails with the error, and
+// the run goes on to its finally: steps and its manifest, as after a
+// step Lockstep could not run (Complete); `run` exits with the error's
+// code. A for_each: step that fails once some iterations are decided,
+// or an error recording the failure, still ends the run here.
+Status RunState::DecideOrFail(size_t index) {
+  Status decided = Decide(index);
+  if (decided.ok() || done_[index] || launched_[index]) {
+    return decided;
+  }
+  StepReport& report = steps_[index];
+  report.message = decided.message();
+  KeepFirstError(decided, "step " + report.name + ": " + report.message);
+  RETURN_IF_ERROR(RecordExecution(index, ExecutionState::kFailed, nullptr));
+  Finish(index, "failed", report.message);
   return Status::Ok();
 }
 
@@ -1804,7 +1830,7 @@ Status RunState::Schedule(const std::vector<size_t>& order) {
       if (running_ >= jobs_ && !failed_ && !CancellationRequested()) {
         break;
       }
-      status = Decide(index);
+      status = DecideOrFail(index);
       if (!status.ok()) {
         break;
       }

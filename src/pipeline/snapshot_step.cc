@@ -2,6 +2,11 @@
 
 #include "pipeline/snapshot_step.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "data/snapshot.h"
 #include "data/table_source.h"
 
@@ -37,6 +42,21 @@ Result<int64_t> SourceArtifactOf(const data::SnapshotInfo& info,
   return Status::NotFound("no source artifact for snapshot " + info.Ref());
 }
 
+// `error` about the step's source, at its `source:` line and naming the
+// step, with its code kept (a missing source exits 2, as `data
+// snapshot` does).
+Status SourceError(const StepSpec& step, const Status& error) {
+  return error.WithContext(step.WithWhere("source").Prefix() + "step '" +
+                           step.name + "' (" + step.uses + ")");
+}
+
+// A file or folder source as `data snapshot` is given it: relative to
+// the pipeline file. Table URLs are anchored by the data module.
+std::string SourcePath(const std::string& source,
+                       const fs::path& pipeline_directory) {
+  std::error_code error;
+  return fs::absolute(pipeline_directory / source, error).string();
+}
 
 }  // namespace
 
@@ -69,21 +89,16 @@ Result<SnapshotStepResult> TakeSnapshotForStep(
   // The same snapshot `lockstep data snapshot` takes: a file, a folder or
   // a table URL; paths are relative to the pipeline file.
   data::SnapshotRequest request;
-  std::error_code error;
   request.source = data::IsTableUrl(source)
                        ? data::AnchorSqliteUrl(source, pipeline_directory)
-                       : fs::absolute(pipeline_directory / source, error)
-                             .string();
+                       : SourcePath(source, pipeline_directory);
   request.name = name;
   request.reuse_unchanged = true;
   data::DataSnapshots snapshots(blobs, metadata, blobs->root() / "cache");
   Result<data::SnapshotInfo> before = snapshots.Get({name, 0});
   Result<data::SnapshotInfo> info = snapshots.Create(request);
   if (!info.ok()) {
-    // Its code is kept: a missing source exits 2, as `data snapshot` does.
-    return info.status().WithContext(step.WithWhere("source").Prefix() +
-                                     "step '" + step.name + "' (" +
-                                     step.uses + ")");
+    return SourceError(step, info.status());
   }
 
   SnapshotStepResult result;
@@ -99,6 +114,30 @@ Result<SnapshotStepResult> TakeSnapshotForStep(
   ASSIGN_OR_RETURN(result.source_artifact_id,
                    SourceArtifactOf(*info, metadata));
   return result;
+}
+
+Status CheckSnapshotSources(const PipelineSpec& spec) {
+  for (const StepSpec& step : spec.steps) {
+    auto source = step.with.find("source");
+    if (step.uses != "lockstep/data-snapshot" || source == step.with.end() ||
+        !source->second.is_string() ||
+        data::IsTableUrl(source->second.get<std::string>())) {
+      continue;
+    }
+    std::string path = SourcePath(source->second.get<std::string>(),
+                                  spec.directory);
+    // Followed, as the snapshot follows a link; the same words and code
+    // as the snapshot's own refusal.
+    struct stat status;
+    if (::stat(path.c_str(), &status) != 0) {
+      int error = errno;
+      std::string reason = path + ": " + std::strerror(error);
+      return SourceError(step, error == ENOENT
+                                   ? Status::NotFound(reason)
+                                   : Status::InvalidArgument(reason));
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace lockstep::pipeline

@@ -45,6 +45,14 @@ Result<SnapshotStepResult> TakeSnapshotForStep(
     const StepSpec& step, const std::filesystem::path& pipeline_directory,
     store::BlobStore* blobs, metadata::MetadataStore* metadata);
 
+// Checks, before a run is recorded, that every data-snapshot step's file
+// or folder source exists: a run that would fail at its third step on a
+// missing file refuses to start, recording and minting nothing. NotFound
+// (InvalidArgument when it cannot be reached) at the step's `source:`.
+// Table URLs are checked only when their step runs, as is a source
+// deleted after this check.
+Status CheckSnapshotSources(const PipelineSpec& spec);
+
 }  // namespace lockstep::pipeline
 
 #endif  // LOCKSTEP_PIPELINE_SNAPSHOT_STEP_H_
