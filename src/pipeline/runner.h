@@ -62,7 +62,9 @@ struct SnapshotUse {
 struct StepReport {
   std::string name;
   std::string component;
-  std::string state;    // ran | cached | skipped | failed | cancelled
+  // ran | cached | reused (a data-snapshot step whose content was a
+  // version already) | skipped | failed | cancelled
+  std::string state;
   std::string message;  // Why it failed or was skipped.
   std::vector<std::string> explanation;  // --explain: why it hit or ran.
   Digest cache_key;

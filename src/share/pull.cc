@@ -442,7 +442,9 @@ namespace {
 metadata::ExecutionState PulledStepState(const std::string& state) {
   using metadata::ExecutionState;
   if (state == "ran") return ExecutionState::kComplete;
-  if (state == "cached") return ExecutionState::kCached;
+  if (state == "cached" || state == "reused") {
+    return ExecutionState::kCached;
+  }
   if (state == "failed") return ExecutionState::kFailed;
   if (state == "skipped") return ExecutionState::kSkipped;
   if (state == "cancelled") return ExecutionState::kCancelled;

@@ -31,7 +31,7 @@ python3 -c "import sys; sys.exit(0 if float('$auc') > 0.95 else 1)" ||
 # Second run: everything from cache, same outputs.
 "$LOCKSTEP" run "$pipeline" --json >second.json 2>/dev/null
 expect_eq "$(json second.json '" ".join(s["state"] for s in d["steps"])')" \
-  "cached cached cached cached cached" "second run states"
+  "reused cached cached cached cached" "second run states"
 expect_eq "$(json second.json '[s["outputs"] for s in d["steps"]]')" \
   "$(json first.json '[s["outputs"] for s in d["steps"]]')" "cached outputs"
 
@@ -39,7 +39,7 @@ expect_eq "$(json second.json '[s["outputs"] for s in d["steps"]]')" \
 "$LOCKSTEP" run "$pipeline" -p max_depth=4 --explain --json >depth.json \
   2>/dev/null
 expect_eq "$(json depth.json '" ".join(s["state"] for s in d["steps"])')" \
-  "cached cached cached ran ran" "max_depth=4 states"
+  "reused cached cached ran ran" "max_depth=4 states"
 expect_eq "$(json depth.json \
   '[s for s in d["steps"] if s["name"]=="train"][0]["explain"][0]')" \
   "param max_depth 6 -> 4" "explain names the param"
@@ -59,7 +59,7 @@ printf '\x00' | dd of="$model_blob" bs=1 seek=10 count=1 conv=notrunc \
   2>/dev/null
 "$LOCKSTEP" run "$pipeline" --json >after_flip.json 2>/dev/null
 expect_eq "$(json after_flip.json '" ".join(s["state"] for s in d["steps"])')" \
-  "cached cached cached ran cached" "states after a corrupt model"
+  "reused cached cached ran cached" "states after a corrupt model"
 expect_eq "$(json after_flip.json \
   '[s for s in d["steps"] if s["name"]=="train"][0]["outputs"]["model"]')" \
   "$model_digest" "re-trained model has the original digest"

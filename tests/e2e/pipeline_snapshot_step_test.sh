@@ -62,10 +62,16 @@ done
 # Unchanged: versions reused, nothing new. A changed folder: folder@2.
 expect_exit 0 "$LOCKSTEP" run p.yaml --json
 expect_eq "$(states stdout.txt)" \
-  "file=cached folder=cached table=cached use=cached" "unchanged sources"
+  "file=reused folder=reused table=reused use=cached" "unchanged sources"
+# Found by a tester: --no-cache showed the snapshot steps as cached. They
+# read their sources and reuse the versions, which the summary now says.
+expect_exit 0 "$LOCKSTEP" run p.yaml --no-cache
+expect_contains stdout.txt "  file: reused"
+expect_contains stdout.txt "  use: ran"
+expect_not_contains stdout.txt "cached"
 echo y >dd/f
 expect_exit 0 "$LOCKSTEP" run p.yaml --json
-expect_eq "$(states stdout.txt)" "file=cached folder=ran table=cached use=ran" \
+expect_eq "$(states stdout.txt)" "file=reused folder=ran table=reused use=ran" \
   "changed folder"
 "$LOCKSTEP" data show folder --json >show.json
 expect_eq "$(json show.json 'd["version"]')" 2 "new folder version"
