@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "cli/cli.h"
+#include "core/count_text.h"
 #include "core/log.h"
 #include "env/lockfile.h"
 
@@ -26,9 +27,10 @@ struct LockVerifyFlags {
 };
 
 void PrintVerification(const env::LockVerification& check) {
-  std::cout << fmt::format("{} {}: {} packages, {} files checked\n",
-                           check.target_kind, check.target,
-                           check.packages_checked, check.files_checked);
+  std::cout << fmt::format("{} {}: {}, {} checked\n", check.target_kind,
+                           check.target,
+                           CountText(check.packages_checked, "package"),
+                           CountText(check.files_checked, "file"));
   for (const env::LockFinding& finding : check.findings) {
     std::cout << fmt::format("  {}: {}\n", finding.kind, finding.message);
   }

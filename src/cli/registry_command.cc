@@ -20,6 +20,7 @@
 #include "cli/run_support.h"
 #include "manifest/retention.h"
 #include "pipeline/run_lock.h"
+#include "core/count_text.h"
 #include "core/log.h"
 #include "core/clock.h"
 #include "core/files.h"
@@ -504,9 +505,10 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   }
   PrintScratch(*scratch, dry_run);
   if (!globals.quiet) {
-    LogInfo("{} blobs {}, {} bytes; {} spared as younger than the grace "
+    LogInfo("{} {}, {} bytes; {} spared as younger than the grace "
             "period",
-            report->swept.size(), dry_run ? "would be swept" : "swept",
+            CountText(report->swept.size(), "blob"),
+            dry_run ? "would be swept" : "swept",
             report->bytes_freed, report->spared_young.size());
   }
   return kExitOk;

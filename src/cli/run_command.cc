@@ -15,6 +15,7 @@
 #include "cli/run_replay.h"
 #include "cli/run_support.h"
 #include "core/canonical_json.h"
+#include "core/count_text.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "core/subprocess.h"
@@ -450,7 +451,7 @@ int ValidatePipeline(const GlobalOptions& globals, const std::string& file,
       std::cerr << "warning: " << warning << "\n";
     }
     std::cout << file << ": valid pipeline '" << spec->name << "' with "
-              << spec->steps.size() << " steps" << std::endl;
+              << CountText(spec->steps.size(), "step") << std::endl;
   }
   return kExitOk;
 }

@@ -6,6 +6,7 @@
 
 #include "core/canonical_json.h"
 #include "core/clock.h"
+#include "core/count_text.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "core/progress.h"
@@ -212,8 +213,8 @@ Result<ReplayedRun> RecordReplayLocked(ReplayPlan plan,
   report.steps = std::move(plan.steps);
   if (copied != static_cast<int64_t>(report.steps.size())) {
     std::string reason = "replay of run " + original.run_id + " has " +
-                         std::to_string(copied) + " executions for " +
-                         std::to_string(report.steps.size()) + " steps";
+                         CountText(copied, "execution") + " for " +
+                         CountText(report.steps.size(), "step");
     if (metadata.FinishRun(report.run_id, "failed", "", "", reason).ok()) {
       lock.EndRecorded();
     }

@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "cli/metadata_access.h"
+#include "core/count_text.h"
 #include "core/log.h"
 #include "manifest/retention.h"
 #include "metadata/metadata_store.h"
@@ -233,13 +234,13 @@ int Verify(const GlobalOptions& globals, bool skip_hashing,
                 << ": " << problem.detail << "\n";
     }
     std::cout << fmt::format(
-        "{} blobs ({} bytes, {} packs) re-hashed, {} references "
-        "followed: {}\n",
-        report->blobs_checked, report->bytes_checked, report->packs_checked,
-        report->references_checked,
+        "{} ({} bytes, {}) re-hashed, {} followed: {}\n",
+        CountText(report->blobs_checked, "blob"), report->bytes_checked,
+        CountText(report->packs_checked, "pack"),
+        CountText(report->references_checked, "reference"),
         report->problems.empty()
             ? std::string("no problems")
-            : std::to_string(report->problems.size()) + " problems");
+            : CountText(report->problems.size(), "problem"));
   }
   return report->problems.empty() ? kExitOk : kExitFailed;
 }

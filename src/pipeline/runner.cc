@@ -16,6 +16,7 @@
 
 #include "core/canonical_json.h"
 #include "core/clock.h"
+#include "core/count_text.h"
 #include "core/files.h"
 #include "core/log.h"
 #include "core/progress.h"
@@ -1777,7 +1778,7 @@ Status RunState::CollectFanOut(size_t index) {
   report.invocation.component = report.component;
   RETURN_IF_ERROR(RecordCollection(index));
   Finish(index, all_cached && !fan.iterations.empty() ? "cached" : "ran",
-         std::to_string(fan.iterations.size()) + " iterations");
+         CountText(fan.iterations.size(), "iteration"));
   return Status::Ok();
 }
 

@@ -50,7 +50,7 @@ expect_contains stderr.txt \
   "missing.yaml: cannot read the pipeline file: "
 
 expect_exit 0 "$LOCKSTEP" validate <(cat p.yaml)
-expect_contains stdout.txt ": valid pipeline 'p' with 1 steps"
+expect_contains stdout.txt ": valid pipeline 'p' with 1 step"
 
 # reproduce: a manifest from a pipe into a store that does not exist yet
 # (a pipe is not a regular file, so it was taken for a run id: exit 2).
