@@ -11,6 +11,7 @@
 
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -52,7 +53,18 @@ struct CommandContext {
 };
 
 // Prints "lockstep: error: <message>" and returns the exit code for it.
+// Inside RunInterruptible, once a signal asked the command to stop, it
+// prints nothing and returns kExitInterrupted: the error is then most
+// likely the stop itself, and RunInterruptible says so in one line.
 int ReportError(const Status& status);
+
+// Runs `action`, a command made only of library work (data snapshot,
+// push, gc, ...), with the SIGINT, SIGTERM and SIGHUP handlers installed
+// and library code stopping at its safe points (core/subprocess.h).
+// When a signal stopped it, prints "lockstep: error: <interrupted>" and
+// returns kExitInterrupted; a command that finished before its next
+// safe point reports its result as usual.
+int RunInterruptible(std::string_view interrupted, const Action& action);
 
 // Maps a status code to the shared exit code.
 int ExitCodeFor(const Status& status);

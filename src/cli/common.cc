@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "core/subprocess.h"
 
 namespace lockstep::cli {
 
@@ -30,8 +31,16 @@ int ExitCodeFor(const Status& status) {
 }
 
 int ReportError(const Status& status) {
+  if (!CancellationStatus().ok()) return kExitInterrupted;
   LogError("{}", status.message());
   return ExitCodeFor(status);
+}
+
+int RunInterruptible(std::string_view interrupted, const Action& action) {
+  InstallCancellationHandlers(SafePoints::kStop);
+  int code = action();
+  if (code == kExitInterrupted) LogError("{}", interrupted);
+  return code;
 }
 
 Result<store::StoreLocation> OpenStore(const GlobalOptions& globals,

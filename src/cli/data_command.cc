@@ -161,7 +161,7 @@ void AddSnapshot(CLI::App* data, CommandContext context) {
       ->check(CLI::Validator(ExpiresProblem, "DURATION"));
   command->add_option("--description", flags->description, "Free text");
   command->callback([flags, context] {
-    *context.action = [flags, globals = context.globals]() -> int {
+    Action snapshot = [flags, globals = context.globals]() -> int {
       data::SnapshotRequest request;
       request.source = flags->source;
       request.name = flags->name;
@@ -198,6 +198,10 @@ void AddSnapshot(CLI::App* data, CommandContext context) {
         std::cout << "snapshot " << info->Ref() << " " << info->digest << "\n";
       }
       return kExitOk;
+    };
+    *context.action = [snapshot] {
+      return RunInterruptible(
+          "data snapshot interrupted: no snapshot was recorded", snapshot);
     };
   });
 }
@@ -336,7 +340,8 @@ void AddExport(CLI::App* data, CommandContext context) {
   command->add_option("snapshot", *ref, "NAME[@VERSION]")->required();
   command->add_option("dest", *destination, "Path to create")->required();
   command->callback([ref, destination, context] {
-    *context.action = [ref, destination, globals = context.globals]() -> int {
+    Action export_snapshot = [ref, destination,
+                              globals = context.globals]() -> int {
       Result<data::SnapshotRef> parsed = RefArgument(*ref);
       if (!parsed.ok()) return ReportError(parsed.status());
       Result<DataSession> session =
@@ -350,6 +355,11 @@ void AddExport(CLI::App* data, CommandContext context) {
         std::cout << "exported " << *ref << " to " << *destination << "\n";
       }
       return kExitOk;
+    };
+    *context.action = [export_snapshot, destination] {
+      return RunInterruptible("data export interrupted: " + *destination +
+                                  " was not made",
+                              export_snapshot);
     };
   });
 }

@@ -25,6 +25,7 @@
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/progress.h"
+#include "core/subprocess.h"
 #include "registry/auth.h"
 #include "registry/cleanup.h"
 #include "registry/client.h"
@@ -37,6 +38,7 @@
 #include "share/share.h"
 #include "store/scratch.h"
 #include "store/space_reserve.h"
+#include "store/sweep_lock.h"
 
 namespace lockstep::cli {
 namespace {
@@ -324,6 +326,8 @@ int RunCleanup(const GlobalOptions& globals, const std::string& policy_path,
     if (!seen.ok()) return ReportError(seen.status());
     preview[d.repository] = dry_run || !seen->has_value();
   }
+  // The last safe point: what follows changes the index.
+  if (!CancellationStatus().ok()) return kExitInterrupted;
   registry::CleanupPlan to_apply;
   nlohmann::json lines = nlohmann::json::array();
   for (const auto& d : plan->decisions) {
@@ -366,8 +370,12 @@ void AddCleanup(CLI::App& app, CommandContext context) {
                 "that does not record this store, or is older than it)");
   cmd->callback([context, flags] {
     *context.action = [context, flags] {
-      return RunCleanup(*context.globals, flags->policy, flags->repository,
-                        flags->dry_run, flags->trust_metadata);
+      return RunInterruptible(
+          "cleanup interrupted: no tag or manifest was removed", [&] {
+            return RunCleanup(*context.globals, flags->policy,
+                              flags->repository, flags->dry_run,
+                              flags->trust_metadata);
+          });
     };
   });
 }
@@ -410,6 +418,27 @@ CLI::Validator GraceValidator() {
       "DURATION");
 }
 
+// Says once, after a second, what gc waits for: it waited silently
+// while a stopped `data snapshot` held the lock (found by a tester).
+store::SweepLock::WaitNotice SweepLockWaitNotice() {
+  auto told = std::make_shared<bool>(false);
+  return [told](const std::filesystem::path& lock,
+                const std::vector<int>& holders) {
+    if (*told) return;
+    *told = true;
+    std::string by = "another process";
+    if (!holders.empty()) {
+      by = holders.size() == 1 ? "process " : "processes ";
+      for (size_t i = 0; i < holders.size(); ++i) {
+        by += (i == 0 ? "" : ", ") + std::to_string(holders[i]);
+      }
+    }
+    LogInfo("waiting for the sweep lock {}, held by {} (a data snapshot, "
+            "or another gc)",
+            lock.string(), by);
+  };
+}
+
 int RunGc(const GlobalOptions& globals, bool dry_run,
           const std::string& grace, bool trust_metadata) {
   Result<int64_t> grace_ms = ParseGrace(grace);
@@ -445,6 +474,7 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   options.dry_run = dry_run;
   options.grace_ms =
       pipeline::GraceSparingLiveRuns(location->root, *grace_ms);
+  options.on_sweep_lock_wait = SweepLockWaitNotice();
   auto report = registry::CollectGarbage((*registry)->index(),
                                          (*registry)->blobs(), roots, options);
   if (!report.ok()) return ReportError(report.status());
@@ -531,7 +561,10 @@ void AddGc(CLI::App& app, CommandContext context) {
       ->check(GraceValidator());
   cmd->callback([context, dry_run, grace, trust] {
     *context.action = [context, dry_run, grace, trust] {
-      return RunGc(*context.globals, *dry_run, *grace, *trust);
+      return RunInterruptible(
+          "gc interrupted: what it swept stays swept; run it again for "
+          "the rest",
+          [&] { return RunGc(*context.globals, *dry_run, *grace, *trust); });
     };
   });
 }
@@ -774,7 +807,10 @@ void AddTransfer(CLI::App& app, CommandContext context) {
   AddConnectionFlags(push, push_flags.get());
   push->callback([context, push_flags] {
     *context.action = [context, push_flags] {
-      return RunPush(*context.globals, *push_flags);
+      return RunInterruptible(
+          "push interrupted: the target was not tagged; push again to "
+          "finish (blobs already sent are not sent twice)",
+          [&] { return RunPush(*context.globals, *push_flags); });
     };
   });
 
@@ -791,7 +827,9 @@ void AddTransfer(CLI::App& app, CommandContext context) {
   AddConnectionFlags(pull, pull_flags.get());
   pull->callback([context, pull_flags] {
     *context.action = [context, pull_flags] {
-      return RunPull(*context.globals, *pull_flags);
+      return RunInterruptible(
+          "pull interrupted: nothing was recorded; pull again to finish",
+          [&] { return RunPull(*context.globals, *pull_flags); });
     };
   });
 }

@@ -9,15 +9,22 @@
 #include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <limits>
 #include <random>
+#include <sstream>
 #include <utility>
+
+#include <fmt/format.h>
 
 namespace lockstep {
 
@@ -386,16 +393,6 @@ bool IsTempName(std::string_view name, std::string_view prefix) {
              "0123456789abcdef") == std::string_view::npos;
 }
 
-// Whether the folder open at `fd` is still the one named `path`: a
-// sweeper that took its lock before this process did has removed it.
-bool StillNamed(int fd, const fs::path& path) {
-  struct stat open_info;
-  struct stat named_info;
-  return ::fstat(fd, &open_info) == 0 &&
-         ::lstat(path.c_str(), &named_info) == 0 &&
-         open_info.st_dev == named_info.st_dev &&
-         open_info.st_ino == named_info.st_ino;
-}
 
 }  // namespace
 
@@ -447,6 +444,42 @@ void RemoveAbandonedTempDirectories(const fs::path& parent,
     ::close(fd);
   }
   ::closedir(listing);
+}
+
+bool StillNamed(int fd, const fs::path& path) {
+  struct stat open_info;
+  struct stat named_info;
+  return ::fstat(fd, &open_info) == 0 &&
+         ::lstat(path.c_str(), &named_info) == 0 &&
+         open_info.st_dev == named_info.st_dev &&
+         open_info.st_ino == named_info.st_ino;
+}
+
+std::vector<int> FlockHolders(const fs::path& path) {
+  struct stat info;
+  std::vector<int> holders;
+  if (::stat(path.c_str(), &info) != 0) return holders;
+  // Lines such as "3: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF", the
+  // device's major and minor in hex; a waiter's line has "->" after its
+  // number and holds nothing.
+  std::ifstream locks("/proc/locks");
+  std::string line;
+  std::string device = fmt::format("{:02x}:{:02x}:{}", major(info.st_dev),
+                                   minor(info.st_dev), info.st_ino);
+  while (std::getline(locks, line)) {
+    std::istringstream fields(line);
+    std::string number, kind, mode, access, pid, file;
+    fields >> number >> kind;
+    if (kind != "FLOCK") continue;
+    fields >> mode >> access >> pid >> file;
+    if (file != device) continue;
+    int holder = std::atoi(pid.c_str());
+    if (holder > 0 && std::find(holders.begin(), holders.end(), holder) ==
+                          holders.end()) {
+      holders.push_back(holder);
+    }
+  }
+  return holders;
 }
 
 bool SameFile(const fs::path& a, const fs::path& b) {

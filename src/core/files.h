@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -128,6 +129,19 @@ void RemoveAbandonedTempDirectories(const fs::path& parent,
 
 // Returns the path of a unique, not yet existing file in `directory`.
 fs::path UniqueTempPath(const fs::path& directory, std::string_view prefix);
+
+// Whether the file or folder open at `fd` is still the one named `path`.
+// After taking an flock on a file that others unlink while holding it,
+// a process must check this: the name may have gone (or been made anew)
+// between its open and its lock, and a lock on a nameless file guards
+// nothing.
+bool StillNamed(int fd, const fs::path& path);
+
+// The ids of the processes holding an flock on `path`, from /proc/locks
+// (for flock, the process that took the lock; empty when none holds it
+// or /proc is not mounted). For messages only: a holder may let go, or
+// pass its descriptor on, at any time.
+std::vector<int> FlockHolders(const fs::path& path);
 
 // Whether `a` and `b` name one file: the same (st_dev, st_ino) when both
 // exist, so a hard link, a symlink or another spelling of the path is

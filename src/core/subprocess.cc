@@ -26,6 +26,8 @@ namespace lockstep {
 namespace {
 
 std::atomic<bool> g_cancel_requested{false};
+// Set once by InstallCancellationHandlers (see SafePoints).
+std::atomic<bool> g_stop_at_safe_points{false};
 
 // How long a child has to exit after SIGTERM before it gets SIGKILL.
 constexpr int64_t kTerminateGraceMillis = 2000;
@@ -451,7 +453,14 @@ bool CancellationRequested() { return g_cancel_requested; }
 
 void ResetCancellation() { g_cancel_requested = false; }
 
-void InstallCancellationHandlers() {
+Status CancellationStatus() {
+  return g_cancel_requested && g_stop_at_safe_points
+             ? Status::Aborted("interrupted by a signal")
+             : Status::Ok();
+}
+
+void InstallCancellationHandlers(SafePoints safe_points) {
+  g_stop_at_safe_points = safe_points == SafePoints::kStop;
   struct sigaction action = {};
   action.sa_handler = HandleCancelSignal;
   sigemptyset(&action.sa_mask);

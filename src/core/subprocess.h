@@ -87,9 +87,24 @@ void RequestCancellation();
 bool CancellationRequested();
 void ResetCancellation();
 
+// Where library code stops once cancellation was requested. `run` and
+// `reproduce` stop their steps' processes and then finish Lockstep's own
+// work (recording, the manifest), so theirs is kIgnore. A command made
+// only of library work (data snapshot, push, gc) asks for kStop: its
+// long loops then return CancellationStatus's error at their next safe
+// point and unwind, removing their temporary files as on any error.
+enum class SafePoints { kIgnore, kStop };
+
 // Installs SIGINT, SIGTERM and SIGHUP handlers that call
-// RequestCancellation.
-void InstallCancellationHandlers();
+// RequestCancellation. A command that installs them must exit 130 once
+// cancellation was requested (docs/exit-codes.md): a signal no longer
+// ends it.
+void InstallCancellationHandlers(SafePoints safe_points = SafePoints::kIgnore);
+
+// What a long operation returns at a safe point: Aborted ("interrupted
+// by a signal") once cancellation was requested in a process that asked
+// for SafePoints::kStop; Ok otherwise.
+Status CancellationStatus();
 
 }  // namespace lockstep
 

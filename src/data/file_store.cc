@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/files.h"
+#include "core/subprocess.h"
 #include "data/parallel.h"
 #include "data/stat_cache.h"
 
@@ -182,6 +183,10 @@ Status PipelinedRead(int in, const fs::path& path, size_t slot_fill,
   Status read_status = Status::Ok();
   bool at_end = false;
   while (!at_end) {
+    // A safe point (core/subprocess.h) before each slot: a large file is
+    // given up within a few MiB, and its caller removes the copy.
+    read_status = CancellationStatus();
+    if (!read_status.ok()) break;
     // Fill a slot in hash-sized reads, hashing each while it is still in
     // the CPU's cache.
     Slot* slot = pipeline.TakeFree();
@@ -232,6 +237,8 @@ Result<StoredFile> HashFile(const fs::path& path, size_t chunk_size,
   StoredFile result;
   Status status = Status::Ok();
   while (status.ok()) {
+    status = CancellationStatus();  // A safe point, as above.
+    if (!status.ok()) break;
     ssize_t n = ReadSome(fd, buffer.get(), chunk_size);
     if (n < 0) status = ErrnoStatus(path, errno);
     if (n <= 0) break;
@@ -361,6 +368,9 @@ size_t SmallFileBatch::pending() const {
 }
 
 Result<int> SmallFileBatch::OpenSource(const std::string& path) const {
+  // A safe point (core/subprocess.h) before each file: the batch's temp
+  // files and unpublished packs go with it.
+  RETURN_IF_ERROR(CancellationStatus());
   // Under the root, no link is followed on the way either: a folder
   // swapped for a link to elsewhere mid-snapshot would otherwise bring
   // outside files in under the folder's name.

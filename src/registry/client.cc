@@ -17,6 +17,7 @@
 #include "core/dynamic_library.h"
 #include "core/files.h"
 #include "core/progress.h"
+#include "core/subprocess.h"
 #include "registry/byte_range.h"
 #include "registry/docker_config.h"
 #include "registry/oci.h"
@@ -434,6 +435,9 @@ struct StallWatch {
 int OnTransferProgress(void* user, curl_off_t, curl_off_t downloaded,
                        curl_off_t, curl_off_t uploaded) {
   auto* watch = static_cast<StallWatch*>(user);
+  // A safe point (core/subprocess.h): the transfer is given up, and the
+  // pull's temp file with it.
+  if (!CancellationStatus().ok()) return 1;
   auto now = std::chrono::steady_clock::now();
   if (downloaded != watch->downloaded || uploaded != watch->uploaded) {
     watch->downloaded = downloaded;
@@ -594,6 +598,7 @@ Result<Client::Response> Client::Exchange(
     const std::string& method, const std::string& url,
     const std::vector<std::string>& headers, std::string_view body,
     store::BlobWriter* sink, uint64_t max_body) {
+  RETURN_IF_ERROR(CancellationStatus());  // A safe point: no new request.
   ASSIGN_OR_RETURN(const CurlApi* loaded, LoadCurl());
   const CurlApi& api = *loaded;
   if (curl_ == nullptr) {
@@ -650,6 +655,7 @@ Result<Client::Response> Client::Exchange(
   CURLcode code = api.easy_perform(curl);
   api.slist_free_all(list);
   if (!target.status.ok()) return target.status;
+  RETURN_IF_ERROR(CancellationStatus());
   if (code == CURLE_OPERATION_TIMEDOUT ||
       (code == CURLE_ABORTED_BY_CALLBACK && watch.stalled)) {
     return Status::Unavailable(

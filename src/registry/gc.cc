@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "core/clock.h"
+#include "core/subprocess.h"
 #include "store/scratch.h"
 #include "store/sweep_lock.h"
 
@@ -34,9 +35,12 @@ uint64_t DeadBytes(const store::PackIndex& pack,
 // bytes counted in the report; packs are never rewritten.
 Status SweepPacks(Index& index, store::BlobStore& blobs,
                   const std::unordered_set<Digest>& marked, int64_t cutoff,
-                  int64_t file_cutoff, bool dry_run, GcReport* report) {
+                  int64_t file_cutoff, const GcOptions& options,
+                  GcReport* report) {
+  const bool dry_run = options.dry_run;
   ASSIGN_OR_RETURN(std::vector<store::PackIndex> packs, blobs.ListPacks());
   for (const store::PackIndex& pack : packs) {
+    RETURN_IF_ERROR(CancellationStatus());
     uint64_t dead = DeadBytes(pack, marked);
     bool kept = std::any_of(
         pack.entries.begin(), pack.entries.end(),
@@ -51,7 +55,8 @@ Status SweepPacks(Index& index, store::BlobStore& blobs,
     // finishes first (the pack is then young) or finds it gone.
     ASSIGN_OR_RETURN(store::SweepLock sweep_lock,
                      store::SweepLock::Acquire(
-                         blobs.root(), store::SweepLock::Mode::kExclusive));
+                         blobs.root(), store::SweepLock::Mode::kExclusive,
+                         options.on_sweep_lock_wait));
     Status status = index.InWriteTransaction([&]() -> Status {
       for (const store::PackEntry& entry : pack.entries) {
         ASSIGN_OR_RETURN(bool held,
@@ -89,7 +94,8 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
   // them to recording them: one that spans the cutoff would have them
   // neither young nor marked.
   Result<store::SweepLock> cutoff_lock = store::SweepLock::Acquire(
-      blobs.root(), store::SweepLock::Mode::kExclusive);
+      blobs.root(), store::SweepLock::Mode::kExclusive,
+      options.on_sweep_lock_wait);
   RETURN_IF_ERROR(cutoff_lock.status());
   std::optional<store::SweepLock> cutoff_held(std::move(*cutoff_lock));
   report.mark_started_ms = NowUnixMillis();
@@ -115,6 +121,7 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
   }
   report.marked = marked.size();
   if (options.after_mark) options.after_mark();
+  RETURN_IF_ERROR(CancellationStatus());
   // Listed after marking: blobs that appear in between are candidates
   // too, and only their mtime and the index re-check protect them.
   ASSIGN_OR_RETURN(std::vector<Digest> present, blobs.ListLoose());
@@ -142,11 +149,13 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
     if (!marked.count(digest)) candidates.push_back(digest);
   }
   for (size_t begin = 0; begin < candidates.size(); begin += kSweepBatch) {
+    RETURN_IF_ERROR(CancellationStatus());
     size_t end = std::min(candidates.size(), begin + kSweepBatch);
     // Taken before the index's lock, so pushes never wait on a snapshot.
     ASSIGN_OR_RETURN(store::SweepLock sweep_lock,
                      store::SweepLock::Acquire(
-                         blobs.root(), store::SweepLock::Mode::kExclusive));
+                         blobs.root(), store::SweepLock::Mode::kExclusive,
+                         options.on_sweep_lock_wait));
     Status batch = index.InWriteTransaction([&]() -> Status {
       for (size_t i = begin; i < end; ++i) {
         const Digest& digest = candidates[i];
@@ -169,7 +178,7 @@ Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
     RETURN_IF_ERROR(batch);
   }
   RETURN_IF_ERROR(SweepPacks(index, blobs, marked, cutoff, file_cutoff,
-                             options.dry_run, &report));
+                             options, &report));
   if (!options.dry_run) {
     RETURN_IF_ERROR(index.RecordGc(report.mark_started_ms,
                                    static_cast<int64_t>(report.swept.size())));

@@ -28,6 +28,7 @@
 #include "registry/index.h"
 #include "registry/retention.h"
 #include "store/blob_store.h"
+#include "store/sweep_lock.h"
 
 namespace lockstep::registry {
 
@@ -36,6 +37,8 @@ struct GcOptions {
   int64_t grace_ms = 60 * 60 * 1000;  // never sweep blobs younger than this
   // Test seam: runs after marking, before sweeping.
   std::function<void()> after_mark;
+  // Passed to every wait for the sweep lock (store/sweep_lock.h).
+  store::SweepLock::WaitNotice on_sweep_lock_wait;
 };
 
 struct SweptBlob {
@@ -62,6 +65,9 @@ struct GcReport {
   uint64_t dead_bytes_in_kept_packs = 0;
 };
 
+// Stops at a safe point (core/subprocess.h) before each batch and pack
+// it sweeps: what it swept stays swept, and the rest waits for the next
+// gc. A stopped gc records no gc.
 Result<GcReport> CollectGarbage(Index& index, store::BlobStore& blobs,
                                 RetentionRoots& roots,
                                 const GcOptions& options);

@@ -18,6 +18,7 @@
 #include <optional>
 
 #include "core/files.h"
+#include "core/subprocess.h"
 #include "store/sweep_lock.h"
 
 namespace lockstep::store {
@@ -427,6 +428,9 @@ Status BlobStore::CopyOut(const Digest& digest,
                           const fs::path& destination) const {
   ASSIGN_OR_RETURN(PendingFile file, PendingFile::Create(destination));
   RETURN_IF_ERROR(StreamVerified(digest, [&](std::string_view chunk) {
+    // A safe point (core/subprocess.h): the pending file goes with the
+    // error.
+    RETURN_IF_ERROR(CancellationStatus());
     return WriteAll(file.fd(), chunk, destination);
   }));
   return file.CommitUnflushed();
@@ -509,6 +513,9 @@ BlobWriter::~BlobWriter() {
 }
 
 Status BlobWriter::Append(std::string_view bytes) {
+  // A safe point for every long write into the store (a table snapshot,
+  // a pull): the destructor removes the temp file.
+  RETURN_IF_ERROR(CancellationStatus());
   hasher_.Update(bytes);
   size_ += bytes.size();
   RETURN_IF_ERROR(WriteAll(fd_, bytes, temp_));

@@ -7,9 +7,13 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <thread>
 
 #include "core/files.h"
+#include "core/subprocess.h"
 
 namespace lockstep::store {
 
@@ -32,9 +36,26 @@ Result<int> OpenLockFile(const fs::path& path) {
   return fd;
 }
 
-Status Flock(int fd, int operation, const fs::path& path) {
-  while (::flock(fd, operation) != 0) {
-    if (errno != EINTR) return ErrnoStatus(path, errno);
+// Takes the flock. The wait polls rather than blocks: a blocked flock
+// would sleep through the signal that asks the command to stop (its
+// handler restarts nothing, but the call may begin just after it ran).
+Status Flock(int fd, int operation, const fs::path& path,
+             const SweepLock::WaitNotice& on_wait) {
+  const auto start = std::chrono::steady_clock::now();
+  auto pause = std::chrono::milliseconds(1);
+  bool told = false;
+  while (::flock(fd, operation | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK) return ErrnoStatus(path, errno);
+    RETURN_IF_ERROR(CancellationStatus());
+    auto waited = std::chrono::steady_clock::now() - start;
+    if (!told && on_wait &&
+        waited >= std::chrono::milliseconds(SweepLock::kWaitNoticeMillis)) {
+      told = true;
+      on_wait(path, FlockHolders(path));
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
   }
   return Status::Ok();
 }
@@ -72,25 +93,25 @@ std::string ReadStamp(int fd) {
 }  // namespace
 
 Result<SweepLock> SweepLock::Acquire(const fs::path& store_root,
-                                     Mode mode) {
+                                     Mode mode, const WaitNotice& on_wait) {
   fs::path path = LockPath(store_root);
   ASSIGN_OR_RETURN(int fd, OpenLockFile(path));
   SweepLock lock(fd, "");  // Closes the file on every return below.
   if (mode == Mode::kExclusive) {
-    RETURN_IF_ERROR(Flock(fd, LOCK_EX, path));
+    RETURN_IF_ERROR(Flock(fd, LOCK_EX, path, on_wait));
     RETURN_IF_ERROR(WriteStamp(fd, path));
     lock.stamp_ = ReadStamp(fd);
     return lock;
   }
-  RETURN_IF_ERROR(Flock(fd, LOCK_SH, path));
+  RETURN_IF_ERROR(Flock(fd, LOCK_SH, path, on_wait));
   lock.stamp_ = ReadStamp(fd);
   if (lock.stamp_.empty()) {
     // Written only under the exclusive lock, so no shared holder ever
     // reads half a stamp. Converting is not atomic: a gc may come in
     // between, and then its stamp is the one read.
-    RETURN_IF_ERROR(Flock(fd, LOCK_EX, path));
+    RETURN_IF_ERROR(Flock(fd, LOCK_EX, path, on_wait));
     if (ReadStamp(fd).empty()) RETURN_IF_ERROR(WriteStamp(fd, path));
-    RETURN_IF_ERROR(Flock(fd, LOCK_SH, path));
+    RETURN_IF_ERROR(Flock(fd, LOCK_SH, path, on_wait));
     lock.stamp_ = ReadStamp(fd);
   }
   return lock;

@@ -20,8 +20,11 @@
 #ifndef LOCKSTEP_STORE_SWEEP_LOCK_H_
 #define LOCKSTEP_STORE_SWEEP_LOCK_H_
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -31,11 +34,21 @@ class SweepLock {
  public:
   enum class Mode { kShared, kExclusive };
 
+  // Told once, after kWaitNoticeMillis of waiting, which lock file the
+  // wait is for and which processes hold it (FlockHolders; empty when
+  // not known), so a command can say what it waits for.
+  using WaitNotice = std::function<void(const std::filesystem::path& lock,
+                                        const std::vector<int>& holders)>;
+  static constexpr int64_t kWaitNoticeMillis = 1000;
+
   // Waits for the lock on the store at `store_root`. An exclusive lock
   // replaces the stamp before returning; a shared one reads it (and, on
-  // a store that never had one, has one written first).
+  // a store that never had one, has one written first). The wait is a
+  // safe point: it ends with CancellationStatus's error
+  // (core/subprocess.h) once that is one.
   static Result<SweepLock> Acquire(const std::filesystem::path& store_root,
-                                   Mode mode);
+                                   Mode mode,
+                                   const WaitNotice& on_wait = nullptr);
 
   SweepLock(SweepLock&& other) noexcept
       : fd_(other.fd_), stamp_(std::move(other.stamp_)) {

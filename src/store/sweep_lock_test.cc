@@ -2,9 +2,19 @@
 
 #include "store/sweep_lock.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+#include <vector>
+
 #include "core/files.h"
+#include "core/subprocess.h"
 #include "store/blob_store.h"
 
 namespace lockstep::store {
@@ -53,6 +63,53 @@ TEST_F(SweepLockTest, AnEmptyLockFileGetsAStamp) {
   std::string stamp = Stamp(SweepLock::Mode::kShared);
   EXPECT_EQ(stamp.size(), 32u);
   EXPECT_EQ(*ReadFile(root_ / "locks" / "sweep.lock"), stamp);
+}
+
+// gc waited silently for a lock a stopped snapshot held (found by a
+// tester): a wait is told once, with the holder, and a signal ends it.
+TEST_F(SweepLockTest, AWaitIsToldOnceAndEndsOnCancellation) {
+  fs::path path = root_ / "locks" / "sweep.lock";
+  ASSERT_TRUE(SweepLock::Acquire(root_, SweepLock::Mode::kShared).ok());
+  int held = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(held, 0);
+  ASSERT_EQ(::flock(held, LOCK_SH), 0);  // A holder of this test's own.
+
+  InstallCancellationHandlers(SafePoints::kStop);
+  std::thread signal([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+    ::kill(::getpid(), SIGTERM);
+  });
+  int told = 0;
+  fs::path told_path;
+  std::vector<int> told_holders;
+  auto start = std::chrono::steady_clock::now();
+  Result<SweepLock> lock = SweepLock::Acquire(
+      root_, SweepLock::Mode::kExclusive,
+      [&](const fs::path& lock_path, const std::vector<int>& holders) {
+        ++told;
+        told_path = lock_path;
+        told_holders = holders;
+      });
+  auto waited = std::chrono::steady_clock::now() - start;
+  signal.join();
+  ResetCancellation();
+  InstallCancellationHandlers(SafePoints::kIgnore);
+  for (int number : {SIGINT, SIGTERM, SIGHUP}) ::signal(number, SIG_DFL);
+  ::close(held);
+
+  ASSERT_FALSE(lock.ok());
+  EXPECT_EQ(lock.status().message(), "interrupted by a signal");
+  EXPECT_GE(waited, std::chrono::milliseconds(1600));
+  EXPECT_EQ(told, 1);
+  EXPECT_EQ(told_path, path);
+  EXPECT_EQ(told_holders, std::vector<int>{::getpid()});
+  // Let go, the lock is taken at once, and no wait is told.
+  told = 0;
+  auto taken = SweepLock::Acquire(
+      root_, SweepLock::Mode::kExclusive,
+      [&](const fs::path&, const std::vector<int>&) { ++told; });
+  EXPECT_TRUE(taken.ok());
+  EXPECT_EQ(told, 0);
 }
 
 }  // namespace
