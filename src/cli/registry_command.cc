@@ -382,7 +382,8 @@ void AddCleanup(CLI::App& app, CommandContext context) {
 
 nlohmann::json ScratchJson(const pipeline::ScratchSweep& sweep) {
   nlohmann::json entries = nlohmann::json::array();
-  for (const auto* list : {&sweep.work_folders, &sweep.temporaries}) {
+  for (const auto* list : {&sweep.work_folders, &sweep.temporaries,
+                            &sweep.run_locks}) {
     for (const store::ScratchEntry& entry : *list) {
       entries.push_back({{"path", entry.path.string()},
                          {"bytes", entry.bytes}});
@@ -392,7 +393,8 @@ nlohmann::json ScratchJson(const pipeline::ScratchSweep& sweep) {
 }
 
 void PrintScratch(const pipeline::ScratchSweep& sweep, bool dry_run) {
-  for (const auto* list : {&sweep.work_folders, &sweep.temporaries}) {
+  for (const auto* list : {&sweep.work_folders, &sweep.temporaries,
+                            &sweep.run_locks}) {
     for (const store::ScratchEntry& entry : *list) {
       std::printf("%s %s (%llu bytes, left by a killed process)\n",
                   dry_run ? "would remove" : "removed",
@@ -481,6 +483,10 @@ int RunGc(const GlobalOptions& globals, bool dry_run,
   auto scratch = pipeline::SweepAbandonedScratch(location->root, *grace_ms,
                                                  dry_run);
   if (!scratch.ok()) return ReportError(scratch.status());
+  auto run_locks = pipeline::SweepUnheldRunLocks(
+      location->root, metadata->get(), dry_run);
+  if (!run_locks.ok()) return ReportError(run_locks.status());
+  scratch->run_locks = std::move(*run_locks);
   // Made again (or for the first time, in an older store) once there is
   // room: gc is what frees it.
   if (!dry_run) (void)store::RefillSpaceReserve(location->root);

@@ -4,12 +4,14 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
+#include <set>
 
 #include "core/files.h"
 #include "core/log.h"
@@ -81,6 +83,40 @@ void StopLeftoverSteps(const fs::path& work_root, const std::string& run) {
   }
 }
 
+// Creates (or opens) and locks a run's lock file, again while a
+// remover unlinks the file between this open and this lock (see the
+// header).
+Result<int> OpenAndLock(const fs::path& path, const std::string& run_id) {
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    // O_CLOEXEC: a step's process must not inherit (and so keep) the
+    // lock.
+    int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      return Status::Unavailable("cannot create " + path.string() + ": " +
+                                 std::strerror(errno));
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      ::close(fd);
+      return Status::FailedPrecondition("run " + run_id +
+                                        " is already in progress");
+    }
+    if (StillNamed(fd, path)) return fd;
+    ::close(fd);
+  }
+  return Status::Unavailable("cannot lock " + path.string() +
+                             ": it is removed as soon as it is made");
+}
+
+// The run or reproduction a lock file in <store>/locks belongs to, or ""
+// when `name` is not a run's lock file.
+std::string RunOfLockFile(const std::string& name) {
+  if (!name.starts_with("run-") || !name.ends_with(".lock") ||
+      name.size() <= 9) {
+    return "";
+  }
+  return name.substr(4, name.size() - 4 - 5);
+}
+
 }  // namespace
 
 fs::path RunWorkRoot(const fs::path& store_root, const std::string& run_id) {
@@ -92,17 +128,7 @@ Result<RunLock> RunLock::Acquire(const fs::path& store_root,
   fs::path path = LockPath(store_root, run_id);
   std::error_code error;
   fs::create_directories(path.parent_path(), error);
-  // O_CLOEXEC: a step's process must not inherit (and so keep) the lock.
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return Status::Unavailable("cannot create " + path.string() + ": " +
-                               std::strerror(errno));
-  }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    return Status::FailedPrecondition("run " + run_id +
-                                      " is already in progress");
-  }
+  ASSIGN_OR_RETURN(int fd, OpenAndLock(path, run_id));
   std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd, 0) != 0 ||
       ::pwrite(fd, pid.data(), pid.size(), 0) !=
@@ -189,7 +215,7 @@ Result<std::vector<std::string>> RecoverAbandonedRuns(
       LogWarning("run {} was {}; recorded it as failed", run.run_id,
                  reason);
     }
-    if (changed.ok()) {
+    if (changed.ok() && StillNamed(fd, path)) {
       ::unlink(path.c_str());
     }
     ::close(fd);
@@ -217,12 +243,8 @@ int64_t GraceSparingLiveRuns(const fs::path& store_root, int64_t grace_ms) {
   std::error_code error;
   for (fs::directory_iterator it(locks, error), end; !error && it != end;
        it.increment(error)) {
-    std::string name = it->path().filename().string();
-    if (!name.starts_with("run-") || !name.ends_with(".lock")) {
-      continue;
-    }
-    std::string run = name.substr(4, name.size() - 4 - 5);
-    if (!WorkFolderClaimed(store_root, run)) {
+    std::string run = RunOfLockFile(it->path().filename().string());
+    if (run.empty() || !WorkFolderClaimed(store_root, run)) {
       continue;
     }
     std::optional<int64_t> started =
@@ -268,6 +290,37 @@ Result<ScratchSweep> SweepAbandonedScratch(const fs::path& store_root,
   sweep.temporaries.insert(sweep.temporaries.end(), others.begin(),
                            others.end());
   return sweep;
+}
+
+Result<std::vector<store::ScratchEntry>> SweepUnheldRunLocks(
+    const fs::path& store_root, metadata::MetadataStore* metadata,
+    bool dry_run) {
+  ASSIGN_OR_RETURN(std::vector<metadata::Run> running,
+                   metadata->ListRuns({.status = "running"}));
+  std::set<std::string> recorded_running;
+  for (const metadata::Run& run : running) {
+    recorded_running.insert(run.run_id);
+  }
+  std::vector<store::ScratchEntry> swept;
+  const fs::path locks = store_root / "locks";
+  std::error_code error;
+  for (fs::directory_iterator it(locks, error), end; !error && it != end;
+       it.increment(error)) {
+    std::string run = RunOfLockFile(it->path().filename().string());
+    if (run.empty() || recorded_running.contains(run)) continue;
+    int fd = ::open(it->path().c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) continue;  // Removed by its owner meanwhile.
+    struct stat info;
+    // Held: its run or reproduction is live. Taken, it is kept until
+    // the file is removed, so no owner can start on it in between.
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0 && StillNamed(fd, it->path()) &&
+        ::fstat(fd, &info) == 0 &&
+        (dry_run || ::unlink(it->path().c_str()) == 0)) {
+      swept.push_back({it->path(), static_cast<uint64_t>(info.st_size)});
+    }
+    ::close(fd);
+  }
+  return swept;
 }
 
 }  // namespace lockstep::pipeline

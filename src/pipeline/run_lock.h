@@ -10,6 +10,13 @@
 // an error before it could record its run's end (a full disk refusing
 // the COMMIT) leaves the lock file behind, unlocked, for the same reason:
 // removed, it would leave the run "running" for good.
+//
+// Whoever removes a lock file (the owner as it releases, the recovery,
+// gc) does so while holding its flock, and only while its name still
+// names the file it locked (StillNamed, core/files.h); whoever takes one
+// checks the same after locking and starts again when it does not. A
+// process that opened the file just before it was removed so never runs
+// under a lock on a nameless file, which no one else would see.
 
 #ifndef LOCKSTEP_PIPELINE_RUN_LOCK_H_
 #define LOCKSTEP_PIPELINE_RUN_LOCK_H_
@@ -96,7 +103,19 @@ int64_t GraceSparingLiveRuns(const std::filesystem::path& store_root,
 struct ScratchSweep {
   std::vector<store::ScratchEntry> temporaries;   // <store>/tmp
   std::vector<store::ScratchEntry> work_folders;  // <store>/work
+  std::vector<store::ScratchEntry> run_locks;     // <store>/locks
 };
+
+// Removes (lists, on a dry run) the lock files in <store>/locks of runs
+// and reproductions that no process holds, except those of runs that
+// `metadata` still records as running: RecoverAbandonedRuns finds the
+// abandoned ones by them and reads their owner's note. Each is locked
+// without waiting and removed as the header says. The runs of a killed
+// `run` that another command recorded as failed left theirs (found by a
+// tester: 27 in one store).
+Result<std::vector<store::ScratchEntry>> SweepUnheldRunLocks(
+    const std::filesystem::path& store_root,
+    metadata::MetadataStore* metadata, bool dry_run);
 
 // Removes (lists, on a dry run) the leftovers of killed processes:
 // work folders that no live run or reproduction claims and that were not
