@@ -216,8 +216,18 @@ void AddServe(CLI::App& group, CommandContext context) {
         tokens = std::move(*loaded);
         options.tokens = &*tokens;
       }
+      // SIGINT, SIGTERM or SIGHUP stop taking connections, let the
+      // requests in flight finish and exit 130 (a SIGTERM killed the
+      // server with 143, a code docs/exit-codes.md does not have).
+      InstallCancellationHandlers();
+      options.stop_requested = [] { return CancellationRequested(); };
       Status served = registry::Serve(**registry, options);
-      return served.ok() ? kExitOk : ReportError(served);
+      if (!served.ok()) return ReportError(served);
+      if (CancellationRequested()) {
+        LogInfo("registry stopped");
+        return kExitInterrupted;
+      }
+      return kExitOk;
     };
   });
 }

@@ -8,14 +8,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <charconv>
 #include <cstring>
+#include <functional>
+#include <memory>
+#include <thread>
 
 #include <httplib.h>
-
-#include <memory>
 
 #include "core/ascii.h"
 #include "core/clock.h"
@@ -1085,6 +1087,43 @@ size_t RaiseOpenFileLimit() {
 
 }  // namespace
 
+namespace {
+
+// Stops `server` once `stop_requested` says so, polling ten times a
+// second from a thread of its own (a signal handler may only set a
+// flag). httplib ignores a stop that comes before it is listening, so
+// the stop is asked for again until the watcher is destroyed, after the
+// server returned.
+class StopWatcher {
+ public:
+  StopWatcher(httplib::Server& server, std::function<bool()> stop_requested)
+      : stop_requested_(std::move(stop_requested)) {
+    if (!stop_requested_) return;
+    thread_ = std::thread([this, &server] {
+      while (!done_.load()) {
+        if (stop_requested_()) {
+          stopped_ = true;
+          server.stop();
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  }
+  ~StopWatcher() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  bool Stopped() const { return stopped_.load(); }
+
+ private:
+  std::function<bool()> stop_requested_;
+  std::atomic<bool> done_{false};
+  std::atomic<bool> stopped_{false};
+  std::thread thread_;
+};
+
+}  // namespace
+
 Status Serve(Registry& registry, const ServeOptions& options) {
   std::unique_ptr<httplib::Server> server;
   if (!options.tls_cert.empty() || !options.tls_key.empty()) {
@@ -1148,7 +1187,9 @@ Status Serve(Registry& registry, const ServeOptions& options) {
   LogInfo("registry listening on {}://{}:{}",
           options.tls_cert.empty() ? "http" : "https", options.host,
           options.port);
-  if (!server->listen_after_bind()) {
+  StopWatcher watcher(*server, options.stop_requested);
+  bool listened = server->listen_after_bind();
+  if (!listened && !watcher.Stopped()) {
     return Status::Unavailable("cannot listen on " + options.host + ":" +
                                std::to_string(options.port));
   }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "core/status.h"
@@ -42,10 +43,14 @@ struct ServeOptions {
   // a client that trickles them would hold its thread for ever (the read
   // timeout restarts with every byte). Zero: no deadline.
   std::chrono::milliseconds header_timeout = std::chrono::seconds(30);
+  // Polled ten times a second: once it returns true the server stops
+  // taking connections, lets the requests in flight finish, and Serve
+  // returns Ok. Unset: served until the process is killed.
+  std::function<bool()> stop_requested;
 };
 
-// Serves until the process is stopped. Returns only on a bind or TLS
-// setup failure.
+// Serves until `options.stop_requested` says so or the process is
+// stopped. Returns a bind or TLS setup failure, or Ok once stopped.
 Status Serve(Registry& registry, const ServeOptions& options);
 
 }  // namespace lockstep::registry
