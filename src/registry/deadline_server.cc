@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -207,6 +208,33 @@ class TlsStream : public ConnectionStream {
   SSL* const ssl_;
 };
 
+// Set by CloseAfterAnswer; a connection is served on one thread.
+thread_local bool close_after_answer = false;
+
+// Whether CloseAfterAnswer was called since the last call, clearing it.
+bool TakeCloseAfterAnswer() {
+  bool asked = close_after_answer;
+  close_after_answer = false;
+  return asked;
+}
+
+// Ends the writing side and reads what the client still sends (a body
+// it was told not to send) for up to a second, so that closing with
+// unread bytes does not reset the connection before the client read
+// its answer.
+void DrainBeforeClose(int sock) {
+  ::shutdown(sock, SHUT_WR);
+  char buffer[16384];
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    if (!WaitFor(sock, POLLIN, static_cast<int>(left.count()))) return;
+    if (::recv(sock, buffer, sizeof(buffer), 0) <= 0) return;
+  }
+}
+
 // httplib's keep-alive loop (process_server_socket_core), with the
 // deadline armed when each request's first byte arrives. A
 // connection idle for `keep_alive_millis` between requests is closed,
@@ -218,7 +246,9 @@ bool ServeRequests(const std::atomic<socket_t>& server_socket, int sock,
                    size_t max_requests, int keep_alive_millis,
                    HeaderDeadlines::Connection& connection, bool first_armed,
                    const std::function<bool()>& buffered,
-                   const std::function<bool(bool, bool&)>& serve) {
+                   const std::function<bool(bool, bool&)>& serve,
+                   const std::function<void()>& drain_before_close) {
+  TakeCloseAfterAnswer();  // A pool thread served other connections.
   bool ok = false;
   for (size_t left = max_requests;
        server_socket != INVALID_SOCKET && left > 0; --left) {
@@ -233,6 +263,10 @@ bool ServeRequests(const std::atomic<socket_t>& server_socket, int sock,
     // handler; its headers are no longer awaited either.
     connection.Disarm();
     if (!ok || closed) break;
+    if (TakeCloseAfterAnswer()) {
+      drain_before_close();
+      break;
+    }
   }
   return ok;
 }
@@ -282,6 +316,8 @@ bool AcceptTls(SSL* ssl, int sock, int millis) {
 
 }  // namespace
 
+void CloseAfterAnswer() { close_after_answer = true; }
+
 DeadlineServer::DeadlineServer(std::chrono::milliseconds header_timeout)
     : deadlines_(header_timeout) {}
 
@@ -301,7 +337,8 @@ bool DeadlineServer::process_and_close_socket(socket_t sock) {
           PlainStream stream(sock, timeouts);
           return process_request(stream, close_connection, connection_closed,
                                  nullptr);
-        });
+        },
+        [sock] { DrainBeforeClose(sock); });
     LogIfExpired(deadlines_, connection, peer);
   }
   Close(sock);
@@ -337,7 +374,10 @@ bool DeadlineSslServer::process_and_close_socket(socket_t sock) {
               return process_request(
                   stream, close_connection, connection_closed,
                   [ssl](httplib::Request& req) { req.ssl = ssl; });
-            });
+            },
+            // Raw bytes of TLS records are not worth reading; the
+            // close_notify below ends the connection in order.
+            [] {});
         // A close_notify only to a client that seemed to be there, as
         // httplib: best effort, a full send buffer leaves it unsent.
         if (ok) SSL_shutdown(ssl);

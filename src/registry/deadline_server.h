@@ -25,6 +25,14 @@
 
 namespace lockstep::registry {
 
+// Asks the connection loop serving this thread's request to close the
+// connection once the answer is written, reading what the client still
+// sends for a moment first so that its answer is not reset away. For an
+// answer httplib sends before routing (to a request that awaits 100
+// Continue), after which the connection would otherwise stay open with
+// the unread body taken as the next request.
+void CloseAfterAnswer();
+
 class DeadlineServer : public httplib::Server {
  public:
   // `header_timeout` zero: no deadline, as httplib::Server.

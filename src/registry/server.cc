@@ -297,6 +297,29 @@ void RefuseAndClose(httplib::Response& res, const ApiError& error) {
       });
 }
 
+// An answer httplib sends before routing (from the 100-continue handler)
+// went out without a Content-Length, so it ended only with a connection
+// that stayed open, and the body the client sent anyway was read as the
+// next request (a tester's finding). It is given its length, and the
+// connection is closed after it.
+void SendBeforeBody(httplib::Response& res) {
+  std::string body = std::move(res.body);
+  res.body.clear();
+  std::string type = res.get_header_value("Content-Type");
+  res.headers.erase("Content-Type");  // The provider names it again.
+  res.set_header("Connection", "close");
+  size_t size = body.size();
+  res.set_header("Content-Length", std::to_string(size));
+  res.set_content_provider(
+      size, type.empty() ? kJson : type.c_str(),
+      [body = std::move(body)](size_t offset, size_t length,
+                               httplib::DataSink& sink) {
+        sink.write(body.data() + offset, length);
+        return true;
+      });
+  CloseAfterAnswer();
+}
+
 class Handlers {
  public:
   Handlers(Registry& registry, const ServeOptions& options)
@@ -582,7 +605,7 @@ class Handlers {
     if (!Authorize(req, res, route.repo, /*write=*/true) ||
         !ClosingDigestValid(req, res, route) ||
         !ChunkFitsUpload(req, res, route)) {
-      res.set_header("Connection", "close");
+      SendBeforeBody(res);
       return true;
     }
     res = httplib::Response();
