@@ -1344,8 +1344,16 @@ void RunState::UpdateProgress() {
 }
 
 Status RunState::RunSnapshotStep(size_t index) {
-  const StepSpec& step = spec_.steps[index];
   StepReport& report = steps_[index];
+  // Its `with:` strings are templates as a component's are: a source
+  // given as `${{ params.src }}` was looked up as that very text.
+  StepSpec step = spec_.steps[index];
+  for (auto& [key, value] : step.with) {
+    if (!value.is_string()) continue;
+    ASSIGN_OR_RETURN(std::string text,
+                     Substitute(value.get<std::string>(), step, nullptr));
+    value = text;
+  }
   ASSIGN_OR_RETURN(SnapshotStepResult result,
                    TakeSnapshotForStep(step, spec_.directory, blobs_,
                                        metadata_));
