@@ -49,8 +49,9 @@ Result<SnapshotStepResult> TakeSnapshotForStep(
 // or folder source exists: a run that would fail at its third step on a
 // missing file refuses to start, recording and minting nothing. NotFound
 // (InvalidArgument when it cannot be reached) at the step's `source:`.
-// Table URLs are checked only when their step runs, as is a source
-// deleted after this check.
+// Table URLs and sources named by a template (`${{ params.src }}`) are
+// checked only when their step runs, as is a source deleted after this
+// check.
 Status CheckSnapshotSources(const PipelineSpec& spec);
 
 }  // namespace lockstep::pipeline

@@ -73,4 +73,25 @@ expect_eq "$(json show.json 'd["status"]')" failed "recorded status"
 expect_contains show.json "gone.csv: No such file or directory"
 expect_exit 0 "$LOCKSTEP" manifest verify \
   "$LOCKSTEP_STORE/runs/$run_id/manifest.json"
+
+# A source named by a param is known only once params are set: the
+# up-front check refused every such pipeline, with or without -p (a
+# tester's finding). It runs; a missing one fails its step, with a
+# manifest.
+cat >sub/p.yaml <<'YAML'
+pipeline: param-source
+params:
+  src: a.csv
+steps:
+  s1:
+    uses: lockstep/data-snapshot
+    with: {source: "${{ params.src }}", name: fromparam}
+YAML
+expect_exit 0 "$LOCKSTEP" run sub/p.yaml --sandbox none
+expect_exit 0 "$LOCKSTEP" data show fromparam --json
+expect_eq "$(json stdout.txt 'd["digest"]')" \
+  "sha256:$(sha256sum sub/a.csv | cut -c1-64)" "the param's file"
+expect_exit 2 "$LOCKSTEP" run sub/p.yaml --sandbox none -p src=nosuch.csv
+expect_contains stderr.txt "$TEST_DIR/sub/nosuch.csv: No such file or directory"
+expect_contains stdout.txt "manifest: $LOCKSTEP_STORE/runs/"
 echo ok
