@@ -136,6 +136,11 @@ bool DatabaseFolderIsUnwritable(const fs::path& database) {
   return !UnwritableFolderReason(&folder).empty();
 }
 
+bool OnReadOnlyFileSystem(const fs::path& path) {
+  struct statvfs disk;
+  return ::statvfs(path.c_str(), &disk) == 0 && (disk.f_flag & ST_RDONLY);
+}
+
 fs::path UniqueTempPath(const fs::path& directory, std::string_view prefix) {
   return directory / (std::string(prefix) + RandomSuffix() + ".tmp");
 }

@@ -169,6 +169,10 @@ Status ExplainUnwritableDatabase(const fs::path& database, Status status);
 // that exists) is read-only, not writable by this user, or full.
 bool DatabaseFolderIsUnwritable(const fs::path& database);
 
+// Whether `path` is on a file system mounted read-only (statvfs's
+// ST_RDONLY); false when that cannot be told.
+bool OnReadOnlyFileSystem(const fs::path& path);
+
 }  // namespace lockstep
 
 #endif  // LOCKSTEP_CORE_FILES_H_

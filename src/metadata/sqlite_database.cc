@@ -322,13 +322,16 @@ Result<std::unique_ptr<SqlDatabase>> OpenSqliteForReading(
 
 }  // namespace
 
-Result<sqlite3*> OpenSqliteToRead(const std::string& path, int mutex_flag) {
+Result<sqlite3*> OpenSqliteToRead(const std::string& path, int mutex_flag,
+                                  Immutable immutable) {
   std::error_code error;
   bool log_pending = std::filesystem::file_size(path + "-wal", error) > 0 &&
                      !error;
   std::vector<std::string> attempts;
   if (log_pending) attempts.push_back("?mode=ro");
-  attempts.push_back("?mode=ro&immutable=1");
+  if (immutable == Immutable::kAllowed || OnReadOnlyFileSystem(path)) {
+    attempts.push_back("?mode=ro&immutable=1");
+  }
   for (const std::string& parameters : attempts) {
     sqlite3* db = nullptr;
     int code = sqlite3_open_v2((SqliteFileUri(path) + parameters).c_str(),

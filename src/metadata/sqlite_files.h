@@ -24,7 +24,16 @@ namespace lockstep::metadata {
 // warning says so). `mutex_flag` is SQLITE_OPEN_NOMUTEX or
 // SQLITE_OPEN_FULLMUTEX. The handle is checked by reading the schema.
 // Unavailable when neither way opens it.
-Result<sqlite3*> OpenSqliteToRead(const std::string& path, int mutex_flag);
+//
+// Immutable promises SQLite that nobody changes the file: SQLite may
+// then answer from pages it read before, or report corruption, if
+// someone does. A short command takes that risk (it is documented); a
+// long-running reader asks for kOnlyOnReadOnlyFileSystem, where no one
+// writes through this mount (a tester's read-only server on another
+// user's store showed its tags as they were at its start for ever).
+enum class Immutable { kAllowed, kOnlyOnReadOnlyFileSystem };
+Result<sqlite3*> OpenSqliteToRead(const std::string& path, int mutex_flag,
+                                  Immutable immutable = Immutable::kAllowed);
 
 }  // namespace lockstep::metadata
 

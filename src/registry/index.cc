@@ -248,8 +248,11 @@ Result<std::unique_ptr<Index>> Index::OpenToRead(
   if (writable.ok() || !DatabaseFolderIsUnwritable(db)) return writable;
   // The writer's message says why the folder stops it, so it stands
   // when reading fails too.
-  auto handle = metadata::OpenSqliteToRead(db.string(),
-                                           SQLITE_OPEN_FULLMUTEX);
+  // A server reads it for as long as it runs: as immutable only where
+  // nothing can change it.
+  auto handle = metadata::OpenSqliteToRead(
+      db.string(), SQLITE_OPEN_FULLMUTEX,
+      metadata::Immutable::kOnlyOnReadOnlyFileSystem);
   if (!handle.ok()) return writable;
   sqlite3_busy_timeout(*handle, 60000);
   return std::unique_ptr<Index>(new Index(*handle));

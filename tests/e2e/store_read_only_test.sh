@@ -112,4 +112,22 @@ db="$TEST_DIR/log-only/metadata.db"
 expect_eq "$(cat stderr.txt)" "lockstep: warning: $db: transactions in \
 its write-ahead log ($db-wal) are not seen: it is read as it was when the \
 log was last folded in" "the warning"
+
+# Another user's idle store: a read-only server would have to read its
+# index as immutable and would never see the owner's later pushes (a
+# tester's finding), so it refuses; a short command still reads it.
+if command -v runuser >/dev/null && id nobody >/dev/null 2>&1; then
+  O="$TEST_DIR/owned"
+  expect_exit 0 "$LOCKSTEP" data snapshot a.csv --name a -q --store "$O"
+  start_registry --store "$O"
+  skopeo copy -q --dest-tls-verify=false "oci:$TEST_DIR/image:v1" \
+    "docker://$REGISTRY/app:v1" || fail "push to the owner's store"
+  stop_registry
+  chmod 755 "$TEST_DIR"
+  expect_exit 6 runuser -u nobody -- "$LOCKSTEP" registry serve \
+    --read-only --store "$O" --listen "127.0.0.1:$(free_port)"
+  expect_contains stderr.txt "$O/registry is not writable by this user"
+  expect_exit 0 runuser -u nobody -- "$LOCKSTEP" data list --store "$O"
+  expect_contains stdout.txt "a@1"
+fi
 echo "store read-only: ok"
