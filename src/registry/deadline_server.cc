@@ -70,11 +70,21 @@ struct Timeouts {
   int write_millis;
 };
 
-// What both streams say of their connection: its socket and addresses.
+// What both streams say of their connection: its socket and addresses,
+// and when it can be written to.
 class ConnectionStream : public httplib::Stream {
  public:
   ConnectionStream(int sock, Timeouts timeouts)
       : sock_(sock), timeouts_(timeouts) {}
+
+  bool is_writable() const override {
+    // Writable is enough: a client that half-closed after its request
+    // (shutdown(SHUT_WR)) still reads the answer; httplib's check took
+    // its end of input for a client gone and cut the answer (a tester
+    // got nothing back one time in four). A peer really gone fails the
+    // send itself.
+    return WaitFor(sock_, POLLOUT, timeouts_.write_millis);
+  }
 
   void get_remote_ip_and_port(std::string& ip, int& port) const override {
     IpAndPort(sock_, true, ip, port);
@@ -99,14 +109,6 @@ class PlainStream : public ConnectionStream {
 
   bool is_readable() const override {
     return WaitFor(sock_, POLLIN, timeouts_.read_millis);
-  }
-  bool is_writable() const override {
-    // Writable is enough: a client that half-closed after its request
-    // (shutdown(SHUT_WR)) still reads the answer; httplib's check took
-    // its end of input for a client gone and cut the answer (a tester
-    // got nothing back one time in four). A peer really gone fails the
-    // send itself.
-    return WaitFor(sock_, POLLOUT, timeouts_.write_millis);
   }
 
   ssize_t read(char* ptr, size_t size) override {
@@ -160,14 +162,6 @@ class TlsStream : public ConnectionStream {
   bool is_readable() const override {
     return SSL_pending(ssl_) > 0 ||
            WaitFor(sock_, POLLIN, timeouts_.read_millis);
-  }
-  bool is_writable() const override {
-    // Writable is enough: a client that half-closed after its request
-    // (shutdown(SHUT_WR)) still reads the answer; httplib's check took
-    // its end of input for a client gone and cut the answer (a tester
-    // got nothing back one time in four). A peer really gone fails the
-    // send itself.
-    return WaitFor(sock_, POLLOUT, timeouts_.write_millis);
   }
 
   ssize_t read(char* ptr, size_t size) override {

@@ -246,10 +246,9 @@ Result<std::unique_ptr<Index>> Index::OpenToRead(
     const std::filesystem::path& db) {
   auto writable = Open(db);
   if (writable.ok() || !DatabaseFolderIsUnwritable(db)) return writable;
-  // The writer's message says why the folder stops it, so it stands
-  // when reading fails too.
   // A server reads it for as long as it runs: as immutable only where
-  // nothing can change it.
+  // nothing can change it. When reading fails too, the writer's message,
+  // which says why the folder stops it, stands.
   auto handle = metadata::OpenSqliteToRead(
       db.string(), SQLITE_OPEN_FULLMUTEX,
       metadata::Immutable::kOnlyOnReadOnlyFileSystem);
